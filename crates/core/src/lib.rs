@@ -1,0 +1,26 @@
+//! Covenant's pure core.
+//!
+//! Everything a verifier needs and nothing that touches the outside world: no I/O, no async, no
+//! clock and no random source (callers pass in time and randomness). The ledger, the store, the
+//! audit tool and the emitter library all build on these functions, so there is exactly one
+//! definition of every byte that is signed or hashed.
+//!
+//! - [`signing`]: the envelope signature (Ed25519 over a domain-separated signing input).
+//! - [`entry`]: the ledger entry encoding and the blake3 hash chain.
+//! - [`merkle`]: the RFC 6962 SHA-256 tree over entries, proofs and C2SP tile paths.
+//! - [`checkpoint`]: C2SP signed-note checkpoints and verifier keys.
+//! - [`event`]: domain types converted from the protobuf schema, with field-naming errors.
+//! - [`validate`]: the deterministic validation state machine.
+
+pub mod checkpoint;
+pub mod entry;
+pub mod event;
+pub mod merkle;
+pub mod signing;
+pub mod validate;
+
+pub use covenant_proto::v1 as proto;
+
+/// Largest envelope the ledger accepts, in bytes. An entry (envelope plus its 53-byte header)
+/// must fit the uint16 length prefix of a C2SP entry bundle, so the limit sits below 64 KiB.
+pub const MAX_ENVELOPE_BYTES: usize = 65_000;

@@ -1,0 +1,626 @@
+//! One test per validation rule, each driving a small log through `validate`.
+
+use super::*;
+use crate::event::decode;
+use crate::proto::*;
+use crate::signing::{EnvelopeHeader, EventSigner, seal};
+use prost::Message;
+
+const REGISTRAR: &str = "covenant-registrar";
+const DCMS: &str = "GB-GOV-DCMS";
+const DHSC: &str = "GB-GOV-DHSC";
+const WATCHDOG: &str = "GB-CHC-1000001";
+/// 2026-01-01T00:00:00Z in nanoseconds.
+const NOW_NS: u64 = 1_767_225_600_000_000_000;
+
+/// A tiny log: state, index and a counter, enough to run rules end to end.
+struct Log {
+    state: LedgerState,
+    index: HashMap<String, IndexedEvent>,
+    next_seq: u64,
+    next_id: u64,
+    registrar: EventSigner,
+    keys: HashMap<&'static str, EventSigner>,
+}
+
+impl Log {
+    fn new() -> Self {
+        let registrar = EventSigner::from_seed([1; 32]);
+        let mut log = Self {
+            state: LedgerState::default(),
+            index: HashMap::new(),
+            next_seq: 0,
+            next_id: 0,
+            registrar: registrar.clone(),
+            keys: HashMap::new(),
+        };
+        let genesis = genesis_envelope(Genesis {
+            origin: "test/log".into(),
+            registrar_actor: REGISTRAR.into(),
+            registrars: vec![RegistrarKey {
+                key_id: "registrar-1".into(),
+                public_key: registrar.public_key().to_vec(),
+            }],
+            description: String::new(),
+        });
+        log.submit_envelope(&genesis).expect_accept();
+        for (actor, kind, key, seed, roles) in [
+            (
+                DCMS,
+                ActorKind::Department,
+                "dcms-1",
+                2u8,
+                vec![KeyRole::Emitter],
+            ),
+            (
+                DHSC,
+                ActorKind::Department,
+                "dhsc-1",
+                3,
+                vec![KeyRole::Emitter],
+            ),
+            (
+                WATCHDOG,
+                ActorKind::Watchdog,
+                "watch-1",
+                4,
+                vec![KeyRole::Assessor],
+            ),
+        ] {
+            log.registry(Kind::ActorRegistered(ActorRegistered {
+                actor_id: actor.into(),
+                name: actor.into(),
+                kind: kind as i32,
+                ..Default::default()
+            }))
+            .expect_accept();
+            log.grant(key, actor, seed, roles).expect_accept();
+        }
+        log
+    }
+
+    fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("01JDQ{:021}", self.next_id)
+    }
+
+    fn grant(
+        &mut self,
+        key_id: &'static str,
+        actor: &str,
+        seed: u8,
+        roles: Vec<KeyRole>,
+    ) -> Decision {
+        let signer = EventSigner::from_seed([seed; 32]);
+        let decision = self.registry(Kind::KeyGranted(KeyGranted {
+            key_id: key_id.into(),
+            public_key: signer.public_key().to_vec(),
+            actor_id: actor.into(),
+            roles: roles.into_iter().map(|r| r as i32).collect(),
+        }));
+        self.keys.insert(key_id, signer);
+        decision
+    }
+
+    fn registry(&mut self, kind: Kind) -> Decision {
+        let id = self.fresh_id();
+        let envelope = seal(header(&id, REGISTRAR, "registrar-1"), kind, &self.registrar);
+        self.submit_envelope(&envelope)
+    }
+
+    /// Publish `kind` as `actor` signed with granted key `key_id`.
+    fn emit(&mut self, actor: &str, key_id: &'static str, kind: Kind) -> Decision {
+        let id = self.fresh_id();
+        let signer = self.keys[key_id].clone();
+        self.submit_envelope(&seal(header(&id, actor, key_id), kind, &signer))
+    }
+
+    fn submit_envelope(&mut self, envelope: &Envelope) -> Decision {
+        self.submit_bytes(&envelope.encode_to_vec(), NOW_NS)
+    }
+
+    fn submit_bytes(&mut self, bytes: &[u8], stored_at_ns: u64) -> Decision {
+        let event = match decode(bytes) {
+            Ok(event) => event,
+            Err(error) => return Decision::Reject(error.into()),
+        };
+        let decision = validate(
+            &self.state,
+            &self.index,
+            &event,
+            self.next_seq,
+            stored_at_ns,
+            SignatureCheck::Pending,
+        );
+        if let Decision::Accept(changes) = &decision {
+            self.state.apply_all(changes.clone());
+            self.index.insert(
+                event.event_id().to_owned(),
+                IndexedEvent {
+                    seq: self.next_seq,
+                    digest: event.digest,
+                    actor: event.actor().to_owned(),
+                },
+            );
+            self.next_seq += 1;
+        }
+        decision
+    }
+
+    fn commit(&mut self, actor: &str, key: &'static str, id: &str) -> Decision {
+        self.emit(actor, key, commitment(id))
+    }
+}
+
+fn header<'a>(event_id: &'a str, actor: &'a str, key_id: &'a str) -> EnvelopeHeader<'a> {
+    EnvelopeHeader {
+        event_id,
+        actor,
+        occurred_at_ms: (NOW_NS / 1_000_000) as i64 - 1000,
+        key_id,
+    }
+}
+
+fn commitment(id: &str) -> Kind {
+    Kind::CommitmentMade(CommitmentMade {
+        commitment_id: id.into(),
+        title: "Joint council".into(),
+        text: "We will set up a joint council with civil society.".into(),
+        made_on: "2025-07-17".into(),
+        due_by: "2026-07-17".into(),
+        themes: vec!["community".into()],
+        ..Default::default()
+    })
+}
+
+fn outcome(commitment_id: &str) -> Kind {
+    Kind::OutcomeReported(OutcomeReported {
+        commitment_id: commitment_id.into(),
+        verdict: Verdict::Delivered as i32,
+        reported_on: "2026-06-01".into(),
+        ..Default::default()
+    })
+}
+
+fn withdrawal(commitment_id: &str) -> Kind {
+    Kind::CommitmentWithdrawn(CommitmentWithdrawn {
+        commitment_id: commitment_id.into(),
+        reason: "dropped in the spending review".into(),
+    })
+}
+
+fn action(action_id: &str, commitment_ids: &[&str]) -> Kind {
+    Kind::ActionRecorded(ActionRecorded {
+        action_id: action_id.into(),
+        commitment_ids: commitment_ids.iter().map(|s| s.to_string()).collect(),
+        r#type: ActionType::Funding as i32,
+        taken_on: "2026-02-01".into(),
+        description: "Grant to the council secretariat".into(),
+        ..Default::default()
+    })
+}
+
+trait Expect {
+    fn expect_accept(self) -> Vec<StateChange>;
+    fn expect_reject(self, code: RejectCode) -> String;
+}
+
+impl Expect for Decision {
+    fn expect_accept(self) -> Vec<StateChange> {
+        match self {
+            Decision::Accept(changes) => changes,
+            other => panic!("expected accept, got {other:?}"),
+        }
+    }
+
+    fn expect_reject(self, code: RejectCode) -> String {
+        match self {
+            Decision::Reject(rejection) if rejection.code == code => rejection.message,
+            other => panic!("expected {code}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_well_formed_commitment_is_accepted() {
+    let mut log = Log::new();
+    let changes = log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    assert_eq!(
+        changes,
+        vec![StateChange::Commitment(
+            "c-1".into(),
+            CommitmentRecord {
+                owner: DCMS.into(),
+                withdrawn: false,
+                outcomes: vec![]
+            }
+        )]
+    );
+}
+
+#[test]
+fn undecodable_bytes_are_rejected() {
+    let mut log = Log::new();
+    log.submit_bytes(b"\xff\xff\xff\xff", NOW_NS)
+        .expect_reject(RejectCode::Undecodable);
+}
+
+#[test]
+fn oversized_envelopes_are_rejected() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let mut kind = commitment("c-big");
+    if let Kind::CommitmentMade(made) = &mut kind {
+        made.text = "x".repeat(crate::MAX_ENVELOPE_BYTES);
+    }
+    let envelope = seal(header(&id, DCMS, "dcms-1"), kind, &log.keys["dcms-1"]);
+    let message = log
+        .submit_bytes(&envelope.encode_to_vec(), NOW_NS)
+        .expect_reject(RejectCode::Oversized);
+    assert!(message.contains("limit"));
+}
+
+#[test]
+fn missing_fields_are_named() {
+    let mut log = Log::new();
+    let mut kind = commitment("c-1");
+    if let Kind::CommitmentMade(made) = &mut kind {
+        made.made_on = "2026-02-30".into();
+    }
+    let message = log
+        .emit(DCMS, "dcms-1", kind)
+        .expect_reject(RejectCode::InvalidField);
+    assert!(message.starts_with("commitment_made.made_on:"), "{message}");
+}
+
+#[test]
+fn bad_signatures_are_rejected() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let mut envelope = seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-1"),
+        &log.keys["dcms-1"],
+    );
+    envelope.signature[3] ^= 1;
+    log.submit_envelope(&envelope)
+        .expect_reject(RejectCode::BadSignature);
+    // Signed by the right key id but with someone else's secret.
+    let impostor = EventSigner::from_seed([99; 32]);
+    let envelope = seal(header(&id, DCMS, "dcms-1"), commitment("c-1"), &impostor);
+    log.submit_envelope(&envelope)
+        .expect_reject(RejectCode::BadSignature);
+}
+
+#[test]
+fn a_preverified_signature_counts_only_for_the_key_the_state_names() {
+    let log = Log::new();
+    let signer = &log.keys["dcms-1"];
+    let mut envelope = seal(
+        header("01JDQ000000000000000000099", DCMS, "dcms-1"),
+        commitment("c-9"),
+        signer,
+    );
+    envelope.signature[0] ^= 1;
+    let event = decode(&envelope.encode_to_vec()).unwrap();
+    let wrong_key = EventSigner::from_seed([42; 32]).public_key();
+    let decision = validate(
+        &log.state,
+        &log.index,
+        &event,
+        log.next_seq,
+        NOW_NS,
+        SignatureCheck::VerifiedWith(wrong_key),
+    );
+    decision.expect_reject(RejectCode::BadSignature);
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let mut log = Log::new();
+    log.keys.insert("ghost-1", EventSigner::from_seed([50; 32]));
+    log.emit(DCMS, "ghost-1", commitment("c-1"))
+        .expect_reject(RejectCode::UnknownKey);
+}
+
+#[test]
+fn revoked_keys_are_rejected_and_rotation_works() {
+    let mut log = Log::new();
+    log.registry(Kind::KeyRevoked(KeyRevoked {
+        key_id: "dcms-1".into(),
+        reason: "laptop lost".into(),
+    }))
+    .expect_accept();
+    log.commit(DCMS, "dcms-1", "c-1")
+        .expect_reject(RejectCode::RevokedKey);
+    log.grant("dcms-2", DCMS, 20, vec![KeyRole::Emitter])
+        .expect_accept();
+    log.commit(DCMS, "dcms-2", "c-1").expect_accept();
+    log.registry(Kind::KeyRevoked(KeyRevoked {
+        key_id: "dcms-1".into(),
+        reason: "again".into(),
+    }))
+    .expect_reject(RejectCode::KeyAlreadyRevoked);
+}
+
+#[test]
+fn a_department_key_cannot_speak_for_another_department() {
+    let mut log = Log::new();
+    let message = log
+        .commit(DHSC, "dcms-1", "c-1")
+        .expect_reject(RejectCode::UnauthorisedKey);
+    assert!(message.contains("speaks for GB-GOV-DCMS"), "{message}");
+}
+
+#[test]
+fn registry_events_need_a_registrar_key() {
+    let mut log = Log::new();
+    let registered = Kind::ActorRegistered(ActorRegistered {
+        actor_id: "GB-GOV-NEW".into(),
+        name: "New Department".into(),
+        kind: ActorKind::Department as i32,
+        ..Default::default()
+    });
+    log.emit(DCMS, "dcms-1", registered.clone())
+        .expect_reject(RejectCode::UnauthorisedKey);
+    // A registrar key may not speak as an actor either.
+    let id = log.fresh_id();
+    let envelope = seal(
+        header(&id, DCMS, "registrar-1"),
+        commitment("c-1"),
+        &log.registrar,
+    );
+    log.submit_envelope(&envelope)
+        .expect_reject(RejectCode::UnauthorisedKey);
+    log.registry(registered.clone()).expect_accept();
+    log.registry(registered)
+        .expect_reject(RejectCode::ActorExists);
+}
+
+#[test]
+fn keys_need_a_registered_actor_and_a_fresh_id() {
+    let mut log = Log::new();
+    log.grant("x-1", "GB-GOV-NOBODY", 60, vec![KeyRole::Emitter])
+        .expect_reject(RejectCode::UnknownActor);
+    log.grant("dcms-1", DCMS, 61, vec![KeyRole::Emitter])
+        .expect_reject(RejectCode::KeyExists);
+    log.grant("registrar-1", DCMS, 62, vec![KeyRole::Emitter])
+        .expect_reject(RejectCode::KeyExists);
+}
+
+#[test]
+fn roles_limit_what_a_key_may_publish() {
+    let mut log = Log::new();
+    log.commit(WATCHDOG, "watch-1", "c-w")
+        .expect_reject(RejectCode::UnauthorisedKey);
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let outcome_id = log.next_id + 1;
+    log.emit(DCMS, "dcms-1", outcome("c-1")).expect_accept();
+    let assessment = Kind::AssessmentPublished(AssessmentPublished {
+        commitment_id: "c-1".into(),
+        outcome_event_id: format!("01JDQ{outcome_id:021}"),
+        stance: Stance::Disputes as i32,
+        summary: "The council met once and has no budget.".into(),
+        evidence: vec![],
+    });
+    log.emit(DCMS, "dcms-1", assessment.clone())
+        .expect_reject(RejectCode::UnauthorisedKey);
+    log.emit(WATCHDOG, "watch-1", assessment).expect_accept();
+}
+
+#[test]
+fn assessments_must_name_a_real_outcome() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let assessment = Kind::AssessmentPublished(AssessmentPublished {
+        commitment_id: "c-1".into(),
+        outcome_event_id: "01JDQ000000000000000000777".into(),
+        stance: Stance::Agrees as i32,
+        summary: "Agreed.".into(),
+        evidence: vec![],
+    });
+    log.emit(WATCHDOG, "watch-1", assessment)
+        .expect_reject(RejectCode::UnknownOutcome);
+}
+
+#[test]
+fn same_bytes_twice_is_a_duplicate_not_a_second_entry() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let envelope = seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-1"),
+        &log.keys["dcms-1"],
+    );
+    log.submit_envelope(&envelope).expect_accept();
+    let seq = log.next_seq - 1;
+    assert_eq!(log.submit_envelope(&envelope), Decision::Duplicate { seq });
+    assert_eq!(log.next_seq, seq + 1);
+}
+
+#[test]
+fn same_id_different_bytes_is_equivocation() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let signer = log.keys["dcms-1"].clone();
+    log.submit_envelope(&seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-1"),
+        &signer,
+    ))
+    .expect_accept();
+    let message = log
+        .submit_envelope(&seal(
+            header(&id, DCMS, "dcms-1"),
+            commitment("c-2"),
+            &signer,
+        ))
+        .expect_reject(RejectCode::Equivocation);
+    assert!(message.contains("evidence"));
+    // A forgery reusing the id is not equivocation by the key holder: just a bad signature.
+    let forger = EventSigner::from_seed([77; 32]);
+    log.submit_envelope(&seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-3"),
+        &forger,
+    ))
+    .expect_reject(RejectCode::BadSignature);
+}
+
+#[test]
+fn references_to_unknown_commitments_are_rejected() {
+    let mut log = Log::new();
+    log.emit(DCMS, "dcms-1", outcome("c-missing"))
+        .expect_reject(RejectCode::UnknownCommitment);
+    log.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]))
+        .expect_reject(RejectCode::UnknownCommitment);
+}
+
+#[test]
+fn references_to_another_actors_commitment_are_rejected() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    log.emit(DHSC, "dhsc-1", outcome("c-1"))
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(DHSC, "dhsc-1", action("a-1", &["c-1"]))
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(DHSC, "dhsc-1", withdrawal("c-1"))
+        .expect_reject(RejectCode::ForeignCommitment);
+}
+
+#[test]
+fn outcomes_on_withdrawn_commitments_are_rejected() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    log.emit(DCMS, "dcms-1", withdrawal("c-1")).expect_accept();
+    log.emit(DCMS, "dcms-1", outcome("c-1"))
+        .expect_reject(RejectCode::CommitmentWithdrawn);
+    log.emit(DCMS, "dcms-1", withdrawal("c-1"))
+        .expect_reject(RejectCode::CommitmentWithdrawn);
+}
+
+#[test]
+fn commitment_and_action_ids_are_unique() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    log.commit(DCMS, "dcms-1", "c-1")
+        .expect_reject(RejectCode::CommitmentExists);
+    log.commit(DHSC, "dhsc-1", "c-1")
+        .expect_reject(RejectCode::CommitmentExists);
+    log.emit(DCMS, "dcms-1", action("a-1", &["c-1"]))
+        .expect_accept();
+    log.emit(DCMS, "dcms-1", action("a-1", &["c-1"]))
+        .expect_reject(RejectCode::ActionExists);
+}
+
+#[test]
+fn timestamps_far_in_the_future_are_rejected_against_broker_time() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let mut head = header(&id, DCMS, "dcms-1");
+    head.occurred_at_ms = (NOW_NS / 1_000_000) as i64 + MAX_FUTURE_SKEW_MS + 1;
+    let envelope = seal(head, commitment("c-1"), &log.keys["dcms-1"]);
+    log.submit_envelope(&envelope)
+        .expect_reject(RejectCode::FutureTimestamp);
+    // The same envelope is fine once the broker's clock has caught up.
+    let later = NOW_NS + 2 * MAX_FUTURE_SKEW_MS as u64 * 1_000_000;
+    log.submit_bytes(&envelope.encode_to_vec(), later)
+        .expect_accept();
+}
+
+#[test]
+fn genesis_only_at_entry_zero_and_nothing_before_it() {
+    let mut log = Log::new();
+    let again = genesis_envelope(Genesis {
+        origin: "other".into(),
+        registrar_actor: REGISTRAR.into(),
+        registrars: vec![RegistrarKey {
+            key_id: "evil".into(),
+            public_key: vec![9; 32],
+        }],
+        description: String::new(),
+    });
+    log.submit_envelope(&again)
+        .expect_reject(RejectCode::GenesisMisplaced);
+
+    let empty = LedgerState::default();
+    let event = decode(
+        &seal(
+            header("01JDQ000000000000000000001", DCMS, "dcms-1"),
+            commitment("c"),
+            &EventSigner::from_seed([2; 32]),
+        )
+        .encode_to_vec(),
+    )
+    .unwrap();
+    validate(
+        &empty,
+        &HashMap::new(),
+        &event,
+        0,
+        NOW_NS,
+        SignatureCheck::Pending,
+    )
+    .expect_reject(RejectCode::GenesisMissing);
+}
+
+#[test]
+fn retractions_are_by_the_same_actor_and_once() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let envelope = seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-1"),
+        &log.keys["dcms-1"],
+    );
+    log.submit_envelope(&envelope).expect_accept();
+    let retract = |event_id: &str| {
+        Kind::Retraction(Retraction {
+            event_id: event_id.into(),
+            reason: "published in error".into(),
+        })
+    };
+    log.emit(DHSC, "dhsc-1", retract(&id))
+        .expect_reject(RejectCode::ForeignEvent);
+    log.emit(DCMS, "dcms-1", retract("01JDQ000000000000000000555"))
+        .expect_reject(RejectCode::UnknownEvent);
+    log.emit(DCMS, "dcms-1", retract(&id)).expect_accept();
+    log.emit(DCMS, "dcms-1", retract(&id))
+        .expect_reject(RejectCode::AlreadyRetracted);
+}
+
+#[test]
+fn succession_passes_open_commitments_to_the_successor() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-open").expect_accept();
+    log.commit(DCMS, "dcms-1", "c-done").expect_accept();
+    log.emit(DCMS, "dcms-1", outcome("c-done")).expect_accept();
+    let succession = Kind::ActorSucceeded(ActorSucceeded {
+        predecessor_id: DCMS.into(),
+        successor_id: DHSC.into(),
+        kind: SuccessionKind::Merged as i32,
+        effective_on: "2026-04-01".into(),
+        commitment_ids: vec![],
+        note: String::new(),
+    });
+    log.emit(DCMS, "dcms-1", succession.clone())
+        .expect_reject(RejectCode::UnauthorisedKey);
+    log.registry(succession).expect_accept();
+    assert_eq!(log.state.commitments["c-open"].owner, DHSC);
+    assert_eq!(log.state.commitments["c-done"].owner, DCMS);
+    assert_eq!(log.state.actors[DCMS].successors, vec![DHSC.to_string()]);
+    // The old department's key can no longer act on what passed; the successor's can.
+    log.emit(DCMS, "dcms-1", outcome("c-open"))
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(DHSC, "dhsc-1", outcome("c-open")).expect_accept();
+}
+
+#[test]
+fn every_reject_code_has_a_distinct_name() {
+    let names: HashSet<&str> = RejectCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(names.len(), RejectCode::ALL.len());
+    for code in RejectCode::ALL {
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+    }
+}
