@@ -1,1 +1,25 @@
-//! covenant-http
+//! The HTTP server: one axum router over the log store and the query projections.
+//!
+//! - `/log/...`: the C2SP tlog-tiles log API (checkpoint, tiles, entry bundles, verifier key);
+//! - `/v1/...`: the JSON API (queries, proofs, event status, ingest) with `/v1/openapi.json`;
+//! - `/metrics`: Prometheus text;
+//! - `/`: server-rendered pages for people.
+//!
+//! Each area is a module with its own `routes()`; this file only assembles them.
+
+use axum::Router;
+use covenant_store::LogStore;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn LogStore>,
+    /// The log's checkpoint verifier key in Go note format.
+    pub verifier_key: String,
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new().with_state(state)
+}

@@ -1,1 +1,133 @@
-//! covenant-store
+//! The ledger's log store.
+//!
+//! One append-only sequence of entries with everything derived from it that readers need: the
+//! blake3 chain head, the SHA-256 Merkle stored hashes (for proofs and tiles), signed
+//! checkpoints, the event-id index (idempotency) and the rejection records. Writers hand over
+//! a [`Batch`]; [`LogStore::append`] makes all of it durable at once (group commit) before it
+//! returns. Nothing outside this crate touches the storage engine: everything goes through the
+//! [`LogStore`] trait, and the conformance suite in `tests/` is what any engine must pass.
+
+use covenant_core::entry::ChainHash;
+use covenant_core::merkle::{Hash, HashReader};
+use covenant_core::validate::{IndexedEvent, LedgerState, RejectCode, StateChange};
+use serde::{Deserialize, Serialize};
+
+/// An accepted event to append. The store assigns its sequence number and chain link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// When the broker stored the message (nanoseconds since the Unix epoch).
+    pub stored_at_ns: u64,
+    /// The envelope bytes exactly as received.
+    pub envelope: Vec<u8>,
+    pub event_id: String,
+    pub actor: String,
+    /// blake3 of `envelope` (see `covenant_core::event::envelope_digest`).
+    pub digest: [u8; 32],
+}
+
+/// A rejected event, kept so the emitter can ask why and auditors can see what was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionRecord {
+    /// The envelope's event id, or the message id the broker saw when the bytes did not decode.
+    pub event_id: String,
+    /// Stream sequence of the message (0 for HTTPS ingest in embedded mode).
+    pub stream_seq: u64,
+    pub stored_at_ns: u64,
+    pub code: RejectCode,
+    pub message: String,
+    /// The rejected bytes, as evidence (equivocation above all).
+    pub envelope: Vec<u8>,
+}
+
+/// Everything one group commit writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub entries: Vec<NewEntry>,
+    /// Validation state changes produced by `entries`, in order.
+    pub state_changes: Vec<StateChange>,
+    pub rejections: Vec<RejectionRecord>,
+    /// The input stream sequence this batch consumed through, if the input is a stream.
+    pub stream_seq: Option<u64>,
+}
+
+/// The log's head after the last durable batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Head {
+    /// Number of entries.
+    pub size: u64,
+    /// Chain hash of the last entry (zeros when empty).
+    pub chain_head: ChainHash,
+    /// Merkle root of all entries.
+    pub root: Hash,
+    /// Broker storage time of the last entry.
+    pub last_stored_at_ns: u64,
+    /// Input stream sequence consumed through (0 when none).
+    pub stream_seq: u64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{path} is not a Covenant store (no format marker)")]
+    NotAStore { path: String },
+    #[error("store format {found} is not supported by this version (expected {expected})")]
+    IncompatibleFormat { found: String, expected: String },
+    #[error("store directory {path} cannot be written: {reason}")]
+    ReadOnly { path: String, reason: String },
+    #[error("storage engine: {0}")]
+    Engine(String),
+    #[error("I/O on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("store is corrupt at entry {seq}: {problem}")]
+    Corrupt { seq: u64, problem: String },
+    #[error("store is corrupt: {0}")]
+    CorruptMetadata(String),
+}
+
+/// The operations the ledger, the query layer and the HTTP server need from a log store.
+pub trait LogStore: HashReader + Send + Sync {
+    fn head(&self) -> Head;
+
+    /// Append a batch and make it durable before returning (flush and fsync). Either all of
+    /// it is there after a crash, or none of it.
+    fn append(&self, batch: Batch) -> Result<Head, StoreError>;
+
+    /// Encoded entry `seq` (see `covenant_core::entry`).
+    fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Encoded entries `start..end` (clamped to the log's size).
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// What the event-id index says about `event_id`.
+    fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError>;
+
+    /// Store a signed checkpoint note for tree size `size`.
+    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError>;
+
+    /// The checkpoint with the largest size.
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+
+    /// The checkpoint stored for exactly `size`, if any.
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every checkpoint size stored, ascending.
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError>;
+
+    /// Rejections recorded for an event id, oldest first.
+    fn rejections_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError>;
+
+    /// Rejections stored at or after `since_ns`, oldest first, at most `limit`.
+    fn rejections_since(
+        &self,
+        since_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<RejectionRecord>, StoreError>;
+
+    /// The validation state as of the head.
+    fn load_state(&self) -> Result<LedgerState, StoreError>;
+}

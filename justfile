@@ -1,0 +1,48 @@
+# Covenant: the two commands are `just demo` and `just test`. `just --list` shows the rest.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Listen address of the demo's HTTP server.
+listen := env_var_or_default("COVENANT_LISTEN", "127.0.0.1:8080")
+
+default:
+    @just --list
+
+# Run the whole system on demo data: nats-server, the ledger and the web server. Ctrl-C stops it.
+demo:
+    cargo build --release --bin covenant
+    NATS_SERVER="$(scripts/ensure-nats-server.sh)" COVENANT_LISTEN="{{listen}}" scripts/demo.sh
+
+# The whole test suite, against a real nats-server and a real chromium (installed if missing).
+test:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
+    scripts/ensure-chromium.sh
+    cargo test --workspace --all-targets --locked
+    cargo test --workspace --doc --locked
+
+# Benchmarks: store, ingest, query, verify, or all. Figures print and go to target/bench/*.json.
+bench name="all":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
+    mkdir -p target/bench
+    case "{{name}}" in
+        store)  cargo bench -p covenant-store --bench store ;;
+        ingest) cargo bench -p covenant-ledger --bench ingest ;;
+        query)  cargo bench -p covenant-query --bench query ;;
+        verify) cargo bench -p covenant-audit --bench verify ;;
+        all)    for b in store ingest query verify; do just bench "$b"; done ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify or all" >&2; exit 2 ;;
+    esac
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Formatting and clippy, as CI would want them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+

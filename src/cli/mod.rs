@@ -1,0 +1,11 @@
+//! One module per subcommand group. Each exposes its clap arguments and a `run` that returns
+//! the process exit code.
+
+pub mod audit;
+pub mod demo;
+pub mod emit;
+pub mod events;
+pub mod keys;
+pub mod ledger;
+pub mod query;
+pub mod serve;
