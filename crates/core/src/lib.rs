@@ -6,6 +6,7 @@
 //! definition of every byte that is signed or hashed.
 //!
 //! - [`signing`]: the envelope signature (Ed25519 over a domain-separated signing input).
+//! - [`subject`]: the NATS subject an actor's events are published on.
 //! - [`entry`]: the ledger entry encoding and the blake3 hash chain.
 //! - [`merkle`]: the RFC 6962 SHA-256 tree over entries, proofs and C2SP tile paths.
 //! - [`checkpoint`]: C2SP signed-note checkpoints and verifier keys.
@@ -17,6 +18,7 @@ pub mod entry;
 pub mod event;
 pub mod merkle;
 pub mod signing;
+pub mod subject;
 pub mod validate;
 
 pub use covenant_proto::v1 as proto;

@@ -1,0 +1,60 @@
+//! NATS subjects events are published on.
+//!
+//! Emitters publish each envelope to `acct.events.<actor>` and the ledger consumes
+//! `acct.events.>`; both sides map the actor the same way, with this function.
+
+/// Prefix of every event subject; the ledger's stream covers `acct.events.>`.
+pub const EVENT_SUBJECT_PREFIX: &str = "acct.events.";
+
+/// The subject filter covering every event subject.
+pub const EVENT_SUBJECTS: &str = "acct.events.>";
+
+/// The subject an actor's events are published on: `acct.events.<actor>`, with every character
+/// that cannot appear in a NATS subject token ('.', '*', '>', whitespace) replaced by '_'.
+///
+/// The mapping is many-to-one (`GB.GOV` and `GB_GOV` share a subject); that is harmless because
+/// the subject only routes and permits, while the envelope names the actor that is checked.
+pub fn event_subject(actor: &str) -> String {
+    let token: String = actor
+        .chars()
+        .map(|c| match c {
+            '.' | '*' | '>' => '_',
+            c if c.is_whitespace() => '_',
+            c => c,
+        })
+        .collect();
+    // An empty token would make the subject end in '.', which NATS refuses.
+    let token = if token.is_empty() { "_".to_owned() } else { token };
+    format!("{EVENT_SUBJECT_PREFIX}{token}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_actors_keep_their_name() {
+        assert_eq!(event_subject("GB-GOV-23"), "acct.events.GB-GOV-23");
+        assert_eq!(event_subject("uk-mp:4514"), "acct.events.uk-mp:4514");
+    }
+
+    #[test]
+    fn characters_invalid_in_a_token_become_underscores() {
+        assert_eq!(event_subject("gov.uk/dcms"), "acct.events.gov_uk/dcms");
+        assert_eq!(event_subject("a*b>c d\te"), "acct.events.a_b_c_d_e");
+        assert_eq!(event_subject(""), "acct.events._");
+    }
+
+    #[test]
+    fn every_subject_is_one_token_under_the_prefix() {
+        for actor in ["x", "a.b.c", "..", "*", ">", " ", "GB-CHC-1234567", "ü.ß"] {
+            let subject = event_subject(actor);
+            let token = subject.strip_prefix(EVENT_SUBJECT_PREFIX).unwrap();
+            assert!(!token.is_empty(), "{actor:?}");
+            assert!(
+                !token.contains(['.', '*', '>']) && !token.contains(char::is_whitespace),
+                "{actor:?} -> {subject}"
+            );
+        }
+    }
+}
