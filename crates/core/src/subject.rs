@@ -24,7 +24,11 @@ pub fn event_subject(actor: &str) -> String {
         })
         .collect();
     // An empty token would make the subject end in '.', which NATS refuses.
-    let token = if token.is_empty() { "_".to_owned() } else { token };
+    let token = if token.is_empty() {
+        "_".to_owned()
+    } else {
+        token
+    };
     format!("{EVENT_SUBJECT_PREFIX}{token}")
 }
 
