@@ -9,6 +9,14 @@ pub const EVENT_SUBJECT_PREFIX: &str = "acct.events.";
 /// The subject filter covering every event subject.
 pub const EVENT_SUBJECTS: &str = "acct.events.>";
 
+/// Name of the JetStream stream that holds every published event (created by the ledger: file
+/// storage, limits retention, no age limit, duplicate window [`DUPLICATE_WINDOW_SECS`]).
+pub const EVENT_STREAM: &str = "COVENANT_EVENTS";
+
+/// How long JetStream remembers a `Nats-Msg-Id` to drop a re-sent event; beyond it the ledger's
+/// event-id index is what keeps a re-sent event from being appended twice.
+pub const DUPLICATE_WINDOW_SECS: u64 = 120;
+
 /// The subject an actor's events are published on: `acct.events.<actor>`, with every character
 /// that cannot appear in a NATS subject token ('.', '*', '>', whitespace) replaced by '_'.
 ///
