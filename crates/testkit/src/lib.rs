@@ -27,8 +27,13 @@ impl NatsServer {
     /// Start a server that keeps its JetStream data in `store_dir` (so a test can restart the
     /// broker on the same data).
     pub fn start_with_store(store_dir: tempfile::TempDir) -> Self {
+        Self::start_on(free_port(), store_dir)
+    }
+
+    /// Start a server on `port` with its JetStream data in `store_dir`: a broker that comes
+    /// back where clients last saw it, for tests of reconnection.
+    pub fn start_on(port: u16, store_dir: tempfile::TempDir) -> Self {
         let binary = nats_server_binary();
-        let port = free_port();
         let mut child = Command::new(&binary)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(store_dir.path())
@@ -139,5 +144,21 @@ mod tests {
         let port = server.port();
         let _dir = server.stop();
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[test]
+    fn restarts_on_the_same_port_and_store() {
+        let server = NatsServer::start();
+        let port = server.port();
+        let marker = server.store_dir().join("marker");
+        std::fs::write(&marker, b"kept").unwrap();
+        let store = server.stop();
+        let restarted = NatsServer::start_on(port, store);
+        assert_eq!(restarted.port(), port);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+        assert_eq!(
+            std::fs::read(restarted.store_dir().join("marker")).unwrap(),
+            b"kept"
+        );
     }
 }
