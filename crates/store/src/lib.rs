@@ -7,6 +7,13 @@
 //! returns. Nothing outside this crate touches the storage engine: everything goes through the
 //! [`LogStore`] trait, and the conformance suite in `tests/` is what any engine must pass.
 
+pub mod check;
+mod durable;
+mod layout;
+mod sled_store;
+
+pub use sled_store::SledStore;
+
 use covenant_core::entry::ChainHash;
 use covenant_core::merkle::{Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState, RejectCode, StateChange};
@@ -87,6 +94,20 @@ pub enum StoreError {
     Corrupt { seq: u64, problem: String },
     #[error("store is corrupt: {0}")]
     CorruptMetadata(String),
+    #[error("disk is full writing {path}; nothing from the failed batch was acknowledged")]
+    DiskFull { path: String },
+    #[error("event id {event_id} is already in the log at entry {seq}; the batch was not written")]
+    DuplicateEvent { event_id: String, seq: u64 },
+    #[error("event id {event_id} appears twice in one batch; the batch was not written")]
+    DuplicateInBatch { event_id: String },
+    #[error("entry {seq} cannot be appended: {problem}")]
+    InvalidEntry { seq: u64, problem: String },
+    #[error("checkpoint for size {size} is refused: {problem}")]
+    InvalidCheckpoint { size: u64, problem: String },
+    #[error("store stopped accepting writes after a failed write ({reason}); reopen it to recover")]
+    NeedsReopen { reason: String },
+    #[error("store directory {path} is in use by another process")]
+    Locked { path: String },
 }
 
 /// The operations the ledger, the query layer and the HTTP server need from a log store.

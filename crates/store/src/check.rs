@@ -1,0 +1,435 @@
+//! The deep check: re-derive everything in a store from its entries, offline, and name the
+//! first thing that does not match.
+//!
+//! [`verify_store`] reads every record of every tree, so the engine's own per-record checksums
+//! are exercised on all live data, and then checks what the checksums cannot: every entry
+//! decodes and links to the one before it, every stored hash is the one the entries give,
+//! the event index says exactly what the entries say, every checkpoint commits to the tree
+//! at its size (and is signed by the log key, when one is given), and the head is the end of
+//! all of that. `covenant audit verify --store PATH` calls it.
+
+use crate::layout::{self, Meta};
+use crate::sled_store::{self, SledStore};
+use crate::{Head, LogStore, StoreError};
+use covenant_core::entry::{ChainVerifier, Entry};
+use covenant_core::merkle::{self, Hash, TreeFrontier};
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+/// What to check beyond the log's own consistency.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The log's verifier key (`<origin>+<key id>+<base64>`): when given, every stored
+    /// checkpoint's signature is checked against it.
+    pub verifier_key: Option<String>,
+}
+
+/// How far the check has got, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Entries checked so far.
+    pub checked: u64,
+    /// Entries in the log.
+    pub total: u64,
+}
+
+/// What a successful check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    pub head: Head,
+    pub stored_hashes: u64,
+    pub checkpoints: u64,
+    /// Checkpoints whose signature was checked (all of them when a verifier key was given).
+    pub signatures_checked: u64,
+    pub rejections: u64,
+    pub state_records: u64,
+    /// blake3 over every key and value in the store, tree by tree: two stores with the same
+    /// digest hold the same data.
+    pub content_digest: [u8; 32],
+}
+
+/// How often, in entries, the progress callback is called.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Check the store at `path` completely. It must not be open elsewhere (the engine locks its
+/// directory): check a stopped ledger's store, or a copy.
+pub fn verify_store(
+    path: &Path,
+    options: &CheckOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CheckReport, StoreError> {
+    // A damaged file can make the engine panic deep inside its recovery or its readers; the
+    // check turns that into an error instead of taking the tool down.
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let store = SledStore::open_for_check(path)?;
+        Checker::new(&store, options).run(progress)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(StoreError::CorruptMetadata(format!(
+            "the storage engine failed reading the store: {}",
+            sled_store::panic_message(&panic)
+        )))
+    })
+}
+
+/// The size and root a checkpoint note claims, without checking its signature.
+pub(crate) fn checkpoint_claim(note: &[u8]) -> Result<(u64, Hash), String> {
+    let note =
+        signed_note::Note::from_bytes(note).map_err(|e| format!("not a signed note: {e}"))?;
+    let checkpoint = tlog_tiles::Checkpoint::from_bytes(note.text())
+        .map_err(|e| format!("not a checkpoint: {e}"))?;
+    Ok((checkpoint.size(), *checkpoint.hash()))
+}
+
+struct Checker<'a> {
+    store: &'a SledStore,
+    options: &'a CheckOptions,
+    meta: Meta,
+    digest: blake3::Hasher,
+}
+
+impl<'a> Checker<'a> {
+    fn new(store: &'a SledStore, options: &'a CheckOptions) -> Self {
+        Self {
+            store,
+            options,
+            meta: store.meta_snapshot(),
+            digest: blake3::Hasher::new(),
+        }
+    }
+
+    fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Result<CheckReport, StoreError> {
+        let checkpoints = self.read_checkpoints()?;
+        let signatures_checked = self.check_log(&checkpoints, progress)?;
+        let stored_hashes = self.check_no_extra_hashes()?;
+        self.check_event_index_size()?;
+        let state_records = self.check_state()?;
+        let rejections = self.check_rejections()?;
+        self.digest_tree(&self.store.trees().meta.clone())?;
+        Ok(CheckReport {
+            head: self.meta.head,
+            stored_hashes,
+            checkpoints: checkpoints.len() as u64,
+            signatures_checked,
+            rejections,
+            state_records,
+            content_digest: *self.digest.finalize().as_bytes(),
+        })
+    }
+
+    fn engine(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
+        |e| crate::durable::engine_error(self.store.path(), e)
+    }
+
+    fn read_checkpoints(&mut self) -> Result<BTreeMap<u64, Vec<u8>>, StoreError> {
+        let mut checkpoints = BTreeMap::new();
+        for item in self.store.trees().checkpoints.iter() {
+            let (key, note) = item.map_err(self.engine())?;
+            self.feed_digest(b"checkpoints", &key, &note);
+            let size = layout::decode_u64(&key).ok_or_else(|| {
+                StoreError::CorruptMetadata("a checkpoint key is not 8 bytes".to_owned())
+            })?;
+            if size > self.meta.head.size {
+                return Err(StoreError::InvalidCheckpoint {
+                    size,
+                    problem: format!("the log has only {} entries", self.meta.head.size),
+                });
+            }
+            checkpoints.insert(size, note.to_vec());
+        }
+        Ok(checkpoints)
+    }
+
+    /// Walk the entries in order, checking each against the chain, the stored hashes and the
+    /// event index, and each checkpoint when the walk reaches its size. Returns how many
+    /// checkpoint signatures were checked.
+    fn check_log(
+        &mut self,
+        checkpoints: &BTreeMap<u64, Vec<u8>>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<u64, StoreError> {
+        let head = self.meta.head;
+        let mut chain = ChainVerifier::new();
+        let mut frontier = TreeFrontier::new();
+        let mut signatures_checked = 0;
+        if let Some(note) = checkpoints.get(&0) {
+            signatures_checked += self.check_checkpoint(0, frontier.root(), note)?;
+        }
+        progress(Progress {
+            checked: 0,
+            total: head.size,
+        });
+        let entries_tree = self.store.trees().entries.clone();
+        for item in entries_tree.iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            self.feed_digest(b"entries", &key, &value);
+            let seq = chain.len();
+            if layout::decode_u64(&key) != Some(seq) {
+                return Err(corrupt(
+                    seq,
+                    "the entry is missing (the next stored key is another)",
+                ));
+            }
+            if seq >= head.size {
+                return Err(corrupt(
+                    seq,
+                    format!("the entry lies beyond the head's size {}", head.size),
+                ));
+            }
+            let bytes = layout::entry_from_value(seq, &value).map_err(|p| corrupt(seq, p))?;
+            chain.push(&bytes).map_err(|e| corrupt(seq, e))?;
+            let leaf = merkle::leaf_hash(&bytes);
+            self.check_stored_hashes(seq, leaf)?;
+            frontier.push(leaf);
+            self.check_indexed(seq, &bytes)?;
+            if let Some(note) = checkpoints.get(&(seq + 1)) {
+                signatures_checked += self.check_checkpoint(seq + 1, frontier.root(), note)?;
+            }
+            if (seq + 1).is_multiple_of(PROGRESS_EVERY) {
+                progress(Progress {
+                    checked: seq + 1,
+                    total: head.size,
+                });
+            }
+        }
+        if chain.len() != head.size {
+            return Err(corrupt(
+                chain.len(),
+                "the entry is missing (the log ends early)",
+            ));
+        }
+        if chain.head() != head.chain_head {
+            return Err(StoreError::CorruptMetadata(
+                "the head's chain hash is not the last entry's".to_owned(),
+            ));
+        }
+        if frontier.root() != head.root {
+            return Err(StoreError::CorruptMetadata(
+                "the head's root is not the root of the entries".to_owned(),
+            ));
+        }
+        let last_stored_at = match head.size {
+            0 => 0,
+            size => self.entry_stored_at(size - 1)?,
+        };
+        if last_stored_at != head.last_stored_at_ns {
+            return Err(StoreError::CorruptMetadata(
+                "the head's storage time is not the last entry's".to_owned(),
+            ));
+        }
+        progress(Progress {
+            checked: head.size,
+            total: head.size,
+        });
+        Ok(signatures_checked)
+    }
+
+    fn entry_stored_at(&self, seq: u64) -> Result<u64, StoreError> {
+        let bytes = self
+            .store
+            .entry(seq)?
+            .ok_or_else(|| corrupt(seq, "the entry is missing"))?;
+        Ok(Entry::decode(&bytes)
+            .map_err(|e| corrupt(seq, e))?
+            .stored_at_ns)
+    }
+
+    /// The stored hashes leaf `seq` added must be the ones the entries give. Earlier stored
+    /// hashes were checked already, so reading them back to compute these is sound.
+    fn check_stored_hashes(&mut self, seq: u64, leaf: Hash) -> Result<(), StoreError> {
+        let expected = merkle::new_stored_hashes(seq, leaf, self.store)
+            .map_err(|e| corrupt(seq, format!("stored hashes cannot be read: {e}")))?;
+        let first_index = merkle::stored_hash_count(seq);
+        for (offset, expected_hash) in expected.iter().enumerate() {
+            let index = first_index + offset as u64;
+            let stored = self.store.raw_hash(index).map_err(|e| corrupt(seq, e))?;
+            if let Some(bytes) = &stored {
+                self.feed_digest(b"hashes", &layout::seq_key(index), bytes);
+            }
+            match stored {
+                Some(bytes) if bytes.as_ref() == expected_hash.0.as_slice() => {}
+                Some(_) => {
+                    return Err(corrupt(
+                        seq,
+                        format!(
+                            "stored hash {index} (level {offset}) differs from the one the entries give"
+                        ),
+                    ));
+                }
+                None => return Err(corrupt(seq, format!("stored hash {index} is missing"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_indexed(&mut self, seq: u64, entry_bytes: &[u8]) -> Result<(), StoreError> {
+        let envelope = covenant_core::entry::envelope_of(entry_bytes);
+        let header = sled_store::decode_envelope_header(envelope).map_err(|p| corrupt(seq, p))?;
+        let value = self
+            .store
+            .trees()
+            .events
+            .get(header.event_id.as_bytes())
+            .map_err(self.engine())?
+            .ok_or_else(|| {
+                corrupt(
+                    seq,
+                    format!("event id {:?} is not in the event index", header.event_id),
+                )
+            })?;
+        self.feed_digest(b"events", header.event_id.as_bytes(), &value);
+        let indexed = layout::decode_indexed_event(&value).map_err(|p| corrupt(seq, p))?;
+        let expected_digest = covenant_core::event::envelope_digest(envelope);
+        if indexed.seq != seq || indexed.digest != expected_digest || indexed.actor != header.actor
+        {
+            return Err(corrupt(
+                seq,
+                format!(
+                    "the event index record for {:?} does not describe this entry",
+                    header.event_id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_checkpoint(&self, size: u64, root: Hash, note: &[u8]) -> Result<u64, StoreError> {
+        let bad = |problem: String| StoreError::InvalidCheckpoint { size, problem };
+        let (claimed_size, claimed_root) = checkpoint_claim(note).map_err(bad)?;
+        if claimed_size != size {
+            return Err(bad(format!(
+                "it is stored under size {size} but says {claimed_size}"
+            )));
+        }
+        if claimed_root != root {
+            return Err(bad(
+                "its root is not the root of the entries at that size".to_owned()
+            ));
+        }
+        let Some(key) = &self.options.verifier_key else {
+            return Ok(0);
+        };
+        let verified = covenant_core::checkpoint::verify_checkpoint(note, key)
+            .map_err(|e| bad(e.to_string()))?;
+        if verified.size != size || verified.root != root {
+            return Err(bad("the signed body differs from the checkpoint".to_owned()));
+        }
+        Ok(1)
+    }
+
+    /// Stored hashes beyond the log's would mean a batch half-applied.
+    fn check_no_extra_hashes(&mut self) -> Result<u64, StoreError> {
+        let expected = merkle::stored_hash_count(self.meta.head.size);
+        let extra = self
+            .store
+            .trees()
+            .hashes
+            .range(layout::seq_key(expected)..)
+            .next()
+            .transpose()
+            .map_err(self.engine())?;
+        if let Some((key, _)) = extra {
+            return Err(StoreError::CorruptMetadata(format!(
+                "stored hash {} lies beyond the {expected} a log of {} entries has",
+                layout::decode_u64(&key).map_or_else(|| "?".to_owned(), |i| i.to_string()),
+                self.meta.head.size
+            )));
+        }
+        Ok(expected)
+    }
+
+    fn check_event_index_size(&self) -> Result<(), StoreError> {
+        let indexed = self.store.trees().events.len() as u64;
+        if indexed != self.meta.head.size {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the event index holds {indexed} events but the log has {} entries",
+                self.meta.head.size
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_state(&mut self) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for item in self.store.trees().state.clone().iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            self.feed_digest(b"state", &key, &value);
+            layout::decode_state_record(&key, &value).map_err(StoreError::CorruptMetadata)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Every rejection decodes and is indexed under its event id, and the index names no
+    /// rejection that is not there.
+    fn check_rejections(&mut self) -> Result<u64, StoreError> {
+        let trees = self.store.trees().clone();
+        let mut count = 0;
+        for item in trees.rejections.iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            self.feed_digest(b"rejections", &key, &value);
+            let record = layout::decode_rejection(&value).map_err(StoreError::CorruptMetadata)?;
+            if layout::decode_u64(&key[..8.min(key.len())]) != Some(record.stored_at_ns)
+                || key.len() != 16
+            {
+                return Err(StoreError::CorruptMetadata(format!(
+                    "rejection of {:?} is filed under the wrong time",
+                    record.event_id
+                )));
+            }
+            let mut index_key = layout::rejection_event_prefix(&record.event_id);
+            index_key.extend_from_slice(&key);
+            if !trees
+                .rejections_by_event
+                .contains_key(&index_key)
+                .map_err(self.engine())?
+            {
+                return Err(StoreError::CorruptMetadata(format!(
+                    "rejection of {:?} is missing from the rejection index",
+                    record.event_id
+                )));
+            }
+            count += 1;
+        }
+        let indexed = trees.rejections_by_event.len() as u64;
+        if indexed != count {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the rejection index holds {indexed} records but there are {count} rejections"
+            )));
+        }
+        for key in trees.rejections_by_event.iter().keys() {
+            let key = key.map_err(self.engine())?;
+            self.feed_digest(b"rejections_by_event", &key, &[]);
+        }
+        if count != self.meta.rejection_count {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the head counts {} rejections but {count} are stored",
+                self.meta.rejection_count
+            )));
+        }
+        Ok(count)
+    }
+
+    fn digest_tree(&mut self, tree: &sled::Tree) -> Result<(), StoreError> {
+        for item in tree.iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            self.feed_digest(b"meta", &key, &value);
+        }
+        Ok(())
+    }
+
+    fn feed_digest(&mut self, tree: &[u8], key: &[u8], value: &[u8]) {
+        for part in [tree, key, value] {
+            self.digest.update(&(part.len() as u64).to_be_bytes());
+            self.digest.update(part);
+        }
+    }
+}
+
+fn corrupt(seq: u64, problem: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        seq,
+        problem: problem.to_string(),
+    }
+}

@@ -1,0 +1,246 @@
+//! The parts of durability the engine does not do for us: the format marker, fsync of the
+//! engine's files and directories (sled 0.34's `flush` ends in `sync_file_range`, which
+//! neither syncs file metadata nor issues a disk cache flush: sled issue 1452), and turning
+//! operating-system errors into errors that say what is wrong.
+
+use crate::StoreError;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The first line of the marker file; anything else means another format.
+pub(crate) const FORMAT: &str = "covenant-store v1";
+/// Marker file in the store directory.
+pub(crate) const FORMAT_FILE: &str = "FORMAT";
+/// The engine's own directory inside the store directory.
+pub(crate) const ENGINE_DIR: &str = "sled";
+/// Written first and renamed to [`FORMAT_FILE`] once the engine directory is durable.
+const FORMAT_TEMP: &str = "FORMAT.tmp";
+
+/// What the store directory holds.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DirState {
+    /// Missing, empty, or a creation that stopped before the marker was written.
+    Fresh,
+    /// A marker for this format.
+    Store,
+}
+
+/// Look at `dir` without changing anything in it.
+pub(crate) fn inspect(dir: &Path) -> Result<DirState, StoreError> {
+    let display = dir.display().to_string();
+    let metadata = match std::fs::metadata(dir) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Fresh),
+        Err(e) => return Err(io_error(dir, e)),
+    };
+    if !metadata.is_dir() {
+        return Err(StoreError::NotAStore { path: display });
+    }
+    match std::fs::read(dir.join(FORMAT_FILE)) {
+        Ok(marker) => check_marker(&marker).map(|()| DirState::Store),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let names = entry_names(dir)?;
+            // A creation interrupted before the marker was renamed into place leaves only the
+            // engine directory and the temporary marker: nothing was ever acknowledged there.
+            let interrupted_creation = names
+                .iter()
+                .all(|name| name == ENGINE_DIR || name == FORMAT_TEMP);
+            if interrupted_creation {
+                Ok(DirState::Fresh)
+            } else {
+                Err(StoreError::NotAStore { path: display })
+            }
+        }
+        Err(e) => Err(io_error(&dir.join(FORMAT_FILE), e)),
+    }
+}
+
+fn entry_names(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let reader = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    let mut names = Vec::new();
+    for item in reader {
+        let item = item.map_err(|e| io_error(dir, e))?;
+        names.push(item.file_name().to_string_lossy().into_owned());
+    }
+    Ok(names)
+}
+
+fn check_marker(marker: &[u8]) -> Result<(), StoreError> {
+    let text = String::from_utf8_lossy(marker);
+    let found = text.lines().next().unwrap_or("").trim();
+    if found == FORMAT {
+        Ok(())
+    } else {
+        Err(StoreError::IncompatibleFormat {
+            found: found.escape_debug().to_string(),
+            expected: FORMAT.to_owned(),
+        })
+    }
+}
+
+/// Create `dir` (if needed) and check that it can be written, before the engine touches it.
+pub(crate) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let probe = dir.join(".write-probe");
+    File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| io_error(dir, e))
+}
+
+/// Write the format marker durably: temporary file, fsync, rename, fsync the directory.
+pub(crate) fn write_marker(dir: &Path) -> Result<(), StoreError> {
+    let temp = dir.join(FORMAT_TEMP);
+    let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+    file.write_all(format!("{FORMAT}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error(&temp, e))?;
+    let marker = dir.join(FORMAT_FILE);
+    std::fs::rename(&temp, &marker).map_err(|e| io_error(&marker, e))?;
+    sync_dir(dir)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|e| io_error(dir, e))
+}
+
+/// Makes what sled flushed durable: fsync of its log file, of blob files it wrote since the
+/// last call (sled writes blobs without syncing them), and of the directories whose entries
+/// changed.
+pub(crate) struct Syncer {
+    store_dir: PathBuf,
+    engine_dir: PathBuf,
+    log_file: File,
+    log_path: PathBuf,
+    synced_blobs: HashSet<std::ffi::OsString>,
+}
+
+impl Syncer {
+    pub fn new(store_dir: &Path) -> Result<Self, StoreError> {
+        let engine_dir = store_dir.join(ENGINE_DIR);
+        let log_path = engine_dir.join("db");
+        let log_file = File::open(&log_path).map_err(|e| io_error(&log_path, e))?;
+        Ok(Self {
+            store_dir: store_dir.to_owned(),
+            engine_dir,
+            log_file,
+            log_path,
+            synced_blobs: HashSet::new(),
+        })
+    }
+
+    /// Call after `sled::Db::flush` returned: from here on, the flushed writes survive power
+    /// loss.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        // fsync through any descriptor of a file writes back all its dirty pages and its
+        // size, whichever descriptor wrote them.
+        self.log_file
+            .sync_all()
+            .map_err(|e| io_error(&self.log_path, e))?;
+        self.sync_new_blobs()?;
+        sync_dir(&self.engine_dir)
+    }
+
+    fn sync_new_blobs(&mut self) -> Result<(), StoreError> {
+        let blob_dir = self.engine_dir.join("blobs");
+        let reader = match std::fs::read_dir(&blob_dir) {
+            Ok(reader) => reader,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(&blob_dir, e)),
+        };
+        let mut any_new = false;
+        let mut present = HashSet::new();
+        for item in reader {
+            let item = item.map_err(|e| io_error(&blob_dir, e))?;
+            let name = item.file_name();
+            if !self.synced_blobs.contains(&name) {
+                let path = item.path();
+                File::open(&path)
+                    .and_then(|blob| blob.sync_all())
+                    .map_err(|e| io_error(&path, e))?;
+                any_new = true;
+            }
+            present.insert(name);
+        }
+        // Blobs sled removed are forgotten so the set stays as small as the directory.
+        self.synced_blobs = present;
+        if any_new {
+            sync_dir(&blob_dir)?;
+        }
+        Ok(())
+    }
+
+    /// Sync the store directory itself (after creation).
+    pub fn sync_store_dir(&self) -> Result<(), StoreError> {
+        sync_dir(&self.store_dir)
+    }
+}
+
+/// Name what went wrong with a file-system operation on `path`.
+pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
+    let path_text = path.display().to_string();
+    match error.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => {
+            StoreError::DiskFull { path: path_text }
+        }
+        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => StoreError::ReadOnly {
+            path: path_text,
+            reason: error.to_string(),
+        },
+        _ => StoreError::Io {
+            path: path_text,
+            source: error,
+        },
+    }
+}
+
+/// Name what went wrong inside sled.
+pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
+    match error {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                path: store_dir.display().to_string(),
+            }
+        }
+        sled::Error::Io(io) => io_error(&store_dir.join(ENGINE_DIR), io),
+        sled::Error::Corruption { at, .. } => StoreError::CorruptMetadata(format!(
+            "the storage engine found a damaged record{}",
+            at.map(|at| format!(" at {at:?}")).unwrap_or_default()
+        )),
+        other => StoreError::Engine(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_check_names_the_format_found() {
+        assert!(check_marker(b"covenant-store v1\n").is_ok());
+        match check_marker(b"covenant-store v2\n") {
+            Err(StoreError::IncompatibleFormat { found, expected }) => {
+                assert_eq!(found, "covenant-store v2");
+                assert_eq!(expected, FORMAT);
+            }
+            other => panic!("expected an incompatible format, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn disk_errors_are_named() {
+        let full = io_error(
+            Path::new("/x"),
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert!(matches!(full, StoreError::DiskFull { .. }));
+        let read_only = io_error(
+            Path::new("/x"),
+            std::io::Error::from_raw_os_error(libc::EROFS),
+        );
+        assert!(matches!(read_only, StoreError::ReadOnly { .. }));
+    }
+}

@@ -1,0 +1,372 @@
+//! How values are laid out in the engine's trees: every encoding and decoding of keys and
+//! values lives here, so the on-disk format (version 1) is written down in one place.
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `entries` | seq (u64 BE) | stored_at_ns (u64 BE), previous chain hash (32), envelope |
+//! | `hashes` | stored-hash index (u64 BE) | SHA-256 (32) |
+//! | `events` | event id (UTF-8) | seq (u64 BE), envelope digest (32), actor (UTF-8) |
+//! | `state` | kind tag (1) + id | JSON of the record |
+//! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
+//! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
+//! | `checkpoints` | tree size (u64 BE) | signed note |
+//! | default tree | `format`, `head` | format marker, [`Meta`] |
+//!
+//! An entry's sequence number, version byte and envelope length are implied by its key, the
+//! format version and the value's length, so the store keeps only what cannot be derived and
+//! rebuilds the canonical encoding (`covenant_core::entry`) on read.
+
+use crate::{Head, RejectionRecord};
+use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
+use covenant_core::merkle::Hash;
+use covenant_core::validate::{IndexedEvent, RejectCode, StateChange};
+
+pub(crate) const TREE_ENTRIES: &str = "entries";
+pub(crate) const TREE_HASHES: &str = "hashes";
+pub(crate) const TREE_EVENTS: &str = "events";
+pub(crate) const TREE_STATE: &str = "state";
+pub(crate) const TREE_REJECTIONS: &str = "rejections";
+pub(crate) const TREE_REJECTIONS_BY_EVENT: &str = "rejections_by_event";
+pub(crate) const TREE_CHECKPOINTS: &str = "checkpoints";
+
+pub(crate) const META_FORMAT: &[u8] = b"format";
+pub(crate) const META_HEAD: &[u8] = b"head";
+
+/// Bytes of an entry value before the envelope: stored_at_ns and the previous chain hash.
+const ENTRY_VALUE_PREFIX: usize = 8 + 32;
+
+pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// Read a big-endian u64 key; `None` if it is not 8 bytes.
+pub(crate) fn decode_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The stored value of a canonically encoded entry (which must already be well formed).
+pub(crate) fn entry_value(encoded_entry: &[u8]) -> Vec<u8> {
+    let mut value =
+        Vec::with_capacity(encoded_entry.len() - (ENTRY_HEADER_BYTES - ENTRY_VALUE_PREFIX));
+    value.extend_from_slice(&encoded_entry[9..49]);
+    value.extend_from_slice(&encoded_entry[ENTRY_HEADER_BYTES..]);
+    value
+}
+
+/// Rebuild the canonical entry encoding from its key and stored value.
+pub(crate) fn entry_from_value(seq: u64, value: &[u8]) -> Result<Vec<u8>, String> {
+    if value.len() < ENTRY_VALUE_PREFIX {
+        return Err(format!(
+            "stored entry is {} bytes, shorter than its {ENTRY_VALUE_PREFIX}-byte prefix",
+            value.len()
+        ));
+    }
+    let envelope = &value[ENTRY_VALUE_PREFIX..];
+    let envelope_len = u32::try_from(envelope.len())
+        .map_err(|_| format!("stored envelope of {} bytes is too long", envelope.len()))?;
+    let mut out = Vec::with_capacity(ENTRY_HEADER_BYTES + envelope.len());
+    out.push(ENTRY_VERSION);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&value[..ENTRY_VALUE_PREFIX]);
+    out.extend_from_slice(&envelope_len.to_be_bytes());
+    out.extend_from_slice(envelope);
+    Ok(out)
+}
+
+pub(crate) fn encode_indexed_event(event: &IndexedEvent) -> Vec<u8> {
+    let mut value = Vec::with_capacity(40 + event.actor.len());
+    value.extend_from_slice(&event.seq.to_be_bytes());
+    value.extend_from_slice(&event.digest);
+    value.extend_from_slice(event.actor.as_bytes());
+    value
+}
+
+pub(crate) fn decode_indexed_event(value: &[u8]) -> Result<IndexedEvent, String> {
+    if value.len() < 40 {
+        return Err(format!(
+            "event index value is {} bytes, shorter than 40",
+            value.len()
+        ));
+    }
+    let seq = decode_u64(&value[..8]).ok_or("event index sequence is malformed")?;
+    let digest: [u8; 32] = value[8..40]
+        .try_into()
+        .map_err(|_| "event index digest is malformed")?;
+    let actor = std::str::from_utf8(&value[40..])
+        .map_err(|_| "event index actor is not UTF-8".to_owned())?
+        .to_owned();
+    Ok(IndexedEvent { seq, digest, actor })
+}
+
+/// The state tree key and value of one state change.
+pub(crate) fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let keyed = |tag: u8, id: &str| [&[tag], id.as_bytes()].concat();
+    let (key, value) = match change {
+        StateChange::Genesis(genesis) => (vec![b'g'], json(genesis)?),
+        StateChange::Actor(id, record) => (keyed(b'a', id), json(record)?),
+        StateChange::Key(id, record) => (keyed(b'k', id), json(record)?),
+        StateChange::Commitment(id, record) => (keyed(b'c', id), json(record)?),
+        StateChange::Action(id, owner) => (keyed(b'x', id), owner.as_bytes().to_vec()),
+        StateChange::Retracted(id) => (keyed(b'r', id), Vec::new()),
+    };
+    Ok((key, value))
+}
+
+/// The state change a state tree record stands for.
+pub(crate) fn decode_state_record(key: &[u8], value: &[u8]) -> Result<StateChange, String> {
+    let Some((&tag, id)) = key.split_first() else {
+        return Err("state record has an empty key".to_owned());
+    };
+    let id = || {
+        std::str::from_utf8(id)
+            .map(str::to_owned)
+            .map_err(|_| "state record id is not UTF-8".to_owned())
+    };
+    let parse_error =
+        |e: serde_json::Error| format!("state record {:?}: {e}", String::from_utf8_lossy(key));
+    Ok(match tag {
+        b'g' => StateChange::Genesis(serde_json::from_slice(value).map_err(parse_error)?),
+        b'a' => StateChange::Actor(id()?, serde_json::from_slice(value).map_err(parse_error)?),
+        b'k' => StateChange::Key(id()?, serde_json::from_slice(value).map_err(parse_error)?),
+        b'c' => StateChange::Commitment(id()?, serde_json::from_slice(value).map_err(parse_error)?),
+        b'x' => StateChange::Action(
+            id()?,
+            std::str::from_utf8(value)
+                .map_err(|_| "action owner is not UTF-8".to_owned())?
+                .to_owned(),
+        ),
+        b'r' => StateChange::Retracted(id()?),
+        other => return Err(format!("state record has unknown tag {other:#04x}")),
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(value).map_err(|e| e.to_string())
+}
+
+pub(crate) fn rejection_key(stored_at_ns: u64, number: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&stored_at_ns.to_be_bytes());
+    key[8..].copy_from_slice(&number.to_be_bytes());
+    key
+}
+
+/// Prefix of every `rejections_by_event` key for `event_id`.
+pub(crate) fn rejection_event_prefix(event_id: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(4 + event_id.len() + 16);
+    prefix.extend_from_slice(&(event_id.len() as u32).to_be_bytes());
+    prefix.extend_from_slice(event_id.as_bytes());
+    prefix
+}
+
+/// `event_id (u32 length + bytes), stream_seq, stored_at_ns, code (u8 length + name), message
+/// (u32 length + bytes), envelope (the rest)`.
+pub(crate) fn encode_rejection(record: &RejectionRecord) -> Vec<u8> {
+    let code = record.code.as_str();
+    let mut out = Vec::with_capacity(
+        4 + record.event_id.len()
+            + 16
+            + 1
+            + code.len()
+            + 4
+            + record.message.len()
+            + record.envelope.len(),
+    );
+    out.extend_from_slice(&(record.event_id.len() as u32).to_be_bytes());
+    out.extend_from_slice(record.event_id.as_bytes());
+    out.extend_from_slice(&record.stream_seq.to_be_bytes());
+    out.extend_from_slice(&record.stored_at_ns.to_be_bytes());
+    out.push(code.len() as u8);
+    out.extend_from_slice(code.as_bytes());
+    out.extend_from_slice(&(record.message.len() as u32).to_be_bytes());
+    out.extend_from_slice(record.message.as_bytes());
+    out.extend_from_slice(&record.envelope);
+    out
+}
+
+pub(crate) fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, String> {
+    let mut reader = Reader { rest: value };
+    let event_id = reader.string_u32("event id")?;
+    let stream_seq = reader.u64("stream sequence")?;
+    let stored_at_ns = reader.u64("stored-at time")?;
+    let code_len = reader.take(1, "code length")?[0] as usize;
+    let code_name = std::str::from_utf8(reader.take(code_len, "code")?)
+        .map_err(|_| "rejection code is not UTF-8".to_owned())?;
+    let code = RejectCode::ALL
+        .into_iter()
+        .find(|code| code.as_str() == code_name)
+        .ok_or_else(|| format!("rejection code {code_name:?} is unknown"))?;
+    let message = reader.string_u32("message")?;
+    Ok(RejectionRecord {
+        event_id,
+        stream_seq,
+        stored_at_ns,
+        code,
+        message,
+        envelope: reader.rest.to_vec(),
+    })
+}
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8], String> {
+        if self.rest.len() < len {
+            return Err(format!("rejection record is cut short in its {what}"));
+        }
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, String> {
+        let bytes = self.take(8, what)?;
+        decode_u64(bytes).ok_or_else(|| format!("rejection {what} is malformed"))
+    }
+
+    fn string_u32(&mut self, what: &str) -> Result<String, String> {
+        let len_bytes = self.take(4, what)?;
+        let len = u32::from_be_bytes(len_bytes.try_into().map_err(|_| format!("{what} length"))?)
+            as usize;
+        let bytes = self.take(len, what)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("rejection {what} is not UTF-8"))
+    }
+}
+
+/// What the store keeps about itself besides the log: the head and the rejection counter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Meta {
+    pub head: Head,
+    /// Rejections recorded so far; the next one gets this number.
+    pub rejection_count: u64,
+}
+
+pub(crate) const META_BYTES: usize = 8 + 32 + 32 + 8 + 8 + 8;
+
+impl Meta {
+    pub fn empty() -> Self {
+        Self {
+            head: Head {
+                size: 0,
+                chain_head: covenant_core::entry::GENESIS_PREVIOUS,
+                root: covenant_core::merkle::EMPTY_HASH,
+                last_stored_at_ns: 0,
+                stream_seq: 0,
+            },
+            rejection_count: 0,
+        }
+    }
+
+    pub fn encode(&self) -> [u8; META_BYTES] {
+        let mut out = [0; META_BYTES];
+        out[..8].copy_from_slice(&self.head.size.to_be_bytes());
+        out[8..40].copy_from_slice(&self.head.chain_head);
+        out[40..72].copy_from_slice(&self.head.root.0);
+        out[72..80].copy_from_slice(&self.head.last_stored_at_ns.to_be_bytes());
+        out[80..88].copy_from_slice(&self.head.stream_seq.to_be_bytes());
+        out[88..96].copy_from_slice(&self.rejection_count.to_be_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() != META_BYTES {
+            return Err(format!(
+                "head record is {} bytes, expected {META_BYTES}",
+                bytes.len()
+            ));
+        }
+        let u64_at = |at: usize| decode_u64(&bytes[at..at + 8]).expect("length checked above");
+        let hash_at = |at: usize| -> [u8; 32] {
+            bytes[at..at + 32].try_into().expect("length checked above")
+        };
+        Ok(Self {
+            head: Head {
+                size: u64_at(0),
+                chain_head: hash_at(8),
+                root: Hash(hash_at(40)),
+                last_stored_at_ns: u64_at(72),
+                stream_seq: u64_at(80),
+            },
+            rejection_count: u64_at(88),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_core::entry::Entry;
+    use covenant_core::validate::{ActorRecord, CommitmentRecord};
+
+    #[test]
+    fn entry_value_round_trips_to_the_canonical_encoding() {
+        let entry = Entry {
+            seq: 77,
+            stored_at_ns: 123,
+            previous: [5; 32],
+            envelope: b"envelope bytes".to_vec(),
+        };
+        let encoded = entry.encode();
+        let value = entry_value(&encoded);
+        assert_eq!(value.len(), encoded.len() - 13);
+        assert_eq!(entry_from_value(77, &value).unwrap(), encoded);
+        assert!(entry_from_value(77, &value[..39]).is_err());
+    }
+
+    #[test]
+    fn rejection_round_trips_and_truncation_is_named() {
+        let record = RejectionRecord {
+            event_id: "01J0000000000000000000000".to_owned(),
+            stream_seq: 9,
+            stored_at_ns: 10,
+            code: RejectCode::Equivocation,
+            message: "differs".to_owned(),
+            envelope: vec![1, 2, 3],
+        };
+        let bytes = encode_rejection(&record);
+        assert_eq!(decode_rejection(&bytes).unwrap(), record);
+        for cut in 0..bytes.len() - 3 {
+            assert!(decode_rejection(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn state_records_round_trip() {
+        let changes = [
+            StateChange::Actor(
+                "GB-GOV-1".to_owned(),
+                ActorRecord {
+                    kind: 2,
+                    successors: vec!["GB-GOV-2".to_owned()],
+                },
+            ),
+            StateChange::Commitment(
+                "c1".to_owned(),
+                CommitmentRecord {
+                    owner: "GB-GOV-1".to_owned(),
+                    withdrawn: false,
+                    outcomes: vec![],
+                },
+            ),
+            StateChange::Action("a1".to_owned(), "GB-GOV-1".to_owned()),
+            StateChange::Retracted("e1".to_owned()),
+        ];
+        for change in changes {
+            let (key, value) = encode_state_change(&change).unwrap();
+            assert_eq!(decode_state_record(&key, &value).unwrap(), change);
+        }
+        assert!(decode_state_record(b"zabc", b"").is_err());
+    }
+
+    #[test]
+    fn meta_round_trips() {
+        let mut meta = Meta::empty();
+        meta.head.size = 5;
+        meta.head.stream_seq = 8;
+        meta.rejection_count = 3;
+        assert_eq!(Meta::decode(&meta.encode()).unwrap(), meta);
+        assert!(Meta::decode(&meta.encode()[1..]).is_err());
+    }
+}

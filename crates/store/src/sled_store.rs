@@ -1,0 +1,830 @@
+//! [`LogStore`] on sled 0.34.
+//!
+//! One sled database per store, one tree per kind of record (see `layout`), and one sled
+//! transaction across all trees per batch, followed by `flush` and the fsyncs sled leaves out.
+//! The head lives in memory and moves only after a batch is durable, so readers never see an
+//! entry that a crash could take back.
+
+use crate::durable::{self, DirState, Syncer};
+use crate::layout::{self, Meta};
+use crate::{Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError};
+use covenant_core::entry::{ChainVerifier, Entry, chain_hash};
+use covenant_core::merkle::{self, Hash, HashReader};
+use covenant_core::validate::{IndexedEvent, LedgerState};
+use sled::transaction::{TransactionError, TransactionalTree};
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+
+/// How many of the newest entries the cheap check on open re-links and re-hashes.
+const OPEN_CHECK_ENTRIES: u64 = 16;
+
+/// The log store on sled.
+pub struct SledStore {
+    dir: PathBuf,
+    db: sled::Db,
+    trees: Trees,
+    /// The head and counters as of the last durable batch.
+    meta: RwLock<Meta>,
+    /// Serialises writers; holds what a write needs beyond the trees.
+    writer: Mutex<Syncer>,
+    /// Set when a write failed after sled may have applied part of it in memory: from then
+    /// on the in-memory trees may be ahead of the disk, so only reopening is safe.
+    poisoned: AtomicBool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OpenCheck {
+    Head,
+    Skip,
+}
+
+#[derive(Clone)]
+pub(crate) struct Trees {
+    pub entries: sled::Tree,
+    pub hashes: sled::Tree,
+    pub events: sled::Tree,
+    pub state: sled::Tree,
+    pub rejections: sled::Tree,
+    pub rejections_by_event: sled::Tree,
+    pub checkpoints: sled::Tree,
+    pub meta: sled::Tree,
+}
+
+impl Trees {
+    fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self {
+            entries: db.open_tree(layout::TREE_ENTRIES)?,
+            hashes: db.open_tree(layout::TREE_HASHES)?,
+            events: db.open_tree(layout::TREE_EVENTS)?,
+            state: db.open_tree(layout::TREE_STATE)?,
+            rejections: db.open_tree(layout::TREE_REJECTIONS)?,
+            rejections_by_event: db.open_tree(layout::TREE_REJECTIONS_BY_EVENT)?,
+            checkpoints: db.open_tree(layout::TREE_CHECKPOINTS)?,
+            meta: (**db).clone(),
+        })
+    }
+
+    /// The trees a batch writes, in the order of [`BatchWrites`]'s fields.
+    fn for_batch(&self) -> [sled::Tree; 7] {
+        [
+            self.entries.clone(),
+            self.hashes.clone(),
+            self.events.clone(),
+            self.state.clone(),
+            self.rejections.clone(),
+            self.rejections_by_event.clone(),
+            self.meta.clone(),
+        ]
+    }
+}
+
+/// Everything one batch writes, per tree.
+#[derive(Default)]
+struct BatchWrites {
+    entries: sled::Batch,
+    hashes: sled::Batch,
+    events: sled::Batch,
+    state: sled::Batch,
+    rejections: sled::Batch,
+    rejections_by_event: sled::Batch,
+    meta: sled::Batch,
+}
+
+impl SledStore {
+    /// Open an existing store. A path without a store's format marker is refused.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = path.as_ref();
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
+            DirState::Fresh => Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            }),
+        }
+    }
+
+    /// Open the store at `path`, creating it if the directory is missing or empty. A
+    /// directory holding anything else is refused rather than written into.
+    pub fn create_or_open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = path.as_ref();
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
+            DirState::Fresh => Self::create(dir),
+        }
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn create(dir: &Path) -> Result<Self, StoreError> {
+        durable::prepare_dir(dir)?;
+        let db = open_engine(dir)?;
+        let engine = |e| durable::engine_error(dir, e);
+        if db.get(layout::META_FORMAT).map_err(engine)?.is_none() {
+            let mut batch = sled::Batch::default();
+            batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
+            batch.insert(layout::META_HEAD, &Meta::empty().encode()[..]);
+            db.apply_batch(batch).map_err(engine)?;
+        }
+        db.flush().map_err(engine)?;
+        let syncer = Syncer::new(dir)?;
+        let mut syncer = syncer;
+        syncer.sync()?;
+        // The marker goes last: a directory with a marker always holds a complete store.
+        durable::write_marker(dir)?;
+        syncer.sync_store_dir()?;
+        drop(syncer);
+        drop(db);
+        Self::open_existing(dir, OpenCheck::Head)
+    }
+
+    /// Open a store for the deep check, which checks everything the check on open does and
+    /// more, and names the first bad entry rather than stopping at the head.
+    pub(crate) fn open_for_check(dir: &Path) -> Result<Self, StoreError> {
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Skip),
+            DirState::Fresh => Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            }),
+        }
+    }
+
+    fn open_existing(dir: &Path, open_check: OpenCheck) -> Result<Self, StoreError> {
+        durable::prepare_dir(dir)?;
+        let db = open_engine(dir)?;
+        let engine = |e| durable::engine_error(dir, e);
+        let trees = Trees::open(&db).map_err(engine)?;
+        match trees.meta.get(layout::META_FORMAT).map_err(engine)? {
+            Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {}
+            Some(format) => {
+                return Err(StoreError::IncompatibleFormat {
+                    found: String::from_utf8_lossy(&format).escape_debug().to_string(),
+                    expected: durable::FORMAT.to_owned(),
+                });
+            }
+            None => {
+                return Err(StoreError::CorruptMetadata(
+                    "the engine holds no format record".to_owned(),
+                ));
+            }
+        }
+        let meta = match trees.meta.get(layout::META_HEAD).map_err(engine)? {
+            Some(bytes) => Meta::decode(&bytes).map_err(StoreError::CorruptMetadata)?,
+            None => {
+                return Err(StoreError::CorruptMetadata(
+                    "the engine holds no head record".to_owned(),
+                ));
+            }
+        };
+        let syncer = Syncer::new(dir)?;
+        let store = Self {
+            dir: dir.to_owned(),
+            db,
+            trees,
+            meta: RwLock::new(meta),
+            writer: Mutex::new(syncer),
+            poisoned: AtomicBool::new(false),
+        };
+        if open_check == OpenCheck::Head {
+            store.check_head()?;
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn meta_snapshot(&self) -> Meta {
+        self.current_meta()
+    }
+
+    pub(crate) fn trees(&self) -> &Trees {
+        &self.trees
+    }
+
+    /// Stored hash `index` exactly as the engine holds it, if present.
+    pub(crate) fn raw_hash(&self, index: u64) -> Result<Option<sled::IVec>, StoreError> {
+        self.trees
+            .hashes
+            .get(layout::seq_key(index))
+            .map_err(self.engine())
+    }
+
+    fn engine(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
+        |e| durable::engine_error(&self.dir, e)
+    }
+
+    fn current_meta(&self) -> Meta {
+        *self
+            .meta
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The cheap check on open: the newest entries link up to the head's chain hash, their
+    /// leaves are the stored leaf hashes, nothing lies beyond the head, and the stored hashes
+    /// give the head's root.
+    fn check_head(&self) -> Result<(), StoreError> {
+        let head = self.current_meta().head;
+        let engine = self.engine();
+        let last_entry = self.trees.entries.last().map_err(&engine)?;
+        let last_seq = last_entry
+            .map(|(key, _)| layout::decode_u64(&key).ok_or_else(|| bad_key("entries")))
+            .transpose()?;
+        if last_seq.map_or(0, |seq| seq + 1) != head.size {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the head says {} entries but the last stored entry is {}",
+                head.size,
+                last_seq.map_or("none".to_owned(), |seq| seq.to_string())
+            )));
+        }
+        let hash_count = merkle::stored_hash_count(head.size);
+        let last_hash = self.trees.hashes.last().map_err(&engine)?;
+        let last_hash_index = last_hash
+            .map(|(key, _)| layout::decode_u64(&key).ok_or_else(|| bad_key("hashes")))
+            .transpose()?;
+        if last_hash_index.map_or(0, |index| index + 1) != hash_count {
+            return Err(StoreError::CorruptMetadata(format!(
+                "a log of {} entries has {hash_count} stored hashes but the last one stored is {}",
+                head.size,
+                last_hash_index.map_or("none".to_owned(), |index| index.to_string())
+            )));
+        }
+        if head.size > 0 {
+            let start = head.size.saturating_sub(OPEN_CHECK_ENTRIES + 1);
+            let entries = self.entries(start, head.size)?;
+            let first = Entry::decode(&entries[0]).map_err(|e| corrupt(start, e))?;
+            let mut chain = ChainVerifier::resume(start, first.previous, first.stored_at_ns);
+            for (offset, bytes) in entries.iter().enumerate() {
+                let seq = start + offset as u64;
+                chain.push(bytes).map_err(|e| corrupt(seq, e))?;
+                let stored_leaf = self.read_hash(merkle::stored_hash_index(0, seq))?;
+                if stored_leaf != merkle::leaf_hash(bytes) {
+                    return Err(corrupt(
+                        seq,
+                        "the stored leaf hash differs from the entry's",
+                    ));
+                }
+            }
+            if chain.head() != head.chain_head {
+                return Err(StoreError::CorruptMetadata(
+                    "the newest entry's chain hash is not the head's".to_owned(),
+                ));
+            }
+            let newest = Entry::decode(entries.last().expect("size > 0"))
+                .map_err(|e| corrupt(head.size - 1, e))?;
+            if newest.stored_at_ns != head.last_stored_at_ns {
+                return Err(StoreError::CorruptMetadata(
+                    "the newest entry's storage time is not the head's".to_owned(),
+                ));
+            }
+        }
+        let root = merkle::tree_root(head.size, self).map_err(|e| {
+            StoreError::CorruptMetadata(format!("the tree root cannot be computed: {e}"))
+        })?;
+        if root != head.root {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the stored hashes give a different root for size {} than the head records",
+                head.size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stored hash `index`, read from the engine regardless of the head.
+    fn read_hash(&self, index: u64) -> Result<Hash, StoreError> {
+        let value = self
+            .trees
+            .hashes
+            .get(layout::seq_key(index))
+            .map_err(self.engine())?
+            .ok_or_else(|| {
+                StoreError::CorruptMetadata(format!("stored hash {index} is missing"))
+            })?;
+        let bytes: [u8; 32] = value.as_ref().try_into().map_err(|_| {
+            StoreError::CorruptMetadata(format!(
+                "stored hash {index} is {} bytes, not 32",
+                value.len()
+            ))
+        })?;
+        Ok(Hash(bytes))
+    }
+
+    fn ensure_writable(&self) -> Result<(), StoreError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::NeedsReopen {
+                reason: "an earlier write failed".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Build everything `batch` writes, starting from `meta`. Nothing is written yet.
+    fn prepare(&self, batch: &Batch, meta: Meta) -> Result<(BatchWrites, Meta), StoreError> {
+        let mut writes = BatchWrites::default();
+        let mut next = meta;
+        let mut batch_ids = HashSet::with_capacity(batch.entries.len());
+        let mut pending = PendingHashes {
+            store: self,
+            first_new: merkle::stored_hash_count(meta.head.size),
+            new: Vec::with_capacity(batch.entries.len() * 2),
+        };
+        for entry in &batch.entries {
+            let seq = next.head.size;
+            self.check_new_entry(entry, seq, next.head.last_stored_at_ns, &mut batch_ids)?;
+            let encoded = Entry {
+                seq,
+                stored_at_ns: entry.stored_at_ns,
+                previous: next.head.chain_head,
+                envelope: entry.envelope.clone(),
+            }
+            .encode();
+            let leaf = merkle::leaf_hash(&encoded);
+            let first_index = pending.first_new + pending.new.len() as u64;
+            let new_hashes = merkle::new_stored_hashes(seq, leaf, &pending)
+                .map_err(|e| StoreError::CorruptMetadata(format!("stored hashes: {e}")))?;
+            for (offset, hash) in new_hashes.iter().enumerate() {
+                writes
+                    .hashes
+                    .insert(&layout::seq_key(first_index + offset as u64), &hash.0);
+            }
+            pending.new.extend(new_hashes);
+            writes
+                .entries
+                .insert(&layout::seq_key(seq), layout::entry_value(&encoded));
+            let indexed = IndexedEvent {
+                seq,
+                digest: entry.digest,
+                actor: entry.actor.clone(),
+            };
+            writes.events.insert(
+                entry.event_id.as_bytes(),
+                layout::encode_indexed_event(&indexed),
+            );
+            next.head.chain_head = chain_hash(&encoded);
+            next.head.last_stored_at_ns = entry.stored_at_ns;
+            next.head.size += 1;
+        }
+        if next.head.size != meta.head.size {
+            next.head.root = merkle::tree_root(next.head.size, &pending)
+                .map_err(|e| StoreError::CorruptMetadata(format!("tree root: {e}")))?;
+        }
+        for change in &batch.state_changes {
+            let (key, value) = layout::encode_state_change(change)
+                .map_err(|problem| StoreError::Engine(format!("encode state change: {problem}")))?;
+            writes.state.insert(key, value);
+        }
+        for record in &batch.rejections {
+            let key = layout::rejection_key(record.stored_at_ns, next.rejection_count);
+            next.rejection_count += 1;
+            writes
+                .rejections
+                .insert(&key, layout::encode_rejection(record));
+            let mut index_key = layout::rejection_event_prefix(&record.event_id);
+            index_key.extend_from_slice(&key);
+            writes.rejections_by_event.insert(index_key, &[][..]);
+        }
+        if let Some(stream_seq) = batch.stream_seq {
+            next.head.stream_seq = stream_seq;
+        }
+        writes.meta.insert(layout::META_HEAD, &next.encode()[..]);
+        Ok((writes, next))
+    }
+
+    /// Refuse an entry that would make the log or its index inconsistent.
+    fn check_new_entry(
+        &self,
+        entry: &NewEntry,
+        seq: u64,
+        previous_stored_at_ns: u64,
+        batch_ids: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
+        let invalid = |problem: String| StoreError::InvalidEntry { seq, problem };
+        if entry.envelope.len() > covenant_core::MAX_ENVELOPE_BYTES {
+            return Err(invalid(format!(
+                "envelope of {} bytes exceeds the {}-byte limit",
+                entry.envelope.len(),
+                covenant_core::MAX_ENVELOPE_BYTES
+            )));
+        }
+        if entry.stored_at_ns < previous_stored_at_ns {
+            return Err(invalid(format!(
+                "stored_at_ns {} is before the previous entry's {previous_stored_at_ns}",
+                entry.stored_at_ns
+            )));
+        }
+        if covenant_core::event::envelope_digest(&entry.envelope) != entry.digest {
+            return Err(invalid(
+                "digest is not the blake3 of the envelope".to_owned(),
+            ));
+        }
+        let header = decode_envelope_header(&entry.envelope).map_err(invalid)?;
+        if header.event_id != entry.event_id || header.actor != entry.actor {
+            return Err(invalid(format!(
+                "event id {:?} and actor {:?} differ from the envelope's {:?} and {:?}",
+                entry.event_id, entry.actor, header.event_id, header.actor
+            )));
+        }
+        if !batch_ids.insert(entry.event_id.clone()) {
+            return Err(StoreError::DuplicateInBatch {
+                event_id: entry.event_id.clone(),
+            });
+        }
+        if let Some(existing) = self.persisted_event(&entry.event_id)? {
+            return Err(StoreError::DuplicateEvent {
+                event_id: entry.event_id.clone(),
+                seq: existing.seq,
+            });
+        }
+        Ok(())
+    }
+
+    /// The index record for `event_id` as the engine holds it (ignores the head).
+    fn persisted_event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+        let Some(value) = self
+            .trees
+            .events
+            .get(event_id.as_bytes())
+            .map_err(self.engine())?
+        else {
+            return Ok(None);
+        };
+        layout::decode_indexed_event(&value)
+            .map(Some)
+            .map_err(|problem| {
+                StoreError::CorruptMetadata(format!("event index for {event_id:?}: {problem}"))
+            })
+    }
+
+    fn commit(&self, writes: BatchWrites, syncer: &mut Syncer) -> Result<(), StoreError> {
+        let trees = self.trees.for_batch();
+        let BatchWrites {
+            entries,
+            hashes,
+            events,
+            state,
+            rejections,
+            rejections_by_event,
+            meta,
+        } = writes;
+        let batches = [
+            entries,
+            hashes,
+            events,
+            state,
+            rejections,
+            rejections_by_event,
+            meta,
+        ];
+        let outcome: Result<(), TransactionError<()>> =
+            sled::Transactional::transaction(&trees[..], |views: &Vec<TransactionalTree>| {
+                for (view, batch) in views.iter().zip(&batches) {
+                    view.apply_batch(batch)?;
+                }
+                Ok(())
+            });
+        outcome.map_err(|e| match e {
+            TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
+            TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
+        })?;
+        self.db.flush().map_err(self.engine())?;
+        syncer.sync()
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Syncer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Run a write under the writer lock, poisoning the store if it fails after reaching the
+    /// engine.
+    fn write_durably<T>(
+        &self,
+        syncer: &mut Syncer,
+        write: impl FnOnce(&mut Syncer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| write(syncer))).unwrap_or_else(|panic| {
+                Err(StoreError::Engine(format!(
+                    "the storage engine failed: {}",
+                    panic_message(&panic)
+                )))
+            });
+        if let Err(error) = &result {
+            self.poisoned.store(true, Ordering::SeqCst);
+            return Err(StoreError::from_write_failure(error));
+        }
+        result
+    }
+}
+
+impl StoreError {
+    /// The same error, for reporting after the store was poisoned by it.
+    fn from_write_failure(error: &StoreError) -> StoreError {
+        match error {
+            StoreError::DiskFull { path } => StoreError::DiskFull { path: path.clone() },
+            StoreError::ReadOnly { path, reason } => StoreError::ReadOnly {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            other => StoreError::NeedsReopen {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
+    let config = engine_config(&dir.join(durable::ENGINE_DIR));
+    match std::panic::catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
+        Err(panic) => Err(StoreError::CorruptMetadata(format!(
+            "the storage engine failed while recovering: {}",
+            panic_message(&panic)
+        ))),
+    }
+}
+
+/// The engine settings every store uses.
+pub(crate) fn engine_config(engine_dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(engine_dir)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(64 * 1024 * 1024)
+        // Every batch flushes itself; a background flusher would only add writes.
+        .flush_every_ms(None)
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+fn corrupt(seq: u64, problem: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        seq,
+        problem: problem.to_string(),
+    }
+}
+
+fn bad_key(tree: &str) -> StoreError {
+    StoreError::CorruptMetadata(format!("a key in the {tree} tree is not 8 bytes"))
+}
+
+/// The header fields of an envelope the store indexes.
+pub(crate) struct EnvelopeHeader {
+    pub event_id: String,
+    pub actor: String,
+}
+
+pub(crate) fn decode_envelope_header(envelope: &[u8]) -> Result<EnvelopeHeader, String> {
+    let decoded = <covenant_core::proto::Envelope as prost::Message>::decode(envelope)
+        .map_err(|e| format!("envelope does not decode: {e}"))?;
+    Ok(EnvelopeHeader {
+        event_id: decoded.event_id,
+        actor: decoded.actor,
+    })
+}
+
+/// Persisted stored hashes plus the ones computed so far in the batch being prepared.
+struct PendingHashes<'a> {
+    store: &'a SledStore,
+    first_new: u64,
+    new: Vec<Hash>,
+}
+
+impl HashReader for PendingHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|&index| match index.checked_sub(self.first_new) {
+                Some(offset) => self
+                    .new
+                    .get(offset as usize)
+                    .copied()
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree),
+                None => self
+                    .store
+                    .read_hash(index)
+                    .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string())),
+            })
+            .collect()
+    }
+}
+
+impl HashReader for SledStore {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let durable_count = merkle::stored_hash_count(self.current_meta().head.size);
+        indexes
+            .iter()
+            .map(|&index| {
+                if index >= durable_count {
+                    return Err(tlog_tiles::Error::IndexesNotInTree);
+                }
+                self.read_hash(index)
+                    .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+impl LogStore for SledStore {
+    fn head(&self) -> Head {
+        self.current_meta().head
+    }
+
+    fn append(&self, batch: Batch) -> Result<Head, StoreError> {
+        let mut syncer = self.lock_writer();
+        self.ensure_writable()?;
+        let meta = self.current_meta();
+        let nothing_to_write = batch.entries.is_empty()
+            && batch.state_changes.is_empty()
+            && batch.rejections.is_empty()
+            && batch
+                .stream_seq
+                .is_none_or(|seq| seq == meta.head.stream_seq);
+        if nothing_to_write {
+            return Ok(meta.head);
+        }
+        // Everything that can refuse the batch runs before the first write.
+        let (writes, next) = self.prepare(&batch, meta)?;
+        self.write_durably(&mut syncer, |syncer| self.commit(writes, syncer))?;
+        *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(next.head)
+    }
+
+    fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if seq >= self.head().size {
+            return Ok(None);
+        }
+        let value = self
+            .trees
+            .entries
+            .get(layout::seq_key(seq))
+            .map_err(self.engine())?
+            .ok_or_else(|| corrupt(seq, "the entry is missing"))?;
+        layout::entry_from_value(seq, &value)
+            .map(Some)
+            .map_err(|problem| corrupt(seq, problem))
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let end = end.min(self.head().size);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity((end - start).min(1 << 16) as usize);
+        let range = self
+            .trees
+            .entries
+            .range(layout::seq_key(start)..layout::seq_key(end));
+        for item in range {
+            let (key, value) = item.map_err(self.engine())?;
+            let expected = start + out.len() as u64;
+            if layout::decode_u64(&key) != Some(expected) {
+                return Err(corrupt(expected, "the entry is missing"));
+            }
+            out.push(layout::entry_from_value(expected, &value).map_err(|p| corrupt(expected, p))?);
+        }
+        if out.len() as u64 != end - start {
+            return Err(corrupt(start + out.len() as u64, "the entry is missing"));
+        }
+        Ok(out)
+    }
+
+    fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+        let size = self.head().size;
+        Ok(self
+            .persisted_event(event_id)?
+            .filter(|indexed| indexed.seq < size))
+    }
+
+    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        let mut syncer = self.lock_writer();
+        self.ensure_writable()?;
+        let head = self.head();
+        if size > head.size {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: format!("the log has only {} entries", head.size),
+            });
+        }
+        let (note_size, note_root) = crate::check::checkpoint_claim(note)
+            .map_err(|problem| StoreError::InvalidCheckpoint { size, problem })?;
+        if note_size != size {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: format!("the note is for size {note_size}"),
+            });
+        }
+        let root = merkle::tree_root(size, self)
+            .map_err(|e| StoreError::CorruptMetadata(format!("tree root at size {size}: {e}")))?;
+        if root != note_root {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: "the note's root is not the log's root at that size".to_owned(),
+            });
+        }
+        self.write_durably(&mut syncer, |syncer| {
+            self.trees
+                .checkpoints
+                .insert(layout::seq_key(size), note)
+                .map_err(self.engine())?;
+            self.db.flush().map_err(self.engine())?;
+            syncer.sync()
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some((key, note)) = self.trees.checkpoints.last().map_err(self.engine())? else {
+            return Ok(None);
+        };
+        let size = layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))?;
+        Ok(Some((size, note.to_vec())))
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .trees
+            .checkpoints
+            .get(layout::seq_key(size))
+            .map_err(self.engine())?
+            .map(|note| note.to_vec()))
+    }
+
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        self.trees
+            .checkpoints
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(self.engine())?;
+                layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))
+            })
+            .collect()
+    }
+
+    fn rejections_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
+        let prefix = layout::rejection_event_prefix(event_id);
+        let mut out = Vec::new();
+        for key in self.trees.rejections_by_event.scan_prefix(&prefix).keys() {
+            let key = key.map_err(self.engine())?;
+            let rejection_key = &key[prefix.len()..];
+            let value = self
+                .trees
+                .rejections
+                .get(rejection_key)
+                .map_err(self.engine())?
+                .ok_or_else(|| {
+                    StoreError::CorruptMetadata(format!(
+                        "the rejection index names a missing rejection for {event_id:?}"
+                    ))
+                })?;
+            out.push(decode_rejection(&value)?);
+        }
+        Ok(out)
+    }
+
+    fn rejections_since(
+        &self,
+        since_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<RejectionRecord>, StoreError> {
+        self.trees
+            .rejections
+            .range(layout::rejection_key(since_ns, 0)..)
+            .values()
+            .take(limit)
+            .map(|value| decode_rejection(&value.map_err(self.engine())?))
+            .collect()
+    }
+
+    fn load_state(&self) -> Result<LedgerState, StoreError> {
+        let mut state = LedgerState::default();
+        for item in self.trees.state.iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            let change =
+                layout::decode_state_record(&key, &value).map_err(StoreError::CorruptMetadata)?;
+            state.apply(change);
+        }
+        Ok(state)
+    }
+}
+
+fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, StoreError> {
+    layout::decode_rejection(value).map_err(StoreError::CorruptMetadata)
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("dir", &self.dir)
+            .field("head", &self.head())
+            .finish()
+    }
+}
