@@ -7,6 +7,8 @@
 //!
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
+pub mod pages;
+
 use axum::Router;
 use covenant_store::LogStore;
 use std::sync::Arc;
@@ -21,5 +23,5 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new().merge(pages::routes()).with_state(state)
 }
