@@ -102,7 +102,7 @@ impl<'a> Checker<'a> {
     fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Result<CheckReport, StoreError> {
         let checkpoints = self.read_checkpoints()?;
         let signatures_checked = self.check_log(&checkpoints, progress)?;
-        let stored_hashes = self.check_no_extra_hashes()?;
+        let stored_hashes = self.check_hash_records()?;
         self.check_event_index_size()?;
         let state_records = self.check_state()?;
         let rejections = self.check_rejections()?;
@@ -162,35 +162,40 @@ impl<'a> Checker<'a> {
         });
         let entries_tree = self.store.trees().entries.clone();
         for item in entries_tree.iter() {
-            let (key, value) = item.map_err(self.engine())?;
-            self.feed_digest(b"entries", &key, &value);
-            let seq = chain.len();
-            if layout::decode_u64(&key) != Some(seq) {
+            let (key, record) = item.map_err(self.engine())?;
+            self.feed_digest(b"entries", &key, &record);
+            let first = chain.len();
+            if layout::decode_u64(&key) != Some(first) {
                 return Err(corrupt(
-                    seq,
-                    "the entry is missing (the next stored key is another)",
+                    first,
+                    "the entry is missing (the next record starts elsewhere)",
                 ));
             }
-            if seq >= head.size {
-                return Err(corrupt(
-                    seq,
-                    format!("the entry lies beyond the head's size {}", head.size),
-                ));
-            }
-            let bytes = layout::entry_from_value(seq, &value).map_err(|p| corrupt(seq, p))?;
-            chain.push(&bytes).map_err(|e| corrupt(seq, e))?;
-            let leaf = merkle::leaf_hash(&bytes);
-            self.check_stored_hashes(seq, leaf)?;
-            frontier.push(leaf);
-            self.check_indexed(seq, &bytes)?;
-            if let Some(note) = checkpoints.get(&(seq + 1)) {
-                signatures_checked += self.check_checkpoint(seq + 1, frontier.root(), note)?;
-            }
-            if (seq + 1).is_multiple_of(PROGRESS_EVERY) {
-                progress(Progress {
-                    checked: seq + 1,
-                    total: head.size,
-                });
+            let parts =
+                layout::record_entries(first, &record).map_err(|(seq, p)| corrupt(seq, p))?;
+            for part in parts {
+                let seq = chain.len();
+                if seq >= head.size {
+                    return Err(corrupt(
+                        seq,
+                        format!("the entry lies beyond the head's size {}", head.size),
+                    ));
+                }
+                let bytes = layout::entry_bytes(seq, part);
+                chain.push(&bytes).map_err(|e| corrupt(seq, e))?;
+                let leaf = merkle::leaf_hash(&bytes);
+                self.check_stored_hashes(seq, leaf)?;
+                frontier.push(leaf);
+                self.check_indexed(seq, &bytes)?;
+                if let Some(note) = checkpoints.get(&(seq + 1)) {
+                    signatures_checked += self.check_checkpoint(seq + 1, frontier.root(), note)?;
+                }
+                if (seq + 1).is_multiple_of(PROGRESS_EVERY) {
+                    progress(Progress {
+                        checked: seq + 1,
+                        total: head.size,
+                    });
+                }
             }
         }
         if chain.len() != head.size {
@@ -243,21 +248,14 @@ impl<'a> Checker<'a> {
         let first_index = merkle::stored_hash_count(seq);
         for (offset, expected_hash) in expected.iter().enumerate() {
             let index = first_index + offset as u64;
-            let stored = self.store.raw_hash(index).map_err(|e| corrupt(seq, e))?;
-            if let Some(bytes) = &stored {
-                self.feed_digest(b"hashes", &layout::seq_key(index), bytes);
-            }
-            match stored {
-                Some(bytes) if bytes.as_ref() == expected_hash.0.as_slice() => {}
-                Some(_) => {
-                    return Err(corrupt(
-                        seq,
-                        format!(
-                            "stored hash {index} (level {offset}) differs from the one the entries give"
-                        ),
-                    ));
-                }
-                None => return Err(corrupt(seq, format!("stored hash {index} is missing"))),
+            let stored = self.store.read_hash(index).map_err(|e| corrupt(seq, e))?;
+            if stored != *expected_hash {
+                return Err(corrupt(
+                    seq,
+                    format!(
+                        "stored hash {index} (level {offset}) differs from the one the entries give"
+                    ),
+                ));
             }
         }
         Ok(())
@@ -279,10 +277,7 @@ impl<'a> Checker<'a> {
                 )
             })?;
         self.feed_digest(b"events", header.event_id.as_bytes(), &value);
-        let indexed = layout::decode_indexed_event(&value).map_err(|p| corrupt(seq, p))?;
-        let expected_digest = covenant_core::event::envelope_digest(envelope);
-        if indexed.seq != seq || indexed.digest != expected_digest || indexed.actor != header.actor
-        {
+        if layout::decode_u64(&value) != Some(seq) {
             return Err(corrupt(
                 seq,
                 format!(
@@ -318,21 +313,34 @@ impl<'a> Checker<'a> {
         Ok(1)
     }
 
-    /// Stored hashes beyond the log's would mean a batch half-applied.
-    fn check_no_extra_hashes(&mut self) -> Result<u64, StoreError> {
+    /// The hash records follow each other without gap or overlap and hold exactly the stored
+    /// hashes of the log, no more (more would mean a batch half-applied).
+    fn check_hash_records(&mut self) -> Result<u64, StoreError> {
         let expected = merkle::stored_hash_count(self.meta.head.size);
-        let extra = self
-            .store
-            .trees()
-            .hashes
-            .range(layout::seq_key(expected)..)
-            .next()
-            .transpose()
-            .map_err(self.engine())?;
-        if let Some((key, _)) = extra {
+        let mut next_index = 0;
+        for item in self.store.trees().hashes.clone().iter() {
+            let (key, record) = item.map_err(self.engine())?;
+            self.feed_digest(b"hashes", &key, &record);
+            if layout::decode_u64(&key) != Some(next_index) {
+                return Err(corrupt(
+                    entry_of_hash(next_index),
+                    format!("the hash record for stored hash {next_index} is missing"),
+                ));
+            }
+            if record.is_empty() || record.len() % 32 != 0 {
+                return Err(corrupt(
+                    entry_of_hash(next_index),
+                    format!(
+                        "the hash record at {next_index} is {} bytes long",
+                        record.len()
+                    ),
+                ));
+            }
+            next_index += record.len() as u64 / 32;
+        }
+        if next_index != expected {
             return Err(StoreError::CorruptMetadata(format!(
-                "stored hash {} lies beyond the {expected} a log of {} entries has",
-                layout::decode_u64(&key).map_or_else(|| "?".to_owned(), |i| i.to_string()),
+                "{next_index} stored hashes are stored but a log of {} entries has {expected}",
                 self.meta.head.size
             )));
         }
@@ -425,6 +433,12 @@ impl<'a> Checker<'a> {
             self.digest.update(part);
         }
     }
+}
+
+/// The entry whose append created stored hash `index`.
+fn entry_of_hash(index: u64) -> u64 {
+    let (level, n) = tlog_tiles::split_stored_hash_index(index);
+    ((n + 1) << level) - 1
 }
 
 fn corrupt(seq: u64, problem: impl std::fmt::Display) -> StoreError {

@@ -5,6 +5,7 @@
 
 use crate::StoreError;
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,13 +110,17 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// Makes what sled flushed durable: fsync of its log file, of blob files it wrote since the
 /// last call (sled writes blobs without syncing them), and of the directories whose entries
-/// changed.
+/// changed (new snapshot or blob files, renames, removals). A directory whose listing did not
+/// change has nothing to sync: the log file's growth is file metadata, which the file's own
+/// fsync covers.
 pub(crate) struct Syncer {
     store_dir: PathBuf,
     engine_dir: PathBuf,
     log_file: File,
     log_path: PathBuf,
-    synced_blobs: HashSet<std::ffi::OsString>,
+    synced_blobs: HashSet<OsString>,
+    /// The engine directory's listing when it was last synced (`None`: never).
+    synced_engine_names: Option<HashSet<OsString>>,
 }
 
 impl Syncer {
@@ -129,6 +134,7 @@ impl Syncer {
             log_file,
             log_path,
             synced_blobs: HashSet::new(),
+            synced_engine_names: None,
         })
     }
 
@@ -141,7 +147,12 @@ impl Syncer {
             .sync_all()
             .map_err(|e| io_error(&self.log_path, e))?;
         self.sync_new_blobs()?;
-        sync_dir(&self.engine_dir)
+        let names = names_in(&self.engine_dir)?;
+        if self.synced_engine_names.as_ref() != Some(&names) {
+            sync_dir(&self.engine_dir)?;
+            self.synced_engine_names = Some(names);
+        }
+        Ok(())
     }
 
     fn sync_new_blobs(&mut self) -> Result<(), StoreError> {
@@ -151,7 +162,7 @@ impl Syncer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_error(&blob_dir, e)),
         };
-        let mut any_new = false;
+        let mut changed = false;
         let mut present = HashSet::new();
         for item in reader {
             let item = item.map_err(|e| io_error(&blob_dir, e))?;
@@ -161,13 +172,14 @@ impl Syncer {
                 File::open(&path)
                     .and_then(|blob| blob.sync_all())
                     .map_err(|e| io_error(&path, e))?;
-                any_new = true;
+                changed = true;
             }
             present.insert(name);
         }
         // Blobs sled removed are forgotten so the set stays as small as the directory.
+        changed |= present.len() != self.synced_blobs.len();
         self.synced_blobs = present;
-        if any_new {
+        if changed {
             sync_dir(&blob_dir)?;
         }
         Ok(())
@@ -177,6 +189,16 @@ impl Syncer {
     pub fn sync_store_dir(&self) -> Result<(), StoreError> {
         sync_dir(&self.store_dir)
     }
+}
+
+fn names_in(dir: &Path) -> Result<HashSet<OsString>, StoreError> {
+    let reader = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    reader
+        .map(|item| {
+            item.map(|item| item.file_name())
+                .map_err(|e| io_error(dir, e))
+        })
+        .collect()
 }
 
 /// Name what went wrong with a file-system operation on `path`.

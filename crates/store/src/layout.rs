@@ -3,23 +3,30 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `entries` | seq (u64 BE) | stored_at_ns (u64 BE), previous chain hash (32), envelope |
-//! | `hashes` | stored-hash index (u64 BE) | SHA-256 (32) |
-//! | `events` | event id (UTF-8) | seq (u64 BE), envelope digest (32), actor (UTF-8) |
+//! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries, see below |
+//! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
+//! | `events` | event id (UTF-8) | seq (u64 BE) |
 //! | `state` | kind tag (1) + id | JSON of the record |
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
 //! | `checkpoints` | tree size (u64 BE) | signed note |
 //! | default tree | `format`, `head` | format marker, [`Meta`] |
 //!
-//! An entry's sequence number, version byte and envelope length are implied by its key, the
-//! format version and the value's length, so the store keeps only what cannot be derived and
-//! rebuilds the canonical encoding (`covenant_core::entry`) on read.
+//! Entries are stored in records of consecutive entries from one batch (at most
+//! [`RECORD_MAX_ENTRIES`] and about [`RECORD_MAX_BYTES`]), with the stored hashes they added in
+//! a matching record of the hashes tree. The engine's cost is per item, not per byte (every
+//! insert rewrites a node and leaves garbage for its log cleaner), so one item per record
+//! instead of three per entry is what makes appends fast and the store compact. Within a
+//! record each entry is its canonical encoding without the version byte and the sequence
+//! number, which the format and the record's key imply; the canonical encoding
+//! (`covenant_core::entry`) is rebuilt on read. The event index keeps only the sequence
+//! number: digest and actor are read from the entry when a lookup hits, which is rare
+//! (a redelivered duplicate), so the index stays small.
 
 use crate::{Head, RejectionRecord};
 use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
 use covenant_core::merkle::Hash;
-use covenant_core::validate::{IndexedEvent, RejectCode, StateChange};
+use covenant_core::validate::{RejectCode, StateChange};
 
 pub(crate) const TREE_ENTRIES: &str = "entries";
 pub(crate) const TREE_HASHES: &str = "hashes";
@@ -32,8 +39,13 @@ pub(crate) const TREE_CHECKPOINTS: &str = "checkpoints";
 pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_HEAD: &[u8] = b"head";
 
-/// Bytes of an entry value before the envelope: stored_at_ns and the previous chain hash.
-const ENTRY_VALUE_PREFIX: usize = 8 + 32;
+/// A record holds at most this many entries...
+pub(crate) const RECORD_MAX_ENTRIES: usize = 16;
+/// ...and is closed once it holds this many bytes.
+pub(crate) const RECORD_MAX_BYTES: usize = 16 * 1024;
+
+/// Bytes of the canonical encoding a record leaves out: version and sequence number.
+const IMPLIED_BYTES: usize = 1 + 8;
 
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
@@ -44,61 +56,70 @@ pub(crate) fn decode_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
-/// The stored value of a canonically encoded entry (which must already be well formed).
-pub(crate) fn entry_value(encoded_entry: &[u8]) -> Vec<u8> {
-    let mut value =
-        Vec::with_capacity(encoded_entry.len() - (ENTRY_HEADER_BYTES - ENTRY_VALUE_PREFIX));
-    value.extend_from_slice(&encoded_entry[9..49]);
-    value.extend_from_slice(&encoded_entry[ENTRY_HEADER_BYTES..]);
-    value
+/// Add a canonically encoded (and well-formed) entry to a record value.
+pub(crate) fn push_entry(record: &mut Vec<u8>, encoded_entry: &[u8]) {
+    record.extend_from_slice(&encoded_entry[IMPLIED_BYTES..]);
 }
 
-/// Rebuild the canonical entry encoding from its key and stored value.
-pub(crate) fn entry_from_value(seq: u64, value: &[u8]) -> Result<Vec<u8>, String> {
-    if value.len() < ENTRY_VALUE_PREFIX {
-        return Err(format!(
-            "stored entry is {} bytes, shorter than its {ENTRY_VALUE_PREFIX}-byte prefix",
-            value.len()
-        ));
+/// The entries of a record whose first entry is `first_seq`, as stored parts. On a
+/// malformed record, the error names the first entry that cannot be read.
+pub(crate) fn record_entries(first_seq: u64, record: &[u8]) -> Result<Vec<&[u8]>, (u64, String)> {
+    let stored_header = ENTRY_HEADER_BYTES - IMPLIED_BYTES;
+    let mut parts = Vec::new();
+    let mut rest = record;
+    while !rest.is_empty() {
+        let seq = first_seq + parts.len() as u64;
+        if rest.len() < stored_header {
+            return Err((
+                seq,
+                format!(
+                    "the record ends {} bytes into the entry's header",
+                    rest.len()
+                ),
+            ));
+        }
+        let declared = u32::from_be_bytes(
+            rest[stored_header - 4..stored_header]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let len = stored_header + declared as usize;
+        if rest.len() < len {
+            return Err((
+                seq,
+                format!("the entry declares a {declared}-byte envelope but the record ends first"),
+            ));
+        }
+        let (part, tail) = rest.split_at(len);
+        parts.push(part);
+        rest = tail;
     }
-    let envelope = &value[ENTRY_VALUE_PREFIX..];
-    let envelope_len = u32::try_from(envelope.len())
-        .map_err(|_| format!("stored envelope of {} bytes is too long", envelope.len()))?;
-    let mut out = Vec::with_capacity(ENTRY_HEADER_BYTES + envelope.len());
+    if parts.is_empty() {
+        return Err((first_seq, "the record holds no entries".to_owned()));
+    }
+    Ok(parts)
+}
+
+/// The canonical encoding of entry `seq` from its stored part.
+pub(crate) fn entry_bytes(seq: u64, part: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(IMPLIED_BYTES + part.len());
     out.push(ENTRY_VERSION);
     out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&value[..ENTRY_VALUE_PREFIX]);
-    out.extend_from_slice(&envelope_len.to_be_bytes());
-    out.extend_from_slice(envelope);
-    Ok(out)
+    out.extend_from_slice(part);
+    out
 }
 
-pub(crate) fn encode_indexed_event(event: &IndexedEvent) -> Vec<u8> {
-    let mut value = Vec::with_capacity(40 + event.actor.len());
-    value.extend_from_slice(&event.seq.to_be_bytes());
-    value.extend_from_slice(&event.digest);
-    value.extend_from_slice(event.actor.as_bytes());
-    value
+/// Hash `offset` of a hashes-tree record, if the record is that long.
+pub(crate) fn hash_in_record(record: &[u8], offset: u64) -> Option<Hash> {
+    let start = usize::try_from(offset).ok()?.checked_mul(32)?;
+    let bytes: [u8; 32] = record.get(start..start + 32)?.try_into().ok()?;
+    Some(Hash(bytes))
 }
 
-pub(crate) fn decode_indexed_event(value: &[u8]) -> Result<IndexedEvent, String> {
-    if value.len() < 40 {
-        return Err(format!(
-            "event index value is {} bytes, shorter than 40",
-            value.len()
-        ));
-    }
-    let seq = decode_u64(&value[..8]).ok_or("event index sequence is malformed")?;
-    let digest: [u8; 32] = value[8..40]
-        .try_into()
-        .map_err(|_| "event index digest is malformed")?;
-    let actor = std::str::from_utf8(&value[40..])
-        .map_err(|_| "event index actor is not UTF-8".to_owned())?
-        .to_owned();
-    Ok(IndexedEvent { seq, digest, actor })
+pub(crate) fn encode_event_seq(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
 }
 
-/// The state tree key and value of one state change.
 pub(crate) fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), String> {
     let keyed = |tag: u8, id: &str| [&[tag], id.as_bytes()].concat();
     let (key, value) = match change {
@@ -301,18 +322,32 @@ mod tests {
     use covenant_core::validate::{ActorRecord, CommitmentRecord};
 
     #[test]
-    fn entry_value_round_trips_to_the_canonical_encoding() {
-        let entry = Entry {
-            seq: 77,
-            stored_at_ns: 123,
-            previous: [5; 32],
-            envelope: b"envelope bytes".to_vec(),
-        };
-        let encoded = entry.encode();
-        let value = entry_value(&encoded);
-        assert_eq!(value.len(), encoded.len() - 13);
-        assert_eq!(entry_from_value(77, &value).unwrap(), encoded);
-        assert!(entry_from_value(77, &value[..39]).is_err());
+    fn records_round_trip_to_the_canonical_encoding() {
+        let encoded: Vec<Vec<u8>> = (0..3)
+            .map(|n| {
+                Entry {
+                    seq: 77 + n,
+                    stored_at_ns: 123 + n,
+                    previous: [n as u8; 32],
+                    envelope: vec![n as u8; 10 * n as usize],
+                }
+                .encode()
+            })
+            .collect();
+        let mut record = Vec::new();
+        encoded
+            .iter()
+            .for_each(|bytes| push_entry(&mut record, bytes));
+        let parts = record_entries(77, &record).unwrap();
+        assert_eq!(parts.len(), 3);
+        for (n, part) in parts.iter().enumerate() {
+            assert_eq!(entry_bytes(77 + n as u64, part), encoded[n]);
+        }
+        // A cut names the entry it falls in.
+        let cut = record.len() - 1;
+        assert_eq!(record_entries(77, &record[..cut]).unwrap_err().0, 79);
+        assert_eq!(record_entries(77, &record[..10]).unwrap_err().0, 77);
+        assert!(record_entries(77, &[]).is_err());
     }
 
     #[test]

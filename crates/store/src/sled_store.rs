@@ -203,14 +203,6 @@ impl SledStore {
         &self.trees
     }
 
-    /// Stored hash `index` exactly as the engine holds it, if present.
-    pub(crate) fn raw_hash(&self, index: u64) -> Result<Option<sled::IVec>, StoreError> {
-        self.trees
-            .hashes
-            .get(layout::seq_key(index))
-            .map_err(self.engine())
-    }
-
     fn engine(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
         |e| durable::engine_error(&self.dir, e)
     }
@@ -227,28 +219,25 @@ impl SledStore {
     /// give the head's root.
     fn check_head(&self) -> Result<(), StoreError> {
         let head = self.current_meta().head;
-        let engine = self.engine();
-        let last_entry = self.trees.entries.last().map_err(&engine)?;
-        let last_seq = last_entry
-            .map(|(key, _)| layout::decode_u64(&key).ok_or_else(|| bad_key("entries")))
-            .transpose()?;
-        if last_seq.map_or(0, |seq| seq + 1) != head.size {
+        let stored_entries = self.record_end(&self.trees.entries, "entries", |first, record| {
+            layout::record_entries(first, record)
+                .map(|parts| parts.len() as u64)
+                .map_err(|(seq, problem)| corrupt(seq, problem))
+        })?;
+        if stored_entries != head.size {
             return Err(StoreError::CorruptMetadata(format!(
-                "the head says {} entries but the last stored entry is {}",
-                head.size,
-                last_seq.map_or("none".to_owned(), |seq| seq.to_string())
+                "the head says {} entries but {stored_entries} are stored",
+                head.size
             )));
         }
         let hash_count = merkle::stored_hash_count(head.size);
-        let last_hash = self.trees.hashes.last().map_err(&engine)?;
-        let last_hash_index = last_hash
-            .map(|(key, _)| layout::decode_u64(&key).ok_or_else(|| bad_key("hashes")))
-            .transpose()?;
-        if last_hash_index.map_or(0, |index| index + 1) != hash_count {
+        let stored_hashes = self.record_end(&self.trees.hashes, "hashes", |_, record| {
+            Ok(record.len() as u64 / 32)
+        })?;
+        if stored_hashes != hash_count {
             return Err(StoreError::CorruptMetadata(format!(
-                "a log of {} entries has {hash_count} stored hashes but the last one stored is {}",
-                head.size,
-                last_hash_index.map_or("none".to_owned(), |index| index.to_string())
+                "a log of {} entries has {hash_count} stored hashes but {stored_hashes} are stored",
+                head.size
             )));
         }
         if head.size > 0 {
@@ -292,23 +281,45 @@ impl SledStore {
         Ok(())
     }
 
-    /// Stored hash `index`, read from the engine regardless of the head.
-    fn read_hash(&self, index: u64) -> Result<Hash, StoreError> {
-        let value = self
-            .trees
-            .hashes
-            .get(layout::seq_key(index))
+    /// One past the last item of a record tree: the last record's key plus its length.
+    fn record_end(
+        &self,
+        tree: &sled::Tree,
+        name: &str,
+        length: impl Fn(u64, &[u8]) -> Result<u64, StoreError>,
+    ) -> Result<u64, StoreError> {
+        let Some((key, record)) = tree.last().map_err(self.engine())? else {
+            return Ok(0);
+        };
+        let first = layout::decode_u64(&key).ok_or_else(|| bad_key(name))?;
+        Ok(first + length(first, &record)?)
+    }
+
+    /// The record of `tree` that holds item `index`: its first item's index and its value.
+    fn record_holding(
+        &self,
+        tree: &sled::Tree,
+        index: u64,
+    ) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        let Some((key, record)) = tree
+            .range(..=layout::seq_key(index))
+            .next_back()
+            .transpose()
             .map_err(self.engine())?
-            .ok_or_else(|| {
-                StoreError::CorruptMetadata(format!("stored hash {index} is missing"))
-            })?;
-        let bytes: [u8; 32] = value.as_ref().try_into().map_err(|_| {
-            StoreError::CorruptMetadata(format!(
-                "stored hash {index} is {} bytes, not 32",
-                value.len()
-            ))
-        })?;
-        Ok(Hash(bytes))
+        else {
+            return Ok(None);
+        };
+        let first = layout::decode_u64(&key).ok_or_else(|| bad_key("record"))?;
+        Ok(Some((first, record)))
+    }
+
+    /// Stored hash `index`, read from the engine regardless of the head.
+    pub(crate) fn read_hash(&self, index: u64) -> Result<Hash, StoreError> {
+        let missing = || StoreError::CorruptMetadata(format!("stored hash {index} is missing"));
+        let (first, record) = self
+            .record_holding(&self.trees.hashes, index)?
+            .ok_or_else(missing)?;
+        layout::hash_in_record(&record, index - first).ok_or_else(missing)
     }
 
     fn ensure_writable(&self) -> Result<(), StoreError> {
@@ -321,7 +332,7 @@ impl SledStore {
     }
 
     /// Build everything `batch` writes, starting from `meta`. Nothing is written yet.
-    fn prepare(&self, batch: &Batch, meta: Meta) -> Result<(BatchWrites, Meta), StoreError> {
+    fn prepare(&self, batch: Batch, meta: Meta) -> Result<(BatchWrites, Meta), StoreError> {
         let mut writes = BatchWrites::default();
         let mut next = meta;
         let mut batch_ids = HashSet::with_capacity(batch.entries.len());
@@ -330,41 +341,37 @@ impl SledStore {
             first_new: merkle::stored_hash_count(meta.head.size),
             new: Vec::with_capacity(batch.entries.len() * 2),
         };
-        for entry in &batch.entries {
+        let mut record = Record::starting_at(next.head.size, pending.first_new);
+        for entry in batch.entries {
             let seq = next.head.size;
-            self.check_new_entry(entry, seq, next.head.last_stored_at_ns, &mut batch_ids)?;
+            self.check_new_entry(&entry, seq, next.head.last_stored_at_ns, &mut batch_ids)?;
+            let stored_at_ns = entry.stored_at_ns;
             let encoded = Entry {
                 seq,
-                stored_at_ns: entry.stored_at_ns,
+                stored_at_ns,
                 previous: next.head.chain_head,
-                envelope: entry.envelope.clone(),
+                envelope: entry.envelope,
             }
             .encode();
             let leaf = merkle::leaf_hash(&encoded);
-            let first_index = pending.first_new + pending.new.len() as u64;
             let new_hashes = merkle::new_stored_hashes(seq, leaf, &pending)
                 .map_err(|e| StoreError::CorruptMetadata(format!("stored hashes: {e}")))?;
-            for (offset, hash) in new_hashes.iter().enumerate() {
-                writes
-                    .hashes
-                    .insert(&layout::seq_key(first_index + offset as u64), &hash.0);
+            if record.is_full() {
+                record.write_to(&mut writes);
+                record = Record::starting_at(seq, pending.first_new + pending.new.len() as u64);
             }
+            record.push(&encoded, &new_hashes);
             pending.new.extend(new_hashes);
-            writes
-                .entries
-                .insert(&layout::seq_key(seq), layout::entry_value(&encoded));
-            let indexed = IndexedEvent {
-                seq,
-                digest: entry.digest,
-                actor: entry.actor.clone(),
-            };
             writes.events.insert(
                 entry.event_id.as_bytes(),
-                layout::encode_indexed_event(&indexed),
+                &layout::encode_event_seq(seq)[..],
             );
             next.head.chain_head = chain_hash(&encoded);
-            next.head.last_stored_at_ns = entry.stored_at_ns;
+            next.head.last_stored_at_ns = stored_at_ns;
             next.head.size += 1;
+        }
+        if !record.is_empty() {
+            record.write_to(&mut writes);
         }
         if next.head.size != meta.head.size {
             next.head.root = merkle::tree_root(next.head.size, &pending)
@@ -431,17 +438,17 @@ impl SledStore {
                 event_id: entry.event_id.clone(),
             });
         }
-        if let Some(existing) = self.persisted_event(&entry.event_id)? {
+        if let Some(existing) = self.indexed_seq(&entry.event_id)? {
             return Err(StoreError::DuplicateEvent {
                 event_id: entry.event_id.clone(),
-                seq: existing.seq,
+                seq: existing,
             });
         }
         Ok(())
     }
 
-    /// The index record for `event_id` as the engine holds it (ignores the head).
-    fn persisted_event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+    /// The sequence number the event index holds for `event_id` (ignores the head).
+    pub(crate) fn indexed_seq(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
         let Some(value) = self
             .trees
             .events
@@ -450,11 +457,12 @@ impl SledStore {
         else {
             return Ok(None);
         };
-        layout::decode_indexed_event(&value)
-            .map(Some)
-            .map_err(|problem| {
-                StoreError::CorruptMetadata(format!("event index for {event_id:?}: {problem}"))
-            })
+        layout::decode_u64(&value).map(Some).ok_or_else(|| {
+            StoreError::CorruptMetadata(format!(
+                "the event index record for {event_id:?} is {} bytes, not 8",
+                value.len()
+            ))
+        })
     }
 
     fn commit(&self, writes: BatchWrites, syncer: &mut Syncer) -> Result<(), StoreError> {
@@ -576,19 +584,65 @@ fn bad_key(tree: &str) -> StoreError {
     StoreError::CorruptMetadata(format!("a key in the {tree} tree is not 8 bytes"))
 }
 
-/// The header fields of an envelope the store indexes.
+/// The header fields of an envelope the store indexes: fields 1 and 2 of
+/// `covenant.v1.Envelope`. Decoding only these skips the body without copying it.
+#[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct EnvelopeHeader {
+    #[prost(string, tag = "1")]
     pub event_id: String,
+    #[prost(string, tag = "2")]
     pub actor: String,
 }
 
 pub(crate) fn decode_envelope_header(envelope: &[u8]) -> Result<EnvelopeHeader, String> {
-    let decoded = <covenant_core::proto::Envelope as prost::Message>::decode(envelope)
-        .map_err(|e| format!("envelope does not decode: {e}"))?;
-    Ok(EnvelopeHeader {
-        event_id: decoded.event_id,
-        actor: decoded.actor,
-    })
+    <EnvelopeHeader as prost::Message>::decode(envelope)
+        .map_err(|e| format!("envelope does not decode: {e}"))
+}
+
+/// The record being filled while a batch is prepared.
+struct Record {
+    first_seq: u64,
+    first_hash: u64,
+    entries: Vec<u8>,
+    count: usize,
+    hashes: Vec<u8>,
+}
+
+impl Record {
+    fn starting_at(first_seq: u64, first_hash: u64) -> Self {
+        Self {
+            first_seq,
+            first_hash,
+            entries: Vec::new(),
+            count: 0,
+            hashes: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn is_full(&self) -> bool {
+        self.count >= layout::RECORD_MAX_ENTRIES || self.entries.len() >= layout::RECORD_MAX_BYTES
+    }
+
+    fn push(&mut self, encoded_entry: &[u8], new_hashes: &[Hash]) {
+        layout::push_entry(&mut self.entries, encoded_entry);
+        new_hashes
+            .iter()
+            .for_each(|hash| self.hashes.extend_from_slice(&hash.0));
+        self.count += 1;
+    }
+
+    fn write_to(self, writes: &mut BatchWrites) {
+        writes
+            .entries
+            .insert(&layout::seq_key(self.first_seq), self.entries);
+        writes
+            .hashes
+            .insert(&layout::seq_key(self.first_hash), self.hashes);
+    }
 }
 
 /// Persisted stored hashes plus the ones computed so far in the batch being prepared.
@@ -652,25 +706,14 @@ impl LogStore for SledStore {
             return Ok(meta.head);
         }
         // Everything that can refuse the batch runs before the first write.
-        let (writes, next) = self.prepare(&batch, meta)?;
+        let (writes, next) = self.prepare(batch, meta)?;
         self.write_durably(&mut syncer, |syncer| self.commit(writes, syncer))?;
         *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(next.head)
     }
 
     fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        if seq >= self.head().size {
-            return Ok(None);
-        }
-        let value = self
-            .trees
-            .entries
-            .get(layout::seq_key(seq))
-            .map_err(self.engine())?
-            .ok_or_else(|| corrupt(seq, "the entry is missing"))?;
-        layout::entry_from_value(seq, &value)
-            .map(Some)
-            .map_err(|problem| corrupt(seq, problem))
+        Ok(self.entries(seq, seq.saturating_add(1))?.pop())
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -678,18 +721,28 @@ impl LogStore for SledStore {
         if start >= end {
             return Ok(Vec::new());
         }
+        let first_record = self
+            .record_holding(&self.trees.entries, start)?
+            .map_or(start, |(first, _)| first);
         let mut out = Vec::with_capacity((end - start).min(1 << 16) as usize);
-        let range = self
+        let mut next_seq = first_record;
+        let records = self
             .trees
             .entries
-            .range(layout::seq_key(start)..layout::seq_key(end));
-        for item in range {
-            let (key, value) = item.map_err(self.engine())?;
-            let expected = start + out.len() as u64;
-            if layout::decode_u64(&key) != Some(expected) {
-                return Err(corrupt(expected, "the entry is missing"));
+            .range(layout::seq_key(first_record)..layout::seq_key(end));
+        for item in records {
+            let (key, record) = item.map_err(self.engine())?;
+            if layout::decode_u64(&key) != Some(next_seq) {
+                return Err(corrupt(next_seq, "the entry is missing"));
             }
-            out.push(layout::entry_from_value(expected, &value).map_err(|p| corrupt(expected, p))?);
+            let parts = layout::record_entries(next_seq, &record)
+                .map_err(|(seq, problem)| corrupt(seq, problem))?;
+            for part in parts {
+                if (start..end).contains(&next_seq) {
+                    out.push(layout::entry_bytes(next_seq, part));
+                }
+                next_seq += 1;
+            }
         }
         if out.len() as u64 != end - start {
             return Err(corrupt(start + out.len() as u64, "the entry is missing"));
@@ -698,10 +751,29 @@ impl LogStore for SledStore {
     }
 
     fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
-        let size = self.head().size;
-        Ok(self
-            .persisted_event(event_id)?
-            .filter(|indexed| indexed.seq < size))
+        let Some(seq) = self.indexed_seq(event_id)? else {
+            return Ok(None);
+        };
+        // A record beyond the head belongs to a batch that never became durable.
+        let Some(entry) = self.entry(seq)? else {
+            return Ok(None);
+        };
+        let envelope = covenant_core::entry::envelope_of(&entry);
+        let header = decode_envelope_header(envelope).map_err(|problem| corrupt(seq, problem))?;
+        if header.event_id != event_id {
+            return Err(corrupt(
+                seq,
+                format!(
+                    "the event index puts {event_id:?} here but the entry is {:?}",
+                    header.event_id
+                ),
+            ));
+        }
+        Ok(Some(IndexedEvent {
+            seq,
+            digest: covenant_core::event::envelope_digest(envelope),
+            actor: header.actor,
+        }))
     }
 
     fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
