@@ -1,1 +1,35 @@
-//! covenant-ledger
+//! Covenant's sequencer: signed envelopes in, one append-only log out, exactly once.
+//!
+//! Envelopes arrive from the JetStream stream `COVENANT_EVENTS` (subjects `acct.events.<actor>`)
+//! or, without a broker, from HTTPS ingest. The ledger consumes the stream in order from the
+//! position recorded in its own store, and per batch:
+//!
+//! 1. decodes every envelope and batch-verifies the signatures on all cores;
+//! 2. validates each event in stream order with covenant-core (state and event-id index as of
+//!    the events before it, including earlier ones in the batch);
+//! 3. appends the accepted entries, the state changes, the rejections and the stream sequence
+//!    consumed through in one durable store batch;
+//! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 100 ms, signs,
+//!    stores and publishes a checkpoint on `acct.checkpoints`.
+//!
+//! An entry's time is the broker's storage time of its message, so replicas consuming the
+//! same stream write byte-identical logs; `Ledger::rebuild` re-derives a store from the
+//! stream. See ARCHITECTURE.md ("The ledger") and docs/NATS.md.
+
+mod checkpoint;
+mod error;
+pub mod genesis;
+mod ingest;
+pub mod metrics;
+pub mod sequencer;
+mod service;
+pub mod stream;
+
+pub use checkpoint::SignedCheckpoint;
+pub use error::LedgerError;
+pub use genesis::{GenesisConfig, RegistrarKey};
+pub use ingest::{Ingest, IngestReply};
+pub use metrics::LedgerMetrics;
+pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
+pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
+pub use stream::{StreamSettings, ensure_stream};

@@ -1,0 +1,137 @@
+//! The second door into the ledger: submitting one signed envelope (HTTPS ingest).
+//!
+//! Stateless checks (decoding, field checks, size) answer at once in both modes. Then:
+//! - embedded (no broker): the envelope goes straight into the sequencer and the answer is the
+//!   sequencer's decision, accepted with its entry number or rejected with the reason;
+//! - with NATS: the envelope is published to the stream on `acct.events.<actor>` with
+//!   `Nats-Msg-Id` set to the event id, and the answer comes once JetStream has stored it. The
+//!   ledger decides later, in stream order; the emitter polls the event's status for it.
+
+use crate::LedgerError;
+use crate::metrics::LedgerMetrics;
+use crate::sequencer::Outcome;
+use async_nats::jetstream::{self, message::PublishMessage};
+use bytes::Bytes;
+use covenant_core::event;
+use covenant_core::subject::event_subject;
+use covenant_core::validate::Rejection;
+use tokio::sync::{mpsc, oneshot};
+
+/// A request to the embedded sequencer.
+pub(crate) struct EmbeddedRequest {
+    pub(crate) envelope: Bytes,
+    pub(crate) reply: oneshot::Sender<Outcome>,
+}
+
+/// What happened to a submitted envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestReply {
+    /// Embedded mode: appended as entry `seq`.
+    Accepted { event_id: String, seq: u64 },
+    /// Embedded mode: the same bytes are already entry `seq`; nothing was appended.
+    Duplicate { event_id: String, seq: u64 },
+    /// NATS mode: stored by JetStream at `stream_seq` (or already stored, when `duplicate`);
+    /// the ledger's decision follows in stream order.
+    Queued {
+        event_id: String,
+        stream_seq: u64,
+        duplicate: bool,
+    },
+    /// Refused before reaching the log (stateless checks), or rejected by the embedded
+    /// sequencer. `event_id` is absent when the envelope did not decode far enough.
+    Rejected {
+        event_id: Option<String>,
+        rejection: Rejection,
+    },
+}
+
+#[derive(Clone)]
+enum Route {
+    Embedded(mpsc::Sender<EmbeddedRequest>),
+    Stream(jetstream::Context),
+}
+
+/// A handle to submit envelopes; cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    route: Route,
+    metrics: LedgerMetrics,
+}
+
+impl Ingest {
+    pub(crate) fn embedded(
+        requests: mpsc::Sender<EmbeddedRequest>,
+        metrics: LedgerMetrics,
+    ) -> Self {
+        Self {
+            route: Route::Embedded(requests),
+            metrics,
+        }
+    }
+
+    pub(crate) fn stream(jetstream: jetstream::Context, metrics: LedgerMetrics) -> Self {
+        Self {
+            route: Route::Stream(jetstream),
+            metrics,
+        }
+    }
+
+    /// Whether envelopes go to a broker (true) or straight into the sequencer (false).
+    pub fn is_stream(&self) -> bool {
+        matches!(self.route, Route::Stream(_))
+    }
+
+    /// Submit one envelope. Errors mean the ledger could not take it now (shutting down, the
+    /// broker unreachable); try again later.
+    pub async fn submit(&self, envelope: Bytes) -> Result<IngestReply, LedgerError> {
+        let decoded = match event::decode(&envelope) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                let rejection = Rejection::from(error);
+                self.metrics.record_refused(rejection.code);
+                let event_id = crate::sequencer::undecodable_event_id(&envelope, None, 0);
+                return Ok(IngestReply::Rejected {
+                    event_id: (event_id != "unidentified").then_some(event_id),
+                    rejection,
+                });
+            }
+        };
+        let event_id = decoded.event_id().to_owned();
+        match &self.route {
+            Route::Embedded(requests) => {
+                let (reply, answer) = oneshot::channel();
+                requests
+                    .send(EmbeddedRequest { envelope, reply })
+                    .await
+                    .map_err(|_| LedgerError::ShuttingDown)?;
+                let outcome = answer.await.map_err(|_| LedgerError::ShuttingDown)?;
+                Ok(match outcome {
+                    Outcome::Accepted { seq } => IngestReply::Accepted { event_id, seq },
+                    Outcome::Duplicate { seq } => IngestReply::Duplicate { event_id, seq },
+                    Outcome::Rejected(record) => IngestReply::Rejected {
+                        event_id: Some(event_id),
+                        rejection: Rejection::new(record.code, record.message),
+                    },
+                    Outcome::AlreadyConsumed => unreachable!("direct input has no stream position"),
+                })
+            }
+            Route::Stream(jetstream) => {
+                let subject = event_subject(decoded.actor());
+                let message = PublishMessage::build()
+                    .payload(envelope)
+                    .message_id(&event_id);
+                let ack = jetstream
+                    .send_publish(subject, message)
+                    .await
+                    .map_err(|e| LedgerError::nats("publish the event", e))?
+                    .await
+                    .map_err(|e| LedgerError::nats("store the event in the stream", e))?;
+                Ok(IngestReply::Queued {
+                    event_id,
+                    stream_seq: ack.sequence,
+                    duplicate: ack.duplicate,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The ledger's Prometheus metrics. Cheap to clone (every metric is shared); register them once
+//! in the process's registry, which the HTTP server renders at `/metrics`.
+
+use crate::sequencer::{BatchReport, Outcome};
+use covenant_core::validate::RejectCode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: String,
+}
+
+/// Counters and gauges of the sequencer.
+#[derive(Debug, Clone)]
+pub struct LedgerMetrics {
+    accepted: Counter,
+    duplicates: Counter,
+    rejected: Family<CodeLabel, Counter>,
+    refused: Family<CodeLabel, Counter>,
+    batches: Counter,
+    batch_events: Histogram,
+    commit_seconds: Histogram,
+    log_size: Gauge,
+    stream_seq: Gauge,
+    stream_pending: Gauge,
+    checkpoints: Counter,
+    checkpoint_size: Gauge,
+}
+
+impl Default for LedgerMetrics {
+    fn default() -> Self {
+        Self {
+            accepted: Counter::default(),
+            duplicates: Counter::default(),
+            rejected: Family::default(),
+            refused: Family::default(),
+            batches: Counter::default(),
+            batch_events: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            log_size: Gauge::default(),
+            stream_seq: Gauge::default(),
+            stream_pending: Gauge::default(),
+            checkpoints: Counter::default(),
+            checkpoint_size: Gauge::default(),
+        }
+    }
+}
+
+impl LedgerMetrics {
+    /// Register every metric under `covenant_ledger_`.
+    pub fn register(&self, registry: &mut Registry) {
+        let registry = registry.sub_registry_with_prefix("covenant_ledger");
+        registry.register(
+            "events_accepted",
+            "Events appended to the log",
+            self.accepted.clone(),
+        );
+        registry.register(
+            "events_duplicate",
+            "Events already in the log with the same bytes (acknowledged, not appended again)",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Events rejected by validation, by reason code (recorded and published on acct.rejected.<event_id>)",
+            self.rejected.clone(),
+        );
+        registry.register(
+            "ingest_refused",
+            "HTTPS ingest requests refused before reaching the log (undecodable, oversized, invalid fields), by reason code",
+            self.refused.clone(),
+        );
+        registry.register("batches", "Batches committed", self.batches.clone());
+        registry.register(
+            "batch_events",
+            "Events per committed batch",
+            self.batch_events.clone(),
+        );
+        registry.register(
+            "commit_seconds",
+            "Time to validate and durably append one batch",
+            self.commit_seconds.clone(),
+        );
+        registry.register("log_size", "Entries in the log", self.log_size.clone());
+        registry.register(
+            "stream_sequence",
+            "Input stream sequence the log has consumed through",
+            self.stream_seq.clone(),
+        );
+        registry.register(
+            "stream_pending",
+            "Stream messages the server reported still to deliver after the last batch",
+            self.stream_pending.clone(),
+        );
+        registry.register(
+            "checkpoints",
+            "Checkpoints signed and stored",
+            self.checkpoints.clone(),
+        );
+        registry.register(
+            "checkpoint_size",
+            "Tree size of the latest signed checkpoint",
+            self.checkpoint_size.clone(),
+        );
+    }
+
+    pub(crate) fn record_batch(&self, report: &BatchReport, took: Duration) {
+        let mut events = 0u64;
+        for outcome in &report.outcomes {
+            match outcome {
+                Outcome::Accepted { .. } => {
+                    self.accepted.inc();
+                }
+                Outcome::Duplicate { .. } => {
+                    self.duplicates.inc();
+                }
+                Outcome::Rejected(record) => {
+                    self.rejected
+                        .get_or_create(&CodeLabel {
+                            code: record.code.as_str().to_owned(),
+                        })
+                        .inc();
+                }
+                Outcome::AlreadyConsumed => continue,
+            };
+            events += 1;
+        }
+        self.batches.inc();
+        self.batch_events.observe(events as f64);
+        self.commit_seconds.observe(took.as_secs_f64());
+        self.set_head(&report.head);
+    }
+
+    pub(crate) fn set_head(&self, head: &covenant_store::Head) {
+        self.log_size.set(head.size as i64);
+        self.stream_seq.set(head.stream_seq as i64);
+    }
+
+    pub(crate) fn set_stream_pending(&self, pending: u64) {
+        self.stream_pending.set(pending as i64);
+    }
+
+    pub(crate) fn record_refused(&self, code: RejectCode) {
+        self.refused
+            .get_or_create(&CodeLabel {
+                code: code.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn record_checkpoint(&self, size: u64) {
+        self.checkpoints.inc();
+        self.checkpoint_size.set(size as i64);
+    }
+
+    /// Rejections counted so far for `code` (for tests and status pages).
+    pub fn rejected(&self, code: RejectCode) -> u64 {
+        self.rejected
+            .get_or_create(&CodeLabel {
+                code: code.as_str().to_owned(),
+            })
+            .get()
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.accepted.get()
+    }
+
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates.get()
+    }
+}

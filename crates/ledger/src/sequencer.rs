@@ -1,0 +1,497 @@
+//! The sequencer: batches of raw envelopes in, one durable store batch out.
+//!
+//! Two steps, so that a pipeline can overlap them:
+//! 1. [`prepare`] (parallel, pure): decode every envelope and batch-verify the signatures on
+//!    all cores, with keys looked up in a [`KeyDirectory`] snapshot.
+//! 2. [`Sequencer::commit`] (sequential, in input order): validate each event against the
+//!    state and an in-batch overlay of the event index, then append everything in one
+//!    [`LogStore::append`] together with the stream sequence consumed through.
+//!
+//! Validation trusts a batch verdict only for the key the state names when the event is
+//! validated, so a key revoked or granted earlier in the same batch is still judged exactly.
+
+use crate::LedgerError;
+use crate::genesis::{GenesisConfig, check_stored_genesis};
+use bytes::Bytes;
+use covenant_core::event::{self, DecodedEvent};
+use covenant_core::signing::{self, BatchItem, PublicKey};
+use covenant_core::validate::{
+    self, Decision, EventIndex, IndexedEvent, LedgerState, Rejection, SignatureCheck, StateChange,
+};
+use covenant_store::{Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// Where an envelope came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A message of the input stream.
+    Stream {
+        seq: u64,
+        /// The `Nats-Msg-Id` header, if the publisher set one.
+        msg_id: Option<String>,
+    },
+    /// HTTPS ingest in embedded mode, or the ledger itself (genesis).
+    Direct,
+}
+
+/// One envelope to sequence.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub envelope: Bytes,
+    /// When the broker stored it (the local clock only in embedded mode).
+    pub stored_at_ns: u64,
+    pub origin: Origin,
+}
+
+/// An envelope decoded and with its signature checked, ready for [`Sequencer::commit`].
+#[derive(Debug)]
+pub struct Prepared {
+    incoming: Incoming,
+    decoded: Result<DecodedEvent, Rejection>,
+    signature: SignatureCheck,
+}
+
+/// What happened to one incoming envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Appended as entry `seq`.
+    Accepted {
+        seq: u64,
+    },
+    /// The same bytes are already entry `seq`: nothing appended.
+    Duplicate {
+        seq: u64,
+    },
+    Rejected(RejectionRecord),
+    /// A stream message at or below the sequence the store has already consumed through
+    /// (redelivered after a restart): skipped.
+    AlreadyConsumed,
+}
+
+/// The result of one committed batch.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    /// One outcome per incoming envelope, in input order.
+    pub outcomes: Vec<Outcome>,
+    /// The head after the batch.
+    pub head: Head,
+}
+
+/// Public keys by key id (registrars and granted keys), shared between the commit step,
+/// which updates it after each durable batch, and the prepare step, which reads it.
+#[derive(Debug, Clone, Default)]
+pub struct KeyDirectory {
+    keys: Arc<RwLock<HashMap<String, PublicKey>>>,
+}
+
+impl KeyDirectory {
+    fn from_state(state: &LedgerState) -> Self {
+        let directory = Self::default();
+        {
+            let mut keys = directory.write();
+            if let Some(genesis) = &state.genesis {
+                keys.extend(
+                    genesis
+                        .registrars
+                        .iter()
+                        .map(|(id, key)| (id.clone(), *key)),
+                );
+            }
+            keys.extend(
+                state
+                    .keys
+                    .iter()
+                    .map(|(id, record)| (id.clone(), record.public_key)),
+            );
+        }
+        directory
+    }
+
+    /// The key a key id names, if any.
+    pub fn get(&self, key_id: &str) -> Option<PublicKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key_id)
+            .copied()
+    }
+
+    fn observe(&self, changes: &[StateChange]) {
+        let mut keys = None;
+        for change in changes {
+            let keys = keys.get_or_insert_with(|| self.write());
+            match change {
+                StateChange::Key(id, record) => {
+                    keys.insert(id.clone(), record.public_key);
+                }
+                StateChange::Genesis(genesis) => {
+                    keys.extend(
+                        genesis
+                            .registrars
+                            .iter()
+                            .map(|(id, key)| (id.clone(), *key)),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, PublicKey>> {
+        self.keys.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Signatures verified together per chunk; chunks run on all cores.
+const VERIFY_CHUNK: usize = 64;
+
+/// Decode every envelope and batch-verify the signatures of those whose key is known.
+///
+/// Pure apart from the CSPRNG of the batch equation (each rayon thread's `thread_rng`), and
+/// safe to run ahead of [`Sequencer::commit`] with an older key snapshot.
+pub fn prepare(batch: Vec<Incoming>, keys: &KeyDirectory) -> Vec<Prepared> {
+    let decoded: Vec<(Incoming, Result<DecodedEvent, Rejection>)> = batch
+        .into_par_iter()
+        .map(|incoming| {
+            let decoded = event::decode(&incoming.envelope).map_err(Rejection::from);
+            (incoming, decoded)
+        })
+        .collect();
+    let candidates: Vec<(usize, PublicKey)> = decoded
+        .iter()
+        .enumerate()
+        .filter_map(|(position, (_, decoded))| {
+            let event = decoded.as_ref().ok()?;
+            keys.get(&event.envelope.key_id)
+                .map(|public_key| (position, public_key))
+        })
+        .collect();
+    let verdicts: Vec<bool> = candidates
+        .par_chunks(VERIFY_CHUNK)
+        .flat_map_iter(|chunk| {
+            let inputs: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|(position, _)| envelope_of(&decoded[*position].1))
+                .map(signing::envelope_signing_input)
+                .collect();
+            let items: Vec<BatchItem<'_>> = chunk
+                .iter()
+                .zip(&inputs)
+                .map(|((position, public_key), input)| BatchItem {
+                    public_key: *public_key,
+                    message: input,
+                    signature: &envelope_of(&decoded[*position].1).signature,
+                })
+                .collect();
+            signing::verify_batch(&items, rand::thread_rng())
+        })
+        .collect();
+    let mut checks = vec![SignatureCheck::Pending; decoded.len()];
+    for ((position, public_key), verified) in candidates.into_iter().zip(verdicts) {
+        if verified {
+            checks[position] = SignatureCheck::VerifiedWith(public_key);
+        }
+    }
+    decoded
+        .into_iter()
+        .zip(checks)
+        .map(|((incoming, decoded), signature)| Prepared {
+            incoming,
+            decoded,
+            signature,
+        })
+        .collect()
+}
+
+fn envelope_of(decoded: &Result<DecodedEvent, Rejection>) -> &covenant_core::proto::Envelope {
+    &decoded
+        .as_ref()
+        .expect("only decoded events are verified")
+        .envelope
+}
+
+/// The event-id index as of the store plus the events accepted earlier in this batch. A store
+/// read error is kept and surfaces after the lookup: treating it as "not found" could append
+/// an event twice.
+struct BatchIndex<'a> {
+    store: &'a dyn LogStore,
+    pending: HashMap<String, IndexedEvent>,
+    failure: RefCell<Option<StoreError>>,
+}
+
+impl EventIndex for BatchIndex<'_> {
+    fn lookup(&self, event_id: &str) -> Option<IndexedEvent> {
+        if let Some(found) = self.pending.get(event_id) {
+            return Some(found.clone());
+        }
+        match self.store.event(event_id) {
+            Ok(found) => found,
+            Err(error) => {
+                self.failure.borrow_mut().get_or_insert(error);
+                None
+            }
+        }
+    }
+}
+
+/// The sequencer over a store: the validation state, the head and the key directory.
+pub struct Sequencer {
+    store: Arc<dyn LogStore>,
+    state: LedgerState,
+    head: Head,
+    keys: KeyDirectory,
+    stopped: bool,
+}
+
+impl Sequencer {
+    /// Open over `store`: write entry 0 from `genesis` into an empty store, or check that the
+    /// stored entry 0 is exactly the configured one.
+    pub fn open(store: Arc<dyn LogStore>, genesis: &GenesisConfig) -> Result<Self, LedgerError> {
+        genesis.check()?;
+        let head = store.head();
+        if head.size > 0 {
+            let entry = store.entry(0)?.ok_or_else(|| {
+                LedgerError::CorruptGenesis("the store has entries but no entry 0".to_owned())
+            })?;
+            check_stored_genesis(&entry, genesis)?;
+        }
+        let state = store.load_state()?;
+        let mut sequencer = Self {
+            keys: KeyDirectory::from_state(&state),
+            store,
+            state,
+            head,
+            stopped: false,
+        };
+        if head.size == 0 {
+            sequencer.write_genesis(genesis)?;
+        }
+        Ok(sequencer)
+    }
+
+    fn write_genesis(&mut self, genesis: &GenesisConfig) -> Result<(), LedgerError> {
+        let report = self.process(vec![Incoming {
+            envelope: Bytes::from(genesis.envelope_bytes()),
+            stored_at_ns: 0,
+            origin: Origin::Direct,
+        }])?;
+        match &report.outcomes[..] {
+            [Outcome::Accepted { seq: 0 }] => Ok(()),
+            other => Err(LedgerError::InvalidGenesis(format!(
+                "entry 0 was not written: {other:?}"
+            ))),
+        }
+    }
+
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    pub fn state(&self) -> &LedgerState {
+        &self.state
+    }
+
+    pub fn store(&self) -> &Arc<dyn LogStore> {
+        &self.store
+    }
+
+    /// The key directory [`prepare`] reads; updated after every durable batch.
+    pub fn keys(&self) -> KeyDirectory {
+        self.keys.clone()
+    }
+
+    /// Prepare and commit in one call.
+    pub fn process(&mut self, batch: Vec<Incoming>) -> Result<BatchReport, LedgerError> {
+        let prepared = prepare(batch, &self.keys);
+        self.commit(prepared)
+    }
+
+    /// Validate in order and append durably. On a store failure nothing of the batch is
+    /// acknowledged, the in-memory state is reloaded from the store, and the error returned.
+    pub fn commit(&mut self, prepared: Vec<Prepared>) -> Result<BatchReport, LedgerError> {
+        if self.stopped {
+            return Err(LedgerError::Stopped);
+        }
+        let result = self.validate_and_append(prepared);
+        if result.is_err() {
+            self.recover();
+        }
+        result
+    }
+
+    fn validate_and_append(&mut self, prepared: Vec<Prepared>) -> Result<BatchReport, LedgerError> {
+        let store = Arc::clone(&self.store);
+        let mut index = BatchIndex {
+            store: &*store,
+            pending: HashMap::new(),
+            failure: RefCell::new(None),
+        };
+        let mut batch = Batch::default();
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        let mut next_seq = self.head.size;
+        let mut last_stored_at_ns = self.head.last_stored_at_ns;
+        let mut consumed_through = self.head.stream_seq;
+        for item in prepared {
+            let (stream_seq, msg_id) = match &item.incoming.origin {
+                Origin::Stream { seq, msg_id } => (*seq, msg_id.as_deref()),
+                Origin::Direct => (0, None),
+            };
+            if stream_seq > 0 {
+                if stream_seq <= consumed_through {
+                    outcomes.push(Outcome::AlreadyConsumed);
+                    continue;
+                }
+                consumed_through = stream_seq;
+                batch.stream_seq = Some(stream_seq);
+            }
+            // Entries must never go back in time; a new cluster leader's clock may lag the
+            // old one's, so the time is clamped to the previous entry's, deterministically.
+            let stored_at_ns = item.incoming.stored_at_ns.max(last_stored_at_ns);
+            let event = match item.decoded {
+                Ok(event) => event,
+                Err(rejection) => {
+                    let event_id =
+                        undecodable_event_id(&item.incoming.envelope, msg_id, stream_seq);
+                    let record = rejection_record(
+                        event_id,
+                        stream_seq,
+                        stored_at_ns,
+                        rejection,
+                        &item.incoming.envelope,
+                    );
+                    batch.rejections.push(record.clone());
+                    outcomes.push(Outcome::Rejected(record));
+                    continue;
+                }
+            };
+            let decision = validate::validate(
+                &self.state,
+                &index,
+                &event,
+                next_seq,
+                stored_at_ns,
+                item.signature,
+            );
+            if let Some(error) = index.failure.borrow_mut().take() {
+                return Err(error.into());
+            }
+            match decision {
+                Decision::Accept(changes) => {
+                    let event_id = event.event_id().to_owned();
+                    let actor = event.actor().to_owned();
+                    index.pending.insert(
+                        event_id.clone(),
+                        IndexedEvent {
+                            seq: next_seq,
+                            digest: event.digest,
+                            actor: actor.clone(),
+                        },
+                    );
+                    self.state.apply_all(changes.iter().cloned());
+                    batch.state_changes.extend(changes);
+                    batch.entries.push(NewEntry {
+                        stored_at_ns,
+                        envelope: item.incoming.envelope.to_vec(),
+                        event_id,
+                        actor,
+                        digest: event.digest,
+                    });
+                    last_stored_at_ns = stored_at_ns;
+                    outcomes.push(Outcome::Accepted { seq: next_seq });
+                    next_seq += 1;
+                }
+                Decision::Duplicate { seq } => outcomes.push(Outcome::Duplicate { seq }),
+                Decision::Reject(rejection) => {
+                    let record = rejection_record(
+                        event.event_id().to_owned(),
+                        stream_seq,
+                        stored_at_ns,
+                        rejection,
+                        &item.incoming.envelope,
+                    );
+                    batch.rejections.push(record.clone());
+                    outcomes.push(Outcome::Rejected(record));
+                }
+            }
+        }
+        drop(index);
+        if batch.entries.is_empty() && batch.rejections.is_empty() && batch.stream_seq.is_none() {
+            return Ok(BatchReport {
+                outcomes,
+                head: self.head,
+            });
+        }
+        let key_changes: Vec<StateChange> = batch
+            .state_changes
+            .iter()
+            .filter(|change| matches!(change, StateChange::Key(..) | StateChange::Genesis(_)))
+            .cloned()
+            .collect();
+        let head = self.store.append(batch)?;
+        if head.size != next_seq {
+            self.stopped = true;
+            return Err(LedgerError::HeadMismatch {
+                expected: next_seq,
+                found: head.size,
+            });
+        }
+        self.head = head;
+        self.keys.observe(&key_changes);
+        Ok(BatchReport { outcomes, head })
+    }
+
+    /// Put the in-memory state back in line with the store after a failed batch.
+    fn recover(&mut self) {
+        match self.store.load_state() {
+            Ok(state) => {
+                self.keys = KeyDirectory::from_state(&state);
+                self.state = state;
+                self.head = self.store.head();
+            }
+            Err(error) => {
+                tracing::error!(%error, "reloading the validation state after a failed batch");
+                self.stopped = true;
+            }
+        }
+    }
+}
+
+fn rejection_record(
+    event_id: String,
+    stream_seq: u64,
+    stored_at_ns: u64,
+    rejection: Rejection,
+    envelope: &[u8],
+) -> RejectionRecord {
+    RejectionRecord {
+        event_id,
+        stream_seq,
+        stored_at_ns,
+        code: rejection.code,
+        message: rejection.message,
+        envelope: envelope.to_vec(),
+    }
+}
+
+/// The id to file a rejection under when the envelope did not decode: its own event id if the
+/// protobuf header still parses, else the broker's message id, else the stream position.
+pub fn undecodable_event_id(envelope: &[u8], msg_id: Option<&str>, stream_seq: u64) -> String {
+    let own_id = <covenant_core::proto::Envelope as prost::Message>::decode(envelope)
+        .ok()
+        .map(|envelope| envelope.event_id)
+        .filter(|id| !id.is_empty() && id.len() <= 128);
+    if let Some(id) = own_id {
+        return id;
+    }
+    if let Some(id) = msg_id.filter(|id| !id.is_empty()) {
+        return id.to_owned();
+    }
+    if stream_seq > 0 {
+        format!("stream-{stream_seq}")
+    } else {
+        "unidentified".to_owned()
+    }
+}

@@ -1,0 +1,637 @@
+//! The running ledger: a pipeline from the input (the JetStream stream, or HTTPS requests in
+//! embedded mode) through the sequencer to the store, the checkpoints and the publications.
+//!
+//! ```text
+//! input task ──batches──▶ prepare thread ──prepared──▶ commit thread ──▶ publisher task
+//! (stream or HTTPS)       (decode, batch-verify       (validate in order, append,   (acct.rejected.*,
+//!                          on all cores)               checkpoints, replies)         acct.checkpoints)
+//! ```
+//!
+//! Channels between the stages hold at most two batches, so a slow disk slows the input
+//! instead of filling memory. Verification of batch n+1 overlaps the append of batch n.
+
+use crate::LedgerError;
+use crate::checkpoint::{Checkpointer, SignedCheckpoint};
+use crate::genesis::GenesisConfig;
+use crate::ingest::{EmbeddedRequest, Ingest};
+use crate::metrics::LedgerMetrics;
+use crate::sequencer::{Incoming, Origin, Outcome, Prepared, Sequencer, prepare};
+use crate::stream::{self, CHECKPOINT_SUBJECT, StreamSettings};
+use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
+use bytes::Bytes;
+use covenant_core::checkpoint::LogSigner;
+use covenant_core::subject::EVENT_SUBJECTS;
+use covenant_store::{Head, LogStore, RejectionRecord};
+use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Tuning of the sequencer; the defaults are the documented behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerOptions {
+    /// Most envelopes per batch (one store append, one fsync).
+    pub max_batch: usize,
+    /// Shortest time between two newly signed checkpoints under load.
+    pub checkpoint_interval: Duration,
+    /// Longest time without publishing a checkpoint when the log is idle.
+    pub idle_checkpoint_interval: Duration,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            max_batch: 1000,
+            checkpoint_interval: Duration::from_millis(100),
+            idle_checkpoint_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A ledger over an opened store, ready to run embedded or from a stream.
+pub struct Ledger {
+    sequencer: Sequencer,
+    checkpointer: Option<Checkpointer>,
+    metrics: LedgerMetrics,
+    options: LedgerOptions,
+}
+
+impl Ledger {
+    /// Open the ledger over `store`: write or check entry 0. Without a log signer no
+    /// checkpoints are signed (used by rebuilds that only need the entries and the roots).
+    pub fn open(
+        store: Arc<dyn LogStore>,
+        genesis: &GenesisConfig,
+        log_signer: Option<LogSigner>,
+        options: LedgerOptions,
+        metrics: LedgerMetrics,
+    ) -> Result<Self, LedgerError> {
+        if let Some(signer) = &log_signer
+            && signer.origin() != genesis.origin
+        {
+            return Err(LedgerError::InvalidGenesis(format!(
+                "the log signing key is for origin {:?} but the genesis origin is {:?}",
+                signer.origin(),
+                genesis.origin
+            )));
+        }
+        let sequencer = Sequencer::open(store, genesis)?;
+        let checkpointer = log_signer
+            .map(|signer| {
+                Checkpointer::new(
+                    signer,
+                    options.checkpoint_interval,
+                    options.idle_checkpoint_interval,
+                    &**sequencer.store(),
+                )
+            })
+            .transpose()?;
+        metrics.set_head(&sequencer.head());
+        Ok(Self {
+            sequencer,
+            checkpointer,
+            metrics,
+            options,
+        })
+    }
+
+    pub fn head(&self) -> Head {
+        self.sequencer.head()
+    }
+
+    /// The checkpoint verifier key, when the ledger signs checkpoints.
+    pub fn verifier_key(&self) -> Option<String> {
+        self.checkpointer.as_ref().map(Checkpointer::verifier_key)
+    }
+
+    pub fn metrics(&self) -> &LedgerMetrics {
+        &self.metrics
+    }
+
+    /// Run without a broker: HTTPS ingest goes straight into the sequencer. Needs a Tokio
+    /// runtime. The store must not be following a stream.
+    pub fn run_embedded(self) -> Result<(Ingest, RunningLedger), LedgerError> {
+        let head = self.head();
+        if head.stream_seq > 0 {
+            return Err(LedgerError::ModeMismatch(format!(
+                "this store follows a NATS stream (consumed through stream sequence {}); events accepted without the stream would be missing from it, so replicas and rebuilds could not reproduce the log; start it with a NATS URL",
+                head.stream_seq
+            )));
+        }
+        let (request_tx, request_rx) = mpsc::channel(self.options.max_batch * 4);
+        let ingest = Ingest::embedded(request_tx, self.metrics.clone());
+        let max_batch = self.options.max_batch;
+        let running = self.start(None, move |batches, shutdown| {
+            batch_requests(request_rx, batches, max_batch, shutdown).map(Ok)
+        });
+        Ok((ingest, running))
+    }
+
+    /// Run from the JetStream stream: create or check the stream, then consume it in order
+    /// from the sequence after the one the store has consumed through. Rejections and
+    /// checkpoints are published with `client`.
+    pub async fn run_stream(
+        self,
+        client: async_nats::Client,
+        settings: &StreamSettings,
+    ) -> Result<(Ingest, RunningLedger), LedgerError> {
+        let jetstream = jetstream::new(client.clone());
+        let mut stream = stream::ensure_stream(&jetstream, settings).await?;
+        self.check_stream_position(&mut stream, settings).await?;
+        let ingest = Ingest::stream(jetstream, self.metrics.clone());
+        let start_seq = self.head().stream_seq + 1;
+        let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
+        let running = self.start(Some(client), move |batches, shutdown| {
+            consume_stream(
+                stream, start_seq, None, max_batch, batches, shutdown, metrics,
+            )
+        });
+        Ok((ingest, running))
+    }
+
+    /// Re-derive the log from the stream: consume every message up to the stream's last
+    /// sequence at the time of the call, then stop. Publishes nothing.
+    pub async fn rebuild(
+        self,
+        client: async_nats::Client,
+        settings: &StreamSettings,
+    ) -> Result<Head, LedgerError> {
+        let jetstream = jetstream::new(client);
+        let mut stream = jetstream
+            .get_stream(&settings.name)
+            .await
+            .map_err(|e| LedgerError::nats(&format!("open stream {}", settings.name), e))?;
+        let last_seq = self.check_stream_position(&mut stream, settings).await?;
+        let start_seq = self.head().stream_seq + 1;
+        if start_seq > last_seq {
+            return Ok(self.head());
+        }
+        let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
+        let running = self.start(None, move |batches, shutdown| {
+            consume_stream(
+                stream,
+                start_seq,
+                Some(last_seq),
+                max_batch,
+                batches,
+                shutdown,
+                metrics,
+            )
+        });
+        running.wait().await
+    }
+
+    /// Refuse a store that holds entries the stream cannot reproduce, or that has read past
+    /// the stream's end (a different or recreated stream). Returns the stream's last sequence.
+    async fn check_stream_position(
+        &self,
+        stream: &mut jetstream::stream::Stream,
+        settings: &StreamSettings,
+    ) -> Result<u64, LedgerError> {
+        let head = self.head();
+        if head.size > 1 && head.stream_seq == 0 {
+            return Err(LedgerError::ModeMismatch(format!(
+                "this store holds {} entries accepted without a stream (embedded mode); they are not in stream {}, so replicas and rebuilds could not reproduce them; keep running it without a NATS URL",
+                head.size - 1,
+                settings.name
+            )));
+        }
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| LedgerError::nats(&format!("read stream {}", settings.name), e))?;
+        let last_seq = info.state.last_sequence;
+        if head.stream_seq > last_seq {
+            return Err(LedgerError::ModeMismatch(format!(
+                "this store has consumed stream {} through sequence {}, but the stream ends at sequence {}; it is a different or recreated stream, and consuming it would skip events",
+                settings.name, head.stream_seq, last_seq
+            )));
+        }
+        Ok(last_seq)
+    }
+
+    fn start<F, Fut>(self, publish_with: Option<async_nats::Client>, input: F) -> RunningLedger
+    where
+        F: FnOnce(mpsc::Sender<InputBatch>, watch::Receiver<bool>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), LedgerError>> + Send + 'static,
+    {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (batch_tx, batch_rx) = mpsc::channel::<InputBatch>(2);
+        let (prepared_tx, prepared_rx) = std_mpsc::sync_channel::<PreparedBatch>(2);
+        let (publish_tx, publish_rx) = mpsc::unbounded_channel::<Publication>();
+        let keys = self.sequencer.keys();
+        let prepare_thread = std::thread::Builder::new()
+            .name("covenant-prepare".into())
+            .spawn(move || run_prepare(batch_rx, prepared_tx, keys))
+            .expect("spawn the prepare thread");
+        let publish_tx = publish_with.as_ref().map(|_| publish_tx);
+        let (commit_done_tx, commit_done_rx) = oneshot::channel();
+        let commit = CommitStage {
+            sequencer: self.sequencer,
+            checkpointer: self.checkpointer,
+            metrics: self.metrics,
+            publish: publish_tx,
+        };
+        std::thread::Builder::new()
+            .name("covenant-commit".into())
+            .spawn(move || {
+                let result = commit.run(prepared_rx);
+                let _ = commit_done_tx.send(result);
+            })
+            .expect("spawn the commit thread");
+        let input_task = tokio::spawn(input(batch_tx, shutdown_rx));
+        let publisher = publish_with.map(|client| tokio::spawn(publish(client, publish_rx)));
+        let done = tokio::spawn(async move {
+            let committed = commit_done_rx.await.unwrap_or(Err(LedgerError::Stopped));
+            let input = input_task.await.unwrap_or(Err(LedgerError::Stopped));
+            let _ = tokio::task::spawn_blocking(move || prepare_thread.join()).await;
+            if let Some(publisher) = publisher {
+                let _ = publisher.await;
+            }
+            let head = committed?;
+            input?;
+            Ok(head)
+        });
+        RunningLedger {
+            shutdown: shutdown_tx,
+            done,
+        }
+    }
+}
+
+/// A ledger that is running. Stop it with [`RunningLedger::stop`]; it also stops by itself
+/// on a fatal error, which [`RunningLedger::wait`] returns.
+pub struct RunningLedger {
+    shutdown: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<Result<Head, LedgerError>>,
+}
+
+impl RunningLedger {
+    /// Stop taking input, finish the batch in flight, sign a final checkpoint, and return
+    /// the head.
+    pub async fn stop(self) -> Result<Head, LedgerError> {
+        let _ = self.shutdown.send(true);
+        self.wait().await
+    }
+
+    /// Wait until the ledger stops (after [`RunningLedger::stop`], at the end of a rebuild, or
+    /// on a fatal error).
+    pub async fn wait(self) -> Result<Head, LedgerError> {
+        self.done.await.unwrap_or(Err(LedgerError::Stopped))
+    }
+
+    /// Whether the ledger has stopped by itself.
+    pub fn is_finished(&self) -> bool {
+        self.done.is_finished()
+    }
+
+    /// A handle that asks the ledger to stop, for signal handlers.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.shutdown.clone())
+    }
+}
+
+/// Asks a running ledger to stop.
+#[derive(Clone)]
+pub struct Stopper(watch::Sender<bool>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// A batch from the input stage. `replies` is empty for stream input and has one sender per
+/// item for HTTPS requests.
+pub(crate) struct InputBatch {
+    items: Vec<Incoming>,
+    replies: Vec<oneshot::Sender<Outcome>>,
+}
+
+struct PreparedBatch {
+    prepared: Vec<Prepared>,
+    replies: Vec<oneshot::Sender<Outcome>>,
+}
+
+fn run_prepare(
+    mut batches: mpsc::Receiver<InputBatch>,
+    prepared: std_mpsc::SyncSender<PreparedBatch>,
+    keys: crate::sequencer::KeyDirectory,
+) {
+    while let Some(batch) = batches.blocking_recv() {
+        let ready = PreparedBatch {
+            prepared: prepare(batch.items, &keys),
+            replies: batch.replies,
+        };
+        if prepared.send(ready).is_err() {
+            return;
+        }
+    }
+}
+
+/// Something to publish on core NATS once it is durable.
+enum Publication {
+    Rejection(RejectionRecord),
+    Checkpoint(SignedCheckpoint),
+}
+
+struct CommitStage {
+    sequencer: Sequencer,
+    checkpointer: Option<Checkpointer>,
+    metrics: LedgerMetrics,
+    publish: Option<mpsc::UnboundedSender<Publication>>,
+}
+
+impl CommitStage {
+    fn run(mut self, prepared: std_mpsc::Receiver<PreparedBatch>) -> Result<Head, LedgerError> {
+        loop {
+            let wait = self.checkpoint_due_in();
+            match prepared.recv_timeout(wait) {
+                Ok(batch) => self.commit(batch)?,
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            self.poll_checkpoint()?;
+        }
+        let head = self.sequencer.head();
+        if let Some(checkpointer) = &mut self.checkpointer
+            && let Some(checkpoint) =
+                checkpointer.finish(&head, &**self.sequencer.store(), Instant::now())?
+        {
+            self.metrics.record_checkpoint(checkpoint.size);
+            self.send(Publication::Checkpoint(checkpoint));
+        }
+        Ok(head)
+    }
+
+    fn checkpoint_due_in(&self) -> Duration {
+        self.checkpointer
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |checkpointer| {
+                checkpointer.due_in(&self.sequencer.head(), Instant::now())
+            })
+    }
+
+    fn commit(&mut self, batch: PreparedBatch) -> Result<(), LedgerError> {
+        let started = Instant::now();
+        let report = self.sequencer.commit(batch.prepared)?;
+        self.metrics.record_batch(&report, started.elapsed());
+        let mut replies = batch.replies.into_iter();
+        for outcome in report.outcomes {
+            if let Outcome::Rejected(record) = &outcome {
+                tracing::debug!(event_id = %record.event_id, code = %record.code, "{}", record.message);
+                self.send(Publication::Rejection(record.clone()));
+            }
+            if let Some(reply) = replies.next() {
+                let _ = reply.send(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_checkpoint(&mut self) -> Result<(), LedgerError> {
+        let head = self.sequencer.head();
+        let Some(checkpointer) = &mut self.checkpointer else {
+            return Ok(());
+        };
+        if let Some((checkpoint, newly_signed)) =
+            checkpointer.poll(&head, &**self.sequencer.store(), Instant::now())?
+        {
+            if newly_signed {
+                self.metrics.record_checkpoint(checkpoint.size);
+            }
+            self.send(Publication::Checkpoint(checkpoint));
+        }
+        Ok(())
+    }
+
+    fn send(&self, publication: Publication) {
+        if let Some(publish) = &self.publish {
+            let _ = publish.send(publication);
+        }
+    }
+}
+
+/// The JSON published on `acct.rejected.<event_id>`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RejectionNotice {
+    pub event_id: String,
+    pub code: covenant_core::validate::RejectCode,
+    pub message: String,
+    pub stream_seq: u64,
+    pub stored_at_ns: u64,
+}
+
+async fn publish(
+    client: async_nats::Client,
+    mut publications: mpsc::UnboundedReceiver<Publication>,
+) {
+    while let Some(publication) = publications.recv().await {
+        let (subject, payload) = match publication {
+            Publication::Rejection(record) => {
+                let notice = RejectionNotice {
+                    event_id: record.event_id,
+                    code: record.code,
+                    message: record.message,
+                    stream_seq: record.stream_seq,
+                    stored_at_ns: record.stored_at_ns,
+                };
+                let payload = serde_json::to_vec(&notice).expect("a notice serialises");
+                (stream::rejected_subject(&notice.event_id), payload)
+            }
+            Publication::Checkpoint(checkpoint) => (CHECKPOINT_SUBJECT.to_owned(), checkpoint.note),
+        };
+        if let Err(error) = client.publish(subject.clone(), Bytes::from(payload)).await {
+            tracing::warn!(%subject, %error, "publishing");
+        }
+    }
+    if let Err(error) = client.flush().await {
+        tracing::warn!(%error, "flushing publications");
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// Embedded mode: group concurrent HTTPS requests into batches (one fsync for all of them).
+/// The local clock gives the stored-at time here, and only here: there is no broker whose
+/// storage time replicas could share. The sequencer keeps it non-decreasing.
+async fn batch_requests(
+    mut requests: mpsc::Receiver<EmbeddedRequest>,
+    batches: mpsc::Sender<InputBatch>,
+    max_batch: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            request = requests.recv() => match request {
+                Some(request) => request,
+                None => return,
+            },
+        };
+        let stored_at_ns = now_ns();
+        let mut batch = InputBatch {
+            items: Vec::new(),
+            replies: Vec::new(),
+        };
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            batch.items.push(Incoming {
+                envelope: request.envelope,
+                stored_at_ns,
+                origin: Origin::Direct,
+            });
+            batch.replies.push(request.reply);
+            if batch.items.len() < max_batch {
+                next = requests.try_recv().ok();
+            }
+        }
+        if batches.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Stream mode: consume the stream with an ordered pull consumer from `start_seq`, in
+/// batches of what is available (at most `max_batch`), until shutdown or `stop_at`.
+async fn consume_stream(
+    stream: jetstream::stream::Stream,
+    start_seq: u64,
+    stop_at: Option<u64>,
+    max_batch: usize,
+    batches: mpsc::Sender<InputBatch>,
+    mut shutdown: watch::Receiver<bool>,
+    metrics: LedgerMetrics,
+) -> Result<(), LedgerError> {
+    let mut next_seq = start_seq;
+    let mut failures = 0u32;
+    loop {
+        if stop_at.is_some_and(|last| next_seq > last) {
+            return Ok(());
+        }
+        let mut messages = match open_ordered(&stream, next_seq).await {
+            Ok(messages) => messages,
+            Err(error) => {
+                failures += 1;
+                if failures > 30 {
+                    return Err(error);
+                }
+                tracing::warn!(%error, "opening the stream consumer; retrying");
+                if sleep_or_shutdown(&mut shutdown, Duration::from_secs(1)).await {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                message = messages.next() => message,
+            };
+            let first = match first {
+                Some(Ok(message)) => message,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "reading the stream; reopening the consumer");
+                    break;
+                }
+                None => break,
+            };
+            failures = 0;
+            let mut batch = InputBatch {
+                items: Vec::with_capacity(max_batch),
+                replies: Vec::new(),
+            };
+            let mut pending = 0;
+            let mut next = Some(first);
+            while let Some(message) = next.take() {
+                let (incoming, left) = incoming_from(message)?;
+                pending = left;
+                let seq = match incoming.origin {
+                    Origin::Stream { seq, .. } => seq,
+                    Origin::Direct => unreachable!("stream messages have a stream origin"),
+                };
+                if stop_at.is_some_and(|last| seq > last) {
+                    break;
+                }
+                next_seq = seq + 1;
+                batch.items.push(incoming);
+                if batch.items.len() >= max_batch || stop_at.is_some_and(|last| seq >= last) {
+                    break;
+                }
+                next = match messages.next().now_or_never() {
+                    Some(Some(Ok(message))) => Some(message),
+                    _ => None,
+                };
+            }
+            metrics.set_stream_pending(pending);
+            if !batch.items.is_empty() && batches.send(batch).await.is_err() {
+                return Ok(());
+            }
+            if stop_at.is_some_and(|last| next_seq > last) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn open_ordered(
+    stream: &jetstream::stream::Stream,
+    start_seq: u64,
+) -> Result<jetstream::consumer::pull::Ordered, LedgerError> {
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            description: Some(
+                "covenant ledger (ordered, position kept in the ledger's store)".into(),
+            ),
+            filter_subject: EVENT_SUBJECTS.to_owned(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: start_seq,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| LedgerError::nats("create the ordered consumer", e))?;
+    consumer
+        .messages()
+        .await
+        .map_err(|e| LedgerError::nats("start consuming", e))
+}
+
+/// The message as sequencer input, and how many messages the server says are still pending.
+fn incoming_from(message: jetstream::Message) -> Result<(Incoming, u64), LedgerError> {
+    let info = message
+        .info()
+        .map_err(|e| LedgerError::nats("read message metadata", e))?;
+    let seq = info.stream_sequence;
+    let stored_at_ns = u64::try_from(info.published.unix_timestamp_nanos()).unwrap_or(0);
+    let pending = info.pending;
+    let msg_id = message
+        .message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|value| value.as_str().to_owned());
+    Ok((
+        Incoming {
+            envelope: message.message.payload,
+            stored_at_ns,
+            origin: Origin::Stream { seq, msg_id },
+        },
+        pending,
+    ))
+}
+
+/// Sleep, unless shutdown comes first (then true).
+async fn sleep_or_shutdown(shutdown: &mut watch::Receiver<bool>, duration: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.wait_for(|stop| *stop) => true,
+        _ = tokio::time::sleep(duration) => false,
+    }
+}

@@ -1,0 +1,5 @@
+//! The ledger's tests, one binary grouped by feature. Tests that need a broker start their own
+//! real `nats-server -js` on a free port (covenant-testkit); nothing is mocked.
+
+mod sequencer;
+mod support;
