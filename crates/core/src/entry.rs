@@ -171,6 +171,24 @@ impl ChainVerifier {
 
     /// Check the next entry and return its chain hash.
     pub fn push(&mut self, entry_bytes: &[u8]) -> Result<ChainHash, ChainError> {
+        self.push_with(entry_bytes, chain_hash)
+    }
+
+    /// [`ChainVerifier::push`] for a caller that already computed `chain_hash(entry_bytes)`,
+    /// for example on another core while this one checks links in order.
+    pub fn push_hashed(
+        &mut self,
+        entry_bytes: &[u8],
+        hash: ChainHash,
+    ) -> Result<ChainHash, ChainError> {
+        self.push_with(entry_bytes, |_| hash)
+    }
+
+    fn push_with(
+        &mut self,
+        entry_bytes: &[u8],
+        hash: impl FnOnce(&[u8]) -> ChainHash,
+    ) -> Result<ChainHash, ChainError> {
         let seq = self.next_seq;
         let header = EntryHeader::parse(entry_bytes)
             .map_err(|source| ChainError::Malformed { seq, source })?;
@@ -186,7 +204,7 @@ impl ChainVerifier {
         if header.stored_at_ns < self.last_stored_at_ns {
             return Err(ChainError::TimeWentBackwards { seq });
         }
-        self.head = chain_hash(entry_bytes);
+        self.head = hash(entry_bytes);
         self.last_stored_at_ns = header.stored_at_ns;
         self.next_seq += 1;
         Ok(self.head)
@@ -204,6 +222,11 @@ impl ChainVerifier {
     /// Chain hash of the last entry checked.
     pub fn head(&self) -> ChainHash {
         self.head
+    }
+
+    /// Broker storage time of the last entry checked (what [`ChainVerifier::resume`] takes).
+    pub fn last_stored_at_ns(&self) -> u64 {
+        self.last_stored_at_ns
     }
 }
 
@@ -294,6 +317,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn prehashed_pushes_agree_with_plain_pushes() {
+        let entries = chain(20);
+        let mut plain = ChainVerifier::new();
+        let mut prehashed = ChainVerifier::new();
+        for bytes in &entries {
+            let head = plain.push(bytes).unwrap();
+            assert_eq!(prehashed.push_hashed(bytes, chain_hash(bytes)), Ok(head));
+        }
+        assert_eq!(prehashed.last_stored_at_ns(), 1_019);
+        let resumed = ChainVerifier::resume(
+            prehashed.len(),
+            prehashed.head(),
+            prehashed.last_stored_at_ns(),
+        );
+        assert_eq!(resumed.head(), plain.head());
+        let mut swapped = entries.clone();
+        swapped.swap(3, 4);
+        let mut checker = ChainVerifier::new();
+        let error = swapped
+            .iter()
+            .find_map(|b| checker.push_hashed(b, chain_hash(b)).err());
+        assert!(matches!(
+            error,
+            Some(ChainError::WrongSequence { expected: 3, .. })
+        ));
     }
 
     #[test]

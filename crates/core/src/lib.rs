@@ -10,10 +10,14 @@
 //! - [`entry`]: the ledger entry encoding and the blake3 hash chain.
 //! - [`merkle`]: the RFC 6962 SHA-256 tree over entries, proofs and C2SP tile paths.
 //! - [`checkpoint`]: C2SP signed-note checkpoints and verifier keys.
+//! - [`cosignature`]: C2SP tlog-cosignature witness cosignatures (Ed25519 cosignature/v1).
+//! - [`bundle`]: offline proof bundles (entry, inclusion proof, signed checkpoint).
 //! - [`event`]: domain types converted from the protobuf schema, with field-naming errors.
 //! - [`validate`]: the deterministic validation state machine.
 
+pub mod bundle;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod event;
 pub mod merkle;

@@ -195,6 +195,23 @@ impl TreeFrontier {
         self.size
     }
 
+    /// The perfect subtrees that make up the tree, largest first, as `(height, root)`: all a
+    /// verifier must keep to resume later with [`TreeFrontier::from_subtrees`].
+    pub fn subtrees(&self) -> &[(u32, Hash)] {
+        &self.subtrees
+    }
+
+    /// Rebuild a frontier saved with [`TreeFrontier::subtrees`]; `None` unless the heights
+    /// strictly decrease (the only shape a tree's right edge can have).
+    pub fn from_subtrees(subtrees: Vec<(u32, Hash)>) -> Option<Self> {
+        let decreasing = subtrees.windows(2).all(|pair| pair[0].0 > pair[1].0);
+        if !decreasing || subtrees.first().is_some_and(|&(height, _)| height >= 64) {
+            return None;
+        }
+        let size = subtrees.iter().map(|&(height, _)| 1u64 << height).sum();
+        Some(Self { subtrees, size })
+    }
+
     /// RFC 6962 root: fold the perfect subtrees from the right.
     pub fn root(&self) -> Hash {
         let mut iter = self.subtrees.iter().rev();
@@ -336,6 +353,22 @@ mod tests {
             frontier.push(leaf_hash(&leaf(i)));
             assert_eq!(memory.root(), frontier.root(), "size {}", i + 1);
         }
+    }
+
+    #[test]
+    fn frontier_resumes_from_its_subtrees() {
+        let mut whole = TreeFrontier::new();
+        let mut resumed = TreeFrontier::new();
+        for i in 0..300 {
+            whole.push(leaf_hash(&leaf(i)));
+            resumed = TreeFrontier::from_subtrees(resumed.subtrees().to_vec()).unwrap();
+            resumed.push(leaf_hash(&leaf(i)));
+            assert_eq!(resumed.size(), whole.size());
+            assert_eq!(resumed.root(), whole.root());
+        }
+        assert!(TreeFrontier::from_subtrees(vec![(1, EMPTY_HASH), (2, EMPTY_HASH)]).is_none());
+        assert!(TreeFrontier::from_subtrees(vec![(3, EMPTY_HASH), (3, EMPTY_HASH)]).is_none());
+        assert!(TreeFrontier::from_subtrees(vec![(64, EMPTY_HASH)]).is_none());
     }
 
     #[test]
