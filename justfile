@@ -19,8 +19,8 @@ test:
     set -euo pipefail
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     scripts/ensure-chromium.sh
-    cargo test --workspace --all-targets --locked
-    cargo test --workspace --doc --locked
+    # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
+    cargo test --workspace --locked
 
 # Benchmarks: store, ingest, query, verify, or all. Figures print and go to target/bench/*.json.
 bench name="all":
