@@ -1,0 +1,214 @@
+//! Asking the ledger what became of an event.
+//!
+//! JetStream's ack means the event is stored in the input stream; whether the ledger accepted
+//! it into the log is decided after. The ledger answers `GET /v1/events/<event_id>` with
+//! `{"event_id", "status": "accepted" | "rejected" | "unknown", "seq"?, "code"?, "message"?}`.
+//! The client is blocking (it is called rarely, and from async code it belongs in
+//! `tokio::task::spawn_blocking`).
+
+use crate::EmitError;
+use std::time::{Duration, Instant};
+
+/// What the ledger says about an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventStatus {
+    /// In the log, at entry `seq`.
+    Accepted { seq: Option<u64> },
+    /// Refused, with a machine-readable code (for example `unknown_commitment`) and a sentence.
+    Rejected { code: String, message: String },
+    /// Not seen yet (still in the stream, or never published).
+    Unknown,
+}
+
+impl EventStatus {
+    /// The ledger's JSON answer.
+    pub fn from_json(event_id: &str, body: &[u8]) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            event_id: String,
+            status: String,
+            seq: Option<u64>,
+            code: Option<String>,
+            message: Option<String>,
+        }
+        let answer: Answer = serde_json::from_slice(body)
+            .map_err(|error| format!("answer is not the expected JSON: {error}"))?;
+        if answer.event_id != event_id {
+            return Err(format!(
+                "asked about {event_id} but the answer is about {}",
+                answer.event_id
+            ));
+        }
+        match answer.status.as_str() {
+            "accepted" => Ok(Self::Accepted { seq: answer.seq }),
+            "rejected" => Ok(Self::Rejected {
+                code: answer.code.unwrap_or_else(|| "unspecified".to_owned()),
+                message: answer.message.unwrap_or_default(),
+            }),
+            "unknown" => Ok(Self::Unknown),
+            other => Err(format!(
+                "status {other:?} is not accepted, rejected or unknown"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for EventStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Accepted { seq: Some(seq) } => write!(f, "accepted at entry {seq}"),
+            Self::Accepted { seq: None } => write!(f, "accepted"),
+            Self::Rejected { code, message } => write!(f, "rejected ({code}): {message}"),
+            Self::Unknown => write!(
+                f,
+                "unknown to the ledger (not processed yet, or never published)"
+            ),
+        }
+    }
+}
+
+/// A client for the ledger's event status API.
+#[derive(Debug, Clone)]
+pub struct LedgerClient {
+    base_url: String,
+    agent: ureq::Agent,
+}
+
+impl LedgerClient {
+    /// `base_url` is the ledger's HTTP address, for example `http://127.0.0.1:8080`.
+    pub fn new(base_url: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
+
+    pub fn status_url(&self, event_id: &str) -> String {
+        format!("{}/v1/events/{event_id}", self.base_url)
+    }
+
+    /// Ask once.
+    pub fn status(&self, event_id: &str) -> Result<EventStatus, EmitError> {
+        if !covenant_core::event::is_valid_event_id(event_id) {
+            return Err(EmitError::invalid(
+                "event_id",
+                format!("{event_id:?} is neither a ULID nor a UUIDv7"),
+            ));
+        }
+        let url = self.status_url(event_id);
+        let failed = |message: String| EmitError::Status {
+            url: url.clone(),
+            message,
+        };
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|error| failed(error.to_string()))?;
+        let code = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_vec()
+            .map_err(|error| failed(error.to_string()))?;
+        match EventStatus::from_json(event_id, &body) {
+            Ok(status) => Ok(status),
+            Err(_) if code >= 400 => {
+                let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+                Err(failed(format!(
+                    "HTTP {code}: {snippet} (is this the ledger's HTTP address?)"
+                )))
+            }
+            Err(problem) => Err(failed(problem)),
+        }
+    }
+
+    /// Ask until the ledger has decided (accepted or rejected) or `timeout` passes, in which
+    /// case the answer is [`EventStatus::Unknown`].
+    pub fn wait_for_decision(
+        &self,
+        event_id: &str,
+        timeout: Duration,
+    ) -> Result<EventStatus, EmitError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.status(event_id)?;
+            if status != EventStatus::Unknown || Instant::now() >= deadline {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "01JZ0000000000000000000000";
+
+    #[test]
+    fn parses_each_status() {
+        let accepted = format!(r#"{{"event_id":"{ID}","status":"accepted","seq":42}}"#);
+        assert_eq!(
+            EventStatus::from_json(ID, accepted.as_bytes()),
+            Ok(EventStatus::Accepted { seq: Some(42) })
+        );
+        let rejected = format!(
+            r#"{{"event_id":"{ID}","status":"rejected","code":"unknown_commitment","message":"commitment c-9 does not exist"}}"#
+        );
+        let status = EventStatus::from_json(ID, rejected.as_bytes()).unwrap();
+        assert_eq!(
+            status,
+            EventStatus::Rejected {
+                code: "unknown_commitment".into(),
+                message: "commitment c-9 does not exist".into()
+            }
+        );
+        assert_eq!(
+            status.to_string(),
+            "rejected (unknown_commitment): commitment c-9 does not exist"
+        );
+        let unknown = format!(r#"{{"event_id":"{ID}","status":"unknown"}}"#);
+        assert_eq!(
+            EventStatus::from_json(ID, unknown.as_bytes()),
+            Ok(EventStatus::Unknown)
+        );
+    }
+
+    #[test]
+    fn wrong_answers_are_named() {
+        let other = r#"{"event_id":"01JZ0000000000000000000001","status":"accepted"}"#;
+        assert!(
+            EventStatus::from_json(ID, other.as_bytes())
+                .unwrap_err()
+                .contains("the answer is about 01JZ0000000000000000000001")
+        );
+        let odd = format!(r#"{{"event_id":"{ID}","status":"pending"}}"#);
+        assert!(
+            EventStatus::from_json(ID, odd.as_bytes())
+                .unwrap_err()
+                .contains("\"pending\"")
+        );
+        assert!(
+            EventStatus::from_json(ID, b"<html>")
+                .unwrap_err()
+                .contains("not the expected JSON")
+        );
+    }
+
+    #[test]
+    fn urls_and_ids_are_checked_before_asking() {
+        let client = LedgerClient::new("http://127.0.0.1:8080/");
+        assert_eq!(
+            client.status_url(ID),
+            format!("http://127.0.0.1:8080/v1/events/{ID}")
+        );
+        let error = client.status("../../etc").unwrap_err().to_string();
+        assert!(error.starts_with("event_id:"), "{error}");
+    }
+}
