@@ -7,7 +7,10 @@
 
 pub mod assets;
 pub mod chart;
+pub mod diff;
+pub mod format;
 pub mod layout;
+pub mod periods;
 pub mod tone;
 
 use crate::AppState;

@@ -1,0 +1,93 @@
+//! Original against current, word by word: removed words struck through, added ones marked.
+
+use maud::{Markup, html};
+use similar::{ChangeTag, TextDiff};
+
+/// The current text with the changes from `original` marked inline (`<del>` and `<ins>`), so
+/// a reader sees at a glance what was rewritten. Unchanged text is shown as it is.
+pub fn inline(original: &str, current: &str) -> Markup {
+    let diff = TextDiff::from_words(original, current);
+    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
+    for change in diff.iter_all_changes() {
+        match runs.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => runs.push((change.tag(), change.value().to_owned())),
+        }
+    }
+    html! {
+        @for (tag, text) in &runs {
+            @match tag {
+                ChangeTag::Equal => (text),
+                ChangeTag::Delete => del { span class="visually-hidden" { "removed: " } (text) },
+                ChangeTag::Insert => ins { span class="visually-hidden" { "added: " } (text) },
+            }
+        }
+    }
+}
+
+/// One value before and after (a deadline, a target): the old struck through beside the new,
+/// or the value alone when it did not change.
+pub fn value_change(original: Option<&str>, current: Option<&str>) -> Markup {
+    match (original, current) {
+        (Some(before), Some(after)) if before == after => html! { (after) },
+        (None, None) => html! { span class="muted" { "none given" } },
+        (before, after) => html! {
+            @if let Some(before) = before {
+                del { span class="visually-hidden" { "was " } (before) }
+                " "
+            }
+            @if let Some(after) = after {
+                ins { span class="visually-hidden" { "now " } (after) }
+            } @else {
+                ins { "removed" }
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_words_are_struck_and_inserted() {
+        let html = inline(
+            "Build 300,000 homes a year by 2028",
+            "Build 250,000 homes a year by 2030",
+        )
+        .into_string();
+        assert!(
+            html.contains("<del><span class=\"visually-hidden\">removed: </span>300,000</del>")
+        );
+        assert!(html.contains("<ins><span class=\"visually-hidden\">added: </span>250,000</ins>"));
+        assert!(html.contains("<del><span class=\"visually-hidden\">removed: </span>2028</del>"));
+        assert!(html.starts_with("Build "));
+    }
+
+    #[test]
+    fn unchanged_text_has_no_marks_and_is_escaped() {
+        let html = inline("Fund <b>libraries</b>", "Fund <b>libraries</b>").into_string();
+        assert_eq!(html, "Fund &lt;b&gt;libraries&lt;/b&gt;");
+    }
+
+    #[test]
+    fn values_show_before_and_after_only_when_they_moved() {
+        assert_eq!(
+            value_change(Some("2026-03-31"), Some("2026-03-31")).into_string(),
+            "2026-03-31"
+        );
+        let moved = value_change(Some("2026-03-31"), Some("2027-03-31")).into_string();
+        assert!(moved.contains("<del><span class=\"visually-hidden\">was </span>2026-03-31</del>"));
+        assert!(moved.contains("<ins><span class=\"visually-hidden\">now </span>2027-03-31</ins>"));
+        assert!(
+            value_change(None, None)
+                .into_string()
+                .contains("none given")
+        );
+        assert!(
+            value_change(None, Some("2027-01-01"))
+                .into_string()
+                .starts_with("<ins>")
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Numbers, money and dates written the way a British reader expects them.
+
+use covenant_core::event::Date;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        grouped.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// An amount in minor units (pence) with its currency: `£1,250,000` or `£12.50`.
+pub fn money(amount_minor: i64, currency: &str) -> String {
+    let symbol = match currency {
+        "GBP" => Some("£"),
+        "EUR" => Some("€"),
+        "USD" => Some("$"),
+        _ => None,
+    };
+    let whole = amount_minor / 100;
+    let pence = (amount_minor % 100).unsigned_abs();
+    let number = if pence == 0 {
+        thousands(whole)
+    } else {
+        format!("{}.{pence:02}", thousands(whole))
+    };
+    match symbol {
+        Some(symbol) => format!("{symbol}{number}"),
+        None => format!("{number} {currency}"),
+    }
+}
+
+/// A delivery rate (0 to 1) as a whole percentage, or a dash when there is none yet.
+pub fn rate(value: Option<f64>) -> String {
+    match value {
+        Some(fraction) if fraction.is_finite() => format!("{:.0}%", fraction * 100.0),
+        _ => "–".to_owned(),
+    }
+}
+
+/// `2026-03-31` as `31 Mar 2026`; anything that is not a date is returned as it came.
+pub fn date(text: &str) -> String {
+    match Date::parse(text.get(..10).unwrap_or(text)) {
+        Some(parsed) => {
+            let (year, month, day) = parsed.year_month_day();
+            format!("{day} {} {year}", MONTHS[(month - 1) as usize])
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// How a number of days reads: `1 day`, `40 days`.
+pub fn days(count: i64) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{} days", thousands(count))
+    }
+}
+
+/// A snake_case name from the API (`parliamentary_answer`) as words (`Parliamentary answer`).
+pub fn words_of(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A number from an indicator or target: no trailing `.0`, separators for thousands.
+pub fn quantity(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        thousands(value as i64)
+    } else {
+        format!("{value:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(-1234567), "-1,234,567");
+        assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
+    }
+
+    #[test]
+    fn money_uses_symbols_and_drops_zero_pence() {
+        assert_eq!(money(125_000_000, "GBP"), "£1,250,000");
+        assert_eq!(money(1_250, "GBP"), "£12.50");
+        assert_eq!(money(5, "EUR"), "€0.05");
+        assert_eq!(money(10_000, "NOK"), "100 NOK");
+    }
+
+    #[test]
+    fn rates_dates_and_names_read_naturally() {
+        assert_eq!(rate(Some(0.666)), "67%");
+        assert_eq!(rate(None), "–");
+        assert_eq!(date("2026-03-31"), "31 Mar 2026");
+        assert_eq!(date("2026-03-31T10:00:00Z"), "31 Mar 2026");
+        assert_eq!(date("soon"), "soon");
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(1200), "1,200 days");
+        assert_eq!(words_of("parliamentary_answer"), "Parliamentary answer");
+        assert_eq!(quantity(25000.0), "25,000");
+        assert_eq!(quantity(2.5), "2.5");
+    }
+}
