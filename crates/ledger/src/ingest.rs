@@ -48,7 +48,7 @@ pub enum IngestReply {
 #[derive(Clone)]
 enum Route {
     Embedded(mpsc::Sender<EmbeddedRequest>),
-    Stream(jetstream::Context),
+    Stream(Box<jetstream::Context>),
 }
 
 /// A handle to submit envelopes; cheap to clone.
@@ -71,7 +71,7 @@ impl Ingest {
 
     pub(crate) fn stream(jetstream: jetstream::Context, metrics: LedgerMetrics) -> Self {
         Self {
-            route: Route::Stream(jetstream),
+            route: Route::Stream(Box::new(jetstream)),
             metrics,
         }
     }

@@ -222,3 +222,156 @@ pub fn verify_log(store: &dyn LogStore) -> Vec<Vec<u8>> {
     assert_eq!(frontier.root(), head.root, "tree root matches the store's");
     envelopes
 }
+
+impl World {
+    /// Like [`World::emit`] with a chosen `occurred_at_ms`.
+    pub fn emit_at(
+        &mut self,
+        actor: &str,
+        key_id: &str,
+        kind: Kind,
+        occurred_at_ms: i64,
+    ) -> Vec<u8> {
+        let id = self.fresh_id();
+        let signer = self.keys.get(key_id).expect("a known signer").clone();
+        let header = EnvelopeHeader {
+            occurred_at_ms,
+            ..header(&id, actor, key_id)
+        };
+        seal(header, kind, &signer).encode_to_vec()
+    }
+}
+
+/// The event id and actor of envelope bytes this world made.
+pub fn id_and_actor(envelope: &[u8]) -> (String, String) {
+    let envelope = Envelope::decode(envelope).expect("a test envelope decodes");
+    (envelope.event_id, envelope.actor)
+}
+
+/// A running ledger on a real nats-server, with its own store.
+pub struct Node {
+    pub store: Arc<dyn LogStore>,
+    pub ledger: Option<covenant_ledger::RunningLedger>,
+    pub ingest: covenant_ledger::Ingest,
+    pub metrics: covenant_ledger::LedgerMetrics,
+    pub verifier_key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Open a fresh store and run a ledger on the stream of the server at `url`.
+    pub async fn start(world: &World, url: &str, options: covenant_ledger::LedgerOptions) -> Self {
+        let (store, dir) = temp_store();
+        Self::start_on(world, url, options, store, dir).await
+    }
+
+    pub async fn start_on(
+        world: &World,
+        url: &str,
+        options: covenant_ledger::LedgerOptions,
+        store: Arc<dyn LogStore>,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let metrics = covenant_ledger::LedgerMetrics::default();
+        let ledger = covenant_ledger::Ledger::open(
+            store.clone(),
+            &world.genesis(),
+            Some(world.log_signer()),
+            options,
+            metrics.clone(),
+        )
+        .expect("open the ledger");
+        let verifier_key = ledger.verifier_key().expect("a log key");
+        let client = async_nats::connect(url).await.expect("connect to nats");
+        let (ingest, running) = ledger
+            .run_stream(client, &covenant_ledger::StreamSettings::default())
+            .await
+            .expect("run the ledger on the stream");
+        Self {
+            store,
+            ledger: Some(running),
+            ingest,
+            metrics,
+            verifier_key,
+            _dir: dir,
+        }
+    }
+
+    pub async fn stop(&mut self) -> covenant_store::Head {
+        self.ledger
+            .take()
+            .expect("running")
+            .stop()
+            .await
+            .expect("the ledger stops cleanly")
+    }
+
+    /// Wait until the log has `size` entries.
+    pub async fn wait_for_size(&self, size: u64) {
+        let store = self.store.clone();
+        wait_until(&format!("the log to reach {size} entries"), || {
+            store.head().size >= size
+        })
+        .await;
+        assert_eq!(
+            self.store.head().size,
+            size,
+            "no more entries than expected"
+        );
+    }
+
+    /// Wait until the stream position reaches `stream_seq`.
+    pub async fn wait_for_stream_seq(&self, stream_seq: u64) {
+        let store = self.store.clone();
+        wait_until(
+            &format!("stream sequence {stream_seq} to be consumed"),
+            || store.head().stream_seq >= stream_seq,
+        )
+        .await;
+    }
+}
+
+/// Poll `condition` every 10 ms for up to 20 s.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Publish envelope bytes to the actor's subject with `Nats-Msg-Id` = event id, and wait for
+/// JetStream's acknowledgement. Returns the stream sequence.
+pub async fn publish(jetstream: &async_nats::jetstream::Context, envelope: Vec<u8>) -> u64 {
+    let (event_id, actor) = id_and_actor(&envelope);
+    publish_raw(jetstream, &actor, Some(&event_id), envelope).await
+}
+
+/// Publish any bytes on `acct.events.<actor>`, with an optional message id.
+pub async fn publish_raw(
+    jetstream: &async_nats::jetstream::Context,
+    actor: &str,
+    msg_id: Option<&str>,
+    payload: Vec<u8>,
+) -> u64 {
+    let mut message =
+        async_nats::jetstream::message::PublishMessage::build().payload(payload.into());
+    if let Some(msg_id) = msg_id {
+        message = message.message_id(msg_id);
+    }
+    jetstream
+        .send_publish(covenant_core::subject::event_subject(actor), message)
+        .await
+        .expect("publish")
+        .await
+        .expect("jetstream stores the message")
+        .sequence
+}
+
+/// A JetStream context on a fresh client.
+pub async fn jetstream(url: &str) -> async_nats::jetstream::Context {
+    async_nats::jetstream::new(async_nats::connect(url).await.expect("connect to nats"))
+}
