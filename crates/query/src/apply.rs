@@ -1,0 +1,578 @@
+//! Applying log entries to the projection, one batch at a time.
+//!
+//! A batch reads what it needs from the tree, keeps every write in memory, and hands the
+//! whole lot to sled as one atomic batch together with the new "applied" count. A crash
+//! therefore leaves the projection at the end of some batch, never half-way through one, and
+//! catching up resumes from the stored count. Everything written is a function of the entries
+//! alone (sorted maps, no clocks), so applying the same log in any batch sizes writes the same
+//! bytes.
+
+use crate::QueryError;
+use crate::actor::{ActorRecord, ActorRetraction, Registration, SuccessionLink};
+use crate::fact::{self, Fact};
+use crate::keys::{self, Key};
+use crate::record::{Aggregate, CommitmentRecord, Group};
+use crate::state;
+use crate::text;
+use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader, chain_hash};
+use covenant_core::event::{self, Date};
+use covenant_core::proto::event_body::Kind;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which commitments and actors an event touched: where its retraction must go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub seq: u64,
+    pub commitments: Vec<String>,
+    pub actors: Vec<String>,
+}
+
+/// One batch of writes against the projection tree.
+pub struct BatchWriter<'t> {
+    tree: &'t sled::Tree,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Every fact of each commitment touched in this batch, stored and new.
+    facts: BTreeMap<String, Vec<Fact>>,
+    /// The record of each touched commitment as it was before the batch.
+    old_records: BTreeMap<String, Option<CommitmentRecord>>,
+    actors: BTreeMap<String, ActorRecord>,
+    word_counts: BTreeMap<String, u64>,
+    /// Day -> entries stored on or before it, for the days this batch touched.
+    day_ends: BTreeMap<Date, u64>,
+    next_seq: u64,
+}
+
+impl<'t> BatchWriter<'t> {
+    pub fn new(tree: &'t sled::Tree, next_seq: u64) -> Self {
+        Self {
+            tree,
+            writes: BTreeMap::new(),
+            facts: BTreeMap::new(),
+            old_records: BTreeMap::new(),
+            actors: BTreeMap::new(),
+            word_counts: BTreeMap::new(),
+            day_ends: BTreeMap::new(),
+            next_seq,
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, QueryError> {
+        if let Some(pending) = self.writes.get(key) {
+            return Ok(pending.clone());
+        }
+        Ok(self.tree.get(key)?.map(|value| value.to_vec()))
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    fn remove(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    /// Keys under `prefix`, stored or written in this batch.
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<BTreeSet<Vec<u8>>, QueryError> {
+        let mut found = BTreeSet::new();
+        for item in self.tree.scan_prefix(prefix) {
+            found.insert(item?.0.to_vec());
+        }
+        for (key, value) in self.writes.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            match value {
+                Some(_) => found.insert(key.clone()),
+                None => found.remove(key),
+            };
+        }
+        Ok(found)
+    }
+
+    /// Apply one encoded entry, which must be entry `next_seq`.
+    pub fn apply_entry(&mut self, entry_bytes: &[u8]) -> Result<(), QueryError> {
+        let seq = self.next_seq;
+        let header = EntryHeader::parse(entry_bytes).map_err(|error| QueryError::BadEntry {
+            seq,
+            problem: error.to_string(),
+        })?;
+        if header.seq != seq {
+            return Err(QueryError::BadEntry {
+                seq,
+                problem: format!("the store returned entry {} in its place", header.seq),
+            });
+        }
+        let decoded = event::decode(&entry_bytes[ENTRY_HEADER_BYTES..]).map_err(|error| {
+            QueryError::BadEntry {
+                seq,
+                problem: error.to_string(),
+            }
+        })?;
+        let day = Date::from_unix_ms((header.stored_at_ns / 1_000_000) as i64);
+        self.day_ends.insert(day, seq + 1);
+        let fact = Fact {
+            seq,
+            stored_at_ns: header.stored_at_ns,
+            event_id: decoded.envelope.event_id.clone(),
+            actor: decoded.envelope.actor.clone(),
+            occurred_at_ms: decoded.envelope.occurred_at_ms,
+            entry_hash: chain_hash(entry_bytes),
+            body: decoded.envelope.body.clone(),
+        };
+        self.apply_event(fact, decoded.kind)?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    fn apply_event(&mut self, fact: Fact, kind: Kind) -> Result<(), QueryError> {
+        let mut touched = EventRef {
+            seq: fact.seq,
+            ..EventRef::default()
+        };
+        match &kind {
+            Kind::Genesis(_) | Kind::KeyGranted(_) | Kind::KeyRevoked(_) => return Ok(()),
+            Kind::ActorRegistered(registered) => {
+                let actor = self.actor(&registered.actor_id)?;
+                actor.registration = Some(Registration {
+                    seq: fact.seq,
+                    event_id: fact.event_id.clone(),
+                    name: registered.name.clone(),
+                    kind: registered.kind,
+                    identifiers: registered.identifiers.clone(),
+                    constituency: registered.constituency.clone(),
+                    party: registered.party.clone(),
+                    url: registered.url.clone(),
+                });
+                touched.actors.push(registered.actor_id.clone());
+            }
+            Kind::ActorSucceeded(succession) => {
+                let passing = self.pass_ledger_open(
+                    &succession.predecessor_id,
+                    &succession.successor_id,
+                    &succession.commitment_ids,
+                )?;
+                let link = SuccessionLink {
+                    seq: fact.seq,
+                    event_id: fact.event_id.clone(),
+                    predecessor: succession.predecessor_id.clone(),
+                    successor: succession.successor_id.clone(),
+                    kind: succession.kind,
+                    effective_on: succession.effective_on.clone(),
+                    commitments: passing.len() as u32,
+                };
+                for actor_id in [&succession.predecessor_id, &succession.successor_id] {
+                    self.actor(actor_id)?.successions.push(link.clone());
+                    touched.actors.push(actor_id.clone());
+                }
+                for id in &passing {
+                    self.put(
+                        Key::new(keys::EVER_OWNED)
+                            .part(&succession.successor_id)
+                            .last(id)
+                            .into_bytes(),
+                        vec![],
+                    );
+                    self.add_fact(id, fact.clone())?;
+                }
+                touched.commitments = passing;
+            }
+            Kind::CommitmentMade(made) => {
+                let id = made.commitment_id.clone();
+                self.put(
+                    Key::new(keys::LEDGER_OPEN)
+                        .part(&fact.actor)
+                        .last(&id)
+                        .into_bytes(),
+                    vec![],
+                );
+                self.put(
+                    Key::new(keys::EVER_OWNED)
+                        .part(&fact.actor)
+                        .last(&id)
+                        .into_bytes(),
+                    vec![],
+                );
+                for theme in &made.themes {
+                    self.put(
+                        Key::new(keys::THEME).part(theme).last(&id).into_bytes(),
+                        vec![],
+                    );
+                }
+                let mut words = text::words(&made.title);
+                words.extend(text::words(&made.text));
+                self.index_words(&id, words)?;
+                touched.commitments.push(id.clone());
+                self.add_fact(&id, fact.clone())?;
+            }
+            Kind::CommitmentAmended(amended) => {
+                let mut words = BTreeSet::new();
+                for change in &amended.changes {
+                    words.extend(text::words(&change.new_value));
+                }
+                self.index_words(&amended.commitment_id, words)?;
+                touched.commitments.push(amended.commitment_id.clone());
+            }
+            Kind::CommitmentWithdrawn(withdrawn) => {
+                self.close_ledger_open(&fact.actor, &withdrawn.commitment_id);
+                touched.commitments.push(withdrawn.commitment_id.clone());
+            }
+            Kind::OutcomeReported(outcome) => {
+                self.close_ledger_open(&fact.actor, &outcome.commitment_id);
+                touched.commitments.push(outcome.commitment_id.clone());
+            }
+            Kind::ActionRecorded(action) => {
+                touched.commitments = state::distinct_commitments(action)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+            }
+            Kind::AssessmentPublished(assessment) => {
+                touched.commitments.push(assessment.commitment_id.clone());
+            }
+            Kind::Retraction(retraction) => {
+                let Some(target) = self.event_ref(&retraction.event_id)? else {
+                    // Registry key events touch no commitment or actor view.
+                    return Ok(());
+                };
+                for actor_id in &target.actors {
+                    self.actor(actor_id)?.retractions.push(ActorRetraction {
+                        target: retraction.event_id.clone(),
+                        by: fact.event_id.clone(),
+                        seq: fact.seq,
+                    });
+                }
+                for id in &target.commitments {
+                    self.add_fact(id, fact.clone())?;
+                }
+                touched.commitments = target.commitments;
+                touched.actors = target.actors;
+            }
+        }
+        let announced = matches!(
+            kind,
+            Kind::CommitmentMade(_)
+                | Kind::CommitmentAmended(_)
+                | Kind::CommitmentWithdrawn(_)
+                | Kind::OutcomeReported(_)
+        );
+        if !matches!(
+            kind,
+            Kind::CommitmentMade(_) | Kind::ActorSucceeded(_) | Kind::Retraction(_)
+        ) {
+            for id in &touched.commitments {
+                self.add_fact(id, fact.clone())?;
+            }
+        }
+        if announced && let Some(id) = touched.commitments.first() {
+            self.announce(id, &fact)?;
+        }
+        self.put(
+            Key::new(keys::EVENT).last(&fact.event_id).into_bytes(),
+            fact::encode(&touched),
+        );
+        Ok(())
+    }
+
+    fn event_ref(&self, event_id: &str) -> Result<Option<EventRef>, QueryError> {
+        let key = Key::new(keys::EVENT).last(event_id).into_bytes();
+        self.get(&key)?
+            .map(|bytes| fact::decode(&bytes, "event reference").map_err(corrupt(&key)))
+            .transpose()
+    }
+
+    fn actor(&mut self, actor_id: &str) -> Result<&mut ActorRecord, QueryError> {
+        if !self.actors.contains_key(actor_id) {
+            let key = Key::new(keys::ACTOR).last(actor_id).into_bytes();
+            let record = match self.get(&key)? {
+                Some(bytes) => fact::decode(&bytes, "actor record").map_err(corrupt(&key))?,
+                None => ActorRecord {
+                    id: actor_id.to_owned(),
+                    ..ActorRecord::default()
+                },
+            };
+            self.actors.insert(actor_id.to_owned(), record);
+        }
+        Ok(self.actors.get_mut(actor_id).expect("inserted above"))
+    }
+
+    /// Load a commitment's facts and record into the batch (once).
+    fn load(&mut self, id: &str) -> Result<(), QueryError> {
+        if self.facts.contains_key(id) {
+            return Ok(());
+        }
+        let prefix = Key::new(keys::FACT).part(id).into_bytes();
+        let mut facts = vec![];
+        for item in self.tree.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            facts.push(fact::decode(&value, "fact").map_err(corrupt(&key))?);
+        }
+        let record_key = Key::new(keys::RECORD).last(id).into_bytes();
+        let record = self
+            .tree
+            .get(&record_key)?
+            .map(|bytes| fact::decode(&bytes, "commitment record").map_err(corrupt(&record_key)))
+            .transpose()?;
+        self.facts.insert(id.to_owned(), facts);
+        self.old_records.insert(id.to_owned(), record);
+        Ok(())
+    }
+
+    fn add_fact(&mut self, id: &str, fact: Fact) -> Result<(), QueryError> {
+        self.load(id)?;
+        self.put(
+            Key::new(keys::FACT).part(id).seq(fact.seq).into_bytes(),
+            fact::encode(&fact),
+        );
+        self.facts.get_mut(id).expect("loaded").push(fact);
+        Ok(())
+    }
+
+    fn index_words(&mut self, id: &str, words: BTreeSet<String>) -> Result<(), QueryError> {
+        for word in words {
+            let key = Key::new(keys::WORD).part(&word).last(id).into_bytes();
+            if self.get(&key)?.is_some() {
+                continue;
+            }
+            self.put(key, vec![]);
+            let count = match self.word_counts.get(&word) {
+                Some(count) => *count,
+                None => {
+                    let count_key = Key::new(keys::WORD_COUNT).last(&word).into_bytes();
+                    read_u64(self.tree.get(&count_key)?.as_deref())
+                }
+            };
+            self.word_counts.insert(word, count + 1);
+        }
+        Ok(())
+    }
+
+    fn close_ledger_open(&mut self, owner: &str, id: &str) {
+        self.remove(
+            Key::new(keys::LEDGER_OPEN)
+                .part(owner)
+                .last(id)
+                .into_bytes(),
+        );
+    }
+
+    /// Move the commitments validation passes on succession (open by its rules, listed or all)
+    /// to the successor; returns their ids, sorted.
+    fn pass_ledger_open(
+        &mut self,
+        predecessor: &str,
+        successor: &str,
+        listed: &[String],
+    ) -> Result<Vec<String>, QueryError> {
+        let prefix = Key::new(keys::LEDGER_OPEN).part(predecessor).into_bytes();
+        let mut passing = vec![];
+        for key in self.keys_with_prefix(&prefix)? {
+            let Some(id) = keys::last_component(&key, prefix.len()) else {
+                return Err(corrupt(&key)("ledger-open key is not text".into()));
+            };
+            if listed.is_empty() || listed.iter().any(|listed| listed == id) {
+                passing.push(id.to_owned());
+            }
+        }
+        for id in &passing {
+            self.close_ledger_open(predecessor, id);
+            self.put(
+                Key::new(keys::LEDGER_OPEN)
+                    .part(successor)
+                    .last(id)
+                    .into_bytes(),
+                vec![],
+            );
+        }
+        Ok(passing)
+    }
+
+    /// Feed items for the speaking actor and the commitment's themes.
+    fn announce(&mut self, id: &str, fact: &Fact) -> Result<(), QueryError> {
+        let themes = match self.facts.get(id).and_then(|facts| facts.first()) {
+            Some(made) => match made.kind().map_err(|p| QueryError::Corrupt {
+                key: id.to_owned(),
+                problem: p,
+            })? {
+                Kind::CommitmentMade(made) => made.themes,
+                _ => vec![],
+            },
+            None => vec![],
+        };
+        let mut groups = BTreeSet::from([Group::Actor(fact.actor.clone())]);
+        groups.extend(themes.into_iter().map(Group::Theme));
+        for group in groups {
+            self.put(
+                Key::new(keys::FEED)
+                    .part(&group.key())
+                    .seq(fact.seq)
+                    .last(id)
+                    .into_bytes(),
+                vec![],
+            );
+        }
+        Ok(())
+    }
+
+    /// Settle records, indexes and aggregates, and hand everything to sled atomically.
+    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<u64, QueryError> {
+        let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
+        let touched: Vec<String> = self.facts.keys().cloned().collect();
+        for id in touched {
+            let facts = &self.facts[&id];
+            let new = state::fold(facts, u64::MAX)
+                .map_err(|problem| QueryError::Corrupt {
+                    key: id.clone(),
+                    problem,
+                })?
+                .map(|state| CommitmentRecord::of(&state));
+            let old = self.old_records.get(&id).cloned().flatten();
+            if old == new {
+                continue;
+            }
+            for (record, sign) in [(&old, -1), (&new, 1)] {
+                if let Some(record) = record {
+                    for group in record.groups() {
+                        let aggregate = match aggregates.entry(group) {
+                            std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                let key = aggregate_key(slot.key());
+                                let stored = match self.tree.get(&key)? {
+                                    Some(bytes) => {
+                                        fact::decode(&bytes, "aggregate").map_err(corrupt(&key))?
+                                    }
+                                    None => Aggregate::default(),
+                                };
+                                slot.insert(stored)
+                            }
+                        };
+                        aggregate.add(record, sign);
+                    }
+                }
+            }
+            let old_keys = index_keys(old.as_ref());
+            let new_keys = index_keys(new.as_ref());
+            for key in old_keys.difference(&new_keys) {
+                self.remove(key.clone());
+            }
+            for key in new_keys.difference(&old_keys) {
+                self.put(key.clone(), vec![]);
+            }
+            if let Some(record) = &new {
+                self.put(
+                    Key::new(keys::RECORD).last(&id).into_bytes(),
+                    fact::encode(record),
+                );
+            }
+        }
+        for (group, aggregate) in aggregates {
+            let key = aggregate_key(&group);
+            if aggregate.is_empty() {
+                self.remove(key);
+            } else {
+                self.put(key, fact::encode(&aggregate));
+            }
+        }
+        for (id, record) in std::mem::take(&mut self.actors) {
+            self.put(
+                Key::new(keys::ACTOR).last(&id).into_bytes(),
+                fact::encode(&record),
+            );
+        }
+        for (word, count) in std::mem::take(&mut self.word_counts) {
+            self.put(
+                Key::new(keys::WORD_COUNT).last(&word).into_bytes(),
+                count.to_be_bytes().to_vec(),
+            );
+        }
+        for (day, end) in std::mem::take(&mut self.day_ends) {
+            let day_key = Key::new(keys::DAY_END).date(day).into_bytes();
+            if let Some(old_end) = self.tree.get(&day_key)? {
+                let old_end = read_u64(Some(&old_end));
+                self.remove(Key::new(keys::END_DAY).seq(old_end).into_bytes());
+            }
+            self.put(day_key, end.to_be_bytes().to_vec());
+            self.put(
+                Key::new(keys::END_DAY).seq(end).into_bytes(),
+                Key::new(0).date(day).into_bytes()[1..].to_vec(),
+            );
+        }
+        self.put(keys::applied(), self.next_seq.to_be_bytes().to_vec());
+        let mut batch = sled::Batch::default();
+        for (key, value) in std::mem::take(&mut self.writes) {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        let _exclusive = gate
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.tree.apply_batch(batch)?;
+        Ok(self.next_seq)
+    }
+}
+
+pub fn aggregate_key(group: &Group) -> Vec<u8> {
+    Key::new(keys::AGGREGATE).last(&group.key()).into_bytes()
+}
+
+/// Every index key a commitment record puts in the tree (besides its own record).
+fn index_keys(record: Option<&CommitmentRecord>) -> BTreeSet<Vec<u8>> {
+    let mut out = BTreeSet::new();
+    let Some(record) = record else {
+        return out;
+    };
+    let id = &record.id;
+    out.insert(
+        Key::new(keys::STATUS)
+            .part(record.base.as_str())
+            .last(id)
+            .into_bytes(),
+    );
+    if record.base.is_open() {
+        out.insert(Key::new(keys::STATUS).part("open").last(id).into_bytes());
+    }
+    if !record.counts() {
+        return out;
+    }
+    out.insert(
+        Key::new(keys::OWNER)
+            .part(&record.owner)
+            .last(id)
+            .into_bytes(),
+    );
+    for group in record.groups() {
+        if let (true, Some(due)) = (record.base.is_open(), record.due_by) {
+            out.insert(
+                Key::new(keys::DUE)
+                    .part(&group.key())
+                    .date(due)
+                    .last(id)
+                    .into_bytes(),
+            );
+        }
+        if record.goalposts_moved() {
+            out.insert(
+                Key::new(keys::MOVED)
+                    .part(&group.key())
+                    .last(id)
+                    .into_bytes(),
+            );
+        }
+    }
+    out
+}
+
+pub fn read_u64(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+pub fn corrupt(key: &[u8]) -> impl Fn(String) -> QueryError + '_ {
+    move |problem| QueryError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        problem,
+    }
+}

@@ -1,0 +1,147 @@
+//! The projection's key layout: one sled tree, every record under a one-byte tag.
+//!
+//! Keys sort the way the queries read them: a commitment's facts by sequence, an index by
+//! commitment id, the overdue index by due date. Components in the middle of a key are escaped
+//! (0x00 becomes 0x00 0xff) and end with 0x00 0x00, so no value can run into the next
+//! component and the byte order still follows the text order.
+
+use covenant_core::event::Date;
+
+/// `f` + cid + seq: one fact (an event about a commitment).
+pub const FACT: u8 = b'f';
+/// `v` + cid: the commitment's latest record.
+pub const RECORD: u8 = b'v';
+/// `e` + event id: which commitments and actors an event touched.
+pub const EVENT: u8 = b'e';
+/// `a` + actor id: the actor's record.
+pub const ACTOR: u8 = b'a';
+/// `g` + group: the group's aggregate (latest state).
+pub const AGGREGATE: u8 = b'g';
+/// `s` + status + cid: commitments by latest base status.
+pub const STATUS: u8 = b's';
+/// `o` + actor + cid: commitments by current owner.
+pub const OWNER: u8 = b'o';
+/// `O` + actor + cid: every commitment an actor has ever owned (as-of candidates).
+pub const EVER_OWNED: u8 = b'O';
+/// `t` + theme + cid: commitments by theme (themes never change).
+pub const THEME: u8 = b't';
+/// `w` + word + cid: every word any version of a commitment has used.
+pub const WORD: u8 = b'w';
+/// `W` + word: how many commitments `w` lists for the word.
+pub const WORD_COUNT: u8 = b'W';
+/// `d` + group + due date + cid: open commitments with a due date.
+pub const DUE: u8 = b'd';
+/// `m` + group + cid: commitments whose goalposts moved.
+pub const MOVED: u8 = b'm';
+/// `n` + group + seq + cid: feed items (new commitments, amendments, outcomes, withdrawals).
+pub const FEED: u8 = b'n';
+/// `l` + actor + cid: commitments the ledger's validation still treats as open, by the owner
+/// validation knows (mirrors covenant-core's `CommitmentRecord::is_open`, which ignores
+/// retractions), so successions pass exactly the commitments the ledger passed.
+pub const LEDGER_OPEN: u8 = b'l';
+/// `y` + day: number of entries stored on or before that day.
+pub const DAY_END: u8 = b'y';
+/// `Y` + end size: the day whose last entry is `end size - 1`.
+pub const END_DAY: u8 = b'Y';
+/// `z` + name: metadata.
+pub const META: u8 = b'z';
+
+/// The metadata key holding the number of log entries applied.
+pub fn applied() -> Vec<u8> {
+    Key::new(META).last("applied").into_bytes()
+}
+
+/// The metadata key holding the projection's format version.
+pub fn format() -> Vec<u8> {
+    Key::new(META).last("format").into_bytes()
+}
+
+/// A key under construction.
+#[derive(Debug, Clone)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    pub fn new(tag: u8) -> Self {
+        Self(vec![tag])
+    }
+
+    /// A component followed by others.
+    pub fn part(mut self, text: &str) -> Self {
+        for &byte in text.as_bytes() {
+            self.0.push(byte);
+            if byte == 0 {
+                self.0.push(0xff);
+            }
+        }
+        self.0.extend_from_slice(&[0, 0]);
+        self
+    }
+
+    /// The final component, unescaped (read back with [`last_component`]).
+    pub fn last(mut self, text: &str) -> Self {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    pub fn seq(mut self, seq: u64) -> Self {
+        self.0.extend_from_slice(&seq.to_be_bytes());
+        self
+    }
+
+    /// A date, sign bit flipped so that dates before 1970 sort first.
+    pub fn date(mut self, date: Date) -> Self {
+        self.0
+            .extend_from_slice(&((date.days() as u32) ^ 0x8000_0000).to_be_bytes());
+        self
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// The text after a prefix: the final component of a key built with [`Key::last`].
+pub fn last_component(key: &[u8], prefix_len: usize) -> Option<&str> {
+    std::str::from_utf8(key.get(prefix_len..)?).ok()
+}
+
+/// Read a date written by [`Key::date`].
+pub fn read_date(bytes: &[u8]) -> Option<Date> {
+    let raw: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    Some(Date((u32::from_be_bytes(raw) ^ 0x8000_0000) as i32))
+}
+
+/// Read a sequence number written by [`Key::seq`].
+pub fn read_seq(bytes: &[u8]) -> Option<u64> {
+    let raw: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_keep_text_order_and_never_run_together() {
+        let key = |a: &str, b: &str| Key::new(b'x').part(a).last(b).into_bytes();
+        assert!(key("a", "z") < key("ab", "a"));
+        assert!(key("a\0", "") > key("a", "zzzz"));
+        assert_ne!(key("a\0", "b"), key("a", "\0b"));
+        let mut themes = ["love", "lo", "", "l\0x", "lo\u{e9}"];
+        let mut keys: Vec<_> = themes.iter().map(|t| key(t, "")).collect();
+        themes.sort();
+        keys.sort();
+        assert_eq!(keys, themes.iter().map(|t| key(t, "")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn dates_and_sequences_sort_numerically() {
+        let date_key = |days| Key::new(b'x').date(Date(days)).into_bytes();
+        assert!(date_key(-5) < date_key(-1));
+        assert!(date_key(-1) < date_key(0));
+        assert!(date_key(0) < date_key(20_000));
+        assert_eq!(read_date(&date_key(-42)[1..]), Some(Date(-42)));
+        let seq_key = Key::new(b'x').seq(258).into_bytes();
+        assert_eq!(read_seq(&seq_key[1..]), Some(258));
+    }
+}

@@ -1,0 +1,262 @@
+//! The projection database: opening it, following the log, and resolving as-of points.
+
+use crate::QueryError;
+use crate::apply::{BatchWriter, read_u64};
+use crate::keys::{self, Key};
+use crate::view::AsOfInfo;
+use covenant_core::event::Date;
+use covenant_store::LogStore;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+/// Version of the projection's layout; a different one needs `covenant query rebuild`.
+const FORMAT: &str = "covenant-query 1";
+
+/// How many entries one atomic batch applies by default.
+pub const DEFAULT_BATCH_ENTRIES: u64 = 2_048;
+
+/// The promised-versus-done projections of one log, persisted in their own sled database.
+pub struct Projections {
+    pub(crate) tree: sled::Tree,
+    db: sled::Db,
+    dir: PathBuf,
+    applied: AtomicU64,
+    /// One writer at a time.
+    writer: Mutex<()>,
+    /// Readers share it; a batch takes it exclusively only while sled applies the batch, so a
+    /// query never sees half of one.
+    pub(crate) gate: RwLock<()>,
+}
+
+/// A stored key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// What to answer as of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// The newest state, with overdue judged on the caller's today.
+    Latest,
+    /// The log's first `size` entries (a checkpoint size), judged on the storage date of the
+    /// last of them.
+    Size(u64),
+    /// Every entry the broker stored on or before this date, judged on this date.
+    Date(Date),
+}
+
+/// A resolved as-of point: the entries that count and the date that judges overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Point {
+    /// Entries with `seq < size` count.
+    pub size: u64,
+    pub date: Date,
+    /// `size` is everything applied, so the latest records and aggregates answer.
+    pub latest: bool,
+}
+
+impl Point {
+    pub fn info(&self) -> AsOfInfo {
+        AsOfInfo {
+            size: self.size,
+            date: self.date.to_string(),
+            latest: self.latest,
+        }
+    }
+
+    /// The same point answered by folding every commitment instead of reading the latest
+    /// records: slower, and the reference the fast path is tested against.
+    pub fn without_fast_path(mut self) -> Self {
+        self.latest = false;
+        self
+    }
+}
+
+impl Projections {
+    /// Open (or create) the projection database in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, QueryError> {
+        let dir = dir.as_ref().to_path_buf();
+        let db = sled::Config::new()
+            .path(&dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()
+            .map_err(|error| QueryError::Open {
+                path: dir.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        let tree = db.open_tree("projections")?;
+        match tree.get(keys::format())? {
+            Some(found) if found.as_ref() != FORMAT.as_bytes() => {
+                return Err(QueryError::IncompatibleFormat {
+                    path: dir.display().to_string(),
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                    expected: FORMAT.to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                tree.insert(keys::format(), FORMAT.as_bytes())?;
+            }
+        }
+        let applied = read_u64(tree.get(keys::applied())?.as_deref());
+        Ok(Self {
+            tree,
+            db,
+            dir,
+            applied: AtomicU64::new(applied),
+            writer: Mutex::new(()),
+            gate: RwLock::new(()),
+        })
+    }
+
+    /// Where the database lives.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of log entries applied so far.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Apply every entry the store has beyond those already applied, in atomic batches of
+    /// [`DEFAULT_BATCH_ENTRIES`]. Returns the number of entries applied in total.
+    pub fn catch_up(&self, store: &dyn LogStore) -> Result<u64, QueryError> {
+        self.catch_up_to(store, store.head().size, DEFAULT_BATCH_ENTRIES)
+    }
+
+    /// Apply entries up to (not including) `end`, `batch_entries` per atomic batch.
+    pub fn catch_up_to(
+        &self,
+        store: &dyn LogStore,
+        end: u64,
+        batch_entries: u64,
+    ) -> Result<u64, QueryError> {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let batch_entries = batch_entries.max(1);
+        let end = end.min(store.head().size);
+        let mut next = self.applied();
+        let mut applied_any = false;
+        while next < end {
+            let stop = end.min(next + batch_entries);
+            let entries = store.entries(next, stop)?;
+            if entries.len() as u64 != stop - next {
+                return Err(QueryError::BadEntry {
+                    seq: next + entries.len() as u64,
+                    problem: format!(
+                        "the store returned {} entries for {next}..{stop}",
+                        entries.len()
+                    ),
+                });
+            }
+            let mut batch = BatchWriter::new(&self.tree, next);
+            for entry in &entries {
+                batch.apply_entry(entry)?;
+            }
+            next = batch.commit(&self.gate)?;
+            self.applied.store(next, Ordering::Release);
+            applied_any = true;
+        }
+        if applied_any {
+            self.db.flush()?;
+        }
+        Ok(next)
+    }
+
+    /// Forget everything applied, ready to apply the log again from entry 0.
+    pub fn clear(&self) -> Result<(), QueryError> {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.tree.clear()?;
+        self.tree.insert(keys::format(), FORMAT.as_bytes())?;
+        self.applied.store(0, Ordering::Release);
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Clear and apply the whole log again.
+    pub fn rebuild(&self, store: &dyn LogStore) -> Result<u64, QueryError> {
+        self.clear()?;
+        self.catch_up(store)
+    }
+
+    /// Every key and value, in order: for tests that compare two projections byte for byte.
+    #[doc(hidden)]
+    pub fn dump(&self) -> Result<Vec<KeyValue>, QueryError> {
+        self.tree
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((key.to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Resolve what to answer as of. `today` judges overdue for [`AsOf::Latest`]; dates after
+    /// it are refused, as the log cannot say how things will stand.
+    pub fn resolve(&self, as_of: AsOf, today: Date) -> Result<Point, QueryError> {
+        let applied = self.applied();
+        match as_of {
+            AsOf::Latest => Ok(Point {
+                size: applied,
+                date: today,
+                latest: true,
+            }),
+            AsOf::Size(size) => {
+                if size > applied {
+                    return Err(QueryError::AsOfBeyondLog {
+                        size,
+                        log_size: applied,
+                    });
+                }
+                Ok(Point {
+                    size,
+                    date: self.day_of_entry(size)?.unwrap_or(today),
+                    latest: size == applied,
+                })
+            }
+            AsOf::Date(date) => {
+                if date > today {
+                    return Err(QueryError::AsOfInFuture { date, today });
+                }
+                let size = self.size_at_end_of(date)?;
+                Ok(Point {
+                    size,
+                    date,
+                    latest: size == applied,
+                })
+            }
+        }
+    }
+
+    /// Entries stored on or before `date`.
+    fn size_at_end_of(&self, date: Date) -> Result<u64, QueryError> {
+        let end = Key::new(keys::DAY_END).date(date).into_bytes();
+        let start = vec![keys::DAY_END];
+        match self.tree.range(start..=end).next_back() {
+            Some(item) => Ok(read_u64(Some(&item?.1))),
+            None => Ok(0),
+        }
+    }
+
+    /// Storage date of entry `size - 1` (`None` for an empty prefix).
+    fn day_of_entry(&self, size: u64) -> Result<Option<Date>, QueryError> {
+        if size == 0 {
+            return Ok(None);
+        }
+        let start = Key::new(keys::END_DAY).seq(size).into_bytes();
+        let Some(item) = self.tree.range(start..).next() else {
+            return Ok(None);
+        };
+        let (key, value) = item?;
+        if key.first() != Some(&keys::END_DAY) {
+            return Ok(None);
+        }
+        Ok(keys::read_date(&value))
+    }
+}

@@ -1,0 +1,432 @@
+//! Compact records derived from a commitment's state, and the aggregates built from them.
+//!
+//! A [`CommitmentRecord`] is what lists, filters and scorecards need about a commitment; an
+//! [`Aggregate`] is the sum of the records of a group (an actor's, a theme's, everyone's).
+//! Aggregates are kept up to date by subtracting a commitment's old record and adding its new
+//! one, so they hold only what can be summed: counts, histograms and money. What depends on
+//! the as-of date (overdue) is kept as histograms by due date and settled at read time.
+
+use crate::state::{CommitmentState, MoneyStage, Status, judge};
+use crate::text;
+use covenant_core::event::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What lists and scorecards need about one commitment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitmentRecord {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub original_title: String,
+    pub original_text: String,
+    pub maker: String,
+    pub owner: String,
+    pub themes: Vec<String>,
+    pub made_on: Date,
+    pub due_by: Option<Date>,
+    pub original_due_by: Option<Date>,
+    pub target_value: Option<f64>,
+    pub original_target_value: Option<f64>,
+    pub target_period: String,
+    pub original_target_period: String,
+    /// Status before the as-of date is applied (never overdue).
+    pub base: Status,
+    pub actions: u32,
+    pub amendments: u32,
+    pub target_moves: u32,
+    pub deadline_moves: u32,
+    pub disputed: bool,
+    pub successions: u32,
+    /// Date of the outcome that decides the status, when there is one.
+    pub outcome_on: Option<Date>,
+    pub money: Vec<(String, MoneyStage, i128)>,
+    pub made_seq: u64,
+    pub last_seq: u64,
+}
+
+impl CommitmentRecord {
+    pub fn of(state: &CommitmentState) -> Self {
+        let base = state.base_status();
+        let outcome_on = match base {
+            Status::Delivered | Status::PartlyDelivered | Status::NotDelivered => {
+                state.outcome.as_ref().map(|o| o.reported_on)
+            }
+            _ => None,
+        };
+        Self {
+            id: state.id.clone(),
+            title: state.current.title.clone(),
+            text: state.current.text.clone(),
+            original_title: state.original.title.clone(),
+            original_text: state.original.text.clone(),
+            maker: state.maker.clone(),
+            owner: state.owner.clone(),
+            themes: state.made.themes.clone(),
+            made_on: state.made_on,
+            due_by: state.current.due_by,
+            original_due_by: state.original.due_by,
+            target_value: state.current.target_value,
+            original_target_value: state.original.target_value,
+            target_period: state.current.target_period.clone(),
+            original_target_period: state.original.target_period.clone(),
+            base,
+            actions: state.actions.len() as u32,
+            amendments: state.amendments.len() as u32,
+            target_moves: state.target_moves(),
+            deadline_moves: state.deadline_moves(),
+            disputed: state.disputed(),
+            successions: state.successions.len() as u32,
+            outcome_on,
+            money: state
+                .money()
+                .into_iter()
+                .map(|((currency, stage), amount)| (currency, stage, amount))
+                .collect(),
+            made_seq: state.made_fact.seq,
+            last_seq: state.last_seq,
+        }
+    }
+
+    pub fn status(&self, date: Date) -> Status {
+        judge(self.base, self.due_by, date)
+    }
+
+    /// Days past the due date on `date`, for an overdue commitment.
+    pub fn days_overdue(&self, date: Date) -> Option<i32> {
+        (self.status(date) == Status::Overdue)
+            .then(|| self.due_by.map(|due| date.days() - due.days()))
+            .flatten()
+    }
+
+    /// The target or the deadline was moved by an amendment that still counts.
+    pub fn goalposts_moved(&self) -> bool {
+        self.target_moves > 0 || self.deadline_moves > 0
+    }
+
+    pub fn counts(&self) -> bool {
+        self.base != Status::Retracted
+    }
+
+    /// Days from promise to the outcome that decided the status.
+    pub fn days_to_outcome(&self) -> Option<i32> {
+        self.outcome_on.map(|on| on.days() - self.made_on.days())
+    }
+
+    /// The groups whose aggregates this record adds to.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut groups = vec![Group::All, Group::Actor(self.owner.clone())];
+        let themes: BTreeSet<&String> = self.themes.iter().collect();
+        groups.extend(themes.into_iter().map(|theme| Group::Theme(theme.clone())));
+        groups
+    }
+
+    /// Whether every word appears in the current or original title or text.
+    pub fn matches_words(&self, wanted: &BTreeSet<String>) -> bool {
+        if wanted.is_empty() {
+            return true;
+        }
+        let mut have = text::words(&self.title);
+        for part in [&self.text, &self.original_title, &self.original_text] {
+            have.extend(text::words(part));
+        }
+        wanted.iter().all(|word| have.contains(word))
+    }
+}
+
+/// A set of commitments that has a scorecard.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    All,
+    Actor(String),
+    Theme(String),
+}
+
+impl Group {
+    /// The group as a key component.
+    pub fn key(&self) -> String {
+        match self {
+            Group::All => "*".to_owned(),
+            Group::Actor(actor) => format!("a:{actor}"),
+            Group::Theme(theme) => format!("t:{theme}"),
+        }
+    }
+}
+
+/// The sum of a group's commitment records (retracted commitments count nowhere).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub total: i64,
+    /// Counts per base status, indexed by [`base_index`].
+    pub base: [i64; 7],
+    /// Open commitments without an action, by due date.
+    pub due_not_started: BTreeMap<Date, i64>,
+    /// Open commitments with an action, by due date.
+    pub due_in_progress: BTreeMap<Date, i64>,
+    /// Days from promise to outcome, for commitments decided by an outcome.
+    pub days_to_outcome: BTreeMap<i32, i64>,
+    pub amended: i64,
+    pub target_moved: i64,
+    pub deadline_moved: i64,
+    pub goalposts_moved: i64,
+    pub disputed: i64,
+    pub succeeded: i64,
+    /// Per currency: pledged, committed, spent (minor units).
+    pub money: BTreeMap<String, [i128; 3]>,
+}
+
+/// Position of a base status in [`Aggregate::base`].
+pub fn base_index(status: Status) -> Option<usize> {
+    match status {
+        Status::NotStarted => Some(0),
+        Status::InProgress => Some(1),
+        Status::Delivered => Some(2),
+        Status::PartlyDelivered => Some(3),
+        Status::NotDelivered => Some(4),
+        Status::Withdrawn => Some(5),
+        Status::Overdue => Some(6),
+        Status::Retracted => None,
+    }
+}
+
+fn bump<K: Ord>(map: &mut BTreeMap<K, i64>, key: K, by: i64) {
+    let value = map.entry(key).or_insert(0);
+    *value += by;
+    if *value == 0 {
+        // Zero entries are dropped so that an aggregate built incrementally is identical to
+        // one rebuilt from scratch.
+        map.retain(|_, v| *v != 0);
+    }
+}
+
+impl Aggregate {
+    /// Add (`sign` 1) or remove (`sign` -1) a record.
+    pub fn add(&mut self, record: &CommitmentRecord, sign: i64) {
+        let Some(index) = base_index(record.base).filter(|_| record.counts()) else {
+            return;
+        };
+        self.total += sign;
+        self.base[index] += sign;
+        if let Some(due) = record.due_by {
+            match record.base {
+                Status::NotStarted => bump(&mut self.due_not_started, due, sign),
+                Status::InProgress => bump(&mut self.due_in_progress, due, sign),
+                _ => {}
+            }
+        }
+        if let Some(days) = record.days_to_outcome() {
+            bump(&mut self.days_to_outcome, days, sign);
+        }
+        let flag = |condition: bool| if condition { sign } else { 0 };
+        self.amended += flag(record.amendments > 0);
+        self.target_moved += flag(record.target_moves > 0);
+        self.deadline_moved += flag(record.deadline_moves > 0);
+        self.goalposts_moved += flag(record.goalposts_moved());
+        self.disputed += flag(record.disputed);
+        self.succeeded += flag(record.successions > 0);
+        for (currency, stage, amount) in &record.money {
+            let totals = self.money.entry(currency.clone()).or_default();
+            totals[stage.index()] += i128::from(sign) * amount;
+            if totals.iter().all(|v| *v == 0) {
+                self.money.remove(currency);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Counts per status on `date`.
+    pub fn counts(&self, date: Date) -> StatusCounts {
+        let overdue = |histogram: &BTreeMap<Date, i64>| -> i64 {
+            histogram.range(..date).map(|(_, count)| count).sum()
+        };
+        let overdue_not_started = overdue(&self.due_not_started);
+        let overdue_in_progress = overdue(&self.due_in_progress);
+        StatusCounts {
+            not_started: self.base[0] - overdue_not_started,
+            in_progress: self.base[1] - overdue_in_progress,
+            overdue: overdue_not_started + overdue_in_progress,
+            delivered: self.base[2],
+            partly_delivered: self.base[3],
+            not_delivered: self.base[4],
+            withdrawn: self.base[5],
+        }
+    }
+
+    /// The median of the days from promise to outcome (the mean of the middle two when the
+    /// count is even).
+    pub fn median_days_to_outcome(&self) -> Option<f64> {
+        let count: i64 = self.days_to_outcome.values().sum();
+        if count <= 0 {
+            return None;
+        }
+        let nth = |n: i64| -> Option<i32> {
+            let mut seen = 0;
+            self.days_to_outcome.iter().find_map(|(days, k)| {
+                seen += k;
+                (seen > n).then_some(*days)
+            })
+        };
+        let low = nth((count - 1) / 2)?;
+        let high = nth(count / 2)?;
+        Some((f64::from(low) + f64::from(high)) / 2.0)
+    }
+}
+
+/// Commitments per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StatusCounts {
+    pub not_started: i64,
+    pub in_progress: i64,
+    pub overdue: i64,
+    pub delivered: i64,
+    pub partly_delivered: i64,
+    pub not_delivered: i64,
+    pub withdrawn: i64,
+}
+
+impl StatusCounts {
+    /// Commitments with a final answer: an outcome, or a withdrawal.
+    pub fn resolved(&self) -> i64 {
+        self.delivered + self.partly_delivered + self.not_delivered + self.withdrawn
+    }
+
+    /// (delivered + ½ partly delivered) / resolved; `None` when nothing is resolved.
+    pub fn delivery_rate(&self) -> Option<f64> {
+        let resolved = self.resolved();
+        (resolved > 0)
+            .then(|| (self.delivered as f64 + 0.5 * self.partly_delivered as f64) / resolved as f64)
+    }
+
+    pub fn total(&self) -> i64 {
+        self.not_started + self.in_progress + self.overdue + self.resolved()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::tests::Facts;
+    use covenant_core::proto::{AmendedField, Money, Verdict};
+
+    fn date(text: &str) -> Date {
+        Date::parse(text).unwrap()
+    }
+
+    #[test]
+    fn counts_settle_overdue_at_the_date() {
+        let mut aggregate = Aggregate::default();
+        let open = CommitmentRecord::of(&Facts::made().state());
+        let mut started = Facts::made();
+        started.action(None);
+        let started = CommitmentRecord::of(&started.state());
+        let mut delivered = Facts::made();
+        delivered.outcome(Verdict::Delivered, "2026-03-10");
+        let delivered = CommitmentRecord::of(&delivered.state());
+        for record in [&open, &started, &delivered] {
+            aggregate.add(record, 1);
+        }
+        let before = aggregate.counts(date("2026-03-31"));
+        assert_eq!(
+            (before.not_started, before.in_progress, before.overdue),
+            (1, 1, 0)
+        );
+        let after = aggregate.counts(date("2026-04-01"));
+        assert_eq!(
+            (after.not_started, after.in_progress, after.overdue),
+            (0, 0, 2)
+        );
+        assert_eq!(after.delivered, 1);
+        assert_eq!(after.total(), 3);
+        aggregate.add(&started, -1);
+        aggregate.add(&open, -1);
+        aggregate.add(&delivered, -1);
+        assert!(aggregate.is_empty(), "{aggregate:?}");
+    }
+
+    #[test]
+    fn delivery_rate_gives_half_credit_and_counts_withdrawals_as_not_delivered() {
+        let counts = StatusCounts {
+            delivered: 2,
+            partly_delivered: 1,
+            not_delivered: 0,
+            withdrawn: 1,
+            overdue: 5,
+            ..Default::default()
+        };
+        assert_eq!(counts.delivery_rate(), Some(2.5 / 4.0));
+        assert_eq!(StatusCounts::default().delivery_rate(), None);
+    }
+
+    #[test]
+    fn median_days_from_promise_to_outcome() {
+        let mut aggregate = Aggregate::default();
+        assert_eq!(aggregate.median_days_to_outcome(), None);
+        // Made 2026-01-10: outcomes after 10, 20 and 51 days.
+        for reported in ["2026-01-20", "2026-01-30", "2026-03-02"] {
+            let mut facts = Facts::made();
+            facts.outcome(Verdict::Delivered, reported);
+            aggregate.add(&CommitmentRecord::of(&facts.state()), 1);
+        }
+        assert_eq!(aggregate.median_days_to_outcome(), Some(20.0));
+        let mut facts = Facts::made();
+        facts.outcome(Verdict::NotDelivered, "2026-03-02");
+        aggregate.add(&CommitmentRecord::of(&facts.state()), 1);
+        assert_eq!(aggregate.median_days_to_outcome(), Some(35.5));
+        let mut withdrawn = Facts::made();
+        withdrawn.withdraw();
+        aggregate.add(&CommitmentRecord::of(&withdrawn.state()), 1);
+        assert_eq!(
+            aggregate.median_days_to_outcome(),
+            Some(35.5),
+            "no outcome, no days"
+        );
+    }
+
+    #[test]
+    fn flags_and_money_sum_and_retracted_commitments_count_nowhere() {
+        let mut facts = Facts::made();
+        facts.amend(&[(AmendedField::DueBy, "2027-01-01")]);
+        facts.action(Some(Money {
+            amount_minor: 250,
+            currency: "GBP".into(),
+            stage: 3,
+        }));
+        let record = CommitmentRecord::of(&facts.state());
+        let mut aggregate = Aggregate::default();
+        aggregate.add(&record, 1);
+        assert_eq!(
+            (
+                aggregate.amended,
+                aggregate.deadline_moved,
+                aggregate.goalposts_moved
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(aggregate.money["GBP"], [0, 0, 250]);
+        let made = facts.facts[0].event_id.clone();
+        facts.retract("GB-GOV-DCMS", &made);
+        let mut retracted = Aggregate::default();
+        retracted.add(&CommitmentRecord::of(&facts.state()), 1);
+        assert!(retracted.is_empty());
+    }
+
+    #[test]
+    fn search_matches_every_word_in_current_or_original_wording() {
+        let mut facts = Facts::made();
+        facts.amend(&[(AmendedField::Text, "Build 80 affordable homes")]);
+        let record = CommitmentRecord::of(&facts.state());
+        let words = |q: &str| text::words(q);
+        assert!(
+            record.matches_words(&words("HOMES 100")),
+            "original wording"
+        );
+        assert!(
+            record.matches_words(&words("affordable homes")),
+            "current wording"
+        );
+        assert!(!record.matches_words(&words("affordable schools")));
+    }
+}

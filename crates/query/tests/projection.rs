@@ -1,0 +1,702 @@
+//! The projection against a real SledStore filled with a valid, signed log.
+
+use covenant_core::event::Date;
+use covenant_core::proto::{ActorKind, Verdict};
+use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario, WATCHDOG};
+use covenant_query::{
+    AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Point, Projections, QueryError, Status,
+};
+use covenant_store::{LogStore, SledStore};
+use std::collections::BTreeMap;
+
+fn date(text: &str) -> Date {
+    Date::parse(text).unwrap()
+}
+
+/// 2026-06-01, the "today" of these tests.
+fn today() -> Date {
+    date("2026-06-01")
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: SledStore,
+    projections: Projections,
+    scenario: Scenario,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
+    let scenario = fixtures::scenario(&store).unwrap();
+    let projections = Projections::open(dir.path().join("query")).unwrap();
+    projections.catch_up(&store).unwrap();
+    World {
+        _dir: dir,
+        store,
+        projections,
+        scenario,
+    }
+}
+
+impl World {
+    fn latest(&self) -> Point {
+        self.projections.resolve(AsOf::Latest, today()).unwrap()
+    }
+
+    fn statuses(&self, point: &Point) -> BTreeMap<String, Status> {
+        let filter = CommitmentFilter::default();
+        self.projections
+            .commitments(point, &filter, None, 100)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|item| (item.id, item.status))
+            .collect()
+    }
+}
+
+fn statuses(pairs: &[(&str, Status)]) -> BTreeMap<String, Status> {
+    pairs.iter().map(|(id, s)| (id.to_string(), *s)).collect()
+}
+
+#[test]
+fn every_status_of_the_scenario_at_the_latest_point() {
+    let world = world();
+    assert_eq!(world.projections.applied(), world.scenario.size);
+    assert_eq!(
+        world.statuses(&world.latest()),
+        statuses(&[
+            ("dcms-arts", Status::Overdue),
+            ("dcms-libraries", Status::Delivered),
+            ("dcms-museums", Status::Withdrawn),
+            ("dcms-sport", Status::InProgress),
+            ("dhsc-nurses", Status::InProgress),
+            ("dhsc-waiting", Status::PartlyDelivered),
+            ("mp4514-bus", Status::Delivered),
+        ]),
+        "retracted dcms-error is left out"
+    );
+    let retracted = CommitmentFilter {
+        status: Some(Status::Retracted),
+        ..Default::default()
+    };
+    let page = world
+        .projections
+        .commitments(&world.latest(), &retracted, None, 10)
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id, "dcms-error");
+}
+
+#[test]
+fn as_of_a_size_or_a_date_answers_as_the_log_stood() {
+    let world = world();
+    let before = world
+        .projections
+        .resolve(
+            AsOf::Size(world.scenario.size_before_nurses_retraction),
+            today(),
+        )
+        .unwrap();
+    assert!(!before.latest);
+    assert_eq!(
+        before.date,
+        date("2026-05-01"),
+        "judged on the last entry's day"
+    );
+    let at = world.statuses(&before);
+    assert_eq!(
+        at["dhsc-nurses"],
+        Status::NotDelivered,
+        "retraction not yet in"
+    );
+    let april = world
+        .projections
+        .resolve(AsOf::Date(date("2026-04-10")), today())
+        .unwrap();
+    assert_eq!(april.date, date("2026-04-10"));
+    assert_eq!(
+        world.statuses(&april),
+        statuses(&[
+            ("dcms-arts", Status::Overdue),
+            ("dcms-error", Status::Overdue),
+            ("dcms-libraries", Status::InProgress),
+            ("dcms-museums", Status::Withdrawn),
+            ("dcms-sport", Status::InProgress),
+            ("dhsc-nurses", Status::NotDelivered),
+            ("dhsc-waiting", Status::PartlyDelivered),
+            ("mp4514-bus", Status::InProgress.min(Status::NotStarted)),
+        ])
+    );
+    let march = world
+        .projections
+        .resolve(AsOf::Date(date("2026-03-20")), today())
+        .unwrap();
+    let scorecard = world
+        .projections
+        .actor_scorecard(DCMS, &march, 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        scorecard.commitments, 5,
+        "before the retraction and the succession"
+    );
+    assert_eq!(scorecard.counts.overdue, 1, "dcms-error, due 2026-02-01");
+    let before_everything = world
+        .projections
+        .resolve(AsOf::Date(date("2025-12-31")), today())
+        .unwrap();
+    assert_eq!(before_everything.size, 0);
+    assert!(world.statuses(&before_everything).is_empty());
+}
+
+#[test]
+fn as_of_refuses_sizes_beyond_the_log_and_future_dates() {
+    let world = world();
+    let beyond = world
+        .projections
+        .resolve(AsOf::Size(world.scenario.size + 1), today());
+    assert!(
+        matches!(beyond, Err(QueryError::AsOfBeyondLog { .. })),
+        "{beyond:?}"
+    );
+    let future = world
+        .projections
+        .resolve(AsOf::Date(date("2026-06-02")), today());
+    assert!(matches!(future, Err(QueryError::AsOfInFuture { .. })));
+    let whole = world
+        .projections
+        .resolve(AsOf::Size(world.scenario.size), today())
+        .unwrap();
+    assert!(whole.latest);
+}
+
+#[test]
+fn actor_scorecards_count_rate_median_money_and_lists() {
+    let world = world();
+    let point = world.latest();
+    let dcms = world
+        .projections
+        .actor_scorecard(DCMS, &point, 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        dcms.commitments, 2,
+        "libraries and museums stay; open ones passed on"
+    );
+    assert_eq!((dcms.counts.delivered, dcms.counts.withdrawn), (1, 1));
+    assert_eq!(dcms.resolved, 2);
+    assert_eq!(dcms.delivery_rate, Some(0.5));
+    assert_eq!(dcms.median_days_to_outcome, Some(105.0));
+    assert_eq!(dcms.flags.disputed, 1);
+    assert_eq!(dcms.money.len(), 1);
+    assert_eq!(dcms.money[0].pledged_minor, 5_000_000);
+    assert_eq!(
+        dcms.actor.as_ref().unwrap().successors,
+        vec![DCMS2.to_string()]
+    );
+
+    let dcms2 = world
+        .projections
+        .actor_scorecard(DCMS2, &point, 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(dcms2.commitments, 2);
+    assert_eq!((dcms2.counts.overdue, dcms2.counts.in_progress), (1, 1));
+    assert_eq!(dcms2.delivery_rate, None);
+    assert_eq!(dcms2.overdue.total, 1);
+    assert_eq!(dcms2.overdue.items[0].id, "dcms-arts");
+    assert_eq!(dcms2.overdue.items[0].days_overdue, 62);
+    assert_eq!(dcms2.overdue.items[0].progress, Status::NotStarted);
+    assert_eq!(dcms2.goalposts_moved.total, 1);
+    let sport = &dcms2.goalposts_moved.items[0];
+    assert_eq!(sport.original_due_by.as_deref(), Some("2026-06-30"));
+    assert_eq!(sport.current_due_by.as_deref(), Some("2027-06-30"));
+    assert_eq!(
+        (sport.original_target_value, sport.current_target_value),
+        (Some(100.0), Some(80.0))
+    );
+    assert_eq!(dcms2.flags.succeeded, 2);
+    assert_eq!(dcms2.money[0].spent_minor, 1_000_000);
+
+    let dhsc = world
+        .projections
+        .actor_scorecard(DHSC, &point, 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(dhsc.delivery_rate, Some(0.5), "partly delivered earns half");
+    assert_eq!(dhsc.median_days_to_outcome, Some(69.0));
+    assert!(
+        world
+            .projections
+            .actor_scorecard("GB-GOV-NOPE", &point, 10)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn the_fast_path_agrees_with_folding_every_commitment() {
+    let world = world();
+    for judged in ["2026-03-01", "2026-04-15", "2026-06-01"] {
+        let fast = world
+            .projections
+            .resolve(AsOf::Latest, date(judged))
+            .unwrap();
+        let slow = fast.without_fast_path();
+        let projections = &world.projections;
+        for actor in [DCMS, DCMS2, DHSC, MP, WATCHDOG] {
+            let mut a = projections
+                .actor_scorecard(actor, &fast, 10)
+                .unwrap()
+                .unwrap();
+            let b = projections
+                .actor_scorecard(actor, &slow, 10)
+                .unwrap()
+                .unwrap();
+            a.as_of.latest = false;
+            assert_eq!(a, b, "{actor} on {judged}");
+        }
+        for theme in ["community", "safety", "dignity", "opportunity", "equity"] {
+            let mut a = projections
+                .theme_scorecard(theme, &fast, 10)
+                .unwrap()
+                .unwrap();
+            let b = projections
+                .theme_scorecard(theme, &slow, 10)
+                .unwrap()
+                .unwrap();
+            a.as_of.latest = false;
+            assert_eq!(a, b, "{theme} on {judged}");
+        }
+        let mut a = projections.themes(&fast).unwrap();
+        a.as_of.latest = false;
+        assert_eq!(a, projections.themes(&slow).unwrap());
+        let rules = LeagueRules {
+            min_resolved: 1,
+            kind: None,
+        };
+        let mut a = projections.league_table(&fast, &rules).unwrap();
+        a.as_of.latest = false;
+        assert_eq!(a, projections.league_table(&slow, &rules).unwrap());
+        for status in Status::ALL {
+            let filter = CommitmentFilter {
+                status: Some(status),
+                ..Default::default()
+            };
+            let mut a = projections.commitments(&fast, &filter, None, 100).unwrap();
+            a.as_of.latest = false;
+            assert_eq!(
+                a,
+                projections.commitments(&slow, &filter, None, 100).unwrap()
+            );
+        }
+        for scope in [
+            FeedScope::Actor(DCMS.into()),
+            FeedScope::Actor(DCMS2.into()),
+            FeedScope::Theme("community".into()),
+        ] {
+            let mut a = projections.feed(&scope, &fast, 50).unwrap().unwrap();
+            a.as_of.latest = false;
+            assert_eq!(
+                a,
+                projections.feed(&scope, &slow, 50).unwrap().unwrap(),
+                "{scope:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn themes_and_the_league_table() {
+    let world = world();
+    let point = world.latest();
+    let themes = world.projections.themes(&point).unwrap();
+    let names: Vec<&str> = themes.items.iter().map(|t| t.theme.as_str()).collect();
+    assert_eq!(
+        names,
+        ["safety", "equity", "dignity", "opportunity", "community"],
+        "seed order"
+    );
+    let community = &themes.items[4];
+    assert_eq!(
+        community.commitments, 3,
+        "libraries, sport, bus; the retracted one is out"
+    );
+    assert_eq!(community.delivery_rate, Some(1.0));
+
+    let league = world
+        .projections
+        .league_table(
+            &point,
+            &LeagueRules {
+                min_resolved: 1,
+                kind: None,
+            },
+        )
+        .unwrap();
+    let ranked: Vec<(&str, u32)> = league
+        .rows
+        .iter()
+        .map(|r| (r.actor.as_str(), r.rank))
+        .collect();
+    assert_eq!(
+        ranked,
+        [(MP, 1), (DCMS, 2), (DHSC, 3)],
+        "ties go to more resolved"
+    );
+    assert_eq!(league.unranked, 1, "DCMS2 has nothing resolved");
+    let strict = world
+        .projections
+        .league_table(&point, &LeagueRules::default())
+        .unwrap();
+    assert!(strict.rows.is_empty());
+    assert_eq!(strict.unranked, 4);
+    let mps = world
+        .projections
+        .league_table(
+            &point,
+            &LeagueRules {
+                min_resolved: 1,
+                kind: Some("mp".into()),
+            },
+        )
+        .unwrap();
+    assert_eq!(mps.rows.len(), 1);
+}
+
+#[test]
+fn search_filters_and_cursor_pages() {
+    let world = world();
+    let point = world.latest();
+    let find = |filter: CommitmentFilter| -> Vec<String> {
+        world
+            .projections
+            .commitments(&point, &filter, None, 100)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|item| item.id)
+            .collect()
+    };
+    let words = |q: &str| CommitmentFilter {
+        words: covenant_query::words(q),
+        ..Default::default()
+    };
+    assert_eq!(find(words("LIBRARY")), ["dcms-libraries"]);
+    assert_eq!(find(words("bus valley")), ["mp4514-bus"]);
+    assert!(
+        find(words("bus library")).is_empty(),
+        "every word must match"
+    );
+    assert!(find(words("zeppelin")).is_empty());
+    assert_eq!(
+        find(CommitmentFilter {
+            theme: Some("safety".into()),
+            ..Default::default()
+        }),
+        ["dhsc-nurses", "dhsc-waiting"]
+    );
+    assert_eq!(
+        find(CommitmentFilter {
+            actor: Some(DCMS2.into()),
+            status: Some(Status::Overdue),
+            ..Default::default()
+        }),
+        ["dcms-arts"]
+    );
+    assert_eq!(
+        find(CommitmentFilter {
+            due_from: Some(date("2026-06-01")),
+            due_to: Some(date("2026-12-31")),
+            ..Default::default()
+        }),
+        ["dcms-libraries", "dcms-museums", "dhsc-nurses"]
+    );
+    assert_eq!(
+        find(CommitmentFilter {
+            flag: Some(Flag::GoalpostsMoved),
+            ..Default::default()
+        }),
+        ["dcms-sport"]
+    );
+    assert_eq!(
+        find(CommitmentFilter {
+            flag: Some(Flag::Disputed),
+            ..Default::default()
+        }),
+        ["dcms-libraries"]
+    );
+
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = world
+            .projections
+            .commitments(&point, &CommitmentFilter::default(), cursor.as_deref(), 3)
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|item| item.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, world.statuses(&point).into_keys().collect::<Vec<_>>());
+}
+
+#[test]
+fn history_has_every_event_with_hashes_proof_links_and_retractions() {
+    let world = world();
+    let point = world.latest();
+    let history = world
+        .projections
+        .history("dhsc-nurses", &point)
+        .unwrap()
+        .unwrap();
+    let kinds: Vec<&str> = history.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "commitment_made",
+            "action_recorded",
+            "outcome_reported",
+            "retraction"
+        ]
+    );
+    for event in &history.events {
+        let entry = world.store.entry(event.seq).unwrap().unwrap();
+        assert_eq!(
+            event.entry_hash,
+            hex::encode(covenant_core::entry::chain_hash(&entry))
+        );
+        assert_eq!(
+            event.proof.inclusion,
+            format!("/v1/proof/inclusion?seq={}", event.seq)
+        );
+        assert_eq!(
+            event.proof.bundle,
+            format!("/v1/proof/bundle/{}", event.event_id)
+        );
+    }
+    let outcome = &history.events[2];
+    assert_eq!(outcome.event_id, world.scenario.nurses_outcome);
+    assert_eq!(
+        outcome.retracted_by.as_ref().unwrap().event_id,
+        world.scenario.nurses_outcome_retraction
+    );
+    let sport = world
+        .projections
+        .commitment("dcms-sport", &point)
+        .unwrap()
+        .unwrap();
+    assert_eq!(sport.original.due_by.as_deref(), Some("2026-06-30"));
+    assert_eq!(sport.current.due_by.as_deref(), Some("2027-06-30"));
+    assert_eq!(sport.original.target_value, Some(100.0));
+    assert_eq!(sport.current.target_value, Some(80.0));
+    let amendment = sport
+        .history
+        .iter()
+        .find(|e| e.event_id == world.scenario.sport_amendment)
+        .unwrap();
+    let changes: Vec<(&str, Option<&str>, &str)> = amendment
+        .detail
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.field.as_str(),
+                c.old_value.as_deref(),
+                c.new_value.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("target_value", Some("100"), "80"),
+            ("due_by", Some("2026-06-30"), "2027-06-30")
+        ]
+    );
+    let succession = sport.succession.unwrap();
+    assert_eq!(
+        (
+            succession.original_owner.as_str(),
+            succession.current_owner.as_str()
+        ),
+        (DCMS, DCMS2)
+    );
+    let libraries = world
+        .projections
+        .commitment("dcms-libraries", &point)
+        .unwrap()
+        .unwrap();
+    assert!(libraries.flags.disputed);
+    assert_eq!(libraries.assessments[0].assessor, WATCHDOG);
+    assert_eq!(libraries.assessments[0].stance, "disputes");
+    let error = world
+        .projections
+        .commitment("dcms-error", &point)
+        .unwrap()
+        .unwrap();
+    assert_eq!(error.status, Status::Retracted);
+    assert!(
+        error.history[0].retracted_by.is_some(),
+        "kept, marked retracted"
+    );
+    let early = world.projections.resolve(AsOf::Size(3), today()).unwrap();
+    assert!(
+        world
+            .projections
+            .commitment("dcms-sport", &early)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn feeds_announce_commitments_amendments_outcomes_and_overdue() {
+    let world = world();
+    let point = world.latest();
+    let feed = world
+        .projections
+        .feed(&FeedScope::Actor(DCMS.into()), &point, 50)
+        .unwrap()
+        .unwrap();
+    let has = |prefix: &str, id: &str| {
+        feed.entries
+            .iter()
+            .any(|e| e.title.starts_with(prefix) && e.commitment_id == id)
+    };
+    assert!(has("New commitment", "dcms-sport"));
+    assert!(has("Amended", "dcms-sport"));
+    assert!(has("Outcome (delivered)", "dcms-libraries"));
+    assert!(has("Withdrawn", "dcms-museums"));
+    assert!(!has("New commitment", "dcms-error"), "retracted");
+    let sorted = feed
+        .entries
+        .windows(2)
+        .all(|pair| pair[0].updated_ns >= pair[1].updated_ns);
+    assert!(sorted, "newest first");
+    let dcms2 = world
+        .projections
+        .feed(&FeedScope::Actor(DCMS2.into()), &point, 50)
+        .unwrap()
+        .unwrap();
+    let overdue: Vec<&str> = dcms2
+        .entries
+        .iter()
+        .filter(|e| e.id.starts_with("urn:covenant:overdue:"))
+        .map(|e| e.updated.as_str())
+        .collect();
+    assert_eq!(
+        overdue,
+        ["2026-04-01T00:00:00Z"],
+        "arts became overdue on 1 April"
+    );
+    let dhsc = world
+        .projections
+        .feed(&FeedScope::Actor(DHSC.into()), &point, 50)
+        .unwrap()
+        .unwrap();
+    assert!(
+        !dhsc
+            .entries
+            .iter()
+            .any(|e| e.event_id.as_deref() == Some(world.scenario.nurses_outcome.as_str())),
+        "the retracted outcome is no longer announced"
+    );
+    assert!(
+        world
+            .projections
+            .feed(&FeedScope::Theme("nope".into()), &point, 50)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn rebuilding_in_any_batch_sizes_writes_the_same_bytes() {
+    let world = world();
+    let reference = world.projections.dump().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Applied one, two, three... entries per batch, reopening between batches as a restart.
+    let mut applied = 0;
+    let mut batch = 1;
+    while applied < world.scenario.size {
+        let projections = Projections::open(dir.path()).unwrap();
+        assert_eq!(projections.applied(), applied, "resumes where it stopped");
+        applied = projections
+            .catch_up_to(&world.store, applied + batch * 2, batch)
+            .unwrap();
+        batch += 1;
+    }
+    let incremental = Projections::open(dir.path()).unwrap();
+    assert_same(&incremental.dump().unwrap(), &reference);
+    world.projections.rebuild(&world.store).unwrap();
+    assert_same(&world.projections.dump().unwrap(), &reference);
+}
+
+type Dump = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Equal dumps, or a failure naming the keys that differ.
+fn assert_same(found: &Dump, expected: &Dump) {
+    let found: BTreeMap<_, _> = found.iter().cloned().collect();
+    let expected: BTreeMap<_, _> = expected.iter().cloned().collect();
+    let differing: Vec<String> = found
+        .keys()
+        .chain(expected.keys())
+        .filter(|key| found.get(*key) != expected.get(*key))
+        .map(|key| String::from_utf8_lossy(key).into_owned())
+        .collect();
+    assert!(differing.is_empty(), "keys that differ: {differing:?}");
+}
+
+#[test]
+fn catching_up_applies_only_new_entries_and_a_restart_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
+    let mut log = LogWriter::genesis(&store, fixtures::SCENARIO_START_NS).unwrap();
+    log.register(DHSC, "Health", ActorKind::Department).unwrap();
+    log.commitment(
+        DHSC,
+        "c-1",
+        "One",
+        "First promise",
+        "2026-01-05",
+        "2026-02-01",
+        &["safety"],
+    )
+    .unwrap();
+    log.flush().unwrap();
+    let query_dir = dir.path().join("query");
+    {
+        let projections = Projections::open(&query_dir).unwrap();
+        assert_eq!(projections.catch_up(&store).unwrap(), store.head().size);
+    }
+    log.outcome(DHSC, "c-1", Verdict::Delivered, "2026-01-20")
+        .unwrap();
+    let size = log.flush().unwrap().size;
+    let projections = Projections::open(&query_dir).unwrap();
+    assert_eq!(projections.applied(), size - 1, "persisted, not replayed");
+    assert_eq!(projections.catch_up(&store).unwrap(), size);
+    let point = projections.resolve(AsOf::Latest, today()).unwrap();
+    let card = projections
+        .actor_scorecard(DHSC, &point, 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.counts.delivered, 1);
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_projection() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Projections::open(dir.path()).unwrap();
+    // sled locks the directory per process; within one process a second open of the same
+    // path must not silently share or corrupt it either.
+    match Projections::open(dir.path()) {
+        Ok(_) | Err(QueryError::Open { .. }) => {}
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
