@@ -1,1 +1,159 @@
-fn main() {}
+//! `just bench verify`: how fast `covenant audit verify` checks a log, against what the machine
+//! can do at best on the same entries in the same run.
+//!
+//! Builds a valid log of `VERIFY_BENCH_ENTRIES` entries (default 100 000: genesis, a few
+//! departments and their keys, then signed commitments) and its C2SP tiles in memory, then
+//! measures:
+//! - verify: the whole `verify_log` (chain links, leaf hashes against tiles, envelope decoding,
+//!   batch signature checks, the validation replay from genesis, every hash tile, the root and
+//!   the checkpoint signature), in entries per second;
+//! - baseline: on every core, only Ed25519 batch verification of the entries' signatures (in
+//!   batches of 64) plus the blake3 chain hash and the SHA-256 leaf hash of every entry.
+//!
+//! The ratio verify / baseline is the figure of merit (goal: at least 0.8). Each figure is the
+//! best of three runs. Writes target/bench/verify.json.
+
+use covenant_audit::publish::StaticLog;
+use covenant_audit::{Silent, sample, verify_log};
+use covenant_core::checkpoint::LogSigner;
+use covenant_core::entry::{chain_hash, envelope_of};
+use covenant_core::merkle::leaf_hash;
+use covenant_core::proto::Envelope;
+use covenant_core::signing::{self, BatchItem, PublicKey};
+use prost::Message;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const DEPARTMENTS: usize = 4;
+const RUNS: usize = 3;
+
+fn main() {
+    let size: u64 = std::env::var("VERIFY_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let threads = rayon::current_num_threads();
+    println!("audit verify: building a signed log of {size} entries ({threads} threads)");
+    let entries = sample::entries(size, DEPARTMENTS);
+    let signer = LogSigner::new(sample::ORIGIN, sample::LOG_SEED).expect("log key");
+    let log = StaticLog::publish(&entries, &signer);
+    let key = signer.verifier_key();
+    let entry_bytes: u64 = entries.iter().map(|e| e.len() as u64).sum();
+
+    let verify_seconds = best_of(RUNS, || {
+        let (_, report) = verify_log(&log, &key, &Silent).expect("the sample log verifies");
+        assert_eq!(report.entries_checked, size);
+    });
+
+    let inputs = signature_inputs(&entries);
+    let baseline_seconds = best_of(RUNS, || baseline(&entries, &inputs));
+
+    let verify_rate = size as f64 / verify_seconds;
+    let baseline_rate = size as f64 / baseline_seconds;
+    let ratio = verify_rate / baseline_rate;
+    println!(
+        "  verify:   {verify_rate:>10.0} entries/s ({verify_seconds:.3} s, {:.1} MB/s)",
+        entry_bytes as f64 / verify_seconds / 1e6
+    );
+    println!(
+        "  baseline: {baseline_rate:>10.0} entries/s ({baseline_seconds:.3} s): batch signature verify + blake3 + sha256 on {threads} threads"
+    );
+    println!("  ratio:    {ratio:.2} (goal >= 0.80)");
+
+    let json = serde_json::json!({
+        "bench": "verify",
+        "entries": size,
+        "mean_entry_bytes": entry_bytes / size.max(1),
+        "threads": threads,
+        "verify_entries_per_sec": verify_rate,
+        "baseline_entries_per_sec": baseline_rate,
+        "baseline": "Ed25519 batch verify (64 per batch) + blake3 chain hash + sha256 leaf hash of the same entries on every core, same run",
+        "ratio": ratio,
+        "goal": 0.8,
+        "runs": RUNS,
+    });
+    let path = bench_dir().join("verify.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&json).expect("encode json"),
+    )
+    .expect("write target/bench/verify.json");
+    println!("wrote {}", path.display());
+}
+
+/// The signature checks the log holds, prepared outside the timed part: public key, signing
+/// input and signature of every signed entry.
+fn signature_inputs(entries: &[Vec<u8>]) -> Vec<(PublicKey, Vec<u8>, Vec<u8>)> {
+    let mut keys: HashMap<String, PublicKey> = HashMap::new();
+    keys.insert(
+        sample::REGISTRAR_KEY.to_owned(),
+        sample::registrar().public_key(),
+    );
+    for department in sample::departments(DEPARTMENTS) {
+        keys.insert(department.key_id, department.signer.public_key());
+    }
+    entries
+        .iter()
+        .skip(1) // genesis is unsigned
+        .map(|entry| {
+            let envelope = Envelope::decode(envelope_of(entry)).expect("sample envelopes decode");
+            let key = keys[&envelope.key_id];
+            let input = signing::envelope_signing_input(&envelope);
+            (key, input, envelope.signature)
+        })
+        .collect()
+}
+
+/// What the machine can do at best: batch signature checks and both hashes, on every core.
+fn baseline(entries: &[Vec<u8>], inputs: &[(PublicKey, Vec<u8>, Vec<u8>)]) {
+    let (signatures_ok, _hashes) = rayon::join(
+        || {
+            inputs.par_chunks(64).all(|chunk| {
+                let items: Vec<BatchItem<'_>> = chunk
+                    .iter()
+                    .map(|(key, input, signature)| BatchItem {
+                        public_key: *key,
+                        message: input,
+                        signature,
+                    })
+                    .collect();
+                signing::verify_batch(&items, rand_core::OsRng)
+                    .iter()
+                    .all(|&ok| ok)
+            })
+        },
+        || {
+            entries
+                .par_iter()
+                .map(|entry| {
+                    let chain = chain_hash(entry);
+                    let leaf = leaf_hash(entry);
+                    chain[0] ^ leaf.0[0]
+                })
+                .reduce(|| 0, |a, b| a ^ b)
+        },
+    );
+    assert!(signatures_ok);
+}
+
+fn best_of(runs: usize, mut work: impl FnMut()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            work();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// target/bench of the workspace: CARGO_TARGET_DIR when set, else next to the workspace root.
+fn bench_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir).expect("make target/bench");
+    dir
+}

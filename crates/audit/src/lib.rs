@@ -7,15 +7,19 @@
 //!   raise the alarm on a split view, a rollback or a fork.
 //! - [`witness`]: a C2SP tlog-witness that cosigns checkpoints only after checking that they
 //!   are consistent with the last one it cosigned.
+//! - [`prove`]: fetch and check offline proof bundles.
 //! - [`source`]: where a log comes from (HTTP, memory, or the caller's own reader).
 //! - [`publish`]: a log's static files built from its entries.
+//! - [`sample`]: a valid log from fixed seeds, for tests, benchmarks and the spec's example.
 //!
 //! The audit tools never touch the ledger's store: a watchdog has only the published log, and
 //! so do these functions. The binary adds a store-backed source for offline checks.
 
 mod error;
 pub mod monitor;
+pub mod prove;
 pub mod publish;
+pub mod sample;
 pub mod source;
 mod tiles;
 pub mod verify;

@@ -1,0 +1,112 @@
+//! A static file server on 127.0.0.1 serving a log's C2SP files, whose contents a test can
+//! replace (to make the log grow, fork or lie), and which records webhook posts.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use covenant_audit::publish::StaticLog;
+use covenant_audit::sample;
+use covenant_core::checkpoint::LogSigner;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Shared {
+    files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    webhooks: Arc<Mutex<Vec<String>>>,
+}
+
+/// A running server; stops when dropped (its runtime is shut down with it).
+pub struct TileServer {
+    shared: Shared,
+    port: u16,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TileServer {
+    pub fn serve(log: &StaticLog) -> Self {
+        let shared = Shared::default();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("start a runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a free port");
+        let port = listener.local_addr().expect("local address").port();
+        let app = Router::new()
+            .route("/log/{*path}", get(file))
+            .route("/webhook", post(webhook))
+            .with_state(shared.clone());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        let server = Self {
+            shared,
+            port,
+            _runtime: runtime,
+        };
+        server.replace(log);
+        server
+    }
+
+    /// The server's address (the log lives under `/log/`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhook", self.url())
+    }
+
+    /// Serve another set of files from now on.
+    pub fn replace(&self, log: &StaticLog) {
+        *self.shared.files.lock().unwrap() = log.files.clone();
+    }
+
+    /// Change one served file.
+    pub fn edit(&self, path: &str, change: impl FnOnce(&mut Vec<u8>)) {
+        let mut files = self.shared.files.lock().unwrap();
+        change(
+            files
+                .get_mut(path)
+                .unwrap_or_else(|| panic!("no file {path}")),
+        );
+    }
+
+    pub fn remove(&self, path: &str) {
+        self.shared.files.lock().unwrap().remove(path);
+    }
+
+    pub fn webhooks(&self) -> Vec<String> {
+        self.shared.webhooks.lock().unwrap().clone()
+    }
+}
+
+async fn file(State(shared): State<Shared>, Path(path): Path<String>) -> impl IntoResponse {
+    match shared.files.lock().unwrap().get(&path) {
+        Some(bytes) => (StatusCode::OK, bytes.clone()),
+        None => (StatusCode::NOT_FOUND, b"not found".to_vec()),
+    }
+}
+
+async fn webhook(State(shared): State<Shared>, body: Bytes) -> StatusCode {
+    shared
+        .webhooks
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&body).into_owned());
+    StatusCode::NO_CONTENT
+}
+
+/// The sample log's checkpoint key.
+pub fn log_signer() -> LogSigner {
+    LogSigner::new(sample::ORIGIN, sample::LOG_SEED).unwrap()
+}
+
+/// A sample log of `size` entries, published and signed.
+pub fn published(entries: &[Vec<u8>]) -> StaticLog {
+    StaticLog::publish(entries, &log_signer())
+}

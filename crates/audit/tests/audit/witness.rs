@@ -1,0 +1,100 @@
+//! The witness over HTTP: cosigning a growing log, refusing forks, and the submit client.
+
+use crate::support::{TileServer, log_signer, published};
+use covenant_audit::witness::{Witness, router, submit};
+use covenant_audit::{AuditError, HttpSource, sample};
+use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
+use std::sync::Arc;
+
+struct WitnessServer {
+    url: String,
+    verifier_key: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_witness(state_file: &std::path::Path) -> WitnessServer {
+    let witness = Witness::open(
+        Cosigner::new("witness.example/w1", [0x77; 32]).unwrap(),
+        &[log_signer().verifier_key()],
+        state_file,
+    )
+    .unwrap();
+    let verifier_key = witness.verifier_key();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(Arc::new(witness));
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    WitnessServer {
+        url,
+        verifier_key,
+        _runtime: runtime,
+    }
+}
+
+fn log(size: u64, departments: usize) -> covenant_audit::publish::StaticLog {
+    published(&sample::entries(size, departments))
+}
+
+#[test]
+fn cosigns_a_growing_log_and_refuses_a_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = start_witness(&dir.path().join("witness.json"));
+    let key = log_signer().verifier_key();
+    let server = TileServer::serve(&log(300, 3));
+    let source = HttpSource::new(&server.url()).unwrap();
+
+    let first = submit(&source, &key, &witness.url, Some(&witness.verifier_key)).unwrap();
+    assert_eq!(first.checkpoint.size, 300);
+    let verifiers = [CosignatureVerifier::new(&witness.verifier_key).unwrap()];
+    assert_eq!(cosigned_by(&first.note, &verifiers).unwrap().len(), 1);
+    // The log's own signature is still there and still verifies.
+    covenant_core::checkpoint::verify_checkpoint(&first.note, &key).unwrap();
+
+    server.replace(&log(700, 3));
+    let grown = submit(&source, &key, &witness.url, Some(&witness.verifier_key)).unwrap();
+    assert_eq!(grown.checkpoint.size, 700);
+    assert_eq!(cosigned_by(&grown.note, &verifiers).unwrap().len(), 1);
+
+    // Another tree of the same size: 409 Conflict.
+    server.replace(&log(700, 4));
+    let refused = submit(&source, &key, &witness.url, None).unwrap_err();
+    assert!(
+        matches!(refused, AuditError::WitnessRefused { status: 409, .. }),
+        "{refused}"
+    );
+
+    // A larger tree that does not extend what was cosigned: the proof cannot verify (422).
+    server.replace(&log(900, 4));
+    let refused = submit(&source, &key, &witness.url, None).unwrap_err();
+    assert!(
+        matches!(refused, AuditError::WitnessRefused { status: 422, .. }),
+        "{refused}"
+    );
+}
+
+#[test]
+fn remembers_what_it_cosigned_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("witness.json");
+    let key = log_signer().verifier_key();
+    let server = TileServer::serve(&log(300, 3));
+    let source = HttpSource::new(&server.url()).unwrap();
+    {
+        let witness = start_witness(&state_file);
+        submit(&source, &key, &witness.url, None).unwrap();
+    }
+    let witness = start_witness(&state_file);
+    server.replace(&log(300, 4));
+    let refused = submit(&source, &key, &witness.url, None).unwrap_err();
+    assert!(
+        matches!(refused, AuditError::WitnessRefused { status: 409, .. }),
+        "{refused}"
+    );
+}
