@@ -8,6 +8,7 @@
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
 pub mod pages;
+pub mod query_api;
 
 use axum::Router;
 use covenant_store::LogStore;
@@ -19,9 +20,34 @@ pub struct AppState {
     pub store: Arc<dyn LogStore>,
     /// The log's checkpoint verifier key in Go note format.
     pub verifier_key: String,
+    /// The promised-versus-done projections the `/v1` query API answers from; `None` on a
+    /// server without them (the query API then answers 503).
+    pub query: Option<query_api::QueryHandle>,
+}
+
+impl AppState {
+    /// A read-only server's state.
+    pub fn new(store: Arc<dyn LogStore>, verifier_key: String) -> Self {
+        Self {
+            store,
+            verifier_key,
+            query: None,
+        }
+    }
+
+    /// The same state, answering queries from `projections`.
+    pub fn with_query(self, projections: query_api::QueryHandle) -> Self {
+        Self {
+            query: Some(projections),
+            ..self
+        }
+    }
 }
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(pages::routes()).with_state(state)
+    Router::new()
+        .merge(pages::routes())
+        .merge(query_api::routes())
+        .with_state(state)
 }

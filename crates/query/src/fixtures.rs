@@ -10,7 +10,8 @@ use covenant_core::event::{self, Date};
 use covenant_core::proto::{self, Envelope, event_body::Kind};
 use covenant_core::signing::{EnvelopeHeader, EventSigner, seal};
 use covenant_core::validate::{
-    Decision, IndexedEvent, LedgerState, Rejection, SignatureCheck, genesis_envelope, validate,
+    Decision, EventIndex, IndexedEvent, LedgerState, Rejection, SignatureCheck, genesis_envelope,
+    validate,
 };
 use covenant_store::{Batch, Head, LogStore, NewEntry, StoreError};
 use prost::Message;
@@ -87,6 +88,33 @@ impl<'s> LogWriter<'s> {
         });
         writer.submit(&genesis, SignatureCheck::Pending)?;
         Ok(writer)
+    }
+
+    /// Continue the log already in `store` (written by a `LogWriter`, whose keys derive from
+    /// their ids), a day after its last entry.
+    pub fn resume(store: &'s dyn LogStore) -> Result<Self, FixtureError> {
+        let head = store.head();
+        let state = store.load_state()?;
+        let mut keys = HashMap::new();
+        for (key_id, record) in &state.keys {
+            let signer = signer_for(key_id);
+            if signer.public_key() == record.public_key {
+                keys.insert(record.actor.clone(), (key_id.clone(), signer));
+            }
+        }
+        Ok(Self {
+            store,
+            state,
+            index: HashMap::new(),
+            pending: Batch::default(),
+            next_seq: head.size,
+            registrar: signer_for(REGISTRAR),
+            keys,
+            clock_ns: head.last_stored_at_ns + NS_PER_DAY,
+            // Every event takes at most two numbers from the counter.
+            next_id: head.size * 2 + 1,
+            batch_entries: 1_000,
+        })
     }
 
     /// The broker storage time the next event gets.
@@ -193,9 +221,13 @@ impl<'s> LogWriter<'s> {
     fn submit(&mut self, envelope: &Envelope, check: SignatureCheck) -> Result<(), FixtureError> {
         let bytes = envelope.encode_to_vec();
         let decoded = event::decode(&bytes)?;
+        let index = StoreIndex {
+            store: self.store,
+            pending: &self.index,
+        };
         match validate(
             &self.state,
-            &self.index,
+            &index,
             &decoded,
             self.next_seq,
             self.clock_ns,
@@ -395,6 +427,22 @@ impl<'s> LogWriter<'s> {
             commitment_ids: commitment_ids.iter().map(|c| (*c).to_owned()).collect(),
             note: String::new(),
         }))
+    }
+}
+
+/// Events written by this writer, then the store's index.
+struct StoreIndex<'a> {
+    store: &'a dyn LogStore,
+    pending: &'a HashMap<String, IndexedEvent>,
+}
+
+impl EventIndex for StoreIndex<'_> {
+    fn lookup(&self, event_id: &str) -> Option<IndexedEvent> {
+        if let Some(found) = self.pending.get(event_id) {
+            return Some(found.clone());
+        }
+        // A lookup failure in a fixture is a broken test store; treat it as absent.
+        self.store.event(event_id).ok().flatten()
     }
 }
 

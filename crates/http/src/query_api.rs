@@ -1,0 +1,736 @@
+//! The query API under `/v1`: actors, scorecards, commitments with search and history, themes,
+//! the league table, CSV of every list, Atom feeds, and the OpenAPI document.
+//!
+//! Every endpoint takes `as_of` (a checkpoint size or a YYYY-MM-DD date). Answers come from
+//! `covenant_query::Projections`, caught up with the store before each request so that an
+//! accepted event is visible to the next query. Query work runs on the blocking pool: it reads
+//! sled, and an as-of answer may fold many commitments.
+
+mod atom;
+mod csv_export;
+mod openapi;
+mod params;
+
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
+use covenant_core::event::Date;
+use covenant_query::view::{ActorPage, CommitmentPage};
+use covenant_query::{
+    ACTOR_KINDS, AsOf, CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError,
+};
+use params::Params;
+use serde::Serialize;
+use std::sync::Arc;
+
+pub use openapi::openapi_json;
+
+/// Every route of the query API: the router is built from this table, and a test checks that
+/// each appears in the OpenAPI document.
+pub fn route_table() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/v1/actors", get(actors)),
+        ("/v1/actors.csv", get(actors_csv)),
+        ("/v1/actors/{id}", get(actor_scorecard)),
+        ("/v1/actors/{id}/feed.atom", get(actor_feed)),
+        ("/v1/commitments", get(commitments)),
+        ("/v1/commitments.csv", get(commitments_csv)),
+        ("/v1/commitments/{id}", get(commitment)),
+        ("/v1/commitments/{id}/history", get(history)),
+        ("/v1/commitments/{id}/history.csv", get(history_csv)),
+        ("/v1/themes", get(themes)),
+        ("/v1/themes.csv", get(themes_csv)),
+        ("/v1/themes/{theme}", get(theme_scorecard)),
+        ("/v1/themes/{theme}/feed.atom", get(theme_feed)),
+        ("/v1/league", get(league)),
+        ("/v1/league.csv", get(league_csv)),
+        ("/v1/scorecard", get(overall_scorecard)),
+        ("/v1/openapi.json", get(openapi::serve)),
+    ]
+}
+
+pub fn routes() -> Router<AppState> {
+    route_table()
+        .into_iter()
+        .fold(Router::new(), |router, (path, method)| {
+            router.route(path, method)
+        })
+}
+
+/// A failed request: the status and a JSON body naming what was wrong.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub parameter: Option<String>,
+    pub message: String,
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// bad_parameter, not_found, unavailable or internal.
+    pub code: String,
+    /// The query parameter at fault, for bad_parameter.
+    pub parameter: Option<String>,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_parameter(parameter: &str, message: String) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_parameter",
+            parameter: Some(parameter.to_owned()),
+            message,
+        }
+    }
+
+    fn not_found(message: String) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            parameter: None,
+            message,
+        }
+    }
+
+    fn unavailable(message: &str) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            parameter: None,
+            message: message.to_owned(),
+        }
+    }
+
+    fn internal(message: String) -> Self {
+        tracing::error!(%message, "query");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            parameter: None,
+            message,
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::AsOfBeyondLog { .. } | QueryError::AsOfInFuture { .. } => {
+                Self::bad_parameter("as_of", error.to_string())
+            }
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            parameter: self.parameter,
+            message: self.message,
+        };
+        (self.status, Json(serde_json::json!({ "error": body }))).into_response()
+    }
+}
+
+/// Today's date (UTC): the only place the query API reads the clock.
+fn today() -> Date {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    Date::from_unix_ms(ms)
+}
+
+/// Catch the projections up with the store, resolve the point, and run `answer` on the
+/// blocking pool.
+async fn ask<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
+{
+    let Some(projections) = state.query.clone() else {
+        return Err(ApiError::unavailable(
+            "this server has no query projections configured",
+        ));
+    };
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        if store.head().size > projections.applied() {
+            projections.catch_up(&*store)?;
+        }
+        let point = projections.resolve(as_of, today())?;
+        answer(&projections, &point).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
+}
+
+fn found<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::not_found(what()))
+}
+
+fn csv_response(filename: &str, body: Vec<u8>, next: Option<String>) -> Response {
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(next) = next
+        && let Ok(value) = format!("<{next}>; rel=\"next\"").parse()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// The URL of the next page: the same path and parameters with the new cursor.
+fn next_page(path: &str, params: &Params, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params.pairs().filter(|(name, _)| *name != "cursor") {
+        query.append_pair(name, value);
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
+/// The server's own absolute URL, from the request's Host header.
+fn base_url(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(|host| format!("http://{host}"))
+        .unwrap_or_default()
+}
+
+// ---- actors -----------------------------------------------------------------------------
+
+const ACTORS_PARAMS: [&str; 5] = ["as_of", "kind", "cursor", "limit", "format"];
+
+/// List registered actors with their headline figures.
+#[utoipa::path(get, path = "/v1/actors", tag = "actors",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("kind" = Option<String>, Query, description = "mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, body = ActorPage), (status = 400, body = ErrorBody)))]
+async fn actors(
+    State(state): State<AppState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &ACTORS_PARAMS)?;
+    if params.wants_csv()? {
+        return actors_as_csv(state, uri, params).await;
+    }
+    let (kind, cursor, limit) = actor_list_params(&params)?;
+    let page = ask(&state, params.as_of()?, move |p, point| {
+        p.actors(point, kind.as_deref(), cursor.as_deref(), limit)
+    })
+    .await?;
+    Ok(Json(page).into_response())
+}
+
+/// The actor list as CSV: every row, or one page when `limit` is given.
+#[utoipa::path(get, path = "/v1/actors.csv", tag = "actors",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("kind" = Option<String>, Query, description = "actor kind"),
+        ("cursor" = Option<String>, Query, description = "start after this actor id"),
+        ("limit" = Option<usize>, Query, description = "rows; all when absent"),
+    ),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn actors_csv(
+    State(state): State<AppState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &ACTORS_PARAMS[..4])?;
+    actors_as_csv(state, uri, params).await
+}
+
+fn actor_list_params(params: &Params) -> Result<(Option<String>, Option<String>, usize), ApiError> {
+    Ok((
+        params.one_of("kind", &ACTOR_KINDS)?,
+        params.id("cursor")?,
+        params.limit()?,
+    ))
+}
+
+async fn actors_as_csv(state: AppState, uri: Uri, params: Params) -> Result<Response, ApiError> {
+    let (kind, cursor, _) = actor_list_params(&params)?;
+    let paged = params.get("limit").is_some();
+    let limit = if paged {
+        params.limit()?
+    } else {
+        params::MAX_LIMIT
+    };
+    let (body, next) = ask(&state, params.as_of()?, move |p, point| {
+        let mut table = csv_export::Table::new(&csv_export::ACTOR_HEADER);
+        let mut cursor = cursor;
+        loop {
+            let page: ActorPage = p.actors(point, kind.as_deref(), cursor.as_deref(), limit)?;
+            page.items
+                .iter()
+                .for_each(|item| csv_export::actor_row(&mut table, item));
+            match page.next_cursor {
+                Some(next) if !paged => cursor = Some(next),
+                next => return Ok((table.finish(), next)),
+            }
+        }
+    })
+    .await?;
+    let next = next.map(|cursor| next_page(uri.path(), &params, &cursor));
+    Ok(csv_response("actors.csv", body, next))
+}
+
+const SCORECARD_PARAMS: [&str; 2] = ["as_of", "list_limit"];
+
+/// An actor with its scorecard: promised against done.
+#[utoipa::path(get, path = "/v1/actors/{id}", tag = "actors",
+    params(
+        ("id" = String, Path, description = "actor id"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
+    ),
+    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn actor_scorecard(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
+    let list_limit = params.list_limit()?;
+    let lookup = id.clone();
+    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+        p.actor_scorecard(&lookup, point, list_limit)
+    })
+    .await?;
+    let scorecard = found(scorecard, || format!("actor {id} is not registered"))?;
+    Ok(Json(scorecard).into_response())
+}
+
+/// An actor's Atom feed: new commitments, amendments, outcomes, withdrawals and newly overdue
+/// commitments.
+#[utoipa::path(get, path = "/v1/actors/{id}/feed.atom", tag = "feeds",
+    params(
+        ("id" = String, Path, description = "actor id"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+    ),
+    responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
+async fn actor_feed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let feed_id = format!("urn:covenant:feed:actor:{id}");
+    feed(state, FeedScope::Actor(id), feed_id, uri, headers, raw).await
+}
+
+const FEED_LENGTH: usize = 50;
+
+async fn feed(
+    state: AppState,
+    scope: FeedScope,
+    feed_id: String,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Option<String>,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let lookup = scope.clone();
+    let feed = ask(&state, params.as_of()?, move |p, point| {
+        p.feed(&lookup, point, FEED_LENGTH)
+    })
+    .await?;
+    let feed = found(feed, || match &scope {
+        FeedScope::Actor(id) => format!("actor {id} is not registered"),
+        FeedScope::Theme(theme) => format!("no commitment has the theme {theme}"),
+    })?;
+    let self_path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str())
+        .to_owned();
+    let body = atom::render(&feed, &base_url(&headers), &self_path, &feed_id);
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+// ---- commitments ------------------------------------------------------------------------
+
+const COMMITMENT_PARAMS: [&str; 13] = [
+    "as_of",
+    "actor",
+    "theme",
+    "status",
+    "q",
+    "made_from",
+    "made_to",
+    "due_from",
+    "due_to",
+    "flag",
+    "cursor",
+    "limit",
+    "format",
+];
+
+/// Commitments in id order, filtered and searched, a page at a time.
+#[utoipa::path(get, path = "/v1/commitments", tag = "commitments",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("actor" = Option<String>, Query, description = "owned by this actor"),
+        ("theme" = Option<String>, Query, description = "with this theme"),
+        ("status" = Option<String>, Query, description = "not_started, in_progress, overdue, delivered, partly_delivered, not_delivered, withdrawn or retracted (retracted ones are left out otherwise)"),
+        ("q" = Option<String>, Query, description = "words that must all appear in the title or text (current or original), any case"),
+        ("made_from" = Option<String>, Query, description = "made on or after (YYYY-MM-DD)"),
+        ("made_to" = Option<String>, Query, description = "made on or before"),
+        ("due_from" = Option<String>, Query, description = "due on or after"),
+        ("due_to" = Option<String>, Query, description = "due on or before"),
+        ("flag" = Option<String>, Query, description = "amended, goalposts_moved, disputed or succeeded"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, body = CommitmentPage), (status = 400, body = ErrorBody)))]
+async fn commitments(
+    State(state): State<AppState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &COMMITMENT_PARAMS)?;
+    if params.wants_csv()? {
+        return commitments_as_csv(state, uri, params).await;
+    }
+    let filter = params.commitment_filter()?;
+    let cursor = params.id("cursor")?;
+    let limit = params.limit()?;
+    let page = ask(&state, params.as_of()?, move |p, point| {
+        p.commitments(point, &filter, cursor.as_deref(), limit)
+    })
+    .await?;
+    Ok(Json(page).into_response())
+}
+
+/// The commitment list as CSV: every matching row, or one page when `limit` is given.
+#[utoipa::path(get, path = "/v1/commitments.csv", tag = "commitments",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("actor" = Option<String>, Query, description = "owned by this actor"),
+        ("theme" = Option<String>, Query, description = "with this theme"),
+        ("status" = Option<String>, Query, description = "a status"),
+        ("q" = Option<String>, Query, description = "search words"),
+        ("made_from" = Option<String>, Query, description = "made on or after"),
+        ("made_to" = Option<String>, Query, description = "made on or before"),
+        ("due_from" = Option<String>, Query, description = "due on or after"),
+        ("due_to" = Option<String>, Query, description = "due on or before"),
+        ("flag" = Option<String>, Query, description = "amended, goalposts_moved, disputed or succeeded"),
+        ("cursor" = Option<String>, Query, description = "start after this commitment id"),
+        ("limit" = Option<usize>, Query, description = "rows; all when absent"),
+    ),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn commitments_csv(
+    State(state): State<AppState>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &COMMITMENT_PARAMS[..12])?;
+    commitments_as_csv(state, uri, params).await
+}
+
+async fn commitments_as_csv(
+    state: AppState,
+    uri: Uri,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let filter: CommitmentFilter = params.commitment_filter()?;
+    let cursor = params.id("cursor")?;
+    let paged = params.get("limit").is_some();
+    let limit = if paged {
+        params.limit()?
+    } else {
+        params::MAX_LIMIT
+    };
+    let (body, next) = ask(&state, params.as_of()?, move |p, point| {
+        let mut table = csv_export::Table::new(&csv_export::COMMITMENT_HEADER);
+        let mut cursor = cursor;
+        loop {
+            let page: CommitmentPage = p.commitments(point, &filter, cursor.as_deref(), limit)?;
+            page.items
+                .iter()
+                .for_each(|item| csv_export::commitment_row(&mut table, item));
+            match page.next_cursor {
+                Some(next) if !paged => cursor = Some(next),
+                next => return Ok((table.finish(), next)),
+            }
+        }
+    })
+    .await?;
+    let next = next.map(|cursor| next_page(uri.path(), &params, &cursor));
+    Ok(csv_response("commitments.csv", body, next))
+}
+
+/// One commitment: status, flags, original against current terms, outcome, assessments and
+/// its history.
+#[utoipa::path(get, path = "/v1/commitments/{id}", tag = "commitments",
+    params(
+        ("id" = String, Path, description = "commitment id"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+    ),
+    responses((status = 200, body = covenant_query::view::CommitmentDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn commitment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let lookup = id.clone();
+    let detail = ask(&state, params.as_of()?, move |p, point| {
+        p.commitment(&lookup, point)
+    })
+    .await?;
+    let detail = found(detail, || {
+        format!("commitment {id} does not exist at this point")
+    })?;
+    Ok(Json(detail).into_response())
+}
+
+/// Every event about a commitment, oldest first, each with its entry hash and proof links.
+#[utoipa::path(get, path = "/v1/commitments/{id}/history", tag = "commitments",
+    params(
+        ("id" = String, Path, description = "commitment id"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, body = covenant_query::view::CommitmentHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of", "format"])?;
+    let csv = params.wants_csv()?;
+    history_answer(state, id, params, csv).await
+}
+
+/// A commitment's history as CSV.
+#[utoipa::path(get, path = "/v1/commitments/{id}/history.csv", tag = "commitments",
+    params(
+        ("id" = String, Path, description = "commitment id"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+    ),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
+async fn history_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    history_answer(state, id, params, true).await
+}
+
+async fn history_answer(
+    state: AppState,
+    id: String,
+    params: Params,
+    csv: bool,
+) -> Result<Response, ApiError> {
+    let lookup = id.clone();
+    let history = ask(&state, params.as_of()?, move |p, point| {
+        p.history(&lookup, point)
+    })
+    .await?;
+    let history = found(history, || {
+        format!("commitment {id} does not exist at this point")
+    })?;
+    if csv {
+        let filename = format!("{}-history.csv", id.replace(['/', '"'], "_"));
+        return Ok(csv_response(
+            &filename,
+            csv_export::history(&history.events),
+            None,
+        ));
+    }
+    Ok(Json(history).into_response())
+}
+
+// ---- themes, the league table and the overall scorecard ---------------------------------
+
+/// Every theme in use with its figures: the seed values first, then free tags.
+#[utoipa::path(get, path = "/v1/themes", tag = "themes",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, body = covenant_query::view::ThemeList), (status = 400, body = ErrorBody)))]
+async fn themes(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of", "format"])?;
+    let csv = params.wants_csv()?;
+    themes_answer(state, params, csv).await
+}
+
+/// The theme list as CSV.
+#[utoipa::path(get, path = "/v1/themes.csv", tag = "themes",
+    params(("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn themes_csv(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    themes_answer(state, params, true).await
+}
+
+async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Response, ApiError> {
+    let list = ask(&state, params.as_of()?, |p, point| p.themes(point)).await?;
+    if csv {
+        return Ok(csv_response(
+            "themes.csv",
+            csv_export::themes(&list.items),
+            None,
+        ));
+    }
+    Ok(Json(list).into_response())
+}
+
+/// A theme's scorecard.
+#[utoipa::path(get, path = "/v1/themes/{theme}", tag = "themes",
+    params(
+        ("theme" = String, Path, description = "a seed value or free tag"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
+    ),
+    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn theme_scorecard(
+    State(state): State<AppState>,
+    Path(theme): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
+    let list_limit = params.list_limit()?;
+    let lookup = theme.clone();
+    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+        p.theme_scorecard(&lookup, point, list_limit)
+    })
+    .await?;
+    let scorecard = found(scorecard, || format!("no commitment has the theme {theme}"))?;
+    Ok(Json(scorecard).into_response())
+}
+
+/// A theme's Atom feed.
+#[utoipa::path(get, path = "/v1/themes/{theme}/feed.atom", tag = "feeds",
+    params(
+        ("theme" = String, Path, description = "a seed value or free tag"),
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+    ),
+    responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
+async fn theme_feed(
+    State(state): State<AppState>,
+    Path(theme): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let feed_id = format!("urn:covenant:feed:theme:{theme}");
+    feed(state, FeedScope::Theme(theme), feed_id, uri, headers, raw).await
+}
+
+const LEAGUE_PARAMS: [&str; 4] = ["as_of", "min_resolved", "kind", "format"];
+
+/// Actors ranked by delivery rate, among those with enough resolved commitments.
+#[utoipa::path(get, path = "/v1/league", tag = "league",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked, 1 to 1000 (default 5)"),
+        ("kind" = Option<String>, Query, description = "only actors of this kind"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, body = covenant_query::view::LeagueTable), (status = 400, body = ErrorBody)))]
+async fn league(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &LEAGUE_PARAMS)?;
+    let csv = params.wants_csv()?;
+    league_answer(state, params, csv).await
+}
+
+/// The league table as CSV.
+#[utoipa::path(get, path = "/v1/league.csv", tag = "league",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked (default 5)"),
+        ("kind" = Option<String>, Query, description = "only actors of this kind"),
+    ),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn league_csv(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &LEAGUE_PARAMS[..3])?;
+    league_answer(state, params, true).await
+}
+
+async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Response, ApiError> {
+    let rules = LeagueRules {
+        min_resolved: params.number("min_resolved", 5, 1_000)? as u32,
+        kind: params.one_of("kind", &ACTOR_KINDS)?,
+    };
+    let table = ask(&state, params.as_of()?, move |p, point| {
+        p.league_table(point, &rules)
+    })
+    .await?;
+    if csv {
+        return Ok(csv_response(
+            "league.csv",
+            csv_export::league(&table.rows),
+            None,
+        ));
+    }
+    Ok(Json(table).into_response())
+}
+
+/// Everyone's scorecard: every commitment in the log.
+#[utoipa::path(get, path = "/v1/scorecard", tag = "league",
+    params(
+        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
+    ),
+    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody)))]
+async fn overall_scorecard(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
+    let list_limit = params.list_limit()?;
+    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+        p.overall_scorecard(point, list_limit)
+    })
+    .await?;
+    Ok(Json(scorecard).into_response())
+}
+
+/// The projections a server answers from: opened by whoever builds the [`AppState`].
+pub type QueryHandle = Arc<Projections>;

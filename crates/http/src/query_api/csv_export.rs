@@ -1,0 +1,219 @@
+//! CSV versions of the lists: one row per item, flat columns, dates as YYYY-MM-DD.
+
+use covenant_query::view::{
+    ActorSummary, CommitmentSummary, HistoryEvent, LeagueRow, ThemeSummary,
+};
+
+/// Rows under a header, as CSV text.
+pub struct Table {
+    writer: csv::Writer<Vec<u8>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Writing into a Vec cannot fail.
+        writer.write_record(header).expect("csv into memory");
+        Self { writer }
+    }
+
+    pub fn row<I, S>(&mut self, fields: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.writer.write_record(fields).expect("csv into memory");
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.writer.into_inner().expect("csv into memory")
+    }
+}
+
+fn optional<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+pub const COMMITMENT_HEADER: [&str; 16] = [
+    "id",
+    "title",
+    "owner",
+    "maker",
+    "themes",
+    "made_on",
+    "due_by",
+    "status",
+    "days_overdue",
+    "outcome_on",
+    "amendments",
+    "target_moves",
+    "deadline_moves",
+    "goalposts_moved",
+    "disputed",
+    "succeeded",
+];
+
+pub fn commitment_row(table: &mut Table, item: &CommitmentSummary) {
+    table.row([
+        item.id.clone(),
+        item.title.clone(),
+        item.owner.clone(),
+        item.maker.clone(),
+        item.themes.join(";"),
+        item.made_on.clone(),
+        optional(&item.due_by),
+        item.status.to_string(),
+        optional(&item.days_overdue),
+        optional(&item.outcome_on),
+        item.flags.amendments.to_string(),
+        item.flags.target_moves.to_string(),
+        item.flags.deadline_moves.to_string(),
+        item.flags.goalposts_moved.to_string(),
+        item.flags.disputed.to_string(),
+        item.flags.succeeded.to_string(),
+    ]);
+}
+
+pub const ACTOR_HEADER: [&str; 16] = [
+    "id",
+    "name",
+    "kind",
+    "constituency",
+    "party",
+    "successors",
+    "predecessors",
+    "commitments",
+    "not_started",
+    "in_progress",
+    "overdue",
+    "delivered",
+    "partly_delivered",
+    "not_delivered",
+    "withdrawn",
+    "delivery_rate",
+];
+
+pub fn actor_row(table: &mut Table, item: &ActorSummary) {
+    let counts = &item.counts;
+    table.row([
+        item.actor.id.clone(),
+        item.actor.name.clone(),
+        item.actor.kind.clone(),
+        optional(&item.actor.constituency),
+        optional(&item.actor.party),
+        item.actor.successors.join(";"),
+        item.actor.predecessors.join(";"),
+        item.commitments.to_string(),
+        counts.not_started.to_string(),
+        counts.in_progress.to_string(),
+        counts.overdue.to_string(),
+        counts.delivered.to_string(),
+        counts.partly_delivered.to_string(),
+        counts.not_delivered.to_string(),
+        counts.withdrawn.to_string(),
+        optional(&item.delivery_rate),
+    ]);
+}
+
+pub fn themes(items: &[ThemeSummary]) -> Vec<u8> {
+    let mut table = Table::new(&[
+        "theme",
+        "seed",
+        "commitments",
+        "not_started",
+        "in_progress",
+        "overdue",
+        "delivered",
+        "partly_delivered",
+        "not_delivered",
+        "withdrawn",
+        "delivery_rate",
+    ]);
+    for item in items {
+        let counts = &item.counts;
+        table.row([
+            item.theme.clone(),
+            item.seed.to_string(),
+            item.commitments.to_string(),
+            counts.not_started.to_string(),
+            counts.in_progress.to_string(),
+            counts.overdue.to_string(),
+            counts.delivered.to_string(),
+            counts.partly_delivered.to_string(),
+            counts.not_delivered.to_string(),
+            counts.withdrawn.to_string(),
+            optional(&item.delivery_rate),
+        ]);
+    }
+    table.finish()
+}
+
+pub fn league(rows: &[LeagueRow]) -> Vec<u8> {
+    let mut table = Table::new(&[
+        "rank",
+        "actor",
+        "name",
+        "kind",
+        "commitments",
+        "resolved",
+        "delivered",
+        "partly_delivered",
+        "not_delivered",
+        "withdrawn",
+        "overdue",
+        "delivery_rate",
+    ]);
+    for row in rows {
+        table.row([
+            row.rank.to_string(),
+            row.actor.clone(),
+            row.name.clone(),
+            row.kind.clone(),
+            row.commitments.to_string(),
+            row.resolved.to_string(),
+            row.delivered.to_string(),
+            row.partly_delivered.to_string(),
+            row.not_delivered.to_string(),
+            row.withdrawn.to_string(),
+            row.overdue.to_string(),
+            row.delivery_rate.to_string(),
+        ]);
+    }
+    table.finish()
+}
+
+pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
+    let mut table = Table::new(&[
+        "seq",
+        "event_id",
+        "kind",
+        "actor",
+        "stored_at",
+        "occurred_at",
+        "summary",
+        "retracted_by",
+        "entry_hash",
+        "inclusion_proof",
+        "proof_bundle",
+    ]);
+    for event in events {
+        table.row([
+            event.seq.to_string(),
+            event.event_id.clone(),
+            event.kind.clone(),
+            event.actor.clone(),
+            event.stored_at.clone(),
+            event.occurred_at.clone(),
+            event.summary.clone(),
+            event
+                .retracted_by
+                .as_ref()
+                .map(|r| r.event_id.clone())
+                .unwrap_or_default(),
+            event.entry_hash.clone(),
+            event.proof.inclusion.clone(),
+            event.proof.bundle.clone(),
+        ]);
+    }
+    table.finish()
+}

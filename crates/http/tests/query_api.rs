@@ -1,0 +1,457 @@
+//! The query API over real HTTP: axum on 127.0.0.1:0, a real SledStore holding a valid signed
+//! log, and the projections caught up on request.
+
+use covenant_core::proto::Verdict;
+use covenant_http::{AppState, router};
+use covenant_query::Projections;
+use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario};
+use covenant_store::{LogStore, SledStore};
+use serde_json::Value;
+use std::sync::Arc;
+
+struct Server {
+    base: String,
+    store: Arc<SledStore>,
+    scenario: Scenario,
+    agent: ureq::Agent,
+    _runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    link: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn csv(&self) -> Vec<csv::StringRecord> {
+        assert!(
+            self.content_type.starts_with("text/csv"),
+            "{}",
+            self.content_type
+        );
+        csv::Reader::from_reader(self.body.as_bytes())
+            .records()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+}
+
+fn serve() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
+    let scenario = fixtures::scenario(&*store).unwrap();
+    let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
+    let state = AppState::new(store.clone(), String::new()).with_query(projections);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, router(state)).await });
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    Server {
+        base: format!("http://{address}"),
+        store,
+        scenario,
+        agent,
+        _runtime: runtime,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    fn get(&self, path: &str) -> Answer {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let link = header("link");
+        Answer {
+            status: response.status().as_u16(),
+            content_type,
+            link,
+            body: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+
+    fn ok(&self, path: &str) -> Answer {
+        let answer = self.get(path);
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+        answer
+    }
+
+    /// Judged on a fixed day, so the answers do not change with the calendar.
+    fn json(&self, path: &str) -> Value {
+        self.ok(path).json()
+    }
+}
+
+/// The scenario's stored times end on 2026-05-10; judge on 2026-06-01 via a date as_of.
+const JUNE: &str = "as_of=2026-06-01";
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn actors_list_and_scorecards() {
+    let server = serve();
+    let page = server.json(&format!("/v1/actors?{JUNE}"));
+    let actors: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors.len(), 5);
+    assert!(actors.contains(&MP));
+    let mps = server.json("/v1/actors?kind=mp");
+    assert_eq!(mps["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mps["items"][0]["name"], "Jo Bloggs MP");
+
+    let dcms2 = server.json(&format!("/v1/actors/{DCMS2}?{JUNE}"));
+    assert_eq!(
+        dcms2["scope"],
+        serde_json::json!({"kind": "actor", "id": DCMS2})
+    );
+    assert_eq!(dcms2["counts"]["overdue"], 1);
+    assert_eq!(dcms2["counts"]["in_progress"], 1);
+    assert_eq!(dcms2["overdue"]["items"][0]["id"], "dcms-arts");
+    assert_eq!(
+        dcms2["goalposts_moved"]["items"][0]["current_due_by"],
+        "2027-06-30"
+    );
+    assert_eq!(dcms2["money"][0]["spent_minor"], 1_000_000);
+    assert_eq!(dcms2["as_of"]["date"], "2026-06-01");
+    let dhsc = server.json(&format!("/v1/actors/{DHSC}?{JUNE}"));
+    assert_eq!(dhsc["delivery_rate"], 0.5);
+    assert_eq!(dhsc["median_days_to_outcome"], 69.0);
+    let before_retraction = server.json(&format!(
+        "/v1/actors/{DHSC}?as_of={}",
+        server.scenario.size_before_nurses_retraction
+    ));
+    assert_eq!(before_retraction["counts"]["not_delivered"], 1);
+    assert_eq!(before_retraction["as_of"]["latest"], false);
+
+    let csv = server.ok("/v1/actors.csv").csv();
+    assert_eq!(csv.len(), 5);
+    let via_format = server.ok("/v1/actors?format=csv").csv();
+    assert_eq!(csv, via_format);
+}
+
+#[test]
+fn commitments_filters_search_pages_and_csv() {
+    let server = serve();
+    let all = server.json(&format!("/v1/commitments?{JUNE}"));
+    assert_eq!(ids(&all).len(), 7);
+    let overdue = server.json(&format!("/v1/commitments?status=overdue&{JUNE}"));
+    assert_eq!(ids(&overdue), ["dcms-arts"]);
+    assert_eq!(overdue["items"][0]["days_overdue"], 62);
+    let search = server.json("/v1/commitments?q=Library%20ENGLAND");
+    assert_eq!(ids(&search), ["dcms-libraries"]);
+    let themed = server.json("/v1/commitments?theme=safety&actor=GB-GOV-DHSC");
+    assert_eq!(ids(&themed), ["dhsc-nurses", "dhsc-waiting"]);
+    let dated = server.json("/v1/commitments?due_from=2026-06-01&due_to=2026-12-31");
+    assert_eq!(
+        ids(&dated),
+        ["dcms-libraries", "dcms-museums", "dhsc-nurses"]
+    );
+    let moved = server.json("/v1/commitments?flag=goalposts_moved");
+    assert_eq!(ids(&moved), ["dcms-sport"]);
+    assert_eq!(moved["items"][0]["flags"]["deadline_moves"], 1);
+    let retracted = server.json("/v1/commitments?status=retracted");
+    assert_eq!(ids(&retracted), ["dcms-error"]);
+
+    let mut seen = vec![];
+    let mut path = format!("/v1/commitments?limit=2&{JUNE}");
+    loop {
+        let page = server.json(&path);
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/commitments?limit=2&{JUNE}&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids(&all));
+
+    let csv = server.ok(&format!("/v1/commitments.csv?{JUNE}")).csv();
+    let csv_ids: Vec<&str> = csv.iter().map(|row| &row[0]).collect();
+    assert_eq!(csv_ids, ids(&all));
+    let arts = csv.iter().find(|row| &row[0] == "dcms-arts").unwrap();
+    assert_eq!(&arts[7], "overdue");
+    let paged = server.ok("/v1/commitments.csv?limit=3");
+    assert_eq!(paged.csv().len(), 3);
+    let next = paged.link.expect("a Link header to the next page");
+    assert!(
+        next.contains("/v1/commitments.csv?") && next.contains("cursor="),
+        "{next}"
+    );
+}
+
+#[test]
+fn commitment_detail_and_history_link_to_proofs() {
+    let server = serve();
+    let sport = server.json("/v1/commitments/dcms-sport");
+    assert_eq!(sport["original"]["target_value"], 100.0);
+    assert_eq!(sport["current"]["target_value"], 80.0);
+    assert_eq!(sport["succession"]["original_owner"], DCMS);
+    assert_eq!(sport["succession"]["current_owner"], DCMS2);
+    let history = server.json("/v1/commitments/dhsc-nurses/history");
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4);
+    for event in events {
+        let seq = event["seq"].as_u64().unwrap();
+        let entry = server.store.entry(seq).unwrap().unwrap();
+        assert_eq!(
+            event["entry_hash"],
+            hex_of(&covenant_core::entry::chain_hash(&entry))
+        );
+        assert_eq!(
+            event["proof"]["inclusion"],
+            format!("/v1/proof/inclusion?seq={seq}")
+        );
+    }
+    assert_eq!(
+        events[2]["retracted_by"]["event_id"],
+        server.scenario.nurses_outcome_retraction.as_str()
+    );
+    let csv = server.ok("/v1/commitments/dhsc-nurses/history.csv").csv();
+    assert_eq!(csv.len(), 4);
+    assert_eq!(
+        &csv[2][7],
+        server.scenario.nurses_outcome_retraction.as_str()
+    );
+    let early = server.get("/v1/commitments/dcms-sport?as_of=3");
+    assert_eq!(early.status, 404, "not made yet at entry 3");
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn themes_league_and_overall_scorecard() {
+    let server = serve();
+    let themes = server.json(&format!("/v1/themes?{JUNE}"));
+    assert_eq!(themes["items"][0]["theme"], "safety");
+    assert_eq!(themes["items"][0]["seed"], true);
+    let csv = server.ok("/v1/themes.csv").csv();
+    assert_eq!(csv.len(), 5);
+    let community = server.json("/v1/themes/community");
+    assert_eq!(community["commitments"], 3);
+    let league = server.json("/v1/league?min_resolved=1");
+    let ranked: Vec<&str> = league["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(ranked, [MP, DCMS, DHSC]);
+    let league_csv = server.ok("/v1/league.csv?min_resolved=1").csv();
+    assert_eq!(&league_csv[0][1], MP);
+    let overall = server.json(&format!("/v1/scorecard?{JUNE}"));
+    assert_eq!(overall["commitments"], 7);
+    assert_eq!(overall["scope"]["kind"], "all");
+}
+
+#[test]
+fn atom_feeds_parse_and_announce() {
+    let server = serve();
+    for path in [
+        format!("/v1/actors/{DCMS}/feed.atom"),
+        format!("/v1/actors/{DCMS2}/feed.atom"),
+        "/v1/themes/community/feed.atom".to_owned(),
+    ] {
+        let answer = server.ok(&path);
+        assert!(answer.content_type.starts_with("application/atom+xml"));
+        assert!(
+            answer
+                .body
+                .contains("xmlns=\"http://www.w3.org/2005/Atom\"")
+        );
+        let feed: atom_syndication::Feed = answer
+            .body
+            .parse()
+            .unwrap_or_else(|e| panic!("{path} is not Atom: {e}\n{}", answer.body));
+        assert!(!feed.id.is_empty() && !feed.title.value.is_empty());
+        assert!(!feed.authors.is_empty(), "feed-level author");
+        assert!(feed.links.iter().any(|l| l.rel == "self"));
+        assert!(!feed.entries.is_empty(), "{path}");
+        for entry in &feed.entries {
+            assert!(!entry.id.is_empty() && !entry.title.value.is_empty());
+            assert!(entry.links[0].href.starts_with(&server.base));
+        }
+    }
+    let feed: atom_syndication::Feed = server
+        .ok(&format!("/v1/actors/{DCMS2}/feed.atom"))
+        .body
+        .parse()
+        .unwrap();
+    let overdue = feed
+        .entries
+        .iter()
+        .find(|e| e.id.starts_with("urn:covenant:overdue:dcms-arts"))
+        .expect("newly overdue announced");
+    assert_eq!(overdue.updated.to_rfc3339(), "2026-04-01T00:00:00+00:00");
+    let dcms: atom_syndication::Feed = server
+        .ok(&format!("/v1/actors/{DCMS}/feed.atom"))
+        .body
+        .parse()
+        .unwrap();
+    let titles: Vec<&str> = dcms
+        .entries
+        .iter()
+        .map(|e| e.title.value.as_str())
+        .collect();
+    assert!(titles.contains(&"Amended: Sports pitches"), "{titles:?}");
+    assert!(titles.contains(&"Outcome (delivered): Keep every library open"));
+    assert_eq!(server.get("/v1/actors/GB-NOBODY/feed.atom").status, 404);
+}
+
+#[test]
+fn bad_parameters_are_400s_that_name_the_parameter() {
+    let server = serve();
+    for (path, parameter) in [
+        ("/v1/commitments?as_of=yesterday", "as_of"),
+        ("/v1/commitments?as_of=999999", "as_of"),
+        ("/v1/commitments?as_of=2999-01-01", "as_of"),
+        ("/v1/commitments?status=finished", "status"),
+        ("/v1/commitments?limit=0", "limit"),
+        ("/v1/commitments?limit=abc", "limit"),
+        ("/v1/commitments?made_from=2026-02-30", "made_from"),
+        (
+            "/v1/commitments?due_from=2026-05-01&due_to=2026-01-01",
+            "due_to",
+        ),
+        ("/v1/commitments?cursor=not%20an%20id", "cursor"),
+        ("/v1/commitments?flag=nice", "flag"),
+        ("/v1/commitments?q=%21%21", "q"),
+        ("/v1/commitments?format=xml", "format"),
+        ("/v1/commitments?colour=red", "colour"),
+        ("/v1/commitments?status=overdue&status=delivered", "status"),
+        ("/v1/commitments.csv?format=csv", "format"),
+        ("/v1/actors?kind=wizard", "kind"),
+        ("/v1/actors/GB-GOV-DCMS?list_limit=5000", "list_limit"),
+        ("/v1/league?min_resolved=-1", "min_resolved"),
+        ("/v1/themes?as_of=2026-13-01", "as_of"),
+        ("/v1/commitments/dcms-arts/history?format=pdf", "format"),
+        ("/v1/themes/community/feed.atom?limit=3", "limit"),
+    ] {
+        let answer = server.get(path);
+        assert_eq!(answer.status, 400, "{path}: {}", answer.body);
+        let error = &answer.json()["error"];
+        assert_eq!(error["code"], "bad_parameter", "{path}");
+        assert_eq!(error["parameter"], parameter, "{path}");
+        assert!(
+            error["message"].as_str().unwrap().contains(parameter),
+            "{path}: {}",
+            error["message"]
+        );
+    }
+    for path in [
+        "/v1/actors/GB-NOBODY",
+        "/v1/commitments/no-such-thing",
+        "/v1/commitments/no-such-thing/history",
+        "/v1/themes/no-such-theme",
+    ] {
+        let answer = server.get(path);
+        assert_eq!(answer.status, 404, "{path}");
+        assert_eq!(answer.json()["error"]["code"], "not_found");
+    }
+}
+
+#[test]
+fn every_route_answers_and_is_in_the_openapi_document() {
+    let server = serve();
+    let document = server.json("/v1/openapi.json");
+    let paths = document["paths"].as_object().unwrap();
+    let routes: Vec<&str> = covenant_http::query_api::route_table()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    for route in &routes {
+        assert!(
+            paths.contains_key(*route),
+            "{route} missing from openapi.json"
+        );
+        let concrete = route
+            .replace("{id}/feed", &format!("{DCMS}/feed"))
+            .replace("/actors/{id}", &format!("/actors/{DCMS}"))
+            .replace("{id}", "dcms-sport")
+            .replace("{theme}", "community");
+        assert_eq!(server.get(&concrete).status, 200, "{concrete}");
+    }
+    let ours: Vec<&String> = paths
+        .keys()
+        .filter(|path| !routes.contains(&path.as_str()))
+        .collect();
+    assert!(ours.is_empty(), "documented but not routed: {ours:?}");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "Scorecard",
+        "CommitmentPage",
+        "CommitmentDetail",
+        "HistoryEvent",
+        "ErrorBody",
+    ] {
+        assert!(schemas.contains_key(schema), "{schema}");
+    }
+    // The documented required fields of a scorecard are what the server sends.
+    let scorecard = server.json(&format!("/v1/actors/{DCMS}"));
+    for field in schemas["Scorecard"]["required"].as_array().unwrap() {
+        let field = field.as_str().unwrap();
+        assert!(scorecard.get(field).is_some(), "scorecard lacks {field}");
+    }
+}
+
+#[test]
+fn a_new_event_shows_in_the_next_answer() {
+    let server = serve();
+    let before = server.json(&format!("/v1/actors/{MP}"));
+    assert_eq!(before["commitments"], 1);
+    let mut log = LogWriter::resume(&*server.store).unwrap();
+    log.commitment(
+        MP,
+        "mp4514-library",
+        "Reopen the village library",
+        "Reopen the village library on Saturdays",
+        "2026-05-20",
+        "2026-09-01",
+        &["community"],
+    )
+    .unwrap();
+    log.outcome(MP, "mp4514-library", Verdict::Delivered, "2026-05-30")
+        .unwrap();
+    log.flush().unwrap();
+    let after = server.json(&format!("/v1/actors/{MP}"));
+    assert_eq!(after["commitments"], 2);
+    assert_eq!(after["counts"]["delivered"], 2);
+}
