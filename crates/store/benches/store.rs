@@ -2,6 +2,10 @@
 //! 400-byte envelopes, and bytes on disk per entry, against a plain append-only file with
 //! one fsync per batch measured in the same run (the floor any durable log pays).
 //!
+//! A third column is bare sled with the same durability (one insert per entry keyed by
+//! sequence number, `flush` and `fsync` per batch), to separate what the engine costs from
+//! what the store adds on top (records, stored hashes, the event index, checks).
+//!
 //! `just bench store` (or `cargo bench -p covenant-store --bench store`). Prints a table and
 //! writes target/bench/store.json. `STORE_BENCH_SCALE=0.1` shortens the run.
 
@@ -28,8 +32,10 @@ struct Figures {
     entries: u64,
     store_per_s: f64,
     file_per_s: f64,
+    sled_per_s: f64,
     store_bytes_per_entry: f64,
     file_bytes_per_entry: f64,
+    sled_bytes_per_entry: f64,
     raw_entry_bytes: f64,
 }
 
@@ -67,6 +73,8 @@ fn main() {
             / entries.len() as f64;
         let file_dir = work.path().join(format!("file-{}", case.batch));
         let (file_time, file_bytes) = plain_file(&file_dir, &entries, case.batch);
+        let sled_dir = work.path().join(format!("sled-{}", case.batch));
+        let (sled_time, sled_bytes) = bare_sled(&sled_dir, &entries, case.batch);
         let store_dir = work.path().join(format!("store-{}", case.batch));
         let (store_time, store_bytes) = sled_store(&store_dir, entries, case.batch);
         let count = (case.batch * batches) as u64;
@@ -75,8 +83,10 @@ fn main() {
             entries: count,
             store_per_s: count as f64 / store_time.as_secs_f64(),
             file_per_s: count as f64 / file_time.as_secs_f64(),
+            sled_per_s: count as f64 / sled_time.as_secs_f64(),
             store_bytes_per_entry: store_bytes as f64 / count as f64,
             file_bytes_per_entry: file_bytes as f64 / count as f64,
+            sled_bytes_per_entry: sled_bytes as f64 / count as f64,
             raw_entry_bytes,
         });
     }
@@ -125,26 +135,67 @@ fn plain_file(dir: &Path, entries: &[NewEntry], batch: usize) -> (Duration, u64)
         .and_then(|d| d.sync_all())
         .expect("sync directory");
     let started = Instant::now();
-    let mut previous = [0; 32];
     let mut buffer = Vec::new();
-    for (chunk_index, chunk) in entries.chunks(batch).enumerate() {
-        buffer.clear();
-        for (offset, entry) in chunk.iter().enumerate() {
-            let encoded = Entry {
-                seq: (chunk_index * batch + offset) as u64,
-                stored_at_ns: entry.stored_at_ns,
-                previous,
-                envelope: entry.envelope.clone(),
-            }
-            .encode();
-            previous = covenant_core::entry::chain_hash(&encoded);
-            buffer.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
-            buffer.extend_from_slice(&encoded);
+    let mut in_buffer = 0;
+    encode_all(entries, |_, encoded| {
+        buffer.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+        buffer.extend_from_slice(&encoded);
+        in_buffer += 1;
+        if in_buffer == batch {
+            file.write_all(&buffer).expect("append to plain log");
+            file.sync_all().expect("fsync plain log");
+            buffer.clear();
+            in_buffer = 0;
         }
+    });
+    if in_buffer > 0 {
         file.write_all(&buffer).expect("append to plain log");
         file.sync_all().expect("fsync plain log");
     }
     let elapsed = started.elapsed();
+    (elapsed, disk_usage(dir))
+}
+
+/// Each entry's canonical encoding encoded into `f`, in order, with its chain link.
+fn encode_all(entries: &[NewEntry], mut f: impl FnMut(u64, Vec<u8>)) {
+    let mut previous = [0; 32];
+    for (seq, entry) in entries.iter().enumerate() {
+        let encoded = Entry {
+            seq: seq as u64,
+            stored_at_ns: entry.stored_at_ns,
+            previous,
+            envelope: entry.envelope.clone(),
+        }
+        .encode();
+        previous = covenant_core::entry::chain_hash(&encoded);
+        f(seq as u64, encoded);
+    }
+}
+
+/// The engine alone: one insert per encoded entry, then flush and fsync, per batch.
+fn bare_sled(dir: &Path, entries: &[NewEntry], batch: usize) -> (Duration, u64) {
+    let db = sled::Config::new()
+        .path(dir)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(64 * 1024 * 1024)
+        .flush_every_ms(None)
+        .open()
+        .expect("open sled");
+    let log = File::open(dir.join("db")).expect("open sled log file");
+    let mut encoded = Vec::with_capacity(entries.len());
+    let started = Instant::now();
+    encode_all(entries, |seq, bytes| encoded.push((seq, bytes)));
+    for chunk in encoded.chunks(batch) {
+        let mut writes = sled::Batch::default();
+        for (seq, bytes) in chunk {
+            writes.insert(&seq.to_be_bytes(), bytes.as_slice());
+        }
+        db.apply_batch(writes).expect("sled batch");
+        db.flush().expect("sled flush");
+        log.sync_all().expect("fsync sled log");
+    }
+    let elapsed = started.elapsed();
+    drop(db);
     (elapsed, disk_usage(dir))
 }
 
@@ -220,11 +271,14 @@ fn write_json(results: &[Figures]) {
                 "entries": f.entries,
                 "store_appends_per_s": f.store_per_s,
                 "file_appends_per_s": f.file_per_s,
+                "bare_sled_appends_per_s": f.sled_per_s,
                 "rate_ratio": f.store_per_s / f.file_per_s,
                 "store_bytes_per_entry": f.store_bytes_per_entry,
                 "file_bytes_per_entry": f.file_bytes_per_entry,
+                "bare_sled_bytes_per_entry": f.sled_bytes_per_entry,
                 "raw_entry_bytes": f.raw_entry_bytes,
                 "space_ratio": f.store_bytes_per_entry / f.raw_entry_bytes,
+                "bare_sled_space_ratio": f.sled_bytes_per_entry / f.raw_entry_bytes,
             })
         })
         .collect();
@@ -232,6 +286,7 @@ fn write_json(results: &[Figures]) {
         "bench": "store",
         "envelope_bytes": ENVELOPE_BYTES,
         "baseline": "plain append-only file, one fsync per batch, same run",
+        "goal": "rate_ratio >= 0.5 at batch 1000, space_ratio < 1.5",
         "cases": cases,
     });
     let path = bench_dir().join("store.json");

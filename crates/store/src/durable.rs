@@ -47,7 +47,7 @@ pub(crate) fn inspect(dir: &Path) -> Result<DirState, StoreError> {
             // engine directory and the temporary marker: nothing was ever acknowledged there.
             let interrupted_creation = names
                 .iter()
-                .all(|name| name == ENGINE_DIR || name == FORMAT_TEMP);
+                .all(|name| name == ENGINE_DIR || name == FORMAT_TEMP || name == ".write-probe");
             if interrupted_creation {
                 Ok(DirState::Fresh)
             } else {
@@ -88,6 +88,72 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
     File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| io_error(dir, e))
+}
+
+/// Written on a clean close with the head the store had, and removed on open: a store that
+/// was closed cleanly must recover exactly that head. Without it, damage to the newest part of
+/// the engine's log would look like a write torn by a crash, which the engine recovers from by
+/// dropping the tail, and acknowledged entries would vanish without a word.
+const CLOSED_FILE: &str = "CLOSED";
+
+/// The head recorded at the last clean close, if the store was closed cleanly.
+pub(crate) fn read_closed_head(dir: &Path) -> Result<Option<String>, StoreError> {
+    let path = dir.join(CLOSED_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(&path, e)),
+    }
+}
+
+/// Record a clean close: temporary file, fsync, rename, fsync the directory.
+pub(crate) fn write_closed_head(dir: &Path, head_text: &str) -> Result<(), StoreError> {
+    let temp = dir.join("CLOSED.tmp");
+    let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+    file.write_all(head_text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error(&temp, e))?;
+    let closed = dir.join(CLOSED_FILE);
+    std::fs::rename(&temp, &closed).map_err(|e| io_error(&closed, e))?;
+    sync_dir(dir)
+}
+
+/// Forget the clean close before anything is written: a crash from here on must not be
+/// mistaken for damage.
+pub(crate) fn remove_closed_head(dir: &Path) -> Result<(), StoreError> {
+    let closed = dir.join(CLOSED_FILE);
+    match std::fs::remove_file(&closed) {
+        Ok(()) => sync_dir(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(&closed, e)),
+    }
+}
+
+/// Remove snapshots sled began and never finished.
+///
+/// sled 0.34 writes a snapshot as `snap.<lsn>.generating` and renames it to `snap.<lsn>` when
+/// complete, and it also writes one while recovering on open. But when choosing the snapshot
+/// to load it only skips names ending in `.in___motion`: after a crash in the middle of a
+/// snapshot, the half-written `.generating` file sorts last, is loaded, fails its checksum,
+/// and the database will not open (sled issues 1527 and 1533). A `.generating` file is never
+/// a snapshot sled meant to use, and the log it summarises is still there, so removing it
+/// makes sled fall back to the previous snapshot and replay the log from it.
+pub(crate) fn remove_unfinished_snapshots(engine_dir: &Path) -> Result<(), StoreError> {
+    let reader = match std::fs::read_dir(engine_dir) {
+        Ok(reader) => reader,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error(engine_dir, e)),
+    };
+    for item in reader {
+        let item = item.map_err(|e| io_error(engine_dir, e))?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let path = item.path();
+            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Write the format marker durably: temporary file, fsync, rename, fsync the directory.
@@ -201,21 +267,37 @@ fn names_in(dir: &Path) -> Result<HashSet<OsString>, StoreError> {
         .collect()
 }
 
-/// Name what went wrong with a file-system operation on `path`.
+/// Name what went wrong with a file-system operation on `path`. The engine sometimes wraps
+/// the operating system's error in one of its own kind, so the kind is checked too.
 pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
+    use std::io::ErrorKind;
     let path_text = path.display().to_string();
-    match error.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => {
-            StoreError::DiskFull { path: path_text }
-        }
-        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => StoreError::ReadOnly {
+    let full = matches!(
+        error.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG)
+    ) || matches!(
+        error.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    );
+    let read_only = matches!(
+        error.raw_os_error(),
+        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM)
+    ) || matches!(
+        error.kind(),
+        ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied
+    );
+    if full {
+        StoreError::DiskFull { path: path_text }
+    } else if read_only {
+        StoreError::ReadOnly {
             path: path_text,
             reason: error.to_string(),
-        },
-        _ => StoreError::Io {
+        }
+    } else {
+        StoreError::Io {
             path: path_text,
             source: error,
-        },
+        }
     }
 }
 

@@ -15,7 +15,6 @@ use sled::transaction::{TransactionError, TransactionalTree};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
 /// How many of the newest entries the cheap check on open re-links and re-hashes.
@@ -29,10 +28,14 @@ pub struct SledStore {
     /// The head and counters as of the last durable batch.
     meta: RwLock<Meta>,
     /// Serialises writers; holds what a write needs beyond the trees.
-    writer: Mutex<Syncer>,
+    writer: Mutex<Writer>,
+}
+
+struct Writer {
+    syncer: Syncer,
     /// Set when a write failed after sled may have applied part of it in memory: from then
     /// on the in-memory trees may be ahead of the disk, so only reopening is safe.
-    poisoned: AtomicBool,
+    failed: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -125,21 +128,26 @@ impl SledStore {
         let db = open_engine(dir)?;
         let engine = |e| durable::engine_error(dir, e);
         if db.get(layout::META_FORMAT).map_err(engine)?.is_none() {
+            // A creation that stopped early left at most an empty engine; anything else in
+            // it belongs to someone else and is not ours to write into.
+            let foreign = !db.is_empty() || db.tree_names().len() > 1;
+            if foreign {
+                return Err(StoreError::NotAStore {
+                    path: dir.display().to_string(),
+                });
+            }
             let mut batch = sled::Batch::default();
             batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
             batch.insert(layout::META_HEAD, &Meta::empty().encode()[..]);
             db.apply_batch(batch).map_err(engine)?;
         }
         db.flush().map_err(engine)?;
-        let syncer = Syncer::new(dir)?;
-        let mut syncer = syncer;
+        let mut syncer = Syncer::new(dir)?;
         syncer.sync()?;
         // The marker goes last: a directory with a marker always holds a complete store.
         durable::write_marker(dir)?;
         syncer.sync_store_dir()?;
-        drop(syncer);
-        drop(db);
-        Self::open_existing(dir, OpenCheck::Head)
+        Self::from_engine(dir, db, syncer, OpenCheck::Head)
     }
 
     /// Open a store for the deep check, which checks everything the check on open does and
@@ -156,6 +164,16 @@ impl SledStore {
     fn open_existing(dir: &Path, open_check: OpenCheck) -> Result<Self, StoreError> {
         durable::prepare_dir(dir)?;
         let db = open_engine(dir)?;
+        let syncer = Syncer::new(dir)?;
+        Self::from_engine(dir, db, syncer, open_check)
+    }
+
+    fn from_engine(
+        dir: &Path,
+        db: sled::Db,
+        syncer: Syncer,
+        open_check: OpenCheck,
+    ) -> Result<Self, StoreError> {
         let engine = |e| durable::engine_error(dir, e);
         let trees = Trees::open(&db).map_err(engine)?;
         match trees.meta.get(layout::META_FORMAT).map_err(engine)? {
@@ -180,19 +198,45 @@ impl SledStore {
                 ));
             }
         };
-        let syncer = Syncer::new(dir)?;
         let store = Self {
             dir: dir.to_owned(),
             db,
             trees,
             meta: RwLock::new(meta),
-            writer: Mutex::new(syncer),
-            poisoned: AtomicBool::new(false),
+            writer: Mutex::new(Writer {
+                syncer,
+                // Until the checks below pass, the store takes no writes and a close records
+                // nothing.
+                failed: Some("the store did not finish opening".to_owned()),
+            }),
         };
         if open_check == OpenCheck::Head {
             store.check_head()?;
         }
+        store.check_closed_head()?;
+        store.lock_writer_unchecked().failed = None;
         Ok(store)
+    }
+
+    fn lock_writer_unchecked(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// After a clean close the engine must recover the head the store closed with.
+    fn check_closed_head(&self) -> Result<(), StoreError> {
+        if let Some(closed) = durable::read_closed_head(&self.dir)? {
+            let recovered = closed_head_text(&self.current_meta().head);
+            if closed != recovered {
+                return Err(StoreError::CorruptMetadata(format!(
+                    "the store was closed at {} but the engine recovered {}",
+                    closed.trim(),
+                    recovered.trim()
+                )));
+            }
+        }
+        durable::remove_closed_head(&self.dir)
     }
 
     pub(crate) fn meta_snapshot(&self) -> Meta {
@@ -320,15 +364,6 @@ impl SledStore {
             .record_holding(&self.trees.hashes, index)?
             .ok_or_else(missing)?;
         layout::hash_in_record(&record, index - first).ok_or_else(missing)
-    }
-
-    fn ensure_writable(&self) -> Result<(), StoreError> {
-        if self.poisoned.load(Ordering::SeqCst) {
-            return Err(StoreError::NeedsReopen {
-                reason: "an earlier write failed".to_owned(),
-            });
-        }
-        Ok(())
     }
 
     /// Build everything `batch` writes, starting from `meta`. Nothing is written yet.
@@ -500,60 +535,69 @@ impl SledStore {
         syncer.sync()
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Syncer> {
-        self.writer
+    /// The writer lock, refusing to hand it out once a write has failed.
+    fn lock_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
+        let writer = self
+            .writer
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(reason) = &writer.failed {
+            return Err(StoreError::NeedsReopen {
+                reason: reason.clone(),
+            });
+        }
+        Ok(writer)
     }
 
-    /// Run a write under the writer lock, poisoning the store if it fails after reaching the
-    /// engine.
+    /// Run a write under the writer lock. If it fails once it has reached the engine, the
+    /// engine's memory may hold part of it, so the store refuses further writes until it is
+    /// reopened (reopening recovers exactly what is on disk).
     fn write_durably<T>(
         &self,
-        syncer: &mut Syncer,
+        writer: &mut Writer,
         write: impl FnOnce(&mut Syncer) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let result =
-            std::panic::catch_unwind(AssertUnwindSafe(|| write(syncer))).unwrap_or_else(|panic| {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| write(&mut writer.syncer)))
+            .unwrap_or_else(|panic| {
                 Err(StoreError::Engine(format!(
                     "the storage engine failed: {}",
                     panic_message(&panic)
                 )))
             });
         if let Err(error) = &result {
-            self.poisoned.store(true, Ordering::SeqCst);
-            return Err(StoreError::from_write_failure(error));
+            writer.failed = Some(error.to_string());
         }
         result
     }
 }
 
-impl StoreError {
-    /// The same error, for reporting after the store was poisoned by it.
-    fn from_write_failure(error: &StoreError) -> StoreError {
-        match error {
-            StoreError::DiskFull { path } => StoreError::DiskFull { path: path.clone() },
-            StoreError::ReadOnly { path, reason } => StoreError::ReadOnly {
-                path: path.clone(),
-                reason: reason.clone(),
-            },
-            other => StoreError::NeedsReopen {
-                reason: other.to_string(),
-            },
+fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
+    let engine_dir = dir.join(durable::ENGINE_DIR);
+    durable::remove_unfinished_snapshots(&engine_dir)?;
+    let config = engine_config(&engine_dir);
+    let started = std::time::Instant::now();
+    loop {
+        let opened = match std::panic::catch_unwind(AssertUnwindSafe(|| config.open())) {
+            Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
+            Err(panic) => Err(StoreError::CorruptMetadata(format!(
+                "the storage engine failed while recovering: {}",
+                panic_message(&panic)
+            ))),
+        };
+        // sled's I/O threads can hold the database file, and with it the lock, for a moment
+        // after the last handle is dropped, so a store closed and reopened by one process may
+        // briefly look locked. Another process holding it stays locked past the wait.
+        match opened {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
         }
     }
 }
 
-fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = engine_config(&dir.join(durable::ENGINE_DIR));
-    match std::panic::catch_unwind(AssertUnwindSafe(|| config.open())) {
-        Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
-        Err(panic) => Err(StoreError::CorruptMetadata(format!(
-            "the storage engine failed while recovering: {}",
-            panic_message(&panic)
-        ))),
-    }
-}
+/// How long opening waits for a lock released by this process's own closed store.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The engine settings every store uses.
 pub(crate) fn engine_config(engine_dir: &Path) -> sled::Config {
@@ -693,8 +737,7 @@ impl LogStore for SledStore {
     }
 
     fn append(&self, batch: Batch) -> Result<Head, StoreError> {
-        let mut syncer = self.lock_writer();
-        self.ensure_writable()?;
+        let mut writer = self.lock_writer()?;
         let meta = self.current_meta();
         let nothing_to_write = batch.entries.is_empty()
             && batch.state_changes.is_empty()
@@ -707,7 +750,7 @@ impl LogStore for SledStore {
         }
         // Everything that can refuse the batch runs before the first write.
         let (writes, next) = self.prepare(batch, meta)?;
-        self.write_durably(&mut syncer, |syncer| self.commit(writes, syncer))?;
+        self.write_durably(&mut writer, |syncer| self.commit(writes, syncer))?;
         *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(next.head)
     }
@@ -777,8 +820,7 @@ impl LogStore for SledStore {
     }
 
     fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
-        let mut syncer = self.lock_writer();
-        self.ensure_writable()?;
+        let mut writer = self.lock_writer()?;
         let head = self.head();
         if size > head.size {
             return Err(StoreError::InvalidCheckpoint {
@@ -802,7 +844,7 @@ impl LogStore for SledStore {
                 problem: "the note's root is not the log's root at that size".to_owned(),
             });
         }
-        self.write_durably(&mut syncer, |syncer| {
+        self.write_durably(&mut writer, |syncer| {
             self.trees
                 .checkpoints
                 .insert(layout::seq_key(size), note)
@@ -890,6 +932,41 @@ impl LogStore for SledStore {
 
 fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, StoreError> {
     layout::decode_rejection(value).map_err(StoreError::CorruptMetadata)
+}
+
+/// How a head is written in the clean-close record.
+fn closed_head_text(head: &Head) -> String {
+    format!(
+        "size {} root {} chain {} stream {}\n",
+        head.size,
+        hex_of(&head.root.0),
+        hex_of(&head.chain_head),
+        head.stream_seq
+    )
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
+        if writer.failed.is_some() {
+            return;
+        }
+        // Failing here only loses the extra check on the next open, never data: every batch
+        // was durable before its append returned.
+        let head = self.meta.get_mut().unwrap_or_else(|p| p.into_inner()).head;
+        let closed = self
+            .db
+            .flush()
+            .map_err(|e| durable::engine_error(&self.dir, e))
+            .and_then(|_| writer.syncer.sync());
+        if closed.is_ok() {
+            let _ = durable::write_closed_head(&self.dir, &closed_head_text(&head));
+        }
+    }
 }
 
 impl std::fmt::Debug for SledStore {

@@ -1,8 +1,12 @@
 //! The store's integration tests, one binary: the conformance suite run for each engine,
 //! the model test, crash recovery, tamper detection and bad input.
 
+mod bad_input;
 mod conformance;
+mod crash;
+mod model;
 mod support;
+mod tamper;
 
 mod sled_engine {
     use super::conformance::{self, Engine};
