@@ -243,6 +243,19 @@ pub fn tile_path(tile: &Tile) -> String {
 /// Parse a C2SP tile path (the inverse of [`tile_path`]); `None` if it is not one.
 pub fn parse_tile_path(path: &str) -> Option<Tile> {
     let rest = path.strip_prefix("tile/")?;
+    // `Tile::from_path` panics on a width of 0 or a level of 64 or more: refuse those first,
+    // since paths come from the network.
+    if let Some((_, width)) = rest.rsplit_once(".p/")
+        && !matches!(width.parse::<u32>(), Ok(1..=255))
+    {
+        return None;
+    }
+    if !rest.starts_with("entries/") {
+        let level = rest.split('/').next()?;
+        if !matches!(level.parse::<u8>(), Ok(0..=63)) {
+            return None;
+        }
+    }
     let go_path = match rest.strip_prefix("entries/") {
         Some(index) => format!("tile/{TILE_HEIGHT}/data/{index}"),
         None => format!("tile/{TILE_HEIGHT}/{rest}"),
@@ -394,6 +407,11 @@ mod tests {
             "tile/data/000",
             "tile/0/0",
             "tile/0/000.p/256",
+            "tile/0/000.p/0",
+            "tile/entries/000.p/0",
+            "tile/64/000",
+            "tile/255/000",
+            "tile/0/000.p/x",
             "x",
         ] {
             assert!(parse_tile_path(bad).is_none(), "{bad}");

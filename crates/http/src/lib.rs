@@ -7,7 +7,9 @@
 //!
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
+pub mod log_api;
 pub mod pages;
+pub mod proofs;
 pub mod query_api;
 
 use axum::Router;
@@ -48,6 +50,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(log_api::routes())
+        .merge(proofs::routes())
         .merge(query_api::routes())
         .with_state(state)
 }

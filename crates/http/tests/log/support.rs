@@ -1,0 +1,98 @@
+//! A real sled store holding a sample log, and the router over it.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use covenant_audit::sample;
+use covenant_core::checkpoint::LogSigner;
+use covenant_core::event::envelope_digest;
+use covenant_http::{AppState, router};
+use covenant_store::{Batch, LogStore, NewEntry, SledStore};
+use prost::Message;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// Entries covered by the signed checkpoint.
+pub const SIGNED: u64 = 600;
+/// Entries in the store (the last ones not yet in a checkpoint).
+pub const STORED: u64 = 700;
+
+pub struct Fixture {
+    pub app: Router,
+    pub envelopes: Vec<Vec<u8>>,
+    pub signer: LogSigner,
+    pub store: Arc<SledStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A store with `STORED` sample entries and a checkpoint for the first `SIGNED`.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::create_or_open(dir.path().join("store")).unwrap());
+        let envelopes = sample::envelopes(STORED, 3);
+        let signer = LogSigner::new(sample::ORIGIN, sample::LOG_SEED).unwrap();
+        append(&*store, &envelopes[..SIGNED as usize], 0);
+        let head = store.head();
+        assert_eq!(head.size, SIGNED);
+        store
+            .put_checkpoint(SIGNED, &signer.sign(SIGNED, head.root))
+            .unwrap();
+        append(&*store, &envelopes[SIGNED as usize..], SIGNED);
+        let state = AppState::new(store.clone(), signer.verifier_key());
+        Self {
+            app: router(state),
+            envelopes,
+            signer,
+            store,
+            _dir: dir,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Response<Body> {
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Response<Body> {
+        self.app.clone().oneshot(request).await.unwrap()
+    }
+}
+
+fn append(store: &dyn LogStore, envelopes: &[Vec<u8>], first_seq: u64) {
+    let entries = envelopes
+        .iter()
+        .enumerate()
+        .map(|(i, envelope)| {
+            let decoded = covenant_core::proto::Envelope::decode(&envelope[..]).unwrap();
+            NewEntry {
+                stored_at_ns: sample::stored_at_ns(first_seq + i as u64),
+                envelope: envelope.clone(),
+                event_id: decoded.event_id,
+                actor: decoded.actor,
+                digest: envelope_digest(envelope),
+            }
+        })
+        .collect();
+    store
+        .append(Batch {
+            entries,
+            ..Batch::default()
+        })
+        .unwrap();
+}
+
+pub async fn body(response: Response<Body>) -> Vec<u8> {
+    axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+pub fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
