@@ -1,8 +1,546 @@
+//! `covenant audit`: the watchdog's commands (docs/AUDIT.md).
+//!
+//! Exit codes, for scripts: 0 everything checks; 1 the log (or the proof) failed a check, or a
+//! monitor raised the alarm; 2 the check could not be completed (unreachable, bad arguments,
+//! unreadable files).
+
+use anyhow::{Context, bail};
+use covenant_audit::monitor::{self, MonitorState, Outcome};
+use covenant_audit::source::FnSource;
+use covenant_audit::witness::{self, Witness};
+use covenant_audit::{AuditError, HttpSource, LogSource, Progress, prove, verify_log};
+use covenant_core::checkpoint::verify_checkpoint;
+use covenant_core::cosignature::Cosigner;
+use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
+use covenant_store::{LogStore, SledStore};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A check failed: the log or the proof is not what it claims.
+const FAILED: u8 = 1;
+/// The check could not be completed.
+const INCOMPLETE: u8 = 2;
 
 #[derive(clap::Subcommand)]
-pub enum AuditCommand {}
+pub enum AuditCommand {
+    /// Verify a whole log: every entry's chain link, signature and authority (replayed from
+    /// genesis), every hash tile, the Merkle root and the checkpoint signature.
+    Verify(VerifyArgs),
+    /// Follow a log's checkpoints; raise the alarm on a split view, a rollback, a fork or a bad
+    /// entry.
+    Monitor(MonitorArgs),
+    /// Download the offline proof bundle of one event.
+    Prove(ProveArgs),
+    /// Check an offline proof bundle against the log's verifier key.
+    CheckProof(CheckProofArgs),
+    /// A C2SP witness: create its key, serve it, or ask one to cosign a log's checkpoint.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The ledger (http://host:port) or the log's tiles prefix (a mirror's URL).
+    #[arg(required_unless_present = "store", conflicts_with = "store")]
+    url: Option<String>,
+    /// Verify a stopped ledger's store directory instead (also runs the store's deep check).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// The log's verifier key (`<origin>+<id>+<key>`), or a file holding it. Without it the key
+    /// the log publishes is trusted on first use, with a warning.
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct MonitorArgs {
+    /// The ledger (http://host:port) or the log's tiles prefix.
+    url: String,
+    /// Where the last verified checkpoint and the verifier's position are kept.
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// The log's verifier key, or a file holding it (default: the one in the state file, else
+    /// trust on first use).
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: Option<String>,
+    /// POST a JSON alarm here when the log misbehaves.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Check once and exit.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between checks.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    interval: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ProveArgs {
+    /// The event to prove.
+    event_id: String,
+    /// The ledger's HTTP address.
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Where to write the bundle (JSON).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Check the bundle against this verifier key (or file) before writing it.
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct CheckProofArgs {
+    /// The bundle written by `covenant audit prove` or served at /v1/proof/bundle/{event_id}.
+    file: PathBuf,
+    /// The log's verifier key, or a file holding it (never the one inside the bundle).
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: String,
+}
+
+#[derive(clap::Subcommand)]
+pub enum WitnessCommand {
+    /// Create a witness key: writes the secret seed to FILE and prints the verifier key.
+    Keygen {
+        /// The witness's name, a schema-less URL (for example witness.example.org/w1).
+        #[arg(long)]
+        name: String,
+        /// Where to write the secret seed (hex). Refuses to overwrite.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// Serve C2SP tlog-witness `POST /add-checkpoint`.
+    Serve {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// Verifier key of a log to witness (repeat for several logs).
+        #[arg(long = "log-key", value_name = "VERIFIER_KEY", required = true)]
+        log_keys: Vec<String>,
+        /// Where the last cosigned checkpoint of each log is kept.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+    },
+    /// Ask a witness to cosign a log's latest checkpoint (proving consistency from the log's
+    /// tiles), and print the cosigned checkpoint.
+    Submit {
+        /// The ledger (http://host:port) or the log's tiles prefix.
+        log: String,
+        /// The witness's submission prefix (http://host:port).
+        #[arg(long, value_name = "URL")]
+        witness: String,
+        /// The log's verifier key, or a file holding it.
+        #[arg(long = "log-key", value_name = "VERIFIER_KEY")]
+        log_key: String,
+        /// Check the cosignature against the witness's verifier key.
+        #[arg(long = "witness-key", value_name = "VERIFIER_KEY")]
+        witness_key: Option<String>,
+    },
+}
 
 pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        AuditCommand::Verify(args) => verify(args),
+        AuditCommand::Monitor(args) => monitor(args),
+        AuditCommand::Prove(args) => prove(args),
+        AuditCommand::CheckProof(args) => check_proof(args),
+        AuditCommand::Witness(command) => witness(command),
+    }
+}
+
+/// A verifier key given on the command line, or read from the file it names.
+fn key_argument(value: &str) -> anyhow::Result<String> {
+    let path = Path::new(value);
+    if !value.contains('+') && path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("read verifier key from {}", path.display()))?;
+        return Ok(text.trim().to_owned());
+    }
+    Ok(value.trim().to_owned())
+}
+
+/// The pinned key, or the one the log publishes (trust on first use, with a warning).
+fn pinned_or_published(key: Option<&str>, source: &dyn LogSource) -> anyhow::Result<String> {
+    if let Some(key) = key {
+        return key_argument(key);
+    }
+    let published = source
+        .published_verifier_key()
+        .context("fetch the log's verifier key")?
+        .with_context(|| {
+            format!(
+                "{} publishes no verifier key: pass the log's key with --key",
+                source.describe()
+            )
+        })?;
+    eprintln!(
+        "warning: trusting the verifier key the log publishes about itself:\n  {published}\n\
+         Anyone who can change what you download can change this key. Check it against a copy\n\
+         obtained elsewhere and pass it with --key from now on."
+    );
+    Ok(published)
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal or `quiet`).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} entries  {per_sec}  eta {eta}")
+                .expect("a valid template"),
+        );
+        Self(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, from: u64, to: u64) {
+        self.0.set_length(to - from);
+        self.0.set_position(0);
+        self.0.reset_eta();
+    }
+
+    fn advance(&self, entries: u64) {
+        self.0.inc(entries);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let source: Box<dyn LogSource> = match (&args.url, &args.store) {
+        (_, Some(path)) => {
+            let Some(key) = &args.key else {
+                bail!(
+                    "--store needs --key: the log's verifier key, as served at /log/verifier-key"
+                );
+            };
+            let key = key_argument(key)?;
+            if let Err(failure) = deep_check_store(path, &key, args.quiet) {
+                eprintln!("FAILED: {failure:#}");
+                return Ok(ExitCode::from(FAILED));
+            }
+            let store =
+                SledStore::open(path).with_context(|| format!("open store {}", path.display()))?;
+            return verify_source(
+                &store_source(Arc::new(store), path),
+                &key,
+                args.quiet,
+                started,
+            );
+        }
+        (Some(url), None) => Box::new(HttpSource::new(url)?),
+        (None, None) => bail!("give the log's URL or --store PATH"),
+    };
+    let key = pinned_or_published(args.key.as_deref(), &*source)?;
+    verify_source(&*source, &key, args.quiet, started)
+}
+
+fn verify_source(
+    source: &dyn LogSource,
+    key: &str,
+    quiet: bool,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let bar = Bar::new(quiet);
+    let result = verify_log(source, key, &bar);
+    drop(bar);
+    match result {
+        Ok((_, report)) => {
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "ok: verified all {} entries of {} against the checkpoint for size {} (root {})",
+                report.checkpoint.size,
+                report.checkpoint.origin,
+                report.checkpoint.size,
+                report.checkpoint.root
+            );
+            println!(
+                "    chain links, leaf hashes, envelope signatures and authority from genesis, {} hash tiles, root and checkpoint signature; {seconds:.1} s ({:.0} entries/s)",
+                report.tiles_checked,
+                report.entries_checked as f64 / seconds.max(1e-9)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("FAILED: {error}");
+            Ok(ExitCode::from(if error.is_misbehaviour() {
+                FAILED
+            } else {
+                INCOMPLETE
+            }))
+        }
+    }
+}
+
+/// The store's own deep self-check (covenant_store::check), with the log key.
+fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::Result<()> {
+    let bar = Bar::new(quiet);
+    let options = covenant_store::check::CheckOptions {
+        verifier_key: Some(key.to_owned()),
+    };
+    let report = covenant_store::check::verify_store(path, &options, &mut |progress| {
+        bar.0.set_length(progress.total);
+        bar.0.set_position(progress.checked);
+    })
+    .with_context(|| format!("deep check of store {}", path.display()))?;
+    drop(bar);
+    println!(
+        "ok: store self-check: {} entries, {} stored hashes, {} checkpoints ({} signatures), {} rejections",
+        report.head.size,
+        report.stored_hashes,
+        report.checkpoints,
+        report.signatures_checked,
+        report.rejections
+    );
+    Ok(())
+}
+
+/// A stopped ledger's store, read as the log it publishes.
+fn store_source(store: Arc<SledStore>, path: &Path) -> impl LogSource {
+    let (checkpoint_store, bundle_store, tile_store) = (store.clone(), store.clone(), store);
+    let read_error = |what: String| {
+        move |error: covenant_store::StoreError| AuditError::Fetch {
+            what: what.clone(),
+            reason: error.to_string(),
+        }
+    };
+    FnSource {
+        description: format!("store {}", path.display()),
+        checkpoint: move || {
+            checkpoint_store
+                .latest_checkpoint()
+                .map_err(read_error("checkpoint".into()))?
+                .map(|(_, note)| note)
+                .ok_or_else(|| AuditError::Missing {
+                    what: "the store's checkpoint".into(),
+                })
+        },
+        entry_bundle: move |tile: &Tile| {
+            let start = tile.level_index() * TILE_WIDTH;
+            let entries = bundle_store
+                .entries(start, start + u64::from(tile.width()))
+                .map_err(read_error(format!("entries from {start}")))?;
+            Ok(encode_entry_bundle(entries.iter().map(Vec::as_slice)))
+        },
+        hash_tile: move |tile: &Tile| {
+            hash_tile_data(tile, &*tile_store).map_err(|e| AuditError::Fetch {
+                what: "stored hashes".into(),
+                reason: e.to_string(),
+            })
+        },
+    }
+}
+
+fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
+    let source = HttpSource::new(&args.url)?;
+    loop {
+        let state = MonitorState::load(&args.state)?;
+        let key = match (&args.key, &state) {
+            (Some(key), _) => key_argument(key)?,
+            (None, Some(state)) => state.verifier_key.clone(),
+            (None, None) => pinned_or_published(None, &source)?,
+        };
+        let bar = Bar::new(args.quiet);
+        let result = monitor::check_once(&source, state, &key, &bar);
+        drop(bar);
+        match result {
+            Ok((state, outcome)) => {
+                state
+                    .save(&args.state)
+                    .with_context(|| format!("save {}", args.state.display()))?;
+                match outcome {
+                    Outcome::FirstVerification { size } => {
+                        println!("ok: verified the whole log ({size} entries); following it")
+                    }
+                    Outcome::Unchanged { size } => println!("ok: unchanged at size {size}"),
+                    Outcome::Advanced { from, to } => println!(
+                        "ok: size {from} -> {to}: consistent, {} new entries verified",
+                        to - from
+                    ),
+                }
+            }
+            Err(alarm) if alarm.is_misbehaviour() => {
+                eprintln!("ALARM ({}): {alarm}", alarm.kind());
+                if let Some(url) = &args.webhook
+                    && let Err(error) = monitor::send_webhook(url, &source.describe(), &alarm)
+                {
+                    eprintln!("error: the webhook failed too: {error}");
+                }
+                return Ok(ExitCode::from(FAILED));
+            }
+            Err(alarm) if args.once => {
+                eprintln!("error: {}", alarm.error);
+                return Ok(ExitCode::from(INCOMPLETE));
+            }
+            Err(alarm) => eprintln!(
+                "warning: {}; trying again in {} s",
+                alarm.error, args.interval
+            ),
+        }
+        if args.once {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_secs(args.interval));
+    }
+}
+
+fn prove(args: ProveArgs) -> anyhow::Result<ExitCode> {
+    let bundle = prove::fetch_bundle(&args.server, &args.event_id)?;
+    if let Some(key) = &args.key {
+        let key = key_argument(key)?;
+        if let Err(error) = bundle.verify(&key) {
+            eprintln!("FAILED: the server's bundle does not check: {error}");
+            return Ok(ExitCode::from(FAILED));
+        }
+    }
+    let json = serde_json::to_vec_pretty(&bundle).context("encode the bundle")?;
+    std::fs::write(&args.out, json).with_context(|| format!("write {}", args.out.display()))?;
+    println!(
+        "wrote the proof that event {} is entry {} of the tree of size {} to {}",
+        args.event_id,
+        bundle.seq,
+        bundle.tree_size,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
+    let key = key_argument(&args.key)?;
+    let bundle = prove::read_bundle(&args.file)?;
+    match bundle.verify(&key) {
+        Ok(verified) => {
+            let event = &verified.event;
+            println!(
+                "valid: event {} ({}, by {}, key {}) is entry {} of log {}",
+                event.event_id(),
+                event.kind_name(),
+                event.actor(),
+                event.envelope.key_id,
+                verified.entry.seq,
+                verified.checkpoint.origin
+            );
+            println!(
+                "       in the tree of size {} with root {}, signed by the pinned key",
+                verified.checkpoint.size, verified.checkpoint.root
+            );
+            println!(
+                "       (whether the key was entitled to speak is checked by `covenant audit verify`)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("FAILED: {error}");
+            Ok(ExitCode::from(FAILED))
+        }
+    }
+}
+
+fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        WitnessCommand::Keygen { name, key_file } => {
+            let mut seed = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+            let cosigner = Cosigner::new(&name, seed)?;
+            write_secret(&key_file, &hex::encode(seed))?;
+            println!("{}", cosigner.verifier_key());
+            Ok(ExitCode::SUCCESS)
+        }
+        WitnessCommand::Serve {
+            name,
+            key_file,
+            log_keys,
+            state,
+            listen,
+        } => {
+            let seed = read_seed(&key_file)?;
+            let log_keys = log_keys
+                .iter()
+                .map(|key| key_argument(key))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let witness = Witness::open(Cosigner::new(&name, seed)?, &log_keys, &state)?;
+            println!("witness {}", witness.verifier_key());
+            let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("listen on {listen}"))?;
+                println!("serving POST /add-checkpoint on http://{listen}");
+                axum::serve(listener, witness::router(Arc::new(witness)))
+                    .await
+                    .context("serve")
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        WitnessCommand::Submit {
+            log,
+            witness,
+            log_key,
+            witness_key,
+        } => {
+            let source = HttpSource::new(&log)?;
+            let log_key = key_argument(&log_key)?;
+            let witness_key = witness_key.as_deref().map(key_argument).transpose()?;
+            match witness::submit(&source, &log_key, &witness, witness_key.as_deref()) {
+                Ok(cosigned) => {
+                    // Re-check the whole note as a client would.
+                    verify_checkpoint(&cosigned.note, &log_key)?;
+                    print!("{}", String::from_utf8_lossy(&cosigned.note));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    eprintln!("FAILED: {error}");
+                    Ok(ExitCode::from(if error.is_misbehaviour() {
+                        FAILED
+                    } else {
+                        INCOMPLETE
+                    }))
+                }
+            }
+        }
+    }
+}
+
+fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {} (it must not exist yet)", path.display()))?;
+    writeln!(file, "{contents}").with_context(|| format!("write {}", path.display()))
+}
+
+fn read_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .with_context(|| format!("{} does not hold a 64-hex-digit seed", path.display()))
 }
