@@ -4,20 +4,318 @@
 //! query layer's precomputed projections. They work without JavaScript: filters and the "as of"
 //! control are plain GET forms, charts are inline SVG with text alternatives, and the small
 //! stylesheet and script are compiled into the binary (no CDN).
+//!
+//! Each page module gathers what it shows from [`Projections`] (`load`) and renders it with a
+//! pure function (`render`), so rendering is tested without a server.
 
+mod actor;
 pub mod assets;
 pub mod chart;
+mod commitment;
+mod common;
 pub mod diff;
 pub mod format;
+mod home;
 pub mod layout;
 pub mod periods;
+mod search;
+mod themes;
 pub mod tone;
 
 use crate::AppState;
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use covenant_core::event::Date;
+use covenant_query::{AsOf, Point, Projections, QueryError};
+use layout::{AsOfControl, Frame, Section};
+use maud::{Markup, html};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{name}", get(assets::serve))
+    Router::new()
+        .route("/", get(home_page))
+        .route("/actors/{id}", get(actor_page))
+        .route("/commitments/{id}", get(commitment_page))
+        .route("/search", get(search_page))
+        .route("/themes", get(themes_page))
+        .route("/themes/{theme}", get(theme_page))
+        .route("/assets/{name}", get(assets::serve))
+}
+
+/// Query parameters, as given (pages validate the ones they use).
+pub(crate) type Params = BTreeMap<String, String>;
+
+/// What went wrong, shown to the reader as a page with the right status code.
+#[derive(Debug)]
+pub(crate) struct PageError {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+impl PageError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<QueryError> for PageError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::AsOfBeyondLog { .. } | QueryError::AsOfInFuture { .. } => {
+                Self::bad_request(error.to_string())
+            }
+            other => {
+                tracing::error!(error = %other, "render page");
+                Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "the query layer failed; the error is in the server log".into(),
+                }
+            }
+        }
+    }
+}
+
+/// The moment of the log a page shows, and how to talk about it.
+pub(crate) struct Moment {
+    pub point: Point,
+    /// The reader's `as_of`, when they asked for one.
+    pub requested: Option<String>,
+}
+
+impl Moment {
+    pub(crate) fn control(&self, keep: Vec<(String, String)>) -> AsOfControl {
+        let entries = format::thousands(i64::try_from(self.point.size).unwrap_or(i64::MAX));
+        let showing = if self.point.latest && self.requested.is_none() {
+            format!("the latest: {entries} log entries, overdue judged today")
+        } else {
+            format!(
+                "the log as it stood at {entries} entries, overdue judged on {}",
+                format::date(&self.point.date.to_string())
+            )
+        };
+        AsOfControl {
+            requested: self.requested.clone(),
+            showing,
+            keep,
+        }
+    }
+
+    /// The `as_of` parameter to carry into links, so a reader stays at the moment they chose.
+    pub(crate) fn param(&self) -> Vec<(String, String)> {
+        self.requested
+            .iter()
+            .map(|value| ("as_of".to_owned(), value.clone()))
+            .collect()
+    }
+}
+
+/// `as_of`: a date (`2026-03-31`) or a checkpoint size (`1200`); empty means the latest.
+pub(crate) fn parse_as_of(text: &str) -> Result<AsOf, PageError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(AsOf::Latest);
+    }
+    if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return text.parse().map(AsOf::Size).map_err(|_| {
+            PageError::bad_request(format!("as_of {text:?} is too large for a log size"))
+        });
+    }
+    Date::parse(text).map(AsOf::Date).ok_or_else(|| {
+        PageError::bad_request(format!(
+            "as_of {text:?} is neither a date (YYYY-MM-DD) nor a number of log entries"
+        ))
+    })
+}
+
+fn today() -> Date {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    Date::from_unix_ms(now_ms)
+}
+
+pub(crate) fn moment(projections: &Projections, params: &Params) -> Result<Moment, PageError> {
+    let requested = params
+        .get("as_of")
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty());
+    let as_of = parse_as_of(requested.as_deref().unwrap_or(""))?;
+    let point = projections.resolve(as_of, today())?;
+    Ok(Moment { point, requested })
+}
+
+fn error_page(error: &PageError) -> Markup {
+    let title = match error.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST => "That request could not be answered",
+        _ => "Something went wrong",
+    };
+    let frame = Frame {
+        title: title.to_owned(),
+        description: error.message.clone(),
+        path: "/".to_owned(),
+        section: Section::Other,
+        as_of: AsOfControl {
+            showing: "nothing: this page has no data".into(),
+            ..AsOfControl::default()
+        },
+        formats: vec![],
+    };
+    layout::page(
+        &frame,
+        html! {
+            h1 { (title) }
+            p class="lede" { (error.message) }
+            p { a href="/" { "Go to the home page" } " or " a href="/search" { "search the commitments" } "." }
+        },
+    )
+}
+
+/// Render on a blocking thread (projection reads touch sled), log how long it took, and turn
+/// errors into pages.
+async fn respond<F>(what: &'static str, work: F) -> Response
+where
+    F: FnOnce() -> Result<Markup, PageError> + Send + 'static,
+{
+    let started = Instant::now();
+    let outcome = tokio::task::spawn_blocking(work).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let result = outcome.unwrap_or_else(|join_error| {
+        tracing::error!(error = %join_error, page = what, "render page");
+        Err(PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "the page could not be rendered".into(),
+        })
+    });
+    tracing::debug!(page = what, elapsed_ms, "page rendered");
+    let server_timing = format!("render;dur={elapsed_ms:.2}");
+    match result {
+        Ok(markup) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (
+                    header::HeaderName::from_static("server-timing"),
+                    server_timing,
+                ),
+            ],
+            markup.into_string(),
+        )
+            .into_response(),
+        Err(error) => (
+            error.status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            error_page(&error).into_string(),
+        )
+            .into_response(),
+    }
+}
+
+async fn home_page(
+    State(state): State<AppState>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    let base_url = base_url(&headers);
+    respond("home", move || home::page(&state, &params, &base_url)).await
+}
+
+async fn actor_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond("actor", move || actor::page(&state, &id, &params)).await
+}
+
+async fn commitment_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond("commitment", move || commitment::page(&state, &id, &params)).await
+}
+
+async fn search_page(State(state): State<AppState>, Query(params): Query<Params>) -> Response {
+    respond("search", move || search::page(&state, &params)).await
+}
+
+async fn themes_page(State(state): State<AppState>, Query(params): Query<Params>) -> Response {
+    respond("themes", move || themes::list_page(&state, &params)).await
+}
+
+async fn theme_page(
+    State(state): State<AppState>,
+    Path(theme): Path<String>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond("theme", move || themes::theme_page(&state, &theme, &params)).await
+}
+
+/// The address readers reached this server by, for the "verify it yourself" command line.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            host.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .filter(|proto| *proto == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_takes_a_date_or_a_size_and_names_anything_else() {
+        assert_eq!(parse_as_of("").unwrap(), AsOf::Latest);
+        assert_eq!(parse_as_of(" 1200 ").unwrap(), AsOf::Size(1200));
+        assert_eq!(
+            parse_as_of("2026-03-31").unwrap(),
+            AsOf::Date(Date::parse("2026-03-31").unwrap())
+        );
+        let error = parse_as_of("last tuesday").unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert!(
+            error.message.contains("\"last tuesday\""),
+            "{}",
+            error.message
+        );
+        assert!(parse_as_of("2026-02-30").is_err());
+        assert!(parse_as_of("99999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn base_url_comes_from_the_host_header_and_refuses_odd_ones() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "covenant.example.org".parse().unwrap());
+        assert_eq!(base_url(&headers), "http://covenant.example.org");
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert_eq!(base_url(&headers), "https://covenant.example.org");
+        headers.insert(header::HOST, "evil\"host".parse().unwrap());
+        assert_eq!(base_url(&headers), "https://127.0.0.1:8080");
+    }
 }

@@ -1,0 +1,309 @@
+//! An MP's or a public body's page: the scorecard as charts, and the commitments with filters.
+
+use super::chart::{made_and_delivered, made_and_delivered_legend, status_bar, status_legend};
+use super::common::{
+    ListFilter, Names, actor_link, commitment_link, commitment_list, figures, filter_form, formats,
+    pager, projections, shares, status_of, theme_choices,
+};
+use super::layout::{self, Frame, Section, segment};
+use super::periods::{Dated, bucket};
+use super::{Moment, PageError, Params, diff, format, moment};
+use crate::AppState;
+use covenant_core::event::Date;
+use covenant_query::view::{Actor, CommitmentPage, CommitmentSummary, MoneyTotals, Scorecard};
+use covenant_query::{CommitmentFilter, Point, Projections, Status};
+use maud::{Markup, html};
+
+const PAGE_SIZE: usize = 50;
+const LIST_LIMIT: usize = 10;
+/// The most commitments the over-time chart reads for one actor.
+const CHART_LIMIT: usize = 20_000;
+
+pub(crate) struct ActorView {
+    pub actor: Actor,
+    pub scorecard: Scorecard,
+    pub list: CommitmentPage,
+    pub filter: ListFilter,
+    pub themes: Vec<String>,
+    pub dated: Vec<Dated>,
+    pub names: Names,
+}
+
+/// Every commitment the actor answers for, for the chart and the theme choices.
+fn all_commitments(
+    projections: &Projections,
+    id: &str,
+    point: &Point,
+) -> Result<Vec<CommitmentSummary>, PageError> {
+    let filter = CommitmentFilter {
+        actor: Some(id.to_owned()),
+        ..CommitmentFilter::default()
+    };
+    Ok(projections
+        .commitments(point, &filter, None, CHART_LIMIT)?
+        .items)
+}
+
+pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let made_on = Date::parse(&item.made_on)?;
+            let delivered = matches!(item.status, Status::Delivered | Status::PartlyDelivered);
+            let delivered_on = if delivered {
+                item.outcome_on.as_deref().and_then(Date::parse)
+            } else {
+                None
+            };
+            Some(Dated {
+                made_on,
+                delivered_on,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let filter = ListFilter::from_params(params)?;
+    let scorecard = projections
+        .actor_scorecard(id, &moment.point, LIST_LIMIT)?
+        .ok_or_else(|| {
+            PageError::not_found(format!(
+                "no actor {id:?} is registered in the log at this point"
+            ))
+        })?;
+    let Some(actor) = scorecard.actor.clone() else {
+        return Err(PageError::not_found(format!("no actor {id:?}")));
+    };
+    let everything = all_commitments(projections, id, &moment.point)?;
+    let list_filter = CommitmentFilter {
+        actor: Some(id.to_owned()),
+        theme: filter.theme.clone(),
+        status: filter.status.map(status_of),
+        ..CommitmentFilter::default()
+    };
+    let list = projections.commitments(
+        &moment.point,
+        &list_filter,
+        filter.cursor.as_deref(),
+        PAGE_SIZE,
+    )?;
+    let related = actor
+        .successors
+        .iter()
+        .chain(&actor.predecessors)
+        .map(String::as_str);
+    let names = Names::load(projections, &moment.point, related)?;
+    let view = ActorView {
+        themes: theme_choices(everything.iter().flat_map(|item| &item.themes)),
+        dated: dated(&everything),
+        actor,
+        scorecard,
+        list,
+        filter,
+        names,
+    };
+    Ok(render(&view, &moment))
+}
+
+fn kind_line(actor: &Actor) -> String {
+    let mut parts = vec![match actor.kind.as_str() {
+        "mp" => "MP".to_owned(),
+        "nhs_body" => "NHS body".to_owned(),
+        other => format::words_of(other),
+    }];
+    parts.extend(actor.party.clone());
+    parts.extend(actor.constituency.clone());
+    parts.join(" · ")
+}
+
+fn money_card(money: &[MoneyTotals]) -> Markup {
+    html! {
+        @if !money.is_empty() {
+            section class="card" aria-labelledby="money-heading" {
+                h2 id="money-heading" { "Money: pledged against spent" }
+                (money_bars(money))
+            }
+        }
+    }
+}
+
+/// Pledged, committed and spent per currency, as bars against the largest of the three.
+pub(crate) fn money_bars(money: &[MoneyTotals]) -> Markup {
+    html! {
+        @for totals in money {
+            @let largest = totals.pledged_minor.max(totals.committed_minor).max(totals.spent_minor).max(1);
+            div class="money" role="group" aria-label={ "Money in " (totals.currency) } {
+                @for (label, class, amount) in [
+                    ("Pledged", "pledged", totals.pledged_minor),
+                    ("Committed", "committed", totals.committed_minor),
+                    ("Spent", "spent", totals.spent_minor),
+                ] {
+                    div class="money-row" data-stage=(class) {
+                        span { (label) }
+                        span class="money-track" aria-hidden="true" {
+                            span class={ "money-fill " (class) }
+                                style={ "width:" (format!("{:.1}", amount as f64 * 100.0 / largest as f64)) "%" } {}
+                        }
+                        strong { (format::money(amount, &totals.currency)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn succession(view: &ActorView, moment: &Moment) -> Markup {
+    let actor = &view.actor;
+    html! {
+        @if !actor.predecessors.is_empty() || !actor.successors.is_empty() {
+            section class="card" aria-labelledby="succession-heading" {
+                h2 id="succession-heading" { "Machinery of government" }
+                @if !actor.predecessors.is_empty() {
+                    p {
+                        "Took over open commitments from "
+                        @for (index, id) in actor.predecessors.iter().enumerate() {
+                            @if index > 0 { ", " }
+                            a href=(actor_link(id, moment)) rel="prev" { (view.names.of(id)) }
+                        }
+                        "."
+                    }
+                }
+                @if !actor.successors.is_empty() {
+                    p {
+                        "Its open commitments passed to "
+                        @for (index, id) in actor.successors.iter().enumerate() {
+                            @if index > 0 { ", " }
+                            a href=(actor_link(id, moment)) rel="next" { (view.names.of(id)) }
+                        }
+                        "."
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn over_time(view: &ActorView) -> Markup {
+    let periods = bucket(&view.dated);
+    html! {
+        section class="card" aria-labelledby="time-heading" {
+            h2 id="time-heading" { "Promises and delivery over time" }
+            figure {
+                (made_and_delivered("over-time", &format!("{}: commitments made and delivered over time", view.actor.name), &periods))
+                figcaption { (made_and_delivered_legend()) }
+            }
+            @if !periods.is_empty() {
+                details class="data" {
+                    summary { "The numbers behind the chart" }
+                    div class="table-scroll" {
+                        table {
+                            thead { tr { th scope="col" { "Period" } th scope="col" class="num" { "Made" } th scope="col" class="num" { "Delivered" } } }
+                            tbody {
+                                @for period in &periods {
+                                    tr { th scope="row" { (period.label) } td class="num" { (period.made) } td class="num" { (period.delivered) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
+    html! {
+        @if !scorecard.goalposts_moved.items.is_empty() {
+            section class="card" aria-labelledby="moved-heading" {
+                h2 id="moved-heading" { "Goalposts moved (" (scorecard.goalposts_moved.total) ")" }
+                ul class="items" {
+                    @for item in &scorecard.goalposts_moved.items {
+                        li {
+                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            div class="item-meta" {
+                                @if item.deadline_moves > 0 {
+                                    span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
+                                }
+                                @if item.target_moves > 0 {
+                                    span { "Target " (diff::value_change(
+                                        item.original_target_value.map(format::quantity).as_deref(),
+                                        item.current_target_value.map(format::quantity).as_deref())) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
+    let actor = &view.actor;
+    let scorecard = &view.scorecard;
+    let path = format!("/actors/{}", segment(&actor.id));
+    let api_id = segment(&actor.id);
+    let frame = Frame {
+        title: actor.name.clone(),
+        description: format!("What {} promised and what it did.", actor.name),
+        path: path.clone(),
+        section: Section::Other,
+        as_of: moment.control(view.filter.keep()),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", format!("/v1/actors/{api_id}")),
+                ("CSV", format!("/v1/commitments.csv?actor={api_id}")),
+                ("Atom", format!("/v1/actors/{api_id}/feed.atom")),
+            ],
+        ),
+    };
+    let counts = shares(&scorecard.counts);
+    let body = html! {
+        p class="eyebrow" { (kind_line(actor)) }
+        h1 { (actor.name) }
+        @if actor.retracted {
+            p class="notice" { "This registration was retracted as published in error." }
+        }
+        (figures(&[
+            ("Commitments", format::thousands(scorecard.commitments)),
+            ("Delivered", format::thousands(scorecard.counts.delivered)),
+            ("Delivery rate", format::rate(scorecard.delivery_rate)),
+            ("Overdue", format::thousands(scorecard.counts.overdue)),
+            ("Goalposts moved", format::thousands(scorecard.flags.goalposts_moved)),
+            ("Median days to outcome", scorecard.median_days_to_outcome.map_or("–".to_owned(), |days| format!("{days:.0}"))),
+        ]))
+        div class="grid" {
+            section class="card" aria-labelledby="status-heading" {
+                h2 id="status-heading" { "Where its commitments stand" }
+                figure {
+                    (status_bar("actor-status", &format!("{}: commitments by status", actor.name), &counts))
+                    figcaption { (status_legend(&counts)) }
+                }
+                p class="muted small" {
+                    (scorecard.resolved) " resolved; "
+                    (scorecard.flags.disputed) " disputed by an assessor; "
+                    (scorecard.flags.amended) " amended."
+                }
+            }
+            (over_time(view))
+        }
+        (succession(view, moment))
+        (money_card(&scorecard.money))
+        (goalposts(scorecard, moment))
+        section class="card" aria-labelledby="list-heading" {
+            h2 id="list-heading" { "Commitments" }
+            (filter_form(&path, &view.filter, moment, &view.themes, true))
+            @if view.list.items.is_empty() {
+                p class="muted" { "No commitment matches these filters." }
+            } @else {
+                (commitment_list(&view.list.items, &view.names, moment, false))
+            }
+            (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
+        }
+    };
+    layout::page(&frame, body)
+}

@@ -1,0 +1,432 @@
+//! One commitment: original against current, what was done, what came of it, who disputes it,
+//! and for every event its place in the log with a link to the proof.
+
+use super::actor::money_bars;
+use super::common::{Names, actor_link, flags, formats, projections, status_badge, theme_link};
+use super::layout::{self, Frame, Section, segment};
+use super::{Moment, PageError, Params, diff, format, moment};
+use crate::AppState;
+use covenant_query::view::{CommitmentDetail, HistoryEvent, Link, Terms};
+use maud::{Markup, html};
+
+pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let detail = projections.commitment(id, &moment.point)?.ok_or_else(|| {
+        PageError::not_found(format!(
+            "no commitment {id:?} had been made at this point in the log"
+        ))
+    })?;
+    let mut ids: Vec<&str> = vec![&detail.owner, &detail.maker];
+    ids.extend(detail.history.iter().map(|event| event.actor.as_str()));
+    ids.extend(detail.partners.iter().map(String::as_str));
+    if let Some(succession) = &detail.succession {
+        for step in &succession.steps {
+            ids.push(&step.predecessor);
+            ids.push(&step.successor);
+        }
+    }
+    let names = Names::load(projections, &moment.point, ids)?;
+    Ok(render(&detail, &names, &moment))
+}
+
+fn target(terms: &Terms) -> Option<String> {
+    match (terms.target_value, terms.target_period.as_deref()) {
+        (Some(value), Some(period)) => Some(format!("{} in {period}", format::quantity(value))),
+        (Some(value), None) => Some(format::quantity(value)),
+        (None, Some(period)) => Some(period.to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn versus(detail: &CommitmentDetail) -> Markup {
+    let original = &detail.original;
+    let current = &detail.current;
+    let changed = original.text != current.text || original.title != current.title;
+    html! {
+        section class="card" aria-labelledby="promise-heading" {
+            h2 id="promise-heading" { "The promise" }
+            @if changed {
+                div class="versus" {
+                    div {
+                        h3 { "As first made" }
+                        p class="promise-text original" { (original.text) }
+                    }
+                    div {
+                        h3 { "As it stands now" }
+                        @if original.title != current.title {
+                            p { strong { "Headline: " } (diff::inline(&original.title, &current.title)) }
+                        }
+                        p class="promise-text current" { (diff::inline(&original.text, &current.text)) }
+                    }
+                }
+            } @else {
+                p class="promise-text" { (current.text) }
+                p class="muted small" { "The wording has not changed since it was made." }
+            }
+            dl class="facts terms" {
+                dt { "Deadline" }
+                dd class="deadline" { (diff::value_change(original.due_by.as_deref().map(format::date).as_deref(), current.due_by.as_deref().map(format::date).as_deref())) }
+                @if target(original).is_some() || target(current).is_some() {
+                    dt { "Target" }
+                    dd class="target" {
+                        (diff::value_change(target(original).as_deref(), target(current).as_deref()))
+                        @if let Some(indicator) = &detail.indicator {
+                            " " (indicator.unit) " " span class="muted" { "(" (indicator.measure) ")" }
+                        }
+                    }
+                }
+                @if original.scope.is_some() || current.scope.is_some() {
+                    dt { "Scope" }
+                    dd { (diff::value_change(original.scope.as_deref(), current.scope.as_deref())) }
+                }
+                @if let Some(indicator) = &detail.indicator {
+                    dt { "Baseline" }
+                    dd {
+                        (format::quantity(indicator.baseline_value)) " " (indicator.unit)
+                        @if let Some(date) = &indicator.baseline_date { " on " (format::date(date)) }
+                        " (" (if indicator.higher_is_better { "higher is better" } else { "lower is better" }) ")"
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+    html! {
+        dl class="facts" {
+            dt { "Answerable" }
+            dd { a href=(actor_link(&detail.owner, moment)) { (names.of(&detail.owner)) } }
+            @if detail.maker != detail.owner {
+                dt { "Made by" }
+                dd { a href=(actor_link(&detail.maker, moment)) { (names.of(&detail.maker)) } }
+            }
+            dt { "Made on" }
+            dd { (format::date(&detail.made_on)) }
+            @if let Some(source) = &detail.source {
+                dt { "Source" }
+                dd {
+                    (format::words_of(&source.kind)) ": "
+                    @if source.url.is_empty() { (source.title) } @else { a href=(source.url) rel="external" { (source.title) } }
+                }
+            }
+            @if !detail.themes.is_empty() {
+                dt { "Themes" }
+                dd {
+                    @for (index, theme) in detail.themes.iter().enumerate() {
+                        @if index > 0 { ", " }
+                        a href=(theme_link(theme, moment)) { (theme) }
+                    }
+                }
+            }
+            @if !detail.partners.is_empty() {
+                dt { "Partners" }
+                dd { @for (index, partner) in detail.partners.iter().enumerate() { @if index > 0 { ", " } (names.of(partner)) } }
+            }
+            dt { "Actions recorded" }
+            dd { (detail.actions) }
+            @if let Some(succession) = &detail.succession {
+                dt { "Passed on" }
+                dd {
+                    @for step in &succession.steps {
+                        a href=(actor_link(&step.predecessor, moment)) { (names.of(&step.predecessor)) }
+                        " → "
+                        a href=(actor_link(&step.successor, moment)) { (names.of(&step.successor)) }
+                        " (" (step.kind) ", " (format::date(&step.effective_on)) ") "
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn evidence(links: &[Link]) -> Markup {
+    html! {
+        @if !links.is_empty() {
+            ul class="evidence" {
+                @for link in links {
+                    li { a href=(link.url) rel="external" { (if link.title.is_empty() { &link.url } else { &link.title }) } }
+                }
+            }
+        }
+    }
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "commitment_made" => "Promise made",
+        "commitment_amended" => "Amended",
+        "commitment_withdrawn" => "Withdrawn",
+        "action_recorded" => "Action",
+        "outcome_reported" => "Outcome reported",
+        "assessment_published" => "Assessment",
+        "retraction" => "Retraction",
+        "actor_succeeded" => "Passed to another body",
+        _ => "Event",
+    }
+}
+
+fn kind_class(kind: &str) -> &'static str {
+    match kind {
+        "commitment_amended" => "ev-amendment",
+        "action_recorded" => "ev-action",
+        "outcome_reported" => "ev-outcome",
+        "assessment_published" => "ev-assessment",
+        "commitment_withdrawn" | "retraction" => "ev-withdrawn",
+        _ => "ev-made",
+    }
+}
+
+fn event_date(event: &HistoryEvent) -> String {
+    let detail = &event.detail;
+    let date = detail
+        .taken_on
+        .as_ref()
+        .or(detail.reported_on.as_ref())
+        .or(detail.made_on.as_ref())
+        .or(detail.effective_on.as_ref())
+        .unwrap_or(&event.occurred_at);
+    format::date(date)
+}
+
+/// Where the event sits in the log and how to check it.
+fn proof_line(event: &HistoryEvent) -> Markup {
+    html! {
+        span class="ev-proof" {
+            "Log entry "
+            a href=(event.proof.inclusion) title={ "Entry hash " (event.entry_hash) } { "#" (event.seq) }
+            " · "
+            a class="verify" href=(event.proof.bundle) { "verify" span class="visually-hidden" { " entry " (event.seq) } }
+        }
+    }
+}
+
+fn assessment_box(event: &HistoryEvent, names: &Names, moment: &Moment) -> Markup {
+    let stance = event.detail.stance.as_deref().unwrap_or("");
+    html! {
+        div class={ "assessment " (stance) } data-seq=(event.seq) {
+            p {
+                strong {
+                    a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
+                    @if stance == "disputes" { " disputes this" } @else { " agrees" }
+                }
+                " " span class="ev-date" { (event_date(event)) }
+            }
+            @if let Some(summary) = &event.detail.summary { p { (summary) } }
+            (evidence(&event.detail.evidence))
+            (proof_line(event))
+        }
+    }
+}
+
+fn event_body(
+    event: &HistoryEvent,
+    assessments: &[&HistoryEvent],
+    names: &Names,
+    moment: &Moment,
+) -> Markup {
+    let detail = &event.detail;
+    html! {
+        @match event.kind.as_str() {
+            "commitment_amended" => {
+                @if let Some(class) = &detail.class { p { strong { (format::words_of(class)) } } }
+                @if !detail.changes.is_empty() {
+                    ul class="changes" {
+                        @for change in &detail.changes {
+                            li {
+                                (format::words_of(&change.field)) ": "
+                                @if change.field == "text" || change.field == "title" {
+                                    (diff::inline(change.old_value.as_deref().unwrap_or(""), &change.new_value))
+                                } @else {
+                                    (diff::value_change(change.old_value.as_deref(), Some(&change.new_value)))
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(rationale) = &detail.rationale { p { "Why: " (rationale) } }
+            }
+            "action_recorded" => {
+                p {
+                    @if let Some(kind) = &detail.action_type { strong { (format::words_of(kind)) } ": " }
+                    (detail.description.as_deref().unwrap_or(&event.summary))
+                }
+                @if let Some(money) = &detail.money {
+                    p class="money-line" {
+                        (format::money(money.amount_minor, &money.currency)) " " (stage_word(money.stage))
+                        @if money.share_minor != money.amount_minor {
+                            " (this commitment's share: " (format::money(money.share_minor, &money.currency)) ")"
+                        }
+                    }
+                }
+                (evidence(&detail.evidence))
+            }
+            "outcome_reported" => {
+                div class="claim-and-disputes" {
+                    div class="claim" {
+                        p {
+                            strong { a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) } " claims " }
+                            @if let Some(verdict) = &detail.verdict { (verdict_badge(verdict)) }
+                        }
+                        @if let Some(summary) = &detail.summary { p { (summary) } }
+                        @if let Some(actual) = detail.indicator_actual { p { "Measured: " strong { (format::quantity(actual)) } } }
+                        @if let Some(lessons) = detail.lessons.as_ref().filter(|text| !text.is_empty()) {
+                            p class="lessons" { strong { "What was learned: " } (lessons) }
+                        }
+                        (evidence(&detail.evidence))
+                    }
+                    @for assessment in assessments {
+                        (assessment_box(assessment, names, moment))
+                    }
+                }
+            }
+            "assessment_published" => {
+                (assessment_box(event, names, moment))
+            }
+            "commitment_made" => {
+                p {
+                    "Made by " a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
+                    @if let Some(due) = &detail.due_by { ", due by " (format::date(due)) }
+                    "."
+                }
+            }
+            "actor_succeeded" => {
+                p {
+                    "Passed from "
+                    @if let Some(from) = &detail.predecessor { a href=(actor_link(from, moment)) { (names.of(from)) } }
+                    " to "
+                    @if let Some(to) = &detail.successor { a href=(actor_link(to, moment)) { (names.of(to)) } }
+                    " by a machinery-of-government change."
+                }
+            }
+            _ => {
+                @if let Some(reason) = &detail.reason { p { "Reason: " (reason) } }
+                @else { p { (event.summary) } }
+            }
+        }
+    }
+}
+
+fn stage_word(stage: covenant_query::MoneyStage) -> &'static str {
+    match stage {
+        covenant_query::MoneyStage::Pledged => "pledged",
+        covenant_query::MoneyStage::Committed => "committed",
+        covenant_query::MoneyStage::Spent => "spent",
+    }
+}
+
+fn verdict_badge(verdict: &str) -> Markup {
+    let status = match verdict {
+        "delivered" => covenant_query::Status::Delivered,
+        "partly_delivered" => covenant_query::Status::PartlyDelivered,
+        _ => covenant_query::Status::NotDelivered,
+    };
+    status_badge(status)
+}
+
+fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+    let outcome_ids: Vec<&str> = detail
+        .history
+        .iter()
+        .filter(|event| event.kind == "outcome_reported")
+        .map(|event| event.event_id.as_str())
+        .collect();
+    let assessments_of = |outcome_id: &str| -> Vec<&HistoryEvent> {
+        detail
+            .history
+            .iter()
+            .filter(|event| event.kind == "assessment_published")
+            .filter(|event| event.detail.outcome_event_id.as_deref() == Some(outcome_id))
+            .collect()
+    };
+    // Assessments show beside the claim they assess; only those whose outcome is not in the
+    // history get a line of their own.
+    let shown_alone = |event: &HistoryEvent| {
+        event.kind != "assessment_published"
+            || !event
+                .detail
+                .outcome_event_id
+                .as_deref()
+                .is_some_and(|id| outcome_ids.contains(&id))
+    };
+    html! {
+        section class="card" aria-labelledby="timeline-heading" {
+            h2 id="timeline-heading" { "What happened" }
+            ol class="timeline" {
+                @for event in detail.history.iter().filter(|event| shown_alone(event)) {
+                    li class=(kind_class(&event.kind)) id={ "entry-" (event.seq) }
+                        // An assessment's box carries its own sequence number.
+                        data-seq=[(event.kind != "assessment_published").then_some(event.seq)] {
+                        div class="ev-head" {
+                            span class="ev-kind" { (kind_label(&event.kind)) }
+                            span class="ev-date" { (event_date(event)) }
+                            (proof_line(event))
+                        }
+                        @if let Some(retraction) = &event.retracted_by {
+                            p class="notice" { "Retracted (entry #" (retraction.seq) "): " (retraction.reason) ". It no longer counts." }
+                        }
+                        (event_body(event, &assessments_of(&event.event_id), names, moment))
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn render(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+    let path = format!("/commitments/{}", segment(&detail.id));
+    let api_id = segment(&detail.id);
+    let frame = Frame {
+        title: detail.current.title.clone(),
+        description: format!(
+            "{}: promised by {}",
+            detail.current.title,
+            names.of(&detail.owner)
+        ),
+        path,
+        section: Section::Other,
+        as_of: moment.control(vec![]),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", format!("/v1/commitments/{api_id}")),
+                ("CSV", format!("/v1/commitments/{api_id}/history.csv")),
+                (
+                    "Atom",
+                    format!("/v1/actors/{}/feed.atom", segment(&detail.owner)),
+                ),
+            ],
+        ),
+    };
+    let body = html! {
+        p class="eyebrow" {
+            a href=(actor_link(&detail.owner, moment)) { (names.of(&detail.owner)) }
+            " · commitment " code { (detail.id) }
+        }
+        h1 { (detail.current.title) }
+        p class="status-line" {
+            (status_badge(detail.status)) " " (flags(&detail.flags))
+            @if let Some(days) = detail.days_overdue { " " strong { (format::days(i64::from(days))) " overdue" } }
+        }
+        @if let Some(retraction) = &detail.retracted {
+            p class="notice" { "This commitment was retracted as published in error: " (retraction.reason) }
+        }
+        @if let Some(withdrawal) = &detail.withdrawal {
+            p class="notice" { "Withdrawn: " (withdrawal.reason) }
+        }
+        div class="grid commitment-top" {
+            (versus(detail))
+            section class="card" aria-labelledby="facts-heading" {
+                h2 id="facts-heading" { "Facts" }
+                (facts(detail, names, moment))
+                @if !detail.money.is_empty() {
+                    h3 { "Money: pledged against spent" }
+                    (money_bars(&detail.money))
+                }
+            }
+        }
+        (timeline(detail, names, moment))
+    };
+    layout::page(&frame, body)
+}

@@ -1,0 +1,405 @@
+//! The home page: who delivers, what is overdue, where goalposts moved, the latest outcomes and
+//! disputes, and the signed checkpoint anyone can verify.
+
+use super::chart::{status_bar, status_legend};
+use super::common::{
+    Names, actor_link, commitment_link, figures, formats, link, projections, shares, status_badge,
+    theme_link,
+};
+use super::layout::{self, Frame, Section};
+use super::{Moment, PageError, Params, diff, format, moment};
+use crate::AppState;
+use covenant_query::view::{
+    AssessmentView, CommitmentSummary, LeagueTable, Scorecard, ThemeSummary,
+};
+use covenant_query::{CommitmentFilter, Flag, LeagueRules, Projections, Status};
+use maud::{Markup, html};
+
+/// Actors need this many resolved commitments before a delivery rate ranks them.
+pub(crate) const MIN_RESOLVED: u32 = 2;
+const LIST_LIMIT: usize = 8;
+/// How many resolved commitments per verdict are read to find the latest outcomes.
+const OUTCOME_SCAN: usize = 500;
+
+/// A commitment whose outcome is disputed, with the dispute.
+pub(crate) struct Disputed {
+    pub commitment: CommitmentSummary,
+    pub dispute: Option<AssessmentView>,
+}
+
+pub(crate) struct Home {
+    pub overall: Scorecard,
+    pub departments: LeagueTable,
+    pub mps: LeagueTable,
+    pub latest_outcomes: Vec<CommitmentSummary>,
+    pub disputed: Vec<Disputed>,
+    pub themes: Vec<ThemeSummary>,
+    /// The latest signed checkpoint note, when the log has one.
+    pub checkpoint: Option<(u64, String)>,
+    pub names: Names,
+    pub base_url: String,
+}
+
+fn latest_outcomes(
+    projections: &Projections,
+    moment: &Moment,
+) -> Result<Vec<CommitmentSummary>, PageError> {
+    let mut outcomes = vec![];
+    for status in [
+        Status::Delivered,
+        Status::PartlyDelivered,
+        Status::NotDelivered,
+    ] {
+        let filter = CommitmentFilter {
+            status: Some(status),
+            ..CommitmentFilter::default()
+        };
+        let page = projections.commitments(&moment.point, &filter, None, OUTCOME_SCAN)?;
+        outcomes.extend(page.items);
+    }
+    outcomes.sort_by(|a, b| b.outcome_on.cmp(&a.outcome_on).then(a.id.cmp(&b.id)));
+    outcomes.truncate(LIST_LIMIT);
+    Ok(outcomes)
+}
+
+fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>, PageError> {
+    let filter = CommitmentFilter {
+        flag: Some(Flag::Disputed),
+        ..CommitmentFilter::default()
+    };
+    let page = projections.commitments(&moment.point, &filter, None, LIST_LIMIT)?;
+    let mut disputed = vec![];
+    for commitment in page.items {
+        let dispute = projections
+            .commitment(&commitment.id, &moment.point)?
+            .and_then(|detail| {
+                detail
+                    .assessments
+                    .into_iter()
+                    .find(|assessment| assessment.stance == "disputes")
+            });
+        disputed.push(Disputed {
+            commitment,
+            dispute,
+        });
+    }
+    Ok(disputed)
+}
+
+fn league(
+    projections: &Projections,
+    moment: &Moment,
+    kind: &str,
+) -> Result<LeagueTable, PageError> {
+    let rules = LeagueRules {
+        min_resolved: MIN_RESOLVED,
+        kind: Some(kind.to_owned()),
+    };
+    Ok(projections.league_table(&moment.point, &rules)?)
+}
+
+pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let overall = projections.overall_scorecard(&moment.point, LIST_LIMIT)?;
+    let latest_outcomes = latest_outcomes(projections, &moment)?;
+    let disputed = disputed(projections, &moment)?;
+    let checkpoint = state
+        .store
+        .latest_checkpoint()
+        .map_err(|error| {
+            tracing::error!(%error, "read the latest checkpoint");
+            PageError::bad_request("the latest checkpoint cannot be read")
+        })?
+        .map(|(size, note)| (size, String::from_utf8_lossy(&note).into_owned()));
+    let owners = latest_outcomes
+        .iter()
+        .chain(disputed.iter().map(|item| &item.commitment))
+        .map(|item| item.owner.as_str())
+        .chain(
+            disputed
+                .iter()
+                .filter_map(|item| item.dispute.as_ref())
+                .map(|dispute| dispute.assessor.as_str()),
+        )
+        .collect::<Vec<_>>();
+    let names = Names::load(projections, &moment.point, owners)?;
+    let home = Home {
+        departments: league(projections, &moment, "department")?,
+        mps: league(projections, &moment, "mp")?,
+        themes: projections.themes(&moment.point)?.items,
+        overall,
+        latest_outcomes,
+        disputed,
+        checkpoint,
+        names,
+        base_url: base_url.to_owned(),
+    };
+    Ok(render(&home, &moment))
+}
+
+fn league_card(title: &str, id: &str, table: &LeagueTable, moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby=(id) {
+            h2 id=(id) { (title) }
+            @if table.rows.is_empty() {
+                p class="muted" { "None has " (MIN_RESOLVED) " resolved commitments yet." }
+            } @else {
+                div class="table-scroll" {
+                    table class="league" {
+                        caption class="visually-hidden" { (title) }
+                        thead {
+                            tr {
+                                th scope="col" class="rank" { abbr title="Rank" { "#" } }
+                                th scope="col" { "Name" }
+                                th scope="col" class="num" { "Delivered" }
+                                th scope="col" class="num hide-narrow" { "Resolved" }
+                                th scope="col" class="num" { "Overdue" }
+                            }
+                        }
+                        tbody {
+                            @for row in &table.rows {
+                                tr data-actor=(row.actor) {
+                                    td class="rank" { (row.rank) }
+                                    td { a href=(actor_link(&row.actor, moment)) { (row.name) } }
+                                    td class="num" {
+                                        span class="meter" aria-hidden="true" {
+                                            span style={ "width:" (format!("{:.0}", row.delivery_rate * 100.0)) "%" } {}
+                                        }
+                                        " " strong class="rate" { (format::rate(Some(row.delivery_rate))) }
+                                    }
+                                    td class="num hide-narrow" { (row.resolved) }
+                                    td class="num" { (row.overdue) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p class="muted small" {
+                "Delivery rate: delivered, plus half of partly delivered, out of commitments resolved "
+                "(an outcome or a withdrawal). Ranked with at least " (MIN_RESOLVED) " resolved"
+                @if table.unranked > 0 { "; " (table.unranked) " not yet ranked" }
+                "."
+            }
+        }
+    }
+}
+
+fn overdue_card(overall: &Scorecard, moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby="overdue-heading" {
+            h2 id="overdue-heading" { "Overdue now " span class="count" { "(" (overall.overdue.total) ")" } }
+            @if overall.overdue.items.is_empty() {
+                p class="muted" { "Nothing is overdue." }
+            } @else {
+                ul class="items" {
+                    @for item in &overall.overdue.items {
+                        li {
+                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            div class="item-meta" {
+                                span { "Was due " (format::date(&item.due_by)) }
+                                span { strong { (format::days(i64::from(item.days_overdue))) " overdue" } }
+                                span { (status_badge(item.progress)) }
+                            }
+                        }
+                    }
+                }
+                @if overall.overdue.total > overall.overdue.items.len() as i64 {
+                    p { a href=(link("/search", moment, &[("status", "overdue")])) { "All " (overall.overdue.total) " overdue commitments" } }
+                }
+            }
+        }
+    }
+}
+
+fn goalposts_card(overall: &Scorecard, moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby="goalposts-heading" {
+            h2 id="goalposts-heading" { "Goalposts moved " span class="count" { "(" (overall.goalposts_moved.total) ")" } }
+            @if overall.goalposts_moved.items.is_empty() {
+                p class="muted" { "No deadline or target has been moved." }
+            } @else {
+                ul class="items" {
+                    @for item in &overall.goalposts_moved.items {
+                        li {
+                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            div class="item-meta" {
+                                @if item.deadline_moves > 0 {
+                                    span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
+                                }
+                                @if item.target_moves > 0 {
+                                    span {
+                                        "Target "
+                                        (diff::value_change(
+                                            item.original_target_value.map(format::quantity).as_deref(),
+                                            item.current_target_value.map(format::quantity).as_deref(),
+                                        ))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outcomes_card(home: &Home, moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby="outcomes-heading" {
+            h2 id="outcomes-heading" { "Latest outcomes" }
+            @if home.latest_outcomes.is_empty() {
+                p class="muted" { "No outcome has been reported yet." }
+            } @else {
+                ul class="items" {
+                    @for item in &home.latest_outcomes {
+                        li {
+                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            " " (status_badge(item.status))
+                            @if item.flags.disputed {
+                                " " span class="flag flag-disputed" { "Disputed" }
+                            }
+                            div class="item-meta" {
+                                span { a href=(actor_link(&item.owner, moment)) { (home.names.of(&item.owner)) } }
+                                @if let Some(on) = &item.outcome_on { span { "Reported " (format::date(on)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn disputes_card(home: &Home, moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby="disputes-heading" {
+            h2 id="disputes-heading" { "Disputed claims" }
+            @if home.disputed.is_empty() {
+                p class="muted" { "No reported outcome is disputed." }
+            } @else {
+                ul class="items" {
+                    @for item in &home.disputed {
+                        li {
+                            a class="item-title" href=(commitment_link(&item.commitment.id, moment)) { (item.commitment.title) }
+                            div class="item-meta" {
+                                span { a href=(actor_link(&item.commitment.owner, moment)) { (home.names.of(&item.commitment.owner)) } }
+                                span { "claims " (status_badge(item.commitment.status)) }
+                            }
+                            @if let Some(dispute) = &item.dispute {
+                                p class="dispute-line" {
+                                    strong { (home.names.of(&dispute.assessor)) " disputes it: " }
+                                    (dispute.summary)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn themes_card(themes: &[ThemeSummary], moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby="themes-heading" {
+            h2 id="themes-heading" { "By value" }
+            ul class="themes" {
+                @for theme in themes.iter().filter(|theme| theme.seed) {
+                    li {
+                        a href=(theme_link(&theme.theme, moment)) {
+                            (format::words_of(&theme.theme)) " "
+                            span class="muted" { "(" (theme.commitments) ", " (format::rate(theme.delivery_rate)) " delivered)" }
+                        }
+                    }
+                }
+            }
+            p { a href=(link("/themes", moment, &[])) { "All themes" } }
+        }
+    }
+}
+
+fn verify_section(home: &Home) -> Markup {
+    let command = format!("covenant audit verify {}", home.base_url);
+    html! {
+        section id="verify" class="card checkpoint" aria-labelledby="verify-heading" {
+            h2 id="verify-heading" { "Check it yourself" }
+            @match &home.checkpoint {
+                Some((size, note)) => {
+                    p {
+                        "The log holds " strong { (format::thousands(*size as i64)) " entries" }
+                        ", fixed by this signed checkpoint. Anyone can check that every page here "
+                        "matches it, and that nothing was rewritten:"
+                    }
+                    pre class="verify-line" data-copy=(command) { code { (command) } }
+                    details {
+                        summary { "The latest signed checkpoint" }
+                        pre { (note) }
+                        p { a href="/log/checkpoint" { "/log/checkpoint" } " · " a href="/log/verifier-key" { "verifier key" } }
+                    }
+                }
+                None => {
+                    p { "The log has no signed checkpoint yet. Once it has, check it with:" }
+                    pre class="verify-line" data-copy=(command) { code { (command) } }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
+    let overall = &home.overall;
+    let frame = Frame {
+        title: "Promised versus done".to_owned(),
+        description: "What MPs and public bodies promised, what they did, and proof of both."
+            .to_owned(),
+        path: "/".to_owned(),
+        section: Section::Home,
+        as_of: moment.control(vec![]),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", "/v1/scorecard".to_owned()),
+                ("CSV", "/v1/league.csv".to_owned()),
+            ],
+        ),
+    };
+    let body = html! {
+        h1 { "Promised versus done" }
+        p class="lede" {
+            (format::thousands(overall.commitments)) " commitments by MPs and public bodies, as recorded in a public, "
+            "signed log. Of the " (format::thousands(overall.resolved)) " with a final answer, the delivery rate is "
+            strong { (format::rate(overall.delivery_rate)) } "."
+        }
+        (figures(&[
+            ("Commitments", format::thousands(overall.commitments)),
+            ("Delivered", format::thousands(overall.counts.delivered)),
+            ("Overdue", format::thousands(overall.counts.overdue)),
+            ("Goalposts moved", format::thousands(overall.flags.goalposts_moved)),
+            ("Disputed", format::thousands(overall.flags.disputed)),
+            ("Delivery rate", format::rate(overall.delivery_rate)),
+        ]))
+        section class="card" aria-labelledby="all-status-heading" {
+            h2 id="all-status-heading" { "Where every commitment stands" }
+            figure {
+                (status_bar("all-status", "All commitments by status", &shares(&overall.counts)))
+                figcaption { (status_legend(&shares(&overall.counts))) }
+            }
+        }
+        div class="grid grid-wide" {
+            (league_card("Departments ranked by delivery", "departments-heading", &home.departments, moment))
+            (league_card("MPs ranked by delivery", "mps-heading", &home.mps, moment))
+        }
+        div class="grid" {
+            (overdue_card(overall, moment))
+            (goalposts_card(overall, moment))
+            (outcomes_card(home, moment))
+            (disputes_card(home, moment))
+        }
+        (themes_card(&home.themes, moment))
+        (verify_section(home))
+    };
+    layout::page(&frame, body)
+}

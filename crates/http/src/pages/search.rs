@@ -1,0 +1,225 @@
+//! Search across every commitment: words, theme, status and dates.
+
+use super::common::{
+    ListFilter, Names, commitment_list, formats, projections, status_of, theme_choices,
+};
+use super::layout::{self, Frame, Section, href};
+use super::tone::Tone;
+use super::{Moment, PageError, Params, format, moment};
+use crate::AppState;
+use covenant_core::event::Date;
+use covenant_query::view::CommitmentPage;
+use covenant_query::{CommitmentFilter, words};
+use maud::{Markup, html};
+
+const PAGE_SIZE: usize = 50;
+
+/// What the reader searched for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SearchQuery {
+    pub text: String,
+    pub list: ListFilter,
+    pub made_from: Option<Date>,
+    pub made_to: Option<Date>,
+}
+
+impl SearchQuery {
+    pub(crate) fn from_params(params: &Params) -> Result<SearchQuery, PageError> {
+        let date = |key: &str| -> Result<Option<Date>, PageError> {
+            match params
+                .get(key)
+                .map(|value| value.trim())
+                .filter(|v| !v.is_empty())
+            {
+                None => Ok(None),
+                Some(text) => Date::parse(text).map(Some).ok_or_else(|| {
+                    PageError::bad_request(format!("{key} {text:?} is not a date (YYYY-MM-DD)"))
+                }),
+            }
+        };
+        Ok(SearchQuery {
+            text: params
+                .get("q")
+                .map(|q| q.trim().to_owned())
+                .unwrap_or_default(),
+            list: ListFilter::from_params(params)?,
+            made_from: date("made_from")?,
+            made_to: date("made_to")?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.text.is_empty()
+            && self.list.theme.is_none()
+            && self.list.status.is_none()
+            && self.made_from.is_none()
+            && self.made_to.is_none()
+    }
+
+    fn filter(&self) -> CommitmentFilter {
+        CommitmentFilter {
+            theme: self.list.theme.clone(),
+            status: self.list.status.map(status_of),
+            words: words(&self.text),
+            made_from: self.made_from,
+            made_to: self.made_to,
+            ..CommitmentFilter::default()
+        }
+    }
+
+    /// The query's parameters, to keep in links.
+    fn keep(&self) -> Vec<(String, String)> {
+        let mut keep = vec![("q".to_owned(), self.text.clone())];
+        keep.extend(self.list.keep());
+        for (key, value) in [("made_from", self.made_from), ("made_to", self.made_to)] {
+            if let Some(date) = value {
+                keep.push((key.to_owned(), date.to_string()));
+            }
+        }
+        keep
+    }
+}
+
+pub(crate) fn page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let query = SearchQuery::from_params(params)?;
+    let results = if query.is_empty() {
+        None
+    } else {
+        Some(projections.commitments(
+            &moment.point,
+            &query.filter(),
+            query.list.cursor.as_deref(),
+            PAGE_SIZE,
+        )?)
+    };
+    let owners = results
+        .iter()
+        .flat_map(|page| page.items.iter().map(|item| item.owner.as_str()));
+    let names = Names::load(projections, &moment.point, owners)?;
+    let themes = projections
+        .themes(&moment.point)?
+        .items
+        .into_iter()
+        .map(|theme| theme.theme)
+        .collect::<Vec<_>>();
+    Ok(render(
+        &query,
+        results.as_ref(),
+        &theme_choices(&themes),
+        &names,
+        &moment,
+    ))
+}
+
+fn search_form(query: &SearchQuery, themes: &[String], moment: &Moment) -> Markup {
+    html! {
+        form class="search" method="get" action="/search" role="search" {
+            @for (key, value) in moment.param() {
+                input type="hidden" name=(key) value=(value);
+            }
+            div class="search-box" {
+                label class="visually-hidden" for="q" { "Words in the commitment" }
+                input id="q" type="search" name="q" value=(query.text)
+                    placeholder="Words in the promise, e.g. housing" autocomplete="off";
+                button type="submit" { "Search" }
+            }
+            div class="filters" {
+                div class="field" {
+                    label for="filter-theme" { "Theme" }
+                    select id="filter-theme" name="theme" {
+                        option value="" { "Any theme" }
+                        @for theme in themes {
+                            option value=(theme) selected[query.list.theme.as_deref() == Some(theme.as_str())] { (format::words_of(theme)) }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="filter-status" { "Status" }
+                    select id="filter-status" name="status" {
+                        option value="" { "Any status" }
+                        @for tone in Tone::ALL {
+                            option value=(tone.key()) selected[query.list.status == Some(tone)] { (tone.label()) }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="made_from" { "Made from" }
+                    input id="made_from" type="date" name="made_from" value=(query.made_from.map(|d| d.to_string()).unwrap_or_default());
+                }
+                div class="field" {
+                    label for="made_to" { "Made to" }
+                    input id="made_to" type="date" name="made_to" value=(query.made_to.map(|d| d.to_string()).unwrap_or_default());
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn render(
+    query: &SearchQuery,
+    results: Option<&CommitmentPage>,
+    themes: &[String],
+    names: &Names,
+    moment: &Moment,
+) -> Markup {
+    let keep = query.keep();
+    let mut api_params = keep.clone();
+    api_params.retain(|(key, _)| key != "cursor");
+    let frame = Frame {
+        title: if query.text.is_empty() {
+            "Search commitments".to_owned()
+        } else {
+            format!("Search: {}", query.text)
+        },
+        description: "Search every commitment by words, theme, status and date.".to_owned(),
+        path: "/search".to_owned(),
+        section: Section::Search,
+        as_of: moment.control(keep),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", href("/v1/commitments", &api_params)),
+                ("CSV", href("/v1/commitments.csv", &api_params)),
+            ],
+        ),
+    };
+    let body = html! {
+        h1 { "Search commitments" }
+        (search_form(query, themes, moment))
+        @match results {
+            None => p class="muted" { "Type words from a promise, or choose a theme or a status." },
+            Some(page) => {
+                section aria-labelledby="results-heading" class="card" {
+                    h2 id="results-heading" {
+                        @if page.items.is_empty() { "No commitment matches" }
+                        @else if page.next_cursor.is_some() { "First " (page.items.len()) " matches" }
+                        @else { (page.items.len()) " " (if page.items.len() == 1 { "match" } else { "matches" }) }
+                    }
+                    (commitment_list(&page.items, names, moment, true))
+                    (search_pager(query, moment, page.next_cursor.as_deref()))
+                }
+            }
+        }
+    };
+    layout::page(&frame, body)
+}
+
+fn search_pager(query: &SearchQuery, moment: &Moment, next: Option<&str>) -> Markup {
+    let mut params = query.keep();
+    params.extend(moment.param());
+    let next_link = next.map(|cursor| {
+        let mut with_cursor = params.clone();
+        with_cursor.push(("cursor".to_owned(), cursor.to_owned()));
+        href("/search", &with_cursor)
+    });
+    html! {
+        @if query.list.cursor.is_some() || next_link.is_some() {
+            nav class="pager" aria-label="More results" {
+                @if query.list.cursor.is_some() { a href=(href("/search", &params)) { "← First page" } } @else { span {} }
+                @if let Some(next_link) = next_link { a href=(next_link) rel="next" { "Next page →" } }
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The themes: the seven seed values and any free tags, each with its own scorecard page.
+
+use super::chart::{status_bar, status_legend};
+use super::common::{
+    ListFilter, Names, commitment_list, figures, filter_form, formats, link, pager, projections,
+    shares, status_of, theme_link,
+};
+use super::layout::{self, Frame, Section, segment};
+use super::{Moment, PageError, Params, format, moment};
+use crate::AppState;
+use covenant_query::view::{CommitmentPage, Scorecard, ThemeSummary};
+use covenant_query::{CommitmentFilter, SEED_THEMES};
+use maud::{Markup, html};
+
+const PAGE_SIZE: usize = 50;
+const LIST_LIMIT: usize = 10;
+
+/// What each seed value stands for, in a line.
+fn seed_meaning(theme: &str) -> Option<&'static str> {
+    Some(match theme {
+        "sustainability" => "Meeting today's needs without costing tomorrow's.",
+        "safety" => "People safe at home, at work and in public.",
+        "equity" => "Fair shares and fair chances, whoever you are.",
+        "dignity" => "Being treated with respect by the services you rely on.",
+        "opportunity" => "Routes into learning, work and a better life.",
+        "community" => "Places and groups that hold people together.",
+        "love" => "Care for one another, written into how things are done.",
+        _ => return None,
+    })
+}
+
+pub(crate) fn list_page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let themes = projections.themes(&moment.point)?.items;
+    Ok(render_list(&themes, &moment))
+}
+
+pub(crate) fn render_list(themes: &[ThemeSummary], moment: &Moment) -> Markup {
+    let frame = Frame {
+        title: "Themes".to_owned(),
+        description: "Commitments by the values they serve.".to_owned(),
+        path: "/themes".to_owned(),
+        section: Section::Themes,
+        as_of: moment.control(vec![]),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", "/v1/themes".to_owned()),
+                ("CSV", "/v1/themes.csv".to_owned()),
+            ],
+        ),
+    };
+    let seeds_missing: Vec<&str> = SEED_THEMES
+        .iter()
+        .copied()
+        .filter(|seed| !themes.iter().any(|theme| theme.theme == *seed))
+        .collect();
+    let body = html! {
+        h1 { "Themes" }
+        p class="lede" { "Every commitment names the values it serves: the seven seed values of the covenant, and any other tags." }
+        div class="table-scroll card" {
+            table {
+                thead {
+                    tr {
+                        th scope="col" { "Theme" }
+                        th scope="col" class="num" { "Commitments" }
+                        th scope="col" class="num" { "Delivery rate" }
+                        th scope="col" class="hide-narrow" { "Status" }
+                    }
+                }
+                tbody {
+                    @for theme in themes {
+                        tr {
+                            th scope="row" {
+                                a href=(theme_link(&theme.theme, moment)) { (format::words_of(&theme.theme)) }
+                                @if theme.seed { " " span class="flag" { "seed value" } }
+                            }
+                            td class="num" { (format::thousands(theme.commitments)) }
+                            td class="num" { (format::rate(theme.delivery_rate)) }
+                            td class="hide-narrow chart-cell" {
+                                (status_bar(&format!("theme-{}", theme.theme.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+                                    &format!("{}: commitments by status", theme.theme), &shares(&theme.counts)))
+                            }
+                        }
+                    }
+                    @for seed in &seeds_missing {
+                        tr {
+                            th scope="row" { a href=(theme_link(seed, moment)) { (format::words_of(seed)) } " " span class="flag" { "seed value" } }
+                            td class="num" { "0" }
+                            td class="num" { "–" }
+                            td class="hide-narrow" {}
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout::page(&frame, body)
+}
+
+pub(crate) struct ThemeView {
+    pub theme: String,
+    /// `None` when no commitment names the theme yet (a seed value can still be asked for).
+    pub scorecard: Option<Scorecard>,
+    pub list: CommitmentPage,
+    pub filter: ListFilter,
+    pub names: Names,
+}
+
+pub(crate) fn theme_page(
+    state: &AppState,
+    theme: &str,
+    params: &Params,
+) -> Result<Markup, PageError> {
+    let projections = projections(state)?;
+    let moment = moment(projections, params)?;
+    let filter = ListFilter::from_params(params)?;
+    let scorecard = projections.theme_scorecard(theme, &moment.point, LIST_LIMIT)?;
+    if scorecard.is_none() && !SEED_THEMES.contains(&theme) {
+        return Err(PageError::not_found(format!(
+            "no commitment names the theme {theme:?} at this point"
+        )));
+    }
+    let list_filter = CommitmentFilter {
+        theme: Some(theme.to_owned()),
+        status: filter.status.map(status_of),
+        ..CommitmentFilter::default()
+    };
+    let list = projections.commitments(
+        &moment.point,
+        &list_filter,
+        filter.cursor.as_deref(),
+        PAGE_SIZE,
+    )?;
+    let names = Names::load(
+        projections,
+        &moment.point,
+        list.items.iter().map(|item| item.owner.as_str()),
+    )?;
+    let view = ThemeView {
+        theme: theme.to_owned(),
+        scorecard,
+        list,
+        filter,
+        names,
+    };
+    Ok(render_theme(&view, &moment))
+}
+
+pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
+    let path = format!("/themes/{}", segment(&view.theme));
+    let api_theme = segment(&view.theme);
+    let title = format::words_of(&view.theme);
+    let frame = Frame {
+        title: format!("Theme: {title}"),
+        description: format!("What was promised and done for {}.", view.theme),
+        path: path.clone(),
+        section: Section::Themes,
+        as_of: moment.control(view.filter.keep()),
+        formats: formats(
+            moment,
+            &[
+                ("JSON", format!("/v1/themes/{api_theme}")),
+                ("CSV", format!("/v1/commitments.csv?theme={api_theme}")),
+                ("Atom", format!("/v1/themes/{api_theme}/feed.atom")),
+            ],
+        ),
+    };
+    let body = html! {
+        p class="eyebrow" { a href=(link("/themes", moment, &[])) { "Themes" } }
+        h1 { (title) }
+        @if let Some(meaning) = seed_meaning(&view.theme) { p class="lede" { (meaning) } }
+        @match &view.scorecard {
+            None => p class="muted" { "No commitment names this value yet." },
+            Some(scorecard) => {
+                (figures(&[
+                    ("Commitments", format::thousands(scorecard.commitments)),
+                    ("Delivered", format::thousands(scorecard.counts.delivered)),
+                    ("Delivery rate", format::rate(scorecard.delivery_rate)),
+                    ("Overdue", format::thousands(scorecard.counts.overdue)),
+                    ("Goalposts moved", format::thousands(scorecard.flags.goalposts_moved)),
+                ]))
+                section class="card" aria-labelledby="status-heading" {
+                    h2 id="status-heading" { "Where these commitments stand" }
+                    figure {
+                        (status_bar("theme-status", &format!("{title}: commitments by status"), &shares(&scorecard.counts)))
+                        figcaption { (status_legend(&shares(&scorecard.counts))) }
+                    }
+                }
+            }
+        }
+        section class="card" aria-labelledby="list-heading" {
+            h2 id="list-heading" { "Commitments" }
+            (filter_form(&path, &view.filter, moment, &[], false))
+            @if view.list.items.is_empty() {
+                p class="muted" { "No commitment matches." }
+            } @else {
+                (commitment_list(&view.list.items, &view.names, moment, true))
+            }
+            (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
+        }
+    };
+    layout::page(&frame, body)
+}
