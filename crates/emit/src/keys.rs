@@ -10,6 +10,8 @@
 //! actor = "GB-GOV-23"                      # optional: the actor it speaks for
 //! ```
 //!
+//! Log keys record the log's `origin` instead of an actor, since the verifier key names it.
+//!
 //! Files are created with mode 0600 and never overwritten. The seed never appears in `Debug`
 //! output.
 
@@ -64,6 +66,8 @@ pub struct KeyFile {
     pub key_id: Option<String>,
     /// The actor it speaks for.
     pub actor: Option<String>,
+    /// For log keys: the log's origin (the note key name).
+    pub origin: Option<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -75,6 +79,8 @@ struct KeyFileToml {
     key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
 }
 
 impl KeyFile {
@@ -89,6 +95,7 @@ impl KeyFile {
             seed,
             key_id: None,
             actor: None,
+            origin: None,
         }
     }
 
@@ -125,6 +132,7 @@ impl KeyFile {
             seed: hex::encode(self.seed),
             key_id: self.key_id.clone(),
             actor: self.actor.clone(),
+            origin: self.origin.clone(),
         };
         let text = toml::to_string(&body).expect("a flat struct of strings serialises");
         format!(
@@ -152,6 +160,7 @@ impl KeyFile {
             seed,
             key_id: body.key_id,
             actor: body.actor,
+            origin: body.origin,
         })
     }
 
@@ -196,6 +205,7 @@ impl std::fmt::Debug for KeyFile {
             .field("public_key", &hex::encode(self.public_key()))
             .field("key_id", &self.key_id)
             .field("actor", &self.actor)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -212,8 +222,11 @@ mod tests {
         let text = key.to_toml();
         assert!(text.starts_with("# Covenant emitter key."));
         assert_eq!(KeyFile::parse(&text).unwrap(), key);
-        let bare = KeyFile::from_seed(KeyKind::Log, [1; 32]);
+        let bare = KeyFile::from_seed(KeyKind::Emitter, [1; 32]);
         assert_eq!(KeyFile::parse(&bare.to_toml()).unwrap(), bare);
+        let mut log = KeyFile::from_seed(KeyKind::Log, [2; 32]);
+        log.origin = Some("covenant.example.org/log".into());
+        assert_eq!(KeyFile::parse(&log.to_toml()).unwrap(), log);
     }
 
     #[test]

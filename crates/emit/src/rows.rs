@@ -199,6 +199,22 @@ impl Row {
         Ok(row)
     }
 
+    /// A row from column names and cells (lists stay lists, whatever they contain).
+    pub fn from_cells<I, K>(location: Location, cells: I) -> Result<Self, RowError>
+    where
+        I: IntoIterator<Item = (K, Cell)>,
+        K: Into<String>,
+    {
+        let mut row = Self {
+            location,
+            cells: BTreeMap::new(),
+        };
+        for (column, cell) in cells {
+            row.insert(column.into(), cell)?;
+        }
+        Ok(row)
+    }
+
     fn insert(&mut self, column: String, cell: Cell) -> Result<(), RowError> {
         let column = column.trim().to_owned();
         if !COLUMNS.contains(&column.as_str()) {
