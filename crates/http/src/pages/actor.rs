@@ -214,6 +214,25 @@ fn over_time(view: &ActorView) -> Markup {
     }
 }
 
+fn overdue(scorecard: &Scorecard, moment: &Moment) -> Markup {
+    html! {
+        @if !scorecard.overdue.items.is_empty() {
+            h3 { "Overdue now (" (scorecard.overdue.total) ")" }
+            ul class="items" {
+                @for item in &scorecard.overdue.items {
+                    li {
+                        a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                        div class="item-meta" {
+                            span { "Was due " (format::date(&item.due_by)) }
+                            span { strong { (format::days(i64::from(item.days_overdue))) " overdue" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
     html! {
         @if !scorecard.goalposts_moved.items.is_empty() {
@@ -288,6 +307,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
                     (scorecard.flags.disputed) " disputed by an assessor; "
                     (scorecard.flags.amended) " amended."
                 }
+                (overdue(scorecard, moment))
             }
             (over_time(view))
         }

@@ -146,10 +146,18 @@ pub fn nice_ceiling(value: u64) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-const PLOT_WIDTH: f64 = 640.0;
+/// The top of a count axis and its tick step: a round step, at most four steps, the top a
+/// whole number of steps at or above `max` (so ticks read 0, 2, 4, 6 rather than 0, 1, 2, 3, 5).
+pub fn axis(max: u64) -> (u64, u64) {
+    let step = nice_ceiling(max.div_ceil(4)).max(1);
+    let top = max.div_ceil(step).max(1) * step;
+    (top, step)
+}
+
+const PLOT_WIDTH: f64 = 560.0;
 const PLOT_HEIGHT: f64 = 240.0;
-const MARGIN_LEFT: f64 = 48.0;
-const MARGIN_RIGHT: f64 = 16.0;
+const MARGIN_LEFT: f64 = 44.0;
+const MARGIN_RIGHT: f64 = 32.0;
 const MARGIN_TOP: f64 = 14.0;
 const MARGIN_BOTTOM: f64 = 34.0;
 const MAX_X_LABELS: usize = 8;
@@ -200,7 +208,7 @@ fn points(values: impl Iterator<Item = (f64, f64)>) -> String {
 /// between the two lines is what is still owed.
 pub fn made_and_delivered(id: &str, title: &str, periods: &[Period]) -> Markup {
     let totals = cumulative(periods);
-    let y_max = nice_ceiling(totals.last().map_or(0, |&(made, _)| made));
+    let (y_max, y_step) = axis(totals.last().map_or(0, |&(made, _)| made));
     let inner_width = PLOT_WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
     let inner_height = PLOT_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
     let step = if periods.len() > 1 {
@@ -216,7 +224,7 @@ pub fn made_and_delivered(id: &str, title: &str, periods: &[Period]) -> Markup {
         }
     };
     let y_of = |value: u64| MARGIN_TOP + inner_height * (1.0 - value as f64 / y_max as f64);
-    let ticks: Vec<u64> = (0..=4).map(|i| y_max * i / 4).collect();
+    let ticks: Vec<u64> = (0..=y_max / y_step).map(|i| i * y_step).collect();
     let label_every = periods.len().div_ceil(MAX_X_LABELS).max(1);
     let baseline = MARGIN_TOP + inner_height;
     let made_line = points(
@@ -246,7 +254,7 @@ pub fn made_and_delivered(id: &str, title: &str, periods: &[Period]) -> Markup {
             xmlns="http://www.w3.org/2000/svg" {
             title id={ (id) "-title" } { (title) }
             desc id={ (id) "-desc" } { (describe_over_time(periods, &totals)) }
-            g class="axis" font-size="12" fill="#4b5563" {
+            g class="axis" font-size="13" fill="#4b5563" {
                 @for tick in &ticks {
                     line x1=(MARGIN_LEFT) x2=(PLOT_WIDTH - MARGIN_RIGHT)
                         y1=(format!("{:.1}", y_of(*tick))) y2=(format!("{:.1}", y_of(*tick)))
@@ -425,12 +433,24 @@ mod tests {
             .and_then(|n| n.attribute("points"))
             .expect("made line");
         assert_eq!(made.split(' ').count(), 3);
-        // The axis tops out at 20 (the round number above 15): the last point sits 3/4 up.
+        // The axis runs 0, 5, 10, 15: 15 made sits at the top, 9 delivered at 9/15 of it.
         let top = MARGIN_TOP;
         let bottom = PLOT_HEIGHT - MARGIN_BOTTOM;
-        let last_y: f64 = made.rsplit(',').next().unwrap().parse().unwrap();
-        let expected = bottom - (bottom - top) * 0.75;
-        assert!((last_y - expected).abs() < 0.1, "{last_y} vs {expected}");
+        let last_y = |points: &str| -> f64 { points.rsplit(',').next().unwrap().parse().unwrap() };
+        assert!((last_y(made) - top).abs() < 0.1, "{made}");
+        let delivered = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("line-delivered"))
+            .and_then(|n| n.attribute("points"))
+            .expect("delivered line");
+        let expected = bottom - (bottom - top) * 9.0 / 15.0;
+        assert!((last_y(delivered) - expected).abs() < 0.1, "{delivered}");
+        let ticks: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("end"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(ticks, ["0", "5", "10", "15"]);
     }
 
     #[test]
@@ -466,6 +486,23 @@ mod tests {
             assert_eq!(nice_ceiling(value), expected, "{value}");
         }
         assert_eq!(nice_ceiling(1234), 2000);
+    }
+
+    #[test]
+    fn axis_steps_are_round_and_cover_the_maximum() {
+        assert_eq!(axis(0), (1, 1));
+        assert_eq!(axis(3), (3, 1));
+        assert_eq!(axis(5), (6, 2));
+        assert_eq!(axis(15), (15, 5));
+        assert_eq!(axis(68), (80, 20));
+        assert_eq!(axis(1234), (1500, 500));
+        for max in 0..2000 {
+            let (top, step) = axis(max);
+            assert!(
+                top >= max && top % step == 0 && top / step <= 4,
+                "{max}: {top} by {step}"
+            );
+        }
     }
 
     proptest! {
