@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `just demo`: nats-server with JetStream, the ledger and the HTTP server on an embedded data
+# directory (.demo/), the demo data loaded through NATS, running until Ctrl-C.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+covenant="${COVENANT_BIN:-$root/target/release/covenant}"
+nats_server="${NATS_SERVER:-$(scripts/ensure-nats-server.sh)}"
+listen="${COVENANT_LISTEN:-127.0.0.1:8080}"
+demo="$root/.demo"
+config="$demo/covenant.toml"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "stopping the ledger and nats-server"
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    echo "stopped; the data stays in .demo/ (delete it to start afresh)"
+}
+trap stop INT TERM EXIT
+
+if [ -f "$config" ]; then
+    echo "reusing the demo data directory .demo/ (delete it to start afresh)"
+else
+    echo "creating a fresh demo data directory in .demo/"
+    mkdir -p "$demo"
+fi
+
+# JetStream keeps the stream in .demo/nats, so a second run resumes where the first stopped.
+nats_port="$(free_port)"
+nats_url="nats://127.0.0.1:$nats_port"
+"$nats_server" -js -a 127.0.0.1 -p "$nats_port" -sd "$demo/nats" >"$demo/nats-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+    (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break
+    sleep 0.1
+done
+
+# The configuration names the demo's registrar key at genesis and the log's signing key; the
+# NATS URL changes from run to run, so it is passed as a flag rather than kept in the file.
+if [ ! -f "$config" ]; then
+    "$covenant" demo config --out-dir "$demo" --data "$demo/ledger" --nats "$nats_url" --listen "$listen"
+fi
+
+"$covenant" serve --config "$config" --nats "$nats_url" --listen "$listen" >"$demo/ledger.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do
+    (echo >"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null && break
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+        echo "error: the ledger stopped; its log follows" >&2
+        cat "$demo/ledger.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+
+"$covenant" demo load --config "$config" --nats "$nats_url"
+
+cat <<TEXT
+
+Covenant is running.
+  web pages    http://$listen/
+  JSON API     http://$listen/v1/openapi.json
+  scorecards   http://$listen/v1/actors
+  log          http://$listen/log/checkpoint
+  metrics      http://$listen/metrics
+
+Check the log as a watchdog would:
+  $covenant audit verify http://$listen
+
+Logs: .demo/ledger.log and .demo/nats-server.log. Ctrl-C stops everything.
+TEXT
+wait "${pids[@]}"
