@@ -3,6 +3,7 @@
 //! This file only parses the command line; each subcommand group lives in `cli/`.
 
 mod cli;
+mod config;
 
 use clap::{Parser, Subcommand};
 

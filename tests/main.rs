@@ -1,1 +1,6 @@
+//! The integration tests of the `covenant` binary, one module per area.
 
+mod ledger;
+mod cli_demo;
+mod cli_emit;
+mod cli_keys;

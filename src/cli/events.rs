@@ -1,8 +1,115 @@
+//! `covenant events status`: ask the ledger what became of an event.
+
+use anyhow::{Context, bail};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Subcommand)]
-pub enum EventsCommand {}
+pub enum EventsCommand {
+    /// Whether an event was accepted (with its entry number) or rejected (with the reason).
+    ///
+    /// Exit status: 0 accepted, 2 rejected, 3 unknown to the ledger (not processed yet, or
+    /// never published), 1 when the ledger could not be asked.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The event id (the envelope's `event_id`).
+    pub event_id: String,
+    /// The ledger's HTTP address.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+}
 
 pub fn run(command: EventsCommand) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        EventsCommand::Status(args) => status(args),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Answer {
+    event_id: String,
+    status: String,
+    seq: Option<u64>,
+    code: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    rejections: Vec<RejectionAnswer>,
+}
+
+#[derive(serde::Deserialize)]
+struct RejectionAnswer {
+    code: String,
+    message: String,
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let url = format!(
+        "{}/v1/events/{}",
+        args.server.trim_end_matches('/'),
+        encode_path_segment(&args.event_id)
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&url)
+        .call()
+        .with_context(|| format!("ask {url}"))?;
+    let http_status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .with_context(|| format!("read the answer from {url}"))?;
+    let Ok(answer) = serde_json::from_slice::<Answer>(&body) else {
+        let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        bail!("{url} answered HTTP {http_status}, not an event status: {snippet}");
+    };
+    match answer.status.as_str() {
+        "accepted" => {
+            let seq = answer.seq.map_or("?".to_owned(), |seq| seq.to_string());
+            println!("{} accepted: entry {seq}", answer.event_id);
+            for rejection in &answer.rejections {
+                println!(
+                    "  a conflicting envelope with the same id was rejected ({}): {}",
+                    rejection.code, rejection.message
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        "rejected" => {
+            println!(
+                "{} rejected ({}): {}",
+                answer.event_id,
+                answer.code.unwrap_or_default(),
+                answer.message.unwrap_or_default()
+            );
+            Ok(ExitCode::from(2))
+        }
+        "unknown" => {
+            println!(
+                "{} unknown: the ledger has neither accepted nor rejected it (not processed yet, or never published)",
+                answer.event_id
+            );
+            Ok(ExitCode::from(3))
+        }
+        other => bail!("{url} answered with status {other:?}"),
+    }
+}
+
+/// Percent-encode everything but unreserved characters, so any id makes one path segment.
+fn encode_path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

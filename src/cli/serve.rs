@@ -1,8 +1,255 @@
+//! `covenant serve`: the ledger and the HTTP server in one process.
+//!
+//! With a NATS URL the ledger consumes the JetStream stream; without one it runs embedded and
+//! HTTPS ingest goes straight into the sequencer, so one process with a data directory is a
+//! working ledger. Ctrl-C or SIGTERM stops the HTTP server, lets the ledger finish the batch in
+//! flight and sign a final checkpoint, then exits.
+
+use crate::config::{self, Config, ConfigArgs};
+use anyhow::{Context, bail};
+use covenant_core::checkpoint::LogSigner;
+use covenant_emit::keys::{KeyFile, KeyKind};
+use covenant_http::AppState;
+use covenant_ledger::{
+    GenesisConfig, Ingest, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
+    StreamSettings,
+};
+use covenant_store::{LogStore, SledStore};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The log's checkpoint signing key file (overrides [keys] log_key). Without either, a key
+    /// is generated on first start and kept in the data directory as log.key.
+    #[arg(long, value_name = "FILE")]
+    pub log_key: Option<PathBuf>,
+    /// Replicas of the event stream when the ledger creates it: 3 on a JetStream cluster; 1
+    /// on a single server, which must then run with `sync_interval: always`.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub stream_replicas: usize,
+}
 
-pub fn run(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("covenant serve is not available in this build yet")
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = config::load(&args.config)?;
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(serve(config, args))
+}
+
+async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let genesis = genesis_config(&config)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
+    let log_key_file = args.log_key.clone().or(config.log_key_file.clone());
+    let signer = log_signer(&config, log_key_file.as_deref())?;
+    let store_path = config.data_dir.join("log");
+    let store: Arc<dyn LogStore> = Arc::new(
+        SledStore::create_or_open(&store_path)
+            .with_context(|| format!("open store {}", store_path.display()))?,
+    );
+    let metrics = LedgerMetrics::default();
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let ledger = Ledger::open(
+        store.clone(),
+        &genesis,
+        Some(signer),
+        LedgerOptions::default(),
+        metrics,
+    )
+    .context("open the ledger")?;
+    let verifier_key = ledger.verifier_key().unwrap_or_default();
+    let head = ledger.head();
+    let (ingest, running, mode) = start_ledger(ledger, &config, args.stream_replicas).await?;
+    let state = AppState {
+        ingest: Some(ingest),
+        metrics: Arc::new(registry),
+        ..AppState::new(store, verifier_key.clone())
+    };
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listen on {}", config.listen))?;
+    let address = listener.local_addr().context("read the listen address")?;
+    eprintln!(
+        "covenant: ledger {} ({mode}), {} entries; serving http://{address}\ncovenant: verifier key {verifier_key}",
+        config.data_dir.display(),
+        head.size
+    );
+    run_until_stopped(listener, state, running).await
+}
+
+async fn start_ledger(
+    ledger: Ledger,
+    config: &Config,
+    stream_replicas: usize,
+) -> anyhow::Result<(Ingest, RunningLedger, String)> {
+    let Some(url) = &config.nats_url else {
+        let (ingest, running) = ledger.run_embedded().context("start the embedded ledger")?;
+        return Ok((ingest, running, "embedded, no broker".to_owned()));
+    };
+    let client = connect_nats(url, config.nats_credentials.as_deref()).await?;
+    let settings = StreamSettings {
+        replicas: stream_replicas,
+        ..StreamSettings::default()
+    };
+    let (ingest, running) = ledger
+        .run_stream(client, &settings)
+        .await
+        .context("start the ledger on the event stream")?;
+    Ok((
+        ingest,
+        running,
+        format!("stream {} on {url}", settings.name),
+    ))
+}
+
+/// Serve HTTP until Ctrl-C or SIGTERM, or until the ledger stops by itself (an error).
+async fn run_until_stopped(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    mut running: RunningLedger,
+) -> anyhow::Result<ExitCode> {
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, covenant_http::router(state))
+        .with_graceful_shutdown(async {
+            let _ = http_stopped.await;
+        })
+        .into_future();
+    let server = tokio::spawn(server);
+    let ledger_failed = tokio::select! {
+        signal = shutdown_signal() => {
+            eprintln!("covenant: {signal}; finishing the batch in flight");
+            false
+        }
+        _ = running.finished() => true,
+    };
+    // HTTP first: requests in flight still reach the ledger, which stops after them.
+    let _ = stop_http.send(());
+    let served = server.await.context("join the HTTP server")?;
+    let head = running.stop().await;
+    served.context("serve HTTP")?;
+    let head = head.context("run the ledger")?;
+    if ledger_failed {
+        bail!("the ledger stopped unexpectedly");
+    }
+    eprintln!(
+        "covenant: stopped cleanly at {} entries (stream sequence {})",
+        head.size, head.stream_seq
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() -> &'static str {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = async {
+            match terminate.as_mut() {
+                Some(terminate) => { terminate.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => "terminated",
+    }
+}
+
+/// Connect to NATS (with a credentials file when given), failing fast with the URL named.
+pub async fn connect_nats(
+    url: &str,
+    credentials: Option<&Path>,
+) -> anyhow::Result<async_nats::Client> {
+    let mut options = async_nats::ConnectOptions::new().name("covenant-ledger");
+    if let Some(path) = credentials {
+        options = options
+            .credentials_file(path)
+            .await
+            .with_context(|| format!("read NATS credentials {}", path.display()))?;
+    }
+    options
+        .connect(url)
+        .await
+        .with_context(|| format!("connect to NATS at {url}"))
+}
+
+/// The genesis the configuration describes; registrar keys are required.
+pub fn genesis_config(config: &Config) -> anyhow::Result<GenesisConfig> {
+    if config.registrars.is_empty() {
+        bail!(
+            "no registrar keys are configured: add [[keys.registrars]] with key_id and public_key to the configuration file (see deploy/covenant.example.toml); they go into the log's genesis entry"
+        );
+    }
+    Ok(GenesisConfig {
+        origin: config.origin.clone(),
+        registrar_actor: config.registrar_actor.clone(),
+        registrars: config
+            .registrars
+            .iter()
+            .map(|key| RegistrarKey {
+                key_id: key.key_id.clone(),
+                public_key: key.public_key,
+            })
+            .collect(),
+        description: config.description.clone(),
+    })
+}
+
+/// The log signing key: from the given file, or the data directory's `log.key`, generated on
+/// first start.
+pub fn log_signer(config: &Config, key_file: Option<&Path>) -> anyhow::Result<LogSigner> {
+    let (path, generated) = match key_file {
+        Some(path) => (path.to_owned(), false),
+        None => {
+            let path = config.data_dir.join("log.key");
+            let generated = !path.exists();
+            if generated {
+                let mut key = KeyFile::generate(KeyKind::Log);
+                key.origin = Some(config.origin.clone());
+                key.write_new(&path)
+                    .with_context(|| format!("write new log key {}", path.display()))?;
+            }
+            (path, generated)
+        }
+    };
+    let key = KeyFile::read(&path).with_context(|| format!("read log key {}", path.display()))?;
+    if key.kind != KeyKind::Log {
+        bail!(
+            "{} is a {} key, not a log key",
+            path.display(),
+            key.kind.as_str()
+        );
+    }
+    if let Some(origin) = &key.origin
+        && origin != &config.origin
+    {
+        bail!(
+            "log key {} is for origin {origin:?}, but the configured origin is {:?}",
+            path.display(),
+            config.origin
+        );
+    }
+    let signer = LogSigner::new(&config.origin, key.seed).context("load the log key")?;
+    if generated {
+        eprintln!(
+            "covenant: generated a new log signing key in {} (mode 0600; back it up: it signs every checkpoint)\ncovenant: its verifier key is {}",
+            path.display(),
+            signer.verifier_key()
+        );
+    }
+    Ok(signer)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -7,7 +7,9 @@
 //!
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
+pub mod ingest;
 pub mod log_api;
+pub mod metrics;
 pub mod pages;
 pub mod proofs;
 pub mod query_api;
@@ -22,17 +24,23 @@ pub struct AppState {
     pub store: Arc<dyn LogStore>,
     /// The log's checkpoint verifier key in Go note format.
     pub verifier_key: String,
+    /// The ledger's ingest door (`POST /v1/events`); `None` on a read-only server.
+    pub ingest: Option<covenant_ledger::Ingest>,
+    /// The process's metrics, rendered at `/metrics`.
+    pub metrics: Arc<prometheus_client::registry::Registry>,
     /// The promised-versus-done projections the `/v1` query API answers from; `None` on a
     /// server without them (the query API then answers 503).
     pub query: Option<query_api::QueryHandle>,
 }
 
 impl AppState {
-    /// A read-only server's state.
+    /// A read-only server's state: no ingest, an empty metrics registry.
     pub fn new(store: Arc<dyn LogStore>, verifier_key: String) -> Self {
         Self {
             store,
             verifier_key,
+            ingest: None,
+            metrics: Arc::default(),
             query: None,
         }
     }
@@ -50,6 +58,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(ingest::routes())
+        .merge(metrics::routes())
         .merge(log_api::routes())
         .merge(proofs::routes())
         .merge(query_api::routes())

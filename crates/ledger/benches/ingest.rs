@@ -1,1 +1,357 @@
-fn main() {}
+//! Ingest benchmark (`just bench ingest`): durable, verified, validated events per second
+//! through the ledger, against the raw rate of JetStream consumers doing no work on the same
+//! messages, measured in the same run on the same server; then the latency from publish to
+//! inclusion in a signed checkpoint at half the ledger's measured maximum rate.
+//!
+//! `COVENANT_BENCH_EVENTS=N` changes the number of events (default 200 000). Figures print and
+//! go to target/bench/ingest.json.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use covenant_core::proto::event_body::Kind;
+use covenant_core::signing::{EventSigner, seal};
+use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
+use covenant_testkit::NatsServer;
+use futures::{FutureExt, StreamExt};
+use prost::Message;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::World;
+
+const ACTORS: [&str; 4] = ["GB-GOV-DCMS", "GB-GOV-DHSC", "GB-GOV-DFE", "GB-GOV-DEFRA"];
+
+fn main() {
+    let events: usize = std::env::var("COVENANT_BENCH_EVENTS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(200_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the runtime");
+    runtime.block_on(run(events));
+}
+
+async fn run(events: usize) {
+    let server = NatsServer::start();
+    let mut world = World::new();
+    let signers: Vec<EventSigner> = (0..ACTORS.len())
+        .map(|i| EventSigner::from_seed([10 + i as u8; 32]))
+        .collect();
+    let mut onboarding = vec![];
+    for (i, actor) in ACTORS.iter().enumerate() {
+        onboarding.extend(world.onboard(actor, &format!("key-{i}"), 10 + i as u8));
+    }
+    let started = Instant::now();
+    let envelopes = sign_all(0, events, &signers);
+    let average_bytes = envelopes.iter().map(Vec::len).sum::<usize>() / envelopes.len();
+    println!(
+        "signed {events} events of {average_bytes} bytes on average in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    covenant_ledger::ensure_stream(&js, &StreamSettings::default())
+        .await
+        .expect("create the stream");
+    for envelope in &onboarding {
+        support::publish(&js, envelope.clone()).await;
+    }
+    let started = Instant::now();
+    let last_seq = publish_all(&js, &envelopes).await;
+    let publish_rate = events as f64 / started.elapsed().as_secs_f64();
+    println!("published at {publish_rate:.0} events/s (async acks)");
+
+    let raw_ack_rate = raw_pull_ack(&js, last_seq).await;
+    println!("raw JetStream pull consumer + ack, no work: {raw_ack_rate:.0} events/s");
+    let raw_ordered_rate = raw_ordered(&js, last_seq).await;
+    println!("raw JetStream ordered consumer, no work:    {raw_ordered_rate:.0} events/s");
+
+    let work = tempfile::Builder::new()
+        .prefix("covenant-ingest-bench")
+        .tempdir_in(bench_dir())
+        .expect("make a scratch directory under target/bench");
+    let (store, _dir) = support::temp_store_in(work.path());
+    let options = LedgerOptions::default();
+    let ledger = Ledger::open(
+        store.clone(),
+        &world.genesis(),
+        Some(world.log_signer()),
+        options.clone(),
+        LedgerMetrics::default(),
+    )
+    .expect("open the ledger");
+    let mut checkpoints = client
+        .subscribe("acct.checkpoints")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    let started = Instant::now();
+    let (_ingest, running) = ledger
+        .run_stream(client.clone(), &StreamSettings::default())
+        .await
+        .expect("run the ledger");
+    while store.head().stream_seq < last_seq {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let ledger_rate = events as f64 / started.elapsed().as_secs_f64();
+    let ratio = ledger_rate / raw_ack_rate;
+    println!(
+        "ledger (decode, batch-verify, validate, append + fsync, checkpoint): {ledger_rate:.0} events/s"
+    );
+    println!(
+        "ratio ledger / raw pull + ack: {ratio:.2} (goal >= 0.50: {})",
+        if ratio >= 0.5 { "met" } else { "NOT met" }
+    );
+    println!(
+        "ratio ledger / raw ordered consumer: {:.2}",
+        ledger_rate / raw_ordered_rate
+    );
+    while checkpoints.next().now_or_never().flatten().is_some() {}
+
+    let latency_rate = ledger_rate / 2.0;
+    let latency_events = ((latency_rate * 10.0) as usize).clamp(1000, events / 2);
+    let base_seq = store.head().size;
+    let paced = sign_all(events, latency_events, &signers);
+    let (p50, p99) =
+        checkpoint_latency(&js, &mut checkpoints, &paced, latency_rate, base_seq).await;
+    println!(
+        "publish to signed checkpoint at {latency_rate:.0} events/s ({latency_events} events, checkpoints every {} ms at most): p50 {p50:.1} ms, p99 {p99:.1} ms (target p99 <= 100 ms: {})",
+        options.checkpoint_interval.as_millis(),
+        if p99 <= 100.0 { "met" } else { "NOT met" }
+    );
+    running.stop().await.expect("stop the ledger");
+
+    let json = serde_json::json!({
+        "events": events,
+        "average_envelope_bytes": average_bytes,
+        "cores": std::thread::available_parallelism().map_or(1, usize::from),
+        "publish_events_per_s": publish_rate.round(),
+        "raw_pull_ack_events_per_s": raw_ack_rate.round(),
+        "raw_ordered_events_per_s": raw_ordered_rate.round(),
+        "ledger_events_per_s": ledger_rate.round(),
+        "ratio_ledger_to_raw_pull_ack": (ratio * 1000.0).round() / 1000.0,
+        "ratio_goal": 0.5,
+        "ratio_goal_met": ratio >= 0.5,
+        "ratio_ledger_to_raw_ordered": ((ledger_rate / raw_ordered_rate) * 1000.0).round() / 1000.0,
+        "latency_events_per_s": latency_rate.round(),
+        "latency_events": latency_events,
+        "checkpoint_interval_ms": options.checkpoint_interval.as_millis() as u64,
+        "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
+        "publish_to_checkpoint_p99_ms": (p99 * 10.0).round() / 10.0,
+        "latency_target_p99_ms": 100,
+        "latency_target_met": p99 <= 100.0,
+    });
+    let path = bench_dir().join("ingest.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&json).expect("encode json"),
+    )
+    .expect("write target/bench/ingest.json");
+    println!("wrote {}", path.display());
+}
+
+/// Events `first..first + count`: commitments, and every tenth an action on a commitment of
+/// the same actor four events before. About 400 bytes each.
+fn sign_all(first: usize, count: usize, signers: &[EventSigner]) -> Vec<Vec<u8>> {
+    let event = |i: usize| {
+        let actor_index = i % ACTORS.len();
+        let id = format!("01JDS{i:021}");
+        let key_id = format!("key-{actor_index}");
+        let kind: Kind = if i % 10 == 9 && i >= first + 4 {
+            support::action(&format!("a-{i}"), &[&format!("c-{}", i - 4)])
+        } else {
+            support::commitment(&format!("c-{i}"))
+        };
+        seal(
+            support::header(&id, ACTORS[actor_index], &key_id),
+            kind,
+            &signers[actor_index],
+        )
+        .encode_to_vec()
+    };
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let per_thread = count.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (first + t * per_thread..first + ((t + 1) * per_thread).min(count))
+                        .map(event)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("signing thread"))
+            .collect()
+    })
+}
+
+fn publish_message(envelope: &[u8]) -> (String, PublishMessage) {
+    let (id, actor) = support::id_and_actor(envelope);
+    let message = PublishMessage::build()
+        .payload(envelope.to_vec().into())
+        .message_id(id);
+    (covenant_core::subject::event_subject(&actor), message)
+}
+
+/// Publish with a window of outstanding acks; returns the last stream sequence.
+async fn publish_all(js: &jetstream::Context, envelopes: &[Vec<u8>]) -> u64 {
+    let mut last_seq = 0;
+    for chunk in envelopes.chunks(2000) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for envelope in chunk {
+            let (subject, message) = publish_message(envelope);
+            acks.push(js.send_publish(subject, message).await.expect("publish"));
+        }
+        for ack in acks {
+            last_seq = last_seq.max(ack.await.expect("stored").sequence);
+        }
+    }
+    last_seq
+}
+
+/// A durable pull consumer acknowledging every message, doing nothing else.
+async fn raw_pull_ack(js: &jetstream::Context, last_seq: u64) -> f64 {
+    let stream = js.get_stream("COVENANT_EVENTS").await.expect("stream");
+    let consumer = stream
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("bench-raw-ack".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_ack_pending: 20_000,
+            ..Default::default()
+        })
+        .await
+        .expect("create the consumer");
+    let started = Instant::now();
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(1000)
+        .messages()
+        .await
+        .expect("consume");
+    let mut count = 0u64;
+    while let Some(message) = messages.next().await {
+        let message = message.expect("a message");
+        let seq = message.info().expect("metadata").stream_sequence;
+        message.ack().await.expect("ack");
+        count += 1;
+        if seq >= last_seq {
+            break;
+        }
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The ordered consumer the ledger uses, without the ledger.
+async fn raw_ordered(js: &jetstream::Context, last_seq: u64) -> f64 {
+    let stream = js.get_stream("COVENANT_EVENTS").await.expect("stream");
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .expect("create the consumer");
+    let started = Instant::now();
+    let mut messages = consumer.messages().await.expect("consume");
+    let mut count = 0u64;
+    while let Some(message) = messages.next().await {
+        let seq = message
+            .expect("a message")
+            .info()
+            .expect("metadata")
+            .stream_sequence;
+        count += 1;
+        if seq >= last_seq {
+            break;
+        }
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Publish at `rate` events/s and measure, for each event, the time from just before its
+/// publish to the arrival of the first checkpoint that includes it. Returns p50 and p99 in ms.
+async fn checkpoint_latency(
+    js: &jetstream::Context,
+    checkpoints: &mut async_nats::Subscriber,
+    envelopes: &[Vec<u8>],
+    rate: f64,
+    base_seq: u64,
+) -> (f64, f64) {
+    let sent_at: Arc<Mutex<Vec<Instant>>> =
+        Arc::new(Mutex::new(Vec::with_capacity(envelopes.len())));
+    let publisher = {
+        let js = js.clone();
+        let envelopes = envelopes.to_vec();
+        let sent_at = sent_at.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+            let drain = tokio::spawn(async move {
+                while let Some(ack) = ack_rx.recv().await {
+                    let ack: jetstream::context::PublishAckFuture = ack;
+                    ack.await.expect("stored");
+                }
+            });
+            for (k, envelope) in envelopes.iter().enumerate() {
+                let due = started + Duration::from_secs_f64(k as f64 / rate);
+                let now = Instant::now();
+                if due > now {
+                    tokio::time::sleep(due - now).await;
+                }
+                let (subject, message) = publish_message(envelope);
+                sent_at.lock().expect("lock").push(Instant::now());
+                let ack = js.send_publish(subject, message).await.expect("publish");
+                let _ = ack_tx.send(ack);
+            }
+            drop(ack_tx);
+            drain.await.expect("acks");
+        })
+    };
+    let total = envelopes.len();
+    let mut latencies = Vec::with_capacity(total);
+    while latencies.len() < total {
+        let note = tokio::time::timeout(Duration::from_secs(30), checkpoints.next())
+            .await
+            .expect("checkpoints keep coming")
+            .expect("subscription open");
+        let arrived = Instant::now();
+        let size = checkpoint_size(&note.payload);
+        let included = (size.saturating_sub(base_seq) as usize).min(total);
+        let sent_at = sent_at.lock().expect("lock");
+        while latencies.len() < included && latencies.len() < sent_at.len() {
+            latencies.push(
+                arrived
+                    .duration_since(sent_at[latencies.len()])
+                    .as_secs_f64()
+                    * 1000.0,
+            );
+        }
+    }
+    publisher.await.expect("publisher");
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    (percentile(0.50), percentile(0.99))
+}
+
+/// The tree size on the second line of a checkpoint note.
+fn checkpoint_size(note: &[u8]) -> u64 {
+    std::str::from_utf8(note)
+        .ok()
+        .and_then(|text| text.lines().nth(1))
+        .and_then(|line| line.parse().ok())
+        .expect("a checkpoint note")
+}
+
+fn bench_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir).expect("make target/bench");
+    dir
+}

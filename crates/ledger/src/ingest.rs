@@ -81,6 +81,12 @@ impl Ingest {
         matches!(self.route, Route::Stream(_))
     }
 
+    /// Count an envelope refused before [`Ingest::submit`] (for example a body too large to
+    /// read), so that `/metrics` shows every refusal.
+    pub fn count_refused(&self, code: covenant_core::validate::RejectCode) {
+        self.metrics.record_refused(code);
+    }
+
     /// Submit one envelope. Errors mean the ledger could not take it now (shutting down, the
     /// broker unreachable); try again later.
     pub async fn submit(&self, envelope: Bytes) -> Result<IngestReply, LedgerError> {

@@ -253,21 +253,30 @@ impl Ledger {
             input?;
             Ok(head)
         });
-        RunningLedger {
-            shutdown: shutdown_tx,
-            done,
-        }
+        RunningLedger::new(shutdown_tx, done)
     }
 }
 
 /// A ledger that is running. Stop it with [`RunningLedger::stop`]; it also stops by itself
-/// on a fatal error, which [`RunningLedger::wait`] returns.
+/// on a fatal error (or at the end of a rebuild), which [`RunningLedger::finished`] notices.
 pub struct RunningLedger {
     shutdown: watch::Sender<bool>,
-    done: tokio::task::JoinHandle<Result<Head, LedgerError>>,
+    done: Option<tokio::task::JoinHandle<Result<Head, LedgerError>>>,
+    result: Option<Result<Head, LedgerError>>,
 }
 
 impl RunningLedger {
+    fn new(
+        shutdown: watch::Sender<bool>,
+        done: tokio::task::JoinHandle<Result<Head, LedgerError>>,
+    ) -> Self {
+        Self {
+            shutdown,
+            done: Some(done),
+            result: None,
+        }
+    }
+
     /// Stop taking input, finish the batch in flight, sign a final checkpoint, and return
     /// the head.
     pub async fn stop(self) -> Result<Head, LedgerError> {
@@ -275,15 +284,19 @@ impl RunningLedger {
         self.wait().await
     }
 
-    /// Wait until the ledger stops (after [`RunningLedger::stop`], at the end of a rebuild, or
-    /// on a fatal error).
-    pub async fn wait(self) -> Result<Head, LedgerError> {
-        self.done.await.unwrap_or(Err(LedgerError::Stopped))
+    /// Wait until the ledger stops and return how it ended.
+    pub async fn wait(mut self) -> Result<Head, LedgerError> {
+        self.finished().await;
+        self.result.take().unwrap_or(Err(LedgerError::Stopped))
     }
 
-    /// Whether the ledger has stopped by itself.
-    pub fn is_finished(&self) -> bool {
-        self.done.is_finished()
+    /// Resolves once the ledger has stopped; safe to cancel and to call again.
+    pub async fn finished(&mut self) {
+        if let Some(done) = &mut self.done {
+            let result = done.await.unwrap_or(Err(LedgerError::Stopped));
+            self.result = Some(result);
+            self.done = None;
+        }
     }
 
     /// A handle that asks the ledger to stop, for signal handlers.

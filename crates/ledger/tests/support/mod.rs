@@ -196,6 +196,13 @@ pub fn temp_store() -> (Arc<dyn LogStore>, tempfile::TempDir) {
     (Arc::new(store), dir)
 }
 
+/// A store in a fresh temporary directory under `parent`.
+pub fn temp_store_in(parent: &std::path::Path) -> (Arc<dyn LogStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir_in(parent).expect("create a temporary directory");
+    let store = SledStore::create_or_open(dir.path().join("log")).expect("create the store");
+    (Arc::new(store), dir)
+}
+
 /// Every encoded entry of a store.
 pub fn all_entries(store: &dyn LogStore) -> Vec<Vec<u8>> {
     store.entries(0, store.head().size).expect("read entries")

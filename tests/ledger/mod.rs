@@ -1,0 +1,8 @@
+//! The ledger as operators run it: `covenant serve` as a child process (embedded and on a real
+//! nats-server), HTTPS ingest and event status, rebuilds from the stream, and kill -9 at any
+//! moment.
+
+mod crash;
+mod rebuild;
+mod serve;
+mod support;

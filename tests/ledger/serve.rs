@@ -1,0 +1,228 @@
+//! `covenant serve`: HTTPS ingest in both modes, event status, metrics, clean shutdown, the
+//! generated log key, and refusing a different genesis.
+
+use super::support::world::{action, commitment};
+use super::support::*;
+use covenant_testkit::NatsServer;
+
+const PROTOBUF: &str = "application/x-protobuf";
+const DCMS: &str = "GB-GOV-DCMS";
+
+fn id_of(envelope: &[u8]) -> String {
+    world::id_and_actor(envelope).0
+}
+
+#[test]
+fn embedded_ingest_answers_synchronously_and_status_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new();
+    let config = write_config(dir.path(), &world);
+    let data = dir.path().join("data");
+    let served = Served::start(&config, &data, None);
+    let url = served.base_url.clone();
+
+    for (position, envelope) in world.onboard(DCMS, "dcms-1", 2).into_iter().enumerate() {
+        let (status, json) = post_envelope(&url, envelope, PROTOBUF);
+        assert_eq!(status, 202, "{json}");
+        assert_eq!(json["status"], "accepted");
+        assert_eq!(json["seq"], position as u64 + 1);
+    }
+    let made = world.commitment(DCMS, "dcms-1", "c-1");
+    let made_id = id_of(&made);
+    let (status, json) = post_envelope(&url, made.clone(), PROTOBUF);
+    assert_eq!((status, json["seq"].as_u64()), (202, Some(3)));
+    let (status, json) = post_envelope(&url, made, PROTOBUF);
+    assert_eq!(
+        (status, &json["duplicate"]),
+        (202, &serde_json::json!(true)),
+        "{json}"
+    );
+
+    // Stateless problems: 400 with the rejection, at once.
+    let (status, json) = post_envelope(&url, vec![0xff; 30], PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (400, Some("undecodable")),
+        "{json}"
+    );
+    let mut big = commitment("c-big");
+    if let covenant_core::proto::event_body::Kind::CommitmentMade(made) = &mut big {
+        made.text = "x".repeat(70 * 1024);
+    }
+    let oversized = world.emit(DCMS, "dcms-1", big);
+    let (status, json) = post_envelope(&url, oversized, PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (400, Some("oversized")),
+        "{json}"
+    );
+    let (status, json) = post_envelope(
+        &url,
+        world.commitment(DCMS, "dcms-1", "c-2"),
+        "application/json",
+    );
+    assert_eq!(status, 415, "{json}");
+
+    // The sequencer's decisions come back synchronously.
+    world.add_ungranted_key("ghost-1", 40);
+    let unknown_key = world.commitment(DCMS, "ghost-1", "c-3");
+    let unknown_key_id = id_of(&unknown_key);
+    let (status, json) = post_envelope(&url, unknown_key, PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (403, Some("unknown_key")),
+        "{json}"
+    );
+    let missing = world.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]));
+    let (status, json) = post_envelope(&url, missing, PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (422, Some("unknown_commitment")),
+        "{json}"
+    );
+    let conflicting = world.emit_with_id(&made_id, DCMS, "dcms-1", commitment("c-other"));
+    let (status, json) = post_envelope(&url, conflicting, PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (409, Some("equivocation")),
+        "{json}"
+    );
+
+    let (status, json) = event_status(&url, &made_id);
+    assert_eq!(
+        (status, json["status"].as_str(), json["seq"].as_u64()),
+        (200, Some("accepted"), Some(3))
+    );
+    assert_eq!(json["rejections"][0]["code"], "equivocation");
+    let (status, json) = event_status(&url, &unknown_key_id);
+    assert_eq!(
+        (status, json["status"].as_str(), json["code"].as_str()),
+        (200, Some("rejected"), Some("unknown_key"))
+    );
+    let never = world.fresh_id();
+    let (status, json) = event_status(&url, &never);
+    assert_eq!((status, json["status"].as_str()), (404, Some("unknown")));
+
+    assert_eq!(
+        covenant(&["events", "status", &made_id, "--server", &url]).0,
+        0
+    );
+    let (code, stdout, _) = covenant(&["events", "status", &unknown_key_id, "--server", &url]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("rejected (unknown_key): key ghost-1 has not been granted"),
+        "{stdout}"
+    );
+    assert_eq!(
+        covenant(&["events", "status", &never, "--server", &url]).0,
+        3
+    );
+
+    assert_eq!(
+        served.metric("covenant_ledger_events_rejected_total{code=\"unknown_key\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        served.metric("covenant_ledger_ingest_refused_total{code=\"oversized\"}"),
+        Some(1.0)
+    );
+    assert_eq!(served.metric("covenant_ledger_log_size"), Some(4.0));
+
+    let (status, stderr) = served.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("stopped cleanly at 4 entries"), "{stderr}");
+}
+
+#[test]
+fn nats_ingest_queues_and_the_decision_comes_by_status() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new();
+    let config = write_config(dir.path(), &world);
+    let served = Served::start(&config, &dir.path().join("data"), Some(&server.url()));
+    let url = served.base_url.clone();
+    let mut last_id = String::new();
+    for envelope in world.onboard(DCMS, "dcms-1", 2) {
+        last_id = id_of(&envelope);
+        let (status, json) = post_envelope(&url, envelope, PROTOBUF);
+        assert_eq!(
+            (status, json["status"].as_str()),
+            (202, Some("queued")),
+            "{json}"
+        );
+        assert!(json["stream_seq"].as_u64().is_some());
+    }
+    assert_eq!(wait_for_decision(&url, &last_id)["seq"], 2);
+    let (status, json) = post_envelope(&url, vec![0x0a, 0xff], PROTOBUF);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (400, Some("undecodable")),
+        "{json}"
+    );
+    world.add_ungranted_key("ghost-1", 40);
+    let unknown_key = world.commitment(DCMS, "ghost-1", "c-1");
+    let unknown_key_id = id_of(&unknown_key);
+    let (status, json) = post_envelope(&url, unknown_key, PROTOBUF);
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (202, Some("queued")),
+        "state rules are decided later: {json}"
+    );
+    let decided = wait_for_decision(&url, &unknown_key_id);
+    assert_eq!(
+        (decided["status"].as_str(), decided["code"].as_str()),
+        (Some("rejected"), Some("unknown_key"))
+    );
+    assert_eq!(
+        covenant(&["events", "status", &unknown_key_id, "--server", &url]).0,
+        2
+    );
+    let (status, stderr) = served.terminate();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn first_start_generates_a_private_log_key_and_a_changed_genesis_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::new();
+    let config = write_config(dir.path(), &world);
+    let data = dir.path().join("data");
+    let served = Served::start(&config, &data, None);
+    let (status, stderr) = served.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("generated a new log signing key"),
+        "{stderr}"
+    );
+    let mode = std::fs::metadata(data.join("log.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Same key on the second start, no new one.
+    let served = Served::start(&config, &data, None);
+    let (_, stderr) = served.terminate();
+    assert!(!stderr.contains("generated"), "{stderr}");
+
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("ledger tests", "another log");
+    std::fs::write(&config, text).unwrap();
+    let (code, _, stderr) = covenant(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{}", covenant_testkit::free_port()),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("different genesis"), "{stderr}");
+    assert!(
+        stderr.contains("description: stored \"ledger tests\", configured \"another log\""),
+        "{stderr}"
+    );
+}
