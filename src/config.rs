@@ -15,7 +15,6 @@
 //! Relative paths in the file are relative to the file's own directory.
 
 use anyhow::{Context, bail};
-use covenant_core::proto;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -30,19 +29,19 @@ pub const DEFAULT_EMITTER_NATS_URL: &str = "nats://127.0.0.1:4222";
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConfigArgs {
     /// Configuration file (TOML; see deploy/covenant.example.toml). Also COVENANT_CONFIG.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Data directory of the ledger. Also COVENANT_DATA.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// NATS server URL, for example nats://127.0.0.1:4222. Also COVENANT_NATS_URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub nats: Option<String>,
     /// NATS credentials file (.creds). Also COVENANT_NATS_CREDENTIALS.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub nats_credentials: Option<PathBuf>,
     /// HTTP listen address. Also COVENANT_LISTEN.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, global = true, value_name = "ADDR")]
     pub listen: Option<String>,
 }
 
@@ -76,23 +75,6 @@ impl Config {
         self.nats_url
             .clone()
             .unwrap_or_else(|| DEFAULT_EMITTER_NATS_URL.to_owned())
-    }
-
-    /// The genesis entry this configuration describes (the ledger writes it as entry 0).
-    pub fn genesis(&self) -> proto::Genesis {
-        proto::Genesis {
-            origin: self.origin.clone(),
-            registrar_actor: self.registrar_actor.clone(),
-            registrars: self
-                .registrars
-                .iter()
-                .map(|key| proto::RegistrarKey {
-                    key_id: key.key_id.clone(),
-                    public_key: key.public_key.to_vec(),
-                })
-                .collect(),
-            description: self.description.clone(),
-        }
     }
 
     /// The configuration as a file that [`load`] reads back to the same settings.
@@ -363,9 +345,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 public_key: [1; 32]
             }]
         );
-        let genesis = config.genesis();
-        assert_eq!(genesis.registrar_actor, "example-registrar");
-        assert_eq!(genesis.registrars[0].public_key, vec![1; 32]);
+        assert_eq!(config.registrar_actor, "example-registrar");
     }
 
     #[test]

@@ -1,8 +1,564 @@
+//! `covenant emit`: publish events from flags, from a CSV or JSON file of many, or pre-signed
+//! envelopes from a file. Every event is checked before anything is published; `--dry-run`
+//! stops there.
+
+use crate::config::{self, ConfigArgs};
+use anyhow::{Context, bail};
+use covenant_emit::build::{SealedEvent, Speaker, now_ms};
+use covenant_emit::emitter::{Emitter, EmitterConfig};
+use covenant_emit::envelope_file;
+use covenant_emit::keys::{KeyFile, KeyKind};
+use covenant_emit::publish::{PublisherConfig, Receipt, RetryPolicy};
+use covenant_emit::rows::{self, Cell, Location, Row};
+use covenant_emit::status::{EventStatus, LedgerClient};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// Row errors shown before giving up, so a spreadsheet can be fixed in one pass.
+const MAX_ERRORS_SHOWN: usize = 20;
 
 #[derive(clap::Args)]
-pub struct EmitArgs {}
+pub struct EmitArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The emitter's key file (from `covenant keys generate --kind emitter`).
+    #[arg(long, global = true, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// The actor to speak as (default: the key file's actor).
+    #[arg(long, global = true)]
+    actor: Option<String>,
+    /// The granted key id (default: the key file's key id).
+    #[arg(long, global = true)]
+    key_id: Option<String>,
+    /// Directory of events not yet acknowledged by NATS; they are re-sent on the next run.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "covenant-outbox"
+    )]
+    outbox: PathBuf,
+    /// Check every event and print what would be published, without publishing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// After publishing, ask the ledger at this HTTP address (for example
+    /// http://127.0.0.1:8080) whether each event was accepted, and why not if rejected.
+    #[arg(long, global = true, value_name = "URL")]
+    ledger: Option<String>,
+    /// How long to wait for the ledger's decision, in seconds.
+    #[arg(long, global = true, default_value_t = 10)]
+    wait: u64,
+    /// How long to keep retrying while NATS is unreachable, in seconds.
+    #[arg(long, global = true, default_value_t = 120)]
+    retry_for: u64,
+    /// A CSV or JSON (array or JSON lines) file of events, one per row (docs/EMITTERS.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "envelope")]
+    file: Option<PathBuf>,
+    /// The file's format; by default from its extension (.csv, or .json/.jsonl/.ndjson).
+    #[arg(long, value_parser = ["csv", "json"])]
+    format: Option<String>,
+    /// A file of signed envelopes (from `covenant keys grant --out` or `covenant demo generate`).
+    #[arg(long, value_name = "FILE")]
+    envelope: Option<PathBuf>,
+    #[command(subcommand)]
+    event: Option<Box<EventCommand>>,
+}
 
-pub fn run(_args: EmitArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("covenant emit is not available in this build yet")
+/// One event from flags. Flags are named after the CSV columns.
+#[derive(clap::Subcommand)]
+enum EventCommand {
+    /// A new commitment (required: --commitment-id --title --text --made-on).
+    Commitment(CommitmentFlags),
+    /// A change to a commitment (required: --commitment-id --class --field --new-value --rationale).
+    Amendment(AmendmentFlags),
+    /// A commitment dropped (required: --commitment-id --reason).
+    Withdrawal(WithdrawalFlags),
+    /// Something done (required: --action-id --commitment-ids --type --taken-on --description).
+    Action(ActionFlags),
+    /// What came of a commitment (required: --commitment-id --verdict --reported-on).
+    Outcome(OutcomeFlags),
+    /// A view of a reported outcome (required: --commitment-id --outcome-event-id --stance --summary).
+    Assessment(AssessmentFlags),
+    /// Withdraw one of your own events published in error (required: --retracts --reason).
+    Retraction(RetractionFlags),
+}
+
+#[derive(clap::Args)]
+struct CommonFlags {
+    /// Event id (ULID or UUIDv7); default: derived from the content, so re-running is safe.
+    #[arg(long)]
+    event_id: Option<String>,
+    /// When it happened: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix milliseconds.
+    #[arg(long)]
+    occurred_at: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct CommitmentFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    commitment_id: Option<String>,
+    #[arg(long)]
+    title: Option<String>,
+    /// The promise, verbatim.
+    #[arg(long)]
+    text: Option<String>,
+    #[arg(long)]
+    made_on: Option<String>,
+    #[arg(long)]
+    due_by: Option<String>,
+    /// manifesto, covenant, speech, parliamentary_answer, policy_paper, pledge or other.
+    #[arg(long)]
+    source_kind: Option<String>,
+    #[arg(long)]
+    source_title: Option<String>,
+    #[arg(long)]
+    source_url: Option<String>,
+    /// Comma-separated lower-case tags, for example community,equity.
+    #[arg(long, value_delimiter = ',')]
+    themes: Vec<String>,
+    /// Comma-separated partner organisations.
+    #[arg(long, value_delimiter = ',')]
+    partners: Vec<String>,
+    #[arg(long)]
+    indicator_measure: Option<String>,
+    #[arg(long)]
+    indicator_unit: Option<String>,
+    #[arg(long)]
+    indicator_higher_is_better: Option<String>,
+    #[arg(long)]
+    indicator_baseline_value: Option<String>,
+    #[arg(long)]
+    indicator_baseline_date: Option<String>,
+    #[arg(long)]
+    indicator_target_value: Option<String>,
+    #[arg(long)]
+    indicator_target_period: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct AmendmentFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    commitment_id: Option<String>,
+    /// correction, clarification, scope_change, target_change or deadline_change.
+    #[arg(long)]
+    class: Option<String>,
+    /// text, due_by, target_value, target_period, scope or title.
+    #[arg(long)]
+    field: Option<String>,
+    #[arg(long)]
+    new_value: Option<String>,
+    #[arg(long)]
+    rationale: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct WithdrawalFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    commitment_id: Option<String>,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ActionFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    action_id: Option<String>,
+    /// Comma-separated ids of the commitments this action serves.
+    #[arg(long, value_delimiter = ',')]
+    commitment_ids: Vec<String>,
+    /// legislation, funding, publication, consultation, procurement, partnership or other.
+    #[arg(long = "type")]
+    action_type: Option<String>,
+    #[arg(long)]
+    taken_on: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// In pounds, for example 1250000 or 1,250,000.50.
+    #[arg(long)]
+    money_amount: Option<String>,
+    /// ISO 4217 code; default GBP.
+    #[arg(long)]
+    money_currency: Option<String>,
+    /// pledged, committed or spent.
+    #[arg(long)]
+    money_stage: Option<String>,
+    /// A link to evidence, "URL" or "title|URL" (repeatable).
+    #[arg(long)]
+    evidence: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    partners: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct OutcomeFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    commitment_id: Option<String>,
+    /// delivered, partly_delivered or not_delivered.
+    #[arg(long)]
+    verdict: Option<String>,
+    #[arg(long)]
+    reported_on: Option<String>,
+    #[arg(long)]
+    summary: Option<String>,
+    #[arg(long)]
+    indicator_actual: Option<String>,
+    #[arg(long)]
+    actual_period: Option<String>,
+    /// A link to evidence, "URL" or "title|URL" (repeatable).
+    #[arg(long)]
+    evidence: Vec<String>,
+    /// What was learned, including what went wrong.
+    #[arg(long)]
+    lessons: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct AssessmentFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    #[arg(long)]
+    commitment_id: Option<String>,
+    #[arg(long)]
+    outcome_event_id: Option<String>,
+    /// agrees or disputes.
+    #[arg(long)]
+    stance: Option<String>,
+    #[arg(long)]
+    summary: Option<String>,
+    /// A link to evidence, "URL" or "title|URL" (repeatable).
+    #[arg(long)]
+    evidence: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct RetractionFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    /// The event id being retracted.
+    #[arg(long)]
+    retracts: Option<String>,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+/// Collects a row's cells from flags.
+struct Cells(Vec<(&'static str, Cell)>);
+
+impl Cells {
+    fn new(kind: &'static str, common: CommonFlags) -> Self {
+        let mut cells = Self(vec![("kind", Cell::Text(kind.to_owned()))]);
+        cells.text("event_id", common.event_id);
+        cells.text("occurred_at", common.occurred_at);
+        cells
+    }
+
+    fn text(&mut self, column: &'static str, value: Option<String>) -> &mut Self {
+        if let Some(value) = value {
+            self.0.push((column, Cell::Text(value)));
+        }
+        self
+    }
+
+    fn list(&mut self, column: &'static str, values: Vec<String>) -> &mut Self {
+        if !values.is_empty() {
+            self.0.push((column, Cell::List(values)));
+        }
+        self
+    }
+}
+
+impl EventCommand {
+    fn into_row(self) -> Result<Row, rows::RowError> {
+        let cells = match self {
+            Self::Commitment(f) => {
+                let mut c = Cells::new("commitment", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("title", f.title)
+                    .text("text", f.text)
+                    .text("made_on", f.made_on)
+                    .text("due_by", f.due_by)
+                    .text("source_kind", f.source_kind)
+                    .text("source_title", f.source_title)
+                    .text("source_url", f.source_url)
+                    .list("themes", f.themes)
+                    .list("partners", f.partners)
+                    .text("indicator_measure", f.indicator_measure)
+                    .text("indicator_unit", f.indicator_unit)
+                    .text("indicator_higher_is_better", f.indicator_higher_is_better)
+                    .text("indicator_baseline_value", f.indicator_baseline_value)
+                    .text("indicator_baseline_date", f.indicator_baseline_date)
+                    .text("indicator_target_value", f.indicator_target_value)
+                    .text("indicator_target_period", f.indicator_target_period);
+                c
+            }
+            Self::Amendment(f) => {
+                let mut c = Cells::new("amendment", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("class", f.class)
+                    .text("field", f.field)
+                    .text("new_value", f.new_value)
+                    .text("rationale", f.rationale);
+                c
+            }
+            Self::Withdrawal(f) => {
+                let mut c = Cells::new("withdrawal", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("reason", f.reason);
+                c
+            }
+            Self::Action(f) => {
+                let mut c = Cells::new("action", f.common);
+                c.text("action_id", f.action_id)
+                    .list("commitment_ids", f.commitment_ids)
+                    .text("type", f.action_type)
+                    .text("taken_on", f.taken_on)
+                    .text("description", f.description)
+                    .text("money_amount", f.money_amount)
+                    .text("money_currency", f.money_currency)
+                    .text("money_stage", f.money_stage)
+                    .list("evidence", f.evidence)
+                    .list("partners", f.partners);
+                c
+            }
+            Self::Outcome(f) => {
+                let mut c = Cells::new("outcome", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("verdict", f.verdict)
+                    .text("reported_on", f.reported_on)
+                    .text("summary", f.summary)
+                    .text("indicator_actual", f.indicator_actual)
+                    .text("actual_period", f.actual_period)
+                    .list("evidence", f.evidence)
+                    .text("lessons", f.lessons);
+                c
+            }
+            Self::Assessment(f) => {
+                let mut c = Cells::new("assessment", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("outcome_event_id", f.outcome_event_id)
+                    .text("stance", f.stance)
+                    .text("summary", f.summary)
+                    .list("evidence", f.evidence);
+                c
+            }
+            Self::Retraction(f) => {
+                let mut c = Cells::new("retraction", f.common);
+                c.text("retracts", f.retracts).text("reason", f.reason);
+                c
+            }
+        };
+        Row::from_cells(Location::Flags, cells.0)
+    }
+}
+
+pub fn run(args: EmitArgs) -> anyhow::Result<ExitCode> {
+    let config = config::load(&args.config)?;
+    if args.event.is_some() && (args.file.is_some() || args.envelope.is_some()) {
+        bail!("give one source of events: an event kind with its flags, --file or --envelope");
+    }
+    let events = match (&args.envelope, &args.file, args.event) {
+        (Some(path), _, _) => envelopes_from(path)?,
+        (None, Some(path), _) => {
+            let speaker = speaker(args.key.as_deref(), &args.actor, &args.key_id)?;
+            rows_from(path, args.format.as_deref(), &speaker)?
+        }
+        (None, None, Some(command)) => {
+            let speaker = speaker(args.key.as_deref(), &args.actor, &args.key_id)?;
+            let row = (*command).into_row()?;
+            vec![rows::seal_row(&speaker, &row, now_ms())?]
+        }
+        (None, None, None) => bail!(
+            "nothing to publish: name an event kind (covenant emit commitment --help), or give --file or --envelope"
+        ),
+    };
+    if args.dry_run {
+        for event in &events {
+            println!("ok {} {} by {}", event.event_id, event.kind, event.actor);
+        }
+        println!(
+            "{} event(s) valid; nothing published (dry run)",
+            events.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut publisher = PublisherConfig::new(config.emitter_nats_url());
+    publisher.credentials_file = config.nats_credentials.clone();
+    publisher.retry = RetryPolicy {
+        give_up_after: Duration::from_secs(args.retry_for),
+        ..RetryPolicy::default()
+    };
+    let emitter_config = EmitterConfig {
+        publisher,
+        outbox_dir: args.outbox.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+    let (recovered, receipts) = runtime.block_on(async {
+        let emitter = Emitter::open(emitter_config)
+            .await
+            .context("open the emitter")?;
+        let receipts = emitter.emit_all(&events).await.context(
+            "publish (unacknowledged events stay in the outbox and are re-sent on the next run)",
+        )?;
+        anyhow::Ok((emitter.recovered().to_vec(), receipts))
+    })?;
+    if !recovered.is_empty() {
+        println!(
+            "re-sent {} event(s) left in the outbox {} by an earlier run",
+            recovered.len(),
+            args.outbox.display()
+        );
+    }
+    for (event, receipt) in events.iter().zip(&receipts) {
+        print_receipt(event, receipt);
+    }
+    match &args.ledger {
+        Some(url) => report_decisions(url, &events, Duration::from_secs(args.wait)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_receipt(event: &SealedEvent, receipt: &Receipt) {
+    let note = if receipt.duplicate {
+        " (already stored: not added again)"
+    } else {
+        ""
+    };
+    println!(
+        "published {} {} at stream sequence {}{note}",
+        event.event_id, event.kind, receipt.stream_sequence
+    );
+}
+
+fn report_decisions(url: &str, events: &[SealedEvent], wait: Duration) -> anyhow::Result<ExitCode> {
+    let client = LedgerClient::new(url);
+    let mut rejected = 0;
+    for event in events {
+        let status = client
+            .wait_for_decision(&event.event_id, wait)
+            .with_context(|| format!("ask the ledger about {}", event.event_id))?;
+        if matches!(status, EventStatus::Rejected { .. }) {
+            rejected += 1;
+        }
+        println!("{} {}: {status}", event.event_id, event.kind);
+    }
+    if rejected > 0 {
+        eprintln!("{rejected} event(s) rejected by the ledger");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn speaker(
+    key: Option<&Path>,
+    actor: &Option<String>,
+    key_id: &Option<String>,
+) -> anyhow::Result<Speaker> {
+    let Some(path) = key else {
+        bail!("--key is required: the emitter's key file (covenant keys generate --kind emitter)");
+    };
+    let key = KeyFile::read(path)?;
+    if key.kind != KeyKind::Emitter {
+        bail!(
+            "{} is a {} key; events are signed with an emitter key",
+            path.display(),
+            key.kind.as_str()
+        );
+    }
+    let actor = actor
+        .clone()
+        .or_else(|| key.actor.clone())
+        .with_context(|| format!("{} names no actor: pass --actor", path.display()))?;
+    let key_id = key_id
+        .clone()
+        .or_else(|| key.key_id.clone())
+        .with_context(|| {
+            format!(
+                "{} names no key id: pass --key-id (the id the registrar granted)",
+                path.display()
+            )
+        })?;
+    Ok(Speaker::new(actor, key_id, key.signer())?)
+}
+
+fn rows_from(
+    path: &Path,
+    format: Option<&str>,
+    speaker: &Speaker,
+) -> anyhow::Result<Vec<SealedEvent>> {
+    let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let format = match (format, extension.as_deref()) {
+        (Some(format), _) => format,
+        (None, Some("csv")) => "csv",
+        (None, Some("json" | "jsonl" | "ndjson")) => "json",
+        _ => bail!(
+            "cannot tell the format of {} from its name: pass --format csv or --format json",
+            path.display()
+        ),
+    };
+    let rows = match format {
+        "csv" => rows::read_csv(&data),
+        _ => {
+            let text = std::str::from_utf8(&data)
+                .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+            rows::read_json(text)
+        }
+    }
+    .with_context(|| format!("read {}", path.display()))?;
+    let now = now_ms();
+    let mut events = Vec::with_capacity(rows.len());
+    let mut errors = vec![];
+    for row in &rows {
+        match rows::seal_row(speaker, row, now) {
+            Ok(event) => events.push(event),
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        for error in errors.iter().take(MAX_ERRORS_SHOWN) {
+            eprintln!("{}: {error}", path.display());
+        }
+        if errors.len() > MAX_ERRORS_SHOWN {
+            eprintln!("... and {} more", errors.len() - MAX_ERRORS_SHOWN);
+        }
+        bail!(
+            "{} of {} rows in {} are invalid; nothing was published",
+            errors.len(),
+            rows.len(),
+            path.display()
+        );
+    }
+    Ok(events)
+}
+
+fn envelopes_from(path: &Path) -> anyhow::Result<Vec<SealedEvent>> {
+    let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let envelopes =
+        envelope_file::parse(&data).with_context(|| format!("read {}", path.display()))?;
+    if envelopes.is_empty() {
+        bail!("{} holds no envelopes", path.display());
+    }
+    envelopes
+        .into_iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            SealedEvent::from_bytes(bytes)
+                .with_context(|| format!("{}: envelope {}", path.display(), index + 1))
+        })
+        .collect()
 }

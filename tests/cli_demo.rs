@@ -1,0 +1,198 @@
+//! `covenant demo`: loading the demo data through a real nats-server, generating a synthetic
+//! load, and writing the demo configuration.
+
+use crate::cli_emit::{create_event_stream, stream_messages};
+use crate::cli_keys::{covenant, stderr, stdout};
+use covenant_core::event::decode;
+use covenant_core::validate::{
+    Decision, IndexedEvent, LedgerState, SignatureCheck, genesis_envelope, validate,
+};
+use covenant_emit::envelope_file;
+use covenant_emit::keys::KeyFile;
+use covenant_testkit::NatsServer;
+use std::collections::HashMap;
+
+/// Validate envelopes in order as the ledger does; the number accepted.
+fn accepted_by_the_ledger_rules(envelopes: &[Vec<u8>]) -> usize {
+    let mut state = LedgerState::default();
+    let mut index: HashMap<String, IndexedEvent> = HashMap::new();
+    let genesis =
+        prost::Message::encode_to_vec(&genesis_envelope(covenant_demo::genesis().to_proto()));
+    let now_ns = 1_800_000_000_000_000_000;
+    let Decision::Accept(changes) = validate(
+        &state,
+        &index,
+        &decode(&genesis).unwrap(),
+        0,
+        now_ns,
+        SignatureCheck::Pending,
+    ) else {
+        panic!("genesis refused");
+    };
+    state.apply_all(changes);
+    let mut accepted = 0;
+    for (position, bytes) in envelopes.iter().enumerate() {
+        let event = decode(bytes).unwrap();
+        let seq = accepted as u64 + 1;
+        match validate(&state, &index, &event, seq, now_ns, SignatureCheck::Pending) {
+            Decision::Accept(changes) => {
+                state.apply_all(changes);
+                index.insert(
+                    event.event_id().to_owned(),
+                    IndexedEvent {
+                        seq,
+                        digest: event.digest,
+                        actor: event.actor().to_owned(),
+                    },
+                );
+                accepted += 1;
+            }
+            Decision::Duplicate { .. } => {}
+            Decision::Reject(rejection) => panic!("message {position} rejected: {rejection}"),
+        }
+    }
+    accepted
+}
+
+#[test]
+fn the_demo_loads_through_nats_once_and_yields_the_expected_scorecards() {
+    let server = NatsServer::start();
+    create_event_stream(&server.url());
+    let dir = tempfile::tempdir().unwrap();
+    let data = covenant_demo::demo();
+
+    let load = covenant(dir.path(), &["demo", "load", "--nats", &server.url()]);
+    assert!(load.status.success(), "{}", stderr(&load));
+    assert!(
+        stdout(&load).contains(&format!("{} events", data.events.len())),
+        "{}",
+        stdout(&load)
+    );
+    let messages = stream_messages(&server.url());
+    let payloads: Vec<Vec<u8>> = messages.iter().map(|m| m.2.clone()).collect();
+    assert_eq!(
+        payloads, data.events,
+        "every envelope, in order, byte for byte"
+    );
+    for (subject, id, payload) in &messages {
+        let event = decode(payload).unwrap();
+        assert_eq!(id, event.event_id());
+        assert_eq!(
+            subject,
+            &covenant_core::subject::event_subject(event.actor())
+        );
+    }
+
+    // The stream, read back, is what a ledger would ingest: all of it is accepted, and the
+    // scorecards computed from it are the data set's expected summary.
+    assert_eq!(accepted_by_the_ledger_rules(&payloads), data.events.len());
+    let summary = covenant_demo::summary::summarise(&payloads, covenant_demo::end_date());
+    assert_eq!(summary, data.summary);
+    let dcms = &summary.actors["GB-GOV-23"];
+    assert_eq!(dcms.count(covenant_demo::Status::Delivered), 2);
+
+    let again = covenant(dir.path(), &["demo", "load", "--nats", &server.url()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("nothing new"), "{}", stdout(&again));
+    assert_eq!(
+        stream_messages(&server.url()).len(),
+        data.events.len(),
+        "loading twice adds nothing"
+    );
+}
+
+#[test]
+fn a_synthetic_load_goes_through_the_same_path() {
+    let server = NatsServer::start();
+    create_event_stream(&server.url());
+    let dir = tempfile::tempdir().unwrap();
+    let load = covenant(
+        dir.path(),
+        &[
+            "demo",
+            "load",
+            "--nats",
+            &server.url(),
+            "--data-set",
+            "synthetic",
+            "--scale",
+            "1500",
+        ],
+    );
+    assert!(load.status.success(), "{}", stderr(&load));
+    let payloads: Vec<Vec<u8>> = stream_messages(&server.url())
+        .into_iter()
+        .map(|m| m.2)
+        .collect();
+    assert_eq!(payloads, covenant_demo::synthetic(1500).collect::<Vec<_>>());
+    assert_eq!(accepted_by_the_ledger_rules(&payloads), 1500);
+}
+
+#[test]
+fn generate_writes_the_synthetic_load_as_length_prefixed_envelopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = covenant(
+        dir.path(),
+        &["demo", "generate", "--scale", "2000", "--out", "load.env"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let written =
+        envelope_file::parse(&std::fs::read(dir.path().join("load.env")).unwrap()).unwrap();
+    assert_eq!(written, covenant_demo::synthetic(2000).collect::<Vec<_>>());
+}
+
+#[test]
+fn demo_config_writes_a_loadable_configuration_with_the_demo_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = covenant(
+            dir.path(),
+            &[
+                "demo",
+                "config",
+                "--out-dir",
+                "demo",
+                "--nats",
+                "nats://127.0.0.1:4333",
+                "--listen",
+                "127.0.0.1:8181",
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "running it again is fine: {}",
+            stderr(&output)
+        );
+    }
+    let demo = dir.path().join("demo");
+    let text = std::fs::read_to_string(demo.join("covenant.toml")).unwrap();
+    let genesis = covenant_demo::genesis();
+    assert!(
+        text.contains(&format!("origin = \"{}\"", genesis.origin)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&hex::encode(genesis.registrar_public_key)),
+        "{text}"
+    );
+    assert!(text.contains("url = \"nats://127.0.0.1:4333\""), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:8181\""), "{text}");
+    let log_key = KeyFile::read(&demo.join("log.key")).unwrap();
+    assert_eq!(log_key.seed, covenant_demo::log_seed());
+    assert_eq!(log_key.origin.as_deref(), Some(genesis.origin.as_str()));
+    let registrar = KeyFile::read(&demo.join("registrar.key")).unwrap();
+    assert_eq!(registrar.public_key(), genesis.registrar_public_key);
+
+    // A different key already in place is never overwritten.
+    std::fs::remove_file(demo.join("log.key")).unwrap();
+    KeyFile::generate(covenant_emit::keys::KeyKind::Log)
+        .write_new(&demo.join("log.key"))
+        .unwrap();
+    let clash = covenant(dir.path(), &["demo", "config", "--out-dir", "demo"]);
+    assert!(!clash.status.success());
+    assert!(
+        stderr(&clash).contains("holds a different key"),
+        "{}",
+        stderr(&clash)
+    );
+}
