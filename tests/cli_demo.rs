@@ -196,3 +196,234 @@ fn demo_config_writes_a_loadable_configuration_with_the_demo_keys() {
         stderr(&clash)
     );
 }
+
+/// `covenant serve` as a child process, stopped on drop.
+struct Ledger {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Ledger {
+    fn start(dir: &std::path::Path, config: &str, nats_url: &str, port: u16) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_covenant"))
+            .current_dir(dir)
+            .args(["serve", "--config", config, "--nats", nats_url])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start covenant serve");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "covenant serve did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
+    use covenant_emit::status::{EventStatus, LedgerClient};
+    use std::time::Duration;
+
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = covenant_testkit::free_port();
+    let written = covenant(
+        dir.path(),
+        &[
+            "demo",
+            "config",
+            "--out-dir",
+            "demo",
+            "--nats",
+            &server.url(),
+        ],
+    );
+    assert!(written.status.success(), "{}", stderr(&written));
+    let ledger = Ledger::start(dir.path(), "demo/covenant.toml", &server.url(), port);
+
+    // The ledger creates the stream; the loader waits for it if it is not there yet.
+    let load = covenant(
+        dir.path(),
+        &[
+            "demo",
+            "load",
+            "--config",
+            "demo/covenant.toml",
+            "--nats",
+            &server.url(),
+        ],
+    );
+    assert!(load.status.success(), "{}", stderr(&load));
+    let data = covenant_demo::demo();
+    let client = LedgerClient::new(&ledger.url);
+    let last = decode(data.events.last().unwrap()).unwrap();
+    let status = client
+        .wait_for_decision(last.event_id(), Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(
+        status,
+        EventStatus::Accepted {
+            seq: Some(data.events.len() as u64)
+        },
+        "every demo event is accepted, in order, after the genesis entry"
+    );
+    for bytes in &data.events[..20] {
+        let event = decode(bytes).unwrap();
+        assert!(matches!(
+            client.status(event.event_id()).unwrap(),
+            EventStatus::Accepted { .. }
+        ));
+    }
+
+    // A new team onboards in the demo log with the demo registrar key, and hears back.
+    let run = |args: &[&str]| covenant(dir.path(), args);
+    assert!(
+        run(&[
+            "keys",
+            "generate",
+            "--kind",
+            "emitter",
+            "--actor",
+            "GB-CHC-7654321",
+            "--key-id",
+            "trust-1",
+            "--out",
+            "trust.key"
+        ])
+        .status
+        .success()
+    );
+    let public_key =
+        crate::cli_keys::field(&stdout(&run(&["keys", "show", "trust.key"])), "public key");
+    for args in [
+        vec![
+            "keys",
+            "register-actor",
+            "--registrar-key",
+            "demo/registrar.key",
+            "--actor",
+            "GB-CHC-7654321",
+            "--name",
+            "Tollmouth Community Trust",
+            "--kind",
+            "civil-society",
+            "--out",
+            "onboard.env",
+        ],
+        vec![
+            "keys",
+            "grant",
+            "--registrar-key",
+            "demo/registrar.key",
+            "--key-id",
+            "trust-1",
+            "--public-key",
+            &public_key,
+            "--actor",
+            "GB-CHC-7654321",
+            "--role",
+            "emitter",
+            "--out",
+            "onboard.env",
+        ],
+    ] {
+        assert!(run(&args).status.success());
+    }
+    let onboard = run(&[
+        "emit",
+        "--nats",
+        &server.url(),
+        "--envelope",
+        "onboard.env",
+        "--ledger",
+        &ledger.url,
+    ]);
+    assert!(
+        onboard.status.success(),
+        "{}{}",
+        stdout(&onboard),
+        stderr(&onboard)
+    );
+    assert_eq!(
+        stdout(&onboard).matches(": accepted at entry").count(),
+        2,
+        "{}",
+        stdout(&onboard)
+    );
+
+    let promise = run(&[
+        "emit",
+        "commitment",
+        "--nats",
+        &server.url(),
+        "--key",
+        "trust.key",
+        "--ledger",
+        &ledger.url,
+        "--commitment-id",
+        "trust-youth-club",
+        "--title",
+        "Reopen the youth club",
+        "--text",
+        "We will reopen the youth club three evenings a week.",
+        "--made-on",
+        "2026-09-01",
+    ]);
+    assert!(
+        promise.status.success(),
+        "{}{}",
+        stdout(&promise),
+        stderr(&promise)
+    );
+    assert!(
+        stdout(&promise).contains("commitment_made: accepted at entry"),
+        "{}",
+        stdout(&promise)
+    );
+
+    let stray = run(&[
+        "emit",
+        "action",
+        "--nats",
+        &server.url(),
+        "--key",
+        "trust.key",
+        "--ledger",
+        &ledger.url,
+        "--action-id",
+        "trust-a-1",
+        "--commitment-ids",
+        "no-such-commitment",
+        "--type",
+        "funding",
+        "--taken-on",
+        "2026-09-02",
+        "--description",
+        "Paid for a caretaker.",
+    ]);
+    assert!(!stray.status.success(), "a rejection is a failed run");
+    assert!(
+        stdout(&stray).contains(
+            "rejected (unknown_commitment): commitment no-such-commitment does not exist"
+        ),
+        "{}",
+        stdout(&stray)
+    );
+}
