@@ -172,8 +172,10 @@ pub async fn connect_nats(
             .await
             .with_context(|| format!("read NATS credentials {}", path.display()))?;
     }
+    // Several servers of one cluster may be given, separated by commas.
+    let servers: Vec<&str> = url.split(',').map(str::trim).collect();
     options
-        .connect(url)
+        .connect(servers)
         .await
         .with_context(|| format!("connect to NATS at {url}"))
 }

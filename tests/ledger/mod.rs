@@ -2,7 +2,9 @@
 //! nats-server), HTTPS ingest and event status, rebuilds from the stream, and kill -9 at any
 //! moment.
 
+mod cluster;
 mod crash;
+mod permissions;
 mod rebuild;
 mod serve;
 mod support;

@@ -154,8 +154,28 @@ pub fn warnings(config: &Config) -> Vec<String> {
     warnings
 }
 
+/// How long to keep trying while JetStream is not ready (a cluster electing its leader).
+const STREAM_SETUP_PATIENCE: Duration = Duration::from_secs(30);
+
 /// Create the stream, or check the existing one and refuse it if it could lose events.
+/// Retries for a while when JetStream cannot answer yet; a lossy stream is refused at once.
 pub async fn ensure_stream(
+    jetstream: &jetstream::Context,
+    settings: &StreamSettings,
+) -> Result<jetstream::stream::Stream, LedgerError> {
+    let deadline = tokio::time::Instant::now() + STREAM_SETUP_PATIENCE;
+    loop {
+        match try_ensure_stream(jetstream, settings).await {
+            Err(LedgerError::Nats { action, reason }) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%action, %reason, "JetStream is not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn try_ensure_stream(
     jetstream: &jetstream::Context,
     settings: &StreamSettings,
 ) -> Result<jetstream::stream::Stream, LedgerError> {
@@ -163,10 +183,13 @@ pub async fn ensure_stream(
         Ok(stream) => stream,
         Err(error) if is_stream_not_found(&error) => {
             tracing::info!(stream = %settings.name, "creating the event stream");
-            jetstream
-                .create_stream(settings.config())
-                .await
-                .map_err(|e| LedgerError::nats(&format!("create stream {}", settings.name), e))?
+            match jetstream.create_stream(settings.config()).await {
+                Ok(stream) => stream,
+                // Another replica may have created it a moment ago.
+                Err(create_error) => jetstream.get_stream(&settings.name).await.map_err(|_| {
+                    LedgerError::nats(&format!("create stream {}", settings.name), create_error)
+                })?,
+            }
         }
         Err(error) => {
             return Err(LedgerError::nats(
