@@ -2,14 +2,18 @@
 //! 400-byte envelopes, and bytes on disk per entry, against a plain append-only file with
 //! one fsync per batch measured in the same run (the floor any durable log pays).
 //!
-//! A third column is bare sled with the same durability (one insert per entry keyed by
+//! A third contender is bare sled with the same durability (one insert per entry keyed by
 //! sequence number, `flush` and `fsync` per batch), to separate what the engine costs from
 //! what the store adds on top (records, stored hashes, the event index, checks).
+//!
+//! The three take turns batch by batch (in rotating order), and each is timed only while it
+//! appends, so a burst of disk traffic from elsewhere on the machine lands on all of them
+//! alike instead of on whichever happened to run at the time.
 //!
 //! `just bench store` (or `cargo bench -p covenant-store --bench store`). Prints a table and
 //! writes target/bench/store.json. `STORE_BENCH_SCALE=0.1` shortens the run.
 
-use covenant_core::entry::Entry;
+use covenant_core::entry::{Entry, GENESIS_PREVIOUS};
 use covenant_core::proto;
 use covenant_store::{Batch, LogStore, NewEntry, SledStore};
 use prost::Message;
@@ -39,6 +43,13 @@ struct Figures {
     raw_entry_bytes: f64,
 }
 
+/// Something that appends a batch durably.
+trait Contender {
+    fn append(&mut self, batch: &[NewEntry]);
+    /// Close it and return the bytes its directory occupies.
+    fn finish(self: Box<Self>) -> u64;
+}
+
 fn main() {
     let scale: f64 = std::env::var("STORE_BENCH_SCALE")
         .ok()
@@ -62,36 +73,60 @@ fn main() {
         .prefix("covenant-store-bench")
         .tempdir_in(bench_dir())
         .expect("make a scratch directory under target/bench");
-    let mut results = Vec::new();
-    for case in &cases {
-        let batches = ((case.batches as f64 * scale) as usize).max(2);
-        let entries = make_entries(case.batch * batches);
-        let raw_entry_bytes = entries
-            .iter()
-            .map(|e| (covenant_core::entry::ENTRY_HEADER_BYTES + e.envelope.len()) as f64)
-            .sum::<f64>()
-            / entries.len() as f64;
-        let file_dir = work.path().join(format!("file-{}", case.batch));
-        let (file_time, file_bytes) = plain_file(&file_dir, &entries, case.batch);
-        let sled_dir = work.path().join(format!("sled-{}", case.batch));
-        let (sled_time, sled_bytes) = bare_sled(&sled_dir, &entries, case.batch);
-        let store_dir = work.path().join(format!("store-{}", case.batch));
-        let (store_time, store_bytes) = sled_store(&store_dir, entries, case.batch);
-        let count = (case.batch * batches) as u64;
-        results.push(Figures {
-            batch: case.batch,
-            entries: count,
-            store_per_s: count as f64 / store_time.as_secs_f64(),
-            file_per_s: count as f64 / file_time.as_secs_f64(),
-            sled_per_s: count as f64 / sled_time.as_secs_f64(),
-            store_bytes_per_entry: store_bytes as f64 / count as f64,
-            file_bytes_per_entry: file_bytes as f64 / count as f64,
-            sled_bytes_per_entry: sled_bytes as f64 / count as f64,
-            raw_entry_bytes,
-        });
-    }
+    let results: Vec<Figures> = cases
+        .iter()
+        .map(|case| run_case(case, scale, work.path()))
+        .collect();
     print_table(&results);
     write_json(&results);
+}
+
+fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
+    let batches = ((case.batches as f64 * scale) as usize).max(2);
+    let entries = make_entries(case.batch * batches);
+    let raw_entry_bytes = entries
+        .iter()
+        .map(|e| (covenant_core::entry::ENTRY_HEADER_BYTES + e.envelope.len()) as f64)
+        .sum::<f64>()
+        / entries.len() as f64;
+    let mut contenders: Vec<Box<dyn Contender>> = vec![
+        Box::new(StoreContender::new(
+            &work.join(format!("store-{}", case.batch)),
+        )),
+        Box::new(FileContender::new(
+            &work.join(format!("file-{}", case.batch)),
+        )),
+        Box::new(SledContender::new(
+            &work.join(format!("sled-{}", case.batch)),
+        )),
+    ];
+    let mut elapsed = [Duration::ZERO; 3];
+    for (round, chunk) in entries.chunks(case.batch).enumerate() {
+        for turn in 0..contenders.len() {
+            let which = (round + turn) % contenders.len();
+            let started = Instant::now();
+            contenders[which].append(chunk);
+            elapsed[which] += started.elapsed();
+        }
+    }
+    let mut bytes = contenders.into_iter().map(|contender| contender.finish());
+    let (store_bytes, file_bytes, sled_bytes) = (
+        bytes.next().unwrap_or(0),
+        bytes.next().unwrap_or(0),
+        bytes.next().unwrap_or(0),
+    );
+    let count = entries.len() as f64;
+    Figures {
+        batch: case.batch,
+        entries: entries.len() as u64,
+        store_per_s: count / elapsed[0].as_secs_f64(),
+        file_per_s: count / elapsed[1].as_secs_f64(),
+        sled_per_s: count / elapsed[2].as_secs_f64(),
+        store_bytes_per_entry: store_bytes as f64 / count,
+        file_bytes_per_entry: file_bytes as f64 / count,
+        sled_bytes_per_entry: sled_bytes as f64 / count,
+        raw_entry_bytes,
+    }
 }
 
 fn make_entries(count: usize) -> Vec<NewEntry> {
@@ -122,99 +157,155 @@ fn make_entries(count: usize) -> Vec<NewEntry> {
         .collect()
 }
 
-/// The floor: each batch's encoded entries appended to one file, then one fsync.
-fn plain_file(dir: &Path, entries: &[NewEntry], batch: usize) -> (Duration, u64) {
-    std::fs::create_dir_all(dir).expect("make file directory");
-    let path = dir.join("log");
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .expect("open plain log file");
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .expect("sync directory");
-    let started = Instant::now();
-    let mut buffer = Vec::new();
-    let mut in_buffer = 0;
-    encode_all(entries, |_, encoded| {
-        buffer.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
-        buffer.extend_from_slice(&encoded);
-        in_buffer += 1;
-        if in_buffer == batch {
-            file.write_all(&buffer).expect("append to plain log");
-            file.sync_all().expect("fsync plain log");
-            buffer.clear();
-            in_buffer = 0;
-        }
-    });
-    if in_buffer > 0 {
-        file.write_all(&buffer).expect("append to plain log");
-        file.sync_all().expect("fsync plain log");
-    }
-    let elapsed = started.elapsed();
-    (elapsed, disk_usage(dir))
+/// Canonical entries with their chain links, as the store would write them.
+struct Chainer {
+    next_seq: u64,
+    previous: [u8; 32],
 }
 
-/// Each entry's canonical encoding encoded into `f`, in order, with its chain link.
-fn encode_all(entries: &[NewEntry], mut f: impl FnMut(u64, Vec<u8>)) {
-    let mut previous = [0; 32];
-    for (seq, entry) in entries.iter().enumerate() {
+impl Chainer {
+    fn new() -> Self {
+        Self {
+            next_seq: 0,
+            previous: GENESIS_PREVIOUS,
+        }
+    }
+
+    fn encode(&mut self, entry: &NewEntry) -> (u64, Vec<u8>) {
+        let seq = self.next_seq;
         let encoded = Entry {
-            seq: seq as u64,
+            seq,
             stored_at_ns: entry.stored_at_ns,
-            previous,
+            previous: self.previous,
             envelope: entry.envelope.clone(),
         }
         .encode();
-        previous = covenant_core::entry::chain_hash(&encoded);
-        f(seq as u64, encoded);
+        self.previous = covenant_core::entry::chain_hash(&encoded);
+        self.next_seq += 1;
+        (seq, encoded)
     }
 }
 
-/// The engine alone: one insert per encoded entry, then flush and fsync, per batch.
-fn bare_sled(dir: &Path, entries: &[NewEntry], batch: usize) -> (Duration, u64) {
-    let db = sled::Config::new()
-        .path(dir)
-        .mode(sled::Mode::HighThroughput)
-        .cache_capacity(64 * 1024 * 1024)
-        .flush_every_ms(None)
-        .open()
-        .expect("open sled");
-    let log = File::open(dir.join("db")).expect("open sled log file");
-    let mut encoded = Vec::with_capacity(entries.len());
-    let started = Instant::now();
-    encode_all(entries, |seq, bytes| encoded.push((seq, bytes)));
-    for chunk in encoded.chunks(batch) {
-        let mut writes = sled::Batch::default();
-        for (seq, bytes) in chunk {
-            writes.insert(&seq.to_be_bytes(), bytes.as_slice());
+/// The store under test.
+struct StoreContender {
+    dir: PathBuf,
+    store: SledStore,
+}
+
+impl StoreContender {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            store: SledStore::create_or_open(dir).expect("create store"),
         }
-        db.apply_batch(writes).expect("sled batch");
-        db.flush().expect("sled flush");
-        log.sync_all().expect("fsync sled log");
     }
-    let elapsed = started.elapsed();
-    drop(db);
-    (elapsed, disk_usage(dir))
 }
 
-fn sled_store(dir: &Path, entries: Vec<NewEntry>, batch: usize) -> (Duration, u64) {
-    let store = SledStore::create_or_open(dir).expect("create store");
-    let mut entries = entries.into_iter().peekable();
-    let started = Instant::now();
-    while entries.peek().is_some() {
-        let chunk: Vec<NewEntry> = entries.by_ref().take(batch).collect();
-        store
+impl Contender for StoreContender {
+    fn append(&mut self, batch: &[NewEntry]) {
+        self.store
             .append(Batch {
-                entries: chunk,
+                entries: batch.to_vec(),
                 ..Batch::default()
             })
             .expect("append");
     }
-    let elapsed = started.elapsed();
-    drop(store);
-    (elapsed, disk_usage(dir))
+
+    fn finish(self: Box<Self>) -> u64 {
+        let dir = self.dir.clone();
+        drop(self);
+        disk_usage(&dir)
+    }
+}
+
+/// The floor: each batch's canonical entries, length-prefixed, appended to one file, then
+/// one fsync.
+struct FileContender {
+    dir: PathBuf,
+    file: File,
+    chainer: Chainer,
+}
+
+impl FileContender {
+    fn new(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("make file directory");
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("log"))
+            .expect("open plain log file");
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .expect("sync directory");
+        Self {
+            dir: dir.to_owned(),
+            file,
+            chainer: Chainer::new(),
+        }
+    }
+}
+
+impl Contender for FileContender {
+    fn append(&mut self, batch: &[NewEntry]) {
+        let mut buffer = Vec::new();
+        for entry in batch {
+            let (_, encoded) = self.chainer.encode(entry);
+            buffer.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+            buffer.extend_from_slice(&encoded);
+        }
+        self.file.write_all(&buffer).expect("append to plain log");
+        self.file.sync_all().expect("fsync plain log");
+    }
+
+    fn finish(self: Box<Self>) -> u64 {
+        disk_usage(&self.dir)
+    }
+}
+
+/// The engine alone: one insert per canonical entry, then flush and fsync, per batch.
+struct SledContender {
+    dir: PathBuf,
+    db: sled::Db,
+    log: File,
+    chainer: Chainer,
+}
+
+impl SledContender {
+    fn new(dir: &Path) -> Self {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(None)
+            .open()
+            .expect("open sled");
+        let log = File::open(dir.join("db")).expect("open sled log file");
+        Self {
+            dir: dir.to_owned(),
+            db,
+            log,
+            chainer: Chainer::new(),
+        }
+    }
+}
+
+impl Contender for SledContender {
+    fn append(&mut self, batch: &[NewEntry]) {
+        let mut writes = sled::Batch::default();
+        for entry in batch {
+            let (seq, encoded) = self.chainer.encode(entry);
+            writes.insert(&seq.to_be_bytes(), encoded);
+        }
+        self.db.apply_batch(writes).expect("sled batch");
+        self.db.flush().expect("sled flush");
+        self.log.sync_all().expect("fsync sled log");
+    }
+
+    fn finish(self: Box<Self>) -> u64 {
+        let dir = self.dir.clone();
+        drop(self);
+        disk_usage(&dir)
+    }
 }
 
 /// Bytes the directory occupies on disk (allocated blocks, as `du` counts them).
@@ -235,31 +326,40 @@ fn disk_usage(dir: &Path) -> u64 {
 
 fn print_table(results: &[Figures]) {
     println!(
-        "{:>6} {:>8} {:>14} {:>14} {:>7} {:>12} {:>12} {:>10} {:>9}",
+        "{:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>7}",
         "batch",
         "entries",
         "store/s",
         "file/s",
-        "ratio",
+        "sled/s",
+        "store/file",
         "store B/e",
         "file B/e",
+        "sled B/e",
         "raw B/e",
-        "space x"
+        "store x",
+        "sled x"
     );
     for f in results {
         println!(
-            "{:>6} {:>8} {:>14.0} {:>14.0} {:>7.2} {:>12.0} {:>12.0} {:>10.0} {:>9.2}",
+            "{:>6} {:>8} {:>9.0} {:>9.0} {:>9.0} {:>10.2} {:>10.0} {:>9.0} {:>9.0} {:>8.0} {:>8.2} {:>7.2}",
             f.batch,
             f.entries,
             f.store_per_s,
             f.file_per_s,
+            f.sled_per_s,
             f.store_per_s / f.file_per_s,
             f.store_bytes_per_entry,
             f.file_bytes_per_entry,
+            f.sled_bytes_per_entry,
             f.raw_entry_bytes,
             f.store_bytes_per_entry / f.raw_entry_bytes,
+            f.sled_bytes_per_entry / f.raw_entry_bytes,
         );
     }
+    println!(
+        "store/file: durable appends/s of the store over the plain file; x: bytes on disk per entry over raw entry bytes"
+    );
 }
 
 fn write_json(results: &[Figures]) {
