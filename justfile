@@ -22,7 +22,7 @@ test:
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
-# Benchmarks: store, ingest, query, verify, or all. Figures print and go to target/bench/*.json.
+# Benchmarks: store, ingest, query, verify, pages, or all. Figures print and go to target/bench/*.json.
 bench name="all":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -33,8 +33,9 @@ bench name="all":
         ingest) cargo bench -p covenant-ledger --bench ingest ;;
         query)  cargo bench -p covenant-query --bench query ;;
         verify) cargo bench -p covenant-audit --bench verify ;;
-        all)    for b in store ingest query verify; do just bench "$b"; done ;;
-        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify or all" >&2; exit 2 ;;
+        pages)  cargo bench -p covenant-http --bench pages ;;
+        all)    for b in store ingest query verify pages; do just bench "$b"; done ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages or all" >&2; exit 2 ;;
     esac
 
 # Format the code.

@@ -1,0 +1,589 @@
+//! The pages in a real browser: headless Debian chromium over WebDriver, against the embedded
+//! ledger and HTTP server loaded with the demo data through `POST /v1/events`.
+//!
+//! Each test starts its own server and browser. Screenshots of the home, actor and commitment
+//! pages go to target/screenshots/ for people to look at.
+
+mod chrome;
+mod server;
+
+use chrome::{Chrome, DESKTOP, PHONE};
+use covenant_core::bundle::ProofBundle;
+use covenant_store::LogStore;
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+use server::Server;
+use std::path::PathBuf;
+
+const SEED_THEMES: [&str; 7] = [
+    "sustainability",
+    "safety",
+    "equity",
+    "dignity",
+    "opportunity",
+    "community",
+    "love",
+];
+
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+/// Save a screenshot of the whole page (the window grows to the page's height first).
+async fn save_full_page(chrome: &Chrome, name: &str, width: u32) {
+    chrome
+        .client
+        .set_window_size(width, DESKTOP.height)
+        .await
+        .expect("resize the window");
+    let height = run(chrome, "return document.documentElement.scrollHeight")
+        .await
+        .as_u64()
+        .unwrap_or(900);
+    chrome
+        .client
+        .set_window_size(width, height.clamp(600, 8000) as u32)
+        .await
+        .expect("resize the window");
+    let png = chrome.client.screenshot().await.expect("take a screenshot");
+    std::fs::write(screenshot_dir().join(name), png).expect("save the screenshot");
+}
+
+async fn run(chrome: &Chrome, script: &str) -> Value {
+    chrome
+        .client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("run {script:?}: {error}"))
+}
+
+async fn text_of(chrome: &Chrome, css: &str) -> String {
+    chrome
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("no element {css}: {error}"))
+        .text()
+        .await
+        .expect("read the text")
+}
+
+async fn attribute_of_all(chrome: &Chrome, css: &str, attribute: &str) -> Vec<String> {
+    let mut values = vec![];
+    for element in chrome
+        .client
+        .find_all(Locator::Css(css))
+        .await
+        .expect("find elements")
+    {
+        values.extend(element.attr(attribute).await.expect("read attribute"));
+    }
+    values
+}
+
+/// The number shown under a headline figure's label, commas removed.
+async fn figure(chrome: &Chrome, label: &str) -> i64 {
+    let script = format!(
+        "for (const item of document.querySelectorAll('.figure')) {{ \
+           if (item.querySelector('dt').textContent.trim() === {label:?}) \
+             return item.querySelector('dd').textContent; }} return null;"
+    );
+    let text = run(chrome, &script).await;
+    let text = text
+        .as_str()
+        .unwrap_or_else(|| panic!("no figure labelled {label}"));
+    text.replace(',', "")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("figure {label} is {text:?}, not a whole number"))
+}
+
+/// Fetch `path` from inside the page (same origin), as the reader's browser would.
+async fn fetch_json(chrome: &Chrome, path: &str) -> Value {
+    chrome
+        .client
+        .execute_async(
+            "const [path, done] = arguments; \
+             fetch(path).then(r => r.json().then(body => done({status: r.status, body})))",
+            vec![json!(path)],
+        )
+        .await
+        .unwrap_or_else(|error| panic!("fetch {path}: {error}"))
+}
+
+/// Wait up to two seconds for the page's address to contain `text` in its query.
+async fn wait_for_query(chrome: &Chrome, text: &str) -> bool {
+    for _ in 0..40 {
+        let url = chrome.client.current_url().await.expect("current url");
+        if url.query().unwrap_or("").contains(text) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// `1234` as the pages write it, `1,234`.
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn counts_of(api: &Value) -> &Value {
+    &api["counts"]
+}
+
+async fn assert_no_horizontal_scroll(chrome: &Chrome, path: &str) {
+    let widths = run(
+        chrome,
+        "return [document.documentElement.scrollWidth, window.innerWidth]",
+    )
+    .await;
+    let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{path} scrolls sideways at {inner}px: the page is {scroll}px wide"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_goes_from_the_home_page_to_a_proof() {
+    let server = Server::with_demo().await;
+    let chrome = Chrome::start(DESKTOP).await;
+    let client = &chrome.client;
+
+    // Home: the headline figures are the overall scorecard's.
+    client.goto(&server.url("/")).await.expect("load home");
+    assert_eq!(text_of(&chrome, "h1").await, "Promised versus done");
+    let overall = server.json("/v1/scorecard").await;
+    assert_eq!(
+        figure(&chrome, "Commitments").await,
+        overall["commitments"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Delivered").await,
+        counts_of(&overall)["delivered"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Overdue").await,
+        counts_of(&overall)["overdue"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Goalposts moved").await,
+        overall["flags"]["goalposts_moved"].as_i64().unwrap()
+    );
+    // The departments' league table is the API's, in the same order.
+    let league = server
+        .json("/v1/league?kind=department&min_resolved=2")
+        .await;
+    let ranked: Vec<String> = league["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["actor"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!ranked.is_empty(), "the demo ranks some departments");
+    let shown = attribute_of_all(
+        &chrome,
+        "#departments-heading ~ .table-scroll tr[data-actor]",
+        "data-actor",
+    )
+    .await;
+    assert_eq!(shown, ranked);
+    let checkpoint = text_of(&chrome, "#verify .verify-line").await;
+    assert_eq!(checkpoint, format!("covenant audit verify {}", server.base));
+    save_full_page(&chrome, "home.png", DESKTOP.width).await;
+
+    // To the top department's page.
+    let top = &ranked[0];
+    client
+        .find(Locator::Css(&format!("tr[data-actor=\"{top}\"] a")))
+        .await
+        .expect("the top department's link")
+        .click()
+        .await
+        .expect("follow it");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/actors/")
+    );
+    let scorecard = server.json(&format!("/v1/actors/{top}")).await;
+    assert_eq!(
+        text_of(&chrome, "h1").await,
+        scorecard["actor"]["name"].as_str().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Commitments").await,
+        scorecard["commitments"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Delivered").await,
+        counts_of(&scorecard)["delivered"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Overdue").await,
+        counts_of(&scorecard)["overdue"].as_i64().unwrap()
+    );
+    let listed = client
+        .find_all(Locator::Css("ul.commitments > li"))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len() as i64,
+        scorecard["commitments"].as_i64().unwrap().min(50)
+    );
+    // The chart's text alternative is not rendered, so read it as screen readers do.
+    let chart = run(
+        &chrome,
+        "return document.getElementById('actor-status-desc').textContent",
+    )
+    .await;
+    let chart = chart.as_str().expect("the status chart has a description");
+    assert!(
+        chart.starts_with(&format!("{} commitments", scorecard["commitments"])),
+        "{chart}"
+    );
+    save_full_page(&chrome, "actor.png", DESKTOP.width).await;
+
+    // Filter by status with the plain form: only delivered commitments remain, as many as
+    // the API lists.
+    client
+        .find(Locator::Css("#filter-status option[value=\"delivered\"]"))
+        .await
+        .expect("the delivered option")
+        .click()
+        .await
+        .expect("choose it");
+    // With scripts on, choosing applies the filter at once; the Apply button is the way
+    // without them.
+    if !wait_for_query(&chrome, "status=delivered").await {
+        client
+            .find(Locator::Css("form.filters button[type=submit]"))
+            .await
+            .expect("the apply button")
+            .click()
+            .await
+            .expect("apply the filter");
+    }
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query().unwrap_or("").contains("status=delivered"),
+        "{url}"
+    );
+    let statuses = attribute_of_all(&chrome, "ul.commitments > li", "data-status").await;
+    let delivered = server
+        .json(&format!("/v1/commitments?actor={top}&status=delivered"))
+        .await;
+    assert_eq!(statuses.len(), delivered["items"].as_array().unwrap().len());
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|status| status == "delivered"),
+        "{statuses:?}"
+    );
+
+    // To a commitment: every event in its history is on the page with its sequence number.
+    client
+        .find(Locator::Css("ul.commitments > li a.item-title"))
+        .await
+        .expect("a commitment link")
+        .click()
+        .await
+        .expect("follow it");
+    let commitment_id = client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/commitments/")
+        .to_owned();
+    let history = server
+        .json(&format!("/v1/commitments/{commitment_id}/history"))
+        .await;
+    let api_seqs: Vec<String> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["seq"].to_string())
+        .collect();
+    let page_seqs = attribute_of_all(&chrome, "[data-seq]", "data-seq").await;
+    let mut sorted_page = page_seqs.clone();
+    sorted_page.sort_by_key(|seq| seq.parse::<u64>().unwrap());
+    assert_eq!(sorted_page, api_seqs);
+    assert!(text_of(&chrome, ".status-line .badge").await.len() > 3);
+    save_full_page(&chrome, "commitment.png", DESKTOP.width).await;
+
+    // The verify link of the first event returns its proof bundle.
+    let verify = client
+        .find(Locator::Css("[data-seq] a.verify"))
+        .await
+        .expect("a verify link")
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("the verify link has an address");
+    let answer = fetch_json(&chrome, &verify).await;
+    assert_eq!(answer["status"], 200, "{answer}");
+    let bundle: ProofBundle =
+        serde_json::from_value(answer["body"].clone()).expect("the answer is a proof bundle");
+    let verified = bundle
+        .verify(&server.verifier_key)
+        .expect("the bundle checks against the log's key");
+    let first_event = &history["events"][0];
+    assert_eq!(
+        verified.event.event_id(),
+        first_event["event_id"].as_str().unwrap()
+    );
+    assert_eq!(json!(bundle.seq), first_event["seq"]);
+
+    // A commitment whose goalposts moved shows the old deadline or target struck through
+    // beside the new one.
+    client.goto(&server.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("#goalposts-heading ~ ul a.item-title"))
+        .await
+        .expect("a commitment with moved goalposts")
+        .click()
+        .await
+        .expect("follow it");
+    let moved = text_of(&chrome, ".terms").await;
+    let struck = text_of(&chrome, ".terms del").await;
+    let inserted = text_of(&chrome, ".terms ins").await;
+    assert!(
+        !struck.is_empty() && !inserted.is_empty() && struck != inserted,
+        "{moved}"
+    );
+    save_full_page(&chrome, "commitment-amended.png", DESKTOP.width).await;
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_as_of_shows_the_log_as_it_stood_and_links_keep_it() {
+    let server = Server::with_demo().await;
+    let chrome = Chrome::start(DESKTOP).await;
+    let client = &chrome.client;
+    let size = server.store.head().size;
+    let earlier = size * 2 / 3;
+    let league = server
+        .json("/v1/league?kind=department&min_resolved=1")
+        .await;
+    let actor = league["rows"][0]["actor"].as_str().unwrap().to_owned();
+
+    client
+        .goto(&server.url(&format!("/actors/{actor}")))
+        .await
+        .expect("load the actor");
+    let as_of = client
+        .find(Locator::Id("as_of"))
+        .await
+        .expect("the as-of box");
+    as_of
+        .send_keys(&earlier.to_string())
+        .await
+        .expect("type a size");
+    as_of
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("submit");
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query()
+            .unwrap_or("")
+            .contains(&format!("as_of={earlier}")),
+        "{url}"
+    );
+    let showing = text_of(&chrome, ".as-of-state").await;
+    let then = server
+        .json(&format!("/v1/actors/{actor}?as_of={earlier}"))
+        .await;
+    let now = server.json(&format!("/v1/actors/{actor}")).await;
+    assert!(showing.contains("as it stood at"), "{showing}");
+    assert!(
+        showing.contains(&format!("{} entries", thousands(earlier))),
+        "{showing}"
+    );
+    assert_eq!(
+        figure(&chrome, "Commitments").await,
+        then["commitments"].as_i64().unwrap()
+    );
+    assert_eq!(
+        figure(&chrome, "Delivered").await,
+        counts_of(&then)["delivered"].as_i64().unwrap()
+    );
+    assert_ne!(
+        then["counts"], now["counts"],
+        "the demo changes after two thirds of its log"
+    );
+
+    // Links to commitments, themes and the data keep the moment.
+    for href in attribute_of_all(
+        &chrome,
+        "main a[href^='/commitments/'], .formats a:not([type*=atom])",
+        "href",
+    )
+    .await
+    {
+        assert!(
+            href.contains(&format!("as_of={earlier}")),
+            "{href} forgets the moment"
+        );
+    }
+    // The JSON link answers as of the same moment.
+    let json_link = client
+        .find(Locator::Css(".formats a[type='application/json']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let linked = fetch_json(&chrome, &json_link).await;
+    assert_eq!(linked["body"]["as_of"]["size"], earlier);
+
+    // "Latest" goes back to now.
+    client
+        .find(Locator::LinkText("Latest"))
+        .await
+        .expect("the latest link")
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        figure(&chrome, "Delivered").await,
+        counts_of(&now)["delivered"].as_i64().unwrap()
+    );
+
+    // A bad moment is a clear 400 page, not a crash.
+    client
+        .goto(&server.url("/?as_of=last+tuesday"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&chrome, "h1").await,
+        "That request could not be answered"
+    );
+    assert!(text_of(&chrome, ".lede").await.contains("\"last tuesday\""));
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_theme_pages_answer_like_the_api() {
+    let server = Server::with_demo().await;
+    let chrome = Chrome::start(DESKTOP).await;
+    let client = &chrome.client;
+
+    client
+        .goto(&server.url("/search"))
+        .await
+        .expect("load search");
+    let words = "report";
+    let search_box = client.find(Locator::Id("q")).await.expect("the search box");
+    search_box.send_keys(words).await.unwrap();
+    search_box.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let api = server.json(&format!("/v1/commitments?q={words}")).await;
+    let expected: Vec<String> = api["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| format!("/commitments/{}", item["id"].as_str().unwrap()))
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the demo has commitments about a report"
+    );
+    let shown = attribute_of_all(&chrome, "ul.commitments a.item-title", "href").await;
+    assert_eq!(shown, expected);
+
+    for theme in SEED_THEMES {
+        client
+            .goto(&server.url(&format!("/themes/{theme}")))
+            .await
+            .unwrap();
+        let heading = text_of(&chrome, "h1").await;
+        assert_eq!(heading.to_lowercase(), theme, "the {theme} page");
+        let api = server
+            .json(&format!("/v1/commitments?theme={theme}&limit=50"))
+            .await;
+        let listed = client
+            .find_all(Locator::Css("ul.commitments > li"))
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.len(),
+            api["items"].as_array().unwrap().len(),
+            "{theme}"
+        );
+    }
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_and_work_from_the_keyboard() {
+    let server = Server::with_demo().await;
+    let chrome = Chrome::start(PHONE).await;
+    let client = &chrome.client;
+    let league = server
+        .json("/v1/league?kind=department&min_resolved=1")
+        .await;
+    let actor = league["rows"][0]["actor"].as_str().unwrap().to_owned();
+    let commitments = server
+        .json(&format!("/v1/commitments?actor={actor}&limit=1"))
+        .await;
+    let commitment = commitments["items"][0]["id"].as_str().unwrap().to_owned();
+
+    for path in [
+        "/".to_owned(),
+        format!("/actors/{actor}"),
+        format!("/commitments/{commitment}"),
+        "/search?q=report".to_owned(),
+        "/themes".to_owned(),
+        "/themes/community".to_owned(),
+    ] {
+        client.goto(&server.url(&path)).await.unwrap();
+        let width = run(&chrome, "return window.innerWidth").await;
+        assert_eq!(width, 375, "the phone viewport");
+        assert_no_horizontal_scroll(&chrome, &path).await;
+    }
+    client.goto(&server.url("/")).await.unwrap();
+    let png = client.screenshot().await.expect("take a screenshot");
+    std::fs::write(screenshot_dir().join("home-phone.png"), png).expect("save the screenshot");
+
+    // Keyboard: the first Tab reaches the skip link, Enter jumps to the content, and the
+    // next Tab and Enter follow the first link there.
+    client.goto(&server.url("/")).await.unwrap();
+    let body = client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(&Key::Tab.to_string()).await.unwrap();
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    focused.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("main"));
+    focused.send_keys(&Key::Tab.to_string()).await.unwrap();
+    let link = client.active_element().await.unwrap();
+    let target = link.attr("href").await.unwrap().expect("a focused link");
+    let outline = run(
+        &chrome,
+        "return getComputedStyle(document.activeElement).backgroundColor",
+    )
+    .await;
+    assert_eq!(
+        outline, "rgb(255, 221, 0)",
+        "the focused link is highlighted"
+    );
+    link.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.as_str(), server.url(&target));
+    chrome.close().await;
+}

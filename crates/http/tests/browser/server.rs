@@ -1,0 +1,146 @@
+//! The server under test: the embedded ledger and the HTTP router on a free loopback port,
+//! loaded with the demo data through `POST /v1/events`, the same door any emitter uses.
+
+use covenant_core::checkpoint::LogSigner;
+use covenant_http::AppState;
+use covenant_ledger::{
+    GenesisConfig, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
+};
+use covenant_query::Projections;
+use covenant_store::{LogStore, SledStore};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub base: String,
+    /// The log's checkpoint verifier key, as a reader would pin it.
+    pub verifier_key: String,
+    pub store: Arc<SledStore>,
+    /// Runs until the test ends.
+    _ledger: RunningLedger,
+    _dir: tempfile::TempDir,
+}
+
+fn ledger_genesis(demo: &covenant_demo::GenesisConfig) -> GenesisConfig {
+    GenesisConfig {
+        origin: demo.origin.clone(),
+        registrar_actor: demo.registrar_actor.clone(),
+        registrars: vec![RegistrarKey {
+            key_id: demo.registrar_key_id.clone(),
+            public_key: demo.registrar_public_key,
+        }],
+        description: demo.description.clone(),
+    }
+}
+
+/// POST every envelope, in order, and insist that each is accepted.
+fn post_all(base: &str, events: &[Vec<u8>]) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{base}/v1/events");
+    for (index, envelope) in events.iter().enumerate() {
+        let mut response = agent
+            .post(&url)
+            .header("content-type", "application/x-protobuf")
+            .send(envelope.as_slice())
+            .unwrap_or_else(|error| panic!("POST demo event {index}: {error}"));
+        let status = response.status();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "demo event {index} was refused ({status}): {body}"
+        );
+    }
+}
+
+impl Server {
+    /// A fresh server whose log holds the whole demo data set and a signed checkpoint of it.
+    pub async fn with_demo() -> Server {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let store =
+            Arc::new(SledStore::create_or_open(dir.path().join("log")).expect("open the store"));
+        let demo = covenant_demo::demo();
+        let signer =
+            LogSigner::new(&demo.genesis.origin, demo.log_seed).expect("demo log signing key");
+        let ledger = Ledger::open(
+            store.clone(),
+            &ledger_genesis(&demo.genesis),
+            Some(signer),
+            LedgerOptions::default(),
+            LedgerMetrics::default(),
+        )
+        .expect("open the ledger");
+        let verifier_key = ledger.verifier_key().expect("the ledger signs checkpoints");
+        let (ingest, running) = ledger.run_embedded().expect("run the embedded ledger");
+
+        let projections =
+            Arc::new(Projections::open(dir.path().join("query")).expect("open the projections"));
+        let mut state = AppState::new(store.clone(), verifier_key.clone()).with_query(projections);
+        state.ingest = Some(ingest);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        tokio::spawn(async move {
+            axum::serve(listener, covenant_http::router(state))
+                .await
+                .expect("serve")
+        });
+
+        let posting_base = base.clone();
+        let events = demo.events.clone();
+        tokio::task::spawn_blocking(move || post_all(&posting_base, &events))
+            .await
+            .expect("load the demo data");
+        let server = Server {
+            base,
+            verifier_key,
+            store,
+            _ledger: running,
+            _dir: dir,
+        };
+        server.wait_for_checkpoint_of_everything().await;
+        server
+    }
+
+    async fn wait_for_checkpoint_of_everything(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let size = self.store.head().size;
+            let signed = self
+                .store
+                .latest_checkpoint()
+                .expect("read the latest checkpoint")
+                .map_or(0, |(signed_size, _)| signed_size);
+            if signed == size {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no checkpoint of all {size} entries within 20 s (latest covers {signed})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET `path` from the JSON API.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let url = self.url(path);
+        tokio::task::spawn_blocking(move || {
+            let mut response = ureq::get(&url)
+                .call()
+                .unwrap_or_else(|error| panic!("GET {url}: {error}"));
+            let text = response.body_mut().read_to_string().expect("read the body");
+            serde_json::from_str(&text)
+                .unwrap_or_else(|error| panic!("GET {url} is not JSON: {error}: {text}"))
+        })
+        .await
+        .expect("request task")
+    }
+}
