@@ -6,6 +6,10 @@
 //! a [`Batch`]; [`LogStore::append`] makes all of it durable at once (group commit) before it
 //! returns. Nothing outside this crate touches the storage engine: everything goes through the
 //! [`LogStore`] trait, and the conformance suite in `tests/` is what any engine must pass.
+//!
+//! - [`SledStore`]: the store on sled 0.34, with the fsyncs sled leaves out and a cheap check
+//!   of the head on open (ARCHITECTURE.md, "Durability: the write path").
+//! - [`check`]: the deep offline check behind `covenant audit verify --store PATH`.
 
 pub mod check;
 mod durable;
