@@ -10,9 +10,15 @@
 //! - not started: none of the above.
 //!
 //! A commitment counts for the actor that answers for it on the "as of" date, which changes
-//! when a department is renamed or merged (its open commitments pass to the successor).
+//! when a department is renamed or merged (its open commitments pass to the successor), and so
+//! does the money of actions towards it (split evenly when an action serves several).
+//!
+//! These are the rules of docs/STATUS.md, so once the demo data is loaded the ledger's
+//! scorecards as of today equal `summary_as_of(today)`. The "as of" here filters events by
+//! their `occurred_at` (the simulated timeline), whereas the ledger's "as of" counts entries by
+//! when the broker stored them; for today the two agree.
 
-use covenant_core::event::{Date, decode};
+use covenant_core::event::{Date, DecodedEvent, decode};
 use covenant_core::proto::{self, event_body::Kind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,7 +85,8 @@ pub struct ActorSummary {
     pub name: String,
     /// Commitments the actor answers for, by status (every status is present, possibly 0).
     pub statuses: BTreeMap<Status, usize>,
-    /// Money in the actor's non-retracted actions, in pence, by stage.
+    /// Money of non-retracted actions towards the commitments the actor answers for, in pence,
+    /// by stage.
     pub pledged_minor: i64,
     pub committed_minor: i64,
     pub spent_minor: i64,
@@ -111,42 +118,125 @@ pub struct DemoSummary {
 struct Tracked {
     made_by: String,
     due_by: Option<Date>,
+    target_value: Option<f64>,
+    target_period: String,
     withdrawn: bool,
-    /// (occurred_at, event id, verdict)
-    outcomes: Vec<(i64, String, i32)>,
+    /// Closed in the ledger's sense (withdrawn or an outcome ever reported, retracted or
+    /// not): such a commitment does not pass to a successor.
+    closed_for_succession: bool,
+    /// Event ids of outcomes that count, in log order.
+    outcomes: Vec<String>,
     amendments: usize,
     target_moved: bool,
     deadline_moved: bool,
-    disputed_outcomes: BTreeSet<String>,
+    /// (assessor, outcome event id, disputes?) in log order.
+    assessments: Vec<(String, String, bool)>,
     actions: usize,
+}
+
+impl Tracked {
+    fn amend(&mut self, change: &proto::FieldChange) {
+        match proto::AmendedField::try_from(change.field) {
+            Ok(proto::AmendedField::DueBy) => {
+                let new_due_by = Date::parse(&change.new_value);
+                if new_due_by != self.due_by {
+                    self.deadline_moved = true;
+                    self.due_by = new_due_by;
+                }
+            }
+            Ok(proto::AmendedField::TargetValue) => {
+                let new_target = change.new_value.parse::<f64>().ok();
+                if new_target != self.target_value {
+                    self.target_moved = true;
+                    self.target_value = new_target;
+                }
+            }
+            Ok(proto::AmendedField::TargetPeriod) if change.new_value != self.target_period => {
+                self.target_moved = true;
+                self.target_period = change.new_value.clone();
+            }
+            _ => {}
+        }
+    }
+
+    /// Among the assessments of the latest outcome, the latest of some assessor disputes it.
+    fn disputed(&self) -> bool {
+        let Some(latest) = self.outcomes.last() else {
+            return false;
+        };
+        let mut stance_by_assessor: BTreeMap<&str, bool> = BTreeMap::new();
+        for (assessor, outcome, disputes) in &self.assessments {
+            if outcome == latest {
+                stance_by_assessor.insert(assessor, *disputes);
+            }
+        }
+        stance_by_assessor.values().any(|disputes| *disputes)
+    }
+}
+
+/// Which events count: an event counts unless a retraction that itself counts retracts it.
+fn counting(events: &[DecodedEvent]) -> BTreeSet<String> {
+    let mut retracted_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for event in events {
+        if let Kind::Retraction(retraction) = &event.kind {
+            retracted_by
+                .entry(retraction.event_id.as_str())
+                .or_default()
+                .push(event.event_id());
+        }
+    }
+    fn counts<'a>(
+        id: &'a str,
+        retracted_by: &BTreeMap<&'a str, Vec<&'a str>>,
+        memo: &mut BTreeMap<&'a str, bool>,
+    ) -> bool {
+        if let Some(known) = memo.get(id) {
+            return *known;
+        }
+        // A retraction is always later than what it retracts, so this recursion ends.
+        let counted = !retracted_by
+            .get(id)
+            .is_some_and(|retractions| retractions.iter().any(|r| counts(r, retracted_by, memo)));
+        memo.insert(id, counted);
+        counted
+    }
+    let mut memo = BTreeMap::new();
+    events
+        .iter()
+        .filter(|event| counts(event.event_id(), &retracted_by, &mut memo))
+        .map(|event| event.event_id().to_owned())
+        .collect()
 }
 
 /// Summarise envelopes (in publish order) as of a date. Envelopes that do not decode are
 /// skipped: the demo data always decodes, and this is a description, not a validator.
 pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
-    let events: Vec<_> = envelopes
+    let events: Vec<DecodedEvent> = envelopes
         .iter()
         .filter_map(|bytes| decode(bytes).ok())
         .filter(|event| Date::from_unix_ms(event.envelope.occurred_at_ms) <= as_of)
         .collect();
-    let retracted: BTreeSet<&str> = events
-        .iter()
-        .filter_map(|event| match &event.kind {
-            Kind::Retraction(retraction) => Some(retraction.event_id.as_str()),
-            _ => None,
-        })
-        .collect();
+    let counted = counting(&events);
 
     let mut events_by_kind = BTreeMap::new();
     let mut actors: BTreeMap<String, ActorSummary> = BTreeMap::new();
     let mut commitments: BTreeMap<String, Tracked> = BTreeMap::new();
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut money_by_commitment: Vec<(Vec<String>, proto::Money)> = vec![];
 
     for event in &events {
         *events_by_kind
             .entry(event.kind_name().to_owned())
             .or_insert(0) += 1;
-        if retracted.contains(event.event_id()) {
+        let closing = match &event.kind {
+            Kind::OutcomeReported(outcome) => Some(&outcome.commitment_id),
+            Kind::CommitmentWithdrawn(withdrawn) => Some(&withdrawn.commitment_id),
+            _ => None,
+        };
+        if let Some(tracked) = closing.and_then(|id| commitments.get_mut(id)) {
+            tracked.closed_for_succession = true;
+        }
+        if !counted.contains(event.event_id()) {
             continue;
         }
         let actor = event.actor().to_owned();
@@ -159,9 +249,8 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                 // Open commitments pass to the successor, which speaks for them from now on.
                 let listed: BTreeSet<&String> = succession.commitment_ids.iter().collect();
                 for (id, tracked) in &commitments {
-                    let open = !tracked.withdrawn && tracked.outcomes.is_empty();
                     if owners.get(id) == Some(&succession.predecessor_id)
-                        && open
+                        && !tracked.closed_for_succession
                         && (listed.is_empty() || listed.contains(id))
                     {
                         owners.insert(id.clone(), succession.successor_id.clone());
@@ -175,6 +264,12 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                     Tracked {
                         made_by: actor,
                         due_by: Date::parse(&made.due_by),
+                        target_value: made.indicator.as_ref().map(|i| i.target_value),
+                        target_period: made
+                            .indicator
+                            .as_ref()
+                            .map(|i| i.target_period.clone())
+                            .unwrap_or_default(),
                         ..Default::default()
                     },
                 );
@@ -182,19 +277,10 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
             Kind::CommitmentAmended(amended) => {
                 if let Some(tracked) = commitments.get_mut(&amended.commitment_id) {
                     tracked.amendments += 1;
-                    for change in &amended.changes {
-                        match proto::AmendedField::try_from(change.field) {
-                            Ok(proto::AmendedField::DueBy) => {
-                                tracked.deadline_moved = true;
-                                tracked.due_by = Date::parse(&change.new_value);
-                            }
-                            Ok(
-                                proto::AmendedField::TargetValue
-                                | proto::AmendedField::TargetPeriod,
-                            ) => tracked.target_moved = true,
-                            _ => {}
-                        }
-                    }
+                    amended
+                        .changes
+                        .iter()
+                        .for_each(|change| tracked.amend(change));
                 }
             }
             Kind::CommitmentWithdrawn(withdrawn) => {
@@ -209,50 +295,44 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                     }
                 }
                 if let Some(money) = &action.money {
-                    let scorecard = actors.entry(actor).or_default();
-                    match proto::MoneyStage::try_from(money.stage) {
-                        Ok(proto::MoneyStage::Pledged) => {
-                            scorecard.pledged_minor += money.amount_minor
-                        }
-                        Ok(proto::MoneyStage::Committed) => {
-                            scorecard.committed_minor += money.amount_minor
-                        }
-                        Ok(proto::MoneyStage::Spent) => scorecard.spent_minor += money.amount_minor,
-                        _ => {}
-                    }
+                    money_by_commitment.push((action.commitment_ids.clone(), money.clone()));
                 }
             }
             Kind::OutcomeReported(outcome) => {
                 if let Some(tracked) = commitments.get_mut(&outcome.commitment_id) {
-                    tracked.outcomes.push((
-                        event.envelope.occurred_at_ms,
-                        event.event_id().to_owned(),
-                        outcome.verdict,
-                    ));
+                    tracked.outcomes.push(event.event_id().to_owned());
                 }
             }
             Kind::AssessmentPublished(assessment) => {
-                if assessment.stance == proto::Stance::Disputes as i32
-                    && let Some(tracked) = commitments.get_mut(&assessment.commitment_id)
-                {
-                    tracked
-                        .disputed_outcomes
-                        .insert(assessment.outcome_event_id.clone());
+                if let Some(tracked) = commitments.get_mut(&assessment.commitment_id) {
+                    tracked.assessments.push((
+                        actor,
+                        assessment.outcome_event_id.clone(),
+                        assessment.stance == proto::Stance::Disputes as i32,
+                    ));
                 }
             }
             _ => {}
         }
     }
 
+    let verdicts: BTreeMap<&str, i32> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            Kind::OutcomeReported(outcome) => Some((event.event_id(), outcome.verdict)),
+            _ => None,
+        })
+        .collect();
     let mut summaries = BTreeMap::new();
     for (id, tracked) in commitments {
-        let status = status_of(&tracked, as_of);
+        let status = status_of(&tracked, &verdicts, as_of);
         let owner = owners.get(&id).cloned().unwrap_or_default();
         let scorecard = actors.entry(owner.clone()).or_default();
         *scorecard.statuses.entry(status).or_insert(0) += 1;
         summaries.insert(
             id,
             CommitmentSummary {
+                disputed: tracked.disputed(),
                 made_by: tracked.made_by,
                 owner,
                 status,
@@ -260,10 +340,21 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                 amendments: tracked.amendments,
                 target_moved: tracked.target_moved,
                 deadline_moved: tracked.deadline_moved,
-                disputed: !tracked.disputed_outcomes.is_empty(),
                 actions: tracked.actions,
             },
         );
+    }
+    for (commitment_ids, money) in money_by_commitment {
+        for (id, share) in split_evenly(&commitment_ids, money.amount_minor) {
+            let owner = owners.get(id).cloned().unwrap_or_default();
+            let scorecard = actors.entry(owner).or_default();
+            match proto::MoneyStage::try_from(money.stage) {
+                Ok(proto::MoneyStage::Pledged) => scorecard.pledged_minor += share,
+                Ok(proto::MoneyStage::Committed) => scorecard.committed_minor += share,
+                Ok(proto::MoneyStage::Spent) => scorecard.spent_minor += share,
+                _ => {}
+            }
+        }
     }
     for scorecard in actors.values_mut() {
         for status in Status::ALL {
@@ -279,14 +370,40 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
     }
 }
 
-fn status_of(tracked: &Tracked, as_of: Date) -> Status {
+/// An amount shared evenly between the distinct commitments an action serves, the remainder
+/// going to the first listed, so the shares add up to the amount and nothing counts twice.
+fn split_evenly(commitment_ids: &[String], amount: i64) -> Vec<(&String, i64)> {
+    let mut distinct: Vec<&String> = vec![];
+    for id in commitment_ids {
+        if !distinct.contains(&id) {
+            distinct.push(id);
+        }
+    }
+    let Some(count) = i64::try_from(distinct.len())
+        .ok()
+        .filter(|count| *count > 0)
+    else {
+        return vec![];
+    };
+    let (share, remainder) = (amount / count, amount % count);
+    distinct
+        .into_iter()
+        .enumerate()
+        .map(|(index, id)| (id, share + if index == 0 { remainder } else { 0 }))
+        .collect()
+}
+
+fn status_of(tracked: &Tracked, verdicts: &BTreeMap<&str, i32>, as_of: Date) -> Status {
     if tracked.withdrawn {
         return Status::Withdrawn;
     }
-    if let Some((_, _, verdict)) = tracked.outcomes.iter().max_by_key(|(at, _, _)| *at) {
-        return match proto::Verdict::try_from(*verdict) {
-            Ok(proto::Verdict::Delivered) => Status::Delivered,
-            Ok(proto::Verdict::PartlyDelivered) => Status::PartlyDelivered,
+    if let Some(latest) = tracked.outcomes.last() {
+        return match verdicts
+            .get(latest.as_str())
+            .map(|v| proto::Verdict::try_from(*v))
+        {
+            Some(Ok(proto::Verdict::Delivered)) => Status::Delivered,
+            Some(Ok(proto::Verdict::PartlyDelivered)) => Status::PartlyDelivered,
             _ => Status::NotDelivered,
         };
     }
@@ -297,5 +414,28 @@ fn status_of(tracked: &Tracked, as_of: Date) -> Status {
         Status::InProgress
     } else {
         Status::NotStarted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_split_evenly_with_the_remainder_to_the_first() {
+        let ids: Vec<String> = ["a", "b", "a", "c"].iter().map(|s| s.to_string()).collect();
+        let shares: Vec<(String, i64)> = split_evenly(&ids, 100)
+            .into_iter()
+            .map(|(id, share)| (id.clone(), share))
+            .collect();
+        assert_eq!(
+            shares,
+            [
+                ("a".to_owned(), 34),
+                ("b".to_owned(), 33),
+                ("c".to_owned(), 33)
+            ]
+        );
+        assert!(split_evenly(&[], 100).is_empty());
     }
 }

@@ -155,6 +155,21 @@ fn renamed_and_merged_bodies_hand_over_their_open_commitments() {
         assert_eq!(summary.commitments[id].owner, "GB-GOV-31", "{id}");
     }
     assert_eq!(summary.actors["GB-GOV-16"].commitments(), 0);
+    // Money goes with the commitments: what the predecessors spent is now the successors'.
+    assert_eq!(summary.actors["GB-GOV-16"].committed_minor, 0);
+    assert_eq!(
+        summary.actors["GB-GOV-31"].committed_minor,
+        (1_600_000_000 + 1_100_000_000) * 100
+    );
+    assert_eq!(
+        summary.actors["GB-GOV-AGY-101"].committed_minor,
+        3_200_000 * 100
+    );
+    assert_eq!(summary.actors["GB-GOV-AGY-101"].pledged_minor, 0);
+    assert_eq!(
+        summary.actors["GB-GOV-7"].pledged_minor,
+        (39_000_000_000 + 12_500_000) * 100
+    );
     let successor = &summary.actors["GB-GOV-31"];
     assert_eq!(successor.count(Status::InProgress), 1);
     assert_eq!(successor.count(Status::NotDelivered), 1);
