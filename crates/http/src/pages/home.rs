@@ -17,7 +17,11 @@ use maud::{Markup, html};
 
 /// Actors need this many resolved commitments before a delivery rate ranks them.
 pub(crate) const MIN_RESOLVED: u32 = 2;
-const LIST_LIMIT: usize = 8;
+const LIST_LIMIT: usize = 6;
+/// Rows of each league table shown; the full tables are in the data links.
+const LEAGUE_ROWS: usize = 15;
+/// Names listed as not yet ranked, before "and N more".
+const UNRANKED_NAMES: usize = 12;
 /// How many resolved commitments per verdict are read to find the latest outcomes.
 const OUTCOME_SCAN: usize = 500;
 
@@ -27,10 +31,22 @@ pub(crate) struct Disputed {
     pub dispute: Option<AssessmentView>,
 }
 
+/// An actor with commitments but too few resolved ones to rank.
+pub(crate) struct Unranked {
+    pub id: String,
+    pub name: String,
+    pub commitments: i64,
+    pub resolved: i64,
+}
+
 pub(crate) struct Home {
     pub overall: Scorecard,
     pub departments: LeagueTable,
     pub mps: LeagueTable,
+    pub unranked_departments: Vec<Unranked>,
+    pub unranked_mps: Vec<Unranked>,
+    /// The most overdue commitments, with their owners.
+    pub overdue: Vec<CommitmentSummary>,
     pub latest_outcomes: Vec<CommitmentSummary>,
     pub disputed: Vec<Disputed>,
     pub themes: Vec<ThemeSummary>,
@@ -62,6 +78,22 @@ fn latest_outcomes(
     Ok(outcomes)
 }
 
+fn most_overdue(
+    projections: &Projections,
+    moment: &Moment,
+) -> Result<Vec<CommitmentSummary>, PageError> {
+    let filter = CommitmentFilter {
+        status: Some(Status::Overdue),
+        ..CommitmentFilter::default()
+    };
+    let mut overdue = projections
+        .commitments(&moment.point, &filter, None, OUTCOME_SCAN)?
+        .items;
+    overdue.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then(a.id.cmp(&b.id)));
+    overdue.truncate(LIST_LIMIT);
+    Ok(overdue)
+}
+
 fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>, PageError> {
     let filter = CommitmentFilter {
         flag: Some(Flag::Disputed),
@@ -86,6 +118,39 @@ fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>,
     Ok(disputed)
 }
 
+/// Actors of `kind` with commitments that the league table leaves out.
+fn unranked(
+    projections: &Projections,
+    moment: &Moment,
+    kind: &str,
+    table: &LeagueTable,
+) -> Result<Vec<Unranked>, PageError> {
+    if table.unranked == 0 {
+        return Ok(vec![]);
+    }
+    let mut found = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = projections.actors(&moment.point, Some(kind), cursor.as_deref(), 500)?;
+        for summary in page.items {
+            let ranked = table.rows.iter().any(|row| row.actor == summary.actor.id);
+            if !ranked && summary.commitments > 0 {
+                found.push(Unranked {
+                    resolved: summary.counts.resolved(),
+                    id: summary.actor.id,
+                    name: summary.actor.name,
+                    commitments: summary.commitments,
+                });
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 fn league(
     projections: &Projections,
     moment: &Moment,
@@ -104,6 +169,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
     let overall = projections.overall_scorecard(&moment.point, LIST_LIMIT)?;
     let latest_outcomes = latest_outcomes(projections, &moment)?;
     let disputed = disputed(projections, &moment)?;
+    let overdue = most_overdue(projections, &moment)?;
     let checkpoint = state
         .store
         .latest_checkpoint()
@@ -114,6 +180,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         .map(|(size, note)| (size, String::from_utf8_lossy(&note).into_owned()));
     let owners = latest_outcomes
         .iter()
+        .chain(&overdue)
         .chain(disputed.iter().map(|item| &item.commitment))
         .map(|item| item.owner.as_str())
         .chain(
@@ -124,11 +191,16 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         )
         .collect::<Vec<_>>();
     let names = Names::load(projections, &moment.point, owners)?;
+    let departments = league(projections, &moment, "department")?;
+    let mps = league(projections, &moment, "mp")?;
     let home = Home {
-        departments: league(projections, &moment, "department")?,
-        mps: league(projections, &moment, "mp")?,
+        unranked_departments: unranked(projections, &moment, "department", &departments)?,
+        unranked_mps: unranked(projections, &moment, "mp", &mps)?,
+        departments,
+        mps,
         themes: projections.themes(&moment.point)?.items,
         overall,
+        overdue,
         latest_outcomes,
         disputed,
         checkpoint,
@@ -138,7 +210,13 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
     Ok(render(&home, &moment))
 }
 
-fn league_card(title: &str, id: &str, table: &LeagueTable, moment: &Moment) -> Markup {
+fn league_card(
+    title: &str,
+    id: &str,
+    table: &LeagueTable,
+    unranked: &[Unranked],
+    moment: &Moment,
+) -> Markup {
     html! {
         section class="card" aria-labelledby=(id) {
             h2 id=(id) { (title) }
@@ -152,13 +230,13 @@ fn league_card(title: &str, id: &str, table: &LeagueTable, moment: &Moment) -> M
                             tr {
                                 th scope="col" class="rank" { abbr title="Rank" { "#" } }
                                 th scope="col" { "Name" }
-                                th scope="col" class="num" { "Delivered" }
+                                th scope="col" class="num" { "Delivery rate" }
                                 th scope="col" class="num hide-narrow" { "Resolved" }
                                 th scope="col" class="num" { "Overdue" }
                             }
                         }
                         tbody {
-                            @for row in &table.rows {
+                            @for row in table.rows.iter().take(LEAGUE_ROWS) {
                                 tr data-actor=(row.actor) {
                                     td class="rank" { (row.rank) }
                                     td { a href=(actor_link(&row.actor, moment)) { (row.name) } }
@@ -176,37 +254,68 @@ fn league_card(title: &str, id: &str, table: &LeagueTable, moment: &Moment) -> M
                     }
                 }
             }
+            @if !unranked.is_empty() {
+                p class="unranked" {
+                    strong { "Not yet ranked" } " (fewer than " (MIN_RESOLVED) " resolved): "
+                    @for (index, actor) in unranked.iter().take(UNRANKED_NAMES).enumerate() {
+                        @if index > 0 { ", " }
+                        a href=(actor_link(&actor.id, moment)) { (actor.name) }
+                        span class="muted" { " (" (actor.resolved) " of " (actor.commitments) ")" }
+                    }
+                    @if unranked.len() > UNRANKED_NAMES { " and " (unranked.len() - UNRANKED_NAMES) " more" }
+                }
+            }
+            @if table.rows.len() > LEAGUE_ROWS {
+                p {
+                    "Top " (LEAGUE_ROWS) " of " (table.rows.len()) " shown; "
+                    a href=(full_table_link(table, moment)) { "the whole table as CSV" } "."
+                }
+            }
             p class="muted small" {
                 "Delivery rate: delivered, plus half of partly delivered, out of commitments resolved "
-                "(an outcome or a withdrawal). Ranked with at least " (MIN_RESOLVED) " resolved"
-                @if table.unranked > 0 { "; " (table.unranked) " not yet ranked" }
-                "."
+                "(an outcome or a withdrawal). Ranked with at least " (MIN_RESOLVED) " resolved."
             }
         }
     }
 }
 
-fn overdue_card(overall: &Scorecard, moment: &Moment) -> Markup {
+fn full_table_link(table: &LeagueTable, moment: &Moment) -> String {
+    let kind = table.kind.clone().unwrap_or_default();
+    let min_resolved = table.min_resolved.to_string();
+    link(
+        "/v1/league.csv",
+        moment,
+        &[
+            ("kind", kind.as_str()),
+            ("min_resolved", min_resolved.as_str()),
+        ],
+    )
+}
+
+fn overdue_card(home: &Home, moment: &Moment) -> Markup {
+    let total = home.overall.overdue.total;
     html! {
         section class="card" aria-labelledby="overdue-heading" {
-            h2 id="overdue-heading" { "Overdue now " span class="count" { "(" (overall.overdue.total) ")" } }
-            @if overall.overdue.items.is_empty() {
+            h2 id="overdue-heading" { "Overdue now " span class="count" { "(" (total) ")" } }
+            @if home.overdue.is_empty() {
                 p class="muted" { "Nothing is overdue." }
             } @else {
                 ul class="items" {
-                    @for item in &overall.overdue.items {
+                    @for item in &home.overdue {
                         li {
                             a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
                             div class="item-meta" {
-                                span { "Was due " (format::date(&item.due_by)) }
-                                span { strong { (format::days(i64::from(item.days_overdue))) " overdue" } }
-                                span { (status_badge(item.progress)) }
+                                span { a href=(actor_link(&item.owner, moment)) { (home.names.of(&item.owner)) } }
+                                @if let Some(due) = &item.due_by { span { "Was due " (format::date(due)) } }
+                                @if let Some(days) = item.days_overdue {
+                                    span { strong { (format::days(i64::from(days))) " overdue" } }
+                                }
                             }
                         }
                     }
                 }
-                @if overall.overdue.total > overall.overdue.items.len() as i64 {
-                    p { a href=(link("/search", moment, &[("status", "overdue")])) { "All " (overall.overdue.total) " overdue commitments" } }
+                @if total > home.overdue.len() as i64 {
+                    p { a href=(link("/search", moment, &[("status", "overdue")])) { "All " (total) " overdue commitments" } }
                 }
             }
         }
@@ -389,11 +498,11 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
             }
         }
         div class="grid grid-wide" {
-            (league_card("Departments ranked by delivery", "departments-heading", &home.departments, moment))
-            (league_card("MPs ranked by delivery", "mps-heading", &home.mps, moment))
+            (league_card("Departments ranked by delivery", "departments-heading", &home.departments, &home.unranked_departments, moment))
+            (league_card("MPs ranked by delivery", "mps-heading", &home.mps, &home.unranked_mps, moment))
         }
-        div class="grid" {
-            (overdue_card(overall, moment))
+        div class="grid grid-wide" {
+            (overdue_card(home, moment))
             (goalposts_card(overall, moment))
             (outcomes_card(home, moment))
             (disputes_card(home, moment))

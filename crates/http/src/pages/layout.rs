@@ -89,7 +89,7 @@ fn as_of_form(frame: &Frame) -> Markup {
                 input type="hidden" name=(key) value=(value);
             }
             label for="as_of" { "As of" }
-            input id="as_of" name="as_of" type="text" inputmode="numeric" value=(requested)
+            input id="as_of" name="as_of" type="text" value=(requested)
                 placeholder="YYYY-MM-DD or entries" aria-describedby="as-of-hint"
                 autocomplete="off";
             button type="submit" { "Show" }
