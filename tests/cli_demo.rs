@@ -292,6 +292,62 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         ));
     }
 
+    // The ledger's scorecards as of today are the data set's expected ones, actor by actor.
+    let today = covenant_core::event::Date::from_unix_ms(covenant_emit::build::now_ms());
+    let expected = data.summary_as_of(today);
+    let get = |url: &str| -> serde_json::Value {
+        let body = ureq::get(url)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+    };
+    // The projections follow the log a moment behind the ledger's decisions.
+    let log_size = data.events.len() as u64 + 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while get(&format!("{}/v1/actors/GB-GOV-23", ledger.url))["as_of"]["size"].as_u64()
+        != Some(log_size)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scorecards never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut compared = 0;
+    for (actor, scorecard) in &expected.actors {
+        if scorecard.commitments() == 0 {
+            continue;
+        }
+        let url = format!("{}/v1/actors/{}", ledger.url, actor.replace(':', "%3A"));
+        let answer = get(&url);
+        let body = answer.to_string();
+        for status in covenant_demo::Status::ALL {
+            assert_eq!(
+                answer["counts"][status.as_str()].as_u64(),
+                Some(scorecard.count(status) as u64),
+                "{actor} {}: {body}",
+                status.as_str()
+            );
+        }
+        let money = &answer["money"][0];
+        for (stage, amount) in [
+            ("pledged_minor", scorecard.pledged_minor),
+            ("committed_minor", scorecard.committed_minor),
+            ("spent_minor", scorecard.spent_minor),
+        ] {
+            assert_eq!(
+                money[stage].as_i64().unwrap_or(0),
+                amount,
+                "{actor} {stage}: {body}"
+            );
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 19, "every actor with commitments");
+
     // A new team onboards in the demo log with the demo registrar key, and hears back.
     let run = |args: &[&str]| covenant(dir.path(), args);
     assert!(

@@ -38,6 +38,9 @@ pub enum DemoCommand {
         /// simulated period.
         #[arg(long, value_parser = parse_date)]
         as_of: Option<Date>,
+        /// Print JSON (per actor: name, counts per status, money in pence) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -70,11 +73,14 @@ pub fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
         DemoCommand::Load(args) => load(args),
         DemoCommand::Generate { scale, out } => generate(scale, &out),
         DemoCommand::Config(args) => write_config(args),
-        DemoCommand::Summary { as_of } => {
-            print_summary(
-                &covenant_demo::demo(),
-                as_of.unwrap_or_else(covenant_demo::end_date),
-            );
+        DemoCommand::Summary { as_of, json } => {
+            let as_of = as_of.unwrap_or_else(covenant_demo::end_date);
+            let data = covenant_demo::demo();
+            if json {
+                println!("{}", summary_json(&data, as_of));
+            } else {
+                print_summary(&data, as_of);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -303,6 +309,41 @@ fn print_summary(data: &DemoDataset, as_of: Date) {
         .collect();
     println!("moved goalposts: {}", join(&moved));
     println!("disputed outcomes: {}", join(&disputed));
+}
+
+/// The expected scorecards as JSON, in the shape of the HTTP API's counts and money.
+fn summary_json(data: &DemoDataset, as_of: Date) -> String {
+    let summary = data.summary_as_of(as_of);
+    let actors: serde_json::Map<String, serde_json::Value> = summary
+        .actors
+        .iter()
+        .filter(|(_, scorecard)| scorecard.commitments() > 0)
+        .map(|(id, scorecard)| {
+            let counts: serde_json::Map<String, serde_json::Value> = scorecard
+                .statuses
+                .iter()
+                .map(|(status, count)| (status.as_str().to_owned(), (*count).into()))
+                .collect();
+            let value = serde_json::json!({
+                "name": scorecard.name,
+                "commitments": scorecard.commitments(),
+                "counts": counts,
+                "money": {
+                    "currency": "GBP",
+                    "pledged_minor": scorecard.pledged_minor,
+                    "committed_minor": scorecard.committed_minor,
+                    "spent_minor": scorecard.spent_minor,
+                },
+            });
+            (id.clone(), value)
+        })
+        .collect();
+    let document = serde_json::json!({
+        "as_of": as_of.to_string(),
+        "events": summary.events,
+        "actors": actors,
+    });
+    serde_json::to_string_pretty(&document).expect("JSON values serialise")
 }
 
 fn join(ids: &[&String]) -> String {
