@@ -186,8 +186,8 @@ fn succession(view: &ActorView, moment: &Moment) -> Markup {
     }
 }
 
-fn over_time(view: &ActorView) -> Markup {
-    let periods = bucket(&view.dated);
+fn over_time(view: &ActorView, moment: &Moment) -> Markup {
+    let periods = bucket(&view.dated, moment.point.date);
     html! {
         section class="card" aria-labelledby="time-heading" {
             h2 id="time-heading" { "Promises and delivery over time" }
@@ -309,7 +309,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
                 }
                 (overdue(scorecard, moment))
             }
-            (over_time(view))
+            (over_time(view, moment))
         }
         (succession(view, moment))
         (money_card(&scorecard.money))

@@ -11,15 +11,17 @@ pub struct Dated {
     pub delivered_on: Option<Date>,
 }
 
-/// Quarters when the dates span three years or less, years otherwise, from the first date to
-/// the last with no gaps (an empty quarter is a flat stretch of the line, not a missing one).
-pub fn bucket(items: &[Dated]) -> Vec<Period> {
+/// Quarters when the dates span three years or less, years otherwise, from the first date
+/// through `through` (the moment the page shows) with no gaps: an empty quarter is a flat
+/// stretch of the line, not a missing one, and the lines run on to the day shown.
+pub fn bucket(items: &[Dated], through: Date) -> Vec<Period> {
     let dates = items
         .iter()
         .flat_map(|item| std::iter::once(item.made_on).chain(item.delivered_on));
     let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
         return Vec::new();
     };
+    let last = last.max(through);
     let by_quarter = quarter_index(last) - quarter_index(first) < 12;
     let index_of = |date: Date| {
         if by_quarter {
@@ -74,9 +76,12 @@ mod tests {
                 delivered_on: None,
             },
         ];
-        let periods = bucket(&items);
+        let periods = bucket(&items, date("2024-06-30"));
         let labels: Vec<&str> = periods.iter().map(|p| p.label.as_str()).collect();
         assert_eq!(labels, ["Q1 2024", "Q2 2024", "Q3 2024", "Q4 2024"]);
+        let later = bucket(&items, date("2025-02-01"));
+        assert_eq!(later.len(), 5, "the lines run on to the day shown");
+        assert_eq!(later[4].label, "Q1 2025");
         assert_eq!(periods[0].made, 2);
         assert_eq!(periods[3].delivered, 1);
         assert_eq!(periods.iter().map(|p| p.made).sum::<u64>(), 2);
@@ -94,7 +99,7 @@ mod tests {
                 delivered_on: Some(date("2021-06-01")),
             },
         ];
-        let periods = bucket(&items);
+        let periods = bucket(&items, date("2020-01-01"));
         assert_eq!(periods.len(), 6);
         assert_eq!(periods[0].label, "2019");
         assert_eq!(periods[2].made, 1);
@@ -104,6 +109,6 @@ mod tests {
 
     #[test]
     fn nothing_to_count_gives_no_periods() {
-        assert!(bucket(&[]).is_empty());
+        assert!(bucket(&[], date("2026-01-01")).is_empty());
     }
 }

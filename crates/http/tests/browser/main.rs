@@ -487,7 +487,7 @@ async fn switching_as_of_shows_the_log_as_it_stood_and_links_keep_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn search_and_theme_pages_answer_like_the_api() {
+async fn search_theme_and_successor_pages_answer_like_the_api() {
     let server = Server::with_demo().await;
     let chrome = Chrome::start(DESKTOP).await;
     let client = &chrome.client;
@@ -514,6 +514,8 @@ async fn search_and_theme_pages_answer_like_the_api() {
     let shown = attribute_of_all(&chrome, "ul.commitments a.item-title", "href").await;
     assert_eq!(shown, expected);
 
+    save_full_page(&chrome, "search.png", DESKTOP.width).await;
+
     for theme in SEED_THEMES {
         client
             .goto(&server.url(&format!("/themes/{theme}")))
@@ -534,6 +536,38 @@ async fn search_and_theme_pages_answer_like_the_api() {
             "{theme}"
         );
     }
+    save_full_page(&chrome, "theme.png", DESKTOP.width).await;
+
+    // A body that was renamed or merged links to its successor, and the successor back.
+    let actors = server.json("/v1/actors?limit=500").await;
+    let predecessor = actors["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|actor| !actor["successors"].as_array().unwrap().is_empty())
+        .expect("the demo has a machinery-of-government change");
+    let (old_id, new_id) = (
+        predecessor["id"].as_str().unwrap(),
+        predecessor["successors"][0].as_str().unwrap(),
+    );
+    client
+        .goto(&server.url(&format!("/actors/{old_id}")))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#succession-heading ~ p a[rel=next]"))
+        .await
+        .expect("a link to the successor")
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        format!("/actors/{new_id}")
+    );
+    let back = attribute_of_all(&chrome, "#succession-heading ~ p a[rel=prev]", "href").await;
+    assert!(back.contains(&format!("/actors/{old_id}")), "{back:?}");
+    save_full_page(&chrome, "actor-successor.png", DESKTOP.width).await;
     chrome.close().await;
 }
 
