@@ -239,24 +239,46 @@ impl Verifier {
                     .recv()
                     .unwrap_or_else(|_| Err(fetch_stopped()))
             });
-            let mut waiting: Vec<PreparedEntry> = Vec::new();
+            // Three stages overlap: validating batch k-1, checking the signatures of batch k
+            // and preparing batch k+1, so the in-order steps of one batch run while the
+            // other core checks signatures.
+            let mut to_validate: Vec<PreparedEntry> = Vec::new();
+            let mut to_sign: Vec<PreparedEntry> = Vec::new();
             loop {
                 let (batch, fetch_error) = next_batch(&mut fetched);
                 if batch.is_empty() && fetch_error.is_none() {
                     break;
                 }
-                let ready = std::mem::take(&mut waiting);
-                let (validated, prepared) =
-                    rayon::join(|| authority.validate(ready), || structure.prepare(batch));
+                let validating = std::mem::take(&mut to_validate);
+                let mut signing = std::mem::take(&mut to_sign);
+                let (validated, (signed, prepared)) = rayon::join(
+                    || authority.validate(validating),
+                    || {
+                        rayon::join(
+                            move || {
+                                check_signatures(&mut signing);
+                                signing
+                            },
+                            || structure.prepare(batch),
+                        )
+                    },
+                );
                 progress.advance(validated?);
-                let failure = prepared.failure.or(fetch_error);
-                if let Some(failure) = failure {
-                    authority.validate(prepared.entries)?;
+                to_validate = signed;
+                if let Some(failure) = prepared.failure.or(fetch_error) {
+                    // Everything before the failure is validated first: an earlier entry's
+                    // problem is the one to report.
+                    progress.advance(authority.validate(std::mem::take(&mut to_validate))?);
+                    let mut last = prepared.entries;
+                    check_signatures(&mut last);
+                    authority.validate(last)?;
                     return Err(failure);
                 }
-                waiting = prepared.entries;
+                to_sign = prepared.entries;
             }
-            progress.advance(authority.validate(waiting)?);
+            progress.advance(authority.validate(to_validate)?);
+            check_signatures(&mut to_sign);
+            progress.advance(authority.validate(to_sign)?);
             Ok(())
         })?;
         self.structure.tiles.finish()?;
@@ -469,7 +491,7 @@ fn work_on(entry: &[u8]) -> EntryWork {
 }
 
 impl Structure {
-    /// Structural checks of a batch of bundles, then signature checks of what passed.
+    /// Structural checks of a batch of bundles (signatures are checked in the next stage).
     fn prepare(&mut self, mut batch: Vec<Fetched>) -> PreparedChunk {
         for fetched in &mut batch {
             for (tile, data) in std::mem::take(&mut fetched.tiles) {
@@ -535,7 +557,6 @@ impl Structure {
                 break;
             }
         }
-        check_signatures(&mut entries);
         PreparedChunk { entries, failure }
     }
 
