@@ -483,6 +483,19 @@ async fn switching_as_of_shows_the_log_as_it_stood_and_links_keep_it() {
         "That request could not be answered"
     );
     assert!(text_of(&chrome, ".lede").await.contains("\"last tuesday\""));
+    assert_eq!(server.status("/?as_of=last+tuesday").await, 400);
+    assert_eq!(server.status(&format!("/?as_of={}", size + 1)).await, 400);
+    assert_eq!(
+        server.status(&format!("/actors/{actor}?status=kept")).await,
+        400
+    );
+    assert_eq!(server.status("/actors/nobody").await, 404);
+    assert_eq!(server.status("/commitments/nothing").await, 404);
+    assert_eq!(server.status("/themes/not-a-theme").await, 404);
+    assert_eq!(
+        server.status("/assets/site-0000000000000000.css").await,
+        404
+    );
     chrome.close().await;
 }
 

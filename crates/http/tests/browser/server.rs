@@ -129,6 +129,25 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The status code of GET `path`.
+    pub async fn status(&self, path: &str) -> u16 {
+        let url = self.url(path);
+        tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            agent
+                .get(&url)
+                .call()
+                .unwrap_or_else(|error| panic!("GET {url}: {error}"))
+                .status()
+                .as_u16()
+        })
+        .await
+        .expect("request task")
+    }
+
     /// GET `path` from the JSON API.
     pub async fn json(&self, path: &str) -> serde_json::Value {
         let url = self.url(path);
