@@ -4,3 +4,4 @@ mod ledger;
 mod cli_demo;
 mod cli_emit;
 mod cli_keys;
+mod query_api;

@@ -72,7 +72,8 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         ingest: Some(ingest),
         metrics: Arc::new(registry),
         ..AppState::new(store, verifier_key.clone())
-    };
+    }
+    .with_query(crate::cli::query::open_projections(&config.data_dir)?);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listen on {}", config.listen))?;

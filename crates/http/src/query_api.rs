@@ -148,28 +148,57 @@ fn today() -> Date {
     Date::from_unix_ms(ms)
 }
 
-/// Catch the projections up with the store, resolve the point, and run `answer` on the
-/// blocking pool.
+/// Catch the projections up with the store (on the blocking pool), resolve the point, and
+/// answer. Answers at the latest point read a handful of records and run on the request's own
+/// task; answers as of an earlier point fold many commitments and go to the blocking pool.
 async fn ask<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
 {
+    let projections = caught_up(state).await?;
+    let point = projections.resolve(as_of, today())?;
+    if point.latest {
+        return answer(&projections, &point).map_err(ApiError::from);
+    }
+    blocking(move || answer(&projections, &point)).await
+}
+
+/// Like [`ask`], always on the blocking pool: for answers that may be large at any point
+/// (whole CSV exports).
+async fn ask_heavy<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
+{
+    let projections = caught_up(state).await?;
+    let point = projections.resolve(as_of, today())?;
+    blocking(move || answer(&projections, &point)).await
+}
+
+async fn caught_up(state: &AppState) -> Result<QueryHandle, ApiError> {
     let Some(projections) = state.query.clone() else {
         return Err(ApiError::unavailable(
             "this server has no query projections configured",
         ));
     };
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
-        if store.head().size > projections.applied() {
-            projections.catch_up(&*store)?;
-        }
-        let point = projections.resolve(as_of, today())?;
-        answer(&projections, &point).map_err(ApiError::from)
-    })
-    .await
-    .map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
+    if state.store.head().size > projections.applied() {
+        let store = state.store.clone();
+        let follower = projections.clone();
+        blocking(move || follower.catch_up(&*store).map(|_| ())).await?;
+    }
+    Ok(projections)
+}
+
+async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, QueryError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
+        .map_err(ApiError::from)
 }
 
 fn found<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, ApiError> {
@@ -280,7 +309,7 @@ async fn actors_as_csv(state: AppState, uri: Uri, params: Params) -> Result<Resp
     } else {
         params::MAX_LIMIT
     };
-    let (body, next) = ask(&state, params.as_of()?, move |p, point| {
+    let (body, next) = ask_heavy(&state, params.as_of()?, move |p, point| {
         let mut table = csv_export::Table::new(&csv_export::ACTOR_HEADER);
         let mut cursor = cursor;
         loop {
@@ -470,7 +499,7 @@ async fn commitments_as_csv(
     } else {
         params::MAX_LIMIT
     };
-    let (body, next) = ask(&state, params.as_of()?, move |p, point| {
+    let (body, next) = ask_heavy(&state, params.as_of()?, move |p, point| {
         let mut table = csv_export::Table::new(&csv_export::COMMITMENT_HEADER);
         let mut cursor = cursor;
         loop {

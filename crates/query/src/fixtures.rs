@@ -131,6 +131,11 @@ impl<'s> LogWriter<'s> {
         self.clock_ns += ns;
     }
 
+    /// Move the storage clock to `ns`, if that is later than now.
+    pub fn advance_to(&mut self, ns: u64) {
+        self.clock_ns = self.clock_ns.max(ns);
+    }
+
     pub fn advance_days(&mut self, days: u64) {
         self.advance_ns(days * NS_PER_DAY);
     }

@@ -10,6 +10,7 @@ use crate::state::{CommitmentState, MoneyStage, Status, judge};
 use crate::text;
 use covenant_core::event::Date;
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What lists and scorecards need about one commitment.
@@ -190,12 +191,18 @@ pub fn base_index(status: Status) -> Option<usize> {
 }
 
 fn bump<K: Ord>(map: &mut BTreeMap<K, i64>, key: K, by: i64) {
-    let value = map.entry(key).or_insert(0);
-    *value += by;
-    if *value == 0 {
-        // Zero entries are dropped so that an aggregate built incrementally is identical to
-        // one rebuilt from scratch.
-        map.retain(|_, v| *v != 0);
+    match map.entry(key) {
+        Entry::Occupied(mut slot) => {
+            *slot.get_mut() += by;
+            if *slot.get() == 0 {
+                // Zero entries are dropped so that an aggregate built incrementally is
+                // identical to one rebuilt from scratch.
+                slot.remove();
+            }
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(by);
+        }
     }
 }
 
