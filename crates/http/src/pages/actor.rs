@@ -65,7 +65,7 @@ pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let filter = ListFilter::from_params(params)?;
     let scorecard = projections
         .actor_scorecard(id, &moment.point, LIST_LIMIT)?

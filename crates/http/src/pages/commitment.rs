@@ -11,7 +11,7 @@ use maud::{Markup, html};
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let detail = projections.commitment(id, &moment.point)?.ok_or_else(|| {
         PageError::not_found(format!(
             "no commitment {id:?} had been made at this point in the log"

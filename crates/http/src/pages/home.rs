@@ -165,7 +165,7 @@ fn league(
 
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let overall = projections.overall_scorecard(&moment.point, LIST_LIMIT)?;
     let latest_outcomes = latest_outcomes(projections, &moment)?;
     let disputed = disputed(projections, &moment)?;
@@ -175,7 +175,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         .latest_checkpoint()
         .map_err(|error| {
             tracing::error!(%error, "read the latest checkpoint");
-            PageError::bad_request("the latest checkpoint cannot be read")
+            PageError::internal("the latest checkpoint cannot be read")
         })?
         .map(|(size, note)| (size, String::from_utf8_lossy(&note).into_owned()));
     let owners = latest_outcomes

@@ -30,6 +30,8 @@ pub struct AsOfControl {
     pub showing: String,
     /// Other query parameters of this page (filters) that switching moment must keep.
     pub keep: Vec<(String, String)>,
+    /// Signed checkpoint sizes to suggest, newest first.
+    pub checkpoints: Vec<u64>,
 }
 
 /// Everything the frame needs to know about a page.
@@ -91,7 +93,12 @@ fn as_of_form(frame: &Frame) -> Markup {
             label for="as_of" { "As of" }
             input id="as_of" name="as_of" type="text" value=(requested)
                 placeholder="YYYY-MM-DD or entries" aria-describedby="as-of-hint"
-                autocomplete="off";
+                autocomplete="off" list="as-of-checkpoints";
+            datalist id="as-of-checkpoints" {
+                @for size in &frame.as_of.checkpoints {
+                    option value=(size) { "signed checkpoint of " (size) " entries" }
+                }
+            }
             button type="submit" { "Show" }
             @if frame.as_of.requested.is_some() {
                 a href=(href(&frame.path, &frame.as_of.keep)) { "Latest" }
@@ -199,6 +206,7 @@ mod tests {
                 requested: Some("2025-06-30".into()),
                 showing: "the log as it stood on 2025-06-30".into(),
                 keep: vec![("theme".into(), "love & care".into())],
+                checkpoints: vec![120, 80],
             },
             formats: vec![
                 Format {
@@ -245,6 +253,9 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"theme\" value=\"love &amp; care\">"));
         assert!(html.contains("value=\"2025-06-30\""));
         assert!(html.contains("href=\"/actors/GB-GOV-23?theme=love+%26+care\">Latest</a>"));
+        assert!(html.contains(
+            "<option value=\"120\">signed checkpoint of 120 entries</option><option value=\"80\">"
+        ));
     }
 
     #[test]

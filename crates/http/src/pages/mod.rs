@@ -71,6 +71,14 @@ impl PageError {
             message: message.into(),
         }
     }
+
+    /// A failure on the server's side; the details go to the log, not to the reader.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<QueryError> for PageError {
@@ -81,10 +89,7 @@ impl From<QueryError> for PageError {
             }
             other => {
                 tracing::error!(error = %other, "render page");
-                Self {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "the query layer failed; the error is in the server log".into(),
-                }
+                Self::internal("the query layer failed; the error is in the server log")
             }
         }
     }
@@ -95,6 +100,8 @@ pub(crate) struct Moment {
     pub point: Point,
     /// The reader's `as_of`, when they asked for one.
     pub requested: Option<String>,
+    /// Sizes of the latest signed checkpoints, to offer as moments to switch to.
+    pub checkpoints: Vec<u64>,
 }
 
 impl Moment {
@@ -112,6 +119,7 @@ impl Moment {
             requested: self.requested.clone(),
             showing,
             keep,
+            checkpoints: self.checkpoints.clone(),
         }
     }
 
@@ -149,14 +157,37 @@ fn today() -> Date {
     Date::from_unix_ms(now_ms)
 }
 
-pub(crate) fn moment(projections: &Projections, params: &Params) -> Result<Moment, PageError> {
+/// How many signed checkpoint sizes the "as of" box suggests, newest first.
+const CHECKPOINT_SUGGESTIONS: usize = 12;
+
+pub(crate) fn moment(
+    state: &AppState,
+    projections: &Projections,
+    params: &Params,
+) -> Result<Moment, PageError> {
     let requested = params
         .get("as_of")
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty());
     let as_of = parse_as_of(requested.as_deref().unwrap_or(""))?;
     let point = projections.resolve(as_of, today())?;
-    Ok(Moment { point, requested })
+    let checkpoints = state
+        .store
+        .checkpoint_sizes()
+        .map_err(|error| {
+            tracing::error!(%error, "list checkpoint sizes");
+            PageError::internal("the log's checkpoints cannot be listed")
+        })?
+        .into_iter()
+        .rev()
+        .filter(|size| *size <= projections.applied())
+        .take(CHECKPOINT_SUGGESTIONS)
+        .collect();
+    Ok(Moment {
+        point,
+        requested,
+        checkpoints,
+    })
 }
 
 fn error_page(error: &PageError) -> Markup {
@@ -197,10 +228,7 @@ where
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let result = outcome.unwrap_or_else(|join_error| {
         tracing::error!(error = %join_error, page = what, "render page");
-        Err(PageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "the page could not be rendered".into(),
-        })
+        Err(PageError::internal("the page could not be rendered"))
     });
     tracing::debug!(page = what, elapsed_ms, "page rendered");
     let server_timing = format!("render;dur={elapsed_ms:.2}");

@@ -82,7 +82,7 @@ impl SearchQuery {
 
 pub(crate) fn page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let query = SearchQuery::from_params(params)?;
     let results = if query.is_empty() {
         None

@@ -31,7 +31,7 @@ fn seed_meaning(theme: &str) -> Option<&'static str> {
 
 pub(crate) fn list_page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let themes = projections.themes(&moment.point)?.items;
     Ok(render_list(&themes, &moment))
 }
@@ -114,7 +114,7 @@ pub(crate) fn theme_page(
     params: &Params,
 ) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(projections, params)?;
+    let moment = moment(state, projections, params)?;
     let filter = ListFilter::from_params(params)?;
     let scorecard = projections.theme_scorecard(theme, &moment.point, LIST_LIMIT)?;
     if scorecard.is_none() && !SEED_THEMES.contains(&theme) {

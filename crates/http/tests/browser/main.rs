@@ -393,6 +393,9 @@ async fn switching_as_of_shows_the_log_as_it_stood_and_links_keep_it() {
         .goto(&server.url(&format!("/actors/{actor}")))
         .await
         .expect("load the actor");
+    // The box suggests the signed checkpoints, newest (all of the log) first.
+    let suggested = attribute_of_all(&chrome, "#as-of-checkpoints option", "value").await;
+    assert_eq!(suggested.first(), Some(&size.to_string()), "{suggested:?}");
     let as_of = client
         .find(Locator::Id("as_of"))
         .await
