@@ -290,7 +290,7 @@ fn generate(store: &SledStore, target_events: u64) -> Generated {
                 what,
             }));
         };
-        let actions = (random.below((mean_actions * 2.0) as u64 + 1)).max(0);
+        let actions = random.below((mean_actions * 2.0) as u64 + 1);
         for _ in 0..actions {
             schedule(
                 What::Action,
@@ -762,7 +762,7 @@ fn sql_scorecard(db: &rusqlite::Connection, actor: &str, judged_on: &str) -> [i6
             _ => 6,
         };
         counts[slot] += 1;
-        if slot >= 3 && slot <= 5 {
+        if (3..=5).contains(&slot) {
             days.extend(to_outcome);
         }
     }

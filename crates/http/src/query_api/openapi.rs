@@ -32,11 +32,20 @@ use utoipa::OpenApi;
 )]
 struct ApiDoc;
 
+/// The `/v1` routes other modules serve (ingest, event status, proofs), described by hand in
+/// `ledger_routes.json` and merged in, so that one document covers the whole `/v1` API.
+const LEDGER_ROUTES: &str = include_str!("ledger_routes.json");
+
 /// The document as JSON text.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let (Some(paths), Ok(serde_json::Value::Object(extra))) = (
+        document.get_mut("paths").and_then(|p| p.as_object_mut()),
+        serde_json::from_str::<serde_json::Value>(LEDGER_ROUTES),
+    ) {
+        paths.extend(extra);
+    }
+    serde_json::to_string_pretty(&document).unwrap_or_default()
 }
 
 /// This document.
