@@ -73,12 +73,15 @@ fn main() {
         .prefix("covenant-store-bench")
         .tempdir_in(bench_dir())
         .expect("make a scratch directory under target/bench");
+    let load_before = load_average();
     let results: Vec<Figures> = cases
         .iter()
         .map(|case| run_case(case, scale, work.path()))
         .collect();
+    let load_after = load_average();
     print_table(&results);
-    write_json(&results);
+    println!("load average before: {load_before}; after: {load_after}");
+    write_json(&results, [load_before, load_after]);
 }
 
 fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
@@ -362,7 +365,7 @@ fn print_table(results: &[Figures]) {
     );
 }
 
-fn write_json(results: &[Figures]) {
+fn write_json(results: &[Figures], load_averages: [String; 2]) {
     let cases: Vec<serde_json::Value> = results
         .iter()
         .map(|f| {
@@ -387,6 +390,7 @@ fn write_json(results: &[Figures]) {
         "envelope_bytes": ENVELOPE_BYTES,
         "baseline": "plain append-only file, one fsync per batch, same run",
         "goal": "rate_ratio >= 0.5 at batch 1000, space_ratio < 1.5",
+        "load_average_before_after": load_averages,
         "cases": cases,
     });
     let path = bench_dir().join("store.json");
@@ -405,5 +409,18 @@ fn bench_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = target.join("bench");
     std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// The machine's load average, for reading the figures: other work on the machine slows
+/// every contender, and the disk's fsync latency most of all.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }
