@@ -92,7 +92,7 @@ fn as_of_form(frame: &Frame) -> Markup {
             }
             label for="as_of" { "As of" }
             input id="as_of" name="as_of" type="text" value=(requested)
-                placeholder="YYYY-MM-DD or entries" aria-describedby="as-of-hint"
+                placeholder="date or entries" aria-describedby="as-of-hint"
                 autocomplete="off" list="as-of-checkpoints";
             datalist id="as-of-checkpoints" {
                 @for size in &frame.as_of.checkpoints {

@@ -51,52 +51,78 @@ pub(crate) fn render_list(themes: &[ThemeSummary], moment: &Moment) -> Markup {
             ],
         ),
     };
-    let seeds_missing: Vec<&str> = SEED_THEMES
+    let seeds: Vec<ThemeRow> = SEED_THEMES
         .iter()
-        .copied()
-        .filter(|seed| !themes.iter().any(|theme| theme.theme == *seed))
+        .map(|seed| ThemeRow {
+            name: seed,
+            summary: themes.iter().find(|theme| theme.theme == *seed),
+        })
+        .collect();
+    let others: Vec<ThemeRow> = themes
+        .iter()
+        .filter(|theme| !theme.seed)
+        .map(|theme| ThemeRow {
+            name: &theme.theme,
+            summary: Some(theme),
+        })
         .collect();
     let body = html! {
         h1 { "Themes" }
         p class="lede" { "Every commitment names the values it serves: the seven seed values of the covenant, and any other tags." }
-        div class="table-scroll card" {
-            table {
-                thead {
-                    tr {
-                        th scope="col" { "Theme" }
-                        th scope="col" class="num" { "Commitments" }
-                        th scope="col" class="num" { "Delivery rate" }
-                        th scope="col" class="hide-narrow" { "Status" }
-                    }
-                }
-                tbody {
-                    @for theme in themes {
+        (theme_table("seeds-heading", "The seven seed values", &seeds, moment))
+        @if !others.is_empty() {
+            (theme_table("others-heading", "Other tags", &others, moment))
+        }
+    };
+    layout::page(&frame, body)
+}
+
+struct ThemeRow<'a> {
+    name: &'a str,
+    /// `None` for a seed value no commitment names yet.
+    summary: Option<&'a ThemeSummary>,
+}
+
+fn theme_table(id: &str, title: &str, rows: &[ThemeRow], moment: &Moment) -> Markup {
+    html! {
+        section class="card" aria-labelledby=(id) {
+            h2 id=(id) { (title) }
+            div class="table-scroll" {
+                table class="themes-table" {
+                    thead {
                         tr {
-                            th scope="row" {
-                                a href=(theme_link(&theme.theme, moment)) { (format::words_of(&theme.theme)) }
-                                @if theme.seed { " " span class="flag" { "seed value" } }
-                            }
-                            td class="num" { (format::thousands(theme.commitments)) }
-                            td class="num" { (format::rate(theme.delivery_rate)) }
-                            td class="hide-narrow chart-cell" {
-                                (status_bar(&format!("theme-{}", theme.theme.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
-                                    &format!("{}: commitments by status", theme.theme), &shares(&theme.counts)))
-                            }
+                            th scope="col" { "Theme" }
+                            th scope="col" class="num" { "Commitments" }
+                            th scope="col" class="num" { "Delivery rate" }
+                            th scope="col" class="hide-narrow" { "Status" }
                         }
                     }
-                    @for seed in &seeds_missing {
-                        tr {
-                            th scope="row" { a href=(theme_link(seed, moment)) { (format::words_of(seed)) } " " span class="flag" { "seed value" } }
-                            td class="num" { "0" }
-                            td class="num" { "–" }
-                            td class="hide-narrow" {}
+                    tbody {
+                        @for row in rows {
+                            tr {
+                                th scope="row" { a href=(theme_link(row.name, moment)) { (format::words_of(row.name)) } }
+                                @match row.summary {
+                                    Some(theme) => {
+                                        td class="num" { (format::thousands(theme.commitments)) }
+                                        td class="num" { (format::rate(theme.delivery_rate)) }
+                                        td class="hide-narrow chart-cell" {
+                                            (status_bar(&format!("theme-{}", theme.theme.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+                                                &format!("{}: commitments by status", theme.theme), &shares(&theme.counts)))
+                                        }
+                                    }
+                                    None => {
+                                        td class="num" { "0" }
+                                        td class="num" { "–" }
+                                        td class="hide-narrow" {}
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-    };
-    layout::page(&frame, body)
+    }
 }
 
 pub(crate) struct ThemeView {

@@ -154,6 +154,15 @@ async fn assert_no_horizontal_scroll(chrome: &Chrome, path: &str) {
         scroll <= inner,
         "{path} scrolls sideways at {inner}px: the page is {scroll}px wide"
     );
+    // Nor does any table need scrolling inside its box.
+    let cramped = run(
+        chrome,
+        "return [...document.querySelectorAll('.table-scroll')] \
+           .filter(box => box.scrollWidth > box.clientWidth + 1) \
+           .map(box => box.querySelector('table').className || 'table')",
+    )
+    .await;
+    assert_eq!(cramped, json!([]), "{path} has tables wider than a phone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,18 +610,25 @@ async fn pages_fit_a_phone_and_work_from_the_keyboard() {
         .await;
     let commitment = commitments["items"][0]["id"].as_str().unwrap().to_owned();
 
-    for path in [
-        "/".to_owned(),
-        format!("/actors/{actor}"),
-        format!("/commitments/{commitment}"),
-        "/search?q=report".to_owned(),
-        "/themes".to_owned(),
-        "/themes/community".to_owned(),
+    for (path, screenshot) in [
+        ("/".to_owned(), None),
+        (format!("/actors/{actor}"), Some("actor-phone.png")),
+        (
+            format!("/commitments/{commitment}"),
+            Some("commitment-phone.png"),
+        ),
+        ("/search?q=report".to_owned(), None),
+        ("/themes".to_owned(), Some("themes-phone.png")),
+        ("/themes/community".to_owned(), None),
     ] {
         client.goto(&server.url(&path)).await.unwrap();
         let width = run(&chrome, "return window.innerWidth").await;
         assert_eq!(width, 375, "the phone viewport");
         assert_no_horizontal_scroll(&chrome, &path).await;
+        if let Some(name) = screenshot {
+            let png = client.screenshot().await.expect("take a screenshot");
+            std::fs::write(screenshot_dir().join(name), png).expect("save the screenshot");
+        }
     }
     client.goto(&server.url("/")).await.unwrap();
     let png = client.screenshot().await.expect("take a screenshot");
