@@ -10,7 +10,7 @@ use super::layout::{self, Frame, Section};
 use super::{Moment, PageError, Params, diff, format, moment};
 use crate::AppState;
 use covenant_query::view::{
-    AssessmentView, CommitmentSummary, LeagueTable, Scorecard, ThemeSummary,
+    AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
 };
 use covenant_query::{CommitmentFilter, Flag, LeagueRules, Projections, Status};
 use maud::{Markup, html};
@@ -22,6 +22,8 @@ const LIST_LIMIT: usize = 6;
 const LEAGUE_ROWS: usize = 15;
 /// Names listed as not yet ranked, before "and N more".
 const UNRANKED_NAMES: usize = 12;
+/// How many commitments with moved goalposts are read to find the most recently moved.
+const MOVED_SCAN: usize = 200;
 /// How many resolved commitments per verdict are read to find the latest outcomes.
 const OUTCOME_SCAN: usize = 500;
 
@@ -39,8 +41,17 @@ pub(crate) struct Unranked {
     pub resolved: i64,
 }
 
+/// A commitment whose deadline or target moved, with when it last moved.
+pub(crate) struct Moved {
+    pub item: GoalpostItem,
+    /// Date of the latest amendment that moved it.
+    pub moved_on: String,
+}
+
 pub(crate) struct Home {
     pub overall: Scorecard,
+    /// The most recently moved goalposts first.
+    pub moved: Vec<Moved>,
     pub departments: LeagueTable,
     pub mps: LeagueTable,
     pub unranked_departments: Vec<Unranked>,
@@ -76,6 +87,49 @@ fn latest_outcomes(
     outcomes.sort_by(|a, b| b.outcome_on.cmp(&a.outcome_on).then(a.id.cmp(&b.id)));
     outcomes.truncate(LIST_LIMIT);
     Ok(outcomes)
+}
+
+/// Moved goalposts, most recently moved first, from the first [`MOVED_SCAN`] of them.
+fn recently_moved(
+    projections: &Projections,
+    moment: &Moment,
+    items: &[GoalpostItem],
+) -> Result<Vec<Moved>, PageError> {
+    let mut moved = vec![];
+    for item in items {
+        let Some(history) = projections.history(&item.id, &moment.point)? else {
+            continue;
+        };
+        let moved_on = history
+            .events
+            .iter()
+            .rev()
+            .find(|event| {
+                event.kind == "commitment_amended"
+                    && event.retracted_by.is_none()
+                    && event.detail.changes.iter().any(|change| {
+                        matches!(
+                            change.field.as_str(),
+                            "due_by" | "target_value" | "target_period"
+                        )
+                    })
+            })
+            .map(|event| {
+                event
+                    .occurred_at
+                    .get(..10)
+                    .unwrap_or(&event.occurred_at)
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        moved.push(Moved {
+            item: item.clone(),
+            moved_on,
+        });
+    }
+    moved.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.item.id.cmp(&b.item.id)));
+    moved.truncate(LIST_LIMIT);
+    Ok(moved)
 }
 
 fn most_overdue(
@@ -166,7 +220,8 @@ fn league(
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
     let projections = projections(state)?;
     let moment = moment(state, projections, params)?;
-    let overall = projections.overall_scorecard(&moment.point, LIST_LIMIT)?;
+    let overall = projections.overall_scorecard(&moment.point, MOVED_SCAN)?;
+    let moved = recently_moved(projections, &moment, &overall.goalposts_moved.items)?;
     let latest_outcomes = latest_outcomes(projections, &moment)?;
     let disputed = disputed(projections, &moment)?;
     let overdue = most_overdue(projections, &moment)?;
@@ -200,6 +255,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         mps,
         themes: projections.themes(&moment.point)?.items,
         overall,
+        moved,
         overdue,
         latest_outcomes,
         disputed,
@@ -322,18 +378,21 @@ fn overdue_card(home: &Home, moment: &Moment) -> Markup {
     }
 }
 
-fn goalposts_card(overall: &Scorecard, moment: &Moment) -> Markup {
+fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
     html! {
         section class="card" aria-labelledby="goalposts-heading" {
-            h2 id="goalposts-heading" { "Goalposts moved " span class="count" { "(" (overall.goalposts_moved.total) ")" } }
-            @if overall.goalposts_moved.items.is_empty() {
+            h2 id="goalposts-heading" { "Goalposts moved " span class="count" { "(" (home.overall.goalposts_moved.total) ")" } }
+            @if home.moved.is_empty() {
                 p class="muted" { "No deadline or target has been moved." }
             } @else {
                 ul class="items" {
-                    @for item in &overall.goalposts_moved.items {
+                    @for Moved { item, moved_on } in &home.moved {
                         li {
                             a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
                             div class="item-meta" {
+                                @if !moved_on.is_empty() {
+                                    span { "Moved " (format::date(moved_on)) }
+                                }
                                 @if item.deadline_moves > 0 {
                                     span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
                                 }
@@ -349,6 +408,9 @@ fn goalposts_card(overall: &Scorecard, moment: &Moment) -> Markup {
                             }
                         }
                     }
+                }
+                @if home.overall.goalposts_moved.total > home.moved.len() as i64 {
+                    p { a href=(link("/search", moment, &[("flag", "goalposts_moved")])) { "All " (home.overall.goalposts_moved.total) " with moved goalposts" } }
                 }
             }
         }
@@ -390,7 +452,7 @@ fn disputes_card(home: &Home, moment: &Moment) -> Markup {
                 p class="muted" { "No reported outcome is disputed." }
             } @else {
                 ul class="items" {
-                    @for item in &home.disputed {
+                    @for item in home.disputed.iter() {
                         li {
                             a class="item-title" href=(commitment_link(&item.commitment.id, moment)) { (item.commitment.title) }
                             div class="item-meta" {
@@ -503,7 +565,7 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
         }
         div class="grid grid-wide" {
             (overdue_card(home, moment))
-            (goalposts_card(overall, moment))
+            (goalposts_card(home, moment))
             (outcomes_card(home, moment))
             (disputes_card(home, moment))
         }

@@ -9,16 +9,26 @@ use super::{Moment, PageError, Params, format, moment};
 use crate::AppState;
 use covenant_core::event::Date;
 use covenant_query::view::CommitmentPage;
-use covenant_query::{CommitmentFilter, words};
+use covenant_query::{CommitmentFilter, Flag, words};
 use maud::{Markup, html};
 
 const PAGE_SIZE: usize = 50;
+
+/// The flags a search can ask for, as [`Flag::NAMES`] spells them, with words for people.
+const FLAG_LABELS: [(&str, &str); 4] = [
+    ("amended", "Amended"),
+    ("goalposts_moved", "Goalposts moved"),
+    ("disputed", "Disputed"),
+    ("succeeded", "Passed to another body"),
+];
 
 /// What the reader searched for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SearchQuery {
     pub text: String,
     pub list: ListFilter,
+    /// One of [`Flag::NAMES`].
+    pub flag: Option<String>,
     pub made_from: Option<Date>,
     pub made_to: Option<Date>,
 }
@@ -37,12 +47,27 @@ impl SearchQuery {
                 }),
             }
         };
+        let flag = match params
+            .get("flag")
+            .map(|value| value.trim())
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(name) if Flag::parse(name).is_some() => Some(name.to_owned()),
+            Some(name) => {
+                return Err(PageError::bad_request(format!(
+                    "flag {name:?} is not one of {}",
+                    Flag::NAMES.join(", ")
+                )));
+            }
+        };
         Ok(SearchQuery {
             text: params
                 .get("q")
                 .map(|q| q.trim().to_owned())
                 .unwrap_or_default(),
             list: ListFilter::from_params(params)?,
+            flag,
             made_from: date("made_from")?,
             made_to: date("made_to")?,
         })
@@ -52,6 +77,7 @@ impl SearchQuery {
         self.text.is_empty()
             && self.list.theme.is_none()
             && self.list.status.is_none()
+            && self.flag.is_none()
             && self.made_from.is_none()
             && self.made_to.is_none()
     }
@@ -63,6 +89,7 @@ impl SearchQuery {
             words: words(&self.text),
             made_from: self.made_from,
             made_to: self.made_to,
+            flag: self.flag.as_deref().and_then(Flag::parse),
             ..CommitmentFilter::default()
         }
     }
@@ -71,6 +98,9 @@ impl SearchQuery {
     fn keep(&self) -> Vec<(String, String)> {
         let mut keep = vec![("q".to_owned(), self.text.clone())];
         keep.extend(self.list.keep());
+        if let Some(flag) = &self.flag {
+            keep.push(("flag".to_owned(), flag.clone()));
+        }
         for (key, value) in [("made_from", self.made_from), ("made_to", self.made_to)] {
             if let Some(date) = value {
                 keep.push((key.to_owned(), date.to_string()));
@@ -145,6 +175,15 @@ fn search_form(query: &SearchQuery, themes: &[String], moment: &Moment) -> Marku
                     }
                 }
                 div class="field" {
+                    label for="filter-flag" { "Flag" }
+                    select id="filter-flag" name="flag" {
+                        option value="" { "Any" }
+                        @for (name, label) in FLAG_LABELS {
+                            option value=(name) selected[query.flag.as_deref() == Some(name)] { (label) }
+                        }
+                    }
+                }
+                div class="field" {
                     label for="made_from" { "Made from" }
                     input id="made_from" type="date" name="made_from" value=(query.made_from.map(|d| d.to_string()).unwrap_or_default());
                 }
@@ -152,6 +191,7 @@ fn search_form(query: &SearchQuery, themes: &[String], moment: &Moment) -> Marku
                     label for="made_to" { "Made to" }
                     input id="made_to" type="date" name="made_to" value=(query.made_to.map(|d| d.to_string()).unwrap_or_default());
                 }
+                button type="submit" class="secondary" { "Apply filters" }
             }
         }
     }
@@ -189,7 +229,7 @@ pub(crate) fn render(
         h1 { "Search commitments" }
         (search_form(query, themes, moment))
         @match results {
-            None => p class="muted" { "Type words from a promise, or choose a theme or a status." },
+            None => p class="muted" { "Type words from a promise, or choose a theme, a status or a flag." },
             Some(page) => {
                 section aria-labelledby="results-heading" class="card" {
                     h2 id="results-heading" {
@@ -221,5 +261,48 @@ fn search_pager(query: &SearchQuery, moment: &Moment, next: Option<&str>) -> Mar
                 @if let Some(next_link) = next_link { a href=(next_link) rel="next" { "Next page →" } }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_labels_cover_every_flag_the_query_layer_knows() {
+        let names: Vec<&str> = FLAG_LABELS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, Flag::NAMES);
+    }
+
+    #[test]
+    fn search_reads_words_flag_and_dates_and_names_bad_ones() {
+        let mut params = Params::new();
+        params.insert("q".into(), " libraries ".into());
+        params.insert("flag".into(), "disputed".into());
+        params.insert("made_from".into(), "2025-01-01".into());
+        let query = SearchQuery::from_params(&params).unwrap();
+        assert_eq!(query.text, "libraries");
+        assert_eq!(query.filter().flag, Some(Flag::Disputed));
+        assert!(query.filter().words.contains("libraries"));
+        assert!(
+            query
+                .keep()
+                .contains(&("flag".to_owned(), "disputed".to_owned()))
+        );
+
+        params.insert("flag".into(), "scandal".into());
+        let error = SearchQuery::from_params(&params).unwrap_err();
+        assert!(
+            error.message.starts_with("flag \"scandal\" is not one of"),
+            "{}",
+            error.message
+        );
+        params.remove("flag");
+        params.insert("made_to".into(), "someday".into());
+        let error = SearchQuery::from_params(&params).unwrap_err();
+        assert_eq!(
+            error.message,
+            "made_to \"someday\" is not a date (YYYY-MM-DD)"
+        );
     }
 }

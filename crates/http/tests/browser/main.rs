@@ -210,6 +210,24 @@ async fn a_reader_goes_from_the_home_page_to_a_proof() {
     )
     .await;
     assert_eq!(shown, ranked);
+    // Moved goalposts come most recently moved first.
+    let moved_dates = run(
+        &chrome,
+        "return [...document.querySelectorAll('#goalposts-heading ~ ul .item-meta > span:first-child')] \
+           .map(span => Date.parse(span.textContent.replace('Moved ', '')))",
+    )
+    .await;
+    let moved_dates: Vec<i64> = moved_dates
+        .as_array()
+        .expect("moved dates")
+        .iter()
+        .map(|date| date.as_i64().expect("a date the browser can read"))
+        .collect();
+    assert!(!moved_dates.is_empty());
+    assert!(
+        moved_dates.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{moved_dates:?}"
+    );
     let checkpoint = text_of(&chrome, "#verify .verify-line").await;
     assert_eq!(checkpoint, format!("covenant audit verify {}", server.base));
     save_full_page(&chrome, "home.png", DESKTOP.width).await;
@@ -540,6 +558,22 @@ async fn search_theme_and_successor_pages_answer_like_the_api() {
     assert_eq!(shown, expected);
 
     save_full_page(&chrome, "search.png", DESKTOP.width).await;
+
+    // Narrowing by a flag lists what the API lists.
+    client
+        .goto(&server.url("/search?flag=goalposts_moved"))
+        .await
+        .unwrap();
+    let api = server.json("/v1/commitments?flag=goalposts_moved").await;
+    let expected: Vec<String> = api["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| format!("/commitments/{}", item["id"].as_str().unwrap()))
+        .collect();
+    assert!(!expected.is_empty(), "the demo moves some goalposts");
+    let shown = attribute_of_all(&chrome, "ul.commitments a.item-title", "href").await;
+    assert_eq!(shown, expected);
 
     for theme in SEED_THEMES {
         client
