@@ -114,11 +114,12 @@ async fn fetch_json(chrome: &Chrome, path: &str) -> Value {
         .unwrap_or_else(|error| panic!("fetch {path}: {error}"))
 }
 
-/// Wait up to two seconds for the page's address to contain `text` in its query.
+/// Wait up to two seconds for a loaded page whose address has `text` in its query.
 async fn wait_for_query(chrome: &Chrome, text: &str) -> bool {
     for _ in 0..40 {
         let url = chrome.client.current_url().await.expect("current url");
-        if url.query().unwrap_or("").contains(text) {
+        let loaded = run(chrome, "return document.readyState").await == "complete";
+        if url.query().unwrap_or("").contains(text) && loaded {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
