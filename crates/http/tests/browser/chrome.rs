@@ -14,8 +14,24 @@ const INSTALL_HINT: &str = "run scripts/ensure-chromium.sh (or `just test`) to i
 /// A chromedriver child process and a WebDriver session with headless Chromium.
 pub struct Chrome {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
+}
+
+/// The chromedriver process group, ended when dropped: even when a test fails, or the
+/// session cannot be opened at all, no chromedriver or chromium outlives it.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: kill(2) on the process group this harness created; no memory is touched.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.0.wait();
+    }
 }
 
 fn find_program(env_var: &str, names: &[&str]) -> Option<PathBuf> {
@@ -90,7 +106,7 @@ impl Chrome {
         )
         .unwrap_or_else(|| panic!("chromium is not installed: {INSTALL_HINT}"));
         let port = free_port();
-        let mut driver = Command::new(&driver_path)
+        let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -100,7 +116,8 @@ impl Chrome {
             .unwrap_or_else(|error| {
                 panic!("start {}: {error}; {INSTALL_HINT}", driver_path.display())
             });
-        wait_until_listening(SocketAddr::from(([127, 0, 0, 1], port)), &mut driver);
+        let mut driver = Driver(driver);
+        wait_until_listening(SocketAddr::from(([127, 0, 0, 1], port)), &mut driver.0);
 
         // Two TLS crypto providers are compiled into the tests (one for each HTTP client);
         // rustls needs to be told which to use, even though chromedriver is spoken to in
@@ -142,7 +159,7 @@ impl Chrome {
             });
         Chrome {
             client,
-            driver,
+            _driver: driver,
             _profile: profile,
         }
     }
@@ -150,22 +167,5 @@ impl Chrome {
     /// End the browser session and chromedriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
-    }
-
-    fn end_process_group(&mut self) {
-        if let Ok(pid) = i32::try_from(self.driver.id()) {
-            // SAFETY: kill(2) on the process group this harness created; no memory is touched.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-        let _ = self.driver.wait();
-    }
-}
-
-impl Drop for Chrome {
-    fn drop(&mut self) {
-        // Even when a test fails, no chromedriver or chromium outlives it.
-        self.end_process_group();
     }
 }
