@@ -102,15 +102,19 @@ pub(crate) fn theme_link(theme: &str, moment: &Moment) -> String {
     link(&format!("/themes/{}", segment(theme)), moment, &[])
 }
 
-/// The JSON, CSV and Atom addresses of a page's data, each keeping the reader's `as_of`.
+/// The JSON, CSV and Atom addresses of a page's data. JSON and CSV keep the reader's
+/// `as_of`; a feed is always of the latest, as feed readers poll it for news.
 pub(crate) fn formats(moment: &Moment, entries: &[(&'static str, String)]) -> Vec<Format> {
     entries
         .iter()
         .map(|(label, url)| {
-            let separator = if url.contains('?') { '&' } else { '?' };
             let url = match &moment.requested {
                 Some(as_of) if *label != "Atom" => {
-                    format!("{url}{separator}{}", &href("", &[("as_of", as_of)])[1..])
+                    let separator = if url.contains('?') { '&' } else { '?' };
+                    let query = form_urlencoded::Serializer::new(String::new())
+                        .append_pair("as_of", as_of)
+                        .finish();
+                    format!("{url}{separator}{query}")
                 }
                 _ => url.clone(),
             };
@@ -393,6 +397,41 @@ mod tests {
             assert_eq!(status_of(tone).as_str(), tone.key());
         }
         assert_eq!(tone_of(Status::Retracted), None);
+    }
+
+    #[test]
+    fn data_links_keep_the_moment_except_the_feed() {
+        let point = Point {
+            size: 12,
+            date: covenant_core::event::Date::parse("2026-01-01").unwrap(),
+            latest: false,
+        };
+        let moment = Moment {
+            point,
+            requested: Some("2026-01-01".into()),
+            checkpoints: vec![],
+        };
+        let links = formats(
+            &moment,
+            &[
+                ("JSON", "/v1/actors/A".to_owned()),
+                ("CSV", "/v1/commitments.csv?actor=A".to_owned()),
+                ("Atom", "/v1/actors/A/feed.atom".to_owned()),
+            ],
+        );
+        let urls: Vec<&str> = links.iter().map(|link| link.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "/v1/actors/A?as_of=2026-01-01",
+                "/v1/commitments.csv?actor=A&as_of=2026-01-01",
+                "/v1/actors/A/feed.atom"
+            ]
+        );
+        assert_eq!(
+            commitment_link("a b", &moment),
+            "/commitments/a%20b?as_of=2026-01-01"
+        );
     }
 
     #[test]
