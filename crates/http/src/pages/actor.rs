@@ -16,8 +16,8 @@ use maud::{Markup, html};
 
 const PAGE_SIZE: usize = 50;
 const LIST_LIMIT: usize = 10;
-/// The most commitments the over-time chart reads for one actor.
-const CHART_LIMIT: usize = 20_000;
+/// The most commitments the over-time chart reads for one actor or theme.
+pub(crate) const CHART_LIMIT: usize = 20_000;
 
 pub(crate) struct ActorView {
     pub actor: Actor,
@@ -186,13 +186,14 @@ fn succession(view: &ActorView, moment: &Moment) -> Markup {
     }
 }
 
-fn over_time(view: &ActorView, moment: &Moment) -> Markup {
-    let periods = bucket(&view.dated, moment.point.date);
+/// The "promises and delivery over time" card for the commitments of `whose` (a name).
+pub(crate) fn over_time(whose: &str, dated: &[Dated], moment: &Moment) -> Markup {
+    let periods = bucket(dated, moment.point.date);
     html! {
         section class="card" aria-labelledby="time-heading" {
             h2 id="time-heading" { "Promises and delivery over time" }
             figure {
-                (made_and_delivered("over-time", &format!("{}: commitments made and delivered over time", view.actor.name), &periods))
+                (made_and_delivered("over-time", &format!("{whose}: commitments made and delivered over time"), &periods))
                 figcaption { (made_and_delivered_legend()) }
             }
             @if !periods.is_empty() {
@@ -309,7 +310,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
                 }
                 (overdue(scorecard, moment))
             }
-            (over_time(view, moment))
+            (over_time(&view.actor.name, &view.dated, moment))
         }
         (succession(view, moment))
         (money_card(&scorecard.money))

@@ -1,11 +1,13 @@
 //! The themes: the seven seed values and any free tags, each with its own scorecard page.
 
+use super::actor::{CHART_LIMIT, dated, over_time};
 use super::chart::{status_bar, status_legend};
 use super::common::{
     ListFilter, Names, commitment_list, figures, filter_form, formats, link, pager, projections,
     shares, status_of, theme_link,
 };
 use super::layout::{self, Frame, Section, segment};
+use super::periods::Dated;
 use super::{Moment, PageError, Params, format, moment};
 use crate::AppState;
 use covenant_query::view::{CommitmentPage, Scorecard, ThemeSummary};
@@ -127,6 +129,7 @@ fn theme_table(id: &str, title: &str, rows: &[ThemeRow], moment: &Moment) -> Mar
 
 pub(crate) struct ThemeView {
     pub theme: String,
+    pub dated: Vec<Dated>,
     /// `None` when no commitment names the theme yet (a seed value can still be asked for).
     pub scorecard: Option<Scorecard>,
     pub list: CommitmentPage,
@@ -164,7 +167,17 @@ pub(crate) fn theme_page(
         &moment.point,
         list.items.iter().map(|item| item.owner.as_str()),
     )?;
+    let everything = CommitmentFilter {
+        theme: Some(theme.to_owned()),
+        ..CommitmentFilter::default()
+    };
+    let dated = dated(
+        &projections
+            .commitments(&moment.point, &everything, None, CHART_LIMIT)?
+            .items,
+    );
     let view = ThemeView {
+        dated,
         theme: theme.to_owned(),
         scorecard,
         list,
@@ -207,12 +220,15 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
                     ("Overdue", format::thousands(scorecard.counts.overdue)),
                     ("Goalposts moved", format::thousands(scorecard.flags.goalposts_moved)),
                 ]))
-                section class="card" aria-labelledby="status-heading" {
-                    h2 id="status-heading" { "Where these commitments stand" }
-                    figure {
-                        (status_bar("theme-status", &format!("{title}: commitments by status"), &shares(&scorecard.counts)))
-                        figcaption { (status_legend(&shares(&scorecard.counts))) }
+                div class="grid" {
+                    section class="card" aria-labelledby="status-heading" {
+                        h2 id="status-heading" { "Where these commitments stand" }
+                        figure {
+                            (status_bar("theme-status", &format!("{title}: commitments by status"), &shares(&scorecard.counts)))
+                            figcaption { (status_legend(&shares(&scorecard.counts))) }
+                        }
                     }
+                    (over_time(&title, &view.dated, moment))
                 }
             }
         }
