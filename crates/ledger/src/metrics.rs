@@ -26,6 +26,7 @@ pub struct LedgerMetrics {
     batches: Counter,
     batch_events: Histogram,
     commit_seconds: Histogram,
+    append_seconds: Histogram,
     log_size: Gauge,
     stream_seq: Gauge,
     stream_pending: Gauge,
@@ -43,6 +44,7 @@ impl Default for LedgerMetrics {
             batches: Counter::default(),
             batch_events: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            append_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             log_size: Gauge::default(),
             stream_seq: Gauge::default(),
             stream_pending: Gauge::default(),
@@ -86,6 +88,11 @@ impl LedgerMetrics {
             "commit_seconds",
             "Time to validate and durably append one batch",
             self.commit_seconds.clone(),
+        );
+        registry.register(
+            "append_seconds",
+            "Time the store takes to append one batch durably (part of commit_seconds)",
+            self.append_seconds.clone(),
         );
         registry.register("log_size", "Entries in the log", self.log_size.clone());
         registry.register(
@@ -134,6 +141,10 @@ impl LedgerMetrics {
         self.batches.inc();
         self.batch_events.observe(events as f64);
         self.commit_seconds.observe(took.as_secs_f64());
+        if !report.append_time.is_zero() {
+            self.append_seconds
+                .observe(report.append_time.as_secs_f64());
+        }
         self.set_head(&report.head);
     }
 

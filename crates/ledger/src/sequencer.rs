@@ -78,6 +78,8 @@ pub struct BatchReport {
     pub outcomes: Vec<Outcome>,
     /// The head after the batch.
     pub head: Head,
+    /// Time spent in the store's durable append (zero when nothing was written).
+    pub append_time: std::time::Duration,
 }
 
 /// Public keys by key id (registrars and granted keys), shared between the commit step,
@@ -422,6 +424,7 @@ impl Sequencer {
             return Ok(BatchReport {
                 outcomes,
                 head: self.head,
+                append_time: std::time::Duration::ZERO,
             });
         }
         let key_changes: Vec<StateChange> = batch
@@ -430,7 +433,9 @@ impl Sequencer {
             .filter(|change| matches!(change, StateChange::Key(..) | StateChange::Genesis(_)))
             .cloned()
             .collect();
+        let append_started = std::time::Instant::now();
         let head = self.store.append(batch)?;
+        let append_time = append_started.elapsed();
         if head.size != next_seq {
             self.stopped = true;
             return Err(LedgerError::HeadMismatch {
@@ -440,7 +445,11 @@ impl Sequencer {
         }
         self.head = head;
         self.keys.observe(&key_changes);
-        Ok(BatchReport { outcomes, head })
+        Ok(BatchReport {
+            outcomes,
+            head,
+            append_time,
+        })
     }
 
     /// Put the in-memory state back in line with the store after a failed batch.

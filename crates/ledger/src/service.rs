@@ -7,7 +7,7 @@
 //!                          on all cores)               checkpoints, replies)         acct.checkpoints)
 //! ```
 //!
-//! Channels between the stages hold at most two batches, so a slow disk slows the input
+//! Channels between the stages hold at most one batch, so a slow disk slows the input
 //! instead of filling memory. Verification of batch n+1 overlaps the append of batch n.
 
 use crate::LedgerError;
@@ -217,8 +217,8 @@ impl Ledger {
         Fut: std::future::Future<Output = Result<(), LedgerError>> + Send + 'static,
     {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let (batch_tx, batch_rx) = mpsc::channel::<InputBatch>(2);
-        let (prepared_tx, prepared_rx) = std_mpsc::sync_channel::<PreparedBatch>(2);
+        let (batch_tx, batch_rx) = mpsc::channel::<InputBatch>(1);
+        let (prepared_tx, prepared_rx) = std_mpsc::sync_channel::<PreparedBatch>(1);
         let (publish_tx, publish_rx) = mpsc::unbounded_channel::<Publication>();
         let keys = self.sequencer.keys();
         let prepare_thread = std::thread::Builder::new()
@@ -513,6 +513,10 @@ async fn batch_requests(
 
 /// Stream mode: consume the stream with an ordered pull consumer from `start_seq`, in
 /// batches of what is available (at most `max_batch`), until shutdown or `stop_at`.
+///
+/// Messages keep being collected while the next stage is busy, so that batches grow when the
+/// disk is the bottleneck (one fsync for more events) and stay small when the ledger keeps up
+/// (low latency).
 async fn consume_stream(
     stream: jetstream::stream::Stream,
     start_seq: u64,
@@ -522,13 +526,17 @@ async fn consume_stream(
     mut shutdown: watch::Receiver<bool>,
     metrics: LedgerMetrics,
 ) -> Result<(), LedgerError> {
-    let mut next_seq = start_seq;
+    let mut collected = Collected {
+        items: Vec::with_capacity(max_batch),
+        next_seq: start_seq,
+        stop_at,
+    };
     let mut failures = 0u32;
     loop {
-        if stop_at.is_some_and(|last| next_seq > last) {
+        if collected.items.is_empty() && collected.reached_stop() {
             return Ok(());
         }
-        let mut messages = match open_ordered(&stream, next_seq).await {
+        let mut messages = match open_ordered(&stream, collected.next_seq).await {
             Ok(messages) => messages,
             Err(error) => {
                 failures += 1;
@@ -542,55 +550,96 @@ async fn consume_stream(
                 continue;
             }
         };
-        loop {
-            let first = tokio::select! {
-                biased;
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                message = messages.next() => message,
-            };
-            let first = match first {
-                Some(Ok(message)) => message,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "reading the stream; reopening the consumer");
-                    break;
+        let mut consumer_open = true;
+        while consumer_open {
+            if collected.items.is_empty() {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                    message = messages.next() => match message {
+                        Some(Ok(message)) => collected.add(message, &metrics)?,
+                        Some(Err(error)) => {
+                            tracing::warn!(%error, "reading the stream; reopening the consumer");
+                            break;
+                        }
+                        None => break,
+                    },
                 }
-                None => break,
-            };
-            failures = 0;
-            let mut batch = InputBatch {
-                items: Vec::with_capacity(max_batch),
-                replies: Vec::new(),
-            };
-            let mut pending = 0;
-            let mut next = Some(first);
-            while let Some(message) = next.take() {
-                let (incoming, left) = incoming_from(message)?;
-                pending = left;
-                let seq = match incoming.origin {
-                    Origin::Stream { seq, .. } => seq,
-                    Origin::Direct => unreachable!("stream messages have a stream origin"),
-                };
-                if stop_at.is_some_and(|last| seq > last) {
-                    break;
-                }
-                next_seq = seq + 1;
-                batch.items.push(incoming);
-                if batch.items.len() >= max_batch || stop_at.is_some_and(|last| seq >= last) {
-                    break;
-                }
-                next = match messages.next().now_or_never() {
-                    Some(Some(Ok(message))) => Some(message),
-                    _ => None,
-                };
+                failures = 0;
             }
-            metrics.set_stream_pending(pending);
-            if !batch.items.is_empty() && batches.send(batch).await.is_err() {
-                return Ok(());
+            // Take what is already here, then keep collecting until the next stage has room.
+            while collected.wants_more(max_batch) {
+                match messages.next().now_or_never() {
+                    Some(Some(Ok(message))) => collected.add(message, &metrics)?,
+                    _ => break,
+                }
             }
-            if stop_at.is_some_and(|last| next_seq > last) {
+            let permit = loop {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                    permit = batches.reserve() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => return Ok(()),
+                    },
+                    message = messages.next(), if consumer_open && collected.wants_more(max_batch) => match message {
+                        Some(Ok(message)) => collected.add(message, &metrics)?,
+                        Some(Err(error)) => {
+                            tracing::warn!(%error, "reading the stream; reopening the consumer");
+                            consumer_open = false;
+                        }
+                        None => consumer_open = false,
+                    },
+                }
+            };
+            if !collected.items.is_empty() {
+                permit.send(InputBatch {
+                    items: std::mem::replace(&mut collected.items, Vec::with_capacity(max_batch)),
+                    replies: Vec::new(),
+                });
+            }
+            if collected.reached_stop() {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Stream messages gathered for the next batch, and where the stream continues.
+struct Collected {
+    items: Vec<Incoming>,
+    next_seq: u64,
+    stop_at: Option<u64>,
+}
+
+impl Collected {
+    fn reached_stop(&self) -> bool {
+        self.stop_at.is_some_and(|last| self.next_seq > last)
+    }
+
+    fn wants_more(&self, max_batch: usize) -> bool {
+        self.items.len() < max_batch && !self.reached_stop()
+    }
+
+    fn add(
+        &mut self,
+        message: jetstream::Message,
+        metrics: &LedgerMetrics,
+    ) -> Result<(), LedgerError> {
+        let (incoming, pending) = incoming_from(message)?;
+        metrics.set_stream_pending(pending);
+        let Origin::Stream { seq, .. } = incoming.origin else {
+            unreachable!("stream messages have a stream origin");
+        };
+        // A recreated consumer may start earlier than asked; the sequencer skips what the
+        // store already holds, and anything past a rebuild's end is left for later.
+        if self.stop_at.is_some_and(|last| seq > last) {
+            self.next_seq = seq;
+            return Ok(());
+        }
+        self.next_seq = self.next_seq.max(seq + 1);
+        self.items.push(incoming);
+        Ok(())
     }
 }
 
