@@ -1,5 +1,7 @@
 //! Running `covenant serve` as a child process, and talking to it over HTTP.
 
+// tests/query_api.rs loads the same file for its own events.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../crates/ledger/tests/support/mod.rs"]
 pub mod world;
 
