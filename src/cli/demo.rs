@@ -89,14 +89,14 @@ pub fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
 fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let config = config::load(&args.config)?;
     let url = config.emitter_nats_url();
-    let (total, envelopes): (u64, Box<dyn Iterator<Item = Vec<u8>>>) = match args.data_set.as_str()
-    {
-        "synthetic" => (args.scale, Box::new(covenant_demo::synthetic(args.scale))),
-        _ => {
-            let data = covenant_demo::demo();
-            (data.events.len() as u64, Box::new(data.events.into_iter()))
-        }
-    };
+    let (total, envelopes): (u64, Box<dyn Iterator<Item = Vec<u8>> + Send>) =
+        match args.data_set.as_str() {
+            "synthetic" => (args.scale, Box::new(covenant_demo::synthetic(args.scale))),
+            _ => {
+                let data = covenant_demo::demo();
+                (data.events.len() as u64, Box::new(data.events.into_iter()))
+            }
+        };
     let mut publisher_config = PublisherConfig::new(&url);
     publisher_config.credentials_file = config.nats_credentials.clone();
     publisher_config.retry = RetryPolicy {
@@ -118,29 +118,44 @@ fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
+    // Signing the synthetic load costs more than publishing it, so batches are made on another
+    // thread while the previous ones are in flight.
+    let (batches, mut ready) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<SealedEvent>>>(2);
+    let producer = std::thread::spawn(move || {
+        let mut envelopes = envelopes.peekable();
+        while envelopes.peek().is_some() {
+            let batch = envelopes
+                .by_ref()
+                .take(LOAD_BATCH)
+                .map(SealedEvent::from_bytes)
+                .collect::<Result<Vec<_>, _>>()
+                .context("check the demo envelopes");
+            let failed = batch.is_err();
+            if batches.blocking_send(batch).is_err() || failed {
+                return;
+            }
+        }
+    });
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let (stored, duplicates) = runtime.block_on(async {
+    let published = runtime.block_on(async {
         let publisher = Publisher::connect(publisher_config)
             .await
             .context("connect to NATS")?;
         let (mut stored, mut duplicates) = (0u64, 0u64);
-        let mut envelopes = envelopes.peekable();
-        while envelopes.peek().is_some() {
-            let batch: Vec<SealedEvent> = envelopes
-                .by_ref()
-                .take(LOAD_BATCH)
-                .map(SealedEvent::from_bytes)
-                .collect::<Result<_, _>>()
-                .context("check the demo envelopes")?;
+        while let Some(batch) = ready.recv().await {
             let receipts = publisher
-                .publish_all(&batch, |_| progress.inc(1))
+                .publish_all(&batch?, |_| progress.inc(1))
                 .await
                 .context("publish the demo data")?;
             stored += receipts.len() as u64;
             duplicates += receipts.iter().filter(|r| r.duplicate).count() as u64;
         }
         anyhow::Ok((stored, duplicates))
-    })?;
+    });
+    // Dropping the receiver stops the producer if publishing failed.
+    drop(ready);
+    let _ = producer.join();
+    let (stored, duplicates) = published?;
     progress.finish_and_clear();
     println!(
         "loaded the {} data set into {url}: {stored} events in {:.1?} ({} new to the stream, {duplicates} already there)",
