@@ -333,3 +333,16 @@ fn core_paths_map_to_columns() {
     assert_eq!(column_of("retraction.event_id"), "retracts");
     assert_eq!(column_of("event_id"), "event_id");
 }
+
+#[test]
+fn spreadsheet_exports_with_a_byte_order_mark_and_crlf_read_cleanly() {
+    let exported =
+        "\u{feff}kind,commitment_id,reason\r\nwithdrawal,c-1,Dropped in the spending review.\r\n";
+    let rows = read_csv(exported.as_bytes()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get("kind"), Some("withdrawal"));
+    assert_eq!(
+        rows[0].get("reason"),
+        Some("Dropped in the spending review.")
+    );
+}
