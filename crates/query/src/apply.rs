@@ -452,11 +452,13 @@ impl<'t> BatchWriter<'t> {
             }
             let old_keys = index_keys(old.as_ref());
             let new_keys = index_keys(new.as_ref());
-            for key in old_keys.difference(&new_keys) {
+            for key in old_keys.keys().filter(|key| !new_keys.contains_key(*key)) {
                 self.remove(key.clone());
             }
-            for key in new_keys.difference(&old_keys) {
-                self.put(key.clone(), vec![]);
+            for (key, value) in new_keys {
+                if old_keys.get(&key) != Some(&value) {
+                    self.put(key, value);
+                }
             }
             if let Some(record) = &new {
                 self.put(
@@ -518,20 +520,16 @@ pub fn aggregate_key(group: &Group) -> Vec<u8> {
 }
 
 /// Every index key a commitment record puts in the tree (besides its own record).
-fn index_keys(record: Option<&CommitmentRecord>) -> BTreeSet<Vec<u8>> {
-    let mut out = BTreeSet::new();
+fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut out = BTreeMap::new();
     let Some(record) = record else {
         return out;
     };
     let id = &record.id;
-    out.insert(
-        Key::new(keys::STATUS)
-            .part(record.base.as_str())
-            .last(id)
-            .into_bytes(),
-    );
+    let status_key = |name: &str| Key::new(keys::STATUS).part(name).last(id).into_bytes();
+    out.insert(status_key(record.base.as_str()), vec![]);
     if record.base.is_open() {
-        out.insert(Key::new(keys::STATUS).part("open").last(id).into_bytes());
+        out.insert(status_key("open"), vec![]);
     }
     if !record.counts() {
         return out;
@@ -541,24 +539,18 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeSet<Vec<u8>> {
             .part(&record.owner)
             .last(id)
             .into_bytes(),
+        vec![],
     );
+    // The lists of a scorecard read these values, not the records.
+    let entry = fact::encode(&record.list_entry());
     for group in record.groups() {
         if let (true, Some(due)) = (record.base.is_open(), record.due_by) {
-            out.insert(
-                Key::new(keys::DUE)
-                    .part(&group.key())
-                    .date(due)
-                    .last(id)
-                    .into_bytes(),
-            );
+            let key = Key::new(keys::DUE).part(&group.key()).date(due).last(id);
+            out.insert(key.into_bytes(), entry.clone());
         }
         if record.goalposts_moved() {
-            out.insert(
-                Key::new(keys::MOVED)
-                    .part(&group.key())
-                    .last(id)
-                    .into_bytes(),
-            );
+            let key = Key::new(keys::MOVED).part(&group.key()).last(id);
+            out.insert(key.into_bytes(), entry.clone());
         }
     }
     out

@@ -14,7 +14,7 @@ use std::sync::{Mutex, RwLock};
 const FORMAT: &str = "covenant-query 1";
 
 /// How many entries one atomic batch applies by default.
-pub const DEFAULT_BATCH_ENTRIES: u64 = 2_048;
+pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
 
 /// The promised-versus-done projections of one log, persisted in their own sled database.
 pub struct Projections {
@@ -77,7 +77,8 @@ impl Projections {
         let dir = dir.as_ref().to_path_buf();
         let db = sled::Config::new()
             .path(&dir)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(1024 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|error| QueryError::Open {
                 path: dir.display().to_string(),

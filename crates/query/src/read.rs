@@ -11,7 +11,7 @@ use crate::apply::{aggregate_key, corrupt, read_u64};
 use crate::fact::{self, Fact};
 use crate::keys::{self, Key};
 use crate::projections::{Point, Projections};
-use crate::record::{Aggregate, CommitmentRecord, Group, StatusCounts};
+use crate::record::{Aggregate, CommitmentRecord, Group, ListEntry, StatusCounts};
 use crate::state::{self, CommitmentState, RetractedBy, Status};
 use crate::view::*;
 use covenant_core::event::Date;
@@ -393,12 +393,16 @@ impl Projections {
                 .filter(|r| r.status(point.date) == Status::Overdue)
                 .collect();
             late.sort_by(|a, b| (a.due_by, &a.id).cmp(&(b.due_by, &b.id)));
-            overdue = late.into_iter().take(list_limit).cloned().collect();
+            overdue = late
+                .into_iter()
+                .take(list_limit)
+                .map(CommitmentRecord::list_entry)
+                .collect();
             moved = records
                 .iter()
                 .filter(|r| r.goalposts_moved())
                 .take(list_limit)
-                .cloned()
+                .map(CommitmentRecord::list_entry)
                 .collect();
         }
         let counts = aggregate.counts(point.date);
@@ -423,7 +427,7 @@ impl Projections {
                 total: counts.overdue,
                 items: overdue
                     .iter()
-                    .map(|record| overdue_item(record, point.date))
+                    .map(|entry| overdue_item(entry, point.date))
                     .collect(),
             },
             goalposts_moved: GoalpostList {
@@ -439,37 +443,32 @@ impl Projections {
         group: &Group,
         date: Date,
         limit: usize,
-    ) -> Result<Vec<CommitmentRecord>, QueryError> {
+    ) -> Result<Vec<ListEntry>, QueryError> {
         let prefix = Key::new(keys::DUE).part(&group.key()).into_bytes();
         let end = Key::new(keys::DUE)
             .part(&group.key())
             .date(date)
             .into_bytes();
-        let mut out = vec![];
-        for item in self.tree.range(prefix.clone()..end).take(limit) {
-            let (key, _) = item?;
-            let id = keys::last_component(&key, prefix.len() + 4)
-                .ok_or_else(|| corrupt(&key)("id is not text".into()))?;
-            if let Some(record) = self.latest_record(id)? {
-                out.push(record);
-            }
-        }
-        Ok(out)
+        self.tree
+            .range(prefix..end)
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                fact::decode(&value, "list entry").map_err(corrupt(&key))
+            })
+            .collect()
     }
 
-    fn latest_moved(
-        &self,
-        group: &Group,
-        limit: usize,
-    ) -> Result<Vec<CommitmentRecord>, QueryError> {
+    fn latest_moved(&self, group: &Group, limit: usize) -> Result<Vec<ListEntry>, QueryError> {
         let prefix = Key::new(keys::MOVED).part(&group.key()).into_bytes();
-        let mut out = vec![];
-        for id in self.ids_under(prefix, None).take(limit) {
-            if let Some(record) = self.latest_record(&id?)? {
-                out.push(record);
-            }
-        }
-        Ok(out)
+        self.tree
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                fact::decode(&value, "list entry").map_err(corrupt(&key))
+            })
+            .collect()
     }
 
     // ---- themes and the league table ---------------------------------------------------
@@ -973,7 +972,7 @@ fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummary {
     }
 }
 
-fn overdue_item(record: &CommitmentRecord, date: Date) -> OverdueItem {
+fn overdue_item(record: &ListEntry, date: Date) -> OverdueItem {
     OverdueItem {
         id: record.id.clone(),
         title: record.title.clone(),
@@ -983,7 +982,7 @@ fn overdue_item(record: &CommitmentRecord, date: Date) -> OverdueItem {
     }
 }
 
-fn goalpost_item(record: &CommitmentRecord) -> GoalpostItem {
+fn goalpost_item(record: &ListEntry) -> GoalpostItem {
     let period = |text: &String| (!text.is_empty()).then(|| text.clone());
     GoalpostItem {
         id: record.id.clone(),

@@ -114,6 +114,22 @@ impl CommitmentRecord {
         self.outcome_on.map(|on| on.days() - self.made_on.days())
     }
 
+    pub fn list_entry(&self) -> ListEntry {
+        ListEntry {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            base: self.base,
+            due_by: self.due_by,
+            original_due_by: self.original_due_by,
+            target_value: self.target_value,
+            original_target_value: self.original_target_value,
+            target_period: self.target_period.clone(),
+            original_target_period: self.original_target_period.clone(),
+            target_moves: self.target_moves,
+            deadline_moves: self.deadline_moves,
+        }
+    }
+
     /// The groups whose aggregates this record adds to.
     pub fn groups(&self) -> Vec<Group> {
         let mut groups = vec![Group::All, Group::Actor(self.owner.clone())];
@@ -132,6 +148,32 @@ impl CommitmentRecord {
             have.extend(text::words(part));
         }
         wanted.iter().all(|word| have.contains(word))
+    }
+}
+
+/// What a scorecard's overdue and moved-goalposts lists show about a commitment, kept as the
+/// value of those indexes so that a list is one range scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListEntry {
+    pub id: String,
+    pub title: String,
+    pub base: Status,
+    pub due_by: Option<Date>,
+    pub original_due_by: Option<Date>,
+    pub target_value: Option<f64>,
+    pub original_target_value: Option<f64>,
+    pub target_period: String,
+    pub original_target_period: String,
+    pub target_moves: u32,
+    pub deadline_moves: u32,
+}
+
+impl ListEntry {
+    /// Days past the due date on `date`, for an open commitment.
+    pub fn days_overdue(&self, date: Date) -> Option<i32> {
+        (judge(self.base, self.due_by, date) == Status::Overdue)
+            .then(|| self.due_by.map(|due| date.days() - due.days()))
+            .flatten()
     }
 }
 
