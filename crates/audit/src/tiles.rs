@@ -18,7 +18,7 @@ pub(crate) struct TileChecker {
     /// Leaves pushed so far.
     size: u64,
     /// Served tiles waiting for their hashes to be recomputed.
-    served: HashMap<(u8, u64), (Tile, Vec<u8>)>,
+    served: HashMap<(u8, u64), (Tile, Vec<u8>), foldhash::fast::RandomState>,
     /// Tiles compared so far.
     pub checked: u64,
 }
