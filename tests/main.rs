@@ -1,5 +1,6 @@
 //! The integration tests of the `covenant` binary, one module per area.
 
+mod audit;
 mod ledger;
 mod cli_demo;
 mod cli_emit;
