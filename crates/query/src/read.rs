@@ -1424,3 +1424,22 @@ fn action_type(value: i32) -> &'static str {
         _ => "unspecified",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_rfc3339_utc_to_the_second() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_767_603_600_123_456_789), "2026-01-05T09:00:00Z");
+    }
+
+    #[test]
+    fn flags_parse_by_name() {
+        for name in Flag::NAMES {
+            assert!(Flag::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(Flag::parse("shiny"), None);
+    }
+}

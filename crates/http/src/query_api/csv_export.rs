@@ -20,13 +20,32 @@ impl Table {
     pub fn row<I, S>(&mut self, fields: I)
     where
         I: IntoIterator<Item = S>,
-        S: AsRef<[u8]>,
+        S: AsRef<str>,
     {
-        self.writer.write_record(fields).expect("csv into memory");
+        let cells: Vec<String> = fields
+            .into_iter()
+            .map(|field| spreadsheet_safe(field.as_ref()))
+            .collect();
+        self.writer.write_record(&cells).expect("csv into memory");
     }
 
     pub fn finish(self) -> Vec<u8> {
         self.writer.into_inner().expect("csv into memory")
+    }
+}
+
+/// Text that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@` or a
+/// control character and is not a number) gets a leading apostrophe: emitters write titles and
+/// summaries, and a newsroom opens these files in a spreadsheet.
+fn spreadsheet_safe(cell: &str) -> String {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|first| matches!(first, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
     }
 }
 
@@ -216,4 +235,21 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
         ]);
     }
     table.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_numbers_kept() {
+        let mut table = Table::new(&["a", "b", "c", "d"]);
+        table.row(["=HYPERLINK(\"x\")", "-1.5", "@SUM(A1)", "plain, with comma"]);
+        let text = String::from_utf8(table.finish()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "\"'=HYPERLINK(\"\"x\"\")\",-1.5,'@SUM(A1),\"plain, with comma\""
+        );
+    }
 }
