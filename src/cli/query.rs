@@ -60,6 +60,7 @@ fn rebuild(data_dir: &Path) -> anyhow::Result<ExitCode> {
             .context("apply log entries to the projections")?;
         eprintln!("covenant: projected {applied} of {size} entries");
     }
+    projections.flush().context("flush projections")?;
     eprintln!(
         "covenant: rebuilt {} from {} entries in {:.1} s",
         projections.dir().display(),

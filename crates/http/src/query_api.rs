@@ -182,13 +182,30 @@ async fn caught_up(state: &AppState) -> Result<QueryHandle, ApiError> {
             "this server has no query projections configured",
         ));
     };
-    if state.store.head().size > projections.applied() {
-        let store = state.store.clone();
-        let follower = projections.clone();
+    let behind = state
+        .store
+        .head()
+        .size
+        .saturating_sub(projections.applied());
+    let store = state.store.clone();
+    let follower = projections.clone();
+    if behind > CATCH_UP_IN_REQUEST {
+        // A long backlog (a fresh or rebuilt projection) is applied in the background; until
+        // it is done, answers say which point they describe (`as_of.size`).
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = follower.try_catch_up(&*store) {
+                tracing::error!(%error, "catch up the query projections");
+            }
+        });
+    } else if behind > 0 {
         blocking(move || follower.catch_up(&*store).map(|_| ())).await?;
     }
     Ok(projections)
 }
+
+/// Entries a request applies itself before answering, so that an accepted event shows in the
+/// next answer; a longer backlog is left to a background catch-up.
+const CATCH_UP_IN_REQUEST: u64 = 8_192;
 
 async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where

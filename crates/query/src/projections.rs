@@ -136,10 +136,38 @@ impl Projections {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.apply_up_to(store, end, batch_entries)
+    }
+
+    /// Catch up unless another catch-up is already running (then `None`): for followers
+    /// that should not queue behind one another.
+    pub fn try_catch_up(&self, store: &dyn LogStore) -> Result<Option<u64>, QueryError> {
+        let _writer = match self.writer.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        self.apply_up_to(store, store.head().size, DEFAULT_BATCH_ENTRIES)
+            .map(Some)
+    }
+
+    /// Make everything applied durable now. Catching up does not wait for the disk: each
+    /// batch is atomic and a crash loses at most the last few, which the next catch-up applies
+    /// again from the stored count.
+    pub fn flush(&self) -> Result<(), QueryError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn apply_up_to(
+        &self,
+        store: &dyn LogStore,
+        end: u64,
+        batch_entries: u64,
+    ) -> Result<u64, QueryError> {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
         let mut next = self.applied();
-        let mut applied_any = false;
         while next < end {
             let stop = end.min(next + batch_entries);
             let entries = store.entries(next, stop)?;
@@ -158,10 +186,6 @@ impl Projections {
             }
             next = batch.commit(&self.gate)?;
             self.applied.store(next, Ordering::Release);
-            applied_any = true;
-        }
-        if applied_any {
-            self.db.flush()?;
         }
         Ok(next)
     }
@@ -183,7 +207,9 @@ impl Projections {
     /// Clear and apply the whole log again.
     pub fn rebuild(&self, store: &dyn LogStore) -> Result<u64, QueryError> {
         self.clear()?;
-        self.catch_up(store)
+        let applied = self.catch_up(store)?;
+        self.flush()?;
+        Ok(applied)
     }
 
     /// Every key and value, in order: for tests that compare two projections byte for byte.
