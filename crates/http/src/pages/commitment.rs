@@ -370,6 +370,13 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
                     }
                 }
             }
+            p class="muted small proof-help" {
+                "Each " strong { "verify" } " link downloads a proof bundle: the event's log entry, "
+                "its inclusion proof and the signed checkpoint. Attach it to a story; anyone can "
+                "check it offline with "
+                code { "covenant audit check-proof FILE --key KEY" } ", using the log's "
+                a href="/log/verifier-key" { "verifier key" } "."
+            }
         }
     }
 }
