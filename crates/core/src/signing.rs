@@ -209,13 +209,13 @@ mod tests {
         let signer = EventSigner::from_seed([7; 32]);
         let key = signer.public_key();
         let original = envelope(&signer);
-        let mutations: Vec<Box<dyn Fn(&mut Envelope)>> = vec![
-            Box::new(|e| e.event_id.push('X')),
-            Box::new(|e| e.actor = "GB-GOV-24".into()),
-            Box::new(|e| e.occurred_at_ms += 1),
-            Box::new(|e| e.key_id = "dcms-2".into()),
-            Box::new(|e| e.body[0] ^= 1),
-            Box::new(|e| e.signature[10] ^= 1),
+        let mutations: Vec<fn(&mut Envelope)> = vec![
+            |e| e.event_id.push('X'),
+            |e| e.actor = "GB-GOV-24".into(),
+            |e| e.occurred_at_ms += 1,
+            |e| e.key_id = "dcms-2".into(),
+            |e| e.body[0] ^= 1,
+            |e| e.signature[10] ^= 1,
         ];
         for mutate in mutations {
             let mut tampered = original.clone();
