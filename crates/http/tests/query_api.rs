@@ -478,3 +478,60 @@ fn a_new_event_shows_in_the_next_answer() {
     assert_eq!(after["commitments"], 2);
     assert_eq!(after["counts"]["delivered"], 2);
 }
+
+#[test]
+fn a_long_backlog_is_applied_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
+    let mut log = LogWriter::genesis(&*store, fixtures::SCENARIO_START_NS).unwrap();
+    log.register(DHSC, "Health", covenant_core::proto::ActorKind::Department)
+        .unwrap();
+    for index in 0..9_000 {
+        log.commitment(
+            DHSC,
+            &format!("c-{index}"),
+            "A promise",
+            "A promise among many",
+            "2026-01-05",
+            "2026-12-31",
+            &["safety"],
+        )
+        .unwrap();
+    }
+    let size = log.flush().unwrap().size;
+    let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
+    let state = AppState::new(store.clone(), String::new()).with_query(projections);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, router(state)).await });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut sizes = vec![];
+    loop {
+        let mut response = agent.get(&format!("{base}/v1/themes")).call().unwrap();
+        assert_eq!(response.status(), 200, "answers while catching up");
+        let body: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let answered = body["as_of"]["size"].as_u64().unwrap();
+        sizes.push(answered);
+        if answered == size {
+            assert_eq!(body["items"][0]["commitments"], 9_000);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never caught up: {sizes:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        sizes[0] < size,
+        "the first answer did not wait for the whole backlog"
+    );
+}
