@@ -6,7 +6,7 @@
 //! the served partial tiles. Memory stays at most 8 KiB per level, whatever the log's size.
 
 use crate::AuditError;
-use covenant_core::merkle::{HASH_SIZE, Hash, TILE_WIDTH, Tile, tile_path};
+use covenant_core::merkle::{EMPTY_HASH, HASH_SIZE, Hash, TILE_WIDTH, Tile, tile_path};
 use std::collections::HashMap;
 
 const FULL_TILE_BYTES: usize = TILE_WIDTH as usize * HASH_SIZE;
@@ -72,6 +72,31 @@ impl TileChecker {
             self.pending[level].clear();
             level += 1;
         }
+    }
+
+    /// The RFC 6962 root of the leaves pushed so far. Every unfinished hash at level `L` is the
+    /// root of a perfect subtree of `256^L` leaves, so the tree's perfect subtrees (largest,
+    /// leftmost first) are each level's hashes split by the binary digits of their count, from
+    /// the top level down; the root folds them from the right.
+    pub fn root(&self) -> Hash {
+        let mut subtrees = Vec::new();
+        for hashes in self.pending.iter().rev() {
+            let count = hashes.len() / HASH_SIZE;
+            let mut start = 0;
+            for bit in (0..8).rev() {
+                let width = 1usize << bit;
+                if count & width != 0 {
+                    let slice = &hashes[start * HASH_SIZE..(start + width) * HASH_SIZE];
+                    subtrees.push(Tile::subtree_hash(slice));
+                    start += width;
+                }
+            }
+        }
+        let mut from_the_right = subtrees.into_iter().rev();
+        let Some(last) = from_the_right.next() else {
+            return EMPTY_HASH;
+        };
+        from_the_right.fold(last, |right, left| tlog_tiles::node_hash(left, right))
     }
 
     /// Compare the partial tiles at the right edge of the tree.
@@ -172,6 +197,27 @@ mod tests {
             matches!(&error, AuditError::TileMismatch { path, position: 1 } if path == "tile/1/000.p/3"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn its_root_is_the_rfc_6962_root() {
+        let mut tree = MemoryTree::new();
+        let mut checker = TileChecker::default();
+        assert_eq!(checker.root(), tree.root());
+        // Full tiles are compared as they complete, so serve those of the final tree.
+        served(&self::tree(70_000))
+            .into_iter()
+            .for_each(|(t, d)| checker.serve(t, d));
+        let sizes = [
+            1u64, 2, 3, 255, 256, 257, 511, 512, 513, 65_535, 65_536, 65_537, 70_000,
+        ];
+        for i in 0..70_000u64 {
+            tree.push(&i.to_be_bytes());
+            checker.push_leaf(leaf_hash(&i.to_be_bytes())).unwrap();
+            if i < 600 || sizes.contains(&(i + 1)) {
+                assert_eq!(checker.root(), tree.root(), "size {}", i + 1);
+            }
+        }
     }
 
     #[test]

@@ -21,8 +21,8 @@ use covenant_core::checkpoint::{VerifiedCheckpoint, verify_checkpoint};
 use covenant_core::entry::{ChainHash, ChainVerifier, EntryHeader, chain_hash, envelope_of};
 use covenant_core::event::{self, DecodeError, DecodedEvent};
 use covenant_core::merkle::{
-    HASH_SIZE, Hash, TILE_WIDTH, Tile, TreeFrontier, decode_entry_bundle, entry_tile, hash_tile,
-    leaf_hash, tile_path,
+    HASH_SIZE, Hash, TILE_WIDTH, Tile, decode_entry_bundle, entry_tile, hash_tile, leaf_hash,
+    tile_path,
 };
 use covenant_core::proto::event_body::Kind;
 use covenant_core::signing::{self, BatchItem, PublicKey};
@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 
 /// Entry bundles verified together: enough entries to keep every core busy.
-const CHUNK_BUNDLES: usize = 16;
+const CHUNK_BUNDLES: usize = 32;
 /// Signatures per batch verification.
 const SIGNATURE_BATCH: usize = 64;
 /// Concurrent downloads.
@@ -89,7 +89,6 @@ pub struct Verifier {
 #[derive(Debug, Clone, Default)]
 struct Structure {
     chain: ChainVerifier,
-    frontier: TreeFrontier,
     tiles: TileChecker,
     keys: KeyDirectory,
 }
@@ -210,7 +209,7 @@ impl Verifier {
 
     /// The recomputed Merkle root of the verified prefix.
     pub fn root(&self) -> Hash {
-        self.structure.frontier.root()
+        self.structure.tiles.root()
     }
 
     /// Verify entries `self.size()..checkpoint.size` from `source`, and that the result is
@@ -299,7 +298,7 @@ impl Verifier {
             Ok(())
         })?;
         self.structure.tiles.finish()?;
-        let computed = self.structure.frontier.root();
+        let computed = self.structure.tiles.root();
         if computed != checkpoint.root {
             return Err(AuditError::RootMismatch {
                 size: end,
@@ -322,12 +321,6 @@ impl Verifier {
             size: structure.chain.len(),
             chain_head: hex::encode(structure.chain.head()),
             last_stored_at_ns: structure.chain.last_stored_at_ns(),
-            frontier: structure
-                .frontier
-                .subtrees()
-                .iter()
-                .map(|&(height, hash)| (height, BASE64.encode(hash.0)))
-                .collect(),
             pending_tiles: structure
                 .tiles
                 .pending()
@@ -345,14 +338,6 @@ impl Verifier {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or("chain_head is not 32 hex bytes")?;
-        let subtrees = snapshot
-            .frontier
-            .iter()
-            .map(|(height, hash)| Ok((*height, decode_hash(hash)?)))
-            .collect::<Result<Vec<_>, String>>()?;
-        let frontier = TreeFrontier::from_subtrees(subtrees)
-            .filter(|f| f.size() == snapshot.size)
-            .ok_or("the tree frontier does not describe a tree of the snapshot's size")?;
         let pending = snapshot
             .pending_tiles
             .iter()
@@ -367,7 +352,6 @@ impl Verifier {
         Ok(Self {
             structure: Structure {
                 chain: ChainVerifier::resume(snapshot.size, chain_head, snapshot.last_stored_at_ns),
-                frontier,
                 tiles,
                 keys: KeyDirectory::from_state(&snapshot.ledger),
             },
@@ -379,15 +363,6 @@ impl Verifier {
     }
 }
 
-fn decode_hash(encoded: &str) -> Result<Hash, String> {
-    BASE64
-        .decode(encoded)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .map(Hash)
-        .ok_or_else(|| format!("{encoded:?} is not a base64 SHA-256 hash"))
-}
-
 /// A verifier's position, as saved in a monitor's state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifierSnapshot {
@@ -395,8 +370,6 @@ pub struct VerifierSnapshot {
     /// Hex chain hash of the last verified entry.
     pub chain_head: String,
     pub last_stored_at_ns: u64,
-    /// The tree's perfect subtrees, largest first: (height, base64 root).
-    pub frontier: Vec<(u32, String)>,
     /// Hashes of the unfinished tile at each level, base64.
     pub pending_tiles: Vec<String>,
     /// Validation state after the last verified entry.
@@ -590,7 +563,6 @@ impl Structure {
             Ok(event) => event,
             Err(source) => return Err(AuditError::Undecodable { seq, source }),
         };
-        self.frontier.push(work.leaf);
         self.tiles.push_leaf(work.leaf)?;
         let public_key = self.keys.observe(&event);
         Ok(PreparedEntry {
@@ -678,12 +650,16 @@ impl Authority {
             match decision {
                 Decision::Accept(changes) => {
                     self.state.apply_all(changes);
+                    // The entry is done with: its id and actor move into the index.
+                    let DecodedEvent {
+                        envelope, digest, ..
+                    } = entry.event;
                     self.index.0.insert(
-                        entry.event.event_id().to_owned(),
+                        envelope.event_id,
                         IndexedEvent {
                             seq: entry.seq,
-                            digest: entry.event.digest,
-                            actor: entry.event.actor().to_owned(),
+                            digest,
+                            actor: envelope.actor,
                         },
                     );
                 }
