@@ -5,7 +5,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-covenant="${COVENANT_BIN:-$root/target/release/covenant}"
+covenant="${COVENANT_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/covenant}"
 nats_server="${NATS_SERVER:-$(scripts/ensure-nats-server.sh)}"
 listen="${COVENANT_LISTEN:-127.0.0.1:8080}"
 demo="$root/.demo"
