@@ -24,7 +24,8 @@ stop() {
     wait 2>/dev/null || true
     echo "stopped; the data stays in .demo/ (delete it to start afresh)"
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 if [ -f "$config" ]; then
     echo "reusing the demo data directory .demo/ (delete it to start afresh)"
