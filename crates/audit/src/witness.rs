@@ -21,6 +21,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use covenant_core::checkpoint::{CheckpointError, VerifiedCheckpoint, verify_checkpoint};
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use covenant_core::merkle::{self, Hash};
+pub use covenant_core::tlog_witness::AddCheckpoint;
+use covenant_core::tlog_witness::{
+    SIZE_CONTENT_TYPE, WitnessRequestError, WitnessResponse, request_cosignature,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -28,10 +32,6 @@ use std::sync::{Arc, Mutex};
 
 /// The `format` of version 1 witness state files.
 pub const STATE_FORMAT: &str = "covenant-witness-state/v1";
-/// The protocol allows at most this many consistency proof lines.
-const MAX_PROOF_LINES: usize = 63;
-/// Largest request accepted: a checkpoint note with its signatures and a full proof.
-const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// The last checkpoint cosigned for each log, persisted before every cosignature is returned.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -121,7 +121,8 @@ impl Witness {
     /// Handle one `add-checkpoint` request body at time `now` (Unix seconds): the cosignature
     /// line, or why not.
     pub fn add_checkpoint(&self, request: &[u8], now: u64) -> Result<String, AuditError> {
-        let request = AddCheckpoint::parse(request)?;
+        let request = AddCheckpoint::parse(request)
+            .map_err(|malformed| AuditError::WitnessBadRequest(malformed.0))?;
         let origin = origin_of(request.note)?;
         let key = self
             .logs
@@ -216,81 +217,6 @@ fn check_against_latest(
     })
 }
 
-/// A parsed `add-checkpoint` request body.
-#[derive(Debug)]
-pub struct AddCheckpoint<'a> {
-    pub old_size: u64,
-    pub proof: Vec<Hash>,
-    pub note: &'a [u8],
-}
-
-impl<'a> AddCheckpoint<'a> {
-    /// Parse `old <size>\n`, up to 63 base64 proof lines, an empty line, then the checkpoint.
-    pub fn parse(body: &'a [u8]) -> Result<Self, AuditError> {
-        let bad = |why: String| AuditError::WitnessBadRequest(why);
-        if body.len() > MAX_REQUEST_BYTES {
-            return Err(bad(format!("request exceeds {MAX_REQUEST_BYTES} bytes")));
-        }
-        let mut rest = body;
-        let mut next_line = || -> Result<&'a [u8], AuditError> {
-            let end = rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .ok_or_else(|| bad("request ends in the middle of a line".into()))?;
-            let line = &rest[..end];
-            rest = &rest[end + 1..];
-            Ok(line)
-        };
-        let old_line = next_line()?;
-        let old_size = std::str::from_utf8(old_line)
-            .ok()
-            .and_then(|line| line.strip_prefix("old "))
-            .filter(|digits| *digits == "0" || !digits.starts_with('0'))
-            .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|digits| digits.parse::<u64>().ok())
-            .ok_or_else(|| bad("the first line must be \"old <size>\"".into()))?;
-        let mut proof = Vec::new();
-        loop {
-            let line = next_line()?;
-            if line.is_empty() {
-                break;
-            }
-            if proof.len() == MAX_PROOF_LINES {
-                return Err(bad(format!("more than {MAX_PROOF_LINES} proof lines")));
-            }
-            let hash = BASE64
-                .decode(line)
-                .ok()
-                .and_then(|bytes| bytes.try_into().ok())
-                .map(Hash)
-                .ok_or_else(|| {
-                    bad(format!(
-                        "proof line {} is not a base64 hash",
-                        proof.len() + 1
-                    ))
-                })?;
-            proof.push(hash);
-        }
-        Ok(Self {
-            old_size,
-            proof,
-            note: rest,
-        })
-    }
-
-    /// Encode a request body.
-    pub fn encode(old_size: u64, proof: &[Hash], note: &[u8]) -> Vec<u8> {
-        let mut body = format!("old {old_size}\n").into_bytes();
-        for hash in proof {
-            body.extend_from_slice(BASE64.encode(hash.0).as_bytes());
-            body.push(b'\n');
-        }
-        body.push(b'\n');
-        body.extend_from_slice(note);
-        body
-    }
-}
-
 fn origin_of(note: &[u8]) -> Result<&str, AuditError> {
     let first_line = note.split(|&b| b == b'\n').next().unwrap_or_default();
     std::str::from_utf8(first_line)
@@ -334,7 +260,7 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
             .into_response(),
         Ok(Err(AuditError::WitnessSizeConflict { latest, .. })) => (
             StatusCode::CONFLICT,
-            [(header::CONTENT_TYPE, "text/x.tlog.size")],
+            [(header::CONTENT_TYPE, SIZE_CONTENT_TYPE)],
             format!("{latest}\n"),
         )
             .into_response(),
@@ -373,87 +299,77 @@ pub fn submit(
 ) -> Result<Cosigned, AuditError> {
     let note = source.checkpoint()?;
     let checkpoint = verify_checkpoint(&note, log_key)?;
-    let url = format!("{}/add-checkpoint", witness_url.trim_end_matches('/'));
+    let verifier = witness_key.map(CosignatureVerifier::new).transpose()?;
+    let url = covenant_core::tlog_witness::add_checkpoint_url(witness_url);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .http_status_as_error(false)
         .build()
         .into();
-    let post = |old_size: u64, proof: &[Hash]| -> Result<(u16, String), AuditError> {
-        let fail = |reason: String| AuditError::Fetch {
-            what: url.clone(),
-            reason,
-        };
-        let body = AddCheckpoint::encode(old_size, proof, &note);
-        let mut response = agent
-            .post(&url)
-            .send(&body[..])
-            .map_err(|e| fail(e.to_string()))?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| fail(e.to_string()))?;
-        Ok((status, text))
+    let lines = request_cosignature(
+        &checkpoint,
+        &note,
+        0,
+        verifier.as_ref(),
+        |old_size| consistency_proof(source, &checkpoint, old_size),
+        |body| post_add_checkpoint(&agent, &url, &body),
+    )
+    .map_err(|error| match error {
+        WitnessRequestError::Caller(error) => error,
+        WitnessRequestError::Refused { status, message } => AuditError::WitnessRefused {
+            status,
+            body: message,
+        },
+        WitnessRequestError::Cosignature(error) => AuditError::Cosignature(error),
+        conflict @ (WitnessRequestError::AheadOfCheckpoint { .. }
+        | WitnessRequestError::SizeChanged { .. }
+        | WitnessRequestError::MalformedSize(_)) => AuditError::WitnessRefused {
+            status: 409,
+            body: conflict.to_string(),
+        },
+        unusable_answer => AuditError::WitnessRefused {
+            status: 200,
+            body: unusable_answer.to_string(),
+        },
+    })?;
+    let mut cosigned = note.clone();
+    cosigned.extend_from_slice(lines.as_bytes());
+    Ok(Cosigned {
+        checkpoint,
+        note: cosigned,
+        lines,
+    })
+}
+
+/// One `add-checkpoint` round trip with ureq.
+fn post_add_checkpoint(
+    agent: &ureq::Agent,
+    url: &str,
+    body: &[u8],
+) -> Result<WitnessResponse, AuditError> {
+    let fail = |reason: String| AuditError::Fetch {
+        what: url.to_owned(),
+        reason,
     };
-    let mut old_size = 0;
-    let mut proof = Vec::new();
-    // The first attempt learns the witness's size from a 409; the second proves from there.
-    for _ in 0..2 {
-        let (status, text) = post(old_size, &proof)?;
-        match status {
-            200 => {
-                if let Some(key) = witness_key {
-                    let verifier = CosignatureVerifier::new(key)?;
-                    let line = text
-                        .lines()
-                        .find(|l| l.starts_with(&format!("— {} ", verifier.name())));
-                    let line = line.ok_or_else(|| AuditError::WitnessRefused {
-                        status,
-                        body: format!("no cosignature by {} in the response", verifier.name()),
-                    })?;
-                    verifier.verify_line(&checkpoint.body, line)?;
-                }
-                let lines = text;
-                let mut cosigned = note.clone();
-                cosigned.extend_from_slice(lines.as_bytes());
-                return Ok(Cosigned {
-                    checkpoint,
-                    note: cosigned,
-                    lines,
-                });
-            }
-            409 if old_size == 0 && proof.is_empty() => {
-                let latest =
-                    text.trim()
-                        .parse::<u64>()
-                        .map_err(|_| AuditError::WitnessRefused {
-                            status,
-                            body: text.clone(),
-                        })?;
-                if latest > checkpoint.size {
-                    return Err(AuditError::WitnessRefused {
-                        status,
-                        body: format!(
-                            "the witness has cosigned size {latest}, larger than the log's checkpoint ({}): the log shows a rolled-back view",
-                            checkpoint.size
-                        ),
-                    });
-                }
-                old_size = latest;
-                proof = consistency_proof(source, &checkpoint, latest)?;
-            }
-            _ => {
-                return Err(AuditError::WitnessRefused {
-                    status,
-                    body: text.trim().to_owned(),
-                });
-            }
-        }
-    }
-    Err(AuditError::WitnessRefused {
-        status: 409,
-        body: "the witness's size changed while submitting".into(),
+    let mut response = agent
+        .post(url)
+        .send(body)
+        .map_err(|e| fail(e.to_string()))?;
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(covenant_core::tlog_witness::MAX_RESPONSE_BYTES as u64)
+        .read_to_vec()
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(WitnessResponse {
+        status: response.status().as_u16(),
+        content_type,
+        body,
     })
 }
 
@@ -559,15 +475,5 @@ mod tests {
             .add_checkpoint(&AddCheckpoint::encode(1, &too_long, &note), 1)
             .unwrap_err();
         assert_eq!(status_of(&error), StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn request_bodies_round_trip() {
-        let proof = vec![Hash([1; 32]), Hash([2; 32])];
-        let body = AddCheckpoint::encode(7, &proof, b"origin\n9\nroot\n\n- sig\n");
-        let parsed = AddCheckpoint::parse(&body).unwrap();
-        assert_eq!(parsed.old_size, 7);
-        assert_eq!(parsed.proof, proof);
-        assert_eq!(parsed.note, b"origin\n9\nroot\n\n- sig\n");
     }
 }

@@ -11,6 +11,7 @@
 //! - [`merkle`]: the RFC 6962 SHA-256 tree over entries, proofs and C2SP tile paths.
 //! - [`checkpoint`]: C2SP signed-note checkpoints and verifier keys.
 //! - [`cosignature`]: C2SP tlog-cosignature witness cosignatures (Ed25519 cosignature/v1).
+//! - [`tlog_witness`]: C2SP tlog-witness `add-checkpoint` requests and the client's exchange.
 //! - [`bundle`]: offline proof bundles (entry, inclusion proof, signed checkpoint).
 //! - [`event`]: domain types converted from the protobuf schema, with field-naming errors.
 //! - [`validate`]: the deterministic validation state machine.
@@ -23,6 +24,7 @@ pub mod event;
 pub mod merkle;
 pub mod signing;
 pub mod subject;
+pub mod tlog_witness;
 pub mod validate;
 
 pub use covenant_proto::v1 as proto;
