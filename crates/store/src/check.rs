@@ -363,7 +363,16 @@ impl<'a> Checker<'a> {
         for item in self.store.trees().state.clone().iter() {
             let (key, value) = item.map_err(self.engine())?;
             self.feed_digest(b"state", &key, &value);
-            layout::decode_state_record(&key, &value).map_err(StoreError::CorruptMetadata)?;
+            let first_seq = layout::decode_u64(&key)
+                .filter(|seq| *seq < self.meta.head.size)
+                .ok_or_else(|| {
+                    StoreError::CorruptMetadata(
+                        "a state record is not keyed by an entry of the log".to_owned(),
+                    )
+                })?;
+            layout::decode_state_changes(&value).map_err(|problem| {
+                corrupt(first_seq, format!("its batch's state record: {problem}"))
+            })?;
             count += 1;
         }
         Ok(count)

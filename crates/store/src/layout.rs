@@ -1,12 +1,12 @@
 //! How values are laid out in the engine's trees: every encoding and decoding of keys and
-//! values lives here, so the on-disk format (version 1) is written down in one place.
+//! values lives here, so the on-disk format (version 2) is written down in one place.
 //!
 //! | tree | key | value |
 //! |---|---|---|
 //! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries, see below |
 //! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
 //! | `events` | event id (UTF-8) | seq (u64 BE) |
-//! | `state` | kind tag (1) + id | JSON of the record |
+//! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`] |
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
 //! | `checkpoints` | tree size (u64 BE) | signed note |
@@ -22,6 +22,10 @@
 //! (`covenant_core::entry`) is rebuilt on read. The event index keeps only the sequence
 //! number: digest and actor are read from the entry when a lookup hits, which is rare
 //! (a redelivered duplicate), so the index stays small.
+//!
+//! For the same reason the validation state is kept as a log, one record per batch holding
+//! that batch's state changes in order, replayed on open (where the whole state is loaded into
+//! memory anyway): one insert per batch instead of one per commitment, key or action.
 
 use crate::{Head, RejectionRecord};
 use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
@@ -120,7 +124,8 @@ pub(crate) fn encode_event_seq(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-pub(crate) fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), String> {
+/// One state change as a tag-and-id key and a value.
+fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), String> {
     let keyed = |tag: u8, id: &str| [&[tag], id.as_bytes()].concat();
     let (key, value) = match change {
         StateChange::Genesis(genesis) => (vec![b'g'], json(genesis)?),
@@ -133,18 +138,18 @@ pub(crate) fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<
     Ok((key, value))
 }
 
-/// The state change a state tree record stands for.
-pub(crate) fn decode_state_record(key: &[u8], value: &[u8]) -> Result<StateChange, String> {
+/// The state change a key and value from [`encode_state_change`] stand for.
+fn decode_state_change(key: &[u8], value: &[u8]) -> Result<StateChange, String> {
     let Some((&tag, id)) = key.split_first() else {
-        return Err("state record has an empty key".to_owned());
+        return Err("state change has an empty key".to_owned());
     };
     let id = || {
         std::str::from_utf8(id)
             .map(str::to_owned)
-            .map_err(|_| "state record id is not UTF-8".to_owned())
+            .map_err(|_| "state change id is not UTF-8".to_owned())
     };
     let parse_error =
-        |e: serde_json::Error| format!("state record {:?}: {e}", String::from_utf8_lossy(key));
+        |e: serde_json::Error| format!("state change {:?}: {e}", String::from_utf8_lossy(key));
     Ok(match tag {
         b'g' => StateChange::Genesis(serde_json::from_slice(value).map_err(parse_error)?),
         b'a' => StateChange::Actor(id()?, serde_json::from_slice(value).map_err(parse_error)?),
@@ -157,8 +162,56 @@ pub(crate) fn decode_state_record(key: &[u8], value: &[u8]) -> Result<StateChang
                 .to_owned(),
         ),
         b'r' => StateChange::Retracted(id()?),
-        other => return Err(format!("state record has unknown tag {other:#04x}")),
+        other => return Err(format!("state change has unknown tag {other:#04x}")),
     })
+}
+
+/// A state record: the changes of one batch in order, each as key length (u32 BE), key, value
+/// length (u32 BE), value, with key and value as [`encode_state_change`] writes them.
+pub(crate) fn encode_state_changes(changes: &[StateChange]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for change in changes {
+        let (key, value) = encode_state_change(change)?;
+        for part in [&key, &value] {
+            let len = u32::try_from(part.len())
+                .map_err(|_| format!("state change of {} bytes is too large", part.len()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    Ok(out)
+}
+
+/// The state changes of a state record, in order.
+pub(crate) fn decode_state_changes(record: &[u8]) -> Result<Vec<StateChange>, String> {
+    let mut rest = record;
+    let mut changes = Vec::new();
+    while !rest.is_empty() {
+        let key = take_u32_prefixed(&mut rest, changes.len(), "key")?;
+        let value = take_u32_prefixed(&mut rest, changes.len(), "value")?;
+        changes.push(decode_state_change(key, value)?);
+    }
+    if changes.is_empty() {
+        return Err("state record holds no changes".to_owned());
+    }
+    Ok(changes)
+}
+
+fn take_u32_prefixed<'a>(
+    rest: &mut &'a [u8],
+    index: usize,
+    what: &str,
+) -> Result<&'a [u8], String> {
+    let cut_short = || format!("state record is cut short in change {index}'s {what}");
+    let len_bytes: [u8; 4] = rest
+        .get(..4)
+        .ok_or_else(cut_short)?
+        .try_into()
+        .map_err(|_| cut_short())?;
+    let len = u32::from_be_bytes(len_bytes) as usize;
+    let part = rest.get(4..4 + len).ok_or_else(cut_short)?;
+    *rest = &rest[4 + len..];
+    Ok(part)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
@@ -388,11 +441,29 @@ mod tests {
             StateChange::Action("a1".to_owned(), "GB-GOV-1".to_owned()),
             StateChange::Retracted("e1".to_owned()),
         ];
-        for change in changes {
-            let (key, value) = encode_state_change(&change).unwrap();
-            assert_eq!(decode_state_record(&key, &value).unwrap(), change);
+        let record = encode_state_changes(&changes).unwrap();
+        assert_eq!(decode_state_changes(&record).unwrap(), changes);
+        // Cut inside a change, the record is refused rather than read short; cut between
+        // changes, it reads as the changes before the cut.
+        for len in 0..record.len() {
+            match decode_state_changes(&record[..len]) {
+                Ok(read) => {
+                    assert!(read.len() < changes.len() && read[..] == changes[..read.len()]);
+                    assert_eq!(encode_state_changes(&read).unwrap().len(), len);
+                }
+                Err(error) => assert!(
+                    error.contains("cut short") || error.contains("no changes"),
+                    "cut at {len}: {error}"
+                ),
+            }
         }
-        assert!(decode_state_record(b"zabc", b"").is_err());
+        let mut unknown_tag = Vec::new();
+        for part in [&b"zabc"[..], b""] {
+            unknown_tag.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            unknown_tag.extend_from_slice(part);
+        }
+        let error = decode_state_changes(&unknown_tag).unwrap_err();
+        assert!(error.contains("unknown tag"), "{error}");
     }
 
     #[test]

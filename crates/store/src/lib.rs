@@ -82,7 +82,10 @@ pub struct Head {
 pub enum StoreError {
     #[error("{path} is not a Covenant store (no format marker)")]
     NotAStore { path: String },
-    #[error("store format {found} is not supported by this version (expected {expected})")]
+    #[error(
+        "store format {found} is not supported by this version (expected {expected}); the log \
+         can be re-derived from the event stream into a new directory with `covenant ledger rebuild`"
+    )]
     IncompatibleFormat { found: String, expected: String },
     #[error("store directory {path} cannot be written: {reason}")]
     ReadOnly { path: String, reason: String },

@@ -29,7 +29,23 @@ pub struct SledStore {
     meta: RwLock<Meta>,
     /// Serialises writers; holds what a write needs beyond the trees.
     writer: Mutex<Writer>,
+    known_absent: Mutex<KnownAbsent>,
 }
+
+/// Event ids the index was seen not to hold since the last write. The sequencer looks every
+/// new event up just before appending it, and the append must make sure again that the id is
+/// new; remembering the first answer spares the second lookup, which was most of an append's
+/// reads. Only answers read after the last write are kept, so none can be out of date.
+#[derive(Default)]
+struct KnownAbsent {
+    /// Moves on after every write that reached the engine; an answer read under an older
+    /// generation is not kept.
+    generation: u64,
+    ids: HashSet<String>,
+}
+
+/// At most this many remembered ids (about one batch's lookups, with room for readers).
+const KNOWN_ABSENT_LIMIT: usize = 1 << 16;
 
 struct Writer {
     syncer: Syncer,
@@ -209,6 +225,7 @@ impl SledStore {
                 // nothing.
                 failed: Some("the store did not finish opening".to_owned()),
             }),
+            known_absent: Mutex::new(KnownAbsent::default()),
         };
         if open_check == OpenCheck::Head {
             store.check_head()?;
@@ -367,7 +384,12 @@ impl SledStore {
     }
 
     /// Build everything `batch` writes, starting from `meta`. Nothing is written yet.
-    fn prepare(&self, batch: Batch, meta: Meta) -> Result<(BatchWrites, Meta), StoreError> {
+    fn prepare(
+        &self,
+        batch: Batch,
+        meta: Meta,
+        known_absent: &HashSet<String>,
+    ) -> Result<(BatchWrites, Meta), StoreError> {
         let mut writes = BatchWrites::default();
         let mut next = meta;
         let mut batch_ids = HashSet::with_capacity(batch.entries.len());
@@ -380,6 +402,9 @@ impl SledStore {
         for entry in batch.entries {
             let seq = next.head.size;
             self.check_new_entry(&entry, seq, next.head.last_stored_at_ns, &mut batch_ids)?;
+            if !known_absent.contains(&entry.event_id) {
+                self.check_not_indexed(&entry.event_id)?;
+            }
             let stored_at_ns = entry.stored_at_ns;
             let encoded = Entry {
                 seq,
@@ -412,10 +437,21 @@ impl SledStore {
             next.head.root = merkle::tree_root(next.head.size, &pending)
                 .map_err(|e| StoreError::CorruptMetadata(format!("tree root: {e}")))?;
         }
-        for change in &batch.state_changes {
-            let (key, value) = layout::encode_state_change(change)
-                .map_err(|problem| StoreError::Engine(format!("encode state change: {problem}")))?;
-            writes.state.insert(key, value);
+        if !batch.state_changes.is_empty() {
+            // The record is keyed by the batch's first entry, so a batch without entries
+            // would overwrite the next batch's changes.
+            if next.head.size == meta.head.size {
+                return Err(StoreError::InvalidEntry {
+                    seq: meta.head.size,
+                    problem: "a batch with state changes must append entries".to_owned(),
+                });
+            }
+            let record = layout::encode_state_changes(&batch.state_changes).map_err(|problem| {
+                StoreError::Engine(format!("encode state changes: {problem}"))
+            })?;
+            writes
+                .state
+                .insert(&layout::seq_key(meta.head.size), record);
         }
         for record in &batch.rejections {
             let key = layout::rejection_key(record.stored_at_ns, next.rejection_count);
@@ -473,13 +509,38 @@ impl SledStore {
                 event_id: entry.event_id.clone(),
             });
         }
-        if let Some(existing) = self.indexed_seq(&entry.event_id)? {
-            return Err(StoreError::DuplicateEvent {
-                event_id: entry.event_id.clone(),
-                seq: existing,
-            });
-        }
         Ok(())
+    }
+
+    fn check_not_indexed(&self, event_id: &str) -> Result<(), StoreError> {
+        match self.indexed_seq(event_id)? {
+            Some(seq) => Err(StoreError::DuplicateEvent {
+                event_id: event_id.to_owned(),
+                seq,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn lock_known_absent(&self) -> std::sync::MutexGuard<'_, KnownAbsent> {
+        self.known_absent
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Keep "not in the index" for `event_id` if no write happened since `generation`.
+    fn remember_absent(&self, event_id: &str, generation: u64) {
+        let mut known = self.lock_known_absent();
+        if known.generation == generation && known.ids.len() < KNOWN_ABSENT_LIMIT {
+            known.ids.insert(event_id.to_owned());
+        }
+    }
+
+    /// After a write reached the engine, nothing remembered before it holds.
+    fn forget_absent(&self) {
+        let mut known = self.lock_known_absent();
+        known.generation += 1;
+        known.ids.clear();
     }
 
     /// The sequence number the event index holds for `event_id` (ignores the head).
@@ -749,8 +810,11 @@ impl LogStore for SledStore {
             return Ok(meta.head);
         }
         // Everything that can refuse the batch runs before the first write.
-        let (writes, next) = self.prepare(batch, meta)?;
-        self.write_durably(&mut writer, |syncer| self.commit(writes, syncer))?;
+        let known_absent = std::mem::take(&mut self.lock_known_absent().ids);
+        let (writes, next) = self.prepare(batch, meta, &known_absent)?;
+        let written = self.write_durably(&mut writer, |syncer| self.commit(writes, syncer));
+        self.forget_absent();
+        written?;
         *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(next.head)
     }
@@ -794,7 +858,9 @@ impl LogStore for SledStore {
     }
 
     fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+        let generation = self.lock_known_absent().generation;
         let Some(seq) = self.indexed_seq(event_id)? else {
+            self.remember_absent(event_id, generation);
             return Ok(None);
         };
         // A record beyond the head belongs to a batch that never became durable.
@@ -920,11 +986,12 @@ impl LogStore for SledStore {
 
     fn load_state(&self) -> Result<LedgerState, StoreError> {
         let mut state = LedgerState::default();
+        // Records are keyed by entry position, so iteration replays them in log order.
         for item in self.trees.state.iter() {
-            let (key, value) = item.map_err(self.engine())?;
-            let change =
-                layout::decode_state_record(&key, &value).map_err(StoreError::CorruptMetadata)?;
-            state.apply(change);
+            let (_, record) = item.map_err(self.engine())?;
+            let changes =
+                layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
+            state.apply_all(changes);
         }
         Ok(state)
     }
@@ -975,5 +1042,62 @@ impl std::fmt::Debug for SledStore {
             .field("dir", &self.dir)
             .field("head", &self.head())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_core::proto;
+    use prost::Message;
+
+    fn new_entry(event_id: &str, stored_at_ns: u64) -> NewEntry {
+        let envelope = proto::Envelope {
+            event_id: event_id.to_owned(),
+            actor: "GB-GOV-1".to_owned(),
+            key_id: "key-1".to_owned(),
+            signature: vec![0x5a; 64],
+            ..proto::Envelope::default()
+        }
+        .encode_to_vec();
+        NewEntry {
+            stored_at_ns,
+            digest: covenant_core::event::envelope_digest(&envelope),
+            envelope,
+            event_id: event_id.to_owned(),
+            actor: "GB-GOV-1".to_owned(),
+        }
+    }
+
+    fn append_one(
+        store: &SledStore,
+        event_id: &str,
+        stored_at_ns: u64,
+    ) -> Result<Head, StoreError> {
+        store.append(Batch {
+            entries: vec![new_entry(event_id, stored_at_ns)],
+            ..Batch::default()
+        })
+    }
+
+    /// A reader's "not in the index" that was read before an append and arrives after it is
+    /// stale: keeping it would let the next append skip its lookup and write the id twice.
+    #[test]
+    fn an_absent_answer_from_before_an_append_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::create_or_open(dir.path()).unwrap();
+        let read_under = store.lock_known_absent().generation;
+        append_one(&store, "late", 10).unwrap();
+        store.remember_absent("late", read_under);
+        assert!(matches!(
+            append_one(&store, "late", 20),
+            Err(StoreError::DuplicateEvent { seq: 0, .. })
+        ));
+        // A fresh answer is kept and spares the append its lookup.
+        assert_eq!(store.event("fresh").unwrap(), None);
+        assert!(store.lock_known_absent().ids.contains("fresh"));
+        append_one(&store, "fresh", 30).unwrap();
+        assert!(store.lock_known_absent().ids.is_empty());
+        assert_eq!(store.head().size, 2);
     }
 }

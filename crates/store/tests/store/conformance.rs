@@ -139,6 +139,46 @@ pub fn duplicate_event_ids_are_refused_with_nothing_written(engine: &impl Engine
     assert_consistent(&store);
 }
 
+/// A lookup that found an id missing must not vouch for it once the id has been appended, even
+/// when readers keep asking while the appends run (an engine may remember such answers to spare
+/// the append a second lookup).
+pub fn lookups_that_found_nothing_never_let_a_duplicate_in(engine: &impl Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = engine.create(dir.path());
+    let ids: Vec<String> = (0..40).map(|n| format!("looked-up-{n}")).collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for id in &ids {
+                    store.event(id).unwrap();
+                }
+            }
+        });
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(store.event(id).unwrap(), None);
+            let entry = new_entry(id, "GB-GOV-1", 100 + n as u64);
+            store.append(batch_of(vec![entry])).unwrap();
+        }
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(
+                store.event(id).unwrap().map(|found| found.seq),
+                Some(n as u64)
+            );
+            let again = new_entry(id, "GB-GOV-1", 1_000);
+            match store.append(batch_of(vec![again])) {
+                Err(StoreError::DuplicateEvent { event_id, seq }) => {
+                    assert_eq!((event_id.as_str(), seq), (id.as_str(), n as u64));
+                }
+                other => panic!("{id}: expected a duplicate event error, got {other:?}"),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(store.head().size, ids.len() as u64);
+    assert_consistent(&store);
+}
+
 pub fn malformed_entries_are_refused_with_nothing_written(engine: &impl Engine) {
     let dir = tempfile::tempdir().unwrap();
     let store = engine.create(dir.path());
@@ -177,6 +217,24 @@ pub fn malformed_entries_are_refused_with_nothing_written(engine: &impl Engine) 
         }
         assert_eq!(snapshot(&store), before, "{}", bad.event_id);
     }
+}
+
+/// State changes come from accepted events, so a batch that carries changes but no entries is
+/// a caller's mistake; it is refused rather than filed where the next batch's would go.
+pub fn state_changes_without_entries_are_refused(engine: &impl Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = engine.create(dir.path());
+    store.append(batch_of(entries("n", 2, 1_000))).unwrap();
+    let before = snapshot(&store);
+    let orphan_changes = full_batch(Vec::new(), 9);
+    match store.append(orphan_changes) {
+        Err(StoreError::InvalidEntry { seq, problem }) => {
+            assert_eq!(seq, 2);
+            assert!(problem.contains("state changes"), "{problem}");
+        }
+        other => panic!("expected an invalid entry error, got {other:?}"),
+    }
+    assert_eq!(snapshot(&store), before);
 }
 
 fn rejection(event_id: &str, stored_at_ns: u64, code: RejectCode) -> RejectionRecord {
