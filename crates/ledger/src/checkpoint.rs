@@ -3,10 +3,15 @@
 //! again once per `idle_checkpoint_interval`, so watchers can tell a quiet log from a dead one.
 //!
 //! The local clock only schedules signing; nothing it reads goes into the log or the note.
+//!
+//! With a witness policy the checkpointer only signs: it hands each checkpoint to the
+//! witnessing thread, which stores and publishes it once a quorum has cosigned it.
 
 use crate::LedgerError;
+use crate::witnessing::ToWitness;
 use covenant_core::checkpoint::LogSigner;
 use covenant_store::{Head, LogStore};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A signed, stored checkpoint note for a tree of `size` entries.
@@ -25,6 +30,8 @@ pub(crate) struct Checkpointer {
     signed_at: Option<Instant>,
     /// When a checkpoint was last handed out for publishing.
     published_at: Option<Instant>,
+    /// With a witness policy, where checkpoints go instead of the store and the publisher.
+    witnessing: Option<mpsc::Sender<ToWitness>>,
 }
 
 impl Checkpointer {
@@ -44,7 +51,17 @@ impl Checkpointer {
             latest,
             signed_at: None,
             published_at: None,
+            witnessing: None,
         })
+    }
+
+    /// From now on, hand checkpoints to the witnessing thread behind `requests` instead of
+    /// storing them and returning them for publishing.
+    pub(crate) fn witnessed_by(self, requests: mpsc::Sender<ToWitness>) -> Self {
+        Self {
+            witnessing: Some(requests),
+            ..self
+        }
     }
 
     pub(crate) fn verifier_key(&self) -> String {
@@ -85,6 +102,15 @@ impl Checkpointer {
             self.sign(head, store, now)?;
         }
         self.published_at = Some(now);
+        if let Some(witnessing) = &self.witnessing {
+            let request = match (&self.latest, newly_signed) {
+                (Some(latest), true) => ToWitness::Cosign(latest.clone()),
+                _ => ToWitness::Republish,
+            };
+            // A witnessing thread that is gone has logged why; the commit path goes on.
+            let _ = witnessing.send(request);
+            return Ok(None);
+        }
         Ok(self.latest.clone().map(|latest| (latest, newly_signed)))
     }
 
@@ -99,12 +125,20 @@ impl Checkpointer {
             return Ok(None);
         }
         self.sign(head, store, now)?;
+        if let (Some(witnessing), Some(latest)) = (&self.witnessing, &self.latest) {
+            let _ = witnessing.send(ToWitness::Cosign(latest.clone()));
+            return Ok(None);
+        }
         Ok(self.latest.clone())
     }
 
+    /// Sign the head; without witnesses, also store it (with witnesses, the witnessing thread
+    /// stores the cosigned note).
     fn sign(&mut self, head: &Head, store: &dyn LogStore, now: Instant) -> Result<(), LedgerError> {
         let note = self.signer.sign(head.size, head.root);
-        store.put_checkpoint(head.size, &note)?;
+        if self.witnessing.is_none() {
+            store.put_checkpoint(head.size, &note)?;
+        }
         self.latest = Some(SignedCheckpoint {
             size: head.size,
             note,

@@ -33,6 +33,8 @@ pub enum LedgerError {
     Stopped,
     #[error("the ledger is shutting down")]
     ShuttingDown,
+    #[error("witness policy: {0}")]
+    WitnessPolicy(String),
 }
 
 impl LedgerError {

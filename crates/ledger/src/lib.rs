@@ -10,7 +10,8 @@
 //! 3. appends the accepted entries, the state changes, the rejections and the stream sequence
 //!    consumed through in one durable store batch;
 //! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 100 ms, signs,
-//!    stores and publishes a checkpoint on `acct.checkpoints`.
+//!    stores and publishes a checkpoint on `acct.checkpoints` (with a [`WitnessPolicy`], only
+//!    once a quorum of witnesses has cosigned it; see `witnessing`).
 //!
 //! An entry's time is the broker's storage time of its message, so replicas consuming the
 //! same stream write byte-identical logs; `Ledger::rebuild` re-derives a store from the
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod sequencer;
 mod service;
 pub mod stream;
+mod witnessing;
 
 pub use checkpoint::SignedCheckpoint;
 pub use error::LedgerError;
@@ -33,3 +35,4 @@ pub use metrics::LedgerMetrics;
 pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
 pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
 pub use stream::{StreamSettings, ensure_stream};
+pub use witnessing::{PolicyWitness, WitnessPolicy, WitnessTiming};

@@ -16,6 +16,11 @@ pub struct CodeLabel {
     pub code: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WitnessLabel {
+    pub witness: String,
+}
+
 /// Counters and gauges of the sequencer.
 #[derive(Debug, Clone)]
 pub struct LedgerMetrics {
@@ -32,6 +37,9 @@ pub struct LedgerMetrics {
     stream_pending: Gauge,
     checkpoints: Counter,
     checkpoint_size: Gauge,
+    witness_cosignatures: Family<WitnessLabel, Counter>,
+    witness_failures: Family<WitnessLabel, Counter>,
+    checkpoints_without_quorum: Counter,
 }
 
 impl Default for LedgerMetrics {
@@ -50,6 +58,9 @@ impl Default for LedgerMetrics {
             stream_pending: Gauge::default(),
             checkpoints: Counter::default(),
             checkpoint_size: Gauge::default(),
+            witness_cosignatures: Family::default(),
+            witness_failures: Family::default(),
+            checkpoints_without_quorum: Counter::default(),
         }
     }
 }
@@ -115,6 +126,21 @@ impl LedgerMetrics {
             "Tree size of the latest signed checkpoint",
             self.checkpoint_size.clone(),
         );
+        registry.register(
+            "witness_cosignatures",
+            "Valid cosignatures received from each witness of the witness policy",
+            self.witness_cosignatures.clone(),
+        );
+        registry.register(
+            "witness_failures",
+            "Requests to a witness that brought no valid cosignature (unreachable, timed out, refused, or a bad signature), by witness",
+            self.witness_failures.clone(),
+        );
+        registry.register(
+            "checkpoints_without_quorum",
+            "Witnessing rounds that ended with fewer cosignatures than the quorum, so that nothing was stored or published",
+            self.checkpoints_without_quorum.clone(),
+        );
     }
 
     pub(crate) fn record_batch(&self, report: &BatchReport, took: Duration) {
@@ -170,6 +196,41 @@ impl LedgerMetrics {
         self.checkpoint_size.set(size as i64);
     }
 
+    pub(crate) fn record_cosignature(&self, witness: &str) {
+        self.witness_cosignatures
+            .get_or_create(&witness_label(witness))
+            .inc();
+    }
+
+    pub(crate) fn record_witness_failure(&self, witness: &str) {
+        self.witness_failures
+            .get_or_create(&witness_label(witness))
+            .inc();
+    }
+
+    pub(crate) fn record_missed_quorum(&self) {
+        self.checkpoints_without_quorum.inc();
+    }
+
+    /// Valid cosignatures received from `witness` so far.
+    pub fn witness_cosignatures(&self, witness: &str) -> u64 {
+        self.witness_cosignatures
+            .get_or_create(&witness_label(witness))
+            .get()
+    }
+
+    /// Requests to `witness` that brought no valid cosignature so far.
+    pub fn witness_failures(&self, witness: &str) -> u64 {
+        self.witness_failures
+            .get_or_create(&witness_label(witness))
+            .get()
+    }
+
+    /// Witnessing rounds that ended without a quorum so far.
+    pub fn checkpoints_without_quorum(&self) -> u64 {
+        self.checkpoints_without_quorum.get()
+    }
+
     /// Rejections counted so far for `code` (for tests and status pages).
     pub fn rejected(&self, code: RejectCode) -> u64 {
         self.rejected
@@ -185,5 +246,11 @@ impl LedgerMetrics {
 
     pub fn duplicates(&self) -> u64 {
         self.duplicates.get()
+    }
+}
+
+fn witness_label(witness: &str) -> WitnessLabel {
+    WitnessLabel {
+        witness: witness.to_owned(),
     }
 }

@@ -17,6 +17,7 @@ use crate::ingest::{EmbeddedRequest, Ingest};
 use crate::metrics::LedgerMetrics;
 use crate::sequencer::{Incoming, Origin, Outcome, Prepared, Sequencer, prepare};
 use crate::stream::{self, CHECKPOINT_SUBJECT, StreamSettings};
+use crate::witnessing::{self, WitnessPolicy};
 use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
 use bytes::Bytes;
 use covenant_core::checkpoint::LogSigner;
@@ -37,6 +38,9 @@ pub struct LedgerOptions {
     pub checkpoint_interval: Duration,
     /// Longest time without publishing a checkpoint when the log is idle.
     pub idle_checkpoint_interval: Duration,
+    /// Witnesses that must cosign a checkpoint before it is stored and published (see
+    /// `witnessing`); none: each checkpoint is stored and published as soon as it is signed.
+    pub witnesses: Option<WitnessPolicy>,
 }
 
 impl Default for LedgerOptions {
@@ -45,6 +49,7 @@ impl Default for LedgerOptions {
             max_batch: 1000,
             checkpoint_interval: Duration::from_millis(100),
             idle_checkpoint_interval: Duration::from_secs(60),
+            witnesses: None,
         }
     }
 }
@@ -226,10 +231,22 @@ impl Ledger {
             .spawn(move || run_prepare(batch_rx, prepared_tx, keys))
             .expect("spawn the prepare thread");
         let publish_tx = publish_with.as_ref().map(|_| publish_tx);
+        let publish_cosigned = publish_tx.clone();
+        let (checkpointer, witnessing_thread) = witnessing::attach(
+            self.checkpointer,
+            self.options.witnesses.clone(),
+            self.sequencer.store().clone(),
+            self.metrics.clone(),
+            Box::new(move |checkpoint| {
+                if let Some(publish) = &publish_cosigned {
+                    let _ = publish.send(Publication::Checkpoint(checkpoint));
+                }
+            }),
+        );
         let (commit_done_tx, commit_done_rx) = oneshot::channel();
         let commit = CommitStage {
             sequencer: self.sequencer,
-            checkpointer: self.checkpointer,
+            checkpointer,
             metrics: self.metrics,
             publish: publish_tx,
         };
@@ -246,6 +263,9 @@ impl Ledger {
             let committed = commit_done_rx.await.unwrap_or(Err(LedgerError::Stopped));
             let input = input_task.await.unwrap_or(Err(LedgerError::Stopped));
             let _ = tokio::task::spawn_blocking(move || prepare_thread.join()).await;
+            if let Some(witnessing) = witnessing_thread {
+                let _ = tokio::task::spawn_blocking(move || witnessing.join()).await;
+            }
             if let Some(publisher) = publisher {
                 let _ = publisher.await;
             }

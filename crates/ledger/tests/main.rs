@@ -5,3 +5,4 @@ mod rejections;
 mod sequencer;
 mod stream;
 mod support;
+mod witnessing;

@@ -1,0 +1,500 @@
+//! Witnessing: with a [`WitnessPolicy`], a checkpoint is stored and published only once a
+//! quorum of independent witnesses has cosigned it (C2SP tlog-witness), so a client that
+//! requires those cosignatures cannot be shown a split view unless the witnesses collude.
+//!
+//! ```text
+//! commit thread ──signed checkpoints──▶ witnessing thread ──cosigned──▶ store, publisher
+//!                                       (one request per witness, in parallel, each bounded
+//!                                        by the policy's timeout)
+//! ```
+//!
+//! The commit thread only hands checkpoints over, so a slow or unreachable witness never
+//! delays an append. Each witness is sent the size it last cosigned (learned from its 409 when
+//! unknown) with a consistency proof from the ledger's own tree; every cosignature it returns
+//! is verified against the pinned key. Without a quorum nothing is stored or published for
+//! that size: the failures are logged and counted, and the newest checkpoint waiting is tried
+//! again after the retry interval (a newer head replaces an older one still waiting).
+
+use crate::LedgerError;
+use crate::checkpoint::{Checkpointer, SignedCheckpoint};
+use crate::metrics::LedgerMetrics;
+use covenant_core::checkpoint::{VerifiedCheckpoint, verify_checkpoint};
+use covenant_core::cosignature::{CosignatureVerifier, cosigned_by};
+use covenant_core::merkle::{self, Hash, HashReader};
+use covenant_core::tlog_witness::{
+    MAX_RESPONSE_BYTES, WitnessRequestError, WitnessResponse, add_checkpoint_url,
+    request_cosignature,
+};
+use covenant_store::LogStore;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// One witness the ledger asks for cosignatures.
+#[derive(Debug, Clone)]
+pub struct PolicyWitness {
+    verifier: CosignatureVerifier,
+    key: String,
+    url: String,
+}
+
+impl PolicyWitness {
+    /// A witness from its verifier key (`<name>+<key id>+<base64 key>`, as `covenant audit
+    /// witness keygen` prints it) and its submission prefix (an http or https URL; requests go
+    /// to `<url>/add-checkpoint`).
+    pub fn new(key: &str, url: &str) -> Result<Self, LedgerError> {
+        let bad = |what: String| LedgerError::WitnessPolicy(what);
+        let verifier = CosignatureVerifier::new(key).map_err(|e| bad(format!("key: {e}")))?;
+        let url = url.trim();
+        let uri = url
+            .parse::<ureq::http::Uri>()
+            .map_err(|e| bad(format!("url {url:?}: {e}")))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(bad(format!(
+                "url {url:?} is not an http:// or https:// URL with a host"
+            )));
+        }
+        if uri.query().is_some() {
+            return Err(bad(format!(
+                "url {url:?} has a query; give the witness's submission prefix"
+            )));
+        }
+        Ok(Self {
+            verifier,
+            key: key.trim().to_owned(),
+            url: url.to_owned(),
+        })
+    }
+
+    /// The witness's name (the first part of its key).
+    pub fn name(&self) -> &str {
+        self.verifier.name()
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl PartialEq for PolicyWitness {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.url == other.url
+    }
+}
+
+impl Eq for PolicyWitness {}
+
+/// How long to wait for witnesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WitnessTiming {
+    /// Longest wait for one witness's answer to one request.
+    pub timeout: Duration,
+    /// After a round without a quorum, how long until the newest checkpoint is tried again.
+    pub retry_interval: Duration,
+}
+
+impl Default for WitnessTiming {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Which witnesses must cosign a checkpoint before it is stored and published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessPolicy {
+    witnesses: Vec<PolicyWitness>,
+    quorum: usize,
+    timing: WitnessTiming,
+}
+
+impl WitnessPolicy {
+    /// At least `quorum` of `witnesses` must cosign each checkpoint.
+    pub fn new(
+        witnesses: Vec<PolicyWitness>,
+        quorum: usize,
+        timing: WitnessTiming,
+    ) -> Result<Self, LedgerError> {
+        let bad = |what: String| Err(LedgerError::WitnessPolicy(what));
+        if quorum == 0 {
+            return bad("quorum must be at least 1".into());
+        }
+        if quorum > witnesses.len() {
+            return bad(format!(
+                "quorum {quorum} is more than the {} witnesses configured",
+                witnesses.len()
+            ));
+        }
+        for (index, witness) in witnesses.iter().enumerate() {
+            if witnesses[..index]
+                .iter()
+                .any(|w| w.name() == witness.name())
+            {
+                return bad(format!(
+                    "witness {} is listed twice; each witness counts once towards the quorum",
+                    witness.name()
+                ));
+            }
+        }
+        if timing.timeout.is_zero() || timing.retry_interval.is_zero() {
+            return bad("the timeout and the retry interval must be longer than zero".into());
+        }
+        Ok(Self {
+            witnesses,
+            quorum,
+            timing,
+        })
+    }
+
+    pub fn witnesses(&self) -> &[PolicyWitness] {
+        &self.witnesses
+    }
+
+    pub fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    pub fn timing(&self) -> WitnessTiming {
+        self.timing
+    }
+}
+
+/// What the commit thread hands to the witnessing thread.
+pub(crate) enum ToWitness {
+    /// A newly signed checkpoint (the log's signature only) to get cosigned.
+    Cosign(SignedCheckpoint),
+    /// The log is idle: publish the latest cosigned checkpoint again.
+    Republish,
+}
+
+/// With a policy and a checkpointer: start the witnessing thread and make the checkpointer
+/// hand its checkpoints to it. Cosigned checkpoints are stored in `store` and given to
+/// `publish`. The thread ends once the checkpointer is dropped, after one last try at the
+/// checkpoint still waiting, if any; join it before expecting the last publication.
+pub(crate) fn attach(
+    checkpointer: Option<Checkpointer>,
+    policy: Option<WitnessPolicy>,
+    store: Arc<dyn LogStore>,
+    metrics: LedgerMetrics,
+    publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
+) -> (Option<Checkpointer>, Option<std::thread::JoinHandle<()>>) {
+    let (Some(signer), Some(policy)) = (checkpointer.as_ref(), policy) else {
+        return (checkpointer, None);
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(policy.timing.timeout))
+        .http_status_as_error(false)
+        .user_agent("covenant-ledger")
+        .build()
+        .into();
+    let stage = WitnessStage {
+        known_sizes: vec![0; policy.witnesses.len()],
+        policy,
+        log_verifier_key: signer.verifier_key(),
+        store,
+        metrics,
+        publish,
+        agent,
+        published: None,
+    };
+    let (requests, received) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("covenant-witness".into())
+        .spawn(move || stage.run(received))
+        .expect("spawn the witnessing thread");
+    (checkpointer.map(|c| c.witnessed_by(requests)), Some(thread))
+}
+
+struct WitnessStage {
+    policy: WitnessPolicy,
+    log_verifier_key: String,
+    store: Arc<dyn LogStore>,
+    metrics: LedgerMetrics,
+    publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
+    agent: ureq::Agent,
+    /// The size each witness is believed to have cosigned last, in policy order.
+    known_sizes: Vec<u64>,
+    /// The latest checkpoint stored with a quorum.
+    published: Option<SignedCheckpoint>,
+}
+
+/// What one witness did with one checkpoint.
+type Answer = Result<String, WitnessRequestError<String>>;
+
+impl WitnessStage {
+    fn run(mut self, requests: mpsc::Receiver<ToWitness>) {
+        self.recall_published();
+        let mut waiting: Option<SignedCheckpoint> = None;
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            let next = match (&waiting, retry_at) {
+                (None, _) => requests
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                (Some(_), None) => requests.try_recv().map_err(|error| match error {
+                    mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+                    mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
+                }),
+                (Some(_), Some(at)) => {
+                    requests.recv_timeout(at.saturating_duration_since(Instant::now()))
+                }
+            };
+            match next {
+                Ok(ToWitness::Cosign(checkpoint)) => {
+                    if waiting.as_ref().is_none_or(|w| w.size <= checkpoint.size) {
+                        waiting = Some(checkpoint);
+                    }
+                    // Take what else is queued before spending time on the network.
+                    continue;
+                }
+                Ok(ToWitness::Republish) => {
+                    if let Some(published) = &self.published {
+                        (self.publish)(published.clone());
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let Some(checkpoint) = waiting.take() else {
+                continue;
+            };
+            if self.cosign_and_publish(&checkpoint) {
+                retry_at = None;
+            } else {
+                waiting = Some(checkpoint);
+                retry_at = Some(Instant::now() + self.policy.timing.retry_interval);
+            }
+        }
+        // Shutting down: one last try, so a final checkpoint is not left unwitnessed when the
+        // witnesses are there.
+        if let Some(checkpoint) = waiting {
+            self.cosign_and_publish(&checkpoint);
+        }
+    }
+
+    /// The latest stored checkpoint, and the size of each witness that cosigned it (the others
+    /// are asked what they cosigned last).
+    fn recall_published(&mut self) {
+        let stored = match self.store.latest_checkpoint() {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::error!(%error, "reading the latest checkpoint");
+                return;
+            }
+        };
+        let Some((size, note)) = stored else {
+            return;
+        };
+        let verifiers: Vec<_> = self
+            .policy
+            .witnesses
+            .iter()
+            .map(|w| w.verifier.clone())
+            .collect();
+        let cosigned = cosigned_by(&note, &verifiers).unwrap_or_default();
+        for (known_size, witness) in self.known_sizes.iter_mut().zip(&verifiers) {
+            if cosigned.iter().any(|c| c.name() == witness.name()) {
+                *known_size = size;
+            }
+        }
+        self.published = Some(SignedCheckpoint { size, note });
+    }
+
+    /// Ask every witness; with a quorum, store and publish the cosigned note. Whether it was.
+    fn cosign_and_publish(&mut self, checkpoint: &SignedCheckpoint) -> bool {
+        let verified = match verify_checkpoint(&checkpoint.note, &self.log_verifier_key) {
+            Ok(verified) => verified,
+            Err(error) => {
+                tracing::error!(size = checkpoint.size, %error, "the ledger's own checkpoint does not verify");
+                return false;
+            }
+        };
+        let answers = self.ask_witnesses(&verified, &checkpoint.note);
+        let mut note = checkpoint.note.clone();
+        let mut cosigned = Vec::new();
+        let mut failures = Vec::new();
+        for ((witness, known_size), answer) in self
+            .policy
+            .witnesses
+            .iter()
+            .zip(&mut self.known_sizes)
+            .zip(answers)
+        {
+            match answer {
+                Ok(lines) => {
+                    note.extend_from_slice(lines.as_bytes());
+                    *known_size = checkpoint.size;
+                    self.metrics.record_cosignature(witness.name());
+                    cosigned.push(witness.name());
+                }
+                Err(error) => {
+                    self.metrics.record_witness_failure(witness.name());
+                    failures.push(format!("{} ({}): {error}", witness.name(), witness.url));
+                }
+            }
+        }
+        let failures = failures.join("; ");
+        if cosigned.len() < self.policy.quorum {
+            self.metrics.record_missed_quorum();
+            tracing::warn!(
+                size = checkpoint.size,
+                cosigned = cosigned.len(),
+                quorum = self.policy.quorum,
+                %failures,
+                "checkpoint not published: too few witnesses cosigned it; trying again in {:?}",
+                self.policy.timing.retry_interval
+            );
+            return false;
+        }
+        if !failures.is_empty() {
+            tracing::warn!(size = checkpoint.size, %failures, "witnesses that did not cosign");
+        }
+        if let Err(error) = self.store.put_checkpoint(checkpoint.size, &note) {
+            tracing::error!(size = checkpoint.size, %error, "storing the cosigned checkpoint");
+            return false;
+        }
+        tracing::debug!(size = checkpoint.size, witnesses = ?cosigned, "checkpoint cosigned");
+        let published = SignedCheckpoint {
+            size: checkpoint.size,
+            note,
+        };
+        self.metrics.record_checkpoint(published.size);
+        (self.publish)(published.clone());
+        self.published = Some(published);
+        true
+    }
+
+    /// Every witness's answer, in policy order; the requests run in parallel.
+    fn ask_witnesses(&self, checkpoint: &VerifiedCheckpoint, note: &[u8]) -> Vec<Answer> {
+        std::thread::scope(|scope| {
+            let asks: Vec<_> = self
+                .policy
+                .witnesses
+                .iter()
+                .zip(&self.known_sizes)
+                .map(|(witness, &known_size)| {
+                    scope.spawn(move || self.ask(witness, known_size, checkpoint, note))
+                })
+                .collect();
+            asks.into_iter()
+                .map(|ask| {
+                    ask.join().unwrap_or_else(|_| {
+                        Err(WitnessRequestError::Caller("the request panicked".into()))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn ask(
+        &self,
+        witness: &PolicyWitness,
+        known_size: u64,
+        checkpoint: &VerifiedCheckpoint,
+        note: &[u8],
+    ) -> Answer {
+        let url = add_checkpoint_url(&witness.url);
+        let tree = StoreHashes(&*self.store);
+        request_cosignature(
+            checkpoint,
+            note,
+            known_size,
+            Some(&witness.verifier),
+            |old_size| {
+                merkle::prove_consistency(checkpoint.size, old_size, &tree)
+                    .map_err(|e| format!("consistency proof from size {old_size}: {e}"))
+            },
+            |body| post(&self.agent, &url, &body),
+        )
+    }
+}
+
+/// The store's tree hashes, for the consistency proofs.
+struct StoreHashes<'a>(&'a dyn LogStore);
+
+impl HashReader for StoreHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        self.0.read_hashes(indexes)
+    }
+}
+
+/// One `add-checkpoint` round trip.
+fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<WitnessResponse, String> {
+    let mut response = agent.post(url).send(body).map_err(|e| e.to_string())?;
+    let content_type = response
+        .headers()
+        .get(ureq::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES as u64)
+        .read_to_vec()
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok(WitnessResponse {
+        status: response.status().as_u16(),
+        content_type,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_core::cosignature::Cosigner;
+
+    fn witness(name: &str, seed: u8) -> PolicyWitness {
+        let key = Cosigner::new(name, [seed; 32]).unwrap().verifier_key();
+        PolicyWitness::new(&key, "http://127.0.0.1:9/w").unwrap()
+    }
+
+    #[test]
+    fn policies_name_what_is_wrong() {
+        fn message<T: std::fmt::Debug>(result: Result<T, LedgerError>) -> String {
+            result.unwrap_err().to_string()
+        }
+        let good_key = Cosigner::new("w1.example", [1; 32]).unwrap().verifier_key();
+        let bad_key = message(PolicyWitness::new("w1.example+00000000+AAAA", "http://w"));
+        assert!(bad_key.starts_with("witness policy: key: "), "{bad_key}");
+        for url in [
+            "ftp://w.example",
+            "w.example",
+            "http://",
+            "http://w.example/?x=1",
+        ] {
+            let bad_url = message(PolicyWitness::new(&good_key, url));
+            assert!(
+                bad_url.starts_with("witness policy: url "),
+                "{url}: {bad_url}"
+            );
+        }
+        let two = vec![witness("w1.example", 1), witness("w2.example", 2)];
+        let timing = WitnessTiming::default();
+        assert_eq!(
+            message(WitnessPolicy::new(two.clone(), 0, timing)),
+            "witness policy: quorum must be at least 1"
+        );
+        assert_eq!(
+            message(WitnessPolicy::new(two.clone(), 3, timing)),
+            "witness policy: quorum 3 is more than the 2 witnesses configured"
+        );
+        let twice = vec![witness("w1.example", 1), witness("w1.example", 1)];
+        assert!(message(WitnessPolicy::new(twice, 1, timing)).contains("listed twice"));
+        let zero = WitnessTiming {
+            timeout: Duration::ZERO,
+            ..timing
+        };
+        assert!(WitnessPolicy::new(two.clone(), 1, zero).is_err());
+        let policy = WitnessPolicy::new(two, 2, timing).unwrap();
+        assert_eq!(policy.quorum(), 2);
+        assert_eq!(policy.witnesses()[1].name(), "w2.example");
+    }
+}
