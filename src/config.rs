@@ -11,12 +11,18 @@
 //! | log origin | | | `[log] origin` | `localhost/covenant` |
 //! | log signing key file | | | `[keys] log_key` | none |
 //! | registrar actor and keys | | | `[keys] registrar_actor`, `[[keys.registrars]]` | `covenant-registrar`, none |
+//! | witnesses (`covenant serve`) | `--witness "KEY URL"` (repeated) | `COVENANT_WITNESSES` (`KEY URL` entries separated by commas) | `[[witnessing.witnesses]]` | none |
+//! | witness quorum | `--witness-quorum` | `COVENANT_WITNESS_QUORUM` | `[witnessing] quorum` | none (required with witnesses) |
+//! | witness timeout, retry | | | `[witnessing] timeout_seconds`, `retry_seconds` | 10, 2 |
 //!
-//! Relative paths in the file are relative to the file's own directory.
+//! Relative paths in the file are relative to the file's own directory. A list of witnesses
+//! from a flag or the environment replaces the file's list as a whole.
 
 use anyhow::{Context, bail};
+use covenant_ledger::{PolicyWitness, WitnessPolicy, WitnessTiming};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_DATA_DIR: &str = "covenant-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -43,6 +49,21 @@ pub struct ConfigArgs {
     /// HTTP listen address. Also COVENANT_LISTEN.
     #[arg(long, global = true, value_name = "ADDR")]
     pub listen: Option<String>,
+}
+
+/// `covenant serve`'s witness flags: checkpoints are published only once a quorum of these
+/// witnesses has cosigned them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WitnessArgs {
+    /// A witness that cosigns checkpoints: its verifier key (as `covenant audit witness keygen`
+    /// prints it) and its URL, separated by a space. Repeat for each witness; replaces the
+    /// file's [[witnessing.witnesses]]. Also COVENANT_WITNESSES (entries separated by commas).
+    #[arg(long = "witness", value_name = "KEY URL")]
+    pub witnesses: Vec<String>,
+    /// How many of the witnesses must cosign a checkpoint before it is stored and published.
+    /// Also COVENANT_WITNESS_QUORUM.
+    #[arg(long, value_name = "N")]
+    pub witness_quorum: Option<usize>,
 }
 
 /// The settings, resolved.
@@ -104,6 +125,7 @@ impl Config {
                     })
                     .collect(),
             },
+            witnessing: WitnessingSection::default(),
         };
         toml::to_string(&file).expect("the configuration serialises")
     }
@@ -116,6 +138,8 @@ struct FileConfig {
     nats: NatsSection,
     http: HttpSection,
     keys: KeysSection,
+    #[serde(skip_serializing_if = "WitnessingSection::is_empty")]
+    witnessing: WitnessingSection,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -155,6 +179,36 @@ struct KeysSection {
     registrars: Vec<RegistrarEntry>,
 }
 
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct WitnessingSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quorum: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_seconds: Option<u64>,
+    witnesses: Vec<WitnessEntry>,
+}
+
+impl WitnessingSection {
+    fn is_empty(&self) -> bool {
+        self.quorum.is_none()
+            && self.timeout_seconds.is_none()
+            && self.retry_seconds.is_none()
+            && self.witnesses.is_empty()
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessEntry {
+    /// The witness's verifier key, `<name>+<key id>+<base64 key>`.
+    key: String,
+    /// Its submission prefix (http or https).
+    url: String,
+}
+
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RegistrarEntry {
@@ -172,21 +226,7 @@ pub fn load(flags: &ConfigArgs) -> anyhow::Result<Config> {
 /// process environment.
 pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
     let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
-    let config_path = flags
-        .config
-        .clone()
-        .or_else(|| env("COVENANT_CONFIG").map(PathBuf::from));
-    let (file, base_dir) = match &config_path {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("read configuration file {}", path.display()))?;
-            let file: FileConfig = toml::from_str(&text)
-                .with_context(|| format!("parse configuration file {}", path.display()))?;
-            let base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
-            (file, Some(base_dir))
-        }
-        None => (FileConfig::default(), None),
-    };
+    let (file, base_dir) = read_file(flags, &env)?;
     let relative_to_file = |path: PathBuf| match &base_dir {
         Some(base) if path.is_relative() => base.join(path),
         _ => path,
@@ -247,6 +287,125 @@ pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyh
         registrar_actor,
         registrars,
     })
+}
+
+/// The configuration file named by the flags or the environment (empty when none is), and the
+/// directory its relative paths are relative to.
+fn read_file(
+    flags: &ConfigArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
+    let config_path = flags
+        .config
+        .clone()
+        .or_else(|| env("COVENANT_CONFIG").map(PathBuf::from));
+    let Some(path) = config_path else {
+        return Ok((FileConfig::default(), None));
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("read configuration file {}", path.display()))?;
+    let file: FileConfig = toml::from_str(&text)
+        .with_context(|| format!("parse configuration file {}", path.display()))?;
+    let base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    Ok((file, Some(base_dir)))
+}
+
+/// `covenant serve`'s witness policy from its flags, the process environment and the file's
+/// `[witnessing]` section; None when no witnesses are configured.
+pub fn witness_policy(
+    flags: &ConfigArgs,
+    witness_flags: &WitnessArgs,
+) -> anyhow::Result<Option<WitnessPolicy>> {
+    resolve_witness_policy(flags, witness_flags, &|name| std::env::var(name).ok())
+}
+
+/// [`witness_policy`] with the environment passed in.
+pub fn resolve_witness_policy(
+    flags: &ConfigArgs,
+    witness_flags: &WitnessArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<WitnessPolicy>> {
+    let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let (file, _) = read_file(flags, &env)?;
+    let section = file.witnessing;
+    // Each witness with the name of the setting it came from, for error messages.
+    let witnesses: Vec<(String, String, String)> = if !witness_flags.witnesses.is_empty() {
+        witness_flags
+            .witnesses
+            .iter()
+            .map(|value| key_and_url("--witness", value))
+            .collect::<anyhow::Result<_>>()?
+    } else if let Some(list) = env("COVENANT_WITNESSES") {
+        list.split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| key_and_url("COVENANT_WITNESSES", entry))
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        section
+            .witnesses
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let setting = format!("[[witnessing.witnesses]] {}", index + 1);
+                (setting, entry.key.clone(), entry.url.clone())
+            })
+            .collect()
+    };
+    let (quorum_setting, quorum) =
+        match (witness_flags.witness_quorum, env("COVENANT_WITNESS_QUORUM")) {
+            (Some(quorum), _) => ("--witness-quorum", Some(quorum)),
+            (None, Some(value)) => {
+                let quorum = value.trim().parse::<usize>().with_context(|| {
+                    format!("COVENANT_WITNESS_QUORUM {value:?} is not a whole number")
+                })?;
+                ("COVENANT_WITNESS_QUORUM", Some(quorum))
+            }
+            (None, None) => ("[witnessing] quorum", section.quorum),
+        };
+    if witnesses.is_empty() {
+        if quorum.is_some() {
+            bail!("{quorum_setting} is set but no witnesses are configured");
+        }
+        return Ok(None);
+    }
+    let Some(quorum) = quorum else {
+        bail!(
+            "witnesses are configured but no quorum: set [witnessing] quorum, --witness-quorum or COVENANT_WITNESS_QUORUM to how many must cosign each checkpoint"
+        );
+    };
+    let witnesses = witnesses
+        .iter()
+        .map(|(setting, key, url)| PolicyWitness::new(key, url).with_context(|| setting.clone()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let seconds = |setting: &str, value: Option<u64>, default: Duration| match value {
+        Some(0) => bail!("[witnessing] {setting} must be at least 1"),
+        Some(seconds) => Ok(Duration::from_secs(seconds)),
+        None => Ok(default),
+    };
+    let defaults = WitnessTiming::default();
+    let timing = WitnessTiming {
+        timeout: seconds("timeout_seconds", section.timeout_seconds, defaults.timeout)?,
+        retry_interval: seconds(
+            "retry_seconds",
+            section.retry_seconds,
+            defaults.retry_interval,
+        )?,
+    };
+    let policy = WitnessPolicy::new(witnesses, quorum, timing).context(quorum_setting)?;
+    Ok(Some(policy))
+}
+
+/// A `KEY URL` pair from a flag or the environment.
+fn key_and_url(setting: &str, value: &str) -> anyhow::Result<(String, String, String)> {
+    let mut parts = value.split_whitespace();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(key), Some(url), None) => {
+            Ok((format!("{setting} {key:?}"), key.to_owned(), url.to_owned()))
+        }
+        _ => bail!(
+            "{setting} {value:?}: expected a witness's verifier key and its URL, separated by a space"
+        ),
+    }
 }
 
 fn registrar_key(index: usize, entry: &RegistrarEntry) -> anyhow::Result<RegistrarKey> {
@@ -450,6 +609,155 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         assert_eq!(resolve(&flags, &env_of(&[])).unwrap(), config);
     }
 
+    const W1: &str = "witness.example.org/w1+fe9725b6+BM3iI1E/V3wrByMRrGNPAcGzTPMszC9D1lJm7oQEL59+";
+    const W2: &str = "witness.example.net/w2+cb5f7171+BKcTJqVSjvTWw/6WZJi2ghgKlC4xTOSB7e2kUhzjqhqz";
+
+    fn witnessing_file(dir: &Path, section: &str) -> ConfigArgs {
+        ConfigArgs {
+            config: Some(write_config(dir, section)),
+            ..Default::default()
+        }
+    }
+
+    fn names(policy: &WitnessPolicy) -> Vec<&str> {
+        policy.witnesses().iter().map(|w| w.name()).collect()
+    }
+
+    #[test]
+    fn witnesses_come_from_the_file_the_environment_or_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = witnessing_file(
+            dir.path(),
+            &format!(
+                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\n\n\
+                 [[witnessing.witnesses]]\nkey = \"{W1}\"\nurl = \"https://w1.example/w\"\n\n\
+                 [[witnessing.witnesses]]\nkey = \"{W2}\"\nurl = \"http://127.0.0.1:9000\"\n"
+            ),
+        );
+        let no_flags = WitnessArgs::default();
+        let policy = resolve_witness_policy(&file, &no_flags, &env_of(&[]))
+            .unwrap()
+            .expect("a policy");
+        assert_eq!(
+            names(&policy),
+            ["witness.example.org/w1", "witness.example.net/w2"]
+        );
+        assert_eq!(policy.quorum(), 2);
+        assert_eq!(policy.witnesses()[0].url(), "https://w1.example/w");
+        assert_eq!(policy.timing().timeout, Duration::from_secs(3));
+        assert_eq!(policy.timing().retry_interval, Duration::from_secs(7));
+
+        // The environment replaces the file's list and quorum; flags replace both.
+        let env = env_of(&[
+            ("COVENANT_WITNESSES", &format!("{W2} https://w2.example, ")),
+            ("COVENANT_WITNESS_QUORUM", "1"),
+        ]);
+        let policy = resolve_witness_policy(&file, &no_flags, &env)
+            .unwrap()
+            .unwrap();
+        assert_eq!(names(&policy), ["witness.example.net/w2"]);
+        assert_eq!(policy.quorum(), 1);
+        let flags = WitnessArgs {
+            witnesses: vec![
+                format!("{W1} https://a.example"),
+                format!("{W2} https://b.example"),
+            ],
+            witness_quorum: Some(2),
+        };
+        let policy = resolve_witness_policy(&file, &flags, &env)
+            .unwrap()
+            .unwrap();
+        assert_eq!(names(&policy).len(), 2);
+        assert_eq!(policy.quorum(), 2);
+        assert_eq!(policy.witnesses()[1].url(), "https://b.example");
+
+        // Nothing configured: no policy, checkpoints are published as soon as they are signed.
+        let none = resolve_witness_policy(&ConfigArgs::default(), &no_flags, &env_of(&[]));
+        assert_eq!(none.unwrap(), None);
+    }
+
+    #[test]
+    fn bad_witness_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |key: &str, url: &str| {
+            format!("[[witnessing.witnesses]]\nkey = \"{key}\"\nurl = \"{url}\"\n")
+        };
+        let good = entry(W1, "https://w1.example");
+        let cases = [
+            (
+                format!(
+                    "[witnessing]\nquorum = 1\n{}",
+                    entry("w1.example+00000000+AAAA", "https://w1.example")
+                ),
+                "[[witnessing.witnesses]] 1: witness policy: key: ",
+            ),
+            (
+                format!(
+                    "[witnessing]\nquorum = 2\n{good}{}",
+                    entry(W2, "ftp://w2.example")
+                ),
+                "[[witnessing.witnesses]] 2: witness policy: url \"ftp://w2.example\"",
+            ),
+            (
+                format!("[witnessing]\nquorum = 2\n{good}"),
+                "[witnessing] quorum: witness policy: quorum 2 is more than the 1 witnesses configured",
+            ),
+            (
+                format!("[witnessing]\nquorum = 0\n{good}"),
+                "[witnessing] quorum: witness policy: quorum must be at least 1",
+            ),
+            (good.clone(), "witnesses are configured but no quorum"),
+            (
+                "[witnessing]\nquorum = 1\n".to_owned(),
+                "[witnessing] quorum is set but no witnesses are configured",
+            ),
+            (
+                format!("[witnessing]\nquorum = 1\ntimeout_seconds = 0\n{good}"),
+                "[witnessing] timeout_seconds must be at least 1",
+            ),
+            (
+                format!("[witnessing]\nquorum = 1\nurl = \"x\"\n{good}"),
+                "parse configuration file",
+            ),
+        ];
+        for (text, expected) in cases {
+            let flags = witnessing_file(dir.path(), &text);
+            let error =
+                resolve_witness_policy(&flags, &WitnessArgs::default(), &env_of(&[])).unwrap_err();
+            let error = format!("{error:#}");
+            assert!(error.contains(expected), "{text}\n{error}");
+        }
+        let no_file = ConfigArgs::default();
+        let flags = WitnessArgs {
+            witnesses: vec![W1.to_owned()],
+            witness_quorum: Some(1),
+        };
+        let error = format!(
+            "{:#}",
+            resolve_witness_policy(&no_file, &flags, &env_of(&[])).unwrap_err()
+        );
+        assert!(
+            error.contains("--witness \"witness.example.org/w1+fe9725b6+"),
+            "{error}"
+        );
+        assert!(
+            error.contains("expected a witness's verifier key and its URL"),
+            "{error}"
+        );
+        let env = env_of(&[
+            ("COVENANT_WITNESSES", &format!("{W1} https://w1.example")),
+            ("COVENANT_WITNESS_QUORUM", "two"),
+        ]);
+        let error = format!(
+            "{:#}",
+            resolve_witness_policy(&no_file, &WitnessArgs::default(), &env).unwrap_err()
+        );
+        assert!(
+            error.contains("COVENANT_WITNESS_QUORUM \"two\" is not a whole number"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn the_example_file_in_deploy_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/covenant.example.toml");
@@ -460,5 +768,23 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let config = resolve(&flags, &env_of(&[])).unwrap();
         assert_eq!(config.nats_url.as_deref(), Some("nats://127.0.0.1:4222"));
         assert_eq!(config.registrars.len(), 1);
+        // Witnessing is off as shipped; its commented-out example is valid once uncommented.
+        let none = resolve_witness_policy(&flags, &WitnessArgs::default(), &env_of(&[]));
+        assert_eq!(none.unwrap(), None);
+        let text = std::fs::read_to_string(flags.config.as_ref().unwrap()).unwrap();
+        let (_, example) = text.split_once("# [witnessing]").unwrap();
+        let example: String = std::iter::once("[witnessing]")
+            .chain(example.lines().skip(1))
+            .map(|line| line.strip_prefix("# ").unwrap_or(line).to_owned() + "\n")
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let policy = resolve_witness_policy(
+            &witnessing_file(dir.path(), &example),
+            &WitnessArgs::default(),
+            &env_of(&[]),
+        )
+        .unwrap()
+        .expect("the example configures witnesses");
+        assert_eq!((policy.witnesses().len(), policy.quorum()), (3, 2));
     }
 }

@@ -4,8 +4,11 @@
 //! HTTPS ingest goes straight into the sequencer, so one process with a data directory is a
 //! working ledger. Ctrl-C or SIGTERM stops the HTTP server, lets the ledger finish the batch in
 //! flight and sign a final checkpoint, then exits.
+//!
+//! With witnesses configured (`[witnessing]`, `--witness`), a checkpoint is stored, served at
+//! `/log/checkpoint` and published only once a quorum of them has cosigned it.
 
-use crate::config::{self, Config, ConfigArgs};
+use crate::config::{self, Config, ConfigArgs, WitnessArgs};
 use anyhow::{Context, bail};
 use covenant_core::checkpoint::LogSigner;
 use covenant_emit::keys::{KeyFile, KeyKind};
@@ -31,6 +34,8 @@ pub struct ServeArgs {
     /// on a single server, which must then run with `sync_interval: always`.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub stream_replicas: usize,
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -45,6 +50,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let genesis = genesis_config(&config)?;
+    let witnesses = config::witness_policy(&args.config, &args.witnesses)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
     let log_key_file = args.log_key.clone().or(config.log_key_file.clone());
@@ -57,14 +63,20 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let metrics = LedgerMetrics::default();
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
-    let ledger = Ledger::open(
-        store.clone(),
-        &genesis,
-        Some(signer),
-        LedgerOptions::default(),
-        metrics,
-    )
-    .context("open the ledger")?;
+    if let Some(policy) = &witnesses {
+        let names: Vec<_> = policy.witnesses().iter().map(|w| w.name()).collect();
+        eprintln!(
+            "covenant: checkpoints are published once {} of these witnesses cosign them: {}",
+            policy.quorum(),
+            names.join(", ")
+        );
+    }
+    let options = LedgerOptions {
+        witnesses,
+        ..LedgerOptions::default()
+    };
+    let ledger = Ledger::open(store.clone(), &genesis, Some(signer), options, metrics)
+        .context("open the ledger")?;
     let verifier_key = ledger.verifier_key().unwrap_or_default();
     let head = ledger.head();
     let (ingest, running, mode) = start_ledger(ledger, &config, args.stream_replicas).await?;

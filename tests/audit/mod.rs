@@ -3,6 +3,7 @@
 
 mod cli;
 mod ledger;
+mod witnessed;
 
 // `covenant serve` as a child process, shared with the ledger's tests.
 #[allow(clippy::duplicate_mod, dead_code)]
