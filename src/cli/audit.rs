@@ -10,7 +10,7 @@ use covenant_audit::source::FnSource;
 use covenant_audit::witness::{self, Witness};
 use covenant_audit::{AuditError, HttpSource, LogSource, Progress, prove, verify_log};
 use covenant_core::checkpoint::verify_checkpoint;
-use covenant_core::cosignature::Cosigner;
+use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
 use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
 use covenant_store::{LogStore, SledStore};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,9 +53,82 @@ pub struct VerifyArgs {
     /// the log publishes is trusted on first use, with a warning.
     #[arg(long, value_name = "VERIFIER_KEY")]
     key: Option<String>,
+    /// A witness whose cosignature the checkpoint must carry: its verifier key, or a file
+    /// holding it. Repeat for several witnesses.
+    #[arg(long = "witness", value_name = "VERIFIER_KEY")]
+    witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned the checkpoint (default: all).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    quorum: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// The witnesses `verify` requires, and how many of them.
+struct WitnessQuorum {
+    witnesses: Vec<CosignatureVerifier>,
+    quorum: usize,
+}
+
+impl WitnessQuorum {
+    fn from_args(args: &VerifyArgs) -> anyhow::Result<Self> {
+        let witnesses = args
+            .witnesses
+            .iter()
+            .map(|key| {
+                let key = key_argument(key)?;
+                CosignatureVerifier::new(&key).with_context(|| format!("--witness {key}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let quorum = args.quorum.unwrap_or(witnesses.len());
+        if args.quorum == Some(0) || quorum > witnesses.len() {
+            bail!(
+                "--quorum {quorum} must be between 1 and the number of --witness keys ({})",
+                witnesses.len()
+            );
+        }
+        Ok(Self { witnesses, quorum })
+    }
+
+    /// Whether `note` carries enough valid cosignatures; prints what it found either way.
+    fn check(&self, note: &[u8]) -> bool {
+        if self.witnesses.is_empty() {
+            return true;
+        }
+        let cosigned = match cosigned_by(note, &self.witnesses) {
+            Ok(cosigned) => cosigned,
+            Err(error) => {
+                eprintln!("FAILED: the checkpoint's witness cosignatures: {error}");
+                return false;
+            }
+        };
+        let named = |verifiers: &mut dyn Iterator<Item = &CosignatureVerifier>| {
+            verifiers.map(|w| w.name()).collect::<Vec<_>>().join(", ")
+        };
+        let signers = named(&mut cosigned.iter().copied());
+        if cosigned.len() >= self.quorum {
+            println!(
+                "ok: the checkpoint is cosigned by {} of the {} pinned witnesses ({signers}); quorum {}",
+                cosigned.len(),
+                self.witnesses.len(),
+                self.quorum
+            );
+            return true;
+        }
+        let missing = named(
+            &mut self
+                .witnesses
+                .iter()
+                .filter(|w| !cosigned.iter().any(|c| c.name() == w.name())),
+        );
+        eprintln!(
+            "FAILED: the checkpoint is cosigned by {} of the pinned witnesses ({signers}), fewer than the quorum of {}; no valid cosignature by {missing}",
+            cosigned.len(),
+            self.quorum
+        );
+        false
+    }
 }
 
 #[derive(clap::Args)]
@@ -231,6 +304,7 @@ impl Drop for Bar {
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let witnesses = WitnessQuorum::from_args(&args)?;
     let source: Box<dyn LogSource> = match (&args.url, &args.store) {
         (_, Some(path)) => {
             let Some(key) = &args.key else {
@@ -248,6 +322,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             return verify_source(
                 &store_source(Arc::new(store), path),
                 &key,
+                &witnesses,
                 args.quiet,
                 started,
             );
@@ -256,12 +331,13 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give the log's URL or --store PATH"),
     };
     let key = pinned_or_published(args.key.as_deref(), &*source)?;
-    verify_source(&*source, &key, args.quiet, started)
+    verify_source(&*source, &key, &witnesses, args.quiet, started)
 }
 
 fn verify_source(
     source: &dyn LogSource,
     key: &str,
+    witnesses: &WitnessQuorum,
     quiet: bool,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
@@ -285,6 +361,9 @@ fn verify_source(
                 report.tiles_checked,
                 report.entries_checked as f64 / seconds.max(1e-9)
             );
+            if !witnesses.check(&report.note) {
+                return Ok(ExitCode::from(FAILED));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {

@@ -1,5 +1,6 @@
 //! A static file server on 127.0.0.1 serving a log's C2SP files, whose contents a test can
-//! replace (to make the log grow, fork or lie), and which records webhook posts.
+//! replace (to make the log grow, fork or lie), and which records webhook posts; and a witness
+//! serving C2SP `add-checkpoint` on 127.0.0.1.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -9,7 +10,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use covenant_audit::publish::StaticLog;
 use covenant_audit::sample;
+use covenant_audit::witness::{Witness, router};
 use covenant_core::checkpoint::LogSigner;
+use covenant_core::cosignature::Cosigner;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -109,4 +112,42 @@ pub fn log_signer() -> LogSigner {
 /// A sample log of `size` entries, published and signed.
 pub fn published(entries: &[Vec<u8>]) -> StaticLog {
     StaticLog::publish(entries, &log_signer())
+}
+
+/// A witness (covenant-audit's) serving on a free port of 127.0.0.1 from its own runtime;
+/// stops when dropped.
+pub struct WitnessServer {
+    pub url: String,
+    pub verifier_key: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl WitnessServer {
+    /// A witness called `name` with the key seed `[seed; 32]`, following the logs of
+    /// `log_keys`, remembering its cosignatures in `state_file`.
+    pub fn start(name: &str, seed: u8, log_keys: &[String], state_file: &std::path::Path) -> Self {
+        let witness = Witness::open(
+            Cosigner::new(name, [seed; 32]).unwrap(),
+            log_keys,
+            state_file,
+        )
+        .expect("open the witness");
+        let verifier_key = witness.verifier_key();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("start a runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a free port");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let app = router(Arc::new(witness));
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url,
+            verifier_key,
+            _runtime: runtime,
+        }
+    }
 }

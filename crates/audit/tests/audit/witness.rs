@@ -1,41 +1,17 @@
 //! The witness over HTTP: cosigning a growing log, refusing forks, and the submit client.
 
-use crate::support::{TileServer, log_signer, published};
-use covenant_audit::witness::{Witness, router, submit};
+use crate::support::{TileServer, WitnessServer, log_signer, published};
+use covenant_audit::witness::submit;
 use covenant_audit::{AuditError, HttpSource, sample};
-use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
-use std::sync::Arc;
-
-struct WitnessServer {
-    url: String,
-    verifier_key: String,
-    _runtime: tokio::runtime::Runtime,
-}
+use covenant_core::cosignature::{CosignatureVerifier, cosigned_by};
 
 fn start_witness(state_file: &std::path::Path) -> WitnessServer {
-    let witness = Witness::open(
-        Cosigner::new("witness.example/w1", [0x77; 32]).unwrap(),
+    WitnessServer::start(
+        "witness.example/w1",
+        0x77,
         &[log_signer().verifier_key()],
         state_file,
     )
-    .unwrap();
-    let verifier_key = witness.verifier_key();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(Arc::new(witness));
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    WitnessServer {
-        url,
-        verifier_key,
-        _runtime: runtime,
-    }
 }
 
 fn log(size: u64, departments: usize) -> covenant_audit::publish::StaticLog {
