@@ -186,6 +186,23 @@ fn the_served_checkpoint_carries_a_quorum_that_audit_verify_can_require() {
         stderr.contains("checkpoints are published once 2 of these witnesses cosign them"),
         "{stderr}"
     );
+    // The stopped ledger's store holds only cosigned checkpoints, which its deep check and the
+    // offline verification accept.
+    let store = data.join("log");
+    let (code, stdout, stderr) = covenant(
+        &[
+            &["audit", "verify", "--store", store.to_str().unwrap()],
+            &["--key", key_file, "--quiet", "--quorum", "2"][..],
+            &pinned[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("ok: store self-check"), "{stdout}");
+    assert!(
+        stdout.contains("cosigned by 2 of the 3 pinned witnesses"),
+        "{stdout}"
+    );
 }
 
 #[test]
