@@ -233,34 +233,22 @@ impl WitnessStage {
         let mut waiting: Option<SignedCheckpoint> = None;
         let mut retry_at: Option<Instant> = None;
         loop {
-            let next = match (&waiting, retry_at) {
-                (None, _) => requests
-                    .recv()
-                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-                (Some(_), None) => requests.try_recv().map_err(|error| match error {
-                    mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
-                    mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
-                }),
-                (Some(_), Some(at)) => {
-                    requests.recv_timeout(at.saturating_duration_since(Instant::now()))
-                }
-            };
-            match next {
-                Ok(ToWitness::Cosign(checkpoint)) => {
+            match next_event(&requests, waiting.is_some(), retry_at) {
+                Event::Request(ToWitness::Cosign(checkpoint)) => {
                     if waiting.as_ref().is_none_or(|w| w.size <= checkpoint.size) {
                         waiting = Some(checkpoint);
                     }
                     // Take what else is queued before spending time on the network.
                     continue;
                 }
-                Ok(ToWitness::Republish) => {
+                Event::Request(ToWitness::Republish) => {
                     if let Some(published) = &self.published {
                         (self.publish)(published.clone());
                     }
                     continue;
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Event::Due => {}
+                Event::Closed => break,
             }
             let Some(checkpoint) = waiting.take() else {
                 continue;
@@ -413,6 +401,39 @@ impl WitnessStage {
             },
             |body| post(&self.agent, &url, &body),
         )
+    }
+}
+
+/// What the witnessing thread does next.
+enum Event {
+    Request(ToWitness),
+    /// The checkpoint waiting is due for a round.
+    Due,
+    /// The checkpointer is gone: the ledger is stopping.
+    Closed,
+}
+
+/// The next request; or, with a checkpoint waiting, `Due` once nothing is queued and the retry
+/// time (if any) has come.
+fn next_event(
+    requests: &mpsc::Receiver<ToWitness>,
+    waiting: bool,
+    retry_at: Option<Instant>,
+) -> Event {
+    let received = match (waiting, retry_at) {
+        (false, _) => requests
+            .recv()
+            .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        (true, None) => requests.try_recv().map_err(|error| match error {
+            mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
+            mpsc::TryRecvError::Disconnected => mpsc::RecvTimeoutError::Disconnected,
+        }),
+        (true, Some(at)) => requests.recv_timeout(at.saturating_duration_since(Instant::now())),
+    };
+    match received {
+        Ok(request) => Event::Request(request),
+        Err(mpsc::RecvTimeoutError::Timeout) => Event::Due,
+        Err(mpsc::RecvTimeoutError::Disconnected) => Event::Closed,
     }
 }
 
