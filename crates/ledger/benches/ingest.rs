@@ -3,8 +3,15 @@
 //! messages, measured in the same run on the same server; then the latency from publish to
 //! inclusion in a signed checkpoint at half the ledger's measured maximum rate.
 //!
-//! `COVENANT_BENCH_EVENTS=N` changes the number of events (default 200 000). Figures print and
-//! go to target/bench/ingest.json.
+//! A third baseline bounds what any ledger can reach on the machine: the ledger's own decode
+//! and batch signature verification stage (`sequencer::prepare`, on all cores) over the same
+//! envelopes with nothing else running. Every event has to pass through it, so the ledger's
+//! rate can never exceed it, and when it is close to the raw consumer's rate the 0.5 goal
+//! leaves the rest of the pipeline (the broker, validation, the store) almost nothing.
+//!
+//! `COVENANT_BENCH_EVENTS=N` changes the number of events (default 200 000) and
+//! `COVENANT_BENCH_CHECKPOINT_MS=N` the shortest time between checkpoints (default: the
+//! ledger's). Figures print and go to target/bench/ingest.json.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -12,7 +19,10 @@ mod support;
 use async_nats::jetstream::{self, consumer, message::PublishMessage};
 use covenant_core::proto::event_body::Kind;
 use covenant_core::signing::{EventSigner, seal};
-use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
+use covenant_ledger::sequencer::prepare;
+use covenant_ledger::{
+    Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Outcome, Sequencer, StreamSettings,
+};
 use covenant_testkit::NatsServer;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
@@ -20,6 +30,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::World;
+
+// The same allocator as the `covenant` binary that runs the ledger: envelopes are decoded on
+// the verification threads and freed on the commit thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ACTORS: [&str; 4] = ["GB-GOV-DCMS", "GB-GOV-DHSC", "GB-GOV-DFE", "GB-GOV-DEFRA"];
 
@@ -74,13 +89,24 @@ async fn run(events: usize, measuring: bool) {
     println!("raw JetStream pull consumer + ack, no work: {raw_ack_rate:.0} events/s");
     let raw_ordered_rate = raw_ordered(&js, last_seq).await;
     println!("raw JetStream ordered consumer, no work:    {raw_ordered_rate:.0} events/s");
+    let verify_rate = verify_alone(&world, &onboarding, &envelopes);
+    println!(
+        "decode + batch signature verification alone, all cores: {verify_rate:.0} events/s ({:.2} of raw pull + ack)",
+        verify_rate / raw_ack_rate
+    );
 
     let work = tempfile::Builder::new()
         .prefix("covenant-ingest-bench")
         .tempdir_in(bench_dir())
         .expect("make a scratch directory under target/bench");
     let (store, _dir) = support::temp_store_in(work.path());
-    let options = LedgerOptions::default();
+    let mut options = LedgerOptions::default();
+    if let Some(ms) = std::env::var("COVENANT_BENCH_CHECKPOINT_MS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+    {
+        options.checkpoint_interval = Duration::from_millis(ms);
+    }
     let metrics = LedgerMetrics::default();
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
@@ -125,6 +151,10 @@ async fn run(events: usize, measuring: bool) {
         "ratio ledger / raw ordered consumer: {:.2}",
         ledger_rate / raw_ordered_rate
     );
+    println!(
+        "ratio ledger / verification alone: {:.2}",
+        ledger_rate / verify_rate
+    );
     while checkpoints.next().now_or_never().flatten().is_some() {}
 
     let latency_rate = ledger_rate / 2.0;
@@ -152,6 +182,9 @@ async fn run(events: usize, measuring: bool) {
         "ratio_goal": 0.5,
         "ratio_goal_met": ratio >= 0.5,
         "ratio_ledger_to_raw_ordered": ((ledger_rate / raw_ordered_rate) * 1000.0).round() / 1000.0,
+        "verify_alone_events_per_s": verify_rate.round(),
+        "ratio_verify_alone_to_raw_pull_ack": ((verify_rate / raw_ack_rate) * 1000.0).round() / 1000.0,
+        "ratio_ledger_to_verify_alone": ((ledger_rate / verify_rate) * 1000.0).round() / 1000.0,
         "latency_events_per_s": latency_rate.round(),
         "latency_events": latency_events,
         "checkpoint_interval_ms": options.checkpoint_interval.as_millis() as u64,
@@ -175,6 +208,49 @@ async fn run(events: usize, measuring: bool) {
     )
     .expect("write target/bench/ingest.json");
     println!("wrote {}", path.display());
+}
+
+/// The ledger's decode + batch-verify stage over `envelopes` in batches of the ledger's size,
+/// with the keys the onboarding events grant, and nothing else running: events/s.
+fn verify_alone(world: &World, onboarding: &[Vec<u8>], envelopes: &[Vec<u8>]) -> f64 {
+    let (store, _dir) = support::temp_store();
+    let mut sequencer = Sequencer::open(store, &world.genesis()).expect("open a sequencer");
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_nanos() as u64;
+    let incoming = |envelope: &Vec<u8>| Incoming {
+        envelope: envelope.clone().into(),
+        stored_at_ns: now_ns,
+        origin: Origin::Direct,
+    };
+    let report = sequencer
+        .process(onboarding.iter().map(incoming).collect())
+        .expect("register the bench's keys");
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|outcome| matches!(outcome, Outcome::Accepted { .. })),
+        "the bench's keys are granted: {:?}",
+        report.outcomes
+    );
+    let keys = sequencer.keys();
+    let batches: Vec<Vec<Incoming>> = envelopes
+        .chunks(LedgerOptions::default().max_batch)
+        .map(|chunk| chunk.iter().map(incoming).collect())
+        .collect();
+    let started = Instant::now();
+    let mut verified = 0;
+    for batch in batches {
+        verified += prepare(batch, &keys)
+            .iter()
+            .filter(|item| item.verified())
+            .count();
+    }
+    let rate = envelopes.len() as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(verified, envelopes.len(), "every bench envelope verifies");
+    rate
 }
 
 /// Events `first..first + count`: commitments, and every tenth an action on a commitment of

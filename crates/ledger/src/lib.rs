@@ -9,7 +9,7 @@
 //!    the events before it, including earlier ones in the batch);
 //! 3. appends the accepted entries, the state changes, the rejections and the stream sequence
 //!    consumed through in one durable store batch;
-//! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 100 ms, signs,
+//! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 50 ms, signs,
 //!    stores and publishes a checkpoint on `acct.checkpoints` (with a [`WitnessPolicy`], only
 //!    once a quorum of witnesses has cosigned it; see `witnessing`).
 //!

@@ -54,6 +54,13 @@ pub struct Prepared {
     signature: SignatureCheck,
 }
 
+impl Prepared {
+    /// Whether the envelope decoded and its signature was verified in the batch.
+    pub fn verified(&self) -> bool {
+        self.decoded.is_ok() && matches!(self.signature, SignatureCheck::VerifiedWith(_))
+    }
+}
+
 /// What happened to one incoming envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
