@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `just demo`: nats-server with JetStream, the ledger and the HTTP server on an embedded data
-# directory (.demo/), the demo data loaded through NATS, running until Ctrl-C.
+# `just demo`: nats-server with JetStream, a witness, the ledger and the HTTP server on an
+# embedded data directory (.demo/), the demo data loaded through NATS, running until Ctrl-C.
+# The ledger publishes a checkpoint only once the witness has cosigned it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,7 +9,8 @@ cd "$root"
 covenant="${COVENANT_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/covenant}"
 nats_server="${NATS_SERVER:-$(scripts/ensure-nats-server.sh)}"
 listen="${COVENANT_LISTEN:-127.0.0.1:8080}"
-demo="$root/.demo"
+# COVENANT_DEMO_DIR puts the data elsewhere (the test of this script uses a scratch directory).
+demo="${COVENANT_DEMO_DIR:-$root/.demo}"
 config="$demo/covenant.toml"
 
 free_port() {
@@ -19,22 +21,22 @@ pids=()
 stop() {
     trap - INT TERM EXIT
     echo
-    echo "stopping the ledger and nats-server"
+    echo "stopping the ledger, the witness and nats-server"
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    echo "stopped; the data stays in .demo/ (delete it to start afresh)"
+    echo "stopped; the data stays in $demo (delete it to start afresh)"
 }
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
 if [ -f "$config" ]; then
-    echo "reusing the demo data directory .demo/ (delete it to start afresh)"
+    echo "reusing the demo data directory $demo (delete it to start afresh)"
 else
-    echo "creating a fresh demo data directory in .demo/"
+    echo "creating a fresh demo data directory in $demo"
     mkdir -p "$demo"
 fi
 
-# JetStream keeps the stream in .demo/nats, so a second run resumes where the first stopped.
+# JetStream keeps the stream in $demo/nats, so a second run resumes where the first stopped.
 nats_port="$(free_port)"
 nats_url="nats://127.0.0.1:$nats_port"
 "$nats_server" -js -a 127.0.0.1 -p "$nats_port" -sd "$demo/nats" >"$demo/nats-server.log" 2>&1 &
@@ -50,7 +52,24 @@ if [ ! -f "$config" ]; then
     "$covenant" demo config --out-dir "$demo" --data "$demo/ledger" --nats "$nats_url" --listen "$listen"
 fi
 
-"$covenant" serve --config "$config" --nats "$nats_url" --listen "$listen" >"$demo/ledger.log" 2>&1 &
+# The witness keeps what it cosigned in $demo, so on every later run it checks that the log
+# still extends the checkpoint it cosigned last.
+witness_name="demo.covenant.local/witness"
+if [ ! -f "$demo/witness.vkey" ]; then
+    rm -f "$demo/witness.key"
+    "$covenant" audit witness keygen --name "$witness_name" --key-file "$demo/witness.key" >"$demo/witness.vkey"
+fi
+witness_key="$(cat "$demo/witness.vkey")"
+log_key="$("$covenant" keys show "$demo/log.key" | sed -n 's/^verifier key: //p')"
+witness_port="$(free_port)"
+witness_url="http://127.0.0.1:$witness_port"
+"$covenant" audit witness serve --name "$witness_name" --key-file "$demo/witness.key" \
+    --log-key "$log_key" --state "$demo/witness-state.json" --listen "127.0.0.1:$witness_port" \
+    >"$demo/witness.log" 2>&1 &
+pids+=($!)
+
+"$covenant" serve --config "$config" --nats "$nats_url" --listen "$listen" \
+    --witness "$witness_key $witness_url" --witness-quorum 1 >"$demo/ledger.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do
     (echo >"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null && break
@@ -62,7 +81,7 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 
-"$covenant" demo load --config "$config" --nats "$nats_url"
+"$covenant" demo load --config "$config" --nats "$nats_url" --listen "$listen" --wait-for-ledger 120
 
 cat <<TEXT
 
@@ -70,12 +89,12 @@ Covenant is running.
   web pages    http://$listen/
   JSON API     http://$listen/v1/openapi.json
   scorecards   http://$listen/v1/actors
-  log          http://$listen/log/checkpoint
+  log          http://$listen/log/checkpoint (cosigned by the witness at $witness_url)
   metrics      http://$listen/metrics
 
-Check the log as a watchdog would:
-  $covenant audit verify http://$listen
+Check the log as a watchdog would, requiring the witness's cosignature:
+  $covenant audit verify http://$listen --witness $demo/witness.vkey
 
-Logs: .demo/ledger.log and .demo/nats-server.log. Ctrl-C stops everything.
+Logs: $demo/ledger.log, witness.log and nats-server.log. Ctrl-C stops everything.
 TEXT
 wait "${pids[@]}"

@@ -483,3 +483,115 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         stdout(&stray)
     );
 }
+
+/// `just demo`'s script end to end: nats-server, the witness, the ledger and the loaded demo
+/// data come up, the log verifies with the witness's cosignature required, a second run reuses
+/// the data and adds nothing, and Ctrl-C stops everything with exit status 0.
+#[test]
+fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
+    let scratch = tempfile::tempdir().unwrap();
+    let demo_dir = scratch.path().join("demo");
+    for run in ["first", "second"] {
+        let port = covenant_testkit::free_port();
+        let mut script = DemoScript::start(&demo_dir, port);
+        let banner = script.read_until("Covenant is running.");
+        let loaded = if run == "first" {
+            "307 new to the stream"
+        } else {
+            "0 new to the stream"
+        };
+        assert!(banner.contains(loaded), "{run} run:\n{banner}");
+        let url = format!("http://127.0.0.1:{port}");
+        let witness_key = demo_dir.join("witness.vkey");
+        let verify = covenant(
+            scratch.path(),
+            &[
+                "audit",
+                "verify",
+                &url,
+                "--quiet",
+                "--witness",
+                witness_key.to_str().unwrap(),
+            ],
+        );
+        assert!(verify.status.success(), "{run} run: {}", stderr(&verify));
+        let report = stdout(&verify);
+        assert!(report.contains("verified all 308 entries"), "{report}");
+        assert!(
+            report.contains("cosigned by 1 of the 1 pinned witnesses"),
+            "{report}"
+        );
+        let status = script.interrupt();
+        assert!(
+            status.success(),
+            "{run} run: Ctrl-C ends the demo with {status}"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "{run} run: the ledger stopped listening"
+        );
+    }
+}
+
+/// scripts/demo.sh as a child process, with its output read line by line.
+struct DemoScript {
+    child: std::process::Child,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl DemoScript {
+    fn start(demo_dir: &std::path::Path, port: u16) -> Self {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut child = std::process::Command::new("bash")
+            .arg(root.join("scripts/demo.sh"))
+            .env("COVENANT_BIN", env!("CARGO_BIN_EXE_covenant"))
+            .env("NATS_SERVER", covenant_testkit::nats_server_binary())
+            .env("COVENANT_DEMO_DIR", demo_dir)
+            .env("COVENANT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start scripts/demo.sh");
+        let output = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+        Self { child, output }
+    }
+
+    /// Everything the script printed up to and including the line holding `marker`.
+    fn read_until(&mut self, marker: &str) -> String {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            let read = self
+                .output
+                .read_line(&mut line)
+                .expect("read the script's output");
+            assert!(read > 0, "the script ended before {marker:?}:\n{seen}");
+            seen.push_str(&line);
+            if line.contains(marker) {
+                return seen;
+            }
+        }
+    }
+
+    /// Ctrl-C, as a terminal sends it, and the script's exit status.
+    fn interrupt(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        std::io::Read::read_to_string(&mut self.output, &mut String::new()).ok();
+        self.child.wait().expect("wait for the script")
+    }
+}
+
+impl Drop for DemoScript {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

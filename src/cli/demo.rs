@@ -8,6 +8,7 @@ use covenant_emit::build::SealedEvent;
 use covenant_emit::envelope_file;
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_emit::publish::{Publisher, PublisherConfig, RetryPolicy};
+use covenant_emit::status::{EventStatus, LedgerClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,10 @@ pub struct LoadArgs {
     /// How long to keep retrying while NATS or the event stream is unavailable, in seconds.
     #[arg(long, default_value_t = 60)]
     retry_for: u64,
+    /// Then wait, at most this many seconds, until the ledger at the HTTP listen address has
+    /// decided the last event, so that everything loaded is in the log when this returns.
+    #[arg(long, value_name = "SECONDS")]
+    wait_for_ledger: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +128,7 @@ fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let (batches, mut ready) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<SealedEvent>>>(2);
     let producer = std::thread::spawn(move || {
         let mut envelopes = envelopes.peekable();
+        let mut last_event_id = None;
         while envelopes.peek().is_some() {
             let batch = envelopes
                 .by_ref()
@@ -131,10 +137,14 @@ fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
                 .collect::<Result<Vec<_>, _>>()
                 .context("check the demo envelopes");
             let failed = batch.is_err();
+            if let Ok(events) = &batch {
+                last_event_id = events.last().map(|event| event.event_id.clone());
+            }
             if batches.blocking_send(batch).is_err() || failed {
-                return;
+                return None;
             }
         }
+        last_event_id
     });
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
     let published = runtime.block_on(async {
@@ -154,7 +164,7 @@ fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
     });
     // Dropping the receiver stops the producer if publishing failed.
     drop(ready);
-    let _ = producer.join();
+    let last_event_id = producer.join().ok().flatten();
     let (stored, duplicates) = published?;
     progress.finish_and_clear();
     println!(
@@ -168,7 +178,43 @@ fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
             "nothing new: this data set was loaded before, and the ledger keeps each event once"
         );
     }
+    if let (Some(seconds), Some(event_id)) = (args.wait_for_ledger, last_event_id) {
+        wait_for_ledger(&config.listen, &event_id, Duration::from_secs(seconds))?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Wait until the ledger listening on `listen` has decided `event_id` and, when it accepted
+/// it, serves a signed checkpoint that includes it.
+fn wait_for_ledger(listen: &str, event_id: &str, timeout: Duration) -> anyhow::Result<()> {
+    let url = format!("http://{listen}");
+    let deadline = Instant::now() + timeout;
+    let status = LedgerClient::new(&url)
+        .wait_for_decision(event_id, timeout)
+        .with_context(|| format!("ask the ledger at {url} about the last event"))?;
+    let needed_size = match status {
+        EventStatus::Unknown => bail!(
+            "the ledger at {url} has not taken in the last event ({event_id}) after {}s",
+            timeout.as_secs()
+        ),
+        EventStatus::Accepted { seq: Some(seq) } => seq + 1,
+        EventStatus::Accepted { seq: None } | EventStatus::Rejected { .. } => 0,
+    };
+    while served_checkpoint_size(&url) < Some(needed_size) {
+        if Instant::now() >= deadline {
+            bail!("the ledger at {url} serves no checkpoint of size {needed_size} yet");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("the ledger at {url} has taken in every event loaded and signed a checkpoint");
+    Ok(())
+}
+
+/// The size in the checkpoint the ledger serves (its note's second line), if it serves one.
+fn served_checkpoint_size(url: &str) -> Option<u64> {
+    let mut response = ureq::get(&format!("{url}/log/checkpoint")).call().ok()?;
+    let note = response.body_mut().read_to_string().ok()?;
+    note.lines().nth(1)?.parse().ok()
 }
 
 fn generate(scale: u64, out: &Path) -> anyhow::Result<ExitCode> {
