@@ -99,7 +99,7 @@ async fn run(events: usize, measuring: bool) {
         .prefix("covenant-ingest-bench")
         .tempdir_in(bench_dir())
         .expect("make a scratch directory under target/bench");
-    let (store, _dir) = support::temp_store_in(work.path());
+    let (store, store_dir) = support::temp_store_in(work.path());
     let mut options = LedgerOptions::default();
     if let Some(ms) = std::env::var("COVENANT_BENCH_CHECKPOINT_MS")
         .ok()
@@ -174,6 +174,10 @@ async fn run(events: usize, measuring: bool) {
         if p99 <= 100.0 { "met" } else { "NOT met" }
     );
     running.stop().await.expect("stop the ledger");
+    let entries = store.head().size;
+    drop(store);
+    let restart_ms = restart(store_dir.path(), &world) * 1000.0;
+    println!("restart: the store and the ledger over {entries} entries open in {restart_ms:.0} ms");
 
     let json = serde_json::json!({
         "events": events,
@@ -196,6 +200,8 @@ async fn run(events: usize, measuring: bool) {
         "ledger_batches": batches,
         "ledger_commit_ms_per_batch": (commit_seconds * 1000.0 / batches.max(1.0) * 100.0).round() / 100.0,
         "store_append_ms_per_batch": (append_seconds * 1000.0 / batches.max(1.0) * 100.0).round() / 100.0,
+        "restart_entries": entries,
+        "restart_ms": restart_ms.round(),
         "load_average_1m": load_average(),
         "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p90_ms": (p90 * 10.0).round() / 10.0,
@@ -215,6 +221,24 @@ async fn run(events: usize, measuring: bool) {
     )
     .expect("write target/bench/ingest.json");
     println!("wrote {}", path.display());
+}
+
+/// Seconds to reopen the store in `dir` (recovery and the check of its head) and open a
+/// ledger over it (the validation state loaded): what a restart costs before serving.
+fn restart(dir: &Path, world: &World) -> f64 {
+    let started = Instant::now();
+    let store = covenant_store::SledStore::open(dir.join("log")).expect("reopen the store");
+    let ledger = Ledger::open(
+        Arc::new(store),
+        &world.genesis(),
+        Some(world.log_signer()),
+        LedgerOptions::default(),
+        LedgerMetrics::default(),
+    )
+    .expect("reopen the ledger");
+    let seconds = started.elapsed().as_secs_f64();
+    drop(ledger);
+    seconds
 }
 
 /// The ledger's decode + batch-verify stage over `envelopes` in batches of the ledger's size,
