@@ -5,6 +5,7 @@ use crate::event::decode;
 use crate::proto::*;
 use crate::signing::{EnvelopeHeader, EventSigner, seal};
 use prost::Message;
+use std::collections::HashSet;
 
 const REGISTRAR: &str = "covenant-registrar";
 const DCMS: &str = "GB-GOV-DCMS";
