@@ -182,29 +182,38 @@ async fn caught_up(state: &AppState) -> Result<QueryHandle, ApiError> {
             "this server has no query projections configured",
         ));
     };
-    let behind = state
-        .store
-        .head()
-        .size
-        .saturating_sub(projections.applied());
-    let store = state.store.clone();
-    let follower = projections.clone();
+    if state.store.head().size > projections.applied() {
+        let (follower, store) = (projections.clone(), state.store.clone());
+        blocking(move || follow_log(&follower, &store)).await?;
+    }
+    Ok(projections)
+}
+
+/// Bring the projections up to the log before answering a request (pages and API alike): a
+/// short backlog is applied in the request, so that an accepted event shows in the next
+/// answer; a long one (a fresh or rebuilt projection, a burst of ingest) is left to a
+/// background catch-up, and until it is done answers say which point they describe
+/// (`as_of.size`). Runs on a blocking thread of the server's runtime.
+pub(crate) fn follow_log(
+    projections: &QueryHandle,
+    store: &Arc<dyn covenant_store::LogStore>,
+) -> Result<(), QueryError> {
+    let behind = store.head().size.saturating_sub(projections.applied());
     if behind > CATCH_UP_IN_REQUEST {
-        // A long backlog (a fresh or rebuilt projection) is applied in the background; until
-        // it is done, answers say which point they describe (`as_of.size`).
+        let (follower, store) = (projections.clone(), store.clone());
         tokio::task::spawn_blocking(move || {
             if let Err(error) = follower.try_catch_up(&*store) {
                 tracing::error!(%error, "catch up the query projections");
             }
         });
     } else if behind > 0 {
-        blocking(move || follower.catch_up(&*store).map(|_| ())).await?;
+        projections.catch_up(&**store)?;
     }
-    Ok(projections)
+    Ok(())
 }
 
-/// Entries a request applies itself before answering, so that an accepted event shows in the
-/// next answer; a longer backlog is left to a background catch-up.
+/// Entries a request applies itself before answering; a longer backlog is left to a
+/// background catch-up.
 const CATCH_UP_IN_REQUEST: u64 = 8_192;
 
 async fn blocking<T, F>(work: F) -> Result<T, ApiError>

@@ -479,48 +479,79 @@ fn a_new_event_shows_in_the_next_answer() {
     assert_eq!(after["counts"]["delivered"], 2);
 }
 
+/// A server over a log of 9,002 entries whose projections have applied none of them.
+struct Backlogged {
+    base: String,
+    size: u64,
+    projections: Arc<Projections>,
+    agent: ureq::Agent,
+    _runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Backlogged {
+    fn serve() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
+        let mut log = LogWriter::genesis(&*store, fixtures::SCENARIO_START_NS).unwrap();
+        log.register(DHSC, "Health", covenant_core::proto::ActorKind::Department)
+            .unwrap();
+        for index in 0..9_000 {
+            log.commitment(
+                DHSC,
+                &format!("c-{index}"),
+                "A promise",
+                "A promise among many",
+                "2026-01-05",
+                "2026-12-31",
+                &["safety"],
+            )
+            .unwrap();
+        }
+        let size = log.flush().unwrap().size;
+        let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
+        let state = AppState::new(store.clone(), String::new()).with_query(projections.clone());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, router(state)).await });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base,
+            size,
+            projections,
+            agent,
+            _runtime: runtime,
+            _dir: dir,
+        }
+    }
+
+    fn get(&self, path: &str) -> String {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path} answers while catching up");
+        response.body_mut().read_to_string().unwrap()
+    }
+}
+
 #[test]
 fn a_long_backlog_is_applied_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
-    let mut log = LogWriter::genesis(&*store, fixtures::SCENARIO_START_NS).unwrap();
-    log.register(DHSC, "Health", covenant_core::proto::ActorKind::Department)
-        .unwrap();
-    for index in 0..9_000 {
-        log.commitment(
-            DHSC,
-            &format!("c-{index}"),
-            "A promise",
-            "A promise among many",
-            "2026-01-05",
-            "2026-12-31",
-            &["safety"],
-        )
-        .unwrap();
-    }
-    let size = log.flush().unwrap().size;
-    let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
-    let state = AppState::new(store.clone(), String::new()).with_query(projections);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, router(state)).await });
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let server = Backlogged::serve();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut sizes = vec![];
     loop {
-        let mut response = agent.get(&format!("{base}/v1/themes")).call().unwrap();
-        assert_eq!(response.status(), 200, "answers while catching up");
-        let body: Value =
-            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let body: Value = serde_json::from_str(&server.get("/v1/themes")).unwrap();
         let answered = body["as_of"]["size"].as_u64().unwrap();
         sizes.push(answered);
-        if answered == size {
+        if answered == server.size {
             assert_eq!(body["items"][0]["commitments"], 9_000);
             break;
         }
@@ -531,7 +562,29 @@ fn a_long_backlog_is_applied_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
-        sizes[0] < size,
+        sizes[0] < server.size,
         "the first answer did not wait for the whole backlog"
     );
+}
+
+/// Pages follow the log as the API does: a long backlog does not hold up the page.
+#[test]
+fn a_page_does_not_wait_for_a_long_backlog_either() {
+    let server = Backlogged::serve();
+    let page = server.get("/themes");
+    assert!(page.contains("<html"), "a page: {page:.200}");
+    assert!(
+        server.projections.applied() < server.size,
+        "the page waited for all {} entries to be applied",
+        server.size
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.projections.applied() < server.size {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background catch-up stopped at {}",
+            server.projections.applied()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
