@@ -128,10 +128,10 @@ pub(crate) fn encode_event_seq(seq: u64) -> [u8; 8] {
 fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), String> {
     let keyed = |tag: u8, id: &str| [&[tag], id.as_bytes()].concat();
     let (key, value) = match change {
-        StateChange::Genesis(genesis) => (vec![b'g'], json(genesis)?),
-        StateChange::Actor(id, record) => (keyed(b'a', id), json(record)?),
-        StateChange::Key(id, record) => (keyed(b'k', id), json(record)?),
-        StateChange::Commitment(id, record) => (keyed(b'c', id), json(record)?),
+        StateChange::Genesis(genesis) => (vec![b'g'], encoded(genesis)?),
+        StateChange::Actor(id, record) => (keyed(b'a', id), encoded(record)?),
+        StateChange::Key(id, record) => (keyed(b'k', id), encoded(record)?),
+        StateChange::Commitment(id, record) => (keyed(b'c', id), encoded(record)?),
         StateChange::Action(id, owner) => (keyed(b'x', id), owner.as_bytes().to_vec()),
         StateChange::Retracted(id) => (keyed(b'r', id), Vec::new()),
     };
@@ -149,12 +149,12 @@ fn decode_state_change(key: &[u8], value: &[u8]) -> Result<StateChange, String> 
             .map_err(|_| "state change id is not UTF-8".to_owned())
     };
     let parse_error =
-        |e: serde_json::Error| format!("state change {:?}: {e}", String::from_utf8_lossy(key));
+        |e: postcard::Error| format!("state change {:?}: {e}", String::from_utf8_lossy(key));
     Ok(match tag {
-        b'g' => StateChange::Genesis(serde_json::from_slice(value).map_err(parse_error)?),
-        b'a' => StateChange::Actor(id()?, serde_json::from_slice(value).map_err(parse_error)?),
-        b'k' => StateChange::Key(id()?, serde_json::from_slice(value).map_err(parse_error)?),
-        b'c' => StateChange::Commitment(id()?, serde_json::from_slice(value).map_err(parse_error)?),
+        b'g' => StateChange::Genesis(postcard::from_bytes(value).map_err(parse_error)?),
+        b'a' => StateChange::Actor(id()?, postcard::from_bytes(value).map_err(parse_error)?),
+        b'k' => StateChange::Key(id()?, postcard::from_bytes(value).map_err(parse_error)?),
+        b'c' => StateChange::Commitment(id()?, postcard::from_bytes(value).map_err(parse_error)?),
         b'x' => StateChange::Action(
             id()?,
             std::str::from_utf8(value)
@@ -214,8 +214,10 @@ fn take_u32_prefixed<'a>(
     Ok(part)
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    serde_json::to_vec(value).map_err(|e| e.to_string())
+/// A record's compact serde encoding (postcard): it is decoded for every state change on
+/// every open, where JSON cost several times as much.
+fn encoded<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(value).map_err(|e| e.to_string())
 }
 
 pub(crate) fn rejection_key(stored_at_ns: u64, number: u64) -> [u8; 16] {
