@@ -6,10 +6,10 @@
 //! how to install one, never a skipped test.
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running `nats-server -js`, killed on drop.
 pub struct NatsServer {
@@ -27,12 +27,30 @@ impl NatsServer {
     /// Start a server that keeps its JetStream data in `store_dir` (so a test can restart the
     /// broker on the same data).
     pub fn start_with_store(store_dir: tempfile::TempDir) -> Self {
-        Self::start_on(free_port(), store_dir)
+        // A port free a moment ago can be taken by the time the server binds it (by another
+        // test's listener or an outgoing connection), so a refused port is retried elsewhere.
+        let mut store_dir = store_dir;
+        for _ in 0..PORT_ATTEMPTS {
+            match Self::launch(free_port(), store_dir) {
+                Ok(server) => return server,
+                Err((dir, _)) => store_dir = dir,
+            }
+        }
+        panic!("nats-server could not bind a free port in {PORT_ATTEMPTS} attempts");
     }
 
     /// Start a server on `port` with its JetStream data in `store_dir`: a broker that comes
     /// back where clients last saw it, for tests of reconnection.
     pub fn start_on(port: u16, store_dir: tempfile::TempDir) -> Self {
+        Self::launch(port, store_dir).unwrap_or_else(|(_, problem)| panic!("{problem}"))
+    }
+
+    /// Run the server and wait until it says it is ready. Listening on the port is not proof:
+    /// something else may hold it while the server fails to bind and exits.
+    fn launch(
+        port: u16,
+        store_dir: tempfile::TempDir,
+    ) -> Result<Self, (tempfile::TempDir, String)> {
         let binary = nats_server_binary();
         let mut child = Command::new(&binary)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
@@ -42,19 +60,39 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
         let stderr = child.stderr.take().expect("piped stderr");
-        // Drain the server's log so it never blocks on a full pipe; keep it for failures.
+        let (ready, is_ready) = std::sync::mpsc::channel();
+        // Drain the server's log so it never blocks on a full pipe, and pass on the line that
+        // says it is serving.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Server is ready") {
+                    let _ = ready.send(());
+                }
                 if std::env::var_os("COVENANT_TEST_NATS_LOG").is_some() {
                     eprintln!("nats-server: {line}");
                 }
             }
         });
-        wait_for_port(port, &mut child);
-        Self {
-            child,
-            port,
-            store_dir,
+        match is_ready.recv_timeout(READY_WAIT) {
+            Ok(()) => Ok(Self {
+                child,
+                port,
+                store_dir,
+            }),
+            Err(wait) => {
+                let _ = child.kill();
+                let status = child.wait();
+                let problem = match wait {
+                    std::sync::mpsc::RecvTimeoutError::Timeout => {
+                        format!("nats-server was not ready on port {port} within {READY_WAIT:?}")
+                    }
+                    std::sync::mpsc::RecvTimeoutError::Disconnected => format!(
+                        "nats-server exited before it was ready on port {port} ({status:?}); \
+                         run with COVENANT_TEST_NATS_LOG=1 to see its log"
+                    ),
+                };
+                Err((store_dir, problem))
+            }
         }
     }
 
@@ -119,23 +157,33 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
-fn wait_for_port(port: u16, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("nats-server exited before listening on port {port}: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("nats-server did not listen on port {port} within 15 s");
-}
+/// How long a server may take to say it is ready.
+const READY_WAIT: Duration = Duration::from_secs(15);
+
+/// Ports tried before giving up on finding one no one else takes first.
+const PORT_ATTEMPTS: usize = 5;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpStream;
+
+    /// Something else listening on the port must not pass for the server: it fails to bind,
+    /// and that is reported instead of a broker no client can reach.
+    #[test]
+    fn a_port_held_by_another_listener_is_not_taken_for_the_server() {
+        let squatter = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = squatter.local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        match NatsServer::launch(port, dir) {
+            Ok(_) => panic!("a server was reported ready on a port it could not bind"),
+            Err((_, problem)) => assert!(problem.contains("exited before"), "{problem}"),
+        }
+        // Starting anywhere retries on another port.
+        let server = NatsServer::start();
+        assert_ne!(server.port(), port);
+        assert!(TcpStream::connect(("127.0.0.1", server.port())).is_ok());
+    }
 
     #[test]
     fn starts_listens_and_stops() {
