@@ -132,6 +132,20 @@ async fn wait_for_checkpoint(node: &Node, size: u64) -> Vec<u8> {
     node.store.latest_checkpoint().unwrap().unwrap().1
 }
 
+/// Witnesses `w1.example/witness` to `w3.example/witness` (seeds 1 to 3), none serving yet.
+fn three_witnesses(dir: &Path, world: &World) -> [TestWitness; 3] {
+    [1, 2, 3].map(|n| TestWitness::new(dir, &format!("w{n}.example/witness"), n, world))
+}
+
+/// A client subscribed to `acct.checkpoints` (the client must live as long as the
+/// subscription).
+async fn checkpoint_subscription(url: &str) -> (async_nats::Client, async_nats::Subscriber) {
+    let client = async_nats::connect(url).await.unwrap();
+    let checkpoints = client.subscribe("acct.checkpoints").await.unwrap();
+    client.flush().await.unwrap();
+    (client, checkpoints)
+}
+
 /// The next checkpoint published on `acct.checkpoints`.
 async fn next_publication(checkpoints: &mut async_nats::Subscriber) -> Vec<u8> {
     tokio::time::timeout(Duration::from_secs(20), checkpoints.next())
@@ -147,15 +161,11 @@ async fn with_one_of_three_witnesses_down_a_quorum_of_two_cosigns_every_checkpoi
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut world = World::new();
-    let w1 = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
-    let w2 = TestWitness::new(dir.path(), "w2.example/witness", 2, &world);
-    let down = TestWitness::new(dir.path(), "w3.example/witness", 3, &world);
+    let [w1, w2, down] = three_witnesses(dir.path(), &world);
     w1.serve().await;
     w2.serve().await;
     let all = [&w1, &w2, &down];
-    let client = async_nats::connect(server.url()).await.unwrap();
-    let mut checkpoints = client.subscribe("acct.checkpoints").await.unwrap();
-    client.flush().await.unwrap();
+    let (_client, mut checkpoints) = checkpoint_subscription(&server.url()).await;
 
     let mut node = Node::start(&world, &server.url(), witnessed(&all, 2)).await;
     let size = feed(&mut world, &server.url(), 300).await;
@@ -195,14 +205,10 @@ async fn without_a_quorum_nothing_is_stored_or_published_until_a_witness_comes_b
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut world = World::new();
-    let w1 = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
-    let w2 = TestWitness::new(dir.path(), "w2.example/witness", 2, &world);
-    let w3 = TestWitness::new(dir.path(), "w3.example/witness", 3, &world);
+    let [w1, w2, w3] = three_witnesses(dir.path(), &world);
     w1.serve().await;
     let all = [&w1, &w2, &w3];
-    let client = async_nats::connect(server.url()).await.unwrap();
-    let mut checkpoints = client.subscribe("acct.checkpoints").await.unwrap();
-    client.flush().await.unwrap();
+    let (_client, mut checkpoints) = checkpoint_subscription(&server.url()).await;
 
     let mut node = Node::start(&world, &server.url(), witnessed(&all, 2)).await;
     let size = feed(&mut world, &server.url(), 50).await;
@@ -252,9 +258,7 @@ async fn a_witness_that_cosigned_a_fork_refuses_and_does_not_count() {
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut world = World::new();
-    let forked = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
-    let w2 = TestWitness::new(dir.path(), "w2.example/witness", 2, &world);
-    let w3 = TestWitness::new(dir.path(), "w3.example/witness", 3, &world);
+    let [forked, w2, w3] = three_witnesses(dir.path(), &world);
     // Someone with the log's key showed the first witness another tree of size 3.
     let fork = world.log_signer().sign(3, Hash([7; 32]));
     forked
