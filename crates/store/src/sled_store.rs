@@ -241,11 +241,15 @@ impl SledStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// After a clean close the engine must recover the head the store closed with.
+    /// After a clean close the engine must recover the head and the latest checkpoint the
+    /// store closed with. The checkpoint is written after its batch, so it is often the newest
+    /// record in the engine's log, the first one a recovery that drops a damaged tail loses.
     fn check_closed_head(&self) -> Result<(), StoreError> {
         if let Some(closed) = durable::read_closed_head(&self.dir)? {
-            let recovered = closed_head_text(&self.current_meta().head);
-            if closed != recovered {
+            let recovered = closed_record(&self.current_meta().head, &self.latest_checkpoint()?);
+            // Records written before the checkpoint line existed hold the head alone.
+            let mut compared = recovered.lines().zip(closed.lines());
+            if let Some((recovered, closed)) = compared.find(|(r, c)| r != c) {
                 return Err(StoreError::CorruptMetadata(format!(
                     "the store was closed at {} but the engine recovered {}",
                     closed.trim(),
@@ -1001,10 +1005,15 @@ fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, StoreError> {
     layout::decode_rejection(value).map_err(StoreError::CorruptMetadata)
 }
 
-/// How a head is written in the clean-close record.
-fn closed_head_text(head: &Head) -> String {
+/// The clean-close record: the head, then the latest checkpoint (its size and the blake3
+/// of its note, which changes when cosignatures are added).
+fn closed_record(head: &Head, latest_checkpoint: &Option<(u64, Vec<u8>)>) -> String {
+    let checkpoint = match latest_checkpoint {
+        Some((size, note)) => format!("size {size} note {}", blake3::hash(note).to_hex()),
+        None => "none".to_owned(),
+    };
     format!(
-        "size {} root {} chain {} stream {}\n",
+        "size {} root {} chain {} stream {}\ncheckpoint {checkpoint}\n",
         head.size,
         hex_of(&head.root.0),
         hex_of(&head.chain_head),
@@ -1029,9 +1038,11 @@ impl Drop for SledStore {
             .db
             .flush()
             .map_err(|e| durable::engine_error(&self.dir, e))
-            .and_then(|_| writer.syncer.sync());
-        if closed.is_ok() {
-            let _ = durable::write_closed_head(&self.dir, &closed_head_text(&head));
+            .and_then(|_| writer.syncer.sync())
+            .and_then(|()| self.latest_checkpoint());
+        if let Ok(latest_checkpoint) = closed {
+            let record = closed_record(&head, &latest_checkpoint);
+            let _ = durable::write_closed_head(&self.dir, &record);
         }
     }
 }

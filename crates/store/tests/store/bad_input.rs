@@ -3,6 +3,7 @@
 //! byte of what is there.
 
 use super::support::entries;
+use covenant_core::checkpoint::LogSigner;
 use covenant_store::{Batch, LogStore, SledStore, StoreError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -189,6 +190,54 @@ fn a_damaged_head_record_is_reported_on_open() {
         Err(StoreError::CorruptMetadata(problem)) => assert!(problem.contains("5"), "{problem}"),
         other => panic!("expected a corrupt head, got {other:?}"),
     }
+}
+
+#[test]
+fn a_checkpoint_lost_after_a_clean_close_is_reported_on_open() {
+    // What the engine's recovery does when the newest part of its log is damaged: it keeps
+    // the log up to the damage. A checkpoint is written after its batch, so it is the record
+    // such a recovery loses first, and the head alone cannot tell.
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    let signer = LogSigner::new("covenant.test/log", [4; 32]).unwrap();
+    {
+        let store = SledStore::create_or_open(&dir).unwrap();
+        let head = store
+            .append(Batch {
+                entries: entries("b", 5, 1),
+                ..Batch::default()
+            })
+            .unwrap();
+        store
+            .put_checkpoint(head.size, &signer.sign(head.size, head.root))
+            .unwrap();
+    }
+    {
+        let db = sled::open(dir.join("sled")).unwrap();
+        let checkpoints = db.open_tree("checkpoints").unwrap();
+        let (newest, _) = checkpoints.last().unwrap().unwrap();
+        checkpoints.remove(newest).unwrap();
+        db.flush().unwrap();
+    }
+    match SledStore::open(&dir) {
+        Err(StoreError::CorruptMetadata(problem)) => {
+            assert!(problem.contains("checkpoint size 5"), "{problem}");
+            assert!(problem.contains("checkpoint none"), "{problem}");
+        }
+        other => panic!("expected the lost checkpoint to be reported, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_store_closed_by_a_version_that_recorded_only_the_head_still_opens() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    small_store(&dir);
+    let record = std::fs::read_to_string(dir.join("CLOSED")).unwrap();
+    let head_line = record.lines().next().unwrap();
+    assert!(head_line.starts_with("size 5 "), "{record}");
+    std::fs::write(dir.join("CLOSED"), format!("{head_line}\n")).unwrap();
+    assert_eq!(SledStore::open(&dir).unwrap().head().size, 5);
 }
 
 #[test]

@@ -11,9 +11,9 @@
 //! reader, ours or anyone's, will ever see it. One more case needs the store's help: a flip in
 //! the part of the engine's log written since its last snapshot looks to the engine's recovery
 //! exactly like a write torn by a crash, and it silently recovers the log up to that point. The
-//! store was closed cleanly here, so the head it recorded at close (the `CLOSED` file) no
-//! longer matches and opening reports it; most flips in this small store land there. So each
-//! flip must be either
+//! store was closed cleanly here, so the head and newest checkpoint it recorded at close (the
+//! `CLOSED` file) no longer match and opening reports it; most flips in this small store land
+//! there. So each flip must be either
 //! - reported: opening fails or the check fails, with an error that says what is wrong; or
 //! - provably harmless: the check passes and reports the same head and the same digest over
 //!   every key and value of every tree as the untouched store.
