@@ -75,15 +75,14 @@ impl Projections {
     /// Open (or create) the projection database in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, QueryError> {
         let dir = dir.as_ref().to_path_buf();
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&dir)
             .cache_capacity(1024 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|error| QueryError::Open {
-                path: dir.display().to_string(),
-                reason: error.to_string(),
-            })?;
+            .mode(sled::Mode::HighThroughput);
+        let db = covenant_store::open_sled(&config).map_err(|error| QueryError::Open {
+            path: dir.display().to_string(),
+            reason: error.to_string(),
+        })?;
         let tree = db.open_tree("projections")?;
         match tree.get(keys::format())? {
             Some(found) if found.as_ref() != FORMAT.as_bytes() => {

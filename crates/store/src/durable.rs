@@ -302,13 +302,35 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
 }
 
 /// Name what went wrong inside sled.
+/// Open a sled database, waiting a moment if its lock is held.
+///
+/// sled's I/O threads can hold the database file, and with it the lock, for a moment after the
+/// last handle is dropped, so a database closed and reopened by one process may briefly look
+/// locked. Another process holding it stays locked past the wait, and that error is returned.
+pub fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Err(error) if is_lock_error(&error) && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long opening waits for a lock released by this process's own closed database.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn is_lock_error(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
     match error {
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-            StoreError::Locked {
-                path: store_dir.display().to_string(),
-            }
-        }
+        sled::Error::Io(_) if is_lock_error(&error) => StoreError::Locked {
+            path: store_dir.display().to_string(),
+        },
         sled::Error::Io(io) => io_error(&store_dir.join(ENGINE_DIR), io),
         sled::Error::Corruption { at, .. } => StoreError::CorruptMetadata(format!(
             "the storage engine found a damaged record{}",
@@ -321,6 +343,29 @@ pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opening_waits_for_a_lock_released_moments_later_but_not_forever() {
+        let scratch = tempfile::tempdir().unwrap();
+        let config = sled::Config::new().path(scratch.path().join("db"));
+        let held = open_sled(&config).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(held);
+        });
+        let reopened = open_sled(&config).expect("the lock is released within the wait");
+        release.join().unwrap();
+        let started = std::time::Instant::now();
+        match open_sled(&config) {
+            Err(error) => assert!(is_lock_error(&error), "{error}"),
+            Ok(_) => panic!("a database held open must stay locked"),
+        }
+        assert!(
+            started.elapsed() >= LOCK_WAIT,
+            "gave up before the wait was over"
+        );
+        drop(reopened);
+    }
 
     #[test]
     fn marker_check_names_the_format_found() {

@@ -16,6 +16,7 @@ mod durable;
 mod layout;
 mod sled_store;
 
+pub use durable::open_sled;
 pub use sled_store::SledStore;
 
 use covenant_core::entry::ChainHash;

@@ -640,29 +640,14 @@ fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
     let engine_dir = dir.join(durable::ENGINE_DIR);
     durable::remove_unfinished_snapshots(&engine_dir)?;
     let config = engine_config(&engine_dir);
-    let started = std::time::Instant::now();
-    loop {
-        let opened = match std::panic::catch_unwind(AssertUnwindSafe(|| config.open())) {
-            Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
-            Err(panic) => Err(StoreError::CorruptMetadata(format!(
-                "the storage engine failed while recovering: {}",
-                panic_message(&panic)
-            ))),
-        };
-        // sled's I/O threads can hold the database file, and with it the lock, for a moment
-        // after the last handle is dropped, so a store closed and reopened by one process may
-        // briefly look locked. Another process holding it stays locked past the wait.
-        match opened {
-            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            other => return other,
-        }
+    match std::panic::catch_unwind(AssertUnwindSafe(|| durable::open_sled(&config))) {
+        Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
+        Err(panic) => Err(StoreError::CorruptMetadata(format!(
+            "the storage engine failed while recovering: {}",
+            panic_message(&panic)
+        ))),
     }
 }
-
-/// How long opening waits for a lock released by this process's own closed store.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The engine settings every store uses.
 pub(crate) fn engine_config(engine_dir: &Path) -> sled::Config {
