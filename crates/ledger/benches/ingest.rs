@@ -85,14 +85,35 @@ async fn run(events: usize, measuring: bool) {
     let publish_rate = events as f64 / started.elapsed().as_secs_f64();
     println!("published at {publish_rate:.0} events/s (async acks)");
 
+    let cpu = CpuMeter::new(server.pid());
+    let mark = cpu.read();
     let raw_ack_rate = raw_pull_ack(&js, last_seq).await;
-    println!("raw JetStream pull consumer + ack, no work: {raw_ack_rate:.0} events/s");
-    let raw_ordered_rate = raw_ordered(&js, last_seq).await;
-    println!("raw JetStream ordered consumer, no work:    {raw_ordered_rate:.0} events/s");
-    let verify_rate = verify_alone(&world, &onboarding, &envelopes);
+    let raw_ack_cpu = cpu.per_event_since(mark, events);
     println!(
-        "decode + batch signature verification alone, all cores: {verify_rate:.0} events/s ({:.2} of raw pull + ack)",
+        "raw JetStream pull consumer + ack, no work: {raw_ack_rate:.0} events/s ({raw_ack_cpu})"
+    );
+    let mark = cpu.read();
+    let raw_ordered_rate = raw_ordered(&js, last_seq).await;
+    let ordered_cpu = cpu.per_event_since(mark, events);
+    println!(
+        "raw JetStream ordered consumer, no work:    {raw_ordered_rate:.0} events/s ({ordered_cpu})"
+    );
+    let mark = cpu.read();
+    let verify_rate = verify_alone(&world, &onboarding, &envelopes);
+    let verify_cpu = cpu.per_event_since(mark, events);
+    println!(
+        "decode + batch signature verification alone, all cores: {verify_rate:.0} events/s ({:.2} of raw pull + ack; {verify_cpu})",
         verify_rate / raw_ack_rate
+    );
+    // Every event the ledger takes in costs at least the ordered consumer's delivery and its
+    // decode + verification: with the machine's cores fully busy on nothing else, that CPU
+    // time per event caps the rate any ledger could reach here.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let floor_us = ordered_cpu.total_us() + verify_cpu.total_us();
+    let ceiling_rate = cores as f64 * 1e6 / floor_us;
+    println!(
+        "ceiling for any ledger on {cores} cores: delivery + decode + verification need {floor_us:.1} us of CPU per event, so at most {ceiling_rate:.0} events/s ({:.2} of raw pull + ack)",
+        ceiling_rate / raw_ack_rate
     );
 
     let work = tempfile::Builder::new()
@@ -124,14 +145,18 @@ async fn run(events: usize, measuring: bool) {
         .expect("subscribe");
     client.flush().await.expect("flush");
     let started = Instant::now();
+    let mark = cpu.read();
     let (_ingest, running) = ledger
         .run_stream(client.clone(), &StreamSettings::default())
         .await
         .expect("run the ledger");
+    let commit_mark = thread_cpu_seconds(COMMIT_THREAD);
     while store.head().stream_seq < last_seq {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let ledger_rate = events as f64 / started.elapsed().as_secs_f64();
+    let ledger_cpu = cpu.per_event_since(mark, events);
+    let commit_us = (thread_cpu_seconds(COMMIT_THREAD) - commit_mark) * 1e6 / events as f64;
     let (batches, commit_seconds, append_seconds) = batch_figures(&registry);
     println!(
         "  {batches} batches of {:.0} events on average; per batch: validate + append {:.2} ms, of which the store's append {:.2} ms",
@@ -140,8 +165,12 @@ async fn run(events: usize, measuring: bool) {
         append_seconds * 1000.0 / batches.max(1.0)
     );
     let ratio = ledger_rate / raw_ack_rate;
+    // The commit thread's work (validation, the store's append, checkpoints) has to happen
+    // too: added to the floor it gives the ceiling for this ledger's design on this machine.
+    let design_floor_us = floor_us + commit_us;
+    let design_ceiling_rate = cores as f64 * 1e6 / design_floor_us;
     println!(
-        "ledger (decode, batch-verify, validate, append + fsync, checkpoint): {ledger_rate:.0} events/s"
+        "ledger (decode, batch-verify, validate, append + fsync, checkpoint): {ledger_rate:.0} events/s ({ledger_cpu})"
     );
     println!(
         "ratio ledger / raw pull + ack: {ratio:.2} (goal >= 0.50: {})",
@@ -154,6 +183,10 @@ async fn run(events: usize, measuring: bool) {
     println!(
         "ratio ledger / verification alone: {:.2}",
         ledger_rate / verify_rate
+    );
+    println!(
+        "  the commit thread (validate, append, checkpoints) used {commit_us:.1} us of CPU per event; with delivery and verification that is {design_floor_us:.1} us, so on {cores} cores at most {design_ceiling_rate:.0} events/s ({:.2} of raw pull + ack)",
+        design_ceiling_rate / raw_ack_rate
     );
     while checkpoints.next().now_or_never().flatten().is_some() {}
 
@@ -182,7 +215,7 @@ async fn run(events: usize, measuring: bool) {
     let json = serde_json::json!({
         "events": events,
         "average_envelope_bytes": average_bytes,
-        "cores": std::thread::available_parallelism().map_or(1, usize::from),
+        "cores": cores,
         "publish_events_per_s": publish_rate.round(),
         "raw_pull_ack_events_per_s": raw_ack_rate.round(),
         "raw_ordered_events_per_s": raw_ordered_rate.round(),
@@ -194,6 +227,17 @@ async fn run(events: usize, measuring: bool) {
         "verify_alone_events_per_s": verify_rate.round(),
         "ratio_verify_alone_to_raw_pull_ack": ((verify_rate / raw_ack_rate) * 1000.0).round() / 1000.0,
         "ratio_ledger_to_verify_alone": ((ledger_rate / verify_rate) * 1000.0).round() / 1000.0,
+        "cpu_us_per_event": {
+            "raw_pull_ack": raw_ack_cpu.json(),
+            "raw_ordered": ordered_cpu.json(),
+            "verify_alone": verify_cpu.json(),
+            "ledger": ledger_cpu.json(),
+        },
+        "commit_thread_cpu_us_per_event": (commit_us * 100.0).round() / 100.0,
+        "ceiling_events_per_s": ceiling_rate.round(),
+        "ratio_ceiling_to_raw_pull_ack": ((ceiling_rate / raw_ack_rate) * 1000.0).round() / 1000.0,
+        "design_ceiling_events_per_s": design_ceiling_rate.round(),
+        "ratio_design_ceiling_to_raw_pull_ack": ((design_ceiling_rate / raw_ack_rate) * 1000.0).round() / 1000.0,
         "latency_events_per_s": latency_rate.round(),
         "latency_events": latency_events,
         "checkpoint_interval_ms": options.checkpoint_interval.as_millis() as u64,
@@ -522,4 +566,103 @@ fn bench_dir() -> PathBuf {
     let dir = target.join("bench");
     std::fs::create_dir_all(&dir).expect("make target/bench");
     dir
+}
+
+/// CPU time used by this process (the bench, and the ledger when it runs) and by the broker,
+/// read from /proc in clock ticks (USER_HZ, 100 per second on Linux).
+struct CpuMeter {
+    broker_pid: u32,
+}
+
+#[derive(Clone, Copy)]
+struct CpuSeconds {
+    here: f64,
+    broker: f64,
+}
+
+/// Microseconds of CPU per event over a phase, split between this process and the broker.
+#[derive(Clone, Copy)]
+struct CpuPerEvent {
+    here_us: f64,
+    broker_us: f64,
+}
+
+impl CpuMeter {
+    fn new(broker_pid: u32) -> Self {
+        Self { broker_pid }
+    }
+
+    fn read(&self) -> CpuSeconds {
+        CpuSeconds {
+            here: process_cpu_seconds("self"),
+            broker: process_cpu_seconds(&self.broker_pid.to_string()),
+        }
+    }
+
+    fn per_event_since(&self, mark: CpuSeconds, events: usize) -> CpuPerEvent {
+        let now = self.read();
+        let per_event = |seconds: f64| seconds * 1e6 / events as f64;
+        CpuPerEvent {
+            here_us: per_event(now.here - mark.here),
+            broker_us: per_event(now.broker - mark.broker),
+        }
+    }
+}
+
+impl CpuPerEvent {
+    fn total_us(&self) -> f64 {
+        self.here_us + self.broker_us
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let round = |us: f64| (us * 100.0).round() / 100.0;
+        serde_json::json!({
+            "this_process": round(self.here_us),
+            "broker": round(self.broker_us),
+            "total": round(self.total_us()),
+        })
+    }
+}
+
+impl std::fmt::Display for CpuPerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CPU per event {:.1} us: {:.1} here, {:.1} in the broker",
+            self.total_us(),
+            self.here_us,
+            self.broker_us
+        )
+    }
+}
+
+/// The ledger's thread that validates and appends, one batch at a time.
+const COMMIT_THREAD: &str = "covenant-commit";
+
+/// User + system CPU seconds of this process's thread called `name`.
+fn thread_cpu_seconds(name: &str) -> f64 {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("list this process's threads");
+    for task in tasks {
+        let task = task.expect("a thread").path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            return cpu_seconds_in(&task.join("stat"));
+        }
+    }
+    panic!("no thread called {name} is running")
+}
+
+/// User + system CPU seconds of a process, from fields 14 and 15 of /proc/<pid>/stat.
+fn process_cpu_seconds(pid: &str) -> f64 {
+    cpu_seconds_in(Path::new(&format!("/proc/{pid}/stat")))
+}
+
+fn cpu_seconds_in(path: &Path) -> f64 {
+    let stat =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after_name = &stat[stat.rfind(')').expect("a stat line") + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| -> f64 { fields[index].parse().expect("a tick count") };
+    (ticks(11) + ticks(12)) / 100.0
 }

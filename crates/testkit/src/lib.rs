@@ -109,6 +109,11 @@ impl NatsServer {
         self.store_dir.path()
     }
 
+    /// The server's process id (for benchmarks that account for the broker's CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stop the server and hand back its storage directory, for a restart on the same data.
     pub fn stop(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
