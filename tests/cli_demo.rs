@@ -3,6 +3,7 @@
 
 use crate::cli_emit::{create_event_stream, stream_messages};
 use crate::cli_keys::{covenant, stderr, stdout};
+use crate::ledger::support::Served;
 use covenant_core::event::decode;
 use covenant_core::validate::{
     Decision, IndexedEvent, LedgerState, SignatureCheck, genesis_envelope, validate,
@@ -197,43 +198,13 @@ fn demo_config_writes_a_loadable_configuration_with_the_demo_keys() {
     );
 }
 
-/// `covenant serve` as a child process, stopped on drop.
-struct Ledger {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Ledger {
-    fn start(dir: &std::path::Path, config: &str, nats_url: &str, port: u16) -> Self {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_covenant"))
-            .current_dir(dir)
-            .args(["serve", "--config", config, "--nats", nats_url])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start covenant serve");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "covenant serve did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `covenant serve` on the demo's configuration, run from `dir`.
+fn start_ledger(dir: &std::path::Path, config: &str, nats_url: &str) -> Served {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_covenant"));
+    command
+        .current_dir(dir)
+        .args(["serve", "--config", config, "--nats", nats_url]);
+    Served::spawn(command)
 }
 
 #[test]
@@ -243,7 +214,6 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
 
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let port = covenant_testkit::free_port();
     let written = covenant(
         dir.path(),
         &[
@@ -256,7 +226,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         ],
     );
     assert!(written.status.success(), "{}", stderr(&written));
-    let ledger = Ledger::start(dir.path(), "demo/covenant.toml", &server.url(), port);
+    let ledger = start_ledger(dir.path(), "demo/covenant.toml", &server.url());
 
     // The ledger creates the stream; the loader waits for it if it is not there yet.
     let load = covenant(
@@ -272,7 +242,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
     );
     assert!(load.status.success(), "{}", stderr(&load));
     let data = covenant_demo::demo();
-    let client = LedgerClient::new(&ledger.url);
+    let client = LedgerClient::new(&ledger.base_url);
     let last = decode(data.events.last().unwrap()).unwrap();
     let status = client
         .wait_for_decision(last.event_id(), Duration::from_secs(30))
@@ -307,7 +277,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
     // The projections follow the log a moment behind the ledger's decisions.
     let log_size = data.events.len() as u64 + 1;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while get(&format!("{}/v1/actors/GB-GOV-23", ledger.url))["as_of"]["size"].as_u64()
+    while get(&format!("{}/v1/actors/GB-GOV-23", ledger.base_url))["as_of"]["size"].as_u64()
         != Some(log_size)
     {
         assert!(
@@ -321,7 +291,11 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         if scorecard.commitments() == 0 {
             continue;
         }
-        let url = format!("{}/v1/actors/{}", ledger.url, actor.replace(':', "%3A"));
+        let url = format!(
+            "{}/v1/actors/{}",
+            ledger.base_url,
+            actor.replace(':', "%3A")
+        );
         let answer = get(&url);
         let body = answer.to_string();
         for status in covenant_demo::Status::ALL {
@@ -409,7 +383,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         "--envelope",
         "onboard.env",
         "--ledger",
-        &ledger.url,
+        &ledger.base_url,
     ]);
     assert!(
         onboard.status.success(),
@@ -432,7 +406,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         "--key",
         "trust.key",
         "--ledger",
-        &ledger.url,
+        &ledger.base_url,
         "--commitment-id",
         "trust-youth-club",
         "--title",
@@ -462,7 +436,7 @@ fn the_demo_and_a_new_emitter_go_through_a_running_ledger() {
         "--key",
         "trust.key",
         "--ledger",
-        &ledger.url,
+        &ledger.base_url,
         "--action-id",
         "trust-a-1",
         "--commitment-ids",

@@ -570,7 +570,8 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("listen on {listen}"))?;
-                println!("serving POST /add-checkpoint on http://{listen}");
+                let address = listener.local_addr().context("read the listen address")?;
+                println!("serving POST /add-checkpoint on http://{address}");
                 axum::serve(listener, witness::router(Arc::new(witness)))
                     .await
                     .context("serve")

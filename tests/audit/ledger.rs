@@ -6,6 +6,7 @@ use super::served::world::World;
 use super::served::{Served, covenant, get, post_envelope, wait_for_decision, write_config};
 use covenant_core::cosignature::{CosignatureVerifier, cosigned_by};
 use covenant_testkit::NatsServer;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ fn wait_for_checkpoint(url: &str, size: u64) {
     }
 }
 
-/// `covenant audit witness serve` on a free port, killed on drop.
+/// `covenant audit witness serve`, killed on drop.
 struct WitnessProcess {
     child: Child,
     url: String,
@@ -53,8 +54,7 @@ impl WitnessProcess {
         ]);
         assert_eq!(code, 0, "{stderr}");
         let witness_key = stdout.trim().to_owned();
-        let port = covenant_testkit::free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_covenant"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_covenant"))
             .args([
                 "audit",
                 "witness",
@@ -66,17 +66,23 @@ impl WitnessProcess {
             .arg(&key_file)
             .args(["--log-key", log_key, "--state"])
             .arg(dir.join("witness-state.json"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
+            // A port the system picks, read from what the witness says: one chosen beforehand
+            // could be taken by another program and mistaken for the witness.
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the witness");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the witness never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let url = format!("http://127.0.0.1:{port}");
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let (_, url) = line.split_once("serving POST /add-checkpoint on ")?;
+                Some(url.trim().to_owned())
+            })
+            .expect("the witness says where it listens before anything else");
+        std::thread::spawn(move || lines.for_each(drop));
         (Self { child, url }, witness_key)
     }
 }

@@ -6,9 +6,7 @@ mod ledger;
 mod witnessed;
 
 // `covenant serve` as a child process, shared with the ledger's tests.
-#[allow(clippy::duplicate_mod, dead_code)]
-#[path = "../ledger/support.rs"]
-mod served;
+use crate::ledger::support as served;
 
 // A static tile server whose files a test can replace, shared with covenant-audit's tests.
 #[allow(clippy::duplicate_mod, dead_code)]

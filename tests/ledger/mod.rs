@@ -7,4 +7,4 @@ mod crash;
 mod permissions;
 mod rebuild;
 mod serve;
-mod support;
+pub(crate) mod support;

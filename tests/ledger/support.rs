@@ -1,7 +1,5 @@
 //! Running `covenant serve` as a child process, and talking to it over HTTP.
 
-// tests/query_api.rs loads the same file for its own events.
-#[allow(clippy::duplicate_mod)]
 #[path = "../../crates/ledger/tests/support/mod.rs"]
 pub mod world;
 
@@ -29,6 +27,13 @@ pub fn write_config(dir: &Path, world: &World) -> PathBuf {
     path
 }
 
+/// The address in `covenant serve`'s "serving http://ADDRESS" line.
+fn served_url(line: &str) -> Option<String> {
+    let from = line.find("serving http://")? + "serving ".len();
+    let url = line[from..].split_whitespace().next()?;
+    Some(url.to_owned())
+}
+
 /// `covenant serve` running as a child process.
 pub struct Served {
     child: Child,
@@ -37,39 +42,74 @@ pub struct Served {
 }
 
 impl Served {
-    /// Start `covenant serve` and wait until it answers HTTP.
+    /// Start `covenant serve` with this configuration and data directory (and broker, if
+    /// any) and wait until it answers HTTP.
     pub fn start(config: &Path, data: &Path, nats: Option<&str>) -> Self {
-        let port = covenant_testkit::free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
         command
             .arg("serve")
             .arg("--config")
             .arg(config)
             .arg("--data")
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .arg(data);
         if let Some(url) = nats {
             command.args(["--nats", url]);
         }
-        let mut child = command.spawn().expect("start covenant serve");
+        Self::spawn(command)
+    }
+
+    /// Start a prepared `covenant serve` command (everything but `--listen`) and wait until it
+    /// answers HTTP. It listens on a port the system picks and announces: a port chosen
+    /// beforehand could be taken by another program in between, and that program mistaken
+    /// for the ledger.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start covenant serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let pipe = child.stderr.take().expect("piped stderr");
         let sink = stderr.clone();
+        let (announced, announcement) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(url) = served_url(&line) {
+                    let _ = announced.send(url);
+                }
                 sink.lock().unwrap().push_str(&(line + "\n"));
             }
         });
         let mut served = Self {
             child,
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: String::new(),
             stderr,
         };
+        served.base_url = served.wait_for_announcement(&announcement);
         served.wait_until_ready();
         served
+    }
+
+    fn wait_for_announcement(
+        &mut self,
+        announcement: &std::sync::mpsc::Receiver<String>,
+    ) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(url) = announcement.recv_timeout(Duration::from_millis(20)) {
+                return url;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("covenant serve exited with {status}: {}", self.stderr());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "covenant serve never said where it listens: {}",
+                self.stderr()
+            );
+        }
     }
 
     fn wait_until_ready(&mut self) {
@@ -87,6 +127,49 @@ impl Served {
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// GET a path: status, content type and body, or None when the server cannot be reached.
+    pub fn try_get(&self, path: &str) -> Option<(u16, String, String)> {
+        let mut response = agent()
+            .get(format!("{}{path}", self.base_url))
+            .call()
+            .ok()?;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Some((
+            response.status().as_u16(),
+            content_type,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        ))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String, String) {
+        self.try_get(path)
+            .unwrap_or_else(|| panic!("GET {path} failed: {}", self.stderr()))
+    }
+
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        let (status, _, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+    }
+
+    /// Poll until `done` holds, for up to 30 s.
+    pub fn wait_for(&self, what: &str, mut done: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 
