@@ -24,7 +24,8 @@ fn verify_names_the_first_failure_and_exits_1() {
     );
 
     // Nothing listening: the check could not be completed, which is not a failed check.
-    let port = covenant_testkit::free_port();
+    let nothing_listening = covenant_testkit::ReservedPort::new();
+    let port = nothing_listening.port();
     let (code, _, stderr) = covenant(&[
         "audit",
         "verify",

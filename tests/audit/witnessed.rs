@@ -82,7 +82,8 @@ fn the_served_checkpoint_carries_a_quorum_that_audit_verify_can_require() {
     let w3_key = Cosigner::new("w3.example/witness", [3; 32])
         .unwrap()
         .verifier_key();
-    let w3_url = format!("http://127.0.0.1:{}", covenant_testkit::free_port());
+    let w3_port = covenant_testkit::ReservedPort::new();
+    let w3_url = format!("http://127.0.0.1:{}", w3_port.port());
 
     let mut world = World::new();
     let config = write_config(dir.path(), &world);
@@ -225,7 +226,7 @@ fn serve_refuses_a_bad_witness_policy_and_names_the_setting() {
         "--data",
         data.to_str().unwrap(),
         "--listen",
-        &format!("127.0.0.1:{}", covenant_testkit::free_port()),
+        "127.0.0.1:0",
     ]);
     assert_ne!(code, 0);
     assert!(

@@ -3,8 +3,8 @@
 
 use super::support::world;
 use super::support::*;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use covenant_testkit::NatsServer;
+use std::time::Duration;
 
 /// The example public nkeys in deploy/nats/auth.conf, in the order they appear.
 const EXAMPLE_KEYS: [&str; 4] = [
@@ -14,17 +14,8 @@ const EXAMPLE_KEYS: [&str; 4] = [
     "UAPMNN2B7BS3H43BJLCADIDKUUVBZAMZ4YCPBCBVWQTD4QKYD6ETOT6O",
 ];
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Start nats-server with deploy/nats/auth.conf, its example keys replaced by `keys`.
-fn start_with_auth(dir: &std::path::Path, keys: &[String; 4]) -> (Server, String) {
+fn start_with_auth(dir: &std::path::Path, keys: &[String; 4]) -> (NatsServer, String) {
     let mut auth = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/deploy/nats/auth.conf"
@@ -35,29 +26,9 @@ fn start_with_auth(dir: &std::path::Path, keys: &[String; 4]) -> (Server, String
         auth = auth.replace(example, key);
     }
     std::fs::write(dir.join("auth.conf"), auth).unwrap();
-    let port = covenant_testkit::free_port();
-    let config = format!(
-        "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: {}\n}}\ninclude auth.conf\n",
-        dir.join("js").display()
-    );
-    std::fs::write(dir.join("server.conf"), config).unwrap();
-    let child = Command::new(covenant_testkit::nats_server_binary())
-        .arg("-c")
-        .arg(dir.join("server.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nats-server");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nats-server did not start with auth.conf"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, format!("nats://127.0.0.1:{port}"))
+    let server = NatsServer::start_with_config(&dir.join("auth.conf"));
+    let url = server.url();
+    (server, url)
 }
 
 async fn connect_as(url: &str, seed: &str) -> async_nats::Client {

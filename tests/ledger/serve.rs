@@ -217,7 +217,7 @@ fn first_start_generates_a_private_log_key_and_a_changed_genesis_is_refused() {
         "--data",
         data.to_str().unwrap(),
         "--listen",
-        &format!("127.0.0.1:{}", covenant_testkit::free_port()),
+        "127.0.0.1:0",
     ]);
     assert_ne!(code, 0);
     assert!(stderr.contains("different genesis"), "{stderr}");

@@ -149,10 +149,8 @@ async fn a_broker_that_never_answers_is_given_up_on_with_the_event_named() {
 
 #[tokio::test]
 async fn an_unreachable_broker_is_a_clear_connect_error() {
-    let mut config = quick_config(&format!(
-        "nats://127.0.0.1:{}",
-        covenant_testkit::free_port()
-    ));
+    let nothing_listening = covenant_testkit::ReservedPort::new();
+    let mut config = quick_config(&format!("nats://127.0.0.1:{}", nothing_listening.port()));
     config.retry.give_up_after = Duration::from_millis(600);
     let error = Publisher::connect(config).await.unwrap_err().to_string();
     assert!(error.starts_with("connect to nats://127.0.0.1:"), "{error}");

@@ -8,7 +8,7 @@ use covenant_core::checkpoint::verify_checkpoint;
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
 use covenant_core::merkle::Hash;
 use covenant_ledger::{LedgerOptions, PolicyWitness, WitnessPolicy, WitnessTiming};
-use covenant_testkit::NatsServer;
+use covenant_testkit::{NatsServer, ReservedPort};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +22,7 @@ struct TestWitness {
     name: String,
     seed: u8,
     port: u16,
+    reserved: std::sync::Mutex<Option<ReservedPort>>,
     state: PathBuf,
     log_key: String,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -29,10 +30,12 @@ struct TestWitness {
 
 impl TestWitness {
     fn new(dir: &Path, name: &str, seed: u8, world: &World) -> Self {
+        let reserved = ReservedPort::new();
         Self {
             name: name.to_owned(),
             seed,
-            port: covenant_testkit::free_port(),
+            port: reserved.port(),
+            reserved: std::sync::Mutex::new(Some(reserved)),
             state: dir.join(format!("{seed}.json")),
             log_key: world.log_signer().verifier_key(),
             server: Default::default(),
@@ -45,9 +48,10 @@ impl TestWitness {
     }
 
     async fn serve(&self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .expect("bind the witness's port");
+        let reserved = self.reserved.lock().unwrap().take();
+        let listener = reserved.expect("a witness is served once").listen();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).expect("hand the listener to tokio");
         let app = router(Arc::new(self.open()));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();

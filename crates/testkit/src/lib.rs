@@ -27,11 +27,22 @@ impl NatsServer {
     /// Start a server that keeps its JetStream data in `store_dir` (so a test can restart the
     /// broker on the same data).
     pub fn start_with_store(store_dir: tempfile::TempDir) -> Self {
+        Self::start_anywhere(store_dir, None)
+    }
+
+    /// Start a server that also reads the configuration file `config` (for authorization,
+    /// say); the port and the JetStream storage given on the command line take precedence.
+    pub fn start_with_config(config: &Path) -> Self {
+        let store_dir = tempfile::tempdir().expect("create a temporary directory");
+        Self::start_anywhere(store_dir, Some(config))
+    }
+
+    fn start_anywhere(store_dir: tempfile::TempDir, config: Option<&Path>) -> Self {
         // A port free a moment ago can be taken by the time the server binds it (by another
         // test's listener or an outgoing connection), so a refused port is retried elsewhere.
         let mut store_dir = store_dir;
         for _ in 0..PORT_ATTEMPTS {
-            match Self::launch(free_port(), store_dir) {
+            match Self::launch(free_port(), store_dir, config) {
                 Ok(server) => return server,
                 Err((dir, _)) => store_dir = dir,
             }
@@ -42,7 +53,7 @@ impl NatsServer {
     /// Start a server on `port` with its JetStream data in `store_dir`: a broker that comes
     /// back where clients last saw it, for tests of reconnection.
     pub fn start_on(port: u16, store_dir: tempfile::TempDir) -> Self {
-        Self::launch(port, store_dir).unwrap_or_else(|(_, problem)| panic!("{problem}"))
+        Self::launch(port, store_dir, None).unwrap_or_else(|(_, problem)| panic!("{problem}"))
     }
 
     /// Run the server and wait until it says it is ready. Listening on the port is not proof:
@@ -50,9 +61,14 @@ impl NatsServer {
     fn launch(
         port: u16,
         store_dir: tempfile::TempDir,
+        config: Option<&Path>,
     ) -> Result<Self, (tempfile::TempDir, String)> {
         let binary = nats_server_binary();
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        if let Some(config) = config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(store_dir.path())
             .stdout(Stdio::null())
@@ -162,6 +178,53 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// A port on 127.0.0.1 held for a test: bound, so no one else gets it, but not listening, so
+/// connections to it are refused until [`ReservedPort::listen`]. For a server that is down
+/// at first and starts later on the same address, or for an address where nothing answers.
+pub struct ReservedPort {
+    socket: socket2::Socket,
+    port: u16,
+}
+
+impl ReservedPort {
+    pub fn new() -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("create a socket");
+        let any_port: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        socket
+            .bind(&any_port.into())
+            .expect("bind an ephemeral port");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|address| address.as_socket())
+            .map(|address| address.port())
+            .expect("the bound port");
+        Self { socket, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Start listening on the port (non-blocking, ready for tokio's `TcpListener::from_std`).
+    pub fn listen(self) -> TcpListener {
+        self.socket
+            .listen(128)
+            .expect("listen on the reserved port");
+        self.socket
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking");
+        self.socket.into()
+    }
+}
+
+impl Default for ReservedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// How long a server may take to say it is ready.
 const READY_WAIT: Duration = Duration::from_secs(15);
 
@@ -180,7 +243,7 @@ mod tests {
         let squatter = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = squatter.local_addr().unwrap().port();
         let dir = tempfile::tempdir().unwrap();
-        match NatsServer::launch(port, dir) {
+        match NatsServer::launch(port, dir, None) {
             Ok(_) => panic!("a server was reported ready on a port it could not bind"),
             Err((_, problem)) => assert!(problem.contains("exited before"), "{problem}"),
         }
@@ -188,6 +251,21 @@ mod tests {
         let server = NatsServer::start();
         assert_ne!(server.port(), port);
         assert!(TcpStream::connect(("127.0.0.1", server.port())).is_ok());
+    }
+
+    #[test]
+    fn a_reserved_port_refuses_connections_until_it_listens() {
+        let reserved = ReservedPort::new();
+        let port = reserved.port();
+        let refused = TcpStream::connect(("127.0.0.1", port)).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "no one else can take it"
+        );
+        let listener = reserved.listen();
+        assert_eq!(listener.local_addr().unwrap().port(), port);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
     }
 
     #[test]
