@@ -21,6 +21,7 @@ use covenant_store::{LogStore, SledStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -49,6 +50,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let signals = ShutdownSignals::listen()?;
     let genesis = genesis_config(&config)?;
     let witnesses = config::witness_policy(&args.config, &args.witnesses)?;
     std::fs::create_dir_all(&config.data_dir)
@@ -95,7 +97,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.data_dir.display(),
         head.size
     );
-    run_until_stopped(listener, state, running).await
+    run_until_stopped(listener, state, running, signals).await
 }
 
 async fn start_ledger(
@@ -128,6 +130,7 @@ async fn run_until_stopped(
     listener: tokio::net::TcpListener,
     state: AppState,
     mut running: RunningLedger,
+    mut signals: ShutdownSignals,
 ) -> anyhow::Result<ExitCode> {
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, covenant_http::router(state))
@@ -137,7 +140,7 @@ async fn run_until_stopped(
         .into_future();
     let server = tokio::spawn(server);
     let ledger_failed = tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signals.next() => {
             eprintln!("covenant: {signal}; finishing the batch in flight");
             false
         }
@@ -159,17 +162,27 @@ async fn run_until_stopped(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() -> &'static str {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = async {
-            match terminate.as_mut() {
-                Some(terminate) => { terminate.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => "terminated",
+/// Ctrl-C and SIGTERM, caught from the moment `listen` returns: one that arrives while the
+/// ledger starts, or just after it announced its address, stops it cleanly instead of killing
+/// it.
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn listen() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("listen for Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("listen for SIGTERM")?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "interrupted",
+            _ = self.terminate.recv() => "terminated",
+        }
     }
 }
 

@@ -226,3 +226,41 @@ fn first_start_generates_a_private_log_key_and_a_changed_genesis_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_sigterm_while_starting_stops_the_ledger_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &World::new());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_covenant"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start covenant serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    // The first start generates the log key: the ledger is still opening its store.
+    for line in lines.by_ref().map_while(Result::ok) {
+        stderr.push_str(&(line.clone() + "\n"));
+        if line.contains("generated a new log signing key") {
+            break;
+        }
+    }
+    // SAFETY: signalling our own child process by its id.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    lines
+        .map_while(Result::ok)
+        .for_each(|line| stderr.push_str(&(line + "\n")));
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("terminated; finishing"), "{stderr}");
+    assert!(stderr.contains("stopped cleanly at 1 entries"), "{stderr}");
+}
