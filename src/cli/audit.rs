@@ -4,13 +4,15 @@
 //! monitor raised the alarm; 2 the check could not be completed (unreachable, bad arguments,
 //! unreadable files).
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use covenant_audit::monitor::{self, MonitorState, Outcome};
 use covenant_audit::source::FnSource;
 use covenant_audit::witness::{self, Witness};
-use covenant_audit::{AuditError, HttpSource, LogSource, Progress, prove, verify_log};
+use covenant_audit::{
+    AuditError, HttpSource, LogSource, Progress, WitnessQuorum, prove, verify_log,
+};
 use covenant_core::checkpoint::verify_checkpoint;
-use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
+use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
 use covenant_store::{LogStore, SledStore};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,6 +55,16 @@ pub struct VerifyArgs {
     /// the log publishes is trusted on first use, with a warning.
     #[arg(long, value_name = "VERIFIER_KEY")]
     key: Option<String>,
+    #[command(flatten)]
+    witnesses: RequiredWitnesses,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The witnesses whose cosignatures `verify` and `monitor` require.
+#[derive(clap::Args)]
+struct RequiredWitnesses {
     /// A witness whose cosignature the checkpoint must carry: its verifier key, or a file
     /// holding it. Repeat for several witnesses.
     #[arg(long = "witness", value_name = "VERIFIER_KEY")]
@@ -60,20 +72,11 @@ pub struct VerifyArgs {
     /// How many of the --witness keys must have cosigned the checkpoint (default: all).
     #[arg(long, value_name = "N", requires = "witnesses")]
     quorum: Option<usize>,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
 }
 
-/// The witnesses `verify` requires, and how many of them.
-struct WitnessQuorum {
-    witnesses: Vec<CosignatureVerifier>,
-    quorum: usize,
-}
-
-impl WitnessQuorum {
-    fn from_args(args: &VerifyArgs) -> anyhow::Result<Self> {
-        let witnesses = args
+impl RequiredWitnesses {
+    fn quorum(&self) -> anyhow::Result<WitnessQuorum> {
+        let witnesses = self
             .witnesses
             .iter()
             .map(|key| {
@@ -81,53 +84,7 @@ impl WitnessQuorum {
                 CosignatureVerifier::new(&key).with_context(|| format!("--witness {key}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let quorum = args.quorum.unwrap_or(witnesses.len());
-        if args.quorum == Some(0) || quorum > witnesses.len() {
-            bail!(
-                "--quorum {quorum} must be between 1 and the number of --witness keys ({})",
-                witnesses.len()
-            );
-        }
-        Ok(Self { witnesses, quorum })
-    }
-
-    /// Whether `note` carries enough valid cosignatures; prints what it found either way.
-    fn check(&self, note: &[u8]) -> bool {
-        if self.witnesses.is_empty() {
-            return true;
-        }
-        let cosigned = match cosigned_by(note, &self.witnesses) {
-            Ok(cosigned) => cosigned,
-            Err(error) => {
-                eprintln!("FAILED: the checkpoint's witness cosignatures: {error}");
-                return false;
-            }
-        };
-        let named = |verifiers: &mut dyn Iterator<Item = &CosignatureVerifier>| {
-            verifiers.map(|w| w.name()).collect::<Vec<_>>().join(", ")
-        };
-        let signers = named(&mut cosigned.iter().copied());
-        if cosigned.len() >= self.quorum {
-            println!(
-                "ok: the checkpoint is cosigned by {} of the {} pinned witnesses ({signers}); quorum {}",
-                cosigned.len(),
-                self.witnesses.len(),
-                self.quorum
-            );
-            return true;
-        }
-        let missing = named(
-            &mut self
-                .witnesses
-                .iter()
-                .filter(|w| !cosigned.iter().any(|c| c.name() == w.name())),
-        );
-        eprintln!(
-            "FAILED: the checkpoint is cosigned by {} of the pinned witnesses ({signers}), fewer than the quorum of {}; no valid cosignature by {missing}",
-            cosigned.len(),
-            self.quorum
-        );
-        false
+        WitnessQuorum::new(witnesses, self.quorum).map_err(|problem| anyhow!("--quorum: {problem}"))
     }
 }
 
@@ -142,6 +99,8 @@ pub struct MonitorArgs {
     /// trust on first use).
     #[arg(long, value_name = "VERIFIER_KEY")]
     key: Option<String>,
+    #[command(flatten)]
+    witnesses: RequiredWitnesses,
     /// POST a JSON alarm here when the log misbehaves.
     #[arg(long, value_name = "URL")]
     webhook: Option<String>,
@@ -304,7 +263,7 @@ impl Drop for Bar {
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let witnesses = WitnessQuorum::from_args(&args)?;
+    let witnesses = args.witnesses.quorum()?;
     let source: Box<dyn LogSource> = match (&args.url, &args.store) {
         (_, Some(path)) => {
             let Some(key) = &args.key else {
@@ -361,8 +320,14 @@ fn verify_source(
                 report.tiles_checked,
                 report.entries_checked as f64 / seconds.max(1e-9)
             );
-            if !witnesses.check(&report.note) {
-                return Ok(ExitCode::from(FAILED));
+            if witnesses.is_required() {
+                match witnesses.check(&report.note) {
+                    Ok(cosigned) => println!("ok: {cosigned}"),
+                    Err(error) => {
+                        eprintln!("FAILED: {error}");
+                        return Ok(ExitCode::from(FAILED));
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -438,6 +403,7 @@ fn store_source(store: Arc<SledStore>, path: &Path) -> impl LogSource {
 
 fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     let source = HttpSource::new(&args.url)?;
+    let witnesses = args.witnesses.quorum()?;
     loop {
         let state = MonitorState::load(&args.state)?;
         let key = match (&args.key, &state) {
@@ -446,10 +412,10 @@ fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
             (None, None) => pinned_or_published(None, &source)?,
         };
         let bar = Bar::new(args.quiet);
-        let result = monitor::check_once(&source, state, &key, &bar);
+        let result = monitor::check_once(&source, state, &key, &witnesses, &bar);
         drop(bar);
         match result {
-            Ok((state, outcome)) => {
+            Ok((state, outcome, cosigned)) => {
                 state
                     .save(&args.state)
                     .with_context(|| format!("save {}", args.state.display()))?;
@@ -462,6 +428,9 @@ fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
                         "ok: size {from} -> {to}: consistent, {} new entries verified",
                         to - from
                     ),
+                }
+                if let Some(cosigned) = cosigned {
+                    println!("ok: {cosigned}");
                 }
             }
             Err(alarm) if alarm.is_misbehaviour() => {

@@ -162,22 +162,41 @@ fn the_served_checkpoint_carries_a_quorum_that_audit_verify_can_require() {
         "{stderr}"
     );
 
-    // A monitor follows the cosigned checkpoints like any other.
+    // A monitor can require the same cosignatures on every checkpoint it follows.
     let state = dir.path().join("monitor.json");
-    let (code, stdout, stderr) = covenant(&[
-        "audit",
-        "monitor",
-        &url,
-        "--state",
-        state.to_str().unwrap(),
-        "--key",
-        key_file,
-        "--once",
-        "--quiet",
-    ]);
+    let monitor = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "monitor",
+            &url,
+            "--state",
+            state.to_str().unwrap(),
+            "--key",
+            key_file,
+            "--once",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        covenant(&args)
+    };
+    let (code, stdout, stderr) = monitor(&pinned);
+    assert_eq!(
+        code, 1,
+        "all three are required by default: {stdout}{stderr}"
+    );
+    assert!(stderr.contains("ALARM (unwitnessed)"), "{stderr}");
+    assert!(
+        !state.exists(),
+        "an unwitnessed checkpoint is not taken as verified"
+    );
+    let (code, stdout, stderr) = monitor(&[&pinned[..], &["--quorum", "2"]].concat());
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains(&format!("verified the whole log ({size} entries)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: the checkpoint is cosigned by 2 of the 3 pinned witnesses"),
         "{stdout}"
     );
 

@@ -122,6 +122,15 @@ pub enum AuditError {
     Bundle(#[from] BundleError),
     #[error("cosignature: {0}")]
     Cosignature(#[from] CosignatureError),
+    #[error(
+        "the checkpoint is cosigned by {cosigned} of the pinned witnesses ({signers}), fewer than the quorum of {quorum}; no valid cosignature by {missing}"
+    )]
+    Unwitnessed {
+        cosigned: usize,
+        quorum: usize,
+        signers: String,
+        missing: String,
+    },
 
     // Local files.
     #[error("state file {path}: {reason}")]

@@ -7,6 +7,8 @@
 //!   raise the alarm on a split view, a rollback or a fork.
 //! - [`witness`]: a C2SP tlog-witness that cosigns checkpoints only after checking that they
 //!   are consistent with the last one it cosigned.
+//! - [`quorum`]: the witnesses whose cosignatures a checkpoint must carry, for `verify` and
+//!   `monitor`.
 //! - [`prove`]: fetch and check offline proof bundles.
 //! - [`source`]: where a log comes from (HTTP, memory, or the caller's own reader).
 //! - [`publish`]: a log's static files built from its entries.
@@ -19,6 +21,7 @@ mod error;
 pub mod monitor;
 pub mod prove;
 pub mod publish;
+pub mod quorum;
 pub mod sample;
 pub mod source;
 mod tiles;
@@ -26,6 +29,7 @@ pub mod verify;
 pub mod witness;
 
 pub use error::AuditError;
+pub use quorum::{Cosigned, WitnessQuorum};
 pub use source::{HttpSource, LogSource};
 pub use verify::{Progress, Silent, VerifiedLog, Verifier, verify_log};
 

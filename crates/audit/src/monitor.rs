@@ -14,7 +14,7 @@
 
 use crate::source::LogSource;
 use crate::verify::{Progress, Verifier, VerifierSnapshot, verify_log};
-use crate::{AuditError, write_atomically};
+use crate::{AuditError, Cosigned, WitnessQuorum, write_atomically};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use covenant_core::checkpoint::{VerifiedCheckpoint, verify_checkpoint};
@@ -108,6 +108,7 @@ impl Alarm {
             AuditError::Rollback { .. } => "rollback",
             AuditError::NotAnExtension { .. } | AuditError::TilesInconsistent { .. } => "fork",
             AuditError::Checkpoint(_) => "bad_checkpoint",
+            AuditError::Unwitnessed { .. } => "unwitnessed",
             error if error.is_misbehaviour() => "verification_failed",
             _ => "unreachable",
         }
@@ -139,13 +140,15 @@ impl std::fmt::Display for Alarm {
 }
 
 /// Check the log once against `state` (or verify it from scratch when there is none) and return
-/// the state to save.
+/// the state to save, with the cosignatures `witnesses` required, if any. A checkpoint without
+/// them is an alarm before anything else is looked at.
 pub fn check_once(
     source: &dyn LogSource,
     state: Option<MonitorState>,
     verifier_key: &str,
+    witnesses: &WitnessQuorum,
     progress: &dyn Progress,
-) -> Result<(MonitorState, Outcome), Alarm> {
+) -> Result<(MonitorState, Outcome, Option<Cosigned>), Alarm> {
     let last_verified = state.as_ref().map(|s| s.checkpoint.clone());
     let alarm = |error: AuditError, observed: Option<&[u8]>| Alarm {
         error,
@@ -155,6 +158,14 @@ pub fn check_once(
     let note = source.checkpoint().map_err(|e| alarm(e, None))?;
     let checkpoint =
         verify_checkpoint(&note, verifier_key).map_err(|e| alarm(e.into(), Some(&note)))?;
+    let witnessed = |note: &[u8]| {
+        witnesses
+            .is_required()
+            .then(|| witnesses.check(note))
+            .transpose()
+            .map_err(|e| alarm(e, Some(note)))
+    };
+    let cosigned = witnessed(&note)?;
     let new_state = |verifier: &Verifier, note: &[u8]| MonitorState {
         format: STATE_FORMAT.to_owned(),
         log: source.describe(),
@@ -166,9 +177,16 @@ pub fn check_once(
         let (verifier, report) =
             verify_log(source, verifier_key, progress).map_err(|e| alarm(e, Some(&note)))?;
         let size = report.checkpoint.size;
+        // The whole-log check reads the checkpoint again, and the log may have grown since.
+        let cosigned = if report.note == note {
+            cosigned
+        } else {
+            witnessed(&report.note)?
+        };
         return Ok((
             new_state(&verifier, &report.note),
             Outcome::FirstVerification { size },
+            cosigned,
         ));
     };
     let state_error = |reason: String| {
@@ -213,7 +231,7 @@ pub fn check_once(
                 Some(&note),
             ));
         }
-        return Ok((state, Outcome::Unchanged { size: last.size }));
+        return Ok((state, Outcome::Unchanged { size: last.size }, cosigned));
     }
     check_extends(source, &last, &checkpoint).map_err(|e| alarm(e, Some(&note)))?;
     let mut verifier = Verifier::resume(state.verifier)
@@ -225,6 +243,7 @@ pub fn check_once(
     Ok((
         new_state(&verifier, &report.note),
         Outcome::Advanced { from, to },
+        cosigned,
     ))
 }
 

@@ -3,16 +3,29 @@
 
 use crate::support::{TileServer, log_signer, published};
 use covenant_audit::monitor::{Alarm, MonitorState, Outcome, check_once, send_webhook};
-use covenant_audit::{AuditError, HttpSource, Silent, sample};
+use covenant_audit::{AuditError, Cosigned, HttpSource, Silent, WitnessQuorum, sample};
+use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use std::path::Path;
 
 /// One monitor run against `server`, saving the state when all is well.
 fn run(server: &TileServer, state_file: &Path) -> Result<Outcome, Alarm> {
+    let (outcome, cosigned) = run_requiring(server, state_file, &WitnessQuorum::default())?;
+    assert_eq!(cosigned, None, "no witness was required");
+    Ok(outcome)
+}
+
+/// A monitor run that requires `witnesses`' cosignatures.
+fn run_requiring(
+    server: &TileServer,
+    state_file: &Path,
+    witnesses: &WitnessQuorum,
+) -> Result<(Outcome, Option<Cosigned>), Alarm> {
     let source = HttpSource::new(&server.url()).unwrap();
     let state = MonitorState::load(state_file).unwrap();
-    let (state, outcome) = check_once(&source, state, &log_signer().verifier_key(), &Silent)?;
+    let key = log_signer().verifier_key();
+    let (state, outcome, cosigned) = check_once(&source, state, &key, witnesses, &Silent)?;
     state.save(state_file).unwrap();
-    Ok(outcome)
+    Ok((outcome, cosigned))
 }
 
 fn log(size: u64, departments: usize) -> covenant_audit::publish::StaticLog {
@@ -176,4 +189,58 @@ fn alarms_reach_the_webhook_as_json() {
             .unwrap()
             .contains("\n300\n")
     );
+}
+
+/// Append `witness`'s cosignature line to the served checkpoint.
+fn cosign_served_checkpoint(server: &TileServer, witness: &Cosigner) {
+    server.edit("checkpoint", |note| {
+        let text = String::from_utf8(note.clone()).unwrap();
+        let (body, _) = text.split_once("\n\n").unwrap();
+        let line = witness.cosign(format!("{body}\n").as_bytes(), 1_700_000_000);
+        note.extend_from_slice(line.as_bytes());
+    });
+}
+
+#[test]
+fn a_checkpoint_without_the_required_cosignatures_raises_the_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("monitor.json");
+    let witnesses: Vec<Cosigner> = (1..=2)
+        .map(|n| Cosigner::new(&format!("w{n}.example/witness"), [n; 32]).unwrap())
+        .collect();
+    let pinned = || {
+        witnesses
+            .iter()
+            .map(|w| CosignatureVerifier::new(&w.verifier_key()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let one_of_two = WitnessQuorum::new(pinned(), Some(1)).unwrap();
+    let both = WitnessQuorum::new(pinned(), None).unwrap();
+    let server = TileServer::serve(&log(300, 3));
+    cosign_served_checkpoint(&server, &witnesses[0]);
+
+    let (outcome, cosigned) = run_requiring(&server, &state_file, &one_of_two).unwrap();
+    assert_eq!(outcome, Outcome::FirstVerification { size: 300 });
+    assert_eq!(cosigned.unwrap().by, ["w1.example/witness"]);
+
+    let alarm = run_requiring(&server, &state_file, &both).unwrap_err();
+    assert!(alarm.is_misbehaviour(), "{alarm}");
+    assert_eq!(alarm.kind(), "unwitnessed");
+    assert!(
+        alarm
+            .to_string()
+            .contains("no valid cosignature by w2.example/witness"),
+        "{alarm}"
+    );
+
+    // The log grows, but its new checkpoint carries no cosignature: the alarm is raised
+    // before the new entries are even read, and the state keeps the last witnessed view.
+    server.replace(&log(500, 3));
+    let alarm = run_requiring(&server, &state_file, &one_of_two).unwrap_err();
+    assert_eq!(alarm.kind(), "unwitnessed");
+    assert!(alarm.last_verified.unwrap().contains("\n300\n"));
+    cosign_served_checkpoint(&server, &witnesses[1]);
+    let (outcome, cosigned) = run_requiring(&server, &state_file, &one_of_two).unwrap();
+    assert_eq!(outcome, Outcome::Advanced { from: 300, to: 500 });
+    assert_eq!(cosigned.unwrap().by, ["w2.example/witness"]);
 }
