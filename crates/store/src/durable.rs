@@ -301,7 +301,6 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
     }
 }
 
-/// Name what went wrong inside sled.
 /// Open a sled database, waiting a moment if its lock is held.
 ///
 /// sled's I/O threads can hold the database file, and with it the lock, for a moment after the
@@ -326,6 +325,7 @@ fn is_lock_error(error: &sled::Error) -> bool {
     matches!(error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
+/// Name what went wrong inside sled.
 pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
     match error {
         sled::Error::Io(_) if is_lock_error(&error) => StoreError::Locked {
