@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! commit thread ──signed checkpoints──▶ witnessing thread ──cosigned──▶ store, publisher
-//!                                       (one request per witness, in parallel, each bounded
+//!                                       (every witness in parallel, each exchange bounded
 //!                                        by the policy's timeout)
 //! ```
 //!
@@ -91,7 +91,7 @@ impl Eq for PolicyWitness {}
 /// How long to wait for witnesses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WitnessTiming {
-    /// Longest wait for one witness's answer to one request.
+    /// Longest wait for one witness's answer, including the second request a 409 calls for.
     pub timeout: Duration,
     /// After a round without a quorum, how long until the newest checkpoint is tried again.
     pub retry_interval: Duration,
@@ -187,12 +187,6 @@ pub(crate) fn attach(
     let (Some(signer), Some(policy)) = (checkpointer.as_ref(), policy) else {
         return (checkpointer, None);
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(policy.timing.timeout))
-        .http_status_as_error(false)
-        .user_agent("covenant-ledger")
-        .build()
-        .into();
     let stage = WitnessStage {
         known_sizes: vec![0; policy.witnesses.len()],
         policy,
@@ -200,7 +194,7 @@ pub(crate) fn attach(
         store,
         metrics,
         publish,
-        agent,
+        agent: witness_agent(),
         published: None,
     };
     let (requests, received) = mpsc::channel();
@@ -222,6 +216,16 @@ struct WitnessStage {
     known_sizes: Vec<u64>,
     /// The latest checkpoint stored with a quorum.
     published: Option<SignedCheckpoint>,
+}
+
+/// The HTTP client for witnesses: every status is an answer to interpret, and each request
+/// sets its own timeout (what is left of its exchange's).
+fn witness_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .user_agent("covenant-ledger")
+        .build()
+        .into()
 }
 
 /// What one witness did with one checkpoint.
@@ -390,6 +394,9 @@ impl WitnessStage {
     ) -> Answer {
         let url = add_checkpoint_url(&witness.url);
         let tree = StoreHashes(&*self.store);
+        // One deadline for the whole exchange: a 409 costs a second request, and a witness
+        // must not hold the round (or the shutdown) for longer than the timeout.
+        let deadline = Instant::now() + self.policy.timing.timeout;
         request_cosignature(
             checkpoint,
             note,
@@ -399,7 +406,7 @@ impl WitnessStage {
                 merkle::prove_consistency(checkpoint.size, old_size, &tree)
                     .map_err(|e| format!("consistency proof from size {old_size}: {e}"))
             },
-            |body| post(&self.agent, &url, &body),
+            |body| post(&self.agent, &url, &body, deadline),
         )
     }
 }
@@ -447,8 +454,23 @@ impl HashReader for StoreHashes<'_> {
 }
 
 /// One `add-checkpoint` round trip.
-fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<WitnessResponse, String> {
-    let mut response = agent.post(url).send(body).map_err(|e| e.to_string())?;
+fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    body: &[u8],
+    deadline: Instant,
+) -> Result<WitnessResponse, String> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if remaining.is_zero() {
+        return Err("no answer within the timeout".to_owned());
+    }
+    let mut response = agent
+        .post(url)
+        .config()
+        .timeout_global(Some(remaining))
+        .build()
+        .send(body)
+        .map_err(|e| e.to_string())?;
     let content_type = response
         .headers()
         .get(ureq::http::header::CONTENT_TYPE)
@@ -470,7 +492,70 @@ fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<WitnessResponse, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use covenant_core::checkpoint::LogSigner;
     use covenant_core::cosignature::Cosigner;
+    use std::io::{Read, Write};
+
+    /// A witness that answers the first request with a 409 naming size 0 after `delay`, and
+    /// never answers the second.
+    fn slow_witness(delay: Duration) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut connections = Vec::new();
+            for (n, stream) in listener.incoming().enumerate() {
+                let mut stream = stream.unwrap();
+                let mut request = [0; 4096];
+                let _ = stream.read(&mut request);
+                if n == 0 {
+                    std::thread::sleep(delay);
+                    let answer = "HTTP/1.1 409 Conflict\r\nContent-Type: text/x.tlog.size\r\n\
+                                  Content-Length: 2\r\nConnection: close\r\n\r\n0\n";
+                    let _ = stream.write_all(answer.as_bytes());
+                } else {
+                    connections.push(stream); // held open, unanswered
+                }
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn the_timeout_bounds_a_witness_exchange_not_each_request() {
+        let timeout = Duration::from_secs(2);
+        let cosigner = Cosigner::new("w1.example", [1; 32]).unwrap();
+        let witness = PolicyWitness::new(
+            &cosigner.verifier_key(),
+            &slow_witness(Duration::from_millis(1500)),
+        )
+        .unwrap();
+        let timing = WitnessTiming {
+            timeout,
+            retry_interval: Duration::from_secs(1),
+        };
+        let signer = LogSigner::new("log.example/log", [9; 32]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = covenant_store::SledStore::create_or_open(dir.path()).unwrap();
+        let stage = WitnessStage {
+            known_sizes: vec![0],
+            policy: WitnessPolicy::new(vec![witness.clone()], 1, timing).unwrap(),
+            log_verifier_key: signer.verifier_key(),
+            store: Arc::new(store),
+            metrics: LedgerMetrics::default(),
+            publish: Box::new(|_| {}),
+            agent: witness_agent(),
+            published: None,
+        };
+        let note = signer.sign(5, Hash([7; 32]));
+        let checkpoint = verify_checkpoint(&note, &signer.verifier_key()).unwrap();
+        let started = Instant::now();
+        let answer = stage.ask(&witness, 0, &checkpoint, &note);
+        let took = started.elapsed();
+        assert!(answer.is_err(), "{answer:?}");
+        // Per request, the 409 after 1.5 s and then a full timeout for the second request
+        // would take 3.5 s.
+        assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    }
 
     fn witness(name: &str, seed: u8) -> PolicyWitness {
         let key = Cosigner::new(name, [seed; 32]).unwrap().verifier_key();
