@@ -192,7 +192,53 @@ pub fn kind_name(kind: &Kind) -> &'static str {
         Kind::OutcomeReported(_) => "outcome_reported",
         Kind::AssessmentPublished(_) => "assessment_published",
         Kind::Retraction(_) => "retraction",
+        Kind::CommitmentAdopted(_) => "commitment_adopted",
     }
+}
+
+/// The longest URL accepted in a link or source.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Whether `text` is an absolute `http` or `https` URL as docs/SPEC.md defines it: the scheme,
+/// `://`, a host of letters, digits, dots and hyphens (with at least one dot, or `localhost`),
+/// an optional port, then optionally a path, query or fragment; printable ASCII only, with no
+/// spaces and none of `"<>\^`{|}`; at most [`MAX_URL_BYTES`] bytes.
+pub fn is_valid_url(text: &str) -> bool {
+    if text.len() > MAX_URL_BYTES {
+        return false;
+    }
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !host.starts_with(['.', '-'])
+        && !host.ends_with(['.', '-'])
+        && !host.contains("..")
+        && (host.contains('.') || host == "localhost");
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    let tail_ok = tail.bytes().all(|b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            )
+    });
+    host_ok && port_ok && tail_ok
 }
 
 /// Whether an identifier is 1 to 128 characters from `[A-Za-z0-9._:/-]`.
@@ -293,9 +339,66 @@ fn require_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), FieldErr
     Ok(())
 }
 
+fn require_url(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty() {
+        return Err(bad(field, "is required"));
+    }
+    if !is_valid_url(value) {
+        return Err(bad(
+            field,
+            format!("{value:?} is not an absolute http or https URL (docs/SPEC.md)"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), FieldError> {
+    if value != 0 {
+        require_enum::<E>(field, value)?;
+    }
+    Ok(())
+}
+
 fn check_links(field: &str, links: &[proto::Link]) -> Result<(), FieldError> {
     for (index, link) in links.iter().enumerate() {
-        require_text(&format!("{field}[{index}].url"), &link.url)?;
+        require_url(&format!("{field}[{index}].url"), &link.url)?;
+        optional_enum::<proto::SourceKind>(&format!("{field}[{index}].kind"), link.kind)?;
+    }
+    Ok(())
+}
+
+fn check_source(field: &str, source: &proto::Source) -> Result<(), FieldError> {
+    require_enum::<proto::SourceKind>(&format!("{field}.kind"), source.kind)?;
+    if !source.url.is_empty() {
+        require_url(&format!("{field}.url"), &source.url)?;
+    }
+    Ok(())
+}
+
+fn check_sources(field: &str, sources: &[proto::Source]) -> Result<(), FieldError> {
+    for (index, source) in sources.iter().enumerate() {
+        check_source(&format!("{field}[{index}]"), source)?;
+    }
+    Ok(())
+}
+
+fn require_finite(field: &str, value: Option<f64>) -> Result<(), FieldError> {
+    if value.is_some_and(|value| !value.is_finite()) {
+        return Err(bad(field, "must be a finite number"));
+    }
+    Ok(())
+}
+
+/// Ids in a list are valid and appear once each.
+fn require_distinct_ids(field: &str, ids: &[String]) -> Result<(), FieldError> {
+    for (index, id) in ids.iter().enumerate() {
+        require_id(&format!("{field}[{index}]"), id)?;
+        if ids[..index].contains(id) {
+            return Err(bad(
+                &format!("{field}[{index}]"),
+                format!("{id:?} is listed twice"),
+            ));
+        }
     }
     Ok(())
 }
@@ -365,28 +468,36 @@ fn check_kind(kind: &Kind) -> Result<(), FieldError> {
             require_id("outcome_reported.commitment_id", &outcome.commitment_id)?;
             require_enum::<proto::Verdict>("outcome_reported.verdict", outcome.verdict)?;
             require_date("outcome_reported.reported_on", &outcome.reported_on)?;
-            if let Some(actual) = outcome.indicator_actual
-                && !actual.is_finite()
-            {
-                return Err(bad(
-                    "outcome_reported.indicator_actual",
-                    "must be a finite number",
-                ));
-            }
+            require_finite(
+                "outcome_reported.indicator_actual",
+                outcome.indicator_actual,
+            )?;
             check_links("outcome_reported.evidence", &outcome.evidence)?;
+            for (index, measurement) in outcome.measurements.iter().enumerate() {
+                let field = format!("outcome_reported.measurements[{index}]");
+                require_id(&format!("{field}.indicator_id"), &measurement.indicator_id)?;
+                require_finite(&format!("{field}.value"), Some(measurement.value))?;
+                require_date(&format!("{field}.measured_on"), &measurement.measured_on)?;
+            }
         }
         Kind::AssessmentPublished(assessment) => {
             require_id(
                 "assessment_published.commitment_id",
                 &assessment.commitment_id,
             )?;
-            if !is_valid_event_id(&assessment.outcome_event_id) {
+            if !assessment.outcome_event_id.is_empty()
+                && !is_valid_event_id(&assessment.outcome_event_id)
+            {
                 return Err(bad(
                     "assessment_published.outcome_event_id",
-                    "must be the event id of an outcome",
+                    "must be the event id of an outcome, or empty for the latest outcome",
                 ));
             }
             require_enum::<proto::Stance>("assessment_published.stance", assessment.stance)?;
+            optional_enum::<proto::Verdict>(
+                "assessment_published.assessed_verdict",
+                assessment.assessed_verdict,
+            )?;
             require_text("assessment_published.summary", &assessment.summary)?;
             check_links("assessment_published.evidence", &assessment.evidence)?;
         }
@@ -398,6 +509,10 @@ fn check_kind(kind: &Kind) -> Result<(), FieldError> {
                 ));
             }
             require_text("retraction.reason", &retraction.reason)?;
+        }
+        Kind::CommitmentAdopted(adopted) => {
+            require_id("commitment_adopted.commitment_id", &adopted.commitment_id)?;
+            require_date("commitment_adopted.adopted_on", &adopted.adopted_on)?;
         }
     }
     Ok(())
@@ -429,22 +544,100 @@ fn check_commitment_made(made: &proto::CommitmentMade) -> Result<(), FieldError>
         }
     }
     if let Some(source) = &made.source {
-        require_enum::<proto::SourceKind>("commitment_made.source.kind", source.kind)?;
+        check_source("commitment_made.source", source)?;
     }
+    check_sources("commitment_made.sources", &made.sources)?;
+    check_links("commitment_made.evidence", &made.evidence)?;
+    require_distinct_ids("commitment_made.delivery_partners", &made.delivery_partners)?;
     if let Some(indicator) = &made.indicator {
-        require_text("commitment_made.indicator.measure", &indicator.measure)?;
-        if !indicator.baseline_value.is_finite() || !indicator.target_value.is_finite() {
+        if !made.indicators.is_empty() {
             return Err(bad(
                 "commitment_made.indicator",
-                "values must be finite numbers",
+                "give either the single indicator or indicators, not both",
             ));
         }
-        optional_date(
-            "commitment_made.indicator.baseline_date",
-            &indicator.baseline_date,
-        )?;
+        check_indicator("commitment_made.indicator", indicator, false)?;
+    }
+    let mut seen: Vec<&str> = vec![];
+    for (index, indicator) in made.indicators.iter().enumerate() {
+        let field = format!("commitment_made.indicators[{index}]");
+        check_indicator(&field, indicator, true)?;
+        if seen.contains(&indicator.indicator_id.as_str()) {
+            return Err(bad(
+                &format!("{field}.indicator_id"),
+                format!("{:?} is used twice", indicator.indicator_id),
+            ));
+        }
+        seen.push(&indicator.indicator_id);
     }
     Ok(())
+}
+
+/// One indicator. In `indicators` (`named`) it needs an id, a comparator and a target; the
+/// single legacy indicator needs neither.
+fn check_indicator(
+    field: &str,
+    indicator: &proto::Indicator,
+    named: bool,
+) -> Result<(), FieldError> {
+    require_text(&format!("{field}.measure"), &indicator.measure)?;
+    require_finite(&format!("{field}.baseline_value"), indicator.baseline_value)?;
+    require_finite(&format!("{field}.target_value"), indicator.target_value)?;
+    require_finite(&format!("{field}.target_upper"), indicator.target_upper)?;
+    optional_date(&format!("{field}.baseline_date"), &indicator.baseline_date)?;
+    optional_date(&format!("{field}.deadline"), &indicator.deadline)?;
+    if named {
+        require_id(&format!("{field}.indicator_id"), &indicator.indicator_id)?;
+        require_enum::<proto::Comparator>(&format!("{field}.comparator"), indicator.comparator)?;
+        if indicator.target_value.is_none() {
+            return Err(bad(&format!("{field}.target_value"), "is required"));
+        }
+    } else {
+        optional_enum::<proto::Comparator>(&format!("{field}.comparator"), indicator.comparator)?;
+    }
+    let between = indicator.comparator == proto::Comparator::Between as i32;
+    match (between, indicator.target_value, indicator.target_upper) {
+        (true, Some(lower), Some(upper)) if upper < lower => Err(bad(
+            &format!("{field}.target_upper"),
+            "is below target_value",
+        )),
+        (true, _, None) => Err(bad(
+            &format!("{field}.target_upper"),
+            "is required for a between target",
+        )),
+        (false, _, Some(_)) => Err(bad(
+            &format!("{field}.target_upper"),
+            "is only for a between target",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The fields an amendment of each class may change. Wording (text and title) may change with
+/// any class, since a changed target is usually restated in new words.
+pub fn class_allows(class: proto::AmendmentClass, field: proto::AmendedField) -> bool {
+    use proto::AmendedField as F;
+    use proto::AmendmentClass as C;
+    match field {
+        F::Text | F::Title => class != C::Unspecified,
+        F::Scope => matches!(class, C::Clarification | C::ScopeChange | C::Revision),
+        F::TargetValue | F::TargetPeriod | F::Comparator => {
+            matches!(class, C::TargetChange | C::Revision)
+        }
+        F::DueBy => matches!(class, C::DeadlineChange | C::Revision),
+        F::Unspecified => false,
+    }
+}
+
+/// The comparator an amendment names, from its text form.
+pub fn parse_comparator(text: &str) -> Option<proto::Comparator> {
+    match text {
+        "at_least" => Some(proto::Comparator::AtLeast),
+        "at_most" => Some(proto::Comparator::AtMost),
+        "exactly" => Some(proto::Comparator::Exactly),
+        "between" => Some(proto::Comparator::Between),
+        _ => None,
+    }
 }
 
 fn check_amendment(amended: &proto::CommitmentAmended) -> Result<(), FieldError> {
@@ -457,19 +650,70 @@ fn check_amendment(amended: &proto::CommitmentAmended) -> Result<(), FieldError>
             "at least one change is required",
         ));
     }
+    let class = proto::AmendmentClass::try_from(amended.class).unwrap_or_default();
+    optional_date("commitment_amended.effective_on", &amended.effective_on)?;
+    check_sources("commitment_amended.sources", &amended.sources)?;
     for (index, change) in amended.changes.iter().enumerate() {
         let field = format!("commitment_amended.changes[{index}]");
         require_enum::<proto::AmendedField>(&format!("{field}.field"), change.field)?;
+        let kind = proto::AmendedField::try_from(change.field).unwrap_or_default();
+        if !class_allows(class, kind) {
+            return Err(bad(
+                &format!("{field}.field"),
+                format!(
+                    "a {} amendment cannot change {} (docs/SPEC.md lists what each class may change)",
+                    class
+                        .as_str_name()
+                        .trim_start_matches("AMENDMENT_CLASS_")
+                        .to_lowercase(),
+                    kind.as_str_name()
+                        .trim_start_matches("AMENDED_FIELD_")
+                        .to_lowercase()
+                ),
+            ));
+        }
+        let per_indicator = matches!(
+            kind,
+            proto::AmendedField::TargetValue
+                | proto::AmendedField::TargetPeriod
+                | proto::AmendedField::Comparator
+        );
+        if !change.indicator_id.is_empty() {
+            if !per_indicator {
+                return Err(bad(
+                    &format!("{field}.indicator_id"),
+                    "only a target, period or comparator change names an indicator",
+                ));
+            }
+            require_id(&format!("{field}.indicator_id"), &change.indicator_id)?;
+        }
+        let repeated = amended.changes[..index].iter().any(|earlier| {
+            earlier.field == change.field && earlier.indicator_id == change.indicator_id
+        });
+        if repeated {
+            return Err(bad(
+                &format!("{field}.field"),
+                "changes the same field twice in one amendment",
+            ));
+        }
         let value = &change.new_value;
-        match proto::AmendedField::try_from(change.field) {
-            Ok(proto::AmendedField::DueBy) => {
+        match kind {
+            proto::AmendedField::DueBy => {
                 require_date(&format!("{field}.new_value"), value)?;
             }
-            Ok(proto::AmendedField::TargetValue) => {
+            proto::AmendedField::TargetValue => {
                 if !value.parse::<f64>().is_ok_and(f64::is_finite) {
                     return Err(bad(
                         &format!("{field}.new_value"),
                         format!("{value:?} is not a number"),
+                    ));
+                }
+            }
+            proto::AmendedField::Comparator => {
+                if parse_comparator(value).is_none() {
+                    return Err(bad(
+                        &format!("{field}.new_value"),
+                        format!("{value:?} is not at_least, at_most, exactly or between"),
                     ));
                 }
             }
@@ -508,6 +752,7 @@ fn check_action(action: &proto::ActionRecorded) -> Result<(), FieldError> {
         }
         require_enum::<proto::MoneyStage>("action_recorded.money.stage", money.stage)?;
     }
+    require_distinct_ids("action_recorded.commitment_ids", &action.commitment_ids)?;
     check_links("action_recorded.evidence", &action.evidence)
 }
 

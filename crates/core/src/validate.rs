@@ -43,6 +43,8 @@ pub enum RejectCode {
     FutureTimestamp,
     GenesisMisplaced,
     GenesisMissing,
+    UnknownIndicator,
+    NotAdoptable,
 }
 
 impl RejectCode {
@@ -73,11 +75,13 @@ impl RejectCode {
             Self::FutureTimestamp => "future_timestamp",
             Self::GenesisMisplaced => "genesis_misplaced",
             Self::GenesisMissing => "genesis_missing",
+            Self::UnknownIndicator => "unknown_indicator",
+            Self::NotAdoptable => "not_adoptable",
         }
     }
 
     /// Every code, for documentation and metrics.
-    pub const ALL: [RejectCode; 24] = [
+    pub const ALL: [RejectCode; 26] = [
         Self::Undecodable,
         Self::Oversized,
         Self::InvalidField,
@@ -102,6 +106,8 @@ impl RejectCode {
         Self::FutureTimestamp,
         Self::GenesisMisplaced,
         Self::GenesisMissing,
+        Self::UnknownIndicator,
+        Self::NotAdoptable,
     ];
 }
 
@@ -204,6 +210,14 @@ impl CommitmentRecord {
     }
 }
 
+/// What a commitment shares with others beyond its owner: the delivery partners who may record
+/// actions and outcomes against it, and the ids of its named indicators.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitmentTerms {
+    pub delivery_partners: Vec<String>,
+    pub indicators: Vec<String>,
+}
+
 /// One change to the validation state, produced by an accepted event. The store persists
 /// these beside the entries, in the same atomic batch, so a restart need not replay the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +229,8 @@ pub enum StateChange {
     /// Action ids are unique; the value is the owner.
     Action(String, String),
     Retracted(String),
+    // New variants go last: stored records name a variant by its position.
+    Terms(String, CommitmentTerms),
 }
 
 /// Everything validation needs to know about the log so far, except the event-id index, which
@@ -230,6 +246,8 @@ pub struct LedgerState {
     pub commitments: BTreeMap<String, CommitmentRecord>,
     pub actions: BTreeMap<String, String>,
     pub retracted: BTreeSet<String>,
+    /// Only commitments with delivery partners or named indicators have an entry.
+    pub terms: BTreeMap<String, CommitmentTerms>,
 }
 
 impl LedgerState {
@@ -250,6 +268,9 @@ impl LedgerState {
             }
             StateChange::Retracted(id) => {
                 self.retracted.insert(id);
+            }
+            StateChange::Terms(id, terms) => {
+                self.terms.insert(id, terms);
             }
         }
     }
@@ -565,26 +586,35 @@ fn apply_rules(
             Ok(vec![StateChange::Key(revoke.key_id.clone(), key)])
         }
         Kind::ActorSucceeded(succession) => succeed(state, succession),
-        Kind::CommitmentMade(made) => {
-            if state.commitments.contains_key(&made.commitment_id) {
-                return Err(Rejection::new(
-                    RejectCode::CommitmentExists,
-                    format!("commitment {} already exists", made.commitment_id),
-                ));
-            }
-            Ok(vec![StateChange::Commitment(
-                made.commitment_id.clone(),
-                CommitmentRecord {
-                    owner: actor.to_owned(),
-                    withdrawn: false,
-                    outcomes: vec![],
-                },
-            )])
-        }
+        Kind::CommitmentMade(made) => make_commitment(state, actor, made),
         Kind::CommitmentAmended(amended) => {
             own_live_commitment(state, actor, &amended.commitment_id, "amend")?;
+            let named = state
+                .terms
+                .get(&amended.commitment_id)
+                .is_some_and(|terms| !terms.indicators.is_empty());
+            for change in &amended.changes {
+                require_indicator(state, &amended.commitment_id, &change.indicator_id)?;
+                let per_indicator = [
+                    proto::AmendedField::TargetValue,
+                    proto::AmendedField::TargetPeriod,
+                    proto::AmendedField::Comparator,
+                ]
+                .iter()
+                .any(|field| *field as i32 == change.field);
+                if named && per_indicator && change.indicator_id.is_empty() {
+                    return Err(Rejection::new(
+                        RejectCode::UnknownIndicator,
+                        format!(
+                            "commitment {} has several indicators; a target change must name one",
+                            amended.commitment_id
+                        ),
+                    ));
+                }
+            }
             Ok(vec![])
         }
+        Kind::CommitmentAdopted(adopted) => adopt(state, actor, adopted),
         Kind::CommitmentWithdrawn(withdrawn) => {
             let commitment =
                 own_live_commitment(state, actor, &withdrawn.commitment_id, "withdraw")?;
@@ -603,7 +633,7 @@ fn apply_rules(
                 ));
             }
             for id in &action.commitment_ids {
-                own_live_commitment(state, actor, id, "record an action against")?;
+                delivered_live_commitment(state, actor, id, "record an action against")?;
             }
             Ok(vec![StateChange::Action(
                 action.action_id.clone(),
@@ -611,8 +641,18 @@ fn apply_rules(
             )])
         }
         Kind::OutcomeReported(outcome) => {
-            let commitment =
-                own_live_commitment(state, actor, &outcome.commitment_id, "report an outcome on")?;
+            let commitment = delivered_live_commitment(
+                state,
+                actor,
+                &outcome.commitment_id,
+                "report an outcome on",
+            )?;
+            for measurement in &outcome.measurements {
+                if measurement.indicator_id.is_empty() {
+                    continue;
+                }
+                require_indicator(state, &outcome.commitment_id, &measurement.indicator_id)?;
+            }
             let mut commitment = commitment.clone();
             commitment.outcomes.push(event.event_id().to_owned());
             Ok(vec![StateChange::Commitment(
@@ -622,7 +662,17 @@ fn apply_rules(
         }
         Kind::AssessmentPublished(assessment) => {
             let commitment = find_commitment(state, &assessment.commitment_id)?;
-            if !commitment.outcomes.contains(&assessment.outcome_event_id) {
+            if assessment.outcome_event_id.is_empty() {
+                if commitment.outcomes.is_empty() {
+                    return Err(Rejection::new(
+                        RejectCode::UnknownOutcome,
+                        format!(
+                            "commitment {} has no outcome yet, so there is nothing to assess",
+                            assessment.commitment_id
+                        ),
+                    ));
+                }
+            } else if !commitment.outcomes.contains(&assessment.outcome_event_id) {
                 return Err(Rejection::new(
                     RejectCode::UnknownOutcome,
                     format!(
@@ -679,6 +729,147 @@ fn find_commitment<'a>(
             format!("commitment {commitment_id} does not exist"),
         )
     })
+}
+
+fn make_commitment(
+    state: &LedgerState,
+    actor: &str,
+    made: &proto::CommitmentMade,
+) -> Result<Vec<StateChange>, Rejection> {
+    if state.commitments.contains_key(&made.commitment_id) {
+        return Err(Rejection::new(
+            RejectCode::CommitmentExists,
+            format!("commitment {} already exists", made.commitment_id),
+        ));
+    }
+    for partner in &made.delivery_partners {
+        if partner == actor {
+            return Err(Rejection::new(
+                RejectCode::InvalidField,
+                format!("{actor} owns the commitment, so it cannot also be a delivery partner"),
+            ));
+        }
+        require_actor(state, partner)?;
+    }
+    let mut changes = vec![StateChange::Commitment(
+        made.commitment_id.clone(),
+        CommitmentRecord {
+            owner: actor.to_owned(),
+            withdrawn: false,
+            outcomes: vec![],
+        },
+    )];
+    // Written only when there is something to share, so that commitments without partners or
+    // named indicators leave the same state records as before these existed.
+    if !made.delivery_partners.is_empty() || !made.indicators.is_empty() {
+        changes.push(StateChange::Terms(
+            made.commitment_id.clone(),
+            CommitmentTerms {
+                delivery_partners: made.delivery_partners.clone(),
+                indicators: made
+                    .indicators
+                    .iter()
+                    .map(|indicator| indicator.indicator_id.clone())
+                    .collect(),
+            },
+        ));
+    }
+    Ok(changes)
+}
+
+/// A non-empty indicator id names one of the commitment's indicators.
+fn require_indicator(
+    state: &LedgerState,
+    commitment_id: &str,
+    indicator_id: &str,
+) -> Result<(), Rejection> {
+    let named = state
+        .terms
+        .get(commitment_id)
+        .is_some_and(|terms| terms.indicators.iter().any(|id| id == indicator_id));
+    if indicator_id.is_empty() || named {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        RejectCode::UnknownIndicator,
+        format!("commitment {commitment_id} has no indicator {indicator_id}"),
+    ))
+}
+
+/// Actor kinds whose promises are pledges made before office, which a public body may adopt.
+fn makes_pledges(kind: i32) -> bool {
+    kind == proto::ActorKind::Mp as i32 || kind == proto::ActorKind::Party as i32
+}
+
+/// Actor kinds that are public bodies, able to adopt a pledge and answer for it.
+fn is_public_body(kind: i32) -> bool {
+    [
+        proto::ActorKind::Department,
+        proto::ActorKind::Agency,
+        proto::ActorKind::Council,
+        proto::ActorKind::NhsBody,
+        proto::ActorKind::JointBody,
+    ]
+    .iter()
+    .any(|allowed| *allowed as i32 == kind)
+}
+
+fn adopt(
+    state: &LedgerState,
+    actor: &str,
+    adopted: &proto::CommitmentAdopted,
+) -> Result<Vec<StateChange>, Rejection> {
+    let id = &adopted.commitment_id;
+    let commitment = find_commitment(state, id)?;
+    let owner_kind = state.actors.get(&commitment.owner).map_or(0, |a| a.kind);
+    let adopter_kind = state.actors.get(actor).map_or(0, |a| a.kind);
+    let refuse = |why: String| Err(Rejection::new(RejectCode::NotAdoptable, why));
+    if !makes_pledges(owner_kind) {
+        return refuse(format!(
+            "commitment {id} belongs to {}, which is not a candidate or party; only their pledges can be adopted",
+            commitment.owner
+        ));
+    }
+    if !is_public_body(adopter_kind) {
+        return refuse(format!(
+            "{actor} is not a public body; only a department, agency, council, NHS body or joint body can adopt a pledge"
+        ));
+    }
+    if !commitment.is_open() {
+        return refuse(format!(
+            "commitment {id} is withdrawn or already has an outcome, so it cannot be adopted"
+        ));
+    }
+    let mut record = commitment.clone();
+    record.owner = actor.to_owned();
+    Ok(vec![StateChange::Commitment(id.clone(), record)])
+}
+
+/// The commitment, if it exists, is not withdrawn, and `actor` owns it or is one of its
+/// delivery partners.
+fn delivered_live_commitment<'a>(
+    state: &'a LedgerState,
+    actor: &str,
+    commitment_id: &str,
+    verb: &str,
+) -> Result<&'a CommitmentRecord, Rejection> {
+    let is_partner = state.terms.get(commitment_id).is_some_and(|terms| {
+        terms
+            .delivery_partners
+            .iter()
+            .any(|partner| partner == actor)
+    });
+    if !is_partner {
+        return own_live_commitment(state, actor, commitment_id, verb);
+    }
+    let commitment = find_commitment(state, commitment_id)?;
+    if commitment.withdrawn {
+        return Err(Rejection::new(
+            RejectCode::CommitmentWithdrawn,
+            format!("commitment {commitment_id} was withdrawn; cannot {verb} it"),
+        ));
+    }
+    Ok(commitment)
 }
 
 /// The commitment, if it exists, belongs to `actor` and has not been withdrawn.

@@ -402,7 +402,7 @@ fn roles_limit_what_a_key_may_publish() {
         outcome_event_id: format!("01JDQ{outcome_id:021}"),
         stance: Stance::Disputes as i32,
         summary: "The council met once and has no budget.".into(),
-        evidence: vec![],
+        ..Default::default()
     });
     log.emit(DCMS, "dcms-1", assessment.clone())
         .expect_reject(RejectCode::UnauthorisedKey);
@@ -418,7 +418,7 @@ fn assessments_must_name_a_real_outcome() {
         outcome_event_id: "01JDQ000000000000000000777".into(),
         stance: Stance::Agrees as i32,
         summary: "Agreed.".into(),
-        evidence: vec![],
+        ..Default::default()
     });
     log.emit(WATCHDOG, "watch-1", assessment)
         .expect_reject(RejectCode::UnknownOutcome);
@@ -624,4 +624,605 @@ fn every_reject_code_has_a_distinct_name() {
         let json = serde_json::to_string(&code).unwrap();
         assert_eq!(json, format!("\"{}\"", code.as_str()));
     }
+}
+
+// ---- real commitments: partners, indicators, amendments, sources, assessments, adoption ------
+
+const MP: &str = "uk-mp:4514";
+const MHCLG: &str = "GB-GOV-MHCLG";
+
+impl Log {
+    /// The base log plus an MP (a candidate's pledges) and a second department.
+    fn with_pledges() -> Self {
+        let mut log = Self::new();
+        for (actor, kind, key, seed) in [
+            (MP, ActorKind::Mp, "mp-1", 5u8),
+            (MHCLG, ActorKind::Department, "mhclg-1", 6),
+        ] {
+            log.registry(Kind::ActorRegistered(ActorRegistered {
+                actor_id: actor.into(),
+                name: actor.into(),
+                kind: kind as i32,
+                ..Default::default()
+            }))
+            .expect_accept();
+            log.grant(key, actor, seed, vec![KeyRole::Emitter])
+                .expect_accept();
+        }
+        log
+    }
+}
+
+fn shared_commitment(id: &str, partners: &[&str]) -> Kind {
+    let Kind::CommitmentMade(mut made) = commitment(id) else {
+        unreachable!()
+    };
+    made.delivery_partners = partners.iter().map(|p| p.to_string()).collect();
+    made.indicators = vec![
+        indicator("homes", Comparator::AtLeast, Some(1_500_000.0), None),
+        indicator("decisions", Comparator::AtLeast, Some(150.0), None),
+    ];
+    Kind::CommitmentMade(made)
+}
+
+fn indicator(
+    id: &str,
+    comparator: Comparator,
+    target: Option<f64>,
+    upper: Option<f64>,
+) -> Indicator {
+    Indicator {
+        indicator_id: id.into(),
+        measure: format!("{id} delivered"),
+        unit: id.into(),
+        comparator: comparator as i32,
+        target_value: target,
+        target_upper: upper,
+        ..Default::default()
+    }
+}
+
+fn made_with(edit: impl FnOnce(&mut CommitmentMade)) -> Kind {
+    let Kind::CommitmentMade(mut made) = commitment("c-edit") else {
+        unreachable!()
+    };
+    edit(&mut made);
+    Kind::CommitmentMade(made)
+}
+
+fn amendment(class: AmendmentClass, changes: &[(AmendedField, &str, &str)]) -> Kind {
+    Kind::CommitmentAmended(CommitmentAmended {
+        commitment_id: "c-1".into(),
+        class: class as i32,
+        changes: changes
+            .iter()
+            .map(|(field, value, indicator)| FieldChange {
+                field: *field as i32,
+                new_value: value.to_string(),
+                indicator_id: indicator.to_string(),
+            })
+            .collect(),
+        rationale: "the plan changed".into(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn delivery_partners_record_actions_and_outcomes_but_only_the_owner_amends() {
+    let mut log = Log::with_pledges();
+    let changes = log
+        .emit(DCMS, "dcms-1", shared_commitment("c-1", &[MHCLG]))
+        .expect_accept();
+    assert!(changes.contains(&StateChange::Terms(
+        "c-1".into(),
+        CommitmentTerms {
+            delivery_partners: vec![MHCLG.into()],
+            indicators: vec!["homes".into(), "decisions".into()],
+        }
+    )));
+    log.emit(MHCLG, "mhclg-1", action("a-partner", &["c-1"]))
+        .expect_accept();
+    log.emit(MHCLG, "mhclg-1", outcome("c-1")).expect_accept();
+    // Not a partner: still foreign.
+    log.emit(DHSC, "dhsc-1", action("a-stranger", &["c-1"]))
+        .expect_reject(RejectCode::ForeignCommitment);
+    // Partners deliver; they do not rewrite or drop the promise.
+    let reworded = amendment(
+        AmendmentClass::Correction,
+        &[(AmendedField::Text, "new words", "")],
+    );
+    log.emit(MHCLG, "mhclg-1", reworded.clone())
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(MHCLG, "mhclg-1", withdrawal("c-1"))
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(DCMS, "dcms-1", reworded).expect_accept();
+    // A withdrawn commitment takes nothing more, from partners either.
+    log.emit(DCMS, "dcms-1", withdrawal("c-1")).expect_accept();
+    log.emit(MHCLG, "mhclg-1", action("a-late", &["c-1"]))
+        .expect_reject(RejectCode::CommitmentWithdrawn);
+}
+
+#[test]
+fn delivery_partners_are_registered_distinct_and_not_the_owner() {
+    let mut log = Log::with_pledges();
+    log.emit(DCMS, "dcms-1", shared_commitment("c-1", &["GB-GOV-NOBODY"]))
+        .expect_reject(RejectCode::UnknownActor);
+    let message = log
+        .emit(DCMS, "dcms-1", shared_commitment("c-2", &[DCMS]))
+        .expect_reject(RejectCode::InvalidField);
+    assert!(
+        message.contains("cannot also be a delivery partner"),
+        "{message}"
+    );
+    let message = log
+        .emit(DCMS, "dcms-1", shared_commitment("c-3", &[MHCLG, MHCLG]))
+        .expect_reject(RejectCode::InvalidField);
+    assert!(message.contains("delivery_partners[1]"), "{message}");
+    // Without partners or named indicators nothing beyond the commitment record is written.
+    let changes = log.commit(DCMS, "dcms-1", "c-plain").expect_accept();
+    assert_eq!(changes.len(), 1);
+}
+
+#[test]
+fn indicators_need_an_id_a_comparator_and_a_target() {
+    let mut log = Log::new();
+    let cases: Vec<(Kind, &str)> = vec![
+        (
+            made_with(|m| {
+                m.indicator = Some(Indicator {
+                    measure: "homes".into(),
+                    ..Default::default()
+                });
+                m.indicators = vec![indicator("homes", Comparator::AtLeast, Some(1.0), None)];
+            }),
+            "commitment_made.indicator: give either",
+        ),
+        (
+            made_with(|m| m.indicators = vec![indicator("", Comparator::AtLeast, Some(1.0), None)]),
+            "commitment_made.indicators[0].indicator_id: is required",
+        ),
+        (
+            made_with(|m| {
+                m.indicators = vec![indicator("x", Comparator::Unspecified, Some(1.0), None)]
+            }),
+            "commitment_made.indicators[0].comparator: 0 is not a known value",
+        ),
+        (
+            made_with(|m| m.indicators = vec![indicator("x", Comparator::AtLeast, None, None)]),
+            "commitment_made.indicators[0].target_value: is required",
+        ),
+        (
+            made_with(|m| {
+                m.indicators = vec![indicator("x", Comparator::Between, Some(5.0), None)]
+            }),
+            "commitment_made.indicators[0].target_upper: is required for a between target",
+        ),
+        (
+            made_with(|m| {
+                m.indicators = vec![indicator("x", Comparator::Between, Some(5.0), Some(4.0))]
+            }),
+            "commitment_made.indicators[0].target_upper: is below target_value",
+        ),
+        (
+            made_with(|m| {
+                m.indicators = vec![indicator("x", Comparator::AtMost, Some(5.0), Some(6.0))]
+            }),
+            "commitment_made.indicators[0].target_upper: is only for a between target",
+        ),
+        (
+            made_with(|m| {
+                m.indicators = vec![
+                    indicator("x", Comparator::AtLeast, Some(1.0), None),
+                    indicator("x", Comparator::AtMost, Some(2.0), None),
+                ]
+            }),
+            "commitment_made.indicators[1].indicator_id: \"x\" is used twice",
+        ),
+        (
+            made_with(|m| {
+                let mut bad = indicator("x", Comparator::AtLeast, Some(1.0), None);
+                bad.baseline_value = Some(f64::NAN);
+                m.indicators = vec![bad];
+            }),
+            "commitment_made.indicators[0].baseline_value: must be a finite number",
+        ),
+    ];
+    for (kind, expected) in cases {
+        let message = log
+            .emit(DCMS, "dcms-1", kind)
+            .expect_reject(RejectCode::InvalidField);
+        assert!(
+            message.starts_with(expected),
+            "{message} should start with {expected}"
+        );
+    }
+    // Equal bounds are a between target that one value meets; no baseline is fine.
+    log.emit(
+        DCMS,
+        "dcms-1",
+        made_with(|m| {
+            m.indicators = vec![indicator("x", Comparator::Between, Some(5.0), Some(5.0))]
+        }),
+    )
+    .expect_accept();
+}
+
+#[test]
+fn measurements_name_an_indicator_of_the_commitment() {
+    let mut log = Log::with_pledges();
+    log.emit(DCMS, "dcms-1", shared_commitment("c-1", &[]))
+        .expect_accept();
+    let report = |indicator: &str| {
+        Kind::OutcomeReported(OutcomeReported {
+            commitment_id: "c-1".into(),
+            verdict: Verdict::PartlyDelivered as i32,
+            reported_on: "2026-06-01".into(),
+            measurements: vec![Measurement {
+                indicator_id: indicator.into(),
+                value: 1_200_000.0,
+                measured_on: "2026-05-31".into(),
+                period: String::new(),
+            }],
+            ..Default::default()
+        })
+    };
+    let message = log
+        .emit(DCMS, "dcms-1", report("flats"))
+        .expect_reject(RejectCode::UnknownIndicator);
+    assert!(message.contains("no indicator flats"), "{message}");
+    log.emit(DCMS, "dcms-1", report("homes")).expect_accept();
+}
+
+#[test]
+fn an_amendment_class_must_match_the_fields_it_changes() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let message = log
+        .emit(
+            DCMS,
+            "dcms-1",
+            amendment(
+                AmendmentClass::DeadlineChange,
+                &[(AmendedField::TargetValue, "90", "")],
+            ),
+        )
+        .expect_reject(RejectCode::InvalidField);
+    assert!(
+        message.contains("a deadline_change amendment cannot change target_value"),
+        "{message}"
+    );
+    for (class, field, value) in [
+        (
+            AmendmentClass::Correction,
+            AmendedField::DueBy,
+            "2027-01-01",
+        ),
+        (
+            AmendmentClass::Correction,
+            AmendedField::Scope,
+            "England only",
+        ),
+        (
+            AmendmentClass::Clarification,
+            AmendedField::TargetValue,
+            "5",
+        ),
+        (
+            AmendmentClass::ScopeChange,
+            AmendedField::DueBy,
+            "2027-01-01",
+        ),
+        (
+            AmendmentClass::TargetChange,
+            AmendedField::DueBy,
+            "2027-01-01",
+        ),
+        (
+            AmendmentClass::TargetChange,
+            AmendedField::Scope,
+            "England only",
+        ),
+    ] {
+        log.emit(DCMS, "dcms-1", amendment(class, &[(field, value, "")]))
+            .expect_reject(RejectCode::InvalidField);
+    }
+    // The clean-power change: target and wording in one event.
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::TargetChange,
+            &[
+                (AmendedField::TargetValue, "95", ""),
+                (AmendedField::Text, "clean power", ""),
+            ],
+        ),
+    )
+    .expect_accept();
+    // A revision changes several terms at once; the same field twice is refused.
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::Revision,
+            &[
+                (AmendedField::DueBy, "2030-01-01", ""),
+                (AmendedField::TargetValue, "90", ""),
+            ],
+        ),
+    )
+    .expect_accept();
+    let message = log
+        .emit(
+            DCMS,
+            "dcms-1",
+            amendment(
+                AmendmentClass::Revision,
+                &[
+                    (AmendedField::DueBy, "2030-01-01", ""),
+                    (AmendedField::DueBy, "2031-01-01", ""),
+                ],
+            ),
+        )
+        .expect_reject(RejectCode::InvalidField);
+    assert!(message.contains("same field twice"), "{message}");
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::Comparator, "more or less", "")],
+        ),
+    )
+    .expect_reject(RejectCode::InvalidField);
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::Correction,
+            &[(AmendedField::Title, "t", "homes")],
+        ),
+    )
+    .expect_reject(RejectCode::InvalidField);
+}
+
+#[test]
+fn target_changes_on_several_indicators_name_a_known_one() {
+    let mut log = Log::with_pledges();
+    log.emit(DCMS, "dcms-1", shared_commitment("c-1", &[]))
+        .expect_accept();
+    let message = log
+        .emit(
+            DCMS,
+            "dcms-1",
+            amendment(
+                AmendmentClass::TargetChange,
+                &[(AmendedField::TargetValue, "1000000", "")],
+            ),
+        )
+        .expect_reject(RejectCode::UnknownIndicator);
+    assert!(message.contains("must name one"), "{message}");
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::TargetValue, "1", "flats")],
+        ),
+    )
+    .expect_reject(RejectCode::UnknownIndicator);
+    log.emit(
+        DCMS,
+        "dcms-1",
+        amendment(
+            AmendmentClass::TargetChange,
+            &[
+                (AmendedField::TargetValue, "1000000", "homes"),
+                (AmendedField::Comparator, "at_most", "decisions"),
+            ],
+        ),
+    )
+    .expect_accept();
+}
+
+#[test]
+fn links_and_sources_are_absolute_web_urls() {
+    let mut log = Log::new();
+    for url in [
+        "a;b",
+        "not a url at all",
+        "www.gov.uk/x",
+        "ftp://gov.uk/x",
+        "https://gov .uk",
+    ] {
+        let message = log
+            .emit(
+                DCMS,
+                "dcms-1",
+                made_with(|m| {
+                    m.evidence = vec![Link {
+                        title: "t".into(),
+                        url: url.into(),
+                        kind: 0,
+                    }]
+                }),
+            )
+            .expect_reject(RejectCode::InvalidField);
+        assert!(
+            message.starts_with("commitment_made.evidence[0].url"),
+            "{message}"
+        );
+        let message = log
+            .emit(
+                DCMS,
+                "dcms-1",
+                made_with(|m| {
+                    m.sources = vec![Source {
+                        kind: SourceKind::Speech as i32,
+                        title: "t".into(),
+                        url: url.into(),
+                    }]
+                }),
+            )
+            .expect_reject(RejectCode::InvalidField);
+        assert!(
+            message.starts_with("commitment_made.sources[0].url"),
+            "{message}"
+        );
+    }
+    log.emit(
+        DCMS,
+        "dcms-1",
+        made_with(|m| {
+            m.sources = vec![
+                Source {
+                    kind: SourceKind::Manifesto as i32,
+                    title: "Manifesto".into(),
+                    url: "https://labour.org.uk/manifesto".into(),
+                },
+                // A speech may have no page.
+                Source {
+                    kind: SourceKind::Speech as i32,
+                    title: "Speech".into(),
+                    url: String::new(),
+                },
+            ];
+            m.evidence = vec![Link {
+                title: "Plan".into(),
+                url: "https://www.gov.uk/missions?x=1#homes".into(),
+                kind: SourceKind::PolicyPaper as i32,
+            }];
+        }),
+    )
+    .expect_accept();
+}
+
+#[test]
+fn url_rule_boundaries() {
+    use crate::event::{MAX_URL_BYTES, is_valid_url};
+    for good in [
+        "https://www.gov.uk",
+        "http://localhost:8080/x",
+        "https://a.b/path;param?q=1&r=%20#frag",
+        "https://x-y.example.org:443",
+    ] {
+        assert!(is_valid_url(good), "{good}");
+    }
+    for bad in [
+        "",
+        "https://",
+        "https://nodot",
+        "https://.gov.uk",
+        "https://gov.uk.",
+        "https://gov..uk",
+        "https://-gov.uk",
+        "https://gov.uk:",
+        "https://gov.uk:123456",
+        "https://gov.uk:8a",
+        "https://gov.uk/a b",
+        "https://gov.uk/<script>",
+        "https://gov.uk/a|b",
+        "https://gov.uk/é",
+        "HTTPS://gov.uk",
+        "https://gov_uk.org",
+    ] {
+        assert!(!is_valid_url(bad), "{bad}");
+    }
+    let prefix = "https://gov.uk/";
+    let longest = format!("{prefix}{}", "a".repeat(MAX_URL_BYTES - prefix.len()));
+    assert!(is_valid_url(&longest));
+    assert!(!is_valid_url(&format!("{longest}a")));
+}
+
+#[test]
+fn an_assessment_may_name_only_the_commitment_and_state_a_verdict() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let assessment = |verdict: i32| {
+        Kind::AssessmentPublished(AssessmentPublished {
+            commitment_id: "c-1".into(),
+            stance: Stance::Disputes as i32,
+            summary: "Only half the homes were built.".into(),
+            assessed_verdict: verdict,
+            ..Default::default()
+        })
+    };
+    let message = log
+        .emit(
+            WATCHDOG,
+            "watch-1",
+            assessment(Verdict::PartlyDelivered as i32),
+        )
+        .expect_reject(RejectCode::UnknownOutcome);
+    assert!(message.contains("has no outcome yet"), "{message}");
+    log.emit(DCMS, "dcms-1", outcome("c-1")).expect_accept();
+    log.emit(
+        WATCHDOG,
+        "watch-1",
+        assessment(Verdict::PartlyDelivered as i32),
+    )
+    .expect_accept();
+    log.emit(WATCHDOG, "watch-1", assessment(0)).expect_accept();
+    log.emit(WATCHDOG, "watch-1", assessment(9))
+        .expect_reject(RejectCode::InvalidField);
+}
+
+#[test]
+fn a_public_body_adopts_an_open_pledge_and_answers_for_it() {
+    let mut log = Log::with_pledges();
+    log.commit(MP, "mp-1", "pledge").expect_accept();
+    log.commit(MP, "mp-1", "pledge-done").expect_accept();
+    log.emit(MP, "mp-1", outcome("pledge-done")).expect_accept();
+    log.commit(DHSC, "dhsc-1", "dept").expect_accept();
+    let adopt = |id: &str| {
+        Kind::CommitmentAdopted(CommitmentAdopted {
+            commitment_id: id.into(),
+            adopted_on: "2026-01-10".into(),
+            note: String::new(),
+        })
+    };
+    // Only pledges of candidates and parties; only by public bodies; only while open.
+    log.emit(DCMS, "dcms-1", adopt("dept"))
+        .expect_reject(RejectCode::NotAdoptable);
+    log.emit(WATCHDOG, "watch-1", adopt("pledge"))
+        .expect_reject(RejectCode::UnauthorisedKey);
+    log.emit(DCMS, "dcms-1", adopt("pledge-done"))
+        .expect_reject(RejectCode::NotAdoptable);
+    log.emit(DCMS, "dcms-1", adopt("missing"))
+        .expect_reject(RejectCode::UnknownCommitment);
+    log.emit(DCMS, "dcms-1", adopt("pledge")).expect_accept();
+    assert_eq!(log.state.commitments["pledge"].owner, DCMS);
+    // Adopted once: it now belongs to a department, not a candidate.
+    log.emit(MHCLG, "mhclg-1", adopt("pledge"))
+        .expect_reject(RejectCode::NotAdoptable);
+    log.emit(MP, "mp-1", outcome("pledge"))
+        .expect_reject(RejectCode::ForeignCommitment);
+    log.emit(DCMS, "dcms-1", outcome("pledge")).expect_accept();
+}
+
+#[test]
+fn only_public_bodies_adopt() {
+    let mut log = Log::with_pledges();
+    log.commit(MP, "mp-1", "pledge").expect_accept();
+    log.registry(Kind::ActorRegistered(ActorRegistered {
+        actor_id: "GB-CHC-2".into(),
+        name: "A charity".into(),
+        kind: ActorKind::CivilSociety as i32,
+        ..Default::default()
+    }))
+    .expect_accept();
+    log.grant("chc-2", "GB-CHC-2", 7, vec![KeyRole::Emitter])
+        .expect_accept();
+    let message = log
+        .emit(
+            "GB-CHC-2",
+            "chc-2",
+            Kind::CommitmentAdopted(CommitmentAdopted {
+                commitment_id: "pledge".into(),
+                adopted_on: "2026-01-10".into(),
+                note: String::new(),
+            }),
+        )
+        .expect_reject(RejectCode::NotAdoptable);
+    assert!(message.contains("not a public body"), "{message}");
 }
