@@ -4,5 +4,6 @@ mod audit;
 mod cli_demo;
 mod cli_emit;
 mod cli_keys;
+mod compat;
 mod ledger;
 mod query_api;

@@ -264,7 +264,7 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                     Tracked {
                         made_by: actor,
                         due_by: Date::parse(&made.due_by),
-                        target_value: made.indicator.as_ref().map(|i| i.target_value),
+                        target_value: made.indicator.as_ref().and_then(|i| i.target_value),
                         target_period: made
                             .indicator
                             .as_ref()

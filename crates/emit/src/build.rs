@@ -155,9 +155,23 @@ where
     items.into_iter().map(Into::into).collect()
 }
 
-/// A link to evidence: a title and a URL.
+/// A link to evidence: a title and an absolute http(s) URL (checked when sealed).
 pub fn link(title: impl Into<String>, url: impl Into<String>) -> proto::Link {
     proto::Link {
+        title: title.into(),
+        url: url.into(),
+        kind: 0,
+    }
+}
+
+/// A source: what kind of document, its title and (optionally, empty for none) its URL.
+pub fn source(
+    kind: proto::SourceKind,
+    title: impl Into<String>,
+    url: impl Into<String>,
+) -> proto::Source {
+    proto::Source {
+        kind: kind as i32,
         title: title.into(),
         url: url.into(),
     }
@@ -181,15 +195,46 @@ impl Indicator {
         })
     }
 
-    pub fn baseline(mut self, value: f64, on: Date) -> Self {
-        self.0.baseline_value = value;
-        self.0.baseline_date = on.to_string();
+    /// A named indicator (one of a commitment's `indicators`): an id unique within the
+    /// commitment and a target with its comparator.
+    pub fn named(
+        indicator_id: impl Into<String>,
+        measure: impl Into<String>,
+        unit: impl Into<String>,
+        comparator: proto::Comparator,
+        target: f64,
+    ) -> Self {
+        Self(proto::Indicator {
+            indicator_id: indicator_id.into(),
+            measure: measure.into(),
+            unit: unit.into(),
+            higher_is_better: comparator != proto::Comparator::AtMost,
+            comparator: comparator as i32,
+            target_value: Some(target),
+            ..Default::default()
+        })
+    }
+
+    pub fn baseline(mut self, value: f64, on: Option<Date>) -> Self {
+        self.0.baseline_value = Some(value);
+        self.0.baseline_date = on.map(|on| on.to_string()).unwrap_or_default();
         self
     }
 
     pub fn target(mut self, value: f64, period: impl Into<String>) -> Self {
-        self.0.target_value = value;
+        self.0.target_value = Some(value);
         self.0.target_period = period.into();
+        self
+    }
+
+    /// The upper bound of a `between` target.
+    pub fn upper(mut self, value: f64) -> Self {
+        self.0.target_upper = Some(value);
+        self
+    }
+
+    pub fn deadline(mut self, deadline: Date) -> Self {
+        self.0.deadline = deadline.to_string();
         self
     }
 }
@@ -249,6 +294,32 @@ impl Commitment {
         self.0.indicator = Some(indicator.0);
         self
     }
+
+    /// Add a named indicator (see [`Indicator::named`]).
+    pub fn add_indicator(mut self, indicator: Indicator) -> Self {
+        self.0.indicators.push(indicator.0);
+        self
+    }
+
+    /// Registered actors that deliver parts of it and may record actions and outcomes.
+    pub fn delivery_partners<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        partners: I,
+    ) -> Self {
+        self.0.delivery_partners = strings(partners);
+        self
+    }
+
+    /// A further source beside [`Commitment::source`].
+    pub fn add_source(mut self, source: proto::Source) -> Self {
+        self.0.sources.push(source);
+        self
+    }
+
+    pub fn evidence(mut self, link: proto::Link) -> Self {
+        self.0.evidence.push(link);
+        self
+    }
 }
 
 impl From<Commitment> for Kind {
@@ -270,8 +341,8 @@ impl Amendment {
         Self(proto::CommitmentAmended {
             commitment_id: commitment_id.into(),
             class: class as i32,
-            changes: vec![],
             rationale: rationale.into(),
+            ..Default::default()
         })
     }
 
@@ -280,7 +351,34 @@ impl Amendment {
         self.0.changes.push(proto::FieldChange {
             field: field as i32,
             new_value: new_value.into(),
+            indicator_id: String::new(),
         });
+        self
+    }
+
+    /// Change a named indicator's target value, period or comparator.
+    pub fn change_indicator(
+        mut self,
+        indicator_id: impl Into<String>,
+        field: proto::AmendedField,
+        new_value: impl Into<String>,
+    ) -> Self {
+        self.0.changes.push(proto::FieldChange {
+            field: field as i32,
+            new_value: new_value.into(),
+            indicator_id: indicator_id.into(),
+        });
+        self
+    }
+
+    /// The date the change took effect (by default the envelope's date).
+    pub fn effective_on(mut self, on: Date) -> Self {
+        self.0.effective_on = on.to_string();
+        self
+    }
+
+    pub fn add_source(mut self, source: proto::Source) -> Self {
+        self.0.sources.push(source);
         self
     }
 
@@ -422,6 +520,22 @@ impl Outcome {
     }
 
     /// What was learned, including what went wrong.
+    /// A measured value of a named indicator.
+    pub fn measurement(
+        mut self,
+        indicator_id: impl Into<String>,
+        value: f64,
+        measured_on: Date,
+    ) -> Self {
+        self.0.measurements.push(proto::Measurement {
+            indicator_id: indicator_id.into(),
+            value,
+            measured_on: measured_on.to_string(),
+            period: String::new(),
+        });
+        self
+    }
+
     pub fn lessons(mut self, lessons: impl Into<String>) -> Self {
         self.0.lessons = lessons.into();
         self
@@ -450,8 +564,23 @@ impl Assessment {
             outcome_event_id: outcome_event_id.into(),
             stance: stance as i32,
             summary: summary.into(),
-            evidence: vec![],
+            ..Default::default()
         })
+    }
+
+    /// Assess the commitment's latest outcome, without naming its event id.
+    pub fn of_latest(
+        commitment_id: impl Into<String>,
+        stance: proto::Stance,
+        summary: impl Into<String>,
+    ) -> Self {
+        Self::new(commitment_id, "", stance, summary)
+    }
+
+    /// The verdict the assessor thinks is right.
+    pub fn verdict(mut self, verdict: proto::Verdict) -> Self {
+        self.0.assessed_verdict = verdict as i32;
+        self
     }
 
     pub fn evidence(mut self, link: proto::Link) -> Self {
@@ -463,6 +592,31 @@ impl Assessment {
 impl From<Assessment> for Kind {
     fn from(assessment: Assessment) -> Self {
         Kind::AssessmentPublished(assessment.0)
+    }
+}
+
+/// `commitment_adopted`: a public body adopts a pledge made before office and answers for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adoption(proto::CommitmentAdopted);
+
+impl Adoption {
+    pub fn new(commitment_id: impl Into<String>, adopted_on: Date) -> Self {
+        Self(proto::CommitmentAdopted {
+            commitment_id: commitment_id.into(),
+            adopted_on: adopted_on.to_string(),
+            note: String::new(),
+        })
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.0.note = note.into();
+        self
+    }
+}
+
+impl From<Adoption> for Kind {
+    fn from(adoption: Adoption) -> Self {
+        Kind::CommitmentAdopted(adoption.0)
     }
 }
 
@@ -708,20 +862,61 @@ mod tests {
                     .partners(["GB-CHC-1"])
                     .indicator(
                         Indicator::new("people", "count", true)
-                            .baseline(1.0, on)
+                            .baseline(1.0, Some(on))
                             .target(2.0, "2026-27"),
                     )
                     .into(),
                 "commitment_made",
             ),
             (
-                Amendment::new("c", AmendmentClass::DeadlineChange, "slipped")
+                Amendment::new("c", AmendmentClass::Revision, "slipped")
                     .new_due_by(on)
                     .new_target_value(3.5)
                     .new_target_period("2027-28")
                     .new_text("new words")
+                    .effective_on(on)
+                    .add_source(source(
+                        proto::SourceKind::PolicyPaper,
+                        "Plan",
+                        "https://example.org/p",
+                    ))
                     .into(),
                 "commitment_amended",
+            ),
+            (
+                Amendment::new("c", AmendmentClass::TargetChange, "re-based")
+                    .change_indicator("homes", proto::AmendedField::Comparator, "at_most")
+                    .into(),
+                "commitment_amended",
+            ),
+            (
+                Commitment::new("c2", "t", "x", on)
+                    .delivery_partners(["GB-GOV-2"])
+                    .add_indicator(
+                        Indicator::named(
+                            "homes",
+                            "homes built",
+                            "homes",
+                            proto::Comparator::Between,
+                            1.0,
+                        )
+                        .upper(2.0)
+                        .deadline(on),
+                    )
+                    .add_source(source(proto::SourceKind::Manifesto, "Manifesto", ""))
+                    .evidence(link("plan", "https://example.org/plan"))
+                    .into(),
+                "commitment_made",
+            ),
+            (
+                Adoption::new("c", on).note("King's Speech").into(),
+                "commitment_adopted",
+            ),
+            (
+                Assessment::of_latest("c", proto::Stance::Disputes, "s")
+                    .verdict(Verdict::NotDelivered)
+                    .into(),
+                "assessment_published",
             ),
             (Withdrawal::new("c", "r").into(), "commitment_withdrawn"),
             (
@@ -735,6 +930,7 @@ mod tests {
             (
                 Outcome::new("c", Verdict::PartlyDelivered, on, "s")
                     .indicator_actual(1.5, "2025-26")
+                    .measurement("homes", 1.5, on)
                     .evidence(link("e", "https://example.org/e"))
                     .lessons("l")
                     .into(),

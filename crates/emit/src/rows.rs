@@ -82,9 +82,16 @@ pub const COLUMNS: &[&str] = &[
     "indicator_baseline_date",
     "indicator_target_value",
     "indicator_target_period",
+    "indicator_id",
+    "indicator_deadline",
+    "indicators",
+    "delivery_partners",
+    "sources",
     "class",
     "field",
     "new_value",
+    "changes",
+    "effective_on",
     "rationale",
     "reason",
     "action_id",
@@ -101,10 +108,14 @@ pub const COLUMNS: &[&str] = &[
     "summary",
     "indicator_actual",
     "actual_period",
+    "measurements",
     "lessons",
     "outcome_event_id",
     "stance",
+    "assessed_verdict",
     "retracts",
+    "adopted_on",
+    "note",
 ];
 
 const COMMON: &[&str] = &["kind", "event_id", "occurred_at", "actor"];
@@ -132,11 +143,27 @@ pub const KINDS: &[(&str, &[&str])] = &[
             "indicator_baseline_date",
             "indicator_target_value",
             "indicator_target_period",
+            "indicator_id",
+            "indicator_deadline",
+            "indicators",
+            "delivery_partners",
+            "sources",
+            "evidence",
         ],
     ),
     (
         "amendment",
-        &["commitment_id", "class", "field", "new_value", "rationale"],
+        &[
+            "commitment_id",
+            "class",
+            "field",
+            "new_value",
+            "indicator_id",
+            "changes",
+            "effective_on",
+            "sources",
+            "rationale",
+        ],
     ),
     ("withdrawal", &["commitment_id", "reason"]),
     (
@@ -164,6 +191,7 @@ pub const KINDS: &[(&str, &[&str])] = &[
             "summary",
             "indicator_actual",
             "actual_period",
+            "measurements",
             "evidence",
             "lessons",
         ],
@@ -174,11 +202,13 @@ pub const KINDS: &[(&str, &[&str])] = &[
             "commitment_id",
             "outcome_event_id",
             "stance",
+            "assessed_verdict",
             "summary",
             "evidence",
         ],
     ),
     ("retraction", &["retracts", "reason"]),
+    ("adoption", &["commitment_id", "adopted_on", "note"]),
 ];
 
 impl Row {
@@ -345,6 +375,37 @@ impl Row {
             .map(|item| match item.split_once('|') {
                 Some((title, url)) => build::link(title.trim(), url.trim()),
                 None => build::link("", item),
+            })
+            .collect()
+    }
+
+    /// A list of sources, each `kind|title|url` (the URL may be left out: `speech|Title`).
+    fn sources(&self, column: &str) -> Result<Vec<proto::Source>, RowError> {
+        self.list(column)
+            .into_iter()
+            .map(|item| {
+                let parts: Vec<&str> = item.splitn(3, '|').map(str::trim).collect();
+                let kind_name = parts[0].to_ascii_lowercase().replace(['-', ' '], "_");
+                let kind = SOURCE_KINDS
+                    .iter()
+                    .find(|(name, _)| *name == kind_name)
+                    .map(|(_, kind)| *kind)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = SOURCE_KINDS.iter().map(|(name, _)| *name).collect();
+                        self.error(
+                            column,
+                            format!(
+                                "{item:?}: the kind {:?} is not one of {}",
+                                parts[0],
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
+                Ok(build::source(
+                    kind,
+                    parts.get(1).copied().unwrap_or(""),
+                    parts.get(2).copied().unwrap_or(""),
+                ))
             })
             .collect()
     }
@@ -524,7 +585,7 @@ pub fn row_event(row: &Row) -> Result<RowEvent, RowError> {
     };
     let (kind, dated) = match kind_name {
         "commitment" => commitment(row)?,
-        "amendment" => (amendment(row)?, None),
+        "amendment" => amendment(row)?,
         "withdrawal" => (
             build::Withdrawal::new(row.text("commitment_id")?, row.text("reason")?).into(),
             None,
@@ -532,6 +593,15 @@ pub fn row_event(row: &Row) -> Result<RowEvent, RowError> {
         "action" => action(row)?,
         "outcome" => outcome(row)?,
         "assessment" => (assessment(row)?, None),
+        "adoption" => {
+            let adopted_on = row.date("adopted_on")?;
+            (
+                build::Adoption::new(row.text("commitment_id")?, adopted_on)
+                    .note(row.optional_text("note")?)
+                    .into(),
+                Some(adopted_on),
+            )
+        }
         "retraction" => {
             let retracts = row.text("retracts")?;
             if !covenant_core::event::is_valid_event_id(&retracts) {
@@ -564,7 +634,19 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
         made_on,
     )
     .themes(row.list("themes").into_iter().map(|t| t.to_lowercase()))
-    .partners(row.list("partners"));
+    .partners(row.list("partners"))
+    .delivery_partners(row.list("delivery_partners"));
+    for source in row.sources("sources")? {
+        commitment = commitment.add_source(source);
+    }
+    for link in row.links("evidence") {
+        commitment = commitment.evidence(link);
+    }
+    for item in row.list("indicators") {
+        commitment = commitment.add_indicator(
+            parse_indicator(&item).map_err(|problem| row.error("indicators", problem))?,
+        );
+    }
     if let Some(due_by) = row.optional_date("due_by")? {
         if due_by < made_on {
             return Err(row.error("due_by", format!("{due_by} is before made_on ({made_on})")));
@@ -589,6 +671,46 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
         "indicator_target_value",
         "indicator_target_period",
     ];
+    let target_has_comparator = row
+        .get("indicator_target_value")
+        .is_some_and(|text| text.replace(',', "").parse::<f64>().is_err());
+    if row.is_filled("indicator_id") || row.is_filled("indicator_deadline") || target_has_comparator
+    {
+        // One named indicator from the single-indicator columns: its target may carry the
+        // comparator (">=95", "at most 30000", "10..20").
+        let (comparator, target, upper) = row
+            .get("indicator_target_value")
+            .map(parse_target)
+            .transpose()
+            .map_err(|problem| row.error("indicator_target_value", problem))?
+            .ok_or_else(|| {
+                row.error(
+                    "indicator_target_value",
+                    "is required for a named indicator",
+                )
+            })?;
+        let id = row.get("indicator_id").unwrap_or(DEFAULT_INDICATOR_ID);
+        let mut indicator = build::Indicator::named(
+            id,
+            row.text("indicator_measure")?,
+            row.optional_text("indicator_unit")?,
+            comparator,
+            target,
+        );
+        if let Some(upper) = upper {
+            indicator = indicator.upper(upper);
+        }
+        if let Some(baseline) = row.optional_number("indicator_baseline_value")? {
+            indicator = indicator.baseline(baseline, row.optional_date("indicator_baseline_date")?);
+        }
+        if let Some(deadline) = row.optional_date("indicator_deadline")? {
+            indicator = indicator.deadline(deadline);
+        }
+        if row.is_filled("indicator_target_period") {
+            indicator = indicator.target(target, row.text("indicator_target_period")?);
+        }
+        return Ok((commitment.add_indicator(indicator).into(), Some(made_on)));
+    }
     if indicator_columns.iter().any(|c| row.is_filled(c)) {
         let higher_is_better = if row.is_filled("indicator_higher_is_better") {
             row.boolean("indicator_higher_is_better")?
@@ -601,7 +723,7 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
             higher_is_better,
         );
         if let Some(baseline) = row.optional_number("indicator_baseline_value")? {
-            let on = row.date("indicator_baseline_date")?;
+            let on = row.optional_date("indicator_baseline_date")?;
             indicator = indicator.baseline(baseline, on);
         } else if row.is_filled("indicator_baseline_date") {
             return Err(row.error(
@@ -617,9 +739,59 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     Ok((commitment.into(), Some(made_on)))
 }
 
-fn amendment(row: &Row) -> Result<Kind, RowError> {
-    let field = row.choice("field", AMENDED_FIELDS)?;
-    let new_value = row.text("new_value")?;
+fn amendment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
+    let mut amendment = build::Amendment::new(
+        row.text("commitment_id")?,
+        row.choice("class", AMENDMENT_CLASSES)?,
+        row.text("rationale")?,
+    );
+    if row.is_filled("field") || row.is_filled("new_value") {
+        let (field, value) = amended_change(row, &row.text("field")?, row.text("new_value")?)?;
+        amendment = amendment.change_indicator(row.optional_text("indicator_id")?, field, value);
+    }
+    for item in row.list("changes") {
+        // `field=value` or `field:indicator=value`; the value may itself hold '='.
+        let Some((field, value)) = item.split_once('=') else {
+            return Err(row.error("changes", format!("{item:?} is not field=value")));
+        };
+        let (field, indicator) = field.trim().split_once(':').unwrap_or((field.trim(), ""));
+        let (field, value) = amended_change(row, field, value.trim().to_owned())?;
+        amendment = amendment.change_indicator(indicator.trim(), field, value);
+    }
+    if !row.is_filled("field") && !row.is_filled("changes") {
+        return Err(row.error("changes", "is required (or field and new_value)"));
+    }
+    let effective_on = row.optional_date("effective_on")?;
+    if let Some(on) = effective_on {
+        amendment = amendment.effective_on(on);
+    }
+    for source in row.sources("sources")? {
+        amendment = amendment.add_source(source);
+    }
+    Ok((amendment.into(), effective_on))
+}
+
+/// One amended field and its new value, checked as far as a row can be.
+fn amended_change(
+    row: &Row,
+    field_name: &str,
+    new_value: String,
+) -> Result<(proto::AmendedField, String), RowError> {
+    let wanted = field_name
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['-', ' '], "_");
+    let Some(field) = AMENDED_FIELDS
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, field)| *field)
+    else {
+        let names: Vec<&str> = AMENDED_FIELDS.iter().map(|(name, _)| *name).collect();
+        return Err(row.error(
+            "field",
+            format!("{field_name:?} is not one of {}", names.join(", ")),
+        ));
+    };
     match field {
         proto::AmendedField::DueBy if Date::parse(&new_value).is_none() => {
             return Err(row.error(
@@ -635,13 +807,7 @@ fn amendment(row: &Row) -> Result<Kind, RowError> {
         }
         _ => {}
     }
-    Ok(build::Amendment::new(
-        row.text("commitment_id")?,
-        row.choice("class", AMENDMENT_CLASSES)?,
-        row.text("rationale")?,
-    )
-    .change(field, new_value)
-    .into())
+    Ok((field, new_value))
 }
 
 fn action(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
@@ -697,6 +863,28 @@ fn outcome(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     if let Some(actual) = row.optional_number("indicator_actual")? {
         outcome = outcome.indicator_actual(actual, row.optional_text("actual_period")?);
     }
+    for item in row.list("measurements") {
+        // `indicator|value|measured_on`; the date defaults to reported_on.
+        let parts: Vec<&str> = item.split('|').map(str::trim).collect();
+        let bad = || {
+            row.error(
+                "measurements",
+                format!("{item:?} is not indicator|value|YYYY-MM-DD"),
+            )
+        };
+        let (indicator, value, on) = match parts.as_slice() {
+            [indicator, value] => (*indicator, *value, reported_on),
+            [indicator, value, on] => (*indicator, *value, Date::parse(on).ok_or_else(bad)?),
+            _ => return Err(bad()),
+        };
+        let value = value
+            .replace(',', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite())
+            .ok_or_else(bad)?;
+        outcome = outcome.measurement(indicator, value, on);
+    }
     for link in row.links("evidence") {
         outcome = outcome.evidence(link);
     }
@@ -704,8 +892,9 @@ fn outcome(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
 }
 
 fn assessment(row: &Row) -> Result<Kind, RowError> {
-    let outcome_event_id = row.text("outcome_event_id")?;
-    if !covenant_core::event::is_valid_event_id(&outcome_event_id) {
+    // Without an outcome event id the assessment is of the latest outcome.
+    let outcome_event_id = row.optional_text("outcome_event_id")?;
+    if !outcome_event_id.is_empty() && !covenant_core::event::is_valid_event_id(&outcome_event_id) {
         return Err(row.error(
             "outcome_event_id",
             format!("{outcome_event_id:?} is not an event id (ULID or UUIDv7)"),
@@ -717,6 +906,9 @@ fn assessment(row: &Row) -> Result<Kind, RowError> {
         row.choice("stance", STANCES)?,
         row.text("summary")?,
     );
+    if row.is_filled("assessed_verdict") {
+        assessment = assessment.verdict(row.choice("assessed_verdict", VERDICTS)?);
+    }
     for link in row.links("evidence") {
         assessment = assessment.evidence(link);
     }
@@ -776,6 +968,68 @@ fn column_of(field_path: &str) -> String {
         (_, "changes") => "field".to_owned(),
         (_, rest) => rest.replace('.', "_"),
     }
+}
+
+/// A target as people write it: `>=95`, `at least 95`, `<=30000`, `at most 30,000`, `=5`,
+/// `exactly 5`, `10..20` or `between 10 and 20`. A bare number is "at least".
+pub fn parse_target(text: &str) -> Result<(proto::Comparator, f64, Option<f64>), String> {
+    let number = |text: &str| {
+        text.trim()
+            .trim_end_matches('%')
+            .replace(',', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite())
+            .ok_or_else(|| format!("{text:?} is not a number"))
+    };
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let between = lower
+        .strip_prefix("between ")
+        .and_then(|rest| rest.split_once(" and "))
+        .or_else(|| lower.split_once(".."));
+    if let Some((low, high)) = between {
+        let (low, high) = (number(low)?, number(high)?);
+        if high < low {
+            return Err(format!("{text:?}: the upper bound is below the lower"));
+        }
+        return Ok((proto::Comparator::Between, low, Some(high)));
+    }
+    for (prefix, comparator) in [
+        (">=", proto::Comparator::AtLeast),
+        ("at least ", proto::Comparator::AtLeast),
+        ("<=", proto::Comparator::AtMost),
+        ("at most ", proto::Comparator::AtMost),
+        ("no more than ", proto::Comparator::AtMost),
+        ("exactly ", proto::Comparator::Exactly),
+        ("=", proto::Comparator::Exactly),
+    ] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return Ok((comparator, number(rest)?, None));
+        }
+    }
+    Ok((proto::Comparator::AtLeast, number(text)?, None))
+}
+
+/// One item of an `indicators` list: `id|measure|target|unit`, the target as [`parse_target`]
+/// reads it (`homes|net additional dwellings|>=1500000|homes`).
+fn parse_indicator(item: &str) -> Result<build::Indicator, String> {
+    let parts: Vec<&str> = item.split('|').map(str::trim).collect();
+    let [id, measure, target, rest @ ..] = parts.as_slice() else {
+        return Err(format!("{item:?} is not id|measure|target|unit"));
+    };
+    let (comparator, value, upper) = parse_target(target)?;
+    let mut indicator = build::Indicator::named(
+        *id,
+        *measure,
+        rest.first().copied().unwrap_or(""),
+        comparator,
+        value,
+    );
+    if let Some(upper) = upper {
+        indicator = indicator.upper(upper);
+    }
+    Ok(indicator)
 }
 
 /// An amount in major units (pounds), with optional thousands commas, a leading '£' and up to
@@ -845,6 +1099,9 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     Some(day_ms + seconds_of_day * 1000 + millis)
 }
 
+/// The id a single named indicator gets when its row names none.
+pub const DEFAULT_INDICATOR_ID: &str = "main";
+
 const SOURCE_KINDS: &[(&str, proto::SourceKind)] = &[
     ("manifesto", proto::SourceKind::Manifesto),
     ("covenant", proto::SourceKind::Covenant),
@@ -865,6 +1122,7 @@ const AMENDED_FIELDS: &[(&str, proto::AmendedField)] = &[
     ("target_period", proto::AmendedField::TargetPeriod),
     ("scope", proto::AmendedField::Scope),
     ("title", proto::AmendedField::Title),
+    ("comparator", proto::AmendedField::Comparator),
 ];
 
 const AMENDMENT_CLASSES: &[(&str, proto::AmendmentClass)] = &[
@@ -873,6 +1131,7 @@ const AMENDMENT_CLASSES: &[(&str, proto::AmendmentClass)] = &[
     ("scope_change", proto::AmendmentClass::ScopeChange),
     ("target_change", proto::AmendmentClass::TargetChange),
     ("deadline_change", proto::AmendmentClass::DeadlineChange),
+    ("revision", proto::AmendmentClass::Revision),
 ];
 
 const ACTION_TYPES: &[(&str, proto::ActionType)] = &[

@@ -402,7 +402,7 @@ fn main() {
     );
 
     let judged = Date::parse(JUDGED_ON).expect("date");
-    let point = projections.resolve(AsOf::Latest, judged).expect("point");
+    let point = projections.resolve(AsOf::LATEST, judged).expect("point");
     let actors: Vec<String> = (0..MPS + BODIES).map(actor_id).collect();
     let mut random = Random(11);
     let picks: Vec<usize> = (0..4_096)
@@ -485,7 +485,7 @@ fn main() {
 
     assert!(
         projections
-            .resolve(AsOf::Date(judged), judged)
+            .resolve(AsOf::date(judged), judged)
             .expect("point")
             .latest,
         "the log must end before {JUDGED_ON} so that every query takes the latest path"

@@ -193,6 +193,15 @@ impl<'t> BatchWriter<'t> {
                         .into_bytes(),
                     vec![],
                 );
+                for partner in &made.delivery_partners {
+                    self.put(
+                        Key::new(keys::EVER_OWNED)
+                            .part(partner)
+                            .last(&id)
+                            .into_bytes(),
+                        vec![],
+                    );
+                }
                 for theme in &made.themes {
                     self.put(
                         Key::new(keys::THEME).part(theme).last(&id).into_bytes(),
@@ -218,8 +227,22 @@ impl<'t> BatchWriter<'t> {
                 touched.commitments.push(withdrawn.commitment_id.clone());
             }
             Kind::OutcomeReported(outcome) => {
-                self.close_ledger_open(&fact.actor, &outcome.commitment_id);
+                // A delivery partner may report it; the commitment closes for its owner.
+                let owner = self.owner_of(&outcome.commitment_id)?;
+                self.close_ledger_open(&owner, &outcome.commitment_id);
                 touched.commitments.push(outcome.commitment_id.clone());
+            }
+            Kind::CommitmentAdopted(adopted) => {
+                let id = &adopted.commitment_id;
+                let pledged_by = self.owner_of(id)?;
+                self.close_ledger_open(&pledged_by, id);
+                for tag in [keys::LEDGER_OPEN, keys::EVER_OWNED] {
+                    self.put(
+                        Key::new(tag).part(&fact.actor).last(id).into_bytes(),
+                        vec![],
+                    );
+                }
+                touched.commitments.push(id.clone());
             }
             Kind::ActionRecorded(action) => {
                 touched.commitments = state::distinct_commitments(action)
@@ -347,6 +370,19 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
+    /// Who owns a commitment as of everything applied so far, this batch included.
+    fn owner_of(&mut self, id: &str) -> Result<String, QueryError> {
+        self.load(id)?;
+        let facts = self.facts.get(id).map(Vec::as_slice).unwrap_or_default();
+        let state = state::fold(facts, state::Cut::recorded(u64::MAX)).map_err(|problem| {
+            QueryError::Corrupt {
+                key: id.to_owned(),
+                problem,
+            }
+        })?;
+        Ok(state.map(|state| state.owner).unwrap_or_default())
+    }
+
     fn close_ledger_open(&mut self, owner: &str, id: &str) {
         self.remove(
             Key::new(keys::LEDGER_OPEN)
@@ -420,7 +456,7 @@ impl<'t> BatchWriter<'t> {
         let touched: Vec<String> = self.facts.keys().cloned().collect();
         for id in touched {
             let facts = &self.facts[&id];
-            let new = state::fold(facts, u64::MAX)
+            let new = state::fold(facts, state::Cut::recorded(u64::MAX))
                 .map_err(|problem| QueryError::Corrupt {
                     key: id.clone(),
                     problem,
@@ -534,13 +570,13 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
     if !record.counts() {
         return out;
     }
-    out.insert(
-        Key::new(keys::OWNER)
-            .part(&record.owner)
-            .last(id)
-            .into_bytes(),
-        vec![],
-    );
+    // Delivery partners find it under their id too; `CommitmentFilter` tells owner from partner.
+    for actor in std::iter::once(&record.owner).chain(&record.delivery_partners) {
+        out.insert(
+            Key::new(keys::OWNER).part(actor).last(id).into_bytes(),
+            vec![],
+        );
+    }
     // The lists of a scorecard read these values, not the records.
     let entry = fact::encode(&record.list_entry());
     for group in record.groups() {

@@ -369,9 +369,11 @@ impl<'s> LogWriter<'s> {
                     .map(|(field, value)| proto::FieldChange {
                         field: *field as i32,
                         new_value: (*value).into(),
+                        ..Default::default()
                     })
                     .collect(),
                 rationale: "circumstances changed".into(),
+                ..Default::default()
             }),
         )
     }
@@ -400,7 +402,7 @@ impl<'s> LogWriter<'s> {
                 outcome_event_id: outcome_event_id.into(),
                 stance: stance as i32,
                 summary: "independent check".into(),
-                evidence: vec![],
+                ..Default::default()
             }),
         )
     }
@@ -553,8 +555,8 @@ pub fn scenario(store: &dyn LogStore) -> Result<Scenario, FixtureError> {
                 measure: "pitches built".into(),
                 unit: "pitches".into(),
                 higher_is_better: true,
-                baseline_value: 0.0,
-                target_value: 100.0,
+                baseline_value: Some(0.0),
+                target_value: Some(100.0),
                 target_period: "2026".into(),
                 ..Default::default()
             }),

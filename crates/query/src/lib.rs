@@ -22,7 +22,7 @@ pub mod state;
 mod text;
 pub mod view;
 
-pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections};
+pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections, Recorded};
 pub use read::{
     ACTOR_KINDS, CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, actor_kind, rfc3339,
 };
@@ -38,14 +38,6 @@ use covenant_core::event::Date;
 pub enum QueryError {
     #[error("open projections in {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error(
-        "projections in {path} have format {found:?}, this version needs {expected:?}; run `covenant query rebuild`"
-    )]
-    IncompatibleFormat {
-        path: String,
-        found: String,
-        expected: String,
-    },
     #[error("projection storage: {0}")]
     Engine(#[from] sled::Error),
     #[error("log store: {0}")]

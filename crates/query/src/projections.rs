@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 1";
+const FORMAT: &str = "covenant-query 2";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -32,16 +32,105 @@ pub struct Projections {
 /// A stored key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
-/// What to answer as of.
+/// What to answer as of, on two time axes (docs/API.md, "Two time axes"): the world on a date
+/// (when things happened), according to what the log had recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AsOf {
-    /// The newest state, with overdue judged on the caller's today.
-    Latest,
-    /// The log's first `size` entries (a checkpoint size), judged on the storage date of the
-    /// last of them.
+pub struct AsOf {
+    /// The world as it stood on this date: events dated after it do not count, and overdue is
+    /// judged on it. `None`: everything recorded, judged on today (or on the recording date).
+    pub world: Option<Date>,
+    pub recorded: Recorded,
+}
+
+/// The transaction-time axis: which entries of the log count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Everything the log holds now.
+    Now,
+    /// The log's first `size` entries (a checkpoint size): provable.
     Size(u64),
-    /// Every entry the broker stored on or before this date, judged on this date.
+    /// Every entry the broker stored on or before this date.
     Date(Date),
+}
+
+impl AsOf {
+    /// The newest state, with overdue judged on the caller's today.
+    pub const LATEST: Self = Self {
+        world: None,
+        recorded: Recorded::Now,
+    };
+
+    /// As recorded by the log's first `size` entries, judged on the storage date of the last.
+    pub fn size(size: u64) -> Self {
+        Self {
+            world: None,
+            recorded: Recorded::Size(size),
+        }
+    }
+
+    /// Everything the broker had stored by the end of `date`, judged on `date`.
+    pub fn recorded_on(date: Date) -> Self {
+        Self {
+            world: None,
+            recorded: Recorded::Date(date),
+        }
+    }
+
+    /// The world on `date`, according to everything the log holds now.
+    pub fn date(date: Date) -> Self {
+        Self {
+            world: Some(date),
+            recorded: Recorded::Now,
+        }
+    }
+}
+
+impl AsOf {
+    /// Read the two query parameters: `as_of` (a date: the world on that date; or a whole
+    /// number: as recorded by that checkpoint size) and `recorded` (a checkpoint size or a
+    /// date: which entries of the log count). Blank text counts as absent. The error names the
+    /// parameter and says what is wrong.
+    pub fn parse(
+        as_of: Option<&str>,
+        recorded: Option<&str>,
+    ) -> Result<Self, (&'static str, String)> {
+        let as_of = as_of.map(str::trim).filter(|text| !text.is_empty());
+        let recorded = recorded.map(str::trim).filter(|text| !text.is_empty());
+        let mut answer = Self::LATEST;
+        if let Some(text) = as_of {
+            match parse_point(text)
+                .map_err(|problem| ("as_of", format!("as_of {text:?} {problem}")))?
+            {
+                Recorded::Size(size) => answer.recorded = Recorded::Size(size),
+                Recorded::Date(date) => answer.world = Some(date),
+                Recorded::Now => {}
+            }
+        }
+        if let Some(text) = recorded {
+            if matches!(answer.recorded, Recorded::Size(_)) {
+                return Err((
+                    "recorded",
+                    "recorded cannot be combined with an as_of checkpoint size; give as_of a date"
+                        .into(),
+                ));
+            }
+            answer.recorded = parse_point(text)
+                .map_err(|problem| ("recorded", format!("recorded {text:?} {problem}")))?;
+        }
+        Ok(answer)
+    }
+}
+
+fn parse_point(text: &str) -> Result<Recorded, &'static str> {
+    if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(Recorded::Size)
+            .map_err(|_| "is too large for a log size");
+    }
+    Date::parse(text)
+        .map(Recorded::Date)
+        .ok_or("is neither a date (YYYY-MM-DD) nor a checkpoint size (a whole number)")
 }
 
 /// A resolved as-of point: the entries that count and the date that judges overdue.
@@ -49,8 +138,12 @@ pub enum AsOf {
 pub struct Point {
     /// Entries with `seq < size` count.
     pub size: u64,
+    /// The date that judges overdue.
     pub date: Date,
-    /// `size` is everything applied, so the latest records and aggregates answer.
+    /// Events that happened after this date do not count (see `state::happened_on`).
+    pub world: Option<Date>,
+    /// `size` is everything applied and no date cuts the world, so the latest records and
+    /// aggregates answer.
     pub latest: bool,
 }
 
@@ -59,7 +152,16 @@ impl Point {
         AsOfInfo {
             size: self.size,
             date: self.date.to_string(),
+            world: self.world.map(|date| date.to_string()),
             latest: self.latest,
+        }
+    }
+
+    /// Which facts count at this point.
+    pub fn cut(&self) -> crate::state::Cut {
+        crate::state::Cut {
+            size: self.size,
+            world: self.world,
         }
     }
 
@@ -84,18 +186,12 @@ impl Projections {
             reason: error.to_string(),
         })?;
         let tree = db.open_tree("projections")?;
-        match tree.get(keys::format())? {
-            Some(found) if found.as_ref() != FORMAT.as_bytes() => {
-                return Err(QueryError::IncompatibleFormat {
-                    path: dir.display().to_string(),
-                    found: String::from_utf8_lossy(&found).into_owned(),
-                    expected: FORMAT.to_owned(),
-                });
-            }
-            Some(_) => {}
-            None => {
-                tree.insert(keys::format(), FORMAT.as_bytes())?;
-            }
+        // Projections are derived from the log alone, so a layout written by another version
+        // is discarded and the log projected again from the start.
+        if tree.get(keys::format())?.as_deref() != Some(FORMAT.as_bytes()) {
+            tree.clear()?;
+            tree.insert(keys::format(), FORMAT.as_bytes())?;
+            tree.flush()?;
         }
         let applied = read_u64(tree.get(keys::applied())?.as_deref());
         Ok(Self {
@@ -223,41 +319,39 @@ impl Projections {
             .collect()
     }
 
-    /// Resolve what to answer as of. `today` judges overdue for [`AsOf::Latest`]; dates after
+    /// Resolve what to answer as of. `today` judges overdue for [`AsOf::LATEST`]; dates after
     /// it are refused, as the log cannot say how things will stand.
     pub fn resolve(&self, as_of: AsOf, today: Date) -> Result<Point, QueryError> {
         let applied = self.applied();
-        match as_of {
-            AsOf::Latest => Ok(Point {
-                size: applied,
-                date: today,
-                latest: true,
-            }),
-            AsOf::Size(size) => {
+        if let Some(date) = as_of.world
+            && date > today
+        {
+            return Err(QueryError::AsOfInFuture { date, today });
+        }
+        let (size, recorded_date) = match as_of.recorded {
+            Recorded::Now => (applied, today),
+            Recorded::Size(size) => {
                 if size > applied {
                     return Err(QueryError::AsOfBeyondLog {
                         size,
                         log_size: applied,
                     });
                 }
-                Ok(Point {
-                    size,
-                    date: self.day_of_entry(size)?.unwrap_or(today),
-                    latest: size == applied,
-                })
+                (size, self.day_of_entry(size)?.unwrap_or(today))
             }
-            AsOf::Date(date) => {
+            Recorded::Date(date) => {
                 if date > today {
                     return Err(QueryError::AsOfInFuture { date, today });
                 }
-                let size = self.size_at_end_of(date)?;
-                Ok(Point {
-                    size,
-                    date,
-                    latest: size == applied,
-                })
+                (self.size_at_end_of(date)?, date)
             }
-        }
+        };
+        Ok(Point {
+            size,
+            date: as_of.world.unwrap_or(recorded_date),
+            world: as_of.world,
+            latest: size == applied && as_of.world.is_none(),
+        })
     }
 
     /// Entries stored on or before `date`.

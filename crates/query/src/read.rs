@@ -65,7 +65,7 @@ impl Flag {
 /// Which commitments to list. Every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitmentFilter {
-    /// Owned by this actor (at the point asked about).
+    /// Owned by this actor, or delivered by it as a partner (at the point asked about).
     pub actor: Option<String>,
     pub theme: Option<String>,
     /// With this status; without one, retracted commitments are left out.
@@ -91,7 +91,7 @@ impl CommitmentFilter {
                 || value.is_some_and(|v| from.is_none_or(|f| v >= f) && to.is_none_or(|t| v <= t))
         };
         status_ok
-            && self.actor.as_ref().is_none_or(|a| *a == record.owner)
+            && self.actor.as_ref().is_none_or(|a| record.involves(a))
             && self
                 .theme
                 .as_ref()
@@ -167,7 +167,7 @@ impl Projections {
     }
 
     fn state_at(&self, id: &str, point: &Point) -> Result<Option<CommitmentState>, QueryError> {
-        state::fold(&self.facts(id)?, point.size).map_err(|problem| QueryError::Corrupt {
+        state::fold(&self.facts(id)?, point.cut()).map_err(|problem| QueryError::Corrupt {
             key: id.to_owned(),
             problem,
         })
@@ -691,7 +691,7 @@ impl Projections {
             key: id.to_owned(),
             problem,
         };
-        let Some(state) = state::fold(&facts, point.size).map_err(corrupt_fact)? else {
+        let Some(state) = state::fold(&facts, point.cut()).map_err(corrupt_fact)? else {
             return Ok(None);
         };
         let history = history(&facts, point, id).map_err(corrupt_fact)?;
@@ -706,7 +706,11 @@ impl Projections {
     ) -> Result<Option<CommitmentHistory>, QueryError> {
         let _gate = self.read_gate();
         let facts = self.facts(id)?;
-        if facts.first().is_none_or(|made| made.seq >= point.size) {
+        let made = state::fold(&facts, point.cut()).map_err(|problem| QueryError::Corrupt {
+            key: id.to_owned(),
+            problem,
+        })?;
+        if made.is_none() {
             return Ok(None);
         }
         let events = history(&facts, point, id).map_err(|problem| QueryError::Corrupt {
@@ -800,7 +804,11 @@ impl Projections {
             if retractions[&id].contains_key(&fact.event_id) {
                 continue;
             }
-            let Some(state) = state::fold(&facts, point.size).map_err(corrupt(&key))? else {
+            let happened_on = state::happened_on(fact, &fact.kind().map_err(corrupt(&key))?);
+            if point.world.is_some_and(|world| happened_on > world) {
+                continue;
+            }
+            let Some(state) = state::fold(&facts, point.cut()).map_err(corrupt(&key))? else {
                 continue;
             };
             if let Some(entry) = feed_entry(fact, &state).map_err(corrupt(&key))? {
@@ -847,6 +855,7 @@ impl Projections {
                     commitment_id: record.id.clone(),
                     title: format!("Overdue: {}", record.title),
                     summary: format!("{} was due by {due} and has no reported outcome", record.id),
+                    published: Date(due.days() + 1).to_string(),
                     updated: rfc3339(overdue_from_ns),
                     updated_ns: overdue_from_ns,
                     seq: None,
@@ -896,12 +905,13 @@ pub fn actor_kind(kind: i32) -> &'static str {
         Ok(K::CivilSociety) => "civil_society",
         Ok(K::Watchdog) => "watchdog",
         Ok(K::JointBody) => "joint_body",
+        Ok(K::Party) => "party",
         _ => "unspecified",
     }
 }
 
 /// Every actor kind name, for validating filters.
-pub const ACTOR_KINDS: [&str; 8] = [
+pub const ACTOR_KINDS: [&str; 9] = [
     "mp",
     "department",
     "agency",
@@ -910,6 +920,7 @@ pub const ACTOR_KINDS: [&str; 8] = [
     "civil_society",
     "watchdog",
     "joint_body",
+    "party",
 ];
 
 fn league_row(actor: Actor, counts: &StatusCounts, rate: f64) -> LeagueRow {
@@ -969,6 +980,7 @@ fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummary {
         days_overdue: record.days_overdue(date),
         outcome_on: record.outcome_on.map(|d| d.to_string()),
         flags: flags(record),
+        delivery_partners: record.delivery_partners.clone(),
     }
 }
 
@@ -998,8 +1010,11 @@ fn goalpost_item(record: &ListEntry) -> GoalpostItem {
     }
 }
 
-fn terms(terms: &state::Terms) -> Terms {
-    let optional = |text: &String| (!text.is_empty()).then(|| text.clone());
+fn optional(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn terms(terms: &state::Terms, state: &CommitmentState) -> Terms {
     Terms {
         title: terms.title.clone(),
         text: terms.text.clone(),
@@ -1007,6 +1022,30 @@ fn terms(terms: &state::Terms) -> Terms {
         target_value: terms.target_value,
         target_period: optional(&terms.target_period),
         scope: optional(&terms.scope),
+        indicators: terms
+            .indicators
+            .iter()
+            .map(|indicator| indicator_target(indicator, state))
+            .collect(),
+    }
+}
+
+fn indicator_target(indicator: &state::IndicatorTerms, state: &CommitmentState) -> IndicatorTarget {
+    let latest = state.latest_measurement(&indicator.id);
+    IndicatorTarget {
+        indicator_id: indicator.id.clone(),
+        measure: indicator.measure.clone(),
+        unit: indicator.unit.clone(),
+        comparator: state::comparator_name(indicator.comparator).to_owned(),
+        target_value: indicator.target_value,
+        target_upper: indicator.target_upper,
+        target_period: optional(&indicator.target_period),
+        deadline: indicator.deadline.map(|d| d.to_string()),
+        baseline_value: indicator.baseline_value,
+        baseline_date: indicator.baseline_date.map(|d| d.to_string()),
+        latest_value: latest.map(|measured| measured.value),
+        latest_measured_on: latest.map(|measured| measured.measured_on.to_string()),
+        met: latest.is_some_and(|measured| indicator.met_by(measured.value)),
     }
 }
 
@@ -1016,8 +1055,17 @@ fn links(links: &[proto::Link]) -> Vec<Link> {
         .map(|link| Link {
             title: link.title.clone(),
             url: link.url.clone(),
+            kind: (link.kind != 0).then(|| source_kind(link.kind).to_owned()),
         })
         .collect()
+}
+
+fn source(source: &proto::Source) -> Source {
+    Source {
+        kind: source_kind(source.kind).to_owned(),
+        title: source.title.clone(),
+        url: source.url.clone(),
+    }
 }
 
 fn retraction_view(by: &RetractedBy) -> RetractionView {
@@ -1041,11 +1089,20 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
         made_on: state.made_on.to_string(),
         themes: made.themes.clone(),
         partners: made.partners.clone(),
-        source: made.source.as_ref().map(|source| Source {
-            kind: source_kind(source.kind).to_owned(),
-            title: source.title.clone(),
-            url: source.url.clone(),
+        delivery_partners: state.delivery_partners.clone(),
+        source: made.source.as_ref().map(source),
+        sources: made.sources.iter().map(source).collect(),
+        evidence: links(&made.evidence),
+        recorded_on: state.made_fact.recorded_on().to_string(),
+        backfilled: state.made_fact.backfilled(),
+        adoption: state.adoption.as_ref().map(|(fact, adopted)| AdoptionView {
+            seq: fact.seq,
+            event_id: fact.event_id.clone(),
+            adopted_by: fact.actor.clone(),
+            adopted_on: adopted.adopted_on.clone(),
+            note: optional(&adopted.note),
         }),
+        claimed_status: state.claimed_status(),
         indicator: made.indicator.as_ref().map(|indicator| Indicator {
             measure: indicator.measure.clone(),
             unit: indicator.unit.clone(),
@@ -1053,8 +1110,8 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
             baseline_value: indicator.baseline_value,
             baseline_date: Date::parse(&indicator.baseline_date).map(|d| d.to_string()),
         }),
-        original: terms(&state.original),
-        current: terms(&state.current),
+        original: terms(&state.original, state),
+        current: terms(&state.current, state),
         flags: flags(&record),
         succession: (!state.successions.is_empty()).then(|| Succession {
             original_owner: state.maker.clone(),
@@ -1091,6 +1148,8 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
                 event_id: assessment.fact.event_id.clone(),
                 assessor: assessment.fact.actor.clone(),
                 stance: stance(assessment.assessment.stance).to_owned(),
+                assessed_verdict: (assessment.assessment.assessed_verdict != 0)
+                    .then(|| verdict(assessment.assessment.assessed_verdict).to_owned()),
                 summary: assessment.assessment.summary.clone(),
                 evidence: links(&assessment.assessment.evidence),
             })
@@ -1124,14 +1183,35 @@ fn history(
     commitment_id: &str,
 ) -> Result<Vec<HistoryEvent>, String> {
     let retracted = state::retractions(facts, point.size)?;
+    let cut = point.cut();
     let mut events = vec![];
+    let mut latest_outcome: Option<String> = None;
     for fact in facts.iter().filter(|fact| fact.seq < point.size) {
         let kind = fact.kind()?;
+        let happened_on = state::happened_on(fact, &kind);
+        if cut.world.is_some_and(|world| happened_on > world)
+            && !matches!(kind, Kind::Retraction(_))
+        {
+            continue;
+        }
+        // The values an amendment replaced, as the log stood just before it.
         let before = match &kind {
-            Kind::CommitmentAmended(_) => state::fold(facts, fact.seq)?,
+            Kind::CommitmentAmended(_) => state::fold(facts, state::Cut::recorded(fact.seq + 1))?
+                .and_then(|state| state.amendments.last().map(|a| a.before.clone())),
             _ => None,
         };
-        let (summary, detail) = describe(fact, &kind, before.as_ref(), commitment_id);
+        let (summary, mut detail) = describe(fact, &kind, before.as_deref(), commitment_id);
+        match &kind {
+            Kind::OutcomeReported(_) if !retracted.contains_key(&fact.event_id) => {
+                latest_outcome = Some(fact.event_id.clone());
+            }
+            // An assessment that named no outcome assessed the latest one when it was recorded.
+            Kind::AssessmentPublished(_) if detail.outcome_event_id.is_none() => {
+                detail.outcome_event_id = latest_outcome.clone();
+            }
+            _ => {}
+        }
+        let recorded_on = Date::from_unix_ms((fact.stored_at_ns / 1_000_000) as i64);
         events.push(HistoryEvent {
             seq: fact.seq,
             event_id: fact.event_id.clone(),
@@ -1139,6 +1219,8 @@ fn history(
             actor: fact.actor.clone(),
             stored_at: rfc3339(fact.stored_at_ns),
             occurred_at: rfc3339(fact.occurred_at_ms.max(0) as u64 * 1_000_000),
+            happened_on: happened_on.to_string(),
+            backfilled: recorded_on.days() - happened_on.days() >= state::BACKFILL_DAYS,
             entry_hash: hex::encode(fact.entry_hash),
             summary,
             retracted_by: retracted.get(&fact.event_id).map(retraction_view),
@@ -1156,7 +1238,7 @@ fn history(
 fn describe(
     fact: &Fact,
     kind: &Kind,
-    before: Option<&CommitmentState>,
+    before: Option<&[Option<String>]>,
     commitment_id: &str,
 ) -> (String, EventDetail) {
     let date = |text: &str| Date::parse(text).map(|d| d.to_string());
@@ -1175,7 +1257,12 @@ fn describe(
             let changes: Vec<FieldChange> = amended
                 .changes
                 .iter()
-                .map(|change| amended_change(change, before))
+                .enumerate()
+                .map(|(index, change)| FieldChange {
+                    field: amended_field(change),
+                    old_value: before.and_then(|values| values.get(index).cloned().flatten()),
+                    new_value: change.new_value.clone(),
+                })
                 .collect();
             let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
             (
@@ -1243,7 +1330,9 @@ fn describe(
                 stance(assessment.stance).replace("agrees", "agrees with")
             ),
             EventDetail {
-                outcome_event_id: Some(assessment.outcome_event_id.clone()),
+                outcome_event_id: optional(&assessment.outcome_event_id),
+                verdict: (assessment.assessed_verdict != 0)
+                    .then(|| verdict(assessment.assessed_verdict).to_owned()),
                 stance: Some(stance(assessment.stance).to_owned()),
                 summary: Some(assessment.summary.clone()),
                 evidence: links(&assessment.evidence),
@@ -1263,6 +1352,14 @@ fn describe(
                 ..EventDetail::default()
             },
         ),
+        Kind::CommitmentAdopted(adopted) => (
+            format!("{} adopted the pledge", fact.actor),
+            EventDetail {
+                effective_on: date(&adopted.adopted_on),
+                reason: optional(&adopted.note),
+                ..EventDetail::default()
+            },
+        ),
         Kind::Retraction(retraction) => (
             format!("{} retracted event {}", fact.actor, retraction.event_id),
             EventDetail {
@@ -1278,30 +1375,17 @@ fn describe(
     }
 }
 
-fn amended_change(change: &proto::FieldChange, before: Option<&CommitmentState>) -> FieldChange {
-    let terms = before.map(|state| &state.current);
-    let text = |value: &String| (!value.is_empty()).then(|| value.clone());
-    let (field, old_value) = match proto::AmendedField::try_from(change.field) {
-        Ok(proto::AmendedField::Text) => ("text", terms.and_then(|t| text(&t.text))),
-        Ok(proto::AmendedField::Title) => ("title", terms.and_then(|t| text(&t.title))),
-        Ok(proto::AmendedField::Scope) => ("scope", terms.and_then(|t| text(&t.scope))),
-        Ok(proto::AmendedField::DueBy) => (
-            "due_by",
-            terms.and_then(|t| t.due_by.map(|d| d.to_string())),
-        ),
-        Ok(proto::AmendedField::TargetValue) => (
-            "target_value",
-            terms.and_then(|t| t.target_value.map(|v| v.to_string())),
-        ),
-        Ok(proto::AmendedField::TargetPeriod) => {
-            ("target_period", terms.and_then(|t| text(&t.target_period)))
-        }
-        _ => ("unspecified", None),
-    };
-    FieldChange {
-        field: field.to_owned(),
-        old_value,
-        new_value: change.new_value.clone(),
+/// The name of an amended field, with the indicator it belongs to (`target_value:homes`).
+fn amended_field(change: &proto::FieldChange) -> String {
+    let field = proto::AmendedField::try_from(change.field)
+        .unwrap_or_default()
+        .as_str_name()
+        .trim_start_matches("AMENDED_FIELD_")
+        .to_lowercase();
+    if change.indicator_id.is_empty() {
+        field
+    } else {
+        format!("{field}:{}", change.indicator_id)
     }
 }
 
@@ -1339,6 +1423,7 @@ fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>,
         commitment_id: state.id.clone(),
         title: heading,
         summary,
+        published: state::happened_on(fact, &fact.kind()?).to_string(),
         updated: rfc3339(fact.stored_at_ns),
         updated_ns: fact.stored_at_ns,
         seq: Some(fact.seq),
@@ -1407,6 +1492,7 @@ fn amendment_class(value: i32) -> &'static str {
         Ok(A::ScopeChange) => "scope_change",
         Ok(A::TargetChange) => "target_change",
         Ok(A::DeadlineChange) => "deadline_change",
+        Ok(A::Revision) => "revision",
         _ => "unspecified",
     }
 }

@@ -44,6 +44,10 @@ pub struct CommitmentRecord {
     pub money: Vec<(String, MoneyStage, i128)>,
     pub made_seq: u64,
     pub last_seq: u64,
+    /// Registered actors that deliver parts of it; it shows on their pages, marked as partner,
+    /// and counts in the owner's figures only.
+    pub delivery_partners: Vec<String>,
+    pub scope_changes: u32,
 }
 
 impl CommitmentRecord {
@@ -86,7 +90,18 @@ impl CommitmentRecord {
                 .collect(),
             made_seq: state.made_fact.seq,
             last_seq: state.last_seq,
+            delivery_partners: state.delivery_partners.clone(),
+            scope_changes: state.scope_changes(),
         }
+    }
+
+    /// The actor owns it or is one of its delivery partners.
+    pub fn involves(&self, actor: &str) -> bool {
+        self.owner == actor
+            || self
+                .delivery_partners
+                .iter()
+                .any(|partner| partner == actor)
     }
 
     pub fn status(&self, date: Date) -> Status {
@@ -100,9 +115,10 @@ impl CommitmentRecord {
             .flatten()
     }
 
-    /// The target or the deadline was moved by an amendment that still counts.
+    /// An amendment that still counts weakened the target, put the deadline later or changed
+    /// the scope (docs/STATUS.md).
     pub fn goalposts_moved(&self) -> bool {
-        self.target_moves > 0 || self.deadline_moves > 0
+        self.target_moves > 0 || self.deadline_moves > 0 || self.scope_changes > 0
     }
 
     pub fn counts(&self) -> bool {

@@ -14,6 +14,9 @@ pub struct AsOfInfo {
     pub size: u64,
     /// The date overdue is judged against.
     pub date: String,
+    /// The world as of this date: events that happened after it do not count. Absent when
+    /// every recorded event counts.
+    pub world: Option<String>,
     /// Whether this is the newest state the projection has.
     pub latest: bool,
 }
@@ -91,6 +94,8 @@ pub struct CommitmentSummary {
     /// Date of the outcome that decided the status.
     pub outcome_on: Option<String>,
     pub flags: CommitmentFlags,
+    /// Registered actors that deliver parts of it besides the owner.
+    pub delivery_partners: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -109,12 +114,38 @@ pub struct Terms {
     pub target_value: Option<f64>,
     pub target_period: Option<String>,
     pub scope: Option<String>,
+    /// The named indicators' targets.
+    pub indicators: Vec<IndicatorTarget>,
+}
+
+/// One named indicator's target.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IndicatorTarget {
+    pub indicator_id: String,
+    pub measure: String,
+    pub unit: String,
+    /// at_least, at_most, exactly or between.
+    pub comparator: String,
+    pub target_value: f64,
+    /// The upper bound of a between target.
+    pub target_upper: Option<f64>,
+    pub target_period: Option<String>,
+    pub deadline: Option<String>,
+    pub baseline_value: Option<f64>,
+    pub baseline_date: Option<String>,
+    /// The latest measured value, when there is one.
+    pub latest_value: Option<f64>,
+    pub latest_measured_on: Option<String>,
+    /// Whether the latest measured value meets the current target.
+    pub met: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Link {
     pub title: String,
     pub url: String,
+    /// The kind of document, when given (manifesto, policy_paper, ...).
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -130,7 +161,8 @@ pub struct Indicator {
     pub measure: String,
     pub unit: String,
     pub higher_is_better: bool,
-    pub baseline_value: f64,
+    /// Absent when the commitment gave none (never zero in its place).
+    pub baseline_value: Option<f64>,
     pub baseline_date: Option<String>,
 }
 
@@ -174,8 +206,21 @@ pub struct AssessmentView {
     pub assessor: String,
     /// agrees or disputes.
     pub stance: String,
+    /// The verdict the assessor thinks is right, when it states one.
+    pub assessed_verdict: Option<String>,
     pub summary: String,
     pub evidence: Vec<Link>,
+}
+
+/// A pledge made before office, adopted by a public body.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AdoptionView {
+    pub seq: u64,
+    pub event_id: String,
+    /// The body that adopted it and answers for it.
+    pub adopted_by: String,
+    pub adopted_on: String,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -213,9 +258,24 @@ pub struct CommitmentDetail {
     pub maker: String,
     pub made_on: String,
     pub themes: Vec<String>,
+    /// Partner organisations as written in the source (free text).
     pub partners: Vec<String>,
+    /// Registered actors that deliver parts of it and may record actions and outcomes.
+    pub delivery_partners: Vec<String>,
     pub source: Option<Source>,
+    /// Further sources beside `source`.
+    pub sources: Vec<Source>,
+    pub evidence: Vec<Link>,
     pub indicator: Option<Indicator>,
+    /// The day the log recorded the commitment (the broker's storage date).
+    pub recorded_on: String,
+    /// Recorded 30 days or more after it was made.
+    pub backfilled: bool,
+    /// Set when a public body adopted this pledge.
+    pub adoption: Option<AdoptionView>,
+    /// The verdict the latest outcome claims; the status may differ when named indicators
+    /// decide it (docs/STATUS.md).
+    pub claimed_status: Option<Status>,
     /// The terms as first made.
     pub original: Terms,
     /// The terms after every amendment that still counts.
@@ -256,6 +316,11 @@ pub struct HistoryEvent {
     pub stored_at: String,
     /// When the event happened in the emitter's world (RFC 3339, UTC).
     pub occurred_at: String,
+    /// The event's own date (made on, taken on, reported on, effective on), the valid-time
+    /// axis that `as_of=YYYY-MM-DD` cuts.
+    pub happened_on: String,
+    /// Recorded 30 days or more after it happened.
+    pub backfilled: bool,
     /// blake3 chain hash of the log entry, hex.
     pub entry_hash: String,
     /// One line for people.
@@ -492,8 +557,11 @@ pub struct FeedEntry {
     pub commitment_id: String,
     pub title: String,
     pub summary: String,
-    /// When it happened: the broker storage time, or for overdue the start of the first day
-    /// past the due date (RFC 3339, UTC).
+    /// When it happened in the world (YYYY-MM-DD): the event's own date (see `happened_on` in
+    /// the history), or for overdue the first day past the due date.
+    pub published: String,
+    /// When the log recorded it: the broker storage time, or for overdue the start of the
+    /// first day past the due date (RFC 3339, UTC).
     pub updated: String,
     pub updated_ns: u64,
     pub seq: Option<u64>,

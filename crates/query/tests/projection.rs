@@ -41,7 +41,7 @@ fn world() -> World {
 
 impl World {
     fn latest(&self) -> Point {
-        self.projections.resolve(AsOf::Latest, today()).unwrap()
+        self.projections.resolve(AsOf::LATEST, today()).unwrap()
     }
 
     fn statuses(&self, point: &Point) -> BTreeMap<String, Status> {
@@ -90,12 +90,12 @@ fn every_status_of_the_scenario_at_the_latest_point() {
 }
 
 #[test]
-fn as_of_a_size_or_a_date_answers_as_the_log_stood() {
+fn as_recorded_by_a_size_or_a_date_answers_as_the_log_stood() {
     let world = world();
     let before = world
         .projections
         .resolve(
-            AsOf::Size(world.scenario.size_before_nurses_retraction),
+            AsOf::size(world.scenario.size_before_nurses_retraction),
             today(),
         )
         .unwrap();
@@ -113,7 +113,7 @@ fn as_of_a_size_or_a_date_answers_as_the_log_stood() {
     );
     let april = world
         .projections
-        .resolve(AsOf::Date(date("2026-04-10")), today())
+        .resolve(AsOf::recorded_on(date("2026-04-10")), today())
         .unwrap();
     assert_eq!(april.date, date("2026-04-10"));
     assert_eq!(
@@ -131,7 +131,7 @@ fn as_of_a_size_or_a_date_answers_as_the_log_stood() {
     );
     let march = world
         .projections
-        .resolve(AsOf::Date(date("2026-03-20")), today())
+        .resolve(AsOf::recorded_on(date("2026-03-20")), today())
         .unwrap();
     let scorecard = world
         .projections
@@ -145,7 +145,7 @@ fn as_of_a_size_or_a_date_answers_as_the_log_stood() {
     assert_eq!(scorecard.counts.overdue, 1, "dcms-error, due 2026-02-01");
     let before_everything = world
         .projections
-        .resolve(AsOf::Date(date("2025-12-31")), today())
+        .resolve(AsOf::recorded_on(date("2025-12-31")), today())
         .unwrap();
     assert_eq!(before_everything.size, 0);
     assert!(world.statuses(&before_everything).is_empty());
@@ -156,18 +156,18 @@ fn as_of_refuses_sizes_beyond_the_log_and_future_dates() {
     let world = world();
     let beyond = world
         .projections
-        .resolve(AsOf::Size(world.scenario.size + 1), today());
+        .resolve(AsOf::size(world.scenario.size + 1), today());
     assert!(
         matches!(beyond, Err(QueryError::AsOfBeyondLog { .. })),
         "{beyond:?}"
     );
     let future = world
         .projections
-        .resolve(AsOf::Date(date("2026-06-02")), today());
+        .resolve(AsOf::date(date("2026-06-02")), today());
     assert!(matches!(future, Err(QueryError::AsOfInFuture { .. })));
     let whole = world
         .projections
-        .resolve(AsOf::Size(world.scenario.size), today())
+        .resolve(AsOf::size(world.scenario.size), today())
         .unwrap();
     assert!(whole.latest);
 }
@@ -242,7 +242,7 @@ fn the_fast_path_agrees_with_folding_every_commitment() {
     for judged in ["2026-03-01", "2026-04-15", "2026-06-01"] {
         let fast = world
             .projections
-            .resolve(AsOf::Latest, date(judged))
+            .resolve(AsOf::LATEST, date(judged))
             .unwrap();
         let slow = fast.without_fast_path();
         let projections = &world.projections;
@@ -545,7 +545,7 @@ fn history_has_every_event_with_hashes_proof_links_and_retractions() {
         error.history[0].retracted_by.is_some(),
         "kept, marked retracted"
     );
-    let early = world.projections.resolve(AsOf::Size(3), today()).unwrap();
+    let early = world.projections.resolve(AsOf::size(3), today()).unwrap();
     assert!(
         world
             .projections
@@ -681,7 +681,7 @@ fn catching_up_applies_only_new_entries_and_a_restart_resumes() {
     let projections = Projections::open(&query_dir).unwrap();
     assert_eq!(projections.applied(), size - 1, "persisted, not replayed");
     assert_eq!(projections.catch_up(&store).unwrap(), size);
-    let point = projections.resolve(AsOf::Latest, today()).unwrap();
+    let point = projections.resolve(AsOf::LATEST, today()).unwrap();
     let card = projections
         .actor_scorecard(DHSC, &point, 5)
         .unwrap()

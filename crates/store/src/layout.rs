@@ -134,6 +134,7 @@ fn encode_state_change(change: &StateChange) -> Result<(Vec<u8>, Vec<u8>), Strin
         StateChange::Commitment(id, record) => (keyed(b'c', id), encoded(record)?),
         StateChange::Action(id, owner) => (keyed(b'x', id), owner.as_bytes().to_vec()),
         StateChange::Retracted(id) => (keyed(b'r', id), Vec::new()),
+        StateChange::Terms(id, terms) => (keyed(b't', id), encoded(terms)?),
     };
     Ok((key, value))
 }
@@ -162,6 +163,7 @@ fn decode_state_change(key: &[u8], value: &[u8]) -> Result<StateChange, String> 
                 .to_owned(),
         ),
         b'r' => StateChange::Retracted(id()?),
+        b't' => StateChange::Terms(id()?, postcard::from_bytes(value).map_err(parse_error)?),
         other => return Err(format!("state change has unknown tag {other:#04x}")),
     })
 }

@@ -154,7 +154,7 @@ fn secondments(script: &mut Script) {
         .themes(["opportunity", "partnership"])
         .indicator(
             Indicator::new("cross-sector secondments started", "secondments", true)
-                .baseline(12.0, day("2025-03-31"))
+                .baseline(12.0, Some(day("2025-03-31")))
                 .target(100.0, "October 2025 to September 2026"),
         ),
     );

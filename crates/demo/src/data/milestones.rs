@@ -57,7 +57,7 @@ fn homes(script: &mut Script) {
                 "homes",
                 true,
             )
-            .baseline(0.0, day("2024-07-04"))
+            .baseline(0.0, Some(day("2024-07-04")))
             .target(1_500_000.0, "July 2024 to July 2029"),
         ),
     );
@@ -137,7 +137,7 @@ fn waiting_times(script: &mut Script) {
             "2029-03-31",
             &["dignity", "safety"],
             Indicator::new("patients waiting under 18 weeks from referral", "%", true)
-                .baseline(59.1, day("2024-11-30"))
+                .baseline(59.1, Some(day("2024-11-30")))
                 .target(92.0, "March 2029"),
         ),
     );
@@ -160,7 +160,7 @@ fn waiting_times(script: &mut Script) {
         .themes(["dignity"])
         .indicator(
             Indicator::new("patients waiting under 18 weeks from referral", "%", true)
-                .baseline(59.1, day("2024-11-30"))
+                .baseline(59.1, Some(day("2024-11-30")))
                 .target(65.0, "March 2026"),
         ),
     );
@@ -241,7 +241,7 @@ fn neighbourhood_policing(script: &mut Script) {
                 "people",
                 true,
             )
-            .baseline(0.0, day("2025-03-31"))
+            .baseline(0.0, Some(day("2025-03-31")))
             .target(13_000.0, "by March 2029"),
         ),
     );
@@ -314,7 +314,7 @@ fn school_readiness(script: &mut Script) {
                 "%",
                 true,
             )
-            .baseline(67.7, day("2024-07-31"))
+            .baseline(67.7, Some(day("2024-07-31")))
             .target(75.0, "2027-28 school year"),
         ),
     );
@@ -372,7 +372,7 @@ fn clean_power(script: &mut Script) {
                 "%",
                 true,
             )
-            .baseline(74.0, day("2024-12-31"))
+            .baseline(74.0, Some(day("2024-12-31")))
             .target(95.0, "2030"),
         ),
     );
@@ -446,7 +446,7 @@ fn warm_homes(script: &mut Script) {
         .themes(["sustainability", "dignity"])
         .indicator(
             Indicator::new("homes upgraded", "homes", true)
-                .baseline(0.0, day("2025-04-01"))
+                .baseline(0.0, Some(day("2025-04-01")))
                 .target(300_000.0, "2025-26"),
         ),
     );
@@ -549,7 +549,7 @@ fn volunteer_centres(script: &mut Script) {
         .themes(["community"])
         .indicator(
             Indicator::new("areas with a funded volunteer centre", "areas", true)
-                .baseline(0.0, day("2025-01-15"))
+                .baseline(0.0, Some(day("2025-01-15")))
                 .target(40.0, "September 2025"),
         ),
     );
@@ -605,7 +605,7 @@ fn coastal_hubs(script: &mut Script) {
         .themes(["community", "equity"])
         .indicator(
             Indicator::new("coastal community hubs open", "hubs", true)
-                .baseline(0.0, day("2025-02-03"))
+                .baseline(0.0, Some(day("2025-02-03")))
                 .target(25.0, "June 2026"),
         ),
     );

@@ -441,7 +441,7 @@ impl Asks {
                 themes: &["community", "partnership"],
                 indicator: Some(
                     Indicator::new("forums held", "forums", true)
-                        .baseline(0.0, self.made_on)
+                        .baseline(0.0, Some(self.made_on))
                         .target(4.0, period),
                 ),
             },

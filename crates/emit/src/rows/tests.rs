@@ -187,7 +187,7 @@ fn json_arrays_and_lines_read_alike() {
         panic!("not a commitment");
     };
     assert_eq!(made.themes, ["equity", "dignity"]);
-    assert_eq!(made.indicator.unwrap().target_value, 5000.0);
+    assert_eq!(made.indicator.unwrap().target_value, Some(5000.0));
     let Kind::ActionRecorded(action) = kind_of(&from_array[1]) else {
         panic!("not an action");
     };
@@ -345,4 +345,156 @@ fn spreadsheet_exports_with_a_byte_order_mark_and_crlf_read_cleanly() {
         rows[0].get("reason"),
         Some("Dropped in the spending review.")
     );
+}
+
+/// Real commitments as governments write them: a milestone owned by one body and delivered by
+/// others, with two targets; an "at least 95%" target; a goalpost move that changes the target
+/// and the wording in one event; a measured outcome; a watchdog's verdict; an adopted pledge.
+const REAL_CSV: &str = "\
+kind,commitment_id,title,text,made_on,delivery_partners,indicators,indicator_measure,indicator_unit,indicator_target_value,sources,class,changes,effective_on,rationale,verdict,reported_on,measurements,stance,assessed_verdict,summary,adopted_on,note
+commitment,pfc-homes,1.5 million homes,Build 1.5 million safe and decent homes,2024-12-05,GB-GOV-MHCLG; GB-GOV-DFE,homes|net additional dwellings|>=1500000|homes; decisions|infrastructure decisions|at least 150|decisions,,,,policy_paper|Plan for Change|https://www.gov.uk/missions; speech|PM speech,,,,,,,,,,,,
+commitment,nhs-18wk,Waiting lists,92% of patients seen within 18 weeks,2024-12-05,,,patients seen within 18 weeks,%,>=92,,,,,,,,,,,,,
+amendment,clean-power,,,,,,,,,,target_change,target_value=95; text=Clean power by 2030,2024-12-13,Clean Power 2030 Action Plan,,,,,,,,
+outcome,pfc-homes,,,,,,,,,,,,,,partly_delivered,2026-04-30,homes|1200000|2026-03-31; decisions|160,,,Progress report,,
+assessment,pfc-homes,,,,,,,,,,,,,,,,,disputes,not_delivered,Counts conversions as new homes,,
+adoption,pledge-teachers,,,,,,,,,,,,,,,,,,,,2024-07-17,King's Speech
+";
+
+#[test]
+fn real_commitment_rows_carry_partners_targets_moves_measurements_verdicts_and_adoptions() {
+    let rows = read_csv(REAL_CSV.as_bytes()).unwrap();
+    let events = seal_all(&rows).unwrap();
+    let Kind::CommitmentMade(homes) = kind_of(&events[0]) else {
+        panic!("not a commitment");
+    };
+    assert_eq!(homes.delivery_partners, ["GB-GOV-MHCLG", "GB-GOV-DFE"]);
+    assert_eq!(homes.indicators.len(), 2);
+    assert_eq!(homes.indicators[1].indicator_id, "decisions");
+    assert_eq!(
+        homes.indicators[1].comparator,
+        proto::Comparator::AtLeast as i32
+    );
+    assert_eq!(homes.indicators[1].target_value, Some(150.0));
+    assert_eq!(homes.indicators[0].baseline_value, None);
+    assert_eq!(homes.sources.len(), 2);
+    assert_eq!(homes.sources[1].kind, proto::SourceKind::Speech as i32);
+    assert_eq!(homes.sources[1].url, "");
+    let Kind::CommitmentMade(nhs) = kind_of(&events[1]) else {
+        panic!("not a commitment");
+    };
+    let target = &nhs.indicators[0];
+    assert_eq!(
+        (
+            target.indicator_id.as_str(),
+            target.comparator,
+            target.target_value,
+            target.unit.as_str()
+        ),
+        ("main", proto::Comparator::AtLeast as i32, Some(92.0), "%")
+    );
+    let Kind::CommitmentAmended(moved) = kind_of(&events[2]) else {
+        panic!("not an amendment");
+    };
+    assert_eq!(moved.changes.len(), 2, "target and wording in one event");
+    assert_eq!(
+        moved.changes[0].field,
+        proto::AmendedField::TargetValue as i32
+    );
+    assert_eq!(moved.changes[1].new_value, "Clean power by 2030");
+    assert_eq!(moved.effective_on, "2024-12-13");
+    let Kind::OutcomeReported(outcome) = kind_of(&events[3]) else {
+        panic!("not an outcome");
+    };
+    assert_eq!(outcome.measurements.len(), 2);
+    assert_eq!(outcome.measurements[0].measured_on, "2026-03-31");
+    assert_eq!(
+        outcome.measurements[1].measured_on, "2026-04-30",
+        "defaults to reported_on"
+    );
+    let Kind::AssessmentPublished(assessment) = kind_of(&events[4]) else {
+        panic!("not an assessment");
+    };
+    assert_eq!(assessment.outcome_event_id, "", "the latest outcome");
+    assert_eq!(
+        assessment.assessed_verdict,
+        proto::Verdict::NotDelivered as i32
+    );
+    let Kind::CommitmentAdopted(adopted) = kind_of(&events[5]) else {
+        panic!("not an adoption");
+    };
+    assert_eq!(
+        (adopted.adopted_on.as_str(), adopted.note.as_str()),
+        ("2024-07-17", "King's Speech")
+    );
+}
+
+#[test]
+fn targets_read_as_people_write_them() {
+    use proto::Comparator::*;
+    for (text, expected) in [
+        (">=95", (AtLeast, 95.0, None)),
+        ("at least 95%", (AtLeast, 95.0, None)),
+        ("<= 30,000", (AtMost, 30_000.0, None)),
+        ("no more than 4", (AtMost, 4.0, None)),
+        ("=0", (Exactly, 0.0, None)),
+        ("exactly 7", (Exactly, 7.0, None)),
+        ("10..20", (Between, 10.0, Some(20.0))),
+        ("between 10 and 20", (Between, 10.0, Some(20.0))),
+        ("1500000", (AtLeast, 1_500_000.0, None)),
+    ] {
+        assert_eq!(parse_target(text), Ok(expected), "{text}");
+    }
+    for bad in [
+        "",
+        "lots",
+        ">=",
+        "20..10",
+        "between 1 and x",
+        "1_000",
+        "NaN",
+    ] {
+        assert!(parse_target(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn malformed_new_columns_are_named() {
+    let cases = [
+        (
+            "kind,commitment_id,title,text,made_on,sources\ncommitment,c,t,x,2025-01-01,podcast|Pod|https://a.org\n",
+            "row 2, sources",
+        ),
+        (
+            "kind,commitment_id,title,text,made_on,indicators\ncommitment,c,t,x,2025-01-01,homes|only two\n",
+            "row 2, indicators",
+        ),
+        (
+            "kind,commitment_id,class,changes,rationale\namendment,c,correction,no equals sign,r\n",
+            "row 2, changes",
+        ),
+        (
+            "kind,commitment_id,class,rationale\namendment,c,correction,r\n",
+            "row 2, changes: is required",
+        ),
+        (
+            "kind,commitment_id,verdict,reported_on,measurements\noutcome,c,delivered,2026-01-01,homes|many\n",
+            "row 2, measurements",
+        ),
+        (
+            "kind,commitment_id,title,text,made_on,evidence\ncommitment,c,t,x,2025-01-01,a;b\n",
+            "row 2, evidence",
+        ),
+        (
+            "kind,commitment_id,class,field,new_value,rationale\namendment,c,deadline_change,target_value,90,r\n",
+            "row 2, field",
+        ),
+    ];
+    for (csv, expected) in cases {
+        let rows = read_csv(csv.as_bytes()).unwrap();
+        let error = seal_all(&rows).unwrap_err().to_string();
+        assert!(
+            error.starts_with(expected),
+            "{error} should start with {expected}"
+        );
+    }
 }

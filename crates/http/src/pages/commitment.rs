@@ -6,7 +6,7 @@ use super::common::{Names, actor_link, flags, formats, projections, status_badge
 use super::layout::{self, Frame, Section, segment};
 use super::{Moment, PageError, Params, diff, format, moment};
 use crate::AppState;
-use covenant_query::view::{CommitmentDetail, HistoryEvent, Link, Terms};
+use covenant_query::view::{CommitmentDetail, HistoryEvent, IndicatorTarget, Link, Terms};
 use maud::{Markup, html};
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
@@ -20,6 +20,10 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
     let mut ids: Vec<&str> = vec![&detail.owner, &detail.maker];
     ids.extend(detail.history.iter().map(|event| event.actor.as_str()));
     ids.extend(detail.partners.iter().map(String::as_str));
+    ids.extend(detail.delivery_partners.iter().map(String::as_str));
+    if let Some(adoption) = &detail.adoption {
+        ids.push(&adoption.adopted_by);
+    }
     if let Some(succession) = &detail.succession {
         for step in &succession.steps {
             ids.push(&step.predecessor);
@@ -30,12 +34,67 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
     Ok(render(&detail, &names, &moment))
 }
 
-fn target(terms: &Terms) -> Option<String> {
-    match (terms.target_value, terms.target_period.as_deref()) {
-        (Some(value), Some(period)) => Some(format!("{} in {period}", format::quantity(value))),
-        (Some(value), None) => Some(format::quantity(value)),
+/// The single legacy indicator's target, unit after the number: "92% by 2028-29".
+fn target(terms: &Terms, unit: &str) -> Option<String> {
+    let value = terms.target_value.map(|value| format::measure(value, unit));
+    match (value, terms.target_period.as_deref()) {
+        (Some(value), Some(period)) => Some(format!("{value} by {period}")),
+        (Some(value), None) => Some(value),
         (None, Some(period)) => Some(period.to_owned()),
         (None, None) => None,
+    }
+}
+
+fn indicator_target(indicator: &IndicatorTarget) -> String {
+    let mut text = format::target(
+        &indicator.comparator,
+        indicator.target_value,
+        indicator.target_upper,
+        &indicator.unit,
+    );
+    if let Some(period) = &indicator.target_period {
+        text.push_str(&format!(" in {period}"));
+    }
+    if let Some(deadline) = &indicator.deadline {
+        text.push_str(&format!(" by {}", format::date(deadline)));
+    }
+    text
+}
+
+/// Every named indicator: its target as first made and as it stands, baseline and latest value.
+fn indicators(detail: &CommitmentDetail) -> Markup {
+    let current = &detail.current.indicators;
+    html! {
+        @if !current.is_empty() {
+            table class="indicators" {
+                caption { "Targets" }
+                thead { tr { th { "Measure" } th { "Target" } th { "Baseline" } th { "Latest" } } }
+                tbody {
+                    @for indicator in current {
+                        @let original = detail.original.indicators.iter().find(|o| o.indicator_id == indicator.indicator_id);
+                        tr data-indicator=(indicator.indicator_id) {
+                            td { (indicator.measure) }
+                            td class="target" {
+                                (diff::value_change(original.map(indicator_target).as_deref(), Some(&indicator_target(indicator))))
+                            }
+                            td {
+                                @if let Some(baseline) = indicator.baseline_value {
+                                    (format::measure(baseline, &indicator.unit))
+                                    @if let Some(date) = &indicator.baseline_date { " (" (format::date(date)) ")" }
+                                } @else { span class="muted" { "none given" } }
+                            }
+                            td {
+                                @if let Some(value) = indicator.latest_value {
+                                    (format::measure(value, &indicator.unit))
+                                    @if let Some(date) = &indicator.latest_measured_on { " (" (format::date(date)) ")" }
+                                    " " @if indicator.met { strong class="met" { "met" } } @else { strong class="not-met" { "not met" } }
+                                } @else { span class="muted" { "not measured" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -67,12 +126,13 @@ fn versus(detail: &CommitmentDetail) -> Markup {
             dl class="facts terms" {
                 dt { "Deadline" }
                 dd class="deadline" { (diff::value_change(original.due_by.as_deref().map(format::date).as_deref(), current.due_by.as_deref().map(format::date).as_deref())) }
-                @if target(original).is_some() || target(current).is_some() {
+                @let unit = detail.indicator.as_ref().map_or("", |indicator| indicator.unit.as_str());
+                @if target(original, unit).is_some() || target(current, unit).is_some() {
                     dt { "Target" }
                     dd class="target" {
-                        (diff::value_change(target(original).as_deref(), target(current).as_deref()))
+                        (diff::value_change(target(original, unit).as_deref(), target(current, unit).as_deref()))
                         @if let Some(indicator) = &detail.indicator {
-                            " " (indicator.unit) " " span class="muted" { "(" (indicator.measure) ")" }
+                            " " span class="muted" { "(" (indicator.measure) ")" }
                         }
                     }
                 }
@@ -81,14 +141,17 @@ fn versus(detail: &CommitmentDetail) -> Markup {
                     dd { (diff::value_change(original.scope.as_deref(), current.scope.as_deref())) }
                 }
                 @if let Some(indicator) = &detail.indicator {
-                    dt { "Baseline" }
-                    dd {
-                        (format::quantity(indicator.baseline_value)) " " (indicator.unit)
-                        @if let Some(date) = &indicator.baseline_date { " on " (format::date(date)) }
-                        " (" (if indicator.higher_is_better { "higher is better" } else { "lower is better" }) ")"
+                    @if let Some(baseline) = indicator.baseline_value {
+                        dt { "Baseline" }
+                        dd {
+                            (format::measure(baseline, &indicator.unit))
+                            @if let Some(date) = &indicator.baseline_date { " on " (format::date(date)) }
+                            " (" (if indicator.higher_is_better { "higher is better" } else { "lower is better" }) ")"
+                        }
                     }
                 }
             }
+            (indicators(detail))
         }
     }
 }
@@ -102,14 +165,40 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
                 dt { "Made by" }
                 dd { a href=(actor_link(&detail.maker, moment)) { (names.of(&detail.maker)) } }
             }
+            @if let Some(adoption) = &detail.adoption {
+                dt { "Adopted" }
+                dd class="adoption" {
+                    "by " a href=(actor_link(&adoption.adopted_by, moment)) { (names.of(&adoption.adopted_by)) }
+                    " on " (format::date(&adoption.adopted_on))
+                    @if let Some(note) = &adoption.note { " (" (note) ")" }
+                }
+            }
+            @if !detail.delivery_partners.is_empty() {
+                dt { "Delivered with" }
+                dd class="delivery-partners" {
+                    @for (index, partner) in detail.delivery_partners.iter().enumerate() {
+                        @if index > 0 { ", " }
+                        a href=(actor_link(partner, moment)) { (names.of(partner)) }
+                    }
+                }
+            }
             dt { "Made on" }
             dd { (format::date(&detail.made_on)) }
-            @if let Some(source) = &detail.source {
+            dt { "Recorded on" }
+            dd {
+                (format::date(&detail.recorded_on))
+                @if detail.backfilled { " " strong class="backfilled" { "recorded long after it was made" } }
+            }
+            @for source in detail.source.iter().chain(&detail.sources) {
                 dt { "Source" }
                 dd {
                     (format::words_of(&source.kind)) ": "
                     @if source.url.is_empty() { (source.title) } @else { a href=(source.url) rel="external" { (source.title) } }
                 }
+            }
+            @if !detail.evidence.is_empty() {
+                dt { "Evidence" }
+                dd { (evidence(&detail.evidence)) }
             }
             @if !detail.themes.is_empty() {
                 dt { "Themes" }
@@ -146,7 +235,10 @@ fn evidence(links: &[Link]) -> Markup {
         @if !links.is_empty() {
             ul class="evidence" {
                 @for link in links {
-                    li { a href=(link.url) rel="external" { (if link.title.is_empty() { &link.url } else { &link.title }) } }
+                    li {
+                        a href=(link.url) rel="external" { (if link.title.is_empty() { &link.url } else { &link.title }) }
+                        @if let Some(kind) = &link.kind { " " span class="muted" { "(" (format::words_of(kind)) ")" } }
+                    }
                 }
             }
         }
@@ -163,6 +255,7 @@ fn kind_label(kind: &str) -> &'static str {
         "assessment_published" => "Assessment",
         "retraction" => "Retraction",
         "actor_succeeded" => "Passed to another body",
+        "commitment_adopted" => "Adopted in government",
         _ => "Event",
     }
 }
@@ -178,16 +271,14 @@ fn kind_class(kind: &str) -> &'static str {
     }
 }
 
-fn event_date(event: &HistoryEvent) -> String {
-    let detail = &event.detail;
-    let date = detail
-        .taken_on
-        .as_ref()
-        .or(detail.reported_on.as_ref())
-        .or(detail.made_on.as_ref())
-        .or(detail.effective_on.as_ref())
-        .unwrap_or(&event.occurred_at);
-    format::date(date)
+/// When it happened; and, for a backfill, when the log recorded it.
+fn event_date(event: &HistoryEvent) -> Markup {
+    html! {
+        (format::date(&event.happened_on))
+        @if event.backfilled {
+            " " span class="backfilled" { "(recorded " (format::date(&event.stored_at)) ")" }
+        }
+    }
 }
 
 /// Where the event sits in the log and how to check it.
@@ -212,6 +303,9 @@ fn assessment_box(event: &HistoryEvent, names: &Names, moment: &Moment) -> Marku
                     @if stance == "disputes" { " disputes this" } @else { " agrees" }
                 }
                 " " span class="ev-date" { (event_date(event)) }
+            }
+            @if let Some(verdict) = &event.detail.verdict {
+                p class="assessed-verdict" { "Their verdict: " (verdict_badge(verdict)) }
             }
             @if let Some(summary) = &event.detail.summary { p { (summary) } }
             (evidence(&event.detail.evidence))
@@ -414,6 +508,12 @@ pub(crate) fn render(detail: &CommitmentDetail, names: &Names, moment: &Moment) 
         h1 { (detail.current.title) }
         p class="status-line" {
             (status_badge(detail.status)) " " (flags(&detail.flags))
+            // Named indicators decide the status; the verdict the body claimed shows beside it.
+            @if let Some(claimed) = detail.claimed_status.filter(|claimed| {
+                *claimed != detail.status && !detail.current.indicators.is_empty()
+            }) {
+                " " span class="claimed" { "(claimed: " (status_badge(claimed)) "; the measured targets say otherwise)" }
+            }
             @if let Some(days) = detail.days_overdue { " " strong { (format::days(i64::from(days))) " overdue" } }
         }
         @if let Some(retraction) = &detail.retracted {

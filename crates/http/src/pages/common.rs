@@ -405,6 +405,7 @@ mod tests {
         let point = Point {
             size: 12,
             date: covenant_core::event::Date::parse("2026-01-01").unwrap(),
+            world: None,
             latest: false,
         };
         let moment = Moment {

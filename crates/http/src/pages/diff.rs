@@ -15,7 +15,14 @@ pub fn inline(original: &str, current: &str) -> Markup {
         }
     }
     html! {
-        @for (tag, text) in &runs {
+        @for (index, (tag, text)) in runs.iter().enumerate() {
+            // Struck-out words followed at once by their replacement would read as one word
+            // ("zero-carbonclean power"): keep a word boundary between them.
+            @if *tag == ChangeTag::Insert
+                && index > 0
+                && runs[index - 1].0 == ChangeTag::Delete
+                && !runs[index - 1].1.ends_with(char::is_whitespace)
+                && !text.starts_with(char::is_whitespace) { " " }
             @match tag {
                 ChangeTag::Equal => (text),
                 ChangeTag::Delete => del { span class="visually-hidden" { "removed: " } (text) },
@@ -62,6 +69,23 @@ mod tests {
         assert!(html.contains("<ins><span class=\"visually-hidden\">added: </span>250,000</ins>"));
         assert!(html.contains("<del><span class=\"visually-hidden\">removed: </span>2028</del>"));
         assert!(html.starts_with("Build "));
+    }
+
+    #[test]
+    fn a_replaced_word_keeps_its_word_boundary() {
+        let html = inline(
+            "A zero-carbon power system by 2030",
+            "A clean power system by 2030",
+        )
+        .into_string();
+        assert!(
+            html.contains("zero-carbon</del> <ins>"),
+            "deleted and inserted words must not run together: {html}"
+        );
+        let plain = html
+            .replace("<span class=\"visually-hidden\">removed: </span>", "")
+            .replace("<span class=\"visually-hidden\">added: </span>", "");
+        assert!(!plain.contains("zero-carbonclean"), "{plain}");
     }
 
     #[test]

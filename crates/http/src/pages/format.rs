@@ -93,9 +93,50 @@ pub fn quantity(value: f64) -> String {
     }
 }
 
+/// A number with its unit after it: "92%", "1,500,000 homes", or the bare number.
+pub fn measure(value: f64, unit: &str) -> String {
+    let number = quantity(value);
+    match unit.trim() {
+        "" => number,
+        "%" => format!("{number}%"),
+        unit => format!("{number} {unit}"),
+    }
+}
+
+/// A target in words: "at least 95%", "between 10 and 20 homes".
+pub fn target(comparator: &str, value: f64, upper: Option<f64>, unit: &str) -> String {
+    match (comparator, upper) {
+        ("between", Some(upper)) => {
+            format!("between {} and {}", quantity(value), measure(upper, unit))
+        }
+        ("at_least", _) => format!("at least {}", measure(value, unit)),
+        ("at_most", _) => format!("at most {}", measure(value, unit)),
+        ("exactly", _) => format!("exactly {}", measure(value, unit)),
+        _ => measure(value, unit),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn units_follow_the_number_and_targets_read_as_words() {
+        assert_eq!(measure(92.0, "%"), "92%");
+        assert_eq!(measure(1_500_000.0, "homes"), "1,500,000 homes");
+        assert_eq!(measure(2.5, ""), "2.5");
+        assert_eq!(target("at_least", 95.0, None, "%"), "at least 95%");
+        assert_eq!(
+            target("at_most", 30_000.0, None, "people"),
+            "at most 30,000 people"
+        );
+        assert_eq!(target("exactly", 0.0, None, "%"), "exactly 0%");
+        assert_eq!(
+            target("between", 10.0, Some(20.0), "%"),
+            "between 10 and 20%"
+        );
+        assert_eq!(target("", 7.0, None, "sites"), "7 sites");
+    }
 
     #[test]
     fn thousands_groups_digits() {

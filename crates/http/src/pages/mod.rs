@@ -132,22 +132,10 @@ impl Moment {
     }
 }
 
-/// `as_of`: a date (`2026-03-31`) or a checkpoint size (`1200`); empty means the latest.
+/// `as_of`: a date (`2026-03-31`, the world on that day) or a checkpoint size (`1200`, the log
+/// as recorded then); empty means the latest.
 pub(crate) fn parse_as_of(text: &str) -> Result<AsOf, PageError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(AsOf::Latest);
-    }
-    if text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return text.parse().map(AsOf::Size).map_err(|_| {
-            PageError::bad_request(format!("as_of {text:?} is too large for a log size"))
-        });
-    }
-    Date::parse(text).map(AsOf::Date).ok_or_else(|| {
-        PageError::bad_request(format!(
-            "as_of {text:?} is neither a date (YYYY-MM-DD) nor a number of log entries"
-        ))
-    })
+    AsOf::parse(Some(text), None).map_err(|(_, message)| PageError::bad_request(message))
 }
 
 fn today() -> Date {
@@ -319,11 +307,11 @@ mod tests {
 
     #[test]
     fn as_of_takes_a_date_or_a_size_and_names_anything_else() {
-        assert_eq!(parse_as_of("").unwrap(), AsOf::Latest);
-        assert_eq!(parse_as_of(" 1200 ").unwrap(), AsOf::Size(1200));
+        assert_eq!(parse_as_of("").unwrap(), AsOf::LATEST);
+        assert_eq!(parse_as_of(" 1200 ").unwrap(), AsOf::size(1200));
         assert_eq!(
             parse_as_of("2026-03-31").unwrap(),
-            AsOf::Date(Date::parse("2026-03-31").unwrap())
+            AsOf::date(Date::parse("2026-03-31").unwrap())
         );
         let error = parse_as_of("last tuesday").unwrap_err();
         assert_eq!(error.status, StatusCode::BAD_REQUEST);

@@ -33,6 +33,8 @@ pub fn render(feed: &view::Feed, base: &str, self_path: &str, feed_id: &str) -> 
         .map(|entry| Entry {
             id: entry.id.clone(),
             title: Text::plain(entry.title.clone()),
+            // When it happened in the world; `updated` is when the log recorded it.
+            published: Some(instant(&format!("{}T00:00:00Z", entry.published))),
             updated: instant(&entry.updated),
             summary: Some(Text::plain(entry.summary.clone())),
             links: vec![link(

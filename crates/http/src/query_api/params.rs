@@ -52,23 +52,10 @@ impl Params {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// `as_of` and `recorded`: the two time axes (docs/API.md).
     pub fn as_of(&self) -> Result<AsOf, ApiError> {
-        let Some(text) = self.get("as_of") else {
-            return Ok(AsOf::Latest);
-        };
-        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-            return text.parse().map(AsOf::Size).map_err(|_| {
-                ApiError::bad_parameter("as_of", format!("as_of {text:?} is too large"))
-            });
-        }
-        Date::parse(text).map(AsOf::Date).ok_or_else(|| {
-            ApiError::bad_parameter(
-                "as_of",
-                format!(
-                    "as_of {text:?} is neither a checkpoint size (a whole number) nor a date (YYYY-MM-DD)"
-                ),
-            )
-        })
+        AsOf::parse(self.get("as_of"), self.get("recorded"))
+            .map_err(|(name, message)| ApiError::bad_parameter(name, message))
     }
 
     pub fn date(&self, name: &str) -> Result<Option<Date>, ApiError> {
@@ -223,12 +210,12 @@ mod tests {
     #[test]
     fn as_of_is_a_size_or_a_date() {
         let params = |raw: &str| parse(raw, &["as_of"]).unwrap();
-        assert_eq!(params("as_of=42").as_of().unwrap(), AsOf::Size(42));
+        assert_eq!(params("as_of=42").as_of().unwrap(), AsOf::size(42));
         assert_eq!(
             params("as_of=2026-03-01").as_of().unwrap(),
-            AsOf::Date(Date::parse("2026-03-01").unwrap())
+            AsOf::date(Date::parse("2026-03-01").unwrap())
         );
-        assert_eq!(params("").as_of().unwrap(), AsOf::Latest);
+        assert_eq!(params("").as_of().unwrap(), AsOf::LATEST);
         for bad in [
             "as_of=yesterday",
             "as_of=2026-02-30",

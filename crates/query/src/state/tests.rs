@@ -39,7 +39,7 @@ impl Facts {
                 themes: vec!["dignity".into()],
                 indicator: Some(Indicator {
                     measure: "homes built".into(),
-                    target_value: 100.0,
+                    target_value: Some(100.0),
                     target_period: "2026-27".into(),
                     ..Default::default()
                 }),
@@ -107,9 +107,11 @@ impl Facts {
                     .map(|(field, value)| FieldChange {
                         field: *field as i32,
                         new_value: (*value).into(),
+                        ..Default::default()
                     })
                     .collect(),
                 rationale: "because".into(),
+                ..Default::default()
             }),
         )
     }
@@ -134,7 +136,7 @@ impl Facts {
                 outcome_event_id: outcome.into(),
                 stance: stance as i32,
                 summary: "checked".into(),
-                evidence: vec![],
+                ..Default::default()
             }),
         )
     }
@@ -150,11 +152,11 @@ impl Facts {
     }
 
     pub fn state(&self) -> CommitmentState {
-        fold(&self.facts, u64::MAX).unwrap().unwrap()
+        fold(&self.facts, Cut::recorded(u64::MAX)).unwrap().unwrap()
     }
 
     pub fn state_at(&self, bound: u64) -> Option<CommitmentState> {
-        fold(&self.facts, bound).unwrap()
+        fold(&self.facts, Cut::recorded(bound)).unwrap()
     }
 
     pub fn next_seq(&self) -> u64 {
