@@ -501,6 +501,10 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "       (whether the key was entitled to speak is checked by `covenant audit verify`)"
             );
+            println!("what it says:");
+            for (label, value) in prove::event_facts(event) {
+                println!("  {label:<18} {value}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {

@@ -179,6 +179,15 @@ fn a_ledger_fed_through_nats_passes_every_watchdog_check() {
         )),
         "{stdout}"
     );
+    // A person can read what the proven event says, not only where it sits.
+    for line in [
+        "what it says:",
+        "made on            2025-07-17",
+        "title              Joint council with civil society",
+        "text               We will set up a joint council",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
     let mut tampered: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
     let seq = tampered["seq"].as_u64().unwrap();

@@ -132,17 +132,40 @@ struct Tracked {
     /// (assessor, outcome event id, disputes?) in log order.
     assessments: Vec<(String, String, bool)>,
     actions: usize,
+    /// Named indicators: id -> (comparator, target, upper bound).
+    indicators: BTreeMap<String, (i32, f64, Option<f64>)>,
+    /// Named indicators' latest measurement: id -> (measured on, value).
+    measured: BTreeMap<String, (Date, f64)>,
 }
 
 impl Tracked {
     fn amend(&mut self, change: &proto::FieldChange) {
+        if let Some((comparator, target, _)) = self.indicators.get_mut(&change.indicator_id) {
+            // A named indicator: a move is a change that makes the target easier to meet.
+            if let (Ok(proto::AmendedField::TargetValue), Ok(new)) = (
+                proto::AmendedField::try_from(change.field),
+                change.new_value.parse::<f64>(),
+            ) {
+                let easier = match proto::Comparator::try_from(*comparator) {
+                    Ok(proto::Comparator::AtLeast) => new < *target,
+                    Ok(proto::Comparator::AtMost) => new > *target,
+                    _ => new != *target,
+                };
+                self.target_moved |= easier;
+                *target = new;
+            }
+            return;
+        }
         match proto::AmendedField::try_from(change.field) {
             Ok(proto::AmendedField::DueBy) => {
                 let new_due_by = Date::parse(&change.new_value);
-                if new_due_by != self.due_by {
-                    self.deadline_moved = true;
-                    self.due_by = new_due_by;
-                }
+                // Only a later (or removed, or added) deadline moves the goalposts.
+                let later = match (self.due_by, new_due_by) {
+                    (Some(old), Some(new)) => new > old,
+                    (old, new) => old != new,
+                };
+                self.deadline_moved |= later;
+                self.due_by = new_due_by;
             }
             Ok(proto::AmendedField::TargetValue) => {
                 let new_target = change.new_value.parse::<f64>().ok();
@@ -157,6 +180,31 @@ impl Tracked {
             }
             _ => {}
         }
+    }
+
+    /// With named indicators: how many the latest measurements meet, out of how many.
+    fn indicators_met(&self) -> Option<(usize, usize)> {
+        if self.indicators.is_empty() {
+            return None;
+        }
+        let met = self
+            .indicators
+            .iter()
+            .filter(|(id, (comparator, target, upper))| {
+                self.measured.get(*id).is_some_and(|(_, value)| {
+                    match proto::Comparator::try_from(*comparator) {
+                        Ok(proto::Comparator::AtLeast) => value >= target,
+                        Ok(proto::Comparator::AtMost) => value <= target,
+                        Ok(proto::Comparator::Exactly) => value == target,
+                        Ok(proto::Comparator::Between) => {
+                            value >= target && upper.is_some_and(|upper| *value <= upper)
+                        }
+                        _ => false,
+                    }
+                })
+            })
+            .count();
+        Some((met, self.indicators.len()))
     }
 
     /// Among the assessments of the latest outcome, the latest of some assessor disputes it.
@@ -270,6 +318,18 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
                             .as_ref()
                             .map(|i| i.target_period.clone())
                             .unwrap_or_default(),
+                        indicators: made
+                            .indicators
+                            .iter()
+                            .map(|i| {
+                                let target = (
+                                    i.comparator,
+                                    i.target_value.unwrap_or_default(),
+                                    i.target_upper,
+                                );
+                                (i.indicator_id.clone(), target)
+                            })
+                            .collect(),
                         ..Default::default()
                     },
                 );
@@ -301,16 +361,36 @@ pub fn summarise(envelopes: &[Vec<u8>], as_of: Date) -> DemoSummary {
             Kind::OutcomeReported(outcome) => {
                 if let Some(tracked) = commitments.get_mut(&outcome.commitment_id) {
                     tracked.outcomes.push(event.event_id().to_owned());
+                    for measurement in &outcome.measurements {
+                        let Some(on) = Date::parse(&measurement.measured_on) else {
+                            continue;
+                        };
+                        let latest = tracked.measured.get(&measurement.indicator_id);
+                        if latest.is_none_or(|(seen_on, _)| on >= *seen_on) {
+                            tracked
+                                .measured
+                                .insert(measurement.indicator_id.clone(), (on, measurement.value));
+                        }
+                    }
                 }
             }
             Kind::AssessmentPublished(assessment) => {
                 if let Some(tracked) = commitments.get_mut(&assessment.commitment_id) {
+                    // Naming no outcome means the latest one when it was recorded.
+                    let outcome = if assessment.outcome_event_id.is_empty() {
+                        tracked.outcomes.last().cloned().unwrap_or_default()
+                    } else {
+                        assessment.outcome_event_id.clone()
+                    };
                     tracked.assessments.push((
                         actor,
-                        assessment.outcome_event_id.clone(),
+                        outcome,
                         assessment.stance == proto::Stance::Disputes as i32,
                     ));
                 }
+            }
+            Kind::CommitmentAdopted(adopted) => {
+                owners.insert(adopted.commitment_id.clone(), actor);
             }
             _ => {}
         }
@@ -398,6 +478,12 @@ fn status_of(tracked: &Tracked, verdicts: &BTreeMap<&str, i32>, as_of: Date) -> 
         return Status::Withdrawn;
     }
     if let Some(latest) = tracked.outcomes.last() {
+        match tracked.indicators_met() {
+            Some((met, total)) if met == total => return Status::Delivered,
+            Some((0, _)) => return Status::NotDelivered,
+            Some(_) => return Status::PartlyDelivered,
+            None => {}
+        }
         return match verdicts
             .get(latest.as_str())
             .map(|v| proto::Verdict::try_from(*v))

@@ -140,7 +140,32 @@ fn the_quietly_moved_target_shows_as_a_moved_goalpost() {
         .filter(|(_, c)| c.target_moved)
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(moved, ["mhclg-homes-milestone"], "only one target moves");
+    // The homes milestone's lowered target and the homelessness milestone's loosened one.
+    assert_eq!(
+        moved,
+        ["co-homelessness-milestone", "mhclg-homes-milestone"],
+        "only these targets move"
+    );
+}
+
+#[test]
+fn shared_delivery_a_measured_claim_a_verdict_and_an_adopted_pledge() {
+    let summary = demo().summary;
+    let shared = &summary.commitments["co-homelessness-milestone"];
+    assert_eq!(
+        shared.owner, "GB-GOV-3",
+        "the Cabinet Office answers for it"
+    );
+    // Claimed delivered; one of two targets missed.
+    assert_eq!(shared.status, Status::PartlyDelivered);
+    assert!(shared.disputed);
+    let pledge = &summary.commitments["party-6500-teachers"];
+    assert_eq!(pledge.made_by, "party:demo-governing");
+    assert_eq!(
+        pledge.owner, "GB-GOV-5",
+        "adopted by the Department for Education"
+    );
+    assert_eq!(pledge.status, Status::InProgress);
 }
 
 #[test]

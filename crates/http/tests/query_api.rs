@@ -30,6 +30,15 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// The index of a CSV column, by its header.
+    fn column(&self, name: &str) -> usize {
+        let header = self.body.lines().next().unwrap_or_default();
+        header
+            .split(',')
+            .position(|column| column == name)
+            .unwrap_or_else(|| panic!("no column {name} in {header}"))
+    }
+
     fn csv(&self) -> Vec<csv::StringRecord> {
         assert!(
             self.content_type.starts_with("text/csv"),
@@ -202,11 +211,24 @@ fn commitments_filters_search_pages_and_csv() {
     }
     assert_eq!(seen, ids(&all));
 
-    let csv = server.ok(&format!("/v1/commitments.csv?{JUNE}")).csv();
+    let answer = server.ok(&format!("/v1/commitments.csv?{JUNE}"));
+    let csv = answer.csv();
     let csv_ids: Vec<&str> = csv.iter().map(|row| &row[0]).collect();
     assert_eq!(csv_ids, ids(&all));
     let arts = csv.iter().find(|row| &row[0] == "dcms-arts").unwrap();
-    assert_eq!(&arts[7], "overdue");
+    assert_eq!(&arts[answer.column("status")], "overdue");
+    // The goalpost move survives the export: original and current terms side by side.
+    let sport = csv.iter().find(|row| &row[0] == "dcms-sport").unwrap();
+    let cell = |name: &str| sport[answer.column(name)].to_owned();
+    assert_eq!(
+        (cell("original_target"), cell("target")),
+        ("100".into(), "80".into())
+    );
+    assert_eq!(
+        (cell("original_due_by"), cell("due_by")),
+        ("2026-06-30".into(), "2027-06-30".into())
+    );
+    assert_eq!(cell("goalposts_moved"), "true");
     let paged = server.ok("/v1/commitments.csv?limit=3");
     assert_eq!(paged.csv().len(), 3);
     let next = paged.link.expect("a Link header to the next page");
@@ -243,11 +265,46 @@ fn commitment_detail_and_history_link_to_proofs() {
         events[2]["retracted_by"]["event_id"],
         server.scenario.nurses_outcome_retraction.as_str()
     );
-    let csv = server.ok("/v1/commitments/dhsc-nurses/history.csv").csv();
+    let answer = server.ok("/v1/commitments/dhsc-nurses/history.csv");
+    let csv = answer.csv();
     assert_eq!(csv.len(), 4);
     assert_eq!(
-        &csv[2][7],
+        &csv[2][answer.column("retracted_by")],
         server.scenario.nurses_outcome_retraction.as_str()
+    );
+    // An amendment is one row per changed field, with the value before and after and why.
+    let answer = server.ok("/v1/commitments/dcms-sport/history.csv");
+    let rows = answer.csv();
+    let changes: Vec<(String, String, String, String)> = rows
+        .iter()
+        .filter(|row| &row[answer.column("kind")] == "commitment_amended")
+        .map(|row| {
+            let cell = |name: &str| row[answer.column(name)].to_owned();
+            (
+                cell("field"),
+                cell("old_value"),
+                cell("new_value"),
+                cell("rationale"),
+            )
+        })
+        .collect();
+    let why = "circumstances changed".to_owned();
+    assert_eq!(
+        changes,
+        [
+            (
+                "target_value".into(),
+                "100".into(),
+                "80".into(),
+                why.clone()
+            ),
+            (
+                "due_by".into(),
+                "2026-06-30".into(),
+                "2027-06-30".into(),
+                why
+            ),
+        ]
     );
     let early = server.get("/v1/commitments/dcms-sport?as_of=3");
     assert_eq!(early.status, 404, "not made yet at entry 3");

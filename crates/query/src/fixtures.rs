@@ -624,7 +624,7 @@ pub fn scenario(store: &dyn LogStore) -> Result<Scenario, FixtureError> {
     out.sport_amendment = log.amend(
         DCMS,
         "dcms-sport",
-        AmendmentClass::TargetChange,
+        AmendmentClass::Revision,
         &[
             (AmendedField::TargetValue, "80"),
             (AmendedField::DueBy, "2027-06-30"),

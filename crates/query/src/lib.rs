@@ -26,7 +26,7 @@ pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections, Recorded}
 pub use read::{
     ACTOR_KINDS, CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, actor_kind, rfc3339,
 };
-pub use record::StatusCounts;
+pub use record::{StatusCounts, Target};
 pub use state::{MoneyStage, Status};
 pub use text::words;
 

@@ -981,6 +981,16 @@ fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummary {
         outcome_on: record.outcome_on.map(|d| d.to_string()),
         flags: flags(record),
         delivery_partners: record.delivery_partners.clone(),
+        text: record.text.clone(),
+        original_title: record.original_title.clone(),
+        original_text: record.original_text.clone(),
+        original_due_by: record.original_due_by.map(|d| d.to_string()),
+        target_value: record.target_value,
+        original_target_value: record.original_target_value,
+        target_period: optional(&record.target_period),
+        original_target_period: optional(&record.original_target_period),
+        targets: record.targets.clone(),
+        original_targets: record.original_targets.clone(),
     }
 }
 
@@ -1007,6 +1017,8 @@ fn goalpost_item(record: &ListEntry) -> GoalpostItem {
         current_target_period: period(&record.target_period),
         target_moves: record.target_moves,
         deadline_moves: record.deadline_moves,
+        original_targets: record.original_targets.clone(),
+        current_targets: record.targets.clone(),
     }
 }
 

@@ -48,6 +48,36 @@ pub struct CommitmentRecord {
     /// and counts in the owner's figures only.
     pub delivery_partners: Vec<String>,
     pub scope_changes: u32,
+    /// The named indicators' targets, as first made and as they stand.
+    pub original_targets: Vec<Target>,
+    pub targets: Vec<Target>,
+}
+
+/// A named indicator's target in a record: enough for lists and exports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Target {
+    pub indicator_id: String,
+    /// at_least, at_most, exactly or between.
+    pub comparator: String,
+    pub value: f64,
+    pub upper: Option<f64>,
+    pub unit: String,
+}
+
+impl Target {
+    fn all(terms: &crate::state::Terms) -> Vec<Self> {
+        terms
+            .indicators
+            .iter()
+            .map(|indicator| Target {
+                indicator_id: indicator.id.clone(),
+                comparator: crate::state::comparator_name(indicator.comparator).to_owned(),
+                value: indicator.target_value,
+                upper: indicator.target_upper,
+                unit: indicator.unit.clone(),
+            })
+            .collect()
+    }
 }
 
 impl CommitmentRecord {
@@ -92,6 +122,8 @@ impl CommitmentRecord {
             last_seq: state.last_seq,
             delivery_partners: state.delivery_partners.clone(),
             scope_changes: state.scope_changes(),
+            original_targets: Target::all(&state.original),
+            targets: Target::all(&state.current),
         }
     }
 
@@ -143,6 +175,8 @@ impl CommitmentRecord {
             original_target_period: self.original_target_period.clone(),
             target_moves: self.target_moves,
             deadline_moves: self.deadline_moves,
+            original_targets: self.original_targets.clone(),
+            targets: self.targets.clone(),
         }
     }
 
@@ -182,6 +216,8 @@ pub struct ListEntry {
     pub original_target_period: String,
     pub target_moves: u32,
     pub deadline_moves: u32,
+    pub original_targets: Vec<Target>,
+    pub targets: Vec<Target>,
 }
 
 impl ListEntry {

@@ -96,6 +96,19 @@ pub struct CommitmentSummary {
     pub flags: CommitmentFlags,
     /// Registered actors that deliver parts of it besides the owner.
     pub delivery_partners: Vec<String>,
+    /// The terms as first made and as they stand now, for exports that keep the story.
+    pub text: String,
+    pub original_title: String,
+    pub original_text: String,
+    pub original_due_by: Option<String>,
+    /// The single legacy indicator's target.
+    pub target_value: Option<f64>,
+    pub original_target_value: Option<f64>,
+    pub target_period: Option<String>,
+    pub original_target_period: Option<String>,
+    /// The named indicators' targets.
+    pub targets: Vec<crate::Target>,
+    pub original_targets: Vec<crate::Target>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -462,6 +475,9 @@ pub struct GoalpostItem {
     pub current_target_period: Option<String>,
     pub target_moves: u32,
     pub deadline_moves: u32,
+    /// The named indicators' targets, as first made and as they stand.
+    pub original_targets: Vec<crate::Target>,
+    pub current_targets: Vec<crate::Target>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -3,6 +3,7 @@
 //! is simulated.
 
 mod covenant;
+pub mod delivery;
 mod milestones;
 mod mps;
 pub mod registry;
@@ -15,6 +16,7 @@ pub fn write(script: &mut Script) {
     covenant::write(script);
     milestones::write(script);
     mps::write(script);
+    delivery::write(script);
 }
 
 /// Pounds as pence.

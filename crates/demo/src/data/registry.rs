@@ -19,6 +19,8 @@ pub const CLEAN_POWER: &str = "GB-GOV-31";
 pub const COMMUNITY_AGENCY: &str = "GB-GOV-AGY-101";
 pub const COUNCIL: &str = "GB-JB-CSCC";
 pub const WATCHDOG: &str = "GB-CHC-1190421";
+/// A party whose 2024 manifesto pledges a department adopted (a watchdog loads them in 2026).
+pub const PARTY: &str = "party:demo-governing";
 
 struct Body {
     id: &'static str,
@@ -245,6 +247,19 @@ pub fn write(script: &mut Script) {
         WATCHDOG,
         "civic-audit-key-1",
         &[KeyRole::Assessor],
+    );
+
+    let party_loaded = at("2026-02-02", 9);
+    script.registry(
+        party_loaded,
+        ActorRegistration::new(PARTY, "Governing party (2024 manifesto)", ActorKind::Party)
+            .url("https://manifesto.example.org"),
+    );
+    script.grant(
+        party_loaded,
+        PARTY,
+        "party-manifesto-key-1",
+        &[KeyRole::Emitter],
     );
 
     // The council exists once DCMS has set it up (see the covenant story).

@@ -2,8 +2,8 @@
 
 use super::chart::{made_and_delivered, made_and_delivered_legend, status_bar, status_legend};
 use super::common::{
-    ListFilter, Names, actor_link, commitment_link, commitment_list, figures, filter_form, formats,
-    pager, projections, shares, status_of, theme_choices,
+    ListFilter, ListOf, Names, actor_link, commitment_link, commitment_list, figures, filter_form,
+    formats, pager, projections, shares, status_of, theme_choices,
 };
 use super::layout::{self, Frame, Section, segment};
 use super::periods::{Dated, bucket};
@@ -29,7 +29,8 @@ pub(crate) struct ActorView {
     pub names: Names,
 }
 
-/// Every commitment the actor answers for, for the chart and the theme choices.
+/// Every commitment the actor answers for (not those it only delivers as a partner), for the
+/// chart and the theme choices, so that they count what the scorecard counts.
 fn all_commitments(
     projections: &Projections,
     id: &str,
@@ -41,7 +42,10 @@ fn all_commitments(
     };
     Ok(projections
         .commitments(point, &filter, None, CHART_LIMIT)?
-        .items)
+        .items
+        .into_iter()
+        .filter(|item| item.owner == id)
+        .collect())
 }
 
 pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
@@ -49,7 +53,9 @@ pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
         .iter()
         .filter_map(|item| {
             let made_on = Date::parse(&item.made_on)?;
-            let delivered = matches!(item.status, Status::Delivered | Status::PartlyDelivered);
+            // Delivered means the status `delivered`, as on the scorecard's cards: partly
+            // delivered is not delivered (docs/STATUS.md, "Scorecard figures").
+            let delivered = item.status == Status::Delivered;
             let delivered_on = if delivered {
                 item.outcome_on.as_deref().and_then(Date::parse)
             } else {
@@ -247,10 +253,13 @@ fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
                                 @if item.deadline_moves > 0 {
                                     span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
                                 }
-                                @if item.target_moves > 0 {
+                                @if item.target_moves > 0 && (item.original_target_value.is_some() || item.current_target_value.is_some()) {
                                     span { "Target " (diff::value_change(
                                         item.original_target_value.map(format::quantity).as_deref(),
                                         item.current_target_value.map(format::quantity).as_deref())) }
+                                }
+                                @for (before, after) in format::changed_targets(&item.original_targets, &item.current_targets) {
+                                    span { "Target " (diff::value_change(Some(&before), Some(&after))) }
                                 }
                             }
                         }
@@ -321,7 +330,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
             @if view.list.items.is_empty() {
                 p class="muted" { "No commitment matches these filters." }
             } @else {
-                (commitment_list(&view.list.items, &view.names, moment, false))
+                (commitment_list(&view.list.items, &view.names, moment, ListOf::Actor(&view.actor.id)))
             }
             (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
         }

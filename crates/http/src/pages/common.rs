@@ -172,13 +172,23 @@ pub(crate) fn flags(flags: &CommitmentFlags) -> Markup {
     }
 }
 
+/// Whose list of commitments a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListOf<'a> {
+    /// Anyone's (a theme, a search): each item names its owner.
+    Everyone,
+    /// One actor's: those it owns, and those it delivers as a partner, marked so.
+    Actor(&'a str),
+}
+
 /// A list of commitments with their status, flags, owner and dates.
 pub(crate) fn commitment_list(
     items: &[CommitmentSummary],
     names: &Names,
     moment: &Moment,
-    show_owner: bool,
+    list_of: ListOf<'_>,
 ) -> Markup {
+    let show_owner = list_of == ListOf::Everyone;
     html! {
         ul class="items commitments" {
             @for item in items {
@@ -190,6 +200,12 @@ pub(crate) fn commitment_list(
                     div class="item-meta" {
                         @if show_owner {
                             span { a href=(actor_link(&item.owner, moment)) { (names.of(&item.owner)) } }
+                        }
+                        @if let ListOf::Actor(actor) = list_of && item.owner != actor {
+                            span class="partner-mark" {
+                                "Delivery partner · answerable: "
+                                a href=(actor_link(&item.owner, moment)) { (names.of(&item.owner)) }
+                            }
                         }
                         span { "Made " (format::date(&item.made_on)) }
                         @if let Some(due) = &item.due_by {

@@ -93,6 +93,23 @@ pub fn quantity(value: f64) -> String {
     }
 }
 
+/// The named targets that changed, each as "before → after" text pairs.
+pub fn changed_targets(
+    original: &[covenant_query::Target],
+    current: &[covenant_query::Target],
+) -> Vec<(String, String)> {
+    let text = |t: &covenant_query::Target| target(&t.comparator, t.value, t.upper, &t.unit);
+    current
+        .iter()
+        .filter_map(|now| {
+            let before = original
+                .iter()
+                .find(|o| o.indicator_id == now.indicator_id)?;
+            (before != now).then(|| (text(before), text(now)))
+        })
+        .collect()
+}
+
 /// A number with its unit after it: "92%", "1,500,000 homes", or the bare number.
 pub fn measure(value: f64, unit: &str) -> String {
     let number = quantity(value);

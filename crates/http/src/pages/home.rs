@@ -108,9 +108,11 @@ fn recently_moved(
                 event.kind == "commitment_amended"
                     && event.retracted_by.is_none()
                     && event.detail.changes.iter().any(|change| {
+                        // A named indicator's field reads `target_value:homes`.
+                        let field = change.field.split(':').next().unwrap_or_default();
                         matches!(
-                            change.field.as_str(),
-                            "due_by" | "target_value" | "target_period"
+                            field,
+                            "due_by" | "target_value" | "target_period" | "comparator" | "scope"
                         )
                     })
             })
@@ -396,7 +398,7 @@ fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
                                 @if item.deadline_moves > 0 {
                                     span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
                                 }
-                                @if item.target_moves > 0 {
+                                @if item.target_moves > 0 && (item.original_target_value.is_some() || item.current_target_value.is_some()) {
                                     span {
                                         "Target "
                                         (diff::value_change(
@@ -404,6 +406,9 @@ fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
                                             item.current_target_value.map(format::quantity).as_deref(),
                                         ))
                                     }
+                                }
+                                @for (before, after) in format::changed_targets(&item.original_targets, &item.current_targets) {
+                                    span { "Target " (diff::value_change(Some(&before), Some(&after))) }
                                 }
                             }
                         }

@@ -1,7 +1,7 @@
 //! Search across every commitment: words, theme, status and dates.
 
 use super::common::{
-    ListFilter, Names, commitment_list, formats, projections, status_of, theme_choices,
+    ListFilter, ListOf, Names, commitment_list, formats, projections, status_of, theme_choices,
 };
 use super::layout::{self, Frame, Section, href};
 use super::tone::Tone;
@@ -237,7 +237,7 @@ pub(crate) fn render(
                         @else if page.next_cursor.is_some() { "First " (page.items.len()) " matches" }
                         @else { (page.items.len()) " " (if page.items.len() == 1 { "match" } else { "matches" }) }
                     }
-                    (commitment_list(&page.items, names, moment, true))
+                    (commitment_list(&page.items, names, moment, ListOf::Everyone))
                     (search_pager(query, moment, page.next_cursor.as_deref()))
                 }
             }

@@ -3,8 +3,8 @@
 use super::actor::{CHART_LIMIT, dated, over_time};
 use super::chart::{status_bar, status_legend};
 use super::common::{
-    ListFilter, Names, commitment_list, figures, filter_form, formats, link, pager, projections,
-    shares, status_of, theme_link,
+    ListFilter, ListOf, Names, commitment_list, figures, filter_form, formats, link, pager,
+    projections, shares, status_of, theme_link,
 };
 use super::layout::{self, Frame, Section, segment};
 use super::periods::Dated;
@@ -238,7 +238,7 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
             @if view.list.items.is_empty() {
                 p class="muted" { "No commitment matches." }
             } @else {
-                (commitment_list(&view.list.items, &view.names, moment, true))
+                (commitment_list(&view.list.items, &view.names, moment, ListOf::Everyone))
             }
             (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
         }

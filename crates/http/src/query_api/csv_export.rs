@@ -53,14 +53,25 @@ fn optional<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-pub const COMMITMENT_HEADER: [&str; 16] = [
+pub const COMMITMENT_HEADER: [&str; 27] = [
     "id",
     "title",
+    "original_title",
+    "text",
+    "original_text",
     "owner",
     "maker",
     "themes",
     "made_on",
     "due_by",
+    "original_due_by",
+    "target",
+    "original_target",
+    "target_period",
+    "original_target_period",
+    "targets",
+    "original_targets",
+    "delivery_partners",
     "status",
     "days_overdue",
     "outcome_on",
@@ -72,15 +83,44 @@ pub const COMMITMENT_HEADER: [&str; 16] = [
     "succeeded",
 ];
 
+/// Named targets as one cell: `homes: at_least 1500000; decisions: between 10 20`.
+fn targets(targets: &[covenant_query::Target]) -> String {
+    targets
+        .iter()
+        .map(|target| {
+            let upper = target
+                .upper
+                .map(|upper| format!(" {upper}"))
+                .unwrap_or_default();
+            format!(
+                "{}: {} {}{upper}",
+                target.indicator_id, target.comparator, target.value
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn commitment_row(table: &mut Table, item: &CommitmentSummary) {
     table.row([
         item.id.clone(),
         item.title.clone(),
+        item.original_title.clone(),
+        item.text.clone(),
+        item.original_text.clone(),
         item.owner.clone(),
         item.maker.clone(),
         item.themes.join(";"),
         item.made_on.clone(),
         optional(&item.due_by),
+        optional(&item.original_due_by),
+        optional(&item.target_value),
+        optional(&item.original_target_value),
+        optional(&item.target_period),
+        optional(&item.original_target_period),
+        targets(&item.targets),
+        targets(&item.original_targets),
+        item.delivery_partners.join(";"),
         item.status.to_string(),
         optional(&item.days_overdue),
         optional(&item.outcome_on),
@@ -201,38 +241,69 @@ pub fn league(rows: &[LeagueRow]) -> Vec<u8> {
     table.finish()
 }
 
+/// One row per event; an amendment has one row per field it changed, each with the value
+/// before and after, so a goalpost move reads back from the file alone.
 pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
     let mut table = Table::new(&[
         "seq",
         "event_id",
         "kind",
         "actor",
+        "happened_on",
         "stored_at",
+        "backfilled",
         "occurred_at",
         "summary",
+        "class",
+        "field",
+        "old_value",
+        "new_value",
+        "rationale",
         "retracted_by",
         "entry_hash",
         "inclusion_proof",
         "proof_bundle",
     ]);
     for event in events {
-        table.row([
-            event.seq.to_string(),
-            event.event_id.clone(),
-            event.kind.clone(),
-            event.actor.clone(),
-            event.stored_at.clone(),
-            event.occurred_at.clone(),
-            event.summary.clone(),
-            event
-                .retracted_by
-                .as_ref()
-                .map(|r| r.event_id.clone())
-                .unwrap_or_default(),
-            event.entry_hash.clone(),
-            event.proof.inclusion.clone(),
-            event.proof.bundle.clone(),
-        ]);
+        let detail = &event.detail;
+        let changes: Vec<(String, String, String)> = if detail.changes.is_empty() {
+            vec![Default::default()]
+        } else {
+            detail
+                .changes
+                .iter()
+                .map(|change| {
+                    let old = change.old_value.clone().unwrap_or_default();
+                    (change.field.clone(), old, change.new_value.clone())
+                })
+                .collect()
+        };
+        for (field, old_value, new_value) in changes {
+            table.row([
+                event.seq.to_string(),
+                event.event_id.clone(),
+                event.kind.clone(),
+                event.actor.clone(),
+                event.happened_on.clone(),
+                event.stored_at.clone(),
+                event.backfilled.to_string(),
+                event.occurred_at.clone(),
+                event.summary.clone(),
+                detail.class.clone().unwrap_or_default(),
+                field,
+                old_value,
+                new_value,
+                detail.rationale.clone().unwrap_or_default(),
+                event
+                    .retracted_by
+                    .as_ref()
+                    .map(|r| r.event_id.clone())
+                    .unwrap_or_default(),
+                event.entry_hash.clone(),
+                event.proof.inclusion.clone(),
+                event.proof.bundle.clone(),
+            ]);
+        }
     }
     table.finish()
 }
