@@ -272,12 +272,12 @@ fn base_url(headers: &HeaderMap) -> String {
 
 // ---- actors -----------------------------------------------------------------------------
 
-const ACTORS_PARAMS: [&str; 5] = ["as_of", "kind", "cursor", "limit", "format"];
+const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit", "format"];
 
 /// List registered actors with their headline figures.
 #[utoipa::path(get, path = "/v1/actors", tag = "actors",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("kind" = Option<String>, Query, description = "mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
@@ -304,7 +304,7 @@ async fn actors(
 /// The actor list as CSV: every row, or one page when `limit` is given.
 #[utoipa::path(get, path = "/v1/actors.csv", tag = "actors",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("kind" = Option<String>, Query, description = "actor kind"),
         ("cursor" = Option<String>, Query, description = "start after this actor id"),
         ("limit" = Option<usize>, Query, description = "rows; all when absent"),
@@ -354,13 +354,13 @@ async fn actors_as_csv(state: AppState, uri: Uri, params: Params) -> Result<Resp
     Ok(csv_response("actors.csv", body, next))
 }
 
-const SCORECARD_PARAMS: [&str; 2] = ["as_of", "list_limit"];
+const SCORECARD_PARAMS: [&str; 3] = ["as_of", "recorded", "list_limit"];
 
 /// An actor with its scorecard: promised against done.
 #[utoipa::path(get, path = "/v1/actors/{id}", tag = "actors",
     params(
         ("id" = String, Path, description = "actor id"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -385,7 +385,7 @@ async fn actor_scorecard(
 #[utoipa::path(get, path = "/v1/actors/{id}/feed.atom", tag = "feeds",
     params(
         ("id" = String, Path, description = "actor id"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
     responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
 async fn actor_feed(
@@ -409,7 +409,7 @@ async fn feed(
     headers: HeaderMap,
     raw: Option<String>,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     let lookup = scope.clone();
     let feed = ask(&state, params.as_of()?, move |p, point| {
         p.feed(&lookup, point, FEED_LENGTH)
@@ -433,8 +433,9 @@ async fn feed(
 
 // ---- commitments ------------------------------------------------------------------------
 
-const COMMITMENT_PARAMS: [&str; 13] = [
+const COMMITMENT_PARAMS: [&str; 14] = [
     "as_of",
+    "recorded",
     "actor",
     "theme",
     "status",
@@ -452,7 +453,7 @@ const COMMITMENT_PARAMS: [&str; 13] = [
 /// Commitments in id order, filtered and searched, a page at a time.
 #[utoipa::path(get, path = "/v1/commitments", tag = "commitments",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("actor" = Option<String>, Query, description = "owned by this actor"),
         ("theme" = Option<String>, Query, description = "with this theme"),
         ("status" = Option<String>, Query, description = "not_started, in_progress, overdue, delivered, partly_delivered, not_delivered, withdrawn or retracted (retracted ones are left out otherwise)"),
@@ -489,7 +490,7 @@ async fn commitments(
 /// The commitment list as CSV: every matching row, or one page when `limit` is given.
 #[utoipa::path(get, path = "/v1/commitments.csv", tag = "commitments",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("actor" = Option<String>, Query, description = "owned by this actor"),
         ("theme" = Option<String>, Query, description = "with this theme"),
         ("status" = Option<String>, Query, description = "a status"),
@@ -549,7 +550,7 @@ async fn commitments_as_csv(
 #[utoipa::path(get, path = "/v1/commitments/{id}", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
     responses((status = 200, body = covenant_query::view::CommitmentDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn commitment(
@@ -557,7 +558,7 @@ async fn commitment(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     let lookup = id.clone();
     let detail = ask(&state, params.as_of()?, move |p, point| {
         p.commitment(&lookup, point)
@@ -573,7 +574,7 @@ async fn commitment(
 #[utoipa::path(get, path = "/v1/commitments/{id}/history", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses((status = 200, body = covenant_query::view::CommitmentHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -582,7 +583,7 @@ async fn history(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of", "format"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded", "format"])?;
     let csv = params.wants_csv()?;
     history_answer(state, id, params, csv).await
 }
@@ -591,7 +592,7 @@ async fn history(
 #[utoipa::path(get, path = "/v1/commitments/{id}/history.csv", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
 async fn history_csv(
@@ -599,7 +600,7 @@ async fn history_csv(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     history_answer(state, id, params, true).await
 }
 
@@ -633,7 +634,7 @@ async fn history_answer(
 /// Every theme in use with its figures: the seed values first, then free tags.
 #[utoipa::path(get, path = "/v1/themes", tag = "themes",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses((status = 200, body = covenant_query::view::ThemeList), (status = 400, body = ErrorBody)))]
@@ -641,20 +642,20 @@ async fn themes(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of", "format"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded", "format"])?;
     let csv = params.wants_csv()?;
     themes_answer(state, params, csv).await
 }
 
 /// The theme list as CSV.
 #[utoipa::path(get, path = "/v1/themes.csv", tag = "themes",
-    params(("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD")),
+    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
 async fn themes_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["as_of"])?;
+    let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     themes_answer(state, params, true).await
 }
 
@@ -674,7 +675,7 @@ async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Res
 #[utoipa::path(get, path = "/v1/themes/{theme}", tag = "themes",
     params(
         ("theme" = String, Path, description = "a seed value or free tag"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -698,7 +699,7 @@ async fn theme_scorecard(
 #[utoipa::path(get, path = "/v1/themes/{theme}/feed.atom", tag = "feeds",
     params(
         ("theme" = String, Path, description = "a seed value or free tag"),
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
     responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
 async fn theme_feed(
@@ -712,12 +713,12 @@ async fn theme_feed(
     feed(state, FeedScope::Theme(theme), feed_id, uri, headers, raw).await
 }
 
-const LEAGUE_PARAMS: [&str; 4] = ["as_of", "min_resolved", "kind", "format"];
+const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "format"];
 
 /// Actors ranked by delivery rate, among those with enough resolved commitments.
 #[utoipa::path(get, path = "/v1/league", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked, 1 to 1000 (default 5)"),
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
@@ -735,7 +736,7 @@ async fn league(
 /// The league table as CSV.
 #[utoipa::path(get, path = "/v1/league.csv", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked (default 5)"),
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
     ),
@@ -770,7 +771,7 @@ async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Res
 /// Everyone's scorecard: every commitment in the log.
 #[utoipa::path(get, path = "/v1/scorecard", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody)))]

@@ -123,7 +123,8 @@ fn versus(detail: &CommitmentDetail) -> Markup {
                 p class="promise-text" { (current.text) }
                 p class="muted small" { "The wording has not changed since it was made." }
             }
-            dl class="facts terms" {
+            div class="terms" {
+            dl class="facts" {
                 dt { "Deadline" }
                 dd class="deadline" { (diff::value_change(original.due_by.as_deref().map(format::date).as_deref(), current.due_by.as_deref().map(format::date).as_deref())) }
                 @let unit = detail.indicator.as_ref().map_or("", |indicator| indicator.unit.as_str());
@@ -152,6 +153,7 @@ fn versus(detail: &CommitmentDetail) -> Markup {
                 }
             }
             (indicators(detail))
+            }
         }
     }
 }
@@ -329,7 +331,10 @@ fn event_body(
                     ul class="changes" {
                         @for change in &detail.changes {
                             li {
-                                (format::words_of(&change.field)) ": "
+                                @match change.field.split_once(':') {
+                                    Some((field, indicator)) => { (format::words_of(field)) " (" (indicator) "): " }
+                                    None => { (format::words_of(&change.field)) ": " }
+                                }
                                 @if change.field == "text" || change.field == "title" {
                                     (diff::inline(change.old_value.as_deref().unwrap_or(""), &change.new_value))
                                 } @else {

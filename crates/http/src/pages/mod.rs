@@ -109,6 +109,12 @@ impl Moment {
         let entries = format::thousands(i64::try_from(self.point.size).unwrap_or(i64::MAX));
         let showing = if self.point.latest && self.requested.is_none() {
             format!("the latest: {entries} log entries, overdue judged today")
+        } else if let Some(world) = self.point.world {
+            // Both axes: the world on a date, as the log records it now.
+            format!(
+                "the world on {}, as recorded by the log's first {entries} entries",
+                format::date(&world.to_string())
+            )
         } else {
             format!(
                 "the log as it stood at {entries} entries, overdue judged on {}",

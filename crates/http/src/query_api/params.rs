@@ -216,6 +216,26 @@ mod tests {
             AsOf::date(Date::parse("2026-03-01").unwrap())
         );
         assert_eq!(params("").as_of().unwrap(), AsOf::LATEST);
+        let day = Date::parse("2024-12-04").unwrap();
+        assert_eq!(
+            params("as_of=2024-12-04&recorded=412").as_of().unwrap(),
+            AsOf {
+                world: Some(day),
+                recorded: covenant_query::Recorded::Size(412)
+            }
+        );
+        assert_eq!(
+            params("recorded=2024-12-04").as_of().unwrap(),
+            AsOf::recorded_on(day)
+        );
+        for bad in [
+            "as_of=42&recorded=40",
+            "recorded=soon",
+            "recorded=2026-02-30",
+        ] {
+            let error = params(bad).as_of().unwrap_err();
+            assert_eq!(error.parameter.as_deref(), Some("recorded"), "{bad}");
+        }
         for bad in [
             "as_of=yesterday",
             "as_of=2026-02-30",

@@ -387,10 +387,13 @@ async fn a_reader_goes_from_the_home_page_to_a_proof() {
     // A commitment whose goalposts moved shows the old deadline or target struck through
     // beside the new one.
     client.goto(&server.url("/")).await.unwrap();
+    // (A scope change has no old value to strike: take one whose deadline or target moved.)
     client
-        .find(Locator::Css("#goalposts-heading ~ ul a.item-title"))
+        .find(Locator::Css(
+            "#goalposts-heading ~ ul li:has(.item-meta del) a.item-title",
+        ))
         .await
-        .expect("a commitment with moved goalposts")
+        .expect("a commitment with a moved deadline or target")
         .click()
         .await
         .expect("follow it");
@@ -628,6 +631,131 @@ async fn search_theme_and_successor_pages_answer_like_the_api() {
     let back = attribute_of_all(&chrome, "#succession-heading ~ p a[rel=prev]", "href").await;
     assert!(back.contains(&format!("/actors/{old_id}")), "{back:?}");
     save_full_page(&chrome, "actor-successor.png", DESKTOP.width).await;
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
+    let server = Server::with_demo().await;
+    let chrome = Chrome::start(DESKTOP).await;
+    let client = &chrome.client;
+
+    // A milestone one body answers for and four deliver, with two targets, one moved.
+    let id = "co-homelessness-milestone";
+    client
+        .goto(&server.url(&format!("/commitments/{id}")))
+        .await
+        .unwrap();
+    let api = server.json(&format!("/v1/commitments/{id}")).await;
+    let partners = attribute_of_all(&chrome, ".delivery-partners a", "href").await;
+    assert_eq!(partners.len(), 4, "{partners:?}");
+    let rows = client
+        .find_all(Locator::Css("table.indicators tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let moved = text_of(
+        &chrome,
+        "tr[data-indicator=temporary-accommodation] td.target",
+    )
+    .await;
+    assert!(
+        moved.contains("at most 100,000 households")
+            && moved.contains("at most 110,000 households"),
+        "the moved target shows before and after: {moved}"
+    );
+    let missed = text_of(&chrome, "tr[data-indicator=rough-sleeping]").await;
+    assert!(
+        missed.contains("2,640 people") && missed.contains("not met"),
+        "{missed}"
+    );
+    assert_eq!(api["status"], "partly_delivered");
+    assert_eq!(api["claimed_status"], "delivered");
+    let status_line = text_of(&chrome, ".status-line").await;
+    assert!(status_line.contains("Partly delivered"), "{status_line}");
+    assert!(text_of(&chrome, ".claimed").await.contains("Delivered"));
+    assert!(
+        text_of(&chrome, ".assessed-verdict")
+            .await
+            .contains("Partly delivered")
+    );
+    let changed_words = text_of(&chrome, ".promise-text.current").await;
+    assert!(
+        changed_words.contains("110,000") && !changed_words.contains("100,000110,000"),
+        "word boundaries kept: {changed_words}"
+    );
+    save_full_page(&chrome, "commitment-shared.png", DESKTOP.width).await;
+
+    // A delivery partner sees it on its page, marked, and its figures do not count it.
+    let partner = "GB-GOV-7";
+    client
+        .goto(&server.url(&format!("/actors/{partner}")))
+        .await
+        .unwrap();
+    let marked = run(
+        &chrome,
+        &format!(
+            "return [...document.querySelectorAll('ul.commitments li')] \
+               .filter(li => li.querySelector('a.item-title').getAttribute('href').includes('{id}')) \
+               .map(li => li.querySelector('.partner-mark') !== null)"
+        ),
+    )
+    .await;
+    assert_eq!(marked, json!([true]), "listed once, marked as partner");
+
+    // A 2024 pledge loaded in 2026 and adopted by a department.
+    client
+        .goto(&server.url("/commitments/party-6500-teachers"))
+        .await
+        .unwrap();
+    assert!(
+        text_of(&chrome, ".adoption")
+            .await
+            .contains("Department for Education")
+    );
+    assert!(
+        text_of(&chrome, "strong.backfilled")
+            .await
+            .contains("recorded long after")
+    );
+    let as_of_2024 = server
+        .json("/v1/commitments/party-6500-teachers?as_of=2024-12-04")
+        .await;
+    assert_eq!(as_of_2024["owner"], "GB-GOV-5", "adopted on 17 July 2024");
+
+    // Every figure on an actor page says what the API says, the chart's words included.
+    for actor in ["GB-GOV-3", "GB-GOV-5", "GB-GOV-7", "GB-GOV-12"] {
+        client
+            .goto(&server.url(&format!("/actors/{actor}")))
+            .await
+            .unwrap();
+        let api = server.json(&format!("/v1/actors/{actor}")).await;
+        let counts = counts_of(&api);
+        assert_eq!(
+            figure(&chrome, "Commitments").await,
+            api["commitments"].as_i64().unwrap(),
+            "{actor}"
+        );
+        assert_eq!(
+            figure(&chrome, "Delivered").await,
+            counts["delivered"].as_i64().unwrap(),
+            "{actor}"
+        );
+        let chart = run(
+            &chrome,
+            "return document.getElementById('over-time-desc').textContent",
+        )
+        .await;
+        let chart = chart.as_str().unwrap_or_default().to_owned();
+        let expected = format!(
+            "By the end, {} commitments made and {} delivered",
+            api["commitments"], counts["delivered"]
+        );
+        assert!(
+            chart.starts_with(&expected),
+            "{actor}: {chart} should start with {expected}"
+        );
+    }
     chrome.close().await;
 }
 
