@@ -315,7 +315,7 @@ async fn actors_csv(
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &ACTORS_PARAMS[..4])?;
+    let params = Params::parse(raw.as_deref(), &ACTORS_PARAMS[..ACTORS_PARAMS.len() - 1])?;
     actors_as_csv(state, uri, params).await
 }
 
@@ -509,7 +509,11 @@ async fn commitments_csv(
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &COMMITMENT_PARAMS[..12])?;
+    // Every parameter of the JSON list but `format`, which is last.
+    let params = Params::parse(
+        raw.as_deref(),
+        &COMMITMENT_PARAMS[..COMMITMENT_PARAMS.len() - 1],
+    )?;
     commitments_as_csv(state, uri, params).await
 }
 
@@ -745,7 +749,7 @@ async fn league_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &LEAGUE_PARAMS[..3])?;
+    let params = Params::parse(raw.as_deref(), &LEAGUE_PARAMS[..LEAGUE_PARAMS.len() - 1])?;
     league_answer(state, params, true).await
 }
 

@@ -504,4 +504,75 @@ fn absent_numbers_stay_absent() {
     assert_eq!(json["indicator"]["baseline_value"], serde_json::Value::Null);
     assert_eq!(json["current"]["target_value"], 92.0);
     assert_eq!(json["current"]["target_period"], serde_json::Value::Null);
+    assert_eq!(json["current"]["scope"], serde_json::Value::Null);
+    assert_eq!(json["current"]["due_by"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_optional_number_of_a_named_indicator_is_absent_until_given() {
+    let log = Log::write(|log| {
+        log.emit(CABINET, homes("2025-01-10", "")).unwrap();
+        log.emit(
+            CABINET,
+            Kind::CommitmentMade(proto::CommitmentMade {
+                commitment_id: "bare".into(),
+                title: "A legacy indicator with neither baseline nor target".into(),
+                text: "Report on it".into(),
+                made_on: "2025-01-10".into(),
+                indicator: Some(proto::Indicator {
+                    measure: "reports".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        log.emit(
+            CABINET,
+            Kind::OutcomeReported(proto::OutcomeReported {
+                commitment_id: "bare".into(),
+                verdict: proto::Verdict::Delivered as i32,
+                reported_on: "2026-01-10".into(),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    });
+    let point = log.point(AsOf::LATEST);
+    let homes = serde_json::to_value(
+        log.projections
+            .commitment("homes", &point)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let target = &homes["current"]["indicators"][0];
+    for field in [
+        "target_upper",
+        "baseline_value",
+        "baseline_date",
+        "deadline",
+        "latest_value",
+        "latest_measured_on",
+        "target_period",
+    ] {
+        assert_eq!(target[field], serde_json::Value::Null, "{field}");
+    }
+    assert_eq!(target["met"], false, "unmeasured is not met");
+    let bare =
+        serde_json::to_value(log.projections.commitment("bare", &point).unwrap().unwrap()).unwrap();
+    assert_eq!(bare["current"]["target_value"], serde_json::Value::Null);
+    assert_eq!(bare["indicator"]["baseline_value"], serde_json::Value::Null);
+    assert_eq!(bare["outcome"]["indicator_actual"], serde_json::Value::Null);
+    assert_eq!(
+        bare["status"], "delivered",
+        "no named indicators: the verdict decides"
+    );
+    let page = log
+        .projections
+        .commitments(&point, &CommitmentFilter::default(), None, 10)
+        .unwrap();
+    let listed = serde_json::to_value(&page.items[0]).unwrap();
+    assert_eq!(listed["target_value"], serde_json::Value::Null);
+    assert_eq!(listed["original_target_value"], serde_json::Value::Null);
 }

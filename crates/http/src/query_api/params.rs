@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn as_of_is_a_size_or_a_date() {
-        let params = |raw: &str| parse(raw, &["as_of"]).unwrap();
+        let params = |raw: &str| parse(raw, &["as_of", "recorded"]).unwrap();
         assert_eq!(params("as_of=42").as_of().unwrap(), AsOf::size(42));
         assert_eq!(
             params("as_of=2026-03-01").as_of().unwrap(),

@@ -666,7 +666,10 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
     );
     let missed = text_of(&chrome, "tr[data-indicator=rough-sleeping]").await;
     assert!(
-        missed.contains("2,640 people") && missed.contains("not met"),
+        missed.contains("2,640 people")
+            && missed.contains("not met")
+            && missed.contains("none given")
+            && !missed.contains(" 0 people"),
         "{missed}"
     );
     assert_eq!(api["status"], "partly_delivered");
