@@ -426,6 +426,7 @@ mod tests {
         };
         let moment = Moment {
             point,
+            recorded: None,
             requested: Some("2026-01-01".into()),
             checkpoints: vec![],
         };

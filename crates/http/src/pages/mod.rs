@@ -100,12 +100,20 @@ pub(crate) struct Moment {
     pub point: Point,
     /// The reader's `as_of`, when they asked for one.
     pub requested: Option<String>,
+    /// The reader's `recorded` (which entries count), when they asked for one.
+    pub recorded: Option<String>,
     /// Sizes of the latest signed checkpoints, to offer as moments to switch to.
     pub checkpoints: Vec<u64>,
 }
 
 impl Moment {
-    pub(crate) fn control(&self, keep: Vec<(String, String)>) -> AsOfControl {
+    pub(crate) fn control(&self, mut keep: Vec<(String, String)>) -> AsOfControl {
+        // The form changes `as_of`; a `recorded` the reader chose stays.
+        keep.extend(
+            self.recorded
+                .iter()
+                .map(|value| ("recorded".to_owned(), value.clone())),
+        );
         let entries = format::thousands(i64::try_from(self.point.size).unwrap_or(i64::MAX));
         let showing = if self.point.latest && self.requested.is_none() {
             format!("the latest: {entries} log entries, overdue judged today")
@@ -131,17 +139,20 @@ impl Moment {
 
     /// The `as_of` parameter to carry into links, so a reader stays at the moment they chose.
     pub(crate) fn param(&self) -> Vec<(String, String)> {
-        self.requested
-            .iter()
-            .map(|value| ("as_of".to_owned(), value.clone()))
+        let as_of = self.requested.iter().map(|value| ("as_of", value));
+        let recorded = self.recorded.iter().map(|value| ("recorded", value));
+        as_of
+            .chain(recorded)
+            .map(|(name, value)| (name.to_owned(), value.clone()))
             .collect()
     }
 }
 
 /// `as_of`: a date (`2026-03-31`, the world on that day) or a checkpoint size (`1200`, the log
-/// as recorded then); empty means the latest.
-pub(crate) fn parse_as_of(text: &str) -> Result<AsOf, PageError> {
-    AsOf::parse(Some(text), None).map_err(|(_, message)| PageError::bad_request(message))
+/// as recorded then); empty means the latest. `recorded` (a size or a date) says which entries
+/// count, beside an `as_of` date.
+pub(crate) fn parse_as_of(text: &str, recorded: Option<&str>) -> Result<AsOf, PageError> {
+    AsOf::parse(Some(text), recorded).map_err(|(_, message)| PageError::bad_request(message))
 }
 
 fn today() -> Date {
@@ -163,7 +174,11 @@ pub(crate) fn moment(
         .get("as_of")
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty());
-    let as_of = parse_as_of(requested.as_deref().unwrap_or(""))?;
+    let recorded = params
+        .get("recorded")
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty());
+    let as_of = parse_as_of(requested.as_deref().unwrap_or(""), recorded.as_deref())?;
     let point = projections.resolve(as_of, today())?;
     let checkpoints = state
         .store
@@ -180,6 +195,7 @@ pub(crate) fn moment(
     Ok(Moment {
         point,
         requested,
+        recorded,
         checkpoints,
     })
 }
@@ -313,21 +329,26 @@ mod tests {
 
     #[test]
     fn as_of_takes_a_date_or_a_size_and_names_anything_else() {
-        assert_eq!(parse_as_of("").unwrap(), AsOf::LATEST);
-        assert_eq!(parse_as_of(" 1200 ").unwrap(), AsOf::size(1200));
+        assert_eq!(parse_as_of("", None).unwrap(), AsOf::LATEST);
+        assert_eq!(parse_as_of(" 1200 ", None).unwrap(), AsOf::size(1200));
         assert_eq!(
-            parse_as_of("2026-03-31").unwrap(),
+            parse_as_of("2026-03-31", None).unwrap(),
             AsOf::date(Date::parse("2026-03-31").unwrap())
         );
-        let error = parse_as_of("last tuesday").unwrap_err();
+        let error = parse_as_of("last tuesday", None).unwrap_err();
         assert_eq!(error.status, StatusCode::BAD_REQUEST);
         assert!(
             error.message.contains("\"last tuesday\""),
             "{}",
             error.message
         );
-        assert!(parse_as_of("2026-02-30").is_err());
-        assert!(parse_as_of("99999999999999999999999").is_err());
+        assert!(parse_as_of("2026-02-30", None).is_err());
+        assert!(parse_as_of("99999999999999999999999", None).is_err());
+        // Both axes: the world on a date, as a checkpoint recorded it.
+        let both = parse_as_of("2024-12-04", Some("412")).unwrap();
+        assert_eq!(both.world, Date::parse("2024-12-04"));
+        assert_eq!(both.recorded, covenant_query::Recorded::Size(412));
+        assert!(parse_as_of("12", Some("412")).is_err(), "two sizes");
     }
 
     #[test]

@@ -725,6 +725,26 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
         .json("/v1/commitments/party-6500-teachers?as_of=2024-12-04")
         .await;
     assert_eq!(as_of_2024["owner"], "GB-GOV-5", "adopted on 17 July 2024");
+    // Both axes on a page: the world on a date, as a given number of entries recorded it.
+    let size = as_of_2024["as_of"]["size"].as_u64().unwrap();
+    client
+        .goto(&server.url(&format!(
+            "/commitments/party-6500-teachers?as_of=2024-12-04&recorded={size}"
+        )))
+        .await
+        .unwrap();
+    let showing = text_of(&chrome, ".as-of-state").await;
+    let expected = format!(
+        "the world on 4 Dec 2024, as recorded by the log's first {} entries",
+        thousands(size)
+    );
+    assert!(showing.contains(&expected), "{showing}");
+    // As recorded before the pledge was loaded, the same date shows nothing.
+    client
+        .goto(&server.url("/commitments/party-6500-teachers?as_of=2024-12-04&recorded=1"))
+        .await
+        .unwrap();
+    assert!(text_of(&chrome, "h1").await.contains("Not found"));
 
     // Every figure on an actor page says what the API says, the chart's words included.
     for actor in ["GB-GOV-3", "GB-GOV-5", "GB-GOV-7", "GB-GOV-12"] {
