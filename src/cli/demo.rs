@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// Said wherever the demo's keys are written: they are no secret.
+pub const PUBLIC_KEYS_WARNING: &str = "WARNING: the demo's log and registrar keys are public test keys, derived from fixed seeds in the source code: anyone can sign with them. Never let them sign a real log; start your own with `covenant init` (docs/OPERATING.md).";
+
 /// Envelopes checked and published per batch when loading: bounds memory for large loads.
 const LOAD_BATCH: usize = 10_000;
 
@@ -28,6 +31,7 @@ pub enum DemoCommand {
         /// How many events.
         #[arg(long)]
         scale: u64,
+        /// The file to write (length-prefixed envelopes).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -291,6 +295,7 @@ fn write_config(args: ConfigCommandArgs) -> anyhow::Result<ExitCode> {
         "start the ledger with: covenant serve --config {}",
         path.display()
     );
+    println!("{PUBLIC_KEYS_WARNING}");
     Ok(ExitCode::SUCCESS)
 }
 
