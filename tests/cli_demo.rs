@@ -482,7 +482,9 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
         assert!(banner.contains(loaded), "{run} run:\n{banner}");
         let rest = script.read_until("Ctrl-C stops everything");
         assert!(
-            rest.contains("WARNING: the demo's log, registrar and witness keys are public test keys"),
+            rest.contains(
+                "WARNING: the demo's log, registrar and witness keys are public test keys"
+            ),
             "{run} run: the keys are said to be public:\n{rest}"
         );
         let url = format!("http://127.0.0.1:{port}");

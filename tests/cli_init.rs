@@ -106,8 +106,7 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         // Listening on the port init configured, and saying so: not some other program.
         let announced = format!("serving {url}");
-        while !(server.stderr().contains(&announced) && get(&format!("{url}/metrics")).is_some())
-        {
+        while !(server.stderr().contains(&announced) && get(&format!("{url}/metrics")).is_some()) {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("covenant serve exited with {status}: {}", server.stderr());
             }
@@ -238,15 +237,32 @@ fn set_up_embedded_ledger() -> Setup {
     let server = Server::start(&printed.serve, work.path(), &url);
     // 2. enrol, as printed for the first actor and with its own values for the second.
     let first = run(&printed.enrol, work.path());
-    assert!(first.status.success(), "{}{}", stdout(&first), stderr(&first));
-    assert!(stdout(&first).contains("accepted at entry"), "{}", stdout(&first));
+    assert!(
+        first.status.success(),
+        "{}{}",
+        stdout(&first),
+        stderr(&first)
+    );
+    assert!(
+        stdout(&first).contains("accepted at entry"),
+        "{}",
+        stdout(&first)
+    );
     let second_line = printed.enrol.replace(
         "--actor GB-EXAMPLE-1 --name 'Example Department' --kind department",
         "--actor GB-COUNCIL-7 --name 'Example Council' --kind council",
     );
-    assert_ne!(second_line, printed.enrol, "the actor's flags are as expected");
+    assert_ne!(
+        second_line, printed.enrol,
+        "the actor's flags are as expected"
+    );
     let second = run(&second_line, work.path());
-    assert!(second.status.success(), "{}{}", stdout(&second), stderr(&second));
+    assert!(
+        second.status.success(),
+        "{}{}",
+        stdout(&second),
+        stderr(&second)
+    );
     let keys: Vec<_> = std::fs::read_dir(ledger_dir.join("keys/emitters"))
         .unwrap()
         .map(|entry| KeyFile::read(&entry.unwrap().path()).unwrap())
@@ -275,7 +291,12 @@ fn set_up_embedded_ledger() -> Setup {
         stdout(&dry)
     );
     let emitted = run(&printed.emit, work.path());
-    assert!(emitted.status.success(), "{}{}", stdout(&emitted), stderr(&emitted));
+    assert!(
+        emitted.status.success(),
+        "{}{}",
+        stdout(&emitted),
+        stderr(&emitted)
+    );
     let report = stdout(&emitted);
     for (label, id, _) in &planned {
         assert!(
@@ -288,13 +309,19 @@ fn set_up_embedded_ledger() -> Setup {
     }
     assert_eq!(report.matches("accepted at entry").count(), 4, "{report}");
     let outbox = ledger_dir.join("outbox");
-    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 0, "outbox empty");
+    assert_eq!(
+        std::fs::read_dir(&outbox).unwrap().count(),
+        0,
+        "outbox empty"
+    );
 
     // The same file again adds nothing: the ledger already holds every event.
     let again = run(&printed.emit, work.path());
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(
-        stdout(&again).matches("(already stored: not added again)").count(),
+        stdout(&again)
+            .matches("(already stored: not added again)")
+            .count(),
         4,
         "{}",
         stdout(&again)
@@ -347,7 +374,10 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
         listing.contains("row 3: commitment council-prks not found: neither earlier in this file nor in the ledger"),
         "{listing}"
     );
-    assert!(!listing.contains("commitment ex-housing not found"), "{listing}");
+    assert!(
+        !listing.contains("commitment ex-housing not found"),
+        "{listing}"
+    );
     assert!(
         stderr(&typo).contains("1 reference(s) not found; nothing published"),
         "{}",
@@ -387,15 +417,31 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
     let outbox = setup.ledger_dir.join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_dir(&outbox).unwrap().count() == 0 {
-        assert!(Instant::now() < deadline, "the event never reached the outbox");
+        assert!(
+            Instant::now() < deadline,
+            "the event never reached the outbox"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
     let server = Server::start(&setup.printed.serve, work, &setup.url);
     let waited = waiting.wait_with_output().unwrap();
-    assert!(waited.status.success(), "{}{}", stdout(&waited), stderr(&waited));
-    assert!(stdout(&waited).contains("accepted at entry 9"), "{}", stdout(&waited));
-    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 0, "outbox empty");
+    assert!(
+        waited.status.success(),
+        "{}{}",
+        stdout(&waited),
+        stderr(&waited)
+    );
+    assert!(
+        stdout(&waited).contains("accepted at entry 9"),
+        "{}",
+        stdout(&waited)
+    );
+    assert_eq!(
+        std::fs::read_dir(&outbox).unwrap().count(),
+        0,
+        "outbox empty"
+    );
 
     // init refuses to run again over the same directory, and never touches the keys.
     let log_key = std::fs::read(setup.ledger_dir.join("keys/log.key")).unwrap();
@@ -455,9 +501,16 @@ fn init_refuses_shared_origins_and_existing_keys() {
         work.path(),
         &["init", "c", "--origin", ORIGIN, "--nats", &nats.url()],
     );
-    assert!(fresh.status.success(), "an empty stream is fine: {}", stderr(&fresh));
+    assert!(
+        fresh.status.success(),
+        "an empty stream is fine: {}",
+        stderr(&fresh)
+    );
     let config = std::fs::read_to_string(work.path().join("c/covenant.toml")).unwrap();
-    assert!(config.contains(&format!("url = \"{}\"", nats.url())), "{config}");
+    assert!(
+        config.contains(&format!("url = \"{}\"", nats.url())),
+        "{config}"
+    );
     crate::cli_emit::publish_raw(&nats.url(), "acct.events.X", b"someone else's event");
     let used = covenant(
         work.path(),
@@ -502,7 +555,10 @@ fn an_embedded_ledger_moves_to_nats_with_the_same_root() {
     );
     let report = stdout(&migrated);
     assert!(report.contains(&format!("root {root}")), "{report}");
-    assert!(report.contains("the same root as the embedded log"), "{report}");
+    assert!(
+        report.contains("the same root as the embedded log"),
+        "{report}"
+    );
 
     // The ledger now runs on NATS from the migrated store and serves the same checkpoint.
     let serve_on_nats = format!(
@@ -531,7 +587,11 @@ fn an_embedded_ledger_moves_to_nats_with_the_same_root() {
         ],
     );
     assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
-    assert!(stdout(&rebuilt).contains(&format!("root {root}")), "{}", stdout(&rebuilt));
+    assert!(
+        stdout(&rebuilt).contains(&format!("root {root}")),
+        "{}",
+        stdout(&rebuilt)
+    );
     let text = std::fs::read_to_string(&config).unwrap();
     let without_key: String = text
         .lines()
@@ -576,8 +636,16 @@ fn an_embedded_ledger_moves_to_nats_with_the_same_root() {
         work,
     );
     assert!(more.status.success(), "{}{}", stdout(&more), stderr(&more));
-    assert!(stdout(&more).contains("at stream sequence 9"), "{}", stdout(&more));
-    assert!(stdout(&more).contains("accepted at entry 9"), "{}", stdout(&more));
+    assert!(
+        stdout(&more).contains("at stream sequence 9"),
+        "{}",
+        stdout(&more)
+    );
+    assert!(
+        stdout(&more).contains("accepted at entry 9"),
+        "{}",
+        stdout(&more)
+    );
     checkpoint(&setup.url, setup.size + 1);
     let verified = run(&setup.printed.verify, work);
     assert!(verified.status.success(), "{}", stderr(&verified));

@@ -66,7 +66,9 @@ fn generate_writes_a_private_key_file_and_never_overwrites_it() {
     // The hint names the role each kind of actor needs, with the kinds spelt as the API
     // spells them.
     assert!(
-        printed.contains("covenant keys register-actor --registrar-key REGISTRAR.key --actor GB-GOV-23"),
+        printed.contains(
+            "covenant keys register-actor --registrar-key REGISTRAR.key --actor GB-GOV-23"
+        ),
         "{printed}"
     );
     assert!(

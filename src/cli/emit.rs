@@ -463,7 +463,10 @@ fn dry_run(events: &[Labelled], ledger: Option<&str>) -> anyhow::Result<ExitCode
         let missing = check
             .check(event)
             .with_context(|| format!("check the references of {label}"))?;
-        println!("{label}: {} {} by {}", event.event_id, event.kind, event.actor);
+        println!(
+            "{label}: {} {} by {}",
+            event.event_id, event.kind, event.actor
+        );
         for reference in &missing {
             let where_looked = if check.has_ledger() {
                 "neither earlier in this file nor in the ledger"

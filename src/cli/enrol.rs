@@ -122,7 +122,11 @@ fn registrar_speaker(path: &Path, configured_actor: &str) -> anyhow::Result<Spea
         .actor
         .clone()
         .unwrap_or_else(|| configured_actor.to_owned());
-    Ok(Speaker::new(actor, key.key_id_or_suggested(), key.signer())?)
+    Ok(Speaker::new(
+        actor,
+        key.key_id_or_suggested(),
+        key.signer(),
+    )?)
 }
 
 /// The actor's key in the directory: the one there (if it is this actor's emitter key), or a
@@ -149,6 +153,9 @@ fn emitter_key(dir: &Path, actor: &str) -> anyhow::Result<KeyFile> {
     key.actor = Some(actor.to_owned());
     key.key_id = Some(key.suggested_key_id());
     key.write_new(&path)?;
-    println!("wrote {actor}'s key {} (mode 0600: keep it secret)", path.display());
+    println!(
+        "wrote {actor}'s key {} (mode 0600: keep it secret)",
+        path.display()
+    );
     Ok(key)
 }

@@ -79,6 +79,14 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("create {}", dir.join(sub).display()))?;
     }
+    // Only the owner may list or enter the key directory (the files are 0600 too).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let keys = dir.join("keys");
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restrict {}", keys.display()))?;
+    }
 
     let mut log_key = KeyFile::generate(KeyKind::Log);
     log_key.origin = Some(args.origin.clone());
@@ -299,7 +307,13 @@ mod tests {
 
     #[test]
     fn shared_and_malformed_origins_are_refused() {
-        for origin in ["localhost/covenant", "demo.covenant.local/log", "a b", "", "x+y"] {
+        for origin in [
+            "localhost/covenant",
+            "demo.covenant.local/log",
+            "a b",
+            "",
+            "x+y",
+        ] {
             assert!(check_origin(origin).is_err(), "{origin:?}");
         }
         assert!(check_origin("ledger.example.org/commitments").is_ok());

@@ -152,10 +152,12 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let signer = log_signer(&config, Some(&key_path))?;
     let seed = KeyFile::read(&key_path)?.seed;
     let old_path = config.data_dir.join("log");
-    let old: Arc<dyn LogStore> = Arc::new(
-        SledStore::open(&old_path)
-            .with_context(|| format!("open the embedded store {} (is the ledger still running? stop it first)", old_path.display()))?,
-    );
+    let old: Arc<dyn LogStore> = Arc::new(SledStore::open(&old_path).with_context(|| {
+        format!(
+            "open the embedded store {} (is the ledger still running? stop it first)",
+            old_path.display()
+        )
+    })?);
     let old_head = old.head();
     if old_head.stream_seq > 0 {
         bail!(
@@ -166,12 +168,21 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     }
     // The genesis must be the configured one, or the rebuilt log could not match.
     drop(
-        Ledger::open(old.clone(), &genesis, None, LedgerOptions::default(), LedgerMetrics::default())
-            .context("check the embedded store against the configuration")?,
+        Ledger::open(
+            old.clone(),
+            &genesis,
+            None,
+            LedgerOptions::default(),
+            LedgerMetrics::default(),
+        )
+        .context("check the embedded store against the configuration")?,
     );
     let new_path = args.to.join("log");
     if args.to.join("log").exists() {
-        bail!("{} already exists; migrate into a new data directory", new_path.display());
+        bail!(
+            "{} already exists; migrate into a new data directory",
+            new_path.display()
+        );
     }
     let settings = StreamSettings::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -249,7 +260,13 @@ async fn publish_entries(
         let entry = Entry::decode(&bytes).with_context(|| format!("decode entry {seq}"))?;
         let event = covenant_core::event::decode(&entry.envelope)
             .with_context(|| format!("decode the envelope of entry {seq}"))?;
-        let claim = MigratedEntry::sign(log_key_seed, origin, seq, entry.stored_at_ns, &entry.envelope);
+        let claim = MigratedEntry::sign(
+            log_key_seed,
+            origin,
+            seq,
+            entry.stored_at_ns,
+            &entry.envelope,
+        );
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, event.event_id());
         headers.insert(MIGRATED_ENTRY_HEADER, claim.to_header().as_str());

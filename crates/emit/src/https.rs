@@ -166,7 +166,12 @@ fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
         message: Option<String>,
         error: Option<String>,
     }
-    let snippet = || String::from_utf8_lossy(body).chars().take(200).collect::<String>();
+    let snippet = || {
+        String::from_utf8_lossy(body)
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
     if code == 429 || code >= 500 {
         return Ok(Answer::Retry(format!("HTTP {code}: {}", snippet())));
     }
@@ -197,7 +202,10 @@ fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
         (202, Some("queued")) => Ok(Answer::Receipt(receipt(None))),
         (400 | 403 | 409 | 422, Some("rejected")) => {
             Ok(Answer::Receipt(receipt(Some(EventStatus::Rejected {
-                code: json.code.clone().unwrap_or_else(|| "unspecified".to_owned()),
+                code: json
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| "unspecified".to_owned()),
                 message: json.message.clone().unwrap_or_default(),
             }))))
         }
@@ -239,7 +247,9 @@ mod tests {
         assert!(again.duplicate);
         let queued = receipt_of(
             202,
-            &format!(r#"{{"event_id":"{ID}","status":"queued","stream_seq":12,"duplicate":false}}"#),
+            &format!(
+                r#"{{"event_id":"{ID}","status":"queued","stream_seq":12,"duplicate":false}}"#
+            ),
         );
         assert_eq!((queued.stream_sequence, queued.decision), (12, None));
         let rejected = receipt_of(
@@ -260,7 +270,10 @@ mod tests {
     #[test]
     fn a_ledger_that_cannot_answer_now_is_retried_and_a_wrong_address_is_not() {
         for (code, body) in [
-            (503, r#"{"error":"the ledger cannot take events right now"}"#),
+            (
+                503,
+                r#"{"error":"the ledger cannot take events right now"}"#,
+            ),
             (502, "<html>bad gateway</html>"),
             (429, ""),
         ] {
@@ -270,12 +283,18 @@ mod tests {
             );
         }
         let not_found = classify(ID, 404, b"<html>no</html>").err().unwrap();
-        assert!(not_found.contains("is this the ledger's address?"), "{not_found}");
+        assert!(
+            not_found.contains("is this the ledger's address?"),
+            "{not_found}"
+        );
         let unsupported = classify(ID, 415, br#"{"error":"the body must be a protobuf"}"#)
             .err()
             .unwrap();
-        assert!(unsupported.contains("the body must be a protobuf"), "{unsupported}");
-        let other = format!(r#"{{"event_id":"01JZ0000000000000000000001","status":"accepted"}}"#);
+        assert!(
+            unsupported.contains("the body must be a protobuf"),
+            "{unsupported}"
+        );
+        let other = r#"{"event_id":"01JZ0000000000000000000001","status":"accepted"}"#;
         let mixed_up = classify(ID, 202, other.as_bytes()).err().unwrap();
         assert!(mixed_up.contains("the answer is about"), "{mixed_up}");
     }

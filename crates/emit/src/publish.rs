@@ -110,7 +110,7 @@ pub struct Receipt {
 /// the same [`RetryPolicy`] and answer with a [`Receipt`] per event, in order.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    Nats(Publisher),
+    Nats(Box<Publisher>),
     Ledger(LedgerPublisher),
 }
 
@@ -123,7 +123,7 @@ impl Transport {
                 config.retry.clone(),
                 config.ack_timeout,
             ))),
-            None => Ok(Self::Nats(Publisher::connect(config).await?)),
+            None => Ok(Self::Nats(Box::new(Publisher::connect(config).await?))),
         }
     }
 

@@ -256,6 +256,9 @@ mod tests {
         );
         let error = client.status("../../etc").unwrap_err().to_string();
         assert!(error.starts_with("event_id:"), "{error}");
-        assert_eq!(path_segment("uk-mp:4514/pledge 1"), "uk-mp%3A4514%2Fpledge%201");
+        assert_eq!(
+            path_segment("uk-mp:4514/pledge 1"),
+            "uk-mp%3A4514%2Fpledge%201"
+        );
     }
 }

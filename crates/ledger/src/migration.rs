@@ -41,7 +41,12 @@ pub struct MigratedEntry {
 }
 
 /// The bytes the log key signs for a migrated entry.
-pub fn claim_input(origin: &str, seq: u64, stored_at_ns: u64, envelope_digest: &[u8; 32]) -> Vec<u8> {
+pub fn claim_input(
+    origin: &str,
+    seq: u64,
+    stored_at_ns: u64,
+    envelope_digest: &[u8; 32],
+) -> Vec<u8> {
     let mut input = CLAIM_CONTEXT.to_vec();
     input.extend_from_slice(origin.as_bytes());
     input.push(b'\n');
@@ -52,10 +57,20 @@ pub fn claim_input(origin: &str, seq: u64, stored_at_ns: u64, envelope_digest: &
 
 impl MigratedEntry {
     /// Sign the claim for entry `seq` of the log `origin` with the log key's seed.
-    pub fn sign(log_key_seed: [u8; 32], origin: &str, seq: u64, stored_at_ns: u64, envelope: &[u8]) -> Self {
+    pub fn sign(
+        log_key_seed: [u8; 32],
+        origin: &str,
+        seq: u64,
+        stored_at_ns: u64,
+        envelope: &[u8],
+    ) -> Self {
         let digest = covenant_core::event::envelope_digest(envelope);
-        let signature = EventSigner::from_seed(log_key_seed)
-            .sign(&claim_input(origin, seq, stored_at_ns, &digest));
+        let signature = EventSigner::from_seed(log_key_seed).sign(&claim_input(
+            origin,
+            seq,
+            stored_at_ns,
+            &digest,
+        ));
         Self {
             seq,
             stored_at_ns,
@@ -124,23 +139,52 @@ mod tests {
 
     #[test]
     fn a_claim_holds_only_for_its_log_key_position_and_bytes() {
-        let claim = MigratedEntry::sign(SEED, "ledger.example/log", 5, 1_700_000_000_000, b"envelope");
+        let claim = MigratedEntry::sign(
+            SEED,
+            "ledger.example/log",
+            5,
+            1_700_000_000_000,
+            b"envelope",
+        );
         let read = MigratedEntry::parse_header(&claim.to_header()).expect("parses");
         assert_eq!(read, claim);
         assert!(read.verify(&key(), "ledger.example/log", 5, b"envelope"));
-        assert!(!read.verify(&key(), "ledger.example/log", 6, b"envelope"), "another position");
-        assert!(!read.verify(&key(), "ledger.example/log", 5, b"envelopf"), "other bytes");
-        assert!(!read.verify(&key(), "other.example/log", 5, b"envelope"), "another log");
+        assert!(
+            !read.verify(&key(), "ledger.example/log", 6, b"envelope"),
+            "another position"
+        );
+        assert!(
+            !read.verify(&key(), "ledger.example/log", 5, b"envelopf"),
+            "other bytes"
+        );
+        assert!(
+            !read.verify(&key(), "other.example/log", 5, b"envelope"),
+            "another log"
+        );
         let stranger = EventSigner::from_seed([1; 32]).public_key();
-        assert!(!read.verify(&stranger, "ledger.example/log", 5, b"envelope"), "another key");
+        assert!(
+            !read.verify(&stranger, "ledger.example/log", 5, b"envelope"),
+            "another key"
+        );
         let mut later = read.clone();
         later.stored_at_ns += 1;
-        assert!(!later.verify(&key(), "ledger.example/log", 5, b"envelope"), "another time");
+        assert!(
+            !later.verify(&key(), "ledger.example/log", 5, b"envelope"),
+            "another time"
+        );
     }
 
     #[test]
     fn malformed_headers_are_not_claims() {
-        for value in ["", "5", "5 6", "5 6 !!!", "x 6 AAAA", "5 6 AAAA", "5 6 AAAA extra"] {
+        for value in [
+            "",
+            "5",
+            "5 6",
+            "5 6 !!!",
+            "x 6 AAAA",
+            "5 6 AAAA",
+            "5 6 AAAA extra",
+        ] {
             assert_eq!(MigratedEntry::parse_header(value), None, "{value:?}");
         }
     }
