@@ -246,3 +246,114 @@ impl<'a> ReferenceCheck<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::read_csv;
+
+    fn write_key(dir: &Path, name: &str, actor: Option<&str>, seed: u8) {
+        let mut key = KeyFile::from_seed(KeyKind::Emitter, [seed; 32]);
+        key.actor = actor.map(str::to_owned);
+        key.key_id = Some(format!("{name}-1"));
+        key.write_new(&dir.join(format!("{name}.key"))).unwrap();
+    }
+
+    const ROWS: &str = "actor,kind,commitment_id,reason\n\
+                        GB-A,withdrawal,a-1,dropped\n\
+                        GB-B,withdrawal,b-1,dropped\n\
+                        GB-A,withdrawal,a-2,dropped\n";
+
+    #[test]
+    fn each_row_is_sealed_by_its_actors_key_in_the_order_written() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        std::fs::write(dir.path().join("notes.txt"), "not a key").unwrap();
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        assert_eq!(ring.actors().collect::<Vec<_>>(), ["GB-A", "GB-B"]);
+        let events = ring
+            .seal_rows(&read_csv(ROWS.as_bytes()).unwrap(), 1_700_000_000_000)
+            .unwrap();
+        let speakers: Vec<(&str, String)> = events
+            .iter()
+            .map(|event| {
+                let decoded = covenant_core::event::decode(&event.bytes).unwrap();
+                (event.actor.as_str(), decoded.envelope.key_id)
+            })
+            .collect();
+        assert_eq!(
+            speakers,
+            [
+                ("GB-A", "a-1".to_owned()),
+                ("GB-B", "b-1".to_owned()),
+                ("GB-A", "a-1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_without_a_key_and_ambiguous_directories_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let errors = ring
+            .seal_rows(&read_csv(ROWS.as_bytes()).unwrap(), 1_700_000_000_000)
+            .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].to_string(),
+            "row 3, actor: GB-B has no key here (keys are for: GB-A)"
+        );
+        // With one key, rows may leave the actor out.
+        let unnamed = read_csv(b"kind,commitment_id,reason\nwithdrawal,a-1,dropped\n").unwrap();
+        assert_eq!(ring.seal_rows(&unnamed, 1).unwrap()[0].actor, "GB-A");
+
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        let two = KeyRing::read_dir(dir.path()).unwrap();
+        let errors = two.seal_rows(&unnamed, 1).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("is required when keys for several actors are given"),
+            "{}",
+            errors[0]
+        );
+
+        write_key(dir.path(), "a2", Some("GB-A"), 3);
+        let clash = KeyRing::read_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            clash.contains("GB-A already has a key in this directory"),
+            "{clash}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let none = KeyRing::read_dir(empty.path()).unwrap_err().to_string();
+        assert!(none.contains("holds no emitter key files"), "{none}");
+    }
+
+    #[test]
+    fn references_are_found_earlier_in_the_file_or_reported_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"kind,commitment_id,title,text,made_on,verdict,reported_on\n\
+              commitment,c-1,T,We will.,2025-01-01,,\n\
+              outcome,c-1,,,,delivered,2025-06-01\n\
+              outcome,c-2,,,,delivered,2025-06-01\n",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let missing: Vec<Vec<Reference>> = events.iter().map(|e| check.check(e).unwrap()).collect();
+        assert_eq!(
+            missing,
+            [
+                vec![],
+                vec![],
+                vec![Reference::Commitment("c-2".to_owned())]
+            ]
+        );
+        assert!(!check.has_ledger());
+    }
+}
