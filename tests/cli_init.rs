@@ -443,6 +443,73 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
         "outbox empty"
     );
 
+    // A single event from flags, and a file of signed envelopes, go the same way.
+    let keys = setup.ledger_dir.join("keys/emitters");
+    let single = covenant(
+        work,
+        &[
+            "emit",
+            "withdrawal",
+            "--keys",
+            keys.to_str().unwrap(),
+            "--actor",
+            "GB-COUNCIL-7",
+            "--ledger",
+            &setup.url,
+            "--commitment-id",
+            "council-parks",
+            "--reason",
+            "Merged into the green spaces plan.",
+            "--occurred-at",
+            "2026-03-01",
+        ],
+    );
+    assert!(
+        single.status.success(),
+        "{}{}",
+        stdout(&single),
+        stderr(&single)
+    );
+    assert!(
+        stdout(&single).contains("accepted at entry 10"),
+        "{}",
+        stdout(&single)
+    );
+    let registrar_key = setup.ledger_dir.join("keys/registrar.key");
+    let signed = covenant(
+        work,
+        &[
+            "keys",
+            "register-actor",
+            "--registrar-key",
+            registrar_key.to_str().unwrap(),
+            "--actor",
+            "GB-NHS-3",
+            "--name",
+            "Example Trust",
+            "--kind",
+            "nhs_body",
+            "--out",
+            "registry.env",
+        ],
+    );
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let envelopes = covenant(
+        work,
+        &["emit", "--envelope", "registry.env", "--ledger", &setup.url],
+    );
+    assert!(
+        envelopes.status.success(),
+        "{}{}",
+        stdout(&envelopes),
+        stderr(&envelopes)
+    );
+    assert!(
+        stdout(&envelopes).contains("accepted at entry 11"),
+        "{}",
+        stdout(&envelopes)
+    );
+
     // init refuses to run again over the same directory, and never touches the keys.
     let log_key = std::fs::read(setup.ledger_dir.join("keys/log.key")).unwrap();
     let again = covenant(

@@ -34,7 +34,8 @@ pub struct EmitArgs {
     /// the actor its `actor` column names, so one file can hold rows for several actors.
     #[arg(long, global = true, value_name = "DIR")]
     keys: Option<PathBuf>,
-    /// With --key: the actor to speak as (default: the key file's actor).
+    /// With --key: the actor to speak as (default: the key file's actor). With --keys: the
+    /// actor whose key signs an event given by flags, or every row of a file.
     #[arg(long, global = true)]
     actor: Option<String>,
     /// With --key: the granted key id (default: the key file's key id).
@@ -621,12 +622,14 @@ fn key_ring(
     key_id: &Option<String>,
 ) -> anyhow::Result<KeyRing> {
     if let Some(dir) = keys {
-        if actor.is_some() || key_id.is_some() {
-            bail!(
-                "--actor and --key-id go with --key; with --keys each key file names its actor and key id"
-            );
+        if key_id.is_some() {
+            bail!("--key-id goes with --key; with --keys each key file names its key id");
         }
-        return Ok(KeyRing::read_dir(dir)?);
+        let ring = KeyRing::read_dir(dir)?;
+        return Ok(match actor {
+            Some(actor) => ring.only(actor)?,
+            None => ring,
+        });
     }
     Ok(KeyRing::single(speaker(key.as_deref(), actor, key_id)?))
 }

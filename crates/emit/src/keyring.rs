@@ -82,6 +82,21 @@ impl KeyRing {
         }
     }
 
+    /// The ring of one of its actors (to sign events that name no actor, such as one from
+    /// command-line flags).
+    pub fn only(&self, actor: &str) -> Result<Self, EmitError> {
+        let speaker = self.speakers.get(actor).ok_or_else(|| {
+            EmitError::invalid(
+                "actor",
+                format!(
+                    "{actor} has no key here (keys are for: {})",
+                    self.actors().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        Ok(Self::single(speaker.clone()))
+    }
+
     pub fn actors(&self) -> impl Iterator<Item = &str> {
         self.speakers.keys().map(String::as_str)
     }
