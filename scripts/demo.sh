@@ -97,7 +97,7 @@ Check the log as a watchdog would, requiring the witness's cosignature:
 
 WARNING: the demo's log, registrar and witness keys are public test keys, derived from fixed
 seeds in the source code: anyone can sign with them. Never let them sign a real log; start
-your own with `covenant init` (docs/OPERATING.md).
+your own with "covenant init" (docs/OPERATING.md).
 
 Logs: $demo/ledger.log, witness.log and nats-server.log. Ctrl-C stops everything.
 TEXT

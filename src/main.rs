@@ -144,6 +144,7 @@ mod tests {
             "covenant enrol: --listen",
             "covenant ledger rebuild: --listen",
             "covenant ledger migrate: --listen",
+            "covenant demo load: --data",
         ] {
             assert!(!all.contains(&absent.to_owned()), "{absent} is listed");
         }
@@ -152,6 +153,7 @@ mod tests {
             "covenant emit: --ledger",
             "covenant emit commitment: --key",
             "covenant ledger rebuild: --data",
+            "covenant demo load: --listen",
         ] {
             assert!(all.contains(&present.to_owned()), "{present} is missing");
         }

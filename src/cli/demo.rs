@@ -1,6 +1,6 @@
 //! `covenant demo`: the demo data set and the synthetic load.
 
-use crate::config::{self, Config, ConfigArgs, RegistrarKey};
+use crate::config::{self, ClientConfigArgs, Config, ConfigArgs, RegistrarKey};
 use anyhow::{Context, bail};
 use covenant_core::event::Date;
 use covenant_demo::{DemoDataset, Status};
@@ -52,7 +52,10 @@ pub enum DemoCommand {
 #[derive(clap::Args)]
 pub struct LoadArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: ClientConfigArgs,
+    /// The ledger's HTTP listen address, asked with --wait-for-ledger. Also COVENANT_LISTEN.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// demo (several hundred events over two simulated years) or synthetic (--scale events).
     #[arg(long, default_value = "demo", value_parser = ["demo", "synthetic"])]
     data_set: String,
@@ -96,7 +99,10 @@ pub fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    let config = config::load(&args.config)?;
+    let config = config::load(&ConfigArgs {
+        listen: args.listen.clone(),
+        ..(&args.config).into()
+    })?;
     let url = config.emitter_nats_url();
     let (total, envelopes): (u64, Box<dyn Iterator<Item = Vec<u8>> + Send>) =
         match args.data_set.as_str() {
