@@ -558,11 +558,11 @@ impl Delivery {
             print_receipt(event, receipt);
         }
         let decided_with_receipt = receipts.iter().all(|receipt| receipt.decision.is_some());
-        match &self.ledger {
-            Some(url) => report_decisions(url, events, &receipts, self.wait),
-            None if decided_with_receipt => report_decisions("", events, &receipts, self.wait),
-            None => Ok(ExitCode::SUCCESS),
+        if self.ledger.is_none() && !decided_with_receipt {
+            return Ok(ExitCode::SUCCESS);
         }
+        let client = self.ledger.as_deref().map(LedgerClient::new);
+        report_decisions(client.as_ref(), events, &receipts, self.wait)
     }
 }
 
@@ -587,19 +587,19 @@ fn print_receipt(event: &SealedEvent, receipt: &Receipt) {
 /// Print each event's decision: the one that came with its receipt, or the ledger's answer to
 /// a status query. Fails when any was rejected.
 fn report_decisions(
-    url: &str,
+    client: Option<&LedgerClient>,
     events: &[SealedEvent],
     receipts: &[Receipt],
     wait: Duration,
 ) -> anyhow::Result<ExitCode> {
-    let client = LedgerClient::new(url);
     let mut rejected = 0;
     for (event, receipt) in events.iter().zip(receipts) {
-        let status = match &receipt.decision {
-            Some(decision) => decision.clone(),
-            None => client
+        let status = match (&receipt.decision, client) {
+            (Some(decision), _) => decision.clone(),
+            (None, Some(client)) => client
                 .wait_for_decision(&event.event_id, wait)
                 .with_context(|| format!("ask the ledger about {}", event.event_id))?,
+            (None, None) => continue,
         };
         if matches!(status, EventStatus::Rejected { .. }) {
             rejected += 1;
