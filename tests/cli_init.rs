@@ -510,6 +510,54 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
         stdout(&envelopes)
     );
 
+    // Killed after the ledger took an event but before the outbox forgot it: the next run
+    // re-sends it from the outbox and the ledger answers that it has it already.
+    std::fs::write(
+        work.join("crash.csv"),
+        "actor,kind,commitment_id,title,text,made_on\n\
+         GB-EXAMPLE-1,commitment,ex-crash,Crash,We will survive a crash.,2026-01-01\n",
+    )
+    .unwrap();
+    let crash_line = setup.printed.emit.replace("events.csv", "crash.csv");
+    let mut halted = shell(&crash_line, work)
+        .env(covenant_emit::emitter::HALT_AT_ENV, "after-publish")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut halt_line = String::new();
+    BufReader::new(halted.stderr.take().unwrap())
+        .read_line(&mut halt_line)
+        .unwrap();
+    assert!(
+        halt_line.contains("covenant-emit halted AfterPublish"),
+        "{halt_line}"
+    );
+    halted.kill().unwrap();
+    halted.wait().unwrap();
+    assert_eq!(
+        std::fs::read_dir(&outbox).unwrap().count(),
+        1,
+        "left in the outbox"
+    );
+    let resumed = run(&crash_line, work);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let resumed = stdout(&resumed);
+    assert!(
+        resumed.contains("re-sent 1 event(s) left in the outbox"),
+        "{resumed}"
+    );
+    assert!(
+        resumed.contains("(already stored: not added again)"),
+        "{resumed}"
+    );
+    assert!(resumed.contains("accepted at entry 12"), "{resumed}");
+    assert_eq!(
+        std::fs::read_dir(&outbox).unwrap().count(),
+        0,
+        "outbox empty"
+    );
+
     // init refuses to run again over the same directory, and never touches the keys.
     let log_key = std::fs::read(setup.ledger_dir.join("keys/log.key")).unwrap();
     let again = covenant(
