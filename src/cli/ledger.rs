@@ -59,6 +59,10 @@ pub struct MigrateArgs {
     /// `covenant serve --nats URL --data DIR` continues from it.
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    /// Replicas of the event stream if the migration creates it: 3 on a JetStream cluster, 1
+    /// on a single server (which must then run with `sync_interval: always`).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub stream_replicas: usize,
 }
 
 pub fn run(command: LedgerCommand) -> anyhow::Result<ExitCode> {
@@ -184,7 +188,10 @@ fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             new_path.display()
         );
     }
-    let settings = StreamSettings::default();
+    let settings = StreamSettings {
+        replicas: args.stream_replicas,
+        ..StreamSettings::default()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
