@@ -207,7 +207,7 @@ impl Ledger {
         let head = self.head();
         if head.size > 1 && head.stream_seq == 0 {
             return Err(LedgerError::ModeMismatch(format!(
-                "this store holds {} entries accepted without a stream (embedded mode); they are not in stream {}, so replicas and rebuilds could not reproduce them; keep running it without a NATS URL",
+                "this store holds {} entries accepted without a stream (embedded mode); they are not in stream {}, so replicas and rebuilds could not reproduce them; keep running it without a NATS URL, or move it onto the stream with `covenant ledger migrate`",
                 head.size - 1,
                 settings.name
             )));
