@@ -649,6 +649,17 @@ fn an_embedded_ledger_moves_to_nats_with_the_same_root() {
     let nats = NatsServer::start();
     let config = setup.ledger_dir.join("covenant.toml");
     let new_data = setup.ledger_dir.join("data-nats");
+    // The embedded store itself cannot follow a stream; the refusal says what to do.
+    let refused = run(
+        &format!("{} --nats {}", setup.printed.serve, nats.url()),
+        work,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("move it onto the stream with `covenant ledger migrate`"),
+        "{}",
+        stderr(&refused)
+    );
     let migrated = covenant(
         work,
         &[
