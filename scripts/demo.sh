@@ -95,6 +95,10 @@ Covenant is running.
 Check the log as a watchdog would, requiring the witness's cosignature:
   $covenant audit verify http://$listen --witness $demo/witness.vkey
 
+WARNING: the demo's log, registrar and witness keys are public test keys, derived from fixed
+seeds in the source code: anyone can sign with them. Never let them sign a real log; start
+your own with "covenant init" (docs/OPERATING.md).
+
 Logs: $demo/ledger.log, witness.log and nats-server.log. Ctrl-C stops everything.
 TEXT
 wait "${pids[@]}"

@@ -51,6 +51,62 @@ pub struct ConfigArgs {
     pub listen: Option<String>,
 }
 
+/// The settings flags of commands that talk to a ledger or its broker but run no ledger
+/// themselves (`emit`, `enrol`): the file and the broker, without `--data` or `--listen`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ClientConfigArgs {
+    /// Configuration file (TOML; see deploy/covenant.example.toml). Also COVENANT_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// NATS server URL, for example nats://127.0.0.1:4222. Also COVENANT_NATS_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub nats: Option<String>,
+    /// NATS credentials file (.creds). Also COVENANT_NATS_CREDENTIALS.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub nats_credentials: Option<PathBuf>,
+}
+
+impl From<&ClientConfigArgs> for ConfigArgs {
+    fn from(flags: &ClientConfigArgs) -> Self {
+        Self {
+            config: flags.config.clone(),
+            nats: flags.nats.clone(),
+            nats_credentials: flags.nats_credentials.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The settings flags of commands that work on a store offline (`ledger rebuild`, `ledger
+/// migrate`): everything but `--listen`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StoreConfigArgs {
+    /// Configuration file (TOML; see deploy/covenant.example.toml). Also COVENANT_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the ledger. Also COVENANT_DATA.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// NATS server URL, for example nats://127.0.0.1:4222. Also COVENANT_NATS_URL.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// NATS credentials file (.creds). Also COVENANT_NATS_CREDENTIALS.
+    #[arg(long, value_name = "FILE")]
+    pub nats_credentials: Option<PathBuf>,
+}
+
+impl From<&StoreConfigArgs> for ConfigArgs {
+    fn from(flags: &StoreConfigArgs) -> Self {
+        Self {
+            config: flags.config.clone(),
+            data: flags.data.clone(),
+            nats: flags.nats.clone(),
+            nats_credentials: flags.nats_credentials.clone(),
+            listen: None,
+        }
+    }
+}
+
 /// `covenant serve`'s witness flags: checkpoints are published only once a quorum of these
 /// witnesses has cosigned them.
 #[derive(clap::Args, Debug, Clone, Default)]

@@ -15,6 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "covenant",
+    after_help = "New here? `covenant init DIR --origin NAME` sets up a log of your own and prints what to run next; docs/OPERATING.md is the guide.",
     version,
     about = "A tamper-evident accountability ledger: what was promised, what was done, and proof of both"
 )]
@@ -25,9 +26,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a new log: its log key, registrar key, configuration and data directory, and
+    /// print the commands that come next.
+    Init(cli::init::InitArgs),
     /// Run the ledger and the HTTP server (embedded when no NATS URL is given).
     Serve(cli::serve::ServeArgs),
-    /// Operate on the ledger's store (rebuild from the stream).
+    /// Operate on the ledger's store: rebuild it from the stream, or move an embedded log onto
+    /// NATS.
     #[command(subcommand)]
     Ledger(cli::ledger::LedgerCommand),
     /// Ask whether an event was accepted or rejected.
@@ -39,6 +44,8 @@ enum Command {
     /// Create emitter and registrar keys and the registry events that grant or revoke them.
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Register an actor, make its emitter key and grant it, in one step.
+    Enrol(cli::enrol::EnrolArgs),
     /// Publish events from the command line or from a JSON or CSV file.
     Emit(cli::emit::EmitArgs),
     /// Demo data: load it, or generate a larger synthetic load.
@@ -52,11 +59,13 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => cli::init::run(args),
         Command::Serve(args) => cli::serve::run(args),
         Command::Ledger(command) => cli::ledger::run(command),
         Command::Events(command) => cli::events::run(command),
         Command::Audit(command) => cli::audit::run(command),
         Command::Keys(command) => cli::keys::run(command),
+        Command::Enrol(args) => cli::enrol::run(args),
         Command::Emit(args) => cli::emit::run(args),
         Command::Demo(command) => cli::demo::run(command),
         Command::Query(command) => cli::query::run(command),
@@ -66,6 +75,87 @@ fn main() -> std::process::ExitCode {
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every subcommand, as `path: --flag`, for which `help` holds.
+    fn args_where(predicate: impl Fn(&clap::Arg) -> bool) -> Vec<String> {
+        fn walk(
+            command: &clap::Command,
+            path: &str,
+            predicate: &dyn Fn(&clap::Arg) -> bool,
+            found: &mut Vec<String>,
+        ) {
+            for arg in command.get_arguments() {
+                if predicate(arg) {
+                    let name = match arg.get_long() {
+                        Some(long) => format!("--{long}"),
+                        None => arg.get_id().to_string(),
+                    };
+                    found.push(format!("{path}: {name}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), predicate, found);
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        let mut found = vec![];
+        walk(&command, "covenant", &predicate, &mut found);
+        found
+    }
+
+    #[test]
+    fn every_flag_of_every_subcommand_has_help() {
+        let without_help = args_where(|arg| {
+            arg.get_help().is_none() && arg.get_long_help().is_none() && !arg.is_hide_set()
+        });
+        assert!(
+            without_help.is_empty(),
+            "flags without help text:\n{}",
+            without_help.join("\n")
+        );
+        // The walk reaches the nested subcommands and their flattened flags.
+        let all = args_where(|_| true);
+        for expected in [
+            "covenant emit commitment: --commitment-id",
+            "covenant keys succeed: --note",
+            "covenant ledger migrate: --to",
+            "covenant init: --origin",
+        ] {
+            assert!(all.contains(&expected.to_owned()), "{expected} in {all:?}");
+        }
+    }
+
+    #[test]
+    fn flags_that_do_not_apply_are_not_listed() {
+        let all = args_where(|_| true);
+        for absent in [
+            "covenant emit: --data",
+            "covenant emit: --listen",
+            "covenant emit commitment: --listen",
+            "covenant enrol: --listen",
+            "covenant ledger rebuild: --listen",
+            "covenant ledger migrate: --listen",
+            "covenant demo load: --data",
+        ] {
+            assert!(!all.contains(&absent.to_owned()), "{absent} is listed");
+        }
+        for present in [
+            "covenant serve: --listen",
+            "covenant emit: --ledger",
+            "covenant emit commitment: --key",
+            "covenant ledger rebuild: --data",
+            "covenant demo load: --listen",
+        ] {
+            assert!(all.contains(&present.to_owned()), "{present} is missing");
         }
     }
 }

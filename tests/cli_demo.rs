@@ -164,6 +164,11 @@ fn demo_config_writes_a_loadable_configuration_with_the_demo_keys() {
             "running it again is fine: {}",
             stderr(&output)
         );
+        assert!(
+            stdout(&output).contains("WARNING: the demo's log and registrar keys are public test keys, derived from fixed seeds"),
+            "{}",
+            stdout(&output)
+        );
     }
     let demo = dir.path().join("demo");
     let text = std::fs::read_to_string(demo.join("covenant.toml")).unwrap();
@@ -475,6 +480,13 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
             "0 new to the stream".to_owned()
         };
         assert!(banner.contains(&loaded), "{run} run:\n{banner}");
+        let rest = script.read_until("Ctrl-C stops everything");
+        assert!(
+            rest.contains(
+                "WARNING: the demo's log, registrar and witness keys are public test keys"
+            ),
+            "{run} run: the keys are said to be public:\n{rest}"
+        );
         let url = format!("http://127.0.0.1:{port}");
         let witness_key = demo_dir.join("witness.vkey");
         let verify = covenant(

@@ -37,6 +37,21 @@ pub fn create_event_stream(nats_url: &str) {
     });
 }
 
+/// Publish bytes on a subject of the event stream and wait for JetStream's ack.
+pub fn publish_raw(nats_url: &str, subject: &str, payload: &'static [u8]) {
+    runtime().block_on(async {
+        let client = async_nats::connect(nats_url)
+            .await
+            .expect("connect to nats");
+        jetstream::new(client)
+            .publish(subject.to_owned(), payload.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    });
+}
+
 /// Every message in the event stream: (subject, Nats-Msg-Id, payload).
 pub fn stream_messages(nats_url: &str) -> Vec<(String, String, Vec<u8>)> {
     runtime().block_on(async {

@@ -63,6 +63,18 @@ fn generate_writes_a_private_key_file_and_never_overwrites_it() {
         !printed.contains(&hex::encode(key.seed)),
         "the secret is never printed"
     );
+    // The hint names the role each kind of actor needs, with the kinds spelt as the API
+    // spells them.
+    assert!(
+        printed.contains(
+            "covenant keys register-actor --registrar-key REGISTRAR.key --actor GB-GOV-23"
+        ),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("mp, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)"),
+        "{printed}"
+    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("dcms.key"))

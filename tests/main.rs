@@ -3,6 +3,7 @@
 mod audit;
 mod cli_demo;
 mod cli_emit;
+mod cli_init;
 mod cli_keys;
 mod compat;
 mod ledger;

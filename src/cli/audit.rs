@@ -152,8 +152,10 @@ pub enum WitnessCommand {
     },
     /// Serve C2SP tlog-witness `POST /add-checkpoint`.
     Serve {
+        /// The witness's name, as given to `keygen`.
         #[arg(long)]
         name: String,
+        /// The witness's secret seed file (from `keygen`).
         #[arg(long, value_name = "FILE")]
         key_file: PathBuf,
         /// Verifier key of a log to witness (repeat for several logs).
@@ -162,6 +164,7 @@ pub enum WitnessCommand {
         /// Where the last cosigned checkpoint of each log is kept.
         #[arg(long, value_name = "FILE")]
         state: PathBuf,
+        /// The address to serve `POST /add-checkpoint` on.
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: String,
     },

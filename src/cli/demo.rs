@@ -1,6 +1,6 @@
 //! `covenant demo`: the demo data set and the synthetic load.
 
-use crate::config::{self, Config, ConfigArgs, RegistrarKey};
+use crate::config::{self, ClientConfigArgs, Config, ConfigArgs, RegistrarKey};
 use anyhow::{Context, bail};
 use covenant_core::event::Date;
 use covenant_demo::{DemoDataset, Status};
@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// Said wherever the demo's keys are written: they are no secret.
+pub const PUBLIC_KEYS_WARNING: &str = "WARNING: the demo's log and registrar keys are public test keys, derived from fixed seeds in the source code: anyone can sign with them. Never let them sign a real log; start your own with `covenant init` (docs/OPERATING.md).";
+
 /// Envelopes checked and published per batch when loading: bounds memory for large loads.
 const LOAD_BATCH: usize = 10_000;
 
@@ -28,6 +31,7 @@ pub enum DemoCommand {
         /// How many events.
         #[arg(long)]
         scale: u64,
+        /// The file to write (length-prefixed envelopes).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -48,7 +52,10 @@ pub enum DemoCommand {
 #[derive(clap::Args)]
 pub struct LoadArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: ClientConfigArgs,
+    /// The ledger's HTTP listen address, asked with --wait-for-ledger. Also COVENANT_LISTEN.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// demo (several hundred events over two simulated years) or synthetic (--scale events).
     #[arg(long, default_value = "demo", value_parser = ["demo", "synthetic"])]
     data_set: String,
@@ -92,7 +99,10 @@ pub fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    let config = config::load(&args.config)?;
+    let config = config::load(&ConfigArgs {
+        listen: args.listen.clone(),
+        ..(&args.config).into()
+    })?;
     let url = config.emitter_nats_url();
     let (total, envelopes): (u64, Box<dyn Iterator<Item = Vec<u8>> + Send>) =
         match args.data_set.as_str() {
@@ -291,6 +301,7 @@ fn write_config(args: ConfigCommandArgs) -> anyhow::Result<ExitCode> {
         "start the ledger with: covenant serve --config {}",
         path.display()
     );
+    println!("{PUBLIC_KEYS_WARNING}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,17 @@
-//! `covenant emit`: publish events from flags, from a CSV or JSON file of many, or pre-signed
-//! envelopes from a file. Every event is checked before anything is published; `--dry-run`
-//! stops there.
+//! `covenant emit`: publish events from flags, from a CSV or JSON file of many (one actor's
+//! rows with `--key`, several actors' with `--keys DIR`), or pre-signed envelopes from a file.
+//! Every event is checked before anything is published; `--dry-run` stops there, listing each
+//! event's id and checking its references.
+//!
+//! Events go to NATS when a NATS URL is configured, and otherwise, given `--ledger URL`,
+//! through the ledger's HTTPS ingest; either way through the same outbox and retries.
 
-use crate::config::{self, ConfigArgs};
+use crate::config::{self, ClientConfigArgs};
 use anyhow::{Context, bail};
 use covenant_emit::build::{SealedEvent, Speaker, now_ms};
 use covenant_emit::emitter::{Emitter, EmitterConfig};
 use covenant_emit::envelope_file;
+use covenant_emit::keyring::{KeyRing, ReferenceCheck};
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_emit::publish::{PublisherConfig, Receipt, RetryPolicy};
 use covenant_emit::rows::{self, Cell, Location, Row};
@@ -21,17 +26,23 @@ const MAX_ERRORS_SHOWN: usize = 20;
 #[derive(clap::Args)]
 pub struct EmitArgs {
     #[command(flatten)]
-    config: ConfigArgs,
+    config: ClientConfigArgs,
     /// The emitter's key file (from `covenant keys generate --kind emitter`).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "keys")]
     key: Option<PathBuf>,
-    /// The actor to speak as (default: the key file's actor).
+    /// A directory of emitter key files, one per actor: each row is signed with the key of
+    /// the actor its `actor` column names, so one file can hold rows for several actors.
+    #[arg(long, global = true, value_name = "DIR")]
+    keys: Option<PathBuf>,
+    /// With --key: the actor to speak as (default: the key file's actor). With --keys: the
+    /// actor whose key signs an event given by flags, or every row of a file.
     #[arg(long, global = true)]
     actor: Option<String>,
-    /// The granted key id (default: the key file's key id).
+    /// With --key: the granted key id (default: the key file's key id).
     #[arg(long, global = true)]
     key_id: Option<String>,
-    /// Directory of events not yet acknowledged by NATS; they are re-sent on the next run.
+    /// Directory of events not yet acknowledged (by NATS, or by the ledger over HTTPS); they
+    /// are re-sent on the next run.
     #[arg(
         long,
         global = true,
@@ -39,17 +50,20 @@ pub struct EmitArgs {
         default_value = "covenant-outbox"
     )]
     outbox: PathBuf,
-    /// Check every event and print what would be published, without publishing.
+    /// Check every event and print, for each row, the event id it will have, without
+    /// publishing. With --ledger, references to commitments and outcomes are also looked up
+    /// in the live ledger.
     #[arg(long, global = true)]
     dry_run: bool,
-    /// After publishing, ask the ledger at this HTTP address (for example
-    /// http://127.0.0.1:8080) whether each event was accepted, and why not if rejected.
+    /// The ledger's HTTP address, for example http://127.0.0.1:8080. Without a NATS URL,
+    /// events are published through its HTTPS ingest (POST /v1/events); with one, the ledger
+    /// is asked afterwards whether each event was accepted, and why not if rejected.
     #[arg(long, global = true, value_name = "URL")]
     ledger: Option<String>,
     /// How long to wait for the ledger's decision, in seconds.
     #[arg(long, global = true, default_value_t = 10)]
     wait: u64,
-    /// How long to keep retrying while NATS is unreachable, in seconds.
+    /// How long to keep retrying while NATS or the ledger is unreachable, in seconds.
     #[arg(long, global = true, default_value_t = 120)]
     retry_for: u64,
     /// A CSV or JSON (array or JSON lines) file of events, one per row (docs/EMITTERS.md).
@@ -98,22 +112,28 @@ struct CommonFlags {
 struct CommitmentFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
+    /// A short title.
     #[arg(long)]
     title: Option<String>,
     /// The promise, verbatim.
     #[arg(long)]
     text: Option<String>,
+    /// The date the promise was made (YYYY-MM-DD).
     #[arg(long)]
     made_on: Option<String>,
+    /// The date it is due by (YYYY-MM-DD), if it has one.
     #[arg(long)]
     due_by: Option<String>,
     /// manifesto, covenant, speech, parliamentary_answer, policy_paper, pledge or other.
     #[arg(long)]
     source_kind: Option<String>,
+    /// The title of the source document.
     #[arg(long)]
     source_title: Option<String>,
+    /// A link to the source document.
     #[arg(long)]
     source_url: Option<String>,
     /// Comma-separated lower-case tags, for example community,equity.
@@ -122,18 +142,25 @@ struct CommitmentFlags {
     /// Comma-separated partner organisations.
     #[arg(long, value_delimiter = ',')]
     partners: Vec<String>,
+    /// What the indicator measures, for example "nurses in post".
     #[arg(long)]
     indicator_measure: Option<String>,
+    /// The indicator's unit, for example "people" or "%".
     #[arg(long)]
     indicator_unit: Option<String>,
+    /// true (the default) or false: whether a higher value is better.
     #[arg(long)]
     indicator_higher_is_better: Option<String>,
+    /// The indicator's value before (needs --indicator-baseline-date).
     #[arg(long)]
     indicator_baseline_value: Option<String>,
+    /// The date of the baseline value (YYYY-MM-DD).
     #[arg(long)]
     indicator_baseline_date: Option<String>,
+    /// The value promised.
     #[arg(long)]
     indicator_target_value: Option<String>,
+    /// When the target applies, for example 2026-27.
     #[arg(long)]
     indicator_target_period: Option<String>,
 }
@@ -142,6 +169,7 @@ struct CommitmentFlags {
 struct AmendmentFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
     /// correction, clarification, scope_change, target_change or deadline_change.
@@ -150,8 +178,10 @@ struct AmendmentFlags {
     /// text, due_by, target_value, target_period, scope or title.
     #[arg(long)]
     field: Option<String>,
+    /// The new value of the field (a date for due_by, a number for target_value).
     #[arg(long)]
     new_value: Option<String>,
+    /// Why it changed, in a sentence or two.
     #[arg(long)]
     rationale: Option<String>,
 }
@@ -160,8 +190,10 @@ struct AmendmentFlags {
 struct WithdrawalFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
+    /// Why, in a sentence.
     #[arg(long)]
     reason: Option<String>,
 }
@@ -170,6 +202,7 @@ struct WithdrawalFlags {
 struct ActionFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The action's id, unique in the log.
     #[arg(long)]
     action_id: Option<String>,
     /// Comma-separated ids of the commitments this action serves.
@@ -178,8 +211,10 @@ struct ActionFlags {
     /// legislation, funding, publication, consultation, procurement, partnership or other.
     #[arg(long = "type")]
     action_type: Option<String>,
+    /// The date it was done (YYYY-MM-DD).
     #[arg(long)]
     taken_on: Option<String>,
+    /// What was done.
     #[arg(long)]
     description: Option<String>,
     /// In pounds, for example 1250000 or 1,250,000.50.
@@ -194,6 +229,7 @@ struct ActionFlags {
     /// A link to evidence, "URL" or "title|URL" (repeatable).
     #[arg(long)]
     evidence: Vec<String>,
+    /// Comma-separated partner organisations.
     #[arg(long, value_delimiter = ',')]
     partners: Vec<String>,
 }
@@ -202,17 +238,22 @@ struct ActionFlags {
 struct OutcomeFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
     /// delivered, partly_delivered or not_delivered.
     #[arg(long)]
     verdict: Option<String>,
+    /// The date the outcome was reported (YYYY-MM-DD).
     #[arg(long)]
     reported_on: Option<String>,
+    /// A summary, in a sentence or two.
     #[arg(long)]
     summary: Option<String>,
+    /// The indicator's value achieved.
     #[arg(long)]
     indicator_actual: Option<String>,
+    /// The period the actual value is for, for example 2026-27.
     #[arg(long)]
     actual_period: Option<String>,
     /// A link to evidence, "URL" or "title|URL" (repeatable).
@@ -227,13 +268,16 @@ struct OutcomeFlags {
 struct AssessmentFlags {
     #[command(flatten)]
     common: CommonFlags,
+    /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
+    /// The event id of the outcome assessed.
     #[arg(long)]
     outcome_event_id: Option<String>,
     /// agrees or disputes.
     #[arg(long)]
     stance: Option<String>,
+    /// A summary, in a sentence or two.
     #[arg(long)]
     summary: Option<String>,
     /// A link to evidence, "URL" or "title|URL" (repeatable).
@@ -248,6 +292,7 @@ struct RetractionFlags {
     /// The event id being retracted.
     #[arg(long)]
     retracts: Option<String>,
+    /// Why, in a sentence.
     #[arg(long)]
     reason: Option<String>,
 }
@@ -363,69 +408,161 @@ impl EventCommand {
 }
 
 pub fn run(args: EmitArgs) -> anyhow::Result<ExitCode> {
-    let config = config::load(&args.config)?;
+    let config = config::load(&(&args.config).into())?;
     if args.event.is_some() && (args.file.is_some() || args.envelope.is_some()) {
         bail!("give one source of events: an event kind with its flags, --file or --envelope");
     }
     let events = match (&args.envelope, &args.file, args.event) {
         (Some(path), _, _) => envelopes_from(path)?,
         (None, Some(path), _) => {
-            let speaker = speaker(args.key.as_deref(), &args.actor, &args.key_id)?;
-            rows_from(path, args.format.as_deref(), &speaker)?
+            let keys = key_ring(&args.key, &args.keys, &args.actor, &args.key_id)?;
+            rows_from(path, args.format.as_deref(), &keys)?
         }
         (None, None, Some(command)) => {
-            let speaker = speaker(args.key.as_deref(), &args.actor, &args.key_id)?;
+            let keys = key_ring(&args.key, &args.keys, &args.actor, &args.key_id)?;
             let row = (*command).into_row()?;
-            vec![rows::seal_row(&speaker, &row, now_ms())?]
+            let speaker = keys.speaker_for(&row)?;
+            vec![Labelled {
+                label: "event".to_owned(),
+                event: rows::seal_row(speaker, &row, now_ms())?,
+            }]
         }
         (None, None, None) => bail!(
             "nothing to publish: name an event kind (covenant emit commitment --help), or give --file or --envelope"
         ),
     };
     if args.dry_run {
-        for event in &events {
-            println!("ok {} {} by {}", event.event_id, event.kind, event.actor);
-        }
-        println!(
-            "{} event(s) valid; nothing published (dry run)",
-            events.len()
-        );
-        return Ok(ExitCode::SUCCESS);
+        return dry_run(&events, args.ledger.as_deref());
     }
+    let delivery = Delivery {
+        nats_url: config.nats_url.clone(),
+        nats_credentials: config.nats_credentials.clone(),
+        ledger: args.ledger.clone(),
+        outbox: args.outbox.clone(),
+        retry_for: Duration::from_secs(args.retry_for),
+        wait: Duration::from_secs(args.wait),
+    };
+    let events: Vec<SealedEvent> = events.into_iter().map(|e| e.event).collect();
+    delivery.publish(&events)
+}
 
-    let mut publisher = PublisherConfig::new(config.emitter_nats_url());
-    publisher.credentials_file = config.nats_credentials.clone();
-    publisher.retry = RetryPolicy {
-        give_up_after: Duration::from_secs(args.retry_for),
-        ..RetryPolicy::default()
-    };
-    let emitter_config = EmitterConfig {
-        publisher,
-        outbox_dir: args.outbox.clone(),
-    };
-    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let (recovered, receipts) = runtime.block_on(async {
-        let emitter = Emitter::open(emitter_config)
-            .await
-            .context("open the emitter")?;
-        let receipts = emitter.emit_all(&events).await.context(
-            "publish (unacknowledged events stay in the outbox and are re-sent on the next run)",
-        )?;
-        anyhow::Ok((emitter.recovered().to_vec(), receipts))
-    })?;
-    if !recovered.is_empty() {
+/// An event and where it came from (`row 7`, `envelope 2`), for the dry run's listing.
+pub struct Labelled {
+    pub label: String,
+    pub event: SealedEvent,
+}
+
+/// Print every event with its id, check its references (against earlier rows, and the live
+/// ledger when given), and publish nothing.
+fn dry_run(events: &[Labelled], ledger: Option<&str>) -> anyhow::Result<ExitCode> {
+    let client = ledger.map(LedgerClient::new);
+    let mut check = ReferenceCheck::new(client.as_ref());
+    let mut missing_total = 0;
+    let mut by_actor: std::collections::BTreeMap<&str, usize> = Default::default();
+    for Labelled { label, event } in events {
+        *by_actor.entry(event.actor.as_str()).or_default() += 1;
+        let missing = check
+            .check(event)
+            .with_context(|| format!("check the references of {label}"))?;
         println!(
-            "re-sent {} event(s) left in the outbox {} by an earlier run",
-            recovered.len(),
-            args.outbox.display()
+            "{label}: {} {} by {}",
+            event.event_id, event.kind, event.actor
         );
+        for reference in &missing {
+            let where_looked = if check.has_ledger() {
+                "neither earlier in this file nor in the ledger"
+            } else {
+                "not earlier in this file (give --ledger URL to look in the live ledger)"
+            };
+            println!("  {label}: {reference} not found: {where_looked}");
+        }
+        missing_total += missing.len();
     }
-    for (event, receipt) in events.iter().zip(&receipts) {
-        print_receipt(event, receipt);
+    let actors: Vec<String> = by_actor
+        .iter()
+        .map(|(actor, count)| format!("{actor} {count}"))
+        .collect();
+    println!("events per actor: {}", actors.join(", "));
+    if missing_total > 0 && check.has_ledger() {
+        eprintln!(
+            "{missing_total} reference(s) not found; nothing published (dry run): fix the ids, or publish what they refer to first"
+        );
+        return Ok(ExitCode::FAILURE);
     }
-    match &args.ledger {
-        Some(url) => report_decisions(url, &events, Duration::from_secs(args.wait)),
-        None => Ok(ExitCode::SUCCESS),
+    println!(
+        "{} event(s) valid; nothing published (dry run)",
+        events.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where and how events are published, and whom to ask about them afterwards.
+pub struct Delivery {
+    pub nats_url: Option<String>,
+    pub nats_credentials: Option<PathBuf>,
+    /// The ledger's HTTP address: the destination when there is no NATS URL, otherwise
+    /// where decisions are asked for.
+    pub ledger: Option<String>,
+    pub outbox: PathBuf,
+    pub retry_for: Duration,
+    pub wait: Duration,
+}
+
+impl Delivery {
+    /// Publish through the outbox, print each receipt and each decision, and fail when the
+    /// ledger rejected any event.
+    pub fn publish(&self, events: &[SealedEvent]) -> anyhow::Result<ExitCode> {
+        let retry = RetryPolicy {
+            give_up_after: self.retry_for,
+            ..RetryPolicy::default()
+        };
+        let (publisher, hint) = match (&self.nats_url, &self.ledger) {
+            (None, Some(ledger)) => (PublisherConfig::ledger(ledger), ""),
+            (nats_url, _) => {
+                let mut publisher = PublisherConfig::new(
+                    nats_url
+                        .clone()
+                        .unwrap_or_else(|| config::DEFAULT_EMITTER_NATS_URL.to_owned()),
+                );
+                publisher.credentials_file = self.nats_credentials.clone();
+                let hint = if nats_url.is_none() {
+                    "; for a ledger that runs without NATS, give its address with --ledger URL"
+                } else {
+                    ""
+                };
+                (publisher, hint)
+            }
+        };
+        let emitter_config = EmitterConfig {
+            publisher: PublisherConfig { retry, ..publisher },
+            outbox_dir: self.outbox.clone(),
+        };
+        let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+        let (recovered, receipts) = runtime.block_on(async {
+            let emitter = Emitter::open(emitter_config)
+                .await
+                .with_context(|| format!("open the emitter{hint}"))?;
+            let receipts = emitter.emit_all(events).await.context(
+                "publish (unacknowledged events stay in the outbox and are re-sent on the next run)",
+            )?;
+            anyhow::Ok((emitter.recovered().to_vec(), receipts))
+        })?;
+        if !recovered.is_empty() {
+            println!(
+                "re-sent {} event(s) left in the outbox {} by an earlier run",
+                recovered.len(),
+                self.outbox.display()
+            );
+        }
+        for (event, receipt) in events.iter().zip(&receipts) {
+            print_receipt(event, receipt);
+        }
+        let decided_with_receipt = receipts.iter().all(|receipt| receipt.decision.is_some());
+        if self.ledger.is_none() && !decided_with_receipt {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let client = self.ledger.as_deref().map(LedgerClient::new);
+        report_decisions(client.as_ref(), events, &receipts, self.wait)
     }
 }
 
@@ -435,19 +572,35 @@ fn print_receipt(event: &SealedEvent, receipt: &Receipt) {
     } else {
         ""
     };
-    println!(
-        "published {} {} at stream sequence {}{note}",
-        event.event_id, event.kind, receipt.stream_sequence
-    );
+    match (&receipt.decision, receipt.stream_sequence) {
+        (Some(_), 0) => println!(
+            "published {} {} to the ledger{note}",
+            event.event_id, event.kind
+        ),
+        _ => println!(
+            "published {} {} at stream sequence {}{note}",
+            event.event_id, event.kind, receipt.stream_sequence
+        ),
+    }
 }
 
-fn report_decisions(url: &str, events: &[SealedEvent], wait: Duration) -> anyhow::Result<ExitCode> {
-    let client = LedgerClient::new(url);
+/// Print each event's decision: the one that came with its receipt, or the ledger's answer to
+/// a status query. Fails when any was rejected.
+fn report_decisions(
+    client: Option<&LedgerClient>,
+    events: &[SealedEvent],
+    receipts: &[Receipt],
+    wait: Duration,
+) -> anyhow::Result<ExitCode> {
     let mut rejected = 0;
-    for event in events {
-        let status = client
-            .wait_for_decision(&event.event_id, wait)
-            .with_context(|| format!("ask the ledger about {}", event.event_id))?;
+    for (event, receipt) in events.iter().zip(receipts) {
+        let status = match (&receipt.decision, client) {
+            (Some(decision), _) => decision.clone(),
+            (None, Some(client)) => client
+                .wait_for_decision(&event.event_id, wait)
+                .with_context(|| format!("ask the ledger about {}", event.event_id))?,
+            (None, None) => continue,
+        };
         if matches!(status, EventStatus::Rejected { .. }) {
             rejected += 1;
         }
@@ -460,13 +613,36 @@ fn report_decisions(url: &str, events: &[SealedEvent], wait: Duration) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
+/// The keys rows are signed with: one key file (`--key`, optionally speaking as another
+/// actor or key id), or a directory with one key per actor (`--keys`).
+fn key_ring(
+    key: &Option<PathBuf>,
+    keys: &Option<PathBuf>,
+    actor: &Option<String>,
+    key_id: &Option<String>,
+) -> anyhow::Result<KeyRing> {
+    if let Some(dir) = keys {
+        if key_id.is_some() {
+            bail!("--key-id goes with --key; with --keys each key file names its key id");
+        }
+        let ring = KeyRing::read_dir(dir)?;
+        return Ok(match actor {
+            Some(actor) => ring.only(actor)?,
+            None => ring,
+        });
+    }
+    Ok(KeyRing::single(speaker(key.as_deref(), actor, key_id)?))
+}
+
 fn speaker(
     key: Option<&Path>,
     actor: &Option<String>,
     key_id: &Option<String>,
 ) -> anyhow::Result<Speaker> {
     let Some(path) = key else {
-        bail!("--key is required: the emitter's key file (covenant keys generate --kind emitter)");
+        bail!(
+            "--key (the emitter's key file, from covenant keys generate --kind emitter) or --keys (a directory of them, one per actor) is required"
+        );
     };
     let key = KeyFile::read(path)?;
     if key.kind != KeyKind::Emitter {
@@ -492,11 +668,7 @@ fn speaker(
     Ok(Speaker::new(actor, key_id, key.signer())?)
 }
 
-fn rows_from(
-    path: &Path,
-    format: Option<&str>,
-    speaker: &Speaker,
-) -> anyhow::Result<Vec<SealedEvent>> {
+fn rows_from(path: &Path, format: Option<&str>, keys: &KeyRing) -> anyhow::Result<Vec<Labelled>> {
     let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     let extension = path
         .extension()
@@ -520,33 +692,37 @@ fn rows_from(
         }
     }
     .with_context(|| format!("read {}", path.display()))?;
-    let now = now_ms();
-    let mut events = Vec::with_capacity(rows.len());
-    let mut errors = vec![];
-    for row in &rows {
-        match rows::seal_row(speaker, row, now) {
-            Ok(event) => events.push(event),
-            Err(error) => errors.push(error.to_string()),
+    let errors = match keys.seal_rows(&rows, now_ms()) {
+        Ok(events) => {
+            return Ok(rows
+                .iter()
+                .zip(events)
+                .map(|(row, event)| Labelled {
+                    label: match row.location {
+                        Location::Row(number) => format!("row {number}"),
+                        Location::Flags => "event".to_owned(),
+                    },
+                    event,
+                })
+                .collect());
         }
+        Err(errors) => errors,
+    };
+    for error in errors.iter().take(MAX_ERRORS_SHOWN) {
+        eprintln!("{}: {error}", path.display());
     }
-    if !errors.is_empty() {
-        for error in errors.iter().take(MAX_ERRORS_SHOWN) {
-            eprintln!("{}: {error}", path.display());
-        }
-        if errors.len() > MAX_ERRORS_SHOWN {
-            eprintln!("... and {} more", errors.len() - MAX_ERRORS_SHOWN);
-        }
-        bail!(
-            "{} of {} rows in {} are invalid; nothing was published",
-            errors.len(),
-            rows.len(),
-            path.display()
-        );
+    if errors.len() > MAX_ERRORS_SHOWN {
+        eprintln!("... and {} more", errors.len() - MAX_ERRORS_SHOWN);
     }
-    Ok(events)
+    bail!(
+        "{} of {} rows in {} are invalid; nothing was published",
+        errors.len(),
+        rows.len(),
+        path.display()
+    );
 }
 
-fn envelopes_from(path: &Path) -> anyhow::Result<Vec<SealedEvent>> {
+fn envelopes_from(path: &Path) -> anyhow::Result<Vec<Labelled>> {
     let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     let envelopes =
         envelope_file::parse(&data).with_context(|| format!("read {}", path.display()))?;
@@ -557,8 +733,10 @@ fn envelopes_from(path: &Path) -> anyhow::Result<Vec<SealedEvent>> {
         .into_iter()
         .enumerate()
         .map(|(index, bytes)| {
-            SealedEvent::from_bytes(bytes)
-                .with_context(|| format!("{}: envelope {}", path.display(), index + 1))
+            let label = format!("envelope {}", index + 1);
+            let event = SealedEvent::from_bytes(bytes)
+                .with_context(|| format!("{}: {label}", path.display()))?;
+            Ok(Labelled { label, event })
         })
         .collect()
 }

@@ -84,7 +84,7 @@ pub struct RegisterActorArgs {
     /// Display name.
     #[arg(long)]
     name: String,
-    /// mp, department, agency, council, nhs-body, civil-society, watchdog or joint-body.
+    /// mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
     #[arg(long, value_parser = parse_actor_kind)]
     kind: ActorKind,
     /// External identifier, for example org-id:GB-GOV-23 (repeatable).
@@ -151,6 +151,7 @@ pub struct SucceedArgs {
     /// open commitments pass.
     #[arg(long = "commitment")]
     commitments: Vec<String>,
+    /// A note shown beside the succession, for example the order that made it.
     #[arg(long)]
     note: Option<String>,
 }
@@ -219,12 +220,15 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     println!("wrote {} (mode 0600: keep it secret)", args.out.display());
     describe(&key);
     match key.kind {
-        KeyKind::Emitter => println!(
-            "next: send the public key and key id (never the file) to your registrar, who runs\n  covenant keys grant --key-id {} --public-key {} --actor {} --role emitter ...",
-            key.key_id_or_suggested(),
-            hex::encode(key.public_key()),
-            key.actor.as_deref().unwrap_or("ACTOR")
-        ),
+        KeyKind::Emitter => {
+            let actor = key.actor.as_deref().unwrap_or("ACTOR");
+            println!(
+                "next: send the public key and key id (never the file) to your registrar, who registers the actor (once) and grants the key:\n  covenant keys register-actor --registrar-key REGISTRAR.key --actor {actor} --name NAME --kind KIND --out registry.env\n  covenant keys grant --registrar-key REGISTRAR.key --key-id {} --public-key {} --actor {actor} --role ROLE --out registry.env\n  covenant emit --envelope registry.env\n{}",
+                key.key_id_or_suggested(),
+                hex::encode(key.public_key()),
+                ROLE_HINT
+            );
+        }
         KeyKind::Registrar => println!(
             "next: add it to the configuration before the log's first start:\n[[keys.registrars]]\nkey_id = \"{}\"\npublic_key = \"{}\"",
             key.key_id_or_suggested(),
@@ -336,18 +340,31 @@ fn parse_role(text: &str) -> Result<KeyRole, String> {
     }
 }
 
-fn parse_actor_kind(text: &str) -> Result<ActorKind, String> {
+/// Which role a key needs, by the kind of actor it speaks for (as the API spells the kinds).
+const ROLE_HINT: &str = "  KIND and ROLE go together: mp, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)";
+
+/// The role a key of this kind of actor needs: assessors scrutinise, the others promise and
+/// deliver.
+pub(crate) fn role_for_kind(kind: ActorKind) -> KeyRole {
+    match kind {
+        ActorKind::Watchdog | ActorKind::CivilSociety => KeyRole::Assessor,
+        _ => KeyRole::Emitter,
+    }
+}
+
+/// An actor kind as the API spells it (`nhs_body`); `nhs-body` is accepted too.
+pub(crate) fn parse_actor_kind(text: &str) -> Result<ActorKind, String> {
     let kinds = [
         ("mp", ActorKind::Mp),
         ("department", ActorKind::Department),
         ("agency", ActorKind::Agency),
         ("council", ActorKind::Council),
-        ("nhs-body", ActorKind::NhsBody),
-        ("civil-society", ActorKind::CivilSociety),
+        ("nhs_body", ActorKind::NhsBody),
+        ("civil_society", ActorKind::CivilSociety),
         ("watchdog", ActorKind::Watchdog),
-        ("joint-body", ActorKind::JointBody),
+        ("joint_body", ActorKind::JointBody),
     ];
-    let wanted = text.replace('_', "-");
+    let wanted = text.replace('-', "_");
     kinds
         .iter()
         .find(|(name, _)| *name == wanted)

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod demo;
 pub mod emit;
+pub mod enrol;
 pub mod events;
+pub mod init;
 pub mod keys;
 pub mod ledger;
 pub mod query;

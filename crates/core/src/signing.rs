@@ -86,6 +86,12 @@ impl EventSigner {
         VerificationKeyBytes::from(&self.key).into()
     }
 
+    /// Sign other bytes than an envelope's (the caller puts a context string of its own at
+    /// their start, so a signature can never be taken for an envelope's).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Sign the envelope's header and body in place.
     pub fn sign_envelope(&self, envelope: &mut Envelope) {
         let signature = self.key.sign(&envelope_signing_input(envelope));

@@ -2,15 +2,17 @@
 //!
 //! The write path for each event, in order:
 //! 1. the envelope bytes are written to the outbox (file fsynced, renamed, directory fsynced);
-//! 2. they are published to JetStream with `Nats-Msg-Id` = event id;
-//! 3. JetStream's ack arrives (broker faults are retried with backoff until it does);
+//! 2. they are published: to JetStream with `Nats-Msg-Id` = event id, or by `POST /v1/events`
+//!    to a ledger without a broker ([`crate::publish::Transport`]);
+//! 3. the receipt arrives, JetStream's ack or the ledger's answer (faults are retried with
+//!    backoff until it does);
 //! 4. the outbox file is removed.
 //!
 //! A crash before 1 completes loses nothing the caller was told was sent. A crash anywhere
 //! after it leaves the file, and [`Emitter::open`] re-sends every pending file, with the same
 //! bytes under the same event id, before anything new. If the broker had already stored it,
 //! JetStream drops the copy (duplicate window) and the ledger's event-id index drops it after
-//! that, so an event is never lost and never doubled.
+//! that (over HTTPS, the index alone), so an event is never lost and never doubled.
 //!
 //! Crash tests stop an emitter at a chosen point with the environment variable
 //! `COVENANT_EMIT_HALT_AT` (`before-publish` or `after-publish`): the emitter prints
@@ -19,7 +21,7 @@
 use crate::EmitError;
 use crate::build::SealedEvent;
 use crate::outbox::Outbox;
-use crate::publish::{HaltPoint, Publisher, PublisherConfig, Receipt, halt};
+use crate::publish::{HaltPoint, PublisherConfig, Receipt, Transport, halt};
 use std::path::PathBuf;
 
 /// The environment variable crash tests use to stop an emitter at a chosen point.
@@ -45,7 +47,7 @@ impl EmitterConfig {
 /// Publishes events durably: see the module documentation for the guarantees.
 #[derive(Debug)]
 pub struct Emitter {
-    publisher: Publisher,
+    transport: Transport,
     outbox: Outbox,
     halt_at: Option<HaltPoint>,
     recovered: Vec<Receipt>,
@@ -56,10 +58,12 @@ impl Emitter {
     pub async fn open(config: EmitterConfig) -> Result<Self, EmitError> {
         let halt_at = halt_point_from_env()?;
         let outbox = Outbox::open(&config.outbox_dir)?;
-        let mut publisher = Publisher::connect(config.publisher).await?;
-        publisher.halt_at = halt_at;
+        let mut transport = Transport::connect(config.publisher).await?;
+        if let Transport::Nats(publisher) = &mut transport {
+            publisher.halt_at = halt_at;
+        }
         let mut emitter = Self {
-            publisher,
+            transport,
             outbox,
             halt_at,
             recovered: vec![],
@@ -78,8 +82,9 @@ impl Emitter {
         self.outbox.len()
     }
 
-    pub fn publisher(&self) -> &Publisher {
-        &self.publisher
+    /// Where events go: NATS or a ledger's HTTPS ingest.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// Publish every event left in the outbox, in the order it was queued.
@@ -114,14 +119,18 @@ impl Emitter {
             // One at a time, so the halt falls after a publish whose ack is still unread.
             let mut receipts = vec![];
             for event in events {
-                receipts.push(self.publisher.publish(event).await?);
+                receipts.push(self.transport.publish(event).await?);
+                if matches!(self.transport, Transport::Ledger(_)) {
+                    // Over HTTPS the answer is the acknowledgement: stop before it counts.
+                    halt(HaltPoint::AfterPublish, &event.event_id);
+                }
                 self.outbox.remove(&event.event_id)?;
             }
             return Ok(receipts);
         }
         let mut removal_error = None;
         let receipts = self
-            .publisher
+            .transport
             .publish_all(events, |receipt| {
                 if let Err(error) = self.outbox.remove(&receipt.event_id) {
                     removal_error.get_or_insert(error);

@@ -6,10 +6,14 @@
 //! - [`keys`]: secret key files (`covenant keys generate` writes them).
 //! - [`publish`]: [`publish::Publisher`] sends sealed envelopes to JetStream with `Nats-Msg-Id`
 //!   set to the event id, waits for the ack, and retries broker faults with backoff.
+//! - [`https`]: [`https::LedgerPublisher`] sends them by `POST /v1/events` to a ledger that runs
+//!   without a broker, with the same retries; [`publish::Transport`] is either.
 //! - [`emitter`]: [`emitter::Emitter`] adds an on-disk outbox, so an emitter that crashes before
 //!   its ack re-sends on restart: the same bytes under the same event id, never lost, never doubled.
 //! - [`rows`]: events from spreadsheet-like rows (CSV, JSON), with errors that name the row and
 //!   the column.
+//! - [`keyring`]: one file holding several actors' rows, sealed with a directory of keys, and
+//!   the reference checks of a dry run.
 //! - [`envelope_file`]: files of pre-signed envelopes (length-prefixed, or base64 lines).
 //! - [`status`]: ask the ledger whether an event was accepted or rejected, and why.
 //!
@@ -35,6 +39,8 @@
 pub mod build;
 pub mod emitter;
 pub mod envelope_file;
+pub mod https;
+pub mod keyring;
 pub mod keys;
 mod outbox;
 pub mod publish;

@@ -1,6 +1,9 @@
-//! Publishing sealed envelopes to JetStream.
+//! Publishing sealed envelopes: to JetStream ([`Publisher`]), or through a ledger's HTTPS
+//! ingest ([`crate::https::LedgerPublisher`]); [`Transport`] is either, so the emitter's outbox
+//! and its callers work the same way over both.
 //!
-//! Each envelope goes to `acct.events.<actor>` with `Nats-Msg-Id` set to its event id, and a
+//! On JetStream, each
+//! envelope goes to `acct.events.<actor>` with `Nats-Msg-Id` set to its event id, and a
 //! publish counts only once JetStream has acknowledged storing it. Broker faults (ack timeouts,
 //! no responders while the stream is missing, a dropped connection) are retried with
 //! exponential backoff; re-sending is always safe because JetStream drops a repeated
@@ -8,6 +11,8 @@
 
 use crate::EmitError;
 use crate::build::SealedEvent;
+use crate::https::LedgerPublisher;
+use crate::status::EventStatus;
 use async_nats::jetstream::context::{PublishAckFuture, PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use std::collections::VecDeque;
@@ -57,6 +62,10 @@ pub struct PublisherConfig {
     pub retry: RetryPolicy,
     /// How many publishes [`Publisher::publish_all`] keeps awaiting their acks at once.
     pub max_in_flight: usize,
+    /// Publish by `POST /v1/events` to the ledger at this HTTP address instead of through
+    /// NATS (for a ledger that runs without a broker); `nats_url` and `credentials_file` are
+    /// then unused, and `ack_timeout` bounds each request.
+    pub ledger_url: Option<String>,
 }
 
 impl PublisherConfig {
@@ -67,18 +76,76 @@ impl PublisherConfig {
             ack_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             max_in_flight: 256,
+            ledger_url: None,
+        }
+    }
+
+    /// Publish through the HTTPS ingest of the ledger at `ledger_url`.
+    pub fn ledger(ledger_url: impl Into<String>) -> Self {
+        Self {
+            ledger_url: Some(ledger_url.into()),
+            ack_timeout: Duration::from_secs(30),
+            ..Self::new("")
         }
     }
 }
 
-/// JetStream's word that an event is stored.
+/// The word that an event is stored: JetStream's ack, or the ledger's answer over HTTPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub event_id: String,
-    /// The stream sequence the event is stored at.
+    /// The stream sequence the event is stored at; 0 when an embedded ledger took it
+    /// directly (there is no stream).
     pub stream_sequence: u64,
-    /// JetStream already held this event id (a re-send within the duplicate window).
+    /// Already stored: JetStream held this event id (a re-send within its duplicate window),
+    /// or the ledger's log already holds these bytes.
     pub duplicate: bool,
+    /// The ledger's decision, when it came with the receipt (an embedded ledger decides
+    /// before it answers); `None` when it follows in stream order (ask with
+    /// [`crate::status::LedgerClient`]).
+    pub decision: Option<EventStatus>,
+}
+
+/// Where events go: a JetStream stream, or a ledger's HTTPS ingest. Both retry faults with
+/// the same [`RetryPolicy`] and answer with a [`Receipt`] per event, in order.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Nats(Box<Publisher>),
+    Ledger(LedgerPublisher),
+}
+
+impl Transport {
+    /// Connect as the configuration says: HTTPS when it names a ledger, NATS otherwise.
+    pub async fn connect(config: PublisherConfig) -> Result<Self, EmitError> {
+        match &config.ledger_url {
+            Some(url) => Ok(Self::Ledger(LedgerPublisher::new(
+                url,
+                config.retry.clone(),
+                config.ack_timeout,
+            ))),
+            None => Ok(Self::Nats(Box::new(Publisher::connect(config).await?))),
+        }
+    }
+
+    /// Publish one event and wait for its receipt, retrying faults.
+    pub async fn publish(&self, event: &SealedEvent) -> Result<Receipt, EmitError> {
+        match self {
+            Self::Nats(publisher) => publisher.publish(event).await,
+            Self::Ledger(publisher) => publisher.publish(event).await,
+        }
+    }
+
+    /// Publish events in order, calling `on_receipt` as each is stored.
+    pub async fn publish_all(
+        &self,
+        events: &[SealedEvent],
+        on_receipt: impl FnMut(&Receipt),
+    ) -> Result<Vec<Receipt>, EmitError> {
+        match self {
+            Self::Nats(publisher) => publisher.publish_all(events, on_receipt).await,
+            Self::Ledger(publisher) => publisher.publish_all(events, on_receipt).await,
+        }
+    }
 }
 
 /// A point at which a crash test stops the emitter (see [`crate::emitter`]).
@@ -316,6 +383,7 @@ fn receipt(event: &SealedEvent, ack: &async_nats::jetstream::publish::PublishAck
         event_id: event.event_id.clone(),
         stream_sequence: ack.sequence,
         duplicate: ack.duplicate,
+        decision: None,
     }
 }
 

@@ -127,6 +127,40 @@ impl LedgerClient {
         }
     }
 
+    /// Whether the ledger knows a commitment with this id (`GET /v1/commitments/{id}`: 200 or
+    /// 404). The query projections follow the log closely but not instantly, so a commitment
+    /// accepted a moment ago may not be found yet.
+    pub fn commitment_exists(&self, commitment_id: &str) -> Result<bool, EmitError> {
+        if !covenant_core::event::is_valid_id(commitment_id) {
+            return Ok(false);
+        }
+        let url = format!(
+            "{}/v1/commitments/{}",
+            self.base_url,
+            path_segment(commitment_id)
+        );
+        let failed = |message: String| EmitError::Status {
+            url: url.clone(),
+            message,
+        };
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|error| failed(error.to_string()))?;
+        match response.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            code => {
+                let body = response.body_mut().read_to_string().unwrap_or_default();
+                let snippet: String = body.chars().take(200).collect();
+                Err(failed(format!(
+                    "HTTP {code}: {snippet} (is this the ledger's HTTP address?)"
+                )))
+            }
+        }
+    }
+
     /// Ask until the ledger has decided (accepted or rejected) or `timeout` passes, in which
     /// case the answer is [`EventStatus::Unknown`].
     pub fn wait_for_decision(
@@ -143,6 +177,18 @@ impl LedgerClient {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// An id as one URL path segment: ids may hold `/` and `:`, which must not split the path.
+fn path_segment(id: &str) -> String {
+    id.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -210,5 +256,9 @@ mod tests {
         );
         let error = client.status("../../etc").unwrap_err().to_string();
         assert!(error.starts_with("event_id:"), "{error}");
+        assert_eq!(
+            path_segment("uk-mp:4514/pledge 1"),
+            "uk-mp%3A4514%2Fpledge%201"
+        );
     }
 }

@@ -35,6 +35,10 @@ pub enum LedgerError {
     ShuttingDown,
     #[error("witness policy: {0}")]
     WitnessPolicy(String),
+    #[error(
+        "stream message {stream_seq} was migrated from an embedded log; its original time can be checked only with the log key: give the ledger its log key (--log-key or [keys] log_key)"
+    )]
+    MigrationUnverifiable { stream_seq: u64 },
 }
 
 impl LedgerError {

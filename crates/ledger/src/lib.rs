@@ -22,6 +22,7 @@ mod error;
 pub mod genesis;
 mod ingest;
 pub mod metrics;
+pub mod migration;
 pub mod sequencer;
 mod service;
 pub mod stream;

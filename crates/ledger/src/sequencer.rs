@@ -12,6 +12,7 @@
 
 use crate::LedgerError;
 use crate::genesis::{GenesisConfig, check_stored_genesis};
+use crate::migration::{MigratedEntry, MigrationKey};
 use bytes::Bytes;
 use covenant_core::event::{self, DecodedEvent};
 use covenant_core::signing::{self, BatchItem, PublicKey};
@@ -35,6 +36,13 @@ pub enum Origin {
     },
     /// HTTPS ingest in embedded mode, or the ledger itself (genesis).
     Direct,
+    /// A message of the input stream copied there from an embedded log by `covenant ledger
+    /// migrate`, with the log key's claim of the entry's original time (`migration`).
+    Migrated {
+        seq: u64,
+        msg_id: Option<String>,
+        claim: MigratedEntry,
+    },
 }
 
 /// One envelope to sequence.
@@ -253,6 +261,9 @@ pub struct Sequencer {
     head: Head,
     keys: KeyDirectory,
     stopped: bool,
+    /// The log key that vouches for migrated entries' times; none: migrated messages stop
+    /// the sequencer (their times cannot be checked).
+    migration_key: Option<MigrationKey>,
 }
 
 impl Sequencer {
@@ -274,6 +285,7 @@ impl Sequencer {
             state,
             head,
             stopped: false,
+            migration_key: None,
         };
         if head.size == 0 {
             sequencer.write_genesis(genesis)?;
@@ -297,6 +309,33 @@ impl Sequencer {
 
     pub fn head(&self) -> Head {
         self.head
+    }
+
+    /// Take migrated entries' times from their claims when this log key signed them.
+    pub fn trust_migrations_by(&mut self, key: MigrationKey) {
+        self.migration_key = Some(key);
+    }
+
+    /// The time a message becomes an entry with: the broker's, or for a migrated message
+    /// whose claim the log key signed for exactly this entry, the original log's.
+    fn arrival_time(&self, incoming: &Incoming, next_seq: u64) -> Result<u64, LedgerError> {
+        let Origin::Migrated { seq, claim, .. } = &incoming.origin else {
+            return Ok(incoming.stored_at_ns);
+        };
+        let Some(key) = &self.migration_key else {
+            return Err(LedgerError::MigrationUnverifiable { stream_seq: *seq });
+        };
+        if claim.verify(&key.public_key, &key.origin, next_seq, &incoming.envelope) {
+            Ok(claim.stored_at_ns)
+        } else {
+            tracing::warn!(
+                stream_seq = seq,
+                claimed_entry = claim.seq,
+                next_seq,
+                "a migrated message's claim does not hold here; it gets the broker's time"
+            );
+            Ok(incoming.stored_at_ns)
+        }
     }
 
     pub fn state(&self) -> &LedgerState {
@@ -345,7 +384,9 @@ impl Sequencer {
         let mut consumed_through = self.head.stream_seq;
         for item in prepared {
             let (stream_seq, msg_id) = match &item.incoming.origin {
-                Origin::Stream { seq, msg_id } => (*seq, msg_id.as_deref()),
+                Origin::Stream { seq, msg_id } | Origin::Migrated { seq, msg_id, .. } => {
+                    (*seq, msg_id.as_deref())
+                }
                 Origin::Direct => (0, None),
             };
             if stream_seq > 0 {
@@ -358,7 +399,9 @@ impl Sequencer {
             }
             // Entries must never go back in time; a new cluster leader's clock may lag the
             // old one's, so the time is clamped to the previous entry's, deterministically.
-            let stored_at_ns = item.incoming.stored_at_ns.max(last_stored_at_ns);
+            let stored_at_ns = self
+                .arrival_time(&item.incoming, next_seq)?
+                .max(last_stored_at_ns);
             let event = match item.decoded {
                 Ok(event) => event,
                 Err(rejection) => {

@@ -15,6 +15,7 @@ use crate::checkpoint::{Checkpointer, SignedCheckpoint};
 use crate::genesis::GenesisConfig;
 use crate::ingest::{EmbeddedRequest, Ingest};
 use crate::metrics::LedgerMetrics;
+use crate::migration::{MIGRATED_ENTRY_HEADER, MigratedEntry, MigrationKey};
 use crate::sequencer::{Incoming, Origin, Outcome, Prepared, Sequencer, prepare};
 use crate::stream::{self, CHECKPOINT_SUBJECT, StreamSettings};
 use crate::witnessing::{self, WitnessPolicy};
@@ -84,7 +85,13 @@ impl Ledger {
                 genesis.origin
             )));
         }
-        let sequencer = Sequencer::open(store, genesis)?;
+        let mut sequencer = Sequencer::open(store, genesis)?;
+        if let Some(signer) = &log_signer {
+            sequencer.trust_migrations_by(MigrationKey {
+                origin: signer.origin().to_owned(),
+                public_key: signer.public_key(),
+            });
+        }
         let checkpointer = log_signer
             .map(|signer| {
                 Checkpointer::new(
@@ -200,7 +207,7 @@ impl Ledger {
         let head = self.head();
         if head.size > 1 && head.stream_seq == 0 {
             return Err(LedgerError::ModeMismatch(format!(
-                "this store holds {} entries accepted without a stream (embedded mode); they are not in stream {}, so replicas and rebuilds could not reproduce them; keep running it without a NATS URL",
+                "this store holds {} entries accepted without a stream (embedded mode); they are not in stream {}, so replicas and rebuilds could not reproduce them; keep running it without a NATS URL, or move it onto the stream with `covenant ledger migrate`",
                 head.size - 1,
                 settings.name
             )));
@@ -651,7 +658,7 @@ impl Collected {
     ) -> Result<(), LedgerError> {
         let (incoming, pending) = incoming_from(message)?;
         metrics.set_stream_pending(pending);
-        let Origin::Stream { seq, .. } = incoming.origin else {
+        let (Origin::Stream { seq, .. } | Origin::Migrated { seq, .. }) = incoming.origin else {
             unreachable!("stream messages have a stream origin");
         };
         // A recreated consumer may start earlier than asked; the sequencer skips what the
@@ -697,17 +704,22 @@ fn incoming_from(message: jetstream::Message) -> Result<(Incoming, u64), LedgerE
     let seq = info.stream_sequence;
     let stored_at_ns = u64::try_from(info.published.unix_timestamp_nanos()).unwrap_or(0);
     let pending = info.pending;
-    let msg_id = message
-        .message
-        .headers
-        .as_ref()
+    let headers = message.message.headers.as_ref();
+    let msg_id = headers
         .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
         .map(|value| value.as_str().to_owned());
+    let claim = headers
+        .and_then(|headers| headers.get(MIGRATED_ENTRY_HEADER))
+        .and_then(|value| MigratedEntry::parse_header(value.as_str()));
+    let origin = match claim {
+        Some(claim) => Origin::Migrated { seq, msg_id, claim },
+        None => Origin::Stream { seq, msg_id },
+    };
     Ok((
         Incoming {
             envelope: message.message.payload,
             stored_at_ns,
-            origin: Origin::Stream { seq, msg_id },
+            origin,
         },
         pending,
     ))

@@ -294,3 +294,75 @@ fn keys_granted_or_revoked_earlier_in_the_same_batch_are_honoured() {
     let report = sequencer.process(vec![direct(next)]).unwrap();
     assert!(matches!(report.outcomes[0], Outcome::Accepted { .. }));
 }
+
+/// A stream message migrated from an embedded log keeps its original time only when the log
+/// key signed that time for exactly the entry it becomes; an emitter's own claim (signed with
+/// another key), a claim for another position, or one the sequencer cannot check does not.
+#[test]
+fn migrated_entries_keep_their_time_only_with_the_log_keys_claim() {
+    use covenant_ledger::migration::{MigratedEntry, MigrationKey};
+    let mut world = World::new();
+    let (store, _dir) = temp_store();
+    let mut sequencer = Sequencer::open(store.clone(), &world.genesis()).unwrap();
+    let signer = world.log_signer();
+    let log_seed = [9; 32];
+    let origin = world.genesis().origin;
+    let original_time = STORED_AT_NS;
+    let broker_time = STORED_AT_NS + 3_600_000_000_000;
+    let migrated = |envelope: Vec<u8>, stream_seq: u64, claim: MigratedEntry| Incoming {
+        envelope: Bytes::from(envelope),
+        stored_at_ns: broker_time + stream_seq,
+        origin: Origin::Migrated {
+            seq: stream_seq,
+            msg_id: None,
+            claim,
+        },
+    };
+    let onboarding = world.onboard("GB-GOV-DCMS", "dcms-1", 2);
+
+    // Without the log key the claim cannot be checked: nothing is appended.
+    let claim = MigratedEntry::sign(log_seed, &origin, 1, original_time, &onboarding[0]);
+    let error = sequencer
+        .process(vec![migrated(onboarding[0].clone(), 1, claim.clone())])
+        .unwrap_err();
+    assert!(
+        matches!(error, LedgerError::MigrationUnverifiable { stream_seq: 1 }),
+        "{error}"
+    );
+    assert_eq!(store.head().size, 1);
+
+    sequencer.trust_migrations_by(MigrationKey {
+        origin: origin.clone(),
+        public_key: signer.public_key(),
+    });
+    let stranger_claim =
+        MigratedEntry::sign([3; 32], &origin, 2, original_time + 1, &onboarding[1]);
+    let commitment = world.commitment("GB-GOV-DCMS", "dcms-1", "c-1");
+    let wrong_position = MigratedEntry::sign(log_seed, &origin, 7, original_time + 2, &commitment);
+    let report = sequencer
+        .process(vec![
+            migrated(onboarding[0].clone(), 1, claim),
+            migrated(onboarding[1].clone(), 2, stranger_claim),
+            migrated(commitment, 3, wrong_position),
+        ])
+        .unwrap();
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Accepted { .. })),
+        "{report:?}"
+    );
+    let times: Vec<u64> = (1..4)
+        .map(|seq| {
+            Entry::decode(&store.entry(seq).unwrap().unwrap())
+                .unwrap()
+                .stored_at_ns
+        })
+        .collect();
+    assert_eq!(
+        times,
+        [original_time, broker_time + 2, broker_time + 3],
+        "only the log key's claim for that very entry sets its time"
+    );
+}

@@ -1,0 +1,374 @@
+//! Several actors' rows in one file: a directory of emitter keys, one per actor, and the
+//! checks a dry run makes before anything is published.
+//!
+//! Each row is sealed with the key of the actor its `actor` column names (or the only key,
+//! when the directory holds one and the row names none). Rows keep the order they are written
+//! in, whoever speaks, because an action by one body may serve a commitment made by another
+//! earlier in the file.
+//!
+//! [`references`] lists what an event points at (commitments, outcomes, retracted events);
+//! [`ReferenceCheck`] finds each one earlier in the same file or in the live ledger, so a
+//! mistyped id is caught before publishing instead of being rejected after.
+
+use crate::EmitError;
+use crate::build::{SealedEvent, Speaker};
+use crate::keys::{KeyFile, KeyKind};
+use crate::rows::{self, Row, RowError};
+use crate::status::{EventStatus, LedgerClient};
+use covenant_core::proto::event_body::Kind;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Emitter keys by the actor they speak for.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    speakers: BTreeMap<String, Speaker>,
+}
+
+impl KeyRing {
+    /// Every emitter key file (`*.key`) in `dir`. Each must name its actor and key id, and no
+    /// actor may have two keys: which one a row meant would be a guess.
+    pub fn read_dir(dir: &Path) -> Result<Self, EmitError> {
+        let problem = |problem: String| EmitError::KeyFile {
+            path: dir.to_owned(),
+            problem,
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|error| problem(format!("cannot list the key directory: {error}")))?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "key"))
+            .collect();
+        paths.sort();
+        let mut speakers = BTreeMap::new();
+        let mut files: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
+        for path in paths {
+            let key = KeyFile::read(&path)?;
+            let named = |what: &str| EmitError::KeyFile {
+                path: path.clone(),
+                problem: format!("names no {what}; every key in a key directory must"),
+            };
+            if key.kind != KeyKind::Emitter {
+                continue;
+            }
+            let actor = key.actor.clone().ok_or_else(|| named("actor"))?;
+            let key_id = key.key_id.clone().ok_or_else(|| named("key id"))?;
+            if let Some(first) = files.get(&actor) {
+                return Err(EmitError::KeyFile {
+                    path: path.clone(),
+                    problem: format!(
+                        "{actor} already has a key in this directory ({}); keep one key per actor",
+                        first.display()
+                    ),
+                });
+            }
+            speakers.insert(actor.clone(), Speaker::new(&actor, key_id, key.signer())?);
+            files.insert(actor, path);
+        }
+        if speakers.is_empty() {
+            return Err(problem(
+                "holds no emitter key files (*.key from covenant keys generate --kind emitter)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Self { speakers })
+    }
+
+    /// A key ring of one speaker.
+    pub fn single(speaker: Speaker) -> Self {
+        Self {
+            speakers: BTreeMap::from([(speaker.actor().to_owned(), speaker)]),
+        }
+    }
+
+    /// The ring of one of its actors (to sign events that name no actor, such as one from
+    /// command-line flags).
+    pub fn only(&self, actor: &str) -> Result<Self, EmitError> {
+        let speaker = self.speakers.get(actor).ok_or_else(|| {
+            EmitError::invalid(
+                "actor",
+                format!(
+                    "{actor} has no key here (keys are for: {})",
+                    self.actors().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        Ok(Self::single(speaker.clone()))
+    }
+
+    pub fn actors(&self) -> impl Iterator<Item = &str> {
+        self.speakers.keys().map(String::as_str)
+    }
+
+    /// The key a row speaks with: its `actor` column's, or the only key when it names none.
+    pub fn speaker_for(&self, row: &Row) -> Result<&Speaker, RowError> {
+        let error = |problem: String| RowError {
+            location: row.location,
+            field: "actor".to_owned(),
+            problem,
+        };
+        let known = || self.actors().collect::<Vec<_>>().join(", ");
+        match row.get("actor") {
+            Some(actor) => self.speakers.get(actor).ok_or_else(|| {
+                error(format!(
+                    "{actor} has no key here (keys are for: {})",
+                    known()
+                ))
+            }),
+            None if self.speakers.len() == 1 => {
+                Ok(self.speakers.values().next().expect("one speaker"))
+            }
+            None => Err(error(format!(
+                "is required when keys for several actors are given ({})",
+                known()
+            ))),
+        }
+    }
+
+    /// Seal every row with its actor's key, in the order written. Returns the events, or every
+    /// row's error.
+    pub fn seal_rows(&self, rows: &[Row], now_ms: i64) -> Result<Vec<SealedEvent>, Vec<RowError>> {
+        let mut events = Vec::with_capacity(rows.len());
+        let mut errors = vec![];
+        for row in rows {
+            match self
+                .speaker_for(row)
+                .and_then(|speaker| rows::seal_row(speaker, row, now_ms))
+            {
+                Ok(event) => events.push(event),
+                Err(error) => errors.push(error),
+            }
+        }
+        if errors.is_empty() {
+            Ok(events)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Something an event points at, which must exist before it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reference {
+    Commitment(String),
+    /// An outcome an assessment is about.
+    Outcome(String),
+    /// The event a retraction withdraws.
+    Event(String),
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Commitment(id) => write!(f, "commitment {id}"),
+            Self::Outcome(id) => write!(f, "outcome event {id}"),
+            Self::Event(id) => write!(f, "event {id}"),
+        }
+    }
+}
+
+/// What an event refers to, in the order its fields name them.
+pub fn references(kind: &Kind) -> Vec<Reference> {
+    match kind {
+        Kind::CommitmentAmended(e) => vec![Reference::Commitment(e.commitment_id.clone())],
+        Kind::CommitmentWithdrawn(e) => vec![Reference::Commitment(e.commitment_id.clone())],
+        Kind::ActionRecorded(e) => e
+            .commitment_ids
+            .iter()
+            .cloned()
+            .map(Reference::Commitment)
+            .collect(),
+        Kind::OutcomeReported(e) => vec![Reference::Commitment(e.commitment_id.clone())],
+        Kind::AssessmentPublished(e) => vec![
+            Reference::Commitment(e.commitment_id.clone()),
+            Reference::Outcome(e.outcome_event_id.clone()),
+        ],
+        Kind::Retraction(e) => vec![Reference::Event(e.event_id.clone())],
+        _ => vec![],
+    }
+}
+
+/// Checks each event's references against the events before it in the same file and, for
+/// the rest, the live ledger. Feed it the events in publishing order.
+pub struct ReferenceCheck<'a> {
+    ledger: Option<&'a LedgerClient>,
+    commitments_here: HashSet<String>,
+    events_here: HashSet<String>,
+    outcomes_here: HashSet<String>,
+}
+
+impl<'a> ReferenceCheck<'a> {
+    /// Without a ledger, only references to earlier rows are found; the rest are reported as
+    /// unchecked rather than missing.
+    pub fn new(ledger: Option<&'a LedgerClient>) -> Self {
+        Self {
+            ledger,
+            commitments_here: HashSet::new(),
+            events_here: HashSet::new(),
+            outcomes_here: HashSet::new(),
+        }
+    }
+
+    /// The references of `event` that could not be found (empty when all are), then remember
+    /// what it defines for the events after it. Errors are the ledger failing to answer.
+    pub fn check(&mut self, event: &SealedEvent) -> Result<Vec<Reference>, EmitError> {
+        let decoded = covenant_core::event::decode(&event.bytes)?;
+        let mut missing = vec![];
+        for reference in references(&decoded.kind) {
+            if !self.exists(&reference)? {
+                missing.push(reference);
+            }
+        }
+        match &decoded.kind {
+            Kind::CommitmentMade(made) => {
+                self.commitments_here.insert(made.commitment_id.clone());
+            }
+            Kind::OutcomeReported(_) => {
+                self.outcomes_here.insert(event.event_id.clone());
+            }
+            _ => {}
+        }
+        self.events_here.insert(event.event_id.clone());
+        Ok(missing)
+    }
+
+    /// Whether the ledger can be asked (otherwise only earlier rows are checked).
+    pub fn has_ledger(&self) -> bool {
+        self.ledger.is_some()
+    }
+
+    fn exists(&self, reference: &Reference) -> Result<bool, EmitError> {
+        let here = match reference {
+            Reference::Commitment(id) => self.commitments_here.contains(id),
+            Reference::Outcome(id) => self.outcomes_here.contains(id),
+            Reference::Event(id) => self.events_here.contains(id),
+        };
+        if here {
+            return Ok(true);
+        }
+        let Some(ledger) = self.ledger else {
+            return Ok(false);
+        };
+        match reference {
+            Reference::Commitment(id) => ledger.commitment_exists(id),
+            Reference::Outcome(id) | Reference::Event(id) => {
+                if !covenant_core::event::is_valid_event_id(id) {
+                    return Ok(false);
+                }
+                Ok(matches!(ledger.status(id)?, EventStatus::Accepted { .. }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::read_csv;
+
+    fn write_key(dir: &Path, name: &str, actor: Option<&str>, seed: u8) {
+        let mut key = KeyFile::from_seed(KeyKind::Emitter, [seed; 32]);
+        key.actor = actor.map(str::to_owned);
+        key.key_id = Some(format!("{name}-1"));
+        key.write_new(&dir.join(format!("{name}.key"))).unwrap();
+    }
+
+    const ROWS: &str = "actor,kind,commitment_id,reason\n\
+                        GB-A,withdrawal,a-1,dropped\n\
+                        GB-B,withdrawal,b-1,dropped\n\
+                        GB-A,withdrawal,a-2,dropped\n";
+
+    #[test]
+    fn each_row_is_sealed_by_its_actors_key_in_the_order_written() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        std::fs::write(dir.path().join("notes.txt"), "not a key").unwrap();
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        assert_eq!(ring.actors().collect::<Vec<_>>(), ["GB-A", "GB-B"]);
+        let events = ring
+            .seal_rows(&read_csv(ROWS.as_bytes()).unwrap(), 1_700_000_000_000)
+            .unwrap();
+        let speakers: Vec<(&str, String)> = events
+            .iter()
+            .map(|event| {
+                let decoded = covenant_core::event::decode(&event.bytes).unwrap();
+                (event.actor.as_str(), decoded.envelope.key_id)
+            })
+            .collect();
+        assert_eq!(
+            speakers,
+            [
+                ("GB-A", "a-1".to_owned()),
+                ("GB-B", "b-1".to_owned()),
+                ("GB-A", "a-1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_without_a_key_and_ambiguous_directories_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let errors = ring
+            .seal_rows(&read_csv(ROWS.as_bytes()).unwrap(), 1_700_000_000_000)
+            .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].to_string(),
+            "row 3, actor: GB-B has no key here (keys are for: GB-A)"
+        );
+        // With one key, rows may leave the actor out.
+        let unnamed = read_csv(b"kind,commitment_id,reason\nwithdrawal,a-1,dropped\n").unwrap();
+        assert_eq!(ring.seal_rows(&unnamed, 1).unwrap()[0].actor, "GB-A");
+
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        let two = KeyRing::read_dir(dir.path()).unwrap();
+        let errors = two.seal_rows(&unnamed, 1).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("is required when keys for several actors are given"),
+            "{}",
+            errors[0]
+        );
+
+        write_key(dir.path(), "a2", Some("GB-A"), 3);
+        let clash = KeyRing::read_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            clash.contains("GB-A already has a key in this directory"),
+            "{clash}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let none = KeyRing::read_dir(empty.path()).unwrap_err().to_string();
+        assert!(none.contains("holds no emitter key files"), "{none}");
+    }
+
+    #[test]
+    fn references_are_found_earlier_in_the_file_or_reported_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"kind,commitment_id,title,text,made_on,verdict,reported_on\n\
+              commitment,c-1,T,We will.,2025-01-01,,\n\
+              outcome,c-1,,,,delivered,2025-06-01\n\
+              outcome,c-2,,,,delivered,2025-06-01\n",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let missing: Vec<Vec<Reference>> = events.iter().map(|e| check.check(e).unwrap()).collect();
+        assert_eq!(
+            missing,
+            [
+                vec![],
+                vec![],
+                vec![Reference::Commitment("c-2".to_owned())]
+            ]
+        );
+        assert!(!check.has_ledger());
+    }
+}
