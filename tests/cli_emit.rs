@@ -406,3 +406,119 @@ fn a_run_killed_after_publishing_is_completed_by_the_next_run_without_a_duplicat
     assert_eq!(messages[0].1, event_id);
     assert_eq!(std::fs::read_dir(Path::new(&outbox)).unwrap().count(), 0);
 }
+
+/// Every field of a real commitment has a flag: shared delivery, named targets, sources and
+/// evidence; a multi-field amendment; measurements; a verdict; an adoption.
+#[test]
+fn flags_carry_every_field_of_real_commitments() {
+    use covenant_core::proto::{self, event_body::Kind};
+    let server = NatsServer::start();
+    create_event_stream(&server.url());
+    let dir = emitter_dir();
+    let url = server.url();
+    let emit = |args: &[&str]| {
+        let mut all = vec!["emit", args[0], "--nats", &url, "--key", "dcms.key"];
+        all.extend_from_slice(&args[1..]);
+        let output = covenant(dir.path(), &all);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    };
+    emit(&[
+        "commitment",
+        "--commitment-id",
+        "pfc-homes",
+        "--title",
+        "Homes",
+        "--text",
+        "Build 1.5 million homes",
+        "--made-on",
+        "2024-12-05",
+        "--delivery-partners",
+        "GB-GOV-7,GB-GOV-5",
+        "--indicator",
+        "homes|net additional dwellings|>=1500000|homes",
+        "--indicator",
+        "decisions|infrastructure decisions|at least 150|decisions",
+        "--source",
+        "policy_paper|Plan for Change|https://www.gov.uk/missions",
+        "--evidence",
+        "Statistics|https://www.gov.uk/statistics",
+    ]);
+    emit(&[
+        "amendment",
+        "--commitment-id",
+        "pfc-homes",
+        "--class",
+        "target_change",
+        "--rationale",
+        "revised",
+        "--change",
+        "target_value:homes=1300000",
+        "--change",
+        "text=Build 1.3 million homes",
+        "--effective-on",
+        "2025-11-20",
+    ]);
+    emit(&[
+        "outcome",
+        "--commitment-id",
+        "pfc-homes",
+        "--verdict",
+        "delivered",
+        "--reported-on",
+        "2026-04-30",
+        "--measurement",
+        "homes|1200000|2026-03-31",
+    ]);
+    emit(&[
+        "assessment",
+        "--commitment-id",
+        "pfc-homes",
+        "--stance",
+        "disputes",
+        "--summary",
+        "conversions counted",
+        "--assessed-verdict",
+        "not_delivered",
+    ]);
+    emit(&[
+        "adoption",
+        "--commitment-id",
+        "pledge",
+        "--adopted-on",
+        "2024-07-17",
+        "--note",
+        "King's Speech",
+    ]);
+    let kinds: Vec<Kind> = stream_messages(&server.url())
+        .iter()
+        .map(|(_, _, bytes)| covenant_core::event::decode(bytes).unwrap().kind)
+        .collect();
+    let [
+        Kind::CommitmentMade(made),
+        Kind::CommitmentAmended(amended),
+        Kind::OutcomeReported(outcome),
+        Kind::AssessmentPublished(assessment),
+        Kind::CommitmentAdopted(adopted),
+    ] = kinds.as_slice()
+    else {
+        panic!("{kinds:?}");
+    };
+    assert_eq!(made.delivery_partners, ["GB-GOV-7", "GB-GOV-5"]);
+    assert_eq!(made.indicators.len(), 2);
+    assert_eq!(
+        made.indicators[1].comparator,
+        proto::Comparator::AtLeast as i32
+    );
+    assert_eq!(made.sources[0].url, "https://www.gov.uk/missions");
+    assert_eq!(made.evidence[0].title, "Statistics");
+    assert_eq!(amended.changes.len(), 2);
+    assert_eq!(amended.changes[0].indicator_id, "homes");
+    assert_eq!(amended.effective_on, "2025-11-20");
+    assert_eq!(outcome.measurements[0].value, 1_200_000.0);
+    assert_eq!(assessment.outcome_event_id, "");
+    assert_eq!(
+        assessment.assessed_verdict,
+        proto::Verdict::NotDelivered as i32
+    );
+    assert_eq!(adopted.note, "King's Speech");
+}

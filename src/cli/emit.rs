@@ -84,7 +84,8 @@ pub struct EmitArgs {
 enum EventCommand {
     /// A new commitment (required: --commitment-id --title --text --made-on).
     Commitment(CommitmentFlags),
-    /// A change to a commitment (required: --commitment-id --class --field --new-value --rationale).
+    /// A change to a commitment (required: --commitment-id --class --rationale, and --field with
+    /// --new-value or one or more --change).
     Amendment(AmendmentFlags),
     /// A commitment dropped (required: --commitment-id --reason).
     Withdrawal(WithdrawalFlags),
@@ -92,10 +93,12 @@ enum EventCommand {
     Action(ActionFlags),
     /// What came of a commitment (required: --commitment-id --verdict --reported-on).
     Outcome(OutcomeFlags),
-    /// A view of a reported outcome (required: --commitment-id --outcome-event-id --stance --summary).
+    /// A view of a reported outcome (required: --commitment-id --stance --summary).
     Assessment(AssessmentFlags),
     /// Withdraw one of your own events published in error (required: --retracts --reason).
     Retraction(RetractionFlags),
+    /// Adopt a candidate's or party's pledge as a public body (required: --commitment-id --adopted-on).
+    Adoption(AdoptionFlags),
 }
 
 #[derive(clap::Args)]
@@ -163,6 +166,26 @@ struct CommitmentFlags {
     /// When the target applies, for example 2026-27.
     #[arg(long)]
     indicator_target_period: Option<String>,
+    /// Makes the indicator a named one with this id (default "main" when the target has a
+    /// comparator such as ">=95").
+    #[arg(long)]
+    indicator_id: Option<String>,
+    /// The date the named indicator's target applies by (YYYY-MM-DD).
+    #[arg(long)]
+    indicator_deadline: Option<String>,
+    /// A named indicator, "id|measure|target|unit", for example
+    /// "homes|net additional dwellings|>=1500000|homes" (repeatable).
+    #[arg(long = "indicator")]
+    indicators: Vec<String>,
+    /// Comma-separated actor ids of the registered bodies that deliver parts of it.
+    #[arg(long, value_delimiter = ',')]
+    delivery_partners: Vec<String>,
+    /// A further source, "kind|title|URL" (the URL may be left out; repeatable).
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// A link to evidence, "URL" or "title|URL" (repeatable).
+    #[arg(long)]
+    evidence: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -172,15 +195,28 @@ struct AmendmentFlags {
     /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
-    /// correction, clarification, scope_change, target_change or deadline_change.
+    /// correction, clarification, scope_change, target_change, deadline_change or revision;
+    /// it must allow every field changed (docs/SPEC.md 8.3).
     #[arg(long)]
     class: Option<String>,
-    /// text, due_by, target_value, target_period, scope or title.
+    /// text, due_by, target_value, target_period, scope, title or comparator.
     #[arg(long)]
     field: Option<String>,
     /// The new value of the field (a date for due_by, a number for target_value).
     #[arg(long)]
     new_value: Option<String>,
+    /// The named indicator a target, period or comparator change is about.
+    #[arg(long)]
+    indicator_id: Option<String>,
+    /// One more change in the same event, "field=value" or "field:indicator=value" (repeatable).
+    #[arg(long = "change")]
+    changes: Vec<String>,
+    /// When the change took effect (YYYY-MM-DD); by default the event's date.
+    #[arg(long)]
+    effective_on: Option<String>,
+    /// A source for the change, "kind|title|URL" (repeatable).
+    #[arg(long = "source")]
+    sources: Vec<String>,
     /// Why it changed, in a sentence or two.
     #[arg(long)]
     rationale: Option<String>,
@@ -262,6 +298,10 @@ struct OutcomeFlags {
     /// What was learned, including what went wrong.
     #[arg(long)]
     lessons: Option<String>,
+    /// A named indicator's measured value, "indicator|value" or "indicator|value|YYYY-MM-DD"
+    /// (repeatable).
+    #[arg(long = "measurement")]
+    measurements: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -271,12 +311,15 @@ struct AssessmentFlags {
     /// The commitment's id, unique in the log, for example dcms-covenant-01.
     #[arg(long)]
     commitment_id: Option<String>,
-    /// The event id of the outcome assessed.
+    /// The event id of the outcome assessed; leave it out to assess the latest outcome.
     #[arg(long)]
     outcome_event_id: Option<String>,
     /// agrees or disputes.
     #[arg(long)]
     stance: Option<String>,
+    /// The verdict you think is right: delivered, partly_delivered or not_delivered.
+    #[arg(long)]
+    assessed_verdict: Option<String>,
     /// A summary, in a sentence or two.
     #[arg(long)]
     summary: Option<String>,
@@ -295,6 +338,21 @@ struct RetractionFlags {
     /// Why, in a sentence.
     #[arg(long)]
     reason: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct AdoptionFlags {
+    #[command(flatten)]
+    common: CommonFlags,
+    /// The pledge's commitment id.
+    #[arg(long)]
+    commitment_id: Option<String>,
+    /// The date the body adopted it (YYYY-MM-DD).
+    #[arg(long)]
+    adopted_on: Option<String>,
+    /// How it was adopted, for example "in the King's Speech".
+    #[arg(long)]
+    note: Option<String>,
 }
 
 /// Collects a row's cells from flags.
@@ -344,7 +402,13 @@ impl EventCommand {
                     .text("indicator_baseline_value", f.indicator_baseline_value)
                     .text("indicator_baseline_date", f.indicator_baseline_date)
                     .text("indicator_target_value", f.indicator_target_value)
-                    .text("indicator_target_period", f.indicator_target_period);
+                    .text("indicator_target_period", f.indicator_target_period)
+                    .text("indicator_id", f.indicator_id)
+                    .text("indicator_deadline", f.indicator_deadline)
+                    .list("indicators", f.indicators)
+                    .list("delivery_partners", f.delivery_partners)
+                    .list("sources", f.sources)
+                    .list("evidence", f.evidence);
                 c
             }
             Self::Amendment(f) => {
@@ -353,6 +417,10 @@ impl EventCommand {
                     .text("class", f.class)
                     .text("field", f.field)
                     .text("new_value", f.new_value)
+                    .text("indicator_id", f.indicator_id)
+                    .list("changes", f.changes)
+                    .text("effective_on", f.effective_on)
+                    .list("sources", f.sources)
                     .text("rationale", f.rationale);
                 c
             }
@@ -385,6 +453,7 @@ impl EventCommand {
                     .text("indicator_actual", f.indicator_actual)
                     .text("actual_period", f.actual_period)
                     .list("evidence", f.evidence)
+                    .list("measurements", f.measurements)
                     .text("lessons", f.lessons);
                 c
             }
@@ -393,6 +462,7 @@ impl EventCommand {
                 c.text("commitment_id", f.commitment_id)
                     .text("outcome_event_id", f.outcome_event_id)
                     .text("stance", f.stance)
+                    .text("assessed_verdict", f.assessed_verdict)
                     .text("summary", f.summary)
                     .list("evidence", f.evidence);
                 c
@@ -400,6 +470,13 @@ impl EventCommand {
             Self::Retraction(f) => {
                 let mut c = Cells::new("retraction", f.common);
                 c.text("retracts", f.retracts).text("reason", f.reason);
+                c
+            }
+            Self::Adoption(f) => {
+                let mut c = Cells::new("adoption", f.common);
+                c.text("commitment_id", f.commitment_id)
+                    .text("adopted_on", f.adopted_on)
+                    .text("note", f.note);
                 c
             }
         };
