@@ -35,7 +35,7 @@ pub struct EnrolArgs {
     /// The actor's display name.
     #[arg(long)]
     name: String,
-    /// mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
+    /// mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
     #[arg(long, value_parser = parse_actor_kind)]
     kind: ActorKind,
     /// emitter (commitments, actions, outcomes) or assessor (assessments); default: assessor

@@ -84,7 +84,7 @@ pub struct RegisterActorArgs {
     /// Display name.
     #[arg(long)]
     name: String,
-    /// mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
+    /// mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
     #[arg(long, value_parser = parse_actor_kind)]
     kind: ActorKind,
     /// External identifier, for example org-id:GB-GOV-23 (repeatable).
@@ -341,7 +341,7 @@ fn parse_role(text: &str) -> Result<KeyRole, String> {
 }
 
 /// Which role a key needs, by the kind of actor it speaks for (as the API spells the kinds).
-const ROLE_HINT: &str = "  KIND and ROLE go together: mp, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)";
+const ROLE_HINT: &str = "  KIND and ROLE go together: mp, party, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)";
 
 /// The role a key of this kind of actor needs: assessors scrutinise, the others promise and
 /// deliver.
@@ -352,26 +352,17 @@ pub(crate) fn role_for_kind(kind: ActorKind) -> KeyRole {
     }
 }
 
-/// An actor kind as the API spells it (`nhs_body`); `nhs-body` is accepted too.
+/// An actor kind as the API spells it (`nhs_body`); `nhs-body` is accepted too. The names are
+/// the schema's own (`ACTOR_KIND_NHS_BODY`), so a kind added to the schema is accepted here.
 pub(crate) fn parse_actor_kind(text: &str) -> Result<ActorKind, String> {
-    let kinds = [
-        ("mp", ActorKind::Mp),
-        ("department", ActorKind::Department),
-        ("agency", ActorKind::Agency),
-        ("council", ActorKind::Council),
-        ("nhs_body", ActorKind::NhsBody),
-        ("civil_society", ActorKind::CivilSociety),
-        ("watchdog", ActorKind::Watchdog),
-        ("joint_body", ActorKind::JointBody),
-    ];
-    let wanted = text.replace('-', "_");
-    kinds
-        .iter()
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, kind)| *kind)
+    let wanted = format!("ACTOR_KIND_{}", text.replace('-', "_").to_ascii_uppercase());
+    ActorKind::from_str_name(&wanted)
+        .filter(|kind| *kind != ActorKind::Unspecified)
         .ok_or_else(|| {
-            let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
-            format!("{text:?} is not one of {}", names.join(", "))
+            format!(
+                "{text:?} is not one of {}",
+                covenant_query::ACTOR_KINDS.join(", ")
+            )
         })
 }
 
@@ -381,5 +372,34 @@ fn parse_succession_kind(text: &str) -> Result<SuccessionKind, String> {
         "merged" => Ok(SuccessionKind::Merged),
         "split" => Ok(SuccessionKind::Split),
         other => Err(format!("{other:?} is not renamed, merged or split")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_kinds_are_the_schema_names_as_the_api_spells_them() {
+        for (text, kind) in [
+            ("party", ActorKind::Party),
+            ("nhs_body", ActorKind::NhsBody),
+            ("nhs-body", ActorKind::NhsBody),
+            ("joint_body", ActorKind::JointBody),
+            ("mp", ActorKind::Mp),
+        ] {
+            assert_eq!(parse_actor_kind(text), Ok(kind), "{text}");
+        }
+        for bad in ["unspecified", "charity", "", "ACTOR_KIND_MP"] {
+            let error = parse_actor_kind(bad).unwrap_err();
+            assert!(
+                error.contains("party, department") || error.contains("mp, department"),
+                "{error}"
+            );
+        }
+        // Every kind the API lists is accepted.
+        for name in covenant_query::ACTOR_KINDS {
+            assert!(parse_actor_kind(name).is_ok(), "{name}");
+        }
     }
 }

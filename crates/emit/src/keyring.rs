@@ -180,10 +180,15 @@ pub fn references(kind: &Kind) -> Vec<Reference> {
             .map(Reference::Commitment)
             .collect(),
         Kind::OutcomeReported(e) => vec![Reference::Commitment(e.commitment_id.clone())],
+        // An assessment that names no outcome assesses the commitment's latest one.
+        Kind::AssessmentPublished(e) if e.outcome_event_id.is_empty() => {
+            vec![Reference::Commitment(e.commitment_id.clone())]
+        }
         Kind::AssessmentPublished(e) => vec![
             Reference::Commitment(e.commitment_id.clone()),
             Reference::Outcome(e.outcome_event_id.clone()),
         ],
+        Kind::CommitmentAdopted(e) => vec![Reference::Commitment(e.commitment_id.clone())],
         Kind::Retraction(e) => vec![Reference::Event(e.event_id.clone())],
         _ => vec![],
     }
@@ -344,6 +349,26 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let none = KeyRing::read_dir(empty.path()).unwrap_err().to_string();
         assert!(none.contains("holds no emitter key files"), "{none}");
+    }
+
+    #[test]
+    fn an_assessment_of_the_latest_outcome_and_an_adoption_refer_to_their_commitment_only() {
+        let assessment = Kind::AssessmentPublished(covenant_core::proto::AssessmentPublished {
+            commitment_id: "c-1".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            references(&assessment),
+            [Reference::Commitment("c-1".into())]
+        );
+        let adoption = Kind::CommitmentAdopted(covenant_core::proto::CommitmentAdopted {
+            commitment_id: "pledge".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            references(&adoption),
+            [Reference::Commitment("pledge".into())]
+        );
     }
 
     #[test]

@@ -278,7 +278,7 @@ const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit"
 #[utoipa::path(get, path = "/v1/actors", tag = "actors",
     params(
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
-        ("kind" = Option<String>, Query, description = "mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body"),
+        ("kind" = Option<String>, Query, description = "mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),

@@ -25,7 +25,7 @@ pub struct AsOfInfo {
 pub struct Actor {
     pub id: String,
     pub name: String,
-    /// mp, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
+    /// mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
     pub kind: String,
     pub identifiers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

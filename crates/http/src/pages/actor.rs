@@ -96,10 +96,12 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         filter.cursor.as_deref(),
         PAGE_SIZE,
     )?;
+    // Successors, predecessors, and the owners of commitments it delivers as a partner.
     let related = actor
         .successors
         .iter()
         .chain(&actor.predecessors)
+        .chain(list.items.iter().map(|item| &item.owner))
         .map(String::as_str);
     let names = Names::load(projections, &moment.point, related)?;
     let view = ActorView {

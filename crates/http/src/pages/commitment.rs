@@ -189,7 +189,7 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
             dt { "Recorded on" }
             dd {
                 (format::date(&detail.recorded_on))
-                @if detail.backfilled { " " strong class="backfilled" { "recorded long after it was made" } }
+                @if detail.backfilled { " " strong class="backfilled" { "(long after it was made)" } }
             }
             @for source in detail.source.iter().chain(&detail.sources) {
                 dt { "Source" }

@@ -23,13 +23,25 @@ pub fn inline(original: &str, current: &str) -> Markup {
                 && runs[index - 1].0 == ChangeTag::Delete
                 && !runs[index - 1].1.ends_with(char::is_whitespace)
                 && !text.starts_with(char::is_whitespace) { " " }
+            // White space at either end of a change stays outside its mark, so the words
+            // around a change never run into it.
+            @let (before, words, after) = split_space(text);
             @match tag {
                 ChangeTag::Equal => (text),
-                ChangeTag::Delete => del { span class="visually-hidden" { "removed: " } (text) },
-                ChangeTag::Insert => ins { span class="visually-hidden" { "added: " } (text) },
+                ChangeTag::Delete => { (before) del { span class="visually-hidden" { "removed: " } (words) } (after) }
+                ChangeTag::Insert => { (before) ins { span class="visually-hidden" { "added: " } (words) } (after) }
             }
         }
     }
+}
+
+/// Leading white space, the text between, trailing white space.
+fn split_space(text: &str) -> (&str, &str, &str) {
+    let trimmed_start = text.trim_start();
+    let before = &text[..text.len() - trimmed_start.len()];
+    let words = trimmed_start.trim_end();
+    let after = &trimmed_start[words.len()..];
+    (before, words, after)
 }
 
 /// One value before and after (a deadline, a target): the old struck through beside the new,
@@ -86,6 +98,23 @@ mod tests {
             .replace("<span class=\"visually-hidden\">removed: </span>", "")
             .replace("<span class=\"visually-hidden\">added: </span>", "");
         assert!(!plain.contains("zero-carbonclean"), "{plain}");
+    }
+
+    #[test]
+    fn removed_words_keep_the_spaces_around_them_outside_the_mark() {
+        let html = inline(
+            "Build one and a half million safe and decent homes in England",
+            "Build 1.3 million homes in England",
+        )
+        .into_string();
+        assert!(
+            !html.contains(" </del>") && !html.contains("<del> "),
+            "{html}"
+        );
+        assert!(html.contains("decent</del> homes"), "{html}");
+        assert_eq!(split_space("  a b "), ("  ", "a b", " "));
+        assert_eq!(split_space("ab"), ("", "ab", ""));
+        assert_eq!(split_space(" "), (" ", "", ""));
     }
 
     #[test]

@@ -705,6 +705,11 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
     )
     .await;
     assert_eq!(marked, json!([true]), "listed once, marked as partner");
+    let mark = text_of(&chrome, ".partner-mark").await;
+    assert!(
+        mark.contains("answerable: Cabinet Office"),
+        "the owner by name: {mark}"
+    );
 
     // A 2024 pledge loaded in 2026 and adopted by a department.
     client
@@ -719,7 +724,7 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
     assert!(
         text_of(&chrome, "strong.backfilled")
             .await
-            .contains("recorded long after")
+            .contains("long after it was made")
     );
     let as_of_2024 = server
         .json("/v1/commitments/party-6500-teachers?as_of=2024-12-04")
