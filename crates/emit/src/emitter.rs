@@ -2,7 +2,7 @@
 //!
 //! The write path for each event, in order:
 //! 1. the envelope bytes are written to the outbox (file fsynced, renamed, directory fsynced);
-//! 2. they are published to JetStream with `Nats-Msg-Id` = event id;
+//! 2. they are published to JetStream with `Nats-Msg-Id` = the digest of the bytes;
 //! 3. JetStream's ack arrives (broker faults are retried with backoff until it does);
 //! 4. the outbox file is removed.
 //!
