@@ -14,7 +14,7 @@ use crate::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
 use crate::entry::{Entry, EntryHeader};
 use crate::event::{self, DecodeError};
 use crate::merkle::{self, Hash, MemoryTree};
-use crate::proto::{self, Envelope, EventBody, event_body::Kind};
+use crate::proto::{self, Envelope, event_body::Kind};
 use crate::signing::{EnvelopeHeader, EventSigner, seal};
 use crate::tlog_witness::AddCheckpoint;
 use crate::validate::{
@@ -52,7 +52,7 @@ fn seeds() -> Vec<Vec<u8>> {
         Kind::ActionRecorded(proto::ActionRecorded {
             action_id: "a-1".into(),
             commitment_ids: vec!["c-1".into()],
-            r#type: proto::ActionType::Spending as i32,
+            r#type: proto::ActionType::Funding as i32,
             taken_on: "2026-02-01".into(),
             description: "Spent".into(),
             money: Some(proto::Money {
@@ -64,7 +64,7 @@ fn seeds() -> Vec<Vec<u8>> {
         }),
         Kind::OutcomeReported(proto::OutcomeReported {
             commitment_id: "c-1".into(),
-            verdict: proto::Verdict::Met as i32,
+            verdict: proto::Verdict::Delivered as i32,
             reported_on: "2026-03-01".into(),
             ..Default::default()
         }),
