@@ -108,7 +108,10 @@ async fn publishing_waits_out_a_broker_restart() {
         .collect();
     assert_eq!(
         ids,
-        [events[0].event_id.clone(), events[1].event_id.clone()]
+        [
+            covenant_core::subject::message_id(&events[0].bytes),
+            covenant_core::subject::message_id(&events[1].bytes)
+        ]
     );
 }
 

@@ -55,7 +55,7 @@ fn absolute_urls_come_from_the_public_url_never_the_host_header() {
     let feed = raw_request(
         &server.base,
         &format!(
-            "GET /v1/actors/{}/feed.atom HTTP/1.1\\r\\nHost: evil.example\\r\\nConnection: close\\r\\n\\r\\n",
+            "GET /v1/actors/{}/feed.atom HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
             covenant_query::fixtures::DCMS
         ),
     );
@@ -64,7 +64,7 @@ fn absolute_urls_come_from_the_public_url_never_the_host_header() {
     assert!(feed.contains(&format!("{PUBLIC_URL}/v1/actors/")), "{feed}");
     let home = raw_request(
         &server.base,
-        "GET / HTTP/1.1\\r\\nHost: evil.example\\r\\nConnection: close\\r\\n\\r\\n",
+        "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
     );
     assert!(
         home.starts_with("HTTP/1.1 200"),
@@ -102,7 +102,7 @@ fn half_sent_headers_and_idle_connections_are_closed() {
     let server = serve_with(quick_limits());
     let address = server.base.trim_start_matches("http://").to_owned();
     let mut half = TcpStream::connect(&address).unwrap();
-    half.write_all(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n")
+    half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     let (waited, _) = time_until_closed(half);
     assert!(waited < Duration::from_secs(5), "held {waited:?}");
