@@ -75,7 +75,7 @@ fn seeds() -> Vec<Vec<u8>> {
     ];
     let mut seeds: Vec<Vec<u8>> = kinds
         .into_iter()
-        .map(|kind| seal(header.clone(), kind, &signer()).encode_to_vec())
+        .map(|kind| seal(header, kind, &signer()).encode_to_vec())
         .collect();
     seeds.push(
         genesis_envelope(proto::Genesis {

@@ -38,6 +38,9 @@ impl EventIndex for IndexBefore<'_> {
     }
 }
 
+/// Called with each entry's sequence number and state changes; an error stops the walk.
+pub type OnEntry<'a> = dyn FnMut(u64, &[StateChange]) -> Result<(), StoreError> + 'a;
+
 /// Apply every entry of the log to the validation rules, in order, calling `on_entry` with
 /// each entry's state changes, and return the state the log gives. An entry the rules do not
 /// accept is corruption (the log holds only accepted events) and is named.
@@ -46,7 +49,7 @@ impl EventIndex for IndexBefore<'_> {
 /// the envelopes): each is taken as made with the key the state names.
 pub fn derive_state(
     store: &dyn LogStore,
-    on_entry: &mut dyn FnMut(u64, &[StateChange]) -> Result<(), StoreError>,
+    on_entry: &mut OnEntry<'_>,
 ) -> Result<LedgerState, StoreError> {
     let mut state = LedgerState::default();
     let size = store.head().size;

@@ -102,8 +102,7 @@ fn half_sent_headers_and_idle_connections_are_closed() {
     let server = serve_with(quick_limits());
     let address = server.base.trim_start_matches("http://").to_owned();
     let mut half = TcpStream::connect(&address).unwrap();
-    half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
-        .unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let (waited, _) = time_until_closed(half);
     assert!(waited < Duration::from_secs(5), "held {waited:?}");
     let idle = TcpStream::connect(&address).unwrap();
