@@ -134,7 +134,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in flight finish; a client that holds its connection open longer than the
+    // limits allow does not hold the shutdown with it.
+    let patience = limits.header_timeout.max(limits.body_timeout);
+    if tokio::time::timeout(patience, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing the connections still open after {patience:?}");
+    }
     Ok(())
 }
 

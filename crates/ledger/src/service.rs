@@ -482,8 +482,12 @@ async fn publish(
             tracing::warn!(%subject, %error, "publishing");
         }
     }
-    if let Err(error) = client.flush().await {
-        tracing::warn!(%error, "flushing publications");
+    // Bounded: a broker that went away first (stopped with the ledger) must not hold the
+    // ledger's shutdown; everything published is durable in the store already.
+    match tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "flushing publications"),
+        Err(_) => tracing::warn!("the broker did not take the last publications within 5 s"),
     }
 }
 
