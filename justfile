@@ -38,6 +38,21 @@ bench name="all":
         *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages or all" >&2; exit 2 ;;
     esac
 
+# Property tests over hostile input, longer than `just test` runs them: CASES per property.
+# Failing inputs are kept in proptest-regressions/ and replayed first by every later run.
+fuzz cases="20000":
+    PROPTEST_CASES={{cases}} cargo test --release -p covenant-core fuzz::
+    PROPTEST_CASES={{cases}} cargo test --release -p covenant-emit fuzz::
+    PROPTEST_CASES={{cases}} cargo test --release --bin covenant fuzz::
+
+# The junk flood through every door of `covenant serve` (figures in BENCHMARKS.md): ENVELOPES
+# of 64 KB per door.
+flood envelopes="10000":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
+    COVENANT_FLOOD_ENVELOPES={{envelopes}} cargo test --release --test integration ledger::flood:: -- --nocapture
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -8,6 +8,9 @@
 //! | NATS URL | `--nats` | `COVENANT_NATS_URL` | `[nats] url` | none (embedded ledger; emitters use `nats://127.0.0.1:4222`) |
 //! | NATS credentials | `--nats-credentials` | `COVENANT_NATS_CREDENTIALS` | `[nats] credentials` | none |
 //! | HTTP listen address | `--listen` | `COVENANT_LISTEN` | `[http] listen` | `127.0.0.1:8080` |
+//! | public URL (absolute links, the verify command) | | `COVENANT_PUBLIC_URL` | `[http] public_url` | `http://` + the listen address |
+//! | HTTPS ingest rate per source | | | `[http] ingest_per_second`, `ingest_burst` | 50, 200 |
+//! | most HTTP connections at once | | | `[http] max_connections` | 1024 |
 //! | log origin | | | `[log] origin` | `localhost/covenant` |
 //! | log signing key file | | | `[keys] log_key` | none |
 //! | registrar actor and keys | | | `[keys] registrar_actor`, `[[keys.registrars]]` | `covenant-registrar`, none |
@@ -138,6 +141,27 @@ pub struct Config {
     pub log_key_file: Option<PathBuf>,
     pub registrar_actor: String,
     pub registrars: Vec<RegistrarKey>,
+    pub http: HttpSettings,
+}
+
+/// What `covenant serve` tells the world and how much it takes from one client.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpSettings {
+    /// The server's public URL; none: `http://` and the listen address.
+    pub public_url: Option<String>,
+    pub ingest_per_second: Option<f64>,
+    pub ingest_burst: Option<u32>,
+    pub max_connections: Option<usize>,
+}
+
+impl Config {
+    /// The public URL absolute links are made from.
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +192,10 @@ impl Config {
             },
             http: HttpSection {
                 listen: Some(self.listen.clone()),
+                public_url: self.http.public_url.clone(),
+                ingest_per_second: self.http.ingest_per_second,
+                ingest_burst: self.http.ingest_burst,
+                max_connections: self.http.max_connections,
             },
             keys: KeysSection {
                 log_key: self.log_key_file.clone(),
@@ -223,6 +251,14 @@ struct NatsSection {
 struct HttpSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingest_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingest_burst: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -314,6 +350,25 @@ pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyh
         bail!("listen address {listen:?} is not an IP address and port such as 127.0.0.1:8080");
     }
 
+    let public_url = env("COVENANT_PUBLIC_URL").or_else(|| file.http.public_url.clone());
+    if let Some(url) = &public_url {
+        check_public_url(url)?;
+    }
+    if let Some(rate) = file.http.ingest_per_second
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("[http] ingest_per_second {rate} must be a positive number");
+    }
+    if file.http.ingest_burst == Some(0) || file.http.max_connections == Some(0) {
+        bail!("[http] ingest_burst and max_connections must be at least 1");
+    }
+    let http = HttpSettings {
+        public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
+        ingest_per_second: file.http.ingest_per_second,
+        ingest_burst: file.http.ingest_burst,
+        max_connections: file.http.max_connections,
+    };
+
     let origin = file.log.origin.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
     if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
         bail!("[log] origin {origin:?} must be non-empty, without spaces or '+'");
@@ -342,7 +397,26 @@ pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyh
         log_key_file: file.keys.log_key.map(relative_to_file),
         registrar_actor,
         registrars,
+        http,
     })
+}
+
+/// A public URL is `http://` or `https://`, a host, and an optional path: nothing a page or
+/// a feed could not quote safely.
+fn check_public_url(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        bail!("public URL {url:?} must start with http:// or https://");
+    };
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b".-_~:/[]%".contains(&b);
+    if rest.is_empty() || rest.starts_with('/') || !rest.bytes().all(safe) {
+        bail!(
+            "public URL {url:?} must be a host and an optional path, for example https://covenant.example.org"
+        );
+    }
+    Ok(())
 }
 
 /// The configuration file named by the flags or the environment (empty when none is), and the
@@ -600,6 +674,26 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
     }
 
     #[test]
+    fn the_public_url_is_configured_and_checked() {
+        let config = resolve(&ConfigArgs::default(), &env_of(&[])).unwrap();
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+        let env = env_of(&[("COVENANT_PUBLIC_URL", "https://covenant.example.org/")]);
+        let config = resolve(&ConfigArgs::default(), &env).unwrap();
+        assert_eq!(config.public_url(), "https://covenant.example.org");
+        for bad in [
+            "covenant.example.org",
+            "javascript:alert(1)",
+            "https://evil\"host",
+            "https://a b",
+            "https://",
+        ] {
+            let env = env_of(&[("COVENANT_PUBLIC_URL", bad)]);
+            let error = resolve(&ConfigArgs::default(), &env).unwrap_err();
+            assert!(error.to_string().contains("public URL"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
     fn empty_environment_values_do_not_count() {
         let config = resolve(
             &ConfigArgs::default(),
@@ -657,6 +751,12 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 key_id: "registrar-1".into(),
                 public_key: [7; 32],
             }],
+            http: HttpSettings {
+                public_url: Some("https://covenant.example.org".into()),
+                ingest_per_second: Some(5.0),
+                ingest_burst: Some(20),
+                max_connections: Some(100),
+            },
         };
         let flags = ConfigArgs {
             config: Some(write_config(dir.path(), &config.to_toml())),
@@ -842,5 +942,85 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         .unwrap()
         .expect("the example configures witnesses");
         assert_eq!((policy.witnesses().len(), policy.quorum()), (3, 2));
+    }
+
+    mod fuzz {
+        //! Arbitrary and structure-aware configuration files: resolving one either gives
+        //! settings or an error that says what is wrong, never a panic. `just fuzz` runs more
+        //! cases; failures are kept in proptest-regressions/config.txt.
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\"[ -~]{0,30}\"",
+                "-?[0-9]{1,12}(\\.[0-9]{1,3})?",
+                Just("true".to_owned()),
+                Just("[]".to_owned()),
+                Just("{}".to_owned()),
+                Just("\"\"".to_owned()),
+                Just("nan".to_owned()),
+            ]
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            let keys = prop::sample::select(vec![
+                "origin",
+                "description",
+                "data_dir",
+                "url",
+                "credentials",
+                "listen",
+                "public_url",
+                "ingest_per_second",
+                "ingest_burst",
+                "max_connections",
+                "log_key",
+                "registrar_actor",
+                "quorum",
+                "timeout_seconds",
+                "key",
+                "public_key",
+                "key_id",
+            ]);
+            let sections = prop::sample::select(vec![
+                "[log]",
+                "[nats]",
+                "[http]",
+                "[keys]",
+                "[[keys.registrars]]",
+                "[witnessing]",
+                "[[witnessing.witnesses]]",
+                "[other]",
+            ]);
+            prop_oneof![
+                sections.prop_map(str::to_owned),
+                (keys, value()).prop_map(|(key, value)| format!("{key} = {value}")),
+                "[ -~]{0,40}",
+            ]
+        }
+
+        fn resolve_text(text: &str) {
+            let dir = tempfile::tempdir().unwrap();
+            let flags = ConfigArgs {
+                config: Some(write_config(dir.path(), text)),
+                ..Default::default()
+            };
+            if let Err(error) = resolve(&flags, &env_of(&[])) {
+                assert!(!format!("{error:#}").is_empty());
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_files(text in "[\\x00-\\x7f]{0,200}") {
+                resolve_text(&text);
+            }
+
+            #[test]
+            fn files_made_of_real_sections_and_keys(lines in prop::collection::vec(line(), 0..14)) {
+                resolve_text(&lines.join("\n"));
+            }
+        }
     }
 }

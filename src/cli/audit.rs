@@ -350,6 +350,7 @@ fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::Result<()> {
     let bar = Bar::new(quiet);
     let options = covenant_store::check::CheckOptions {
         verifier_key: Some(key.to_owned()),
+        validation_state: true,
     };
     let report = covenant_store::check::verify_store(path, &options, &mut |progress| {
         bar.0.set_length(progress.total);
@@ -548,9 +549,14 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("listen on {listen}"))?;
                 let address = listener.local_addr().context("read the listen address")?;
                 println!("serving POST /add-checkpoint on http://{address}");
-                axum::serve(listener, witness::router(Arc::new(witness)))
-                    .await
-                    .context("serve")
+                covenant_http::server::serve(
+                    listener,
+                    witness::router(Arc::new(witness)),
+                    covenant_http::server::ServerLimits::default(),
+                    std::future::pending(),
+                )
+                .await
+                .context("serve")
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -283,6 +283,7 @@ fn write_config(args: ConfigCommandArgs) -> anyhow::Result<ExitCode> {
             key_id: genesis.registrar_key_id.clone(),
             public_key: genesis.registrar_public_key,
         }],
+        http: settings.http.clone(),
     };
     let path = dir.join("covenant.toml");
     let text = format!(

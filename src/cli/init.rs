@@ -112,6 +112,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             key_id: registrar_key.key_id_or_suggested(),
             public_key: registrar_key.public_key(),
         }],
+        http: Default::default(),
     };
     let config_path = dir.join(CONFIG_FILE);
     let text = format!(

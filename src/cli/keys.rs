@@ -117,6 +117,11 @@ pub struct GrantArgs {
     /// emitter (commitments, actions, outcomes...) or assessor (assessments); repeatable.
     #[arg(long = "role", required = true, value_parser = parse_role)]
     roles: Vec<KeyRole>,
+    /// Also make the emitter's own NATS user: write a new nkey seed to this file (mode 0600;
+    /// hand it to the emitter, who connects with `--nats-credentials FILE`) and print the
+    /// entry for deploy/nats/auth.conf that lets it publish only on acct.events.<actor>.
+    #[arg(long, value_name = "FILE")]
+    nats_seed_out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -177,7 +182,18 @@ pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
         KeysCommand::Grant(args) => {
             let public_key = parse_public_key(&args.public_key)?;
             let grant = KeyGrant::new(&args.key_id, public_key, &args.actor, &args.roles);
-            sign_registry_event(&args.registrar, grant.into())
+            let signed = sign_registry_event(&args.registrar, grant.into())?;
+            if let Some(seed_file) = &args.nats_seed_out {
+                let entry = make_nats_user(seed_file, &args.actor, &args.key_id)?;
+                eprintln!(
+                    "wrote the NATS seed to {} (mode 0600: hand it to the emitter, keep it secret)
+add this user to deploy/nats/auth.conf (accounts.COVENANT.users) and reload the server:
+",
+                    seed_file.display()
+                );
+                println!("{entry}");
+            }
+            Ok(signed)
         }
         KeysCommand::Revoke(args) => sign_registry_event(
             &args.registrar,
@@ -315,6 +331,54 @@ fn write_envelope(event: &SealedEvent, out: Option<&Path>) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Make a NATS user nkey for an emitter, write its seed to a new file (mode 0600) and return
+/// the auth.conf user entry that allows it to publish only on its actor's subject.
+fn make_nats_user(seed_file: &Path, actor: &str, key_id: &str) -> anyhow::Result<String> {
+    let user = nkeys::KeyPair::new_user();
+    let seed = user
+        .seed()
+        .map_err(|error| anyhow::anyhow!("make a NATS seed: {error}"))?;
+    write_secret_file(
+        seed_file,
+        &format!(
+            "{seed}
+"
+        ),
+    )?;
+    Ok(nats_user_entry(&user.public_key(), actor, key_id))
+}
+
+/// The auth.conf entry for an emitter's NATS user: publish on its own subject (and the stream
+/// lookup its client makes), subscribe to JetStream's replies and the notifications.
+pub fn nats_user_entry(public_key: &str, actor: &str, key_id: &str) -> String {
+    let subject = covenant_core::subject::event_subject(actor);
+    format!(
+        "# {actor} (key {key_id})
+{{
+  nkey: {public_key}
+  permissions: {{
+    publish: {{ allow: [\"{subject}\", \"$JS.API.STREAM.INFO.{stream}\"] }}
+    subscribe: {{ allow: [\"_INBOX.>\", \"acct.rejected.>\", \"acct.checkpoints\"] }}
+  }}
+}}",
+        stream = covenant_core::subject::EVENT_STREAM,
+    )
+}
+
+/// Create `path` with `contents`, readable by its owner only; never overwrite.
+fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {} (it must not exist yet)", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("write {}", path.display()))
 }
 
 fn parse_public_key(text: &str) -> anyhow::Result<[u8; 32]> {

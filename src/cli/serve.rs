@@ -13,6 +13,8 @@ use anyhow::{Context, bail};
 use covenant_core::checkpoint::LogSigner;
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_http::AppState;
+use covenant_http::rate_limit::{RateLimit, RateLimiter};
+use covenant_http::server::ServerLimits;
 use covenant_ledger::{
     GenesisConfig, Ingest, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
     StreamSettings,
@@ -82,12 +84,26 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let verifier_key = ledger.verifier_key().unwrap_or_default();
     let head = ledger.head();
     let (ingest, running, mode) = start_ledger(ledger, &config, args.stream_replicas).await?;
+    let defaults = RateLimit::default();
+    let ingest_limit = RateLimit {
+        per_second: config.http.ingest_per_second.unwrap_or(defaults.per_second),
+        burst: config.http.ingest_burst.unwrap_or(defaults.burst),
+    };
     let state = AppState {
         ingest: Some(ingest),
         metrics: Arc::new(registry),
+        ingest_limit: Some(Arc::new(RateLimiter::new(ingest_limit))),
         ..AppState::new(store, verifier_key.clone())
     }
+    .with_public_url(&config.public_url())
     .with_query(crate::cli::query::open_projections(&config.data_dir)?);
+    let limits = ServerLimits {
+        max_connections: config
+            .http
+            .max_connections
+            .unwrap_or(ServerLimits::default().max_connections),
+        ..ServerLimits::default()
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
@@ -97,7 +113,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.data_dir.display(),
         head.size
     );
-    run_until_stopped(listener, state, running, signals).await
+    run_until_stopped(listener, state, limits, running, signals).await
 }
 
 async fn start_ledger(
@@ -129,15 +145,15 @@ async fn start_ledger(
 async fn run_until_stopped(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: ServerLimits,
     mut running: RunningLedger,
     mut signals: ShutdownSignals,
 ) -> anyhow::Result<ExitCode> {
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, covenant_http::router(state))
-        .with_graceful_shutdown(async {
+    let server =
+        covenant_http::server::serve(listener, covenant_http::router(state), limits, async {
             let _ = http_stopped.await;
-        })
-        .into_future();
+        });
     let server = tokio::spawn(server);
     let ledger_failed = tokio::select! {
         signal = signals.next() => {
@@ -193,8 +209,7 @@ pub async fn connect_nats(
 ) -> anyhow::Result<async_nats::Client> {
     let mut options = async_nats::ConnectOptions::new().name("covenant-ledger");
     if let Some(path) = credentials {
-        options = options
-            .credentials_file(path)
+        options = covenant_emit::publish::with_nats_identity(options, path)
             .await
             .with_context(|| format!("read NATS credentials {}", path.display()))?;
     }

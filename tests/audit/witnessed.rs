@@ -100,11 +100,19 @@ fn the_served_checkpoint_carries_a_quorum_that_audit_verify_can_require() {
     );
     let served = Served::start(&config, &data, Some(&nats.url()));
     let url = served.base_url.clone();
-    let mut envelopes = world.onboard(DCMS, "dcms-1", 2);
+    // HTTPS ingest takes a key's events once its grant is in the log.
+    let onboarding = world.onboard(DCMS, "dcms-1", 2);
+    let grant_id = id_and_actor(&onboarding[1]).0;
+    for envelope in onboarding {
+        let (status, json) = post_envelope(&url, envelope, PROTOBUF);
+        assert_eq!(status, 202, "{json}");
+    }
+    assert_eq!(wait_for_decision(&url, &grant_id)["status"], "accepted");
+    let mut envelopes = Vec::new();
     for i in 0..30 {
         envelopes.push(world.commitment(DCMS, "dcms-1", &format!("c-{i}")));
     }
-    let size = 1 + envelopes.len() as u64;
+    let size = 3 + envelopes.len() as u64;
     let mut last_id = String::new();
     for envelope in envelopes {
         last_id = id_and_actor(&envelope).0;

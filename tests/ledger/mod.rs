@@ -4,6 +4,7 @@
 
 mod cluster;
 mod crash;
+mod flood;
 mod permissions;
 mod rebuild;
 mod serve;

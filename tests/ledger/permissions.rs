@@ -103,3 +103,91 @@ fn an_emitter_may_publish_only_on_its_own_subject() {
         );
     });
 }
+
+/// `covenant keys grant --nats-seed-out` makes the emitter's NATS user with its grant: the
+/// printed entry, pasted into the server's users, lets the emitter (connecting with the seed
+/// file, through the emitter library) publish on its own actor's subject and nowhere else.
+#[test]
+fn keys_grant_makes_a_nats_user_that_publishes_only_as_its_actor() {
+    use covenant_emit::publish::{Publisher, PublisherConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (code, _, stderr) = covenant(&[
+        "keys",
+        "generate",
+        "--kind",
+        "registrar",
+        "--out",
+        &path("reg.key"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, entry, stderr) = covenant(&[
+        "keys",
+        "grant",
+        "--registrar-key",
+        &path("reg.key"),
+        "--key-id",
+        "dcms-1",
+        "--public-key",
+        &"ab".repeat(32),
+        "--actor",
+        "GB-GOV-DCMS",
+        "--role",
+        "emitter",
+        "--out",
+        &path("grant.env"),
+        "--nats-seed-out",
+        &path("dcms.seed"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(entry.contains("\"acct.events.GB-GOV-DCMS\""), "{entry}");
+    assert!(!entry.contains("acct.events.>"), "{entry}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path("dcms.seed"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let ledger = nkeys::KeyPair::new_user();
+    let config = format!(
+        "accounts {{\n  COVENANT {{\n    jetstream: enabled\n    users: [\n      {{ nkey: {}, permissions: {{ publish: [\">\"], subscribe: [\">\"] }} }}\n{entry}\n    ]\n  }}\n}}\n",
+        ledger.public_key()
+    );
+    std::fs::write(dir.path().join("auth.conf"), config).unwrap();
+    let server = NatsServer::start_with_config(&dir.path().join("auth.conf"));
+    let url = server.url();
+    let mut world = World::new();
+    world.add_ungranted_key("dcms-1", 2);
+    world.add_ungranted_key("dhsc-1", 3);
+    let own = world.commitment("GB-GOV-DCMS", "dcms-1", "c-1");
+    let foreign = world.commitment("GB-GOV-DHSC", "dhsc-1", "c-2");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ledger = async_nats::jetstream::new(connect_as(&url, &ledger.seed().unwrap()).await);
+        covenant_ledger::ensure_stream(&ledger, &covenant_ledger::StreamSettings::default())
+            .await
+            .expect("the ledger user manages the stream");
+        let mut config = PublisherConfig::new(&url);
+        config.credentials_file = Some(dir.path().join("dcms.seed"));
+        config.ack_timeout = Duration::from_secs(2);
+        config.retry.give_up_after = Duration::from_secs(3);
+        let publisher = Publisher::connect(config)
+            .await
+            .expect("the seed file connects");
+        let own = covenant_emit::build::SealedEvent::from_bytes(own).unwrap();
+        publisher.publish(&own).await.expect("its own subject");
+        let foreign = covenant_emit::build::SealedEvent::from_bytes(foreign).unwrap();
+        assert!(
+            publisher.publish(&foreign).await.is_err(),
+            "another actor's subject is refused"
+        );
+        let mut stream = ledger.get_stream("COVENANT_EVENTS").await.unwrap();
+        assert_eq!(stream.info().await.unwrap().state.messages, 1);
+        assert!(
+            async_nats::connect(&url).await.is_err(),
+            "anonymous users are refused"
+        );
+    });
+}

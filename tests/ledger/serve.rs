@@ -63,7 +63,7 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     );
     assert_eq!(status, 415, "{json}");
 
-    // The sequencer's decisions come back synchronously.
+    // Key problems are refused at the door, and nothing of them is stored.
     world.add_ungranted_key("ghost-1", 40);
     let unknown_key = world.commitment(DCMS, "ghost-1", "c-3");
     let unknown_key_id = id_of(&unknown_key);
@@ -73,6 +73,7 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
         (403, Some("unknown_key")),
         "{json}"
     );
+    // The sequencer's decisions come back synchronously.
     let missing = world.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]));
     let (status, json) = post_envelope(&url, missing, PROTOBUF);
     assert_eq!(
@@ -96,8 +97,9 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     assert_eq!(json["rejections"][0]["code"], "equivocation");
     let (status, json) = event_status(&url, &unknown_key_id);
     assert_eq!(
-        (status, json["status"].as_str(), json["code"].as_str()),
-        (200, Some("rejected"), Some("unknown_key"))
+        (status, json["status"].as_str()),
+        (404, Some("unknown")),
+        "refused at the door, never stored: {json}"
     );
     let never = world.fresh_id();
     let (status, json) = event_status(&url, &never);
@@ -107,12 +109,9 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
         covenant(&["events", "status", &made_id, "--server", &url]).0,
         0
     );
-    let (code, stdout, _) = covenant(&["events", "status", &unknown_key_id, "--server", &url]);
-    assert_eq!(code, 2, "{stdout}");
-    assert!(
-        stdout.contains("rejected (unknown_key): key ghost-1 has not been granted"),
-        "{stdout}"
-    );
+    let equivocation_id = made_id.clone();
+    let (code, stdout, _) = covenant(&["events", "status", &equivocation_id, "--server", &url]);
+    assert_eq!(code, 0, "{stdout}");
     assert_eq!(
         covenant(&["events", "status", &never, "--server", &url]).0,
         3
@@ -120,6 +119,10 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
 
     assert_eq!(
         served.metric("covenant_ledger_events_rejected_total{code=\"unknown_key\"}"),
+        None
+    );
+    assert_eq!(
+        served.metric("covenant_ledger_ingest_refused_total{code=\"unknown_key\"}"),
         Some(1.0)
     );
     assert_eq!(
@@ -159,22 +162,33 @@ fn nats_ingest_queues_and_the_decision_comes_by_status() {
         (400, Some("undecodable")),
         "{json}"
     );
+    // Key and signature problems are refused at the door: nothing reaches the stream.
     world.add_ungranted_key("ghost-1", 40);
     let unknown_key = world.commitment(DCMS, "ghost-1", "c-1");
     let unknown_key_id = id_of(&unknown_key);
     let (status, json) = post_envelope(&url, unknown_key, PROTOBUF);
     assert_eq!(
+        (status, json["code"].as_str()),
+        (403, Some("unknown_key")),
+        "{json}"
+    );
+    assert_eq!(event_status(&url, &unknown_key_id).0, 404);
+    // State rules are decided later, in stream order.
+    let missing = world.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]));
+    let missing_id = id_of(&missing);
+    let (status, json) = post_envelope(&url, missing, PROTOBUF);
+    assert_eq!(
         (status, json["status"].as_str()),
         (202, Some("queued")),
-        "state rules are decided later: {json}"
+        "{json}"
     );
-    let decided = wait_for_decision(&url, &unknown_key_id);
+    let decided = wait_for_decision(&url, &missing_id);
     assert_eq!(
         (decided["status"].as_str(), decided["code"].as_str()),
-        (Some("rejected"), Some("unknown_key"))
+        (Some("rejected"), Some("unknown_commitment"))
     );
     assert_eq!(
-        covenant(&["events", "status", &unknown_key_id, "--server", &url]).0,
+        covenant(&["events", "status", &missing_id, "--server", &url]).0,
         2
     );
     let (status, stderr) = served.terminate();

@@ -45,7 +45,8 @@ struct CosignedCheckpoint {
     size: u64,
     /// Base64 root hash.
     root: String,
-    /// The note as submitted, kept as evidence.
+    /// The checkpoint as the log signed it (its body and the log's signature, nothing a caller
+    /// added), kept as evidence.
     checkpoint: String,
 }
 
@@ -152,7 +153,7 @@ impl Witness {
         let record = CosignedCheckpoint {
             size: checkpoint.size,
             root: BASE64.encode(checkpoint.root.0),
-            checkpoint: String::from_utf8_lossy(request.note).into_owned(),
+            checkpoint: String::from_utf8_lossy(&checkpoint.log_signed_note).into_owned(),
         };
         let previous = state.logs.insert(origin.to_owned(), record);
         let encoded = serde_json::to_vec_pretty(&*state)

@@ -115,6 +115,9 @@ pub struct VerifiedCheckpoint {
     /// Signature lines by keys other than the log's (for example witness cosignatures), as
     /// they appear in the note.
     pub other_signatures: Vec<Vec<u8>>,
+    /// The note as the log signed it: the body and the log's own (verified) signature line,
+    /// without any line anyone else added.
+    pub log_signed_note: Vec<u8>,
 }
 
 /// Verify a signed checkpoint against the log's verifier key.
@@ -127,7 +130,7 @@ pub fn verify_checkpoint(
     let name = signed_note::Verifier::name(&verifier).to_owned();
     let note =
         Note::from_bytes(note_bytes).map_err(|e| CheckpointError::MalformedNote(e.to_string()))?;
-    let (_, unverified) = note
+    let (verified, unverified) = note
         .verify(&VerifierList::new(vec![Box::new(verifier)]))
         .map_err(|_| CheckpointError::BadSignature(verifier_key.to_owned()))?;
     let checkpoint =
@@ -144,6 +147,15 @@ pub fn verify_checkpoint(
         root: *checkpoint.hash(),
         body: note.text().to_vec(),
         other_signatures: unverified.iter().map(|s| s.to_bytes()).collect(),
+        log_signed_note: [
+            note.text(),
+            b"\n",
+            &verified
+                .iter()
+                .flat_map(|s| s.to_bytes())
+                .collect::<Vec<u8>>(),
+        ]
+        .concat(),
     })
 }
 
@@ -187,6 +199,21 @@ mod tests {
             verify_checkpoint(b"not a note", &signer.verifier_key()),
             Err(CheckpointError::MalformedNote(_))
         ));
+    }
+
+    #[test]
+    fn the_log_signed_note_drops_every_line_anyone_else_added() {
+        let signer = signer();
+        let note = signer.sign(10, Hash([1; 32]));
+        let added = [
+            &note[..],
+            "— someone.else AAAAAQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n".as_bytes(),
+            "— another zzzzzzzzzzzz\n".as_bytes(),
+        ]
+        .concat();
+        let checkpoint = verify_checkpoint(&added, &signer.verifier_key()).unwrap();
+        assert_eq!(checkpoint.log_signed_note, note);
+        assert_eq!(checkpoint.other_signatures.len(), 2);
     }
 
     #[test]

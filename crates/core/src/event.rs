@@ -275,15 +275,20 @@ fn is_uuid_v7(id: &str) -> bool {
         && matches!(bytes[19].to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b')
 }
 
+/// Every kind's header is checked, genesis included, so that no field of any envelope can carry
+/// a value a door would choke on (a newline in a message id header, a subject over the
+/// broker's line limit).
 fn check_header(envelope: &Envelope, kind: &Kind) -> Result<(), FieldError> {
     if matches!(kind, Kind::Genesis(_)) {
-        // Genesis is written by the ledger itself, unsigned; its header is fixed (SPEC.md).
-        return Ok(());
+        return check_genesis_header(envelope);
     }
     if !is_valid_event_id(&envelope.event_id) {
         return Err(bad(
             "event_id",
-            format!("{:?} is neither a ULID nor a UUIDv7", envelope.event_id),
+            format!(
+                "{} is neither a ULID nor a UUIDv7",
+                shorten(&envelope.event_id)
+            ),
         ));
     }
     require_id("actor", &envelope.actor)?;
@@ -297,6 +302,46 @@ fn check_header(envelope: &Envelope, kind: &Kind) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Genesis is written by the ledger itself, unsigned, with a fixed header (SPEC.md): anything
+/// else in its header is not a genesis entry any ledger wrote.
+fn check_genesis_header(envelope: &Envelope) -> Result<(), FieldError> {
+    if envelope.event_id != crate::validate::GENESIS_EVENT_ID {
+        return Err(bad(
+            "event_id",
+            format!(
+                "a genesis envelope's event id is {:?}, not {}",
+                crate::validate::GENESIS_EVENT_ID,
+                shorten(&envelope.event_id)
+            ),
+        ));
+    }
+    require_id("actor", &envelope.actor)?;
+    if !envelope.key_id.is_empty() || !envelope.signature.is_empty() {
+        return Err(bad(
+            "key_id",
+            "a genesis envelope is unsigned: key_id and signature must be empty",
+        ));
+    }
+    if envelope.occurred_at_ms != 0 {
+        return Err(bad("occurred_at_ms", "a genesis envelope's time is 0"));
+    }
+    Ok(())
+}
+
+/// A value quoted in an error message, cut to a length that keeps every message short
+/// whatever the input.
+pub fn shorten(value: &str) -> String {
+    const SHOWN: usize = 64;
+    if value.len() <= SHOWN {
+        return format!("{value:?}");
+    }
+    let mut end = SHOWN;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}... ({} bytes)", &value[..end], value.len())
+}
+
 fn require_id(field: &str, value: &str) -> Result<(), FieldError> {
     if value.is_empty() {
         return Err(bad(field, "is required"));
@@ -304,7 +349,10 @@ fn require_id(field: &str, value: &str) -> Result<(), FieldError> {
     if !is_valid_id(value) {
         return Err(bad(
             field,
-            format!("{value:?} is not a valid id (1-128 characters of A-Z a-z 0-9 . _ : / -)"),
+            format!(
+                "{} is not a valid id (1-128 characters of A-Z a-z 0-9 . _ : / -)",
+                shorten(value)
+            ),
         ));
     }
     Ok(())

@@ -17,6 +17,17 @@ pub const EVENT_STREAM: &str = "COVENANT_EVENTS";
 /// event-id index is what keeps a re-sent event from being appended twice.
 pub const DUPLICATE_WINDOW_SECS: u64 = 120;
 
+/// The `Nats-Msg-Id` an envelope is published with: the hex blake3 digest of its bytes.
+///
+/// Derived from the bytes, not from the event id, so that JetStream's duplicate window drops
+/// only byte-identical re-sends: an envelope that merely claims a genuine event's id (junk, or
+/// an attacker racing the emitter) gets its own message id and cannot make the genuine one look
+/// like a duplicate. Whether two envelopes under one id are a duplicate or an equivocation is
+/// then the ledger's event-id index's decision.
+pub fn message_id(envelope_bytes: &[u8]) -> String {
+    hex::encode(blake3::hash(envelope_bytes).as_bytes())
+}
+
 /// The subject an actor's events are published on: `acct.events.<actor>`, with every character
 /// that cannot appear in a NATS subject token ('.', '*', '>', whitespace) replaced by '_'.
 ///
@@ -43,6 +54,14 @@ pub fn event_subject(actor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_are_the_digest_of_the_bytes() {
+        assert_eq!(message_id(b"one"), message_id(b"one"));
+        assert_ne!(message_id(b"one"), message_id(b"one "));
+        assert_eq!(message_id(b""), hex::encode(blake3::hash(b"").as_bytes()));
+        assert_eq!(message_id(b"x").len(), 64);
+    }
 
     #[test]
     fn plain_actors_keep_their_name() {

@@ -415,6 +415,26 @@ fn validate_genesis(state: &LedgerState, genesis: &proto::Genesis, next_seq: u64
     })])
 }
 
+/// The checks a door makes before it lets an envelope anywhere near the log: the envelope is
+/// not a genesis entry (only the ledger writes entry 0), and its key is known, live, granted
+/// for its actor and kind in `state`'s registry, and verifies its signature. Reads only
+/// `state.genesis` and `state.keys`, so a registry-only state is enough.
+pub fn authorise(state: &LedgerState, event: &DecodedEvent) -> Result<(), Rejection> {
+    if matches!(event.kind, Kind::Genesis(_)) {
+        return Err(Rejection::new(
+            RejectCode::GenesisMisplaced,
+            "a genesis entry is written by the ledger itself, never accepted from outside",
+        ));
+    }
+    let Some(genesis) = &state.genesis else {
+        return Err(Rejection::new(
+            RejectCode::GenesisMissing,
+            "the log has no genesis entry yet; nothing can be accepted before it",
+        ));
+    };
+    check_authority(state, genesis, event, SignatureCheck::Pending)
+}
+
 fn is_registry(kind: &Kind) -> bool {
     matches!(
         kind,

@@ -31,9 +31,13 @@ pub fn new_event_id() -> String {
 
 /// A deterministic event id: a ULID whose time part is `occurred_at_ms` and whose 80 random bits
 /// are the start of blake3(`entropy`). The same inputs always give the same id, which is what
-/// makes re-publishing a file (or a demo data set) idempotent.
+/// makes re-publishing a demo data set idempotent. Anyone who knows the inputs can compute it,
+/// so real emitters use [`Speaker::derived_event_id`], which mixes in the emitter's secret.
 pub fn derived_event_id(occurred_at_ms: i64, entropy: &[u8]) -> String {
-    let hash = blake3::hash(entropy);
+    ulid_from_hash(occurred_at_ms, blake3::hash(entropy))
+}
+
+fn ulid_from_hash(occurred_at_ms: i64, hash: blake3::Hash) -> String {
     let mut random = [0u8; 16];
     random[6..].copy_from_slice(&hash.as_bytes()[..10]);
     let timestamp = occurred_at_ms.clamp(0, (1 << 48) - 1) as u64;
@@ -118,6 +122,19 @@ impl Speaker {
 
     pub fn public_key(&self) -> PublicKey {
         self.signer.public_key()
+    }
+
+    /// A deterministic event id that only this speaker can compute: like
+    /// [`derived_event_id`], but the 80 random bits are a blake3 keyed hash of `entropy` under a
+    /// key derived from the speaker's secret key. Publishing the same content twice gives the
+    /// same id (so a re-sent file is a duplicate, not a second event), while nobody without the
+    /// secret key can predict the id and publish something else under it first.
+    pub fn derived_event_id(&self, occurred_at_ms: i64, entropy: &[u8]) -> String {
+        let key = blake3::derive_key(
+            "covenant-emit 2025 event ids derived from content",
+            &self.signer.seed(),
+        );
+        ulid_from_hash(occurred_at_ms, blake3::keyed_hash(&key, entropy))
     }
 
     /// Seal an event under a fresh random event id.

@@ -2,8 +2,8 @@
 //!
 //! The write path for each event, in order:
 //! 1. the envelope bytes are written to the outbox (file fsynced, renamed, directory fsynced);
-//! 2. they are published: to JetStream with `Nats-Msg-Id` = event id, or by `POST /v1/events`
-//!    to a ledger without a broker ([`crate::publish::Transport`]);
+//! 2. they are published: to JetStream with `Nats-Msg-Id` = the digest of the bytes, or by
+//!    `POST /v1/events` to a ledger without a broker ([`crate::publish::Transport`]);
 //! 3. the receipt arrives, JetStream's ack or the ledger's answer (faults are retried with
 //!    backoff until it does);
 //! 4. the outbox file is removed.

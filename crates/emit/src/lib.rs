@@ -5,7 +5,7 @@
 //!   seals (signs) an event as an actor with a granted key.
 //! - [`keys`]: secret key files (`covenant keys generate` writes them).
 //! - [`publish`]: [`publish::Publisher`] sends sealed envelopes to JetStream with `Nats-Msg-Id`
-//!   set to the event id, waits for the ack, and retries broker faults with backoff.
+//!   set to the digest of the bytes, waits for the ack, and retries broker faults with backoff.
 //! - [`https`]: [`https::LedgerPublisher`] sends them by `POST /v1/events` to a ledger that runs
 //!   without a broker, with the same retries; [`publish::Transport`] is either.
 //! - [`emitter`]: [`emitter::Emitter`] adds an on-disk outbox, so an emitter that crashes before
@@ -46,6 +46,9 @@ mod outbox;
 pub mod publish;
 pub mod rows;
 pub mod status;
+
+#[cfg(test)]
+mod fuzz;
 
 use std::path::PathBuf;
 

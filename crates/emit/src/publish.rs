@@ -2,12 +2,13 @@
 //! ingest ([`crate::https::LedgerPublisher`]); [`Transport`] is either, so the emitter's outbox
 //! and its callers work the same way over both.
 //!
-//! On JetStream, each
-//! envelope goes to `acct.events.<actor>` with `Nats-Msg-Id` set to its event id, and a
-//! publish counts only once JetStream has acknowledged storing it. Broker faults (ack timeouts,
-//! no responders while the stream is missing, a dropped connection) are retried with
-//! exponential backoff; re-sending is always safe because JetStream drops a repeated
-//! `Nats-Msg-Id` within its duplicate window and the ledger's event-id index drops it after.
+//! On JetStream, each envelope goes to `acct.events.<actor>` with `Nats-Msg-Id` set to the digest
+//! of its bytes (`covenant_core::subject::message_id`), and a publish counts only once JetStream
+//! has acknowledged storing it. Broker faults (ack timeouts, no responders while the stream is
+//! missing, a dropped connection) are retried with exponential backoff; re-sending is always
+//! safe because JetStream drops a byte-identical re-send within its duplicate window and the
+//! ledger's event-id index drops it after. The message id is the digest, not the event id, so
+//! that no other envelope claiming the same event id can make this one look like a duplicate.
 
 use crate::EmitError;
 use crate::build::SealedEvent;
@@ -297,7 +298,7 @@ impl Publisher {
     async fn send(&self, event: &SealedEvent) -> Result<PublishAckFuture, PublishError> {
         let message = PublishMessage::build()
             .payload(event.bytes.clone())
-            .message_id(event.event_id.as_str());
+            .message_id(covenant_core::subject::message_id(&event.bytes));
         self.jetstream.send_publish(event.subject(), message).await
     }
 
@@ -328,6 +329,27 @@ impl Publisher {
     }
 }
 
+/// Add the NATS identity in `path` to `options`: either a `.creds` file (a user JWT and its
+/// seed, as `nsc` makes them) or a file holding only a user nkey seed (`SU...`, as `covenant
+/// keys grant --nats-seed-out` writes it), which the server knows by its public key.
+pub async fn with_nats_identity(
+    options: async_nats::ConnectOptions,
+    path: &std::path::Path,
+) -> std::io::Result<async_nats::ConnectOptions> {
+    let text = tokio::fs::read_to_string(path).await?;
+    let seed = text.trim();
+    if seed.starts_with("SU") && !seed.contains(char::is_whitespace) {
+        nkeys::KeyPair::from_seed(seed).map_err(|error| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} holds no valid nkey seed: {error}", path.display()),
+            )
+        })?;
+        return Ok(options.nkey(seed.to_owned()));
+    }
+    options.credentials_file(path).await
+}
+
 async fn connect_once(
     config: &PublisherConfig,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
@@ -341,7 +363,7 @@ async fn connect_once(
                 .min(Duration::from_secs(2))
         });
     if let Some(path) = &config.credentials_file {
-        options = options.credentials_file(path).await.map_err(|error| {
+        options = with_nats_identity(options, path).await.map_err(|error| {
             async_nats::ConnectError::with_source(
                 async_nats::ConnectErrorKind::Authentication,
                 error,

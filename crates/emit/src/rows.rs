@@ -3,9 +3,10 @@
 //! fields, listed in docs/EMITTERS.md. Errors name the row and the column:
 //! `row 7, due_by: "2026-02-30" is not a date (YYYY-MM-DD)`.
 //!
-//! When a row gives no `event_id`, the id is derived from the row's content and `occurred_at`
-//! ([`crate::build::derived_event_id`]), so publishing the same file twice publishes the same
-//! events, which the ledger takes once. When a row gives no `occurred_at`, it is midnight UTC
+//! When a row gives no `event_id`, the id is derived from the row's content and `occurred_at`,
+//! keyed with the emitter's secret key ([`crate::build::Speaker::derived_event_id`]): publishing
+//! the same file twice publishes the same events, which the ledger takes once, and nobody
+//! without the key can predict an id to publish something else under it first. When a row gives no `occurred_at`, it is midnight UTC
 //! of the event's own date (`made_on`, `taken_on`, `reported_on`), or now for kinds without one.
 
 use crate::build::{self, SealedEvent, Speaker};
@@ -941,7 +942,7 @@ pub fn seal_row(speaker: &Speaker, row: &Row, now_ms: i64) -> Result<SealedEvent
                 kind: Some(event.kind.clone()),
             });
             let entropy = [speaker.actor().as_bytes(), b"\n", &body].concat();
-            build::derived_event_id(occurred_at_ms, &entropy)
+            speaker.derived_event_id(occurred_at_ms, &entropy)
         }
     };
     speaker

@@ -121,7 +121,11 @@ async fn killed_after_publish_before_ack_is_re_sent_and_stored_once() {
 
     let messages = stream_messages(&server.url()).await;
     assert_eq!(messages.len(), 1, "stored exactly once");
-    assert_eq!(messages[0].1, event.event_id);
+    assert_eq!(
+        messages[0].1,
+        covenant_core::subject::message_id(&event.bytes),
+        "the message id is the digest of the bytes"
+    );
     assert_eq!(messages[0].2, event.bytes.to_vec(), "the same bytes");
 }
 

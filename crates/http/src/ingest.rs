@@ -1,8 +1,11 @@
 //! HTTPS ingest and event status.
 //!
 //! - `POST /v1/events`: one signed envelope as the body (`Content-Type:
-//!   application/x-protobuf`), at most 65 000 bytes. Stateless problems (undecodable, invalid
-//!   fields, oversized) answer 400 at once with the rejection. Embedded (no broker): the
+//!   application/x-protobuf`), at most 65 000 bytes, at most so many per source address
+//!   (429 with `Retry-After` beyond). Nothing is published or stored unless the envelope could
+//!   be accepted as far as the door can tell: undecodable, invalid fields (any kind's header
+//!   included) and oversized answer 400; a genesis envelope 422; an unknown, revoked or
+//!   unauthorised key or a bad signature 403 (covenant_ledger::Ingest). Embedded (no broker): the
 //!   ledger's decision comes back synchronously: 202 when appended (or already in the log),
 //!   403 for signature and key problems, 409 for equivocation, 422 for the other rules. With
 //!   NATS: 202 once JetStream has stored it, and the decision follows in stream order; poll
@@ -12,7 +15,7 @@
 
 use crate::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,20 +38,29 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/events/{event_id}", get(status))
 }
 
-async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn submit(State(state): State<AppState>, request: Request) -> Response {
     let Some(ingest) = &state.ingest else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "this server is read-only: it does not accept events",
         );
     };
+    if let (Some(limiter), Some(peer)) = (&state.ingest_limit, crate::server::peer_of(&request))
+        && let Err(wait) = limiter.check(peer.ip(), std::time::Instant::now())
+    {
+        return too_many_requests(wait);
+    }
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     if let Some(problem) = content_type_problem(&headers) {
         return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &problem);
     }
     let envelope = match read_envelope(body).await {
         Ok(envelope) => envelope,
         Err(response) => {
-            ingest.count_refused(RejectCode::Oversized);
+            if response.status() == StatusCode::BAD_REQUEST {
+                ingest.count_refused(RejectCode::Oversized);
+            }
             return *response;
         }
     };
@@ -83,11 +95,22 @@ fn content_type_problem(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Read at most one byte more than an envelope may have: anything longer is refused without
-/// buffering it.
+/// buffering it. A body that stops arriving (the server's body timeout) or breaks off is not
+/// an envelope either.
 async fn read_envelope(body: Body) -> Result<Bytes, Box<Response>> {
     axum::body::to_bytes(body, MAX_ENVELOPE_BYTES + 1)
         .await
-        .map_err(|_| {
+        .map_err(|failure| {
+            let too_long = failure
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            if !too_long {
+                return Box::new(error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive whole in time",
+                ));
+            }
             let rejection = Rejection::new(
                 RejectCode::Oversized,
                 format!("envelope is over the {MAX_ENVELOPE_BYTES}-byte limit"),
@@ -160,6 +183,19 @@ fn rejected(status: StatusCode, event_id: Option<&str>, rejection: &Rejection) -
             "status": "rejected",
             "code": rejection.code,
             "message": rejection.message,
+        })),
+    )
+        .into_response()
+}
+
+/// 429 with `Retry-After` in whole seconds (at least 1).
+fn too_many_requests(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, seconds.to_string())],
+        Json(json!({
+            "error": format!("too many envelopes from this address; try again in {seconds} s"),
         })),
     )
         .into_response()

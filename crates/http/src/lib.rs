@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod pages;
 pub mod proofs;
 pub mod query_api;
+pub mod rate_limit;
+pub mod server;
 
 use axum::Router;
 use covenant_store::LogStore;
@@ -31,7 +33,16 @@ pub struct AppState {
     /// The promised-versus-done projections the `/v1` query API answers from; `None` on a
     /// server without them (the query API then answers 503).
     pub query: Option<query_api::QueryHandle>,
+    /// The server's public address (scheme, host and optional path, no trailing slash), for
+    /// absolute URLs: Atom self links, the verify command on the home page. Configured, never
+    /// taken from a request's Host header, which any client can set.
+    pub public_url: String,
+    /// The per-source limit on `POST /v1/events`; `None`: no limit.
+    pub ingest_limit: Option<Arc<rate_limit::RateLimiter>>,
 }
+
+/// The public URL of a server that was given none: its default listen address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 impl AppState {
     /// A read-only server's state: no ingest, an empty metrics registry.
@@ -42,6 +53,16 @@ impl AppState {
             ingest: None,
             metrics: Arc::default(),
             query: None,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            ingest_limit: None,
+        }
+    }
+
+    /// The same state, with absolute URLs under `public_url` (a trailing slash is dropped).
+    pub fn with_public_url(self, public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            ..self
         }
     }
 

@@ -13,7 +13,7 @@ mod params;
 
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
@@ -261,15 +261,6 @@ fn next_page(path: &str, params: &Params, cursor: &str) -> String {
     format!("{path}?{}", query.finish())
 }
 
-/// The server's own absolute URL, from the request's Host header.
-fn base_url(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .map(|host| format!("http://{host}"))
-        .unwrap_or_default()
-}
-
 // ---- actors -----------------------------------------------------------------------------
 
 const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit", "format"];
@@ -392,11 +383,10 @@ async fn actor_feed(
     State(state): State<AppState>,
     Path(id): Path<String>,
     uri: Uri,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let feed_id = format!("urn:covenant:feed:actor:{id}");
-    feed(state, FeedScope::Actor(id), feed_id, uri, headers, raw).await
+    feed(state, FeedScope::Actor(id), feed_id, uri, raw).await
 }
 
 const FEED_LENGTH: usize = 50;
@@ -406,7 +396,6 @@ async fn feed(
     scope: FeedScope,
     feed_id: String,
     uri: Uri,
-    headers: HeaderMap,
     raw: Option<String>,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
@@ -423,7 +412,8 @@ async fn feed(
         .path_and_query()
         .map_or(uri.path(), |path| path.as_str())
         .to_owned();
-    let body = atom::render(&feed, &base_url(&headers), &self_path, &feed_id);
+    // Absolute links from the configured public URL, never from the Host header.
+    let body = atom::render(&feed, &state.public_url, &self_path, &feed_id);
     Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         body,
@@ -710,11 +700,10 @@ async fn theme_feed(
     State(state): State<AppState>,
     Path(theme): Path<String>,
     uri: Uri,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let feed_id = format!("urn:covenant:feed:theme:{theme}");
-    feed(state, FeedScope::Theme(theme), feed_id, uri, headers, raw).await
+    feed(state, FeedScope::Theme(theme), feed_id, uri, raw).await
 }
 
 const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "format"];

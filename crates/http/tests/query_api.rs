@@ -2,6 +2,7 @@
 //! log, and the projections caught up on request.
 
 use covenant_core::proto::Verdict;
+use covenant_http::server::ServerLimits;
 use covenant_http::{AppState, router};
 use covenant_query::Projections;
 use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario};
@@ -52,12 +53,21 @@ impl Answer {
     }
 }
 
+/// The public URL the test server is configured with (absolute links use it).
+const PUBLIC_URL: &str = "https://covenant.example.org";
+
 fn serve() -> Server {
+    serve_with(ServerLimits::default())
+}
+
+fn serve_with(limits: ServerLimits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
     let scenario = fixtures::scenario(&*store).unwrap();
     let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
-    let state = AppState::new(store.clone(), String::new()).with_query(projections);
+    let state = AppState::new(store.clone(), String::new())
+        .with_query(projections)
+        .with_public_url(PUBLIC_URL);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -67,7 +77,12 @@ fn serve() -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let address = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, router(state)).await });
+    runtime.spawn(covenant_http::server::serve(
+        listener,
+        router(state),
+        limits,
+        std::future::pending(),
+    ));
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -364,7 +379,8 @@ fn atom_feeds_parse_and_announce() {
         assert!(!feed.entries.is_empty(), "{path}");
         for entry in &feed.entries {
             assert!(!entry.id.is_empty() && !entry.title.value.is_empty());
-            assert!(entry.links[0].href.starts_with(&server.base));
+            // Absolute links come from the configured public URL.
+            assert!(entry.links[0].href.starts_with(PUBLIC_URL));
         }
     }
     let feed: atom_syndication::Feed = server
@@ -645,3 +661,6 @@ fn a_page_does_not_wait_for_a_long_backlog_either() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[path = "query_api/hardening.rs"]
+mod hardening;

@@ -1,19 +1,24 @@
 //! The second door into the ledger: submitting one signed envelope (HTTPS ingest).
 //!
-//! Stateless checks (decoding, field checks, size) answer at once in both modes. Then:
+//! Nothing goes further than this door unless it could be accepted as far as the door can
+//! tell: the envelope decodes, every field (the header of every kind included) is valid, it is
+//! not a genesis entry, and its key is live, granted for its actor and kind in the registry as
+//! of the last durable batch, and verifies the signature. Anything else is answered at once
+//! and nothing of it is published or stored. Then:
 //! - embedded (no broker): the envelope goes straight into the sequencer and the answer is the
 //!   sequencer's decision, accepted with its entry number or rejected with the reason;
 //! - with NATS: the envelope is published to the stream on `acct.events.<actor>` with
-//!   `Nats-Msg-Id` set to the event id, and the answer comes once JetStream has stored it. The
-//!   ledger decides later, in stream order; the emitter polls the event's status for it.
+//!   `Nats-Msg-Id` set to the digest of its bytes (`covenant_core::subject::message_id`), and
+//!   the answer comes once JetStream has stored it. The ledger decides later, in stream order;
+//!   the emitter polls the event's status for it.
 
 use crate::LedgerError;
 use crate::metrics::LedgerMetrics;
-use crate::sequencer::Outcome;
+use crate::sequencer::{KeyDirectory, Outcome};
 use async_nats::jetstream::{self, message::PublishMessage};
 use bytes::Bytes;
 use covenant_core::event;
-use covenant_core::subject::event_subject;
+use covenant_core::subject::{event_subject, message_id};
 use covenant_core::validate::Rejection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,8 +42,8 @@ pub enum IngestReply {
         stream_seq: u64,
         duplicate: bool,
     },
-    /// Refused before reaching the log (stateless checks), or rejected by the embedded
-    /// sequencer. `event_id` is absent when the envelope did not decode far enough.
+    /// Refused at the door (decoding, fields, genesis, key, grant, signature: nothing was
+    /// stored), or rejected by the embedded sequencer. `event_id` is absent when the envelope did not decode far enough.
     Rejected {
         event_id: Option<String>,
         rejection: Rejection,
@@ -55,23 +60,31 @@ enum Route {
 #[derive(Clone)]
 pub struct Ingest {
     route: Route,
+    keys: KeyDirectory,
     metrics: LedgerMetrics,
 }
 
 impl Ingest {
     pub(crate) fn embedded(
         requests: mpsc::Sender<EmbeddedRequest>,
+        keys: KeyDirectory,
         metrics: LedgerMetrics,
     ) -> Self {
         Self {
             route: Route::Embedded(requests),
+            keys,
             metrics,
         }
     }
 
-    pub(crate) fn stream(jetstream: jetstream::Context, metrics: LedgerMetrics) -> Self {
+    pub(crate) fn stream(
+        jetstream: jetstream::Context,
+        keys: KeyDirectory,
+        metrics: LedgerMetrics,
+    ) -> Self {
         Self {
             route: Route::Stream(Box::new(jetstream)),
+            keys,
             metrics,
         }
     }
@@ -103,6 +116,13 @@ impl Ingest {
             }
         };
         let event_id = decoded.event_id().to_owned();
+        if let Err(rejection) = self.keys.authorise(&decoded) {
+            self.metrics.record_refused(rejection.code);
+            return Ok(IngestReply::Rejected {
+                event_id: Some(event_id),
+                rejection,
+            });
+        }
         match &self.route {
             Route::Embedded(requests) => {
                 let (reply, answer) = oneshot::channel();
@@ -123,9 +143,10 @@ impl Ingest {
             }
             Route::Stream(jetstream) => {
                 let subject = event_subject(decoded.actor());
+                let message_id = message_id(&envelope);
                 let message = PublishMessage::build()
                     .payload(envelope)
-                    .message_id(&event_id);
+                    .message_id(message_id);
                 let ack = jetstream
                     .send_publish(subject, message)
                     .await

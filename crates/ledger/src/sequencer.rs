@@ -17,7 +17,8 @@ use bytes::Bytes;
 use covenant_core::event::{self, DecodedEvent};
 use covenant_core::signing::{self, BatchItem, PublicKey};
 use covenant_core::validate::{
-    self, Decision, EventIndex, IndexedEvent, LedgerState, Rejection, SignatureCheck, StateChange,
+    self, Decision, EventIndex, IndexedEvent, LedgerState, RejectCode, Rejection, SignatureCheck,
+    StateChange,
 };
 use covenant_store::{Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError};
 use rayon::prelude::*;
@@ -97,68 +98,64 @@ pub struct BatchReport {
     pub append_time: std::time::Duration,
 }
 
-/// Public keys by key id (registrars and granted keys), shared between the commit step,
-/// which updates it after each durable batch, and the prepare step, which reads it.
+/// The registry as of the last durable batch (the genesis registrars and every granted key
+/// with its actor, roles and revocation), shared between the commit step, which updates it
+/// after each durable batch, and its readers: the prepare step (keys for batch verification)
+/// and the ingest doors (authority checks before anything is published or stored).
 #[derive(Debug, Clone, Default)]
 pub struct KeyDirectory {
-    keys: Arc<RwLock<HashMap<String, PublicKey>>>,
+    registry: Arc<RwLock<LedgerState>>,
 }
 
 impl KeyDirectory {
     fn from_state(state: &LedgerState) -> Self {
         let directory = Self::default();
         {
-            let mut keys = directory.write();
-            if let Some(genesis) = &state.genesis {
-                keys.extend(
-                    genesis
-                        .registrars
-                        .iter()
-                        .map(|(id, key)| (id.clone(), *key)),
-                );
-            }
-            keys.extend(
-                state
-                    .keys
-                    .iter()
-                    .map(|(id, record)| (id.clone(), record.public_key)),
-            );
+            let mut registry = directory.write();
+            registry.genesis = state.genesis.clone();
+            registry.keys = state.keys.clone();
         }
         directory
     }
 
     /// The key a key id names, if any.
     pub fn get(&self, key_id: &str) -> Option<PublicKey> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key_id)
-            .copied()
+        self.read().public_key(key_id)
+    }
+
+    /// Whether `event` could be accepted as far as the registry decides: not a genesis entry,
+    /// a live key granted for its actor and kind, and a signature that verifies
+    /// ([`validate::authorise`]).
+    pub fn authorise(&self, event: &DecodedEvent) -> Result<(), Rejection> {
+        validate::authorise(&self.read(), event)
+    }
+
+    /// Put the registry back to `state`'s, in place, so that every holder sees it.
+    fn reset(&self, state: &LedgerState) {
+        let mut registry = self.write();
+        registry.genesis = state.genesis.clone();
+        registry.keys = state.keys.clone();
     }
 
     fn observe(&self, changes: &[StateChange]) {
-        let mut keys = None;
+        let mut registry = None;
         for change in changes {
-            let keys = keys.get_or_insert_with(|| self.write());
-            match change {
-                StateChange::Key(id, record) => {
-                    keys.insert(id.clone(), record.public_key);
-                }
-                StateChange::Genesis(genesis) => {
-                    keys.extend(
-                        genesis
-                            .registrars
-                            .iter()
-                            .map(|(id, key)| (id.clone(), *key)),
-                    );
-                }
-                _ => {}
+            if matches!(change, StateChange::Key(..) | StateChange::Genesis(_)) {
+                registry
+                    .get_or_insert_with(|| self.write())
+                    .apply(change.clone());
             }
         }
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, PublicKey>> {
-        self.keys.write().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, LedgerState> {
+        self.registry.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, LedgerState> {
+        self.registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -268,8 +265,20 @@ pub struct Sequencer {
 
 impl Sequencer {
     /// Open over `store`: write entry 0 from `genesis` into an empty store, or check that the
-    /// stored entry 0 is exactly the configured one.
+    /// stored entry 0 is exactly the configured one, and that the stored validation state is
+    /// the one the log gives (re-derived from every entry; refused when they differ).
     pub fn open(store: Arc<dyn LogStore>, genesis: &GenesisConfig) -> Result<Self, LedgerError> {
+        Self::open_with(store, genesis, true)
+    }
+
+    /// [`Sequencer::open`], re-deriving the validation state to compare with the stored one
+    /// only when `check_state` is set. Skipping it trusts the store's state records; only
+    /// benchmarks that measure the store's own reopening do.
+    pub fn open_with(
+        store: Arc<dyn LogStore>,
+        genesis: &GenesisConfig,
+        check_state: bool,
+    ) -> Result<Self, LedgerError> {
         genesis.check()?;
         let head = store.head();
         if head.size > 0 {
@@ -279,6 +288,14 @@ impl Sequencer {
             check_stored_genesis(&entry, genesis)?;
         }
         let state = store.load_state()?;
+        if check_state && head.size > 0 {
+            let derived = covenant_store::derive::derive_state(&*store, &mut |_, _| Ok(()))?;
+            if let Some(difference) = covenant_store::derive::first_difference(&derived, &state) {
+                return Err(LedgerError::Store(StoreError::CorruptMetadata(format!(
+                    "the stored validation state differs from the one the log gives ({difference}); the store has been altered: run `covenant audit verify --store` and rebuild it"
+                ))));
+            }
+        }
         let mut sequencer = Self {
             keys: KeyDirectory::from_state(&state),
             store,
@@ -506,7 +523,7 @@ impl Sequencer {
     fn recover(&mut self) {
         match self.store.load_state() {
             Ok(state) => {
-                self.keys = KeyDirectory::from_state(&state);
+                self.keys.reset(&state);
                 self.state = state;
                 self.head = self.store.head();
             }
@@ -530,9 +547,66 @@ fn rejection_record(
         stream_seq,
         stored_at_ns,
         code: rejection.code,
-        message: rejection.message,
-        envelope: envelope.to_vec(),
+        message: bounded_message(rejection.message),
+        digest: event::envelope_digest(envelope),
+        envelope: kept_bytes(rejection.code, envelope),
     }
+}
+
+/// The longest rejection message stored: messages quote field values, which an envelope of
+/// junk can make tens of kilobytes long.
+pub const MAX_REJECTION_MESSAGE_BYTES: usize = 1024;
+
+/// The longest header field kept of a rejected envelope that is not evidence; valid ids are
+/// at most 128 bytes.
+const MAX_KEPT_FIELD_BYTES: usize = 128;
+
+fn bounded_message(mut message: String) -> String {
+    if message.len() > MAX_REJECTION_MESSAGE_BYTES {
+        let mut end = MAX_REJECTION_MESSAGE_BYTES - 3;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("...");
+    }
+    message
+}
+
+/// What a rejection record keeps of the rejected bytes. An equivocation (a key that is granted
+/// and verifies signed a second, different envelope under an event id already in the log) is
+/// evidence against the emitter, so its bytes are kept whole. Anything else is kept as its
+/// header alone (the envelope without its body, each field cut short), so that storing a
+/// rejection costs a bounded few hundred bytes whatever was sent; the digest beside it still
+/// identifies the exact bytes.
+pub fn kept_bytes(code: RejectCode, envelope: &[u8]) -> Vec<u8> {
+    if code == RejectCode::Equivocation {
+        return envelope.to_vec();
+    }
+    let Ok(header) = <covenant_core::proto::Envelope as prost::Message>::decode(envelope) else {
+        return Vec::new();
+    };
+    let cut = |text: String| -> String {
+        if text.len() <= MAX_KEPT_FIELD_BYTES {
+            return text;
+        }
+        let mut end = MAX_KEPT_FIELD_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].to_owned()
+    };
+    let mut signature = header.signature;
+    signature.truncate(64);
+    let kept = covenant_core::proto::Envelope {
+        event_id: cut(header.event_id),
+        actor: cut(header.actor),
+        occurred_at_ms: header.occurred_at_ms,
+        key_id: cut(header.key_id),
+        body: Vec::new(),
+        signature,
+    };
+    prost::Message::encode_to_vec(&kept)
 }
 
 /// The id to file a rejection under when the envelope did not decode: its own event id if the

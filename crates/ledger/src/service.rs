@@ -135,7 +135,7 @@ impl Ledger {
             )));
         }
         let (request_tx, request_rx) = mpsc::channel(self.options.max_batch * 4);
-        let ingest = Ingest::embedded(request_tx, self.metrics.clone());
+        let ingest = Ingest::embedded(request_tx, self.sequencer.keys(), self.metrics.clone());
         let max_batch = self.options.max_batch;
         let running = self.start(None, move |batches, shutdown| {
             batch_requests(request_rx, batches, max_batch, shutdown).map(Ok)
@@ -154,7 +154,7 @@ impl Ledger {
         let jetstream = jetstream::new(client.clone());
         let mut stream = stream::ensure_stream(&jetstream, settings).await?;
         self.check_stream_position(&mut stream, settings).await?;
-        let ingest = Ingest::stream(jetstream, self.metrics.clone());
+        let ingest = Ingest::stream(jetstream, self.sequencer.keys(), self.metrics.clone());
         let start_seq = self.head().stream_seq + 1;
         let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
         let running = self.start(Some(client), move |batches, shutdown| {
@@ -489,8 +489,12 @@ async fn publish(
             tracing::warn!(%subject, %error, "publishing");
         }
     }
-    if let Err(error) = client.flush().await {
-        tracing::warn!(%error, "flushing publications");
+    // Bounded: a broker that went away first (stopped with the ledger) must not hold the
+    // ledger's shutdown; everything published is durable in the store already.
+    match tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "flushing publications"),
+        Err(_) => tracing::warn!("the broker did not take the last publications within 5 s"),
     }
 }
 

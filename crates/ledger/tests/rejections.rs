@@ -72,7 +72,20 @@ impl Setup {
         let records = self.node.store.rejections_for(event_id).unwrap();
         let record = records.last().expect("the rejection is recorded");
         assert_eq!((record.code, record.stream_seq), (code, stream_seq));
-        assert_eq!(record.envelope, envelope, "the rejected bytes are kept");
+        assert_eq!(
+            record.digest,
+            covenant_core::event::envelope_digest(&envelope)
+        );
+        if code == RejectCode::Equivocation {
+            assert_eq!(record.envelope, envelope, "evidence is kept whole");
+        } else {
+            assert_eq!(
+                record.envelope,
+                covenant_ledger::sequencer::kept_bytes(code, &envelope),
+                "only the header is kept"
+            );
+            assert!(record.envelope.len() <= 600, "{}", record.envelope.len());
+        }
         assert_eq!(self.node.metrics.rejected(code), before + 1);
         assert_eq!(self.node.store.head().size, size_before, "nothing appended");
         notice

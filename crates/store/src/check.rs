@@ -5,8 +5,9 @@
 //! are exercised on all live data, and then checks what the checksums cannot: every entry
 //! decodes and links to the one before it, every stored hash is the one the entries give,
 //! the event index says exactly what the entries say, every checkpoint commits to the tree
-//! at its size (and is signed by the log key, when one is given), and the head is the end of
-//! all of that. `covenant audit verify --store PATH` calls it.
+//! at its size (and is signed by the log key, when one is given), the validation state records
+//! are exactly the state changes the entries give under the validation rules (`crate::derive`),
+//! and the head is the end of all of that. `covenant audit verify --store PATH` calls it.
 
 use crate::layout::{self, Meta};
 use crate::sled_store::{self, SledStore};
@@ -23,6 +24,10 @@ pub struct CheckOptions {
     /// The log's verifier key (`<origin>+<key id>+<base64>`): when given, every stored
     /// checkpoint's signature is checked against it.
     pub verifier_key: Option<String>,
+    /// Re-derive the validation state from the entries under the validation rules and require
+    /// the stored state records to hold exactly it. Needs a log of real events (entry 0 a
+    /// genesis); `covenant audit verify --store` always sets it.
+    pub validation_state: bool,
 }
 
 /// How far the check has got, for a progress bar.
@@ -105,6 +110,9 @@ impl<'a> Checker<'a> {
         let stored_hashes = self.check_hash_records()?;
         self.check_event_index_size()?;
         let state_records = self.check_state()?;
+        if self.options.validation_state {
+            self.check_state_against_the_log()?;
+        }
         let rejections = self.check_rejections()?;
         self.digest_tree(&self.store.trees().meta.clone())?;
         Ok(CheckReport {
@@ -378,6 +386,51 @@ impl<'a> Checker<'a> {
         Ok(count)
     }
 
+    /// The state records hold exactly the changes the entries give, batch by batch: each
+    /// record, keyed by the first entry of its batch, holds the changes of the entries from
+    /// its key up to the next record's key, in order.
+    fn check_state_against_the_log(&mut self) -> Result<(), StoreError> {
+        let mut records = self.store.trees().state.clone().iter().peekable();
+        let mut current: std::collections::VecDeque<covenant_core::validate::StateChange> =
+            Default::default();
+        let mut current_key = None;
+        let engine = |e| crate::durable::engine_error(self.store.path(), e);
+        crate::derive::derive_state(self.store, &mut |seq, changes| {
+            if let Some(next) = records.peek() {
+                let (key, _) = next.as_ref().map_err(|e| engine(e.clone()))?;
+                if layout::decode_u64(key).is_some_and(|first| first <= seq) {
+                    if !current.is_empty() {
+                        return Err(state_mismatch(current_key, "holds changes no entry gives"));
+                    }
+                    let (key, value) = records.next().expect("peeked").map_err(engine)?;
+                    current_key = layout::decode_u64(&key);
+                    if current_key != Some(seq) {
+                        return Err(state_mismatch(
+                            current_key,
+                            "is keyed by no entry where a batch begins",
+                        ));
+                    }
+                    current = layout::decode_state_changes(&value)
+                        .map_err(StoreError::CorruptMetadata)?
+                        .into();
+                }
+            }
+            for change in changes {
+                if current.pop_front().as_ref() != Some(change) {
+                    return Err(corrupt(
+                        seq,
+                        "the stored validation state differs from the changes this entry gives",
+                    ));
+                }
+            }
+            Ok(())
+        })?;
+        if !current.is_empty() || records.next().is_some() {
+            return Err(state_mismatch(current_key, "holds changes no entry gives"));
+        }
+        Ok(())
+    }
+
     /// Every rejection decodes and is indexed under its event id, and the index names no
     /// rejection that is not there.
     fn check_rejections(&mut self) -> Result<u64, StoreError> {
@@ -448,6 +501,15 @@ impl<'a> Checker<'a> {
 fn entry_of_hash(index: u64) -> u64 {
     let (level, n) = tlog_tiles::split_stored_hash_index(index);
     ((n + 1) << level) - 1
+}
+
+fn state_mismatch(record: Option<u64>, problem: &str) -> StoreError {
+    StoreError::CorruptMetadata(match record {
+        Some(first) => {
+            format!("the validation state record of the batch at entry {first} {problem}")
+        }
+        None => format!("a validation state record {problem}"),
+    })
 }
 
 fn corrupt(seq: u64, problem: impl std::fmt::Display) -> StoreError {

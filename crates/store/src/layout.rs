@@ -237,8 +237,14 @@ pub(crate) fn rejection_event_prefix(event_id: &str) -> Vec<u8> {
     prefix
 }
 
-/// `event_id (u32 length + bytes), stream_seq, stored_at_ns, code (u8 length + name), message
-/// (u32 length + bytes), envelope (the rest)`.
+/// Set in a rejection record's code-length byte when the digest of the rejected bytes follows
+/// the message. Records written before it have no such digest: their `envelope` is always the
+/// whole rejected envelope, so the digest is computed from it.
+const REJECTION_HAS_DIGEST: u8 = 0x80;
+
+/// `event_id (u32 length + bytes), stream_seq, stored_at_ns, code (u8 length with
+/// REJECTION_HAS_DIGEST set + name), message (u32 length + bytes), digest (32 bytes), envelope
+/// (the rest)`.
 pub(crate) fn encode_rejection(record: &RejectionRecord) -> Vec<u8> {
     let code = record.code.as_str();
     let mut out = Vec::with_capacity(
@@ -248,16 +254,18 @@ pub(crate) fn encode_rejection(record: &RejectionRecord) -> Vec<u8> {
             + code.len()
             + 4
             + record.message.len()
+            + 32
             + record.envelope.len(),
     );
     out.extend_from_slice(&(record.event_id.len() as u32).to_be_bytes());
     out.extend_from_slice(record.event_id.as_bytes());
     out.extend_from_slice(&record.stream_seq.to_be_bytes());
     out.extend_from_slice(&record.stored_at_ns.to_be_bytes());
-    out.push(code.len() as u8);
+    out.push(code.len() as u8 | REJECTION_HAS_DIGEST);
     out.extend_from_slice(code.as_bytes());
     out.extend_from_slice(&(record.message.len() as u32).to_be_bytes());
     out.extend_from_slice(record.message.as_bytes());
+    out.extend_from_slice(&record.digest);
     out.extend_from_slice(&record.envelope);
     out
 }
@@ -267,7 +275,9 @@ pub(crate) fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, String> 
     let event_id = reader.string_u32("event id")?;
     let stream_seq = reader.u64("stream sequence")?;
     let stored_at_ns = reader.u64("stored-at time")?;
-    let code_len = reader.take(1, "code length")?[0] as usize;
+    let code_byte = reader.take(1, "code length")?[0];
+    let has_digest = code_byte & REJECTION_HAS_DIGEST != 0;
+    let code_len = (code_byte & !REJECTION_HAS_DIGEST) as usize;
     let code_name = std::str::from_utf8(reader.take(code_len, "code")?)
         .map_err(|_| "rejection code is not UTF-8".to_owned())?;
     let code = RejectCode::ALL
@@ -275,12 +285,19 @@ pub(crate) fn decode_rejection(value: &[u8]) -> Result<RejectionRecord, String> 
         .find(|code| code.as_str() == code_name)
         .ok_or_else(|| format!("rejection code {code_name:?} is unknown"))?;
     let message = reader.string_u32("message")?;
+    let digest = if has_digest {
+        let digest = reader.take(32, "digest")?;
+        <[u8; 32]>::try_from(digest).map_err(|_| "rejection digest is cut short".to_owned())?
+    } else {
+        *blake3::hash(reader.rest).as_bytes()
+    };
     Ok(RejectionRecord {
         event_id,
         stream_seq,
         stored_at_ns,
         code,
         message,
+        digest,
         envelope: reader.rest.to_vec(),
     })
 }
@@ -415,6 +432,7 @@ mod tests {
             stored_at_ns: 10,
             code: RejectCode::Equivocation,
             message: "differs".to_owned(),
+            digest: [7; 32],
             envelope: vec![1, 2, 3],
         };
         let bytes = encode_rejection(&record);
@@ -422,6 +440,25 @@ mod tests {
         for cut in 0..bytes.len() - 3 {
             assert!(decode_rejection(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn rejections_written_before_the_digest_still_read() {
+        let envelope = vec![9u8; 40];
+        let mut old = Vec::new();
+        old.extend_from_slice(&3u32.to_be_bytes());
+        old.extend_from_slice(b"abc");
+        old.extend_from_slice(&5u64.to_be_bytes());
+        old.extend_from_slice(&6u64.to_be_bytes());
+        old.push(b"bad_signature".len() as u8);
+        old.extend_from_slice(b"bad_signature");
+        old.extend_from_slice(&4u32.to_be_bytes());
+        old.extend_from_slice(b"nope");
+        old.extend_from_slice(&envelope);
+        let record = decode_rejection(&old).unwrap();
+        assert_eq!(record.code, RejectCode::BadSignature);
+        assert_eq!(record.envelope, envelope);
+        assert_eq!(record.digest, *blake3::hash(&envelope).as_bytes());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`check`]: the deep offline check behind `covenant audit verify --store PATH`.
 
 pub mod check;
+pub mod derive;
 mod durable;
 mod layout;
 mod sled_store;
@@ -47,7 +48,11 @@ pub struct RejectionRecord {
     pub stored_at_ns: u64,
     pub code: RejectCode,
     pub message: String,
-    /// The rejected bytes, as evidence (equivocation above all).
+    /// blake3 of the rejected bytes (all of them, whatever `envelope` keeps).
+    pub digest: [u8; 32],
+    /// What is kept of the rejected bytes: all of them where they are evidence (an
+    /// equivocation), otherwise only the header, so that junk costs bounded space (the ledger
+    /// decides which; see `covenant_ledger::sequencer`).
     pub envelope: Vec<u8>,
 }
 

@@ -74,3 +74,40 @@ fn remembers_what_it_cosigned_across_restarts() {
         "{refused}"
     );
 }
+
+#[test]
+fn stores_only_the_log_signed_checkpoint_not_what_a_caller_added() {
+    use covenant_audit::witness::{AddCheckpoint, Witness};
+    use covenant_core::cosignature::Cosigner;
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("witness.json");
+    let signer = log_signer();
+    let witness = Witness::open(
+        Cosigner::new("witness.example/w1", [0x77; 32]).unwrap(),
+        &[signer.verifier_key()],
+        &state_file,
+    )
+    .unwrap();
+    let note = signer.sign(5, covenant_core::merkle::Hash([3; 32]));
+    // A caller appends signature lines of its own: 90 of them, 10 KB of junk.
+    let junk_line = format!(
+        "— junk.example/{} {}\n",
+        "x".repeat(40),
+        "QUFBQUFBQUFB".repeat(4)
+    );
+    let padded = [note.clone(), junk_line.repeat(90).into_bytes()].concat();
+    let request = AddCheckpoint::encode(0, &[], &padded);
+    witness.add_checkpoint(&request, 1_700_000_000).unwrap();
+    let stored = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!stored.contains("junk.example"), "{stored}");
+    assert!(
+        stored.len() < note.len() * 2 + 400,
+        "the state holds the log's note and little else: {} bytes",
+        stored.len()
+    );
+    let state: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let kept = state["logs"][signer.origin()]["checkpoint"]
+        .as_str()
+        .unwrap();
+    assert_eq!(kept.as_bytes(), &note[..]);
+}

@@ -77,16 +77,24 @@ impl Server {
 
         let projections =
             Arc::new(Projections::open(dir.path().join("query")).expect("open the projections"));
-        let mut state = AppState::new(store.clone(), verifier_key.clone()).with_query(projections);
-        state.ingest = Some(ingest);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let mut state = AppState::new(store.clone(), verifier_key.clone())
+            .with_query(projections)
+            .with_public_url(&base);
+        state.ingest = Some(ingest);
+        // The production server: pages are tested under its Content-Security-Policy.
         tokio::spawn(async move {
-            axum::serve(listener, covenant_http::router(state))
-                .await
-                .expect("serve")
+            covenant_http::server::serve(
+                listener,
+                covenant_http::router(state),
+                covenant_http::server::ServerLimits::default(),
+                std::future::pending(),
+            )
+            .await
+            .expect("serve")
         });
 
         let posting_base = base.clone();

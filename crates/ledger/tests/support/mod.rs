@@ -350,11 +350,12 @@ pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// Publish envelope bytes to the actor's subject with `Nats-Msg-Id` = event id, and wait for
-/// JetStream's acknowledgement. Returns the stream sequence.
+/// Publish envelope bytes to the actor's subject as emitters do (`Nats-Msg-Id` = the digest of
+/// the bytes), and wait for JetStream's acknowledgement. Returns the stream sequence.
 pub async fn publish(jetstream: &async_nats::jetstream::Context, envelope: Vec<u8>) -> u64 {
-    let (event_id, actor) = id_and_actor(&envelope);
-    publish_raw(jetstream, &actor, Some(&event_id), envelope).await
+    let (_, actor) = id_and_actor(&envelope);
+    let message_id = covenant_core::subject::message_id(&envelope);
+    publish_raw(jetstream, &actor, Some(&message_id), envelope).await
 }
 
 /// Publish any bytes on `acct.events.<actor>`, with an optional message id.

@@ -244,6 +244,7 @@ fn rejection(event_id: &str, stored_at_ns: u64, code: RejectCode) -> RejectionRe
         stored_at_ns,
         code,
         message: format!("{event_id} was refused"),
+        digest: *blake3::hash(event_id.as_bytes()).as_bytes(),
         envelope: event_id.as_bytes().to_vec(),
     }
 }

@@ -59,6 +59,7 @@ fn build_store(dir: &Path, signer: &LogSigner) {
                     stored_at_ns: stored_at,
                     code: RejectCode::BadSignature,
                     message: "signature does not verify".to_owned(),
+                    digest: [batch as u8; 32],
                     envelope: vec![batch as u8; 50],
                 }],
                 stream_seq: Some(batch * 100),
@@ -125,6 +126,7 @@ fn every_flipped_byte_is_reported_or_harmless() {
     build_store(&original, &signer);
     let options = CheckOptions {
         verifier_key: Some(signer.verifier_key()),
+        ..CheckOptions::default()
     };
     // The check itself must not change the store: checking twice gives the same answer.
     let pristine = copy_of(&original, &scratch.path().join("pristine"));
@@ -235,6 +237,7 @@ fn a_checkpoint_signed_by_another_key_is_reported() {
         &dir,
         &CheckOptions {
             verifier_key: Some(signer.verifier_key()),
+            ..CheckOptions::default()
         },
         &mut |_| {},
     )
@@ -244,6 +247,7 @@ fn a_checkpoint_signed_by_another_key_is_reported() {
         &dir,
         &CheckOptions {
             verifier_key: Some(stranger.verifier_key()),
+            ..CheckOptions::default()
         },
         &mut |_| {},
     )

@@ -1,0 +1,180 @@
+//! The validation state re-derived from the log alone.
+//!
+//! The store keeps the validation state as records beside the entries so that opening does not
+//! replay the log, and the ledger trusts those records on every open. Nothing in the entries'
+//! hashes covers them, so they are checked the only way they can be: by applying the log's
+//! entries, in order, to the validation rules (`covenant_core::validate`) and comparing what
+//! comes out with what is stored. [`derive_state`] does the applying; the deep check
+//! (`crate::check`) and the ledger's open compare.
+
+use crate::{LogStore, StoreError};
+use covenant_core::entry::Entry;
+use covenant_core::event;
+use covenant_core::validate::{
+    self, Decision, EventIndex, IndexedEvent, LedgerState, SignatureCheck, StateChange,
+};
+use std::cell::RefCell;
+
+/// Entries read from the store at a time.
+const READ_CHUNK: u64 = 4096;
+
+/// The event index as it stood before entry `before`: the store's index, minus everything at
+/// or after `before`.
+struct IndexBefore<'a> {
+    store: &'a dyn LogStore,
+    before: u64,
+    failure: RefCell<Option<StoreError>>,
+}
+
+impl EventIndex for IndexBefore<'_> {
+    fn lookup(&self, event_id: &str) -> Option<IndexedEvent> {
+        match self.store.event(event_id) {
+            Ok(found) => found.filter(|indexed| indexed.seq < self.before),
+            Err(error) => {
+                self.failure.borrow_mut().get_or_insert(error);
+                None
+            }
+        }
+    }
+}
+
+/// Called with each entry's sequence number and state changes; an error stops the walk.
+pub type OnEntry<'a> = dyn FnMut(u64, &[StateChange]) -> Result<(), StoreError> + 'a;
+
+/// Apply every entry of the log to the validation rules, in order, calling `on_entry` with
+/// each entry's state changes, and return the state the log gives. An entry the rules do not
+/// accept is corruption (the log holds only accepted events) and is named.
+///
+/// Signatures are not checked again (the entries' hashes, and `covenant audit verify`, cover
+/// the envelopes): each is taken as made with the key the state names.
+pub fn derive_state(
+    store: &dyn LogStore,
+    on_entry: &mut OnEntry<'_>,
+) -> Result<LedgerState, StoreError> {
+    let mut state = LedgerState::default();
+    let size = store.head().size;
+    let mut seq = 0;
+    while seq < size {
+        let end = (seq + READ_CHUNK).min(size);
+        for bytes in store.entries(seq, end)? {
+            let changes = derive_entry(store, &state, seq, &bytes)?;
+            on_entry(seq, &changes)?;
+            state.apply_all(changes);
+            seq += 1;
+        }
+        if seq < end {
+            return Err(StoreError::Corrupt {
+                seq,
+                problem: "the entry is missing".to_owned(),
+            });
+        }
+    }
+    Ok(state)
+}
+
+fn derive_entry(
+    store: &dyn LogStore,
+    state: &LedgerState,
+    seq: u64,
+    bytes: &[u8],
+) -> Result<Vec<StateChange>, StoreError> {
+    let corrupt = |problem: String| StoreError::Corrupt { seq, problem };
+    let entry = Entry::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let decoded = event::decode(&entry.envelope)
+        .map_err(|e| corrupt(format!("the envelope does not decode: {e}")))?;
+    let signature = match state.public_key(&decoded.envelope.key_id) {
+        Some(key) => SignatureCheck::VerifiedWith(key),
+        None => SignatureCheck::Pending,
+    };
+    let index = IndexBefore {
+        store,
+        before: seq,
+        failure: RefCell::new(None),
+    };
+    let decision = validate::validate(state, &index, &decoded, seq, entry.stored_at_ns, signature);
+    if let Some(error) = index.failure.into_inner() {
+        return Err(error);
+    }
+    match decision {
+        Decision::Accept(changes) => Ok(changes),
+        Decision::Duplicate { seq: earlier } => Err(corrupt(format!(
+            "event {} is already entry {earlier}",
+            decoded.event_id()
+        ))),
+        Decision::Reject(rejection) => Err(corrupt(format!(
+            "the validation rules reject it ({rejection}), so it cannot be in the log"
+        ))),
+    }
+}
+
+/// Re-derive the state from the log and compare it with the stored one (the records the
+/// ledger replays on open); a difference is [`StoreError::CorruptMetadata`] naming a part of
+/// the state that differs.
+pub fn check_stored_state(store: &dyn LogStore) -> Result<LedgerState, StoreError> {
+    let derived = derive_state(store, &mut |_, _| Ok(()))?;
+    let stored = store.load_state()?;
+    if let Some(difference) = first_difference(&derived, &stored) {
+        return Err(StoreError::CorruptMetadata(format!(
+            "the stored validation state differs from the one the log gives: {difference}"
+        )));
+    }
+    Ok(stored)
+}
+
+/// Where two states differ first, in words; `None` when they are equal.
+pub fn first_difference(derived: &LedgerState, stored: &LedgerState) -> Option<String> {
+    if derived == stored {
+        return None;
+    }
+    if derived.genesis != stored.genesis {
+        return Some("the genesis registry".to_owned());
+    }
+    fn differing_key<'a, K: Ord + std::fmt::Debug + 'a, V: PartialEq + 'a>(
+        what: &str,
+        derived: impl Iterator<Item = (&'a K, &'a V)>,
+        lookup: impl Fn(&K) -> Option<&'a V>,
+        count: (usize, usize),
+    ) -> Option<String> {
+        for (key, value) in derived {
+            if lookup(key) != Some(value) {
+                return Some(format!("{what} {key:?}"));
+            }
+        }
+        (count.0 != count.1).then(|| format!("{what}: {} stored, {} derived", count.1, count.0))
+    }
+    let mut actors: Vec<_> = derived.actors.iter().collect();
+    actors.sort_by(|a, b| a.0.cmp(b.0));
+    let mut keys: Vec<_> = derived.keys.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    differing_key(
+        "actor",
+        actors.into_iter(),
+        |k| stored.actors.get(k),
+        (derived.actors.len(), stored.actors.len()),
+    )
+    .or_else(|| {
+        differing_key(
+            "key",
+            keys.into_iter(),
+            |k| stored.keys.get(k),
+            (derived.keys.len(), stored.keys.len()),
+        )
+    })
+    .or_else(|| {
+        differing_key(
+            "commitment",
+            derived.commitments.iter(),
+            |k| stored.commitments.get(k),
+            (derived.commitments.len(), stored.commitments.len()),
+        )
+    })
+    .or_else(|| {
+        differing_key(
+            "action",
+            derived.actions.iter(),
+            |k| stored.actions.get(k),
+            (derived.actions.len(), stored.actions.len()),
+        )
+    })
+    .or_else(|| Some("the set of retracted events".to_owned()))
+}
