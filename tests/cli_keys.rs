@@ -72,7 +72,7 @@ fn generate_writes_a_private_key_file_and_never_overwrites_it() {
         "{printed}"
     );
     assert!(
-        printed.contains("mp, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)"),
+        printed.contains("mp, party, department, agency, council, nhs_body or joint_body publish commitments, actions and outcomes (--role emitter); watchdog or civil_society publish assessments (--role assessor)"),
         "{printed}"
     );
     {
