@@ -83,7 +83,7 @@ pub struct EmitArgs {
 #[derive(clap::Subcommand)]
 enum EventCommand {
     /// A new commitment (required: --commitment-id --title --text --made-on).
-    Commitment(CommitmentFlags),
+    Commitment(Box<CommitmentFlags>),
     /// A change to a commitment (required: --commitment-id --class --rationale, and --field with
     /// --new-value or one or more --change).
     Amendment(AmendmentFlags),
@@ -385,6 +385,7 @@ impl EventCommand {
     fn into_row(self) -> Result<Row, rows::RowError> {
         let cells = match self {
             Self::Commitment(f) => {
+                let f = *f;
                 let mut c = Cells::new("commitment", f.common);
                 c.text("commitment_id", f.commitment_id)
                     .text("title", f.title)
