@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
 pub mod event;
+pub mod facts;
 pub mod merkle;
 pub mod signing;
 pub mod subject;

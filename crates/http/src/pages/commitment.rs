@@ -288,7 +288,7 @@ fn proof_line(event: &HistoryEvent) -> Markup {
     html! {
         span class="ev-proof" {
             "Log entry "
-            a href=(event.proof.inclusion) title={ "Entry hash " (event.entry_hash) } { "#" (event.seq) }
+            a href=(format!("/proofs/{}", segment(&event.event_id))) title={ "Entry hash " (event.entry_hash) } { "#" (event.seq) }
             " · "
             a class="verify" href=(event.proof.bundle) { "verify" span class="visually-hidden" { " entry " (event.seq) } }
         }

@@ -18,6 +18,7 @@ pub mod format;
 mod home;
 pub mod layout;
 pub mod periods;
+mod proof;
 mod search;
 mod themes;
 pub mod tone;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home_page))
         .route("/actors/{id}", get(actor_page))
         .route("/commitments/{id}", get(commitment_page))
+        .route("/proofs/{event_id}", get(proof_page))
         .route("/search", get(search_page))
         .route("/themes", get(themes_page))
         .route("/themes/{theme}", get(theme_page))
@@ -283,6 +285,10 @@ async fn commitment_page(
     Query(params): Query<Params>,
 ) -> Response {
     respond("commitment", move || commitment::page(&state, &id, &params)).await
+}
+
+async fn proof_page(State(state): State<AppState>, Path(event_id): Path<String>) -> Response {
+    respond("proof", move || proof::page(&state, &event_id)).await
 }
 
 async fn search_page(State(state): State<AppState>, Query(params): Query<Params>) -> Response {

@@ -689,6 +689,36 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
     );
     save_full_page(&chrome, "commitment-shared.png", DESKTOP.width).await;
 
+    // The outcome's entry number leads to a proof page that says what the event says.
+    let outcome_seq = api["outcome"]["seq"].as_u64().unwrap();
+    client
+        .find(Locator::Css(&format!(
+            "a[title^='Entry hash'][href^='/proofs/']"
+        )))
+        .await
+        .expect("an entry link to a proof page");
+    let outcome_id = api["outcome"]["event_id"].as_str().unwrap();
+    client
+        .goto(&server.url(&format!("/proofs/{outcome_id}")))
+        .await
+        .unwrap();
+    let says = text_of(&chrome, ".event-facts").await;
+    for expected in [
+        "outcome_reported",
+        "delivered",
+        "temporary-accommodation = 108300 on 2026-03-31",
+        "rough-sleeping = 2640 on 2026-03-31",
+    ] {
+        assert!(says.contains(expected), "{expected:?} in {says}");
+    }
+    let covered = text_of(&chrome, ".covered").await;
+    assert!(
+        covered.contains(&format!("Entry #{outcome_seq}")),
+        "{covered}"
+    );
+    let bundle = attribute_of_all(&chrome, "a.verify", "href").await;
+    assert_eq!(bundle, [format!("/v1/proof/bundle/{outcome_id}")]);
+
     // A delivery partner sees it on its page, marked, and its figures do not count it.
     let partner = "GB-GOV-7";
     client
