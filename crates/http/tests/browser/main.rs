@@ -692,9 +692,7 @@ async fn real_commitments_read_right_and_every_figure_agrees_with_the_api() {
     // The outcome's entry number leads to a proof page that says what the event says.
     let outcome_seq = api["outcome"]["seq"].as_u64().unwrap();
     client
-        .find(Locator::Css(&format!(
-            "a[title^='Entry hash'][href^='/proofs/']"
-        )))
+        .find(Locator::Css("a[title^='Entry hash'][href^='/proofs/']"))
         .await
         .expect("an entry link to a proof page");
     let outcome_id = api["outcome"]["event_id"].as_str().unwrap();
