@@ -394,6 +394,24 @@ fn atom_feeds_parse_and_announce() {
         .find(|e| e.id.starts_with("urn:covenant:overdue:dcms-arts"))
         .expect("newly overdue announced");
     assert_eq!(overdue.updated.to_rfc3339(), "2026-04-01T00:00:00+00:00");
+    // `published` is when it happened (the event's own date), `updated` when the log recorded it.
+    let dcms_feed: atom_syndication::Feed = server
+        .ok(&format!("/v1/actors/{DCMS}/feed.atom"))
+        .body
+        .parse()
+        .unwrap();
+    let made = dcms_feed
+        .entries
+        .iter()
+        .find(|e| e.title.value.starts_with("New commitment"))
+        .expect("a new commitment announced");
+    assert_eq!(
+        made.published.map(|p| p.to_rfc3339()).as_deref(),
+        Some("2026-01-05T00:00:00+00:00"),
+        "made on 2026-01-05"
+    );
+    assert!(made.updated >= made.published.unwrap());
+    assert!(dcms_feed.entries.iter().all(|e| e.published.is_some()));
     let dcms: atom_syndication::Feed = server
         .ok(&format!("/v1/actors/{DCMS}/feed.atom"))
         .body
