@@ -61,6 +61,14 @@ impl Log {
         self.projections.resolve(as_of, today()).unwrap()
     }
 
+    /// The commitment at the latest point (it must exist).
+    fn latest(&self, id: &str) -> covenant_query::view::CommitmentDetail {
+        self.projections
+            .commitment(id, &self.point(AsOf::LATEST))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no commitment {id}"))
+    }
+
     fn status(&self, id: &str, as_of: AsOf) -> Option<Status> {
         let point = self.point(as_of);
         self.projections
@@ -154,11 +162,7 @@ fn a_backfilled_history_reads_correctly_on_both_axes() {
     };
     assert_eq!(log.status("homes", before_it), None);
     // The history says when it happened and that it was recorded long after.
-    let detail = log
-        .projections
-        .commitment("homes", &log.point(AsOf::LATEST))
-        .unwrap()
-        .unwrap();
+    let detail = log.latest("homes");
     assert!(detail.backfilled);
     assert_eq!(detail.recorded_on, "2026-11-02");
     assert_eq!(detail.history[0].happened_on, "2024-07-17");
@@ -278,11 +282,7 @@ fn named_indicators_decide_the_status_and_the_claim_shows_beside_it() {
             )
             .unwrap();
         });
-        let detail = log
-            .projections
-            .commitment("homes", &log.point(AsOf::LATEST))
-            .unwrap()
-            .unwrap();
+        let detail = log.latest("homes");
         assert_eq!(
             detail.status, expected,
             "{homes_built} homes, {decisions} decisions"
@@ -332,11 +332,7 @@ fn goalposts_moved_is_what_changed_not_the_label() {
                 .unwrap();
             log.emit(CABINET, amend(&changes, class)).unwrap();
         });
-        let detail = log
-            .projections
-            .commitment("homes", &log.point(AsOf::LATEST))
-            .unwrap()
-            .unwrap();
+        let detail = log.latest("homes");
         (detail.flags, detail.history)
     };
     let (raised, _) = flags(&[(F::TargetValue, "1600000", "homes")], C::TargetChange);
@@ -401,11 +397,7 @@ fn an_adopted_pledge_is_answered_for_by_the_department() {
         )
         .unwrap();
     });
-    let latest = log
-        .projections
-        .commitment("pledge-teachers", &log.point(AsOf::LATEST))
-        .unwrap()
-        .unwrap();
+    let latest = log.latest("pledge-teachers");
     assert_eq!(latest.owner, DFE);
     assert_eq!(latest.maker, PARTY);
     let adoption = latest.adoption.unwrap();
@@ -454,11 +446,7 @@ fn an_assessment_naming_only_the_commitment_disputes_the_latest_outcome() {
         )
         .unwrap();
     });
-    let detail = log
-        .projections
-        .commitment("homes", &log.point(AsOf::LATEST))
-        .unwrap()
-        .unwrap();
+    let detail = log.latest("homes");
     assert!(detail.flags.disputed);
     assert_eq!(detail.assessments.len(), 1);
     assert_eq!(
@@ -495,11 +483,7 @@ fn absent_numbers_stay_absent() {
         )
         .unwrap();
     });
-    let detail = log
-        .projections
-        .commitment("no-baseline", &log.point(AsOf::LATEST))
-        .unwrap()
-        .unwrap();
+    let detail = log.latest("no-baseline");
     let json = serde_json::to_value(&detail).unwrap();
     assert_eq!(json["indicator"]["baseline_value"], serde_json::Value::Null);
     assert_eq!(json["current"]["target_value"], 92.0);

@@ -653,6 +653,13 @@ impl Log {
     }
 }
 
+impl Log {
+    /// An amendment of DCMS's commitment c-1.
+    fn amend(&mut self, class: AmendmentClass, changes: &[(AmendedField, &str, &str)]) -> Decision {
+        self.emit(DCMS, "dcms-1", amendment(class, changes))
+    }
+}
+
 fn shared_commitment(id: &str, partners: &[&str]) -> Kind {
     let Kind::CommitmentMade(mut made) = commitment(id) else {
         unreachable!()
@@ -878,13 +885,9 @@ fn an_amendment_class_must_match_the_fields_it_changes() {
     let mut log = Log::new();
     log.commit(DCMS, "dcms-1", "c-1").expect_accept();
     let message = log
-        .emit(
-            DCMS,
-            "dcms-1",
-            amendment(
-                AmendmentClass::DeadlineChange,
-                &[(AmendedField::TargetValue, "90", "")],
-            ),
+        .amend(
+            AmendmentClass::DeadlineChange,
+            &[(AmendedField::TargetValue, "90", "")],
         )
         .expect_reject(RejectCode::InvalidField);
     assert!(
@@ -923,65 +926,45 @@ fn an_amendment_class_must_match_the_fields_it_changes() {
             "England only",
         ),
     ] {
-        log.emit(DCMS, "dcms-1", amendment(class, &[(field, value, "")]))
+        log.amend(class, &[(field, value, "")])
             .expect_reject(RejectCode::InvalidField);
     }
     // The clean-power change: target and wording in one event.
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::TargetChange,
-            &[
-                (AmendedField::TargetValue, "95", ""),
-                (AmendedField::Text, "clean power", ""),
-            ],
-        ),
+    log.amend(
+        AmendmentClass::TargetChange,
+        &[
+            (AmendedField::TargetValue, "95", ""),
+            (AmendedField::Text, "clean power", ""),
+        ],
     )
     .expect_accept();
     // A revision changes several terms at once; the same field twice is refused.
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::Revision,
-            &[
-                (AmendedField::DueBy, "2030-01-01", ""),
-                (AmendedField::TargetValue, "90", ""),
-            ],
-        ),
+    log.amend(
+        AmendmentClass::Revision,
+        &[
+            (AmendedField::DueBy, "2030-01-01", ""),
+            (AmendedField::TargetValue, "90", ""),
+        ],
     )
     .expect_accept();
     let message = log
-        .emit(
-            DCMS,
-            "dcms-1",
-            amendment(
-                AmendmentClass::Revision,
-                &[
-                    (AmendedField::DueBy, "2030-01-01", ""),
-                    (AmendedField::DueBy, "2031-01-01", ""),
-                ],
-            ),
+        .amend(
+            AmendmentClass::Revision,
+            &[
+                (AmendedField::DueBy, "2030-01-01", ""),
+                (AmendedField::DueBy, "2031-01-01", ""),
+            ],
         )
         .expect_reject(RejectCode::InvalidField);
     assert!(message.contains("same field twice"), "{message}");
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::TargetChange,
-            &[(AmendedField::Comparator, "more or less", "")],
-        ),
+    log.amend(
+        AmendmentClass::TargetChange,
+        &[(AmendedField::Comparator, "more or less", "")],
     )
     .expect_reject(RejectCode::InvalidField);
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::Correction,
-            &[(AmendedField::Title, "t", "homes")],
-        ),
+    log.amend(
+        AmendmentClass::Correction,
+        &[(AmendedField::Title, "t", "homes")],
     )
     .expect_reject(RejectCode::InvalidField);
 }
@@ -992,35 +975,23 @@ fn target_changes_on_several_indicators_name_a_known_one() {
     log.emit(DCMS, "dcms-1", shared_commitment("c-1", &[]))
         .expect_accept();
     let message = log
-        .emit(
-            DCMS,
-            "dcms-1",
-            amendment(
-                AmendmentClass::TargetChange,
-                &[(AmendedField::TargetValue, "1000000", "")],
-            ),
+        .amend(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::TargetValue, "1000000", "")],
         )
         .expect_reject(RejectCode::UnknownIndicator);
     assert!(message.contains("must name one"), "{message}");
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::TargetChange,
-            &[(AmendedField::TargetValue, "1", "flats")],
-        ),
+    log.amend(
+        AmendmentClass::TargetChange,
+        &[(AmendedField::TargetValue, "1", "flats")],
     )
     .expect_reject(RejectCode::UnknownIndicator);
-    log.emit(
-        DCMS,
-        "dcms-1",
-        amendment(
-            AmendmentClass::TargetChange,
-            &[
-                (AmendedField::TargetValue, "1000000", "homes"),
-                (AmendedField::Comparator, "at_most", "decisions"),
-            ],
-        ),
+    log.amend(
+        AmendmentClass::TargetChange,
+        &[
+            (AmendedField::TargetValue, "1000000", "homes"),
+            (AmendedField::Comparator, "at_most", "decisions"),
+        ],
     )
     .expect_accept();
 }
