@@ -119,10 +119,6 @@ impl Chrome {
         let mut driver = Driver(driver);
         wait_until_listening(SocketAddr::from(([127, 0, 0, 1], port)), &mut driver.0);
 
-        // Two TLS crypto providers are compiled into the tests (one for each HTTP client);
-        // rustls needs to be told which to use, even though chromedriver is spoken to in
-        // plain HTTP. A second install in the same process is refused harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let profile = tempfile::tempdir().expect("create a browser profile directory");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
@@ -149,8 +145,9 @@ impl Chrome {
             });
         }
         capabilities.insert("goog:chromeOptions".into(), options);
-        let client = ClientBuilder::rustls()
-            .expect("set up the WebDriver client")
+        // chromedriver listens on loopback: plain HTTP, no TLS.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
