@@ -100,6 +100,28 @@ fn free_port_block(count: u16) -> u16 {
     panic!("no block of {count} free ports");
 }
 
+/// Wait until the replicated stream exists and has elected a leader: a publish before that is
+/// answered "stream not found" by a three-node cluster still settling.
+async fn wait_for_stream_leader(js: &async_nats::jetstream::Context) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(mut stream) = js.get_stream("COVENANT_EVENTS").await
+            && let Ok(info) = stream.info().await
+            && info
+                .cluster
+                .as_ref()
+                .is_some_and(|cluster| cluster.leader.is_some())
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event stream has no leader after 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn metric(base_url: &str, name: &str) -> Option<f64> {
     let (_, body) = get(&format!("{base_url}/metrics"))?;
     body.lines().find_map(|line| {
@@ -123,6 +145,7 @@ fn two_replicas_on_a_three_node_cluster_write_identical_logs() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (last_seq, replicas) = runtime.block_on(async {
         let js = jetstream(&cluster.nats_url).await;
+        wait_for_stream_leader(&js).await;
         let mut envelopes = world.onboard(DCMS, "dcms-1", 2);
         for i in 0..200 {
             envelopes.push(world.commitment(DCMS, "dcms-1", &format!("c-{i}")));
