@@ -779,9 +779,7 @@ fn check_action(action: &proto::ActionRecorded) -> Result<(), FieldError> {
             "at least one commitment is required",
         ));
     }
-    for (index, id) in action.commitment_ids.iter().enumerate() {
-        require_id(&format!("action_recorded.commitment_ids[{index}]"), id)?;
-    }
+    require_distinct_ids("action_recorded.commitment_ids", &action.commitment_ids)?;
     require_enum::<proto::ActionType>("action_recorded.type", action.r#type)?;
     require_date("action_recorded.taken_on", &action.taken_on)?;
     require_text("action_recorded.description", &action.description)?;
@@ -800,7 +798,6 @@ fn check_action(action: &proto::ActionRecorded) -> Result<(), FieldError> {
         }
         require_enum::<proto::MoneyStage>("action_recorded.money.stage", money.stage)?;
     }
-    require_distinct_ids("action_recorded.commitment_ids", &action.commitment_ids)?;
     check_links("action_recorded.evidence", &action.evidence)
 }
 

@@ -1197,3 +1197,18 @@ fn only_public_bodies_adopt() {
         .expect_reject(RejectCode::NotAdoptable);
     assert!(message.contains("not a public body"), "{message}");
 }
+
+#[test]
+fn an_action_lists_each_commitment_once() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let message = log
+        .emit(DCMS, "dcms-1", action("a-1", &["c-1", "c-1"]))
+        .expect_reject(RejectCode::InvalidField);
+    assert!(
+        message.starts_with("action_recorded.commitment_ids[1]: \"c-1\" is listed twice"),
+        "{message}"
+    );
+    log.emit(DCMS, "dcms-1", action("a-1", &["c-1"]))
+        .expect_accept();
+}
