@@ -524,7 +524,7 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
             let mut seed = [0u8; 32];
             rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
             let cosigner = Cosigner::new(&name, seed)?;
-            write_secret(&key_file, &hex::encode(seed))?;
+            crate::cli::keys::write_secret_file(&key_file, &format!("{}\n", hex::encode(seed)))?;
             println!("{}", cosigner.verifier_key());
             Ok(ExitCode::SUCCESS)
         }
@@ -587,18 +587,6 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
             }
         }
     }
-}
-
-fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("create {} (it must not exist yet)", path.display()))?;
-    writeln!(file, "{contents}").with_context(|| format!("write {}", path.display()))
 }
 
 fn read_seed(path: &Path) -> anyhow::Result<[u8; 32]> {

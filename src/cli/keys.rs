@@ -368,7 +368,7 @@ pub fn nats_user_entry(public_key: &str, actor: &str, key_id: &str) -> String {
 }
 
 /// Create `path` with `contents`, readable by its owner only; never overwrite.
-fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
