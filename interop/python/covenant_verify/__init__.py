@@ -1,0 +1,1 @@
+"""An independent verifier of Covenant logs, written from docs/SPEC.md alone."""
