@@ -6,5 +6,6 @@ mod cli_emit;
 mod cli_init;
 mod cli_keys;
 mod compat;
+mod interop;
 mod ledger;
 mod query_api;

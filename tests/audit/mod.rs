@@ -11,4 +11,4 @@ use crate::ledger::support as served;
 // A static tile server whose files a test can replace, shared with covenant-audit's tests.
 #[allow(clippy::duplicate_mod, dead_code)]
 #[path = "../../crates/audit/tests/audit/support.rs"]
-mod tile_server;
+pub(crate) mod tile_server;

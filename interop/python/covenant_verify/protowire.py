@@ -11,7 +11,7 @@ reports the first departure as `non_canonical`; bytes that cannot be parsed at a
 import re
 import struct
 
-VARINT, I64, LEN, I32 = 0, 1, 2, 5
+VARINT, I64, LEN, START_GROUP, END_GROUP, I32 = 0, 1, 2, 3, 4, 5
 
 VARINT_TYPES = {"int32", "int64", "uint32", "uint64", "sint32", "sint64", "bool"}
 I64_TYPES = {"fixed64", "sfixed64", "double"}
@@ -334,7 +334,7 @@ class Decoder:
             if not minimal:
                 self.non_canonical(field_path, "tag not written in its shortest form")
             if field is None:
-                self._skip(reader, wire, field_path)
+                self._skip(reader, wire, field_path, number)
                 self.non_canonical(field_path, f"unknown field number {number}")
                 continue
             if number < last_number or (
@@ -357,7 +357,7 @@ class Decoder:
             if present:
                 result.__dict__["oneof_" + oneof] = (present[-1], result[present[-1]])
 
-    def _skip(self, reader, wire, path):
+    def _skip(self, reader, wire, path, number):
         if wire == VARINT:
             reader.varint(path)
         elif wire == I64:
@@ -367,6 +367,18 @@ class Decoder:
         elif wire == LEN:
             length, _ = reader.varint(path)
             reader.take(length, path)
+        elif wire == START_GROUP:
+            # A group (proto2's nested encoding) under an unknown number: protobuf parsers
+            # skip it whole, up to its matching end.
+            while True:
+                if reader.done():
+                    raise ProtoError("undecodable", path, "a group without its end")
+                tag, _ = reader.varint(path)
+                if tag & 7 == END_GROUP:
+                    if tag >> 3 != number:
+                        raise ProtoError("undecodable", path, "a group ends with another number")
+                    return
+                self._skip(reader, tag & 7, path, tag >> 3)
         else:
             raise ProtoError("undecodable", path, f"wire type {wire}")
 
