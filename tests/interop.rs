@@ -550,6 +550,27 @@ fn the_python_verifier_accepts_a_live_log_and_refuses_logs_that_lie() {
     assert_refused(&server.url(), &key, &format!("entry {last}: bad_signature"));
     envelopes[last] = honest_last;
 
+    // An envelope re-encoded with its signature first: it decodes to the same fields, and
+    // its signature still verifies, but its bytes are not the canonical encoding.
+    let envelope = Envelope::decode(&envelopes[last][..]).unwrap();
+    let signature_first = [
+        Envelope {
+            signature: envelope.signature.clone(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        Envelope {
+            signature: Vec::new(),
+            ..envelope
+        }
+        .encode_to_vec(),
+    ]
+    .concat();
+    let honest_last = std::mem::replace(&mut envelopes[last], signature_first);
+    server.replace(&StaticLog::publish(&rechain(&envelopes, &times), &signer));
+    assert_refused(&server.url(), &key, &format!("entry {last}: non_canonical"));
+    envelopes[last] = honest_last;
+
     // A key used before the registrar granted it: DCMS's grant (entry 2) swapped with its
     // first commitment (entry 12).
     let first_commitment = 12;
