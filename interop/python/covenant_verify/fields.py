@@ -146,10 +146,10 @@ class Checker:
             raise FieldError(path, f"{value!r} is not an http(s) URL")
 
     def distinct_ids(self, path, values):
-        for value in values:
-            self.id(path, value)
-        if len(set(values)) != len(values):
-            raise FieldError(path, "an id is repeated")
+        for n, value in enumerate(values):
+            self.id(f"{path}[{n}]", value)
+            if value in values[:n]:
+                raise FieldError(f"{path}[{n}]", f"{value!r} is repeated")
 
     def source(self, path, source):
         self.required_enum(f"{path}.kind", "SourceKind", source["kind"])
@@ -157,13 +157,13 @@ class Checker:
             self.url(f"{path}.url", source["url"])
 
     def sources(self, path, sources):
-        for source in sources:
-            self.source(path, source)
+        for n, source in enumerate(sources):
+            self.source(f"{path}[{n}]", source)
 
     def links(self, path, links):
-        for link in links:
-            self.url(f"{path}.url", link["url"])
-            self.optional_enum(f"{path}.kind", "SourceKind", link["kind"])
+        for n, link in enumerate(links):
+            self.url(f"{path}[{n}].url", link["url"])
+            self.optional_enum(f"{path}[{n}].kind", "SourceKind", link["kind"])
 
     # --- the envelope ---
 
@@ -197,15 +197,17 @@ class Checker:
         self.id(f"{p}.registrar_actor", g["registrar_actor"])
         if not g["registrars"]:
             raise FieldError(f"{p}.registrars", "no registrar key")
-        for registrar in g["registrars"]:
-            self.id(f"{p}.registrars.key_id", registrar["key_id"])
+        for n, registrar in enumerate(g["registrars"]):
+            self.id(f"{p}.registrars[{n}].key_id", registrar["key_id"])
             if len(registrar["public_key"]) != 32:
-                raise FieldError(f"{p}.registrars.public_key", "not 32 bytes")
+                raise FieldError(f"{p}.registrars[{n}].public_key", "not 32 bytes")
 
     def kind_actor_registered(self, p, a):
         self.id(f"{p}.actor_id", a["actor_id"])
         self.text(f"{p}.name", a["name"])
         self.required_enum(f"{p}.kind", "ActorKind", a["kind"])
+        if a["url"]:
+            self.url(f"{p}.url", a["url"])
 
     def kind_key_granted(self, p, k):
         self.id(f"{p}.key_id", k["key_id"])
@@ -214,8 +216,8 @@ class Checker:
         self.id(f"{p}.actor_id", k["actor_id"])
         if not k["roles"]:
             raise FieldError(f"{p}.roles", "no role")
-        for role in k["roles"]:
-            self.required_enum(f"{p}.roles", "KeyRole", role)
+        for n, role in enumerate(k["roles"]):
+            self.required_enum(f"{p}.roles[{n}]", "KeyRole", role)
 
     def kind_key_revoked(self, p, k):
         self.id(f"{p}.key_id", k["key_id"])
@@ -227,105 +229,107 @@ class Checker:
             raise FieldError(f"{p}.successor_id", "the same as the predecessor")
         self.required_enum(f"{p}.kind", "SuccessionKind", s["kind"])
         self.date(f"{p}.effective_on", s["effective_on"])
-        for commitment_id in s["commitment_ids"]:
-            self.id(f"{p}.commitment_ids", commitment_id)
+        for n, commitment_id in enumerate(s["commitment_ids"]):
+            self.id(f"{p}.commitment_ids[{n}]", commitment_id)
 
     def kind_commitment_made(self, p, c):
         self.id(f"{p}.commitment_id", c["commitment_id"])
         self.text(f"{p}.title", c["title"])
         self.text(f"{p}.text", c["text"])
-        if c["source"] is not None:
-            self.source(f"{p}.source", c["source"])
         self.date(f"{p}.made_on", c["made_on"])
         if c["due_by"]:
             self.date(f"{p}.due_by", c["due_by"])
-            if c["due_by"] < c["made_on"]:
+            if c["due_by"] < c["made_on"]:  # same fixed-width form: text order is date order
                 raise FieldError(f"{p}.due_by", "before made_on")
-        for theme in c["themes"]:
+        for n, theme in enumerate(c["themes"]):
             if len(theme) > 64 or not THEME.fullmatch(theme):
-                raise FieldError(f"{p}.themes", f"{theme!r} is not a lower-case theme")
-        if c["indicator"] is not None:
-            self.legacy_indicator(f"{p}.indicator", c["indicator"])
-        self.distinct_ids(f"{p}.delivery_partners", c["delivery_partners"])
-        if c["indicator"] is not None and c["indicators"]:
-            raise FieldError(f"{p}.indicators", "both the legacy indicator and indicators")
-        seen = set()
-        for indicator in c["indicators"]:
-            self.indicator(f"{p}.indicators", indicator)
-            if indicator["indicator_id"] in seen:
-                raise FieldError(f"{p}.indicators.indicator_id", "repeated")
-            seen.add(indicator["indicator_id"])
+                raise FieldError(f"{p}.themes[{n}]", f"{theme!r} is not a lower-case theme")
+        if c["source"] is not None:
+            self.source(f"{p}.source", c["source"])
         self.sources(f"{p}.sources", c["sources"])
         self.links(f"{p}.evidence", c["evidence"])
+        self.distinct_ids(f"{p}.delivery_partners", c["delivery_partners"])
+        if c["indicator"] is not None and c["indicators"]:
+            raise FieldError(f"{p}.indicator", "both the legacy indicator and indicators")
+        if c["indicator"] is not None:
+            self.legacy_indicator(f"{p}.indicator", c["indicator"])
+        seen = set()
+        for n, indicator in enumerate(c["indicators"]):
+            path = f"{p}.indicators[{n}]"
+            self.indicator(path, indicator)
+            if indicator["indicator_id"] in seen:
+                raise FieldError(f"{path}.indicator_id", "repeated within the commitment")
+            seen.add(indicator["indicator_id"])
+            self.upper(path, indicator)
+
+    def numbers_and_dates(self, p, i):
+        self.finite(f"{p}.baseline_value", i["baseline_value"])
+        self.finite(f"{p}.target_value", i["target_value"])
+        self.finite(f"{p}.target_upper", i["target_upper"])
+        self.optional_date(f"{p}.baseline_date", i["baseline_date"])
+        self.optional_date(f"{p}.deadline", i["deadline"])
 
     def legacy_indicator(self, p, i):
         self.text(f"{p}.measure", i["measure"])
-        self.finite(f"{p}.baseline_value", i["baseline_value"])
-        self.optional_date(f"{p}.baseline_date", i["baseline_date"])
-        self.finite(f"{p}.target_value", i["target_value"])
+        self.numbers_and_dates(p, i)
         self.optional_enum(f"{p}.comparator", "Comparator", i["comparator"])
         self.upper(p, i)
-        self.optional_date(f"{p}.deadline", i["deadline"])
 
     def upper(self, p, i):
         upper = i["target_upper"]
         if i["comparator"] == BETWEEN:
             if upper is None:
                 raise FieldError(f"{p}.target_upper", "required for BETWEEN")
-            self.finite(f"{p}.target_upper", upper)
             if i["target_value"] is not None and upper < i["target_value"]:
                 raise FieldError(f"{p}.target_upper", "below target_value")
         elif upper is not None:
             raise FieldError(f"{p}.target_upper", "only for BETWEEN")
 
     def indicator(self, p, i):
-        self.id(f"{p}.indicator_id", i["indicator_id"])
         self.text(f"{p}.measure", i["measure"])
-        self.finite(f"{p}.baseline_value", i["baseline_value"])
-        self.optional_date(f"{p}.baseline_date", i["baseline_date"])
+        self.numbers_and_dates(p, i)
+        self.id(f"{p}.indicator_id", i["indicator_id"])
+        self.required_enum(f"{p}.comparator", "Comparator", i["comparator"])
         if i["target_value"] is None:
             raise FieldError(f"{p}.target_value", "required")
-        self.finite(f"{p}.target_value", i["target_value"])
-        self.required_enum(f"{p}.comparator", "Comparator", i["comparator"])
-        self.upper(p, i)
-        self.optional_date(f"{p}.deadline", i["deadline"])
 
     def kind_commitment_amended(self, p, a):
         self.id(f"{p}.commitment_id", a["commitment_id"])
         self.required_enum(f"{p}.class", "AmendmentClass", a["class"])
+        self.text(f"{p}.rationale", a["rationale"])
         if not a["changes"]:
             raise FieldError(f"{p}.changes", "no change")
-        seen = set()
-        for change in a["changes"]:
-            self.change(f"{p}.changes", a["class"], change)
-            key = (change["field"], change["indicator_id"])
-            if key in seen:
-                raise FieldError(f"{p}.changes.field", "the same field changed twice")
-            seen.add(key)
-        self.text(f"{p}.rationale", a["rationale"])
-        self.sources(f"{p}.sources", a["sources"])
         self.optional_date(f"{p}.effective_on", a["effective_on"])
+        self.sources(f"{p}.sources", a["sources"])
+        seen = set()
+        for n, change in enumerate(a["changes"]):
+            path = f"{p}.changes[{n}]"
+            self.change(path, a["class"], change, seen)
 
-    def change(self, p, amendment_class, change):
+    def change(self, p, amendment_class, change, seen):
         field = change["field"]
         self.required_enum(f"{p}.field", "AmendedField", field)
         if field not in ALLOWED_BY_CLASS.get(amendment_class, set()):
             raise FieldError(f"{p}.field", "not allowed by the amendment's class")
+        if change["indicator_id"]:
+            if field not in INDICATOR_FIELDS:
+                raise FieldError(f"{p}.indicator_id", "only for target changes")
+            self.id(f"{p}.indicator_id", change["indicator_id"])
+        key = (field, change["indicator_id"])
+        if key in seen:
+            raise FieldError(f"{p}.field", "the same field as an earlier change")
+        seen.add(key)
         value = change["new_value"]
         if field == DUE_BY:
             self.date(f"{p}.new_value", value)
         elif field == TARGET_VALUE:
             if len(value) > 32 or not DECIMAL.fullmatch(value):
-                raise FieldError(f"{p}.new_value", f"{value!r} is not a decimal number")
+                raise FieldError(f"{p}.new_value", f"{value!r} is not a number written as text")
         elif field == COMPARATOR:
             if value not in COMPARATOR_WORDS:
                 raise FieldError(f"{p}.new_value", f"{value!r} is not a comparator")
         else:
             self.text(f"{p}.new_value", value)
-        if change["indicator_id"]:
-            if field not in INDICATOR_FIELDS:
-                raise FieldError(f"{p}.indicator_id", "only for target changes")
-            self.id(f"{p}.indicator_id", change["indicator_id"])
 
     def kind_commitment_withdrawn(self, p, w):
         self.id(f"{p}.commitment_id", w["commitment_id"])
@@ -354,19 +358,19 @@ class Checker:
         self.date(f"{p}.reported_on", o["reported_on"])
         self.finite(f"{p}.indicator_actual", o["indicator_actual"])
         self.links(f"{p}.evidence", o["evidence"])
-        for m in o["measurements"]:
-            self.id(f"{p}.measurements.indicator_id", m["indicator_id"])
-            self.finite(f"{p}.measurements.value", m["value"])
-            self.date(f"{p}.measurements.measured_on", m["measured_on"])
+        for n, m in enumerate(o["measurements"]):
+            self.id(f"{p}.measurements[{n}].indicator_id", m["indicator_id"])
+            self.finite(f"{p}.measurements[{n}].value", m["value"])
+            self.date(f"{p}.measurements[{n}].measured_on", m["measured_on"])
 
     def kind_assessment_published(self, p, a):
         self.id(f"{p}.commitment_id", a["commitment_id"])
         if a["outcome_event_id"]:
             self.event_id(f"{p}.outcome_event_id", a["outcome_event_id"])
         self.required_enum(f"{p}.stance", "Stance", a["stance"])
+        self.optional_enum(f"{p}.assessed_verdict", "Verdict", a["assessed_verdict"])
         self.text(f"{p}.summary", a["summary"])
         self.links(f"{p}.evidence", a["evidence"])
-        self.optional_enum(f"{p}.assessed_verdict", "Verdict", a["assessed_verdict"])
 
     def kind_retraction(self, p, r):
         self.event_id(f"{p}.event_id", r["event_id"])

@@ -80,7 +80,7 @@ def verify_log(base_url, verifier_key, schema, progress=None):
         raise VerifyFailure(f"checkpoint: {error}") from None
     size = checkpoint.size
     chain = ChainChecker()
-    replay = Replay(schema, origin=checkpoint.origin)
+    replay = Replay(schema)
     leaves = []
     for index in range((size + TILE_WIDTH - 1) // TILE_WIDTH):
         width = min(TILE_WIDTH, size - index * TILE_WIDTH)
@@ -93,6 +93,11 @@ def verify_log(base_url, verifier_key, schema, progress=None):
         for position, raw in enumerate(entries):
             seq = index * TILE_WIDTH + position
             _check_entry(seq, raw, chain, replay)
+            if seq == 0 and replay.genesis["origin"] != checkpoint.origin:
+                raise VerifyFailure(
+                    f"entry 0: genesis names the origin {replay.genesis['origin']!r}, "
+                    f"the checkpoint {checkpoint.origin!r}"
+                )
             leaf = leaf_hash(raw)
             if tile[position] != leaf:
                 raise VerifyFailure(

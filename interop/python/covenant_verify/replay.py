@@ -62,10 +62,9 @@ class Key:
 class Replay:
     """The state of section 8.2, and the decision for each next envelope."""
 
-    def __init__(self, schema, origin=None):
+    def __init__(self, schema):
         self.schema = schema
         self.checker = Checker(schema)
-        self.origin = origin  # the checkpoint's origin, when known
         self.genesis = None
         self.registrars = {}  # key id -> public key
         self.actors = {}  # actor id -> ActorRegistered kind
@@ -87,15 +86,17 @@ class Replay:
         try:
             envelope = envelope_decoder.decode("Envelope", raw)
             body = body_decoder.decode("EventBody", envelope["body"])
-            for fault in (envelope_decoder.fault, body_decoder.fault):
-                if fault is not None:
-                    raise fault
         except ProtoError as error:
-            raise Rejected(error.code, error.message, error.field) from None
+            raise Rejected(error.code, f"{error.field}: {error.message}") from None
+        for part, fault in (("envelope", envelope_decoder.fault), ("body", body_decoder.fault)):
+            if fault is not None:
+                raise Rejected(fault.code, f"{fault.field}: {fault.message}", part)
         kind, value = body.kind("kind")
-        if kind is None:
-            raise Rejected("non_canonical", "the body has no event kind", "body")
         try:
+            if kind is None:
+                # An empty body is the canonical encoding of a body without a kind: a field
+                # rule, not an encoding one.
+                raise FieldError("body", "no event kind")
             self.checker.envelope(envelope, kind)
             self.checker.body(kind, value)
         except FieldError as error:
@@ -107,14 +108,12 @@ class Replay:
     def check(self, raw, stored_at_ns):
         """Decide the next envelope: (envelope, kind, value), or raise Rejected."""
         envelope, kind, value = self.decode(raw)
-        if self.genesis is None:
-            if kind != "genesis":
-                raise Rejected("invalid_field", "the log does not start with genesis", "body")
-        elif kind == "genesis":
-            raise Rejected("invalid_field", "genesis after entry 0", "genesis")
         if kind == "genesis":
-            self.check_genesis(value, stored_at_ns)
+            if self.genesis is not None:
+                raise Rejected("genesis_misplaced", "a genesis envelope after entry 0")
             return envelope, kind, value
+        if self.genesis is None:
+            raise Rejected("genesis_missing", f"{kind} before genesis")
         seen = self.events.get(envelope["event_id"])
         if seen is not None and seen[0] == blake3_hash(raw):
             raise Rejected("duplicate", f"event {envelope['event_id']} is already in the log")
@@ -134,24 +133,14 @@ class Replay:
         getattr(self, "rule_" + kind)(envelope, value)
         return envelope, kind, value
 
-    def check_genesis(self, genesis, stored_at_ns):
-        if stored_at_ns != 0:
-            raise Rejected("invalid_field", "genesis is stored at time 0", "stored_at_ns")
-        if self.origin is not None and genesis["origin"] != self.origin:
-            raise Rejected(
-                "invalid_field",
-                f"genesis origin {genesis['origin']!r} is not the checkpoint's "
-                f"{self.origin!r}",
-                "genesis.origin",
-            )
-
     def check_authority(self, envelope, kind):
         key_id, actor = envelope["key_id"], envelope["actor"]
         if kind in REGISTRY_KINDS:
             public_key = self.registrars.get(key_id)
             if public_key is None:
-                code = "unauthorised_key" if key_id in self.keys else "unknown_key"
-                raise Rejected(code, f"{kind} must be signed by a registrar key, not {key_id}")
+                raise Rejected(
+                    "unauthorised_key", f"{kind} must be signed by a registrar key, not {key_id}"
+                )
             if actor != self.genesis["registrar_actor"]:
                 raise Rejected("unauthorised_key", f"{kind} is spoken by the registrar actor")
         else:
@@ -279,10 +268,12 @@ class Replay:
 
     def rule_commitment_adopted(self, envelope, a):
         commitment = self.commitment(a["commitment_id"])
-        owner_kind = self.actors.get(commitment.owner)
-        adopter_kind = self.actors.get(envelope["actor"])
-        if owner_kind not in (MP, PARTY) or not commitment.open or adopter_kind not in ADOPTERS:
-            raise Rejected("not_adoptable", f"commitment {a['commitment_id']} is not adoptable")
+        if self.actors.get(commitment.owner) not in (MP, PARTY):
+            raise Rejected("not_adoptable", "its owner is neither an MP nor a party")
+        if self.actors.get(envelope["actor"]) not in ADOPTERS:
+            raise Rejected("not_adoptable", f"{envelope['actor']} is not a public body")
+        if not commitment.open:
+            raise Rejected("not_adoptable", "the commitment is withdrawn or has an outcome")
 
     def rule_retraction(self, envelope, r):
         seen = self.events.get(r["event_id"])

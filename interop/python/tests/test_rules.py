@@ -8,6 +8,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from covenant_verify import ed25519  # noqa: E402
+from covenant_verify.currencies import CURRENCIES  # noqa: E402
 from covenant_verify.fields import is_date, is_event_id, is_id, is_url, is_blank  # noqa: E402
 from covenant_verify.protowire import ProtoError, Schema, decode  # noqa: E402
 
@@ -94,6 +95,15 @@ class Fields(unittest.TestCase):
                     "https://-a.b", "https://ab", "https://a.b/ c", "https://a.b/{x}",
                     "https://a.b:123456", "https://a.b" + "/x" * 1100]:
             self.assertFalse(is_url(bad), bad)
+
+
+class Currencies(unittest.TestCase):
+    def test_the_list_is_the_spec_appendix(self):
+        spec = (HERE.parents[2] / "docs" / "SPEC.md").read_text("utf-8")
+        marker = "<!-- currency-codes -->"
+        self.assertIn(marker, spec, "SPEC appendix A lists the currency codes")
+        block = spec.split(marker, 1)[1].split("```text", 1)[1].split("```", 1)[0]
+        self.assertEqual(CURRENCIES, frozenset(block.split()))
 
 
 class Ed25519(unittest.TestCase):

@@ -50,7 +50,7 @@ class SpecExample(unittest.TestCase):
 
     def test_entries_hashes_root_and_checkpoint(self):
         leaves = []
-        replay = Replay(self.schema, origin="covenant.example/log")
+        replay = Replay(self.schema)
         previous = bytes(32)
         for n in range(3):
             raw = self.hex(f"entry {n}")
@@ -75,6 +75,7 @@ class SpecExample(unittest.TestCase):
         note = "\n".join(self.values["checkpoint"]).rstrip("\n") + "\n"
         checkpoint = open_checkpoint(note, key)
         self.assertEqual((checkpoint.size, checkpoint.root), (3, self.hex("root")))
+        self.assertEqual(replay.genesis["origin"], checkpoint.origin)
 
 
 if __name__ == "__main__":
