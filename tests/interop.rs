@@ -588,7 +588,7 @@ fn the_python_verifier_accepts_a_live_log_and_refuses_logs_that_lie() {
     assert_refused(
         &server.url(),
         &elsewhere.verifier_key(),
-        "entry 0: invalid_field",
+        "entry 0: genesis names the origin",
     );
 
     eprintln!(
