@@ -92,18 +92,13 @@ def verify_log(base_url, verifier_key, schema, progress=None):
         tile = _hashes(fetcher.tile(0, index, width), level0_path, width)
         for position, raw in enumerate(entries):
             seq = index * TILE_WIDTH + position
-            _check_entry(seq, raw, chain, replay)
+            _check_entry(seq, raw, chain, replay, tile[position], level0_path)
             if seq == 0 and replay.genesis["origin"] != checkpoint.origin:
                 raise VerifyFailure(
                     f"entry 0: genesis names the origin {replay.genesis['origin']!r}, "
                     f"the checkpoint {checkpoint.origin!r}"
                 )
-            leaf = leaf_hash(raw)
-            if tile[position] != leaf:
-                raise VerifyFailure(
-                    f"entry {seq}: its leaf hash is not hash {position} of {level0_path}"
-                )
-            leaves.append(leaf)
+            leaves.append(leaf_hash(raw))
         if progress:
             progress(len(leaves), size)
     _check_tiles(fetcher, leaves)
@@ -112,7 +107,8 @@ def verify_log(base_url, verifier_key, schema, progress=None):
     return size
 
 
-def _check_entry(seq, raw, chain, replay):
+def _check_entry(seq, raw, chain, replay, tile_hash, tile_path_):
+    """In SPEC section 9's order: the entry's format, its chain link, its leaf hash, replay."""
     try:
         entry = decode_entry(raw)
     except FormatError as error:
@@ -120,6 +116,10 @@ def _check_entry(seq, raw, chain, replay):
     problem = chain.push(entry)
     if problem:
         raise VerifyFailure(f"entry {seq}: chain: {problem}")
+    if leaf_hash(raw) != tile_hash:
+        raise VerifyFailure(
+            f"entry {seq}: its leaf hash is not hash {seq % TILE_WIDTH} of {tile_path_}"
+        )
     try:
         replay.accept(entry.envelope, entry.stored_at_ns)
     except Rejected as error:
