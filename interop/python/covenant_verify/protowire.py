@@ -232,6 +232,20 @@ class _Reader:
         return chunk
 
 
+def _skip_value(reader, wire, path):
+    if wire == VARINT:
+        reader.varint(path)
+    elif wire == I64:
+        reader.take(8, path)
+    elif wire == I32:
+        reader.take(4, path)
+    elif wire == LEN:
+        length, _ = reader.varint(path)
+        reader.take(length, path)
+    else:
+        raise ProtoError("undecodable", path, f"wire type {wire}")
+
+
 def _varint_size(value):
     size = 1
     while value >= 0x80:
@@ -358,29 +372,24 @@ class Decoder:
                 result.__dict__["oneof_" + oneof] = (present[-1], result[present[-1]])
 
     def _skip(self, reader, wire, path, number):
-        if wire == VARINT:
-            reader.varint(path)
-        elif wire == I64:
-            reader.take(8, path)
-        elif wire == I32:
-            reader.take(4, path)
-        elif wire == LEN:
-            length, _ = reader.varint(path)
-            reader.take(length, path)
-        elif wire == START_GROUP:
-            # A group (proto2's nested encoding) under an unknown number: protobuf parsers
-            # skip it whole, up to its matching end.
-            while True:
-                if reader.done():
-                    raise ProtoError("undecodable", path, "a group without its end")
-                tag, _ = reader.varint(path)
-                if tag & 7 == END_GROUP:
-                    if tag >> 3 != number:
-                        raise ProtoError("undecodable", path, "a group ends with another number")
-                    return
-                self._skip(reader, tag & 7, path, tag >> 3)
-        else:
-            raise ProtoError("undecodable", path, f"wire type {wire}")
+        """Skip an unknown field's value; a group (proto2's nested encoding) is skipped whole,
+        as protobuf parsers do, without recursion however deep it nests."""
+        if wire != START_GROUP:
+            _skip_value(reader, wire, path)
+            return
+        open_groups = [number]
+        while open_groups:
+            if reader.done():
+                raise ProtoError("undecodable", path, "a group without its end")
+            tag, _ = reader.varint(path)
+            inner_wire, inner_number = tag & 7, tag >> 3
+            if inner_wire == END_GROUP:
+                if inner_number != open_groups.pop():
+                    raise ProtoError("undecodable", path, "a group ends with another number")
+            elif inner_wire == START_GROUP:
+                open_groups.append(inner_number)
+            else:
+                _skip_value(reader, inner_wire, path)
 
     def _read_field(self, reader, field, wire, result, path):
         expected = field.wire_type()
