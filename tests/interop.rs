@@ -1,7 +1,8 @@
 //! The independent verifier in interop/python, written from docs/SPEC.md alone, against the
 //! reference implementation: every conformance vector of spec/vectors, the SPEC's worked
-//! example, a live log that `covenant serve` built from events of every kind fed through a
-//! real nats-server, and logs that lie (which it must refuse, naming what is wrong).
+//! example, the log release 0.1 wrote, a live log that `covenant serve` built from events of
+//! every kind fed through a real nats-server, and logs that lie (which it must refuse, naming
+//! what is wrong).
 
 use crate::audit::tile_server::TileServer;
 use crate::ledger::support::world::{self, ORIGIN, World, header};
@@ -601,5 +602,33 @@ fn the_python_verifier_accepts_a_live_log_and_refuses_logs_that_lie() {
     eprintln!(
         "the interop test took {:.1} s for {size} entries",
         started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn the_python_verifier_accepts_the_log_release_0_1_wrote() {
+    // tests/data/compat-0.1: the entries (each prefixed with its u32 big-endian length), the
+    // checkpoint the old ledger signed over all of them, and its verifier key. Served as they
+    // are, with the old signature: today's rules, written from the SPEC, accept every entry.
+    let fixture = Path::new(REPO).join("tests/data/compat-0.1");
+    let bytes = std::fs::read(fixture.join("entries.bin")).expect("read the old entries");
+    let mut entries = Vec::new();
+    let mut rest = bytes.as_slice();
+    while let Some((length, tail)) = rest.split_first_chunk::<4>() {
+        let (entry, tail) = tail.split_at(u32::from_be_bytes(*length) as usize);
+        entries.push(entry.to_vec());
+        rest = tail;
+    }
+    let mut tree = covenant_core::merkle::MemoryTree::new();
+    entries.iter().for_each(|entry| tree.push(entry));
+    let checkpoint = std::fs::read(fixture.join("checkpoint")).expect("read the old checkpoint");
+    let key = std::fs::read_to_string(fixture.join("verifier-key")).expect("read the old key");
+    let log = StaticLog::publish_with_checkpoint(&entries, &tree, &checkpoint, key.trim());
+    let server = TileServer::serve(&log);
+    let (code, output) = verify(&server.url(), key.trim());
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains(&format!("ok: verified all {} entries", entries.len())),
+        "{output}"
     );
 }
