@@ -163,9 +163,10 @@ fn accepted(event_id: &str, seq: u64, duplicate: bool) -> Response {
 /// signatures and keys, 409 for equivocation, 422 for rules about the log's state.
 pub fn status_for(code: RejectCode) -> StatusCode {
     match code {
-        RejectCode::Undecodable | RejectCode::Oversized | RejectCode::InvalidField => {
-            StatusCode::BAD_REQUEST
-        }
+        RejectCode::Undecodable
+        | RejectCode::NonCanonical
+        | RejectCode::Oversized
+        | RejectCode::InvalidField => StatusCode::BAD_REQUEST,
         RejectCode::BadSignature
         | RejectCode::UnknownKey
         | RejectCode::RevokedKey
