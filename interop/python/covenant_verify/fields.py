@@ -167,11 +167,13 @@ class Checker:
 
     # --- the envelope ---
 
-    def envelope(self, envelope, kind):
+    def envelope(self, envelope, kind, value):
         if kind == "genesis":
             if envelope["event_id"] != "genesis":
                 raise FieldError("event_id", "a genesis envelope's event_id is 'genesis'")
             self.id("actor", envelope["actor"])
+            if envelope["actor"] != value["registrar_actor"]:
+                raise FieldError("actor", "genesis is spoken by its registrar actor (SPEC 8.1)")
             if envelope["occurred_at_ms"] != 0:
                 raise FieldError("occurred_at_ms", "a genesis envelope's time is 0")
             if envelope["key_id"]:

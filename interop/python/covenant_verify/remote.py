@@ -93,17 +93,17 @@ def verify_log(base_url, verifier_key, schema, progress=None):
         for position, raw in enumerate(entries):
             seq = index * TILE_WIDTH + position
             _check_entry(seq, raw, chain, replay, tile[position], level0_path)
-            if seq == 0 and replay.genesis["origin"] != checkpoint.origin:
-                raise VerifyFailure(
-                    f"entry 0: genesis names the origin {replay.genesis['origin']!r}, "
-                    f"the checkpoint {checkpoint.origin!r}"
-                )
             leaves.append(leaf_hash(raw))
         if progress:
             progress(len(leaves), size)
     _check_tiles(fetcher, leaves)
     if tree_hash(leaves) != checkpoint.root:
         raise VerifyFailure("the tree of the entries does not have the checkpoint's root")
+    if size and replay.genesis["origin"] != checkpoint.origin:
+        raise VerifyFailure(
+            f"entry 0: genesis names the origin {replay.genesis['origin']!r}, "
+            f"the checkpoint {checkpoint.origin!r}"
+        )
     return size
 
 

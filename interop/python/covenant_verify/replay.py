@@ -97,7 +97,7 @@ class Replay:
                 # An empty body is the canonical encoding of a body without a kind: a field
                 # rule, not an encoding one.
                 raise FieldError("body", "no event kind")
-            self.checker.envelope(envelope, kind)
+            self.checker.envelope(envelope, kind, value)
             self.checker.body(kind, value)
         except FieldError as error:
             raise Rejected("invalid_field", error.message, error.field) from None
