@@ -1383,13 +1383,7 @@ fn event_ids_have_one_spelling() {
         ("01937e9c03b4a-7c1d-8e2f-0123456789ab", false),
     ] {
         let envelope = seal(header(id, DCMS, "dcms-1"), commitment(id), &signer);
-        let decision = log.submit_envelope(&envelope);
-        if ok {
-            decision.expect_accept();
-        } else {
-            let message = decision.expect_reject(RejectCode::InvalidField);
-            assert!(message.starts_with("event_id:"), "{id}: {message}");
-        }
+        accepted_or_names_field(log.submit_envelope(&envelope), ok, "event_id:");
     }
 }
 
@@ -1465,13 +1459,11 @@ fn dates_are_gregorian_from_1900_to_9999() {
             made.due_by = String::new();
             made.commitment_id = format!("c-{made_on}");
         });
-        let decision = log.emit(DCMS, "dcms-1", kind);
-        if ok {
-            decision.expect_accept();
-        } else {
-            let message = decision.expect_reject(RejectCode::InvalidField);
-            assert!(message.contains("commitment_made.made_on"), "{message}");
-        }
+        accepted_or_names_field(
+            log.emit(DCMS, "dcms-1", kind),
+            ok,
+            "commitment_made.made_on",
+        );
     }
 }
 
@@ -1498,13 +1490,21 @@ fn themes_are_hyphenated_lower_case_words() {
             made.themes = vec![theme.to_owned()];
             made.commitment_id = format!("c-{}", log_safe(theme));
         });
-        let decision = log.emit(DCMS, "dcms-1", kind);
-        if ok {
-            decision.expect_accept();
-        } else {
-            let message = decision.expect_reject(RejectCode::InvalidField);
-            assert!(message.contains("commitment_made.themes[0]"), "{message}");
-        }
+        accepted_or_names_field(
+            log.emit(DCMS, "dcms-1", kind),
+            ok,
+            "commitment_made.themes[0]",
+        );
+    }
+}
+
+/// Accepted when `ok`, else refused as `invalid_field` with a message naming `field`.
+fn accepted_or_names_field(decision: Decision, ok: bool, field: &str) {
+    if ok {
+        decision.expect_accept();
+    } else {
+        let message = decision.expect_reject(RejectCode::InvalidField);
+        assert!(message.contains(field), "{message}");
     }
 }
 
@@ -1560,13 +1560,7 @@ fn money_is_in_an_iso_4217_currency() {
                 stage: MoneyStage::Pledged as i32,
             });
         }
-        let decision = log.emit(DCMS, "dcms-1", kind);
-        if ok {
-            decision.expect_accept();
-        } else {
-            let message = decision.expect_reject(RejectCode::InvalidField);
-            assert!(message.contains("money.currency"), "{message}");
-        }
+        accepted_or_names_field(log.emit(DCMS, "dcms-1", kind), ok, "money.currency");
     }
 }
 
