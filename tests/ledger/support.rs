@@ -326,7 +326,8 @@ fn assert_same_shape(name: &str, at: &str, example: &serde_json::Value, real: &s
     );
     match (example, real) {
         (Value::Object(documented), Value::Object(answered)) => {
-            let keys = |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
+            let keys =
+                |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
             assert_eq!(keys(documented), keys(answered), "{name}{at}: keys");
             for (key, value) in documented {
                 assert_same_shape(name, &format!("{at}.{key}"), value, &answered[key]);

@@ -336,7 +336,9 @@ mod tests {
             400,
             r#"{"error":{"code":"undecodable","message":"not an envelope","parameter":null,"event_id":null}}"#,
         );
-        assert!(matches!(unreadable.decision, Some(EventStatus::Rejected { ref code, .. }) if code == "undecodable"));
+        assert!(
+            matches!(unreadable.decision, Some(EventStatus::Rejected { ref code, .. }) if code == "undecodable")
+        );
         let other = r#"{"event_id":"01JZ0000000000000000000001","status":"accepted"}"#;
         let mixed_up = classify(ID, 202, other.as_bytes()).err().unwrap();
         assert!(mixed_up.contains("the answer is about"), "{mixed_up}");

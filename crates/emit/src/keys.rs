@@ -240,7 +240,10 @@ mod tests {
             key_id: None,
             ..key.clone()
         };
-        assert_eq!(unnamed.suggested_key_id(), "GB-GOV-23.emitter-d75a980182b10ab7");
+        assert_eq!(
+            unnamed.suggested_key_id(),
+            "GB-GOV-23.emitter-d75a980182b10ab7"
+        );
         // It is exactly what `covenant keys generate` writes for that key.
         assert_eq!(key.to_toml(), text);
         // The rules the page states: unknown fields, bad seeds and bad ids are refused by name.

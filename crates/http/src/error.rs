@@ -113,13 +113,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(ErrorAnswer {
-                error: self.detail,
-            }),
-        )
-            .into_response();
+        let mut response = (self.status, Json(ErrorAnswer { error: self.detail })).into_response();
         if let Some(seconds) = self.retry_after_seconds {
             response
                 .headers_mut()
@@ -148,7 +142,9 @@ fn code_for(status: StatusCode) -> &'static str {
 /// The sentence for an error status that no handler described.
 fn message_for(status: StatusCode, method: &str, path: &str, said: &str) -> String {
     match status {
-        StatusCode::NOT_FOUND => format!("{path} is not a route of this API (see /v1/openapi.json)"),
+        StatusCode::NOT_FOUND => {
+            format!("{path} is not a route of this API (see /v1/openapi.json)")
+        }
         StatusCode::METHOD_NOT_ALLOWED => {
             format!("{path} does not answer {method} (see /v1/openapi.json)")
         }
@@ -223,7 +219,10 @@ mod tests {
 
     #[test]
     fn a_status_no_handler_described_gets_a_code_and_a_sentence() {
-        assert_eq!(code_for(StatusCode::METHOD_NOT_ALLOWED), "method_not_allowed");
+        assert_eq!(
+            code_for(StatusCode::METHOD_NOT_ALLOWED),
+            "method_not_allowed"
+        );
         assert_eq!(code_for(StatusCode::BAD_GATEWAY), "internal");
         let message = message_for(StatusCode::NOT_FOUND, "GET", "/v1/nothing", "");
         assert!(message.contains("/v1/nothing"), "{message}");

@@ -22,11 +22,11 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorAnswer};
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use axum::routing::{MethodRouter, get, post};
 use covenant_core::MAX_ENVELOPE_BYTES;
 use covenant_core::validate::{RejectCode, Rejection};
@@ -253,7 +253,13 @@ fn receipt_for(reply: IngestReply) -> Result<Receipt, ApiError> {
             event_id,
             stream_seq,
             duplicate,
-        } => Ok(receipt(event_id, "queued", None, Some(stream_seq), duplicate)),
+        } => Ok(receipt(
+            event_id,
+            "queued",
+            None,
+            Some(stream_seq),
+            duplicate,
+        )),
         IngestReply::Rejected {
             event_id,
             rejection,

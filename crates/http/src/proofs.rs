@@ -108,8 +108,9 @@ fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, R
     params
         .get(name)
         .map(|text| {
-            text.parse::<u64>()
-                .map_err(|_| bad_request(name, format!("{name} must be a whole number, not {text:?}")))
+            text.parse::<u64>().map_err(|_| {
+                bad_request(name, format!("{name} must be a whole number, not {text:?}"))
+            })
         })
         .transpose()
 }
@@ -136,9 +137,10 @@ fn tree_size(requested: Option<u64>, latest: u64, name: &str) -> Result<u64, Ref
     match requested {
         None => Ok(latest),
         Some(0) => Err(bad_request(name, format!("{name} must be at least 1"))),
-        Some(size) if size > latest => Err(bad_request(name, format!(
-            "{name} {size} is larger than the latest signed checkpoint ({latest})"
-        ))),
+        Some(size) if size > latest => Err(bad_request(
+            name,
+            format!("{name} {size} is larger than the latest signed checkpoint ({latest})"),
+        )),
         Some(size) => Ok(size),
     }
 }
@@ -202,7 +204,11 @@ pub async fn inclusion(
             None => seq_param.expect("one of them is given"),
         };
         if seq >= size {
-            let parameter = if event_id.is_some() { "event_id" } else { "seq" };
+            let parameter = if event_id.is_some() {
+                "event_id"
+            } else {
+                "seq"
+            };
             return Err(bad_request(
                 parameter,
                 format!("entry {seq} is not in the tree of size {size}"),

@@ -13,11 +13,11 @@ mod params;
 
 use crate::AppState;
 pub use crate::error::{ApiError, ErrorAnswer};
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use axum::Json;
 use covenant_core::event::Date;
 use covenant_query::view::{ActorPage, CommitmentPage};
 use covenant_query::{

@@ -512,7 +512,10 @@ fn every_route_answers_and_is_in_the_openapi_document() {
         .map(|(path, _)| path)
         .collect();
     let documented: std::collections::BTreeSet<&str> = paths.keys().map(String::as_str).collect();
-    assert_eq!(served, documented, "the router's /v1 routes against openapi.json");
+    assert_eq!(
+        served, documented,
+        "the router's /v1 routes against openapi.json"
+    );
     // Each documented method is routed (not the fallback's 404 nor a 405).
     for (path, item) in paths
         .iter()
@@ -732,12 +735,21 @@ fn assert_error_shape(what: &str, status: u16, content_type: &str, body: &Value)
         content_type.starts_with("application/json"),
         "{what}: {content_type}"
     );
-    let outer: Vec<&String> = body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    let outer: Vec<&String> = body
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
     assert_eq!(outer, ["error"], "{what}: {body}");
-    let error = body["error"].as_object().unwrap_or_else(|| panic!("{what}: {body}"));
+    let error = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: {body}"));
     let mut keys: Vec<&str> = error.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["code", "event_id", "message", "parameter"], "{what}: {body}");
+    assert_eq!(
+        keys,
+        ["code", "event_id", "message", "parameter"],
+        "{what}: {body}"
+    );
     let code = error["code"].as_str().unwrap_or_default();
     assert!(
         !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
@@ -745,8 +757,14 @@ fn assert_error_shape(what: &str, status: u16, content_type: &str, body: &Value)
     );
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.len() > 10, "{what}: message {message:?}");
-    assert!(error["parameter"].is_null() || error["parameter"].is_string(), "{what}");
-    assert!(error["event_id"].is_null() || error["event_id"].is_string(), "{what}");
+    assert!(
+        error["parameter"].is_null() || error["parameter"].is_string(),
+        "{what}"
+    );
+    assert!(
+        error["event_id"].is_null() || error["event_id"].is_string(),
+        "{what}"
+    );
 }
 
 #[test]
@@ -772,7 +790,10 @@ fn every_v1_error_has_the_one_shape() {
         };
         let (status, content_type, body) = send(&server, method, &path);
         assert_error_shape(&format!("{method} {path}"), status, &content_type, &body);
-        assert_eq!(body["error"]["code"], expected_code, "{method} {path}: {body}");
+        assert_eq!(
+            body["error"]["code"], expected_code,
+            "{method} {path}: {body}"
+        );
         if expected_code == "bad_parameter" {
             assert_eq!(body["error"]["parameter"], "nonsense", "{path}");
         }
@@ -780,8 +801,8 @@ fn every_v1_error_has_the_one_shape() {
             assert_eq!(body["error"]["event_id"], unknown_event, "{body}");
         }
         if expected_code != "method_not_allowed" {
-            let documented = &document["paths"][route][method.to_lowercase()]["responses"]
-                [status.to_string()];
+            let documented =
+                &document["paths"][route][method.to_lowercase()]["responses"][status.to_string()];
             assert!(
                 documented.is_object(),
                 "{method} {route} answered {status}, which openapi.json does not list"
@@ -801,17 +822,32 @@ fn every_v1_error_has_the_one_shape() {
     ] {
         let (status, content_type, body) = send(&server, method, path);
         assert_error_shape(&format!("{method} {path}"), status, &content_type, &body);
-        assert_eq!(body["error"]["code"], expected_code, "{method} {path}: {body}");
+        assert_eq!(
+            body["error"]["code"], expected_code,
+            "{method} {path}: {body}"
+        );
     }
     // Outside /v1, pages keep their own answers.
     let page = server.get("/no-such-page");
     assert_eq!(page.status, 404);
-    assert!(!page.content_type.starts_with("application/json"), "{}", page.content_type);
+    assert!(
+        !page.content_type.starts_with("application/json"),
+        "{}",
+        page.content_type
+    );
     // A server without projections: 503 in the same shape.
     let bare = serve_configured(ServerLimits::default(), false);
     let (status, content_type, body) = send(&bare, "GET", "/v1/actors");
-    assert_error_shape("GET /v1/actors without projections", status, &content_type, &body);
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")));
+    assert_error_shape(
+        "GET /v1/actors without projections",
+        status,
+        &content_type,
+        &body,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("unavailable"))
+    );
 }
 
 /// One row of docs/API.md's route table.
@@ -857,8 +893,14 @@ fn api_md_routes() -> std::collections::BTreeMap<(String, String), DocumentedRou
             answer_types: backticked(answers, true),
             statuses,
         };
-        let key = (method.trim_matches('`').to_owned(), path.trim_matches('`').to_owned());
-        assert!(routes.insert(key.clone(), route).is_none(), "{key:?} twice in API.md");
+        let key = (
+            method.trim_matches('`').to_owned(),
+            path.trim_matches('`').to_owned(),
+        );
+        assert!(
+            routes.insert(key.clone(), route).is_none(),
+            "{key:?} twice in API.md"
+        );
     }
     routes
 }
@@ -908,7 +950,10 @@ fn api_md_lists_exactly_the_routes_of_the_openapi_document() {
         "docs/API.md's route table against openapi.json"
     );
     for (route, openapi) in &documented {
-        assert_eq!(&in_api_md[route], openapi, "{route:?}: docs/API.md (left) against openapi.json");
+        assert_eq!(
+            &in_api_md[route], openapi,
+            "{route:?}: docs/API.md (left) against openapi.json"
+        );
     }
     assert!(documented.len() >= 22, "{}", documented.len());
 }

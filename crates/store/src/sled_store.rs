@@ -1021,7 +1021,12 @@ impl LogStore for SledStore {
     fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
         let prefix = layout::rejection_event_prefix(event_id);
         let mut out = Vec::new();
-        for key in self.trees.door_refusals_by_event.scan_prefix(&prefix).keys() {
+        for key in self
+            .trees
+            .door_refusals_by_event
+            .scan_prefix(&prefix)
+            .keys()
+        {
             let key = key.map_err(self.engine())?;
             let counter_key = &key[prefix.len()..];
             // The oldest may be forgotten between reading the index and the record.

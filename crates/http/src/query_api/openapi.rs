@@ -40,9 +40,7 @@ struct ApiDoc;
 
 /// The document as JSON text.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_default()
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
 }
 
 /// This document.
