@@ -369,3 +369,69 @@ pub async fn status(
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_content_type(value: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = value {
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_documented_content_types_are_taken_and_nothing_else() {
+        for accepted in [
+            "application/x-protobuf",
+            "application/protobuf",
+            "application/octet-stream",
+            "Application/X-Protobuf",
+            "application/x-protobuf; charset=binary",
+            " application/octet-stream ;x=y",
+        ] {
+            assert!(
+                check_content_type(&with_content_type(Some(accepted))).is_ok(),
+                "{accepted}"
+            );
+        }
+        for refused in [
+            None,
+            Some(""),
+            Some("application/json"),
+            Some("application/x-protobufx"),
+            Some("text/plain"),
+            Some("multipart/form-data; boundary=x"),
+        ] {
+            let error = check_content_type(&with_content_type(refused)).unwrap_err();
+            assert_eq!(
+                error.status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{refused:?}"
+            );
+            assert_eq!(error.detail.code, "unsupported_media_type");
+            assert!(
+                error.detail.message.contains("application/x-protobuf"),
+                "{}",
+                error.detail.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_answers_its_rejection_code_and_event_id() {
+        let error = refusal(
+            Some("01JZ0000000000000000000000"),
+            &Rejection::new(RejectCode::UnknownKey, "key k is not granted".to_owned()),
+        );
+        assert_eq!(error.status, StatusCode::FORBIDDEN);
+        assert_eq!(error.detail.code, "unknown_key");
+        assert_eq!(
+            error.detail.event_id.as_deref(),
+            Some("01JZ0000000000000000000000")
+        );
+        assert_eq!(status_for(RejectCode::Equivocation), StatusCode::CONFLICT);
+    }
+}
