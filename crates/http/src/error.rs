@@ -68,7 +68,9 @@ impl ApiError {
             },
             retry_after_seconds: None,
         };
-        if status.is_server_error() {
+        // Only the server's own failures are logged as errors: anyone can cause a 4xx or a
+        // 503 (a read-only server, a busy ledger), and those must not flood the log.
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(code = %error.detail.code, message = %error.detail.message, "request failed");
         }
         error
