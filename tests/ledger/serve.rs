@@ -143,6 +143,19 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
         covenant(&["events", "status", &unknown_key_id, "--server", &url]).0,
         2
     );
+    // A refusal remembered first gives way once the genuine event under that id is accepted.
+    let contested = world.fresh_id();
+    let junk_first = world.emit_with_id(&contested, DCMS, "ghost-1", commitment("c-4"));
+    assert_eq!(post_envelope(&url, junk_first, PROTOBUF).0, 403);
+    assert_eq!(event_status(&url, &contested).1["status"], "rejected");
+    let genuine = world.emit_with_id(&contested, DCMS, "dcms-1", commitment("c-4"));
+    assert_eq!(post_envelope(&url, genuine, PROTOBUF).0, 202);
+    let (status, json) = event_status(&url, &contested);
+    assert_eq!(
+        (status, json["status"].as_str(), &json["rejections"]),
+        (200, Some("accepted"), &serde_json::json!([])),
+        "{json}"
+    );
     let never = world.fresh_id();
     let (status, json) = event_status(&url, &never);
     assert_eq!(
@@ -171,18 +184,18 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     );
     assert_eq!(
         served.metric("covenant_ledger_ingest_refused_total{code=\"unknown_key\"}"),
-        Some(2.0),
-        "the ghost's envelope and its attempt on the accepted event's id"
+        Some(3.0),
+        "the ghost's envelope, its attempt on the accepted event's id and on a new one"
     );
     assert_eq!(
         served.metric("covenant_ledger_ingest_refused_total{code=\"oversized\"}"),
         Some(1.0)
     );
-    assert_eq!(served.metric("covenant_ledger_log_size"), Some(4.0));
+    assert_eq!(served.metric("covenant_ledger_log_size"), Some(5.0));
 
     let (status, stderr) = served.terminate();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("stopped cleanly at 4 entries"), "{stderr}");
+    assert!(stderr.contains("stopped cleanly at 5 entries"), "{stderr}");
 }
 
 #[test]
