@@ -53,6 +53,10 @@ flood envelopes="10000":
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     COVENANT_FLOOD_ENVELOPES={{envelopes}} cargo test --release --test integration ledger::flood:: -- --nocapture
 
+# Rewrite the conformance vectors in spec/vectors/ from the reference implementation.
+vectors:
+    cargo run --locked -q -p covenant-vectors --bin covenant-vectors -- spec/vectors
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -198,6 +198,33 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     assert!(stderr.contains("stopped cleanly at 5 entries"), "{stderr}");
 }
 
+/// A re-encoded copy of a genuine envelope (same values, so the signature would verify) is
+/// refused at the HTTPS door as not canonical, and the genuine event's status never shows an
+/// equivocation by its signer.
+#[test]
+fn an_altered_copy_is_refused_at_the_https_door_and_blames_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new();
+    let config = write_config(dir.path(), &world);
+    let served = Served::start(&config, &dir.path().join("data"), None);
+    let url = served.base_url.clone();
+    for envelope in world.onboard(DCMS, "dcms-1", 2) {
+        assert_eq!(post_envelope(&url, envelope, PROTOBUF).0, 202);
+    }
+    let genuine = world.commitment(DCMS, "dcms-1", "c-1");
+    let id = id_of(&genuine);
+    assert_eq!(post_envelope(&url, genuine.clone(), PROTOBUF).0, 202);
+    let appended = [genuine.as_slice(), &[0x78, 0x01]].concat();
+    let (status, json) = post_envelope(&url, appended, PROTOBUF);
+    assert_eq!(status, 400, "{json}");
+    assert!(json.to_string().contains("non_canonical"), "{json}");
+    let (status, json) = event_status(&url, &id);
+    assert_eq!((status, json["status"].as_str()), (200, Some("accepted")));
+    assert!(!json.to_string().contains("equivocation"), "{json}");
+    let (status, stderr) = served.terminate();
+    assert!(status.success(), "{stderr}");
+}
+
 #[test]
 fn nats_ingest_queues_and_the_decision_comes_by_status() {
     let server = NatsServer::start();

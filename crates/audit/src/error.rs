@@ -47,6 +47,11 @@ pub enum AuditError {
         first: u64,
     },
 
+    #[error(
+        "the genesis entry names the log {genesis:?} but its checkpoints are signed for {checkpoint:?}"
+    )]
+    OriginMismatch { genesis: String, checkpoint: String },
+
     // Tiles and bundles.
     #[error("{path} is not a valid entry bundle: its length prefixes do not add up")]
     MalformedBundle { path: String },

@@ -306,6 +306,14 @@ impl Verifier {
                 computed: BASE64.encode(computed.0),
             });
         }
+        if let Some(genesis) = &self.authority.state.genesis
+            && genesis.origin != checkpoint.origin
+        {
+            return Err(AuditError::OriginMismatch {
+                genesis: genesis.origin.clone(),
+                checkpoint: checkpoint.origin,
+            });
+        }
         Ok(VerifiedLog {
             checkpoint,
             note,

@@ -135,6 +135,11 @@ pub fn verify_checkpoint(
         .map_err(|_| CheckpointError::BadSignature(verifier_key.to_owned()))?;
     let checkpoint =
         Checkpoint::from_bytes(note.text()).map_err(|_| CheckpointError::MalformedBody)?;
+    // Exactly the three lines a Covenant log signs: no extension lines, one spelling of the
+    // size, so that one checkpoint has one body.
+    if note.text() != checkpoint_body(checkpoint.origin(), checkpoint.size(), *checkpoint.hash()) {
+        return Err(CheckpointError::MalformedBody);
+    }
     if checkpoint.origin() != name {
         return Err(CheckpointError::WrongOrigin {
             expected: name,

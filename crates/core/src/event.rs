@@ -16,7 +16,11 @@ use prost::Message;
 pub struct Date(pub i32);
 
 impl Date {
-    /// Parse `YYYY-MM-DD`.
+    /// The years a date may have: a commitment, action or outcome of public life falls
+    /// between these, and four digits print every one of them the same way.
+    pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+    /// Parse `YYYY-MM-DD`, a valid Gregorian date in [`Date::YEARS`].
     pub fn parse(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
         if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
@@ -29,7 +33,11 @@ impl Date {
                 .then(|| part.parse().ok())?
         };
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        if !Self::YEARS.contains(&year)
+            || !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+        {
             return None;
         }
         Some(Self(days_from_civil(year, month, day)))
@@ -120,8 +128,40 @@ pub enum DecodeError {
     Envelope(String),
     #[error("envelope body is not a valid protobuf EventBody: {0}")]
     Body(String),
+    /// The bytes decode, but are not the one canonical encoding of what they decode to, so
+    /// someone without the key could have re-encoded a signed envelope (docs/SPEC.md 2.2).
+    #[error(
+        "{part} is not in canonical protobuf encoding (fields in number order, each once, no unknown or default-valued fields, minimal varints, packed repeated numbers)"
+    )]
+    NonCanonical { part: CanonicalPart },
     #[error("{0}")]
     Field(#[from] FieldError),
+}
+
+/// Which encoded message broke the canonical encoding rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanonicalPart {
+    Envelope,
+    Body,
+}
+
+impl CanonicalPart {
+    /// The name used for the offending field in rejections and vectors.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Envelope => "envelope",
+            Self::Body => "body",
+        }
+    }
+}
+
+impl std::fmt::Display for CanonicalPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Envelope => "the envelope",
+            Self::Body => "the envelope's body",
+        })
+    }
 }
 
 /// A decoded envelope whose fields have all been checked. Authority and state are not: that is
@@ -165,6 +205,20 @@ pub fn decode(envelope_bytes: &[u8]) -> Result<DecodedEvent, DecodeError> {
         Envelope::decode(envelope_bytes).map_err(|e| DecodeError::Envelope(e.to_string()))?;
     let body = EventBody::decode(envelope.body.as_slice())
         .map_err(|e| DecodeError::Body(e.to_string()))?;
+    // One byte string per message: prost writes the canonical encoding and drops what it does
+    // not know on decoding, so any other bytes (unknown, repeated, reordered or default-valued
+    // fields, long varints, two event kinds) encode back differently.
+    if envelope.encoded_len() != envelope_bytes.len() || envelope.encode_to_vec() != envelope_bytes
+    {
+        return Err(DecodeError::NonCanonical {
+            part: CanonicalPart::Envelope,
+        });
+    }
+    if body.encode_to_vec() != envelope.body {
+        return Err(DecodeError::NonCanonical {
+            part: CanonicalPart::Body,
+        });
+    }
     let kind = body
         .kind
         .ok_or_else(|| bad("body.kind", "no event kind is set"))?;
@@ -249,30 +303,68 @@ pub fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
 }
 
-/// Whether an event id is a ULID (26 Crockford base32 characters) or a UUIDv7 (canonical text).
+/// Whether an event id is a ULID (26 upper-case Crockford base32 characters) or a UUIDv7 (its
+/// canonical lower-case text). One spelling per id: an id that differed only in case would
+/// name the same event twice.
 pub fn is_valid_event_id(id: &str) -> bool {
     is_ulid(id) || is_uuid_v7(id)
 }
 
 fn is_ulid(id: &str) -> bool {
     const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    id.len() == 26
-        && id.as_bytes()[0] <= b'7'
-        && id
-            .bytes()
-            .all(|b| CROCKFORD.contains(&b.to_ascii_uppercase()))
+    id.len() == 26 && id.as_bytes()[0] <= b'7' && id.bytes().all(|b| CROCKFORD.contains(&b))
 }
 
 fn is_uuid_v7(id: &str) -> bool {
+    const DASHES: [usize; 4] = [8, 13, 18, 23];
     let bytes = id.as_bytes();
     id.len() == 36
-        && [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-')
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| [8, 13, 18, 23].contains(&i) || b.is_ascii_hexdigit())
+        && bytes.iter().enumerate().all(|(i, &b)| {
+            if DASHES.contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+            }
+        })
         && bytes[14] == b'7'
-        && matches!(bytes[19].to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b')
+        && matches!(bytes[19], b'8' | b'9' | b'a' | b'b')
+}
+
+/// The latest `occurred_at_ms` an envelope may carry: the last millisecond of year 9999.
+pub const MAX_OCCURRED_AT_MS: i64 = 253_402_300_799_999;
+
+/// Whether `text` is a decimal number as the schema writes them in text: an optional minus,
+/// digits without a leading zero, and an optional fraction; no exponent, sign, spaces or
+/// separators; at most [`MAX_NUMBER_CHARS`] characters.
+pub fn is_valid_number(text: &str) -> bool {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    text.len() <= MAX_NUMBER_CHARS
+        && digits(whole)
+        && (whole == "0" || !whole.starts_with('0'))
+        && fraction.is_none_or(digits)
+}
+
+/// The longest number written as text.
+pub const MAX_NUMBER_CHARS: usize = 32;
+
+/// The longest theme tag.
+pub const MAX_THEME_CHARS: usize = 64;
+
+/// Whether a theme is a tag of lower-case ASCII letters and digits in words joined by single
+/// hyphens (`civil-society`), at most [`MAX_THEME_CHARS`] characters.
+pub fn is_valid_theme(theme: &str) -> bool {
+    theme.len() <= MAX_THEME_CHARS
+        && theme.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Every kind's header is checked, genesis included, so that no field of any envelope can carry
@@ -292,6 +384,15 @@ fn check_header(envelope: &Envelope, kind: &Kind) -> Result<(), FieldError> {
         ));
     }
     require_id("actor", &envelope.actor)?;
+    if !(0..=MAX_OCCURRED_AT_MS).contains(&envelope.occurred_at_ms) {
+        return Err(bad(
+            "occurred_at_ms",
+            format!(
+                "{} is outside 0 to {MAX_OCCURRED_AT_MS} (1970 to the end of 9999)",
+                envelope.occurred_at_ms
+            ),
+        ));
+    }
     require_id("key_id", &envelope.key_id)?;
     if envelope.signature.len() != 64 {
         return Err(bad(
@@ -474,6 +575,9 @@ fn check_kind(kind: &Kind) -> Result<(), FieldError> {
             require_id("actor_registered.actor_id", &actor.actor_id)?;
             require_text("actor_registered.name", &actor.name)?;
             require_enum::<proto::ActorKind>("actor_registered.kind", actor.kind)?;
+            if !actor.url.is_empty() {
+                require_url("actor_registered.url", &actor.url)?;
+            }
         }
         Kind::KeyGranted(grant) => {
             require_id("key_granted.key_id", &grant.key_id)?;
@@ -584,10 +688,13 @@ fn check_commitment_made(made: &proto::CommitmentMade) -> Result<(), FieldError>
         return Err(bad("commitment_made.due_by", "is before made_on"));
     }
     for (index, theme) in made.themes.iter().enumerate() {
-        if theme.is_empty() || theme.chars().any(|c| c.is_uppercase() || c.is_whitespace()) {
+        if !is_valid_theme(theme) {
             return Err(bad(
                 &format!("commitment_made.themes[{index}]"),
-                format!("{theme:?} must be a non-empty lower-case tag without spaces"),
+                format!(
+                    "{} must be lower-case letters and digits in words joined by hyphens, at most {MAX_THEME_CHARS} characters",
+                    shorten(theme)
+                ),
             ));
         }
     }
@@ -750,10 +857,13 @@ fn check_amendment(amended: &proto::CommitmentAmended) -> Result<(), FieldError>
                 require_date(&format!("{field}.new_value"), value)?;
             }
             proto::AmendedField::TargetValue => {
-                if !value.parse::<f64>().is_ok_and(f64::is_finite) {
+                if !is_valid_number(value) {
                     return Err(bad(
                         &format!("{field}.new_value"),
-                        format!("{value:?} is not a number"),
+                        format!(
+                            "{} is not a decimal number such as 95 or -0.5",
+                            shorten(value)
+                        ),
                     ));
                 }
             }
@@ -790,10 +900,13 @@ fn check_action(action: &proto::ActionRecorded) -> Result<(), FieldError> {
                 "must not be negative",
             ));
         }
-        if money.currency.len() != 3 || !money.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        if !crate::currency::is_iso_4217(&money.currency) {
             return Err(bad(
                 "action_recorded.money.currency",
-                format!("{:?} is not an ISO 4217 code such as GBP", money.currency),
+                format!(
+                    "{} is not an ISO 4217 currency code such as GBP",
+                    shorten(&money.currency)
+                ),
             ));
         }
         require_enum::<proto::MoneyStage>("action_recorded.money.stage", money.stage)?;
@@ -827,7 +940,12 @@ mod tests {
         ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
-        for days in -1000..1000 {
+        for bad in ["1899-12-31", "0000-01-01", "0001-01-01"] {
+            assert_eq!(Date::parse(bad), None, "{bad} is before 1900");
+        }
+        assert!(Date::parse("1900-01-01").is_some());
+        assert!(Date::parse("9999-12-31").is_some());
+        for days in -600..1000 {
             let date = Date(days * 37);
             assert_eq!(Date::parse(&date.to_string()), Some(date));
         }

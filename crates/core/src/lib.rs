@@ -19,6 +19,7 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod currency;
 pub mod entry;
 pub mod event;
 pub mod facts;

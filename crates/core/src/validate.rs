@@ -20,6 +20,7 @@ pub const MAX_FUTURE_SKEW_MS: i64 = 10 * 60 * 1000;
 #[non_exhaustive]
 pub enum RejectCode {
     Undecodable,
+    NonCanonical,
     Oversized,
     InvalidField,
     BadSignature,
@@ -52,6 +53,7 @@ impl RejectCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Undecodable => "undecodable",
+            Self::NonCanonical => "non_canonical",
             Self::Oversized => "oversized",
             Self::InvalidField => "invalid_field",
             Self::BadSignature => "bad_signature",
@@ -81,8 +83,9 @@ impl RejectCode {
     }
 
     /// Every code, for documentation and metrics.
-    pub const ALL: [RejectCode; 26] = [
+    pub const ALL: [RejectCode; 27] = [
         Self::Undecodable,
+        Self::NonCanonical,
         Self::Oversized,
         Self::InvalidField,
         Self::BadSignature,
@@ -144,6 +147,7 @@ impl From<DecodeError> for Rejection {
         let code = match error {
             DecodeError::Oversized { .. } => RejectCode::Oversized,
             DecodeError::Envelope(_) | DecodeError::Body(_) => RejectCode::Undecodable,
+            DecodeError::NonCanonical { .. } => RejectCode::NonCanonical,
             DecodeError::Field(_) => RejectCode::InvalidField,
         };
         Self::new(code, error.to_string())
@@ -547,6 +551,19 @@ fn apply_rules(
     match &event.kind {
         Kind::Genesis(_) => unreachable!("handled before"),
         Kind::ActorRegistered(registered) => {
+            let is_registrar = state
+                .genesis
+                .as_ref()
+                .is_some_and(|genesis| genesis.registrar_actor == registered.actor_id);
+            if is_registrar {
+                return Err(Rejection::new(
+                    RejectCode::ActorExists,
+                    format!(
+                        "{} is the registrar actor named at genesis; it cannot be registered as an actor",
+                        registered.actor_id
+                    ),
+                ));
+            }
             if state.actors.contains_key(&registered.actor_id) {
                 return Err(Rejection::new(
                     RejectCode::ActorExists,

@@ -272,9 +272,10 @@ fn receipt_for(reply: IngestReply) -> Result<Receipt, ApiError> {
 /// code added later).
 pub fn status_for(code: RejectCode) -> StatusCode {
     match code {
-        RejectCode::Undecodable | RejectCode::Oversized | RejectCode::InvalidField => {
-            StatusCode::BAD_REQUEST
-        }
+        RejectCode::Undecodable
+        | RejectCode::NonCanonical
+        | RejectCode::Oversized
+        | RejectCode::InvalidField => StatusCode::BAD_REQUEST,
         RejectCode::BadSignature
         | RejectCode::UnknownKey
         | RejectCode::RevokedKey

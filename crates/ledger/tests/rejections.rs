@@ -242,6 +242,44 @@ async fn equivocation_is_rejected_and_both_envelopes_are_kept() {
     assert_eq!(setup.node.metrics.duplicates(), 1);
 }
 
+/// Someone without the key re-encodes a genuine envelope already in the log (an unknown field
+/// appended, a field repeated): the copy decodes to the same values and its signature would
+/// verify, but it is refused as not canonical and never recorded as the signer's equivocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_altered_copy_of_a_signed_envelope_is_not_equivocation() {
+    let mut setup = Setup::new().await;
+    let genuine = setup.world.commitment(DCMS, "dcms-1", "c-1");
+    let (id, _) = id_and_actor(&genuine);
+    setup.accept(genuine.clone()).await;
+    let appended = [genuine.as_slice(), &[0x78, 0x01]].concat();
+    let decoded =
+        <covenant_core::proto::Envelope as prost::Message>::decode(genuine.as_slice()).unwrap();
+    let repeated = [
+        genuine.as_slice(),
+        &prost::Message::encode_to_vec(&covenant_core::proto::Envelope {
+            actor: decoded.actor.clone(),
+            ..Default::default()
+        }),
+    ]
+    .concat();
+    for (attempt, altered) in [appended, repeated].into_iter().enumerate() {
+        let msg_id = format!("altered-{attempt}");
+        let notice = setup
+            .expect_rejection(DCMS, &id, Some(&msg_id), altered, RejectCode::NonCanonical)
+            .await;
+        assert!(notice.message.contains("canonical"), "{}", notice.message);
+    }
+    let records = setup.node.store.rejections_for(&id).unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|record| record.code == RejectCode::NonCanonical),
+        "{records:?}"
+    );
+    assert_eq!(setup.node.metrics.rejected(RejectCode::Equivocation), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_foreign_commitments_are_rejected() {
     let mut setup = Setup::new().await;

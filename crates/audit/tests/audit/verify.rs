@@ -240,3 +240,38 @@ fn a_repeated_event_is_named() {
         "{error}"
     );
 }
+
+#[test]
+fn a_non_canonical_entry_is_named_though_its_signature_verifies() {
+    // An operator appends an unknown field to a genuine envelope and republishes a
+    // consistent log: the signature still verifies, the canonical-encoding rule does not.
+    let entries = rechained(sample::envelopes(SIZE, 3), |envelopes| {
+        envelopes[300].extend([0x78, 0x01]);
+    });
+    let server = TileServer::serve(&published(&entries));
+    let error = verify(&server).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            AuditError::Undecodable {
+                seq: 300,
+                source: covenant_core::event::DecodeError::NonCanonical { .. }
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_genesis_naming_another_origin_is_named() {
+    // Checkpoints signed for one origin over a log whose genesis names another.
+    let signer = LogSigner::new("another.example/log", [0x4c; 32]).unwrap();
+    let entries = honest_entries();
+    let server = TileServer::serve(&StaticLog::publish(&entries, &signer));
+    let source = HttpSource::new(&server.url()).unwrap();
+    let error = verify_log(&source, &signer.verifier_key(), &Silent).unwrap_err();
+    assert!(
+        matches!(&error, AuditError::OriginMismatch { .. }),
+        "{error}"
+    );
+}

@@ -1212,3 +1212,374 @@ fn an_action_lists_each_commitment_once() {
     log.emit(DCMS, "dcms-1", action("a-1", &["c-1"]))
         .expect_accept();
 }
+
+/// Re-encodings of a genuine signed envelope that decode to the same field values: what
+/// anyone without the key can make from it.
+fn alterations(envelope: &Envelope) -> Vec<(&'static str, Vec<u8>)> {
+    let canonical = envelope.encode_to_vec();
+    let appended = |extra: &[u8]| [canonical.as_slice(), extra].concat();
+    let only = |edit: fn(&mut Envelope)| {
+        let mut part = Envelope::default();
+        edit(&mut part);
+        part
+    };
+    let signature_first = [
+        Envelope {
+            signature: envelope.signature.clone(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        Envelope {
+            signature: vec![],
+            ..envelope.clone()
+        }
+        .encode_to_vec(),
+    ]
+    .concat();
+    let mut actor_again = only(|_| {});
+    actor_again.actor = envelope.actor.clone();
+    // occurred_at_ms (field 3) written with a needless continuation byte.
+    let long_varint = {
+        let mut varint = vec![];
+        prost::encoding::encode_varint(envelope.occurred_at_ms as u64, &mut varint);
+        let last = varint.len() - 1;
+        varint[last] |= 0x80;
+        varint.push(0);
+        let field = |value: &[u8]| [&[0x18u8][..], value].concat();
+        let mut short = vec![];
+        prost::encoding::encode_varint(envelope.occurred_at_ms as u64, &mut short);
+        let at = canonical
+            .windows(short.len() + 1)
+            .position(|window| window == field(&short).as_slice())
+            .expect("occurred_at_ms is in the envelope");
+        [
+            &canonical[..at],
+            field(&varint).as_slice(),
+            &canonical[at + 1 + short.len()..],
+        ]
+        .concat()
+    };
+    vec![
+        ("an unknown field appended", appended(&[0x78, 0x01])),
+        (
+            "an unknown length-delimited field appended",
+            appended(&[0xa2, 0x06, 0x02, b'h', b'i']),
+        ),
+        (
+            "a header field repeated",
+            appended(&actor_again.encode_to_vec()),
+        ),
+        ("fields out of order", signature_first),
+        ("a longer varint", long_varint),
+    ]
+}
+
+#[test]
+fn a_third_party_cannot_alter_a_signed_envelope_and_is_never_taken_for_its_signer() {
+    let mut log = Log::new();
+    let id = log.fresh_id();
+    let envelope = seal(
+        header(&id, DCMS, "dcms-1"),
+        commitment("c-1"),
+        &log.keys["dcms-1"],
+    );
+    let variants = alterations(&envelope);
+    // Each alteration decodes to exactly the genuine envelope's values, so before the rule the
+    // signature would have verified.
+    for (what, bytes) in &variants {
+        assert_eq!(
+            &Envelope::decode(bytes.as_slice()).unwrap(),
+            &envelope,
+            "{what}"
+        );
+        assert_ne!(bytes, &envelope.encode_to_vec(), "{what}");
+    }
+    // Refused before the genuine one is in the log...
+    for (what, bytes) in &variants {
+        let message = log
+            .submit_bytes(bytes, NOW_NS)
+            .expect_reject(RejectCode::NonCanonical);
+        assert!(message.contains("canonical"), "{what}: {message}");
+    }
+    log.submit_envelope(&envelope).expect_accept();
+    // ...and after it: never recorded as equivocation against the innocent signer.
+    for (what, bytes) in &variants {
+        let decision = log.submit_bytes(bytes, NOW_NS);
+        assert!(
+            matches!(&decision, Decision::Reject(r) if r.code == RejectCode::NonCanonical),
+            "{what}: {decision:?}"
+        );
+    }
+}
+
+/// An envelope for `body` bytes as given, signed by DCMS's key: what only the key holder can
+/// make.
+fn signed_with_body(log: &mut Log, body: Vec<u8>) -> Envelope {
+    let id = log.fresh_id();
+    let signer = log.keys["dcms-1"].clone();
+    let mut envelope = seal(header(&id, DCMS, "dcms-1"), commitment("unused"), &signer);
+    envelope.body = body;
+    let input = crate::signing::signing_input(
+        &envelope.event_id,
+        &envelope.actor,
+        envelope.occurred_at_ms,
+        &envelope.key_id,
+        &envelope.body,
+    );
+    envelope.signature = signer.sign(&input).to_vec();
+    envelope
+}
+
+#[test]
+fn a_body_must_be_canonical_too() {
+    let mut log = Log::new();
+    let body = |kind: Kind| EventBody { kind: Some(kind) }.encode_to_vec();
+    // Two event kinds in one body: a decoder keeping the last would read a withdrawal.
+    let two_kinds = [body(commitment("c-1")), body(withdrawal("c-1"))].concat();
+    // due_by (field 6 of CommitmentMade) written as an empty string: a default value written out.
+    let mut made = CommitmentMade::default();
+    if let Kind::CommitmentMade(genuine) = commitment("c-2") {
+        made = CommitmentMade {
+            due_by: String::new(),
+            ..genuine
+        };
+    }
+    let padded_made = [made.encode_to_vec(), vec![0x32, 0x00]].concat();
+    let mut padded = vec![0x52];
+    prost::encoding::encode_varint(padded_made.len() as u64, &mut padded);
+    padded.extend(&padded_made);
+    assert_eq!(
+        EventBody::decode(padded.as_slice()).unwrap(),
+        EventBody {
+            kind: Some(Kind::CommitmentMade(made.clone()))
+        }
+    );
+    for bytes in [two_kinds, padded] {
+        let envelope = signed_with_body(&mut log, bytes);
+        let message = log
+            .submit_envelope(&envelope)
+            .expect_reject(RejectCode::NonCanonical);
+        assert!(message.contains("body"), "{message}");
+    }
+    // The same commitment canonically encoded and signed is accepted.
+    let envelope = signed_with_body(&mut log, body(Kind::CommitmentMade(made)));
+    log.submit_envelope(&envelope).expect_accept();
+}
+
+#[test]
+fn event_ids_have_one_spelling() {
+    let mut log = Log::new();
+    let signer = log.keys["dcms-1"].clone();
+    for (id, ok) in [
+        ("01JDQ7Z6X5K3T9V2B8N4M1P0QR", true),
+        ("01jdq7z6x5k3t9v2b8n4m1p0qr", false),
+        ("01JDQ7Z6X5K3T9V2B8N4M1P0QL", false),
+        ("01JDQ7Z6X5K3T9V2B8N4M1P0QI", false),
+        ("81JDQ7Z6X5K3T9V2B8N4M1P0QR", false),
+        ("01937e9c-3b4a-7c1d-8e2f-0123456789ab", true),
+        ("01937E9C-3B4A-7C1D-8E2F-0123456789AB", false),
+        ("01937e9c-3b4a-7c1d-ce2f-0123456789ab", false),
+        ("01937e9c-3b4a-4c1d-8e2f-0123456789ab", false),
+        ("01937e9c03b4a-7c1d-8e2f-0123456789ab", false),
+    ] {
+        let envelope = seal(header(id, DCMS, "dcms-1"), commitment(id), &signer);
+        let decision = log.submit_envelope(&envelope);
+        if ok {
+            decision.expect_accept();
+        } else {
+            let message = decision.expect_reject(RejectCode::InvalidField);
+            assert!(message.starts_with("event_id:"), "{id}: {message}");
+        }
+    }
+}
+
+#[test]
+fn occurred_at_is_between_1970_and_the_end_of_9999() {
+    let mut log = Log::new();
+    let signer = log.keys["dcms-1"].clone();
+    let late = crate::event::MAX_OCCURRED_AT_MS;
+    for (at, stored_at_ns, expected) in [
+        (-1, NOW_NS, Some(RejectCode::InvalidField)),
+        (0, NOW_NS, None),
+        // The last millisecond of 9999 passes the field rule; no broker time (u64 nanoseconds
+        // end in 2554) is late enough for it to pass the future rule.
+        (late, u64::MAX, Some(RejectCode::FutureTimestamp)),
+        (late + 1, u64::MAX, Some(RejectCode::InvalidField)),
+    ] {
+        let id = log.fresh_id();
+        let mut head = header(&id, DCMS, "dcms-1");
+        head.occurred_at_ms = at;
+        let commitment_id = format!("c-{id}");
+        let bytes = seal(head, commitment(&commitment_id), &signer).encode_to_vec();
+        match expected {
+            None => {
+                log.submit_bytes(&bytes, stored_at_ns).expect_accept();
+            }
+            Some(code) => {
+                let message = log.submit_bytes(&bytes, stored_at_ns).expect_reject(code);
+                let names_the_field = message.starts_with("occurred_at_ms:");
+                assert_eq!(
+                    names_the_field,
+                    code == RejectCode::InvalidField,
+                    "{message}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_future_limit_is_ten_minutes_after_the_storage_millisecond() {
+    let mut log = Log::new();
+    let signer = log.keys["dcms-1"].clone();
+    // Storage at the last nanosecond of a millisecond still counts as that millisecond.
+    let stored_at_ns = NOW_NS + 999_999;
+    let now_ms = (NOW_NS / 1_000_000) as i64;
+    for (ahead, accepted) in [(MAX_FUTURE_SKEW_MS, true), (MAX_FUTURE_SKEW_MS + 1, false)] {
+        let id = log.fresh_id();
+        let mut head = header(&id, DCMS, "dcms-1");
+        head.occurred_at_ms = now_ms + ahead;
+        let bytes = seal(head, commitment(&format!("c-{ahead}")), &signer).encode_to_vec();
+        let decision = log.submit_bytes(&bytes, stored_at_ns);
+        if accepted {
+            decision.expect_accept();
+        } else {
+            decision.expect_reject(RejectCode::FutureTimestamp);
+        }
+    }
+}
+
+#[test]
+fn dates_are_gregorian_from_1900_to_9999() {
+    let mut log = Log::new();
+    for (made_on, ok) in [
+        ("1900-01-01", true),
+        ("9999-12-31", true),
+        ("1899-12-31", false),
+        ("0000-01-01", false),
+        ("2024-02-29", true),
+        ("2100-02-29", false),
+    ] {
+        let kind = made_with(|made| {
+            made.made_on = made_on.into();
+            made.due_by = String::new();
+            made.commitment_id = format!("c-{made_on}");
+        });
+        let decision = log.emit(DCMS, "dcms-1", kind);
+        if ok {
+            decision.expect_accept();
+        } else {
+            let message = decision.expect_reject(RejectCode::InvalidField);
+            assert!(message.contains("commitment_made.made_on"), "{message}");
+        }
+    }
+}
+
+#[test]
+fn themes_are_hyphenated_lower_case_words() {
+    let mut log = Log::new();
+    let longest = "a".repeat(crate::event::MAX_THEME_CHARS);
+    let too_long = "a".repeat(crate::event::MAX_THEME_CHARS + 1);
+    for (theme, ok) in [
+        ("civil-society", true),
+        ("data2026", true),
+        (longest.as_str(), true),
+        (too_long.as_str(), false),
+        ("Civil", false),
+        ("civil society", false),
+        ("civil--society", false),
+        ("-civil", false),
+        ("civil-", false),
+        ("économie", false),
+        ("civil_society", false),
+        ("", false),
+    ] {
+        let kind = made_with(|made| {
+            made.themes = vec![theme.to_owned()];
+            made.commitment_id = format!("c-{}", log_safe(theme));
+        });
+        let decision = log.emit(DCMS, "dcms-1", kind);
+        if ok {
+            decision.expect_accept();
+        } else {
+            let message = decision.expect_reject(RejectCode::InvalidField);
+            assert!(message.contains("commitment_made.themes[0]"), "{message}");
+        }
+    }
+}
+
+/// A commitment id made from any text.
+fn log_safe(text: &str) -> String {
+    format!("{:x}", crate::event::envelope_digest(text.as_bytes())[0]) + &text.len().to_string()
+}
+
+#[test]
+fn target_numbers_have_one_decimal_syntax() {
+    for (text, ok) in [
+        ("95", true),
+        ("-0.5", true),
+        ("0", true),
+        ("0.25", true),
+        ("12345678901234567890123456789012", true),
+        ("123456789012345678901234567890123", false),
+        ("1e3", false),
+        ("1_000", false),
+        ("+5", false),
+        (".5", false),
+        ("5.", false),
+        ("007", false),
+        ("-", false),
+        ("1,000", false),
+        (" 5", false),
+        ("inf", false),
+        ("NaN", false),
+        ("", false),
+    ] {
+        assert_eq!(crate::event::is_valid_number(text), ok, "{text:?}");
+    }
+    let mut log = Log::new();
+    let message = log
+        .amend(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::TargetValue, "", "1e3")],
+        )
+        .expect_reject(RejectCode::InvalidField);
+    assert!(message.contains("new_value"), "{message}");
+}
+
+#[test]
+fn money_is_in_an_iso_4217_currency() {
+    let mut log = Log::new();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    for (currency, ok) in [("GBP", true), ("EUR", true), ("GPB", false), ("gbp", false)] {
+        let mut kind = action(&format!("a-{currency}"), &["c-1"]);
+        if let Kind::ActionRecorded(recorded) = &mut kind {
+            recorded.money = Some(Money {
+                amount_minor: 100,
+                currency: currency.into(),
+                stage: MoneyStage::Pledged as i32,
+            });
+        }
+        let decision = log.emit(DCMS, "dcms-1", kind);
+        if ok {
+            decision.expect_accept();
+        } else {
+            let message = decision.expect_reject(RejectCode::InvalidField);
+            assert!(message.contains("money.currency"), "{message}");
+        }
+    }
+}
+
+#[test]
+fn the_registrar_actor_is_reserved() {
+    let mut log = Log::new();
+    let message = log
+        .registry(Kind::ActorRegistered(ActorRegistered {
+            actor_id: REGISTRAR.into(),
+            name: "An impostor".into(),
+            kind: ActorKind::Department as i32,
+            ..Default::default()
+        }))
+        .expect_reject(RejectCode::ActorExists);
+    assert!(message.contains("registrar"), "{message}");
+}
