@@ -126,10 +126,7 @@ impl Server {
 
     /// SIGTERM, and wait until it has stopped cleanly.
     fn stop(mut self) {
-        // SAFETY: signalling our own child process by its id.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
+        covenant_testkit::send_signal(self.child.id(), covenant_testkit::SIGTERM, false);
         let status = self.child.wait().unwrap();
         assert!(status.success(), "{status}: {}", self.stderr());
     }

@@ -70,20 +70,15 @@ impl Cluster {
 
     /// SIGTERM to the script: it stops the replicas (clean final batch) and then NATS.
     fn stop(mut self) -> std::process::ExitStatus {
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
+        covenant_testkit::send_signal(self.child.id(), covenant_testkit::SIGTERM, false);
         self.child.wait().expect("wait for the cluster script")
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // SAFETY: the process group our child leads.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
+        // The process group our child leads.
+        covenant_testkit::send_signal(self.child.id(), covenant_testkit::SIGKILL, true);
         let _ = self.child.wait();
     }
 }

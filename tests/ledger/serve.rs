@@ -361,10 +361,7 @@ fn a_sigterm_while_starting_stops_the_ledger_cleanly() {
             break;
         }
     }
-    // SAFETY: signalling our own child process by its id.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
+    covenant_testkit::send_signal(child.id(), covenant_testkit::SIGTERM, false);
     lines
         .map_while(Result::ok)
         .for_each(|line| stderr.push_str(&(line + "\n")));

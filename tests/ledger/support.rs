@@ -185,10 +185,7 @@ impl Served {
 
     /// SIGTERM, and wait for the exit status.
     pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        // SAFETY: signalling our own child process by its id.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
+        covenant_testkit::send_signal(self.child.id(), covenant_testkit::SIGTERM, false);
         let status = self.child.wait().expect("wait for covenant serve");
         std::thread::sleep(Duration::from_millis(50));
         (status, self.stderr())

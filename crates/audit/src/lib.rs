@@ -17,6 +17,8 @@
 //! The audit tools never touch the ledger's store: a watchdog has only the published log, and
 //! so do these functions. The binary adds a store-backed source for offline checks.
 
+#![forbid(unsafe_code)]
+
 mod error;
 pub mod monitor;
 pub mod prove;

@@ -16,6 +16,8 @@
 //! - [`event`]: domain types converted from the protobuf schema, with field-naming errors.
 //! - [`validate`]: the deterministic validation state machine.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;

@@ -15,6 +15,8 @@
 //!
 //! [`synthetic`] streams a larger load with the same shape, for benchmarks.
 
+#![forbid(unsafe_code)]
+
 mod data;
 mod script;
 pub mod summary;

@@ -210,6 +210,7 @@ fn make_durable(dir: &Path, files: &[&Path]) -> Result<(), EmitError> {
 /// Flush everything written to the file system holding `dir` (Linux `syncfs(2)`, which
 /// reports write-back errors since Linux 5.8).
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // one libc call: std has no syncfs
 fn syncfs(dir: &Path) -> Result<(), EmitError> {
     use std::os::fd::AsRawFd;
     let io = |source| EmitError::Outbox {

@@ -8,6 +8,8 @@
 //!
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod ingest;
 pub mod log_api;

@@ -17,6 +17,8 @@
 //! same stream write byte-identical logs; `Ledger::rebuild` re-derives a store from the
 //! stream. See ARCHITECTURE.md ("The ledger") and docs/NATS.md.
 
+#![forbid(unsafe_code)]
+
 mod checkpoint;
 mod error;
 pub mod genesis;

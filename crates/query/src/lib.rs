@@ -9,6 +9,8 @@
 //! latest state, a checkpoint size or a date. The clock never enters this crate: callers pass
 //! today's date in.
 
+#![forbid(unsafe_code)]
+
 mod actor;
 mod apply;
 mod fact;

@@ -11,6 +11,8 @@
 //!   of the head on open (ARCHITECTURE.md, "Durability: the write path").
 //! - [`check`]: the deep offline check behind `covenant audit verify --store PATH`.
 
+#![forbid(unsafe_code)]
+
 pub mod check;
 pub mod derive;
 mod durable;

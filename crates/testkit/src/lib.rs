@@ -231,6 +231,22 @@ const READY_WAIT: Duration = Duration::from_secs(15);
 /// Ports tried before giving up on finding one no one else takes first.
 const PORT_ATTEMPTS: usize = 5;
 
+/// Send `signal` (for example `libc::SIGTERM`) to process `pid`, or to the process group it
+/// leads when `group` is set. The one place tests signal their children.
+pub fn send_signal(pid: u32, signal: i32, group: bool) {
+    let Ok(pid) = i32::try_from(pid) else {
+        return;
+    };
+    let target = if group { -pid } else { pid };
+    // SAFETY: kill(2) touches no memory of this process; a stale pid only fails the call.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(target, signal);
+    }
+}
+
+pub use libc::{SIGCONT, SIGKILL, SIGSTOP, SIGTERM};
+
 #[cfg(test)]
 mod tests {
     use super::*;

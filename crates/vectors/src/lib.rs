@@ -5,6 +5,8 @@
 //! Each module owns one file: it builds the cases, asserting as it goes that covenant-core
 //! gives the answer each case was written to show, and it checks a file's cases.
 
+#![forbid(unsafe_code)]
+
 mod checkpoints;
 mod ed25519;
 mod entries;

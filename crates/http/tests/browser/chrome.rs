@@ -24,12 +24,8 @@ struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0.id()) {
-            // SAFETY: kill(2) on the process group this harness created; no memory is touched.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
+        // The process group this harness created.
+        covenant_testkit::send_signal(self.0.id(), covenant_testkit::SIGKILL, true);
         let _ = self.0.wait();
     }
 }

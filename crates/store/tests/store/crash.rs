@@ -241,6 +241,7 @@ fn append_until_full(dir: &Path) -> ! {
         .len();
     // SAFETY: plain libc calls with valid arguments; ignoring SIGXFSZ turns the size limit
     // into an EFBIG error instead of killing the process.
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
         let limit = libc::rlimit {
