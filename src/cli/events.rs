@@ -39,6 +39,19 @@ struct Answer {
     rejections: Vec<RejectionAnswer>,
 }
 
+/// The ledger's error shape: 404 with `not_found` and the event id when it knows nothing of it.
+#[derive(serde::Deserialize)]
+struct ErrorAnswer {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+    event_id: Option<String>,
+}
+
 #[derive(serde::Deserialize)]
 struct RejectionAnswer {
     code: String,
@@ -66,6 +79,23 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .read_to_vec()
         .with_context(|| format!("read the answer from {url}"))?;
     let Ok(answer) = serde_json::from_slice::<Answer>(&body) else {
+        if let Ok(ErrorAnswer { error }) = serde_json::from_slice::<ErrorAnswer>(&body) {
+            if http_status == 404
+                && error.code == "not_found"
+                && error.event_id.as_deref() == Some(args.event_id.as_str())
+            {
+                println!(
+                    "{} unknown: the ledger has neither accepted nor rejected it (not processed yet, or never published)",
+                    args.event_id
+                );
+                return Ok(ExitCode::from(3));
+            }
+            bail!(
+                "{url} answered HTTP {http_status} ({}): {}",
+                error.code,
+                error.message
+            );
+        }
         let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         bail!("{url} answered HTTP {http_status}, not an event status: {snippet}");
     };
@@ -89,13 +119,6 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 answer.message.unwrap_or_default()
             );
             Ok(ExitCode::from(2))
-        }
-        "unknown" => {
-            println!(
-                "{} unknown: the ledger has neither accepted nor rejected it (not processed yet, or never published)",
-                answer.event_id
-            );
-            Ok(ExitCode::from(3))
         }
         other => bail!("{url} answered with status {other:?}"),
     }

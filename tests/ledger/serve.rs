@@ -21,7 +21,9 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     let served = Served::start(&config, &data, None);
     let url = served.base_url.clone();
 
+    let mut grant_id = String::new();
     for (position, envelope) in world.onboard(DCMS, "dcms-1", 2).into_iter().enumerate() {
+        grant_id = id_of(&envelope);
         let (status, json) = post_envelope(&url, envelope, PROTOBUF);
         assert_eq!(status, 202, "{json}");
         assert_eq!(json["status"], "accepted");
@@ -31,6 +33,7 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     let made_id = id_of(&made);
     let (status, json) = post_envelope(&url, made.clone(), PROTOBUF);
     assert_eq!((status, json["seq"].as_u64()), (202, Some(3)));
+    assert_documented("post-accepted", &json);
     let (status, json) = post_envelope(&url, made, PROTOBUF);
     assert_eq!(
         (status, &json["duplicate"]),
@@ -41,7 +44,7 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     // Stateless problems: 400 with the rejection, at once.
     let (status, json) = post_envelope(&url, vec![0xff; 30], PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (400, Some("undecodable")),
         "{json}"
     );
@@ -52,7 +55,7 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     let oversized = world.emit(DCMS, "dcms-1", big);
     let (status, json) = post_envelope(&url, oversized, PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (400, Some("oversized")),
         "{json}"
     );
@@ -61,49 +64,107 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
         world.commitment(DCMS, "dcms-1", "c-2"),
         "application/json",
     );
-    assert_eq!(status, 415, "{json}");
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{json}"
+    );
 
-    // Key problems are refused at the door, and nothing of them is stored.
+    // Key problems are refused at the door: nothing reaches the log, the refusal is
+    // remembered under the event id.
     world.add_ungranted_key("ghost-1", 40);
     let unknown_key = world.commitment(DCMS, "ghost-1", "c-3");
     let unknown_key_id = id_of(&unknown_key);
-    let (status, json) = post_envelope(&url, unknown_key, PROTOBUF);
+    let (status, refused) = post_envelope(&url, unknown_key, PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, refused["error"]["code"].as_str()),
         (403, Some("unknown_key")),
-        "{json}"
+        "{refused}"
     );
+    assert_eq!(refused["error"]["event_id"], unknown_key_id.as_str());
+    assert_documented("post-refused", &refused);
     // The sequencer's decisions come back synchronously.
     let missing = world.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]));
+    let missing_id = id_of(&missing);
     let (status, json) = post_envelope(&url, missing, PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (422, Some("unknown_commitment")),
         "{json}"
     );
+    assert_documented("post-refused", &json);
     let conflicting = world.emit_with_id(&made_id, DCMS, "dcms-1", commitment("c-other"));
     let (status, json) = post_envelope(&url, conflicting, PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (409, Some("equivocation")),
         "{json}"
     );
 
+    // A refusal at the door under an accepted event's id changes nothing about it.
+    let impostor = world.emit_with_id(&made_id, DCMS, "ghost-1", commitment("c-impostor"));
+    let (status, json) = post_envelope(&url, impostor, PROTOBUF);
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (403, Some("unknown_key")),
+        "{json}"
+    );
     let (status, json) = event_status(&url, &made_id);
     assert_eq!(
         (status, json["status"].as_str(), json["seq"].as_u64()),
         (200, Some("accepted"), Some(3))
     );
     assert_eq!(json["rejections"][0]["code"], "equivocation");
+    assert_eq!(
+        json["rejections"].as_array().map(Vec::len),
+        Some(1),
+        "only the ledger's own rejection: {json}"
+    );
     let (status, json) = event_status(&url, &unknown_key_id);
     assert_eq!(
-        (status, json["status"].as_str()),
-        (404, Some("unknown")),
-        "refused at the door, never stored: {json}"
+        (status, json["status"].as_str(), json["code"].as_str()),
+        (200, Some("rejected"), Some("unknown_key")),
+        "refused at the door, then asked about: {json}"
+    );
+    assert_eq!(json["message"], refused["error"]["message"], "{json}");
+    assert_eq!(json["stream_seq"], 0, "{json}");
+    assert_documented("status-rejected", &json);
+    // A refusal at the door answers exactly as one the ledger decided.
+    let (status, decided) = event_status(&url, &missing_id);
+    assert_eq!(
+        (status, decided["code"].as_str()),
+        (200, Some("unknown_commitment"))
+    );
+    assert_documented("status-rejected", &decided);
+    let (status, json) = event_status(&url, &grant_id);
+    assert_eq!((status, json["seq"].as_u64()), (200, Some(2)), "{json}");
+    assert_documented("status-accepted", &json);
+    assert_eq!(
+        covenant(&["events", "status", &unknown_key_id, "--server", &url]).0,
+        2
+    );
+    // A refusal remembered first gives way once the genuine event under that id is accepted.
+    let contested = world.fresh_id();
+    let junk_first = world.emit_with_id(&contested, DCMS, "ghost-1", commitment("c-4"));
+    assert_eq!(post_envelope(&url, junk_first, PROTOBUF).0, 403);
+    assert_eq!(event_status(&url, &contested).1["status"], "rejected");
+    let genuine = world.emit_with_id(&contested, DCMS, "dcms-1", commitment("c-4"));
+    assert_eq!(post_envelope(&url, genuine, PROTOBUF).0, 202);
+    let (status, json) = event_status(&url, &contested);
+    assert_eq!(
+        (status, json["status"].as_str(), &json["rejections"]),
+        (200, Some("accepted"), &serde_json::json!([])),
+        "{json}"
     );
     let never = world.fresh_id();
     let (status, json) = event_status(&url, &never);
-    assert_eq!((status, json["status"].as_str()), (404, Some("unknown")));
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{json}"
+    );
+    assert_eq!(json["error"]["event_id"], never.as_str());
+    assert_documented("status-unknown", &json);
 
     assert_eq!(
         covenant(&["events", "status", &made_id, "--server", &url]).0,
@@ -123,17 +184,18 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     );
     assert_eq!(
         served.metric("covenant_ledger_ingest_refused_total{code=\"unknown_key\"}"),
-        Some(1.0)
+        Some(3.0),
+        "the ghost's envelope, its attempt on the accepted event's id and on a new one"
     );
     assert_eq!(
         served.metric("covenant_ledger_ingest_refused_total{code=\"oversized\"}"),
         Some(1.0)
     );
-    assert_eq!(served.metric("covenant_ledger_log_size"), Some(4.0));
+    assert_eq!(served.metric("covenant_ledger_log_size"), Some(5.0));
 
     let (status, stderr) = served.terminate();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("stopped cleanly at 4 entries"), "{stderr}");
+    assert!(stderr.contains("stopped cleanly at 5 entries"), "{stderr}");
 }
 
 /// A re-encoded copy of a genuine envelope (same values, so the signature would verify) is
@@ -181,11 +243,12 @@ fn nats_ingest_queues_and_the_decision_comes_by_status() {
             "{json}"
         );
         assert!(json["stream_seq"].as_u64().is_some());
+        assert_documented("post-queued", &json);
     }
     assert_eq!(wait_for_decision(&url, &last_id)["seq"], 2);
     let (status, json) = post_envelope(&url, vec![0x0a, 0xff], PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (400, Some("undecodable")),
         "{json}"
     );
@@ -195,11 +258,16 @@ fn nats_ingest_queues_and_the_decision_comes_by_status() {
     let unknown_key_id = id_of(&unknown_key);
     let (status, json) = post_envelope(&url, unknown_key, PROTOBUF);
     assert_eq!(
-        (status, json["code"].as_str()),
+        (status, json["error"]["code"].as_str()),
         (403, Some("unknown_key")),
         "{json}"
     );
-    assert_eq!(event_status(&url, &unknown_key_id).0, 404);
+    let (status, json) = event_status(&url, &unknown_key_id);
+    assert_eq!(
+        (status, json["status"].as_str(), json["code"].as_str()),
+        (200, Some("rejected"), Some("unknown_key")),
+        "a refusal at the door is remembered with a broker too: {json}"
+    );
     // State rules are decided later, in stream order.
     let missing = world.emit(DCMS, "dcms-1", action("a-1", &["c-missing"]));
     let missing_id = id_of(&missing);

@@ -256,8 +256,8 @@ pub fn event_status(base_url: &str, event_id: &str) -> (u16, serde_json::Value) 
 pub fn wait_for_decision(base_url: &str, event_id: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (_, json) = event_status(base_url, event_id);
-        if json["status"] != "unknown" {
+        let (status, json) = event_status(base_url, event_id);
+        if status != 404 {
             return json;
         }
         assert!(Instant::now() < deadline, "{event_id} was never decided");
@@ -276,4 +276,70 @@ pub fn covenant(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// The JSON example after `<!-- example: NAME -->` in docs/EMITTERS.md.
+pub fn emitters_example(name: &str) -> serde_json::Value {
+    let page = include_str!("../../docs/EMITTERS.md");
+    let marker = format!("<!-- example: {name} -->");
+    let from = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("docs/EMITTERS.md has no example {name}"));
+    let block = &page[from..];
+    let start = block.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + block[start..].find("```").expect("the block ends");
+    serde_json::from_str(&block[start..end])
+        .unwrap_or_else(|error| panic!("example {name} is not JSON: {error}"))
+}
+
+/// That a real answer has the documented example's shape: the same keys at every level, the
+/// same JSON type for every value (null where the example has null), lists empty or not alike,
+/// and the same `status` and error `code`.
+pub fn assert_documented(name: &str, real: &serde_json::Value) {
+    let example = emitters_example(name);
+    assert_same_shape(name, "", &example, real);
+    assert_eq!(example.get("status"), real.get("status"), "{name}: {real}");
+    assert_eq!(
+        example.pointer("/error/code").is_some(),
+        real.pointer("/error/code").is_some(),
+        "{name}: {real}"
+    );
+}
+
+fn assert_same_shape(name: &str, at: &str, example: &serde_json::Value, real: &serde_json::Value) {
+    use serde_json::Value;
+    let kind = |value: &Value| match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    assert_eq!(
+        kind(example),
+        kind(real),
+        "{name}{at}: the page shows {example}, the ledger answers {real}"
+    );
+    match (example, real) {
+        (Value::Object(documented), Value::Object(answered)) => {
+            let keys =
+                |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(documented), keys(answered), "{name}{at}: keys");
+            for (key, value) in documented {
+                assert_same_shape(name, &format!("{at}.{key}"), value, &answered[key]);
+            }
+        }
+        (Value::Array(documented), Value::Array(answered)) => {
+            assert_eq!(
+                documented.is_empty(),
+                answered.is_empty(),
+                "{name}{at}: {example} against {real}"
+            );
+            if let (Some(first), Some(answered_first)) = (documented.first(), answered.first()) {
+                assert_same_shape(name, &format!("{at}[0]"), first, answered_first);
+            }
+        }
+        _ => {}
+    }
 }

@@ -39,7 +39,7 @@ pub fn fetch_bundle(server_url: &str, event_id: &str) -> Result<ProofBundle, Aud
     if status != 200 {
         let message = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|json| json["error"].as_str().map(str::to_owned))
+            .and_then(|json| json["error"]["message"].as_str().map(str::to_owned))
             .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
         return Err(fail(format!("HTTP status {status}: {message}")));
     }

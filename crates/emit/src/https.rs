@@ -8,8 +8,8 @@
 //!   same bytes into a duplicate (202 with `"duplicate": true`), however late it comes;
 //! - an answer is a receipt: 202 when the ledger took the event (an embedded ledger says
 //!   `accepted` with the entry number; one on NATS says `queued` with the stream sequence),
-//!   400/403/409/422 when it rejected it, with the code and sentence; either way the event
-//!   reached the ledger and is not sent again;
+//!   400/403/409/422 when it rejected it, with the code and sentence in the ledger's error
+//!   shape; either way the event reached the ledger and is not sent again;
 //! - any other answer (404: not a ledger's address; 415) cannot be fixed by retrying.
 //!
 //! `ureq` is blocking, so each request runs on Tokio's blocking pool.
@@ -153,18 +153,31 @@ fn is_permanent(error: &ureq::Error) -> bool {
 }
 
 /// The ledger's answer to a POST: what it says about the event, or why it is not an answer.
+///
+/// 202 carries a receipt (`{"event_id", "status": "accepted" | "queued", "seq",
+/// "stream_seq", "duplicate", "status_url"}`); every refusal and error carries the one error
+/// shape of the ledger's `/v1` API, `{"error": {"code", "message", "parameter",
+/// "event_id"}}`, where a refused envelope's code is its rejection code (docs/EMITTERS.md,
+/// section 4).
 fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
     #[derive(serde::Deserialize)]
-    struct Json {
-        event_id: Option<String>,
-        status: Option<String>,
+    struct Accepted {
+        event_id: String,
+        status: String,
         seq: Option<u64>,
         stream_seq: Option<u64>,
         #[serde(default)]
         duplicate: bool,
-        code: Option<String>,
-        message: Option<String>,
-        error: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Refused {
+        error: ErrorDetail,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorDetail {
+        code: String,
+        message: String,
+        event_id: Option<String>,
     }
     let snippet = || {
         String::from_utf8_lossy(body)
@@ -175,44 +188,57 @@ fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
     if code == 429 || code >= 500 {
         return Ok(Answer::Retry(format!("HTTP {code}: {}", snippet())));
     }
-    let Ok(json) = serde_json::from_slice::<Json>(body) else {
+    let about_another = |id: &str| {
+        format!(
+            "sent {event_id} but the answer is about {id}: {}",
+            snippet()
+        )
+    };
+    if code == 202 {
+        let Ok(answer) = serde_json::from_slice::<Accepted>(body) else {
+            return Err(format!(
+                "HTTP {code}: {} (is this the ledger's address?)",
+                snippet()
+            ));
+        };
+        if answer.event_id != event_id {
+            return Err(about_another(&answer.event_id));
+        }
+        let decision = match answer.status.as_str() {
+            "accepted" => Some(EventStatus::Accepted { seq: answer.seq }),
+            "queued" => None,
+            other => return Err(format!("HTTP 202 with status {other:?}: {}", snippet())),
+        };
+        return Ok(Answer::Receipt(Receipt {
+            event_id: event_id.to_owned(),
+            stream_sequence: answer.stream_seq.unwrap_or(0),
+            duplicate: answer.duplicate,
+            decision,
+        }));
+    }
+    let Ok(Refused { error }) = serde_json::from_slice::<Refused>(body) else {
         return Err(format!(
             "HTTP {code}: {} (is this the ledger's address?)",
             snippet()
         ));
     };
-    if let Some(id) = &json.event_id
+    if let Some(id) = &error.event_id
         && id != event_id
     {
-        return Err(format!(
-            "sent {event_id} but the answer is about {id}: {}",
-            snippet()
-        ));
+        return Err(about_another(id));
     }
-    let receipt = |decision| Receipt {
-        event_id: event_id.to_owned(),
-        stream_sequence: json.stream_seq.unwrap_or(0),
-        duplicate: json.duplicate,
-        decision,
-    };
-    match (code, json.status.as_deref()) {
-        (202, Some("accepted")) => Ok(Answer::Receipt(receipt(Some(EventStatus::Accepted {
-            seq: json.seq,
-        })))),
-        (202, Some("queued")) => Ok(Answer::Receipt(receipt(None))),
-        (400 | 403 | 409 | 422, Some("rejected")) => {
-            Ok(Answer::Receipt(receipt(Some(EventStatus::Rejected {
-                code: json
-                    .code
-                    .clone()
-                    .unwrap_or_else(|| "unspecified".to_owned()),
-                message: json.message.clone().unwrap_or_default(),
-            }))))
-        }
-        _ => Err(format!(
-            "HTTP {code}: {}",
-            json.error.clone().unwrap_or_else(snippet)
-        )),
+    match code {
+        // The ledger decided: a receipt, not something to retry.
+        400 | 403 | 409 | 422 => Ok(Answer::Receipt(Receipt {
+            event_id: event_id.to_owned(),
+            stream_sequence: 0,
+            duplicate: false,
+            decision: Some(EventStatus::Rejected {
+                code: error.code,
+                message: error.message,
+            }),
+        })),
+        _ => Err(format!("HTTP {code} ({}): {}", error.code, error.message)),
     }
 }
 
@@ -233,7 +259,9 @@ mod tests {
     fn answers_that_say_what_the_ledger_did_are_receipts() {
         let accepted = receipt_of(
             202,
-            &format!(r#"{{"event_id":"{ID}","status":"accepted","seq":7,"duplicate":false}}"#),
+            &format!(
+                r#"{{"event_id":"{ID}","status":"accepted","seq":7,"stream_seq":null,"duplicate":false}}"#
+            ),
         );
         assert_eq!(
             accepted.decision,
@@ -255,7 +283,7 @@ mod tests {
         let rejected = receipt_of(
             422,
             &format!(
-                r#"{{"event_id":"{ID}","status":"rejected","code":"unknown_commitment","message":"no such commitment"}}"#
+                r#"{{"error":{{"code":"unknown_commitment","message":"no such commitment","parameter":null,"event_id":"{ID}"}}}}"#
             ),
         );
         assert_eq!(
@@ -272,7 +300,7 @@ mod tests {
         for (code, body) in [
             (
                 503,
-                r#"{"error":"the ledger cannot take events right now"}"#,
+                r#"{"error":{"code":"unavailable","message":"the ledger cannot take events right now","parameter":null,"event_id":null}}"#,
             ),
             (502, "<html>bad gateway</html>"),
             (429, ""),
@@ -287,12 +315,29 @@ mod tests {
             not_found.contains("is this the ledger's address?"),
             "{not_found}"
         );
-        let unsupported = classify(ID, 415, br#"{"error":"the body must be a protobuf"}"#)
-            .err()
-            .unwrap();
+        let unsupported = classify(
+            ID,
+            415,
+            br#"{"error":{"code":"unsupported_media_type","message":"the body must be a protobuf","parameter":null,"event_id":null}}"#,
+        )
+        .err()
+        .unwrap();
         assert!(
-            unsupported.contains("the body must be a protobuf"),
+            unsupported.contains("the body must be a protobuf")
+                && unsupported.contains("unsupported_media_type"),
             "{unsupported}"
+        );
+        // A rejection about another event is not this event's receipt.
+        let other_rejected = r#"{"error":{"code":"bad_signature","message":"no","parameter":null,"event_id":"01JZ0000000000000000000001"}}"#;
+        let mixed_up = classify(ID, 403, other_rejected.as_bytes()).err().unwrap();
+        assert!(mixed_up.contains("the answer is about"), "{mixed_up}");
+        // A refusal of bytes whose id could not be read is still this event's receipt.
+        let unreadable = receipt_of(
+            400,
+            r#"{"error":{"code":"undecodable","message":"not an envelope","parameter":null,"event_id":null}}"#,
+        );
+        assert!(
+            matches!(unreadable.decision, Some(EventStatus::Rejected { ref code, .. }) if code == "undecodable")
         );
         let other = r#"{"event_id":"01JZ0000000000000000000001","status":"accepted"}"#;
         let mixed_up = classify(ID, 202, other.as_bytes()).err().unwrap();

@@ -214,6 +214,66 @@ impl std::fmt::Debug for KeyFile {
 mod tests {
     use super::*;
 
+    /// The fenced block after `<!-- example: NAME -->` in docs/EMITTERS.md.
+    fn documented_example(name: &str) -> String {
+        let page = include_str!("../../../docs/EMITTERS.md");
+        let marker = format!("<!-- example: {name} -->");
+        let after = &page[page.find(&marker).expect("the example is on the page")..];
+        let body = &after[after.find('\n').unwrap() + 1..];
+        let body = &body[body.find('\n').unwrap() + 1..];
+        body[..body.find("```").unwrap()].to_owned()
+    }
+
+    #[test]
+    fn the_documented_key_file_parses() {
+        let text = documented_example("key-file");
+        let key = KeyFile::parse(&text).unwrap();
+        assert_eq!(key.kind, KeyKind::Emitter);
+        assert_eq!(key.key_id.as_deref(), Some("dcms-covenant-1"));
+        assert_eq!(key.actor.as_deref(), Some("GB-GOV-23"));
+        // The page's public key and suggested key id are what this seed gives.
+        assert_eq!(
+            hex::encode(key.public_key()),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let unnamed = KeyFile {
+            key_id: None,
+            ..key.clone()
+        };
+        assert_eq!(
+            unnamed.suggested_key_id(),
+            "GB-GOV-23.emitter-d75a980182b10ab7"
+        );
+        // It is exactly what `covenant keys generate` writes for that key.
+        assert_eq!(key.to_toml(), text);
+        // The rules the page states: unknown fields, bad seeds and bad ids are refused by name.
+        let refused = [
+            (text.replace("actor =", "owner ="), "owner"),
+            (text.replace("9d61b1", "9d61"), "seed"),
+            (text.replace("GB-GOV-23", "GB GOV 23"), "actor"),
+            (text.replace("\"emitter\"", "\"signer\""), "signer"),
+        ];
+        for (bad, named) in refused {
+            let problem = KeyFile::parse(&bad).unwrap_err();
+            assert!(problem.contains(named), "{named}: {problem}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_is_written_owner_only_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dcms.key");
+        let key = KeyFile::parse(&documented_example("key-file")).unwrap();
+        key.write_new(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(KeyFile::read(&path).unwrap(), key);
+        let again = key.write_new(&path).unwrap_err().to_string();
+        assert!(again.contains("refusing to overwrite"), "{again}");
+    }
+
     #[test]
     fn round_trips_through_its_text() {
         let mut key = KeyFile::from_seed(KeyKind::Emitter, [9; 32]);

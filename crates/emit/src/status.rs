@@ -1,8 +1,10 @@
 //! Asking the ledger what became of an event.
 //!
 //! JetStream's ack means the event is stored in the input stream; whether the ledger accepted
-//! it into the log is decided after. The ledger answers `GET /v1/events/<event_id>` with
-//! `{"event_id", "status": "accepted" | "rejected" | "unknown", "seq"?, "code"?, "message"?}`.
+//! it into the log is decided after. The ledger answers `GET /v1/events/<event_id>` with 200
+//! and `{"event_id", "status": "accepted" | "rejected", "seq", "code", "message", ...}`, or,
+//! when it knows nothing of the event yet, 404 and its error shape
+//! `{"error": {"code": "not_found", "message", "parameter": null, "event_id"}}`.
 //! The client is blocking (it is called rarely, and from async code it belongs in
 //! `tokio::task::spawn_blocking`).
 
@@ -21,34 +23,64 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
-    /// The ledger's JSON answer.
+    /// The ledger's JSON answer: a status, or the error that says the event is not known.
     pub fn from_json(event_id: &str, body: &[u8]) -> Result<Self, String> {
         #[derive(serde::Deserialize)]
-        struct Answer {
-            event_id: String,
-            status: String,
-            seq: Option<u64>,
-            code: Option<String>,
-            message: Option<String>,
+        #[serde(untagged)]
+        enum Answer {
+            Status {
+                event_id: String,
+                status: String,
+                seq: Option<u64>,
+                code: Option<String>,
+                message: Option<String>,
+            },
+            Error {
+                error: ErrorDetail,
+            },
+        }
+        #[derive(serde::Deserialize)]
+        struct ErrorDetail {
+            code: String,
+            message: String,
+            event_id: Option<String>,
         }
         let answer: Answer = serde_json::from_slice(body)
             .map_err(|error| format!("answer is not the expected JSON: {error}"))?;
-        if answer.event_id != event_id {
-            return Err(format!(
-                "asked about {event_id} but the answer is about {}",
-                answer.event_id
-            ));
-        }
-        match answer.status.as_str() {
-            "accepted" => Ok(Self::Accepted { seq: answer.seq }),
-            "rejected" => Ok(Self::Rejected {
-                code: answer.code.unwrap_or_else(|| "unspecified".to_owned()),
-                message: answer.message.unwrap_or_default(),
-            }),
-            "unknown" => Ok(Self::Unknown),
-            other => Err(format!(
-                "status {other:?} is not accepted, rejected or unknown"
-            )),
+        let about = |id: &str| {
+            if id == event_id {
+                Ok(())
+            } else {
+                Err(format!(
+                    "asked about {event_id} but the answer is about {id}"
+                ))
+            }
+        };
+        match answer {
+            Answer::Status {
+                event_id: id,
+                status,
+                seq,
+                code,
+                message,
+            } => {
+                about(&id)?;
+                match status.as_str() {
+                    "accepted" => Ok(Self::Accepted { seq }),
+                    "rejected" => Ok(Self::Rejected {
+                        code: code.unwrap_or_else(|| "unspecified".to_owned()),
+                        message: message.unwrap_or_default(),
+                    }),
+                    other => Err(format!("status {other:?} is not accepted or rejected")),
+                }
+            }
+            Answer::Error { error } => match (error.code.as_str(), error.event_id) {
+                ("not_found", Some(id)) => {
+                    about(&id)?;
+                    Ok(Self::Unknown)
+                }
+                (code, _) => Err(format!("error ({code}): {}", error.message)),
+            },
         }
     }
 }
@@ -219,7 +251,9 @@ mod tests {
             status.to_string(),
             "rejected (unknown_commitment): commitment c-9 does not exist"
         );
-        let unknown = format!(r#"{{"event_id":"{ID}","status":"unknown"}}"#);
+        let unknown = format!(
+            r#"{{"error":{{"code":"not_found","message":"not processed yet","parameter":null,"event_id":"{ID}"}}}}"#
+        );
         assert_eq!(
             EventStatus::from_json(ID, unknown.as_bytes()),
             Ok(EventStatus::Unknown)
@@ -239,6 +273,18 @@ mod tests {
             EventStatus::from_json(ID, odd.as_bytes())
                 .unwrap_err()
                 .contains("\"pending\"")
+        );
+        let not_a_ledger = r#"{"error":{"code":"not_found","message":"no such route","parameter":null,"event_id":null}}"#;
+        assert!(
+            EventStatus::from_json(ID, not_a_ledger.as_bytes())
+                .unwrap_err()
+                .contains("no such route")
+        );
+        let someone_else = r#"{"error":{"code":"not_found","message":"x","parameter":null,"event_id":"01JZ0000000000000000000001"}}"#;
+        assert!(
+            EventStatus::from_json(ID, someone_else.as_bytes())
+                .unwrap_err()
+                .contains("the answer is about")
         );
         assert!(
             EventStatus::from_json(ID, b"<html>")

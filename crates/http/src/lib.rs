@@ -1,7 +1,8 @@
 //! The HTTP server: one axum router over the log store and the query projections.
 //!
 //! - `/log/...`: the C2SP tlog-tiles log API (checkpoint, tiles, entry bundles, verifier key);
-//! - `/v1/...`: the JSON API (queries, proofs, event status, ingest) with `/v1/openapi.json`;
+//! - `/v1/...`: the JSON API (queries, proofs, event status, ingest) with `/v1/openapi.json`,
+//!   every error in one shape (`error`);
 //! - `/metrics`: Prometheus text;
 //! - `/`: server-rendered pages for people.
 //!
@@ -9,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod error;
 pub mod ingest;
 pub mod log_api;
 pub mod metrics;
@@ -77,14 +79,30 @@ impl AppState {
     }
 }
 
+/// Every route under `/v1`, with its handlers: the router is built from this table, and tests
+/// check it against the OpenAPI document and docs/API.md's route table.
+pub fn v1_route_table() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
+    let mut table = query_api::route_table();
+    table.extend(ingest::route_table());
+    table.extend(proofs::route_table());
+    table
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
+    let v1 = v1_route_table()
+        .into_iter()
+        .fold(Router::new(), |router, (path, method)| {
+            router.route(path, method)
+        });
     Router::new()
         .merge(pages::routes())
-        .merge(ingest::routes())
         .merge(metrics::routes())
         .merge(log_api::routes())
-        .merge(proofs::routes())
-        .merge(query_api::routes())
+        .merge(v1)
+        // Named so that the error layer below wraps it too: an unknown path under /v1 then
+        // answers the API's error shape.
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn(error::json_errors_under_v1))
         .with_state(state)
 }

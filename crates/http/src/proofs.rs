@@ -6,55 +6,98 @@
 //!
 //! Hashes are base64, like the root line of a checkpoint, so a reader can compare a proof's
 //! root with the checkpoint by eye. Sizes default to, and may not exceed, the latest signed
-//! checkpoint. Bad parameters get a 400 that says what is wrong.
+//! checkpoint. Bad parameters get a 400 that names the parameter; every error has the one
+//! error shape of `/v1` (`crate::error`).
 
 use crate::AppState;
+use crate::error::{ApiError, ErrorAnswer};
 use crate::log_api::StoreHashes;
 use axum::Json;
-use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use covenant_core::bundle::ProofBundle;
 use covenant_core::merkle::{self, Hash};
 use covenant_store::LogStore;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// The proof routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/proof/inclusion", get(inclusion))
-        .route("/v1/proof/consistency", get(consistency))
-        .route("/v1/proof/bundle/{event_id}", get(bundle))
+/// The proof routes (see `crate::v1_route_table`).
+pub fn route_table() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/v1/proof/inclusion", get(inclusion)),
+        ("/v1/proof/consistency", get(consistency)),
+        ("/v1/proof/bundle/{event_id}", get(bundle)),
+    ]
 }
 
-/// A refusal: status and a sentence.
-struct Refusal(StatusCode, String);
+/// Every failure here is an [`ApiError`].
+type Refusal = ApiError;
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        if self.0.is_server_error() {
-            tracing::error!(error = %self.1, "proof request failed");
-        }
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-fn bad_request(message: impl Into<String>) -> Refusal {
-    Refusal(StatusCode::BAD_REQUEST, message.into())
+fn bad_request(parameter: &str, message: impl Into<String>) -> Refusal {
+    ApiError::bad_parameter(parameter, message)
 }
 
 fn not_found(message: impl Into<String>) -> Refusal {
-    Refusal(StatusCode::NOT_FOUND, message.into())
+    ApiError::not_found(message)
 }
 
 fn internal(error: impl std::fmt::Display) -> Refusal {
-    Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("reading the log failed: {error}"),
-    )
+    ApiError::internal(format!("reading the log failed: {error}"))
+}
+
+/// The query parameters of a proof route: only those it takes, each at most once.
+fn query_params(raw: Option<&str>, allowed: &[&str]) -> Result<HashMap<String, String>, Refusal> {
+    let mut params = HashMap::new();
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if !allowed.contains(&name.as_ref()) {
+            return Err(bad_request(
+                &name,
+                format!(
+                    "unknown parameter {name:?}; this endpoint takes {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if params.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(bad_request(
+                &name,
+                format!("parameter {name:?} is given more than once"),
+            ));
+        }
+    }
+    Ok(params)
+}
+
+/// The audit path of one entry (200).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InclusionProof {
+    pub seq: u64,
+    /// The event id asked about; null when asked by `seq`.
+    pub event_id: Option<String>,
+    pub tree_size: u64,
+    /// The entry's leaf hash, base64.
+    pub leaf_hash: String,
+    /// The tree's root, base64.
+    pub root: String,
+    /// The audit path, base64 hashes, leaf to root.
+    pub proof: Vec<String>,
+    /// The signed checkpoint note of `tree_size`, when one was stored for exactly that size.
+    pub checkpoint: Option<String>,
+}
+
+/// That one tree is a prefix of another (200).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: String,
+    pub to_root: String,
+    /// Base64 hashes.
+    pub proof: Vec<String>,
+    pub from_checkpoint: Option<String>,
+    pub to_checkpoint: Option<String>,
 }
 
 fn b64(hash: &Hash) -> String {
@@ -65,8 +108,9 @@ fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, R
     params
         .get(name)
         .map(|text| {
-            text.parse::<u64>()
-                .map_err(|_| bad_request(format!("{name} must be a whole number, not {text:?}")))
+            text.parse::<u64>().map_err(|_| {
+                bad_request(name, format!("{name} must be a whole number, not {text:?}"))
+            })
         })
         .transpose()
 }
@@ -92,10 +136,11 @@ fn latest(store: &dyn LogStore) -> Result<(u64, Vec<u8>), Refusal> {
 fn tree_size(requested: Option<u64>, latest: u64, name: &str) -> Result<u64, Refusal> {
     match requested {
         None => Ok(latest),
-        Some(0) => Err(bad_request(format!("{name} must be at least 1"))),
-        Some(size) if size > latest => Err(bad_request(format!(
-            "{name} {size} is larger than the latest signed checkpoint ({latest})"
-        ))),
+        Some(0) => Err(bad_request(name, format!("{name} must be at least 1"))),
+        Some(size) if size > latest => Err(bad_request(
+            name,
+            format!("{name} {size} is larger than the latest signed checkpoint ({latest})"),
+        )),
         Some(size) => Ok(size),
     }
 }
@@ -119,15 +164,35 @@ fn seq_of(store: &dyn LogStore, event_id: &str) -> Result<u64, Refusal> {
         })
 }
 
-async fn inclusion(
+/// The audit path of one entry in a signed checkpoint.
+///
+/// Give exactly one of `event_id` or `seq`. Hashes are base64. 404 when the event is not in
+/// the log or the log has no signed checkpoint yet.
+#[utoipa::path(get, path = "/v1/proof/inclusion", tag = "proofs",
+    params(
+        ("event_id" = Option<String>, Query, description = "the event's id (or give seq)"),
+        ("seq" = Option<u64>, Query, description = "the entry number (or give event_id)"),
+        ("size" = Option<u64>, Query, description = "tree size, at least 1; defaults to, and may not exceed, the latest signed checkpoint"),
+    ),
+    responses(
+        (status = 200, description = "the proof", body = InclusionProof),
+        (status = 400, description = "bad parameters, named", body = ErrorAnswer),
+        (status = 404, description = "no such event, or no signed checkpoint yet", body = ErrorAnswer),
+        (status = 500, description = "the log could not be read", body = ErrorAnswer),
+    ))]
+pub async fn inclusion(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Refusal> {
+    RawQuery(raw): RawQuery,
+) -> Result<Json<InclusionProof>, Refusal> {
+    let params = query_params(raw.as_deref(), &["event_id", "seq", "size"])?;
     let seq_param = number(&params, "seq")?;
     let size_param = number(&params, "size")?;
     let event_id = params.get("event_id").cloned();
     if event_id.is_some() == seq_param.is_some() {
-        return Err(bad_request("give exactly one of event_id or seq"));
+        return Err(bad_request(
+            "event_id",
+            "give exactly one of event_id or seq",
+        ));
     }
     let store = state.store.clone();
     blocking(move || {
@@ -139,9 +204,15 @@ async fn inclusion(
             None => seq_param.expect("one of them is given"),
         };
         if seq >= size {
-            return Err(bad_request(format!(
-                "entry {seq} is not in the tree of size {size}"
-            )));
+            let parameter = if event_id.is_some() {
+                "event_id"
+            } else {
+                "seq"
+            };
+            return Err(bad_request(
+                parameter,
+                format!("entry {seq} is not in the tree of size {size}"),
+            ));
         }
         let entry = store
             .entry(seq)
@@ -150,24 +221,39 @@ async fn inclusion(
         let hashes = StoreHashes(store);
         let proof = merkle::prove_inclusion(size, seq, &hashes).map_err(internal)?;
         let root = merkle::tree_root(size, &hashes).map_err(internal)?;
-        Ok(Json(json!({
-            "seq": seq,
-            "event_id": event_id,
-            "tree_size": size,
-            "leaf_hash": b64(&merkle::leaf_hash(&entry)),
-            "root": b64(&root),
-            "proof": proof.iter().map(b64).collect::<Vec<_>>(),
-            "checkpoint": checkpoint_text(store, size)?,
-        })))
+        Ok(Json(InclusionProof {
+            seq,
+            event_id,
+            tree_size: size,
+            leaf_hash: b64(&merkle::leaf_hash(&entry)),
+            root: b64(&root),
+            proof: proof.iter().map(b64).collect(),
+            checkpoint: checkpoint_text(store, size)?,
+        }))
     })
     .await
 }
 
-async fn consistency(
+/// That one tree is a prefix of another.
+///
+/// Hashes are base64. 404 when the log has no signed checkpoint yet.
+#[utoipa::path(get, path = "/v1/proof/consistency", tag = "proofs",
+    params(
+        ("from" = u64, Query, description = "the smaller tree size, at least 1"),
+        ("to" = Option<u64>, Query, description = "the larger tree size; defaults to, and may not exceed, the latest signed checkpoint"),
+    ),
+    responses(
+        (status = 200, description = "the proof", body = ConsistencyProof),
+        (status = 400, description = "bad parameters, named", body = ErrorAnswer),
+        (status = 404, description = "no signed checkpoint yet", body = ErrorAnswer),
+        (status = 500, description = "the log could not be read", body = ErrorAnswer),
+    ))]
+pub async fn consistency(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Refusal> {
-    let from = number(&params, "from")?.ok_or_else(|| bad_request("from is required"))?;
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ConsistencyProof>, Refusal> {
+    let params = query_params(raw.as_deref(), &["from", "to"])?;
+    let from = number(&params, "from")?.ok_or_else(|| bad_request("from", "from is required"))?;
     let to_param = number(&params, "to")?;
     let store = state.store.clone();
     blocking(move || {
@@ -176,26 +262,37 @@ async fn consistency(
         let to = tree_size(to_param, latest_size, "to")?;
         let from = tree_size(Some(from), latest_size, "from")?;
         if from > to {
-            return Err(bad_request(format!(
-                "from ({from}) must not be larger than to ({to})"
-            )));
+            return Err(bad_request(
+                "from",
+                format!("from ({from}) must not be larger than to ({to})"),
+            ));
         }
         let hashes = StoreHashes(store);
         let proof = merkle::prove_consistency(to, from, &hashes).map_err(internal)?;
-        Ok(Json(json!({
-            "from": from,
-            "to": to,
-            "from_root": b64(&merkle::tree_root(from, &hashes).map_err(internal)?),
-            "to_root": b64(&merkle::tree_root(to, &hashes).map_err(internal)?),
-            "proof": proof.iter().map(b64).collect::<Vec<_>>(),
-            "from_checkpoint": checkpoint_text(store, from)?,
-            "to_checkpoint": checkpoint_text(store, to)?,
-        })))
+        Ok(Json(ConsistencyProof {
+            from,
+            to,
+            from_root: b64(&merkle::tree_root(from, &hashes).map_err(internal)?),
+            to_root: b64(&merkle::tree_root(to, &hashes).map_err(internal)?),
+            proof: proof.iter().map(b64).collect(),
+            from_checkpoint: checkpoint_text(store, from)?,
+            to_checkpoint: checkpoint_text(store, to)?,
+        }))
     })
     .await
 }
 
-async fn bundle(
+/// A self-contained proof bundle for one event, to check offline (`covenant audit prove`).
+///
+/// 404 when the event is not in the log, or not yet covered by a signed checkpoint.
+#[utoipa::path(get, path = "/v1/proof/bundle/{event_id}", tag = "proofs",
+    params(("event_id" = String, Path, description = "the event's id")),
+    responses(
+        (status = 200, description = "the bundle (docs/SPEC.md, section 11), as an attachment", content_type = "application/json", body = Object),
+        (status = 404, description = "not in the log, or not yet covered by a signed checkpoint", body = ErrorAnswer),
+        (status = 500, description = "the log could not be read", body = ErrorAnswer),
+    ))]
+pub async fn bundle(
     State(state): State<AppState>,
     Path(event_id): Path<String>,
 ) -> Result<Response, Refusal> {

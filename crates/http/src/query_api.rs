@@ -12,24 +12,23 @@ mod openapi;
 mod params;
 
 use crate::AppState;
+pub use crate::error::{ApiError, ErrorAnswer};
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use axum::{Json, Router};
 use covenant_core::event::Date;
 use covenant_query::view::{ActorPage, CommitmentPage};
 use covenant_query::{
     ACTOR_KINDS, AsOf, CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError,
 };
 use params::Params;
-use serde::Serialize;
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
 
-/// Every route of the query API: the router is built from this table, and a test checks that
-/// each appears in the OpenAPI document.
+/// Every route of the query API (see `crate::v1_route_table`).
 pub fn route_table() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/v1/actors", get(actors)),
@@ -52,72 +51,6 @@ pub fn route_table() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
-pub fn routes() -> Router<AppState> {
-    route_table()
-        .into_iter()
-        .fold(Router::new(), |router, (path, method)| {
-            router.route(path, method)
-        })
-}
-
-/// A failed request: the status and a JSON body naming what was wrong.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub parameter: Option<String>,
-    pub message: String,
-}
-
-/// The JSON body of every error answer.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// bad_parameter, not_found, unavailable or internal.
-    pub code: String,
-    /// The query parameter at fault, for bad_parameter.
-    pub parameter: Option<String>,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn bad_parameter(parameter: &str, message: String) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_parameter",
-            parameter: Some(parameter.to_owned()),
-            message,
-        }
-    }
-
-    fn not_found(message: String) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            parameter: None,
-            message,
-        }
-    }
-
-    fn unavailable(message: &str) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            parameter: None,
-            message: message.to_owned(),
-        }
-    }
-
-    fn internal(message: String) -> Self {
-        tracing::error!(%message, "query");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            parameter: None,
-            message,
-        }
-    }
-}
-
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         match error {
@@ -126,17 +59,6 @@ impl From<QueryError> for ApiError {
             }
             other => Self::internal(other.to_string()),
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code.to_owned(),
-            parameter: self.parameter,
-            message: self.message,
-        };
-        (self.status, Json(serde_json::json!({ "error": body }))).into_response()
     }
 }
 
@@ -274,7 +196,12 @@ const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit"
         ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = ActorPage), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content((ActorPage = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn actors(
     State(state): State<AppState>,
     uri: Uri,
@@ -300,7 +227,12 @@ async fn actors(
         ("cursor" = Option<String>, Query, description = "start after this actor id"),
         ("limit" = Option<usize>, Query, description = "rows; all when absent"),
     ),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn actors_csv(
     State(state): State<AppState>,
     uri: Uri,
@@ -354,7 +286,13 @@ const SCORECARD_PARAMS: [&str; 3] = ["as_of", "recorded", "list_limit"];
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
-    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn actor_scorecard(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -378,7 +316,13 @@ async fn actor_scorecard(
         ("id" = String, Path, description = "actor id"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
-    responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "application/atom+xml", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn actor_feed(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -457,7 +401,12 @@ const COMMITMENT_PARAMS: [&str; 14] = [
         ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = CommitmentPage), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content((CommitmentPage = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn commitments(
     State(state): State<AppState>,
     uri: Uri,
@@ -493,7 +442,12 @@ async fn commitments(
         ("cursor" = Option<String>, Query, description = "start after this commitment id"),
         ("limit" = Option<usize>, Query, description = "rows; all when absent"),
     ),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn commitments_csv(
     State(state): State<AppState>,
     uri: Uri,
@@ -546,7 +500,13 @@ async fn commitments_as_csv(
         ("id" = String, Path, description = "commitment id"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
-    responses((status = 200, body = covenant_query::view::CommitmentDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = covenant_query::view::CommitmentDetail),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -571,7 +531,13 @@ async fn commitment(
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = covenant_query::view::CommitmentHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, content((covenant_query::view::CommitmentHistory = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -588,7 +554,13 @@ async fn history(
         ("id" = String, Path, description = "commitment id"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn history_csv(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -631,7 +603,12 @@ async fn history_answer(
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = covenant_query::view::ThemeList), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content((covenant_query::view::ThemeList = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn themes(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -644,7 +621,12 @@ async fn themes(
 /// The theme list as CSV.
 #[utoipa::path(get, path = "/v1/themes.csv", tag = "themes",
     params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count")),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn themes_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -672,7 +654,13 @@ async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Res
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
-    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn theme_scorecard(
     State(state): State<AppState>,
     Path(theme): Path<String>,
@@ -695,7 +683,13 @@ async fn theme_scorecard(
         ("theme" = String, Path, description = "a seed value or free tag"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
     ),
-    responses((status = 200, content_type = "application/atom+xml", body = String), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "application/atom+xml", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 404, description = "no such id at this point", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn theme_feed(
     State(state): State<AppState>,
     Path(theme): Path<String>,
@@ -716,7 +710,12 @@ const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
-    responses((status = 200, body = covenant_query::view::LeagueTable), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content((covenant_query::view::LeagueTable = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn league(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -733,7 +732,12 @@ async fn league(
         ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked (default 5)"),
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
     ),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "text/csv", body = String),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn league_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -767,7 +771,12 @@ async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Res
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
-    responses((status = 200, body = covenant_query::view::Scorecard), (status = 400, body = ErrorBody)))]
+    responses(
+        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
+        (status = 500, description = "the projections could not be read", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+    ))]
 async fn overall_scorecard(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

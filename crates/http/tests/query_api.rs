@@ -61,13 +61,18 @@ fn serve() -> Server {
 }
 
 fn serve_with(limits: ServerLimits) -> Server {
+    serve_configured(limits, true)
+}
+
+fn serve_configured(limits: ServerLimits, with_projections: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
     let scenario = fixtures::scenario(&*store).unwrap();
-    let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
-    let state = AppState::new(store.clone(), String::new())
-        .with_query(projections)
-        .with_public_url(PUBLIC_URL);
+    let mut state = AppState::new(store.clone(), String::new()).with_public_url(PUBLIC_URL);
+    if with_projections {
+        let projections = Arc::new(Projections::open(dir.path().join("query")).unwrap());
+        state = state.with_query(projections);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -500,13 +505,22 @@ fn every_route_answers_and_is_in_the_openapi_document() {
             .replace("{theme}", "community");
         assert_eq!(server.get(&concrete).status, 200, "{concrete}");
     }
-    // The other /v1 routes (ingest, event status, proofs) are documented too, and each one
-    // documented is routed: axum's bare 404 for an unknown route has an empty body.
+    // Every /v1 route the router serves is in the document, and every path in the document
+    // is one the router serves.
+    let served: std::collections::BTreeSet<&str> = covenant_http::v1_route_table()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    let documented: std::collections::BTreeSet<&str> = paths.keys().map(String::as_str).collect();
+    assert_eq!(
+        served, documented,
+        "the router's /v1 routes against openapi.json"
+    );
+    // Each documented method is routed (not the fallback's 404 nor a 405).
     for (path, item) in paths
         .iter()
         .filter(|(path, _)| !routes.contains(&path.as_str()))
     {
-        assert!(path.starts_with("/v1/"), "{path}");
         let concrete = path.replace("{event_id}", "01JDQ0000000000000000000099");
         let answer = if item.get("post").is_some() {
             let mut response = server
@@ -524,7 +538,7 @@ fn every_route_answers_and_is_in_the_openapi_document() {
             (answer.status, answer.body)
         };
         assert!(
-            !(answer.0 == 404 && answer.1.is_empty()) && answer.0 != 405,
+            !answer.1.contains("is not a route of this API") && answer.0 != 405,
             "{path} is documented but not routed: {answer:?}"
         );
     }
@@ -534,7 +548,12 @@ fn every_route_answers_and_is_in_the_openapi_document() {
         "CommitmentPage",
         "CommitmentDetail",
         "HistoryEvent",
-        "ErrorBody",
+        "ErrorAnswer",
+        "ErrorDetail",
+        "Receipt",
+        "EventStatus",
+        "InclusionProof",
+        "ConsistencyProof",
     ] {
         assert!(schemas.contains_key(schema), "{schema}");
     }
@@ -682,3 +701,259 @@ fn a_page_does_not_wait_for_a_long_backlog_either() {
 
 #[path = "query_api/hardening.rs"]
 mod hardening;
+
+/// What a request answered: status, content type and JSON body.
+fn send(server: &Server, method: &str, path: &str) -> (u16, String, Value) {
+    let url = format!("{}{path}", server.base);
+    let request = match method {
+        "POST" => server
+            .agent
+            .post(&url)
+            .header("content-type", "application/x-protobuf")
+            .send(&[0x0a, 0xff][..]),
+        "DELETE" => server.agent.delete(&url).call(),
+        _ => server.agent.get(&url).call(),
+    };
+    let mut response = request.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.body_mut().read_to_string().unwrap();
+    let json = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {body}"));
+    (response.status().as_u16(), content_type, json)
+}
+
+/// The one error shape: `{"error": {"code", "message", "parameter", "event_id"}}`, all four
+/// keys, a snake_case code and a sentence.
+fn assert_error_shape(what: &str, status: u16, content_type: &str, body: &Value) {
+    assert!(status >= 400, "{what}: {status} {body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{what}: {content_type}"
+    );
+    let outer: Vec<&String> = body
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(outer, ["error"], "{what}: {body}");
+    let error = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: {body}"));
+    let mut keys: Vec<&str> = error.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["code", "event_id", "message", "parameter"],
+        "{what}: {body}"
+    );
+    let code = error["code"].as_str().unwrap_or_default();
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        "{what}: code {code:?}"
+    );
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.len() > 10, "{what}: message {message:?}");
+    assert!(
+        error["parameter"].is_null() || error["parameter"].is_string(),
+        "{what}"
+    );
+    assert!(
+        error["event_id"].is_null() || error["event_id"].is_string(),
+        "{what}"
+    );
+}
+
+#[test]
+fn every_v1_error_has_the_one_shape() {
+    let server = serve();
+    let document = server.json("/v1/openapi.json");
+    let unknown_event = "01JDQ0000000000000000000099";
+    let mut walked = 0;
+    for (route, _) in covenant_http::v1_route_table() {
+        let concrete = route
+            .replace("{id}/feed", &format!("{DCMS}/feed"))
+            .replace("/actors/{id}", &format!("/actors/{DCMS}"))
+            .replace("{id}", "dcms-sport")
+            .replace("{theme}", "community")
+            .replace("{event_id}", unknown_event);
+        // A bad request for each route: an unknown parameter where it takes parameters, an
+        // unknown event where it takes an event id, a method it does not take otherwise.
+        let (method, path, expected_code) = match route {
+            "/v1/openapi.json" => ("POST", concrete.clone(), "method_not_allowed"),
+            "/v1/events" => ("POST", concrete.clone(), "read_only"),
+            _ if route.contains("{event_id}") => ("GET", concrete.clone(), "not_found"),
+            _ => ("GET", format!("{concrete}?nonsense=1"), "bad_parameter"),
+        };
+        let (status, content_type, body) = send(&server, method, &path);
+        assert_error_shape(&format!("{method} {path}"), status, &content_type, &body);
+        assert_eq!(
+            body["error"]["code"], expected_code,
+            "{method} {path}: {body}"
+        );
+        if expected_code == "bad_parameter" {
+            assert_eq!(body["error"]["parameter"], "nonsense", "{path}");
+        }
+        if route == "/v1/events/{event_id}" {
+            assert_eq!(body["error"]["event_id"], unknown_event, "{body}");
+        }
+        if expected_code != "method_not_allowed" {
+            let documented =
+                &document["paths"][route][method.to_lowercase()]["responses"][status.to_string()];
+            assert!(
+                documented.is_object(),
+                "{method} {route} answered {status}, which openapi.json does not list"
+            );
+        }
+        walked += 1;
+    }
+    assert_eq!(walked, document["paths"].as_object().unwrap().len());
+    // Whatever else goes wrong under /v1 has the shape too: an unknown route, a method a route
+    // does not take, a path the router cannot read.
+    for (method, path, expected_code) in [
+        ("GET", "/v1/nothing-here", "not_found"),
+        ("GET", "/v1", "not_found"),
+        ("DELETE", "/v1/actors", "method_not_allowed"),
+        ("GET", "/v1/events", "method_not_allowed"),
+        ("GET", "/v1/actors/%FF%FE", "bad_request"),
+    ] {
+        let (status, content_type, body) = send(&server, method, path);
+        assert_error_shape(&format!("{method} {path}"), status, &content_type, &body);
+        assert_eq!(
+            body["error"]["code"], expected_code,
+            "{method} {path}: {body}"
+        );
+    }
+    // Outside /v1, pages keep their own answers.
+    let page = server.get("/no-such-page");
+    assert_eq!(page.status, 404);
+    assert!(
+        !page.content_type.starts_with("application/json"),
+        "{}",
+        page.content_type
+    );
+    // A server without projections: 503 in the same shape.
+    let bare = serve_configured(ServerLimits::default(), false);
+    let (status, content_type, body) = send(&bare, "GET", "/v1/actors");
+    assert_error_shape(
+        "GET /v1/actors without projections",
+        status,
+        &content_type,
+        &body,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("unavailable"))
+    );
+}
+
+/// One row of docs/API.md's route table.
+#[derive(Debug, PartialEq)]
+struct DocumentedRoute {
+    parameters: std::collections::BTreeSet<String>,
+    request_types: std::collections::BTreeSet<String>,
+    answer_types: std::collections::BTreeSet<String>,
+    statuses: std::collections::BTreeSet<String>,
+}
+
+/// The backticked words of a table cell; media types (with a `/`) or names (without).
+fn backticked(cell: &str, media_types: bool) -> std::collections::BTreeSet<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|word| word.contains('/') == media_types)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// docs/API.md's route table, by (method, path).
+fn api_md_routes() -> std::collections::BTreeMap<(String, String), DocumentedRoute> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md"))
+        .expect("docs/API.md");
+    let mut routes = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|line| line.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        let [method, path, parameters, request, answers] = cells[..] else {
+            continue;
+        };
+        if !path.starts_with("`/v1") {
+            continue;
+        }
+        let statuses = answers
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|word| word.len() == 3 && ('1'..='5').contains(&word.chars().next().unwrap()))
+            .map(str::to_owned)
+            .collect();
+        let route = DocumentedRoute {
+            parameters: backticked(parameters, false),
+            request_types: backticked(request, true),
+            answer_types: backticked(answers, true),
+            statuses,
+        };
+        let key = (
+            method.trim_matches('`').to_owned(),
+            path.trim_matches('`').to_owned(),
+        );
+        assert!(
+            routes.insert(key.clone(), route).is_none(),
+            "{key:?} twice in API.md"
+        );
+    }
+    routes
+}
+
+#[test]
+fn api_md_lists_exactly_the_routes_of_the_openapi_document() {
+    let document: Value = serde_json::from_str(&covenant_http::query_api::openapi_json()).unwrap();
+    let strings = |value: &Value| -> std::collections::BTreeSet<String> {
+        value
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut documented = std::collections::BTreeMap::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let parameters = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            let responses = operation["responses"].as_object().unwrap();
+            let answer_types = responses
+                .values()
+                .flat_map(|response| strings(&response["content"]))
+                .collect();
+            documented.insert(
+                (method.to_uppercase(), path.clone()),
+                DocumentedRoute {
+                    parameters,
+                    request_types: strings(&operation["requestBody"]["content"]),
+                    answer_types,
+                    statuses: responses.keys().cloned().collect(),
+                },
+            );
+        }
+    }
+    let in_api_md = api_md_routes();
+    let keys = |map: &std::collections::BTreeMap<(String, String), DocumentedRoute>| {
+        map.keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(&in_api_md),
+        keys(&documented),
+        "docs/API.md's route table against openapi.json"
+    );
+    for (route, openapi) in &documented {
+        assert_eq!(
+            &in_api_md[route], openapi,
+            "{route:?}: docs/API.md (left) against openapi.json"
+        );
+    }
+    assert!(documented.len() >= 22, "{}", documented.len());
+}

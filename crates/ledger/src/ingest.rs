@@ -4,7 +4,10 @@
 //! tell: the envelope decodes, every field (the header of every kind included) is valid, it is
 //! not a genesis entry, and its key is live, granted for its actor and kind in the registry as
 //! of the last durable batch, and verifies the signature. Anything else is answered at once
-//! and nothing of it is published or stored. Then:
+//! and nothing of it is published or appended; a refusal of an envelope whose event id could be
+//! read is remembered in the store's bounded table of door refusals
+//! (`LogStore::remember_door_refusal`), so that asking about that event id later gives the
+//! refusal. Then:
 //! - embedded (no broker): the envelope goes straight into the sequencer and the answer is the
 //!   sequencer's decision, accepted with its entry number or rejected with the reason;
 //! - with NATS: the envelope is published to the stream on `acct.events.<actor>` with
@@ -20,6 +23,8 @@ use bytes::Bytes;
 use covenant_core::event;
 use covenant_core::subject::{event_subject, message_id};
 use covenant_core::validate::Rejection;
+use covenant_store::LogStore;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A request to the embedded sequencer.
@@ -62,6 +67,8 @@ pub struct Ingest {
     route: Route,
     keys: KeyDirectory,
     metrics: LedgerMetrics,
+    /// Where refusals at the door are remembered.
+    store: Arc<dyn LogStore>,
 }
 
 impl Ingest {
@@ -69,11 +76,13 @@ impl Ingest {
         requests: mpsc::Sender<EmbeddedRequest>,
         keys: KeyDirectory,
         metrics: LedgerMetrics,
+        store: Arc<dyn LogStore>,
     ) -> Self {
         Self {
             route: Route::Embedded(requests),
             keys,
             metrics,
+            store,
         }
     }
 
@@ -81,11 +90,13 @@ impl Ingest {
         jetstream: jetstream::Context,
         keys: KeyDirectory,
         metrics: LedgerMetrics,
+        store: Arc<dyn LogStore>,
     ) -> Self {
         Self {
             route: Route::Stream(Box::new(jetstream)),
             keys,
             metrics,
+            store,
         }
     }
 
@@ -100,6 +111,36 @@ impl Ingest {
         self.metrics.record_refused(code);
     }
 
+    /// Remember a refusal at the door so that `GET /v1/events/{event_id}` can tell it later.
+    /// Only a well-formed event id that is not in the log is remembered: a refusal never
+    /// hides an accepted event, and the store bounds how many are kept. A failure to remember
+    /// is logged and does not change the answer.
+    async fn remember_refusal(&self, event_id: &str, rejection: &Rejection, envelope: &Bytes) {
+        if !event::is_valid_event_id(event_id) {
+            return;
+        }
+        let record = crate::sequencer::rejection_record(
+            event_id.to_owned(),
+            0,
+            crate::service::now_ns(),
+            rejection.clone(),
+            envelope,
+        );
+        let store = self.store.clone();
+        let remembered = tokio::task::spawn_blocking(move || {
+            if store.event(&record.event_id)?.is_some() {
+                return Ok(false);
+            }
+            store.remember_door_refusal(record)
+        })
+        .await;
+        match remembered {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, event_id, "remembering a refusal"),
+            Err(error) => tracing::warn!(%error, event_id, "remembering a refusal"),
+        }
+    }
+
     /// Submit one envelope. Errors mean the ledger could not take it now (shutting down, the
     /// broker unreachable); try again later.
     pub async fn submit(&self, envelope: Bytes) -> Result<IngestReply, LedgerError> {
@@ -109,8 +150,12 @@ impl Ingest {
                 let rejection = Rejection::from(error);
                 self.metrics.record_refused(rejection.code);
                 let event_id = crate::sequencer::undecodable_event_id(&envelope, None, 0);
+                let event_id = (event_id != "unidentified").then_some(event_id);
+                if let Some(event_id) = &event_id {
+                    self.remember_refusal(event_id, &rejection, &envelope).await;
+                }
                 return Ok(IngestReply::Rejected {
-                    event_id: (event_id != "unidentified").then_some(event_id),
+                    event_id,
                     rejection,
                 });
             }
@@ -118,6 +163,8 @@ impl Ingest {
         let event_id = decoded.event_id().to_owned();
         if let Err(rejection) = self.keys.authorise(&decoded) {
             self.metrics.record_refused(rejection.code);
+            self.remember_refusal(&event_id, &rejection, &envelope)
+                .await;
             return Ok(IngestReply::Rejected {
                 event_id: Some(event_id),
                 rejection,

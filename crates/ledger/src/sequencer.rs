@@ -535,7 +535,7 @@ impl Sequencer {
     }
 }
 
-fn rejection_record(
+pub(crate) fn rejection_record(
     event_id: String,
     stream_seq: u64,
     stored_at_ns: u64,

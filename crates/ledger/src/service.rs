@@ -135,7 +135,12 @@ impl Ledger {
             )));
         }
         let (request_tx, request_rx) = mpsc::channel(self.options.max_batch * 4);
-        let ingest = Ingest::embedded(request_tx, self.sequencer.keys(), self.metrics.clone());
+        let ingest = Ingest::embedded(
+            request_tx,
+            self.sequencer.keys(),
+            self.metrics.clone(),
+            self.sequencer.store().clone(),
+        );
         let max_batch = self.options.max_batch;
         let running = self.start(None, move |batches, shutdown| {
             batch_requests(request_rx, batches, max_batch, shutdown).map(Ok)
@@ -154,7 +159,12 @@ impl Ledger {
         let jetstream = jetstream::new(client.clone());
         let mut stream = stream::ensure_stream(&jetstream, settings).await?;
         self.check_stream_position(&mut stream, settings).await?;
-        let ingest = Ingest::stream(jetstream, self.sequencer.keys(), self.metrics.clone());
+        let ingest = Ingest::stream(
+            jetstream,
+            self.sequencer.keys(),
+            self.metrics.clone(),
+            self.sequencer.store().clone(),
+        );
         let start_seq = self.head().stream_seq + 1;
         let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
         let running = self.start(Some(client), move |batches, shutdown| {
@@ -498,7 +508,7 @@ async fn publish(
     }
 }
 
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos() as u64)

@@ -39,6 +39,10 @@ pub(crate) const TREE_STATE: &str = "state";
 pub(crate) const TREE_REJECTIONS: &str = "rejections";
 pub(crate) const TREE_REJECTIONS_BY_EVENT: &str = "rejections_by_event";
 pub(crate) const TREE_CHECKPOINTS: &str = "checkpoints";
+/// Refusals at the HTTPS door, keyed by a counter (`seq_key`), oldest first.
+pub(crate) const TREE_DOOR_REFUSALS: &str = "door_refusals";
+/// `rejection_event_prefix(event id)` + the counter key: the door refusals of one event id.
+pub(crate) const TREE_DOOR_REFUSALS_BY_EVENT: &str = "door_refusals_by_event";
 
 pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_HEAD: &[u8] = b"head";

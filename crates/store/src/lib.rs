@@ -166,4 +166,25 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// The validation state as of the head.
     fn load_state(&self) -> Result<LedgerState, StoreError>;
+
+    /// Remember a refusal decided at the HTTPS door (`POST /v1/events`): nothing of that
+    /// envelope reached the stream or the log, so the ledger never records it, yet whoever sent
+    /// it may ask about its event id later. Door refusals are kept apart from the rejections the
+    /// ledger decided (those are derived from the stream and identical on every replica and
+    /// rebuild), and their space is bounded because anyone may send them: at most
+    /// [`MAX_DOOR_REFUSALS`] in all (the oldest is forgotten first) and at most
+    /// [`MAX_DOOR_REFUSALS_PER_EVENT`] per event id (later ones are not kept). Returns whether
+    /// the record was kept. Not made durable on its own: it reaches the disk with the store's
+    /// next durable write.
+    fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError>;
+
+    /// Refusals at the HTTPS door remembered for an event id, oldest first.
+    fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError>;
 }
+
+/// Most refusals at the HTTPS door kept at once (each a few hundred bytes to about 2 KB: the
+/// envelope's header with every field cut to 128 bytes, and a sentence of at most 1 024 bytes).
+pub const MAX_DOOR_REFUSALS: u64 = 20_000;
+
+/// Most refusals at the HTTPS door kept for one event id.
+pub const MAX_DOOR_REFUSALS_PER_EVENT: usize = 8;

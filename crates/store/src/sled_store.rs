@@ -30,6 +30,8 @@ pub struct SledStore {
     /// Serialises writers; holds what a write needs beyond the trees.
     writer: Mutex<Writer>,
     known_absent: Mutex<KnownAbsent>,
+    /// Serialises door refusal writes (apart from the writer: they must never hold up a batch).
+    door: Mutex<()>,
 }
 
 /// Event ids the index was seen not to hold since the last write. The sequencer looks every
@@ -69,6 +71,8 @@ pub(crate) struct Trees {
     pub rejections: sled::Tree,
     pub rejections_by_event: sled::Tree,
     pub checkpoints: sled::Tree,
+    pub door_refusals: sled::Tree,
+    pub door_refusals_by_event: sled::Tree,
     pub meta: sled::Tree,
 }
 
@@ -82,6 +86,8 @@ impl Trees {
             rejections: db.open_tree(layout::TREE_REJECTIONS)?,
             rejections_by_event: db.open_tree(layout::TREE_REJECTIONS_BY_EVENT)?,
             checkpoints: db.open_tree(layout::TREE_CHECKPOINTS)?,
+            door_refusals: db.open_tree(layout::TREE_DOOR_REFUSALS)?,
+            door_refusals_by_event: db.open_tree(layout::TREE_DOOR_REFUSALS_BY_EVENT)?,
             meta: (**db).clone(),
         })
     }
@@ -226,6 +232,7 @@ impl SledStore {
                 failed: Some("the store did not finish opening".to_owned()),
             }),
             known_absent: Mutex::new(KnownAbsent::default()),
+            door: Mutex::new(()),
         };
         if open_check == OpenCheck::Head {
             store.check_head()?;
@@ -973,6 +980,68 @@ impl LogStore for SledStore {
             .collect()
     }
 
+    fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError> {
+        let _door = self.door.lock().unwrap_or_else(|p| p.into_inner());
+        if self.door_refusal_count_for(&record.event_id) >= crate::MAX_DOOR_REFUSALS_PER_EVENT {
+            return Ok(false);
+        }
+        // Counters only grow and only the oldest is ever removed, so the kept ones are
+        // first..=last without gaps.
+        let next = match self.door_refusal_bounds()? {
+            Some((mut first, last)) => {
+                while last - first + 1 >= crate::MAX_DOOR_REFUSALS {
+                    self.forget_oldest_door_refusal(first)?;
+                    first += 1;
+                }
+                last + 1
+            }
+            None => 0,
+        };
+        let key = layout::seq_key(next);
+        let mut index_key = layout::rejection_event_prefix(&record.event_id);
+        index_key.extend_from_slice(&key);
+        let value = layout::encode_rejection(&record);
+        let trees = [
+            self.trees.door_refusals.clone(),
+            self.trees.door_refusals_by_event.clone(),
+        ];
+        let outcome: Result<(), TransactionError<()>> =
+            sled::Transactional::transaction(&trees[..], |views: &Vec<TransactionalTree>| {
+                views[0].insert(&key[..], &value[..])?;
+                views[1].insert(&index_key[..], &[][..])?;
+                Ok(())
+            });
+        outcome.map_err(|e| match e {
+            TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
+            TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
+        })?;
+        Ok(true)
+    }
+
+    fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
+        let prefix = layout::rejection_event_prefix(event_id);
+        let mut out = Vec::new();
+        for key in self
+            .trees
+            .door_refusals_by_event
+            .scan_prefix(&prefix)
+            .keys()
+        {
+            let key = key.map_err(self.engine())?;
+            let counter_key = &key[prefix.len()..];
+            // The oldest may be forgotten between reading the index and the record.
+            if let Some(value) = self
+                .trees
+                .door_refusals
+                .get(counter_key)
+                .map_err(self.engine())?
+            {
+                out.push(decode_rejection(&value)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn load_state(&self) -> Result<LedgerState, StoreError> {
         let mut state = LedgerState::default();
         // Records are keyed by entry position, so iteration replays them in log order.
@@ -983,6 +1052,50 @@ impl LogStore for SledStore {
             state.apply_all(changes);
         }
         Ok(state)
+    }
+}
+
+impl SledStore {
+    /// The first and last counter of the door refusals kept, if any.
+    fn door_refusal_bounds(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let tree = &self.trees.door_refusals;
+        let counter = |key: &[u8]| layout::decode_u64(key).ok_or_else(|| bad_key("door_refusals"));
+        match (
+            tree.first().map_err(self.engine())?,
+            tree.last().map_err(self.engine())?,
+        ) {
+            (Some((first, _)), Some((last, _))) => Ok(Some((counter(&first)?, counter(&last)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Forget the oldest door refusal, index entry included.
+    fn forget_oldest_door_refusal(&self, counter: u64) -> Result<(), StoreError> {
+        let key = layout::seq_key(counter);
+        let Some(value) = self
+            .trees
+            .door_refusals
+            .remove(key)
+            .map_err(self.engine())?
+        else {
+            return Ok(());
+        };
+        let record = decode_rejection(&value)?;
+        let mut index_key = layout::rejection_event_prefix(&record.event_id);
+        index_key.extend_from_slice(&key);
+        self.trees
+            .door_refusals_by_event
+            .remove(index_key)
+            .map_err(self.engine())?;
+        Ok(())
+    }
+
+    fn door_refusal_count_for(&self, event_id: &str) -> usize {
+        self.trees
+            .door_refusals_by_event
+            .scan_prefix(layout::rejection_event_prefix(event_id))
+            .keys()
+            .count()
     }
 }
 

@@ -198,12 +198,12 @@ mod tests {
     #[test]
     fn unknown_and_repeated_parameters_are_named() {
         let error = parse("acter=x", &["actor"]).unwrap_err();
-        assert_eq!(error.parameter.as_deref(), Some("acter"));
+        assert_eq!(error.detail.parameter.as_deref(), Some("acter"));
         let error = parse("actor=a&actor=b", &["actor"]).unwrap_err();
         assert!(
-            error.message.contains("more than once"),
+            error.detail.message.contains("more than once"),
             "{}",
-            error.message
+            error.detail.message
         );
     }
 
@@ -234,7 +234,7 @@ mod tests {
             "recorded=2026-02-30",
         ] {
             let error = params(bad).as_of().unwrap_err();
-            assert_eq!(error.parameter.as_deref(), Some("recorded"), "{bad}");
+            assert_eq!(error.detail.parameter.as_deref(), Some("recorded"), "{bad}");
         }
         for bad in [
             "as_of=yesterday",
@@ -243,7 +243,7 @@ mod tests {
             "as_of=99999999999999999999999",
         ] {
             let error = params(bad).as_of().unwrap_err();
-            assert_eq!(error.parameter.as_deref(), Some("as_of"), "{bad}");
+            assert_eq!(error.detail.parameter.as_deref(), Some("as_of"), "{bad}");
         }
     }
 
@@ -270,11 +270,11 @@ mod tests {
                 .unwrap()
                 .commitment_filter()
                 .unwrap_err();
-            assert_eq!(error.parameter.as_deref(), Some(name), "{raw}");
+            assert_eq!(error.detail.parameter.as_deref(), Some(name), "{raw}");
         }
         for raw in ["limit=0", "limit=501", "limit=ten"] {
             let error = parse(raw, &allowed).unwrap().limit().unwrap_err();
-            assert_eq!(error.parameter.as_deref(), Some("limit"), "{raw}");
+            assert_eq!(error.detail.parameter.as_deref(), Some("limit"), "{raw}");
         }
     }
 }

@@ -181,8 +181,19 @@ async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
     ] {
         let (status, error) = json(&fixture, &uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {error}");
-        let message = error["error"].as_str().unwrap();
+        assert_eq!(error["error"]["code"], "bad_parameter", "{uri}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{uri}: {message}");
+        let parameter = error["error"]["parameter"].as_str().unwrap();
+        let route_takes = if uri.contains("inclusion") {
+            &["event_id", "seq", "size"][..]
+        } else {
+            &["from", "to"][..]
+        };
+        assert!(
+            route_takes.contains(&parameter),
+            "{uri}: the parameter named is one the route takes: {error}"
+        );
     }
     let (status, error) = json(
         &fixture,
@@ -190,8 +201,9 @@ async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["error"]["code"], "not_found");
     assert!(
-        error["error"]
+        error["error"]["message"]
             .as_str()
             .unwrap()
             .contains("is not in the log")
@@ -235,7 +247,10 @@ async fn the_proof_bundle_checks_offline_with_the_pinned_key() {
     let (status, error) = json(&fixture, &format!("/v1/proof/bundle/{late}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(
-        error["error"].as_str().unwrap().contains("not yet covered"),
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not yet covered"),
         "{error}"
     );
 }

@@ -304,6 +304,48 @@ pub fn rejections_are_found_by_event_and_by_time(engine: &impl Engine) {
     assert_eq!(store.rejections_since(61, 10).unwrap(), vec![]);
 }
 
+pub fn door_refusals_are_bounded_and_kept_apart(engine: &impl Engine) {
+    use covenant_store::{MAX_DOOR_REFUSALS, MAX_DOOR_REFUSALS_PER_EVENT};
+    let dir = tempfile::tempdir().unwrap();
+    let store = engine.create(dir.path());
+    let refusal = |event_id: &str, at: u64| RejectionRecord {
+        stream_seq: 0,
+        ..rejection(event_id, at, RejectCode::UnknownKey)
+    };
+    assert!(store.remember_door_refusal(refusal("a", 1)).unwrap());
+    assert_eq!(store.door_refusals_for("a").unwrap(), vec![refusal("a", 1)]);
+    assert!(
+        store.rejections_for("a").unwrap().is_empty()
+            && store.rejections_since(0, 10).unwrap().is_empty(),
+        "door refusals are not the ledger's rejections"
+    );
+    assert!(store.door_refusals_for("aa").unwrap().is_empty());
+    // One event id cannot take more than its share.
+    for at in 2..=(MAX_DOOR_REFUSALS_PER_EVENT as u64 + 3) {
+        let kept = store.remember_door_refusal(refusal("a", at)).unwrap();
+        assert_eq!(kept, at <= MAX_DOOR_REFUSALS_PER_EVENT as u64, "{at}");
+    }
+    let for_a = store.door_refusals_for("a").unwrap();
+    assert_eq!(for_a.len(), MAX_DOOR_REFUSALS_PER_EVENT);
+    assert_eq!(for_a[0].stored_at_ns, 1, "oldest first");
+    // In all, the oldest are forgotten beyond the bound: 8 + MAX + 1 sent, MAX kept.
+    for n in 0..=MAX_DOOR_REFUSALS {
+        let id = format!("flood-{n}");
+        assert!(store.remember_door_refusal(refusal(&id, 100 + n)).unwrap());
+    }
+    let kept = |id: &str| store.door_refusals_for(id).unwrap().len();
+    assert_eq!(kept("a"), 0, "the oldest went first");
+    assert_eq!(kept("flood-0"), 0);
+    assert_eq!(kept("flood-1"), 1, "exactly {MAX_DOOR_REFUSALS} are kept");
+    let newest = format!("flood-{MAX_DOOR_REFUSALS}");
+    assert_eq!(kept(&newest), 1);
+    // They reach the disk with the next durable write.
+    store.append(batch_of(entries("after", 1, 10))).unwrap();
+    drop(store);
+    let store = engine.reopen(dir.path());
+    assert_eq!(store.door_refusals_for(&newest).unwrap().len(), 1);
+}
+
 pub fn state_is_loaded_without_replaying_the_log(engine: &impl Engine) {
     let dir = tempfile::tempdir().unwrap();
     let store = engine.create(dir.path());

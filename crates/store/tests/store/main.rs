@@ -43,6 +43,7 @@ mod sled_engine {
         malformed_entries_are_refused_with_nothing_written,
         state_changes_without_entries_are_refused,
         rejections_are_found_by_event_and_by_time,
+        door_refusals_are_bounded_and_kept_apart,
         state_is_loaded_without_replaying_the_log,
         checkpoints_are_kept_and_checked,
         proofs_from_stored_hashes_verify,
