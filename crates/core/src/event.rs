@@ -371,8 +371,8 @@ pub fn is_valid_theme(theme: &str) -> bool {
 /// a value a door would choke on (a newline in a message id header, a subject over the
 /// broker's line limit).
 fn check_header(envelope: &Envelope, kind: &Kind) -> Result<(), FieldError> {
-    if matches!(kind, Kind::Genesis(_)) {
-        return check_genesis_header(envelope);
+    if let Kind::Genesis(genesis) = kind {
+        return check_genesis_header(envelope, genesis);
     }
     if !is_valid_event_id(&envelope.event_id) {
         return Err(bad(
@@ -405,7 +405,7 @@ fn check_header(envelope: &Envelope, kind: &Kind) -> Result<(), FieldError> {
 
 /// Genesis is written by the ledger itself, unsigned, with a fixed header (SPEC.md): anything
 /// else in its header is not a genesis entry any ledger wrote.
-fn check_genesis_header(envelope: &Envelope) -> Result<(), FieldError> {
+fn check_genesis_header(envelope: &Envelope, genesis: &proto::Genesis) -> Result<(), FieldError> {
     if envelope.event_id != crate::validate::GENESIS_EVENT_ID {
         return Err(bad(
             "event_id",
@@ -417,6 +417,12 @@ fn check_genesis_header(envelope: &Envelope) -> Result<(), FieldError> {
         ));
     }
     require_id("actor", &envelope.actor)?;
+    if envelope.actor != genesis.registrar_actor {
+        return Err(bad(
+            "actor",
+            "a genesis envelope is spoken by the registrar actor it names",
+        ));
+    }
     if !envelope.key_id.is_empty() || !envelope.signature.is_empty() {
         return Err(bad(
             "key_id",

@@ -1558,6 +1558,16 @@ fn state_cases(b: &mut Builder) -> Vec<Case> {
         genesis,
         "genesis_misplaced",
     ));
+    let mut impostor_genesis = b.envelope_named("genesis");
+    impostor_genesis.actor = DCMS.into();
+    cases.push(Case {
+        name: "genesis-actor-not-registrar",
+        why: "A genesis envelope is spoken by the registrar actor it names.",
+        log: "empty",
+        stored_at_ns: 0,
+        envelope: impostor_genesis.encode_to_vec(),
+        expect: "invalid_field",
+    });
     let before_genesis = b
         .signed(DCMS, "dcms-1", commitment("c-early"))
         .encode_to_vec();
