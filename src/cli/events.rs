@@ -1,6 +1,7 @@
 //! `covenant events status`: ask the ledger what became of an event.
 
 use anyhow::{Context, bail};
+use covenant_emit::status::ErrorAnswer;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,19 +38,6 @@ struct Answer {
     message: Option<String>,
     #[serde(default)]
     rejections: Vec<RejectionAnswer>,
-}
-
-/// The ledger's error shape: 404 with `not_found` and the event id when it knows nothing of it.
-#[derive(serde::Deserialize)]
-struct ErrorAnswer {
-    error: ErrorDetail,
-}
-
-#[derive(serde::Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-    event_id: Option<String>,
 }
 
 #[derive(serde::Deserialize)]

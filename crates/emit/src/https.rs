@@ -169,16 +169,6 @@ fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
         #[serde(default)]
         duplicate: bool,
     }
-    #[derive(serde::Deserialize)]
-    struct Refused {
-        error: ErrorDetail,
-    }
-    #[derive(serde::Deserialize)]
-    struct ErrorDetail {
-        code: String,
-        message: String,
-        event_id: Option<String>,
-    }
     let snippet = || {
         String::from_utf8_lossy(body)
             .chars()
@@ -216,7 +206,7 @@ fn classify(event_id: &str, code: u16, body: &[u8]) -> Result<Answer, String> {
             decision,
         }));
     }
-    let Ok(Refused { error }) = serde_json::from_slice::<Refused>(body) else {
+    let Ok(crate::status::ErrorAnswer { error }) = serde_json::from_slice(body) else {
         return Err(format!(
             "HTTP {code}: {} (is this the ledger's address?)",
             snippet()

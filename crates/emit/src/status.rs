@@ -11,6 +11,22 @@
 use crate::EmitError;
 use std::time::{Duration, Instant};
 
+/// The one error shape of the ledger's `/v1` API, as clients read it:
+/// `{"error": {"code", "message", "parameter", "event_id"}}` (docs/API.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ErrorAnswer {
+    pub error: ErrorDetail,
+}
+
+/// What an error answer says: a machine-readable code, a sentence, and the event it is about
+/// when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    pub event_id: Option<String>,
+}
+
 /// What the ledger says about an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventStatus {
@@ -35,15 +51,7 @@ impl EventStatus {
                 code: Option<String>,
                 message: Option<String>,
             },
-            Error {
-                error: ErrorDetail,
-            },
-        }
-        #[derive(serde::Deserialize)]
-        struct ErrorDetail {
-            code: String,
-            message: String,
-            event_id: Option<String>,
+            Error(ErrorAnswer),
         }
         let answer: Answer = serde_json::from_slice(body)
             .map_err(|error| format!("answer is not the expected JSON: {error}"))?;
@@ -74,7 +82,7 @@ impl EventStatus {
                     other => Err(format!("status {other:?} is not accepted or rejected")),
                 }
             }
-            Answer::Error { error } => match (error.code.as_str(), error.event_id) {
+            Answer::Error(ErrorAnswer { error }) => match (error.code.as_str(), error.event_id) {
                 ("not_found", Some(id)) => {
                     about(&id)?;
                     Ok(Self::Unknown)
