@@ -128,7 +128,7 @@ impl From<&RejectionRecord> for RejectionNote {
         content(("application/x-protobuf"), ("application/protobuf"), ("application/octet-stream"))),
     responses(
         (status = 202, description = "accepted into the log, or queued on the stream", body = Receipt),
-        (status = 400, description = "undecodable, invalid or oversized envelope", body = ErrorAnswer),
+        (status = 400, description = "undecodable, non-canonical, invalid or oversized envelope", body = ErrorAnswer),
         (status = 403, description = "signature or key problem", body = ErrorAnswer),
         (status = 408, description = "the body did not arrive whole in time", body = ErrorAnswer),
         (status = 409, description = "equivocation: the event id is in the log with other bytes", body = ErrorAnswer),
