@@ -9,6 +9,7 @@
 //! are exactly the state changes the entries give under the validation rules (`crate::derive`),
 //! and the head is the end of all of that. `covenant audit verify --store PATH` calls it.
 
+use crate::event_index;
 use crate::layout::{self, Meta};
 use crate::sled_store::{self, SledStore};
 use crate::{Head, LogStore, StoreError};
@@ -92,6 +93,8 @@ struct Checker<'a> {
     options: &'a CheckOptions,
     meta: Meta,
     digest: blake3::Hasher,
+    /// The fingerprint the event index records hold for each entry, in order.
+    prints: Vec<u64>,
 }
 
 impl<'a> Checker<'a> {
@@ -101,11 +104,13 @@ impl<'a> Checker<'a> {
             options,
             meta: store.meta_snapshot(),
             digest: blake3::Hasher::new(),
+            prints: Vec::new(),
         }
     }
 
     fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Result<CheckReport, StoreError> {
         let checkpoints = self.read_checkpoints()?;
+        self.read_prints()?;
         let signatures_checked = self.check_log(&checkpoints, progress)?;
         let stored_hashes = self.check_hash_records()?;
         self.check_event_index_size()?;
@@ -269,27 +274,46 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// Read every event index record, in order, requiring them to cover the log without a
+    /// gap.
+    fn read_prints(&mut self) -> Result<(), StoreError> {
+        for item in self.store.trees().prints.iter() {
+            let (key, record) = item.map_err(self.engine())?;
+            self.feed_digest(b"prints", &key, &record);
+            let first = self.prints.len() as u64;
+            if layout::decode_u64(&key) != Some(first) {
+                return Err(corrupt(
+                    first,
+                    "the event index record is missing (the next record starts elsewhere)",
+                ));
+            }
+            let prints = layout::decode_prints(&record).map_err(|p| corrupt(first, p))?;
+            self.prints.extend(prints);
+        }
+        Ok(())
+    }
+
+    /// The entry's event id is in the event index records at its place, and in the index the
+    /// store rebuilt in memory on open (from its snapshot and those records).
     fn check_indexed(&mut self, seq: u64, entry_bytes: &[u8]) -> Result<(), StoreError> {
         let envelope = covenant_core::entry::envelope_of(entry_bytes);
         let header = sled_store::decode_envelope_header(envelope).map_err(|p| corrupt(seq, p))?;
-        let value = self
-            .store
-            .trees()
-            .events
-            .get(header.event_id.as_bytes())
-            .map_err(self.engine())?
-            .ok_or_else(|| {
-                corrupt(
-                    seq,
-                    format!("event id {:?} is not in the event index", header.event_id),
-                )
-            })?;
-        self.feed_digest(b"events", header.event_id.as_bytes(), &value);
-        if layout::decode_u64(&value) != Some(seq) {
+        let print = event_index::fingerprint(&header.event_id);
+        let recorded = usize::try_from(seq).ok().and_then(|at| self.prints.get(at));
+        if recorded != Some(&print) {
             return Err(corrupt(
                 seq,
                 format!(
-                    "the event index record for {:?} does not describe this entry",
+                    "the event index record does not hold event id {:?} here",
+                    header.event_id
+                ),
+            ));
+        }
+        if !self.store.index_holds(print, seq) {
+            return Err(corrupt(
+                seq,
+                format!(
+                    "the event index loaded on open (snapshot and records) does not hold event id {:?} here",
                     header.event_id
                 ),
             ));
@@ -356,10 +380,11 @@ impl<'a> Checker<'a> {
     }
 
     fn check_event_index_size(&self) -> Result<(), StoreError> {
-        let indexed = self.store.trees().events.len() as u64;
-        if indexed != self.meta.head.size {
+        let recorded = self.prints.len() as u64;
+        let loaded = self.store.index_len();
+        if recorded != self.meta.head.size || loaded != self.meta.head.size {
             return Err(StoreError::CorruptMetadata(format!(
-                "the event index holds {indexed} events but the log has {} entries",
+                "the event index records hold {recorded} events and the index loaded on open {loaded}, but the log has {} entries",
                 self.meta.head.size
             )));
         }
@@ -395,7 +420,7 @@ impl<'a> Checker<'a> {
             Default::default();
         let mut current_key = None;
         let engine = |e| crate::durable::engine_error(self.store.path(), e);
-        crate::derive::derive_state(self.store, &mut |seq, changes| {
+        let derived = crate::derive::derive_state(self.store, &mut |seq, changes| {
             if let Some(next) = records.peek() {
                 let (key, _) = next.as_ref().map_err(|e| engine(e.clone()))?;
                 if layout::decode_u64(key).is_some_and(|first| first <= seq) {
@@ -427,6 +452,13 @@ impl<'a> Checker<'a> {
         })?;
         if !current.is_empty() || records.next().is_some() {
             return Err(state_mismatch(current_key, "holds changes no entry gives"));
+        }
+        // What an open loads comes from the snapshot as well as from the records after it.
+        let loaded = self.store.load_state()?;
+        if let Some(difference) = crate::derive::first_difference(&derived, &loaded) {
+            return Err(StoreError::CorruptMetadata(format!(
+                "the validation state an open loads (the snapshot's and the records after it) differs from the one the log gives ({difference})"
+            )));
         }
         Ok(())
     }

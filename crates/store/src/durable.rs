@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first line of the marker file; anything else means another format.
-pub(crate) const FORMAT: &str = "covenant-store v2";
+pub(crate) const FORMAT: &str = "covenant-store v3";
 /// Marker file in the store directory.
 pub(crate) const FORMAT_FILE: &str = "FORMAT";
 /// The engine's own directory inside the store directory.
@@ -369,10 +369,10 @@ mod tests {
 
     #[test]
     fn marker_check_names_the_format_found() {
-        assert!(check_marker(b"covenant-store v2\n").is_ok());
-        match check_marker(b"covenant-store v1\n") {
+        assert!(check_marker(b"covenant-store v3\n").is_ok());
+        match check_marker(b"covenant-store v2\n") {
             Err(StoreError::IncompatibleFormat { found, expected }) => {
-                assert_eq!(found, "covenant-store v1");
+                assert_eq!(found, "covenant-store v2");
                 assert_eq!(expected, FORMAT);
             }
             other => panic!("expected an incompatible format, got {other:?}"),

@@ -1,11 +1,11 @@
 //! How values are laid out in the engine's trees: every encoding and decoding of keys and
-//! values lives here, so the on-disk format (version 2) is written down in one place.
+//! values lives here, so the on-disk format (version 3) is written down in one place.
 //!
 //! | tree | key | value |
 //! |---|---|---|
 //! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries, see below |
 //! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
-//! | `events` | event id (UTF-8) | seq (u64 BE) |
+//! | `prints` | seq of the batch's first entry (u64 BE) | the fingerprint of each of the batch's event ids (`event_index::fingerprint`, u64 BE), in entry order |
 //! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`] |
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
@@ -19,13 +19,17 @@
 //! instead of three per entry is what makes appends fast and the store compact. Within a
 //! record each entry is its canonical encoding without the version byte and the sequence
 //! number, which the format and the record's key imply; the canonical encoding
-//! (`covenant_core::entry`) is rebuilt on read. The event index keeps only the sequence
-//! number: digest and actor are read from the entry when a lookup hits, which is rare
-//! (a redelivered duplicate), so the index stays small.
+//! (`covenant_core::entry`) is rebuilt on read.
+//!
+//! The event-id index lives in memory (`crate::event_index`); on disk it is one record per
+//! batch of 8-byte fingerprints, so an append writes nothing per event for it. A lookup that
+//! finds a fingerprint reads the entry and compares the id, which is rare (a redelivered
+//! duplicate). Opening loads the newest snapshot (`crate::snapshot`) and the records after it.
 //!
 //! For the same reason the validation state is kept as a log, one record per batch holding
 //! that batch's state changes in order, replayed on open (where the whole state is loaded into
-//! memory anyway): one insert per batch instead of one per commitment, key or action.
+//! memory anyway): one insert per batch instead of one per commitment, key or action. Opening
+//! replays only the records after the newest snapshot.
 
 use crate::{Head, RejectionRecord};
 use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
@@ -34,7 +38,7 @@ use covenant_core::validate::{RejectCode, StateChange};
 
 pub(crate) const TREE_ENTRIES: &str = "entries";
 pub(crate) const TREE_HASHES: &str = "hashes";
-pub(crate) const TREE_EVENTS: &str = "events";
+pub(crate) const TREE_PRINTS: &str = "prints";
 pub(crate) const TREE_STATE: &str = "state";
 pub(crate) const TREE_REJECTIONS: &str = "rejections";
 pub(crate) const TREE_REJECTIONS_BY_EVENT: &str = "rejections_by_event";
@@ -124,8 +128,24 @@ pub(crate) fn hash_in_record(record: &[u8], offset: u64) -> Option<Hash> {
     Some(Hash(bytes))
 }
 
-pub(crate) fn encode_event_seq(seq: u64) -> [u8; 8] {
-    seq.to_be_bytes()
+pub(crate) fn encode_prints(prints: &[u64]) -> Vec<u8> {
+    prints
+        .iter()
+        .flat_map(|print| print.to_be_bytes())
+        .collect()
+}
+
+pub(crate) fn decode_prints(record: &[u8]) -> Result<Vec<u64>, String> {
+    if record.is_empty() || record.len() % 8 != 0 {
+        return Err(format!(
+            "the event index record is {} bytes, not a positive multiple of 8",
+            record.len()
+        ));
+    }
+    Ok(record
+        .chunks_exact(8)
+        .map(|chunk| decode_u64(chunk).expect("chunks are 8 bytes"))
+        .collect())
 }
 
 /// One state change as a tag-and-id key and a value.

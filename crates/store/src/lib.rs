@@ -16,11 +16,13 @@
 pub mod check;
 pub mod derive;
 mod durable;
+mod event_index;
 mod layout;
 mod sled_store;
+mod snapshot;
 
 pub use durable::open_sled;
-pub use sled_store::SledStore;
+pub use sled_store::{Recovery, SledStore};
 
 use covenant_core::entry::ChainHash;
 use covenant_core::merkle::{Hash, HashReader};
@@ -164,8 +166,17 @@ pub trait LogStore: HashReader + Send + Sync {
         limit: usize,
     ) -> Result<Vec<RejectionRecord>, StoreError>;
 
-    /// The validation state as of the head.
+    /// The validation state as of the head: the newest snapshot's, with the state records
+    /// after it replayed.
     fn load_state(&self) -> Result<LedgerState, StoreError>;
+
+    /// The size the newest snapshot describes (0: there is none).
+    fn snapshot_size(&self) -> u64;
+
+    /// Write a snapshot of `state`, which must be the validation state as of the head, and of
+    /// the event-id index, durably, so that the next open loads them and replays only what
+    /// comes after. Returns the size it describes.
+    fn write_snapshot(&self, state: &LedgerState) -> Result<u64, StoreError>;
 
     /// Remember a refusal decided at the HTTPS door (`POST /v1/events`): nothing of that
     /// envelope reached the stream or the log, so the ledger never records it, yet whoever sent

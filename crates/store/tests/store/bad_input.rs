@@ -99,19 +99,22 @@ fn an_incompatible_format_is_named_and_left_alone() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("store");
     small_store(&dir);
-    std::fs::write(dir.join("FORMAT"), "covenant-store v1\n").unwrap();
-    let before = contents(&dir);
-    for result in [SledStore::open(&dir), SledStore::create_or_open(&dir)] {
-        match result {
-            Err(StoreError::IncompatibleFormat { found, expected }) => {
-                assert_eq!(found, "covenant-store v1");
-                assert_eq!(expected, "covenant-store v2");
+    // v2 kept the event index in the engine, one insert per event: a v2 store is rebuilt.
+    for old in ["covenant-store v1", "covenant-store v2"] {
+        std::fs::write(dir.join("FORMAT"), format!("{old}\n")).unwrap();
+        let before = contents(&dir);
+        for result in [SledStore::open(&dir), SledStore::create_or_open(&dir)] {
+            match result {
+                Err(StoreError::IncompatibleFormat { found, expected }) => {
+                    assert_eq!(found, old);
+                    assert_eq!(expected, "covenant-store v3");
+                }
+                other => panic!("expected an incompatible format, got {other:?}"),
             }
-            other => panic!("expected an incompatible format, got {other:?}"),
         }
+        assert_eq!(contents(&dir), before, "nothing was written");
     }
-    assert_eq!(contents(&dir), before, "nothing was written");
-    std::fs::write(dir.join("FORMAT"), "covenant-store v2\n").unwrap();
+    std::fs::write(dir.join("FORMAT"), "covenant-store v3\n").unwrap();
     assert_eq!(SledStore::open(&dir).unwrap().head().size, 5);
 }
 

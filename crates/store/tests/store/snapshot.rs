@@ -1,0 +1,159 @@
+//! Snapshots: opening starts from the newest snapshot and reads only what comes after it, and
+//! gets exactly what a full replay would: every event id found, duplicates refused on both
+//! sides of the snapshot, the same validation state. A snapshot that is damaged or belongs to
+//! another log is not used, and opening says why.
+
+use super::support::{entries, new_entry};
+use covenant_core::validate::{LedgerState, StateChange};
+use covenant_store::{Batch, LogStore, SledStore, StoreError};
+use std::path::Path;
+
+/// Appends `batches` batches of 10 entries `b<n>-<i>`, each recording one action, and returns
+/// the validation state they give.
+fn append_batches(store: &SledStore, range: std::ops::Range<u64>) -> LedgerState {
+    let mut state = store.load_state().unwrap();
+    for n in range {
+        let changes = vec![StateChange::Action(format!("a-{n}"), "GB-GOV-1".to_owned())];
+        state.apply_all(changes.clone());
+        store
+            .append(Batch {
+                entries: entries(&format!("b{n}"), 10, 1_000 + n * 10),
+                state_changes: changes,
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    state
+}
+
+fn assert_every_event_found(store: &SledStore, batches: u64) {
+    for n in 0..batches {
+        for i in [0, 9] {
+            let found = store.event(&format!("b{n}-{i}")).unwrap().expect("indexed");
+            assert_eq!(found.seq, n * 10 + i);
+        }
+    }
+    assert_eq!(store.event("b0-10").unwrap(), None);
+}
+
+#[test]
+fn opening_from_a_snapshot_reads_only_the_tail_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path()).unwrap();
+    assert_eq!(store.snapshot_size(), 0);
+    let state = append_batches(&store, 0..5);
+    assert_eq!(store.write_snapshot(&state).unwrap(), 50);
+    assert_eq!(store.snapshot_size(), 50);
+    let state = append_batches(&store, 5..8);
+    drop(store);
+
+    let store = SledStore::open(dir.path()).unwrap();
+    let recovery = store.recovery();
+    assert_eq!(recovery.snapshot_size, Some(50));
+    assert_eq!(recovery.snapshot_refused, None);
+    assert_eq!(recovery.replayed_entries, 30);
+    assert_eq!(store.snapshot_size(), 50);
+    assert_eq!(store.load_state().unwrap(), state);
+    assert_every_event_found(&store, 8);
+    for (id, seq) in [("b2-4", 24), ("b6-1", 61)] {
+        match store.append(Batch {
+            entries: vec![new_entry(id, "GB-GOV-1", 5_000)],
+            ..Batch::default()
+        }) {
+            Err(StoreError::DuplicateEvent { seq: found, .. }) => assert_eq!(found, seq),
+            other => panic!("a duplicate of {id} was not refused: {other:?}"),
+        }
+    }
+    assert_eq!(store.head().size, 80);
+}
+
+#[test]
+fn without_a_snapshot_opening_reads_every_index_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path()).unwrap();
+    let state = append_batches(&store, 0..4);
+    drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.recovery().snapshot_size, None);
+    assert_eq!(store.recovery().replayed_entries, 40);
+    assert_eq!(store.load_state().unwrap(), state);
+    assert_every_event_found(&store, 4);
+}
+
+fn reopen_with_snapshot_bytes(dir: &Path, bytes: &[u8]) -> SledStore {
+    std::fs::write(dir.join("SNAPSHOT"), bytes).unwrap();
+    SledStore::open(dir).unwrap()
+}
+
+#[test]
+fn a_damaged_snapshot_is_not_used_and_the_log_gives_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path()).unwrap();
+    let state = append_batches(&store, 0..3);
+    store.write_snapshot(&state).unwrap();
+    let state = append_batches(&store, 3..5);
+    drop(store);
+    let good = std::fs::read(dir.path().join("SNAPSHOT")).unwrap();
+
+    let mut flipped = good.clone();
+    flipped[60] ^= 1;
+    let cut = &good[..good.len() - 1];
+    for (what, bytes) in [("a flipped byte", &flipped[..]), ("a cut file", cut)] {
+        let store = reopen_with_snapshot_bytes(dir.path(), bytes);
+        let recovery = store.recovery();
+        assert_eq!(recovery.snapshot_size, None, "{what}");
+        let refused = recovery.snapshot_refused.clone().expect(what);
+        assert!(refused.contains("digest"), "{what}: {refused}");
+        assert_eq!(recovery.replayed_entries, 50, "{what}");
+        assert_eq!(store.load_state().unwrap(), state, "{what}");
+        assert_every_event_found(&store, 5);
+    }
+}
+
+#[test]
+fn a_snapshot_of_another_log_is_not_used() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (scratch.path().join("ours"), scratch.path().join("theirs"));
+    let store = SledStore::create_or_open(&ours).unwrap();
+    let state = append_batches(&store, 0..3);
+    drop(store);
+    // The same size and ids, different times: a different chain.
+    let other = SledStore::create_or_open(&theirs).unwrap();
+    for n in 0..3 {
+        other
+            .append(Batch {
+                entries: entries(&format!("b{n}"), 10, 9_000 + n * 10),
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    other.write_snapshot(&LedgerState::default()).unwrap();
+    drop(other);
+    let bytes = std::fs::read(theirs.join("SNAPSHOT")).unwrap();
+    let store = reopen_with_snapshot_bytes(&ours, &bytes);
+    let refused = store.recovery().snapshot_refused.clone().expect("refused");
+    assert!(refused.contains("chain hash"), "{refused}");
+    assert_eq!(store.load_state().unwrap(), state);
+    assert_every_event_found(&store, 3);
+}
+
+#[test]
+fn a_snapshot_beyond_the_log_is_not_used() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (short, long) = (scratch.path().join("short"), scratch.path().join("long"));
+    let store = SledStore::create_or_open(&long).unwrap();
+    let state = append_batches(&store, 0..3);
+    store.write_snapshot(&state).unwrap();
+    drop(store);
+    let store = SledStore::create_or_open(&short).unwrap();
+    append_batches(&store, 0..2);
+    drop(store);
+    let bytes = std::fs::read(long.join("SNAPSHOT")).unwrap();
+    let store = reopen_with_snapshot_bytes(&short, &bytes);
+    let refused = store.recovery().snapshot_refused.clone().expect("refused");
+    assert!(
+        refused.contains("30 entries but the log has 20"),
+        "{refused}"
+    );
+    assert_every_event_found(&store, 2);
+}
