@@ -261,7 +261,14 @@ pub struct Sequencer {
     /// The log key that vouches for migrated entries' times; none: migrated messages stop
     /// the sequencer (their times cannot be checked).
     migration_key: Option<MigrationKey>,
+    /// A snapshot is written once this many entries follow the newest one.
+    snapshot_every: u64,
 }
+
+/// Entries between snapshots of the validation state and the event index: an open replays at
+/// most this many entries' records, and writing a snapshot (the whole state and index, on the
+/// commit thread) happens this rarely.
+pub const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000_000;
 
 impl Sequencer {
     /// Open over `store`: write entry 0 from `genesis` into an empty store, or check that the
@@ -303,6 +310,7 @@ impl Sequencer {
             head,
             stopped: false,
             migration_key: None,
+            snapshot_every: SNAPSHOT_EVERY_ENTRIES,
         };
         if head.size == 0 {
             sequencer.write_genesis(genesis)?;
@@ -326,6 +334,30 @@ impl Sequencer {
 
     pub fn head(&self) -> Head {
         self.head
+    }
+
+    /// Write a snapshot whenever `entries` entries follow the newest one (0: never).
+    pub fn snapshot_every(&mut self, entries: u64) {
+        self.snapshot_every = entries;
+    }
+
+    /// Write a snapshot when one is due. A snapshot is only a shortcut for the next open, so
+    /// failing to write one is logged and the ledger goes on.
+    fn snapshot_if_due(&self) {
+        let due = self.snapshot_every > 0
+            && self.head.size >= self.store.snapshot_size() + self.snapshot_every;
+        if !due {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match self.store.write_snapshot(&self.state) {
+            Ok(size) => tracing::info!(
+                size,
+                millis = started.elapsed().as_millis() as u64,
+                "wrote a snapshot of the validation state and the event index"
+            ),
+            Err(error) => tracing::error!(%error, "writing a snapshot; the next open replays more"),
+        }
     }
 
     /// Take migrated entries' times from their claims when this log key signed them.
@@ -512,6 +544,7 @@ impl Sequencer {
         }
         self.head = head;
         self.keys.observe(&key_changes);
+        self.snapshot_if_due();
         Ok(BatchReport {
             outcomes,
             head,

@@ -123,6 +123,50 @@ fn accepted_events_are_numbered_in_order_and_survive_a_restart() {
     assert_eq!(envelopes.len(), 5);
 }
 
+/// Snapshots are written as the log grows, and a restart from one knows every earlier event
+/// (a duplicate is still a duplicate) and the state (a commitment made before it still exists).
+#[test]
+fn snapshots_follow_the_log_and_a_restart_from_one_loses_nothing() {
+    let mut world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let mut commitments = Vec::new();
+    {
+        let store = Arc::new(SledStore::create_or_open(&path).unwrap());
+        let mut sequencer = Sequencer::open(store.clone(), &world.genesis()).unwrap();
+        sequencer.snapshot_every(4);
+        onboarded(&mut sequencer, &mut world);
+        assert_eq!(store.snapshot_size(), 0, "3 entries: none due yet");
+        for n in 0..6 {
+            let commitment = world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}"));
+            sequencer.process(vec![direct(commitment.clone())]).unwrap();
+            commitments.push(commitment);
+        }
+        // Entries 0..9: snapshots at 4 and 8.
+        assert_eq!(store.snapshot_size(), 8);
+    }
+    let store = Arc::new(SledStore::open(&path).unwrap());
+    assert_eq!(store.recovery().snapshot_size, Some(8));
+    assert_eq!(store.recovery().replayed_entries, 1);
+    let mut sequencer = Sequencer::open(store.clone(), &world.genesis()).unwrap();
+    let action = world.emit("GB-GOV-DCMS", "dcms-1", action("a-1", &["c-0", "c-5"]));
+    let report = sequencer
+        .process(vec![
+            direct(commitments[1].clone()),
+            direct(commitments[5].clone()),
+            direct(action),
+        ])
+        .unwrap();
+    assert_eq!(
+        report.outcomes,
+        vec![
+            Outcome::Duplicate { seq: 4 },
+            Outcome::Duplicate { seq: 8 },
+            Outcome::Accepted { seq: 9 }
+        ]
+    );
+}
+
 #[test]
 fn duplicates_inside_one_batch_are_appended_once() {
     let mut world = World::new();
