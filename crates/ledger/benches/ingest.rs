@@ -13,6 +13,8 @@
 //! `COVENANT_BENCH_CHECKPOINT_MS=N` the shortest time between checkpoints (default: the
 //! ledger's). Figures print and go to target/bench/ingest.json.
 
+#![recursion_limit = "256"]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -23,6 +25,7 @@ use covenant_ledger::sequencer::prepare;
 use covenant_ledger::{
     Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Outcome, Sequencer, StreamSettings,
 };
+use covenant_store::LogStore;
 use covenant_testkit::NatsServer;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
@@ -120,7 +123,12 @@ async fn run(events: usize, measuring: bool) {
         .prefix("covenant-ingest-bench")
         .tempdir_in(bench_dir())
         .expect("make a scratch directory under target/bench");
-    let (store, store_dir) = support::temp_store_in(work.path());
+    let store_dir = tempfile::tempdir_in(work.path()).expect("make the store's directory");
+    let sled_store = Arc::new(
+        covenant_store::SledStore::create_or_open(store_dir.path().join("log"))
+            .expect("create the store"),
+    );
+    let store: Arc<dyn LogStore> = sled_store.clone();
     let mut options = LedgerOptions::default();
     if let Some(ms) = std::env::var("COVENANT_BENCH_CHECKPOINT_MS")
         .ok()
@@ -146,7 +154,7 @@ async fn run(events: usize, measuring: bool) {
     client.flush().await.expect("flush");
     let started = Instant::now();
     let mark = cpu.read();
-    let (_ingest, running) = ledger
+    let (ingest, running) = ledger
         .run_stream(client.clone(), &StreamSettings::default())
         .await
         .expect("run the ledger");
@@ -156,6 +164,9 @@ async fn run(events: usize, measuring: bool) {
     }
     let ledger_rate = events as f64 / started.elapsed().as_secs_f64();
     let ledger_cpu = cpu.per_event_since(mark, events);
+    let engine_inserts_per_event = sled_store.engine_inserts() as f64 / store.head().size as f64;
+    // What the ledger spends per event beyond the two things every ledger must do.
+    let beyond_us = ledger_cpu.total_us() - floor_us;
     let commit_us = (thread_cpu_seconds(COMMIT_THREAD) - commit_mark) * 1e6 / events as f64;
     let (batches, commit_seconds, append_seconds) = batch_figures(&registry);
     println!(
@@ -185,6 +196,10 @@ async fn run(events: usize, measuring: bool) {
         ledger_rate / verify_rate
     );
     println!(
+        "  CPU per event beyond delivery and verification: {beyond_us:.1} us (goal <= 5 us: {}); engine inserts per event: {engine_inserts_per_event:.3}",
+        if beyond_us <= 5.0 { "met" } else { "NOT met" }
+    );
+    println!(
         "  the commit thread (validate, append, checkpoints) used {commit_us:.1} us of CPU per event; with delivery and verification that is {design_floor_us:.1} us, so on {cores} cores at most {design_ceiling_rate:.0} events/s ({:.2} of raw pull + ack)",
         design_ceiling_rate / raw_ack_rate
     );
@@ -208,11 +223,15 @@ async fn run(events: usize, measuring: bool) {
     );
     running.stop().await.expect("stop the ledger");
     let entries = store.head().size;
-    drop(store);
-    let (restart_seconds, store_open_seconds) = restart(store_dir.path(), &world);
-    let (restart_ms, store_open_ms) = (restart_seconds * 1000.0, store_open_seconds * 1000.0);
+    let (catch_up_rate, catch_up_ratio) = projection_catch_up(&*store, work.path(), ledger_rate);
+    // The HTTPS door holds the store too; the restart needs it closed.
+    drop((store, sled_store, ingest));
+    let restart = restart(store_dir.path(), &world);
+    let (restart_ms, store_open_ms) = (restart.seconds * 1000.0, restart.store_seconds * 1000.0);
     println!(
-        "restart: the store and the ledger over {entries} entries open in {restart_ms:.0} ms ({store_open_ms:.0} ms reopening the store, the rest loading the validation state)"
+        "restart: the store and the ledger over {entries} entries open in {restart_ms:.0} ms ({store_open_ms:.0} ms reopening the store, from a snapshot of {} entries and {} entries after it; the rest loading the validation state and checking it against the log)",
+        restart.recovery.snapshot_size.unwrap_or(0),
+        restart.recovery.replayed_entries,
     );
 
     let json = serde_json::json!({
@@ -250,6 +269,13 @@ async fn run(events: usize, measuring: bool) {
         "restart_entries": entries,
         "restart_ms": restart_ms.round(),
         "restart_store_open_ms": store_open_ms.round(),
+        "restart_snapshot_entries": restart.recovery.snapshot_size.unwrap_or(0),
+        "restart_replayed_entries": restart.recovery.replayed_entries,
+        "cpu_us_per_event_beyond_delivery_and_verify": (beyond_us * 100.0).round() / 100.0,
+        "cpu_us_per_event_beyond_goal": 5.0,
+        "engine_inserts_per_event": (engine_inserts_per_event * 1000.0).round() / 1000.0,
+        "projection_catch_up_events_per_s": catch_up_rate.round(),
+        "projection_catch_up_ratio": (catch_up_ratio * 1000.0).round() / 1000.0,
         "load_average_1m": load_average(),
         "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p90_ms": (p90 * 10.0).round() / 10.0,
@@ -271,13 +297,36 @@ async fn run(events: usize, measuring: bool) {
     println!("wrote {}", path.display());
 }
 
-/// Seconds to reopen the store in `dir` (recovery and the check of its head) and open a
-/// ledger over it (the validation state loaded): what a restart costs before serving.
-/// Returns the whole time and the part of it spent reopening the store.
-fn restart(dir: &Path, world: &World) -> (f64, f64) {
+/// The query projections caught up from entry 0 over the whole log, in their own scratch
+/// directory: entries/s, and that rate over the ledger's measured in the same run.
+fn projection_catch_up(store: &dyn LogStore, work: &Path, ledger_rate: f64) -> (f64, f64) {
+    let dir = tempfile::tempdir_in(work).expect("make the projections' directory");
+    let projections = covenant_query::Projections::open(dir.path()).expect("open projections");
+    let started = Instant::now();
+    let applied = projections.catch_up(store).expect("catch up");
+    let rate = applied as f64 / started.elapsed().as_secs_f64();
+    let ratio = rate / ledger_rate;
+    println!(
+        "projection catch-up from entry 0: {rate:.0} entries/s, {ratio:.2} of the ledger's rate (goal >= 1: {})",
+        if ratio >= 1.0 { "met" } else { "NOT met" }
+    );
+    (rate, ratio)
+}
+
+struct Restart {
+    seconds: f64,
+    store_seconds: f64,
+    recovery: covenant_store::Recovery,
+}
+
+/// Reopen the store in `dir` (recovery, the check of its head, the event index and the
+/// snapshot) and open a ledger over it (the validation state loaded and checked against the
+/// log): what a restart costs before serving.
+fn restart(dir: &Path, world: &World) -> Restart {
     let started = Instant::now();
     let store = covenant_store::SledStore::open(dir.join("log")).expect("reopen the store");
     let store_seconds = started.elapsed().as_secs_f64();
+    let recovery = store.recovery().clone();
     let ledger = Ledger::open(
         Arc::new(store),
         &world.genesis(),
@@ -288,7 +337,11 @@ fn restart(dir: &Path, world: &World) -> (f64, f64) {
     .expect("reopen the ledger");
     let seconds = started.elapsed().as_secs_f64();
     drop(ledger);
-    (seconds, store_seconds)
+    Restart {
+        seconds,
+        store_seconds,
+        recovery,
+    }
 }
 
 /// The ledger's decode + batch-verify stage over `envelopes` in batches of the ledger's size,
