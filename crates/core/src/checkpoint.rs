@@ -68,6 +68,13 @@ impl LogSigner {
         verifier_key(&self.origin, &self.public_key())
     }
 
+    /// The key that seals the store's snapshots (a blake3 key derived from the log key), so
+    /// that an open can trust a snapshot's validation state without re-deriving it: only the
+    /// holder of the log key can seal one.
+    pub fn snapshot_key(&self) -> [u8; 32] {
+        blake3::derive_key("covenant-store snapshot seal v1", &self.seed)
+    }
+
     /// Sign the checkpoint for a tree of `size` leaves with root `root`.
     pub fn sign(&self, size: u64, root: Hash) -> Vec<u8> {
         let body = checkpoint_body(&self.origin, size, root);

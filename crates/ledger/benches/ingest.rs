@@ -297,17 +297,24 @@ async fn run(events: usize, measuring: bool) {
     println!("wrote {}", path.display());
 }
 
-/// The query projections caught up from entry 0 over the whole log, in their own scratch
-/// directory: entries/s, and that rate over the ledger's measured in the same run.
+/// Entries the projection catch-up is timed over at most (from entry 0), so that a run over
+/// millions of events does not spend most of its time here.
+const CATCH_UP_ENTRIES: u64 = 400_000;
+
+/// The query projections caught up from entry 0, in their own scratch directory, over at most
+/// [`CATCH_UP_ENTRIES`]: entries/s, and that rate over the ledger's measured in the same run.
 fn projection_catch_up(store: &dyn LogStore, work: &Path, ledger_rate: f64) -> (f64, f64) {
     let dir = tempfile::tempdir_in(work).expect("make the projections' directory");
     let projections = covenant_query::Projections::open(dir.path()).expect("open projections");
+    let end = store.head().size.min(CATCH_UP_ENTRIES);
     let started = Instant::now();
-    let applied = projections.catch_up(store).expect("catch up");
+    let applied = projections
+        .catch_up_to(store, end, covenant_query::DEFAULT_BATCH_ENTRIES)
+        .expect("catch up");
     let rate = applied as f64 / started.elapsed().as_secs_f64();
     let ratio = rate / ledger_rate;
     println!(
-        "projection catch-up from entry 0: {rate:.0} entries/s, {ratio:.2} of the ledger's rate (goal >= 1: {})",
+        "projection catch-up from entry 0 over {applied} entries: {rate:.0} entries/s, {ratio:.2} of the ledger's rate (goal >= 1: {})",
         if ratio >= 1.0 { "met" } else { "NOT met" }
     );
     (rate, ratio)

@@ -251,6 +251,31 @@ impl EventIndex for BatchIndex<'_> {
     }
 }
 
+/// Re-derive the validation state from the log and refuse `stored` if it differs: from the
+/// snapshot the store opened from when `snapshot_key` sealed it, from entry 0 otherwise.
+/// Returns the entry the re-derivation started from.
+fn check_stored_state(
+    store: &dyn LogStore,
+    stored: &LedgerState,
+    snapshot_key: Option<&[u8; 32]>,
+) -> Result<u64, LedgerError> {
+    if store.head().size == 0 {
+        return Ok(0);
+    }
+    let sealed = match snapshot_key {
+        Some(key) => store.sealed_snapshot(key)?,
+        None => None,
+    };
+    let (from, base) = sealed.unwrap_or_default();
+    let derived = covenant_store::derive::derive_state_from(store, from, base, &mut |_, _| Ok(()))?;
+    if let Some(difference) = covenant_store::derive::first_difference(&derived, stored) {
+        return Err(LedgerError::Store(StoreError::CorruptMetadata(format!(
+            "the stored validation state differs from the one the log gives ({difference}); the store has been altered: run `covenant audit verify --store` and rebuild it"
+        ))));
+    }
+    Ok(from)
+}
+
 /// The sequencer over a store: the validation state, the head and the key directory.
 pub struct Sequencer {
     store: Arc<dyn LogStore>,
@@ -263,6 +288,11 @@ pub struct Sequencer {
     migration_key: Option<MigrationKey>,
     /// A snapshot is written once this many entries follow the newest one.
     snapshot_every: u64,
+    /// Seals the snapshots written (the log key's; none: unsealed, and opening re-derives the
+    /// whole log).
+    snapshot_key: Option<[u8; 32]>,
+    /// The entry from which opening re-derived the validation state to check the stored one.
+    state_checked_from: u64,
 }
 
 /// Entries between snapshots of the validation state and the event index: an open replays at
@@ -275,16 +305,17 @@ impl Sequencer {
     /// stored entry 0 is exactly the configured one, and that the stored validation state is
     /// the one the log gives (re-derived from every entry; refused when they differ).
     pub fn open(store: Arc<dyn LogStore>, genesis: &GenesisConfig) -> Result<Self, LedgerError> {
-        Self::open_with(store, genesis, true)
+        Self::open_sealed(store, genesis, None)
     }
 
-    /// [`Sequencer::open`], re-deriving the validation state to compare with the stored one
-    /// only when `check_state` is set. Skipping it trusts the store's state records; only
-    /// benchmarks that measure the store's own reopening do.
-    pub fn open_with(
+    /// [`Sequencer::open`] for a ledger with a log key: the snapshots it writes are sealed
+    /// with `snapshot_key` (`LogSigner::snapshot_key`), and when the store opened from a
+    /// snapshot sealed with it, only the entries after the snapshot are re-derived to check
+    /// the stored validation state, so a restart costs the tail, not the whole log.
+    pub fn open_sealed(
         store: Arc<dyn LogStore>,
         genesis: &GenesisConfig,
-        check_state: bool,
+        snapshot_key: Option<[u8; 32]>,
     ) -> Result<Self, LedgerError> {
         genesis.check()?;
         let head = store.head();
@@ -295,14 +326,7 @@ impl Sequencer {
             check_stored_genesis(&entry, genesis)?;
         }
         let state = store.load_state()?;
-        if check_state && head.size > 0 {
-            let derived = covenant_store::derive::derive_state(&*store, &mut |_, _| Ok(()))?;
-            if let Some(difference) = covenant_store::derive::first_difference(&derived, &state) {
-                return Err(LedgerError::Store(StoreError::CorruptMetadata(format!(
-                    "the stored validation state differs from the one the log gives ({difference}); the store has been altered: run `covenant audit verify --store` and rebuild it"
-                ))));
-            }
-        }
+        let state_checked_from = check_stored_state(&*store, &state, snapshot_key.as_ref())?;
         let mut sequencer = Self {
             keys: KeyDirectory::from_state(&state),
             store,
@@ -311,6 +335,8 @@ impl Sequencer {
             stopped: false,
             migration_key: None,
             snapshot_every: SNAPSHOT_EVERY_ENTRIES,
+            snapshot_key,
+            state_checked_from,
         };
         if head.size == 0 {
             sequencer.write_genesis(genesis)?;
@@ -336,6 +362,12 @@ impl Sequencer {
         self.head
     }
 
+    /// The entry from which opening re-derived the validation state: the sealed snapshot's
+    /// size, or 0 when the whole log was.
+    pub fn state_checked_from(&self) -> u64 {
+        self.state_checked_from
+    }
+
     /// Write a snapshot whenever `entries` entries follow the newest one (0: never).
     pub fn snapshot_every(&mut self, entries: u64) {
         self.snapshot_every = entries;
@@ -350,7 +382,10 @@ impl Sequencer {
             return;
         }
         let started = std::time::Instant::now();
-        match self.store.write_snapshot(&self.state) {
+        match self
+            .store
+            .write_snapshot(&self.state, self.snapshot_key.as_ref())
+        {
             Ok(size) => tracing::info!(
                 size,
                 millis = started.elapsed().as_millis() as u64,

@@ -85,7 +85,8 @@ impl Ledger {
                 genesis.origin
             )));
         }
-        let mut sequencer = Sequencer::open(store, genesis)?;
+        let snapshot_key = log_signer.as_ref().map(LogSigner::snapshot_key);
+        let mut sequencer = Sequencer::open_sealed(store, genesis, snapshot_key)?;
         if let Some(signer) = &log_signer {
             sequencer.trust_migrations_by(MigrationKey {
                 origin: signer.origin().to_owned(),

@@ -166,7 +166,7 @@ fn a_changed_record_of_every_kind_is_reported() {
     let trees = [
         "entries",
         "hashes",
-        "events",
+        "prints",
         "state",
         "rejections",
         "rejections_by_event",
@@ -189,10 +189,64 @@ fn a_changed_record_of_every_kind_is_reported() {
     for (place, copy) in damaged_copies {
         match check(&copy, &world) {
             Err(error) => assert!(!error.to_string().is_empty(), "{place}"),
-            // The events tree maps ids to sequence numbers and the rejection index holds keys
+            // The rejection index holds keys
             // only: a flip in a value the check never trusts is harmless only if the store
             // holds the same data, which the digest over every key and value shows.
             Ok(report) => assert_eq!(report, expected, "{place}: passed with changed data"),
         }
+    }
+}
+
+/// A ledger with a log key seals its snapshots, and opening re-derives only the entries after
+/// a sealed one. A snapshot anyone else writes is not trusted: the whole log is re-derived,
+/// and a validation state the snapshot lies about is refused.
+#[test]
+fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
+    let mut world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let key = world.log_signer().snapshot_key();
+    {
+        let store: Arc<dyn LogStore> = Arc::new(SledStore::create_or_open(&path).unwrap());
+        let mut sequencer =
+            Sequencer::open_sealed(store.clone(), &world.genesis(), Some(key)).unwrap();
+        sequencer.snapshot_every(5);
+        for batch in [
+            world.onboard("GB-GOV-DCMS", "dcms-1", 2),
+            (0..4)
+                .map(|n| world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}")))
+                .collect(),
+            vec![world.emit("GB-GOV-DCMS", "dcms-1", action("a-1", &["c-1"]))],
+        ] {
+            sequencer
+                .process(batch.into_iter().map(direct).collect())
+                .unwrap();
+        }
+        // Entries 0..8: a snapshot at 7, after the commitments.
+        assert_eq!(store.snapshot_size(), 7);
+    }
+    let open = |key: Option<[u8; 32]>| {
+        let store: Arc<dyn LogStore> = Arc::new(SledStore::open(&path).unwrap());
+        Sequencer::open_sealed(store, &world.genesis(), key)
+    };
+    assert_eq!(open(Some(key)).unwrap().state_checked_from(), 7);
+    assert_eq!(open(Some([1; 32])).unwrap().state_checked_from(), 0);
+    assert_eq!(open(None).unwrap().state_checked_from(), 0);
+
+    // Someone without the key replaces the snapshot with one where a commitment is withdrawn.
+    {
+        let store = SledStore::open(&path).unwrap();
+        let mut forged = store.load_state().unwrap();
+        let mut record = forged.commitments["c-0"].clone();
+        record.withdrawn = true;
+        forged.commitments.insert("c-0".to_owned(), record);
+        store.write_snapshot(&forged, None).unwrap();
+    }
+    match open(Some(key)) {
+        Err(LedgerError::Store(StoreError::CorruptMetadata(problem))) => {
+            assert!(problem.contains("validation state"), "{problem}")
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("the ledger trusted a snapshot it did not seal"),
     }
 }

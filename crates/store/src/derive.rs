@@ -51,9 +51,19 @@ pub fn derive_state(
     store: &dyn LogStore,
     on_entry: &mut OnEntry<'_>,
 ) -> Result<LedgerState, StoreError> {
-    let mut state = LedgerState::default();
+    derive_state_from(store, 0, LedgerState::default(), on_entry)
+}
+
+/// [`derive_state`] from entry `from` on, starting from `state`, the validation state as of
+/// `from` (a sealed snapshot's).
+pub fn derive_state_from(
+    store: &dyn LogStore,
+    from: u64,
+    mut state: LedgerState,
+    on_entry: &mut OnEntry<'_>,
+) -> Result<LedgerState, StoreError> {
     let size = store.head().size;
-    let mut seq = 0;
+    let mut seq = from;
     while seq < size {
         let end = (seq + READ_CHUNK).min(size);
         for bytes in store.entries(seq, end)? {

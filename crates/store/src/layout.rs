@@ -136,7 +136,7 @@ pub(crate) fn encode_prints(prints: &[u64]) -> Vec<u8> {
 }
 
 pub(crate) fn decode_prints(record: &[u8]) -> Result<Vec<u64>, String> {
-    if record.is_empty() || record.len() % 8 != 0 {
+    if record.is_empty() || !record.len().is_multiple_of(8) {
         return Err(format!(
             "the event index record is {} bytes, not a positive multiple of 8",
             record.len()

@@ -175,8 +175,21 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// Write a snapshot of `state`, which must be the validation state as of the head, and of
     /// the event-id index, durably, so that the next open loads them and replays only what
-    /// comes after. Returns the size it describes.
-    fn write_snapshot(&self, state: &LedgerState) -> Result<u64, StoreError>;
+    /// comes after; sealed with `seal_key` when given (see [`LogStore::sealed_snapshot`]).
+    /// Returns the size it describes.
+    fn write_snapshot(
+        &self,
+        state: &LedgerState,
+        seal_key: Option<&[u8; 32]>,
+    ) -> Result<u64, StoreError>;
+
+    /// The size and validation state of the snapshot the store opened from, if it was sealed
+    /// with `seal_key`: a state the holder of the key vouched for, so that only the entries
+    /// after it need re-deriving to check what the store loads.
+    fn sealed_snapshot(
+        &self,
+        seal_key: &[u8; 32],
+    ) -> Result<Option<(u64, LedgerState)>, StoreError>;
 
     /// Remember a refusal decided at the HTTPS door (`POST /v1/events`): nothing of that
     /// envelope reached the stream or the log, so the ledger never records it, yet whoever sent

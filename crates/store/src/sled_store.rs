@@ -1095,12 +1095,29 @@ impl LogStore for SledStore {
         Ok(state)
     }
 
+    fn sealed_snapshot(
+        &self,
+        seal_key: &[u8; 32],
+    ) -> Result<Option<(u64, LedgerState)>, StoreError> {
+        match self.usable_snapshot() {
+            Ok(Some(snapshot)) if snapshot.sealed_by(seal_key) => Ok(Some((
+                snapshot.size,
+                snapshot::decode_state(&snapshot.state)?,
+            ))),
+            _ => Ok(None),
+        }
+    }
+
     fn snapshot_size(&self) -> u64 {
         self.snapshot_size.load(Ordering::Relaxed)
     }
 
     /// Holds the writer lock throughout: the head cannot move under it.
-    fn write_snapshot(&self, state: &LedgerState) -> Result<u64, StoreError> {
+    fn write_snapshot(
+        &self,
+        state: &LedgerState,
+        seal_key: Option<&[u8; 32]>,
+    ) -> Result<u64, StoreError> {
         let _writer = self.lock_writer()?;
         let head = self.head();
         self.write_index().merge();
@@ -1111,6 +1128,7 @@ impl LogStore for SledStore {
             &head.chain_head,
             state,
             index.merged_pairs(),
+            seal_key,
         )?;
         drop(index);
         self.snapshot_size.store(head.size, Ordering::Relaxed);
@@ -1385,6 +1403,7 @@ mod tests {
                 &head.chain_head,
                 &LedgerState::default(),
                 &pairs,
+                None,
             )
             .unwrap();
         }

@@ -15,7 +15,12 @@
 //! | 32 | the chain hash of entry `size - 1` (zeros when `size` is 0): ties the file to this log |
 //! | 8 + n | the validation state as of `size` (`LedgerState`, postcard), length first |
 //! | 8 + 16 m | the event index: `m` pairs of fingerprint and sequence number, ascending |
-//! | 32 | blake3 of everything above |
+//! | 32 | blake3 of everything above: the snapshot's digest |
+//! | 32 | the seal: blake3 keyed with the log key's snapshot key (`LogSigner::snapshot_key`) of the digest, or zeros when the writer had no log key |
+//!
+//! The digest catches damage. The seal is what lets the ledger skip re-deriving the state
+//! before the snapshot when it opens: only the holder of the log key can make one, so a store
+//! altered by someone without the key cannot pass off a different state as the log's.
 
 use crate::StoreError;
 use crate::durable::{io_error, sync_dir};
@@ -31,6 +36,8 @@ const MAGIC: &[u8] = b"covenant-store snapshot 1\n";
 
 /// A snapshot read back and checked against its own digest (not yet against the log).
 pub(crate) struct Snapshot {
+    pub digest: [u8; 32],
+    pub seal: [u8; 32],
     pub size: u64,
     pub chain_head: ChainHash,
     /// The encoded validation state, decoded only when the ledger asks for it.
@@ -45,6 +52,7 @@ pub(crate) fn write(
     chain_head: &ChainHash,
     state: &LedgerState,
     index: &[(u64, u64)],
+    seal_key: Option<&[u8; 32]>,
 ) -> Result<u64, StoreError> {
     let state = postcard::to_allocvec(state)
         .map_err(|e| StoreError::Engine(format!("encode the validation state: {e}")))?;
@@ -62,6 +70,8 @@ pub(crate) fn write(
     }
     let digest = blake3::hash(&bytes);
     bytes.extend_from_slice(digest.as_bytes());
+    let seal = seal_key.map_or([0; 32], |key| seal_of(key, digest.as_bytes()));
+    bytes.extend_from_slice(&seal);
     let temp = dir.join(SNAPSHOT_TEMP);
     let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
     file.write_all(&bytes)
@@ -85,12 +95,25 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Snapshot>, String> {
     decode(&bytes).map(Some)
 }
 
+fn seal_of(key: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
+    *blake3::keyed_hash(key, digest).as_bytes()
+}
+
+impl Snapshot {
+    /// Whether the snapshot was sealed with `key` (compared in constant time).
+    pub(crate) fn sealed_by(&self, key: &[u8; 32]) -> bool {
+        self.seal != [0; 32]
+            && blake3::Hash::from(self.seal) == blake3::keyed_hash(key, &self.digest)
+    }
+}
+
 fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
     let body_len = bytes
         .len()
-        .checked_sub(32)
-        .ok_or("the file is shorter than its digest")?;
-    let (body, digest) = bytes.split_at(body_len);
+        .checked_sub(64)
+        .ok_or("the file is shorter than its digest and seal")?;
+    let (body, trailer) = bytes.split_at(body_len);
+    let (digest, seal) = trailer.split_at(32);
     if blake3::hash(body).as_bytes() != digest {
         return Err("the file's digest does not match its contents".to_owned());
     }
@@ -127,6 +150,8 @@ fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
         ));
     }
     Ok(Snapshot {
+        digest: digest.try_into().map_err(|_| "short digest")?,
+        seal: seal.try_into().map_err(|_| "short seal")?,
         size,
         chain_head,
         state,
@@ -174,7 +199,7 @@ mod tests {
     fn written(dir: &Path) -> Vec<u8> {
         let mut state = LedgerState::default();
         state.apply(StateChange::Action("a-1".to_owned(), "GB-GOV-1".to_owned()));
-        write(dir, 2, &[7; 32], &state, &[(1, 0), (5, 1)]).unwrap();
+        write(dir, 2, &[7; 32], &state, &[(1, 0), (5, 1)], Some(&[9; 32])).unwrap();
         std::fs::read(dir.join(SNAPSHOT_FILE)).unwrap()
     }
 
@@ -186,6 +211,8 @@ mod tests {
         assert_eq!(snapshot.size, 2);
         assert_eq!(snapshot.chain_head, [7; 32]);
         assert_eq!(snapshot.index, vec![(1, 0), (5, 1)]);
+        assert!(snapshot.sealed_by(&[9; 32]));
+        assert!(!snapshot.sealed_by(&[8; 32]));
         let state = decode_state(&snapshot.state).unwrap();
         assert_eq!(
             state.actions.get("a-1").map(String::as_str),
@@ -204,7 +231,8 @@ mod tests {
     fn any_changed_or_missing_byte_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let bytes = written(dir.path());
-        for at in 0..bytes.len() {
+        // The seal is checked by whoever holds the key, not by reading.
+        for at in 0..bytes.len() - 32 {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x10;
             assert!(
@@ -221,13 +249,22 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_written_without_a_key_is_sealed_by_none() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), 0, &[0; 32], &LedgerState::default(), &[], None).unwrap();
+        let snapshot = read(dir.path()).unwrap().unwrap();
+        assert_eq!(snapshot.seal, [0; 32]);
+        assert!(!snapshot.sealed_by(&[0; 32]));
+    }
+
+    #[test]
     fn an_index_out_of_order_or_of_the_wrong_length_is_refused() {
         let state = LedgerState::default();
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), 2, &[0; 32], &state, &[(5, 1), (1, 0)]).unwrap();
+        write(dir.path(), 2, &[0; 32], &state, &[(5, 1), (1, 0)], None).unwrap();
         let problem = read(dir.path()).err().unwrap();
         assert!(problem.contains("not in order"), "{problem}");
-        write(dir.path(), 3, &[0; 32], &state, &[(1, 0), (5, 1)]).unwrap();
+        write(dir.path(), 3, &[0; 32], &state, &[(1, 0), (5, 1)], None).unwrap();
         let problem = read(dir.path()).err().unwrap();
         assert!(
             problem.contains("holds 2 entries for a log of 3"),

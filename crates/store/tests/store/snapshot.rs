@@ -42,7 +42,7 @@ fn opening_from_a_snapshot_reads_only_the_tail_and_loses_nothing() {
     let store = SledStore::create_or_open(dir.path()).unwrap();
     assert_eq!(store.snapshot_size(), 0);
     let state = append_batches(&store, 0..5);
-    assert_eq!(store.write_snapshot(&state).unwrap(), 50);
+    assert_eq!(store.write_snapshot(&state, None).unwrap(), 50);
     assert_eq!(store.snapshot_size(), 50);
     let state = append_batches(&store, 5..8);
     drop(store);
@@ -90,7 +90,7 @@ fn a_damaged_snapshot_is_not_used_and_the_log_gives_everything() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::create_or_open(dir.path()).unwrap();
     let state = append_batches(&store, 0..3);
-    store.write_snapshot(&state).unwrap();
+    store.write_snapshot(&state, None).unwrap();
     let state = append_batches(&store, 3..5);
     drop(store);
     let good = std::fs::read(dir.path().join("SNAPSHOT")).unwrap();
@@ -127,7 +127,7 @@ fn a_snapshot_of_another_log_is_not_used() {
             })
             .unwrap();
     }
-    other.write_snapshot(&LedgerState::default()).unwrap();
+    other.write_snapshot(&LedgerState::default(), None).unwrap();
     drop(other);
     let bytes = std::fs::read(theirs.join("SNAPSHOT")).unwrap();
     let store = reopen_with_snapshot_bytes(&ours, &bytes);
@@ -143,7 +143,7 @@ fn a_snapshot_beyond_the_log_is_not_used() {
     let (short, long) = (scratch.path().join("short"), scratch.path().join("long"));
     let store = SledStore::create_or_open(&long).unwrap();
     let state = append_batches(&store, 0..3);
-    store.write_snapshot(&state).unwrap();
+    store.write_snapshot(&state, None).unwrap();
     drop(store);
     let store = SledStore::create_or_open(&short).unwrap();
     append_batches(&store, 0..2);
