@@ -252,20 +252,16 @@ impl EventIndex for BatchIndex<'_> {
 }
 
 /// Re-derive the validation state from the log and refuse `stored` if it differs: from the
-/// snapshot the store opened from when `snapshot_key` sealed it, from entry 0 otherwise.
-/// Returns the entry the re-derivation started from.
+/// snapshot it was loaded from when that was sealed, from entry 0 otherwise. Returns the
+/// entry the re-derivation started from.
 fn check_stored_state(
     store: &dyn LogStore,
     stored: &LedgerState,
-    snapshot_key: Option<&[u8; 32]>,
+    sealed: Option<(u64, LedgerState)>,
 ) -> Result<u64, LedgerError> {
     if store.head().size == 0 {
         return Ok(0);
     }
-    let sealed = match snapshot_key {
-        Some(key) => store.sealed_snapshot(key)?,
-        None => None,
-    };
     let (from, base) = sealed.unwrap_or_default();
     let derived = covenant_store::derive::derive_state_from(store, from, base, &mut |_, _| Ok(()))?;
     if let Some(difference) = covenant_store::derive::first_difference(&derived, stored) {
@@ -325,8 +321,9 @@ impl Sequencer {
             })?;
             check_stored_genesis(&entry, genesis)?;
         }
-        let state = store.load_state()?;
-        let state_checked_from = check_stored_state(&*store, &state, snapshot_key.as_ref())?;
+        let loaded = store.load_state_sealed(snapshot_key.as_ref())?;
+        let state = loaded.state;
+        let state_checked_from = check_stored_state(&*store, &state, loaded.sealed)?;
         let mut sequencer = Self {
             keys: KeyDirectory::from_state(&state),
             store,

@@ -41,13 +41,16 @@ struct Figures {
     file_bytes_per_entry: f64,
     sled_bytes_per_entry: f64,
     raw_entry_bytes: f64,
+    /// Engine inserts the store made per entry appended.
+    store_inserts_per_entry: f64,
 }
 
 /// Something that appends a batch durably.
 trait Contender {
     fn append(&mut self, batch: &[NewEntry]);
-    /// Close it and return the bytes its directory occupies.
-    fn finish(self: Box<Self>) -> u64;
+    /// Close it and return the bytes its directory occupies and the engine inserts it made,
+    /// where it counts them.
+    fn finish(self: Box<Self>) -> (u64, Option<u64>);
 }
 
 fn main() {
@@ -112,12 +115,13 @@ fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
             elapsed[which] += started.elapsed();
         }
     }
-    let mut bytes = contenders.into_iter().map(|contender| contender.finish());
-    let (store_bytes, file_bytes, sled_bytes) = (
-        bytes.next().unwrap_or(0),
-        bytes.next().unwrap_or(0),
-        bytes.next().unwrap_or(0),
+    let mut finished = contenders.into_iter().map(|contender| contender.finish());
+    let (store, file, sled) = (
+        finished.next().unwrap_or_default(),
+        finished.next().unwrap_or_default(),
+        finished.next().unwrap_or_default(),
     );
+    let (store_bytes, file_bytes, sled_bytes) = (store.0, file.0, sled.0);
     let count = entries.len() as f64;
     Figures {
         batch: case.batch,
@@ -129,6 +133,7 @@ fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
         file_bytes_per_entry: file_bytes as f64 / count,
         sled_bytes_per_entry: sled_bytes as f64 / count,
         raw_entry_bytes,
+        store_inserts_per_entry: store.1.unwrap_or(0) as f64 / count,
     }
 }
 
@@ -214,10 +219,10 @@ impl Contender for StoreContender {
             .expect("append");
     }
 
-    fn finish(self: Box<Self>) -> u64 {
-        let dir = self.dir.clone();
+    fn finish(self: Box<Self>) -> (u64, Option<u64>) {
+        let (dir, inserts) = (self.dir.clone(), self.store.engine_inserts());
         drop(self);
-        disk_usage(&dir)
+        (disk_usage(&dir), Some(inserts))
     }
 }
 
@@ -260,8 +265,8 @@ impl Contender for FileContender {
         self.file.sync_all().expect("fsync plain log");
     }
 
-    fn finish(self: Box<Self>) -> u64 {
-        disk_usage(&self.dir)
+    fn finish(self: Box<Self>) -> (u64, Option<u64>) {
+        (disk_usage(&self.dir), None)
     }
 }
 
@@ -304,10 +309,10 @@ impl Contender for SledContender {
         self.log.sync_all().expect("fsync sled log");
     }
 
-    fn finish(self: Box<Self>) -> u64 {
+    fn finish(self: Box<Self>) -> (u64, Option<u64>) {
         let dir = self.dir.clone();
         drop(self);
-        disk_usage(&dir)
+        (disk_usage(&dir), None)
     }
 }
 
@@ -329,7 +334,7 @@ fn disk_usage(dir: &Path) -> u64 {
 
 fn print_table(results: &[Figures]) {
     println!(
-        "{:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>7}",
+        "{:>6} {:>8} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>7} {:>6}",
         "batch",
         "entries",
         "store/s",
@@ -341,11 +346,12 @@ fn print_table(results: &[Figures]) {
         "sled B/e",
         "raw B/e",
         "store x",
-        "sled x"
+        "sled x",
+        "ins/e"
     );
     for f in results {
         println!(
-            "{:>6} {:>8} {:>9.0} {:>9.0} {:>9.0} {:>10.2} {:>10.0} {:>9.0} {:>9.0} {:>8.0} {:>8.2} {:>7.2}",
+            "{:>6} {:>8} {:>9.0} {:>9.0} {:>9.0} {:>10.2} {:>10.0} {:>9.0} {:>9.0} {:>8.0} {:>8.2} {:>7.2} {:>6.3}",
             f.batch,
             f.entries,
             f.store_per_s,
@@ -358,10 +364,11 @@ fn print_table(results: &[Figures]) {
             f.raw_entry_bytes,
             f.store_bytes_per_entry / f.raw_entry_bytes,
             f.sled_bytes_per_entry / f.raw_entry_bytes,
+            f.store_inserts_per_entry,
         );
     }
     println!(
-        "store/file: durable appends/s of the store over the plain file; x: bytes on disk per entry over raw entry bytes"
+        "store/file: durable appends/s of the store over the plain file; x: bytes on disk per entry over raw entry bytes; ins/e: the store's engine inserts per entry"
     );
 }
 
@@ -382,6 +389,7 @@ fn write_json(results: &[Figures], load_averages: [String; 2]) {
                 "raw_entry_bytes": f.raw_entry_bytes,
                 "space_ratio": f.store_bytes_per_entry / f.raw_entry_bytes,
                 "bare_sled_space_ratio": f.sled_bytes_per_entry / f.raw_entry_bytes,
+                "engine_inserts_per_entry": f.store_inserts_per_entry,
             })
         })
         .collect();

@@ -71,6 +71,14 @@ pub struct Batch {
     pub stream_seq: Option<u64>,
 }
 
+/// The validation state as of the head, as [`LogStore::load_state_sealed`] loads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedState {
+    pub state: LedgerState,
+    /// The size and state of the snapshot it started from, when that was sealed with the key.
+    pub sealed: Option<(u64, LedgerState)>,
+}
+
 /// The log's head after the last durable batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Head {
@@ -168,28 +176,27 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// The validation state as of the head: the newest snapshot's, with the state records
     /// after it replayed.
-    fn load_state(&self) -> Result<LedgerState, StoreError>;
+    fn load_state(&self) -> Result<LedgerState, StoreError> {
+        Ok(self.load_state_sealed(None)?.state)
+    }
+
+    /// [`LogStore::load_state`], and when the snapshot it starts from was sealed with
+    /// `seal_key`, that snapshot's size and state: a state the holder of the key vouched for,
+    /// so that only the entries after it need re-deriving to check what was loaded.
+    fn load_state_sealed(&self, seal_key: Option<&[u8; 32]>) -> Result<LoadedState, StoreError>;
 
     /// The size the newest snapshot describes (0: there is none).
     fn snapshot_size(&self) -> u64;
 
     /// Write a snapshot of `state`, which must be the validation state as of the head, and of
     /// the event-id index, durably, so that the next open loads them and replays only what
-    /// comes after; sealed with `seal_key` when given (see [`LogStore::sealed_snapshot`]).
+    /// comes after; sealed with `seal_key` when given (see [`LogStore::load_state_sealed`]).
     /// Returns the size it describes.
     fn write_snapshot(
         &self,
         state: &LedgerState,
         seal_key: Option<&[u8; 32]>,
     ) -> Result<u64, StoreError>;
-
-    /// The size and validation state of the snapshot the store opened from, if it was sealed
-    /// with `seal_key`: a state the holder of the key vouched for, so that only the entries
-    /// after it need re-deriving to check what the store loads.
-    fn sealed_snapshot(
-        &self,
-        seal_key: &[u8; 32],
-    ) -> Result<Option<(u64, LedgerState)>, StoreError>;
 
     /// Remember a refusal decided at the HTTPS door (`POST /v1/events`): nothing of that
     /// envelope reached the stream or the log, so the ledger never records it, yet whoever sent

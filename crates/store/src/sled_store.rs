@@ -9,7 +9,7 @@ use crate::durable::{self, DirState, Syncer};
 use crate::event_index::{self, EventIndex};
 use crate::layout::{self, Meta};
 use crate::snapshot::{self, Snapshot};
-use crate::{Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError};
+use crate::{Batch, Head, LoadedState, LogStore, NewEntry, RejectionRecord, StoreError};
 use covenant_core::entry::{ChainVerifier, Entry, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState};
@@ -1079,11 +1079,17 @@ impl LogStore for SledStore {
         Ok(out)
     }
 
-    fn load_state(&self) -> Result<LedgerState, StoreError> {
+    fn load_state_sealed(&self, seal_key: Option<&[u8; 32]>) -> Result<LoadedState, StoreError> {
         // A snapshot the open could not use is not used here either (`recovery` says why).
-        let (from, mut state) = match self.usable_snapshot() {
-            Ok(Some(snapshot)) => (snapshot.size, snapshot::decode_state(&snapshot.state)?),
-            Ok(None) | Err(_) => (0, LedgerState::default()),
+        let (from, mut state, sealed) = match self.usable_snapshot() {
+            Ok(Some(snapshot)) => {
+                let state = snapshot::decode_state(&snapshot.state)?;
+                let sealed = seal_key
+                    .filter(|key| snapshot.sealed_by(key))
+                    .map(|_| (snapshot.size, state.clone()));
+                (snapshot.size, state, sealed)
+            }
+            Ok(None) | Err(_) => (0, LedgerState::default(), None),
         };
         // Records are keyed by entry position, so iteration replays them in log order.
         for item in self.trees.state.range(layout::seq_key(from)..) {
@@ -1092,20 +1098,7 @@ impl LogStore for SledStore {
                 layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
             state.apply_all(changes);
         }
-        Ok(state)
-    }
-
-    fn sealed_snapshot(
-        &self,
-        seal_key: &[u8; 32],
-    ) -> Result<Option<(u64, LedgerState)>, StoreError> {
-        match self.usable_snapshot() {
-            Ok(Some(snapshot)) if snapshot.sealed_by(seal_key) => Ok(Some((
-                snapshot.size,
-                snapshot::decode_state(&snapshot.state)?,
-            ))),
-            _ => Ok(None),
-        }
+        Ok(LoadedState { state, sealed })
     }
 
     fn snapshot_size(&self) -> u64 {
