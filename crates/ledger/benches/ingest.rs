@@ -252,6 +252,11 @@ async fn run(events: usize, measuring: bool) {
         restart.recovery.replayed_entries,
     );
     let [inclusion, consistency] = proof_latency(store_dir.path());
+    let snapshot_ms = snapshot_write(store_dir.path(), &world) * 1000.0;
+    println!(
+        "a snapshot of the validation state and the event index over {entries} entries takes {snapshot_ms:.0} ms to write (on the commit thread, once every {} entries)",
+        covenant_ledger::sequencer::SNAPSHOT_EVERY_ENTRIES
+    );
     let (disk_bytes, raw_bytes) = space(store_dir.path());
     let space_ratio = disk_bytes as f64 / raw_bytes as f64;
     println!(
@@ -296,6 +301,7 @@ async fn run(events: usize, measuring: bool) {
         "restart_store_open_ms": store_open_ms.round(),
         "restart_snapshot_entries": restart.recovery.snapshot_size.unwrap_or(0),
         "restart_replayed_entries": restart.recovery.replayed_entries,
+        "snapshot_write_ms": snapshot_ms.round(),
         "disk_bytes": disk_bytes,
         "raw_entry_bytes": raw_bytes,
         "space_ratio": (space_ratio * 1000.0).round() / 1000.0,
@@ -352,6 +358,19 @@ fn projection_catch_up(store: &dyn LogStore, work: &Path, ledger_rate: f64) -> (
         if ratio >= 1.0 { "met" } else { "NOT met" }
     );
     (rate, ratio)
+}
+
+/// Seconds to write a sealed snapshot of the store in `dir` at its head, as the ledger does
+/// every so many entries.
+fn snapshot_write(dir: &Path, world: &World) -> f64 {
+    let store = covenant_store::SledStore::open(dir.join("log")).expect("reopen the store");
+    let state = store.load_state().expect("load the state");
+    let key = world.log_signer().snapshot_key();
+    let started = Instant::now();
+    store
+        .write_snapshot(&state, Some(&key))
+        .expect("write a snapshot");
+    started.elapsed().as_secs_f64()
 }
 
 /// Bytes the store in `dir` occupies on disk, and the bytes of its canonical entries.
