@@ -71,7 +71,8 @@ fn entry_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 fn check_marker(marker: &[u8]) -> Result<(), StoreError> {
     let text = String::from_utf8_lossy(marker);
     let found = text.lines().next().unwrap_or("").trim();
-    if found == FORMAT {
+    // A v2 store is upgraded when the engine opens (`crate::upgrade`).
+    if found == FORMAT || found == crate::upgrade::FROM_FORMAT {
         Ok(())
     } else {
         Err(StoreError::IncompatibleFormat {
@@ -154,6 +155,17 @@ pub(crate) fn remove_unfinished_snapshots(engine_dir: &Path) -> Result<(), Store
         }
     }
     Ok(())
+}
+
+/// Whether the format marker in `dir` names this format (not one upgraded from).
+pub(crate) fn marker_is_current(dir: &Path) -> Result<bool, StoreError> {
+    let path = dir.join(FORMAT_FILE);
+    let marker = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    Ok(String::from_utf8_lossy(&marker)
+        .lines()
+        .next()
+        .map(str::trim)
+        == Some(FORMAT))
 }
 
 /// Write the format marker durably: temporary file, fsync, rename, fsync the directory.

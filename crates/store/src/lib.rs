@@ -20,6 +20,7 @@ mod event_index;
 mod layout;
 mod sled_store;
 mod snapshot;
+mod upgrade;
 
 pub use durable::open_sled;
 pub use sled_store::{Recovery, SledStore};

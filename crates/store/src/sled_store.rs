@@ -9,6 +9,7 @@ use crate::durable::{self, DirState, Syncer};
 use crate::event_index::{self, EventIndex};
 use crate::layout::{self, Meta};
 use crate::snapshot::{self, Snapshot};
+use crate::upgrade;
 use crate::{Batch, Head, LoadedState, LogStore, NewEntry, RejectionRecord, StoreError};
 use covenant_core::entry::{ChainVerifier, Entry, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
@@ -214,13 +215,18 @@ impl SledStore {
     fn from_engine(
         dir: &Path,
         db: sled::Db,
-        syncer: Syncer,
+        mut syncer: Syncer,
         open_check: OpenCheck,
     ) -> Result<Self, StoreError> {
         let engine = |e| durable::engine_error(dir, e);
         let trees = Trees::open(&db).map_err(engine)?;
         match trees.meta.get(layout::META_FORMAT).map_err(engine)? {
-            Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {}
+            Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {
+                upgrade::drop_old_tree(dir, &db, &mut syncer)?;
+            }
+            Some(format) if format.as_ref() == upgrade::FROM_FORMAT.as_bytes() => {
+                upgrade::from_v2(dir, &db, &trees, &mut syncer)?;
+            }
             Some(format) => {
                 return Err(StoreError::IncompatibleFormat {
                     found: String::from_utf8_lossy(&format).escape_debug().to_string(),
@@ -232,6 +238,9 @@ impl SledStore {
                     "the engine holds no format record".to_owned(),
                 ));
             }
+        }
+        if !durable::marker_is_current(dir)? {
+            durable::write_marker(dir)?;
         }
         let meta = match trees.meta.get(layout::META_HEAD).map_err(engine)? {
             Some(bytes) => Meta::decode(&bytes).map_err(StoreError::CorruptMetadata)?,

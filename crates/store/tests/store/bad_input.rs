@@ -99,8 +99,7 @@ fn an_incompatible_format_is_named_and_left_alone() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("store");
     small_store(&dir);
-    // v2 kept the event index in the engine, one insert per event: a v2 store is rebuilt.
-    for old in ["covenant-store v1", "covenant-store v2"] {
+    for old in ["covenant-store v1", "covenant-store v0"] {
         std::fs::write(dir.join("FORMAT"), format!("{old}\n")).unwrap();
         let before = contents(&dir);
         for result in [SledStore::open(&dir), SledStore::create_or_open(&dir)] {

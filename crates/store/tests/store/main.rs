@@ -8,6 +8,7 @@ mod model;
 mod snapshot;
 mod support;
 mod tamper;
+mod upgrade;
 
 mod sled_engine {
     use super::conformance::{self, Engine};
