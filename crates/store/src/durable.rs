@@ -382,9 +382,11 @@ mod tests {
     #[test]
     fn marker_check_names_the_format_found() {
         assert!(check_marker(b"covenant-store v3\n").is_ok());
-        match check_marker(b"covenant-store v2\n") {
+        // Upgraded when the engine opens.
+        assert!(check_marker(b"covenant-store v2\n").is_ok());
+        match check_marker(b"covenant-store v1\n") {
             Err(StoreError::IncompatibleFormat { found, expected }) => {
-                assert_eq!(found, "covenant-store v2");
+                assert_eq!(found, "covenant-store v1");
                 assert_eq!(expected, FORMAT);
             }
             other => panic!("expected an incompatible format, got {other:?}"),

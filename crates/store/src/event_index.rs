@@ -73,9 +73,9 @@ impl EventIndex {
         }
     }
 
-    /// The entries that may hold `event_id`, ascending: every entry that does is among them.
-    pub(crate) fn candidates(&self, event_id: &str) -> Vec<u64> {
-        let print = fingerprint(event_id);
+    /// The entries that may hold an event id with fingerprint `print`, ascending: every entry
+    /// that holds it is among them.
+    pub(crate) fn candidates(&self, print: u64) -> Vec<u64> {
         let start = self.merged.partition_point(|&(p, _)| p < print);
         let mut found: Vec<u64> = self.merged[start..]
             .iter()
@@ -149,7 +149,7 @@ mod tests {
             index.insert(&format!("id-{seq}"), seq);
         }
         assert_eq!(index.len(), 1000);
-        assert_eq!(index.candidates("id-17"), vec![17]);
+        assert_eq!(index.candidates(fingerprint("id-17")), vec![17]);
         index.merge();
         assert_eq!(index.len(), 1000);
         assert!(index.recent.is_empty());
@@ -157,9 +157,12 @@ mod tests {
             index.insert(&format!("id-{seq}"), seq);
         }
         for seq in (0..1100).step_by(7) {
-            assert_eq!(index.candidates(&format!("id-{seq}")), vec![seq]);
+            assert_eq!(
+                index.candidates(fingerprint(&format!("id-{seq}"))),
+                vec![seq]
+            );
         }
-        assert_eq!(index.candidates("never"), Vec::<u64>::new());
+        assert_eq!(index.candidates(fingerprint("never")), Vec::<u64>::new());
     }
 
     #[test]
@@ -169,11 +172,11 @@ mod tests {
         index.insert_fingerprint(print, 3);
         index.insert_fingerprint(print, 9);
         index.insert_fingerprint(print, 5);
-        assert_eq!(index.candidates("a"), vec![3, 5, 9]);
+        assert_eq!(index.candidates(fingerprint("a")), vec![3, 5, 9]);
         assert_eq!(index.len(), 3);
         index.merge();
         index.insert_fingerprint(print, 11);
-        assert_eq!(index.candidates("a"), vec![3, 5, 9, 11]);
+        assert_eq!(index.candidates(fingerprint("a")), vec![3, 5, 9, 11]);
         assert_eq!(index.merged_pairs(), &[(print, 3), (print, 5), (print, 9)]);
     }
 

@@ -128,15 +128,31 @@ struct BatchWrites {
     new_prints: Vec<u64>,
 }
 
+/// Which of [`BatchWrites`]'s batches a write goes to.
+#[derive(Clone, Copy)]
+enum Slot {
+    Entries,
+    Hashes,
+    Prints,
+    State,
+    Rejections,
+    RejectionsByEvent,
+    Meta,
+}
+
 impl BatchWrites {
-    fn insert(
-        batch: &mut sled::Batch,
-        inserts: &mut u64,
-        key: &[u8],
-        value: impl Into<sled::IVec>,
-    ) {
+    fn put(&mut self, slot: Slot, key: &[u8], value: impl Into<sled::IVec>) {
+        let batch = match slot {
+            Slot::Entries => &mut self.entries,
+            Slot::Hashes => &mut self.hashes,
+            Slot::Prints => &mut self.prints,
+            Slot::State => &mut self.state,
+            Slot::Rejections => &mut self.rejections,
+            Slot::RejectionsByEvent => &mut self.rejections_by_event,
+            Slot::Meta => &mut self.meta,
+        };
         batch.insert(key, value);
-        *inserts += 1;
+        self.inserts += 1;
     }
 }
 
@@ -442,10 +458,9 @@ impl SledStore {
         for entry in batch.entries {
             let seq = next.head.size;
             self.check_new_entry(&entry, seq, next.head.last_stored_at_ns, &mut batch_ids)?;
-            self.check_not_indexed(&entry.event_id)?;
-            writes
-                .new_prints
-                .push(event_index::fingerprint(&entry.event_id));
+            let print = event_index::fingerprint(&entry.event_id);
+            self.check_not_indexed(&entry.event_id, print)?;
+            writes.new_prints.push(print);
             let stored_at_ns = entry.stored_at_ns;
             let encoded = Entry {
                 seq,
@@ -472,12 +487,7 @@ impl SledStore {
         }
         if !writes.new_prints.is_empty() {
             let prints = layout::encode_prints(&writes.new_prints);
-            BatchWrites::insert(
-                &mut writes.prints,
-                &mut writes.inserts,
-                &layout::seq_key(meta.head.size),
-                prints,
-            );
+            writes.put(Slot::Prints, &layout::seq_key(meta.head.size), prints);
         }
         if next.head.size != meta.head.size {
             next.head.root = merkle::tree_root(next.head.size, &pending)
@@ -495,40 +505,20 @@ impl SledStore {
             let record = layout::encode_state_changes(&batch.state_changes).map_err(|problem| {
                 StoreError::Engine(format!("encode state changes: {problem}"))
             })?;
-            BatchWrites::insert(
-                &mut writes.state,
-                &mut writes.inserts,
-                &layout::seq_key(meta.head.size),
-                record,
-            );
+            writes.put(Slot::State, &layout::seq_key(meta.head.size), record);
         }
         for record in &batch.rejections {
             let key = layout::rejection_key(record.stored_at_ns, next.rejection_count);
             next.rejection_count += 1;
-            BatchWrites::insert(
-                &mut writes.rejections,
-                &mut writes.inserts,
-                &key,
-                layout::encode_rejection(record),
-            );
+            writes.put(Slot::Rejections, &key, layout::encode_rejection(record));
             let mut index_key = layout::rejection_event_prefix(&record.event_id);
             index_key.extend_from_slice(&key);
-            BatchWrites::insert(
-                &mut writes.rejections_by_event,
-                &mut writes.inserts,
-                &index_key,
-                &[][..],
-            );
+            writes.put(Slot::RejectionsByEvent, &index_key, &[][..]);
         }
         if let Some(stream_seq) = batch.stream_seq {
             next.head.stream_seq = stream_seq;
         }
-        BatchWrites::insert(
-            &mut writes.meta,
-            &mut writes.inserts,
-            layout::META_HEAD,
-            &next.encode()[..],
-        );
+        writes.put(Slot::Meta, layout::META_HEAD, &next.encode()[..]);
         Ok((writes, next))
     }
 
@@ -574,8 +564,8 @@ impl SledStore {
         Ok(())
     }
 
-    fn check_not_indexed(&self, event_id: &str) -> Result<(), StoreError> {
-        match self.indexed_entry(event_id)? {
+    fn check_not_indexed(&self, event_id: &str, print: u64) -> Result<(), StoreError> {
+        match self.indexed_entry(event_id, print)? {
             Some((seq, _, _)) => Err(StoreError::DuplicateEvent {
                 event_id: event_id.to_owned(),
                 seq,
@@ -602,8 +592,9 @@ impl SledStore {
     fn indexed_entry(
         &self,
         event_id: &str,
+        print: u64,
     ) -> Result<Option<(u64, Vec<u8>, EnvelopeHeader)>, StoreError> {
-        let candidates = self.read_index().candidates(event_id);
+        let candidates = self.read_index().candidates(print);
         for seq in candidates {
             // A candidate beyond the head belongs to a batch that is not durable yet.
             let Some(entry) = self.entry(seq)? else {
@@ -786,18 +777,12 @@ impl Record {
     }
 
     fn write_to(self, writes: &mut BatchWrites) {
-        BatchWrites::insert(
-            &mut writes.entries,
-            &mut writes.inserts,
+        writes.put(
+            Slot::Entries,
             &layout::seq_key(self.first_seq),
             self.entries,
         );
-        BatchWrites::insert(
-            &mut writes.hashes,
-            &mut writes.inserts,
-            &layout::seq_key(self.first_hash),
-            self.hashes,
-        );
+        writes.put(Slot::Hashes, &layout::seq_key(self.first_hash), self.hashes);
     }
 }
 
@@ -916,7 +901,8 @@ impl LogStore for SledStore {
     }
 
     fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
-        let Some((seq, entry, header)) = self.indexed_entry(event_id)? else {
+        let print = event_index::fingerprint(event_id);
+        let Some((seq, entry, header)) = self.indexed_entry(event_id, print)? else {
             return Ok(None);
         };
         let envelope = covenant_core::entry::envelope_of(&entry);
