@@ -180,6 +180,22 @@ mod tests {
         LogSigner::new("covenant.example/log", [3; 32]).unwrap()
     }
 
+    /// The seal key is the log key's alone: another seed gives another key, and neither is
+    /// the seed itself or the public key, which anyone has.
+    #[test]
+    fn the_snapshot_key_is_derived_from_the_log_key() {
+        let signer = signer();
+        let key = signer.snapshot_key();
+        assert_eq!(
+            key,
+            blake3::derive_key("covenant-store snapshot seal v1", &[3; 32])
+        );
+        let other = LogSigner::new("covenant.example/log", [4; 32]).unwrap();
+        assert_ne!(key, other.snapshot_key());
+        assert_ne!(key, [3; 32]);
+        assert_ne!(key, signer.public_key());
+    }
+
     #[test]
     fn signed_checkpoint_verifies_and_reads_back() {
         let mut tree = MemoryTree::new();
