@@ -8,6 +8,7 @@
 use crate::event::{DecodeError, DecodedEvent};
 use crate::proto::{self, event_body::Kind};
 use crate::signing::{self, PublicKey};
+use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -244,14 +245,16 @@ pub struct LedgerState {
     pub genesis: Option<GenesisRecord>,
     pub actors: HashMap<String, ActorRecord>,
     pub keys: HashMap<String, KeyRecord>,
-    // What grows with the log is kept in ordered maps: a hash map moves every item at once
-    // when it doubles, which stalls validation for tens of milliseconds at a few hundred
-    // thousand commitments and for seconds at tens of millions.
-    pub commitments: BTreeMap<String, CommitmentRecord>,
-    pub actions: BTreeMap<String, String>,
-    pub retracted: BTreeSet<String>,
+    // What grows with the log is kept in persistent ordered maps (B-trees whose nodes are
+    // shared between copies): a copy costs nothing until one side changes, so the ledger can
+    // hand the whole state to a snapshot writer without stopping, and only the nodes a batch
+    // touches are copied while the writer holds it. Ordered, because a hash map moves every
+    // item at once when it doubles, which stalls validation for seconds at tens of millions.
+    pub commitments: OrdMap<String, CommitmentRecord>,
+    pub actions: OrdMap<String, String>,
+    pub retracted: OrdSet<String>,
     /// Only commitments with delivery partners or named indicators have an entry.
-    pub terms: BTreeMap<String, CommitmentTerms>,
+    pub terms: OrdMap<String, CommitmentTerms>,
 }
 
 impl LedgerState {

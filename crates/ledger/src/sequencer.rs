@@ -20,7 +20,9 @@ use covenant_core::validate::{
     self, Decision, EventIndex, IndexedEvent, LedgerState, RejectCode, Rejection, SignatureCheck,
     StateChange,
 };
-use covenant_store::{Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError};
+use covenant_store::{
+    Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError, WrittenSnapshot,
+};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -251,25 +253,39 @@ impl EventIndex for BatchIndex<'_> {
     }
 }
 
-/// Re-derive the validation state from the log and refuse `stored` if it differs: from the
-/// snapshot it was loaded from when that was sealed, from entry 0 otherwise. Returns the
-/// entry the re-derivation started from.
-fn check_stored_state(
+/// The validation state as of the head, re-derived from the log and checked against the
+/// stored state records: from the snapshot the store opened from when `snapshot_key` sealed it
+/// (only the holder of the log key can vouch for a state), from entry 0 otherwise. Returns the
+/// state and the entry the re-derivation started from.
+fn checked_state(
     store: &dyn LogStore,
-    stored: &LedgerState,
-    sealed: Option<(u64, LedgerState)>,
-) -> Result<u64, LedgerError> {
-    if store.head().size == 0 {
-        return Ok(0);
-    }
+    snapshot_key: Option<&[u8; 32]>,
+) -> Result<(LedgerState, u64), LedgerError> {
+    let altered = |error: StoreError| match error {
+        StoreError::CorruptMetadata(problem) => {
+            LedgerError::Store(StoreError::CorruptMetadata(format!(
+                "{problem}; the store has been altered: run `covenant audit verify --store` and rebuild it"
+            )))
+        }
+        other => LedgerError::Store(other),
+    };
+    let sealed = match snapshot_key {
+        Some(key) => store.sealed_snapshot_state(key)?,
+        None => None,
+    };
     let (from, base) = sealed.unwrap_or_default();
-    let derived = covenant_store::derive::derive_state_from(store, from, base, &mut |_, _| Ok(()))?;
-    if let Some(difference) = covenant_store::derive::first_difference(&derived, stored) {
-        return Err(LedgerError::Store(StoreError::CorruptMetadata(format!(
-            "the stored validation state differs from the one the log gives ({difference}); the store has been altered: run `covenant audit verify --store` and rebuild it"
-        ))));
+    let state = covenant_store::derive::check_state_records(store, from, base).map_err(altered)?;
+    // A snapshot nobody vouched for was not used above, but the store's own loading would
+    // start from it (after a failed batch, say): it must say what the log says.
+    if from == 0 && store.snapshot_size() > 0 {
+        let loaded = store.load_state()?;
+        if let Some(difference) = covenant_store::derive::first_difference(&state, &loaded) {
+            return Err(altered(StoreError::CorruptMetadata(format!(
+                "the validation state of the unsealed snapshot differs from the one the log gives ({difference})"
+            ))));
+        }
     }
-    Ok(from)
+    Ok((state, from))
 }
 
 /// The sequencer over a store: the validation state, the head and the key directory.
@@ -287,6 +303,8 @@ pub struct Sequencer {
     /// Seals the snapshots written (the log key's; none: unsealed, and opening re-derives the
     /// whole log).
     snapshot_key: Option<[u8; 32]>,
+    /// A snapshot being written on its own thread.
+    snapshot_job: Option<std::thread::JoinHandle<Result<WrittenSnapshot, StoreError>>>,
     /// The entry from which opening re-derived the validation state to check the stored one.
     state_checked_from: u64,
 }
@@ -321,9 +339,7 @@ impl Sequencer {
             })?;
             check_stored_genesis(&entry, genesis)?;
         }
-        let loaded = store.load_state_sealed(snapshot_key.as_ref())?;
-        let state = loaded.state;
-        let state_checked_from = check_stored_state(&*store, &state, loaded.sealed)?;
+        let (state, state_checked_from) = checked_state(&*store, snapshot_key.as_ref())?;
         let mut sequencer = Self {
             keys: KeyDirectory::from_state(&state),
             store,
@@ -334,6 +350,7 @@ impl Sequencer {
             snapshot_every: SNAPSHOT_EVERY_ENTRIES,
             snapshot_key,
             state_checked_from,
+            snapshot_job: None,
         };
         if head.size == 0 {
             sequencer.write_genesis(genesis)?;
@@ -370,25 +387,66 @@ impl Sequencer {
         self.snapshot_every = entries;
     }
 
-    /// Write a snapshot when one is due. A snapshot is only a shortcut for the next open, so
-    /// failing to write one is logged and the ledger goes on.
-    fn snapshot_if_due(&self) {
+    /// Start a snapshot when one is due, on its own thread: the state is a persistent map, so
+    /// handing it over costs nothing, and the commit thread never waits for the writing. A
+    /// snapshot is only a shortcut for the next open, so failing to write one is logged and
+    /// the ledger goes on.
+    fn snapshot_if_due(&mut self) {
+        if self
+            .snapshot_job
+            .as_ref()
+            .is_some_and(std::thread::JoinHandle::is_finished)
+        {
+            self.finish_snapshots();
+        }
         let due = self.snapshot_every > 0
+            && self.snapshot_job.is_none()
             && self.head.size >= self.store.snapshot_size() + self.snapshot_every;
         if !due {
             return;
         }
-        let started = std::time::Instant::now();
-        match self
+        let job = match self
             .store
-            .write_snapshot(&self.state, self.snapshot_key.as_ref())
+            .begin_snapshot(self.state.clone(), self.snapshot_key)
         {
-            Ok(size) => tracing::info!(
-                size,
-                millis = started.elapsed().as_millis() as u64,
-                "wrote a snapshot of the validation state and the event index"
-            ),
-            Err(error) => tracing::error!(%error, "writing a snapshot; the next open replays more"),
+            Ok(job) => job,
+            Err(error) => {
+                tracing::error!(%error, "starting a snapshot; the next open replays more");
+                return;
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("covenant-snapshot".to_owned())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let written = job.write();
+                if let Ok(written) = &written {
+                    tracing::info!(
+                        size = written.size,
+                        bytes = written.bytes,
+                        millis = started.elapsed().as_millis() as u64,
+                        "wrote a snapshot of the validation state and the event index"
+                    );
+                }
+                written
+            });
+        match spawned {
+            Ok(handle) => self.snapshot_job = Some(handle),
+            Err(error) => tracing::error!(%error, "starting the snapshot thread"),
+        }
+    }
+
+    /// Wait for a snapshot being written, if any, and hand it to the store.
+    pub fn finish_snapshots(&mut self) {
+        let Some(handle) = self.snapshot_job.take() else {
+            return;
+        };
+        match handle.join() {
+            Ok(Ok(written)) => self.store.finish_snapshot(written),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "writing a snapshot; the next open replays more")
+            }
+            Err(_) => tracing::error!("the snapshot thread panicked; the next open replays more"),
         }
     }
 
@@ -597,6 +655,13 @@ impl Sequencer {
                 self.stopped = true;
             }
         }
+    }
+}
+
+impl Drop for Sequencer {
+    /// A snapshot being written is finished, so that a clean stop leaves it for the next open.
+    fn drop(&mut self) {
+        self.finish_snapshots();
     }
 }
 

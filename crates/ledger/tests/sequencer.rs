@@ -140,6 +140,8 @@ fn snapshots_follow_the_log_and_a_restart_from_one_loses_nothing() {
         for n in 0..6 {
             let commitment = world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}"));
             sequencer.process(vec![direct(commitment.clone())]).unwrap();
+            // Snapshots are written on their own thread; wait, so that the next is due.
+            sequencer.finish_snapshots();
             commitments.push(commitment);
         }
         // Entries 0..9: snapshots at 4 and 8.

@@ -221,6 +221,7 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
             sequencer
                 .process(batch.into_iter().map(direct).collect())
                 .unwrap();
+            sequencer.finish_snapshots();
         }
         // Entries 0..8: a snapshot at 7, after the commitments.
         assert_eq!(store.snapshot_size(), 7);
@@ -241,6 +242,7 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
         record.withdrawn = true;
         forged.commitments.insert("c-0".to_owned(), record);
         store.write_snapshot(&forged, None).unwrap();
+        assert_eq!(store.snapshot_size(), store.head().size);
     }
     match open(Some(key)) {
         Err(LedgerError::Store(StoreError::CorruptMetadata(problem))) => {

@@ -411,48 +411,14 @@ impl<'a> Checker<'a> {
         Ok(count)
     }
 
-    /// The state records hold exactly the changes the entries give, batch by batch: each
-    /// record, keyed by the first entry of its batch, holds the changes of the entries from
-    /// its key up to the next record's key, in order.
+    /// The state records hold exactly the changes the entries give, batch by batch
+    /// (`derive::check_state_records` from entry 0).
     fn check_state_against_the_log(&mut self) -> Result<(), StoreError> {
-        let mut records = self.store.trees().state.clone().iter().peekable();
-        let mut current: std::collections::VecDeque<covenant_core::validate::StateChange> =
-            Default::default();
-        let mut current_key = None;
-        let engine = |e| crate::durable::engine_error(self.store.path(), e);
-        let derived = crate::derive::derive_state(self.store, &mut |seq, changes| {
-            if let Some(next) = records.peek() {
-                let (key, _) = next.as_ref().map_err(|e| engine(e.clone()))?;
-                if layout::decode_u64(key).is_some_and(|first| first <= seq) {
-                    if !current.is_empty() {
-                        return Err(state_mismatch(current_key, "holds changes no entry gives"));
-                    }
-                    let (key, value) = records.next().expect("peeked").map_err(engine)?;
-                    current_key = layout::decode_u64(&key);
-                    if current_key != Some(seq) {
-                        return Err(state_mismatch(
-                            current_key,
-                            "is keyed by no entry where a batch begins",
-                        ));
-                    }
-                    current = layout::decode_state_changes(&value)
-                        .map_err(StoreError::CorruptMetadata)?
-                        .into();
-                }
-            }
-            for change in changes {
-                if current.pop_front().as_ref() != Some(change) {
-                    return Err(corrupt(
-                        seq,
-                        "the stored validation state differs from the changes this entry gives",
-                    ));
-                }
-            }
-            Ok(())
-        })?;
-        if !current.is_empty() || records.next().is_some() {
-            return Err(state_mismatch(current_key, "holds changes no entry gives"));
-        }
+        let derived = crate::derive::check_state_records(
+            self.store,
+            0,
+            covenant_core::validate::LedgerState::default(),
+        )?;
         // What an open loads comes from the snapshot as well as from the records after it.
         let loaded = self.store.load_state()?;
         if let Some(difference) = crate::derive::first_difference(&derived, &loaded) {
@@ -533,15 +499,6 @@ impl<'a> Checker<'a> {
 fn entry_of_hash(index: u64) -> u64 {
     let (level, n) = tlog_tiles::split_stored_hash_index(index);
     ((n + 1) << level) - 1
-}
-
-fn state_mismatch(record: Option<u64>, problem: &str) -> StoreError {
-    StoreError::CorruptMetadata(match record {
-        Some(first) => {
-            format!("the validation state record of the batch at entry {first} {problem}")
-        }
-        None => format!("a validation state record {problem}"),
-    })
 }
 
 fn corrupt(seq: u64, problem: impl std::fmt::Display) -> StoreError {

@@ -82,6 +82,66 @@ pub fn derive_state_from(
     Ok(state)
 }
 
+/// Re-derive the log from entry `from` on, starting from `base` (the validation state as of
+/// `from`: a sealed snapshot's, or the empty state at 0), and require the stored state records
+/// from `from` on to hold exactly the changes the entries give, batch by batch: each record,
+/// keyed by the first entry of its batch, holds the changes of the entries from its key up to
+/// the next record's key, in order. Returns the state as of the head, which is then both the
+/// derived and the stored one. A record that differs is [`StoreError::CorruptMetadata`]
+/// naming the batch or the entry.
+pub fn check_state_records(
+    store: &dyn LogStore,
+    from: u64,
+    base: LedgerState,
+) -> Result<LedgerState, StoreError> {
+    let mut records = store.state_records(from).peekable();
+    let mut current: std::collections::VecDeque<StateChange> = Default::default();
+    let mut current_key = None;
+    let state = derive_state_from(store, from, base, &mut |seq, changes| {
+        if let Some(next) = records.peek() {
+            let first = match next {
+                Ok((first, _)) => *first,
+                Err(_) => return Err(records.next().expect("peeked").expect_err("an error")),
+            };
+            if first <= seq {
+                if !current.is_empty() {
+                    return Err(record_mismatch(current_key, "holds changes no entry gives"));
+                }
+                let (first, changes) = records.next().expect("peeked")?;
+                current_key = Some(first);
+                if first != seq {
+                    return Err(record_mismatch(
+                        current_key,
+                        "is keyed by no entry where a batch begins",
+                    ));
+                }
+                current = changes.into();
+            }
+        }
+        for change in changes {
+            if current.pop_front().as_ref() != Some(change) {
+                return Err(StoreError::CorruptMetadata(format!(
+                    "the stored validation state differs from the changes entry {seq} gives"
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    if !current.is_empty() || records.next().is_some() {
+        return Err(record_mismatch(current_key, "holds changes no entry gives"));
+    }
+    Ok(state)
+}
+
+fn record_mismatch(record: Option<u64>, problem: &str) -> StoreError {
+    StoreError::CorruptMetadata(match record {
+        Some(first) => {
+            format!("the validation state record of the batch at entry {first} {problem}")
+        }
+        None => format!("a validation state record {problem}"),
+    })
+}
+
 fn derive_entry(
     store: &dyn LogStore,
     state: &LedgerState,

@@ -11,6 +11,7 @@
 //! "no candidate" is an exact "not in the log".
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The fingerprint of an event id: the first 8 bytes of its blake3 hash. Stable across
 /// builds and platforms, because snapshots keep fingerprints on disk.
@@ -24,12 +25,17 @@ pub(crate) fn fingerprint(event_id: &str) -> u64 {
 /// Fingerprint to sequence numbers, for entries `0..size`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct EventIndex {
-    /// Sorted by fingerprint, then sequence number: the entries up to the last merge.
-    merged: Vec<(u64, u64)>,
+    /// Sorted by fingerprint, then sequence number: the entries up to the last snapshot
+    /// (shared with the snapshot writer, which merges a copy of `recent` into a new one).
+    merged: SortedPairs,
     /// The entries since, with room for fingerprints shared by several entries.
     recent: HashMap<u64, Seqs>,
     recent_count: u64,
 }
+
+/// Fingerprint and sequence number pairs, ascending, shared between the index and a snapshot
+/// writer.
+pub(crate) type SortedPairs = Arc<Vec<(u64, u64)>>;
 
 /// The entries sharing one fingerprint: almost always one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +49,7 @@ impl EventIndex {
     pub(crate) fn from_sorted(pairs: Vec<(u64, u64)>) -> Self {
         debug_assert!(pairs.is_sorted());
         Self {
-            merged: pairs,
+            merged: Arc::new(pairs),
             ..Self::default()
         }
     }
@@ -101,46 +107,52 @@ impl EventIndex {
             }
     }
 
-    /// Fold the recent entries into the sorted part, which is what a snapshot writes.
-    pub(crate) fn merge(&mut self) {
-        if self.recent.is_empty() {
-            return;
-        }
-        let mut recent: Vec<(u64, u64)> = Vec::with_capacity(self.recent_count as usize);
+    /// The sorted part (shared) and the pairs added since, for a snapshot writer to merge.
+    pub(crate) fn snapshot_parts(&self) -> (SortedPairs, Vec<(u64, u64)>) {
+        let mut recent = Vec::with_capacity(self.recent_count as usize);
         for (&print, seqs) in &self.recent {
             match seqs {
                 Seqs::One(seq) => recent.push((print, *seq)),
                 Seqs::Many(seqs) => recent.extend(seqs.iter().map(|&seq| (print, seq))),
             }
         }
-        recent.sort_unstable();
-        let old = std::mem::take(&mut self.merged);
-        let mut merged = Vec::with_capacity(old.len() + recent.len());
-        let (mut a, mut b) = (old.into_iter().peekable(), recent.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x <= y => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
-        self.merged = merged;
-        self.recent.clear();
-        self.recent_count = 0;
+        (self.merged.clone(), recent)
     }
 
-    /// The sorted pairs; call [`EventIndex::merge`] first for all of them.
-    pub(crate) fn merged_pairs(&self) -> &[(u64, u64)] {
-        &self.merged
+    /// Take `merged`, the sorted pairs of every entry before `size` (a snapshot's), as the
+    /// sorted part, keeping only the later entries apart.
+    pub(crate) fn adopt(&mut self, merged: SortedPairs, size: u64) {
+        self.merged = merged;
+        self.recent.retain(|_, seqs| match seqs {
+            Seqs::One(seq) => *seq >= size,
+            Seqs::Many(seqs) => {
+                seqs.retain(|&seq| seq >= size);
+                !seqs.is_empty()
+            }
+        });
+        self.recent_count = self
+            .recent
+            .values()
+            .map(|seqs| match seqs {
+                Seqs::One(_) => 1,
+                Seqs::Many(seqs) => seqs.len() as u64,
+            })
+            .sum();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a snapshot does to the index: all of it sorted, nothing apart.
+    fn merge(index: &mut EventIndex) {
+        let (sorted, recent) = index.snapshot_parts();
+        let mut all: Vec<(u64, u64)> = sorted.iter().copied().chain(recent).collect();
+        all.sort_unstable();
+        let size = all.iter().map(|&(_, seq)| seq + 1).max().unwrap_or(0);
+        index.adopt(Arc::new(all), size);
+    }
 
     #[test]
     fn every_inserted_id_is_a_candidate_before_and_after_a_merge() {
@@ -150,7 +162,7 @@ mod tests {
         }
         assert_eq!(index.len(), 1000);
         assert_eq!(index.candidates(fingerprint("id-17")), vec![17]);
-        index.merge();
+        merge(&mut index);
         assert_eq!(index.len(), 1000);
         assert!(index.recent.is_empty());
         for seq in 1000..1100 {
@@ -174,10 +186,10 @@ mod tests {
         index.insert_fingerprint(print, 5);
         assert_eq!(index.candidates(fingerprint("a")), vec![3, 5, 9]);
         assert_eq!(index.len(), 3);
-        index.merge();
+        merge(&mut index);
         index.insert_fingerprint(print, 11);
         assert_eq!(index.candidates(fingerprint("a")), vec![3, 5, 9, 11]);
-        assert_eq!(index.merged_pairs(), &[(print, 3), (print, 5), (print, 9)]);
+        assert_eq!(*index.merged, vec![(print, 3), (print, 5), (print, 9)]);
     }
 
     #[test]
@@ -185,5 +197,35 @@ mod tests {
         let hash = blake3::hash(b"01J0000000000000000000000A");
         let expected = u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap());
         assert_eq!(fingerprint("01J0000000000000000000000A"), expected);
+    }
+}
+
+#[cfg(test)]
+mod adopt_tests {
+    use super::*;
+
+    /// Entries appended while a snapshot was being written stay apart and findable.
+    #[test]
+    fn adopting_a_snapshot_keeps_what_came_after_it() {
+        let mut index = EventIndex::default();
+        for seq in 0..10 {
+            index.insert(&format!("id-{seq}"), seq);
+        }
+        let (sorted, mut recent) = index.snapshot_parts();
+        assert!(sorted.is_empty());
+        for seq in 10..15 {
+            index.insert(&format!("id-{seq}"), seq);
+        }
+        recent.sort_unstable();
+        index.adopt(Arc::new(recent), 10);
+        assert_eq!(index.len(), 15);
+        assert_eq!(index.merged.len(), 10);
+        for seq in 0..15 {
+            assert_eq!(
+                index.candidates(fingerprint(&format!("id-{seq}"))),
+                vec![seq]
+            );
+            assert!(index.holds(fingerprint(&format!("id-{seq}")), seq));
+        }
     }
 }

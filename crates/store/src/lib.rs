@@ -24,6 +24,11 @@ mod upgrade;
 
 pub use durable::open_sled;
 pub use sled_store::{Recovery, SledStore};
+pub use snapshot::{SnapshotJob, WrittenSnapshot};
+
+/// State records in log order (see [`LogStore::state_records`]).
+pub type StateRecords<'a> =
+    Box<dyn Iterator<Item = Result<(u64, Vec<StateChange>), StoreError>> + 'a>;
 
 use covenant_core::entry::ChainHash;
 use covenant_core::merkle::{Hash, HashReader};
@@ -70,14 +75,6 @@ pub struct Batch {
     pub rejections: Vec<RejectionRecord>,
     /// The input stream sequence this batch consumed through, if the input is a stream.
     pub stream_seq: Option<u64>,
-}
-
-/// The validation state as of the head, as [`LogStore::load_state_sealed`] loads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadedState {
-    pub state: LedgerState,
-    /// The size and state of the snapshot it started from, when that was sealed with the key.
-    pub sealed: Option<(u64, LedgerState)>,
 }
 
 /// The log's head after the last durable batch.
@@ -177,27 +174,47 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// The validation state as of the head: the newest snapshot's, with the state records
     /// after it replayed.
-    fn load_state(&self) -> Result<LedgerState, StoreError> {
-        Ok(self.load_state_sealed(None)?.state)
-    }
+    fn load_state(&self) -> Result<LedgerState, StoreError>;
 
-    /// [`LogStore::load_state`], and when the snapshot it starts from was sealed with
-    /// `seal_key`, that snapshot's size and state: a state the holder of the key vouched for,
-    /// so that only the entries after it need re-deriving to check what was loaded.
-    fn load_state_sealed(&self, seal_key: Option<&[u8; 32]>) -> Result<LoadedState, StoreError>;
+    /// The state records from entry `from` on, in log order: each keyed by the first entry
+    /// of its batch, with that batch's state changes in order.
+    fn state_records(&self, from: u64) -> StateRecords<'_>;
+
+    /// The size and validation state of the snapshot the store opened from, if it was sealed
+    /// with `seal_key`: a state the holder of the key vouched for, so that only the entries
+    /// after it need re-deriving to check the records after it.
+    fn sealed_snapshot_state(
+        &self,
+        seal_key: &[u8; 32],
+    ) -> Result<Option<(u64, LedgerState)>, StoreError>;
 
     /// The size the newest snapshot describes (0: there is none).
     fn snapshot_size(&self) -> u64;
 
-    /// Write a snapshot of `state`, which must be the validation state as of the head, and of
-    /// the event-id index, durably, so that the next open loads them and replays only what
-    /// comes after; sealed with `seal_key` when given (see [`LogStore::load_state_sealed`]).
-    /// Returns the size it describes.
+    /// Everything a snapshot of the head needs: `state` must be the validation state as of the
+    /// head. The job is written anywhere ([`SnapshotJob::write`]), typically off the commit
+    /// path, and handed back with [`LogStore::finish_snapshot`].
+    fn begin_snapshot(
+        &self,
+        state: LedgerState,
+        seal_key: Option<[u8; 32]>,
+    ) -> Result<SnapshotJob, StoreError>;
+
+    /// Adopt a written snapshot: the next open starts from it, and the in-memory index takes
+    /// its merged pairs.
+    fn finish_snapshot(&self, written: WrittenSnapshot);
+
+    /// Write a snapshot of the head in place (begin, write, finish). Returns its size.
     fn write_snapshot(
         &self,
         state: &LedgerState,
-        seal_key: Option<&[u8; 32]>,
-    ) -> Result<u64, StoreError>;
+        seal_key: Option<[u8; 32]>,
+    ) -> Result<u64, StoreError> {
+        let written = self.begin_snapshot(state.clone(), seal_key)?.write()?;
+        let size = written.size;
+        self.finish_snapshot(written);
+        Ok(size)
+    }
 
     /// Remember a refusal decided at the HTTPS door (`POST /v1/events`): nothing of that
     /// envelope reached the stream or the log, so the ledger never records it, yet whoever sent

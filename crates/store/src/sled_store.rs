@@ -8,9 +8,9 @@
 use crate::durable::{self, DirState, Syncer};
 use crate::event_index::{self, EventIndex};
 use crate::layout::{self, Meta};
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot::{self, SnapshotJob, WrittenSnapshot};
 use crate::upgrade;
-use crate::{Batch, Head, LoadedState, LogStore, NewEntry, RejectionRecord, StoreError};
+use crate::{Batch, Head, LogStore, NewEntry, RejectionRecord, StateRecords, StoreError};
 use covenant_core::entry::{ChainVerifier, Entry, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState};
@@ -1074,53 +1074,74 @@ impl LogStore for SledStore {
         Ok(out)
     }
 
-    fn load_state_sealed(&self, seal_key: Option<&[u8; 32]>) -> Result<LoadedState, StoreError> {
+    fn load_state(&self) -> Result<LedgerState, StoreError> {
         // A snapshot the open could not use is not used here either (`recovery` says why).
-        let (from, mut state, sealed) = match self.usable_snapshot() {
-            Ok(Some(snapshot)) => {
-                let state = snapshot::decode_state(&snapshot.state)?;
-                let sealed = seal_key
-                    .filter(|key| snapshot.sealed_by(key))
-                    .map(|_| (snapshot.size, state.clone()));
-                (snapshot.size, state, sealed)
-            }
-            Ok(None) | Err(_) => (0, LedgerState::default(), None),
+        let (from, mut state) = match self.usable_snapshot() {
+            Ok(Some((header, mut file))) => match snapshot::read_state(&header, &mut file) {
+                Ok(state) => (header.size, state),
+                Err(_) => (0, LedgerState::default()),
+            },
+            Ok(None) | Err(_) => (0, LedgerState::default()),
         };
-        // Records are keyed by entry position, so iteration replays them in log order.
-        for item in self.trees.state.range(layout::seq_key(from)..) {
-            let (_, record) = item.map_err(self.engine())?;
+        for record in self.state_records(from) {
+            state.apply_all(record?.1);
+        }
+        Ok(state)
+    }
+
+    fn state_records(&self, from: u64) -> StateRecords<'_> {
+        // Records are keyed by entry position, so iteration is in log order.
+        Box::new(self.trees.state.range(layout::seq_key(from)..).map(|item| {
+            let (key, record) = item.map_err(self.engine())?;
+            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("state"))?;
             let changes =
                 layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
-            state.apply_all(changes);
+            Ok((first, changes))
+        }))
+    }
+
+    fn sealed_snapshot_state(
+        &self,
+        seal_key: &[u8; 32],
+    ) -> Result<Option<(u64, LedgerState)>, StoreError> {
+        match self.usable_snapshot() {
+            // A damaged state section is no shortcut: the caller re-derives from the start.
+            Ok(Some((header, mut file))) if header.sealed_by(seal_key) => {
+                Ok(snapshot::read_state(&header, &mut file)
+                    .ok()
+                    .map(|state| (header.size, state)))
+            }
+            _ => Ok(None),
         }
-        Ok(LoadedState { state, sealed })
     }
 
     fn snapshot_size(&self) -> u64 {
         self.snapshot_size.load(Ordering::Relaxed)
     }
 
-    /// Holds the writer lock throughout: the head cannot move under it.
-    fn write_snapshot(
+    fn begin_snapshot(
         &self,
-        state: &LedgerState,
-        seal_key: Option<&[u8; 32]>,
-    ) -> Result<u64, StoreError> {
+        state: LedgerState,
+        seal_key: Option<[u8; 32]>,
+    ) -> Result<SnapshotJob, StoreError> {
+        // Under the writer lock, so the head and the index are those of one moment.
         let _writer = self.lock_writer()?;
         let head = self.head();
-        self.write_index().merge();
-        let index = self.read_index();
-        snapshot::write(
-            &self.dir,
-            head.size,
-            &head.chain_head,
+        let (sorted, recent) = self.read_index().snapshot_parts();
+        Ok(SnapshotJob {
+            dir: self.dir.clone(),
+            size: head.size,
+            chain_head: head.chain_head,
             state,
-            index.merged_pairs(),
+            sorted,
+            recent,
             seal_key,
-        )?;
-        drop(index);
-        self.snapshot_size.store(head.size, Ordering::Relaxed);
-        Ok(head.size)
+        })
+    }
+
+    fn finish_snapshot(&self, written: WrittenSnapshot) {
+        self.write_index().adopt(written.merged, written.size);
+        self.snapshot_size.store(written.size, Ordering::Relaxed);
     }
 }
 
@@ -1145,20 +1166,20 @@ impl SledStore {
         self.read_index().len()
     }
 
-    /// The newest snapshot in the directory, if it is one of this log: its size is within
-    /// the log and its chain hash is the log's at that size.
-    fn usable_snapshot(&self) -> Result<Option<Snapshot>, String> {
-        let Some(snapshot) = snapshot::read(&self.dir)? else {
+    /// The newest snapshot in the directory, opened, if it is one of this log: its size is
+    /// within the log and its chain hash is the log's at that size.
+    fn usable_snapshot(&self) -> Result<Option<(snapshot::Header, std::fs::File)>, String> {
+        let Some((header, file)) = snapshot::open(&self.dir)? else {
             return Ok(None);
         };
         let head = self.current_meta().head;
-        if snapshot.size > head.size {
+        if header.size > head.size {
             return Err(format!(
                 "it describes {} entries but the log has {}",
-                snapshot.size, head.size
+                header.size, head.size
             ));
         }
-        let chain_head = match snapshot.size {
+        let chain_head = match header.size {
             0 => [0; 32],
             size => {
                 let entry = self
@@ -1168,24 +1189,30 @@ impl SledStore {
                 chain_hash(&entry)
             }
         };
-        if chain_head != snapshot.chain_head {
+        if chain_head != header.chain_head {
             return Err(format!(
                 "its chain hash at size {} is not the log's",
-                snapshot.size
+                header.size
             ));
         }
-        Ok(Some(snapshot))
+        Ok(Some((header, file)))
     }
 
     /// Rebuild the in-memory event index: the snapshot's, then the per-batch records of
     /// fingerprints after it (all of them when there is no usable snapshot).
     fn load_index(&self) -> Result<Recovery, StoreError> {
         let mut recovery = Recovery::default();
-        let mut index = match self.usable_snapshot() {
-            Ok(Some(snapshot)) => {
-                recovery.snapshot_size = Some(snapshot.size);
-                self.snapshot_size.store(snapshot.size, Ordering::Relaxed);
-                EventIndex::from_sorted(snapshot.index)
+        let found = self.usable_snapshot().and_then(|found| match found {
+            Some((header, mut file)) => {
+                snapshot::read_index(&header, &mut file).map(|index| Some((header.size, index)))
+            }
+            None => Ok(None),
+        });
+        let mut index = match found {
+            Ok(Some((size, index))) => {
+                recovery.snapshot_size = Some(size);
+                self.snapshot_size.store(size, Ordering::Relaxed);
+                EventIndex::from_sorted(index)
             }
             Ok(None) => EventIndex::default(),
             Err(problem) => {
@@ -1385,14 +1412,16 @@ mod tests {
                 .collect();
             pairs[3].0 = event_index::fingerprint("someone-else");
             pairs.sort_unstable();
-            snapshot::write(
-                dir.path(),
-                head.size,
-                &head.chain_head,
-                &LedgerState::default(),
-                &pairs,
-                None,
-            )
+            SnapshotJob {
+                dir: dir.path().to_owned(),
+                size: head.size,
+                chain_head: head.chain_head,
+                state: LedgerState::default(),
+                sorted: std::sync::Arc::new(pairs),
+                recent: Vec::new(),
+                seal_key: None,
+            }
+            .write()
             .unwrap();
         }
         let store = SledStore::open(dir.path()).unwrap();

@@ -5,20 +5,28 @@
 //! per-batch records after it, and opening falls back to that when the snapshot is missing,
 //! damaged or not of this log. It is written whole to a temporary file, fsynced, renamed into
 //! place and the directory fsynced, so the file named [`SNAPSHOT_FILE`] is always complete.
+//! It is written off the commit path ([`SnapshotJob`]): the state is a persistent map whose
+//! copy costs nothing, and the index's sorted part is shared.
 //!
-//! The file (all integers big-endian):
+//! The file (all integers big-endian) is a header and two sections, each section with its own
+//! digest in the header, so that opening reads the header and the index and the ledger's load
+//! reads the header and the state, each once:
 //!
 //! | bytes | what |
 //! |---|---|
-//! | 26 | the magic `covenant-store snapshot 1\n` |
+//! | 26 | the magic `covenant-store snapshot 2\n` |
 //! | 8 | `size`: the number of entries the snapshot describes |
 //! | 32 | the chain hash of entry `size - 1` (zeros when `size` is 0): ties the file to this log |
-//! | 8 + n | the validation state as of `size` (`LedgerState`, postcard), length first |
-//! | 8 + 16 m | the event index: `m` pairs of fingerprint and sequence number, ascending |
-//! | 32 | blake3 of everything above: the snapshot's digest |
+//! | 8 | `n`: the length of the state section |
+//! | 32 | blake3 of the state section |
+//! | 8 | `m`: the number of index pairs |
+//! | 32 | blake3 of the index section |
+//! | 32 | blake3 of the header so far: the snapshot's digest |
 //! | 32 | the seal: blake3 keyed with the log key's snapshot key (`LogSigner::snapshot_key`) of the digest, or zeros when the writer had no log key |
+//! | n | the state section: the validation state as of `size` (`LedgerState`, postcard) |
+//! | 16 m | the index section: `m` pairs of fingerprint and sequence number, ascending |
 //!
-//! The digest catches damage. The seal is what lets the ledger skip re-deriving the state
+//! The digests catch damage. The seal is what lets the ledger skip re-deriving the state
 //! before the snapshot when it opens: only the holder of the log key can make one, so a store
 //! altered by someone without the key cannot pass off a different state as the log's.
 
@@ -27,113 +35,205 @@ use crate::durable::{io_error, sync_dir};
 use covenant_core::entry::ChainHash;
 use covenant_core::validate::LedgerState;
 use std::fs::File;
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub(crate) const SNAPSHOT_FILE: &str = "SNAPSHOT";
 const SNAPSHOT_TEMP: &str = "SNAPSHOT.tmp";
-const MAGIC: &[u8] = b"covenant-store snapshot 1\n";
+const MAGIC: &[u8] = b"covenant-store snapshot 2\n";
+const HEADER_BYTES: usize = 26 + 8 + 32 + 8 + 32 + 8 + 32 + 32 + 32;
 
-/// A snapshot read back and checked against its own digest (not yet against the log).
-pub(crate) struct Snapshot {
-    pub digest: [u8; 32],
-    pub seal: [u8; 32],
+/// A snapshot's header, read back and checked against its own digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
     pub size: u64,
     pub chain_head: ChainHash,
-    /// The encoded validation state, decoded only when the ledger asks for it.
-    pub state: Vec<u8>,
-    pub index: Vec<(u64, u64)>,
+    state_len: u64,
+    state_digest: [u8; 32],
+    index_pairs: u64,
+    index_digest: [u8; 32],
+    digest: [u8; 32],
+    seal: [u8; 32],
 }
 
-/// Write a snapshot for a log of `size` entries ending in `chain_head`.
-pub(crate) fn write(
-    dir: &Path,
-    size: u64,
-    chain_head: &ChainHash,
-    state: &LedgerState,
-    index: &[(u64, u64)],
-    seal_key: Option<&[u8; 32]>,
-) -> Result<u64, StoreError> {
-    let state = postcard::to_allocvec(state)
-        .map_err(|e| StoreError::Engine(format!("encode the validation state: {e}")))?;
-    let mut bytes =
-        Vec::with_capacity(MAGIC.len() + 8 + 32 + 8 + state.len() + 8 + 16 * index.len() + 32);
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&size.to_be_bytes());
-    bytes.extend_from_slice(chain_head);
-    bytes.extend_from_slice(&(state.len() as u64).to_be_bytes());
-    bytes.extend_from_slice(&state);
-    bytes.extend_from_slice(&(index.len() as u64).to_be_bytes());
-    for (print, seq) in index {
-        bytes.extend_from_slice(&print.to_be_bytes());
-        bytes.extend_from_slice(&seq.to_be_bytes());
-    }
-    let digest = blake3::hash(&bytes);
-    bytes.extend_from_slice(digest.as_bytes());
-    let seal = seal_key.map_or([0; 32], |key| seal_of(key, digest.as_bytes()));
-    bytes.extend_from_slice(&seal);
-    let temp = dir.join(SNAPSHOT_TEMP);
-    let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| io_error(&temp, e))?;
-    let path = dir.join(SNAPSHOT_FILE);
-    std::fs::rename(&temp, &path).map_err(|e| io_error(&path, e))?;
-    sync_dir(dir)?;
-    Ok(bytes.len() as u64)
-}
-
-/// The snapshot in `dir`: `Ok(None)` when there is none, `Err(problem)` when the file is there
-/// but is not a complete snapshot (the caller falls back to the log).
-pub(crate) fn read(dir: &Path) -> Result<Option<Snapshot>, String> {
-    let path = dir.join(SNAPSHOT_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("read {}: {e}", path.display())),
-    };
-    decode(&bytes).map(Some)
-}
-
-fn seal_of(key: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
-    *blake3::keyed_hash(key, digest).as_bytes()
-}
-
-impl Snapshot {
+impl Header {
     /// Whether the snapshot was sealed with `key` (compared in constant time).
     pub(crate) fn sealed_by(&self, key: &[u8; 32]) -> bool {
         self.seal != [0; 32]
             && blake3::Hash::from(self.seal) == blake3::keyed_hash(key, &self.digest)
     }
+
+    fn encode_unsealed(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(HEADER_BYTES);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&self.size.to_be_bytes());
+        bytes.extend_from_slice(&self.chain_head);
+        bytes.extend_from_slice(&self.state_len.to_be_bytes());
+        bytes.extend_from_slice(&self.state_digest);
+        bytes.extend_from_slice(&self.index_pairs.to_be_bytes());
+        bytes.extend_from_slice(&self.index_digest);
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let mut reader = Reader(bytes);
+        if reader.take(MAGIC.len())? != MAGIC {
+            return Err("the file does not start with the snapshot magic".to_owned());
+        }
+        let mut header = Self {
+            size: reader.u64()?,
+            chain_head: reader.array()?,
+            state_len: reader.u64()?,
+            state_digest: reader.array()?,
+            index_pairs: reader.u64()?,
+            index_digest: reader.array()?,
+            digest: [0; 32],
+            seal: [0; 32],
+        };
+        header.digest = reader.array()?;
+        header.seal = reader.array()?;
+        if blake3::hash(&header.encode_unsealed()).as_bytes() != &header.digest {
+            return Err("the header's digest does not match it".to_owned());
+        }
+        if header.index_pairs != header.size {
+            return Err(format!(
+                "the event index holds {} entries for a log of {}",
+                header.index_pairs, header.size
+            ));
+        }
+        Ok(header)
+    }
 }
 
-fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
-    let body_len = bytes
-        .len()
-        .checked_sub(64)
-        .ok_or("the file is shorter than its digest and seal")?;
-    let (body, trailer) = bytes.split_at(body_len);
-    let (digest, seal) = trailer.split_at(32);
-    if blake3::hash(body).as_bytes() != digest {
-        return Err("the file's digest does not match its contents".to_owned());
+/// Everything a snapshot needs, taken from the store at one head, to be written anywhere:
+/// [`SnapshotJob::write`] merges the index and writes the file, off the commit path.
+pub struct SnapshotJob {
+    pub(crate) dir: PathBuf,
+    pub(crate) size: u64,
+    pub(crate) chain_head: ChainHash,
+    pub(crate) state: LedgerState,
+    /// The index's sorted part and the pairs added since, which the job merges.
+    pub(crate) sorted: Arc<Vec<(u64, u64)>>,
+    pub(crate) recent: Vec<(u64, u64)>,
+    pub(crate) seal_key: Option<[u8; 32]>,
+}
+
+/// A snapshot written to disk, to hand back to the store ([`crate::LogStore::finish_snapshot`])
+/// so that its index adopts the merged pairs.
+#[derive(Debug)]
+pub struct WrittenSnapshot {
+    pub size: u64,
+    pub bytes: u64,
+    pub(crate) merged: Arc<Vec<(u64, u64)>>,
+}
+
+impl SnapshotJob {
+    /// The number of entries the snapshot describes.
+    pub fn size(&self) -> u64 {
+        self.size
     }
-    let mut reader = Reader(body);
-    if reader.take(MAGIC.len())? != MAGIC {
-        return Err("the file does not start with the snapshot magic".to_owned());
+
+    /// Merge the index, encode everything and write the file durably.
+    pub fn write(self) -> Result<WrittenSnapshot, StoreError> {
+        let mut recent = self.recent;
+        recent.sort_unstable();
+        let merged = Arc::new(merge_sorted(&self.sorted, &recent));
+        let state = postcard::to_allocvec(&self.state)
+            .map_err(|e| StoreError::Engine(format!("encode the validation state: {e}")))?;
+        let mut index = Vec::with_capacity(16 * merged.len());
+        for (print, seq) in merged.iter() {
+            index.extend_from_slice(&print.to_be_bytes());
+            index.extend_from_slice(&seq.to_be_bytes());
+        }
+        let mut header = Header {
+            size: self.size,
+            chain_head: self.chain_head,
+            state_len: state.len() as u64,
+            state_digest: *blake3::hash(&state).as_bytes(),
+            index_pairs: merged.len() as u64,
+            index_digest: *blake3::hash(&index).as_bytes(),
+            digest: [0; 32],
+            seal: [0; 32],
+        };
+        let mut head = header.encode_unsealed();
+        header.digest = *blake3::hash(&head).as_bytes();
+        header.seal = self.seal_key.map_or([0; 32], |key| {
+            *blake3::keyed_hash(&key, &header.digest).as_bytes()
+        });
+        head.extend_from_slice(&header.digest);
+        head.extend_from_slice(&header.seal);
+        let temp = self.dir.join(SNAPSHOT_TEMP);
+        let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+        file.write_all(&head)
+            .and_then(|()| file.write_all(&state))
+            .and_then(|()| file.write_all(&index))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(&temp, e))?;
+        let path = self.dir.join(SNAPSHOT_FILE);
+        std::fs::rename(&temp, &path).map_err(|e| io_error(&path, e))?;
+        sync_dir(&self.dir)?;
+        Ok(WrittenSnapshot {
+            size: self.size,
+            bytes: (head.len() + state.len() + index.len()) as u64,
+            merged,
+        })
     }
-    let size = reader.u64()?;
-    let chain_head: ChainHash = reader
-        .take(32)?
-        .try_into()
-        .map_err(|_| "short chain hash")?;
-    let state_len = usize::try_from(reader.u64()?).map_err(|_| "state length overflows")?;
-    let state = reader.take(state_len)?.to_vec();
-    let pairs = usize::try_from(reader.u64()?).map_err(|_| "index length overflows")?;
-    let index_bytes = reader.take(pairs.checked_mul(16).ok_or("index length overflows")?)?;
-    if !reader.0.is_empty() {
-        return Err(format!("{} bytes follow the index", reader.0.len()));
+}
+
+/// Two ascending lists as one.
+fn merge_sorted(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            merged.push(a[i]);
+            i += 1;
+        } else {
+            merged.push(b[j]);
+            j += 1;
+        }
     }
-    let index: Vec<(u64, u64)> = index_bytes
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
+    merged
+}
+
+/// The snapshot file in `dir`, opened and its header checked: `Ok(None)` when there is none,
+/// `Err(problem)` when the file is there but is not a snapshot (the caller falls back to the
+/// log).
+pub(crate) fn open(dir: &Path) -> Result<Option<(Header, File)>, String> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("open {}: {e}", path.display())),
+    };
+    let mut head = vec![0; HEADER_BYTES];
+    file.read_exact(&mut head)
+        .map_err(|_| "the file ends inside its header".to_owned())?;
+    let header = Header::decode(&head)?;
+    let expected = HEADER_BYTES as u64 + header.state_len + 16 * header.index_pairs;
+    let length = file.metadata().map_err(|e| e.to_string())?.len();
+    if length != expected {
+        return Err(format!(
+            "the file is {length} bytes, not the {expected} its header gives"
+        ));
+    }
+    Ok(Some((header, file)))
+}
+
+/// The event index section of an opened snapshot, checked against its digest.
+pub(crate) fn read_index(header: &Header, file: &mut File) -> Result<Vec<(u64, u64)>, String> {
+    let bytes = read_section(
+        file,
+        HEADER_BYTES as u64 + header.state_len,
+        16 * header.index_pairs,
+    )?;
+    if blake3::hash(&bytes).as_bytes() != &header.index_digest {
+        return Err("the event index does not match its digest".to_owned());
+    }
+    let index: Vec<(u64, u64)> = bytes
         .chunks_exact(16)
         .map(|pair| {
             let (print, seq) = pair.split_at(8);
@@ -143,29 +243,25 @@ fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
     if !index.is_sorted() {
         return Err("the event index is not in order".to_owned());
     }
-    if index.len() as u64 != size {
-        return Err(format!(
-            "the event index holds {} entries for a log of {size}",
-            index.len()
-        ));
-    }
-    Ok(Snapshot {
-        digest: digest.try_into().map_err(|_| "short digest")?,
-        seal: seal.try_into().map_err(|_| "short seal")?,
-        size,
-        chain_head,
-        state,
-        index,
-    })
+    Ok(index)
 }
 
-/// Decode the validation state kept in a snapshot.
-pub(crate) fn decode_state(bytes: &[u8]) -> Result<LedgerState, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| {
-        StoreError::CorruptMetadata(format!(
-            "the snapshot's validation state does not decode: {e}"
-        ))
-    })
+/// The validation state section of an opened snapshot, checked against its digest.
+pub(crate) fn read_state(header: &Header, file: &mut File) -> Result<LedgerState, String> {
+    let bytes = read_section(file, HEADER_BYTES as u64, header.state_len)?;
+    if blake3::hash(&bytes).as_bytes() != &header.state_digest {
+        return Err("the validation state does not match its digest".to_owned());
+    }
+    postcard::from_bytes(&bytes).map_err(|e| format!("the validation state does not decode: {e}"))
+}
+
+fn read_section(file: &mut File, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+    let len = usize::try_from(len).map_err(|_| "a section too large for memory".to_owned())?;
+    let mut bytes = vec![0; len];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut bytes))
+        .map_err(|e| format!("read the snapshot: {e}"))?;
+    Ok(bytes)
 }
 
 fn be_u64(bytes: &[u8]) -> u64 {
@@ -179,7 +275,7 @@ struct Reader<'a>(&'a [u8]);
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         if self.0.len() < n {
-            return Err("the file ends early".to_owned());
+            return Err("the header ends early".to_owned());
         }
         let (head, tail) = self.0.split_at(n);
         self.0 = tail;
@@ -189,6 +285,12 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, String> {
         self.take(8).map(be_u64)
     }
+
+    fn array(&mut self) -> Result<[u8; 32], String> {
+        let mut array = [0; 32];
+        array.copy_from_slice(self.take(32)?);
+        Ok(array)
+    }
 }
 
 #[cfg(test)]
@@ -196,27 +298,51 @@ mod tests {
     use super::*;
     use covenant_core::validate::StateChange;
 
-    fn written(dir: &Path) -> Vec<u8> {
+    fn job(dir: &Path, size: u64, sorted: Vec<(u64, u64)>, recent: Vec<(u64, u64)>) -> SnapshotJob {
         let mut state = LedgerState::default();
         state.apply(StateChange::Action("a-1".to_owned(), "GB-GOV-1".to_owned()));
-        write(dir, 2, &[7; 32], &state, &[(1, 0), (5, 1)], Some(&[9; 32])).unwrap();
-        std::fs::read(dir.join(SNAPSHOT_FILE)).unwrap()
+        SnapshotJob {
+            dir: dir.to_owned(),
+            size,
+            chain_head: [7; 32],
+            state,
+            sorted: Arc::new(sorted),
+            recent,
+            seal_key: Some([9; 32]),
+        }
+    }
+
+    type Read = (Header, Vec<(u64, u64)>, LedgerState);
+
+    fn read_all(dir: &Path) -> Result<Read, String> {
+        let (header, mut file) = open(dir)?.ok_or("no snapshot")?;
+        let index = read_index(&header, &mut file)?;
+        let state = read_state(&header, &mut file)?;
+        Ok((header, index, state))
     }
 
     #[test]
-    fn a_written_snapshot_reads_back_whole() {
+    fn a_written_snapshot_reads_back_whole_with_its_index_merged() {
         let dir = tempfile::tempdir().unwrap();
-        written(dir.path());
-        let snapshot = read(dir.path()).unwrap().unwrap();
-        assert_eq!(snapshot.size, 2);
-        assert_eq!(snapshot.chain_head, [7; 32]);
-        assert_eq!(snapshot.index, vec![(1, 0), (5, 1)]);
-        assert!(snapshot.sealed_by(&[9; 32]));
-        assert!(!snapshot.sealed_by(&[8; 32]));
-        let state = decode_state(&snapshot.state).unwrap();
+        let written = job(dir.path(), 4, vec![(1, 0), (5, 1)], vec![(9, 3), (2, 2)])
+            .write()
+            .unwrap();
+        assert_eq!(written.size, 4);
+        assert_eq!(*written.merged, vec![(1, 0), (2, 2), (5, 1), (9, 3)]);
+        let (header, index, state) = read_all(dir.path()).unwrap();
+        assert_eq!((header.size, header.chain_head), (4, [7; 32]));
+        assert_eq!(index, *written.merged);
         assert_eq!(
             state.actions.get("a-1").map(String::as_str),
             Some("GB-GOV-1")
+        );
+        assert!(header.sealed_by(&[9; 32]));
+        assert!(!header.sealed_by(&[8; 32]));
+        assert_eq!(
+            std::fs::metadata(dir.path().join(SNAPSHOT_FILE))
+                .unwrap()
+                .len(),
+            written.bytes
         );
         assert!(!dir.path().join(SNAPSHOT_TEMP).exists());
     }
@@ -224,25 +350,31 @@ mod tests {
     #[test]
     fn no_file_is_no_snapshot() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(read(dir.path()).unwrap().is_none());
+        assert!(open(dir.path()).unwrap().is_none());
     }
 
     #[test]
     fn any_changed_or_missing_byte_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let bytes = written(dir.path());
-        // The seal is checked by whoever holds the key, not by reading.
-        for at in 0..bytes.len() - 32 {
+        job(dir.path(), 2, vec![(1, 0), (5, 1)], vec![])
+            .write()
+            .unwrap();
+        let path = dir.path().join(SNAPSHOT_FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        let seal = HEADER_BYTES - 32..HEADER_BYTES;
+        for at in (0..bytes.len()).filter(|at| !seal.contains(at)) {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x10;
+            std::fs::write(&path, &flipped).unwrap();
             assert!(
-                decode(&flipped).is_err(),
+                read_all(dir.path()).is_err(),
                 "a flip at byte {at} was accepted"
             );
         }
         for len in 0..bytes.len() {
+            std::fs::write(&path, &bytes[..len]).unwrap();
             assert!(
-                decode(&bytes[..len]).is_err(),
+                read_all(dir.path()).is_err(),
                 "a file cut to {len} bytes was accepted"
             );
         }
@@ -251,21 +383,21 @@ mod tests {
     #[test]
     fn a_snapshot_written_without_a_key_is_sealed_by_none() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), 0, &[0; 32], &LedgerState::default(), &[], None).unwrap();
-        let snapshot = read(dir.path()).unwrap().unwrap();
-        assert_eq!(snapshot.seal, [0; 32]);
-        assert!(!snapshot.sealed_by(&[0; 32]));
+        let mut unsealed = job(dir.path(), 0, vec![], vec![]);
+        unsealed.seal_key = None;
+        unsealed.write().unwrap();
+        let (header, _, _) = read_all(dir.path()).unwrap();
+        assert_eq!(header.seal, [0; 32]);
+        assert!(!header.sealed_by(&[0; 32]));
     }
 
     #[test]
-    fn an_index_out_of_order_or_of_the_wrong_length_is_refused() {
-        let state = LedgerState::default();
+    fn an_index_of_the_wrong_length_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), 2, &[0; 32], &state, &[(5, 1), (1, 0)], None).unwrap();
-        let problem = read(dir.path()).err().unwrap();
-        assert!(problem.contains("not in order"), "{problem}");
-        write(dir.path(), 3, &[0; 32], &state, &[(1, 0), (5, 1)], None).unwrap();
-        let problem = read(dir.path()).err().unwrap();
+        job(dir.path(), 3, vec![(1, 0), (5, 1)], vec![])
+            .write()
+            .unwrap();
+        let problem = read_all(dir.path()).err().unwrap();
         assert!(
             problem.contains("holds 2 entries for a log of 3"),
             "{problem}"

@@ -95,15 +95,34 @@ fn a_damaged_snapshot_is_not_used_and_the_log_gives_everything() {
     drop(store);
     let good = std::fs::read(dir.path().join("SNAPSHOT")).unwrap();
 
-    let mut flipped = good.clone();
-    flipped[60] ^= 1;
+    let mut in_header = good.clone();
+    in_header[60] ^= 1;
+    // A byte of the state section: the index is still used, the state comes from the log.
+    let mut in_state = good.clone();
+    in_state[215] ^= 1; // the header is 210 bytes
+    let store = reopen_with_snapshot_bytes(dir.path(), &in_state);
+    assert_eq!(store.recovery().snapshot_size, Some(30));
+    assert_eq!(store.load_state().unwrap(), state);
+    assert_eq!(store.sealed_snapshot_state(&[0; 32]).unwrap(), None);
+    drop(store);
+    // The last byte belongs to the index section.
+    let mut in_index = good.clone();
+    *in_index.last_mut().unwrap() ^= 1;
     let cut = &good[..good.len() - 1];
-    for (what, bytes) in [("a flipped byte", &flipped[..]), ("a cut file", cut)] {
+    for (what, bytes, named) in [
+        ("a flipped header byte", &in_header[..], "header's digest"),
+        (
+            "a flipped index byte",
+            &in_index[..],
+            "event index does not match its digest",
+        ),
+        ("a cut file", cut, "not the"),
+    ] {
         let store = reopen_with_snapshot_bytes(dir.path(), bytes);
         let recovery = store.recovery();
         assert_eq!(recovery.snapshot_size, None, "{what}");
         let refused = recovery.snapshot_refused.clone().expect(what);
-        assert!(refused.contains("digest"), "{what}: {refused}");
+        assert!(refused.contains(named), "{what}: {refused}");
         assert_eq!(recovery.replayed_entries, 50, "{what}");
         assert_eq!(store.load_state().unwrap(), state, "{what}");
         assert_every_event_found(&store, 5);
