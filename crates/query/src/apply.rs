@@ -17,6 +17,7 @@ use crate::text;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader, chain_hash};
 use covenant_core::event::{self, Date};
 use covenant_core::proto::event_body::Kind;
+use covenant_store::LogStore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +32,8 @@ pub struct EventRef {
 /// One batch of writes against the projection tree.
 pub struct BatchWriter<'t> {
     tree: &'t sled::Tree,
+    /// The log, for what a retraction's target touched (see `touched_by`).
+    store: &'t dyn LogStore,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Every fact of each commitment touched in this batch, stored and new.
     facts: BTreeMap<String, Vec<Fact>>,
@@ -44,9 +47,10 @@ pub struct BatchWriter<'t> {
 }
 
 impl<'t> BatchWriter<'t> {
-    pub fn new(tree: &'t sled::Tree, next_seq: u64) -> Self {
+    pub fn new(tree: &'t sled::Tree, store: &'t dyn LogStore, next_seq: u64) -> Self {
         Self {
             tree,
+            store,
             writes: BTreeMap::new(),
             facts: BTreeMap::new(),
             old_records: BTreeMap::new(),
@@ -254,7 +258,7 @@ impl<'t> BatchWriter<'t> {
                 touched.commitments.push(assessment.commitment_id.clone());
             }
             Kind::Retraction(retraction) => {
-                let Some(target) = self.event_ref(&retraction.event_id)? else {
+                let Some(target) = self.touched_by(&retraction.event_id, fact.seq)? else {
                     // Registry key events touch no commitment or actor view.
                     return Ok(());
                 };
@@ -290,18 +294,79 @@ impl<'t> BatchWriter<'t> {
         if announced && let Some(id) = touched.commitments.first() {
             self.announce(id, &fact)?;
         }
-        self.put(
-            Key::new(keys::EVENT).last(&fact.event_id).into_bytes(),
-            fact::encode(&touched),
-        );
+        // Only what a later retraction could not re-derive from the event itself is kept:
+        // which commitments a succession passed depends on the state before it, and what a
+        // retraction touched on what its target touched.
+        if matches!(kind, Kind::ActorSucceeded(_) | Kind::Retraction(_)) {
+            self.put(
+                Key::new(keys::EVENT).last(&fact.event_id).into_bytes(),
+                fact::encode(&touched),
+            );
+        }
         Ok(())
     }
 
-    fn event_ref(&self, event_id: &str) -> Result<Option<EventRef>, QueryError> {
+    /// What the event `event_id` touched, for a retraction of it at entry `seq`: the stored
+    /// reference of a succession or retraction, otherwise re-derived from the event as the log
+    /// holds it. `None` for events that touch no commitment or actor view (the registry's
+    /// genesis and key events).
+    fn touched_by(&self, event_id: &str, seq: u64) -> Result<Option<EventRef>, QueryError> {
         let key = Key::new(keys::EVENT).last(event_id).into_bytes();
-        self.get(&key)?
-            .map(|bytes| fact::decode(&bytes, "event reference").map_err(corrupt(&key)))
-            .transpose()
+        if let Some(bytes) = self.get(&key)? {
+            return fact::decode(&bytes, "event reference")
+                .map(Some)
+                .map_err(corrupt(&key));
+        }
+        // Validation accepted the retraction only for an event in the log, before it.
+        let bad = |problem: String| QueryError::BadEntry { seq, problem };
+        let Some(target) = self.store.event(event_id)? else {
+            return Err(bad(format!("retracts {event_id}, which is not in the log")));
+        };
+        let entry = self.store.entry(target.seq)?.ok_or_else(|| {
+            bad(format!(
+                "retracts entry {}, which the log lacks",
+                target.seq
+            ))
+        })?;
+        let problem = |error: String| bad(format!("retracted entry {}: {error}", target.seq));
+        let body = entry
+            .get(ENTRY_HEADER_BYTES..)
+            .ok_or_else(|| problem("shorter than an entry header".to_owned()))?;
+        let decoded = event::decode(body).map_err(|error| problem(error.to_string()))?;
+        let mut touched = EventRef {
+            seq: target.seq,
+            ..EventRef::default()
+        };
+        match decoded.kind {
+            // A retraction without a stored reference retracted a registry event, and so
+            // touched nothing either.
+            Kind::Genesis(_) | Kind::KeyGranted(_) | Kind::KeyRevoked(_) | Kind::Retraction(_) => {
+                return Ok(None);
+            }
+            Kind::ActorSucceeded(_) => {
+                return Err(problem(
+                    "its stored reference is missing from the projection".to_owned(),
+                ));
+            }
+            Kind::ActorRegistered(registered) => touched.actors.push(registered.actor_id),
+            Kind::CommitmentMade(made) => touched.commitments.push(made.commitment_id),
+            Kind::CommitmentAmended(amended) => touched.commitments.push(amended.commitment_id),
+            Kind::CommitmentWithdrawn(withdrawn) => {
+                touched.commitments.push(withdrawn.commitment_id)
+            }
+            Kind::OutcomeReported(outcome) => touched.commitments.push(outcome.commitment_id),
+            Kind::CommitmentAdopted(adopted) => touched.commitments.push(adopted.commitment_id),
+            Kind::AssessmentPublished(assessment) => {
+                touched.commitments.push(assessment.commitment_id)
+            }
+            Kind::ActionRecorded(action) => {
+                touched.commitments = state::distinct_commitments(&action)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
+        Ok(Some(touched))
     }
 
     fn actor(&mut self, actor_id: &str) -> Result<&mut ActorRecord, QueryError> {
@@ -450,8 +515,9 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    /// Settle records, indexes and aggregates, and hand everything to sled atomically.
-    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<u64, QueryError> {
+    /// Settle records, indexes and aggregates, and hand everything to sled atomically. Returns
+    /// the new applied count and the number of keys written or removed (each once).
+    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<(u64, u64), QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
         for id in touched {
@@ -537,6 +603,7 @@ impl<'t> BatchWriter<'t> {
         }
         self.put(keys::applied(), self.next_seq.to_be_bytes().to_vec());
         let mut batch = sled::Batch::default();
+        let written = self.writes.len() as u64;
         for (key, value) in std::mem::take(&mut self.writes) {
             match value {
                 Some(value) => batch.insert(key, value),
@@ -547,7 +614,7 @@ impl<'t> BatchWriter<'t> {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.tree.apply_batch(batch)?;
-        Ok(self.next_seq)
+        Ok((self.next_seq, written))
     }
 }
 
