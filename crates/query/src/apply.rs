@@ -34,6 +34,8 @@ pub struct BatchWriter<'t> {
     tree: &'t sled::Tree,
     /// The log, for what a retraction's target touched (see `touched_by`).
     store: &'t dyn LogStore,
+    /// Facts and records of commitments touched by earlier batches (see [`FactCache`]).
+    cache: &'t mut FactCache,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Every fact of each commitment touched in this batch, stored and new.
     facts: BTreeMap<String, Vec<Fact>>,
@@ -47,10 +49,16 @@ pub struct BatchWriter<'t> {
 }
 
 impl<'t> BatchWriter<'t> {
-    pub fn new(tree: &'t sled::Tree, store: &'t dyn LogStore, next_seq: u64) -> Self {
+    pub fn new(
+        tree: &'t sled::Tree,
+        store: &'t dyn LogStore,
+        cache: &'t mut FactCache,
+        next_seq: u64,
+    ) -> Self {
         Self {
             tree,
             store,
+            cache,
             writes: BTreeMap::new(),
             facts: BTreeMap::new(),
             old_records: BTreeMap::new(),
@@ -214,7 +222,9 @@ impl<'t> BatchWriter<'t> {
                 }
                 let mut words = text::words(&made.title);
                 words.extend(text::words(&made.text));
-                self.index_words(&id, words)?;
+                // Validation refuses a commitment id already made, so none of its words can be
+                // indexed yet: no need to look each one up.
+                self.index_words(&id, words, true)?;
                 touched.commitments.push(id.clone());
                 self.add_fact(&id, fact.clone())?;
             }
@@ -223,7 +233,7 @@ impl<'t> BatchWriter<'t> {
                 for change in &amended.changes {
                     words.extend(text::words(&change.new_value));
                 }
-                self.index_words(&amended.commitment_id, words)?;
+                self.index_words(&amended.commitment_id, words, false)?;
                 touched.commitments.push(amended.commitment_id.clone());
             }
             Kind::CommitmentWithdrawn(withdrawn) => {
@@ -389,6 +399,11 @@ impl<'t> BatchWriter<'t> {
         if self.facts.contains_key(id) {
             return Ok(());
         }
+        if let Some((facts, record)) = self.cache.take(id) {
+            self.facts.insert(id.to_owned(), facts);
+            self.old_records.insert(id.to_owned(), record);
+            return Ok(());
+        }
         let prefix = Key::new(keys::FACT).part(id).into_bytes();
         let mut facts = vec![];
         for item in self.tree.scan_prefix(&prefix) {
@@ -416,10 +431,16 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    fn index_words(&mut self, id: &str, words: BTreeSet<String>) -> Result<(), QueryError> {
+    /// Index the words of a commitment's new version; `new_commitment`: it has no words yet.
+    fn index_words(
+        &mut self,
+        id: &str,
+        words: BTreeSet<String>,
+        new_commitment: bool,
+    ) -> Result<(), QueryError> {
         for word in words {
             let key = Key::new(keys::WORD).part(&word).last(id).into_bytes();
-            if self.get(&key)?.is_some() {
+            if !new_commitment && self.get(&key)?.is_some() {
                 continue;
             }
             self.put(key, vec![]);
@@ -519,6 +540,7 @@ impl<'t> BatchWriter<'t> {
     /// the new applied count and the number of keys written or removed (each once).
     pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<(u64, u64), QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
+        let mut new_records: BTreeMap<String, Option<CommitmentRecord>> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
         for id in touched {
             let facts = &self.facts[&id];
@@ -529,6 +551,8 @@ impl<'t> BatchWriter<'t> {
                 })?
                 .map(|state| CommitmentRecord::of(&state));
             let old = self.old_records.get(&id).cloned().flatten();
+            // What the tree holds once the batch is in: an unchanged record is not rewritten.
+            new_records.insert(id.clone(), new.clone().or_else(|| old.clone()));
             if old == new {
                 continue;
             }
@@ -614,7 +638,65 @@ impl<'t> BatchWriter<'t> {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.tree.apply_batch(batch)?;
+        drop(_exclusive);
+        // Only now that the tree holds them: what the next batches read instead of the tree.
+        for (id, facts) in std::mem::take(&mut self.facts) {
+            let record = new_records.remove(&id).flatten();
+            self.cache.keep(id, facts, record);
+        }
         Ok((self.next_seq, written))
+    }
+}
+
+/// The facts and latest record of commitments that recent batches touched, exactly as the tree
+/// holds them, so that a commitment touched again in a later batch is not read and decoded
+/// again: with one key per fact, reading a commitment's facts back is about half the cost of
+/// catching up. Only the writer uses it (it lives under the writer's lock), entries are taken
+/// out when a batch loads them and put back only once the batch is in the tree, and it is
+/// emptied whenever the tree is cleared, so it can never disagree with the tree. Bounded by an
+/// estimate of its size; past the bound it starts again empty.
+#[derive(Default)]
+pub struct FactCache {
+    commitments: std::collections::HashMap<String, (Vec<Fact>, Option<CommitmentRecord>)>,
+    bytes: usize,
+}
+
+/// The most the cache holds, by [`FactCache::estimate`].
+const FACT_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+impl FactCache {
+    fn take(&mut self, id: &str) -> Option<(Vec<Fact>, Option<CommitmentRecord>)> {
+        let (facts, record) = self.commitments.remove(id)?;
+        self.bytes = self.bytes.saturating_sub(Self::estimate(id, &facts));
+        Some((facts, record))
+    }
+
+    fn keep(&mut self, id: String, facts: Vec<Fact>, record: Option<CommitmentRecord>) {
+        let bytes = Self::estimate(&id, &facts);
+        if self.bytes + bytes > FACT_CACHE_BYTES {
+            self.clear();
+        }
+        self.bytes += bytes;
+        if let Some((old, _)) = self.commitments.insert(id.clone(), (facts, record)) {
+            // Not expected (a batch takes out what it loads), but keep the count honest.
+            self.bytes = self.bytes.saturating_sub(Self::estimate(&id, &old));
+        }
+    }
+
+    /// Forget everything (the tree was cleared, or the cache is full).
+    pub fn clear(&mut self) {
+        self.commitments = std::collections::HashMap::new();
+        self.bytes = 0;
+    }
+
+    /// Rough heap size of a commitment's entry: the facts' variable parts, a fixed share per
+    /// fact for the rest, and a fixed share for the record.
+    fn estimate(id: &str, facts: &[Fact]) -> usize {
+        let variable: usize = facts
+            .iter()
+            .map(|fact| fact.body.len() + fact.event_id.len() + fact.actor.len())
+            .sum();
+        variable + facts.len() * 96 + id.len() + 512
     }
 }
 

@@ -1,7 +1,7 @@
 //! The projection database: opening it, following the log, and resolving as-of points.
 
 use crate::QueryError;
-use crate::apply::{BatchWriter, read_u64};
+use crate::apply::{BatchWriter, FactCache, read_u64};
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
@@ -23,8 +23,8 @@ pub struct Projections {
     db: sled::Db,
     dir: PathBuf,
     applied: AtomicU64,
-    /// One writer at a time.
-    writer: Mutex<()>,
+    /// One writer at a time; it alone uses the cache of recently touched commitments.
+    writer: Mutex<FactCache>,
     /// Readers share it; a batch takes it exclusively only while sled applies the batch, so a
     /// query never sees half of one.
     pub(crate) gate: RwLock<()>,
@@ -215,7 +215,7 @@ impl Projections {
             db,
             dir,
             applied: AtomicU64::new(applied),
-            writer: Mutex::new(()),
+            writer: Mutex::new(FactCache::default()),
             gate: RwLock::new(()),
             engine_writes: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
@@ -284,22 +284,22 @@ impl Projections {
         end: u64,
         batch_entries: u64,
     ) -> Result<u64, QueryError> {
-        let _writer = self
+        let mut writer = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.apply_up_to(store, end, batch_entries)
+        self.apply_up_to(&mut writer, store, end, batch_entries)
     }
 
     /// Catch up unless another catch-up is already running (then `None`): for followers
     /// that should not queue behind one another.
     pub fn try_catch_up(&self, store: &dyn LogStore) -> Result<Option<u64>, QueryError> {
-        let _writer = match self.writer.try_lock() {
+        let mut writer = match self.writer.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
         };
-        self.apply_up_to(store, store.head().size, DEFAULT_BATCH_ENTRIES)
+        self.apply_up_to(&mut writer, store, store.head().size, DEFAULT_BATCH_ENTRIES)
             .map(Some)
     }
 
@@ -313,6 +313,7 @@ impl Projections {
 
     fn apply_up_to(
         &self,
+        cache: &mut FactCache,
         store: &dyn LogStore,
         end: u64,
         batch_entries: u64,
@@ -332,7 +333,7 @@ impl Projections {
                     ),
                 });
             }
-            let mut batch = BatchWriter::new(&self.tree, store, next);
+            let mut batch = BatchWriter::new(&self.tree, store, cache, next);
             for entry in &entries {
                 batch.apply_entry(entry)?;
             }
@@ -346,10 +347,11 @@ impl Projections {
 
     /// Forget everything applied, ready to apply the log again from entry 0.
     pub fn clear(&self) -> Result<(), QueryError> {
-        let _writer = self
+        let mut writer = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer.clear();
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
         self.tree.clear()?;
         self.tree.insert(keys::format(), FORMAT.as_bytes())?;

@@ -778,3 +778,24 @@ fn a_retraction_reaches_everything_its_target_touched() {
         );
     }
 }
+
+/// One projection following the log in small batches, with no restart in between, so that
+/// every batch after the first reads commitments back from what the earlier ones cached,
+/// writes exactly what a rebuild in one batch writes.
+#[test]
+fn following_in_small_batches_without_a_restart_writes_the_same_bytes() {
+    let world = world();
+    let reference = world.projections.dump().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let projections = Projections::open(dir.path()).unwrap();
+    for batch in [1, 2, 3, 7] {
+        projections.clear().unwrap();
+        assert_eq!(
+            projections
+                .catch_up_to(&world.store, world.scenario.size, batch)
+                .unwrap(),
+            world.scenario.size
+        );
+        assert_same(&projections.dump().unwrap(), &reference);
+    }
+}
