@@ -33,8 +33,9 @@ pub fn projections_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("query")
 }
 
-/// Open the projections of a data directory, for a server to answer queries from. They
-/// catch up with the log on the first query, so a restart replays nothing already applied.
+/// Open the projections of a data directory, for a server to answer queries from. A server
+/// keeps them caught up with a `covenant_query::Follower`, which resumes from the stored count,
+/// so a restart replays nothing already applied.
 pub fn open_projections(data_dir: &Path) -> anyhow::Result<Arc<Projections>> {
     let dir = projections_dir(data_dir);
     let projections =

@@ -19,6 +19,7 @@ use covenant_ledger::{
     GenesisConfig, Ingest, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
     StreamSettings,
 };
+use covenant_query::Follower;
 use covenant_store::{LogStore, SledStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -89,6 +90,11 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         per_second: config.http.ingest_per_second.unwrap_or(defaults.per_second),
         burst: config.http.ingest_burst.unwrap_or(defaults.burst),
     };
+    let projections = crate::cli::query::open_projections(&config.data_dir)?;
+    // The projections follow the log in their own thread from now on, so that no request
+    // ever applies log entries itself.
+    let follower = Follower::start(projections.clone(), store.clone())
+        .context("start following the log with the query projections")?;
     let state = AppState {
         ingest: Some(ingest),
         metrics: Arc::new(registry),
@@ -96,7 +102,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..AppState::new(store, verifier_key.clone())
     }
     .with_public_url(&config.public_url())
-    .with_query(crate::cli::query::open_projections(&config.data_dir)?);
+    .with_query(projections.clone());
     let limits = ServerLimits {
         max_connections: config
             .http
@@ -113,7 +119,18 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.data_dir.display(),
         head.size
     );
-    run_until_stopped(listener, state, limits, running, signals).await
+    let stopped = run_until_stopped(listener, state, limits, running, signals).await;
+    // After the ledger's last batch: the follower finishes the batch it is applying, and what
+    // is applied is flushed, so the next start resumes from it.
+    let flushed = tokio::task::spawn_blocking(move || {
+        follower.stop();
+        projections.flush()
+    })
+    .await;
+    if let Ok(Err(error)) = flushed {
+        eprintln!("covenant: flush the query projections: {error}");
+    }
+    stopped
 }
 
 async fn start_ledger(

@@ -2,9 +2,11 @@
 //! the league table, CSV of every list, Atom feeds, and the OpenAPI document.
 //!
 //! Every endpoint takes `as_of` (a checkpoint size or a YYYY-MM-DD date). Answers come from
-//! `covenant_query::Projections`, caught up with the store before each request so that an
-//! accepted event is visible to the next query. Query work runs on the blocking pool: it reads
-//! sled, and an as-of answer may fold many commitments.
+//! `covenant_query::Projections` as projected so far: a `covenant_query::Follower` applies new
+//! log entries in the background from the moment the server starts, within milliseconds of the
+//! ledger, and a request never applies any itself; each answer says as of which log size it
+//! is. Query work runs on the blocking pool: it reads sled, and an as-of answer may fold many
+//! commitments.
 
 mod atom;
 mod csv_export;
@@ -70,15 +72,14 @@ fn today() -> Date {
     Date::from_unix_ms(ms)
 }
 
-/// Catch the projections up with the store (on the blocking pool), resolve the point, and
-/// answer. Answers at the latest point read a handful of records and run on the request's own
+/// Resolve the point against what is projected, and answer. Answers at the latest point read a handful of records and run on the request's own
 /// task; answers as of an earlier point fold many commitments and go to the blocking pool.
 async fn ask<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
 {
-    let projections = caught_up(state).await?;
+    let projections = projections_of(state)?;
     let point = projections.resolve(as_of, today())?;
     if point.latest {
         return answer(&projections, &point).map_err(ApiError::from);
@@ -93,50 +94,20 @@ where
     T: Send + 'static,
     F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
 {
-    let projections = caught_up(state).await?;
+    let projections = projections_of(state)?;
     let point = projections.resolve(as_of, today())?;
     blocking(move || answer(&projections, &point)).await
 }
 
-async fn caught_up(state: &AppState) -> Result<QueryHandle, ApiError> {
-    let Some(projections) = state.query.clone() else {
-        return Err(ApiError::unavailable(
-            "this server has no query projections configured",
-        ));
-    };
-    if state.store.head().size > projections.applied() {
-        let (follower, store) = (projections.clone(), state.store.clone());
-        blocking(move || follow_log(&follower, &store)).await?;
-    }
-    Ok(projections)
+/// The projections a request answers from, as they stand: a request never applies log entries
+/// itself (a [`covenant_query::Follower`] started with the server does, in the background),
+/// and every answer says which point it describes (`as_of.size`).
+fn projections_of(state: &AppState) -> Result<QueryHandle, ApiError> {
+    state
+        .query
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("this server has no query projections configured"))
 }
-
-/// Bring the projections up to the log before answering a request (pages and API alike): a
-/// short backlog is applied in the request, so that an accepted event shows in the next
-/// answer; a long one (a fresh or rebuilt projection, a burst of ingest) is left to a
-/// background catch-up, and until it is done answers say which point they describe
-/// (`as_of.size`). Runs on a blocking thread of the server's runtime.
-pub(crate) fn follow_log(
-    projections: &QueryHandle,
-    store: &Arc<dyn covenant_store::LogStore>,
-) -> Result<(), QueryError> {
-    let behind = store.head().size.saturating_sub(projections.applied());
-    if behind > CATCH_UP_IN_REQUEST {
-        let (follower, store) = (projections.clone(), store.clone());
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = follower.try_catch_up(&*store) {
-                tracing::error!(%error, "catch up the query projections");
-            }
-        });
-    } else if behind > 0 {
-        projections.catch_up(&**store)?;
-    }
-    Ok(())
-}
-
-/// Entries a request applies itself before answering; a longer backlog is left to a
-/// background catch-up.
-const CATCH_UP_IN_REQUEST: u64 = 8_192;
 
 async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where

@@ -17,6 +17,7 @@ use crate::text;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader, chain_hash};
 use covenant_core::event::{self, Date};
 use covenant_core::proto::event_body::Kind;
+use covenant_store::LogStore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +32,10 @@ pub struct EventRef {
 /// One batch of writes against the projection tree.
 pub struct BatchWriter<'t> {
     tree: &'t sled::Tree,
+    /// The log, for what a retraction's target touched (see `touched_by`).
+    store: &'t dyn LogStore,
+    /// Facts and records of commitments touched by earlier batches (see [`FactCache`]).
+    cache: &'t mut FactCache,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Every fact of each commitment touched in this batch, stored and new.
     facts: BTreeMap<String, Vec<Fact>>,
@@ -44,9 +49,16 @@ pub struct BatchWriter<'t> {
 }
 
 impl<'t> BatchWriter<'t> {
-    pub fn new(tree: &'t sled::Tree, next_seq: u64) -> Self {
+    pub fn new(
+        tree: &'t sled::Tree,
+        store: &'t dyn LogStore,
+        cache: &'t mut FactCache,
+        next_seq: u64,
+    ) -> Self {
         Self {
             tree,
+            store,
+            cache,
             writes: BTreeMap::new(),
             facts: BTreeMap::new(),
             old_records: BTreeMap::new(),
@@ -210,7 +222,9 @@ impl<'t> BatchWriter<'t> {
                 }
                 let mut words = text::words(&made.title);
                 words.extend(text::words(&made.text));
-                self.index_words(&id, words)?;
+                // Validation refuses a commitment id already made, so none of its words can be
+                // indexed yet: no need to look each one up.
+                self.index_words(&id, words, true)?;
                 touched.commitments.push(id.clone());
                 self.add_fact(&id, fact.clone())?;
             }
@@ -219,7 +233,7 @@ impl<'t> BatchWriter<'t> {
                 for change in &amended.changes {
                     words.extend(text::words(&change.new_value));
                 }
-                self.index_words(&amended.commitment_id, words)?;
+                self.index_words(&amended.commitment_id, words, false)?;
                 touched.commitments.push(amended.commitment_id.clone());
             }
             Kind::CommitmentWithdrawn(withdrawn) => {
@@ -254,7 +268,7 @@ impl<'t> BatchWriter<'t> {
                 touched.commitments.push(assessment.commitment_id.clone());
             }
             Kind::Retraction(retraction) => {
-                let Some(target) = self.event_ref(&retraction.event_id)? else {
+                let Some(target) = self.touched_by(&retraction.event_id, fact.seq)? else {
                     // Registry key events touch no commitment or actor view.
                     return Ok(());
                 };
@@ -290,18 +304,79 @@ impl<'t> BatchWriter<'t> {
         if announced && let Some(id) = touched.commitments.first() {
             self.announce(id, &fact)?;
         }
-        self.put(
-            Key::new(keys::EVENT).last(&fact.event_id).into_bytes(),
-            fact::encode(&touched),
-        );
+        // Only what a later retraction could not re-derive from the event itself is kept:
+        // which commitments a succession passed depends on the state before it, and what a
+        // retraction touched on what its target touched.
+        if matches!(kind, Kind::ActorSucceeded(_) | Kind::Retraction(_)) {
+            self.put(
+                Key::new(keys::EVENT).last(&fact.event_id).into_bytes(),
+                fact::encode(&touched),
+            );
+        }
         Ok(())
     }
 
-    fn event_ref(&self, event_id: &str) -> Result<Option<EventRef>, QueryError> {
+    /// What the event `event_id` touched, for a retraction of it at entry `seq`: the stored
+    /// reference of a succession or retraction, otherwise re-derived from the event as the log
+    /// holds it. `None` for events that touch no commitment or actor view (the registry's
+    /// genesis and key events).
+    fn touched_by(&self, event_id: &str, seq: u64) -> Result<Option<EventRef>, QueryError> {
         let key = Key::new(keys::EVENT).last(event_id).into_bytes();
-        self.get(&key)?
-            .map(|bytes| fact::decode(&bytes, "event reference").map_err(corrupt(&key)))
-            .transpose()
+        if let Some(bytes) = self.get(&key)? {
+            return fact::decode(&bytes, "event reference")
+                .map(Some)
+                .map_err(corrupt(&key));
+        }
+        // Validation accepted the retraction only for an event in the log, before it.
+        let bad = |problem: String| QueryError::BadEntry { seq, problem };
+        let Some(target) = self.store.event(event_id)? else {
+            return Err(bad(format!("retracts {event_id}, which is not in the log")));
+        };
+        let entry = self.store.entry(target.seq)?.ok_or_else(|| {
+            bad(format!(
+                "retracts entry {}, which the log lacks",
+                target.seq
+            ))
+        })?;
+        let problem = |error: String| bad(format!("retracted entry {}: {error}", target.seq));
+        let body = entry
+            .get(ENTRY_HEADER_BYTES..)
+            .ok_or_else(|| problem("shorter than an entry header".to_owned()))?;
+        let decoded = event::decode(body).map_err(|error| problem(error.to_string()))?;
+        let mut touched = EventRef {
+            seq: target.seq,
+            ..EventRef::default()
+        };
+        match decoded.kind {
+            // A retraction without a stored reference retracted a registry event, and so
+            // touched nothing either.
+            Kind::Genesis(_) | Kind::KeyGranted(_) | Kind::KeyRevoked(_) | Kind::Retraction(_) => {
+                return Ok(None);
+            }
+            Kind::ActorSucceeded(_) => {
+                return Err(problem(
+                    "its stored reference is missing from the projection".to_owned(),
+                ));
+            }
+            Kind::ActorRegistered(registered) => touched.actors.push(registered.actor_id),
+            Kind::CommitmentMade(made) => touched.commitments.push(made.commitment_id),
+            Kind::CommitmentAmended(amended) => touched.commitments.push(amended.commitment_id),
+            Kind::CommitmentWithdrawn(withdrawn) => {
+                touched.commitments.push(withdrawn.commitment_id)
+            }
+            Kind::OutcomeReported(outcome) => touched.commitments.push(outcome.commitment_id),
+            Kind::CommitmentAdopted(adopted) => touched.commitments.push(adopted.commitment_id),
+            Kind::AssessmentPublished(assessment) => {
+                touched.commitments.push(assessment.commitment_id)
+            }
+            Kind::ActionRecorded(action) => {
+                touched.commitments = state::distinct_commitments(&action)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
+        Ok(Some(touched))
     }
 
     fn actor(&mut self, actor_id: &str) -> Result<&mut ActorRecord, QueryError> {
@@ -322,6 +397,11 @@ impl<'t> BatchWriter<'t> {
     /// Load a commitment's facts and record into the batch (once).
     fn load(&mut self, id: &str) -> Result<(), QueryError> {
         if self.facts.contains_key(id) {
+            return Ok(());
+        }
+        if let Some((facts, record)) = self.cache.take(id) {
+            self.facts.insert(id.to_owned(), facts);
+            self.old_records.insert(id.to_owned(), record);
             return Ok(());
         }
         let prefix = Key::new(keys::FACT).part(id).into_bytes();
@@ -351,10 +431,16 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    fn index_words(&mut self, id: &str, words: BTreeSet<String>) -> Result<(), QueryError> {
+    /// Index the words of a commitment's new version; `new_commitment`: it has no words yet.
+    fn index_words(
+        &mut self,
+        id: &str,
+        words: BTreeSet<String>,
+        new_commitment: bool,
+    ) -> Result<(), QueryError> {
         for word in words {
             let key = Key::new(keys::WORD).part(&word).last(id).into_bytes();
-            if self.get(&key)?.is_some() {
+            if !new_commitment && self.get(&key)?.is_some() {
                 continue;
             }
             self.put(key, vec![]);
@@ -450,9 +536,11 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    /// Settle records, indexes and aggregates, and hand everything to sled atomically.
-    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<u64, QueryError> {
+    /// Settle records, indexes and aggregates, and hand everything to sled atomically. Returns
+    /// the new applied count and the number of keys written or removed (each once).
+    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<(u64, u64), QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
+        let mut new_records: BTreeMap<String, Option<CommitmentRecord>> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
         for id in touched {
             let facts = &self.facts[&id];
@@ -463,6 +551,8 @@ impl<'t> BatchWriter<'t> {
                 })?
                 .map(|state| CommitmentRecord::of(&state));
             let old = self.old_records.get(&id).cloned().flatten();
+            // What the tree holds once the batch is in: an unchanged record is not rewritten.
+            new_records.insert(id.clone(), new.clone().or_else(|| old.clone()));
             if old == new {
                 continue;
             }
@@ -537,6 +627,7 @@ impl<'t> BatchWriter<'t> {
         }
         self.put(keys::applied(), self.next_seq.to_be_bytes().to_vec());
         let mut batch = sled::Batch::default();
+        let written = self.writes.len() as u64;
         for (key, value) in std::mem::take(&mut self.writes) {
             match value {
                 Some(value) => batch.insert(key, value),
@@ -547,7 +638,65 @@ impl<'t> BatchWriter<'t> {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.tree.apply_batch(batch)?;
-        Ok(self.next_seq)
+        drop(_exclusive);
+        // Only now that the tree holds them: what the next batches read instead of the tree.
+        for (id, facts) in std::mem::take(&mut self.facts) {
+            let record = new_records.remove(&id).flatten();
+            self.cache.keep(id, facts, record);
+        }
+        Ok((self.next_seq, written))
+    }
+}
+
+/// The facts and latest record of commitments that recent batches touched, exactly as the tree
+/// holds them, so that a commitment touched again in a later batch is not read and decoded
+/// again: with one key per fact, reading a commitment's facts back is about half the cost of
+/// catching up. Only the writer uses it (it lives under the writer's lock), entries are taken
+/// out when a batch loads them and put back only once the batch is in the tree, and it is
+/// emptied whenever the tree is cleared, so it can never disagree with the tree. Bounded by an
+/// estimate of its size; past the bound it starts again empty.
+#[derive(Default)]
+pub struct FactCache {
+    commitments: std::collections::HashMap<String, (Vec<Fact>, Option<CommitmentRecord>)>,
+    bytes: usize,
+}
+
+/// The most the cache holds, by [`FactCache::estimate`].
+const FACT_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+impl FactCache {
+    fn take(&mut self, id: &str) -> Option<(Vec<Fact>, Option<CommitmentRecord>)> {
+        let (facts, record) = self.commitments.remove(id)?;
+        self.bytes = self.bytes.saturating_sub(Self::estimate(id, &facts));
+        Some((facts, record))
+    }
+
+    fn keep(&mut self, id: String, facts: Vec<Fact>, record: Option<CommitmentRecord>) {
+        let bytes = Self::estimate(&id, &facts);
+        if self.bytes + bytes > FACT_CACHE_BYTES {
+            self.clear();
+        }
+        self.bytes += bytes;
+        if let Some((old, _)) = self.commitments.insert(id.clone(), (facts, record)) {
+            // Not expected (a batch takes out what it loads), but keep the count honest.
+            self.bytes = self.bytes.saturating_sub(Self::estimate(&id, &old));
+        }
+    }
+
+    /// Forget everything (the tree was cleared, or the cache is full).
+    pub fn clear(&mut self) {
+        self.commitments = std::collections::HashMap::new();
+        self.bytes = 0;
+    }
+
+    /// Rough heap size of a commitment's entry: the facts' variable parts, a fixed share per
+    /// fact for the rest, and a fixed share for the record.
+    fn estimate(id: &str, facts: &[Fact]) -> usize {
+        let variable: usize = facts
+            .iter()
+            .map(|fact| fact.body.len() + fact.event_id.len() + fact.actor.len())
+            .sum();
+        variable + facts.len() * 96 + id.len() + 512
     }
 }
 

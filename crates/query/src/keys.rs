@@ -11,7 +11,8 @@ use covenant_core::event::Date;
 pub const FACT: u8 = b'f';
 /// `v` + cid: the commitment's latest record.
 pub const RECORD: u8 = b'v';
-/// `e` + event id: which commitments and actors an event touched.
+/// `e` + event id: which commitments and actors a succession or a retraction touched (where a
+/// retraction of it must go); other events' targets are re-derived from the log.
 pub const EVENT: u8 = b'e';
 /// `a` + actor id: the actor's record.
 pub const ACTOR: u8 = b'a';

@@ -1,6 +1,7 @@
 //! Covenant's query layer: what was promised against what was done, from the log.
 //!
-//! [`Projections`] follows the log ([`Projections::catch_up`]) and keeps, in its own sled
+//! [`Projections`] follows the log ([`Projections::catch_up`], or continuously in the
+//! background with a [`Follower`]) and keeps, in its own sled
 //! database beside the log, every commitment's facts, its latest record, per-actor and
 //! per-theme aggregates and the indexes the queries read. The status rules live in [`state`],
 //! pure functions of a commitment's facts; docs/STATUS.md states them in words.
@@ -16,6 +17,7 @@ mod apply;
 mod fact;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+mod follow;
 mod keys;
 mod projections;
 mod read;
@@ -24,6 +26,7 @@ pub mod state;
 mod text;
 pub mod view;
 
+pub use follow::{Follower, POLL_INTERVAL};
 pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections, Recorded};
 pub use read::{
     ACTOR_KINDS, CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, actor_kind, rfc3339,
@@ -52,4 +55,6 @@ pub enum QueryError {
     AsOfBeyondLog { size: u64, log_size: u64 },
     #[error("as_of date {date} is after today ({today})")]
     AsOfInFuture { date: Date, today: Date },
+    #[error("start the projection follower: {0}")]
+    Follower(String),
 }

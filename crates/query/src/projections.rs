@@ -1,17 +1,18 @@
 //! The projection database: opening it, following the log, and resolving as-of points.
 
 use crate::QueryError;
-use crate::apply::{BatchWriter, read_u64};
+use crate::apply::{BatchWriter, FactCache, read_u64};
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
 use covenant_store::LogStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 2";
+const FORMAT: &str = "covenant-query 3";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -22,11 +23,15 @@ pub struct Projections {
     db: sled::Db,
     dir: PathBuf,
     applied: AtomicU64,
-    /// One writer at a time.
-    writer: Mutex<()>,
+    /// One writer at a time; it alone uses the cache of recently touched commitments.
+    writer: Mutex<FactCache>,
     /// Readers share it; a batch takes it exclusively only while sled applies the batch, so a
     /// query never sees half of one.
     pub(crate) gate: RwLock<()>,
+    /// Keys written or removed by catch-ups since open (each key once per batch).
+    engine_writes: AtomicU64,
+    /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
+    progress: (Mutex<()>, Condvar),
 }
 
 /// A stored key and its value.
@@ -188,7 +193,18 @@ impl Projections {
         let tree = db.open_tree("projections")?;
         // Projections are derived from the log alone, so a layout written by another version
         // is discarded and the log projected again from the start.
-        if tree.get(keys::format())?.as_deref() != Some(FORMAT.as_bytes()) {
+        let found = tree.get(keys::format())?;
+        if found.as_deref() != Some(FORMAT.as_bytes()) {
+            if let Some(found) = found {
+                tracing::warn!(
+                    path = %dir.display(),
+                    found = %String::from_utf8_lossy(&found),
+                    expected = FORMAT,
+                    "the query projections were written in another layout; they are cleared \
+                     and the log is projected again from entry 0 (answers say how far as_of.size \
+                     has got)"
+                );
+            }
             tree.clear()?;
             tree.insert(keys::format(), FORMAT.as_bytes())?;
             tree.flush()?;
@@ -199,8 +215,10 @@ impl Projections {
             db,
             dir,
             applied: AtomicU64::new(applied),
-            writer: Mutex::new(()),
+            writer: Mutex::new(FactCache::default()),
             gate: RwLock::new(()),
+            engine_writes: AtomicU64::new(0),
+            progress: (Mutex::new(()), Condvar::new()),
         })
     }
 
@@ -212,6 +230,45 @@ impl Projections {
     /// Number of log entries applied so far.
     pub fn applied(&self) -> u64 {
         self.applied.load(Ordering::Acquire)
+    }
+
+    /// Keys written or removed in the engine by catch-ups since this handle was opened: every
+    /// key a batch touched counts once, however many entries of the batch touched it. For the
+    /// benchmark's inserts per entry.
+    pub fn engine_writes(&self) -> u64 {
+        self.engine_writes.load(Ordering::Relaxed)
+    }
+
+    /// Wait until at least `size` entries are applied (by a [`crate::Follower`] or any other
+    /// catch-up), for at most `timeout`. Returns whether they were. Applies nothing itself.
+    pub fn wait_until_applied(&self, size: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (lock, moved) = &self.progress;
+        let mut guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while self.applied() < size {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = moved
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Record a new applied count and wake whoever waits for it.
+    fn set_applied(&self, applied: u64) {
+        // Stored under the lock, so a waiter cannot check the count between the store and
+        // the notification and then sleep through it.
+        let _guard = self
+            .progress
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.applied.store(applied, Ordering::Release);
+        self.progress.1.notify_all();
     }
 
     /// Apply every entry the store has beyond those already applied, in atomic batches of
@@ -227,22 +284,22 @@ impl Projections {
         end: u64,
         batch_entries: u64,
     ) -> Result<u64, QueryError> {
-        let _writer = self
+        let mut writer = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.apply_up_to(store, end, batch_entries)
+        self.apply_up_to(&mut writer, store, end, batch_entries)
     }
 
     /// Catch up unless another catch-up is already running (then `None`): for followers
     /// that should not queue behind one another.
     pub fn try_catch_up(&self, store: &dyn LogStore) -> Result<Option<u64>, QueryError> {
-        let _writer = match self.writer.try_lock() {
+        let mut writer = match self.writer.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
         };
-        self.apply_up_to(store, store.head().size, DEFAULT_BATCH_ENTRIES)
+        self.apply_up_to(&mut writer, store, store.head().size, DEFAULT_BATCH_ENTRIES)
             .map(Some)
     }
 
@@ -256,6 +313,7 @@ impl Projections {
 
     fn apply_up_to(
         &self,
+        cache: &mut FactCache,
         store: &dyn LogStore,
         end: u64,
         batch_entries: u64,
@@ -275,26 +333,29 @@ impl Projections {
                     ),
                 });
             }
-            let mut batch = BatchWriter::new(&self.tree, next);
+            let mut batch = BatchWriter::new(&self.tree, store, cache, next);
             for entry in &entries {
                 batch.apply_entry(entry)?;
             }
-            next = batch.commit(&self.gate)?;
-            self.applied.store(next, Ordering::Release);
+            let written;
+            (next, written) = batch.commit(&self.gate)?;
+            self.engine_writes.fetch_add(written, Ordering::Relaxed);
+            self.set_applied(next);
         }
         Ok(next)
     }
 
     /// Forget everything applied, ready to apply the log again from entry 0.
     pub fn clear(&self) -> Result<(), QueryError> {
-        let _writer = self
+        let mut writer = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer.clear();
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
         self.tree.clear()?;
         self.tree.insert(keys::format(), FORMAT.as_bytes())?;
-        self.applied.store(0, Ordering::Release);
+        self.set_applied(0);
         self.db.flush()?;
         Ok(())
     }

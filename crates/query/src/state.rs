@@ -361,23 +361,33 @@ pub struct CommitmentState {
 /// A retraction always comes after its target, so walking backwards settles every retraction
 /// of a retraction before the retraction it cancels is looked at.
 pub fn retractions(facts: &[Fact], bound: u64) -> Result<HashMap<String, RetractedBy>, String> {
+    let kinds = facts
+        .iter()
+        .filter(|fact| fact.seq < bound)
+        .map(|fact| Ok((fact, fact.kind()?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(retractions_of(&kinds))
+}
+
+/// [`retractions`] of facts whose bodies are already decoded (all below the bound).
+fn retractions_of(kinds: &[(&Fact, Kind)]) -> HashMap<String, RetractedBy> {
     let mut retracted: HashMap<String, RetractedBy> = HashMap::new();
-    for fact in facts.iter().rev().filter(|fact| fact.seq < bound) {
+    for (fact, kind) in kinds.iter().rev() {
         if retracted.contains_key(&fact.event_id) {
             continue;
         }
-        if let Kind::Retraction(retraction) = fact.kind()? {
+        if let Kind::Retraction(retraction) = kind {
             retracted.insert(
                 retraction.event_id.clone(),
                 RetractedBy {
                     event_id: fact.event_id.clone(),
                     seq: fact.seq,
-                    reason: retraction.reason,
+                    reason: retraction.reason.clone(),
                 },
             );
         }
     }
-    Ok(retracted)
+    retracted
 }
 
 /// The commitment's share of an action's money: the amount split evenly over the distinct
@@ -413,10 +423,15 @@ pub fn distinct_commitments(action: &proto::ActionRecorded) -> Vec<&str> {
 /// Fold a commitment's facts (sorted by sequence) into its state as of `bound` (entries with
 /// `seq < bound`). `None` when the commitment had not been made by then.
 pub fn fold(facts: &[Fact], cut: Cut) -> Result<Option<CommitmentState>, String> {
-    let retracted = retractions(facts, cut.size)?;
+    // Each body is decoded once, for the retractions and the fold alike.
+    let kinds = facts
+        .iter()
+        .filter(|fact| fact.seq < cut.size)
+        .map(|fact| Ok((fact, fact.kind()?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let retracted = retractions_of(&kinds);
     let mut state: Option<CommitmentState> = None;
-    for fact in facts.iter().filter(|fact| fact.seq < cut.size) {
-        let kind = fact.kind()?;
+    for (fact, kind) in kinds {
         if let Kind::CommitmentMade(made) = kind {
             if !cut.admits(fact, &Kind::CommitmentMade(made.clone())) {
                 // Not yet made on the date asked about: nothing about it counts.

@@ -700,3 +700,102 @@ fn a_second_process_cannot_open_the_same_projection() {
         Err(other) => panic!("unexpected error: {other}"),
     }
 }
+
+/// A retraction lands on every commitment its target touched, whatever the target: an action
+/// serving two commitments (re-derived from the action itself), and a retraction (from the
+/// reference kept for it), applied in one batch or one entry at a time alike.
+#[test]
+fn a_retraction_reaches_everything_its_target_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
+    let mut log = LogWriter::genesis(&store, fixtures::SCENARIO_START_NS).unwrap();
+    log.register(DHSC, "Health", ActorKind::Department).unwrap();
+    for id in ["c-1", "c-2"] {
+        log.commitment(
+            DHSC,
+            id,
+            "A promise",
+            "A promise served twice",
+            "2026-01-05",
+            "2099-01-01",
+            &["safety"],
+        )
+        .unwrap();
+    }
+    let action = log.action(DHSC, &["c-1", "c-2"], None).unwrap();
+    let retraction = log.retract(DHSC, &action).unwrap();
+    let size_retracted = log.flush().unwrap().size;
+    let cancel = log.retract(DHSC, &retraction).unwrap();
+    let size = log.flush().unwrap().size;
+
+    let whole = Projections::open(dir.path().join("whole")).unwrap();
+    assert_eq!(whole.catch_up(&store).unwrap(), size);
+    let one_by_one = Projections::open(dir.path().join("one-by-one")).unwrap();
+    assert_eq!(one_by_one.catch_up_to(&store, size, 1).unwrap(), size);
+    assert_same(&one_by_one.dump().unwrap(), &whole.dump().unwrap());
+
+    let retracted_by = |point: &Point, id: &str| -> Vec<(String, Option<String>)> {
+        whole
+            .history(id, point)
+            .unwrap()
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|event| (event.event_id, event.retracted_by.map(|by| by.event_id)))
+            .collect()
+    };
+    let before_cancel = whole.resolve(AsOf::size(size_retracted), today()).unwrap();
+    let latest = whole.resolve(AsOf::LATEST, today()).unwrap();
+    for id in ["c-1", "c-2"] {
+        let history = retracted_by(&before_cancel, id);
+        assert_eq!(
+            history.len(),
+            3,
+            "{id}: made, action, retraction: {history:?}"
+        );
+        assert_eq!(
+            history[1],
+            (action.clone(), Some(retraction.clone())),
+            "{id}"
+        );
+        let history = retracted_by(&latest, id);
+        assert_eq!(
+            history.len(),
+            4,
+            "{id}: and the cancelling retraction: {history:?}"
+        );
+        assert_eq!(history[1], (action.clone(), None), "{id}: counts again");
+        assert_eq!(
+            history[2],
+            (retraction.clone(), Some(cancel.clone())),
+            "{id}"
+        );
+        let card = whole.commitment(id, &latest).unwrap().unwrap();
+        assert_eq!(
+            card.status,
+            Status::InProgress,
+            "{id}: the action counts again"
+        );
+    }
+}
+
+/// One projection following the log in small batches, with no restart in between, so that
+/// every batch after the first reads commitments back from what the earlier ones cached,
+/// writes exactly what a rebuild in one batch writes.
+#[test]
+fn following_in_small_batches_without_a_restart_writes_the_same_bytes() {
+    let world = world();
+    let reference = world.projections.dump().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let projections = Projections::open(dir.path()).unwrap();
+    for batch in [1, 2, 3, 7] {
+        projections.clear().unwrap();
+        assert_eq!(
+            projections
+                .catch_up_to(&world.store, world.scenario.size, batch)
+                .unwrap(),
+            world.scenario.size
+        );
+        assert_same(&projections.dump().unwrap(), &reference);
+    }
+}

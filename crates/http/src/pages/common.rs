@@ -11,18 +11,14 @@ use covenant_query::{Point, Projections, SEED_THEMES, Status, StatusCounts};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
-/// The projections the pages read, caught up with the log as the API's are (see
-/// `query_api::follow_log`): a page shows every event accepted before it was asked for, unless
-/// a long backlog is being applied in the background, and then says which point it shows.
+/// The projections the pages read, as the API's: as projected so far by the server's
+/// background follower (a page never applies log entries itself), and each page says which
+/// point it shows.
 pub(crate) fn projections(state: &AppState) -> Result<&Projections, PageError> {
-    let projections = state.query.as_ref().ok_or_else(|| PageError {
+    state.query.as_deref().ok_or_else(|| PageError {
         status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
         message: "this server has no query projections configured".to_owned(),
-    })?;
-    if state.store.head().size > projections.applied() {
-        crate::query_api::follow_log(projections, &state.store)?;
-    }
-    Ok(projections)
+    })
 }
 
 /// How a status looks; retracted commitments have no tone (they count nowhere).

@@ -6,7 +6,7 @@ use covenant_http::AppState;
 use covenant_ledger::{
     GenesisConfig, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
 };
-use covenant_query::Projections;
+use covenant_query::{Follower, Projections};
 use covenant_store::{LogStore, SledStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,8 @@ pub struct Server {
     pub store: Arc<SledStore>,
     /// Runs until the test ends.
     _ledger: RunningLedger,
+    /// Projects the log in the background, as `covenant serve` does.
+    _follower: Follower,
     _dir: tempfile::TempDir,
 }
 
@@ -81,8 +83,10 @@ impl Server {
             .await
             .expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let follower =
+            Follower::start(projections.clone(), store.clone()).expect("start following the log");
         let mut state = AppState::new(store.clone(), verifier_key.clone())
-            .with_query(projections)
+            .with_query(projections.clone())
             .with_public_url(&base);
         state.ingest = Some(ingest);
         // The production server: pages are tested under its Content-Security-Policy.
@@ -107,9 +111,21 @@ impl Server {
             verifier_key,
             store,
             _ledger: running,
+            _follower: follower,
             _dir: dir,
         };
         server.wait_for_checkpoint_of_everything().await;
+        // Pages answer from what is projected: wait until that is the whole log.
+        let size = server.store.head().size;
+        let projected = tokio::task::spawn_blocking(move || {
+            projections.wait_until_applied(size, Duration::from_secs(60))
+        })
+        .await
+        .expect("wait for the projections");
+        assert!(
+            projected,
+            "the projections did not reach {size} entries within 60 s"
+        );
         server
     }
 
