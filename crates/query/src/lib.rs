@@ -22,6 +22,7 @@ mod keys;
 mod projections;
 mod read;
 mod record;
+pub mod report;
 pub mod state;
 mod text;
 pub mod view;
@@ -55,6 +56,8 @@ pub enum QueryError {
     AsOfBeyondLog { size: u64, log_size: u64 },
     #[error("as_of date {date} is after today ({today})")]
     AsOfInFuture { date: Date, today: Date },
+    #[error("report: {0}")]
+    Report(#[from] report::ReportError),
     #[error("start the projection follower: {0}")]
     Follower(String),
 }

@@ -131,7 +131,7 @@ pub enum FeedScope {
 type Guard<'a> = RwLockReadGuard<'a, ()>;
 
 impl Projections {
-    fn read_gate(&self) -> Guard<'_> {
+    pub(crate) fn read_gate(&self) -> Guard<'_> {
         self.gate
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -155,7 +155,7 @@ impl Projections {
         )
     }
 
-    fn facts(&self, id: &str) -> Result<Vec<Fact>, QueryError> {
+    pub(crate) fn facts(&self, id: &str) -> Result<Vec<Fact>, QueryError> {
         let prefix = Key::new(keys::FACT).part(id).into_bytes();
         self.tree
             .scan_prefix(&prefix)
@@ -193,7 +193,7 @@ impl Projections {
     }
 
     /// Commitment ids under `prefix` (the last key component), after `cursor`, in order.
-    fn ids_under<'a>(
+    pub(crate) fn ids_under<'a>(
         &'a self,
         prefix: Vec<u8>,
         cursor: Option<&str>,
@@ -1271,7 +1271,7 @@ fn describe(
                 .iter()
                 .enumerate()
                 .map(|(index, change)| FieldChange {
-                    field: amended_field(change),
+                    field: state::amended_field(change),
                     old_value: before.and_then(|values| values.get(index).cloned().flatten()),
                     new_value: change.new_value.clone(),
                 })
@@ -1388,18 +1388,6 @@ fn describe(
 }
 
 /// The name of an amended field, with the indicator it belongs to (`target_value:homes`).
-fn amended_field(change: &proto::FieldChange) -> String {
-    let field = proto::AmendedField::try_from(change.field)
-        .unwrap_or_default()
-        .as_str_name()
-        .trim_start_matches("AMENDED_FIELD_")
-        .to_lowercase();
-    if change.indicator_id.is_empty() {
-        field
-    } else {
-        format!("{field}:{}", change.indicator_id)
-    }
-}
 
 fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>, String> {
     let title = &state.current.title;

@@ -671,6 +671,21 @@ fn amend_indicator(
 }
 
 /// The text form of a comparator, as amendments and the API write it.
+/// An amended field's name as pages, exports and reports show it: `due_by`, `scope`,
+/// `target_value:<indicator>` for a named indicator's field.
+pub fn amended_field(change: &proto::FieldChange) -> String {
+    let field = proto::AmendedField::try_from(change.field)
+        .unwrap_or_default()
+        .as_str_name()
+        .trim_start_matches("AMENDED_FIELD_")
+        .to_lowercase();
+    if change.indicator_id.is_empty() {
+        field
+    } else {
+        format!("{field}:{}", change.indicator_id)
+    }
+}
+
 pub fn comparator_name(comparator: proto::Comparator) -> &'static str {
     match comparator {
         proto::Comparator::AtLeast => "at_least",
