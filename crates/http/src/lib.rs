@@ -18,6 +18,7 @@ pub mod pages;
 pub mod proofs;
 pub mod query_api;
 pub mod rate_limit;
+pub mod report;
 pub mod server;
 
 use axum::Router;

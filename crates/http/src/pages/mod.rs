@@ -19,6 +19,7 @@ mod home;
 pub mod layout;
 pub mod periods;
 mod proof;
+pub mod report;
 mod search;
 mod themes;
 pub mod tone;
@@ -42,6 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home_page))
         .route("/actors/{id}", get(actor_page))
         .route("/commitments/{id}", get(commitment_page))
+        .route("/actors/{id}/reports/{year}", get(actor_report_page))
+        .route("/actors/{id}/reports/{year}/{file}", get(actor_report_file))
+        .route("/reports/{year}", get(government_report_page))
+        .route("/reports/{year}/{file}", get(government_report_file))
         .route("/proofs/{event_id}", get(proof_page))
         .route("/search", get(search_page))
         .route("/themes", get(themes_page))
@@ -305,6 +310,201 @@ async fn theme_page(
     Query(params): Query<Params>,
 ) -> Response {
     respond("theme", move || themes::theme_page(&state, &theme, &params)).await
+}
+
+impl From<crate::report::ReportFailure> for PageError {
+    fn from(failure: crate::report::ReportFailure) -> Self {
+        if failure.is_not_found() {
+            Self::not_found(failure.to_string())
+        } else if failure.is_not_yet() {
+            Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: failure.to_string(),
+            }
+        } else {
+            tracing::error!(error = %failure, "build report");
+            Self::internal("the report could not be computed; the error is in the server log")
+        }
+    }
+}
+
+/// The report a page or file is asked for: the year from the path, `checkpoint` from the query.
+fn report_asked(
+    actor: Option<String>,
+    year: &str,
+    params: &Params,
+) -> Result<crate::report::ReportAsked, PageError> {
+    let year = year
+        .parse::<i32>()
+        .ok()
+        .filter(|year| (1901..=9999).contains(year))
+        .ok_or_else(|| {
+            PageError::not_found(format!(
+                "{year:?} is not a year: give four digits, for example 2025"
+            ))
+        })?;
+    let checkpoint = params
+        .get("checkpoint")
+        .map(|size| {
+            size.trim().parse::<u64>().map_err(|_| {
+                PageError::bad_request(format!(
+                    "checkpoint {size:?} is not a checkpoint size (a whole number of entries)"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(crate::report::ReportAsked {
+        actor,
+        year,
+        checkpoint,
+    })
+}
+
+fn build_report(
+    state: &AppState,
+    asked: &crate::report::ReportAsked,
+) -> Result<crate::report::BuiltReport, PageError> {
+    let projections = common::projections(state)?;
+    Ok(crate::report::build(
+        &*state.store,
+        projections,
+        &state.verifier_key,
+        asked,
+        today(),
+    )?)
+}
+
+fn report_page(
+    state: &AppState,
+    actor: Option<String>,
+    year: &str,
+    params: &Params,
+) -> Result<Markup, PageError> {
+    let built = build_report(state, &report_asked(actor, year, params)?)?;
+    Ok(report::render(&built, &state.verifier_key))
+}
+
+/// A file of the report: its content type, download name and bytes.
+fn report_file(
+    state: &AppState,
+    actor: Option<String>,
+    year: &str,
+    file: &str,
+    params: &Params,
+) -> Result<(&'static str, String, Vec<u8>), PageError> {
+    let asked = report_asked(actor, year, params)?;
+    if !REPORT_FILES.contains(&file) {
+        return Err(PageError::not_found(format!(
+            "a report has no file {file:?}; it has {}",
+            REPORT_FILES.join(", ")
+        )));
+    }
+    let built = build_report(state, &asked)?;
+    let stem = format!(
+        "covenant-report-{}-{}-at-{}",
+        asked.actor.as_deref().unwrap_or("government"),
+        asked.year,
+        built.report.checkpoint.size
+    );
+    match file {
+        "report.json" => Ok((
+            "application/json",
+            format!("{stem}.json"),
+            json_bytes(&built.report)?,
+        )),
+        "bundle.json" => {
+            let bundle = crate::report::bundle(&*state.store, &state.verifier_key, &built)?;
+            Ok((
+                "application/json",
+                format!("{stem}-bundle.json"),
+                json_bytes(&bundle)?,
+            ))
+        }
+        _ => {
+            let csv = crate::report::csv(&built.report)
+                .map_err(|error| PageError::internal(format!("write CSV: {error}")))?;
+            Ok((
+                "text/csv; charset=utf-8",
+                format!("{stem}.csv"),
+                csv.into_bytes(),
+            ))
+        }
+    }
+}
+
+/// The files every report has.
+const REPORT_FILES: [&str; 3] = ["report.json", "report.csv", "bundle.json"];
+
+fn json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PageError> {
+    serde_json::to_vec_pretty(value)
+        .map_err(|error| PageError::internal(format!("write JSON: {error}")))
+}
+
+/// Serve a file on a blocking thread; errors are plain text with their status.
+async fn respond_file<F>(work: F) -> Response
+where
+    F: FnOnce() -> Result<(&'static str, String, Vec<u8>), PageError> + Send + 'static,
+{
+    let outcome = tokio::task::spawn_blocking(work).await;
+    let result = outcome.unwrap_or_else(|join_error| {
+        tracing::error!(error = %join_error, "write report file");
+        Err(PageError::internal("the file could not be written"))
+    });
+    match result {
+        Ok((content_type, name, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type.to_owned()),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => (
+            error.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            error.message,
+        )
+            .into_response(),
+    }
+}
+
+async fn actor_report_page(
+    State(state): State<AppState>,
+    Path((id, year)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond("report", move || {
+        report_page(&state, Some(id), &year, &params)
+    })
+    .await
+}
+
+async fn government_report_page(
+    State(state): State<AppState>,
+    Path(year): Path<String>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond("report", move || report_page(&state, None, &year, &params)).await
+}
+
+async fn actor_report_file(
+    State(state): State<AppState>,
+    Path((id, year, file)): Path<(String, String, String)>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond_file(move || report_file(&state, Some(id), &year, &file, &params)).await
+}
+
+async fn government_report_file(
+    State(state): State<AppState>,
+    Path((year, file)): Path<(String, String)>,
+    Query(params): Query<Params>,
+) -> Response {
+    respond_file(move || report_file(&state, None, &year, &file, &params)).await
 }
 
 #[cfg(test)]

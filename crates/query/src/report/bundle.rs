@@ -135,7 +135,7 @@ pub fn check(
     let claimed = &bundle.report;
     let signed =
         checkpoint::verify_checkpoint(claimed.checkpoint.note.as_bytes(), pinned_verifier_key)?;
-    let root = base64_root(&signed.root.0);
+    let root = signed.root.to_string();
     for (field, claimed_value, signed_value) in [
         (
             "size",
@@ -181,11 +181,6 @@ pub fn check(
             ),
         ],
     })
-}
-
-fn base64_root(root: &[u8; 32]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(root)
 }
 
 /// Every proven entry as a fact, by log position.
