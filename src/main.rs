@@ -54,6 +54,8 @@ enum Command {
     /// Operate on the query projections.
     #[command(subcommand)]
     Query(cli::query::QueryCommand),
+    /// The annual covenant report of an actor or of all of government, with its proof bundle.
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Emit(args) => cli::emit::run(args),
         Command::Demo(command) => cli::demo::run(command),
         Command::Query(command) => cli::query::run(command),
+        Command::Report(args) => cli::report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -38,6 +38,9 @@ pub enum AuditCommand {
     Prove(ProveArgs),
     /// Check an offline proof bundle against the log's verifier key.
     CheckProof(CheckProofArgs),
+    /// Check an annual report's proof bundle: every counted event's proof against the pinned
+    /// key, then every figure recomputed from those events alone.
+    CheckReport(CheckReportArgs),
     /// A C2SP witness: create its key, serve it, or ask one to cosign a log's checkpoint.
     #[command(subcommand)]
     Witness(WitnessCommand),
@@ -139,6 +142,16 @@ pub struct CheckProofArgs {
     key: String,
 }
 
+#[derive(clap::Args)]
+pub struct CheckReportArgs {
+    /// The report's proof bundle (bundle.json beside the report, or `covenant report --format
+    /// bundle`).
+    file: PathBuf,
+    /// The log's verifier key, or a file holding it.
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: String,
+}
+
 #[derive(clap::Subcommand)]
 pub enum WitnessCommand {
     /// Create a witness key: writes the secret seed to FILE and prints the verifier key.
@@ -191,12 +204,13 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Monitor(args) => monitor(args),
         AuditCommand::Prove(args) => prove(args),
         AuditCommand::CheckProof(args) => check_proof(args),
+        AuditCommand::CheckReport(args) => check_report(args),
         AuditCommand::Witness(command) => witness(command),
     }
 }
 
 /// A verifier key given on the command line, or read from the file it names.
-fn key_argument(value: &str) -> anyhow::Result<String> {
+pub(crate) fn key_argument(value: &str) -> anyhow::Result<String> {
     let path = Path::new(value);
     if !value.contains('+') && path.is_file() {
         let text = std::fs::read_to_string(path)
@@ -515,6 +529,72 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
             eprintln!("FAILED: {error}");
             Ok(ExitCode::from(FAILED))
         }
+    }
+}
+
+fn check_report(args: CheckReportArgs) -> anyhow::Result<ExitCode> {
+    use covenant_query::report::bundle::{self, ReportBundle};
+    let key = key_argument(&args.key)?;
+    let text =
+        std::fs::read(&args.file).with_context(|| format!("read {}", args.file.display()))?;
+    let report_bundle: ReportBundle = match serde_json::from_slice(&text) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!(
+                "cannot check {}: not a report bundle: {error}",
+                args.file.display()
+            );
+            return Ok(ExitCode::from(INCOMPLETE));
+        }
+    };
+    let checked = match bundle::check(&report_bundle, &key) {
+        Ok(checked) => checked,
+        Err(error) => {
+            println!("FAILED: {error}");
+            return Ok(ExitCode::from(FAILED));
+        }
+    };
+    println!(
+        "{} events proven against the signed checkpoint of {} entries",
+        checked.proven_entries, checked.checkpoint_size
+    );
+    for figure in &checked.figures {
+        let shown = |value: Option<i128>| value.map_or("(none)".to_owned(), |v| v.to_string());
+        if figure.holds() {
+            println!(
+                "ok      {} {:<28} {}",
+                figure.year,
+                figure.key,
+                shown(figure.claimed)
+            );
+        } else if figure.claimed != figure.recomputed {
+            println!(
+                "FAILED  {} {:<28} the report says {}, its events give {}",
+                figure.year,
+                figure.key,
+                shown(figure.claimed),
+                shown(figure.recomputed)
+            );
+        } else {
+            println!(
+                "FAILED  {} {:<28} the events it lists are not the ones it counts",
+                figure.year, figure.key
+            );
+        }
+    }
+    for (section, matches) in &checked.sections {
+        let verdict = if *matches { "ok     " } else { "FAILED " };
+        println!("{verdict} section {section}");
+    }
+    if checked.holds() {
+        println!("valid: every figure of the report follows from its proven events");
+        println!(
+            "       (that no event was left out is checked against the whole log: docs/REPORT.md)"
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("FAILED: the report does not match its events");
+        Ok(ExitCode::from(FAILED))
     }
 }
 

@@ -10,4 +10,5 @@ pub mod init;
 pub mod keys;
 pub mod ledger;
 pub mod query;
+pub mod report;
 pub mod serve;

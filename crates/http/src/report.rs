@@ -241,3 +241,11 @@ pub fn page_path(actor: Option<&str>, year: i32) -> String {
         None => format!("/reports/{year}"),
     }
 }
+
+/// Today's date (UTC), which ends a year still under way.
+pub fn today() -> Date {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    Date::from_unix_ms(now_ms)
+}

@@ -163,10 +163,7 @@ pub(crate) fn parse_as_of(text: &str, recorded: Option<&str>) -> Result<AsOf, Pa
 }
 
 fn today() -> Date {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64);
-    Date::from_unix_ms(now_ms)
+    crate::report::today()
 }
 
 /// How many signed checkpoint sizes the "as of" box suggests, newest first.

@@ -1,0 +1,196 @@
+//! `covenant report`: the annual covenant report of one actor (or all of government), from a
+//! running server or from a stopped ledger's data directory (docs/REPORT.md).
+
+use anyhow::{Context, bail};
+use covenant_http::pages::report::{figure_label, figure_value, scope_name};
+use covenant_http::report::{self as reports, ReportAsked, page_path};
+use covenant_query::report::Report;
+use covenant_store::SledStore;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The actor whose report it is (its registry id, for example GB-GOV-23). Without it: all of
+    /// government.
+    #[arg(long, value_name = "ID")]
+    actor: Option<String>,
+    /// The calendar year (a year still under way is reported up to today).
+    #[arg(long, value_name = "YYYY")]
+    year: i32,
+    /// What to write: a text summary, the report as JSON or CSV, its proof bundle (JSON, for
+    /// `covenant audit check-report`), or the PDF.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// Where to write it; standard output when not given (not for the PDF).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Compute it as of this signed checkpoint size; the newest by default.
+    #[arg(long, value_name = "SIZE")]
+    checkpoint: Option<u64>,
+    /// A running Covenant server to ask (http://host:port). Also COVENANT_SERVER.
+    #[arg(
+        long,
+        env = "COVENANT_SERVER",
+        value_name = "URL",
+        conflicts_with = "data",
+        required_unless_present = "data"
+    )]
+    server: Option<String>,
+    /// A stopped ledger's data directory to compute it from instead (its log and projections).
+    #[arg(long, value_name = "DIR", requires = "key")]
+    data: Option<PathBuf>,
+    /// With --data: the log's verifier key, or a file holding it, to check its checkpoint.
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+    Bundle,
+    Pdf,
+}
+
+impl ReportFormat {
+    /// The report's file on a server.
+    fn file(self) -> &'static str {
+        match self {
+            Self::Text | Self::Json => "report.json",
+            Self::Csv => "report.csv",
+            Self::Bundle => "bundle.json",
+            Self::Pdf => "report.pdf",
+        }
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if args.format == ReportFormat::Pdf && args.out.is_none() {
+        bail!("a PDF is written to a file: give --out FILE");
+    }
+    let bytes = match (&args.server, &args.data) {
+        (Some(server), _) => fetch(&args, server)?,
+        (None, Some(data)) => compute(&args, data)?,
+        (None, None) => bail!("give --server URL or --data DIR"),
+    };
+    let bytes = if args.format == ReportFormat::Text {
+        let report: Report =
+            serde_json::from_slice(&bytes).context("read the report the server sent")?;
+        text(&report).into_bytes()
+    } else {
+        bytes
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &bytes).with_context(|| format!("write {}", path.display()))?;
+            eprintln!("covenant: wrote {}", path.display());
+        }
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .context("write to standard output")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fetch(args: &ReportArgs, server: &str) -> anyhow::Result<Vec<u8>> {
+    let mut url = format!(
+        "{}{}/{}",
+        server.trim_end_matches('/'),
+        page_path(args.actor.as_deref(), args.year),
+        args.format.file()
+    );
+    if let Some(size) = args.checkpoint {
+        url.push_str(&format!("?checkpoint={size}"));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .with_context(|| format!("read {url}"))?;
+    if !status.is_success() {
+        bail!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        );
+    }
+    Ok(body)
+}
+
+fn compute(args: &ReportArgs, data: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let key = super::audit::key_argument(args.key.as_deref().unwrap_or_default())?;
+    let store_path = data.join("log");
+    let store = SledStore::open(&store_path)
+        .with_context(|| format!("open store {}", store_path.display()))?;
+    let projections = super::query::open_projections(data)?;
+    let asked = ReportAsked {
+        actor: args.actor.clone(),
+        year: args.year,
+        checkpoint: args.checkpoint,
+    };
+    let built = reports::build(&store, &projections, &key, &asked, reports::today())
+        .context("compute the report")?;
+    Ok(match args.format {
+        ReportFormat::Text | ReportFormat::Json => serde_json::to_vec_pretty(&built.report)?,
+        ReportFormat::Csv => reports::csv(&built.report)?.into_bytes(),
+        ReportFormat::Bundle => serde_json::to_vec_pretty(&reports::bundle(&store, &key, &built)?)?,
+        ReportFormat::Pdf => bail!("the PDF is made by a server: use --server"),
+    })
+}
+
+/// The report as a reader skims it in a terminal.
+fn text(report: &Report) -> String {
+    let mut out = format!(
+        "Annual covenant report {}: {}\n{} to {}, as of the signed checkpoint of {} entries (root {})\n\n",
+        report.year,
+        scope_name(report),
+        report.current.from,
+        report.current.to,
+        report.checkpoint.size,
+        report.checkpoint.root_hash
+    );
+    let previous = report.previous.as_ref();
+    out.push_str(&format!(
+        "{:<34} {:>16} {:>16}\n",
+        "figure",
+        report.year,
+        previous.map_or("-".to_owned(), |year| year.year.to_string())
+    ));
+    for figure in &report.current.figures {
+        let label = match &figure.currency {
+            Some(currency) => format!("{} ({currency})", figure_label(figure.name)),
+            None => figure_label(figure.name).to_owned(),
+        };
+        let before = previous
+            .map(|year| {
+                year.figure(figure.name, figure.currency.as_deref())
+                    .map_or("0".to_owned(), figure_value)
+            })
+            .unwrap_or_else(|| "-".to_owned());
+        out.push_str(&format!(
+            "{label:<34} {:>16} {before:>16}\n",
+            figure_value(figure)
+        ));
+    }
+    out.push_str(&format!(
+        "\n{} goalpost moves, {} disputes, {} commitments among the largest changes.\n\
+         Check every figure: covenant report ... --format bundle --out bundle.json, then\n\
+         covenant audit check-report bundle.json --key <the log's verifier key>\n",
+        report.goalposts.len(),
+        report.disputes.len(),
+        report.largest_changes.len()
+    ));
+    out
+}
