@@ -10,7 +10,7 @@
 
 use super::chrome::{Chrome, DESKTOP};
 use super::server::Server;
-use super::{run, text_of};
+use super::{run, screenshot_dir, text_of};
 use fantoccini::Locator;
 use serde_json::Value;
 use std::time::Duration;
@@ -93,11 +93,19 @@ async fn a_card_renders_inside_another_sites_page() {
     let oembed = server.json(&format!("/oembed?{query}")).await;
     let snippet = oembed["html"].as_str().expect("the oEmbed html");
     let svg_url = oembed["thumbnail_url"].as_str().expect("the SVG card");
+    let owner = commitment["owner"].as_str().expect("an owner");
+    let owner_name = server.json(&format!("/v1/actors/{owner}")).await["actor"]["name"]
+        .as_str()
+        .expect("the owner's name")
+        .to_owned();
+    let actor_card = server.url(&format!("/embed/actors/{owner}"));
     let host = host_site(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A newsroom</title></head>\
          <body><h1>A story about a promise</h1>{snippet}\
          <img id=\"svg-card\" alt=\"The promise\" src=\"{svg_url}\">\
          <iframe id=\"page-frame\" src=\"{page_url}\" width=\"480\" height=\"200\"></iframe>\
+         <iframe id=\"actor-frame\" src=\"{actor_card}\" width=\"480\" height=\"220\"></iframe>\
+         <img id=\"actor-svg\" alt=\"The department\" src=\"{actor_card}/card.svg\">\
          </body></html>"
     ))
     .await;
@@ -109,6 +117,13 @@ async fn a_card_renders_inside_another_sites_page() {
 
     // The SVG card loaded as an image on the other site.
     assert_eq!(loaded_image_width(&chrome).await, 480, "the SVG card loads");
+    chrome
+        .client
+        .set_window_size(1000, 1000)
+        .await
+        .expect("resize the window");
+    let png = chrome.client.screenshot().await.expect("take a screenshot");
+    std::fs::write(screenshot_dir().join("embed-host.png"), png).expect("save the screenshot");
 
     // Inside the card's frame: the commitment, its status, and links that leave the frame.
     enter(&chrome, "iframe[src*='/embed/commitments/']").await;
@@ -153,5 +168,20 @@ async fn a_card_renders_inside_another_sites_page() {
         Value::Bool(false),
         "an ordinary page was framed"
     );
+    chrome
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the host page");
+
+    // The owner's card, beside it.
+    enter(&chrome, "#actor-frame").await;
+    assert_eq!(text_of(&chrome, ".embed-title").await, owner_name);
+    let counted = run(
+        &chrome,
+        "return document.querySelectorAll('.embed-counts li').length",
+    )
+    .await;
+    assert_eq!(counted, 7, "every status is counted");
     chrome.close().await;
 }

@@ -69,7 +69,7 @@ fn frame(title: &str, description: &str, point: Option<&Point>, body: Markup) ->
             rect x="0.5" y="0.5" width=(SVG_WIDTH - 1) height=(SVG_HEIGHT - 1) rx="6"
                 fill="#ffffff" stroke=(LINE) {}
             (body)
-            text x=(LEFT) y=(SVG_HEIGHT - 12) font-size="11" fill=(MUTED) {
+            text x=(LEFT) y=(SVG_HEIGHT - 10) font-size="11" fill=(MUTED) {
                 @if let Some(point) = point { (as_of_words(point)) " · " }
                 "Covenant"
             }
@@ -81,14 +81,18 @@ fn frame(title: &str, description: &str, point: Option<&Point>, body: Markup) ->
     )
 }
 
-fn title_lines(title: &str, first_y: u32) -> Markup {
+/// The title in one or two lines from `first_y`, and how far below the second line's place
+/// the text after it can start (20 when the title took one line).
+fn title_lines(title: &str, first_y: u32) -> (Markup, u32) {
     let lines = wrap(&xml_text(title), TITLE_LINE_CHARS, 2);
-    html! {
+    let markup = html! {
         @for (index, line) in lines.iter().enumerate() {
             text x=(LEFT) y=(first_y + 20 * index as u32) font-size="16" font-weight="700"
                 fill=(INK) class="card-title" { (line) }
         }
-    }
+    };
+    let unused = if lines.len() < 2 { 20 } else { 0 };
+    (markup, unused)
 }
 
 fn commitment(card: &CommitmentCard, point: &Point) -> String {
@@ -97,23 +101,23 @@ fn commitment(card: &CommitmentCard, point: &Point) -> String {
     let overdue = card
         .days_overdue
         .map(|days| format!(" · {} overdue", format::days(i64::from(days))));
-    let facts = format!(
-        "Deadline {} · Latest outcome: {}",
-        deadline_words(card),
-        outcome_words(card)
-    );
-    let description = format!("{}: {status}. {facts}.", card.title);
+    let deadline = format!("Deadline: {}", deadline_words(card));
+    let outcome = format!("Latest outcome: {}", outcome_words(card));
+    let description = format!("{}: {status}. {deadline}. {outcome}.", card.title);
+    let (title, unused) = title_lines(&card.title, 50);
+    let status_y = 94 - unused;
     let body = html! {
         text x=(LEFT) y="26" font-size="12" font-weight="700" fill=(MUTED) {
             (xml_text(&card.owner_name))
         }
-        (title_lines(&card.title, 50))
-        rect x=(LEFT) y="86" width="10" height="10" rx="2" fill=(colour) {}
-        text x=(LEFT + 16) y="96" font-size="14" font-weight="700" fill=(colour) class="card-status" {
+        (title)
+        rect x=(LEFT) y=(status_y - 10) width="10" height="10" rx="2" fill=(colour) {}
+        text x=(LEFT + 16) y=(status_y) font-size="14" font-weight="700" fill=(INK) class="card-status" {
             (status)
             @if let Some(overdue) = &overdue { (overdue) }
         }
-        text x=(LEFT) y="120" font-size="12" fill=(INK) { (facts) }
+        text x=(LEFT) y=(status_y + 20) font-size="12" fill=(INK) { (deadline) }
+        text x=(LEFT) y=(status_y + 36) font-size="12" fill=(INK) { (outcome) }
     };
     frame(&card.title, &description, Some(point), body)
 }
@@ -131,12 +135,11 @@ fn actor(card: &ActorCard, point: &Point) -> String {
     );
     let column_width = (SVG_WIDTH - 2 * LEFT) / 3;
     let body = html! {
-        text x=(LEFT) y="26" font-size="12" font-weight="700" fill=(MUTED) { (xml_text(&card.kind)) }
+        text x=(LEFT) y="26" font-size="12" font-weight="700" fill=(MUTED) {
+            (xml_text(&card.kind)) " · " (format::thousands(card.commitments)) " commitments"
+        }
         text x=(LEFT) y="48" font-size="16" font-weight="700" fill=(INK) class="card-title" {
             (wrap(&xml_text(&card.name), TITLE_LINE_CHARS, 1).concat())
-            tspan font-size="12" font-weight="400" fill=(MUTED) {
-                "  " (format::thousands(card.commitments)) " commitments"
-            }
         }
         @for (index, share) in card.counts.iter().enumerate() {
             @let column = index as u32 % 3;
