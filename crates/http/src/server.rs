@@ -59,8 +59,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// The Content-Security-Policy of an HTML card: the server's stylesheet and nothing else (no
 /// script at all), and any site may frame it.
-pub const CARD_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors *";
+pub const CARD_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors *";
 
 /// The Content-Security-Policy of an SVG card: an image that loads nothing and runs nothing,
 /// even when opened on its own or framed.

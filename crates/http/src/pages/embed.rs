@@ -186,11 +186,13 @@ fn etag(point: &Point) -> String {
     format!("\"{CARD_REVISION}-{}-{}{world}\"", point.size, point.date)
 }
 
-/// Whether an `If-None-Match` value names `etag` (weak or strong, or `*`).
+/// Whether an `If-None-Match` value names `etag` (weak or strong). `*` is not taken as a
+/// match: it would answer 304 before knowing whether the card exists at all.
 fn matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
-    })
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate.strip_prefix("W/").unwrap_or(candidate) == etag)
 }
 
 fn prepare(
@@ -325,7 +327,7 @@ mod tests {
         assert_ne!(tag, etag(&point(1205)));
         assert!(matches(&tag, &tag));
         assert!(matches(&format!("\"other\", W/{tag}"), &tag));
-        assert!(matches("*", &tag));
+        assert!(!matches("*", &tag));
         assert!(!matches(&etag(&point(1203)), &tag));
     }
 

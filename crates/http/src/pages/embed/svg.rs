@@ -101,8 +101,8 @@ fn commitment(card: &CommitmentCard, point: &Point) -> String {
     let overdue = card
         .days_overdue
         .map(|days| format!(" · {} overdue", format::days(i64::from(days))));
-    let deadline = format!("Deadline: {}", deadline_words(card));
-    let outcome = format!("Latest outcome: {}", outcome_words(card));
+    let deadline = xml_text(&format!("Deadline: {}", deadline_words(card)));
+    let outcome = xml_text(&format!("Latest outcome: {}", outcome_words(card)));
     let description = format!("{}: {status}. {deadline}. {outcome}.", card.title);
     let (title, unused) = title_lines(&card.title, 50);
     let status_y = 94 - unused;
