@@ -4,7 +4,9 @@
 //! - `/v1/...`: the JSON API (queries, proofs, event status, ingest) with `/v1/openapi.json`,
 //!   every error in one shape (`error`);
 //! - `/metrics`: Prometheus text;
-//! - `/`: server-rendered pages for people.
+//! - `/`: server-rendered pages for people;
+//! - `/embed/...` and `/oembed`: cards other sites may frame or show as images, and the
+//!   oEmbed answer that hands them out (`pages::embed`, docs/EMBED.md).
 //!
 //! Each area is a module with its own `routes()`; this file only assembles them.
 
@@ -39,8 +41,9 @@ pub struct AppState {
     /// server without them (the query API then answers 503).
     pub query: Option<query_api::QueryHandle>,
     /// The server's public address (scheme, host and optional path, no trailing slash), for
-    /// absolute URLs: Atom self links, the verify command on the home page. Configured, never
-    /// taken from a request's Host header, which any client can set.
+    /// absolute URLs: Atom self links, the verify command on the home page, oEmbed answers and
+    /// their discovery links. Configured, never taken from a request's Host header, which any
+    /// client can set.
     pub public_url: String,
     /// The per-source limit on `POST /v1/events`; `None`: no limit.
     pub ingest_limit: Option<Arc<rate_limit::RateLimiter>>,

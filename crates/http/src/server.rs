@@ -10,7 +10,10 @@
 //!   file descriptor.
 //! - **Security headers** on every response: a Content-Security-Policy that allows only the
 //!   server's own script and stylesheet and no framing, `X-Frame-Options: DENY`,
-//!   `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
+//!   `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`. The embeddable
+//!   cards (`/embed/...`) are the one exception to the framing rule: a card response carries
+//!   the [`Embeddable`] marker and its own policy ([`CARD_CONTENT_SECURITY_POLICY`] or
+//!   [`SVG_CONTENT_SECURITY_POLICY`]), and gets no `X-Frame-Options`.
 //!
 //! Each request carries its peer address as `axum::extract::ConnectInfo<SocketAddr>` (the
 //! ingest rate limit keys on it).
@@ -54,17 +57,45 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The Content-Security-Policy of an HTML card: the server's stylesheet and nothing else (no
+/// script at all), and any site may frame it.
+pub const CARD_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors *";
+
+/// The Content-Security-Policy of an SVG card: an image that loads nothing and runs nothing,
+/// even when opened on its own or framed.
+pub const SVG_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors *";
+
+/// A response extension that marks a response as meant to be framed by other sites (the
+/// embeddable cards): [`harden`] then adds no `X-Frame-Options`, and the response brings its
+/// own Content-Security-Policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Embeddable;
+
+/// `X-Frame-Options: DENY` on every response not marked [`Embeddable`].
+async fn deny_framing(mut response: Response) -> Response {
+    let embeddable = response.extensions().get::<Embeddable>().is_some();
+    if !embeddable && !response.headers().contains_key(header::X_FRAME_OPTIONS) {
+        response
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
 /// The router with the security headers and the body timeout applied.
 pub fn harden(router: Router, limits: &ServerLimits) -> Router {
-    let headers: [(HeaderName, &'static str); 4] = [
+    let headers: [(HeaderName, &'static str); 3] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];
-    let mut router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_timeout,
-    ));
+    let mut router = router
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
+        .layer(axum::middleware::map_response(deny_framing));
     for (name, value) in headers {
         router = router.layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

@@ -794,6 +794,9 @@ fn answers_follow_a_long_backlog_as_it_is_applied() {
 #[path = "query_api/hardening.rs"]
 mod hardening;
 
+#[path = "query_api/embed.rs"]
+mod embed;
+
 /// What a request answered: status, content type and JSON body.
 fn send(server: &Server, method: &str, path: &str) -> (u16, String, Value) {
     let url = format!("{}{path}", server.base);

@@ -7,7 +7,7 @@ use super::common::{
 };
 use super::layout::{self, Frame, Section, segment};
 use super::periods::{Dated, bucket};
-use super::{Moment, PageError, Params, diff, format, moment};
+use super::{Moment, PageError, Params, diff, embed, format, moment};
 use crate::AppState;
 use covenant_core::event::Date;
 use covenant_query::view::{Actor, CommitmentPage, CommitmentSummary, MoneyTotals, Scorecard};
@@ -113,10 +113,12 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         filter,
         names,
     };
-    Ok(render(&view, &moment))
+    let oembed = embed::discovery_url(&state.public_url, &embed::Subject::Actor(id.to_owned()));
+    Ok(render(&view, &moment, oembed))
 }
 
-fn kind_line(actor: &Actor) -> String {
+/// The actor's kind in words, with party and constituency for an MP.
+pub(crate) fn kind_line(actor: &Actor) -> String {
     let mut parts = vec![match actor.kind.as_str() {
         "mp" => "MP".to_owned(),
         "nhs_body" => "NHS body".to_owned(),
@@ -272,7 +274,7 @@ fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
     }
 }
 
-pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
+pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Markup {
     let actor = &view.actor;
     let scorecard = &view.scorecard;
     let path = format!("/actors/{}", segment(&actor.id));
@@ -291,6 +293,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment) -> Markup {
                 ("Atom", format!("/v1/actors/{api_id}/feed.atom")),
             ],
         ),
+        oembed: Some(oembed),
     };
     let counts = shares(&scorecard.counts);
     let body = html! {

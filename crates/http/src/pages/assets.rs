@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 pub const STYLESHEET: &str = include_str!("assets/site.css");
 pub const SCRIPT: &str = include_str!("assets/site.js");
+/// The embeddable cards' own layout, on top of the site's stylesheet (colours, badges).
+pub const CARD_STYLESHEET: &str = include_str!("assets/card.css");
 
 const YEAR_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -35,10 +37,11 @@ fn asset(stem: &str, extension: &str, content_type: &'static str, body: &'static
     }
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         asset("site", "css", "text/css; charset=utf-8", STYLESHEET),
         asset("site", "js", "text/javascript; charset=utf-8", SCRIPT),
+        asset("card", "css", "text/css; charset=utf-8", CARD_STYLESHEET),
     ]
 });
 
@@ -50,6 +53,11 @@ pub fn stylesheet_url() -> String {
 /// The URL of the script, for `<script src>`.
 pub fn script_url() -> String {
     format!("/assets/{}", ASSETS[1].name)
+}
+
+/// The URL of the cards' stylesheet, loaded after the site's.
+pub fn card_stylesheet_url() -> String {
+    format!("/assets/{}", ASSETS[2].name)
 }
 
 /// `GET /assets/{name}`.
@@ -87,6 +95,7 @@ mod tests {
         assert!(stylesheet_url().ends_with(".css"));
         assert!(script_url().ends_with(".js"));
         assert_ne!(stylesheet_url(), script_url());
+        assert!(card_stylesheet_url().starts_with("/assets/card-"));
     }
 
     #[tokio::test]

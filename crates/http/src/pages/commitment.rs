@@ -2,9 +2,11 @@
 //! and for every event its place in the log with a link to the proof.
 
 use super::actor::money_bars;
-use super::common::{Names, actor_link, flags, formats, projections, status_badge, theme_link};
+use super::common::{
+    Names, actor_link, flags, formats, projections, status_badge, theme_link, verdict_status,
+};
 use super::layout::{self, Frame, Section, segment};
-use super::{Moment, PageError, Params, diff, format, moment};
+use super::{Moment, PageError, Params, diff, embed, format, moment};
 use crate::AppState;
 use covenant_query::view::{CommitmentDetail, HistoryEvent, IndicatorTarget, Link, Terms};
 use maud::{Markup, html};
@@ -31,7 +33,11 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         }
     }
     let names = Names::load(projections, &moment.point, ids)?;
-    Ok(render(&detail, &names, &moment))
+    let oembed = embed::discovery_url(
+        &state.public_url,
+        &embed::Subject::Commitment(id.to_owned()),
+    );
+    Ok(render(&detail, &names, &moment, oembed))
 }
 
 /// The single legacy indicator's target, unit after the number: "92% by 2028-29".
@@ -416,12 +422,7 @@ fn stage_word(stage: covenant_query::MoneyStage) -> &'static str {
 }
 
 fn verdict_badge(verdict: &str) -> Markup {
-    let status = match verdict {
-        "delivered" => covenant_query::Status::Delivered,
-        "partly_delivered" => covenant_query::Status::PartlyDelivered,
-        _ => covenant_query::Status::NotDelivered,
-    };
-    status_badge(status)
+    status_badge(verdict_status(verdict))
 }
 
 fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
@@ -480,7 +481,12 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
     }
 }
 
-pub(crate) fn render(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+pub(crate) fn render(
+    detail: &CommitmentDetail,
+    names: &Names,
+    moment: &Moment,
+    oembed: String,
+) -> Markup {
     let path = format!("/commitments/{}", segment(&detail.id));
     let api_id = segment(&detail.id);
     let frame = Frame {
@@ -504,6 +510,7 @@ pub(crate) fn render(detail: &CommitmentDetail, names: &Names, moment: &Moment) 
                 ),
             ],
         ),
+        oembed: Some(oembed),
     };
     let body = html! {
         p class="eyebrow" {

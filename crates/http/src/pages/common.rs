@@ -47,10 +47,24 @@ pub(crate) fn status_of(tone: Tone) -> Status {
     }
 }
 
+/// A status in words, as the badges say it.
+pub(crate) fn status_label(status: Status) -> &'static str {
+    tone_of(status).map_or("Retracted", Tone::label)
+}
+
+/// The status an outcome's verdict (`delivered`, `partly_delivered`, `not_delivered`) claims.
+pub(crate) fn verdict_status(verdict: &str) -> Status {
+    match verdict {
+        "delivered" => Status::Delivered,
+        "partly_delivered" => Status::PartlyDelivered,
+        _ => Status::NotDelivered,
+    }
+}
+
 pub(crate) fn status_badge(status: Status) -> Markup {
     match tone_of(status) {
         Some(tone) => badge(tone),
-        None => html! { span class="badge badge-not_started" { "Retracted" } },
+        None => html! { span class="badge badge-not_started" { (status_label(status)) } },
     }
 }
 

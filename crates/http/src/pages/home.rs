@@ -541,6 +541,7 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
                 ("CSV", "/v1/league.csv".to_owned()),
             ],
         ),
+        oembed: None,
     };
     let body = html! {
         h1 { "Promised versus done" }

@@ -45,6 +45,9 @@ pub struct Frame {
     pub section: Section,
     pub as_of: AsOfControl,
     pub formats: Vec<Format>,
+    /// The absolute URL of this page's oEmbed answer, announced for discovery (commitment
+    /// and actor pages, which have an embeddable card).
+    pub oembed: Option<String>,
 }
 
 /// `path?key=value&...` with the values percent-encoded; empty values are left out.
@@ -125,6 +128,10 @@ pub fn page(frame: &Frame, body: Markup) -> Markup {
                 @if let Some(atom) = atom {
                     link rel="alternate" type="application/atom+xml" title=(frame.title)
                         href=(atom.url);
+                }
+                @if let Some(oembed) = &frame.oembed {
+                    link rel="alternate" type="application/json+oembed" title=(frame.title)
+                        href=(oembed);
                 }
                 script src=(assets::script_url()) defer {}
             }
@@ -218,6 +225,7 @@ mod tests {
                     url: "/v1/actors/GB-GOV-23/feed.atom".into(),
                 },
             ],
+            oembed: Some("https://c.example/oembed?url=a&b".into()),
         }
     }
 
@@ -266,6 +274,9 @@ mod tests {
         ));
         assert!(html.contains(
             "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Department for &lt;Culture&gt;\" href=\"/v1/actors/GB-GOV-23/feed.atom\">"
+        ));
+        assert!(html.contains(
+            "<link rel=\"alternate\" type=\"application/json+oembed\" title=\"Department for &lt;Culture&gt;\" href=\"https://c.example/oembed?url=a&amp;b\">"
         ));
     }
 }

@@ -14,6 +14,7 @@ pub mod chart;
 mod commitment;
 mod common;
 pub mod diff;
+pub mod embed;
 pub mod format;
 mod home;
 pub mod layout;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/themes", get(themes_page))
         .route("/themes/{theme}", get(theme_page))
         .route("/assets/{name}", get(assets::serve))
+        .merge(embed::routes())
 }
 
 /// Query parameters, as given (pages validate the ones they use).
@@ -169,11 +171,8 @@ fn today() -> Date {
 /// How many signed checkpoint sizes the "as of" box suggests, newest first.
 const CHECKPOINT_SUGGESTIONS: usize = 12;
 
-pub(crate) fn moment(
-    state: &AppState,
-    projections: &Projections,
-    params: &Params,
-) -> Result<Moment, PageError> {
+/// The moment `params` ask for (`as_of`, `recorded`), without the checkpoint suggestions.
+pub(crate) fn bare_moment(projections: &Projections, params: &Params) -> Result<Moment, PageError> {
     let requested = params
         .get("as_of")
         .map(|value| value.trim().to_owned())
@@ -184,6 +183,20 @@ pub(crate) fn moment(
         .filter(|value| !value.is_empty());
     let as_of = parse_as_of(requested.as_deref().unwrap_or(""), recorded.as_deref())?;
     let point = projections.resolve(as_of, today())?;
+    Ok(Moment {
+        point,
+        requested,
+        recorded,
+        checkpoints: vec![],
+    })
+}
+
+pub(crate) fn moment(
+    state: &AppState,
+    projections: &Projections,
+    params: &Params,
+) -> Result<Moment, PageError> {
+    let moment = bare_moment(projections, params)?;
     let checkpoints = state
         .store
         .checkpoint_sizes()
@@ -197,10 +210,8 @@ pub(crate) fn moment(
         .take(CHECKPOINT_SUGGESTIONS)
         .collect();
     Ok(Moment {
-        point,
-        requested,
-        recorded,
         checkpoints,
+        ..moment
     })
 }
 
@@ -220,6 +231,7 @@ fn error_page(error: &PageError) -> Markup {
             ..AsOfControl::default()
         },
         formats: vec![],
+        oembed: None,
     };
     layout::page(
         &frame,

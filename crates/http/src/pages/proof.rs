@@ -51,6 +51,7 @@ pub(crate) fn page(state: &AppState, event_id: &str) -> Result<Markup, PageError
             label: "JSON",
             url: format!("/v1/proof/bundle/{}", segment(event_id)),
         }],
+        oembed: None,
     };
     let recorded = covenant_query::rfc3339(header.stored_at_ns);
     let body = html! {

@@ -224,6 +224,7 @@ pub(crate) fn render(
                 ("CSV", href("/v1/commitments.csv", &api_params)),
             ],
         ),
+        oembed: None,
     };
     let body = html! {
         h1 { "Search commitments" }

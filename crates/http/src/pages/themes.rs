@@ -52,6 +52,7 @@ pub(crate) fn render_list(themes: &[ThemeSummary], moment: &Moment) -> Markup {
                 ("CSV", "/v1/themes.csv".to_owned()),
             ],
         ),
+        oembed: None,
     };
     let seeds: Vec<ThemeRow> = SEED_THEMES
         .iter()
@@ -205,6 +206,7 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
                 ("Atom", format!("/v1/themes/{api_theme}/feed.atom")),
             ],
         ),
+        oembed: None,
     };
     let body = html! {
         p class="eyebrow" { a href=(link("/themes", moment, &[])) { "Themes" } }

@@ -5,6 +5,7 @@
 //! pages go to target/screenshots/ for people to look at.
 
 mod chrome;
+mod embed;
 mod server;
 
 use chrome::{Chrome, DESKTOP, PHONE};
