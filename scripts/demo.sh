@@ -61,6 +61,7 @@ if [ ! -f "$demo/witness.vkey" ]; then
 fi
 witness_key="$(cat "$demo/witness.vkey")"
 log_key="$("$covenant" keys show "$demo/log.key" | sed -n 's/^verifier key: //p')"
+echo "$log_key" >"$demo/log.vkey"
 witness_port="$(free_port)"
 witness_url="http://127.0.0.1:$witness_port"
 "$covenant" audit witness serve --name "$witness_name" --key-file "$demo/witness.key" \
@@ -91,9 +92,15 @@ Covenant is running.
   scorecards   http://$listen/v1/actors
   log          http://$listen/log/checkpoint (cosigned by the witness at $witness_url)
   metrics      http://$listen/metrics
+  2025 report  http://$listen/actors/GB-GOV-23/reports/2025 (the culture department's annual
+               covenant report, with its PDF, CSV, JSON and proof bundle)
 
 Check the log as a watchdog would, requiring the witness's cosignature:
   $covenant audit verify http://$listen --witness $demo/witness.vkey
+
+Check every figure of the 2025 report from its proof bundle alone:
+  $covenant report --server http://$listen --actor GB-GOV-23 --year 2025 --format bundle --out $demo/dcms-2025.json
+  $covenant audit check-report $demo/dcms-2025.json --key $demo/log.vkey
 
 WARNING: the demo's log, registrar and witness keys are public test keys, derived from fixed
 seeds in the source code: anyone can sign with them. Never let them sign a real log; start

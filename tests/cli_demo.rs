@@ -512,6 +512,7 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
             report.contains("cosigned by 1 of the 1 pinned witnesses"),
             "{report}"
         );
+        check_the_demo_report(scratch.path(), &demo_dir, &url, run);
         let status = script.interrupt();
         assert!(
             status.success(),
@@ -522,6 +523,79 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
             "{run} run: the ledger stopped listening"
         );
     }
+}
+
+/// The culture department's 2025 report, as the banner says to fetch and check it: its text
+/// summary, its bundle passing `check-report`, and the same bundle with one number changed
+/// failing it.
+fn check_the_demo_report(
+    scratch: &std::path::Path,
+    demo_dir: &std::path::Path,
+    url: &str,
+    run: &str,
+) {
+    let base = [
+        "report",
+        "--server",
+        url,
+        "--actor",
+        "GB-GOV-23",
+        "--year",
+        "2025",
+    ];
+    let summary = covenant(scratch, &base);
+    assert!(summary.status.success(), "{run} run: {}", stderr(&summary));
+    let text = stdout(&summary);
+    assert!(
+        text.contains("Annual covenant report 2025: Department for Culture, Media and Sport"),
+        "{text}"
+    );
+    assert!(text.contains("Commitments made"), "{text}");
+    let bundle = demo_dir.join("dcms-2025.json");
+    let mut args = base.to_vec();
+    args.extend(["--format", "bundle", "--out", bundle.to_str().unwrap()]);
+    let written = covenant(scratch, &args);
+    assert!(written.status.success(), "{run} run: {}", stderr(&written));
+    let key = demo_dir.join("log.vkey");
+    let check = |file: &std::path::Path| {
+        covenant(
+            scratch,
+            &[
+                "audit",
+                "check-report",
+                file.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        )
+    };
+    let checked = check(&bundle);
+    assert!(
+        checked.status.success(),
+        "{run} run: {}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+    assert!(
+        stdout(&checked).contains("valid: every figure"),
+        "{}",
+        stdout(&checked)
+    );
+
+    let mut altered: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let made = &mut altered["report"]["current"]["figures"][0];
+    assert_eq!(made["name"], "made");
+    made["value"] = serde_json::json!(made["value"].as_i64().unwrap() + 1);
+    let altered_path = scratch.join("altered.json");
+    std::fs::write(&altered_path, serde_json::to_vec(&altered).unwrap()).unwrap();
+    let refused = check(&altered_path);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("FAILED  2025 made"),
+        "{}",
+        stdout(&refused)
+    );
 }
 
 /// scripts/demo.sh as a child process, with its output read line by line.

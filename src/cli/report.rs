@@ -95,6 +95,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How long to wait for a server that is still catching up.
+const RETRY_SECONDS: u32 = 30;
+
 fn fetch(args: &ReportArgs, server: &str) -> anyhow::Result<Vec<u8>> {
     let mut url = format!(
         "{}{}/{}",
@@ -113,6 +116,16 @@ fn fetch(args: &ReportArgs, server: &str) -> anyhow::Result<Vec<u8>> {
         .get(&url)
         .call()
         .with_context(|| format!("GET {url}"))?;
+    // A server answers 503 until its projections reach a signed checkpoint: wait a little.
+    let mut waited = 0;
+    while response.status() == 503 && waited < RETRY_SECONDS {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        waited += 1;
+        response = agent
+            .get(&url)
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+    }
     let status = response.status();
     let body = response
         .body_mut()

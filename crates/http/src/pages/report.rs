@@ -91,6 +91,7 @@ pub(crate) fn render(built: &BuiltReport, verifier_key: &str) -> Markup {
             ),
             ..AsOfControl::default()
         },
+        oembed: None,
         formats: vec![
             layout::Format {
                 label: "PDF",
