@@ -117,13 +117,23 @@ fn the_covenant_story_shows_in_the_summary() {
     assert!(summary.commitments["dcms-volunteering-strategy"].deadline_moved);
     assert_eq!(status("dcms-youth-arts-fund"), Status::Withdrawn);
 
+    // The department's other pledges of 2024 and 2025, for its annual report.
+    assert_eq!(status("dcms-community-wealth-plan"), Status::Delivered);
+    assert_eq!(status("dcms-charity-fees-review"), Status::Withdrawn);
+    assert_eq!(status("dcms-volunteer-digital-skills"), Status::Overdue);
+    assert_eq!(status("dcms-grant-decisions"), Status::NotDelivered);
+    assert_eq!(status("dcms-civil-society-data"), Status::Delivered);
+    let clubs = &summary.commitments["dcms-youth-clubs"];
+    assert_eq!(clubs.status, Status::PartlyDelivered);
+    assert!(clubs.deadline_moved && clubs.disputed);
+
     let dcms = &summary.actors["GB-GOV-23"];
     assert_eq!(dcms.name, "Department for Culture, Media and Sport");
-    assert_eq!(dcms.commitments(), 5);
+    assert_eq!(dcms.commitments(), 11);
     // The secretariat funding was recorded twice and the copy retracted: it counts once.
-    assert_eq!(dcms.committed_minor, 450_000 * 100);
-    assert_eq!(dcms.pledged_minor, (1_200_000 + 25_000_000) * 100);
-    assert_eq!(dcms.spent_minor, 815_000 * 100);
+    assert_eq!(dcms.committed_minor, (450_000 + 5_000_000) * 100);
+    assert_eq!(dcms.pledged_minor, (1_200_000 + 25_000_000 + 600_000) * 100);
+    assert_eq!(dcms.spent_minor, (815_000 + 3_200_000 + 120_000) * 100);
 }
 
 #[test]

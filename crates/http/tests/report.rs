@@ -71,17 +71,49 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
         }
         other => panic!("scope {other:?}"),
     }
-    assert!(figure(&report, FigureName::Made) >= 5, "{report:#?}");
+    // The demo's story of the department (crates/demo/src/data/covenant.rs), figure by figure.
+    let previous = report
+        .previous
+        .as_ref()
+        .expect("the department made pledges in 2024");
+    let count =
+        |year: &covenant_query::report::YearFigures, name| year.figure(name, None).unwrap().value;
+    for (name, in_2025, in_2024) in [
+        (FigureName::Made, 6, 5),
+        (FigureName::Delivered, 2, 1),
+        (FigureName::PartlyDelivered, 1, 0),
+        (FigureName::NotDelivered, 1, 0),
+        (FigureName::Overdue, 1, 0),
+        (FigureName::Withdrawn, 1, 0),
+        (FigureName::GoalpostsMoved, 1, 0),
+        (FigureName::Disputed, 1, 0),
+    ] {
+        assert_eq!(count(&report.current, name), in_2025, "{name:?} in 2025");
+        assert_eq!(count(previous, name), in_2024, "{name:?} in 2024");
+    }
+    assert_eq!(report.goalposts.len(), 1);
+    assert_eq!(report.goalposts[0].commitment_id, "dcms-youth-clubs");
+    assert_eq!(
+        report.goalposts[0].changes[0].before.as_deref(),
+        Some("2025-06-30")
+    );
+    assert_eq!(report.goalposts[0].changes[0].after, "2025-12-31");
+    assert_eq!(report.disputes.len(), 1);
+    assert!(report.disputes[0].view.contains("280 clubs"));
 
-    // An independent tally of the demo data: the money the department recorded in 2025.
+    // An independent tally of the demo data: the money the department recorded by the end of
+    // 2025 is what the report counts in 2024 and 2025.
     let demo = covenant_demo::demo();
     let summary = demo.summary_as_of(Date::parse("2025-12-31").unwrap());
     let department = &summary.actors[DCMS];
     let money = |name| {
-        report
-            .current
-            .figure(name, Some("GBP"))
-            .map_or(0, |figure| figure.value)
+        [&report.current, previous]
+            .iter()
+            .map(|year| {
+                year.figure(name, Some("GBP"))
+                    .map_or(0, |figure| figure.value)
+            })
+            .sum::<i128>()
     };
     assert_eq!(
         money(FigureName::MoneyCommitted),
@@ -94,6 +126,14 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     assert_eq!(
         money(FigureName::MoneyPledged),
         i128::from(department.pledged_minor)
+    );
+    assert_eq!(
+        report
+            .current
+            .figure(FigureName::MoneySpent, Some("GBP"))
+            .unwrap()
+            .value,
+        332_000_000
     );
 
     // The page names the checkpoint and links every figure to its events.

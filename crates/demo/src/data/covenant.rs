@@ -1,6 +1,8 @@
 //! The Civil Society Covenant as the culture department (DCMS) and the Cabinet Office might
 //! record it: a joint council, cross-sector secondments and a yearly report, followed through
-//! two simulated years, with the council itself and a watchdog charity weighing in.
+//! two simulated years, with the council itself and a watchdog charity weighing in; and the
+//! department's other pledges of 2024 and 2025 (loaded when the log opened, with their own
+//! dates), so that its annual report for 2025 has a year before to compare with.
 
 use super::registry::{CABINET_OFFICE, COUNCIL, DCMS, WATCHDOG};
 use super::{covenant_source, evidence, pounds};
@@ -19,6 +21,9 @@ pub fn write(script: &mut Script) {
     covenant_leads(script);
     grants_data(script);
     council_work_plan(script);
+    earlier_pledges(script);
+    youth_clubs(script);
+    civil_society_data(script);
 }
 
 fn council(script: &mut Script) {
@@ -557,6 +562,242 @@ fn council_work_plan(script: &mut Script) {
             Verdict::Delivered,
             day("2026-03-09"),
             "The work plan is published and the council reports against it at each meeting.",
+        ),
+    );
+}
+
+/// Pledges the department made in 2024, before the log opened, recorded in its first week with
+/// the dates they were made, acted on and reported (backfills, which the pages point out).
+fn earlier_pledges(script: &mut Script) {
+    let plan = "dcms-community-wealth-plan";
+    script.say(
+        DCMS,
+        at("2025-01-06", 10),
+        Commitment::new(
+            plan,
+            "Publish a plan for the Community Wealth Fund",
+            "We will publish how the Community Wealth Fund will reach the places that have \
+             had least from lottery and grant funding, before the end of 2024.",
+            day("2024-03-04"),
+        )
+        .due_by(day("2024-12-31"))
+        .themes(["community"]),
+    );
+    script.say(
+        DCMS,
+        at("2025-01-06", 11),
+        Action::new(
+            "dcms-wealth-plan-draft",
+            [plan],
+            ActionType::Publication,
+            day("2024-06-03"),
+            "Published a draft plan for consultation with the places it names.",
+        ),
+    );
+    script.say(
+        DCMS,
+        at("2025-01-06", 12),
+        Outcome::new(
+            plan,
+            Verdict::Delivered,
+            day("2024-11-20"),
+            "The plan was published in November 2024, with the list of places it will fund.",
+        ),
+    );
+
+    let fees = "dcms-charity-fees-review";
+    script.say(
+        DCMS,
+        at("2025-01-08", 11),
+        Commitment::new(
+            fees,
+            "Review whether charities should pay registration fees",
+            "We will review the case for fees for registering a charity and publish our \
+             conclusions by June 2025.",
+            day("2024-10-15"),
+        )
+        .due_by(day("2025-06-30"))
+        .themes(["partnership"]),
+    );
+    script.say(
+        DCMS,
+        at("2025-04-02", 10),
+        Withdrawal::new(
+            fees,
+            "Superseded: the Covenant's joint council will look at the costs charities face as a \
+             whole, fees among them.",
+        ),
+    );
+
+    let skills = "dcms-volunteer-digital-skills";
+    script.say(
+        DCMS,
+        at("2025-01-08", 10),
+        Commitment::new(
+            skills,
+            "Train 10,000 charity volunteers in digital skills",
+            "We will fund free digital skills courses for 10,000 volunteers of small charities \
+             by October 2025.",
+            day("2024-09-02"),
+        )
+        .due_by(day("2025-10-31"))
+        .themes(["opportunity"]),
+    );
+    script.say(
+        DCMS,
+        at("2025-02-11", 11),
+        Action::new(
+            "dcms-digital-skills-pilot",
+            [skills],
+            ActionType::Funding,
+            day("2025-02-11"),
+            "Funded a pilot course in three regions.",
+        )
+        .money(Money::gbp(pounds(120_000), MoneyStage::Spent)),
+    );
+
+    let grants = "dcms-grant-decisions";
+    script.say(
+        DCMS,
+        at("2025-01-09", 10),
+        Commitment::new(
+            grants,
+            "Decide small grant applications within six weeks",
+            "From April 2024 we will decide every application to our small grants programmes \
+             within six weeks, by March 2025.",
+            day("2024-05-01"),
+        )
+        .due_by(day("2025-03-31"))
+        .themes(["partnership"]),
+    );
+    script.say(
+        DCMS,
+        at("2025-04-10", 10),
+        Outcome::new(
+            grants,
+            Verdict::NotDelivered,
+            day("2025-04-10"),
+            "The median decision took nine weeks; one application in four took more than twelve.",
+        )
+        .lessons("Assessment was done by too few people at the busiest time of year."),
+    );
+}
+
+/// A 2024 pledge whose deadline moved in 2025 and whose partial delivery a watchdog disputes.
+fn youth_clubs(script: &mut Script) {
+    let id = "dcms-youth-clubs";
+    script.say(
+        DCMS,
+        at("2025-01-07", 10),
+        Commitment::new(
+            id,
+            "Reopen 500 youth clubs",
+            "We will fund the reopening of 500 youth clubs closed since 2010, by June 2025.",
+            day("2024-06-10"),
+        )
+        .due_by(day("2025-06-30"))
+        .themes(["opportunity", "community"])
+        .indicator(
+            Indicator::new("youth clubs reopened", "clubs", true)
+                .baseline(0.0, Some(day("2024-06-10")))
+                .target(500.0, "by June 2025"),
+        ),
+    );
+    script.say(
+        DCMS,
+        at("2025-01-07", 11),
+        Action::new(
+            "dcms-youth-clubs-fund",
+            [id],
+            ActionType::Funding,
+            day("2024-09-02"),
+            "Committed £5 million to councils and youth charities to reopen clubs.",
+        )
+        .money(Money::gbp(pounds(5_000_000), MoneyStage::Committed)),
+    );
+    script.say(
+        DCMS,
+        at("2025-03-14", 11),
+        Action::new(
+            "dcms-youth-clubs-grants",
+            [id],
+            ActionType::Funding,
+            day("2025-03-14"),
+            "Paid the first round of grants to 220 clubs.",
+        )
+        .money(Money::gbp(pounds(3_200_000), MoneyStage::Spent)),
+    );
+    script.say(
+        DCMS,
+        at("2025-05-01", 10),
+        Amendment::new(
+            id,
+            AmendmentClass::DeadlineChange,
+            "Building works in many clubs need more time than the grants allowed for.",
+        )
+        .new_due_by(day("2025-12-31")),
+    );
+    let outcome = script.say(
+        DCMS,
+        at("2025-12-15", 10),
+        Outcome::new(
+            id,
+            Verdict::PartlyDelivered,
+            day("2025-12-15"),
+            "410 clubs have reopened; the rest are waiting for building works.",
+        )
+        .indicator_actual(410.0, "to December 2025"),
+    );
+    script.say(
+        WATCHDOG,
+        at("2025-12-20", 9),
+        Assessment::new(
+            id,
+            outcome,
+            Stance::Disputes,
+            "Our visits found 280 clubs open on weekday evenings. Many of the 410 counted have \
+             been funded but have not opened their doors yet.",
+        )
+        .verdict(Verdict::NotDelivered),
+    );
+}
+
+/// A pledge made and delivered within 2025.
+fn civil_society_data(script: &mut Script) {
+    let id = "dcms-civil-society-data";
+    script.say(
+        DCMS,
+        at("2025-01-20", 10),
+        Commitment::new(
+            id,
+            "Open a data service on civil society",
+            "We will publish, in one place and as open data, what government knows about the \
+             size, income and workforce of civil society, by September 2025.",
+            day("2025-01-20"),
+        )
+        .due_by(day("2025-09-30"))
+        .themes(["partnership"]),
+    );
+    script.say(
+        DCMS,
+        at("2025-06-02", 11),
+        Action::new(
+            "dcms-data-service-build",
+            [id],
+            ActionType::Funding,
+            day("2025-06-02"),
+            "Pledged funding for the data service's first two years.",
+        )
+        .money(Money::gbp(pounds(600_000), MoneyStage::Pledged)),
+    );
+    script.say(
+        DCMS,
+        at("2025-09-25", 10),
+        Outcome::new(
+            id,
+            Verdict::Delivered,
+            day("2025-09-25"),
+            "The data service is live, with quarterly updates from three departments.",
         ),
     );
 }
