@@ -352,12 +352,15 @@ fn report_asked(
                 "{year:?} is not a year: give four digits, for example 2025"
             ))
         })?;
+    // The page's "as of" box sends `as_of`; downloads say `checkpoint`. Both name a size.
     let checkpoint = params
         .get("checkpoint")
+        .or_else(|| params.get("as_of").filter(|value| !value.trim().is_empty()))
         .map(|size| {
             size.trim().parse::<u64>().map_err(|_| {
                 PageError::bad_request(format!(
-                    "checkpoint {size:?} is not a checkpoint size (a whole number of entries)"
+                    "checkpoint {size:?} is not a checkpoint size: a report is computed as of a \
+                     signed checkpoint, named by its number of entries"
                 ))
             })
         })
@@ -389,8 +392,27 @@ fn report_page(
     year: &str,
     params: &Params,
 ) -> Result<Markup, PageError> {
-    let built = build_report(state, &report_asked(actor, year, params)?)?;
-    Ok(report::render(&built, &state.verifier_key))
+    let asked = report_asked(actor, year, params)?;
+    let built = build_report(state, &asked)?;
+    let applied = common::projections(state)?.applied();
+    let checkpoints = state
+        .store
+        .checkpoint_sizes()
+        .map_err(|error| {
+            tracing::error!(%error, "list checkpoint sizes");
+            PageError::internal("the log's checkpoints cannot be listed")
+        })?
+        .into_iter()
+        .rev()
+        .filter(|size| *size <= applied)
+        .take(CHECKPOINT_SUGGESTIONS)
+        .collect();
+    let control = AsOfControl {
+        requested: asked.checkpoint.map(|size| size.to_string()),
+        checkpoints,
+        ..AsOfControl::default()
+    };
+    Ok(report::render(&built, &state.verifier_key, control))
 }
 
 /// A file of the report: its content type, download name and bytes.

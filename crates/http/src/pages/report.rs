@@ -73,7 +73,8 @@ pub fn file_url(report: &Report, file: &str) -> String {
     )
 }
 
-pub(crate) fn render(built: &BuiltReport, verifier_key: &str) -> Markup {
+/// `as_of` carries the checkpoint the reader asked for and the sizes to suggest.
+pub(crate) fn render(built: &BuiltReport, verifier_key: &str, as_of: AsOfControl) -> Markup {
     let report = &built.report;
     let name = scope_name(report);
     let frame = Frame {
@@ -89,7 +90,7 @@ pub(crate) fn render(built: &BuiltReport, verifier_key: &str) -> Markup {
                 "the signed checkpoint of {} entries",
                 format::thousands(clamp(i128::from(report.checkpoint.size)))
             ),
-            ..AsOfControl::default()
+            ..as_of
         },
         oembed: None,
         formats: vec![
@@ -153,7 +154,7 @@ fn checkpoint_card(report: &Report, verifier_key: &str) -> Markup {
                 a href=(file_url(report, "bundle.json")) { "proof bundle" }
                 " (each counted event with its inclusion proof against this checkpoint) and run"
             }
-            pre { code { "covenant audit check-report bundle.json --key '" (verifier_key) "'" } }
+            pre class="verify-line" { code { "covenant audit check-report bundle.json --key '" (verifier_key) "'" } }
         }
     }
 }
@@ -163,12 +164,12 @@ fn figures_table(report: &Report) -> Markup {
     html! {
         section class="card" aria-labelledby="figures-heading" {
             h2 id="figures-heading" { "The year in figures" }
-            table class="report-figures" {
+            div class="table-scroll" { table class="report-figures" {
                 thead { tr {
                     th scope="col" { "Figure" }
                     th scope="col" class="num" { (report.year) }
                     th scope="col" class="num" { (report.year - 1) }
-                    th scope="col" class="num" { "Change" }
+                    th scope="col" class="num hide-narrow" { "Change" }
                 } }
                 tbody {
                     @for figure in &report.current.figures {
@@ -183,7 +184,7 @@ fn figures_table(report: &Report) -> Markup {
                                     (None, _) => "–",
                                 }
                             }
-                            td class="num" { (change(figure, before, previous.is_some())) }
+                            td class="num hide-narrow" { (change(figure, before, previous.is_some())) }
                         }
                     }
                     // Money recorded the year before in a currency or stage this year has none of.
@@ -193,12 +194,12 @@ fn figures_table(report: &Report) -> Markup {
                                 th scope="row" { (figure_label(before.name)) }
                                 td class="num" { "0" }
                                 td class="num" { a href=(format!("#{}", anchor(report, year.year, before))) { (figure_value(before)) } }
-                                td class="num" { (signed_change(-before.value, before.currency.as_deref())) }
+                                td class="num hide-narrow" { (signed_change(-before.value, before.currency.as_deref())) }
                             }
                         }
                     }
                 }
-            }
+            } }
             @if previous.is_none() {
                 p class="notice" { "The log holds nothing in scope at the end of " (report.year - 1) ", so there is no year before to compare with." }
             }
@@ -241,7 +242,7 @@ fn goalposts(report: &Report) -> Markup {
             @if report.goalposts.is_empty() {
                 p { "No target, deadline or scope was moved in " (report.year) "." }
             } @else {
-                table class="report-goalposts" {
+                div class="table-scroll" { table class="report-goalposts" {
                     thead { tr { th scope="col" { "Commitment" } th scope="col" { "Effective" } th scope="col" { "What changed" } th scope="col" { "Why, in their words" } } }
                     tbody {
                         @for moved in &report.goalposts {
@@ -257,7 +258,7 @@ fn goalposts(report: &Report) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
         }
     }
@@ -270,7 +271,7 @@ fn disputes(report: &Report) -> Markup {
             @if report.disputes.is_empty() {
                 p { "No assessor disputes a reported outcome at the end of the period." }
             } @else {
-                table class="report-disputes" {
+                div class="table-scroll" { table class="report-disputes" {
                     thead { tr { th scope="col" { "Commitment" } th scope="col" { "Claimed" } th scope="col" { "Assessor" } th scope="col" { "Their view" } } }
                     tbody {
                         @for dispute in &report.disputes {
@@ -288,7 +289,7 @@ fn disputes(report: &Report) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
         }
     }
@@ -301,22 +302,22 @@ fn largest_changes(report: &Report) -> Markup {
             @if report.largest_changes.is_empty() {
                 p { "Nothing in scope changed in " (report.year) "." }
             } @else {
-                table class="report-changes" {
-                    thead { tr { th scope="col" { "Commitment" } th scope="col" { "Start of year" } th scope="col" { "End of period" } th scope="col" class="num" { "Events" } th scope="col" class="num" { "Spent" } } }
+                div class="table-scroll" { table class="report-changes" {
+                    thead { tr { th scope="col" { "Commitment" } th scope="col" { "Start of year" } th scope="col" { "End of period" } th scope="col" class="num hide-narrow" { "Events" } th scope="col" class="num hide-narrow" { "Spent" } } }
                     tbody {
                         @for change in &report.largest_changes {
                             tr {
                                 td { a href=(commitment_href(&change.commitment_id)) { (change.title) } }
                                 td { @match change.status_before { Some(status) => (status_badge(status)), None => "not yet made" } }
                                 td { (status_badge(change.status_after)) }
-                                td class="num" { (change.events_in_year) }
-                                td class="num" {
+                                td class="num hide-narrow" { (change.events_in_year) }
+                                td class="num hide-narrow" {
                                     @for (currency, amount) in &change.spent { (format::money(clamp(*amount), currency)) " " }
                                 }
                             }
                         }
                     }
-                }
+                } }
             }
         }
     }

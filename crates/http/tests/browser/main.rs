@@ -6,6 +6,7 @@
 
 mod chrome;
 mod embed;
+mod report;
 mod server;
 
 use chrome::{Chrome, DESKTOP, PHONE};
@@ -840,6 +841,10 @@ async fn pages_fit_a_phone_and_work_from_the_keyboard() {
         ("/search?q=report".to_owned(), None),
         ("/themes".to_owned(), Some("themes-phone.png")),
         ("/themes/community".to_owned(), None),
+        (
+            "/actors/GB-GOV-23/reports/2025".to_owned(),
+            Some("report-phone.png"),
+        ),
     ] {
         client.goto(&server.url(&path)).await.unwrap();
         let width = run(&chrome, "return window.innerWidth").await;
