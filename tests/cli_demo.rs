@@ -596,6 +596,8 @@ fn check_the_demo_report(
         "{}",
         stdout(&refused)
     );
+    let unreadable = check(&scratch.join("no-such-bundle.json"));
+    assert_eq!(unreadable.status.code(), Some(2), "{}", stderr(&unreadable));
 }
 
 /// scripts/demo.sh as a child process, with its output read line by line.

@@ -535,8 +535,13 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
 fn check_report(args: CheckReportArgs) -> anyhow::Result<ExitCode> {
     use covenant_query::report::bundle::{self, ReportBundle};
     let key = key_argument(&args.key)?;
-    let text =
-        std::fs::read(&args.file).with_context(|| format!("read {}", args.file.display()))?;
+    let text = match std::fs::read(&args.file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("cannot check {}: {error}", args.file.display());
+            return Ok(ExitCode::from(INCOMPLETE));
+        }
+    };
     let report_bundle: ReportBundle = match serde_json::from_slice(&text) {
         Ok(parsed) => parsed,
         Err(error) => {

@@ -298,32 +298,52 @@ impl<'a> AboutOne<'a> {
     }
 }
 
-/// Every figure of both years, claimed against recomputed.
-fn compare_figures(claimed: &Report, recomputed: &Report) -> Vec<FigureCheck> {
-    fn years(report: &Report) -> impl Iterator<Item = &super::YearFigures> {
-        std::iter::once(&report.current).chain(report.previous.as_ref())
-    }
-    let mut keyed: BTreeMap<(i32, String), (Option<&super::Figure>, Option<&super::Figure>)> =
-        BTreeMap::new();
-    for year in years(claimed) {
-        for figure in &year.figures {
-            keyed.entry((year.year, figure.key())).or_default().0 = Some(figure);
-        }
-    }
-    for year in years(recomputed) {
-        for figure in &year.figures {
-            keyed.entry((year.year, figure.key())).or_default().1 = Some(figure);
-        }
-    }
-    keyed
-        .into_iter()
-        .rev()
-        .map(|((year, key), (claimed, recomputed))| FigureCheck {
-            year,
-            key,
-            claimed: claimed.map(|figure| figure.value),
-            recomputed: recomputed.map(|figure| figure.value),
-            counted_match: claimed.map(|f| &f.counted) == recomputed.map(|f| &f.counted),
+type FigureKey = (i32, String);
+
+/// A report's figures of both years by year and key, in the report's order.
+fn figures_of(report: &Report) -> Vec<(FigureKey, &super::Figure)> {
+    std::iter::once(&report.current)
+        .chain(report.previous.as_ref())
+        .flat_map(|year| {
+            year.figures
+                .iter()
+                .map(move |figure| ((year.year, figure.key()), figure))
         })
         .collect()
+}
+
+/// Every figure of both years, claimed against recomputed, in the report's order (then any
+/// figure only the recomputation gives).
+fn compare_figures(claimed: &Report, recomputed: &Report) -> Vec<FigureCheck> {
+    let claimed = figures_of(claimed);
+    let recomputed = figures_of(recomputed);
+    let mut order: Vec<&FigureKey> = claimed.iter().map(|(key, _)| key).collect();
+    for (key, _) in &recomputed {
+        if !order.contains(&key) {
+            order.push(key);
+        }
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let (mine, theirs) = (find(&claimed, key), find(&recomputed, key));
+            FigureCheck {
+                year: key.0,
+                key: key.1.clone(),
+                claimed: mine.map(|figure| figure.value),
+                recomputed: theirs.map(|figure| figure.value),
+                counted_match: mine.map(|f| &f.counted) == theirs.map(|f| &f.counted),
+            }
+        })
+        .collect()
+}
+
+fn find<'r>(
+    figures: &[(FigureKey, &'r super::Figure)],
+    key: &FigureKey,
+) -> Option<&'r super::Figure> {
+    figures
+        .iter()
+        .find(|(candidate, _)| candidate == key)
+        .map(|(_, figure)| *figure)
 }
