@@ -197,6 +197,25 @@ fn text(report: &Report) -> String {
             figure_value(figure)
         ));
     }
+    // Money the year before in a currency or stage this year has none of.
+    for before in previous.iter().flat_map(|year| &year.figures).filter(|f| {
+        f.currency.is_some()
+            && report
+                .current
+                .figure(f.name, f.currency.as_deref())
+                .is_none()
+    }) {
+        let label = format!(
+            "{} ({})",
+            figure_label(before.name),
+            before.currency.as_deref().unwrap_or_default()
+        );
+        out.push_str(&format!(
+            "{label:<34} {:>16} {:>16}\n",
+            "0",
+            figure_value(before)
+        ));
+    }
     out.push_str(&format!(
         "\n{} goalpost moves, {} disputes, {} commitments among the largest changes.\n\
          Check every figure: covenant report ... --format bundle --out bundle.json, then\n\

@@ -274,6 +274,29 @@ fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
     }
 }
 
+/// The most annual reports an actor page links to, newest first.
+const REPORT_YEARS: usize = 5;
+
+/// Links to the actor's annual covenant reports: each year from its first commitment to the
+/// year of the moment shown.
+fn report_links(id: &str, dated: &[Dated], moment: &Moment) -> Markup {
+    let Some(first) = dated.iter().map(|item| item.made_on).min() else {
+        return html! {};
+    };
+    let (first_year, _, _) = first.year_month_day();
+    let (last_year, _, _) = moment.point.date.year_month_day();
+    let years: Vec<i32> = (first_year..=last_year).rev().take(REPORT_YEARS).collect();
+    html! {
+        p class="report-links" {
+            "Annual covenant reports: "
+            @for (index, year) in years.iter().enumerate() {
+                @if index > 0 { ", " }
+                a href=(crate::report::page_path(Some(id), *year)) { (year) }
+            }
+        }
+    }
+}
+
 pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Markup {
     let actor = &view.actor;
     let scorecard = &view.scorecard;
@@ -302,6 +325,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Marku
         @if actor.retracted {
             p class="notice" { "This registration was retracted as published in error." }
         }
+        (report_links(&actor.id, &view.dated, moment))
         (figures(&[
             ("Commitments", format::thousands(scorecard.commitments)),
             ("Delivered", format::thousands(scorecard.counts.delivered)),

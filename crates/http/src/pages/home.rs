@@ -550,6 +550,13 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
             "signed log. Of the " (format::thousands(overall.resolved)) " with a final answer, the delivery rate is "
             strong { (format::rate(overall.delivery_rate)) } "."
         }
+        @let (year, _, _) = moment.point.date.year_month_day();
+        p class="report-links" {
+            "The annual covenant report of all of government: "
+            a href=(crate::report::page_path(None, year)) { (year) " so far" } ", "
+            a href=(crate::report::page_path(None, year - 1)) { (year - 1) }
+            "; each body's is on its page."
+        }
         (figures(&[
             ("Commitments", format::thousands(overall.commitments)),
             ("Delivered", format::thousands(overall.counts.delivered)),

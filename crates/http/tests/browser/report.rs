@@ -15,10 +15,18 @@ async fn the_report_page_shows_every_figure_and_each_links_to_what_it_counts() {
     let path = "/actors/GB-GOV-23/reports/2025";
     let report = server.json(&format!("{path}/report.json")).await;
 
+    // A reader finds the report from the department's page.
     client
-        .goto(&server.url(path))
+        .goto(&server.url("/actors/GB-GOV-23"))
         .await
-        .expect("load the report");
+        .expect("load the actor page");
+    client
+        .find(Locator::Css(&format!(".report-links a[href='{path}']")))
+        .await
+        .expect("the actor page links to its 2025 report")
+        .click()
+        .await
+        .expect("follow the link");
     assert_eq!(
         text_of(&chrome, "h1").await,
         "Department for Culture, Media and Sport"
