@@ -153,8 +153,15 @@ fn compute(args: &ReportArgs, data: &std::path::Path) -> anyhow::Result<Vec<u8>>
         year: args.year,
         checkpoint: args.checkpoint,
     };
-    let built = reports::build(&store, &projections, &key, &asked, reports::today())
-        .context("compute the report")?;
+    let built = reports::build(
+        &store,
+        &projections,
+        &key,
+        &asked,
+        reports::today(),
+        usize::MAX,
+    )
+    .context("compute the report")?;
     Ok(match args.format {
         ReportFormat::Text | ReportFormat::Json => serde_json::to_vec_pretty(&built.report)?,
         ReportFormat::Csv => reports::csv(&built.report)?.into_bytes(),

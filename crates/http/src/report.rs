@@ -63,6 +63,15 @@ impl ReportFailure {
         ) || matches!(self, Self::Report(ReportError::YearOutOfRange(_)))
     }
 
+    /// Too large to compute for one request.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            Self::Report(ReportError::TooManyEvents { .. })
+                | Self::Query(QueryError::Report(ReportError::TooManyEvents { .. }))
+        )
+    }
+
     /// Worth asking again shortly.
     pub fn is_not_yet(&self) -> bool {
         matches!(self, Self::NoCheckpoint | Self::NotProjected { .. })
@@ -76,14 +85,19 @@ pub struct BuiltReport {
     pub facts: CommitmentFacts,
 }
 
+/// The most events a report served over HTTP may count: a report (and its bundle, about 2 KB
+/// per event) costs memory in proportion, and anyone may ask for one.
+pub const MAX_SERVED_REPORT_EVENTS: usize = 200_000;
+
 /// Compute the report `asked` for, as of a signed checkpoint of `store` that `projections`
-/// have reached; a year still under way ends `today`.
+/// have reached; a year still under way ends `today`. At most `max_events` events are read.
 pub fn build(
     store: &dyn LogStore,
     projections: &Projections,
     verifier_key: &str,
     asked: &ReportAsked,
     today: Date,
+    max_events: usize,
 ) -> Result<BuiltReport, ReportFailure> {
     let (first_day, last_day) = report::year_bounds(asked.year)?;
     if first_day > today {
@@ -115,7 +129,7 @@ pub fn build(
         size: checkpoint.size,
         period_end: last_day.min(today),
     };
-    let facts = projections.report_facts(&request)?;
+    let facts = projections.report_facts(&request, max_events)?;
     let report = report::compute(&request, checkpoint, &facts)?;
     Ok(BuiltReport { report, facts })
 }

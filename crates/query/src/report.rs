@@ -290,6 +290,11 @@ pub enum ReportError {
     YearOutOfRange(i32),
     #[error("commitment {id}: {problem}")]
     BadFacts { id: String, problem: String },
+    #[error(
+        "the report would count more than {limit} events; compute it on a replica of your own \
+         with `covenant report --data` (docs/REPORT.md)"
+    )]
+    TooManyEvents { limit: usize },
 }
 
 /// The first and last day of a year.

@@ -799,3 +799,61 @@ fn following_in_small_batches_without_a_restart_writes_the_same_bytes() {
         assert_same(&projections.dump().unwrap(), &reference);
     }
 }
+
+#[test]
+fn report_facts_gather_the_scope_within_the_size_and_stop_at_the_limit() {
+    use covenant_query::report::{ReportActor, ReportError, ReportRequest, ReportScope};
+    let world = world();
+    let size = world.store.head().size;
+    let request = |scope: ReportScope, size: u64| ReportRequest {
+        scope,
+        year: 2026,
+        size,
+        period_end: today(),
+    };
+    let dcms = ReportScope::Actor {
+        actor: ReportActor {
+            id: DCMS.into(),
+            name: String::new(),
+            kind: String::new(),
+        },
+    };
+    let facts = world
+        .projections
+        .report_facts(&request(dcms.clone(), size), usize::MAX)
+        .unwrap();
+    assert!(!facts.is_empty());
+    let total: usize = facts.values().map(Vec::len).sum();
+    assert!(
+        world
+            .projections
+            .report_facts(&request(dcms.clone(), size), total)
+            .is_ok()
+    );
+    assert!(matches!(
+        world.projections.report_facts(&request(dcms.clone(), size), total - 1),
+        Err(QueryError::Report(ReportError::TooManyEvents { limit })) if limit == total - 1
+    ));
+    // Nothing at or beyond the size counts.
+    let half = size / 2;
+    let early = world
+        .projections
+        .report_facts(&request(dcms.clone(), half), usize::MAX)
+        .unwrap();
+    assert!(early.values().flatten().all(|fact| fact.seq < half));
+    assert!(early.values().map(Vec::len).sum::<usize>() < total);
+    // All of government holds every body's commitments.
+    let all = world
+        .projections
+        .report_facts(&request(ReportScope::Government, size), usize::MAX)
+        .unwrap();
+    assert!(facts.keys().all(|id| all.contains_key(id)));
+    assert!(all.len() > facts.len());
+    // Beyond what is projected is refused.
+    assert!(matches!(
+        world
+            .projections
+            .report_facts(&request(dcms, size + 1), usize::MAX),
+        Err(QueryError::AsOfBeyondLog { .. })
+    ));
+}

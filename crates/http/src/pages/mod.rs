@@ -325,6 +325,11 @@ impl From<crate::report::ReportFailure> for PageError {
     fn from(failure: crate::report::ReportFailure) -> Self {
         if failure.is_not_found() {
             Self::not_found(failure.to_string())
+        } else if failure.is_too_large() {
+            Self {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: failure.to_string(),
+            }
         } else if failure.is_not_yet() {
             Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
@@ -383,6 +388,7 @@ fn build_report(
         &state.verifier_key,
         asked,
         today(),
+        crate::report::MAX_SERVED_REPORT_EVENTS,
     )?)
 }
 

@@ -9,7 +9,14 @@ impl Projections {
     /// The facts, within the first `request.size` entries, of every commitment in the report's
     /// scope at the end of its year or of the year before: what [`super::compute`] needs, and
     /// all a proof bundle has to prove.
-    pub fn report_facts(&self, request: &ReportRequest) -> Result<CommitmentFacts, QueryError> {
+    ///
+    /// Refuses once more than `max_events` facts would be gathered, so that one request costs
+    /// bounded memory however large the log.
+    pub fn report_facts(
+        &self,
+        request: &ReportRequest,
+        max_events: usize,
+    ) -> Result<CommitmentFacts, QueryError> {
         if request.size > self.applied() {
             return Err(QueryError::AsOfBeyondLog {
                 size: request.size,
@@ -23,6 +30,7 @@ impl Projections {
             ReportScope::Government => Key::new(keys::RECORD).into_bytes(),
         };
         let mut commitments = CommitmentFacts::new();
+        let mut gathered = 0;
         for id in self.ids_under(prefix, None) {
             let id = id?;
             let mut facts = self.facts(&id)?;
@@ -40,6 +48,10 @@ impl Projections {
                     .is_some_and(|state| request.scope.includes(&state)))
             };
             if in_scope_at(request.period_end)? || in_scope_at(previous_end)? {
+                gathered += facts.len();
+                if gathered > max_events {
+                    return Err(super::ReportError::TooManyEvents { limit: max_events }.into());
+                }
                 commitments.insert(id, facts);
             }
         }
