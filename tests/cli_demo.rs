@@ -512,7 +512,7 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
             report.contains("cosigned by 1 of the 1 pinned witnesses"),
             "{report}"
         );
-        check_the_demo_report(scratch.path(), &demo_dir, &url, run);
+        let served = check_the_demo_report(scratch.path(), &demo_dir, &url, run);
         let status = script.interrupt();
         assert!(
             status.success(),
@@ -521,6 +521,46 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "{run} run: the ledger stopped listening"
+        );
+        // A replica's own copy gives the same report as the server did, as docs/REPORT.md
+        // tells an auditor to check.
+        let size = served["checkpoint"]["size"].to_string();
+        let key = demo_dir.join("log.vkey");
+        let local = covenant(
+            scratch.path(),
+            &[
+                "report",
+                "--data",
+                demo_dir.join("ledger").to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--actor",
+                "GB-GOV-23",
+                "--year",
+                "2025",
+                "--format",
+                "json",
+                "--checkpoint",
+                &size,
+            ],
+        );
+        assert!(local.status.success(), "{run} run: {}", stderr(&local));
+        let local: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+        for field in [
+            "scope",
+            "year",
+            "period_end",
+            "current",
+            "previous",
+            "goalposts",
+            "disputes",
+            "largest_changes",
+        ] {
+            assert_eq!(local[field], served[field], "{run} run: {field}");
+        }
+        assert_eq!(
+            local["checkpoint"]["root_hash"],
+            served["checkpoint"]["root_hash"]
         );
     }
 }
@@ -533,7 +573,7 @@ fn check_the_demo_report(
     demo_dir: &std::path::Path,
     url: &str,
     run: &str,
-) {
+) -> serde_json::Value {
     let base = [
         "report",
         "--server",
@@ -598,6 +638,11 @@ fn check_the_demo_report(
     );
     let unreadable = check(&scratch.join("no-such-bundle.json"));
     assert_eq!(unreadable.status.code(), Some(2), "{}", stderr(&unreadable));
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let json = covenant(scratch, &args);
+    assert!(json.status.success(), "{run} run: {}", stderr(&json));
+    serde_json::from_slice(&json.stdout).expect("the report is JSON")
 }
 
 /// scripts/demo.sh as a child process, with its output read line by line.
