@@ -144,6 +144,18 @@ impl Report {
         );
         for (which, year) in years {
             for (index, figure) in year.figures.iter().enumerate() {
+                // The name is shown when it has no label and ends up in a link's fragment.
+                let name = &figure.name;
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(PdfError::Field {
+                        field: format!("{which}.figures[{index}].name"),
+                        reason: format!("{name:?} is not a figure name (letters, digits, _ and -)"),
+                    });
+                }
                 if let Some(currency) = &figure.currency
                     && (currency.is_empty() || !currency.chars().all(|c| c.is_ascii_alphanumeric()))
                 {

@@ -334,6 +334,15 @@ fn malformed_reports_are_errors_not_panics() {
         }
     }
 
+    let mut bad_name: serde_json::Value = serde_json::from_slice(DCMS).expect("sample");
+    bad_name["current"]["figures"][2]["name"] = "partly delivered".into();
+    let bad_name = serde_json::to_vec(&bad_name).expect("json");
+    let error = report_pdf(&bad_name, DCMS_PAGE).expect_err("a name that cannot be an anchor");
+    assert!(
+        matches!(&error, PdfError::Field { field, .. } if field == "current.figures[2].name"),
+        "{error}"
+    );
+
     let mut bad_date: serde_json::Value = serde_json::from_slice(DCMS).expect("sample");
     bad_date["goalposts"][1]["effective_on"] = "15 September 2025".into();
     let bad_date = serde_json::to_vec(&bad_date).expect("json");
@@ -341,5 +350,27 @@ fn malformed_reports_are_errors_not_panics() {
     assert_eq!(
         error.to_string(),
         "report field goalposts[1].effective_on is invalid: \"15 September 2025\" is not a date written YYYY-MM-DD"
+    );
+}
+
+#[test]
+fn text_from_the_report_is_text_not_markup() {
+    // Titles, reasons and views come from departments and assessors: Typst must set them as
+    // they are, never evaluate them.
+    let hostile =
+        "#panic(\"boom\") *not bold* $x^2$ <label> @reference `raw` \\ [brackets] // comment";
+    let mut report: serde_json::Value = serde_json::from_slice(DCMS).expect("sample");
+    report["goalposts"][0]["title"] = hostile.into();
+    report["goalposts"][0]["rationale"] = hostile.into();
+    report["disputes"][0]["view"] = hostile.into();
+    report["largest_changes"][0]["title"] = hostile.into();
+    let report = serde_json::to_vec(&report).expect("json");
+    let rendered = render("hostile", &report, DCMS_PAGE);
+    let text = text_of(&rendered);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let expected = hostile.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.matches(expected.as_str()).count() >= 3,
+        "{expected:?} not set verbatim in:\n{text}"
     );
 }
