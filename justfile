@@ -19,6 +19,7 @@ test:
     set -euo pipefail
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     scripts/ensure-chromium.sh
+    scripts/ensure-poppler.sh
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
