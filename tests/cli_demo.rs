@@ -638,6 +638,12 @@ fn check_the_demo_report(
     );
     let unreadable = check(&scratch.join("no-such-bundle.json"));
     assert_eq!(unreadable.status.code(), Some(2), "{}", stderr(&unreadable));
+    let pdf = scratch.join("dcms-2025.pdf");
+    let mut args = base.to_vec();
+    args.extend(["--format", "pdf", "--out", pdf.to_str().unwrap()]);
+    let written = covenant(scratch, &args);
+    assert!(written.status.success(), "{run} run: {}", stderr(&written));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
     let mut args = base.to_vec();
     args.extend(["--format", "json"]);
     let json = covenant(scratch, &args);

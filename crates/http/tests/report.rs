@@ -148,6 +148,32 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
         assert!(page.contains(&format!("href=\"#figure-{}\"", figure.key())));
     }
 
+    // The PDF: its text carries the department, the checkpoint and the figures.
+    let url = server.url(&format!("{base}/report.pdf?checkpoint={size}"));
+    let pdf = tokio::task::spawn_blocking(move || {
+        let mut response = ureq::get(&url).call().expect("GET the PDF");
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "application/pdf"
+        );
+        response.body_mut().read_to_vec().expect("read the PDF")
+    })
+    .await
+    .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for expected in [
+        "Department for Culture, Media and Sport".to_owned(),
+        format!("As of log checkpoint size {size}"),
+        "£3,320,000.00".to_owned(),
+        "Reopen 500 youth clubs".to_owned(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "{expected:?} not in the PDF:\n{text}"
+        );
+    }
+
     // CSV: one row per figure of each year, the same values.
     let (content_type, csv) = ok(&server, &format!("{base}/report.csv?checkpoint={size}")).await;
     assert!(content_type.starts_with("text/csv"), "{content_type}");
@@ -293,4 +319,20 @@ async fn the_year_after_shows_the_year_before_and_bad_requests_are_named() {
             "GET {path} should say {says:?}: {body}"
         );
     }
+}
+
+/// The text of a PDF, by poppler's pdftotext (scripts/ensure-poppler.sh installs it).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("run pdftotext: {error}; install it with scripts/ensure-poppler.sh")
+        });
+    assert!(output.status.success(), "pdftotext failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

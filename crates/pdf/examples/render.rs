@@ -8,10 +8,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [report, page_url, out] = arguments.as_slice() else {
         return Err("usage: render REPORT.json PAGE_URL OUT.pdf".into());
     };
-    let report_json = std::fs::read(report)?;
+    let report: covenant_query::report::Report = serde_json::from_slice(&std::fs::read(report)?)?;
     for attempt in 1..=3 {
         let started = Instant::now();
-        let pdf = covenant_pdf::report_pdf(&report_json, page_url)?;
+        let pdf = covenant_pdf::report_pdf(&report, page_url)?;
         let took = started.elapsed();
         println!("render {attempt}: {took:.2?}, {} bytes", pdf.len());
         std::fs::write(out, &pdf)?;

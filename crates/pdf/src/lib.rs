@@ -14,7 +14,6 @@
 
 #![forbid(unsafe_code)]
 
-mod report;
 mod world;
 
 use typst::WorldExt;
@@ -23,20 +22,19 @@ use typst::foundations::{Datetime, Smart};
 use typst::layout::PagedDocument;
 use typst_pdf::PdfOptions;
 
-use crate::report::Report;
 use crate::world::ReportWorld;
+use covenant_core::event::Date;
+use covenant_query::report::{Report, ReportScope};
 
-/// The template: reads `json("/report.json")` and `sys.inputs.page_url`.
+/// The template: reads `json("/report.json")` (the report as `report.json` serves it) and
+/// `sys.inputs.page_url`.
 const TEMPLATE: &str = include_str!("report.typ");
 
 /// What went wrong laying out a report.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PdfError {
-    /// The bytes are not a report: not JSON, or a field missing or of the wrong type.
-    #[error("report json is malformed: {0}")]
-    Json(#[source] serde_json::Error),
-    /// A field parsed but its value cannot be laid out (a date that is not a date, say).
+    /// A field's value cannot be laid out (a period end that is not a date, say).
     #[error("report field {field} is invalid: {reason}")]
     Field { field: String, reason: String },
     /// The page URL the figures link to is not an absolute URL.
@@ -52,12 +50,11 @@ pub enum PdfError {
     },
 }
 
-/// Lay out the report (its JSON, as served at .../report.json) as a PDF.
-/// `page_url` is the absolute URL of the report's web page; each figure links to
-/// `{page_url}#figure-{name}` (or `#figure-{name}-{currency}` for money) where the events it
-/// counts are listed.
-pub fn report_pdf(report_json: &[u8], page_url: &str) -> Result<Vec<u8>, PdfError> {
-    render(TEMPLATE, report_json, page_url).map(|rendered| rendered.pdf)
+/// Lay out the report as a PDF. `page_url` is the absolute URL of the report's web page; each
+/// figure links to `{page_url}#figure-{key}` (`#figure-money_spent-GBP` for money), where the
+/// events it counts are listed.
+pub fn report_pdf(report: &Report, page_url: &str) -> Result<Vec<u8>, PdfError> {
+    render(TEMPLATE, report, page_url).map(|rendered| rendered.pdf)
 }
 
 struct Rendered {
@@ -67,7 +64,7 @@ struct Rendered {
     warnings: Vec<String>,
 }
 
-fn render(template: &str, report_json: &[u8], page_url: &str) -> Result<Rendered, PdfError> {
+fn render(template: &str, report: &Report, page_url: &str) -> Result<Rendered, PdfError> {
     let is_absolute = ["https://", "http://"]
         .iter()
         .any(|scheme| page_url.len() > scheme.len() && page_url.starts_with(scheme));
@@ -76,14 +73,18 @@ fn render(template: &str, report_json: &[u8], page_url: &str) -> Result<Rendered
             url: page_url.to_owned(),
         });
     }
-    let report = Report::parse(report_json)?;
-    let (year, month, day) = report.period_end_ymd();
-    let normalised = serde_json::to_vec(&report).map_err(PdfError::Json)?;
+    let period_end = Date::parse(&report.period_end).ok_or_else(|| PdfError::Field {
+        field: "period_end".into(),
+        reason: format!("{:?} is not a YYYY-MM-DD date", report.period_end),
+    })?;
+    let (year, month, day) = period_end.year_month_day();
+    // Serialising plain data into a Vec cannot fail.
+    let json = serde_json::to_vec(report).expect("a report serialises to JSON");
     let world = ReportWorld::new(
         template,
-        normalised,
+        json,
         page_url,
-        Datetime::from_ymd(year, month, day),
+        Datetime::from_ymd(year, month as u8, day as u8),
     );
 
     let compiled = typst::compile::<PagedDocument>(&world);
@@ -97,8 +98,8 @@ fn render(template: &str, report_json: &[u8], page_url: &str) -> Result<Rendered
         .map_err(|errors| typst_error(&world, "layout", &errors))?;
     // A stable document identifier, so that the same report gives the same bytes.
     let ident = match &report.scope {
-        report::Scope::Government => format!("covenant-report/government/{}", report.year),
-        report::Scope::Actor { actor } => {
+        ReportScope::Government => format!("covenant-report/government/{}", report.year),
+        ReportScope::Actor { actor } => {
             format!("covenant-report/actor/{}/{}", actor.id, report.year)
         }
     };
@@ -166,19 +167,23 @@ fn describe(world: &ReportWorld, diagnostic: &SourceDiagnostic) -> String {
 mod tests {
     use super::*;
 
-    const SAMPLE: &[u8] = include_bytes!("../tests/data/dcms-2025.json");
+    const SAMPLE_JSON: &[u8] = include_bytes!("../tests/data/dcms-2025.json");
     const PAGE_URL: &str = "https://covenant.example/actors/dcms/report/2025";
+
+    fn sample() -> Report {
+        serde_json::from_slice(SAMPLE_JSON).expect("the sample is a report")
+    }
 
     #[test]
     fn the_template_lays_out_without_warnings() {
-        let rendered = render(TEMPLATE, SAMPLE, PAGE_URL).expect("sample renders");
+        let rendered = render(TEMPLATE, &sample(), PAGE_URL).expect("sample renders");
         assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
     }
 
     #[test]
     fn a_template_error_names_its_line_and_column() {
         let template = "#let report = json(\"/report.json\")\n\nHello #report.no_such_field\n";
-        let error = render(template, SAMPLE, PAGE_URL)
+        let error = render(template, &sample(), PAGE_URL)
             .err()
             .expect("a missing key is an error");
         match error {
@@ -205,7 +210,10 @@ mod tests {
             "https://x/#frag",
         ] {
             assert!(
-                matches!(render(TEMPLATE, SAMPLE, url), Err(PdfError::PageUrl { .. })),
+                matches!(
+                    render(TEMPLATE, &sample(), url),
+                    Err(PdfError::PageUrl { .. })
+                ),
                 "{url:?}"
             );
         }

@@ -449,6 +449,19 @@ fn report_file(
             format!("{stem}.json"),
             json_bytes(&built.report)?,
         )),
+        "report.pdf" => {
+            let page_url = format!(
+                "{}{}?checkpoint={}",
+                state.public_url,
+                crate::report::page_path(asked.actor.as_deref(), asked.year),
+                built.report.checkpoint.size
+            );
+            let pdf = covenant_pdf::report_pdf(&built.report, &page_url).map_err(|error| {
+                tracing::error!(%error, "lay out the report as a PDF");
+                PageError::internal("the PDF could not be laid out; the error is in the server log")
+            })?;
+            Ok(("application/pdf", format!("{stem}.pdf"), pdf))
+        }
         "bundle.json" => {
             let bundle = crate::report::bundle(&*state.store, &state.verifier_key, &built)?;
             Ok((
@@ -470,7 +483,7 @@ fn report_file(
 }
 
 /// The files every report has.
-const REPORT_FILES: [&str; 3] = ["report.json", "report.csv", "bundle.json"];
+const REPORT_FILES: [&str; 4] = ["report.pdf", "report.json", "report.csv", "bundle.json"];
 
 fn json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PageError> {
     serde_json::to_vec_pretty(value)
