@@ -90,7 +90,7 @@ fn the_demo_loads_through_nats_once_and_yields_the_expected_scorecards() {
     let summary = covenant_demo::summary::summarise(&payloads, covenant_demo::end_date());
     assert_eq!(summary, data.summary);
     let dcms = &summary.actors["GB-GOV-23"];
-    assert_eq!(dcms.count(covenant_demo::Status::Delivered), 2);
+    assert_eq!(dcms.count(covenant_demo::Status::Delivered), 4);
 
     let again = covenant(dir.path(), &["demo", "load", "--nats", &server.url()]);
     assert!(again.status.success(), "{}", stderr(&again));
