@@ -11,6 +11,8 @@
 //! | public URL (absolute links, the verify command) | | `COVENANT_PUBLIC_URL` | `[http] public_url` | `http://` + the listen address |
 //! | HTTPS ingest rate per source | | | `[http] ingest_per_second`, `ingest_burst` | 50, 200 |
 //! | most HTTP connections at once | | | `[http] max_connections` | 1024 |
+//! | readiness: most stream messages behind (`covenant serve`) | `--ready-max-lag` | | `[http] ready_max_lag` | 1000 |
+//! | readiness: oldest newest checkpoint (`covenant serve`) | `--ready-max-checkpoint-age` (seconds) | | `[http] ready_max_checkpoint_age_seconds` | 180 (three idle checkpoint intervals) |
 //! | log origin | | | `[log] origin` | `localhost/covenant` |
 //! | log signing key file | | | `[keys] log_key` | none |
 //! | registrar actor and keys | | | `[keys] registrar_actor`, `[[keys.registrars]]` | `covenant-registrar`, none |
@@ -152,6 +154,10 @@ pub struct HttpSettings {
     pub ingest_per_second: Option<f64>,
     pub ingest_burst: Option<u32>,
     pub max_connections: Option<usize>,
+    /// `/readyz`: most stream messages the ledger may be behind.
+    pub ready_max_lag: Option<u64>,
+    /// `/readyz`: longest time since the ledger signed or published a checkpoint.
+    pub ready_max_checkpoint_age: Option<Duration>,
 }
 
 impl Config {
@@ -196,6 +202,11 @@ impl Config {
                 ingest_per_second: self.http.ingest_per_second,
                 ingest_burst: self.http.ingest_burst,
                 max_connections: self.http.max_connections,
+                ready_max_lag: self.http.ready_max_lag,
+                ready_max_checkpoint_age_seconds: self
+                    .http
+                    .ready_max_checkpoint_age
+                    .map(|age| age.as_secs()),
             },
             keys: KeysSection {
                 log_key: self.log_key_file.clone(),
@@ -259,6 +270,10 @@ struct HttpSection {
     ingest_burst: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready_max_lag: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready_max_checkpoint_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -362,11 +377,19 @@ pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyh
     if file.http.ingest_burst == Some(0) || file.http.max_connections == Some(0) {
         bail!("[http] ingest_burst and max_connections must be at least 1");
     }
+    if file.http.ready_max_checkpoint_age_seconds == Some(0) {
+        bail!("[http] ready_max_checkpoint_age_seconds must be at least 1");
+    }
     let http = HttpSettings {
         public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
         ingest_per_second: file.http.ingest_per_second,
         ingest_burst: file.http.ingest_burst,
         max_connections: file.http.max_connections,
+        ready_max_lag: file.http.ready_max_lag,
+        ready_max_checkpoint_age: file
+            .http
+            .ready_max_checkpoint_age_seconds
+            .map(Duration::from_secs),
     };
 
     let origin = file.log.origin.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
@@ -756,6 +779,8 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 ingest_per_second: Some(5.0),
                 ingest_burst: Some(20),
                 max_connections: Some(100),
+                ready_max_lag: Some(50),
+                ready_max_checkpoint_age: Some(Duration::from_secs(300)),
             },
         };
         let flags = ConfigArgs {
@@ -975,6 +1000,8 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 "ingest_per_second",
                 "ingest_burst",
                 "max_connections",
+                "ready_max_lag",
+                "ready_max_checkpoint_age_seconds",
                 "log_key",
                 "registrar_actor",
                 "quorum",

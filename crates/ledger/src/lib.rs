@@ -22,6 +22,7 @@
 mod checkpoint;
 mod error;
 pub mod genesis;
+mod health;
 mod ingest;
 pub mod metrics;
 pub mod migration;
@@ -33,6 +34,7 @@ mod witnessing;
 pub use checkpoint::SignedCheckpoint;
 pub use error::LedgerError;
 pub use genesis::{GenesisConfig, RegistrarKey};
+pub use health::{HealthReading, LedgerHealth};
 pub use ingest::{Ingest, IngestReply};
 pub use metrics::LedgerMetrics;
 pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
