@@ -19,6 +19,7 @@
 //! | witnesses (`covenant serve`) | `--witness "KEY URL"` (repeated) | `COVENANT_WITNESSES` (`KEY URL` entries separated by commas) | `[[witnessing.witnesses]]` | none |
 //! | witness quorum | `--witness-quorum` | `COVENANT_WITNESS_QUORUM` | `[witnessing] quorum` | none (required with witnesses) |
 //! | witness timeout, retry | | | `[witnessing] timeout_seconds`, `retry_seconds` | 10, 2 |
+//! | least time between two witnessing rounds | `--witness-interval` (seconds) | | `[witnessing] interval_seconds` | 10 |
 //!
 //! Relative paths in the file are relative to the file's own directory. A list of witnesses
 //! from a flag or the environment replaces the file's list as a whole.
@@ -125,6 +126,11 @@ pub struct WitnessArgs {
     /// Also COVENANT_WITNESS_QUORUM.
     #[arg(long, value_name = "N")]
     pub witness_quorum: Option<usize>,
+    /// Ask the witnesses at most once per this many seconds, with the newest checkpoint
+    /// (default 10); with a quorum, checkpoints are then published at most that often.
+    /// Overrides [witnessing] interval_seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub witness_interval: Option<u64>,
 }
 
 /// The settings, resolved.
@@ -295,6 +301,8 @@ struct WitnessingSection {
     timeout_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval_seconds: Option<u64>,
     witnesses: Vec<WitnessEntry>,
 }
 
@@ -303,6 +311,7 @@ impl WitnessingSection {
         self.quorum.is_none()
             && self.timeout_seconds.is_none()
             && self.retry_seconds.is_none()
+            && self.interval_seconds.is_none()
             && self.witnesses.is_empty()
     }
 }
@@ -543,6 +552,14 @@ pub fn resolve_witness_policy(
             section.retry_seconds,
             defaults.retry_interval,
         )?,
+        interval: match witness_flags.witness_interval {
+            Some(flag) => Duration::from_secs(flag),
+            None => seconds(
+                "interval_seconds",
+                section.interval_seconds,
+                defaults.interval,
+            )?,
+        },
     };
     let policy = WitnessPolicy::new(witnesses, quorum, timing).context(quorum_setting)?;
     Ok(Some(policy))
@@ -810,7 +827,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let file = witnessing_file(
             dir.path(),
             &format!(
-                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\n\n\
+                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\ninterval_seconds = 5\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W1}\"\nurl = \"https://w1.example/w\"\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W2}\"\nurl = \"http://127.0.0.1:9000\"\n"
             ),
@@ -827,6 +844,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         assert_eq!(policy.witnesses()[0].url(), "https://w1.example/w");
         assert_eq!(policy.timing().timeout, Duration::from_secs(3));
         assert_eq!(policy.timing().retry_interval, Duration::from_secs(7));
+        assert_eq!(policy.timing().interval, Duration::from_secs(5));
 
         // The environment replaces the file's list and quorum; flags replace both.
         let env = env_of(&[
@@ -844,10 +862,12 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 format!("{W2} https://b.example"),
             ],
             witness_quorum: Some(2),
+            witness_interval: Some(4),
         };
         let policy = resolve_witness_policy(&file, &flags, &env)
             .unwrap()
             .unwrap();
+        assert_eq!(policy.timing().interval, Duration::from_secs(4));
         assert_eq!(names(&policy).len(), 2);
         assert_eq!(policy.quorum(), 2);
         assert_eq!(policy.witnesses()[1].url(), "https://b.example");
@@ -912,6 +932,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let flags = WitnessArgs {
             witnesses: vec![W1.to_owned()],
             witness_quorum: Some(1),
+            witness_interval: None,
         };
         let error = format!(
             "{:#}",
@@ -1006,6 +1027,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 "registrar_actor",
                 "quorum",
                 "timeout_seconds",
+                "interval_seconds",
                 "key",
                 "public_key",
                 "key_id",

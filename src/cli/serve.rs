@@ -81,8 +81,9 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(policy) = &witnesses {
         let names: Vec<_> = policy.witnesses().iter().map(|w| w.name()).collect();
         eprintln!(
-            "covenant: checkpoints are published once {} of these witnesses cosign them: {}",
+            "covenant: checkpoints are published once {} of these witnesses cosign them, asked at most every {:?}: {}",
             policy.quorum(),
+            policy.timing().interval,
             names.join(", ")
         );
     }

@@ -40,4 +40,4 @@ pub use metrics::LedgerMetrics;
 pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
 pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
 pub use stream::{StreamSettings, ensure_stream};
-pub use witnessing::{PolicyWitness, WitnessPolicy, WitnessTiming};
+pub use witnessing::{DEFAULT_WITNESS_INTERVAL, PolicyWitness, WitnessPolicy, WitnessTiming};

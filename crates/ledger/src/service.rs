@@ -102,6 +102,7 @@ impl Ledger {
                     options.checkpoint_interval,
                     options.idle_checkpoint_interval,
                     &**sequencer.store(),
+                    metrics.clone(),
                 )
             })
             .transpose()?;
