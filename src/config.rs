@@ -11,12 +11,15 @@
 //! | public URL (absolute links, the verify command) | | `COVENANT_PUBLIC_URL` | `[http] public_url` | `http://` + the listen address |
 //! | HTTPS ingest rate per source | | | `[http] ingest_per_second`, `ingest_burst` | 50, 200 |
 //! | most HTTP connections at once | | | `[http] max_connections` | 1024 |
+//! | readiness: most stream messages behind (`covenant serve`) | `--ready-max-lag` | | `[http] ready_max_lag` | 1000 |
+//! | readiness: oldest newest checkpoint (`covenant serve`) | `--ready-max-checkpoint-age` (seconds) | | `[http] ready_max_checkpoint_age_seconds` | 180 (three idle checkpoint intervals) |
 //! | log origin | | | `[log] origin` | `localhost/covenant` |
 //! | log signing key file | | | `[keys] log_key` | none |
 //! | registrar actor and keys | | | `[keys] registrar_actor`, `[[keys.registrars]]` | `covenant-registrar`, none |
 //! | witnesses (`covenant serve`) | `--witness "KEY URL"` (repeated) | `COVENANT_WITNESSES` (`KEY URL` entries separated by commas) | `[[witnessing.witnesses]]` | none |
 //! | witness quorum | `--witness-quorum` | `COVENANT_WITNESS_QUORUM` | `[witnessing] quorum` | none (required with witnesses) |
 //! | witness timeout, retry | | | `[witnessing] timeout_seconds`, `retry_seconds` | 10, 2 |
+//! | least time between two witnessing rounds | `--witness-interval` (seconds) | | `[witnessing] interval_seconds` | 10 |
 //!
 //! Relative paths in the file are relative to the file's own directory. A list of witnesses
 //! from a flag or the environment replaces the file's list as a whole.
@@ -123,6 +126,11 @@ pub struct WitnessArgs {
     /// Also COVENANT_WITNESS_QUORUM.
     #[arg(long, value_name = "N")]
     pub witness_quorum: Option<usize>,
+    /// Ask the witnesses at most once per this many seconds, with the newest checkpoint
+    /// (default 10); with a quorum, checkpoints are then published at most that often.
+    /// Overrides [witnessing] interval_seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub witness_interval: Option<u64>,
 }
 
 /// The settings, resolved.
@@ -152,6 +160,10 @@ pub struct HttpSettings {
     pub ingest_per_second: Option<f64>,
     pub ingest_burst: Option<u32>,
     pub max_connections: Option<usize>,
+    /// `/readyz`: most stream messages the ledger may be behind.
+    pub ready_max_lag: Option<u64>,
+    /// `/readyz`: longest time since the ledger signed or published a checkpoint.
+    pub ready_max_checkpoint_age: Option<Duration>,
 }
 
 impl Config {
@@ -196,6 +208,11 @@ impl Config {
                 ingest_per_second: self.http.ingest_per_second,
                 ingest_burst: self.http.ingest_burst,
                 max_connections: self.http.max_connections,
+                ready_max_lag: self.http.ready_max_lag,
+                ready_max_checkpoint_age_seconds: self
+                    .http
+                    .ready_max_checkpoint_age
+                    .map(|age| age.as_secs()),
             },
             keys: KeysSection {
                 log_key: self.log_key_file.clone(),
@@ -259,6 +276,10 @@ struct HttpSection {
     ingest_burst: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready_max_lag: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready_max_checkpoint_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -280,6 +301,8 @@ struct WitnessingSection {
     timeout_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval_seconds: Option<u64>,
     witnesses: Vec<WitnessEntry>,
 }
 
@@ -288,6 +311,7 @@ impl WitnessingSection {
         self.quorum.is_none()
             && self.timeout_seconds.is_none()
             && self.retry_seconds.is_none()
+            && self.interval_seconds.is_none()
             && self.witnesses.is_empty()
     }
 }
@@ -362,11 +386,19 @@ pub fn resolve(flags: &ConfigArgs, env: &dyn Fn(&str) -> Option<String>) -> anyh
     if file.http.ingest_burst == Some(0) || file.http.max_connections == Some(0) {
         bail!("[http] ingest_burst and max_connections must be at least 1");
     }
+    if file.http.ready_max_checkpoint_age_seconds == Some(0) {
+        bail!("[http] ready_max_checkpoint_age_seconds must be at least 1");
+    }
     let http = HttpSettings {
         public_url: public_url.map(|url| url.trim_end_matches('/').to_owned()),
         ingest_per_second: file.http.ingest_per_second,
         ingest_burst: file.http.ingest_burst,
         max_connections: file.http.max_connections,
+        ready_max_lag: file.http.ready_max_lag,
+        ready_max_checkpoint_age: file
+            .http
+            .ready_max_checkpoint_age_seconds
+            .map(Duration::from_secs),
     };
 
     let origin = file.log.origin.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
@@ -520,6 +552,14 @@ pub fn resolve_witness_policy(
             section.retry_seconds,
             defaults.retry_interval,
         )?,
+        interval: match witness_flags.witness_interval {
+            Some(flag) => Duration::from_secs(flag),
+            None => seconds(
+                "interval_seconds",
+                section.interval_seconds,
+                defaults.interval,
+            )?,
+        },
     };
     let policy = WitnessPolicy::new(witnesses, quorum, timing).context(quorum_setting)?;
     Ok(Some(policy))
@@ -756,6 +796,8 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 ingest_per_second: Some(5.0),
                 ingest_burst: Some(20),
                 max_connections: Some(100),
+                ready_max_lag: Some(50),
+                ready_max_checkpoint_age: Some(Duration::from_secs(300)),
             },
         };
         let flags = ConfigArgs {
@@ -785,7 +827,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let file = witnessing_file(
             dir.path(),
             &format!(
-                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\n\n\
+                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\ninterval_seconds = 5\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W1}\"\nurl = \"https://w1.example/w\"\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W2}\"\nurl = \"http://127.0.0.1:9000\"\n"
             ),
@@ -802,6 +844,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         assert_eq!(policy.witnesses()[0].url(), "https://w1.example/w");
         assert_eq!(policy.timing().timeout, Duration::from_secs(3));
         assert_eq!(policy.timing().retry_interval, Duration::from_secs(7));
+        assert_eq!(policy.timing().interval, Duration::from_secs(5));
 
         // The environment replaces the file's list and quorum; flags replace both.
         let env = env_of(&[
@@ -819,10 +862,12 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 format!("{W2} https://b.example"),
             ],
             witness_quorum: Some(2),
+            witness_interval: Some(4),
         };
         let policy = resolve_witness_policy(&file, &flags, &env)
             .unwrap()
             .unwrap();
+        assert_eq!(policy.timing().interval, Duration::from_secs(4));
         assert_eq!(names(&policy).len(), 2);
         assert_eq!(policy.quorum(), 2);
         assert_eq!(policy.witnesses()[1].url(), "https://b.example");
@@ -887,6 +932,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let flags = WitnessArgs {
             witnesses: vec![W1.to_owned()],
             witness_quorum: Some(1),
+            witness_interval: None,
         };
         let error = format!(
             "{:#}",
@@ -975,10 +1021,13 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 "ingest_per_second",
                 "ingest_burst",
                 "max_connections",
+                "ready_max_lag",
+                "ready_max_checkpoint_age_seconds",
                 "log_key",
                 "registrar_actor",
                 "quorum",
                 "timeout_seconds",
+                "interval_seconds",
                 "key",
                 "public_key",
                 "key_id",

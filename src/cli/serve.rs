@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use covenant_core::checkpoint::LogSigner;
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_http::AppState;
+use covenant_http::health::ReadinessLimits;
 use covenant_http::rate_limit::{RateLimit, RateLimiter};
 use covenant_http::server::ServerLimits;
 use covenant_ledger::{
@@ -38,6 +39,15 @@ pub struct ServeArgs {
     /// on a single server, which must then run with `sync_interval: always`.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub stream_replicas: usize,
+    /// `/readyz` answers 503 while the ledger has more than N stream messages left to
+    /// consume (overrides [http] ready_max_lag; default 1000).
+    #[arg(long, value_name = "N")]
+    pub ready_max_lag: Option<u64>,
+    /// `/readyz` answers 503 when the ledger last signed or published a checkpoint more than
+    /// this many seconds ago (overrides [http] ready_max_checkpoint_age_seconds; default three
+    /// idle checkpoint intervals, 180).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ready_max_checkpoint_age: Option<u64>,
     #[command(flatten)]
     pub witnesses: WitnessArgs,
 }
@@ -71,8 +81,9 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(policy) = &witnesses {
         let names: Vec<_> = policy.witnesses().iter().map(|w| w.name()).collect();
         eprintln!(
-            "covenant: checkpoints are published once {} of these witnesses cosign them: {}",
+            "covenant: checkpoints are published once {} of these witnesses cosign them, asked at most every {:?}: {}",
             policy.quorum(),
+            policy.timing().interval,
             names.join(", ")
         );
     }
@@ -84,6 +95,8 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("open the ledger")?;
     let verifier_key = ledger.verifier_key().unwrap_or_default();
     let head = ledger.head();
+    let ledger_health = ledger.health();
+    let readiness = readiness_limits(&config, &args, &options_idle_interval());
     let (ingest, running, mode) = start_ledger(ledger, &config, args.stream_replicas).await?;
     let defaults = RateLimit::default();
     let ingest_limit = RateLimit {
@@ -99,6 +112,8 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         ingest: Some(ingest),
         metrics: Arc::new(registry),
         ingest_limit: Some(Arc::new(RateLimiter::new(ingest_limit))),
+        ledger_health: Some(ledger_health),
+        readiness,
         ..AppState::new(store, verifier_key.clone())
     }
     .with_public_url(&config.public_url())
@@ -131,6 +146,32 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("covenant: flush the query projections: {error}");
     }
     stopped
+}
+
+/// The ledger's idle checkpoint interval, which the default checkpoint age allows for.
+fn options_idle_interval() -> std::time::Duration {
+    LedgerOptions::default().idle_checkpoint_interval
+}
+
+/// `/readyz` limits: flags, then the file, then defaults (the age: three idle intervals, so
+/// one late republication does not take the replica out of rotation).
+fn readiness_limits(
+    config: &Config,
+    args: &ServeArgs,
+    idle_interval: &std::time::Duration,
+) -> ReadinessLimits {
+    let age = args
+        .ready_max_checkpoint_age
+        .map(std::time::Duration::from_secs)
+        .or(config.http.ready_max_checkpoint_age)
+        .unwrap_or(*idle_interval * 3);
+    ReadinessLimits {
+        max_stream_lag: args
+            .ready_max_lag
+            .or(config.http.ready_max_lag)
+            .unwrap_or(covenant_http::health::DEFAULT_MAX_STREAM_LAG),
+        max_checkpoint_age: age,
+    }
 }
 
 async fn start_ledger(

@@ -15,7 +15,8 @@ const PROTOBUF: &str = "application/x-protobuf";
 const DCMS: &str = "GB-GOV-DCMS";
 
 fn witness_section(witnesses: &[(&str, &str)], quorum: usize) -> String {
-    let mut text = format!("\n[witnessing]\nquorum = {quorum}\nretry_seconds = 1\n");
+    let mut text =
+        format!("\n[witnessing]\nquorum = {quorum}\nretry_seconds = 1\ninterval_seconds = 1\n");
     for (key, url) in witnesses {
         text.push_str(&format!(
             "\n[[witnessing.witnesses]]\nkey = \"{key}\"\nurl = \"{url}\"\n"

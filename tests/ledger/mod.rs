@@ -5,6 +5,7 @@
 mod cluster;
 mod crash;
 mod flood;
+mod health;
 mod permissions;
 mod rebuild;
 mod serve;

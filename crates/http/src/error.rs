@@ -90,6 +90,16 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// 503 with `Retry-After`: this replica has projected `have` log entries, fewer than the
+    /// `asked` of `min_size`; another replica (or this one shortly) can answer.
+    pub fn not_reached(asked: u64, have: u64) -> Self {
+        let mut error = Self::unavailable(format!(
+            "this server has reached log size {have}, not the min_size {asked} asked for; retry shortly or on another replica"
+        ));
+        error.retry_after_seconds = Some(1);
+        error
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }

@@ -4,6 +4,7 @@
 //! - `/v1/...`: the JSON API (queries, proofs, event status, ingest) with `/v1/openapi.json`,
 //!   every error in one shape (`error`);
 //! - `/metrics`: Prometheus text;
+//! - `/healthz` and `/readyz`: liveness and readiness for load balancers (`health`);
 //! - `/`: server-rendered pages for people;
 //! - `/embed/...` and `/oembed`: cards other sites may frame or show as images, and the
 //!   oEmbed answer that hands them out (`pages::embed`, docs/EMBED.md).
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod health;
 pub mod ingest;
 pub mod log_api;
 pub mod metrics;
@@ -47,6 +49,11 @@ pub struct AppState {
     pub public_url: String,
     /// The per-source limit on `POST /v1/events`; `None`: no limit.
     pub ingest_limit: Option<Arc<rate_limit::RateLimiter>>,
+    /// The progress of the ledger this process runs, for `/readyz`; `None` on a read-only
+    /// server, which judges readiness from its store.
+    pub ledger_health: Option<covenant_ledger::LedgerHealth>,
+    /// How current this replica must be for `/readyz` to answer 200.
+    pub readiness: health::ReadinessLimits,
 }
 
 /// The public URL of a server that was given none: its default listen address.
@@ -63,6 +70,8 @@ impl AppState {
             query: None,
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
             ingest_limit: None,
+            ledger_health: None,
+            readiness: health::ReadinessLimits::default(),
         }
     }
 
@@ -102,6 +111,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(metrics::routes())
+        .merge(health::routes())
         .merge(log_api::routes())
         .merge(v1)
         // Named so that the error layer below wraps it too: an unknown path under /v1 then

@@ -5,7 +5,7 @@
 //! `covenant_query::Projections` as projected so far: a `covenant_query::Follower` applies new
 //! log entries in the background from the moment the server starts, within milliseconds of the
 //! ledger, and a request never applies any itself; each answer says as of which log size it
-//! is. Query work runs on the blocking pool: it reads sled, and an as-of answer may fold many
+//! is; `min_size` asks for at least that many (503 with `Retry-After` below it). Query work runs on the blocking pool: it reads sled, and an as-of answer may fold many
 //! commitments.
 
 mod atom;
@@ -23,9 +23,9 @@ use axum::routing::{MethodRouter, get};
 use covenant_core::event::Date;
 use covenant_query::view::{ActorPage, CommitmentPage};
 use covenant_query::{
-    ACTOR_KINDS, AsOf, CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError,
+    ACTOR_KINDS, CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError,
 };
-use params::Params;
+use params::{Asked, Params};
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
@@ -74,13 +74,13 @@ fn today() -> Date {
 
 /// Resolve the point against what is projected, and answer. Answers at the latest point read a handful of records and run on the request's own
 /// task; answers as of an earlier point fold many commitments and go to the blocking pool.
-async fn ask<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
+async fn ask<T, F>(state: &AppState, asked: Asked, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
 {
-    let projections = projections_of(state)?;
-    let point = projections.resolve(as_of, today())?;
+    let projections = projections_of(state, &asked)?;
+    let point = projections.resolve(asked.as_of, today())?;
     if point.latest {
         return answer(&projections, &point).map_err(ApiError::from);
     }
@@ -89,24 +89,32 @@ where
 
 /// Like [`ask`], always on the blocking pool: for answers that may be large at any point
 /// (whole CSV exports).
-async fn ask_heavy<T, F>(state: &AppState, as_of: AsOf, answer: F) -> Result<T, ApiError>
+async fn ask_heavy<T, F>(state: &AppState, asked: Asked, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
 {
-    let projections = projections_of(state)?;
-    let point = projections.resolve(as_of, today())?;
+    let projections = projections_of(state, &asked)?;
+    let point = projections.resolve(asked.as_of, today())?;
     blocking(move || answer(&projections, &point)).await
 }
 
 /// The projections a request answers from, as they stand: a request never applies log entries
 /// itself (a [`covenant_query::Follower`] started with the server does, in the background),
-/// and every answer says which point it describes (`as_of.size`).
-fn projections_of(state: &AppState) -> Result<QueryHandle, ApiError> {
-    state
+/// and every answer says which point it describes (`as_of.size`). Behind `min_size`, a
+/// replica refuses with 503 rather than answer from an older log than the client has seen.
+fn projections_of(state: &AppState, asked: &Asked) -> Result<QueryHandle, ApiError> {
+    let projections = state
         .query
         .clone()
-        .ok_or_else(|| ApiError::unavailable("this server has no query projections configured"))
+        .ok_or_else(|| ApiError::unavailable("this server has no query projections configured"))?;
+    if let Some(min_size) = asked.min_size {
+        let projected = projections.applied();
+        if projected < min_size {
+            return Err(ApiError::not_reached(min_size, projected));
+        }
+    }
+    Ok(projections)
 }
 
 async fn blocking<T, F>(work: F) -> Result<T, ApiError>
@@ -161,7 +169,7 @@ const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit"
 /// List registered actors with their headline figures.
 #[utoipa::path(get, path = "/v1/actors", tag = "actors",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("kind" = Option<String>, Query, description = "mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("limit" = Option<usize>, Query, description = "page size, 1 to 500 (default 50)"),
@@ -171,7 +179,7 @@ const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit"
         (status = 200, content((ActorPage = "application/json"), (String = "text/csv"))),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn actors(
     State(state): State<AppState>,
@@ -183,7 +191,7 @@ async fn actors(
         return actors_as_csv(state, uri, params).await;
     }
     let (kind, cursor, limit) = actor_list_params(&params)?;
-    let page = ask(&state, params.as_of()?, move |p, point| {
+    let page = ask(&state, params.asked()?, move |p, point| {
         p.actors(point, kind.as_deref(), cursor.as_deref(), limit)
     })
     .await?;
@@ -193,7 +201,7 @@ async fn actors(
 /// The actor list as CSV: every row, or one page when `limit` is given.
 #[utoipa::path(get, path = "/v1/actors.csv", tag = "actors",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("kind" = Option<String>, Query, description = "actor kind"),
         ("cursor" = Option<String>, Query, description = "start after this actor id"),
         ("limit" = Option<usize>, Query, description = "rows; all when absent"),
@@ -202,7 +210,7 @@ async fn actors(
         (status = 200, content_type = "text/csv", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn actors_csv(
     State(state): State<AppState>,
@@ -229,7 +237,7 @@ async fn actors_as_csv(state: AppState, uri: Uri, params: Params) -> Result<Resp
     } else {
         params::MAX_LIMIT
     };
-    let (body, next) = ask_heavy(&state, params.as_of()?, move |p, point| {
+    let (body, next) = ask_heavy(&state, params.asked()?, move |p, point| {
         let mut table = csv_export::Table::new(&csv_export::ACTOR_HEADER);
         let mut cursor = cursor;
         loop {
@@ -254,7 +262,7 @@ const SCORECARD_PARAMS: [&str; 3] = ["as_of", "recorded", "list_limit"];
 #[utoipa::path(get, path = "/v1/actors/{id}", tag = "actors",
     params(
         ("id" = String, Path, description = "actor id"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
@@ -262,7 +270,7 @@ const SCORECARD_PARAMS: [&str; 3] = ["as_of", "recorded", "list_limit"];
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn actor_scorecard(
     State(state): State<AppState>,
@@ -272,7 +280,7 @@ async fn actor_scorecard(
     let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
     let list_limit = params.list_limit()?;
     let lookup = id.clone();
-    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+    let scorecard = ask(&state, params.asked()?, move |p, point| {
         p.actor_scorecard(&lookup, point, list_limit)
     })
     .await?;
@@ -285,14 +293,14 @@ async fn actor_scorecard(
 #[utoipa::path(get, path = "/v1/actors/{id}/feed.atom", tag = "feeds",
     params(
         ("id" = String, Path, description = "actor id"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
     ),
     responses(
         (status = 200, content_type = "application/atom+xml", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn actor_feed(
     State(state): State<AppState>,
@@ -315,7 +323,7 @@ async fn feed(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     let lookup = scope.clone();
-    let feed = ask(&state, params.as_of()?, move |p, point| {
+    let feed = ask(&state, params.asked()?, move |p, point| {
         p.feed(&lookup, point, FEED_LENGTH)
     })
     .await?;
@@ -358,7 +366,7 @@ const COMMITMENT_PARAMS: [&str; 14] = [
 /// Commitments in id order, filtered and searched, a page at a time.
 #[utoipa::path(get, path = "/v1/commitments", tag = "commitments",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("actor" = Option<String>, Query, description = "owned by this actor"),
         ("theme" = Option<String>, Query, description = "with this theme"),
         ("status" = Option<String>, Query, description = "not_started, in_progress, overdue, delivered, partly_delivered, not_delivered, withdrawn or retracted (retracted ones are left out otherwise)"),
@@ -376,7 +384,7 @@ const COMMITMENT_PARAMS: [&str; 14] = [
         (status = 200, content((CommitmentPage = "application/json"), (String = "text/csv"))),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn commitments(
     State(state): State<AppState>,
@@ -390,7 +398,7 @@ async fn commitments(
     let filter = params.commitment_filter()?;
     let cursor = params.id("cursor")?;
     let limit = params.limit()?;
-    let page = ask(&state, params.as_of()?, move |p, point| {
+    let page = ask(&state, params.asked()?, move |p, point| {
         p.commitments(point, &filter, cursor.as_deref(), limit)
     })
     .await?;
@@ -400,7 +408,7 @@ async fn commitments(
 /// The commitment list as CSV: every matching row, or one page when `limit` is given.
 #[utoipa::path(get, path = "/v1/commitments.csv", tag = "commitments",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("actor" = Option<String>, Query, description = "owned by this actor"),
         ("theme" = Option<String>, Query, description = "with this theme"),
         ("status" = Option<String>, Query, description = "a status"),
@@ -417,7 +425,7 @@ async fn commitments(
         (status = 200, content_type = "text/csv", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn commitments_csv(
     State(state): State<AppState>,
@@ -445,7 +453,7 @@ async fn commitments_as_csv(
     } else {
         params::MAX_LIMIT
     };
-    let (body, next) = ask_heavy(&state, params.as_of()?, move |p, point| {
+    let (body, next) = ask_heavy(&state, params.asked()?, move |p, point| {
         let mut table = csv_export::Table::new(&csv_export::COMMITMENT_HEADER);
         let mut cursor = cursor;
         loop {
@@ -469,14 +477,14 @@ async fn commitments_as_csv(
 #[utoipa::path(get, path = "/v1/commitments/{id}", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
     ),
     responses(
         (status = 200, body = covenant_query::view::CommitmentDetail),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn commitment(
     State(state): State<AppState>,
@@ -485,7 +493,7 @@ async fn commitment(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["as_of", "recorded"])?;
     let lookup = id.clone();
-    let detail = ask(&state, params.as_of()?, move |p, point| {
+    let detail = ask(&state, params.asked()?, move |p, point| {
         p.commitment(&lookup, point)
     })
     .await?;
@@ -499,7 +507,7 @@ async fn commitment(
 #[utoipa::path(get, path = "/v1/commitments/{id}/history", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
@@ -507,7 +515,7 @@ async fn commitment(
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn history(
     State(state): State<AppState>,
@@ -523,14 +531,14 @@ async fn history(
 #[utoipa::path(get, path = "/v1/commitments/{id}/history.csv", tag = "commitments",
     params(
         ("id" = String, Path, description = "commitment id"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
     ),
     responses(
         (status = 200, content_type = "text/csv", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn history_csv(
     State(state): State<AppState>,
@@ -548,7 +556,7 @@ async fn history_answer(
     csv: bool,
 ) -> Result<Response, ApiError> {
     let lookup = id.clone();
-    let history = ask(&state, params.as_of()?, move |p, point| {
+    let history = ask(&state, params.asked()?, move |p, point| {
         p.history(&lookup, point)
     })
     .await?;
@@ -571,14 +579,14 @@ async fn history_answer(
 /// Every theme in use with its figures: the seed values first, then free tags.
 #[utoipa::path(get, path = "/v1/themes", tag = "themes",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
         (status = 200, content((covenant_query::view::ThemeList = "application/json"), (String = "text/csv"))),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn themes(
     State(state): State<AppState>,
@@ -591,12 +599,12 @@ async fn themes(
 
 /// The theme list as CSV.
 #[utoipa::path(get, path = "/v1/themes.csv", tag = "themes",
-    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count")),
+    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica")),
     responses(
         (status = 200, content_type = "text/csv", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn themes_csv(
     State(state): State<AppState>,
@@ -607,7 +615,7 @@ async fn themes_csv(
 }
 
 async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Response, ApiError> {
-    let list = ask(&state, params.as_of()?, |p, point| p.themes(point)).await?;
+    let list = ask(&state, params.asked()?, |p, point| p.themes(point)).await?;
     if csv {
         return Ok(csv_response(
             "themes.csv",
@@ -622,7 +630,7 @@ async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Res
 #[utoipa::path(get, path = "/v1/themes/{theme}", tag = "themes",
     params(
         ("theme" = String, Path, description = "a seed value or free tag"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
@@ -630,7 +638,7 @@ async fn themes_answer(state: AppState, params: Params, csv: bool) -> Result<Res
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn theme_scorecard(
     State(state): State<AppState>,
@@ -640,7 +648,7 @@ async fn theme_scorecard(
     let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
     let list_limit = params.list_limit()?;
     let lookup = theme.clone();
-    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+    let scorecard = ask(&state, params.asked()?, move |p, point| {
         p.theme_scorecard(&lookup, point, list_limit)
     })
     .await?;
@@ -652,14 +660,14 @@ async fn theme_scorecard(
 #[utoipa::path(get, path = "/v1/themes/{theme}/feed.atom", tag = "feeds",
     params(
         ("theme" = String, Path, description = "a seed value or free tag"),
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
     ),
     responses(
         (status = 200, content_type = "application/atom+xml", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 404, description = "no such id at this point", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn theme_feed(
     State(state): State<AppState>,
@@ -676,7 +684,7 @@ const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "
 /// Actors ranked by delivery rate, among those with enough resolved commitments.
 #[utoipa::path(get, path = "/v1/league", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked, 1 to 1000 (default 5)"),
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
         ("format" = Option<String>, Query, description = "json (default) or csv"),
@@ -685,7 +693,7 @@ const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "
         (status = 200, content((covenant_query::view::LeagueTable = "application/json"), (String = "text/csv"))),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn league(
     State(state): State<AppState>,
@@ -699,7 +707,7 @@ async fn league(
 /// The league table as CSV.
 #[utoipa::path(get, path = "/v1/league.csv", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("min_resolved" = Option<u32>, Query, description = "resolved commitments needed to be ranked (default 5)"),
         ("kind" = Option<String>, Query, description = "only actors of this kind"),
     ),
@@ -707,7 +715,7 @@ async fn league(
         (status = 200, content_type = "text/csv", body = String),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn league_csv(
     State(state): State<AppState>,
@@ -722,7 +730,7 @@ async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Res
         min_resolved: params.number("min_resolved", 5, 1_000)? as u32,
         kind: params.one_of("kind", &ACTOR_KINDS)?,
     };
-    let table = ask(&state, params.as_of()?, move |p, point| {
+    let table = ask(&state, params.asked()?, move |p, point| {
         p.league_table(point, &rules)
     })
     .await?;
@@ -739,14 +747,14 @@ async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Res
 /// Everyone's scorecard: every commitment in the log.
 #[utoipa::path(get, path = "/v1/scorecard", tag = "league",
     params(
-        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the world on that date; or a checkpoint size: the log as it then stood"), ("recorded" = Option<String>, Query, description = "checkpoint size or YYYY-MM-DD: which entries of the log count"), ("min_size" = Option<u64>, Query, description = "log size this server must have projected to answer; below it: 503 with Retry-After, so a load balancer can ask another replica"),
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
         (status = 200, body = covenant_query::view::Scorecard),
         (status = 400, description = "a bad or unknown parameter, named", body = ErrorAnswer),
         (status = 500, description = "the projections could not be read", body = ErrorAnswer),
-        (status = 503, description = "no query projections on this server", body = ErrorAnswer),
+        (status = 503, description = "no query projections on this server, or they have not reached min_size", headers(("Retry-After" = u64, description = "seconds to wait, when min_size is not reached")), body = ErrorAnswer),
     ))]
 async fn overall_scorecard(
     State(state): State<AppState>,
@@ -754,7 +762,7 @@ async fn overall_scorecard(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
     let list_limit = params.list_limit()?;
-    let scorecard = ask(&state, params.as_of()?, move |p, point| {
+    let scorecard = ask(&state, params.asked()?, move |p, point| {
         p.overall_scorecard(point, list_limit)
     })
     .await?;

@@ -26,6 +26,7 @@ struct Answer {
     status: u16,
     content_type: String,
     link: Option<String>,
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -141,10 +142,12 @@ impl Server {
         };
         let content_type = header("content-type").unwrap_or_default();
         let link = header("link");
+        let retry_after = header("retry-after");
         Answer {
             status: response.status().as_u16(),
             content_type,
             link,
+            retry_after,
             body: response.body_mut().read_to_string().unwrap(),
         }
     }
@@ -504,6 +507,61 @@ fn bad_parameters_are_400s_that_name_the_parameter() {
         let answer = server.get(path);
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.json()["error"]["code"], "not_found");
+    }
+}
+
+/// Every query route with its placeholders filled in, and the route as the document names it.
+fn concrete_query_routes() -> Vec<(&'static str, String)> {
+    covenant_http::query_api::route_table()
+        .into_iter()
+        .map(|(route, _)| route)
+        .filter(|route| *route != "/v1/openapi.json")
+        .map(|route| {
+            let concrete = route
+                .replace("{id}/feed", &format!("{DCMS}/feed"))
+                .replace("/actors/{id}", &format!("/actors/{DCMS}"))
+                .replace("{id}", "dcms-sport")
+                .replace("{theme}", "community");
+            (route, concrete)
+        })
+        .collect()
+}
+
+#[test]
+fn min_size_answers_only_from_a_server_that_has_reached_it() {
+    let server = serve();
+    let size = server.store.head().size;
+    let document = server.json("/v1/openapi.json");
+    for (route, path) in concrete_query_routes() {
+        let documented = document["paths"][route]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|parameter| parameter["name"] == "min_size" && parameter["in"] == "query");
+        assert!(documented, "{route}: min_size missing from openapi.json");
+        let reached = server.get(&format!("{path}?min_size={size}"));
+        assert_eq!(reached.status, 200, "{path}: {}", reached.body);
+        assert_eq!(reached.retry_after, None, "{path}");
+        let beyond = server.get(&format!("{path}?min_size={}", size + 1));
+        assert_eq!(beyond.status, 503, "{path}: {}", beyond.body);
+        assert_eq!(beyond.retry_after.as_deref(), Some("1"), "{path}");
+        let error = &beyond.json()["error"];
+        assert_eq!(error["code"], "unavailable", "{path}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("reached log size {size},"))
+                && message.contains(&format!("min_size {} ", size + 1)),
+            "{path}: {message}"
+        );
+        for bad in ["abc", "-1", "1.5", ""] {
+            let refused = server.get(&format!("{path}?min_size={bad}"));
+            assert_eq!(refused.status, 400, "{path}?min_size={bad}");
+            assert_eq!(
+                refused.json()["error"]["parameter"],
+                "min_size",
+                "{path}?min_size={bad}"
+            );
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! witnessing thread, which stores and publishes it once a quorum has cosigned it.
 
 use crate::LedgerError;
+use crate::metrics::LedgerMetrics;
 use crate::witnessing::ToWitness;
 use covenant_core::checkpoint::LogSigner;
 use covenant_store::{Head, LogStore};
@@ -32,6 +33,7 @@ pub(crate) struct Checkpointer {
     published_at: Option<Instant>,
     /// With a witness policy, where checkpoints go instead of the store and the publisher.
     witnessing: Option<mpsc::Sender<ToWitness>>,
+    metrics: LedgerMetrics,
 }
 
 impl Checkpointer {
@@ -40,6 +42,7 @@ impl Checkpointer {
         min_interval: Duration,
         idle_interval: Duration,
         store: &dyn LogStore,
+        metrics: LedgerMetrics,
     ) -> Result<Self, LedgerError> {
         let latest = store
             .latest_checkpoint()?
@@ -52,6 +55,7 @@ impl Checkpointer {
             signed_at: None,
             published_at: None,
             witnessing: None,
+            metrics,
         })
     }
 
@@ -136,6 +140,7 @@ impl Checkpointer {
     /// stores the cosigned note).
     fn sign(&mut self, head: &Head, store: &dyn LogStore, now: Instant) -> Result<(), LedgerError> {
         let note = self.signer.sign(head.size, head.root);
+        self.metrics.record_signed_checkpoint();
         if self.witnessing.is_none() {
             store.put_checkpoint(head.size, &note)?;
         }

@@ -36,6 +36,7 @@ pub struct LedgerMetrics {
     stream_seq: Gauge,
     stream_pending: Gauge,
     checkpoints: Counter,
+    checkpoints_signed: Counter,
     checkpoint_size: Gauge,
     witness_cosignatures: Family<WitnessLabel, Counter>,
     witness_failures: Family<WitnessLabel, Counter>,
@@ -57,6 +58,7 @@ impl Default for LedgerMetrics {
             stream_seq: Gauge::default(),
             stream_pending: Gauge::default(),
             checkpoints: Counter::default(),
+            checkpoints_signed: Counter::default(),
             checkpoint_size: Gauge::default(),
             witness_cosignatures: Family::default(),
             witness_failures: Family::default(),
@@ -120,6 +122,11 @@ impl LedgerMetrics {
             "checkpoints",
             "Checkpoints signed and stored",
             self.checkpoints.clone(),
+        );
+        registry.register(
+            "checkpoints_signed",
+            "Checkpoints signed by the log key, before any witnessing (with a witness policy, more than are stored: witnesses are asked at most once per witness interval)",
+            self.checkpoints_signed.clone(),
         );
         registry.register(
             "checkpoint_size",
@@ -206,6 +213,15 @@ impl LedgerMetrics {
         self.witness_failures
             .get_or_create(&witness_label(witness))
             .inc();
+    }
+
+    pub(crate) fn record_signed_checkpoint(&self) {
+        self.checkpoints_signed.inc();
+    }
+
+    /// Checkpoints signed so far, witnessed or not.
+    pub fn checkpoints_signed(&self) -> u64 {
+        self.checkpoints_signed.get()
     }
 
     pub(crate) fn record_missed_quorum(&self) {

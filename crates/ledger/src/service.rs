@@ -13,6 +13,7 @@
 use crate::LedgerError;
 use crate::checkpoint::{Checkpointer, SignedCheckpoint};
 use crate::genesis::GenesisConfig;
+use crate::health::LedgerHealth;
 use crate::ingest::{EmbeddedRequest, Ingest};
 use crate::metrics::LedgerMetrics;
 use crate::migration::{MIGRATED_ENTRY_HEADER, MigratedEntry, MigrationKey};
@@ -63,6 +64,7 @@ pub struct Ledger {
     sequencer: Sequencer,
     checkpointer: Option<Checkpointer>,
     metrics: LedgerMetrics,
+    health: LedgerHealth,
     options: LedgerOptions,
 }
 
@@ -100,14 +102,18 @@ impl Ledger {
                     options.checkpoint_interval,
                     options.idle_checkpoint_interval,
                     &**sequencer.store(),
+                    metrics.clone(),
                 )
             })
             .transpose()?;
         metrics.set_head(&sequencer.head());
+        let health = LedgerHealth::default();
+        health.set_head(&sequencer.head());
         Ok(Self {
             sequencer,
             checkpointer,
             metrics,
+            health,
             options,
         })
     }
@@ -123,6 +129,19 @@ impl Ledger {
 
     pub fn metrics(&self) -> &LedgerMetrics {
         &self.metrics
+    }
+
+    /// The ledger's progress as it runs (log size, stream lag, newest checkpoint), for
+    /// readiness checks.
+    pub fn health(&self) -> LedgerHealth {
+        self.health.clone()
+    }
+
+    fn reporting(&self) -> Reporting {
+        Reporting {
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+        }
     }
 
     /// Run without a broker: HTTPS ingest goes straight into the sequencer. Needs a Tokio
@@ -159,7 +178,10 @@ impl Ledger {
     ) -> Result<(Ingest, RunningLedger), LedgerError> {
         let jetstream = jetstream::new(client.clone());
         let mut stream = stream::ensure_stream(&jetstream, settings).await?;
-        self.check_stream_position(&mut stream, settings).await?;
+        let last_seq = self.check_stream_position(&mut stream, settings).await?;
+        // The lag counts from before the first message arrives: a replica that starts behind
+        // is not ready until it has caught up.
+        self.health.follow_stream(last_seq);
         let ingest = Ingest::stream(
             jetstream,
             self.sequencer.keys(),
@@ -167,11 +189,19 @@ impl Ledger {
             self.sequencer.store().clone(),
         );
         let start_seq = self.head().stream_seq + 1;
-        let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
-        let running = self.start(Some(client), move |batches, shutdown| {
-            consume_stream(
-                stream, start_seq, None, max_batch, batches, shutdown, metrics,
+        let (max_batch, reporting) = (self.options.max_batch, self.reporting());
+        let running = self.start(Some(client), move |batches, shutdown| async move {
+            let watcher = tokio::spawn(watch_stream_end(
+                stream.clone(),
+                reporting.health.clone(),
+                shutdown.clone(),
+            ));
+            let consumed = consume_stream(
+                stream, start_seq, None, max_batch, batches, shutdown, reporting,
             )
+            .await;
+            watcher.abort();
+            consumed
         });
         Ok((ingest, running))
     }
@@ -193,7 +223,7 @@ impl Ledger {
         if start_seq > last_seq {
             return Ok(self.head());
         }
-        let (max_batch, metrics) = (self.options.max_batch, self.metrics.clone());
+        let (max_batch, reporting) = (self.options.max_batch, self.reporting());
         let running = self.start(None, move |batches, shutdown| {
             consume_stream(
                 stream,
@@ -202,7 +232,7 @@ impl Ledger {
                 max_batch,
                 batches,
                 shutdown,
-                metrics,
+                reporting,
             )
         });
         running.wait().await
@@ -253,12 +283,14 @@ impl Ledger {
             .expect("spawn the prepare thread");
         let publish_tx = publish_with.as_ref().map(|_| publish_tx);
         let publish_cosigned = publish_tx.clone();
+        let cosigned_health = self.health.clone();
         let (checkpointer, witnessing_thread) = witnessing::attach(
             self.checkpointer,
             self.options.witnesses.clone(),
             self.sequencer.store().clone(),
             self.metrics.clone(),
             Box::new(move |checkpoint| {
+                cosigned_health.record_checkpoint(checkpoint.size);
                 if let Some(publish) = &publish_cosigned {
                     let _ = publish.send(Publication::Checkpoint(checkpoint));
                 }
@@ -269,6 +301,7 @@ impl Ledger {
             sequencer: self.sequencer,
             checkpointer,
             metrics: self.metrics,
+            health: self.health,
             publish: publish_tx,
         };
         std::thread::Builder::new()
@@ -394,6 +427,7 @@ struct CommitStage {
     sequencer: Sequencer,
     checkpointer: Option<Checkpointer>,
     metrics: LedgerMetrics,
+    health: LedgerHealth,
     publish: Option<mpsc::UnboundedSender<Publication>>,
 }
 
@@ -414,6 +448,7 @@ impl CommitStage {
                 checkpointer.finish(&head, &**self.sequencer.store(), Instant::now())?
         {
             self.metrics.record_checkpoint(checkpoint.size);
+            self.health.record_checkpoint(checkpoint.size);
             self.send(Publication::Checkpoint(checkpoint));
         }
         Ok(head)
@@ -431,6 +466,7 @@ impl CommitStage {
         let started = Instant::now();
         let report = self.sequencer.commit(batch.prepared)?;
         self.metrics.record_batch(&report, started.elapsed());
+        self.health.set_head(&report.head);
         let mut replies = batch.replies.into_iter();
         for outcome in report.outcomes {
             if let Outcome::Rejected(record) = &outcome {
@@ -455,6 +491,8 @@ impl CommitStage {
             if newly_signed {
                 self.metrics.record_checkpoint(checkpoint.size);
             }
+            // Signed or published again: either way readers have a fresh checkpoint.
+            self.health.record_checkpoint(checkpoint.size);
             self.send(Publication::Checkpoint(checkpoint));
         }
         Ok(())
@@ -569,7 +607,7 @@ async fn consume_stream(
     max_batch: usize,
     batches: mpsc::Sender<InputBatch>,
     mut shutdown: watch::Receiver<bool>,
-    metrics: LedgerMetrics,
+    reporting: Reporting,
 ) -> Result<(), LedgerError> {
     let mut collected = Collected {
         items: Vec::with_capacity(max_batch),
@@ -602,7 +640,7 @@ async fn consume_stream(
                     biased;
                     _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
                     message = messages.next() => match message {
-                        Some(Ok(message)) => collected.add(message, &metrics)?,
+                        Some(Ok(message)) => collected.add(message, &reporting)?,
                         Some(Err(error)) => {
                             tracing::warn!(%error, "reading the stream; reopening the consumer");
                             break;
@@ -615,7 +653,7 @@ async fn consume_stream(
             // Take what is already here, then keep collecting until the next stage has room.
             while collected.wants_more(max_batch) {
                 match messages.next().now_or_never() {
-                    Some(Some(Ok(message))) => collected.add(message, &metrics)?,
+                    Some(Some(Ok(message))) => collected.add(message, &reporting)?,
                     _ => break,
                 }
             }
@@ -628,7 +666,7 @@ async fn consume_stream(
                         Err(_) => return Ok(()),
                     },
                     message = messages.next(), if consumer_open && collected.wants_more(max_batch) => match message {
-                        Some(Ok(message)) => collected.add(message, &metrics)?,
+                        Some(Ok(message)) => collected.add(message, &reporting)?,
                         Some(Err(error)) => {
                             tracing::warn!(%error, "reading the stream; reopening the consumer");
                             consumer_open = false;
@@ -646,6 +684,35 @@ async fn consume_stream(
             if collected.reached_stop() {
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Where the input stage reports what it sees of the stream.
+#[derive(Clone)]
+struct Reporting {
+    metrics: LedgerMetrics,
+    health: LedgerHealth,
+}
+
+/// How often the stream's end is read while consuming: messages report what is pending
+/// after them, but a consumer that stalls delivers nothing, and its replica must not look
+/// caught up because the last message it saw said so.
+const STREAM_END_POLL: Duration = Duration::from_secs(1);
+
+/// Read the stream's last sequence every [`STREAM_END_POLL`] into `health`, until shutdown.
+async fn watch_stream_end(
+    mut stream: jetstream::stream::Stream,
+    health: LedgerHealth,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if sleep_or_shutdown(&mut shutdown, STREAM_END_POLL).await {
+            return;
+        }
+        match stream.info().await {
+            Ok(info) => health.follow_stream(info.state.last_sequence),
+            Err(error) => tracing::debug!(%error, "reading the stream's end"),
         }
     }
 }
@@ -669,13 +736,14 @@ impl Collected {
     fn add(
         &mut self,
         message: jetstream::Message,
-        metrics: &LedgerMetrics,
+        reporting: &Reporting,
     ) -> Result<(), LedgerError> {
         let (incoming, pending) = incoming_from(message)?;
-        metrics.set_stream_pending(pending);
+        reporting.metrics.set_stream_pending(pending);
         let (Origin::Stream { seq, .. } | Origin::Migrated { seq, .. }) = incoming.origin else {
             unreachable!("stream messages have a stream origin");
         };
+        reporting.health.saw_stream_message(seq, pending);
         // A recreated consumer may start earlier than asked; the sequencer skips what the
         // store already holds, and anything past a rebuild's end is left for later.
         if self.stop_at.is_some_and(|last| seq > last) {

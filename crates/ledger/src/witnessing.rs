@@ -14,6 +14,11 @@
 //! is verified against the pinned key. Without a quorum nothing is stored or published for
 //! that size: the failures are logged and counted, and the newest checkpoint waiting is tried
 //! again after the retry interval (a newer head replaces an older one still waiting).
+//!
+//! Rounds start at most once per [`WitnessTiming::interval`] (10 s by default), however often
+//! the ledger signs: a witness serves many logs and needs no more than the newest checkpoint
+//! every so often. With a quorum required, that is also how often checkpoints are published.
+//! The final checkpoint at shutdown is tried at once.
 
 use crate::LedgerError;
 use crate::checkpoint::{Checkpointer, SignedCheckpoint};
@@ -95,13 +100,22 @@ pub struct WitnessTiming {
     pub timeout: Duration,
     /// After a round without a quorum, how long until the newest checkpoint is tried again.
     pub retry_interval: Duration,
+    /// Shortest time between the starts of two rounds: witnesses serve many logs and are asked
+    /// at most this often, whatever the ledger signs meanwhile (every 50 ms under load); each
+    /// round takes the newest checkpoint. Since only cosigned checkpoints are published, it
+    /// also bounds how often checkpoints are published. Zero: a round as soon as one is due.
+    pub interval: Duration,
 }
+
+/// Default of [`WitnessTiming::interval`].
+pub const DEFAULT_WITNESS_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Default for WitnessTiming {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(10),
             retry_interval: Duration::from_secs(2),
+            interval: DEFAULT_WITNESS_INTERVAL,
         }
     }
 }
@@ -257,11 +271,15 @@ impl WitnessStage {
             let Some(checkpoint) = waiting.take() else {
                 continue;
             };
+            let next_round = Instant::now() + self.policy.timing.interval;
             if self.cosign_and_publish(&checkpoint) {
-                retry_at = None;
+                // Checkpoints signed before the next round may start wait for it; the newest
+                // replaces the others.
+                retry_at = Some(next_round);
             } else {
                 waiting = Some(checkpoint);
-                retry_at = Some(Instant::now() + self.policy.timing.retry_interval);
+                let retry = Instant::now() + self.policy.timing.retry_interval;
+                retry_at = Some(retry.max(next_round));
             }
         }
         // Shutting down: one last try, so a final checkpoint is not left unwitnessed when the
@@ -420,8 +438,8 @@ enum Event {
     Closed,
 }
 
-/// The next request; or, with a checkpoint waiting, `Due` once nothing is queued and the retry
-/// time (if any) has come.
+/// The next request; or, with a checkpoint waiting, `Due` once nothing is queued and the time
+/// the next round may start (if any) has come.
 fn next_event(
     requests: &mpsc::Receiver<ToWitness>,
     waiting: bool,
@@ -532,6 +550,7 @@ mod tests {
         let timing = WitnessTiming {
             timeout,
             retry_interval: Duration::from_secs(1),
+            interval: Duration::ZERO,
         };
         let signer = LogSigner::new("log.example/log", [9; 32]).unwrap();
         let dir = tempfile::tempdir().unwrap();

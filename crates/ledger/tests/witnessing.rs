@@ -12,6 +12,7 @@ use covenant_testkit::{NatsServer, ReservedPort};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const DCMS: &str = "GB-GOV-DCMS";
@@ -26,6 +27,8 @@ struct TestWitness {
     state: PathBuf,
     log_key: String,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Requests the witness has received.
+    requests: Arc<AtomicUsize>,
 }
 
 impl TestWitness {
@@ -39,6 +42,7 @@ impl TestWitness {
             state: dir.join(format!("{seed}.json")),
             log_key: world.log_signer().verifier_key(),
             server: Default::default(),
+            requests: Default::default(),
         }
     }
 
@@ -52,7 +56,13 @@ impl TestWitness {
         let listener = reserved.expect("a witness is served once").listen();
         let listener =
             tokio::net::TcpListener::from_std(listener).expect("hand the listener to tokio");
-        let app = router(Arc::new(self.open()));
+        let requests = self.requests.clone();
+        let app = router(Arc::new(self.open())).layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                requests.fetch_add(1, Ordering::SeqCst);
+                next.run(request)
+            },
+        ));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -87,12 +97,18 @@ impl Drop for TestWitness {
 }
 
 fn witnessed(witnesses: &[&TestWitness], quorum: usize) -> LedgerOptions {
+    witnessed_every(witnesses, quorum, Duration::ZERO)
+}
+
+/// [`witnessed`], with witnessing rounds at most once per `interval`.
+fn witnessed_every(witnesses: &[&TestWitness], quorum: usize, interval: Duration) -> LedgerOptions {
     let policy = WitnessPolicy::new(
         witnesses.iter().map(|w| w.in_policy()).collect(),
         quorum,
         WitnessTiming {
             timeout: Duration::from_secs(5),
             retry_interval: Duration::from_millis(200),
+            interval,
         },
     )
     .unwrap();
@@ -332,4 +348,55 @@ async fn after_a_restart_the_witnesses_carry_on_from_what_they_cosigned() {
     assert_eq!(node.metrics.witness_failures("w1.example/witness"), 0);
     assert_eq!(node.metrics.witness_failures("w2.example/witness"), 0);
     node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witnesses_are_asked_at_most_once_per_interval_however_often_the_ledger_signs() {
+    let server = NatsServer::start();
+    let mut world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
+    witness.serve().await;
+    let interval = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let mut node = Node::start(
+        &world,
+        &server.url(),
+        witnessed_every(&[&witness], 1, interval),
+    )
+    .await;
+    // A steady load for about 2.5 s: a new head every few tens of milliseconds, so the ledger
+    // signs a checkpoint nearly every 50 ms.
+    let js = jetstream(&server.url()).await;
+    let mut size = 1;
+    for envelope in world.onboard(DCMS, "dcms-1", 2) {
+        publish(&js, envelope).await;
+        size += 1;
+    }
+    let mut n = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        publish(&js, world.commitment(DCMS, "dcms-1", &format!("c-{n}"))).await;
+        size += 1;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The newest checkpoint is still cosigned and stored, at the next round.
+    let note = wait_for_checkpoint(&node, size).await;
+    assert_eq!(cosigners(&note, &[&witness]), vec!["w1.example/witness"]);
+    let elapsed = started.elapsed();
+    let requests = witness.requests.load(Ordering::SeqCst) as u64;
+    let signed = node.metrics.checkpoints_signed();
+    node.stop().await;
+    // One round at start, then at most one per interval; a round is one request (two when the
+    // witness answers 409 first).
+    let rounds_allowed = elapsed.as_secs() + 1;
+    assert!(
+        requests <= rounds_allowed + 1,
+        "{requests} requests to the witness in {elapsed:?} with a {interval:?} interval"
+    );
+    assert!(requests >= 2, "the witness was asked only {requests} times");
+    assert!(
+        signed >= 5 * requests,
+        "the ledger signed {signed} checkpoints; the witness saw {requests} requests"
+    );
 }

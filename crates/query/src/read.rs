@@ -1387,8 +1387,6 @@ fn describe(
     }
 }
 
-/// The name of an amended field, with the indicator it belongs to (`target_value:homes`).
-
 fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>, String> {
     let title = &state.current.title;
     let (kind, heading, summary) = match fact.kind()? {

@@ -14,6 +14,17 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIST_LIMIT: usize = 1_000;
 pub const DEFAULT_LIST_LIMIT: usize = 50;
 
+/// The parameter every query takes: the least log size this replica must have projected.
+pub const MIN_SIZE: &str = "min_size";
+
+/// What a query asks of the projections: a point, and how far they must have come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    pub as_of: AsOf,
+    /// Answer only when at least this many log entries are projected; `None`: any.
+    pub min_size: Option<u64>,
+}
+
 /// The parameters of one request, checked against what the endpoint takes.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -21,14 +32,16 @@ pub struct Params {
 }
 
 impl Params {
+    /// The parameters in `raw`, each of which must be in `allowed` or be [`MIN_SIZE`], which
+    /// every query takes.
     pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
         let mut values = BTreeMap::new();
         for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-            if !allowed.contains(&name.as_ref()) {
+            if !allowed.contains(&name.as_ref()) && name != MIN_SIZE {
                 return Err(ApiError::bad_parameter(
                     &name,
                     format!(
-                        "unknown parameter {name:?}; this endpoint takes {}",
+                        "unknown parameter {name:?}; this endpoint takes {}, {MIN_SIZE}",
                         allowed.join(", ")
                     ),
                 ));
@@ -56,6 +69,27 @@ impl Params {
     pub fn as_of(&self) -> Result<AsOf, ApiError> {
         AsOf::parse(self.get("as_of"), self.get("recorded"))
             .map_err(|(name, message)| ApiError::bad_parameter(name, message))
+    }
+
+    /// The point asked for and the least log size the answer must come from.
+    pub fn asked(&self) -> Result<Asked, ApiError> {
+        Ok(Asked {
+            as_of: self.as_of()?,
+            min_size: self.min_size()?,
+        })
+    }
+
+    fn min_size(&self) -> Result<Option<u64>, ApiError> {
+        self.get(MIN_SIZE)
+            .map(|text| {
+                text.parse::<u64>().map_err(|_| {
+                    ApiError::bad_parameter(
+                        MIN_SIZE,
+                        format!("{MIN_SIZE} {text:?} must be a whole number (a log size)"),
+                    )
+                })
+            })
+            .transpose()
     }
 
     pub fn date(&self, name: &str) -> Result<Option<Date>, ApiError> {
