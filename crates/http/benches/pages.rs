@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const WARMUP: usize = 20;
 const ROUNDS: usize = 300;
 const TARGET_MS: f64 = 100.0;
+/// The demo's culture department, whose 2025 report has a year before and every section.
+const REPORT_ACTOR: &str = "GB-GOV-23";
 
 struct Timing {
     round_trip: Vec<Duration>,
@@ -53,7 +55,7 @@ fn measure(agent: &ureq::Agent, url: &str) -> Timing {
             .get(url)
             .call()
             .unwrap_or_else(|error| panic!("GET {url}: {error}"));
-        let body = response.body_mut().read_to_string().expect("read the body");
+        let body = response.body_mut().read_to_vec().expect("read the body");
         let elapsed = started.elapsed();
         assert!(!body.is_empty(), "GET {url} answered nothing");
         if round >= WARMUP {
@@ -125,6 +127,23 @@ fn main() {
             "theme",
             "/themes/community".to_owned(),
             "/v1/themes/community".to_owned(),
+        ),
+        // The annual report: computed per request from the department's events, then the page,
+        // the PDF laid out by Typst, and the proof bundle of every counted event.
+        (
+            "report",
+            format!("/actors/{REPORT_ACTOR}/reports/2025"),
+            format!("/actors/{REPORT_ACTOR}/reports/2025/report.json"),
+        ),
+        (
+            "report-pdf",
+            format!("/actors/{REPORT_ACTOR}/reports/2025/report.pdf"),
+            format!("/actors/{REPORT_ACTOR}/reports/2025/report.json"),
+        ),
+        (
+            "report-bundle",
+            format!("/actors/{REPORT_ACTOR}/reports/2025/bundle.json"),
+            format!("/actors/{REPORT_ACTOR}/reports/2025/report.json"),
         ),
     ];
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();

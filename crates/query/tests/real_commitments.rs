@@ -560,3 +560,73 @@ fn every_optional_number_of_a_named_indicator_is_absent_until_given() {
     assert_eq!(listed["target_value"], serde_json::Value::Null);
     assert_eq!(listed["original_target_value"], serde_json::Value::Null);
 }
+
+/// The annual report on a real milestone: made in 2024 and loaded in 2026 (a backfill), shared
+/// with two delivery partners, decided by named indicators.
+#[test]
+fn the_annual_report_counts_by_when_things_happened_and_only_for_the_owner() {
+    use covenant_query::report::{
+        CheckpointRef, FigureName, ReportActor, ReportRequest, ReportScope, compute,
+    };
+    let log = Log::write(|log| {
+        log.emit(CABINET, homes("2024-07-17", "2029-07-01"))
+            .unwrap();
+        // One of two targets met: partly delivered, though the claim says delivered.
+        log.emit(
+            CABINET,
+            outcome(proto::Verdict::Delivered, 2_000_000.0, 100.0),
+        )
+        .unwrap();
+    });
+    let size = log.store_size();
+    let checkpoint = CheckpointRef {
+        origin: "example.org/log".into(),
+        size,
+        root_hash: String::new(),
+        note: String::new(),
+    };
+    let report = |actor: &str, year: i32| {
+        let request = ReportRequest {
+            scope: ReportScope::Actor {
+                actor: ReportActor {
+                    id: actor.into(),
+                    name: actor.into(),
+                    kind: "department".into(),
+                },
+            },
+            year,
+            size,
+            period_end: date(&format!("{year}-12-31")).min(today()),
+        };
+        let facts = log.projections.report_facts(&request, usize::MAX).unwrap();
+        compute(&request, checkpoint.clone(), &facts).unwrap()
+    };
+    let count =
+        |year: &covenant_query::report::YearFigures, name| year.figure(name, None).unwrap().value;
+    // Everything was recorded in November 2026, yet the promise counts in 2024, when it was made,
+    // and the outcome in 2026, when it was reported.
+    let owner_2024 = report(CABINET, 2024);
+    assert_eq!(count(&owner_2024.current, FigureName::Made), 1);
+    let owner_2026 = report(CABINET, 2026);
+    assert_eq!(count(&owner_2026.current, FigureName::Made), 0);
+    assert_eq!(
+        count(&owner_2026.current, FigureName::PartlyDelivered),
+        1,
+        "the indicators decide, not the claim"
+    );
+    assert_eq!(count(&owner_2026.current, FigureName::Delivered), 0);
+    assert_eq!(
+        owner_2026.current.to, "2026-11-30",
+        "a year under way ends today"
+    );
+    // A delivery partner's report does not count the owner's commitment.
+    for partner in [MHCLG, DFE] {
+        let partner_report = report(partner, 2024);
+        assert_eq!(
+            count(&partner_report.current, FigureName::Made),
+            0,
+            "{partner}"
+        );
+        assert!(partner_report.previous.is_none());
+    }
+}
