@@ -244,7 +244,7 @@ fn a_department_report_reads_back_from_paper() {
     assert!(text.contains("£3,125,000,000.00"), "{text}");
     assert_eq!(
         row(&text, "Money pledged (EUR)"),
-        "Money pledged (EUR) 45,000,000.00 EUR not counted —"
+        "Money pledged (EUR) 45,000,000.00 EUR 0.00 EUR +45,000,000.00 EUR"
     );
     // The goalposts start on the second page; the appendix on a page of its own.
     assert!(text_of_page(&rendered, 1).contains("The figures"));
@@ -340,5 +340,20 @@ fn text_from_the_report_is_text_not_markup() {
     assert!(
         flat.matches(expected.as_str()).count() >= 3,
         "{expected:?} not set verbatim in:\n{text}"
+    );
+}
+
+#[test]
+fn money_recorded_only_the_year_before_shows_as_none_this_year() {
+    let mut sample = report(DCMS);
+    sample
+        .current
+        .figures
+        .retain(|figure| figure.key() != "money_committed-GBP");
+    let rendered = render("only-previous", &sample, DCMS_PAGE);
+    let text = text_of(&rendered);
+    assert_eq!(
+        row(&text, "Money committed"),
+        "Money committed £0.00 £980,000,000.00 −£980,000,000.00"
     );
 }
