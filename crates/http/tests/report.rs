@@ -59,6 +59,16 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     let base = format!("/actors/{DCMS}/reports/2025");
 
     let (content_type, json) = ok(&server, &format!("{base}/report.json")).await;
+    let disposition = header(
+        &server,
+        &format!("{base}/report.json"),
+        "content-disposition",
+    )
+    .await;
+    assert!(
+        disposition.starts_with("attachment; filename=\"covenant-report-GB-GOV-23-2025-at-"),
+        "{disposition}"
+    );
     assert_eq!(content_type, "application/json");
     let report: Report = serde_json::from_str(&json).expect("the report JSON parses");
     let size = server.store.latest_checkpoint().unwrap().unwrap().0;
@@ -335,4 +345,19 @@ fn pdf_text(pdf: &[u8]) -> String {
         });
     assert!(output.status.success(), "pdftotext failed");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn header(server: &Server, path: &str, name: &'static str) -> String {
+    let url = server.url(path);
+    tokio::task::spawn_blocking(move || {
+        let response = ureq::get(&url).call().expect("GET");
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    })
+    .await
+    .unwrap()
 }

@@ -437,11 +437,23 @@ fn report_file(
         )));
     }
     let built = build_report(state, &asked)?;
+    // A download name any header and file system takes, whatever characters an actor id has.
+    let whose: String = asked
+        .actor
+        .as_deref()
+        .unwrap_or("government")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let stem = format!(
-        "covenant-report-{}-{}-at-{}",
-        asked.actor.as_deref().unwrap_or("government"),
-        asked.year,
-        built.report.checkpoint.size
+        "covenant-report-{whose}-{}-at-{}",
+        asked.year, built.report.checkpoint.size
     );
     match file {
         "report.json" => Ok((
