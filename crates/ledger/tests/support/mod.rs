@@ -365,19 +365,36 @@ pub async fn publish_raw(
     msg_id: Option<&str>,
     payload: Vec<u8>,
 ) -> u64 {
-    let mut message =
-        async_nats::jetstream::message::PublishMessage::build().payload(payload.into());
-    if let Some(msg_id) = msg_id {
-        message = message.message_id(msg_id);
+    // Just after a clustered stream is created or elects a leader, a server may not yet know
+    // who stores the subject and answers "no responders" (StreamNotFound); an emitter retries,
+    // and so does the test. Nothing was stored, so a retry cannot add a second copy.
+    for _ in 0..NO_RESPONDERS_RETRIES {
+        let mut message =
+            async_nats::jetstream::message::PublishMessage::build().payload(payload.clone().into());
+        if let Some(msg_id) = msg_id {
+            message = message.message_id(msg_id);
+        }
+        let stored = jetstream
+            .send_publish(covenant_core::subject::event_subject(actor), message)
+            .await
+            .expect("publish")
+            .await;
+        match stored {
+            Ok(ack) => return ack.sequence,
+            Err(error)
+                if error.kind()
+                    == async_nats::jetstream::context::PublishErrorKind::StreamNotFound =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("jetstream stores the message: {error}"),
+        }
     }
-    jetstream
-        .send_publish(covenant_core::subject::event_subject(actor), message)
-        .await
-        .expect("publish")
-        .await
-        .expect("jetstream stores the message")
-        .sequence
+    panic!("jetstream did not store the message: no responders for {NO_RESPONDERS_RETRIES} tries")
 }
+
+/// How often a publish answered "no responders" is tried again, 100 ms apart.
+const NO_RESPONDERS_RETRIES: usize = 100;
 
 /// A JetStream context on a fresh client.
 pub async fn jetstream(url: &str) -> async_nats::jetstream::Context {
