@@ -197,7 +197,20 @@ pub(crate) fn moment(
     params: &Params,
 ) -> Result<Moment, PageError> {
     let moment = bare_moment(projections, params)?;
-    let checkpoints = state
+    let checkpoints = checkpoint_suggestions(state, projections)?;
+    Ok(Moment {
+        checkpoints,
+        ..moment
+    })
+}
+
+/// The newest signed checkpoint sizes the projections have reached, to offer as moments.
+fn checkpoint_suggestions(
+    state: &AppState,
+    projections: &Projections,
+) -> Result<Vec<u64>, PageError> {
+    let applied = projections.applied();
+    Ok(state
         .store
         .checkpoint_sizes()
         .map_err(|error| {
@@ -206,13 +219,9 @@ pub(crate) fn moment(
         })?
         .into_iter()
         .rev()
-        .filter(|size| *size <= projections.applied())
+        .filter(|size| *size <= applied)
         .take(CHECKPOINT_SUGGESTIONS)
-        .collect();
-    Ok(Moment {
-        checkpoints,
-        ..moment
-    })
+        .collect())
 }
 
 fn error_page(error: &PageError) -> Markup {
@@ -400,19 +409,7 @@ fn report_page(
 ) -> Result<Markup, PageError> {
     let asked = report_asked(actor, year, params)?;
     let built = build_report(state, &asked)?;
-    let applied = common::projections(state)?.applied();
-    let checkpoints = state
-        .store
-        .checkpoint_sizes()
-        .map_err(|error| {
-            tracing::error!(%error, "list checkpoint sizes");
-            PageError::internal("the log's checkpoints cannot be listed")
-        })?
-        .into_iter()
-        .rev()
-        .filter(|size| *size <= applied)
-        .take(CHECKPOINT_SUGGESTIONS)
-        .collect();
+    let checkpoints = checkpoint_suggestions(state, common::projections(state)?)?;
     let control = AsOfControl {
         requested: asked.checkpoint.map(|size| size.to_string()),
         checkpoints,
