@@ -133,6 +133,74 @@ pub struct WitnessArgs {
     pub witness_interval: Option<u64>,
 }
 
+/// `covenant serve`'s replica flags: this replica's cosigning key, and the peers that must
+/// cosign its checkpoints before they are published (docs/OPERATING.md, "Replicas that check
+/// each other").
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReplicaArgs {
+    /// This replica's name, as given to `covenant audit witness keygen` with its key (for
+    /// example replica-1.covenant.example.org).
+    #[arg(long, value_name = "NAME", requires = "replica_key")]
+    pub replica_name: Option<String>,
+    /// This replica's cosigning key (the seed file `covenant audit witness keygen` wrote). With
+    /// it the server cosigns its peers' checkpoints at /replica/add-checkpoint when its own
+    /// log has the same root.
+    #[arg(long, value_name = "FILE", requires = "replica_name")]
+    pub replica_key: Option<PathBuf>,
+    /// A peer replica that must cosign this replica's checkpoints: its verifier key and its
+    /// base URL, separated by a space. Repeat for each peer.
+    #[arg(long = "replica-peer", value_name = "KEY URL")]
+    pub replica_peers: Vec<String>,
+    /// How many peers must cosign a checkpoint before it is published (default: enough for a
+    /// majority of all the replicas, this one included).
+    #[arg(long, value_name = "N", requires = "replica_peers")]
+    pub replica_quorum: Option<usize>,
+    /// Where to POST a JSON alarm when this replica finds its log differs from a peer's.
+    #[arg(long, value_name = "URL", requires = "replica_key")]
+    pub alarm_webhook: Option<String>,
+}
+
+/// Peers needed for a majority of `peers + 1` replicas, counting this one.
+pub fn majority_of_peers(peers: usize) -> usize {
+    (peers + 1) / 2
+}
+
+/// The cosigning policy of `covenant serve`: the witnesses' (if any), and the peer replicas'
+/// on top. Replicas alone are asked as soon as a checkpoint is signed; with witnesses too, a
+/// round waits for the witness interval.
+pub fn cosigning_policy(
+    witnesses: Option<WitnessPolicy>,
+    replica_flags: &ReplicaArgs,
+) -> anyhow::Result<Option<WitnessPolicy>> {
+    if replica_flags.replica_peers.is_empty() {
+        return Ok(witnesses);
+    }
+    let peers = replica_flags
+        .replica_peers
+        .iter()
+        .map(|value| {
+            let (setting, key, url) = key_and_url("--replica-peer", value)?;
+            let prefix = covenant_ledger::replica::submission_prefix(&url);
+            PolicyWitness::new(&key, &prefix).with_context(|| setting.clone())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let quorum = replica_flags
+        .replica_quorum
+        .unwrap_or_else(|| majority_of_peers(peers.len()));
+    let policy = match witnesses {
+        Some(witnesses) => witnesses.with_replicas(peers, quorum),
+        None => WitnessPolicy::of_replicas(peers, quorum, REPLICA_TIMING),
+    };
+    Ok(Some(policy.context("--replica-quorum")?))
+}
+
+/// Replicas on one network answer in milliseconds; a peer that is behind is asked again soon.
+const REPLICA_TIMING: WitnessTiming = WitnessTiming {
+    timeout: Duration::from_secs(5),
+    retry_interval: Duration::from_millis(500),
+    interval: Duration::ZERO,
+};
+
 /// The settings, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -573,7 +641,7 @@ fn key_and_url(setting: &str, value: &str) -> anyhow::Result<(String, String, St
             Ok((format!("{setting} {key:?}"), key.to_owned(), url.to_owned()))
         }
         _ => bail!(
-            "{setting} {value:?}: expected a witness's verifier key and its URL, separated by a space"
+            "{setting} {value:?}: expected a verifier key and a URL, separated by a space"
         ),
     }
 }
@@ -901,11 +969,11 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
             ),
             (
                 format!("[witnessing]\nquorum = 2\n{good}"),
-                "[witnessing] quorum: witness policy: quorum 2 is more than the 1 witnesses configured",
+                "[witnessing] quorum: witness policy: witness quorum 2 is more than the 1 witnesses configured",
             ),
             (
                 format!("[witnessing]\nquorum = 0\n{good}"),
-                "[witnessing] quorum: witness policy: quorum must be at least 1",
+                "[witnessing] quorum: witness policy: witness quorum must be at least 1",
             ),
             (good.clone(), "witnesses are configured but no quorum"),
             (
@@ -943,7 +1011,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
             "{error}"
         );
         assert!(
-            error.contains("expected a witness's verifier key and its URL"),
+            error.contains("expected a verifier key and a URL"),
             "{error}"
         );
         let env = env_of(&[

@@ -674,7 +674,7 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
+pub(crate) fn read_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
     hex::decode(text.trim())
         .ok()

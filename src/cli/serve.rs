@@ -6,9 +6,11 @@
 //! flight and sign a final checkpoint, then exits.
 //!
 //! With witnesses configured (`[witnessing]`, `--witness`), a checkpoint is stored, served at
-//! `/log/checkpoint` and published only once a quorum of them has cosigned it.
+//! `/log/checkpoint` and published only once a quorum of them has cosigned it; with peer
+//! replicas (`--replica-peer`), only once a quorum of them has found the same root in its own
+//! log. With a replica key (`--replica-key`), this server cosigns its peers' checkpoints.
 
-use crate::config::{self, Config, ConfigArgs, WitnessArgs};
+use crate::config::{self, Config, ConfigArgs, ReplicaArgs, WitnessArgs};
 use anyhow::{Context, bail};
 use covenant_core::checkpoint::LogSigner;
 use covenant_emit::keys::{KeyFile, KeyKind};
@@ -50,6 +52,8 @@ pub struct ServeArgs {
     pub ready_max_checkpoint_age: Option<u64>,
     #[command(flatten)]
     pub witnesses: WitnessArgs,
+    #[command(flatten)]
+    pub replica: ReplicaArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -65,7 +69,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let signals = ShutdownSignals::listen()?;
     let genesis = genesis_config(&config)?;
-    let witnesses = config::witness_policy(&args.config, &args.witnesses)?;
+    let witnesses = config::cosigning_policy(
+        config::witness_policy(&args.config, &args.witnesses)?,
+        &args.replica,
+    )?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
     let log_key_file = args.log_key.clone().or(config.log_key_file.clone());
@@ -79,13 +86,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
     if let Some(policy) = &witnesses {
-        let names: Vec<_> = policy.witnesses().iter().map(|w| w.name()).collect();
-        eprintln!(
-            "covenant: checkpoints are published once {} of these witnesses cosign them, asked at most every {:?}: {}",
-            policy.quorum(),
-            policy.timing().interval,
-            names.join(", ")
-        );
+        announce_policy(policy);
     }
     let options = LedgerOptions {
         witnesses,
@@ -94,6 +95,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::open(store.clone(), &genesis, Some(signer), options, metrics)
         .context("open the ledger")?;
     let verifier_key = ledger.verifier_key().unwrap_or_default();
+    let replica = replica_cosigner(&args.replica, &ledger, &store, &verifier_key)?;
     let head = ledger.head();
     let ledger_health = ledger.health();
     let readiness = readiness_limits(&config, &args, &options_idle_interval());
@@ -114,6 +116,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         ingest_limit: Some(Arc::new(RateLimiter::new(ingest_limit))),
         ledger_health: Some(ledger_health),
         readiness,
+        replica,
         ..AppState::new(store, verifier_key.clone())
     }
     .with_public_url(&config.public_url())
@@ -146,6 +149,61 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("covenant: flush the query projections: {error}");
     }
     stopped
+}
+
+fn announce_policy(policy: &covenant_ledger::WitnessPolicy) {
+    let names = |members: &[covenant_ledger::PolicyWitness]| {
+        members.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+    };
+    if !policy.witnesses().is_empty() {
+        eprintln!(
+            "covenant: checkpoints are published once {} of these witnesses cosign them, asked at most every {:?}: {}",
+            policy.quorum(),
+            policy.timing().interval,
+            names(policy.witnesses())
+        );
+    }
+    if !policy.replicas().is_empty() {
+        eprintln!(
+            "covenant: checkpoints are published once {} of these peer replicas find the same root in their own logs: {}",
+            policy.replica_quorum(),
+            names(policy.replicas())
+        );
+    }
+}
+
+/// With a replica key: the cosigner of peers' checkpoints, over this ledger's store.
+fn replica_cosigner(
+    flags: &ReplicaArgs,
+    ledger: &Ledger,
+    store: &Arc<dyn LogStore>,
+    log_verifier_key: &str,
+) -> anyhow::Result<Option<Arc<covenant_ledger::ReplicaCosigner>>> {
+    let (Some(name), Some(key_file)) = (&flags.replica_name, &flags.replica_key) else {
+        return Ok(None);
+    };
+    let seed = crate::cli::audit::read_seed(key_file)?;
+    let cosigner = covenant_core::cosignature::Cosigner::new(name, seed)
+        .with_context(|| format!("--replica-name {name:?}"))?;
+    let peers: Vec<String> = flags
+        .replica_peers
+        .iter()
+        .filter_map(|peer| peer.split_whitespace().nth(1).map(str::to_owned))
+        .collect();
+    let replica = covenant_ledger::ReplicaCosigner::new(
+        cosigner,
+        log_verifier_key.to_owned(),
+        store.clone(),
+        ledger.health(),
+        ledger.metrics().clone(),
+        &peers,
+        flags.alarm_webhook.clone(),
+    );
+    eprintln!(
+        "covenant: cosigning peers' checkpoints as replica {}",
+        replica.verifier_key()
+    );
+    Ok(Some(Arc::new(replica)))
 }
 
 /// The ledger's idle checkpoint interval, which the default checkpoint age allows for.

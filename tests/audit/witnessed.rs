@@ -259,7 +259,7 @@ fn serve_refuses_a_bad_witness_policy_and_names_the_setting() {
     assert_ne!(code, 0);
     assert!(
         stderr.contains(
-            "[witnessing] quorum: witness policy: quorum 2 is more than the 1 witnesses configured"
+            "[witnessing] quorum: witness policy: witness quorum 2 is more than the 1 witnesses configured"
         ),
         "{stderr}"
     );

@@ -8,5 +8,6 @@ mod flood;
 mod health;
 mod permissions;
 mod rebuild;
+mod replicas;
 mod serve;
 pub(crate) mod support;

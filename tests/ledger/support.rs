@@ -62,9 +62,15 @@ impl Served {
     /// answers HTTP. It listens on a port the system picks and announces: a port chosen
     /// beforehand could be taken by another program in between, and that program mistaken
     /// for the ledger.
-    pub fn spawn(mut command: Command) -> Self {
+    pub fn spawn(command: Command) -> Self {
+        Self::spawn_at(command, "127.0.0.1:0")
+    }
+
+    /// [`Served::spawn`] on a given listen address, for servers that must know each other's
+    /// addresses before they start.
+    pub fn spawn_at(mut command: Command, listen: &str) -> Self {
         let mut child = command
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -10,7 +10,8 @@
 //!    [`ReadinessLimits::max_checkpoint_age`] (an idle ledger publishes the latest one again
 //!    once per idle interval, so a fresh checkpoint means the commit path is alive);
 //! 3. the query projections (when the server has them) have applied everything up to that
-//!    checkpoint.
+//!    checkpoint;
+//! 4. a replica's log has not been found to differ from a peer's (`covenant_ledger::replica`).
 //!
 //! A server without a ledger (read-only, over a store another process writes) cannot tell lag
 //! or age: it is ready when its store holds a checkpoint and its projections have applied up
@@ -134,6 +135,9 @@ fn from_ledger(
     limits: &ReadinessLimits,
     reasons: &mut Vec<String>,
 ) -> Readiness {
+    if let Some(divergence) = &reading.divergence {
+        reasons.push(covenant_ledger::replica::describe(divergence));
+    }
     if reading.stream_pending > limits.max_stream_lag {
         reasons.push(format!(
             "stream lag {} messages > {} allowed",

@@ -5,6 +5,7 @@
 //!   every error in one shape (`error`);
 //! - `/metrics`: Prometheus text;
 //! - `/healthz` and `/readyz`: liveness and readiness for load balancers (`health`);
+//! - `/replica/...`: peer replicas cross-checking each other's checkpoints (`replica`);
 //! - `/`: server-rendered pages for people;
 //! - `/embed/...` and `/oembed`: cards other sites may frame or show as images, and the
 //!   oEmbed answer that hands them out (`pages::embed`, docs/EMBED.md).
@@ -22,6 +23,7 @@ pub mod pages;
 pub mod proofs;
 pub mod query_api;
 pub mod rate_limit;
+pub mod replica;
 pub mod report;
 pub mod server;
 
@@ -54,6 +56,8 @@ pub struct AppState {
     pub ledger_health: Option<covenant_ledger::LedgerHealth>,
     /// How current this replica must be for `/readyz` to answer 200.
     pub readiness: health::ReadinessLimits,
+    /// This replica's cosigner of its peers' checkpoints; `None`: `/replica/` answers 404.
+    pub replica: Option<Arc<covenant_ledger::ReplicaCosigner>>,
 }
 
 /// The public URL of a server that was given none: its default listen address.
@@ -72,6 +76,7 @@ impl AppState {
             ingest_limit: None,
             ledger_health: None,
             readiness: health::ReadinessLimits::default(),
+            replica: None,
         }
     }
 
@@ -113,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(health::routes())
         .merge(log_api::routes())
+        .merge(replica::routes())
         .merge(v1)
         // Named so that the error layer below wraps it too: an unknown path under /v1 then
         // answers the API's error shape.

@@ -29,6 +29,20 @@ struct Progress {
     checkpoint_size: AtomicU64,
     /// Unix milliseconds when a checkpoint was last signed or published again; 0: never.
     checkpoint_at_ms: AtomicU64,
+    /// Set when a peer replica's checkpoint did not match this log: the size it was for.
+    /// Never cleared while the process runs; the replica stops signing.
+    diverged_at_size: AtomicU64,
+    /// The index of the first entry that differs, plus one; 0: not known (yet).
+    first_differing_entry: AtomicU64,
+}
+
+/// What a replica found when a peer's checkpoint did not match its own log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Divergence {
+    /// The size of the checkpoint that did not match.
+    pub size: u64,
+    /// The index of the first entry that differs, when a peer's tree could be compared.
+    pub first_differing_entry: Option<u64>,
 }
 
 /// One reading of [`LedgerHealth`].
@@ -41,6 +55,8 @@ pub struct HealthReading {
     pub checkpoint_size: u64,
     /// Time since a checkpoint was last signed or published again; `None` before the first.
     pub checkpoint_age: Option<Duration>,
+    /// Set once a peer replica's checkpoint did not match this log.
+    pub divergence: Option<Divergence>,
 }
 
 impl LedgerHealth {
@@ -61,6 +77,39 @@ impl LedgerHealth {
             stream_pending,
             checkpoint_size: progress.checkpoint_size.load(Ordering::Acquire),
             checkpoint_age,
+            divergence: self.divergence(),
+        }
+    }
+
+    /// The divergence found, if any; once set, the ledger signs no more checkpoints.
+    pub fn divergence(&self) -> Option<Divergence> {
+        let size = self.inner.diverged_at_size.load(Ordering::Acquire);
+        (size > 0).then(|| Divergence {
+            size,
+            first_differing_entry: self
+                .inner
+                .first_differing_entry
+                .load(Ordering::Acquire)
+                .checked_sub(1),
+        })
+    }
+
+    /// A peer's checkpoint of `size` did not match this log. The first call wins: later ones
+    /// may only add the entry that differs.
+    pub(crate) fn record_divergence(&self, divergence: Divergence) {
+        let _ = self.inner.diverged_at_size.compare_exchange(
+            0,
+            divergence.size.max(1),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        if let Some(entry) = divergence.first_differing_entry {
+            let _ = self.inner.first_differing_entry.compare_exchange(
+                0,
+                entry.saturating_add(1),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
     }
 
@@ -136,10 +185,36 @@ mod tests {
         health.record_checkpoint(7);
         let reading = health.read();
         assert_eq!(reading.checkpoint_size, 7);
+        assert_eq!(reading.divergence, None);
         assert!(
             reading
                 .checkpoint_age
                 .is_some_and(|age| age < Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn the_first_divergence_stays_and_learns_its_entry() {
+        let health = LedgerHealth::default();
+        assert_eq!(health.divergence(), None);
+        health.record_divergence(Divergence {
+            size: 9,
+            first_differing_entry: None,
+        });
+        health.record_divergence(Divergence {
+            size: 12,
+            first_differing_entry: Some(0),
+        });
+        health.record_divergence(Divergence {
+            size: 15,
+            first_differing_entry: Some(4),
+        });
+        assert_eq!(
+            health.read().divergence,
+            Some(Divergence {
+                size: 9,
+                first_differing_entry: Some(0)
+            })
         );
     }
 }

@@ -11,7 +11,8 @@
 //!    consumed through in one durable store batch;
 //! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 50 ms, signs,
 //!    stores and publishes a checkpoint on `acct.checkpoints` (with a [`WitnessPolicy`], only
-//!    once a quorum of witnesses has cosigned it; see `witnessing`).
+//!    once a quorum of witnesses, of peer replicas, or of both has cosigned it; see
+//!    `witnessing` and [`replica`]).
 //!
 //! An entry's time is the broker's storage time of its message, so replicas consuming the
 //! same stream write byte-identical logs; `Ledger::rebuild` re-derives a store from the
@@ -26,6 +27,7 @@ mod health;
 mod ingest;
 pub mod metrics;
 pub mod migration;
+pub mod replica;
 pub mod sequencer;
 mod service;
 pub mod stream;
@@ -34,9 +36,10 @@ mod witnessing;
 pub use checkpoint::SignedCheckpoint;
 pub use error::LedgerError;
 pub use genesis::{GenesisConfig, RegistrarKey};
-pub use health::{HealthReading, LedgerHealth};
+pub use health::{Divergence, HealthReading, LedgerHealth};
 pub use ingest::{Ingest, IngestReply};
 pub use metrics::LedgerMetrics;
+pub use replica::{ReplicaCosigner, ReplicaRefusal};
 pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
 pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
 pub use stream::{StreamSettings, ensure_stream};

@@ -41,6 +41,8 @@ pub struct LedgerMetrics {
     witness_cosignatures: Family<WitnessLabel, Counter>,
     witness_failures: Family<WitnessLabel, Counter>,
     checkpoints_without_quorum: Counter,
+    replica_cosigned: Counter,
+    replica_diverged: Gauge,
 }
 
 impl Default for LedgerMetrics {
@@ -63,6 +65,8 @@ impl Default for LedgerMetrics {
             witness_cosignatures: Family::default(),
             witness_failures: Family::default(),
             checkpoints_without_quorum: Counter::default(),
+            replica_cosigned: Counter::default(),
+            replica_diverged: Gauge::default(),
         }
     }
 }
@@ -148,6 +152,16 @@ impl LedgerMetrics {
             "Witnessing rounds that ended with fewer cosignatures than the quorum, so that nothing was stored or published",
             self.checkpoints_without_quorum.clone(),
         );
+        registry.register(
+            "replica_cosigned",
+            "Checkpoints of peer replicas this replica cosigned after finding the same root in its own log",
+            self.replica_cosigned.clone(),
+        );
+        registry.register(
+            "replica_diverged",
+            "1 once a peer replica's checkpoint did not match this replica's own log: it has stopped signing and needs an operator",
+            self.replica_diverged.clone(),
+        );
     }
 
     pub(crate) fn record_batch(&self, report: &BatchReport, took: Duration) {
@@ -226,6 +240,14 @@ impl LedgerMetrics {
 
     pub(crate) fn record_missed_quorum(&self) {
         self.checkpoints_without_quorum.inc();
+    }
+
+    pub(crate) fn record_replica_cosigned(&self) {
+        self.replica_cosigned.inc();
+    }
+
+    pub(crate) fn record_replica_divergence(&self) {
+        self.replica_diverged.set(1);
     }
 
     /// Valid cosignatures received from `witness` so far.

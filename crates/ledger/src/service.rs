@@ -444,6 +444,7 @@ impl CommitStage {
         }
         let head = self.sequencer.head();
         if let Some(checkpointer) = &mut self.checkpointer
+            && self.health.divergence().is_none()
             && let Some(checkpoint) =
                 checkpointer.finish(&head, &**self.sequencer.store(), Instant::now())?
         {
@@ -455,8 +456,10 @@ impl CommitStage {
     }
 
     fn checkpoint_due_in(&self) -> Duration {
+        let signs = self.health.divergence().is_none();
         self.checkpointer
             .as_ref()
+            .filter(|_| signs)
             .map_or(Duration::from_secs(3600), |checkpointer| {
                 checkpointer.due_in(&self.sequencer.head(), Instant::now())
             })
@@ -485,6 +488,10 @@ impl CommitStage {
         let Some(checkpointer) = &mut self.checkpointer else {
             return Ok(());
         };
+        // A replica whose log differs from its peers' signs nothing more (see `replica`).
+        if self.health.divergence().is_some() {
+            return Ok(());
+        }
         if let Some((checkpoint, newly_signed)) =
             checkpointer.poll(&head, &**self.sequencer.store(), Instant::now())?
         {

@@ -120,11 +120,16 @@ impl Default for WitnessTiming {
     }
 }
 
-/// Which witnesses must cosign a checkpoint before it is stored and published.
+/// Which cosigners must cosign a checkpoint before it is stored and published: external
+/// witnesses, peer replicas of this log (see `replica`), or both, each group with its own
+/// quorum. Every member speaks C2SP tlog-witness; all are asked in the same round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WitnessPolicy {
-    witnesses: Vec<PolicyWitness>,
+    /// Witnesses first, then replicas: the order answers and known sizes are kept in.
+    members: Vec<PolicyWitness>,
+    witnesses: usize,
     quorum: usize,
+    replica_quorum: usize,
     timing: WitnessTiming,
 }
 
@@ -135,48 +140,107 @@ impl WitnessPolicy {
         quorum: usize,
         timing: WitnessTiming,
     ) -> Result<Self, LedgerError> {
-        let bad = |what: String| Err(LedgerError::WitnessPolicy(what));
-        if quorum == 0 {
-            return bad("quorum must be at least 1".into());
-        }
-        if quorum > witnesses.len() {
-            return bad(format!(
-                "quorum {quorum} is more than the {} witnesses configured",
-                witnesses.len()
+        check_group("witness", &witnesses, quorum)?;
+        if timing.timeout.is_zero() || timing.retry_interval.is_zero() {
+            return Err(LedgerError::WitnessPolicy(
+                "the timeout and the retry interval must be longer than zero".into(),
             ));
         }
-        for (index, witness) in witnesses.iter().enumerate() {
-            if witnesses[..index]
-                .iter()
-                .any(|w| w.name() == witness.name())
-            {
-                return bad(format!(
-                    "witness {} is listed twice; each witness counts once towards the quorum",
-                    witness.name()
-                ));
-            }
-        }
-        if timing.timeout.is_zero() || timing.retry_interval.is_zero() {
-            return bad("the timeout and the retry interval must be longer than zero".into());
-        }
         Ok(Self {
-            witnesses,
+            witnesses: witnesses.len(),
+            members: witnesses,
             quorum,
+            replica_quorum: 0,
             timing,
         })
     }
 
-    pub fn witnesses(&self) -> &[PolicyWitness] {
-        &self.witnesses
+    /// At least `quorum` of the peer `replicas` must cosign each checkpoint (no witnesses).
+    pub fn of_replicas(
+        replicas: Vec<PolicyWitness>,
+        quorum: usize,
+        timing: WitnessTiming,
+    ) -> Result<Self, LedgerError> {
+        check_group("replica", &replicas, quorum)?;
+        let mut policy = Self::new(replicas, quorum, timing)?;
+        (policy.witnesses, policy.quorum, policy.replica_quorum) = (0, 0, quorum);
+        Ok(policy)
     }
 
+    /// Also require `quorum` of the peer `replicas`.
+    pub fn with_replicas(
+        mut self,
+        replicas: Vec<PolicyWitness>,
+        quorum: usize,
+    ) -> Result<Self, LedgerError> {
+        check_group("replica", &replicas, quorum)?;
+        if let Some(both) = replicas
+            .iter()
+            .find(|r| self.members.iter().any(|m| m.name() == r.name()))
+        {
+            return Err(LedgerError::WitnessPolicy(format!(
+                "{} is both a witness and a replica",
+                both.name()
+            )));
+        }
+        self.members.extend(replicas);
+        self.replica_quorum = quorum;
+        Ok(self)
+    }
+
+    /// The external witnesses.
+    pub fn witnesses(&self) -> &[PolicyWitness] {
+        &self.members[..self.witnesses]
+    }
+
+    /// How many external witnesses must cosign (0 without witnesses).
     pub fn quorum(&self) -> usize {
         self.quorum
+    }
+
+    /// The peer replicas.
+    pub fn replicas(&self) -> &[PolicyWitness] {
+        &self.members[self.witnesses..]
+    }
+
+    /// How many peer replicas must cosign (0 without replicas).
+    pub fn replica_quorum(&self) -> usize {
+        self.replica_quorum
+    }
+
+    /// Whether `cosigned` (by member index) meets every group's quorum.
+    fn met_by(&self, cosigned: &[usize]) -> bool {
+        let by_witnesses = cosigned.iter().filter(|&&i| i < self.witnesses).count();
+        let by_replicas = cosigned.len() - by_witnesses;
+        by_witnesses >= self.quorum && by_replicas >= self.replica_quorum
     }
 
     pub fn timing(&self) -> WitnessTiming {
         self.timing
     }
+}
+
+/// A group of cosigners: a quorum it can meet, each member counted once.
+fn check_group(kind: &str, members: &[PolicyWitness], quorum: usize) -> Result<(), LedgerError> {
+    let bad = |what: String| Err(LedgerError::WitnessPolicy(what));
+    if quorum == 0 {
+        return bad(format!("{kind} quorum must be at least 1"));
+    }
+    if quorum > members.len() {
+        return bad(format!(
+            "{kind} quorum {quorum} is more than the {} {kind}s configured",
+            members.len()
+        ));
+    }
+    for (index, member) in members.iter().enumerate() {
+        if members[..index].iter().any(|m| m.name() == member.name()) {
+            return bad(format!(
+                "{kind} {} is listed twice; each {kind} counts once towards the quorum",
+                member.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What the commit thread hands to the witnessing thread.
@@ -202,7 +266,7 @@ pub(crate) fn attach(
         return (checkpointer, None);
     };
     let stage = WitnessStage {
-        known_sizes: vec![0; policy.witnesses.len()],
+        known_sizes: vec![0; policy.members.len()],
         policy,
         log_verifier_key: signer.verifier_key(),
         store,
@@ -304,7 +368,7 @@ impl WitnessStage {
         };
         let verifiers: Vec<_> = self
             .policy
-            .witnesses
+            .members
             .iter()
             .map(|w| w.verifier.clone())
             .collect();
@@ -330,19 +394,20 @@ impl WitnessStage {
         let mut note = checkpoint.note.clone();
         let mut cosigned = Vec::new();
         let mut failures = Vec::new();
-        for ((witness, known_size), answer) in self
+        for (index, ((witness, known_size), answer)) in self
             .policy
-            .witnesses
+            .members
             .iter()
             .zip(&mut self.known_sizes)
             .zip(answers)
+            .enumerate()
         {
             match answer {
                 Ok(lines) => {
                     note.extend_from_slice(lines.as_bytes());
                     *known_size = checkpoint.size;
                     self.metrics.record_cosignature(witness.name());
-                    cosigned.push(witness.name());
+                    cosigned.push(index);
                 }
                 Err(error) => {
                     self.metrics.record_witness_failure(witness.name());
@@ -351,14 +416,15 @@ impl WitnessStage {
             }
         }
         let failures = failures.join("; ");
-        if cosigned.len() < self.policy.quorum {
+        if !self.policy.met_by(&cosigned) {
             self.metrics.record_missed_quorum();
             tracing::warn!(
                 size = checkpoint.size,
                 cosigned = cosigned.len(),
                 quorum = self.policy.quorum,
+                replica_quorum = self.policy.replica_quorum,
                 %failures,
-                "checkpoint not published: too few witnesses cosigned it; trying again in {:?}",
+                "checkpoint not published: too few witnesses or replicas cosigned it; trying again in {:?}",
                 self.policy.timing.retry_interval
             );
             return false;
@@ -370,7 +436,11 @@ impl WitnessStage {
             tracing::error!(size = checkpoint.size, %error, "storing the cosigned checkpoint");
             return false;
         }
-        tracing::debug!(size = checkpoint.size, witnesses = ?cosigned, "checkpoint cosigned");
+        let cosigned: Vec<_> = cosigned
+            .iter()
+            .map(|&i| self.policy.members[i].name())
+            .collect();
+        tracing::debug!(size = checkpoint.size, cosigners = ?cosigned, "checkpoint cosigned");
         let published = SignedCheckpoint {
             size: checkpoint.size,
             note,
@@ -386,7 +456,7 @@ impl WitnessStage {
         std::thread::scope(|scope| {
             let asks: Vec<_> = self
                 .policy
-                .witnesses
+                .members
                 .iter()
                 .zip(&self.known_sizes)
                 .map(|(witness, &known_size)| {
@@ -463,7 +533,7 @@ fn next_event(
 }
 
 /// The store's tree hashes, for the consistency proofs.
-struct StoreHashes<'a>(&'a dyn LogStore);
+pub(crate) struct StoreHashes<'a>(pub(crate) &'a dyn LogStore);
 
 impl HashReader for StoreHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
@@ -605,11 +675,11 @@ mod tests {
         let timing = WitnessTiming::default();
         assert_eq!(
             message(WitnessPolicy::new(two.clone(), 0, timing)),
-            "witness policy: quorum must be at least 1"
+            "witness policy: witness quorum must be at least 1"
         );
         assert_eq!(
             message(WitnessPolicy::new(two.clone(), 3, timing)),
-            "witness policy: quorum 3 is more than the 2 witnesses configured"
+            "witness policy: witness quorum 3 is more than the 2 witnesses configured"
         );
         let twice = vec![witness("w1.example", 1), witness("w1.example", 1)];
         assert!(message(WitnessPolicy::new(twice, 1, timing)).contains("listed twice"));
@@ -621,5 +691,36 @@ mod tests {
         let policy = WitnessPolicy::new(two, 2, timing).unwrap();
         assert_eq!(policy.quorum(), 2);
         assert_eq!(policy.witnesses()[1].name(), "w2.example");
+    }
+
+    #[test]
+    fn each_group_meets_its_own_quorum() {
+        let timing = WitnessTiming::default();
+        let witnesses = vec![witness("w1.example", 1), witness("w2.example", 2)];
+        let replicas = vec![witness("r1.example", 3), witness("r2.example", 4)];
+        let both = WitnessPolicy::new(witnesses.clone(), 1, timing)
+            .unwrap()
+            .with_replicas(replicas.clone(), 2)
+            .unwrap();
+        assert_eq!(both.witnesses().len(), 2);
+        assert_eq!(both.replicas()[0].name(), "r1.example");
+        assert!(both.met_by(&[1, 2, 3]));
+        assert!(!both.met_by(&[0, 1, 2]), "one replica short");
+        assert!(!both.met_by(&[2, 3]), "no witness");
+        let replicas_only = WitnessPolicy::of_replicas(replicas.clone(), 1, timing).unwrap();
+        assert_eq!((replicas_only.quorum(), replicas_only.replica_quorum()), (0, 1));
+        assert!(replicas_only.witnesses().is_empty());
+        assert!(replicas_only.met_by(&[1]));
+        assert!(!replicas_only.met_by(&[]));
+        let message = WitnessPolicy::new(witnesses, 1, timing)
+            .unwrap()
+            .with_replicas(vec![witness("w1.example", 1)], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("both a witness and a replica"), "{message}");
+        let message = WitnessPolicy::of_replicas(replicas, 3, timing)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("replica quorum 3 is more than the 2 replicas"), "{message}");
     }
 }
