@@ -640,9 +640,7 @@ fn key_and_url(setting: &str, value: &str) -> anyhow::Result<(String, String, St
         (Some(key), Some(url), None) => {
             Ok((format!("{setting} {key:?}"), key.to_owned(), url.to_owned()))
         }
-        _ => bail!(
-            "{setting} {value:?}: expected a verifier key and a URL, separated by a space"
-        ),
+        _ => bail!("{setting} {value:?}: expected a verifier key and a URL, separated by a space"),
     }
 }
 
@@ -1139,5 +1137,52 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 resolve_text(&lines.join("\n"));
             }
         }
+    }
+
+    #[test]
+    fn peer_replicas_join_the_witnesses_with_a_majority_by_default() {
+        assert_eq!(
+            (1..=5).map(majority_of_peers).collect::<Vec<_>>(),
+            [1, 1, 2, 2, 3],
+            "peers needed for a majority of 2..=6 replicas, this one counted"
+        );
+        let peers = |peers: &[&str], quorum| ReplicaArgs {
+            replica_peers: peers.iter().map(|p| p.to_string()).collect(),
+            replica_quorum: quorum,
+            ..ReplicaArgs::default()
+        };
+        let r1 = format!("{W1} http://10.0.0.2:8080/");
+        let r2 = format!("{W2} http://10.0.0.3:8080");
+        assert_eq!(cosigning_policy(None, &peers(&[], None)).unwrap(), None);
+        let alone = cosigning_policy(None, &peers(&[&r1, &r2], None))
+            .unwrap()
+            .unwrap();
+        assert_eq!((alone.quorum(), alone.replica_quorum()), (0, 1));
+        assert_eq!(alone.replicas()[0].url(), "http://10.0.0.2:8080/replica");
+        assert_eq!(alone.timing().interval, Duration::ZERO);
+        let witness = WitnessPolicy::new(
+            vec![PolicyWitness::new(W1, "https://w1.example").unwrap()],
+            1,
+            WitnessTiming::default(),
+        )
+        .unwrap();
+        let both = cosigning_policy(Some(witness.clone()), &peers(&[&r2], Some(1)))
+            .unwrap()
+            .unwrap();
+        assert_eq!((both.quorum(), both.replica_quorum()), (1, 1));
+        assert_eq!(both.timing(), WitnessTiming::default());
+        let error = format!(
+            "{:#}",
+            cosigning_policy(None, &peers(&[&r1], Some(2))).unwrap_err()
+        );
+        assert!(
+            error.contains("replica quorum 2 is more than the 1 replicas"),
+            "{error}"
+        );
+        let error = format!(
+            "{:#}",
+            cosigning_policy(None, &peers(&["http://10.0.0.2:8080"], None)).unwrap_err()
+        );
+        assert!(error.contains("--replica-peer"), "{error}");
     }
 }

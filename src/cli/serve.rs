@@ -153,7 +153,11 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn announce_policy(policy: &covenant_ledger::WitnessPolicy) {
     let names = |members: &[covenant_ledger::PolicyWitness]| {
-        members.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+        members
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     if !policy.witnesses().is_empty() {
         eprintln!(

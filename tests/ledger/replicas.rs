@@ -155,9 +155,22 @@ fn replicas_cosign_each_other_and_a_diverging_log_is_caught_before_publication()
         let verifiers = [peer.verifier()];
         let cosigners = cosigned_by(note.as_bytes(), &verifiers).unwrap();
         assert_eq!(cosigners.len(), 1, "cosigned by {}: {note}", peer.name);
-        assert!(served.metric("covenant_ledger_replica_cosigned_total").unwrap() >= 1.0);
+        assert!(
+            served
+                .metric("covenant_ledger_replica_cosigned_total")
+                .unwrap()
+                >= 1.0
+        );
     }
-    let root = |served: &Served| checkpoint(served).unwrap().1.lines().nth(2).unwrap().to_owned();
+    let root = |served: &Served| {
+        checkpoint(served)
+            .unwrap()
+            .1
+            .lines()
+            .nth(2)
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(root(&first), root(&second));
 
     // The second replica moves to another broker, whose stream holds the same messages and

@@ -29,11 +29,11 @@
 
 use crate::health::{Divergence, LedgerHealth};
 use crate::metrics::LedgerMetrics;
+use crate::witnessing::StoreHashes;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use covenant_core::checkpoint::{CheckpointError, verify_checkpoint};
 use covenant_core::cosignature::Cosigner;
-use crate::witnessing::StoreHashes;
 use covenant_core::merkle::{self, Hash};
 use covenant_core::tlog_witness::AddCheckpoint;
 use covenant_store::LogStore;
@@ -150,15 +150,14 @@ impl ReplicaCosigner {
         }
         let request =
             AddCheckpoint::parse(body).map_err(|bad| ReplicaRefusal::BadRequest(bad.0))?;
-        let checkpoint =
-            verify_checkpoint(request.note, &self.log_verifier_key).map_err(|error| {
-                match error {
-                    CheckpointError::MalformedNote(_) | CheckpointError::MalformedBody => {
-                        ReplicaRefusal::BadRequest(error.to_string())
-                    }
-                    other => ReplicaRefusal::Forbidden(other.to_string()),
+        let checkpoint = verify_checkpoint(request.note, &self.log_verifier_key).map_err(
+            |error| match error {
+                CheckpointError::MalformedNote(_) | CheckpointError::MalformedBody => {
+                    ReplicaRefusal::BadRequest(error.to_string())
                 }
-            })?;
+                other => ReplicaRefusal::Forbidden(other.to_string()),
+            },
+        )?;
         self.wait_for_size(checkpoint.size)?;
         let own_root = self.own_root(checkpoint.size)?;
         if own_root == checkpoint.root {

@@ -140,7 +140,7 @@ impl WitnessPolicy {
         quorum: usize,
         timing: WitnessTiming,
     ) -> Result<Self, LedgerError> {
-        check_group("witness", &witnesses, quorum)?;
+        check_group(WITNESSES, &witnesses, quorum)?;
         if timing.timeout.is_zero() || timing.retry_interval.is_zero() {
             return Err(LedgerError::WitnessPolicy(
                 "the timeout and the retry interval must be longer than zero".into(),
@@ -161,7 +161,7 @@ impl WitnessPolicy {
         quorum: usize,
         timing: WitnessTiming,
     ) -> Result<Self, LedgerError> {
-        check_group("replica", &replicas, quorum)?;
+        check_group(REPLICAS, &replicas, quorum)?;
         let mut policy = Self::new(replicas, quorum, timing)?;
         (policy.witnesses, policy.quorum, policy.replica_quorum) = (0, 0, quorum);
         Ok(policy)
@@ -173,7 +173,7 @@ impl WitnessPolicy {
         replicas: Vec<PolicyWitness>,
         quorum: usize,
     ) -> Result<Self, LedgerError> {
-        check_group("replica", &replicas, quorum)?;
+        check_group(REPLICAS, &replicas, quorum)?;
         if let Some(both) = replicas
             .iter()
             .find(|r| self.members.iter().any(|m| m.name() == r.name()))
@@ -220,15 +220,22 @@ impl WitnessPolicy {
     }
 }
 
+const WITNESSES: (&str, &str) = ("witness", "witnesses");
+const REPLICAS: (&str, &str) = ("replica", "replicas");
+
 /// A group of cosigners: a quorum it can meet, each member counted once.
-fn check_group(kind: &str, members: &[PolicyWitness], quorum: usize) -> Result<(), LedgerError> {
+fn check_group(
+    (kind, kinds): (&str, &str),
+    members: &[PolicyWitness],
+    quorum: usize,
+) -> Result<(), LedgerError> {
     let bad = |what: String| Err(LedgerError::WitnessPolicy(what));
     if quorum == 0 {
         return bad(format!("{kind} quorum must be at least 1"));
     }
     if quorum > members.len() {
         return bad(format!(
-            "{kind} quorum {quorum} is more than the {} {kind}s configured",
+            "{kind} quorum {quorum} is more than the {} {kinds} configured",
             members.len()
         ));
     }
@@ -708,7 +715,10 @@ mod tests {
         assert!(!both.met_by(&[0, 1, 2]), "one replica short");
         assert!(!both.met_by(&[2, 3]), "no witness");
         let replicas_only = WitnessPolicy::of_replicas(replicas.clone(), 1, timing).unwrap();
-        assert_eq!((replicas_only.quorum(), replicas_only.replica_quorum()), (0, 1));
+        assert_eq!(
+            (replicas_only.quorum(), replicas_only.replica_quorum()),
+            (0, 1)
+        );
         assert!(replicas_only.witnesses().is_empty());
         assert!(replicas_only.met_by(&[1]));
         assert!(!replicas_only.met_by(&[]));
@@ -717,10 +727,16 @@ mod tests {
             .with_replicas(vec![witness("w1.example", 1)], 1)
             .unwrap_err()
             .to_string();
-        assert!(message.contains("both a witness and a replica"), "{message}");
+        assert!(
+            message.contains("both a witness and a replica"),
+            "{message}"
+        );
         let message = WitnessPolicy::of_replicas(replicas, 3, timing)
             .unwrap_err()
             .to_string();
-        assert!(message.contains("replica quorum 3 is more than the 2 replicas"), "{message}");
+        assert!(
+            message.contains("replica quorum 3 is more than the 2 replicas"),
+            "{message}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 mod front_door;
 mod rejections;
+mod replica;
 mod sequencer;
 mod state_check;
 mod stream;
