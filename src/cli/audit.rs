@@ -360,7 +360,7 @@ fn verify_source(
 }
 
 /// The store's own deep self-check (covenant_store::check), with the log key.
-fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::Result<()> {
+pub(crate) fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::Result<()> {
     let bar = Bar::new(quiet);
     let options = covenant_store::check::CheckOptions {
         verifier_key: Some(key.to_owned()),

@@ -8,6 +8,12 @@
 //! is published, in order, into an empty stream with the log key's claim of its original time
 //! (`covenant_ledger::migration`); the store is then rebuilt from the stream into a new data
 //! directory and its root compared with the embedded log's, which must be the same.
+//!
+//! `covenant ledger seed`: start a new replica from a copy of another replica's store instead
+//! of the whole stream. The copy is checked completely (every entry, hash, checkpoint
+//! signature and the validation state, as `covenant audit verify --store` does) and against
+//! the configured genesis before it becomes the data directory, so a damaged copy or a copy
+//! of another log is never served.
 
 use crate::cli::serve::{connect_nats, genesis_config, log_signer};
 use crate::config::{self, StoreConfigArgs};
@@ -35,6 +41,23 @@ pub enum LedgerCommand {
     /// stream (keeping their times), rebuild the store from the stream into a new data
     /// directory, and check that the root is the same. Stop the ledger first.
     Migrate(MigrateArgs),
+    /// Start a new replica from a copy of another replica's store: check the copy completely
+    /// (entries, hashes, checkpoint signatures, validation state) and against the configured
+    /// genesis, and only then make it this data directory's store. `covenant serve` continues
+    /// from the copy's stream position.
+    Seed(SeedArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub config: StoreConfigArgs,
+    /// The copy: a stopped replica's `data/log` directory, or one unpacked from a backup.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The log key file (overrides [keys] log_key): the copy's checkpoints must verify with it.
+    #[arg(long, value_name = "FILE")]
+    pub log_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -69,7 +92,96 @@ pub fn run(command: LedgerCommand) -> anyhow::Result<ExitCode> {
     match command {
         LedgerCommand::Rebuild(args) => rebuild(args),
         LedgerCommand::Migrate(args) => migrate(args),
+        LedgerCommand::Seed(args) => seed(args),
     }
+}
+
+/// Exit status of a seed whose copy failed its checks (nothing was kept).
+const COPY_REFUSED: u8 = 1;
+
+fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
+    let config = config::load(&(&args.config).into())?;
+    let genesis = genesis_config(&config)?;
+    let target = config.data_dir.join("log");
+    if target.exists() {
+        bail!(
+            "{} already exists; seed a new data directory",
+            target.display()
+        );
+    }
+    let key_path = args.log_key.clone().or(config.log_key_file.clone()).context(
+        "seeding checks the copy's checkpoints with the log key: give --log-key FILE or set [keys] log_key",
+    )?;
+    let signer = log_signer(&config, Some(&key_path))?;
+    if !args.from.is_dir() {
+        bail!("{} is not a store directory", args.from.display());
+    }
+    // Checked where it will be served from, so what was checked is what runs.
+    let staging = config.data_dir.join("log.seeding");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("remove an unfinished seed {}", staging.display()))?;
+    }
+    copy_tree(&args.from, &staging)
+        .with_context(|| format!("copy {} to {}", args.from.display(), staging.display()))?;
+    let checked = check_copy(&staging, signer, &genesis);
+    let head = match checked {
+        Ok(head) => head,
+        Err(failure) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            eprintln!(
+                "FAILED: the copy {} was not kept: {failure:#}",
+                args.from.display()
+            );
+            return Ok(ExitCode::from(COPY_REFUSED));
+        }
+    };
+    std::fs::rename(&staging, &target)
+        .with_context(|| format!("move {} to {}", staging.display(), target.display()))?;
+    println!(
+        "seeded {} from {}; `covenant serve` continues from stream sequence {}",
+        target.display(),
+        args.from.display(),
+        head.stream_seq + 1
+    );
+    print_head(&head);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The deep check of a copied store, then its genesis against the configuration.
+fn check_copy(
+    path: &std::path::Path,
+    signer: LogSigner,
+    genesis: &GenesisConfig,
+) -> anyhow::Result<Head> {
+    crate::cli::audit::deep_check_store(path, &signer.verifier_key(), false)?;
+    let store: Arc<dyn LogStore> =
+        Arc::new(SledStore::open(path).with_context(|| format!("open store {}", path.display()))?);
+    // Opened as `serve` will open it: the same genesis check, the same snapshot.
+    let ledger = Ledger::open(
+        store,
+        genesis,
+        Some(signer),
+        LedgerOptions::default(),
+        LedgerMetrics::default(),
+    )
+    .context("the copy's genesis against the configuration")?;
+    Ok(ledger.head())
+}
+
+/// Copy a directory tree (a store is plain files and directories).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let destination = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &destination)?;
+        } else {
+            std::fs::copy(entry.path(), destination)?;
+        }
+    }
+    Ok(())
 }
 
 fn rebuild(args: RebuildArgs) -> anyhow::Result<ExitCode> {

@@ -9,5 +9,6 @@ mod health;
 mod permissions;
 mod rebuild;
 mod replicas;
+mod seed;
 mod serve;
 pub(crate) mod support;
