@@ -23,7 +23,7 @@ test:
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
-# Benchmarks: store, ingest, query, verify, pages, or all. Figures print and go to target/bench/*.json.
+# Benchmarks: store, ingest, query, verify, pages, catch-up, or all. Figures print and go to target/bench/*.json.
 bench name="all":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -35,8 +35,9 @@ bench name="all":
         query)  cargo bench -p covenant-query --bench query ;;
         verify) cargo bench -p covenant-audit --bench verify ;;
         pages)  cargo bench -p covenant-http --bench pages ;;
-        all)    for b in store ingest query verify pages; do just bench "$b"; done ;;
-        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages or all" >&2; exit 2 ;;
+        catch-up) cargo bench -p covenant-http --bench catch_up ;;
+        all)    for b in store ingest query verify pages catch-up; do just bench "$b"; done ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up or all" >&2; exit 2 ;;
     esac
 
 # Property tests over hostile input, longer than `just test` runs them: CASES per property.

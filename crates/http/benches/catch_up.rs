@@ -1,0 +1,186 @@
+//! Time to serve (`just bench catch-up`): a new replica started on an empty data directory,
+//! beside a stream that already holds N events (default 1 000 000; `COVENANT_BENCH_EVENTS`),
+//! derives the log from the stream and its query projections from the log, as `covenant
+//! serve` does (the ledger and the projections' follower, each on its own threads). The
+//! figure is the time until `/readyz` answers 200 with the default limits, judged by the same
+//! function the route calls; the times until the log holds every event and until the
+//! projections have applied all of it print beside it. Figures go to target/bench/catch_up.json.
+
+#[path = "../../ledger/tests/support/mod.rs"]
+mod support;
+
+use async_nats::jetstream::{self, message::PublishMessage};
+use covenant_http::AppState;
+use covenant_http::health::readiness;
+use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
+use covenant_query::{Follower, Projections};
+use covenant_store::{LogStore, SledStore};
+use covenant_testkit::NatsServer;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::World;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ACTORS: [&str; 4] = ["GB-GOV-DCMS", "GB-GOV-DHSC", "GB-GOV-DFE", "GB-GOV-DEFRA"];
+
+fn main() {
+    // `cargo bench` passes --bench; without it this is a quick smoke run that records nothing.
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    let events: usize = std::env::var("COVENANT_BENCH_EVENTS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(if measuring { 1_000_000 } else { 2_000 });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the runtime");
+    runtime.block_on(run(events, measuring));
+}
+
+async fn run(events: usize, measuring: bool) {
+    let server = NatsServer::start();
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let js = jetstream::new(client.clone());
+    covenant_ledger::ensure_stream(&js, &StreamSettings::default())
+        .await
+        .expect("create the stream");
+    let mut world = World::new();
+    let started = Instant::now();
+    let mut envelopes = Vec::with_capacity(events + 2 * ACTORS.len());
+    for (i, actor) in ACTORS.iter().enumerate() {
+        envelopes.extend(world.onboard(actor, &format!("key-{i}"), 10 + i as u8));
+    }
+    for i in 0..events {
+        let actor = i % ACTORS.len();
+        envelopes.push(world.commitment(ACTORS[actor], &format!("key-{actor}"), &format!("c-{i}")));
+    }
+    println!(
+        "signed {} events in {:.1} s",
+        envelopes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    publish_all(&js, &envelopes).await;
+    println!("published them in {:.1} s", started.elapsed().as_secs_f64());
+    let total = envelopes.len() as u64 + 1;
+    drop(envelopes);
+
+    let work = tempfile::Builder::new()
+        .prefix("covenant-catch-up-bench")
+        .tempdir_in(bench_dir())
+        .expect("make a scratch directory under target/bench");
+    let started = Instant::now();
+    let store: Arc<dyn LogStore> =
+        Arc::new(SledStore::create_or_open(work.path().join("log")).expect("create the store"));
+    let ledger = Ledger::open(
+        store.clone(),
+        &world.genesis(),
+        Some(world.log_signer()),
+        LedgerOptions::default(),
+        LedgerMetrics::default(),
+    )
+    .expect("open the ledger");
+    let health = ledger.health();
+    let verifier_key = ledger.verifier_key().expect("a log key");
+    let (_ingest, running) = ledger
+        .run_stream(client, &StreamSettings::default())
+        .await
+        .expect("run the ledger");
+    let projections =
+        Arc::new(Projections::open(work.path().join("query")).expect("open the projections"));
+    let follower = Follower::start(projections.clone(), store.clone()).expect("follow the log");
+    let state = AppState {
+        ledger_health: Some(health),
+        ..AppState::new(store.clone(), verifier_key)
+    }
+    .with_query(projections.clone());
+
+    let (mut ready_at, mut log_at, mut projected_at) = (None, None, None);
+    let mut reported = Instant::now();
+    while projected_at.is_none() || ready_at.is_none() {
+        let now = started.elapsed().as_secs_f64();
+        let judged = readiness(&state);
+        if judged.ready {
+            ready_at.get_or_insert(now);
+        }
+        if store.head().size >= total {
+            log_at.get_or_insert(now);
+        }
+        if projections.applied() >= total {
+            projected_at.get_or_insert(now);
+        }
+        if reported.elapsed() >= Duration::from_secs(10) {
+            println!(
+                "  {now:.0} s: log {} of {total} entries, projections {}; {}",
+                judged.log_size,
+                projections.applied(),
+                judged.reasons.join("; ")
+            );
+            reported = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (ready_s, log_s, projected_s) = (
+        ready_at.unwrap_or_default(),
+        log_at.unwrap_or_default(),
+        projected_at.unwrap_or_default(),
+    );
+    println!(
+        "a new replica over {total} entries: /readyz 200 after {ready_s:.1} s; the log complete after {log_s:.1} s ({:.0} entries/s); the projections complete after {projected_s:.1} s ({:.0} entries/s)",
+        total as f64 / log_s,
+        total as f64 / projected_s
+    );
+    tokio::task::spawn_blocking(move || follower.stop())
+        .await
+        .expect("stop the follower");
+    running.stop().await.expect("stop the ledger");
+    if !measuring {
+        println!("smoke run (no --bench): nothing recorded");
+        return;
+    }
+    let json = serde_json::json!({
+        "entries": total,
+        "ready_s": (ready_s * 10.0).round() / 10.0,
+        "log_complete_s": (log_s * 10.0).round() / 10.0,
+        "projections_complete_s": (projected_s * 10.0).round() / 10.0,
+        "ledger_entries_per_s": (total as f64 / log_s).round(),
+        "projection_entries_per_s": (total as f64 / projected_s).round(),
+    });
+    let path = bench_dir().join("catch_up.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&json).expect("encode json"),
+    )
+    .expect("write target/bench/catch_up.json");
+    println!("wrote {}", path.display());
+}
+
+/// Publish with a window of outstanding acks, as a busy emitter fleet would.
+async fn publish_all(js: &jetstream::Context, envelopes: &[Vec<u8>]) {
+    for chunk in envelopes.chunks(2000) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for envelope in chunk {
+            let (id, actor) = support::id_and_actor(envelope);
+            let message = PublishMessage::build()
+                .payload(envelope.clone().into())
+                .message_id(id);
+            let subject = covenant_core::subject::event_subject(&actor);
+            acks.push(js.send_publish(subject, message).await.expect("publish"));
+        }
+        for ack in acks {
+            ack.await.expect("stored");
+        }
+    }
+}
+
+fn bench_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir).expect("make target/bench");
+    dir
+}
