@@ -20,6 +20,7 @@ test:
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     scripts/ensure-chromium.sh
     scripts/ensure-poppler.sh
+    scripts/ensure-haproxy.sh
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
