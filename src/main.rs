@@ -161,4 +161,60 @@ mod tests {
             assert!(all.contains(&present.to_owned()), "{present} is missing");
         }
     }
+
+    /// The `covenant` command line of a systemd unit: its `ExecStart`, continuation lines
+    /// joined, each `${VAR}` replaced by one argument from `environment` (as systemd does).
+    fn exec_start(unit: &str, environment: &str) -> Vec<String> {
+        let variables: std::collections::HashMap<&str, &str> = environment
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        let command = unit
+            .split_once("ExecStart=")
+            .expect("an ExecStart line")
+            .1
+            .replace("\\\n", " ");
+        let command = command.lines().next().unwrap_or_default();
+        command
+            .split_whitespace()
+            .skip(1)
+            .map(
+                |word| match word.strip_prefix("${").and_then(|w| w.strip_suffix('}')) {
+                    Some(name) => variables
+                        .get(name)
+                        .unwrap_or_else(|| panic!("{name} is not in the example environment"))
+                        .to_string(),
+                    None => word.to_owned(),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn the_shipped_systemd_units_run_commands_that_parse_and_resolve() {
+        let single = exec_start(include_str!("../deploy/systemd/covenant.service"), "");
+        assert!(
+            Cli::try_parse_from(["covenant"].into_iter().map(str::to_owned).chain(single)).is_ok()
+        );
+        let replica = exec_start(
+            include_str!("../deploy/systemd/cluster/covenant-replica.service"),
+            include_str!("../deploy/systemd/cluster/replica.env.example"),
+        );
+        let cli = Cli::try_parse_from(["covenant".to_owned()].into_iter().chain(replica))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let Command::Serve(args) = cli.command else {
+            panic!("the replica unit runs covenant serve");
+        };
+        assert_eq!(
+            args.replica.replica_name.as_deref(),
+            Some("replica-1.covenant.example.org")
+        );
+        let policy = config::cosigning_policy(None, &args.replica)
+            .unwrap()
+            .expect("the peers make a policy");
+        assert_eq!(policy.replicas().len(), 2);
+        assert_eq!(policy.replica_quorum(), 1, "a majority of three replicas");
+        assert_eq!(policy.replicas()[1].url(), "http://10.0.0.13:8080/replica");
+    }
 }

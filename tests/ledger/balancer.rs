@@ -97,8 +97,7 @@ fn start_balancer(config: &Path, port: u16) -> Balancer {
 
 /// GET through the balancer: status and the log size the answer is as of.
 fn actors(url: &str, min_size: u64) -> (u16, Option<u64>) {
-    let Some((status, body)) =
-        super::support::get(&format!("{url}/v1/actors?min_size={min_size}"))
+    let Some((status, body)) = super::support::get(&format!("{url}/v1/actors?min_size={min_size}"))
     else {
         return (0, None);
     };
@@ -140,7 +139,11 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
         }
     });
     let ahead = Served::start(&config, &dir.path().join("ahead"), Some(&ahead_nats.url()));
-    let behind = Served::start(&config, &dir.path().join("behind"), Some(&behind_nats.url()));
+    let behind = Served::start(
+        &config,
+        &dir.path().join("behind"),
+        Some(&behind_nats.url()),
+    );
     let (ahead_size, behind_size) = (1 + 2 + 12, 1 + 2 + 4);
     for (served, size) in [(&ahead, ahead_size), (&behind, behind_size)] {
         wait_until("the replica to project its log", || {
