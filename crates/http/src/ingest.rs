@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorAnswer};
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -307,16 +307,30 @@ fn status_url(event_id: &str) -> String {
 /// many envelopes were refused under its id. 404 (`not_found`, with `event_id`): the ledger has
 /// not processed it yet, or never saw it.
 #[utoipa::path(get, path = "/v1/events/{event_id}", tag = "ingest",
-    params(("event_id" = String, Path, description = "the event id (ULID or UUIDv7)")),
+    params(
+        ("event_id" = String, Path, description = "the event id (ULID or UUIDv7)"),
+        ("min_size" = Option<u64>, Query, description = "log size this server's log must have reached (a receipt's seq + 1); below it: 503 with Retry-After, so a load balancer can ask another replica"),
+    ),
     responses(
         (status = 200, description = "accepted or rejected", body = EventStatus),
+        (status = 400, description = "bad parameters, named", body = ErrorAnswer),
         (status = 404, description = "not processed yet, or never seen", body = ErrorAnswer),
         (status = 500, description = "the store could not be read", body = ErrorAnswer),
+        (status = 503, description = "this replica's log is smaller than min_size", headers(("Retry-After" = u64, description = "seconds to wait")), body = ErrorAnswer),
     ))]
 pub async fn status(
     State(state): State<AppState>,
     Path(event_id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<EventStatus>, ApiError> {
+    let params = crate::proofs::query_params(raw.as_deref(), &["min_size"])?;
+    // A replica whose log is smaller answers 503 rather than "not processed yet".
+    let have = state.store.head().size;
+    if let Some(min_size) = crate::proofs::number(&params, "min_size")?
+        && min_size > have
+    {
+        return Err(ApiError::not_reached(min_size, have));
+    }
     let store = state.store.clone();
     let lookup = tokio::task::spawn_blocking(move || {
         let indexed = store.event(&event_id)?;

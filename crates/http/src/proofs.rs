@@ -47,8 +47,11 @@ fn internal(error: impl std::fmt::Display) -> Refusal {
     ApiError::internal(format!("reading the log failed: {error}"))
 }
 
-/// The query parameters of a proof route: only those it takes, each at most once.
-fn query_params(raw: Option<&str>, allowed: &[&str]) -> Result<HashMap<String, String>, Refusal> {
+/// The query parameters of a route: only those it takes, each at most once.
+pub(crate) fn query_params(
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, Refusal> {
     let mut params = HashMap::new();
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         if !allowed.contains(&name.as_ref()) {
@@ -104,7 +107,7 @@ fn b64(hash: &Hash) -> String {
     hash.to_string()
 }
 
-fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Refusal> {
+pub(crate) fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Refusal> {
     params
         .get(name)
         .map(|text| {
@@ -131,6 +134,19 @@ fn latest(store: &dyn LogStore) -> Result<(u64, Vec<u8>), Refusal> {
         .map_err(internal)?
         .ok_or_else(|| not_found("the log has no signed checkpoint yet"))
 }
+
+/// The `min_size` a client asked for, met by the latest signed checkpoint, or 503 with
+/// `Retry-After`: a replica behind what the client has seen elsewhere says so instead of
+/// proving against an older tree, and a load balancer can ask another replica.
+fn reached(params: &HashMap<String, String>, latest: u64) -> Result<(), Refusal> {
+    match number(params, "min_size")? {
+        Some(min_size) if min_size > latest => Err(ApiError::not_reached(min_size, latest)),
+        _ => Ok(()),
+    }
+}
+
+/// The OpenAPI description of `min_size` on the proof routes.
+const MIN_SIZE: &str = "tree size this server's latest signed checkpoint must have reached; below it: 503 with Retry-After, so a load balancer can ask another replica";
 
 /// `size` if given and signed-or-smaller, else the latest checkpoint's size.
 fn tree_size(requested: Option<u64>, latest: u64, name: &str) -> Result<u64, Refusal> {
@@ -173,18 +189,20 @@ fn seq_of(store: &dyn LogStore, event_id: &str) -> Result<u64, Refusal> {
         ("event_id" = Option<String>, Query, description = "the event's id (or give seq)"),
         ("seq" = Option<u64>, Query, description = "the entry number (or give event_id)"),
         ("size" = Option<u64>, Query, description = "tree size, at least 1; defaults to, and may not exceed, the latest signed checkpoint"),
+        ("min_size" = Option<u64>, Query, description = MIN_SIZE),
     ),
     responses(
         (status = 200, description = "the proof", body = InclusionProof),
         (status = 400, description = "bad parameters, named", body = ErrorAnswer),
         (status = 404, description = "no such event, or no signed checkpoint yet", body = ErrorAnswer),
         (status = 500, description = "the log could not be read", body = ErrorAnswer),
+        (status = 503, description = "the latest signed checkpoint is smaller than min_size", headers(("Retry-After" = u64, description = "seconds to wait")), body = ErrorAnswer),
     ))]
 pub async fn inclusion(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<InclusionProof>, Refusal> {
-    let params = query_params(raw.as_deref(), &["event_id", "seq", "size"])?;
+    let params = query_params(raw.as_deref(), &["event_id", "seq", "size", "min_size"])?;
     let seq_param = number(&params, "seq")?;
     let size_param = number(&params, "size")?;
     let event_id = params.get("event_id").cloned();
@@ -198,6 +216,7 @@ pub async fn inclusion(
     blocking(move || {
         let store = &*store;
         let (latest_size, _) = latest(store)?;
+        reached(&params, latest_size)?;
         let size = tree_size(size_param, latest_size, "size")?;
         let seq = match &event_id {
             Some(id) => seq_of(store, id)?,
@@ -241,24 +260,27 @@ pub async fn inclusion(
     params(
         ("from" = u64, Query, description = "the smaller tree size, at least 1"),
         ("to" = Option<u64>, Query, description = "the larger tree size; defaults to, and may not exceed, the latest signed checkpoint"),
+        ("min_size" = Option<u64>, Query, description = MIN_SIZE),
     ),
     responses(
         (status = 200, description = "the proof", body = ConsistencyProof),
         (status = 400, description = "bad parameters, named", body = ErrorAnswer),
         (status = 404, description = "no signed checkpoint yet", body = ErrorAnswer),
         (status = 500, description = "the log could not be read", body = ErrorAnswer),
+        (status = 503, description = "the latest signed checkpoint is smaller than min_size", headers(("Retry-After" = u64, description = "seconds to wait")), body = ErrorAnswer),
     ))]
 pub async fn consistency(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ConsistencyProof>, Refusal> {
-    let params = query_params(raw.as_deref(), &["from", "to"])?;
+    let params = query_params(raw.as_deref(), &["from", "to", "min_size"])?;
     let from = number(&params, "from")?.ok_or_else(|| bad_request("from", "from is required"))?;
     let to_param = number(&params, "to")?;
     let store = state.store.clone();
     blocking(move || {
         let store = &*store;
         let (latest_size, _) = latest(store)?;
+        reached(&params, latest_size)?;
         let to = tree_size(to_param, latest_size, "to")?;
         let from = tree_size(Some(from), latest_size, "from")?;
         if from > to {
@@ -286,21 +308,29 @@ pub async fn consistency(
 ///
 /// 404 when the event is not in the log, or not yet covered by a signed checkpoint.
 #[utoipa::path(get, path = "/v1/proof/bundle/{event_id}", tag = "proofs",
-    params(("event_id" = String, Path, description = "the event's id")),
+    params(
+        ("event_id" = String, Path, description = "the event's id"),
+        ("min_size" = Option<u64>, Query, description = MIN_SIZE),
+    ),
     responses(
         (status = 200, description = "the bundle (docs/SPEC.md, section 11), as an attachment", content_type = "application/json", body = Object),
+        (status = 400, description = "bad parameters, named", body = ErrorAnswer),
         (status = 404, description = "not in the log, or not yet covered by a signed checkpoint", body = ErrorAnswer),
         (status = 500, description = "the log could not be read", body = ErrorAnswer),
+        (status = 503, description = "the latest signed checkpoint is smaller than min_size", headers(("Retry-After" = u64, description = "seconds to wait")), body = ErrorAnswer),
     ))]
 pub async fn bundle(
     State(state): State<AppState>,
     Path(event_id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Refusal> {
+    let params = query_params(raw.as_deref(), &["min_size"])?;
     let store = state.store.clone();
     let verifier_key = state.verifier_key.clone();
     let bundle = blocking(move || {
         let store = &*store;
         let (size, note) = latest(store)?;
+        reached(&params, size)?;
         let seq = seq_of(store, &event_id)?;
         if seq >= size {
             return Err(not_found(format!(

@@ -566,6 +566,77 @@ fn min_size_answers_only_from_a_server_that_has_reached_it() {
 }
 
 #[test]
+fn min_size_holds_on_the_event_status_and_proof_routes_too() {
+    struct Hashes<'a>(&'a SledStore);
+    impl covenant_core::merkle::HashReader for Hashes<'_> {
+        fn read_hashes(
+            &self,
+            indexes: &[u64],
+        ) -> Result<Vec<covenant_core::merkle::Hash>, tlog_tiles::Error> {
+            self.0.read_hashes(indexes)
+        }
+    }
+    let server = serve();
+    let log_size = server.store.head().size;
+    // A checkpoint a few entries short of the log, as on a ledger between two signatures.
+    let signed = log_size - 3;
+    let root = covenant_core::merkle::tree_root(signed, &Hashes(&server.store)).unwrap();
+    let signer = covenant_core::checkpoint::LogSigner::new("covenant.test/log", [4; 32]).unwrap();
+    server
+        .store
+        .put_checkpoint(signed, &signer.sign(signed, root))
+        .unwrap();
+    let event = &server.scenario.libraries_outcome;
+    let document = server.json("/v1/openapi.json");
+    // Each against what it answers from: the log's entries, or the latest signed checkpoint.
+    for (route, path, have) in [
+        (
+            "/v1/events/{event_id}",
+            format!("/v1/events/{event}?"),
+            log_size,
+        ),
+        (
+            "/v1/proof/inclusion",
+            "/v1/proof/inclusion?seq=1&".to_owned(),
+            signed,
+        ),
+        (
+            "/v1/proof/consistency",
+            "/v1/proof/consistency?from=1&".to_owned(),
+            signed,
+        ),
+        (
+            "/v1/proof/bundle/{event_id}",
+            format!("/v1/proof/bundle/{event}?"),
+            signed,
+        ),
+    ] {
+        let documented = document["paths"][route]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|parameter| parameter["name"] == "min_size" && parameter["in"] == "query");
+        assert!(documented, "{route}: min_size missing from openapi.json");
+        let reached = server.get(&format!("{path}min_size={have}"));
+        assert_eq!(reached.status, 200, "{path}: {}", reached.body);
+        let beyond = server.get(&format!("{path}min_size={}", have + 1));
+        assert_eq!(beyond.status, 503, "{path}: {}", beyond.body);
+        assert_eq!(beyond.retry_after.as_deref(), Some("1"), "{path}");
+        let message = beyond.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains(&format!("reached log size {have},")),
+            "{path}: {message}"
+        );
+        let refused = server.get(&format!("{path}min_size=x"));
+        assert_eq!(refused.status, 400, "{path}");
+        assert_eq!(refused.json()["error"]["parameter"], "min_size", "{path}");
+    }
+}
+
+#[test]
 fn every_route_answers_and_is_in_the_openapi_document() {
     let server = serve();
     let document = server.json("/v1/openapi.json");
