@@ -100,7 +100,14 @@ async fn run(events: usize, measuring: bool) {
 
     let (mut ready_at, mut log_at, mut projected_at) = (None, None, None);
     let mut reported = Instant::now();
+    let (mut last_applied, mut moved_at) = (0, Instant::now());
     while projected_at.is_none() || ready_at.is_none() {
+        let applied = projections.applied();
+        if applied != last_applied {
+            (last_applied, moved_at) = (applied, Instant::now());
+        } else if moved_at.elapsed() > STALLED {
+            stalled(&projections, &*store, applied);
+        }
         let now = started.elapsed().as_secs_f64();
         let judged = readiness(&state);
         if judged.ready {
@@ -156,6 +163,19 @@ async fn run(events: usize, measuring: bool) {
     )
     .expect("write target/bench/catch_up.json");
     println!("wrote {}", path.display());
+}
+
+/// How long the projections may go without applying anything before the run stops.
+const STALLED: Duration = Duration::from_secs(120);
+
+/// The follower logs its errors where nobody reads them here: apply the next entry directly so
+/// the run ends with the reason.
+fn stalled(projections: &Projections, store: &dyn LogStore, applied: u64) -> ! {
+    let next = projections.catch_up_to(store, applied + 1, 1);
+    panic!(
+        "the projections applied nothing for {STALLED:?} at {applied} of {} entries; applying the next one directly: {next:?}",
+        store.head().size
+    );
 }
 
 /// Publish with a window of outstanding acks, as a busy emitter fleet would.
