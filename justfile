@@ -54,6 +54,14 @@ flood envelopes="10000":
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     COVENANT_FLOOD_ENVELOPES={{envelopes}} cargo test --release --test integration ledger::flood:: -- --nocapture
 
+# Faults under load on 3 NATS nodes and 2 ledger replicas (docs/OPERATING.md, "What the chaos
+# test shows"): ROUNDS of node kill, replica kill, node freeze and rolling restart.
+chaos rounds="5":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
+    COVENANT_CHAOS_ROUNDS={{rounds}} cargo test --release --test integration ledger::chaos:: -- --nocapture
+
 # Rewrite the conformance vectors in spec/vectors/ from the reference implementation.
 vectors:
     cargo run --locked -q -p covenant-vectors --bin covenant-vectors -- spec/vectors

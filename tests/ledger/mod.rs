@@ -2,6 +2,7 @@
 //! nats-server), HTTPS ingest and event status, rebuilds from the stream, and kill -9 at any
 //! moment.
 
+mod chaos;
 mod cluster;
 mod crash;
 mod flood;
