@@ -27,7 +27,7 @@ const NODES: usize = 3;
 const REPLICAS: usize = 2;
 const STREAM: &str = "COVENANT_EVENTS";
 /// Long enough for the other two nodes to give up on a frozen stream leader and elect
-/// another (about 10 s with nats-server 2.15), and then some.
+/// another (5 to 10 s with nats-server 2.15), and then some.
 const FREEZE: Duration = Duration::from_secs(15);
 /// Generous: a debug build on a busy machine is slow, and a deadline is there to name what
 /// never happened, not to measure.
