@@ -54,8 +54,8 @@ flood envelopes="10000":
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     COVENANT_FLOOD_ENVELOPES={{envelopes}} cargo test --release --test integration ledger::flood:: -- --nocapture
 
-# Faults under load on 3 NATS nodes and 2 ledger replicas (docs/OPERATING.md, "What the chaos
-# test shows"): ROUNDS of node kill, replica kill, node freeze and rolling restart.
+# The chaos test (docs/OPERATING.md, section 8) for ROUNDS rounds, in release: per round, under
+# load, a NATS node killed, a replica killed, a NATS node frozen and every replica restarted.
 chaos rounds="5":
     #!/usr/bin/env bash
     set -euo pipefail
