@@ -56,6 +56,14 @@ flood envelopes="10000":
     export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
     COVENANT_FLOOD_ENVELOPES={{envelopes}} cargo test --release --test integration ledger::flood:: -- --nocapture
 
+# The chaos test (docs/OPERATING.md, section 8) for ROUNDS rounds, in release: per round, under
+# load, a NATS node killed, a replica killed, a NATS node frozen and every replica restarted.
+chaos rounds="5":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export NATS_SERVER="$(scripts/ensure-nats-server.sh)"
+    COVENANT_CHAOS_ROUNDS={{rounds}} cargo test --release --test integration ledger::chaos:: -- --nocapture
+
 # Rewrite the conformance vectors in spec/vectors/ from the reference implementation.
 vectors:
     cargo run --locked -q -p covenant-vectors --bin covenant-vectors -- spec/vectors

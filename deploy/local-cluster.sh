@@ -6,6 +6,9 @@
 # Usage: deploy/local-cluster.sh WORKDIR CONFIG
 #   WORKDIR  where node and replica data go (created)
 #   CONFIG   a covenant configuration file ([log] and [keys], see deploy/covenant.example.toml)
+#        deploy/local-cluster.sh --nats-configs WORKDIR
+#   only writes WORKDIR/nats-{1,2,3}.conf and exits, for a caller that runs the nodes itself
+#   (the chaos test kills and restarts them one by one)
 # Environment:
 #   NATS_SERVER  nats-server binary (default: .tools/bin/nats-server, then PATH)
 #   COVENANT     covenant binary (default: target/release/covenant, then target/debug/covenant)
@@ -16,6 +19,30 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
+
+# Node i's configuration with loopback addresses, local storage and no authorization.
+write_node_config() {
+    local workdir=$1 base=$2 i=$3
+    local client=$((base + i - 1)) route=$((base + 10 + i - 1)) monitor=$((base + 20 + i - 1))
+    mkdir -p "$workdir/nats-$i"
+    sed -e "s#0.0.0.0:4222#127.0.0.1:$client#" \
+        -e "s#127.0.0.1:8222#127.0.0.1:$monitor#" \
+        -e "s#0.0.0.0:6222#127.0.0.1:$route#" \
+        -e "s#nats-1.internal:6222#127.0.0.1:$((base + 10))#" \
+        -e "s#nats-2.internal:6222#127.0.0.1:$((base + 11))#" \
+        -e "s#nats-3.internal:6222#127.0.0.1:$((base + 12))#" \
+        -e "s#/var/lib/nats#$workdir/nats-$i#" \
+        -e "/^include /d" \
+        "$here/nats/cluster/node-$i.conf" > "$workdir/nats-$i.conf"
+}
+
+if [[ "${1:-}" == "--nats-configs" ]]; then
+    workdir="${2:?usage: local-cluster.sh --nats-configs WORKDIR}"
+    mkdir -p "$workdir"
+    for i in 1 2 3; do write_node_config "$workdir" "${BASE_PORT:-14222}" "$i"; done
+    exit 0
+fi
+
 workdir="${1:?usage: local-cluster.sh WORKDIR CONFIG}"
 config="${2:?usage: local-cluster.sh WORKDIR CONFIG}"
 base="${BASE_PORT:-14222}"
@@ -49,18 +76,8 @@ trap 'stop; exit 0' INT TERM
 
 urls=()
 for i in 1 2 3; do
-    client=$((base + i - 1)); route=$((base + 10 + i - 1)); monitor=$((base + 20 + i - 1))
-    mkdir -p "$workdir/nats-$i"
-    # The cluster configuration with loopback addresses, local storage and no authorization.
-    sed -e "s#0.0.0.0:4222#127.0.0.1:$client#" \
-        -e "s#127.0.0.1:8222#127.0.0.1:$monitor#" \
-        -e "s#0.0.0.0:6222#127.0.0.1:$route#" \
-        -e "s#nats-1.internal:6222#127.0.0.1:$((base + 10))#" \
-        -e "s#nats-2.internal:6222#127.0.0.1:$((base + 11))#" \
-        -e "s#nats-3.internal:6222#127.0.0.1:$((base + 12))#" \
-        -e "s#/var/lib/nats#$workdir/nats-$i#" \
-        -e "/^include /d" \
-        "$here/nats/cluster/node-$i.conf" > "$workdir/nats-$i.conf"
+    client=$((base + i - 1))
+    write_node_config "$workdir" "$base" "$i"
     "$nats_server" -c "$workdir/nats-$i.conf" > "$workdir/nats-$i.log" 2>&1 &
     pids+=($!)
     urls+=("nats://127.0.0.1:$client")

@@ -83,40 +83,6 @@ impl Drop for Cluster {
     }
 }
 
-/// The first of `count` consecutive ports that were all free a moment ago.
-fn free_port_block(count: u16) -> u16 {
-    for _ in 0..50 {
-        let base = covenant_testkit::free_port().clamp(20_000, 60_000);
-        if (base..base + count).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no block of {count} free ports");
-}
-
-/// Wait until the replicated stream exists and has elected a leader: a publish before that is
-/// answered "stream not found" by a three-node cluster still settling.
-async fn wait_for_stream_leader(js: &async_nats::jetstream::Context) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if let Ok(mut stream) = js.get_stream("COVENANT_EVENTS").await
-            && let Ok(info) = stream.info().await
-            && info
-                .cluster
-                .as_ref()
-                .is_some_and(|cluster| cluster.leader.is_some())
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the event stream has no leader after 60 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 fn metric(base_url: &str, name: &str) -> Option<f64> {
     let (_, body) = get(&format!("{base_url}/metrics"))?;
     body.lines().find_map(|line| {

@@ -3,6 +3,7 @@
 //! moment.
 
 mod balancer;
+mod chaos;
 mod cluster;
 mod crash;
 mod flood;
