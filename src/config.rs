@@ -162,7 +162,7 @@ pub struct ReplicaArgs {
 
 /// Peers needed for a majority of `peers + 1` replicas, counting this one.
 pub fn majority_of_peers(peers: usize) -> usize {
-    (peers + 1) / 2
+    peers.div_ceil(2)
 }
 
 /// The cosigning policy of `covenant serve`: the witnesses' (if any), and the peer replicas'

@@ -164,10 +164,7 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
     // `leastconn` spreads these over both replicas; every one that reaches the replica behind
     // is answered 503 there and retried on the other.
     for _ in 0..20 {
-        assert_eq!(
-            actors(&balancer.url, ahead_size as u64),
-            (200, Some(ahead_size as u64))
-        );
+        assert_eq!(actors(&balancer.url, ahead_size), (200, Some(ahead_size)));
     }
     let mut sizes = std::collections::BTreeSet::new();
     for _ in 0..20 {
@@ -177,7 +174,7 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
     }
     assert_eq!(
         sizes,
-        [behind_size as u64, ahead_size as u64].into(),
+        [behind_size, ahead_size].into(),
         "without min_size both replicas answer"
     );
 
@@ -186,7 +183,7 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
     for _ in 0..10 {
         assert_eq!(
             actors(&balancer.url, 0),
-            (200, Some(behind_size as u64)),
+            (200, Some(behind_size)),
             "the stopped replica is routed around"
         );
     }
