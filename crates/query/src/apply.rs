@@ -639,6 +639,7 @@ impl<'t> BatchWriter<'t> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.tree.apply_batch(batch)?;
         drop(_exclusive);
+        covenant_store::reclaim_after_batch(written as usize);
         // Only now that the tree holds them: what the next batches read instead of the tree.
         for (id, facts) in std::mem::take(&mut self.facts) {
             let record = new_records.remove(&id).flatten();

@@ -22,7 +22,7 @@ mod sled_store;
 mod snapshot;
 mod upgrade;
 
-pub use durable::open_sled;
+pub use durable::{open_sled, reclaim_after_batch};
 pub use sled_store::{Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 
