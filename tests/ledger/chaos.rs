@@ -118,14 +118,8 @@ struct Replica {
 
 impl Replica {
     fn start(&mut self, config: &Path, nats_urls: &str) -> String {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .arg("--data")
-            .arg(&self.data)
-            .args(["--nats", nats_urls, "--stream-replicas", "3"]);
+        let mut command = serve_command(config, &self.data);
+        command.args(["--nats", nats_urls, "--stream-replicas", "3"]);
         let served = Served::spawn(command);
         let url = served.base_url.clone();
         self.served = Some(served);

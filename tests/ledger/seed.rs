@@ -4,7 +4,7 @@
 //! damaged copy, or a copy of a log signed by another key, is refused and leaves nothing.
 
 use super::support::world::{World, jetstream, publish};
-use super::support::{Served, covenant, write_config};
+use super::support::{Served, covenant, serve_command, write_config};
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_testkit::NatsServer;
 use std::path::Path;
@@ -13,16 +13,8 @@ use std::process::Command;
 const DCMS: &str = "GB-GOV-DCMS";
 
 fn serve(config: &Path, data: &Path, log_key: &Path, nats: &str) -> Served {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
-    command
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .arg("--log-key")
-        .arg(log_key)
-        .args(["--nats", nats]);
+    let mut command = serve_command(config, data);
+    command.arg("--log-key").arg(log_key).args(["--nats", nats]);
     Served::spawn(command)
 }
 

@@ -41,17 +41,23 @@ pub struct Served {
     stderr: Arc<Mutex<String>>,
 }
 
+/// `covenant serve --config CONFIG --data DATA`, for callers to add their own flags.
+pub fn serve_command(config: &Path, data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data);
+    command
+}
+
 impl Served {
     /// Start `covenant serve` with this configuration and data directory (and broker, if
     /// any) and wait until it answers HTTP.
     pub fn start(config: &Path, data: &Path, nats: Option<&str>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .arg("--data")
-            .arg(data);
+        let mut command = serve_command(config, data);
         if let Some(url) = nats {
             command.args(["--nats", url]);
         }
