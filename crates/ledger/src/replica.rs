@@ -48,8 +48,12 @@ pub const REPLICA_PATH: &str = "/replica";
 /// that it is behind: about one batch and one checkpoint interval of a busy ledger.
 pub const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
-/// Longest wait for a peer's answer while locating the first differing entry.
+/// Longest wait for one answer from a peer while locating the first differing entry.
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a peer may take to reach a size (it may lag this replica) or to answer at all
+/// (it may be busy) before it counts as unable to say.
+const PEER_WAIT: Duration = Duration::from_secs(10);
 
 /// Why a replica did not cosign.
 #[derive(Debug, thiserror::Error)]
@@ -220,7 +224,22 @@ impl ReplicaCosigner {
         Some(same)
     }
 
+    /// The peer's root at `size`, asking again until [`PEER_WAIT`] runs out: a peer that is
+    /// behind or slow now would otherwise leave the divergence without its first entry.
     fn peer_root(&self, peer: &str, size: u64) -> Option<Hash> {
+        let deadline = Instant::now() + PEER_WAIT;
+        loop {
+            if let Some(root) = self.ask_peer_root(peer, size) {
+                return Some(root);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn ask_peer_root(&self, peer: &str, size: u64) -> Option<Hash> {
         let mut response = self.agent.get(format!("{peer}/root/{size}")).call().ok()?;
         if response.status() != 200 {
             return None;
