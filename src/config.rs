@@ -20,12 +20,13 @@
 //! | witness quorum | `--witness-quorum` | `COVENANT_WITNESS_QUORUM` | `[witnessing] quorum` | none (required with witnesses) |
 //! | witness timeout, retry | | | `[witnessing] timeout_seconds`, `retry_seconds` | 10, 2 |
 //! | least time between two witnessing rounds | `--witness-interval` (seconds) | | `[witnessing] interval_seconds` | 10 |
+//! | publish checkpoints when cosigned, or at once | `--witness-publish` | | `[witnessing] publish` (`when-cosigned`, `at-once`) | `when-cosigned` |
 //!
 //! Relative paths in the file are relative to the file's own directory. A list of witnesses
 //! from a flag or the environment replaces the file's list as a whole.
 
 use anyhow::{Context, bail};
-use covenant_ledger::{PolicyWitness, WitnessPolicy, WitnessTiming};
+use covenant_ledger::{PolicyWitness, PublishCheckpoints, WitnessPolicy, WitnessTiming};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -131,6 +132,28 @@ pub struct WitnessArgs {
     /// Overrides [witnessing] interval_seconds.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub witness_interval: Option<u64>,
+    /// When readers see a checkpoint: once a quorum has cosigned it (when-cosigned, the
+    /// default), or as soon as the log has signed it (at-once), with the newest cosigned one at
+    /// /log/checkpoint/witnessed. Overrides [witnessing] publish.
+    #[arg(long, value_name = "WHEN")]
+    pub witness_publish: Option<PublishSetting>,
+}
+
+/// `[witnessing] publish` and `--witness-publish`: see [`PublishCheckpoints`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PublishSetting {
+    WhenCosigned,
+    AtOnce,
+}
+
+impl From<PublishSetting> for PublishCheckpoints {
+    fn from(setting: PublishSetting) -> Self {
+        match setting {
+            PublishSetting::WhenCosigned => PublishCheckpoints::WhenCosigned,
+            PublishSetting::AtOnce => PublishCheckpoints::AtOnce,
+        }
+    }
 }
 
 /// `covenant serve`'s replica flags: this replica's cosigning key, and the peers that must
@@ -371,6 +394,8 @@ struct WitnessingSection {
     retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     interval_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    publish: Option<PublishSetting>,
     witnesses: Vec<WitnessEntry>,
 }
 
@@ -380,6 +405,7 @@ impl WitnessingSection {
             && self.timeout_seconds.is_none()
             && self.retry_seconds.is_none()
             && self.interval_seconds.is_none()
+            && self.publish.is_none()
             && self.witnesses.is_empty()
     }
 }
@@ -629,7 +655,13 @@ pub fn resolve_witness_policy(
             )?,
         },
     };
-    let policy = WitnessPolicy::new(witnesses, quorum, timing).context(quorum_setting)?;
+    let publish = witness_flags
+        .witness_publish
+        .or(section.publish)
+        .unwrap_or(PublishSetting::WhenCosigned);
+    let policy = WitnessPolicy::new(witnesses, quorum, timing)
+        .context(quorum_setting)?
+        .publishing(publish.into());
     Ok(Some(policy))
 }
 
@@ -893,7 +925,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         let file = witnessing_file(
             dir.path(),
             &format!(
-                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\ninterval_seconds = 5\n\n\
+                "[witnessing]\nquorum = 2\ntimeout_seconds = 3\nretry_seconds = 7\ninterval_seconds = 5\npublish = \"at-once\"\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W1}\"\nurl = \"https://w1.example/w\"\n\n\
                  [[witnessing.witnesses]]\nkey = \"{W2}\"\nurl = \"http://127.0.0.1:9000\"\n"
             ),
@@ -911,6 +943,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         assert_eq!(policy.timing().timeout, Duration::from_secs(3));
         assert_eq!(policy.timing().retry_interval, Duration::from_secs(7));
         assert_eq!(policy.timing().interval, Duration::from_secs(5));
+        assert_eq!(policy.publication(), PublishCheckpoints::AtOnce);
 
         // The environment replaces the file's list and quorum; flags replace both.
         let env = env_of(&[
@@ -929,11 +962,13 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
             ],
             witness_quorum: Some(2),
             witness_interval: Some(4),
+            witness_publish: Some(PublishSetting::WhenCosigned),
         };
         let policy = resolve_witness_policy(&file, &flags, &env)
             .unwrap()
             .unwrap();
         assert_eq!(policy.timing().interval, Duration::from_secs(4));
+        assert_eq!(policy.publication(), PublishCheckpoints::WhenCosigned);
         assert_eq!(names(&policy).len(), 2);
         assert_eq!(policy.quorum(), 2);
         assert_eq!(policy.witnesses()[1].url(), "https://b.example");
@@ -986,6 +1021,10 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 format!("[witnessing]\nquorum = 1\nurl = \"x\"\n{good}"),
                 "parse configuration file",
             ),
+            (
+                format!("[witnessing]\nquorum = 1\npublish = \"sometimes\"\n{good}"),
+                "unknown variant `sometimes`, expected `when-cosigned` or `at-once`",
+            ),
         ];
         for (text, expected) in cases {
             let flags = witnessing_file(dir.path(), &text);
@@ -999,6 +1038,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
             witnesses: vec![W1.to_owned()],
             witness_quorum: Some(1),
             witness_interval: None,
+            witness_publish: None,
         };
         let error = format!(
             "{:#}",
@@ -1094,6 +1134,7 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 "quorum",
                 "timeout_seconds",
                 "interval_seconds",
+                "publish",
                 "key",
                 "public_key",
                 "key_id",

@@ -512,6 +512,21 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
             report.contains("cosigned by 1 of the 1 pinned witnesses"),
             "{report}"
         );
+        // Publication waits for the witness here, so the newest witnessed checkpoint is the
+        // latest one.
+        let note = |path: &str| {
+            ureq::get(format!("{url}{path}"))
+                .call()
+                .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+        };
+        assert_eq!(
+            note("/log/checkpoint/witnessed"),
+            note("/log/checkpoint"),
+            "{run} run"
+        );
         let served = check_the_demo_report(scratch.path(), &demo_dir, &url, run);
         let status = script.interrupt();
         assert!(

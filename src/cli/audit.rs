@@ -6,7 +6,7 @@
 
 use anyhow::{Context, anyhow, bail};
 use covenant_audit::monitor::{self, MonitorState, Outcome};
-use covenant_audit::source::FnSource;
+use covenant_audit::source::{FnSource, WitnessedView};
 use covenant_audit::witness::{self, Witness};
 use covenant_audit::{
     AuditError, HttpSource, LogSource, Progress, WitnessQuorum, prove, verify_log,
@@ -303,7 +303,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 started,
             );
         }
-        (Some(url), None) => Box::new(HttpSource::new(url)?),
+        (Some(url), None) => witnessed_if_required(HttpSource::new(url)?, &witnesses),
         (None, None) => bail!("give the log's URL or --store PATH"),
     };
     let key = pinned_or_published(args.key.as_deref(), &*source)?;
@@ -419,18 +419,28 @@ fn store_source(store: Arc<SledStore>, path: &Path) -> impl LogSource {
     }
 }
 
+/// With witnesses required, check the newest checkpoint they cosigned, which a ledger that
+/// publishes checkpoints at once serves apart from its latest.
+fn witnessed_if_required(source: HttpSource, witnesses: &WitnessQuorum) -> Box<dyn LogSource> {
+    if witnesses.is_required() {
+        Box::new(WitnessedView(source))
+    } else {
+        Box::new(source)
+    }
+}
+
 fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
-    let source = HttpSource::new(&args.url)?;
     let witnesses = args.witnesses.quorum()?;
+    let source = witnessed_if_required(HttpSource::new(&args.url)?, &witnesses);
     loop {
         let state = MonitorState::load(&args.state)?;
         let key = match (&args.key, &state) {
             (Some(key), _) => key_argument(key)?,
             (None, Some(state)) => state.verifier_key.clone(),
-            (None, None) => pinned_or_published(None, &source)?,
+            (None, None) => pinned_or_published(None, &*source)?,
         };
         let bar = Bar::new(args.quiet);
-        let result = monitor::check_once(&source, state, &key, &witnesses, &bar);
+        let result = monitor::check_once(&*source, state, &key, &witnesses, &bar);
         drop(bar);
         match result {
             Ok((state, outcome, cosigned)) => {

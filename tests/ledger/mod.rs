@@ -14,3 +14,4 @@ mod replicas;
 mod seed;
 mod serve;
 pub(crate) mod support;
+mod witnessed;

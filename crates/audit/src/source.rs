@@ -22,6 +22,13 @@ pub trait LogSource: Send + Sync {
     /// The hash tile `tile`: `tile.width()` concatenated 32-byte hashes.
     fn hash_tile(&self, tile: &Tile) -> Result<Vec<u8>, AuditError>;
 
+    /// The newest checkpoint the log's witnesses cosigned, where the log names it apart from
+    /// its latest (a ledger that publishes checkpoints before witnesses cosign them serves it
+    /// at `checkpoint/witnessed`); `None` where it does not.
+    fn witnessed_checkpoint(&self) -> Result<Option<Vec<u8>>, AuditError> {
+        Ok(None)
+    }
+
     /// The verifier key the log publishes about itself, if it does. Trusting it is trust on
     /// first use: auditors should pin a key they obtained elsewhere.
     fn published_verifier_key(&self) -> Result<Option<String>, AuditError> {
@@ -134,6 +141,10 @@ impl LogSource for HttpSource {
         self.require("checkpoint")
     }
 
+    fn witnessed_checkpoint(&self) -> Result<Option<Vec<u8>>, AuditError> {
+        self.get("checkpoint/witnessed")
+    }
+
     fn entry_bundle(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
         let missing = || AuditError::Missing {
             what: format!("{}{}", self.prefix, tile_path(tile)),
@@ -211,6 +222,40 @@ where
 
     fn hash_tile(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
         (self.hash_tile)(tile)
+    }
+}
+
+/// A log seen through its witnesses: its checkpoint is the newest one they cosigned where the
+/// log names it ([`LogSource::witnessed_checkpoint`]), otherwise its latest. What an auditor
+/// who requires cosignatures checks.
+pub struct WitnessedView<S>(pub S);
+
+impl<S: LogSource> LogSource for WitnessedView<S> {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn checkpoint(&self) -> Result<Vec<u8>, AuditError> {
+        match self.0.witnessed_checkpoint()? {
+            Some(note) => Ok(note),
+            None => self.0.checkpoint(),
+        }
+    }
+
+    fn witnessed_checkpoint(&self) -> Result<Option<Vec<u8>>, AuditError> {
+        self.0.witnessed_checkpoint()
+    }
+
+    fn entry_bundle(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
+        self.0.entry_bundle(tile)
+    }
+
+    fn hash_tile(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
+        self.0.hash_tile(tile)
+    }
+
+    fn published_verifier_key(&self) -> Result<Option<String>, AuditError> {
+        self.0.published_verifier_key()
     }
 }
 

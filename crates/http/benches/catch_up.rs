@@ -5,6 +5,10 @@
 //! figure is the time until `/readyz` answers 200 with the default limits, judged by the same
 //! function the route calls; the times until the log holds every event and until the
 //! projections have applied all of it print beside it. Figures go to target/bench/catch_up.json.
+//!
+//! The events: by default each commitment is followed by eight actions and its outcome (one
+//! event in ten a commitment); `COVENANT_BENCH_MIX=commitments` makes every event a new
+//! commitment, the heaviest case for the projections.
 
 #[path = "../../ledger/tests/support/mod.rs"]
 mod support;
@@ -63,18 +67,27 @@ async fn run(events: usize, measuring: bool) {
         // Key material repeats every 250 actors; each actor still has a key id of its own.
         envelopes.extend(world.onboard(actor, &format!("key-{i}"), 2 + (i % 250) as u8));
     }
+    let only_commitments =
+        std::env::var("COVENANT_BENCH_MIX").is_ok_and(|mix| mix == "commitments");
     for i in 0..events {
         let actor = i % actors.len();
-        envelopes.push(world.commitment(
-            &actors[actor],
-            &format!("key-{actor}"),
-            &format!("c-{i}"),
-        ));
+        let (owner, key) = (&actors[actor], format!("key-{actor}"));
+        let kind = if only_commitments {
+            support::commitment(&format!("c-{i}"))
+        } else {
+            lifecycle_event(actor, i / actors.len())
+        };
+        envelopes.push(world.emit(owner, &key, kind));
     }
     println!(
-        "signed {} events by {} actors in {:.1} s",
+        "signed {} events by {} actors ({}) in {:.1} s",
         envelopes.len(),
         actors.len(),
+        if only_commitments {
+            "every event a new commitment"
+        } else {
+            "each commitment followed by 8 actions and an outcome"
+        },
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
@@ -166,6 +179,7 @@ async fn run(events: usize, measuring: bool) {
     let json = serde_json::json!({
         "entries": total,
         "actors": actors.len(),
+        "mix": if only_commitments { "commitments" } else { "lifecycle" },
         "ready_s": (ready_s * 10.0).round() / 10.0,
         "log_complete_s": (log_s * 10.0).round() / 10.0,
         "projections_complete_s": (projected_s * 10.0).round() / 10.0,
@@ -179,6 +193,19 @@ async fn run(events: usize, measuring: bool) {
     )
     .expect("write target/bench/catch_up.json");
     println!("wrote {}", path.display());
+}
+
+/// The `nth` event of an actor in the default mix: each of its commitments is made, gets
+/// eight actions, then its outcome, so one event in ten is a commitment (about the share in
+/// the query benchmark's log). `COVENANT_BENCH_MIX=commitments` makes every event a new
+/// commitment instead: the heaviest event for the projections (about 40 keys each).
+fn lifecycle_event(actor: usize, nth: usize) -> covenant_core::proto::event_body::Kind {
+    let commitment = format!("c-{actor}-{}", nth / 10);
+    match nth % 10 {
+        0 => support::commitment(&commitment),
+        9 => support::outcome(&commitment),
+        step => support::action(&format!("{commitment}-a{step}"), &[&commitment]),
+    }
 }
 
 /// How long the projections may go without applying anything before the run stops.

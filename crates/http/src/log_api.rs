@@ -1,6 +1,8 @@
 //! The log over HTTP in the C2SP tlog-tiles layout (docs/SPEC.md, "Tiles"), under `/log/`:
 //!
 //! - `/log/checkpoint`: the latest signed checkpoint note;
+//! - `/log/checkpoint/witnessed`: the newest checkpoint a witness policy's quorum cosigned
+//!   (with checkpoints published at once, older than `/log/checkpoint`);
 //! - `/log/tile/<L>/<N>[.p/<W>]`: SHA-256 hash tiles;
 //! - `/log/tile/entries/<N>[.p/<W>]`: entry bundles (big-endian u16 length, entry bytes);
 //! - `/log/verifier-key`: the log's verifier key in Go note format.
@@ -33,6 +35,7 @@ pub const NO_CACHE: &str = "no-cache";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/log/checkpoint", get(checkpoint))
+        .route("/log/checkpoint/witnessed", get(witnessed_checkpoint))
         .route("/log/verifier-key", get(verifier_key))
         .route("/log/tile/{*path}", get(tile))
         // C2SP asks for compressed entry bundles; clients that send Accept-Encoding get gzip.
@@ -79,6 +82,27 @@ async fn checkpoint(State(state): State<AppState>) -> Response {
     match tokio::task::spawn_blocking(move || store.latest_checkpoint()).await {
         Ok(Ok(Some((_, note)))) => respond("text/plain; charset=utf-8", NO_CACHE, note),
         Ok(Ok(None)) => not_found("the log has no signed checkpoint yet".into()),
+        Ok(Err(error)) => server_error(error),
+        Err(error) => server_error(error),
+    }
+}
+
+async fn witnessed_checkpoint(State(state): State<AppState>) -> Response {
+    let witnessed = state
+        .ledger_health
+        .as_ref()
+        .and_then(|health| health.read().witnessed_size);
+    let Some(size) = witnessed else {
+        return not_found(
+            "no witnessed checkpoint: this server has no witness policy, or no quorum has cosigned a checkpoint yet".into(),
+        );
+    };
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.checkpoint(size)).await {
+        Ok(Ok(Some(note))) => respond("text/plain; charset=utf-8", NO_CACHE, note),
+        Ok(Ok(None)) => server_error(format!(
+            "the witnessed checkpoint of size {size} is not stored"
+        )),
         Ok(Err(error)) => server_error(error),
         Err(error) => server_error(error),
     }

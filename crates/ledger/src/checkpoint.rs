@@ -4,12 +4,14 @@
 //!
 //! The local clock only schedules signing; nothing it reads goes into the log or the note.
 //!
-//! With a witness policy the checkpointer only signs: it hands each checkpoint to the
-//! witnessing thread, which stores and publishes it once a quorum has cosigned it.
+//! With a witness policy the checkpointer hands each checkpoint to the witnessing thread. When
+//! publication waits for the witnesses (the default) it only signs, and the witnessing thread
+//! stores and publishes the checkpoint once a quorum has cosigned it; with publication at
+//! once it also stores and publishes as it would without witnesses.
 
 use crate::LedgerError;
 use crate::metrics::LedgerMetrics;
-use crate::witnessing::ToWitness;
+use crate::witnessing::{PublishCheckpoints, ToWitness};
 use covenant_core::checkpoint::LogSigner;
 use covenant_store::{Head, LogStore};
 use std::sync::mpsc;
@@ -31,8 +33,10 @@ pub(crate) struct Checkpointer {
     signed_at: Option<Instant>,
     /// When a checkpoint was last handed out for publishing.
     published_at: Option<Instant>,
-    /// With a witness policy, where checkpoints go instead of the store and the publisher.
+    /// With a witness policy, where checkpoints go to be cosigned.
     witnessing: Option<mpsc::Sender<ToWitness>>,
+    /// Whether the witnessing thread stores and publishes them (instead of this).
+    publication_waits: bool,
     metrics: LedgerMetrics,
 }
 
@@ -55,15 +59,21 @@ impl Checkpointer {
             signed_at: None,
             published_at: None,
             witnessing: None,
+            publication_waits: false,
             metrics,
         })
     }
 
-    /// From now on, hand checkpoints to the witnessing thread behind `requests` instead of
-    /// storing them and returning them for publishing.
-    pub(crate) fn witnessed_by(self, requests: mpsc::Sender<ToWitness>) -> Self {
+    /// From now on, hand checkpoints to the witnessing thread behind `requests`; unless they
+    /// are published at once, instead of storing them and returning them for publishing.
+    pub(crate) fn witnessed_by(
+        self,
+        requests: mpsc::Sender<ToWitness>,
+        publication: PublishCheckpoints,
+    ) -> Self {
         Self {
             witnessing: Some(requests),
+            publication_waits: publication == PublishCheckpoints::WhenCosigned,
             ..self
         }
     }
@@ -108,12 +118,17 @@ impl Checkpointer {
         self.published_at = Some(now);
         if let Some(witnessing) = &self.witnessing {
             let request = match (&self.latest, newly_signed) {
-                (Some(latest), true) => ToWitness::Cosign(latest.clone()),
-                _ => ToWitness::Republish,
+                (Some(latest), true) => Some(ToWitness::Cosign(latest.clone())),
+                _ if self.publication_waits => Some(ToWitness::Republish),
+                _ => None,
             };
-            // A witnessing thread that is gone has logged why; the commit path goes on.
-            let _ = witnessing.send(request);
-            return Ok(None);
+            if let Some(request) = request {
+                // A witnessing thread that is gone has logged why; the commit path goes on.
+                let _ = witnessing.send(request);
+            }
+            if self.publication_waits {
+                return Ok(None);
+            }
         }
         Ok(self.latest.clone().map(|latest| (latest, newly_signed)))
     }
@@ -131,17 +146,19 @@ impl Checkpointer {
         self.sign(head, store, now)?;
         if let (Some(witnessing), Some(latest)) = (&self.witnessing, &self.latest) {
             let _ = witnessing.send(ToWitness::Cosign(latest.clone()));
-            return Ok(None);
+            if self.publication_waits {
+                return Ok(None);
+            }
         }
         Ok(self.latest.clone())
     }
 
-    /// Sign the head; without witnesses, also store it (with witnesses, the witnessing thread
-    /// stores the cosigned note).
+    /// Sign the head; unless publication waits for witnesses, also store it (when it waits,
+    /// the witnessing thread stores the cosigned note).
     fn sign(&mut self, head: &Head, store: &dyn LogStore, now: Instant) -> Result<(), LedgerError> {
         let note = self.signer.sign(head.size, head.root);
         self.metrics.record_signed_checkpoint();
-        if self.witnessing.is_none() {
+        if !self.publication_waits {
             store.put_checkpoint(head.size, &note)?;
         }
         self.latest = Some(SignedCheckpoint {

@@ -34,6 +34,8 @@ struct Progress {
     diverged_at_size: AtomicU64,
     /// The index of the first entry that differs, plus one; 0: not known (yet).
     first_differing_entry: AtomicU64,
+    /// Tree size of the newest checkpoint a witness policy's quorum cosigned; 0: none.
+    witnessed_size: AtomicU64,
 }
 
 /// What a replica found when a peer's checkpoint did not match its own log.
@@ -57,6 +59,9 @@ pub struct HealthReading {
     pub checkpoint_age: Option<Duration>,
     /// Set once a peer replica's checkpoint did not match this log.
     pub divergence: Option<Divergence>,
+    /// Tree size of the newest checkpoint stored with the witness policy's quorum of
+    /// cosignatures; `None` without a policy or before the first.
+    pub witnessed_size: Option<u64>,
 }
 
 impl LedgerHealth {
@@ -77,6 +82,10 @@ impl LedgerHealth {
             stream_pending,
             checkpoint_size: progress.checkpoint_size.load(Ordering::Acquire),
             checkpoint_age,
+            witnessed_size: match progress.witnessed_size.load(Ordering::Acquire) {
+                0 => None,
+                size => Some(size),
+            },
             divergence: self.divergence(),
         }
     }
@@ -133,6 +142,11 @@ impl LedgerHealth {
         self.inner
             .stream_end_seq
             .fetch_max(seq.saturating_add(pending), Ordering::AcqRel);
+    }
+
+    /// A quorum cosigned the checkpoint of `size`, and it is stored.
+    pub(crate) fn record_witnessed(&self, size: u64) {
+        self.inner.witnessed_size.fetch_max(size, Ordering::AcqRel);
     }
 
     /// A checkpoint of `size` was signed, or the latest published again.

@@ -43,4 +43,6 @@ pub use replica::{ReplicaCosigner, ReplicaRefusal};
 pub use sequencer::{BatchReport, Incoming, Origin, Outcome, Sequencer};
 pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
 pub use stream::{StreamSettings, ensure_stream};
-pub use witnessing::{DEFAULT_WITNESS_INTERVAL, PolicyWitness, WitnessPolicy, WitnessTiming};
+pub use witnessing::{
+    DEFAULT_WITNESS_INTERVAL, PolicyWitness, PublishCheckpoints, WitnessPolicy, WitnessTiming,
+};

@@ -284,17 +284,21 @@ impl Ledger {
         let publish_tx = publish_with.as_ref().map(|_| publish_tx);
         let publish_cosigned = publish_tx.clone();
         let cosigned_health = self.health.clone();
+        let witnessed_health = self.health.clone();
         let (checkpointer, witnessing_thread) = witnessing::attach(
             self.checkpointer,
             self.options.witnesses.clone(),
             self.sequencer.store().clone(),
             self.metrics.clone(),
-            Box::new(move |checkpoint| {
-                cosigned_health.record_checkpoint(checkpoint.size);
-                if let Some(publish) = &publish_cosigned {
-                    let _ = publish.send(Publication::Checkpoint(checkpoint));
-                }
-            }),
+            witnessing::Cosigned {
+                publish: Box::new(move |checkpoint| {
+                    cosigned_health.record_checkpoint(checkpoint.size);
+                    if let Some(publish) = &publish_cosigned {
+                        let _ = publish.send(Publication::Checkpoint(checkpoint));
+                    }
+                }),
+                witnessed: Box::new(move |size| witnessed_health.record_witnessed(size)),
+            },
         );
         let (commit_done_tx, commit_done_rx) = oneshot::channel();
         let commit = CommitStage {

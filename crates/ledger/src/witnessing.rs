@@ -1,6 +1,7 @@
-//! Witnessing: with a [`WitnessPolicy`], a checkpoint is stored and published only once a
-//! quorum of independent witnesses has cosigned it (C2SP tlog-witness), so a client that
-//! requires those cosignatures cannot be shown a split view unless the witnesses collude.
+//! Witnessing: with a [`WitnessPolicy`], a quorum of independent witnesses cosigns the log's
+//! checkpoints (C2SP tlog-witness), so a client that requires those cosignatures cannot be
+//! shown a split view unless the witnesses collude. By default a checkpoint is stored and
+//! published only once cosigned.
 //!
 //! ```text
 //! commit thread ──signed checkpoints──▶ witnessing thread ──cosigned──▶ store, publisher
@@ -17,8 +18,12 @@
 //!
 //! Rounds start at most once per [`WitnessTiming::interval`] (10 s by default), however often
 //! the ledger signs: a witness serves many logs and needs no more than the newest checkpoint
-//! every so often. With a quorum required, that is also how often checkpoints are published.
-//! The final checkpoint at shutdown is tried at once.
+//! every so often. With [`PublishCheckpoints::WhenCosigned`] (the default) that is also how often
+//! checkpoints are published; with [`PublishCheckpoints::AtOnce`] the ledger publishes its own
+//! checkpoints at its own pace, as without witnesses, and a cosigned note replaces the
+//! log-signed one of its size in the store (the same tree, more signatures), where
+//! `LedgerHealth` points readers to the newest. The final checkpoint at shutdown is tried at
+//! once.
 
 use crate::LedgerError;
 use crate::checkpoint::{Checkpointer, SignedCheckpoint};
@@ -107,6 +112,23 @@ pub struct WitnessTiming {
     pub interval: Duration,
 }
 
+/// When readers see a checkpoint under a witness policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PublishCheckpoints {
+    /// Only once a quorum has cosigned it: a client that insists on cosignatures is never
+    /// shown anything else, and the published log grows at most once per interval.
+    #[default]
+    WhenCosigned,
+    /// As soon as the log has signed it, at the ledger's own pace; the witnesses cosign the
+    /// newest once per interval, and the cosigned note is stored in place of its log-signed one.
+    AtOnce,
+}
+
+/// How many of the newest stored checkpoints a restart looks through for the newest cosigned
+/// one (with publication at once, the ledger stores one every 50 ms under load, and a
+/// witnessing round comes every interval).
+const RECALL_LIMIT: usize = 10_000;
+
 /// Default of [`WitnessTiming::interval`].
 pub const DEFAULT_WITNESS_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -131,6 +153,7 @@ pub struct WitnessPolicy {
     quorum: usize,
     replica_quorum: usize,
     timing: WitnessTiming,
+    publication: PublishCheckpoints,
 }
 
 impl WitnessPolicy {
@@ -152,6 +175,7 @@ impl WitnessPolicy {
             quorum,
             replica_quorum: 0,
             timing,
+            publication: PublishCheckpoints::default(),
         })
     }
 
@@ -218,6 +242,18 @@ impl WitnessPolicy {
     pub fn timing(&self) -> WitnessTiming {
         self.timing
     }
+
+    /// The same policy, with checkpoints published as `publication` says.
+    pub fn publishing(self, publication: PublishCheckpoints) -> Self {
+        Self {
+            publication,
+            ..self
+        }
+    }
+
+    pub fn publication(&self) -> PublishCheckpoints {
+        self.publication
+    }
 }
 
 const WITNESSES: (&str, &str) = ("witness", "witnesses");
@@ -258,27 +294,35 @@ pub(crate) enum ToWitness {
     Republish,
 }
 
+/// Where the witnessing thread reports a checkpoint stored with a quorum: `witnessed` always,
+/// `publish` when publication waits for the witnesses.
+pub(crate) struct Cosigned {
+    pub(crate) publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
+    pub(crate) witnessed: Box<dyn Fn(u64) + Send + Sync>,
+}
+
 /// With a policy and a checkpointer: start the witnessing thread and make the checkpointer
-/// hand its checkpoints to it. Cosigned checkpoints are stored in `store` and given to
-/// `publish`. The thread ends once the checkpointer is dropped, after one last try at the
+/// hand its checkpoints to it. Cosigned checkpoints are stored in `store` and reported to
+/// `cosigned`. The thread ends once the checkpointer is dropped, after one last try at the
 /// checkpoint still waiting, if any; join it before expecting the last publication.
 pub(crate) fn attach(
     checkpointer: Option<Checkpointer>,
     policy: Option<WitnessPolicy>,
     store: Arc<dyn LogStore>,
     metrics: LedgerMetrics,
-    publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
+    cosigned: Cosigned,
 ) -> (Option<Checkpointer>, Option<std::thread::JoinHandle<()>>) {
     let (Some(signer), Some(policy)) = (checkpointer.as_ref(), policy) else {
         return (checkpointer, None);
     };
+    let publication = policy.publication;
     let stage = WitnessStage {
         known_sizes: vec![0; policy.members.len()],
         policy,
         log_verifier_key: signer.verifier_key(),
         store,
         metrics,
-        publish,
+        cosigned,
         agent: witness_agent(),
         published: None,
     };
@@ -287,7 +331,10 @@ pub(crate) fn attach(
         .name("covenant-witness".into())
         .spawn(move || stage.run(received))
         .expect("spawn the witnessing thread");
-    (checkpointer.map(|c| c.witnessed_by(requests)), Some(thread))
+    (
+        checkpointer.map(|c| c.witnessed_by(requests, publication)),
+        Some(thread),
+    )
 }
 
 struct WitnessStage {
@@ -295,7 +342,7 @@ struct WitnessStage {
     log_verifier_key: String,
     store: Arc<dyn LogStore>,
     metrics: LedgerMetrics,
-    publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
+    cosigned: Cosigned,
     agent: ureq::Agent,
     /// The size each witness is believed to have cosigned last, in policy order.
     known_sizes: Vec<u64>,
@@ -332,7 +379,7 @@ impl WitnessStage {
                 }
                 Event::Request(ToWitness::Republish) => {
                     if let Some(published) = &self.published {
-                        (self.publish)(published.clone());
+                        (self.cosigned.publish)(published.clone());
                     }
                     continue;
                 }
@@ -360,32 +407,49 @@ impl WitnessStage {
         }
     }
 
-    /// The latest stored checkpoint, and the size of each witness that cosigned it (the others
-    /// are asked what they cosigned last).
+    /// The latest stored checkpoint (published again while the log is idle), and the newest
+    /// one the policy's quorum cosigned: its size for readers, and the size each of its
+    /// cosigners cosigned (the others are asked what they cosigned last).
     fn recall_published(&mut self) {
-        let stored = match self.store.latest_checkpoint() {
-            Ok(stored) => stored,
-            Err(error) => {
-                tracing::error!(%error, "reading the latest checkpoint");
-                return;
+        if let Err(error) = self.try_recall() {
+            tracing::error!(%error, "reading the stored checkpoints");
+        }
+    }
+
+    fn try_recall(&mut self) -> Result<(), covenant_store::StoreError> {
+        let Some((size, note)) = self.store.latest_checkpoint()? else {
+            return Ok(());
+        };
+        self.published = Some(SignedCheckpoint { size, note });
+        let sizes = self.store.checkpoint_sizes()?;
+        for size in sizes.into_iter().rev().take(RECALL_LIMIT) {
+            let Some(note) = self.store.checkpoint(size)? else {
+                continue;
+            };
+            let cosigned = self.cosigners_of(&note);
+            if self.policy.met_by(&cosigned) {
+                for &index in &cosigned {
+                    self.known_sizes[index] = size;
+                }
+                (self.cosigned.witnessed)(size);
+                return Ok(());
             }
-        };
-        let Some((size, note)) = stored else {
-            return;
-        };
+        }
+        Ok(())
+    }
+
+    /// The members whose valid cosignatures `note` carries, by index.
+    fn cosigners_of(&self, note: &[u8]) -> Vec<usize> {
         let verifiers: Vec<_> = self
             .policy
             .members
             .iter()
             .map(|w| w.verifier.clone())
             .collect();
-        let cosigned = cosigned_by(&note, &verifiers).unwrap_or_default();
-        for (known_size, witness) in self.known_sizes.iter_mut().zip(&verifiers) {
-            if cosigned.iter().any(|c| c.name() == witness.name()) {
-                *known_size = size;
-            }
-        }
-        self.published = Some(SignedCheckpoint { size, note });
+        let cosigned = cosigned_by(note, &verifiers).unwrap_or_default();
+        (0..verifiers.len())
+            .filter(|&i| cosigned.iter().any(|c| c.name() == verifiers[i].name()))
+            .collect()
     }
 
     /// Ask every witness; with a quorum, store and publish the cosigned note. Whether it was.
@@ -448,12 +512,17 @@ impl WitnessStage {
             .map(|&i| self.policy.members[i].name())
             .collect();
         tracing::debug!(size = checkpoint.size, cosigners = ?cosigned, "checkpoint cosigned");
+        (self.cosigned.witnessed)(checkpoint.size);
+        if self.policy.publication == PublishCheckpoints::AtOnce {
+            // Readers had it at once; publishing it again now would show an older size.
+            return true;
+        }
         let published = SignedCheckpoint {
             size: checkpoint.size,
             note,
         };
         self.metrics.record_checkpoint(published.size);
-        (self.publish)(published.clone());
+        (self.cosigned.publish)(published.clone());
         self.published = Some(published);
         true
     }
@@ -638,7 +707,10 @@ mod tests {
             log_verifier_key: signer.verifier_key(),
             store: Arc::new(store),
             metrics: LedgerMetrics::default(),
-            publish: Box::new(|_| {}),
+            cosigned: Cosigned {
+                publish: Box::new(|_| {}),
+                witnessed: Box::new(|_| {}),
+            },
             agent: witness_agent(),
             published: None,
         };

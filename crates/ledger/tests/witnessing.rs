@@ -7,7 +7,9 @@ use covenant_audit::witness::{AddCheckpoint, Witness, router};
 use covenant_core::checkpoint::verify_checkpoint;
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner, cosigned_by};
 use covenant_core::merkle::Hash;
-use covenant_ledger::{LedgerOptions, PolicyWitness, WitnessPolicy, WitnessTiming};
+use covenant_ledger::{
+    LedgerOptions, PolicyWitness, PublishCheckpoints, WitnessPolicy, WitnessTiming,
+};
 use covenant_testkit::{NatsServer, ReservedPort};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
@@ -399,4 +401,121 @@ async fn witnesses_are_asked_at_most_once_per_interval_however_often_the_ledger_
         signed >= 5 * requests,
         "the ledger signed {signed} checkpoints; the witness saw {requests} requests"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_at_once_readers_keep_the_ledgers_pace_and_witnesses_cosign_the_newest_once_per_interval()
+ {
+    let server = NatsServer::start();
+    let mut world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
+    witness.serve().await;
+    let interval = Duration::from_secs(1);
+    let gated = witnessed_every(&[&witness], 1, interval);
+    let options = LedgerOptions {
+        witnesses: gated
+            .witnesses
+            .map(|policy| policy.publishing(PublishCheckpoints::AtOnce)),
+        ..LedgerOptions::default()
+    };
+    let (_client, mut published) = checkpoint_subscription(&server.url()).await;
+    let (store, store_dir) = temp_store();
+    let started = std::time::Instant::now();
+    let mut node = Node::start_on(
+        &world,
+        &server.url(),
+        options.clone(),
+        store.clone(),
+        store_dir,
+    )
+    .await;
+    let js = jetstream(&server.url()).await;
+    let mut size = 1;
+    for envelope in world.onboard(DCMS, "dcms-1", 2) {
+        publish(&js, envelope).await;
+        size += 1;
+    }
+    let mut n = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        publish(&js, world.commitment(DCMS, "dcms-1", &format!("c-{n}"))).await;
+        size += 1;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The newest checkpoint reaches readers signed by the log alone, and a later round has
+    // the witness cosign it, in place.
+    wait_for_checkpoint(&node, size).await;
+    let health = node.health.clone();
+    wait_until("the newest checkpoint to be witnessed", || {
+        health.read().witnessed_size == Some(size)
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let requests = witness.requests.load(Ordering::SeqCst) as u64;
+    let witnessed = node.store.checkpoint(size).unwrap().unwrap();
+    assert_eq!(
+        cosigners(&witnessed, &[&witness]),
+        vec!["w1.example/witness"]
+    );
+    assert_eq!(
+        node.store.latest_checkpoint().unwrap().unwrap().1,
+        witnessed
+    );
+
+    // Readers saw many checkpoints, nearly all signed by the log alone; the witness saw one
+    // request per round, at most one round per interval.
+    let sizes = node.store.checkpoint_sizes().unwrap();
+    let cosigned_sizes = sizes
+        .iter()
+        .filter(|&&s| {
+            !cosigners(&node.store.checkpoint(s).unwrap().unwrap(), &[&witness]).is_empty()
+        })
+        .count() as u64;
+    assert!(
+        sizes.len() as u64 >= 5 * requests,
+        "{} checkpoints stored; the witness saw {requests} requests",
+        sizes.len()
+    );
+    assert!(cosigned_sizes >= 1 && cosigned_sizes <= requests);
+    assert!(
+        requests <= elapsed.as_secs() + 2,
+        "{requests} requests to the witness in {elapsed:?} with a {interval:?} interval"
+    );
+    // What is published on the stream only grows: a cosigned note of an older size is not
+    // sent again.
+    let mut last_published = 0;
+    let mut publications = 0;
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(200), published.next()).await
+    {
+        let note = verify_checkpoint(&message.payload, &node.verifier_key).unwrap();
+        assert!(
+            note.size >= last_published,
+            "{} published after {last_published}",
+            note.size
+        );
+        (last_published, publications) = (note.size, publications + 1);
+    }
+    assert_eq!(last_published, size);
+    assert!(
+        publications as u64 >= 5 * requests,
+        "{publications} published"
+    );
+    node.stop().await;
+
+    // After a restart the newest witnessed checkpoint is found again in the store.
+    let node = Node::start_on(
+        &world,
+        &server.url(),
+        options,
+        store,
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let health = node.health.clone();
+    wait_until("the witnessed checkpoint to be recalled", || {
+        health.read().witnessed_size == Some(size)
+    })
+    .await;
 }

@@ -33,6 +33,15 @@ async fn the_checkpoint_is_a_signed_note_over_the_recomputed_root() {
 }
 
 #[tokio::test]
+async fn without_a_witnessing_ledger_there_is_no_witnessed_checkpoint() {
+    let fixture = Fixture::new();
+    let response = fixture.get("/log/checkpoint/witnessed").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let message = String::from_utf8(body(response).await).unwrap();
+    assert!(message.contains("no witnessed checkpoint"), "{message}");
+}
+
+#[tokio::test]
 async fn the_verifier_key_is_served_in_note_format() {
     let fixture = Fixture::new();
     let response = fixture.get("/log/verifier-key").await;

@@ -261,6 +261,7 @@ pub struct Node {
     pub ledger: Option<covenant_ledger::RunningLedger>,
     pub ingest: covenant_ledger::Ingest,
     pub metrics: covenant_ledger::LedgerMetrics,
+    pub health: covenant_ledger::LedgerHealth,
     pub verifier_key: String,
     _dir: tempfile::TempDir,
 }
@@ -289,6 +290,7 @@ impl Node {
         )
         .expect("open the ledger");
         let verifier_key = ledger.verifier_key().expect("a log key");
+        let health = ledger.health();
         let client = async_nats::connect(url).await.expect("connect to nats");
         let (ingest, running) = ledger
             .run_stream(client, &covenant_ledger::StreamSettings::default())
@@ -299,6 +301,7 @@ impl Node {
             ledger: Some(running),
             ingest,
             metrics,
+            health,
             verifier_key,
             _dir: dir,
         }
