@@ -178,6 +178,26 @@ async fn next_publication(checkpoints: &mut async_nats::Subscriber) -> Vec<u8> {
         .to_vec()
 }
 
+/// An onboarding, then a commitment every 20 ms or so until 2.5 s after `started`: a new head
+/// every few tens of milliseconds, so the ledger signs a checkpoint nearly every 50 ms. Returns
+/// the log size it makes.
+async fn steady_load(world: &mut World, url: &str, started: std::time::Instant) -> u64 {
+    let js = jetstream(url).await;
+    let mut size = 1;
+    for envelope in world.onboard(DCMS, "dcms-1", 2) {
+        publish(&js, envelope).await;
+        size += 1;
+    }
+    let mut n = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        publish(&js, world.commitment(DCMS, "dcms-1", &format!("c-{n}"))).await;
+        size += 1;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    size
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_of_three_witnesses_down_a_quorum_of_two_cosigns_every_checkpoint() {
     let server = NatsServer::start();
@@ -367,21 +387,7 @@ async fn witnesses_are_asked_at_most_once_per_interval_however_often_the_ledger_
         witnessed_every(&[&witness], 1, interval),
     )
     .await;
-    // A steady load for about 2.5 s: a new head every few tens of milliseconds, so the ledger
-    // signs a checkpoint nearly every 50 ms.
-    let js = jetstream(&server.url()).await;
-    let mut size = 1;
-    for envelope in world.onboard(DCMS, "dcms-1", 2) {
-        publish(&js, envelope).await;
-        size += 1;
-    }
-    let mut n = 0;
-    while started.elapsed() < Duration::from_millis(2500) {
-        publish(&js, world.commitment(DCMS, "dcms-1", &format!("c-{n}"))).await;
-        size += 1;
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let size = steady_load(&mut world, &server.url(), started).await;
     // The newest checkpoint is still cosigned and stored, at the next round.
     let note = wait_for_checkpoint(&node, size).await;
     assert_eq!(cosigners(&note, &[&witness]), vec!["w1.example/witness"]);
@@ -430,19 +436,7 @@ async fn published_at_once_readers_keep_the_ledgers_pace_and_witnesses_cosign_th
         store_dir,
     )
     .await;
-    let js = jetstream(&server.url()).await;
-    let mut size = 1;
-    for envelope in world.onboard(DCMS, "dcms-1", 2) {
-        publish(&js, envelope).await;
-        size += 1;
-    }
-    let mut n = 0;
-    while started.elapsed() < Duration::from_millis(2500) {
-        publish(&js, world.commitment(DCMS, "dcms-1", &format!("c-{n}"))).await;
-        size += 1;
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let size = steady_load(&mut world, &server.url(), started).await;
     // The newest checkpoint reaches readers signed by the log alone, and a later round has
     // the witness cosign it, in place.
     wait_for_checkpoint(&node, size).await;
