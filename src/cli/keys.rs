@@ -6,6 +6,7 @@
 
 use crate::config;
 use anyhow::{Context, bail};
+use covenant_core::SchemaName;
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::event::Date;
 use covenant_core::proto::{ActorKind, KeyRole, SuccessionKind};
@@ -419,24 +420,17 @@ pub(crate) fn role_for_kind(kind: ActorKind) -> KeyRole {
 /// An actor kind as the API spells it (`nhs_body`); `nhs-body` is accepted too. The names are
 /// the schema's own (`ACTOR_KIND_NHS_BODY`), so a kind added to the schema is accepted here.
 pub(crate) fn parse_actor_kind(text: &str) -> Result<ActorKind, String> {
-    let wanted = format!("ACTOR_KIND_{}", text.replace('-', "_").to_ascii_uppercase());
-    ActorKind::from_str_name(&wanted)
-        .filter(|kind| *kind != ActorKind::Unspecified)
-        .ok_or_else(|| {
-            format!(
-                "{text:?} is not one of {}",
-                covenant_query::ACTOR_KINDS.join(", ")
-            )
-        })
+    parse_schema_name(&text.replace('-', "_"))
 }
 
 fn parse_succession_kind(text: &str) -> Result<SuccessionKind, String> {
-    match text {
-        "renamed" => Ok(SuccessionKind::Renamed),
-        "merged" => Ok(SuccessionKind::Merged),
-        "split" => Ok(SuccessionKind::Split),
-        other => Err(format!("{other:?} is not renamed, merged or split")),
-    }
+    parse_schema_name(text)
+}
+
+/// A schema enum value by its name, or a message naming the names there are.
+fn parse_schema_name<T: SchemaName>(text: &str) -> Result<T, String> {
+    T::from_schema_name(text)
+        .ok_or_else(|| format!("{text:?} is not one of {}", T::schema_names().join(", ")))
 }
 
 #[cfg(test)]
@@ -462,7 +456,7 @@ mod tests {
             );
         }
         // Every kind the API lists is accepted.
-        for name in covenant_query::ACTOR_KINDS {
+        for name in ActorKind::schema_names() {
             assert!(parse_actor_kind(name).is_ok(), "{name}");
         }
     }

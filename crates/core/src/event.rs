@@ -6,6 +6,7 @@
 //! stay as received, and nothing is re-encoded.
 
 use crate::MAX_ENVELOPE_BYTES;
+use crate::SchemaName;
 use crate::proto::{self, Envelope, EventBody, event_body::Kind};
 use prost::Message;
 
@@ -792,13 +793,7 @@ pub fn class_allows(class: proto::AmendmentClass, field: proto::AmendedField) ->
 
 /// The comparator an amendment names, from its text form.
 pub fn parse_comparator(text: &str) -> Option<proto::Comparator> {
-    match text {
-        "at_least" => Some(proto::Comparator::AtLeast),
-        "at_most" => Some(proto::Comparator::AtMost),
-        "exactly" => Some(proto::Comparator::Exactly),
-        "between" => Some(proto::Comparator::Between),
-        _ => None,
-    }
+    proto::Comparator::from_schema_name(text)
 }
 
 fn check_amendment(amended: &proto::CommitmentAmended) -> Result<(), FieldError> {
@@ -823,13 +818,8 @@ fn check_amendment(amended: &proto::CommitmentAmended) -> Result<(), FieldError>
                 &format!("{field}.field"),
                 format!(
                     "a {} amendment cannot change {} (docs/SPEC.md lists what each class may change)",
-                    class
-                        .as_str_name()
-                        .trim_start_matches("AMENDMENT_CLASS_")
-                        .to_lowercase(),
-                    kind.as_str_name()
-                        .trim_start_matches("AMENDED_FIELD_")
-                        .to_lowercase()
+                    class.schema_name(),
+                    kind.schema_name()
                 ),
             ));
         }

@@ -2,23 +2,26 @@
 //! that carry its meaning), shared by the audit tool's `check-proof` and the proof pages, so both
 //! describe an event the same way.
 
+/// An amended field's name as pages, exports, reports and proofs show it: `due_by`, `scope`,
+/// `target_value:<indicator>` for a named indicator's field.
+pub fn amended_field(change: &crate::proto::FieldChange) -> String {
+    use crate::SchemaName;
+    let field = crate::proto::AmendedField::name_of(change.field);
+    if change.indicator_id.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{field}:{}", change.indicator_id)
+    }
+}
+
 /// What a proven event says, as labelled lines for a person: its kind, who spoke and when it
 /// happened, then the fields that carry its meaning (the promise's text and targets, the
 /// changed fields of an amendment, an outcome's verdict and measurements, ...). Enum values
 /// are the schema's own names, in lower case.
 pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> {
+    use crate::SchemaName;
     use crate::proto::{self, event_body::Kind};
-    fn name(text: &str, prefix: &str) -> String {
-        text.trim_start_matches(prefix).to_lowercase()
-    }
-    fn field_name(value: i32) -> String {
-        let field = proto::AmendedField::try_from(value).unwrap_or_default();
-        name(field.as_str_name(), "AMENDED_FIELD_")
-    }
-    fn verdict(value: i32) -> String {
-        let verdict = proto::Verdict::try_from(value).unwrap_or_default();
-        name(verdict.as_str_name(), "VERDICT_")
-    }
+    let verdict = proto::Verdict::name_of;
     let mut facts = vec![
         ("kind", event.kind_name().to_owned()),
         ("actor", event.actor().to_owned()),
@@ -38,12 +41,10 @@ pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> 
             add("text", &made.text);
             add("delivery partners", &made.delivery_partners.join(", "));
             for indicator in &made.indicators {
-                let comparator =
-                    proto::Comparator::try_from(indicator.comparator).unwrap_or_default();
                 let target = format!(
                     "{}: {} {} {}",
                     indicator.indicator_id,
-                    name(comparator.as_str_name(), "COMPARATOR_"),
+                    proto::Comparator::name_of(indicator.comparator),
                     indicator.target_value.unwrap_or_default(),
                     indicator.unit
                 );
@@ -52,14 +53,10 @@ pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> 
         }
         Kind::CommitmentAmended(amended) => {
             add("commitment", &amended.commitment_id);
-            let class = proto::AmendmentClass::try_from(amended.class).unwrap_or_default();
-            add("class", &name(class.as_str_name(), "AMENDMENT_CLASS_"));
+            add("class", proto::AmendmentClass::name_of(amended.class));
             add("effective on", &amended.effective_on);
             for change in &amended.changes {
-                let field = match change.indicator_id.as_str() {
-                    "" => field_name(change.field),
-                    indicator => format!("{}:{indicator}", field_name(change.field)),
-                };
+                let field = amended_field(change);
                 add("changed", &format!("{field} -> {}", change.new_value));
             }
             add("rationale", &amended.rationale);
@@ -76,7 +73,7 @@ pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> 
         Kind::OutcomeReported(outcome) => {
             add("commitment", &outcome.commitment_id);
             add("reported on", &outcome.reported_on);
-            add("verdict", &verdict(outcome.verdict));
+            add("verdict", verdict(outcome.verdict));
             for measured in &outcome.measurements {
                 let line = format!(
                     "{} = {} on {}",
@@ -88,10 +85,9 @@ pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> 
         }
         Kind::AssessmentPublished(assessment) => {
             add("commitment", &assessment.commitment_id);
-            let stance = proto::Stance::try_from(assessment.stance).unwrap_or_default();
-            add("stance", &name(stance.as_str_name(), "STANCE_"));
+            add("stance", proto::Stance::name_of(assessment.stance));
             if assessment.assessed_verdict != 0 {
-                add("their verdict", &verdict(assessment.assessed_verdict));
+                add("their verdict", verdict(assessment.assessed_verdict));
             }
             add("outcome", &assessment.outcome_event_id);
             add("summary", &assessment.summary);

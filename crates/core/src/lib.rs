@@ -34,6 +34,7 @@ pub mod validate;
 #[cfg(test)]
 mod fuzz;
 
+pub use covenant_proto::SchemaName;
 pub use covenant_proto::v1 as proto;
 
 /// Largest envelope the ledger accepts, in bytes. An entry (envelope plus its 53-byte header)

@@ -10,6 +10,7 @@
 //! of the event's own date (`made_on`, `taken_on`, `reported_on`), or now for kinds without one.
 
 use crate::build::{self, SealedEvent, Speaker};
+use covenant_core::SchemaName;
 use covenant_core::event::{Date, DecodeError};
 use covenant_core::proto::{self, event_body::Kind};
 use std::collections::BTreeMap;
@@ -354,20 +355,15 @@ impl Row {
         }
     }
 
-    fn choice<T: Copy>(&self, column: &str, choices: &[(&str, T)]) -> Result<T, RowError> {
+    /// The schema enum value named in `column` (case, hyphens and spaces aside).
+    fn choice<T: SchemaName>(&self, column: &str) -> Result<T, RowError> {
         let text = self.text(column)?;
-        let wanted = text.to_ascii_lowercase().replace(['-', ' '], "_");
-        choices
-            .iter()
-            .find(|(name, _)| *name == wanted)
-            .map(|(_, value)| *value)
-            .ok_or_else(|| {
-                let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-                self.error(
-                    column,
-                    format!("{text:?} is not one of {}", names.join(", ")),
-                )
-            })
+        schema_value(&text).ok_or_else(|| {
+            self.error(
+                column,
+                format!("{text:?} is not one of {}", T::schema_names().join(", ")),
+            )
+        })
     }
 
     fn links(&self, column: &str) -> Vec<proto::Link> {
@@ -386,22 +382,16 @@ impl Row {
             .into_iter()
             .map(|item| {
                 let parts: Vec<&str> = item.splitn(3, '|').map(str::trim).collect();
-                let kind_name = parts[0].to_ascii_lowercase().replace(['-', ' '], "_");
-                let kind = SOURCE_KINDS
-                    .iter()
-                    .find(|(name, _)| *name == kind_name)
-                    .map(|(_, kind)| *kind)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = SOURCE_KINDS.iter().map(|(name, _)| *name).collect();
-                        self.error(
-                            column,
-                            format!(
-                                "{item:?}: the kind {:?} is not one of {}",
-                                parts[0],
-                                names.join(", ")
-                            ),
-                        )
-                    })?;
+                let kind = schema_value::<proto::SourceKind>(parts[0]).ok_or_else(|| {
+                    self.error(
+                        column,
+                        format!(
+                            "{item:?}: the kind {:?} is not one of {}",
+                            parts[0],
+                            proto::SourceKind::schema_names().join(", ")
+                        ),
+                    )
+                })?;
                 Ok(build::source(
                     kind,
                     parts.get(1).copied().unwrap_or(""),
@@ -656,7 +646,7 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     }
     if row.is_filled("source_kind") || row.is_filled("source_url") || row.is_filled("source_title")
     {
-        let kind = row.choice("source_kind", SOURCE_KINDS)?;
+        let kind = row.choice("source_kind")?;
         commitment = commitment.source(
             kind,
             row.optional_text("source_title")?,
@@ -743,7 +733,7 @@ fn commitment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
 fn amendment(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     let mut amendment = build::Amendment::new(
         row.text("commitment_id")?,
-        row.choice("class", AMENDMENT_CLASSES)?,
+        row.choice("class")?,
         row.text("rationale")?,
     );
     if row.is_filled("field") || row.is_filled("new_value") {
@@ -778,19 +768,13 @@ fn amended_change(
     field_name: &str,
     new_value: String,
 ) -> Result<(proto::AmendedField, String), RowError> {
-    let wanted = field_name
-        .trim()
-        .to_ascii_lowercase()
-        .replace(['-', ' '], "_");
-    let Some(field) = AMENDED_FIELDS
-        .iter()
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, field)| *field)
-    else {
-        let names: Vec<&str> = AMENDED_FIELDS.iter().map(|(name, _)| *name).collect();
+    let Some(field) = schema_value::<proto::AmendedField>(field_name) else {
         return Err(row.error(
             "field",
-            format!("{field_name:?} is not one of {}", names.join(", ")),
+            format!(
+                "{field_name:?} is not one of {}",
+                proto::AmendedField::schema_names().join(", ")
+            ),
         ));
     };
     match field {
@@ -824,7 +808,7 @@ fn action(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     let mut action = build::Action::new(
         row.text("action_id")?,
         commitment_ids,
-        row.choice("type", ACTION_TYPES)?,
+        row.choice("type")?,
         taken_on,
         row.text("description")?,
     )
@@ -841,7 +825,7 @@ fn action(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
                 format!("{amount:?} is not an amount (for example 1250000 or 1,250,000.50)"),
             )
         })?;
-        let stage = row.choice("money_stage", MONEY_STAGES)?;
+        let stage = row.choice("money_stage")?;
         action = action.money(build::Money::new(minor, currency, stage));
     } else if row.is_filled("money_currency") {
         return Err(row.error("money_amount", "is required with money_currency"));
@@ -856,7 +840,7 @@ fn outcome(row: &Row) -> Result<(Kind, Option<Date>), RowError> {
     let reported_on = row.date("reported_on")?;
     let mut outcome = build::Outcome::new(
         row.text("commitment_id")?,
-        row.choice("verdict", VERDICTS)?,
+        row.choice("verdict")?,
         reported_on,
         row.optional_text("summary")?,
     )
@@ -904,11 +888,11 @@ fn assessment(row: &Row) -> Result<Kind, RowError> {
     let mut assessment = build::Assessment::new(
         row.text("commitment_id")?,
         outcome_event_id,
-        row.choice("stance", STANCES)?,
+        row.choice("stance")?,
         row.text("summary")?,
     );
     if row.is_filled("assessed_verdict") {
-        assessment = assessment.verdict(row.choice("assessed_verdict", VERDICTS)?);
+        assessment = assessment.verdict(row.choice("assessed_verdict")?);
     }
     for link in row.links("evidence") {
         assessment = assessment.evidence(link);
@@ -1103,64 +1087,11 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
 /// The id a single named indicator gets when its row names none.
 pub const DEFAULT_INDICATOR_ID: &str = "main";
 
-const SOURCE_KINDS: &[(&str, proto::SourceKind)] = &[
-    ("manifesto", proto::SourceKind::Manifesto),
-    ("covenant", proto::SourceKind::Covenant),
-    ("speech", proto::SourceKind::Speech),
-    (
-        "parliamentary_answer",
-        proto::SourceKind::ParliamentaryAnswer,
-    ),
-    ("policy_paper", proto::SourceKind::PolicyPaper),
-    ("pledge", proto::SourceKind::Pledge),
-    ("other", proto::SourceKind::Other),
-];
-
-const AMENDED_FIELDS: &[(&str, proto::AmendedField)] = &[
-    ("text", proto::AmendedField::Text),
-    ("due_by", proto::AmendedField::DueBy),
-    ("target_value", proto::AmendedField::TargetValue),
-    ("target_period", proto::AmendedField::TargetPeriod),
-    ("scope", proto::AmendedField::Scope),
-    ("title", proto::AmendedField::Title),
-    ("comparator", proto::AmendedField::Comparator),
-];
-
-const AMENDMENT_CLASSES: &[(&str, proto::AmendmentClass)] = &[
-    ("correction", proto::AmendmentClass::Correction),
-    ("clarification", proto::AmendmentClass::Clarification),
-    ("scope_change", proto::AmendmentClass::ScopeChange),
-    ("target_change", proto::AmendmentClass::TargetChange),
-    ("deadline_change", proto::AmendmentClass::DeadlineChange),
-    ("revision", proto::AmendmentClass::Revision),
-];
-
-const ACTION_TYPES: &[(&str, proto::ActionType)] = &[
-    ("legislation", proto::ActionType::Legislation),
-    ("funding", proto::ActionType::Funding),
-    ("publication", proto::ActionType::Publication),
-    ("consultation", proto::ActionType::Consultation),
-    ("procurement", proto::ActionType::Procurement),
-    ("partnership", proto::ActionType::Partnership),
-    ("other", proto::ActionType::Other),
-];
-
-const MONEY_STAGES: &[(&str, proto::MoneyStage)] = &[
-    ("pledged", proto::MoneyStage::Pledged),
-    ("committed", proto::MoneyStage::Committed),
-    ("spent", proto::MoneyStage::Spent),
-];
-
-const VERDICTS: &[(&str, proto::Verdict)] = &[
-    ("delivered", proto::Verdict::Delivered),
-    ("partly_delivered", proto::Verdict::PartlyDelivered),
-    ("not_delivered", proto::Verdict::NotDelivered),
-];
-
-const STANCES: &[(&str, proto::Stance)] = &[
-    ("agrees", proto::Stance::Agrees),
-    ("disputes", proto::Stance::Disputes),
-];
+/// The schema enum value `text` names, read leniently: case, surrounding space, and hyphens or
+/// spaces for underscores do not matter (`Partly delivered` is `partly_delivered`).
+fn schema_value<T: SchemaName>(text: &str) -> Option<T> {
+    T::from_schema_name(&text.trim().to_ascii_lowercase().replace(['-', ' '], "_"))
+}
 
 #[cfg(test)]
 mod tests;

@@ -20,11 +20,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
+use covenant_core::proto::ActorKind;
 use covenant_query::view::{ActorPage, CommitmentPage};
-use covenant_query::{
-    ACTOR_KINDS, CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError,
-};
+use covenant_query::{CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError};
 use params::{Asked, Params};
 use std::sync::Arc;
 
@@ -223,7 +223,7 @@ async fn actors_csv(
 
 fn actor_list_params(params: &Params) -> Result<(Option<String>, Option<String>, usize), ApiError> {
     Ok((
-        params.one_of("kind", &ACTOR_KINDS)?,
+        params.one_of("kind", &ActorKind::schema_names())?,
         params.id("cursor")?,
         params.limit()?,
     ))
@@ -728,7 +728,7 @@ async fn league_csv(
 async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Response, ApiError> {
     let rules = LeagueRules {
         min_resolved: params.number("min_resolved", 5, 1_000)? as u32,
-        kind: params.one_of("kind", &ACTOR_KINDS)?,
+        kind: params.one_of("kind", &ActorKind::schema_names())?,
     };
     let table = ask(&state, params.asked()?, move |p, point| {
         p.league_table(point, &rules)

@@ -29,9 +29,7 @@ pub mod view;
 
 pub use follow::{Follower, POLL_INTERVAL};
 pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections, Recorded};
-pub use read::{
-    ACTOR_KINDS, CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, actor_kind, rfc3339,
-};
+pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, rfc3339};
 pub use record::{StatusCounts, Target};
 pub use state::{MoneyStage, Status};
 pub use text::words;

@@ -14,6 +14,7 @@ use crate::projections::{Point, Projections};
 use crate::record::{Aggregate, CommitmentRecord, Group, ListEntry, StatusCounts};
 use crate::state::{self, CommitmentState, RetractedBy, Status};
 use crate::view::*;
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -873,7 +874,7 @@ fn actor_view(record: &ActorRecord, point: &Point) -> Option<Actor> {
     Some(Actor {
         id: record.id.clone(),
         name: registration.name.clone(),
-        kind: actor_kind(registration.kind).to_owned(),
+        kind: proto::ActorKind::name_of(registration.kind).to_owned(),
         identifiers: registration.identifiers.clone(),
         constituency: non_empty(&registration.constituency),
         party: non_empty(&registration.party),
@@ -892,36 +893,6 @@ fn actor_view(record: &ActorRecord, point: &Point) -> Option<Actor> {
             .collect(),
     })
 }
-
-/// The snake_case name of an actor kind.
-pub fn actor_kind(kind: i32) -> &'static str {
-    use proto::ActorKind as K;
-    match K::try_from(kind) {
-        Ok(K::Mp) => "mp",
-        Ok(K::Department) => "department",
-        Ok(K::Agency) => "agency",
-        Ok(K::Council) => "council",
-        Ok(K::NhsBody) => "nhs_body",
-        Ok(K::CivilSociety) => "civil_society",
-        Ok(K::Watchdog) => "watchdog",
-        Ok(K::JointBody) => "joint_body",
-        Ok(K::Party) => "party",
-        _ => "unspecified",
-    }
-}
-
-/// Every actor kind name, for validating filters.
-pub const ACTOR_KINDS: [&str; 9] = [
-    "mp",
-    "department",
-    "agency",
-    "council",
-    "nhs_body",
-    "civil_society",
-    "watchdog",
-    "joint_body",
-    "party",
-];
 
 fn league_row(actor: Actor, counts: &StatusCounts, rate: f64) -> LeagueRow {
     LeagueRow {
@@ -1048,7 +1019,7 @@ fn indicator_target(indicator: &state::IndicatorTerms, state: &CommitmentState) 
         indicator_id: indicator.id.clone(),
         measure: indicator.measure.clone(),
         unit: indicator.unit.clone(),
-        comparator: state::comparator_name(indicator.comparator).to_owned(),
+        comparator: indicator.comparator.schema_name().to_owned(),
         target_value: indicator.target_value,
         target_upper: indicator.target_upper,
         target_period: optional(&indicator.target_period),
@@ -1067,14 +1038,14 @@ fn links(links: &[proto::Link]) -> Vec<Link> {
         .map(|link| Link {
             title: link.title.clone(),
             url: link.url.clone(),
-            kind: (link.kind != 0).then(|| source_kind(link.kind).to_owned()),
+            kind: (link.kind != 0).then(|| proto::SourceKind::name_of(link.kind).to_owned()),
         })
         .collect()
 }
 
 fn source(source: &proto::Source) -> Source {
     Source {
-        kind: source_kind(source.kind).to_owned(),
+        kind: proto::SourceKind::name_of(source.kind).to_owned(),
         title: source.title.clone(),
         url: source.url.clone(),
     }
@@ -1136,7 +1107,7 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
                     event_id: fact.event_id.clone(),
                     predecessor: succession.predecessor_id.clone(),
                     successor: succession.successor_id.clone(),
-                    kind: succession_kind(succession.kind).to_owned(),
+                    kind: proto::SuccessionKind::name_of(succession.kind).to_owned(),
                     effective_on: succession.effective_on.clone(),
                 })
                 .collect(),
@@ -1144,7 +1115,7 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
         outcome: state.outcome.as_ref().map(|outcome| OutcomeView {
             seq: outcome.fact.seq,
             event_id: outcome.fact.event_id.clone(),
-            verdict: verdict(outcome.outcome.verdict).to_owned(),
+            verdict: proto::Verdict::name_of(outcome.outcome.verdict).to_owned(),
             reported_on: outcome.reported_on.to_string(),
             indicator_actual: outcome.outcome.indicator_actual,
             actual_period: Some(outcome.outcome.actual_period.clone()).filter(|p| !p.is_empty()),
@@ -1159,9 +1130,10 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
                 seq: assessment.fact.seq,
                 event_id: assessment.fact.event_id.clone(),
                 assessor: assessment.fact.actor.clone(),
-                stance: stance(assessment.assessment.stance).to_owned(),
-                assessed_verdict: (assessment.assessment.assessed_verdict != 0)
-                    .then(|| verdict(assessment.assessment.assessed_verdict).to_owned()),
+                stance: proto::Stance::name_of(assessment.assessment.stance).to_owned(),
+                assessed_verdict: (assessment.assessment.assessed_verdict != 0).then(|| {
+                    proto::Verdict::name_of(assessment.assessment.assessed_verdict).to_owned()
+                }),
                 summary: assessment.assessment.summary.clone(),
                 evidence: links(&assessment.assessment.evidence),
             })
@@ -1280,7 +1252,7 @@ fn describe(
             (
                 format!("{} amended {}", fact.actor, fields.join(", ")),
                 EventDetail {
-                    class: Some(amendment_class(amended.class).to_owned()),
+                    class: Some(proto::AmendmentClass::name_of(amended.class).to_owned()),
                     changes,
                     rationale: Some(amended.rationale.clone()),
                     ..EventDetail::default()
@@ -1309,7 +1281,7 @@ fn describe(
                 format!("{} recorded an action: {}", fact.actor, action.description),
                 EventDetail {
                     action_id: Some(action.action_id.clone()),
-                    action_type: Some(action_type(action.r#type).to_owned()),
+                    action_type: Some(proto::ActionType::name_of(action.r#type).to_owned()),
                     taken_on: date(&action.taken_on),
                     description: Some(action.description.clone()),
                     money,
@@ -1323,10 +1295,10 @@ fn describe(
             format!(
                 "{} reported the outcome: {}",
                 fact.actor,
-                verdict(outcome.verdict).replace('_', " ")
+                proto::Verdict::name_of(outcome.verdict).replace('_', " ")
             ),
             EventDetail {
-                verdict: Some(verdict(outcome.verdict).to_owned()),
+                verdict: Some(proto::Verdict::name_of(outcome.verdict).to_owned()),
                 reported_on: date(&outcome.reported_on),
                 indicator_actual: outcome.indicator_actual,
                 summary: Some(outcome.summary.clone()),
@@ -1339,13 +1311,13 @@ fn describe(
             format!(
                 "{} {} the outcome",
                 fact.actor,
-                stance(assessment.stance).replace("agrees", "agrees with")
+                proto::Stance::name_of(assessment.stance).replace("agrees", "agrees with")
             ),
             EventDetail {
                 outcome_event_id: optional(&assessment.outcome_event_id),
                 verdict: (assessment.assessed_verdict != 0)
-                    .then(|| verdict(assessment.assessed_verdict).to_owned()),
-                stance: Some(stance(assessment.stance).to_owned()),
+                    .then(|| proto::Verdict::name_of(assessment.assessed_verdict).to_owned()),
+                stance: Some(proto::Stance::name_of(assessment.stance).to_owned()),
                 summary: Some(assessment.summary.clone()),
                 evidence: links(&assessment.evidence),
                 ..EventDetail::default()
@@ -1409,7 +1381,7 @@ fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>,
             FeedKind::Outcome,
             format!(
                 "Outcome ({}): {title}",
-                verdict(outcome.verdict).replace('_', " ")
+                proto::Verdict::name_of(outcome.verdict).replace('_', " ")
             ),
             outcome.summary,
         ),
@@ -1440,73 +1412,6 @@ pub fn rfc3339(ns: u64) -> String {
         in_day / 60 % 60,
         in_day % 60
     )
-}
-
-fn verdict(value: i32) -> &'static str {
-    match proto::Verdict::try_from(value) {
-        Ok(proto::Verdict::Delivered) => "delivered",
-        Ok(proto::Verdict::PartlyDelivered) => "partly_delivered",
-        Ok(proto::Verdict::NotDelivered) => "not_delivered",
-        _ => "unspecified",
-    }
-}
-
-fn stance(value: i32) -> &'static str {
-    match proto::Stance::try_from(value) {
-        Ok(proto::Stance::Agrees) => "agrees",
-        Ok(proto::Stance::Disputes) => "disputes",
-        _ => "unspecified",
-    }
-}
-
-fn source_kind(value: i32) -> &'static str {
-    use proto::SourceKind as S;
-    match S::try_from(value) {
-        Ok(S::Manifesto) => "manifesto",
-        Ok(S::Covenant) => "covenant",
-        Ok(S::Speech) => "speech",
-        Ok(S::ParliamentaryAnswer) => "parliamentary_answer",
-        Ok(S::PolicyPaper) => "policy_paper",
-        Ok(S::Pledge) => "pledge",
-        Ok(S::Other) => "other",
-        _ => "unspecified",
-    }
-}
-
-fn succession_kind(value: i32) -> &'static str {
-    match proto::SuccessionKind::try_from(value) {
-        Ok(proto::SuccessionKind::Renamed) => "renamed",
-        Ok(proto::SuccessionKind::Merged) => "merged",
-        Ok(proto::SuccessionKind::Split) => "split",
-        _ => "unspecified",
-    }
-}
-
-fn amendment_class(value: i32) -> &'static str {
-    use proto::AmendmentClass as A;
-    match A::try_from(value) {
-        Ok(A::Correction) => "correction",
-        Ok(A::Clarification) => "clarification",
-        Ok(A::ScopeChange) => "scope_change",
-        Ok(A::TargetChange) => "target_change",
-        Ok(A::DeadlineChange) => "deadline_change",
-        Ok(A::Revision) => "revision",
-        _ => "unspecified",
-    }
-}
-
-fn action_type(value: i32) -> &'static str {
-    use proto::ActionType as T;
-    match T::try_from(value) {
-        Ok(T::Legislation) => "legislation",
-        Ok(T::Funding) => "funding",
-        Ok(T::Publication) => "publication",
-        Ok(T::Consultation) => "consultation",
-        Ok(T::Procurement) => "procurement",
-        Ok(T::Partnership) => "partnership",
-        Ok(T::Other) => "other",
-        _ => "unspecified",
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use crate::state::{CommitmentState, MoneyStage, Status, judge};
 use crate::text;
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::btree_map::Entry;
@@ -71,7 +72,7 @@ impl Target {
             .iter()
             .map(|indicator| Target {
                 indicator_id: indicator.id.clone(),
-                comparator: crate::state::comparator_name(indicator.comparator).to_owned(),
+                comparator: indicator.comparator.schema_name().to_owned(),
                 value: indicator.target_value,
                 upper: indicator.target_upper,
                 unit: indicator.unit.clone(),

@@ -6,6 +6,7 @@
 //! below.
 
 use crate::fact::Fact;
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
 use serde::{Deserialize, Serialize};
@@ -662,7 +663,8 @@ fn amend_indicator(
             let comparator = covenant_core::event::parse_comparator(value)?;
             *target_moved |= comparator != indicator.comparator;
             Some(
-                comparator_name(std::mem::replace(&mut indicator.comparator, comparator))
+                std::mem::replace(&mut indicator.comparator, comparator)
+                    .schema_name()
                     .to_owned(),
             )
         }
@@ -670,31 +672,7 @@ fn amend_indicator(
     }
 }
 
-/// The text form of a comparator, as amendments and the API write it.
-/// An amended field's name as pages, exports and reports show it: `due_by`, `scope`,
-/// `target_value:<indicator>` for a named indicator's field.
-pub fn amended_field(change: &proto::FieldChange) -> String {
-    let field = proto::AmendedField::try_from(change.field)
-        .unwrap_or_default()
-        .as_str_name()
-        .trim_start_matches("AMENDED_FIELD_")
-        .to_lowercase();
-    if change.indicator_id.is_empty() {
-        field
-    } else {
-        format!("{field}:{}", change.indicator_id)
-    }
-}
-
-pub fn comparator_name(comparator: proto::Comparator) -> &'static str {
-    match comparator {
-        proto::Comparator::AtLeast => "at_least",
-        proto::Comparator::AtMost => "at_most",
-        proto::Comparator::Exactly => "exactly",
-        proto::Comparator::Between => "between",
-        proto::Comparator::Unspecified => "unspecified",
-    }
-}
+pub use covenant_core::facts::amended_field;
 
 impl CommitmentState {
     /// The status before the as-of date is considered: never `Overdue`.
