@@ -20,7 +20,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::ActorKind;
 use covenant_query::view::{ActorPage, CommitmentPage};
@@ -192,7 +191,7 @@ async fn actors(
     }
     let (kind, cursor, limit) = actor_list_params(&params)?;
     let page = ask(&state, params.asked()?, move |p, point| {
-        p.actors(point, kind.as_deref(), cursor.as_deref(), limit)
+        p.actors(point, kind, cursor.as_deref(), limit)
     })
     .await?;
     Ok(Json(page).into_response())
@@ -221,9 +220,11 @@ async fn actors_csv(
     actors_as_csv(state, uri, params).await
 }
 
-fn actor_list_params(params: &Params) -> Result<(Option<String>, Option<String>, usize), ApiError> {
+fn actor_list_params(
+    params: &Params,
+) -> Result<(Option<ActorKind>, Option<String>, usize), ApiError> {
     Ok((
-        params.one_of("kind", &ActorKind::schema_names())?,
+        params.schema_value("kind")?,
         params.id("cursor")?,
         params.limit()?,
     ))
@@ -241,7 +242,7 @@ async fn actors_as_csv(state: AppState, uri: Uri, params: Params) -> Result<Resp
         let mut table = csv_export::Table::new(&csv_export::ACTOR_HEADER);
         let mut cursor = cursor;
         loop {
-            let page: ActorPage = p.actors(point, kind.as_deref(), cursor.as_deref(), limit)?;
+            let page: ActorPage = p.actors(point, kind, cursor.as_deref(), limit)?;
             page.items
                 .iter()
                 .for_each(|item| csv_export::actor_row(&mut table, item));
@@ -728,7 +729,7 @@ async fn league_csv(
 async fn league_answer(state: AppState, params: Params, csv: bool) -> Result<Response, ApiError> {
     let rules = LeagueRules {
         min_resolved: params.number("min_resolved", 5, 1_000)? as u32,
-        kind: params.one_of("kind", &ActorKind::schema_names())?,
+        kind: params.schema_value("kind")?,
     };
     let table = ask(&state, params.asked()?, move |p, point| {
         p.league_table(point, &rules)

@@ -3,6 +3,7 @@
 //! `pages::report`; the `covenant report` command uses the same functions.
 
 use crate::log_api::StoreHashes;
+use covenant_core::SchemaName;
 use covenant_core::bundle::ProofBundle;
 use covenant_core::checkpoint::verify_checkpoint;
 use covenant_core::event::Date;
@@ -118,7 +119,7 @@ pub fn build(
                 actor: ReportActor {
                     id: actor.id,
                     name: actor.name,
-                    kind: actor.kind,
+                    kind: actor.kind.schema_name().to_owned(),
                 },
             }
         }

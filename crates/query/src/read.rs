@@ -109,8 +109,8 @@ impl CommitmentFilter {
 pub struct LeagueRules {
     /// Actors with fewer resolved commitments are not ranked.
     pub min_resolved: u32,
-    /// Only actors of this kind (mp, department, ...).
-    pub kind: Option<String>,
+    /// Only actors of this kind.
+    pub kind: Option<proto::ActorKind>,
 }
 
 impl Default for LeagueRules {
@@ -276,7 +276,7 @@ impl Projections {
     pub fn actors(
         &self,
         point: &Point,
-        kind: Option<&str>,
+        kind: Option<proto::ActorKind>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<ActorPage, QueryError> {
@@ -561,7 +561,7 @@ impl Projections {
             let Some(actor) = self.actor_view(&actor_id, point)? else {
                 continue;
             };
-            if rules.kind.as_ref().is_some_and(|kind| *kind != actor.kind) {
+            if rules.kind.is_some_and(|kind| kind != actor.kind) {
                 continue;
             }
             let counts = aggregate.counts(point.date);
@@ -584,7 +584,7 @@ impl Projections {
         Ok(LeagueTable {
             as_of: point.info(),
             min_resolved: rules.min_resolved,
-            kind: rules.kind.clone(),
+            kind: rules.kind,
             rows,
             unranked,
         })
@@ -874,7 +874,7 @@ fn actor_view(record: &ActorRecord, point: &Point) -> Option<Actor> {
     Some(Actor {
         id: record.id.clone(),
         name: registration.name.clone(),
-        kind: proto::ActorKind::name_of(registration.kind).to_owned(),
+        kind: schema(registration.kind),
         identifiers: registration.identifiers.clone(),
         constituency: non_empty(&registration.constituency),
         party: non_empty(&registration.party),
@@ -892,6 +892,12 @@ fn actor_view(record: &ActorRecord, point: &Point) -> Option<Actor> {
             .map(|link| link.predecessor.clone())
             .collect(),
     })
+}
+
+/// The schema enum value numbered `number`, as a message's field holds it; unspecified for a
+/// number the schema does not know.
+fn schema<T: SchemaName + Default>(number: i32) -> T {
+    T::try_from(number).unwrap_or_default()
 }
 
 fn league_row(actor: Actor, counts: &StatusCounts, rate: f64) -> LeagueRow {
@@ -1019,7 +1025,7 @@ fn indicator_target(indicator: &state::IndicatorTerms, state: &CommitmentState) 
         indicator_id: indicator.id.clone(),
         measure: indicator.measure.clone(),
         unit: indicator.unit.clone(),
-        comparator: indicator.comparator.schema_name().to_owned(),
+        comparator: indicator.comparator,
         target_value: indicator.target_value,
         target_upper: indicator.target_upper,
         target_period: optional(&indicator.target_period),
@@ -1038,14 +1044,14 @@ fn links(links: &[proto::Link]) -> Vec<Link> {
         .map(|link| Link {
             title: link.title.clone(),
             url: link.url.clone(),
-            kind: (link.kind != 0).then(|| proto::SourceKind::name_of(link.kind).to_owned()),
+            kind: (link.kind != 0).then(|| schema(link.kind)),
         })
         .collect()
 }
 
 fn source(source: &proto::Source) -> Source {
     Source {
-        kind: proto::SourceKind::name_of(source.kind).to_owned(),
+        kind: schema(source.kind),
         title: source.title.clone(),
         url: source.url.clone(),
     }
@@ -1107,7 +1113,7 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
                     event_id: fact.event_id.clone(),
                     predecessor: succession.predecessor_id.clone(),
                     successor: succession.successor_id.clone(),
-                    kind: proto::SuccessionKind::name_of(succession.kind).to_owned(),
+                    kind: schema(succession.kind),
                     effective_on: succession.effective_on.clone(),
                 })
                 .collect(),
@@ -1115,7 +1121,7 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
         outcome: state.outcome.as_ref().map(|outcome| OutcomeView {
             seq: outcome.fact.seq,
             event_id: outcome.fact.event_id.clone(),
-            verdict: proto::Verdict::name_of(outcome.outcome.verdict).to_owned(),
+            verdict: schema(outcome.outcome.verdict),
             reported_on: outcome.reported_on.to_string(),
             indicator_actual: outcome.outcome.indicator_actual,
             actual_period: Some(outcome.outcome.actual_period.clone()).filter(|p| !p.is_empty()),
@@ -1130,10 +1136,9 @@ fn detail(state: &CommitmentState, point: &Point, history: Vec<HistoryEvent>) ->
                 seq: assessment.fact.seq,
                 event_id: assessment.fact.event_id.clone(),
                 assessor: assessment.fact.actor.clone(),
-                stance: proto::Stance::name_of(assessment.assessment.stance).to_owned(),
-                assessed_verdict: (assessment.assessment.assessed_verdict != 0).then(|| {
-                    proto::Verdict::name_of(assessment.assessment.assessed_verdict).to_owned()
-                }),
+                stance: schema(assessment.assessment.stance),
+                assessed_verdict: (assessment.assessment.assessed_verdict != 0)
+                    .then(|| schema(assessment.assessment.assessed_verdict)),
                 summary: assessment.assessment.summary.clone(),
                 evidence: links(&assessment.assessment.evidence),
             })
@@ -1252,7 +1257,7 @@ fn describe(
             (
                 format!("{} amended {}", fact.actor, fields.join(", ")),
                 EventDetail {
-                    class: Some(proto::AmendmentClass::name_of(amended.class).to_owned()),
+                    class: Some(schema(amended.class)),
                     changes,
                     rationale: Some(amended.rationale.clone()),
                     ..EventDetail::default()
@@ -1281,7 +1286,7 @@ fn describe(
                 format!("{} recorded an action: {}", fact.actor, action.description),
                 EventDetail {
                     action_id: Some(action.action_id.clone()),
-                    action_type: Some(proto::ActionType::name_of(action.r#type).to_owned()),
+                    action_type: Some(schema(action.r#type)),
                     taken_on: date(&action.taken_on),
                     description: Some(action.description.clone()),
                     money,
@@ -1298,7 +1303,7 @@ fn describe(
                 proto::Verdict::name_of(outcome.verdict).replace('_', " ")
             ),
             EventDetail {
-                verdict: Some(proto::Verdict::name_of(outcome.verdict).to_owned()),
+                verdict: Some(schema(outcome.verdict)),
                 reported_on: date(&outcome.reported_on),
                 indicator_actual: outcome.indicator_actual,
                 summary: Some(outcome.summary.clone()),
@@ -1316,8 +1321,8 @@ fn describe(
             EventDetail {
                 outcome_event_id: optional(&assessment.outcome_event_id),
                 verdict: (assessment.assessed_verdict != 0)
-                    .then(|| proto::Verdict::name_of(assessment.assessed_verdict).to_owned()),
-                stance: Some(proto::Stance::name_of(assessment.stance).to_owned()),
+                    .then(|| schema(assessment.assessed_verdict)),
+                stance: Some(schema(assessment.stance)),
                 summary: Some(assessment.summary.clone()),
                 evidence: links(&assessment.evidence),
                 ..EventDetail::default()

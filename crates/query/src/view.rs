@@ -4,8 +4,31 @@
 
 use crate::record::StatusCounts;
 use crate::state::{MoneyStage, Status};
+use covenant_core::proto::{
+    ActionType, ActorKind, AmendmentClass, Comparator, SourceKind, Stance, SuccessionKind, Verdict,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// Schema enums in JSON by their names (`nhs_body`), from the one table in covenant-proto.
+mod by_name {
+    use covenant_core::SchemaName;
+    use serde::Serializer;
+
+    pub fn one<T: SchemaName, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.schema_name())
+    }
+
+    pub fn optional<T: SchemaName, S: Serializer>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.serialize_some(value.schema_name()),
+            None => serializer.serialize_none(),
+        }
+    }
+}
 
 /// The point of the log an answer describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -26,7 +49,9 @@ pub struct Actor {
     pub id: String,
     pub name: String,
     /// mp, party, department, agency, council, nhs_body, civil_society, watchdog or joint_body.
-    pub kind: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub kind: ActorKind,
     pub identifiers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constituency: Option<String>,
@@ -138,7 +163,9 @@ pub struct IndicatorTarget {
     pub measure: String,
     pub unit: String,
     /// at_least, at_most, exactly or between.
-    pub comparator: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub comparator: Comparator,
     pub target_value: f64,
     /// The upper bound of a between target.
     pub target_upper: Option<f64>,
@@ -158,13 +185,17 @@ pub struct Link {
     pub title: String,
     pub url: String,
     /// The kind of document, when given (manifesto, policy_paper, ...).
-    pub kind: Option<String>,
+    #[serde(serialize_with = "by_name::optional")]
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<SourceKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Source {
     /// manifesto, covenant, speech, parliamentary_answer, policy_paper, pledge or other.
-    pub kind: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub kind: SourceKind,
     pub title: String,
     pub url: String,
 }
@@ -194,7 +225,9 @@ pub struct SuccessionStep {
     pub predecessor: String,
     pub successor: String,
     /// renamed, merged or split.
-    pub kind: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub kind: SuccessionKind,
     pub effective_on: String,
 }
 
@@ -203,7 +236,9 @@ pub struct OutcomeView {
     pub seq: u64,
     pub event_id: String,
     /// delivered, partly_delivered or not_delivered.
-    pub verdict: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub verdict: Verdict,
     pub reported_on: String,
     pub indicator_actual: Option<f64>,
     pub actual_period: Option<String>,
@@ -218,9 +253,13 @@ pub struct AssessmentView {
     pub event_id: String,
     pub assessor: String,
     /// agrees or disputes.
-    pub stance: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub stance: Stance,
     /// The verdict the assessor thinks is right, when it states one.
-    pub assessed_verdict: Option<String>,
+    #[serde(serialize_with = "by_name::optional")]
+    #[schema(value_type = Option<String>)]
+    pub assessed_verdict: Option<Verdict>,
     pub summary: String,
     pub evidence: Vec<Link>,
 }
@@ -373,8 +412,12 @@ pub struct EventDetail {
     pub made_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub class: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "by_name::optional"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub class: Option<AmendmentClass>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,8 +426,12 @@ pub struct EventDetail {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action_type: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "by_name::optional"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub action_type: Option<ActionType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub taken_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -393,8 +440,12 @@ pub struct EventDetail {
     pub money: Option<MoneyView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub commitment_ids: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "by_name::optional"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub verdict: Option<Verdict>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reported_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -405,8 +456,12 @@ pub struct EventDetail {
     pub lessons: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_event_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stance: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "by_name::optional"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub stance: Option<Stance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub predecessor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -531,7 +586,9 @@ pub struct LeagueRow {
     pub rank: u32,
     pub actor: String,
     pub name: String,
-    pub kind: String,
+    #[serde(serialize_with = "by_name::one")]
+    #[schema(value_type = String)]
+    pub kind: ActorKind,
     pub commitments: i64,
     pub resolved: i64,
     pub delivered: i64,
@@ -548,7 +605,9 @@ pub struct LeagueTable {
     /// Actors need at least this many resolved commitments to be ranked.
     pub min_resolved: u32,
     /// Only actors of this kind, when asked.
-    pub kind: Option<String>,
+    #[serde(serialize_with = "by_name::optional")]
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<ActorKind>,
     pub rows: Vec<LeagueRow>,
     /// Actors left out for having fewer resolved commitments than the minimum.
     pub unranked: i64,

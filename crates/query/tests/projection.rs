@@ -359,7 +359,7 @@ fn themes_and_the_league_table() {
             &point,
             &LeagueRules {
                 min_resolved: 1,
-                kind: Some("mp".into()),
+                kind: Some(covenant_core::proto::ActorKind::Mp),
             },
         )
         .unwrap();
@@ -534,7 +534,10 @@ fn history_has_every_event_with_hashes_proof_links_and_retractions() {
         .unwrap();
     assert!(libraries.flags.disputed);
     assert_eq!(libraries.assessments[0].assessor, WATCHDOG);
-    assert_eq!(libraries.assessments[0].stance, "disputes");
+    assert_eq!(
+        libraries.assessments[0].stance,
+        covenant_core::proto::Stance::Disputes
+    );
     let error = world
         .projections
         .commitment("dcms-error", &point)

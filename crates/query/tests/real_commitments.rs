@@ -450,8 +450,8 @@ fn an_assessment_naming_only_the_commitment_disputes_the_latest_outcome() {
     assert!(detail.flags.disputed);
     assert_eq!(detail.assessments.len(), 1);
     assert_eq!(
-        detail.assessments[0].assessed_verdict.as_deref(),
-        Some("partly_delivered")
+        detail.assessments[0].assessed_verdict,
+        Some(covenant_core::proto::Verdict::PartlyDelivered)
     );
     let outcome = detail.outcome.unwrap();
     let assessed = detail.history.last().unwrap();

@@ -9,7 +9,9 @@ use super::layout::{self, Frame, Section, segment};
 use super::periods::{Dated, bucket};
 use super::{Moment, PageError, Params, diff, embed, format, moment};
 use crate::AppState;
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
+use covenant_core::proto::ActorKind;
 use covenant_query::view::{Actor, CommitmentPage, CommitmentSummary, MoneyTotals, Scorecard};
 use covenant_query::{CommitmentFilter, Point, Projections, Status};
 use maud::{Markup, html};
@@ -119,10 +121,10 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
 
 /// The actor's kind in words, with party and constituency for an MP.
 pub(crate) fn kind_line(actor: &Actor) -> String {
-    let mut parts = vec![match actor.kind.as_str() {
-        "mp" => "MP".to_owned(),
-        "nhs_body" => "NHS body".to_owned(),
-        other => format::words_of(other),
+    let mut parts = vec![match actor.kind {
+        ActorKind::Mp => "MP".to_owned(),
+        ActorKind::NhsBody => "NHS body".to_owned(),
+        other => format::words_of(other.schema_name()),
     }];
     parts.extend(actor.party.clone());
     parts.extend(actor.constituency.clone());

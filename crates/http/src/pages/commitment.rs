@@ -8,6 +8,8 @@ use super::common::{
 use super::layout::{self, Frame, Section, segment};
 use super::{Moment, PageError, Params, diff, embed, format, moment};
 use crate::AppState;
+use covenant_core::SchemaName;
+use covenant_core::proto::{Stance, Verdict};
 use covenant_query::view::{CommitmentDetail, HistoryEvent, IndicatorTarget, Link, Terms};
 use maud::{Markup, html};
 
@@ -53,7 +55,7 @@ fn target(terms: &Terms, unit: &str) -> Option<String> {
 
 fn indicator_target(indicator: &IndicatorTarget) -> String {
     let mut text = format::target(
-        &indicator.comparator,
+        indicator.comparator,
         indicator.target_value,
         indicator.target_upper,
         &indicator.unit,
@@ -200,7 +202,7 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
             @for source in detail.source.iter().chain(&detail.sources) {
                 dt { "Source" }
                 dd {
-                    (format::words_of(&source.kind)) ": "
+                    (format::words_of(source.kind.schema_name())) ": "
                     @if source.url.is_empty() { (source.title) } @else { a href=(source.url) rel="external" { (source.title) } }
                 }
             }
@@ -230,7 +232,7 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
                         a href=(actor_link(&step.predecessor, moment)) { (names.of(&step.predecessor)) }
                         " → "
                         a href=(actor_link(&step.successor, moment)) { (names.of(&step.successor)) }
-                        " (" (step.kind) ", " (format::date(&step.effective_on)) ") "
+                        " (" (step.kind.schema_name()) ", " (format::date(&step.effective_on)) ") "
                     }
                 }
             }
@@ -245,7 +247,7 @@ fn evidence(links: &[Link]) -> Markup {
                 @for link in links {
                     li {
                         a href=(link.url) rel="external" { (if link.title.is_empty() { &link.url } else { &link.title }) }
-                        @if let Some(kind) = &link.kind { " " span class="muted" { "(" (format::words_of(kind)) ")" } }
+                        @if let Some(kind) = link.kind { " " span class="muted" { "(" (format::words_of(kind.schema_name())) ")" } }
                     }
                 }
             }
@@ -302,17 +304,17 @@ fn proof_line(event: &HistoryEvent) -> Markup {
 }
 
 fn assessment_box(event: &HistoryEvent, names: &Names, moment: &Moment) -> Markup {
-    let stance = event.detail.stance.as_deref().unwrap_or("");
+    let stance = event.detail.stance.unwrap_or_default();
     html! {
-        div class={ "assessment " (stance) } data-seq=(event.seq) {
+        div class={ "assessment " (stance.schema_name()) } data-seq=(event.seq) {
             p {
                 strong {
                     a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
-                    @if stance == "disputes" { " disputes this" } @else { " agrees" }
+                    @if stance == Stance::Disputes { " disputes this" } @else { " agrees" }
                 }
                 " " span class="ev-date" { (event_date(event)) }
             }
-            @if let Some(verdict) = &event.detail.verdict {
+            @if let Some(verdict) = event.detail.verdict {
                 p class="assessed-verdict" { "Their verdict: " (verdict_badge(verdict)) }
             }
             @if let Some(summary) = &event.detail.summary { p { (summary) } }
@@ -332,7 +334,7 @@ fn event_body(
     html! {
         @match event.kind.as_str() {
             "commitment_amended" => {
-                @if let Some(class) = &detail.class { p { strong { (format::words_of(class)) } } }
+                @if let Some(class) = detail.class { p { strong { (format::words_of(class.schema_name())) } } }
                 @if !detail.changes.is_empty() {
                     ul class="changes" {
                         @for change in &detail.changes {
@@ -354,7 +356,7 @@ fn event_body(
             }
             "action_recorded" => {
                 p {
-                    @if let Some(kind) = &detail.action_type { strong { (format::words_of(kind)) } ": " }
+                    @if let Some(kind) = detail.action_type { strong { (format::words_of(kind.schema_name())) } ": " }
                     (detail.description.as_deref().unwrap_or(&event.summary))
                 }
                 @if let Some(money) = &detail.money {
@@ -372,7 +374,7 @@ fn event_body(
                     div class="claim" {
                         p {
                             strong { a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) } " claims " }
-                            @if let Some(verdict) = &detail.verdict { (verdict_badge(verdict)) }
+                            @if let Some(verdict) = detail.verdict { (verdict_badge(verdict)) }
                         }
                         @if let Some(summary) = &detail.summary { p { (summary) } }
                         @if let Some(actual) = detail.indicator_actual { p { "Measured: " strong { (format::quantity(actual)) } } }
@@ -421,7 +423,7 @@ fn stage_word(stage: covenant_query::MoneyStage) -> &'static str {
     }
 }
 
-fn verdict_badge(verdict: &str) -> Markup {
+fn verdict_badge(verdict: Verdict) -> Markup {
     status_badge(verdict_status(verdict))
 }
 

@@ -6,6 +6,7 @@ use super::layout::{Format, href, segment};
 use super::tone::{Tone, badge, flag};
 use super::{Moment, PageError, Params, format};
 use crate::AppState;
+use covenant_core::proto::Verdict;
 use covenant_query::view::{CommitmentFlags, CommitmentSummary};
 use covenant_query::{Point, Projections, SEED_THEMES, Status, StatusCounts};
 use maud::{Markup, html};
@@ -53,11 +54,11 @@ pub(crate) fn status_label(status: Status) -> &'static str {
 }
 
 /// The status an outcome's verdict (`delivered`, `partly_delivered`, `not_delivered`) claims.
-pub(crate) fn verdict_status(verdict: &str) -> Status {
+pub(crate) fn verdict_status(verdict: Verdict) -> Status {
     match verdict {
-        "delivered" => Status::Delivered,
-        "partly_delivered" => Status::PartlyDelivered,
-        _ => Status::NotDelivered,
+        Verdict::Delivered => Status::Delivered,
+        Verdict::PartlyDelivered => Status::PartlyDelivered,
+        Verdict::NotDelivered | Verdict::Unspecified => Status::NotDelivered,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Numbers, money and dates written the way a British reader expects them.
 
+use covenant_core::SchemaName;
 use covenant_core::event::Date;
+use covenant_core::proto::Comparator;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -98,7 +100,10 @@ pub fn changed_targets(
     original: &[covenant_query::Target],
     current: &[covenant_query::Target],
 ) -> Vec<(String, String)> {
-    let text = |t: &covenant_query::Target| target(&t.comparator, t.value, t.upper, &t.unit);
+    let text = |t: &covenant_query::Target| {
+        let comparator = Comparator::from_schema_name(&t.comparator).unwrap_or_default();
+        target(comparator, t.value, t.upper, &t.unit)
+    };
     current
         .iter()
         .filter_map(|now| {
@@ -121,15 +126,15 @@ pub fn measure(value: f64, unit: &str) -> String {
 }
 
 /// A target in words: "at least 95%", "between 10 and 20 homes".
-pub fn target(comparator: &str, value: f64, upper: Option<f64>, unit: &str) -> String {
+pub fn target(comparator: Comparator, value: f64, upper: Option<f64>, unit: &str) -> String {
     match (comparator, upper) {
-        ("between", Some(upper)) => {
+        (Comparator::Between, Some(upper)) => {
             format!("between {} and {}", quantity(value), measure(upper, unit))
         }
-        ("at_least", _) => format!("at least {}", measure(value, unit)),
-        ("at_most", _) => format!("at most {}", measure(value, unit)),
-        ("exactly", _) => format!("exactly {}", measure(value, unit)),
-        _ => measure(value, unit),
+        (Comparator::AtLeast, _) => format!("at least {}", measure(value, unit)),
+        (Comparator::AtMost, _) => format!("at most {}", measure(value, unit)),
+        (Comparator::Exactly, _) => format!("exactly {}", measure(value, unit)),
+        (Comparator::Between | Comparator::Unspecified, _) => measure(value, unit),
     }
 }
 
@@ -142,17 +147,20 @@ mod tests {
         assert_eq!(measure(92.0, "%"), "92%");
         assert_eq!(measure(1_500_000.0, "homes"), "1,500,000 homes");
         assert_eq!(measure(2.5, ""), "2.5");
-        assert_eq!(target("at_least", 95.0, None, "%"), "at least 95%");
+        assert_eq!(target(Comparator::AtLeast, 95.0, None, "%"), "at least 95%");
         assert_eq!(
-            target("at_most", 30_000.0, None, "people"),
+            target(Comparator::AtMost, 30_000.0, None, "people"),
             "at most 30,000 people"
         );
-        assert_eq!(target("exactly", 0.0, None, "%"), "exactly 0%");
+        assert_eq!(target(Comparator::Exactly, 0.0, None, "%"), "exactly 0%");
         assert_eq!(
-            target("between", 10.0, Some(20.0), "%"),
+            target(Comparator::Between, 10.0, Some(20.0), "%"),
             "between 10 and 20%"
         );
-        assert_eq!(target("", 7.0, None, "sites"), "7 sites");
+        assert_eq!(
+            target(Comparator::Unspecified, 7.0, None, "sites"),
+            "7 sites"
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@ use super::common::{
 use super::layout::{self, Frame, Section};
 use super::{Moment, PageError, Params, diff, format, moment};
 use crate::AppState;
+use covenant_core::SchemaName;
+use covenant_core::proto::{ActorKind, Stance};
 use covenant_query::view::{
     AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
 };
@@ -164,7 +166,7 @@ fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>,
                 detail
                     .assessments
                     .into_iter()
-                    .find(|assessment| assessment.stance == "disputes")
+                    .find(|assessment| assessment.stance == Stance::Disputes)
             });
         disputed.push(Disputed {
             commitment,
@@ -178,7 +180,7 @@ fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>,
 fn unranked(
     projections: &Projections,
     moment: &Moment,
-    kind: &str,
+    kind: ActorKind,
     table: &LeagueTable,
 ) -> Result<Vec<Unranked>, PageError> {
     if table.unranked == 0 {
@@ -210,11 +212,11 @@ fn unranked(
 fn league(
     projections: &Projections,
     moment: &Moment,
-    kind: &str,
+    kind: ActorKind,
 ) -> Result<LeagueTable, PageError> {
     let rules = LeagueRules {
         min_resolved: MIN_RESOLVED,
-        kind: Some(kind.to_owned()),
+        kind: Some(kind),
     };
     Ok(projections.league_table(&moment.point, &rules)?)
 }
@@ -248,11 +250,11 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         )
         .collect::<Vec<_>>();
     let names = Names::load(projections, &moment.point, owners)?;
-    let departments = league(projections, &moment, "department")?;
-    let mps = league(projections, &moment, "mp")?;
+    let departments = league(projections, &moment, ActorKind::Department)?;
+    let mps = league(projections, &moment, ActorKind::Mp)?;
     let home = Home {
-        unranked_departments: unranked(projections, &moment, "department", &departments)?,
-        unranked_mps: unranked(projections, &moment, "mp", &mps)?,
+        unranked_departments: unranked(projections, &moment, ActorKind::Department, &departments)?,
+        unranked_mps: unranked(projections, &moment, ActorKind::Mp, &mps)?,
         departments,
         mps,
         themes: projections.themes(&moment.point)?.items,
@@ -338,15 +340,12 @@ fn league_card(
 }
 
 fn full_table_link(table: &LeagueTable, moment: &Moment) -> String {
-    let kind = table.kind.clone().unwrap_or_default();
+    let kind = table.kind.map_or("", |kind| kind.schema_name());
     let min_resolved = table.min_resolved.to_string();
     link(
         "/v1/league.csv",
         moment,
-        &[
-            ("kind", kind.as_str()),
-            ("min_resolved", min_resolved.as_str()),
-        ],
+        &[("kind", kind), ("min_resolved", min_resolved.as_str())],
     )
 }
 

@@ -1,5 +1,6 @@
 //! CSV versions of the lists: one row per item, flat columns, dates as YYYY-MM-DD.
 
+use covenant_core::SchemaName;
 use covenant_query::view::{
     ActorSummary, CommitmentSummary, HistoryEvent, LeagueRow, ThemeSummary,
 };
@@ -157,7 +158,7 @@ pub fn actor_row(table: &mut Table, item: &ActorSummary) {
     table.row([
         item.actor.id.clone(),
         item.actor.name.clone(),
-        item.actor.kind.clone(),
+        item.actor.kind.schema_name().to_owned(),
         optional(&item.actor.constituency),
         optional(&item.actor.party),
         item.actor.successors.join(";"),
@@ -227,7 +228,7 @@ pub fn league(rows: &[LeagueRow]) -> Vec<u8> {
             row.rank.to_string(),
             row.actor.clone(),
             row.name.clone(),
-            row.kind.clone(),
+            row.kind.schema_name().to_owned(),
             row.commitments.to_string(),
             row.resolved.to_string(),
             row.delivered.to_string(),
@@ -289,7 +290,10 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
                 event.backfilled.to_string(),
                 event.occurred_at.clone(),
                 event.summary.clone(),
-                detail.class.clone().unwrap_or_default(),
+                detail
+                    .class
+                    .map_or("", |class| class.schema_name())
+                    .to_owned(),
                 field,
                 old_value,
                 new_value,

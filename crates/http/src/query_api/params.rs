@@ -161,6 +161,16 @@ impl Params {
         }
     }
 
+    /// A schema enum value by its name (`kind=nhs_body`), or a 400 listing the names.
+    pub fn schema_value<T: covenant_core::SchemaName>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, ApiError> {
+        Ok(self
+            .one_of(name, &T::schema_names())?
+            .and_then(|text| T::from_schema_name(&text)))
+    }
+
     /// Whether CSV was asked for with `format=csv`.
     pub fn wants_csv(&self) -> Result<bool, ApiError> {
         Ok(self.one_of("format", &["json", "csv"])?.as_deref() == Some("csv"))

@@ -92,7 +92,7 @@ fn load_commitment(
         days_overdue: detail.days_overdue,
         due_by: detail.current.due_by,
         outcome: detail.outcome.map(|outcome| LatestOutcome {
-            verdict: verdict_status(&outcome.verdict),
+            verdict: verdict_status(outcome.verdict),
             reported_on: outcome.reported_on,
         }),
     })
