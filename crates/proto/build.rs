@@ -10,10 +10,86 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={}", schema.display());
     let descriptors = protox::compile([&schema], [&proto_root])?;
     let names = schema_names(&descriptors)?;
+    let event_kinds = event_kinds(&descriptors)?;
     prost_build::Config::new().compile_fds(descriptors)?;
-    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("schema_names.rs");
-    std::fs::write(out, names)?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("schema_names.rs"), names)?;
+    std::fs::write(out.join("event_kinds.rs"), event_kinds)?;
     Ok(())
+}
+
+/// `EventKind`: the fields of `EventBody`'s `kind` oneof as a plain enum, with their names, and
+/// `event_body::Kind::event_kind` to get one from an event.
+fn event_kinds(
+    descriptors: &prost_types::FileDescriptorSet,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let body = descriptors
+        .file
+        .iter()
+        .flat_map(|file| &file.message_type)
+        .find(|message| message.name() == "EventBody")
+        .ok_or("no EventBody message in the schema")?;
+    let fields: Vec<(String, String)> = body
+        .field
+        .iter()
+        .filter(|field| field.oneof_index.is_some())
+        .map(|field| (field.name().to_owned(), upper_camel(field.name())))
+        .collect();
+    let mut code = String::new();
+    writeln!(
+        code,
+        "/// The kind of an event without its contents: one per field of `EventBody`'s `kind`."
+    )?;
+    writeln!(
+        code,
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum EventKind {{"
+    )?;
+    for (_, variant) in &fields {
+        writeln!(code, "    {variant},")?;
+    }
+    writeln!(code, "}}\n\nimpl EventKind {{")?;
+    writeln!(code, "    /// Every kind, in schema order.")?;
+    writeln!(code, "    pub const ALL: [EventKind; {}] = [", fields.len())?;
+    for (_, variant) in &fields {
+        writeln!(code, "        EventKind::{variant},")?;
+    }
+    writeln!(code, "    ];\n")?;
+    writeln!(
+        code,
+        "    /// The schema's name for this kind (`commitment_made`).\n    pub fn name(self) -> &'static str {{\n        match self {{"
+    )?;
+    for (name, variant) in &fields {
+        writeln!(code, "            EventKind::{variant} => {name:?},")?;
+    }
+    writeln!(code, "        }}\n    }}\n")?;
+    writeln!(
+        code,
+        "    /// The kind named `name`.\n    pub fn from_name(name: &str) -> Option<Self> {{\n        Self::ALL.into_iter().find(|kind| kind.name() == name)\n    }}\n}}\n"
+    )?;
+    writeln!(
+        code,
+        "impl event_body::Kind {{\n    /// Which kind of event this is.\n    pub fn event_kind(&self) -> EventKind {{\n        match self {{"
+    )?;
+    for (_, variant) in &fields {
+        writeln!(
+            code,
+            "            event_body::Kind::{variant}(_) => EventKind::{variant},"
+        )?;
+    }
+    writeln!(code, "        }}\n    }}\n}}")?;
+    Ok(code)
+}
+
+/// `commitment_made` as `CommitmentMade`, as prost names a oneof's variants.
+fn upper_camel(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or(String::new(), |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
 }
 
 /// `impl SchemaName` for every top-level enum: each value's proto name without the enum's

@@ -234,21 +234,7 @@ pub fn decode(envelope_bytes: &[u8]) -> Result<DecodedEvent, DecodeError> {
 
 /// The schema name of an event kind.
 pub fn kind_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Genesis(_) => "genesis",
-        Kind::ActorRegistered(_) => "actor_registered",
-        Kind::KeyGranted(_) => "key_granted",
-        Kind::KeyRevoked(_) => "key_revoked",
-        Kind::ActorSucceeded(_) => "actor_succeeded",
-        Kind::CommitmentMade(_) => "commitment_made",
-        Kind::CommitmentAmended(_) => "commitment_amended",
-        Kind::CommitmentWithdrawn(_) => "commitment_withdrawn",
-        Kind::ActionRecorded(_) => "action_recorded",
-        Kind::OutcomeReported(_) => "outcome_reported",
-        Kind::AssessmentPublished(_) => "assessment_published",
-        Kind::Retraction(_) => "retraction",
-        Kind::CommitmentAdopted(_) => "commitment_adopted",
-    }
+    kind.event_kind().name()
 }
 
 /// The longest URL accepted in a link or source.

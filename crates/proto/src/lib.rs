@@ -11,6 +11,7 @@
 #[allow(clippy::large_enum_variant)]
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/covenant.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/event_kinds.rs"));
 }
 
 /// The names of a schema enum's values, as the API, CSV files, the command line and pages
@@ -90,6 +91,24 @@ mod tests {
         round_trips::<MoneyStage>();
         round_trips::<Verdict>();
         round_trips::<Stance>();
+    }
+
+    #[test]
+    fn event_kinds_are_the_fields_of_the_kind_oneof_by_name() {
+        assert_eq!(EventKind::ALL.len(), 13);
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(EventKind::CommitmentMade.name(), "commitment_made");
+        assert_eq!(
+            EventKind::AssessmentPublished.name(),
+            "assessment_published"
+        );
+        assert_eq!(EventKind::from_name("made"), None);
+        let outcome = event_body::Kind::OutcomeReported(OutcomeReported::default());
+        assert_eq!(outcome.event_kind(), EventKind::OutcomeReported);
+        let retraction = event_body::Kind::Retraction(Retraction::default());
+        assert_eq!(retraction.event_kind().name(), "retraction");
     }
 
     #[test]

@@ -1204,7 +1204,7 @@ fn history(
         events.push(HistoryEvent {
             seq: fact.seq,
             event_id: fact.event_id.clone(),
-            kind: covenant_core::event::kind_name(&kind).to_owned(),
+            kind: kind.event_kind(),
             actor: fact.actor.clone(),
             stored_at: rfc3339(fact.stored_at_ns),
             occurred_at: rfc3339(fact.occurred_at_ms.max(0) as u64 * 1_000_000),

@@ -5,7 +5,8 @@
 use crate::record::StatusCounts;
 use crate::state::{MoneyStage, Status};
 use covenant_core::proto::{
-    ActionType, ActorKind, AmendmentClass, Comparator, SourceKind, Stance, SuccessionKind, Verdict,
+    ActionType, ActorKind, AmendmentClass, Comparator, EventKind, SourceKind, Stance,
+    SuccessionKind, Verdict,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,6 +18,13 @@ mod by_name {
 
     pub fn one<T: SchemaName, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(value.schema_name())
+    }
+
+    pub fn event_kind<S: Serializer>(
+        kind: &covenant_core::proto::EventKind,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(kind.name())
     }
 
     pub fn optional<T: SchemaName, S: Serializer>(
@@ -361,7 +369,9 @@ pub struct HistoryEvent {
     pub seq: u64,
     pub event_id: String,
     /// The event kind, for example commitment_made or outcome_reported.
-    pub kind: String,
+    #[serde(serialize_with = "by_name::event_kind")]
+    #[schema(value_type = String)]
+    pub kind: EventKind,
     /// The actor that spoke.
     pub actor: String,
     /// When the broker stored the event (RFC 3339, UTC).

@@ -455,7 +455,7 @@ fn history_has_every_event_with_hashes_proof_links_and_retractions() {
         .history("dhsc-nurses", &point)
         .unwrap()
         .unwrap();
-    let kinds: Vec<&str> = history.events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = history.events.iter().map(|e| e.kind.name()).collect();
     assert_eq!(
         kinds,
         [

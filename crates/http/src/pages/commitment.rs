@@ -9,7 +9,7 @@ use super::layout::{self, Frame, Section, segment};
 use super::{Moment, PageError, Params, diff, embed, format, moment};
 use crate::AppState;
 use covenant_core::SchemaName;
-use covenant_core::proto::{Stance, Verdict};
+use covenant_core::proto::{EventKind, Stance, Verdict};
 use covenant_query::view::{CommitmentDetail, HistoryEvent, IndicatorTarget, Link, Terms};
 use maud::{Markup, html};
 
@@ -255,28 +255,31 @@ fn evidence(links: &[Link]) -> Markup {
     }
 }
 
-fn kind_label(kind: &str) -> &'static str {
+fn kind_label(kind: EventKind) -> &'static str {
     match kind {
-        "commitment_made" => "Promise made",
-        "commitment_amended" => "Amended",
-        "commitment_withdrawn" => "Withdrawn",
-        "action_recorded" => "Action",
-        "outcome_reported" => "Outcome reported",
-        "assessment_published" => "Assessment",
-        "retraction" => "Retraction",
-        "actor_succeeded" => "Passed to another body",
-        "commitment_adopted" => "Adopted in government",
-        _ => "Event",
+        EventKind::CommitmentMade => "Promise made",
+        EventKind::CommitmentAmended => "Amended",
+        EventKind::CommitmentWithdrawn => "Withdrawn",
+        EventKind::ActionRecorded => "Action",
+        EventKind::OutcomeReported => "Outcome reported",
+        EventKind::AssessmentPublished => "Assessment",
+        EventKind::Retraction => "Retraction",
+        EventKind::ActorSucceeded => "Passed to another body",
+        EventKind::CommitmentAdopted => "Adopted in government",
+        EventKind::Genesis
+        | EventKind::ActorRegistered
+        | EventKind::KeyGranted
+        | EventKind::KeyRevoked => "Event",
     }
 }
 
-fn kind_class(kind: &str) -> &'static str {
+fn kind_class(kind: EventKind) -> &'static str {
     match kind {
-        "commitment_amended" => "ev-amendment",
-        "action_recorded" => "ev-action",
-        "outcome_reported" => "ev-outcome",
-        "assessment_published" => "ev-assessment",
-        "commitment_withdrawn" | "retraction" => "ev-withdrawn",
+        EventKind::CommitmentAmended => "ev-amendment",
+        EventKind::ActionRecorded => "ev-action",
+        EventKind::OutcomeReported => "ev-outcome",
+        EventKind::AssessmentPublished => "ev-assessment",
+        EventKind::CommitmentWithdrawn | EventKind::Retraction => "ev-withdrawn",
         _ => "ev-made",
     }
 }
@@ -332,8 +335,8 @@ fn event_body(
 ) -> Markup {
     let detail = &event.detail;
     html! {
-        @match event.kind.as_str() {
-            "commitment_amended" => {
+        @match event.kind {
+            EventKind::CommitmentAmended => {
                 @if let Some(class) = detail.class { p { strong { (format::words_of(class.schema_name())) } } }
                 @if !detail.changes.is_empty() {
                     ul class="changes" {
@@ -354,7 +357,7 @@ fn event_body(
                 }
                 @if let Some(rationale) = &detail.rationale { p { "Why: " (rationale) } }
             }
-            "action_recorded" => {
+            EventKind::ActionRecorded => {
                 p {
                     @if let Some(kind) = detail.action_type { strong { (format::words_of(kind.schema_name())) } ": " }
                     (detail.description.as_deref().unwrap_or(&event.summary))
@@ -369,7 +372,7 @@ fn event_body(
                 }
                 (evidence(&detail.evidence))
             }
-            "outcome_reported" => {
+            EventKind::OutcomeReported => {
                 div class="claim-and-disputes" {
                     div class="claim" {
                         p {
@@ -388,17 +391,17 @@ fn event_body(
                     }
                 }
             }
-            "assessment_published" => {
+            EventKind::AssessmentPublished => {
                 (assessment_box(event, names, moment))
             }
-            "commitment_made" => {
+            EventKind::CommitmentMade => {
                 p {
                     "Made by " a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
                     @if let Some(due) = &detail.due_by { ", due by " (format::date(due)) }
                     "."
                 }
             }
-            "actor_succeeded" => {
+            EventKind::ActorSucceeded => {
                 p {
                     "Passed from "
                     @if let Some(from) = &detail.predecessor { a href=(actor_link(from, moment)) { (names.of(from)) } }
@@ -431,21 +434,21 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
     let outcome_ids: Vec<&str> = detail
         .history
         .iter()
-        .filter(|event| event.kind == "outcome_reported")
+        .filter(|event| event.kind == EventKind::OutcomeReported)
         .map(|event| event.event_id.as_str())
         .collect();
     let assessments_of = |outcome_id: &str| -> Vec<&HistoryEvent> {
         detail
             .history
             .iter()
-            .filter(|event| event.kind == "assessment_published")
+            .filter(|event| event.kind == EventKind::AssessmentPublished)
             .filter(|event| event.detail.outcome_event_id.as_deref() == Some(outcome_id))
             .collect()
     };
     // Assessments show beside the claim they assess; only those whose outcome is not in the
     // history get a line of their own.
     let shown_alone = |event: &HistoryEvent| {
-        event.kind != "assessment_published"
+        event.kind != EventKind::AssessmentPublished
             || !event
                 .detail
                 .outcome_event_id
@@ -457,11 +460,11 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
             h2 id="timeline-heading" { "What happened" }
             ol class="timeline" {
                 @for event in detail.history.iter().filter(|event| shown_alone(event)) {
-                    li class=(kind_class(&event.kind)) id={ "entry-" (event.seq) }
+                    li class=(kind_class(event.kind)) id={ "entry-" (event.seq) }
                         // An assessment's box carries its own sequence number.
-                        data-seq=[(event.kind != "assessment_published").then_some(event.seq)] {
+                        data-seq=[(event.kind != EventKind::AssessmentPublished).then_some(event.seq)] {
                         div class="ev-head" {
-                            span class="ev-kind" { (kind_label(&event.kind)) }
+                            span class="ev-kind" { (kind_label(event.kind)) }
                             span class="ev-date" { (event_date(event)) }
                             (proof_line(event))
                         }

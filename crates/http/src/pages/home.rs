@@ -10,7 +10,7 @@ use super::layout::{self, Frame, Section};
 use super::{Moment, PageError, Params, diff, format, moment};
 use crate::AppState;
 use covenant_core::SchemaName;
-use covenant_core::proto::{ActorKind, Stance};
+use covenant_core::proto::{ActorKind, EventKind, Stance};
 use covenant_query::view::{
     AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
 };
@@ -107,7 +107,7 @@ fn recently_moved(
             .iter()
             .rev()
             .find(|event| {
-                event.kind == "commitment_amended"
+                event.kind == EventKind::CommitmentAmended
                     && event.retracted_by.is_none()
                     && event.detail.changes.iter().any(|change| {
                         // A named indicator's field reads `target_value:homes`.

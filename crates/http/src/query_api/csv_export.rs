@@ -283,7 +283,7 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
             table.row([
                 event.seq.to_string(),
                 event.event_id.clone(),
-                event.kind.clone(),
+                event.kind.name().to_owned(),
                 event.actor.clone(),
                 event.happened_on.clone(),
                 event.stored_at.clone(),
