@@ -5,7 +5,7 @@
 //! unreadable files).
 
 use anyhow::{Context, anyhow, bail};
-use covenant_audit::monitor::{self, MonitorState, Outcome};
+use covenant_audit::monitor::{self, Finding, MonitorState};
 use covenant_audit::source::{FnSource, WitnessedView};
 use covenant_audit::witness::{self, Witness};
 use covenant_audit::{
@@ -448,11 +448,11 @@ fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
                     .save(&args.state)
                     .with_context(|| format!("save {}", args.state.display()))?;
                 match outcome {
-                    Outcome::FirstVerification { size } => {
+                    Finding::FirstVerification { size } => {
                         println!("ok: verified the whole log ({size} entries); following it")
                     }
-                    Outcome::Unchanged { size } => println!("ok: unchanged at size {size}"),
-                    Outcome::Advanced { from, to } => println!(
+                    Finding::Unchanged { size } => println!("ok: unchanged at size {size}"),
+                    Finding::Advanced { from, to } => println!(
                         "ok: size {from} -> {to}: consistent, {} new entries verified",
                         to - from
                     ),

@@ -75,7 +75,7 @@ impl MonitorState {
 
 /// What one check found, when all is well.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Finding {
     /// No state yet: the whole log was verified.
     FirstVerification { size: u64 },
     /// The log has not grown.
@@ -148,7 +148,7 @@ pub fn check_once(
     verifier_key: &str,
     witnesses: &WitnessQuorum,
     progress: &dyn Progress,
-) -> Result<(MonitorState, Outcome, Option<Cosigned>), Alarm> {
+) -> Result<(MonitorState, Finding, Option<Cosigned>), Alarm> {
     let last_verified = state.as_ref().map(|s| s.checkpoint.clone());
     let alarm = |error: AuditError, observed: Option<&[u8]>| Alarm {
         error,
@@ -185,7 +185,7 @@ pub fn check_once(
         };
         return Ok((
             new_state(&verifier, &report.note),
-            Outcome::FirstVerification { size },
+            Finding::FirstVerification { size },
             cosigned,
         ));
     };
@@ -231,7 +231,7 @@ pub fn check_once(
                 Some(&note),
             ));
         }
-        return Ok((state, Outcome::Unchanged { size: last.size }, cosigned));
+        return Ok((state, Finding::Unchanged { size: last.size }, cosigned));
     }
     check_extends(source, &last, &checkpoint).map_err(|e| alarm(e, Some(&note)))?;
     let mut verifier = Verifier::resume(state.verifier)
@@ -242,7 +242,7 @@ pub fn check_once(
         .map_err(|e| alarm(e, Some(&note)))?;
     Ok((
         new_state(&verifier, &report.note),
-        Outcome::Advanced { from, to },
+        Finding::Advanced { from, to },
         cosigned,
     ))
 }

@@ -90,7 +90,7 @@ pub struct Verifier {
 struct Structure {
     chain: ChainVerifier,
     tiles: TileChecker,
-    keys: KeyDirectory,
+    keys: SignerKeys,
 }
 
 /// The validation replay.
@@ -118,12 +118,12 @@ impl EventIndex for EventIds {
 /// signature with; validation decides whether that key may speak (it trusts a batch verdict
 /// only for the key its own state names).
 #[derive(Debug, Clone, Default)]
-struct KeyDirectory {
+struct SignerKeys {
     registrars: FastMap<String, PublicKey>,
     granted: FastMap<String, PublicKey>,
 }
 
-impl KeyDirectory {
+impl SignerKeys {
     fn from_state(state: &LedgerState) -> Self {
         Self {
             registrars: state
@@ -361,7 +361,7 @@ impl Verifier {
             structure: Structure {
                 chain: ChainVerifier::resume(snapshot.size, chain_head, snapshot.last_stored_at_ns),
                 tiles,
-                keys: KeyDirectory::from_state(&snapshot.ledger),
+                keys: SignerKeys::from_state(&snapshot.ledger),
             },
             authority: Authority {
                 state: snapshot.ledger,

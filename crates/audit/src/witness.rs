@@ -281,7 +281,7 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
 
 /// What [`submit`] obtained.
 #[derive(Debug, Clone)]
-pub struct Cosigned {
+pub struct Submitted {
     pub checkpoint: VerifiedCheckpoint,
     /// The log's note with the witness's signature lines appended.
     pub note: Vec<u8>,
@@ -297,7 +297,7 @@ pub fn submit(
     log_key: &str,
     witness_url: &str,
     witness_key: Option<&str>,
-) -> Result<Cosigned, AuditError> {
+) -> Result<Submitted, AuditError> {
     let note = source.checkpoint()?;
     let checkpoint = verify_checkpoint(&note, log_key)?;
     let verifier = witness_key.map(CosignatureVerifier::new).transpose()?;
@@ -335,7 +335,7 @@ pub fn submit(
     })?;
     let mut cosigned = note.clone();
     cosigned.extend_from_slice(lines.as_bytes());
-    Ok(Cosigned {
+    Ok(Submitted {
         checkpoint,
         note: cosigned,
         lines,

@@ -23,7 +23,7 @@ use covenant_core::proto::event_body::Kind;
 use covenant_core::signing::{EventSigner, seal};
 use covenant_ledger::sequencer::prepare;
 use covenant_ledger::{
-    Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Outcome, Sequencer, StreamSettings,
+    Disposition, Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Sequencer, StreamSettings,
 };
 use covenant_store::LogStore;
 use covenant_testkit::NatsServer;
@@ -513,7 +513,7 @@ fn verify_alone(world: &World, onboarding: &[Vec<u8>], envelopes: &[Vec<u8>]) ->
         report
             .outcomes
             .iter()
-            .all(|outcome| matches!(outcome, Outcome::Accepted { .. })),
+            .all(|outcome| matches!(outcome, Disposition::Accepted { .. })),
         "the bench's keys are granted: {:?}",
         report.outcomes
     );

@@ -17,7 +17,7 @@
 
 use crate::LedgerError;
 use crate::metrics::LedgerMetrics;
-use crate::sequencer::{KeyDirectory, Outcome};
+use crate::sequencer::{Disposition, KeyDirectory};
 use async_nats::jetstream::{self, message::PublishMessage};
 use bytes::Bytes;
 use covenant_core::event;
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 /// A request to the embedded sequencer.
 pub(crate) struct EmbeddedRequest {
     pub(crate) envelope: Bytes,
-    pub(crate) reply: oneshot::Sender<Outcome>,
+    pub(crate) reply: oneshot::Sender<Disposition>,
 }
 
 /// What happened to a submitted envelope.
@@ -179,13 +179,15 @@ impl Ingest {
                     .map_err(|_| LedgerError::ShuttingDown)?;
                 let outcome = answer.await.map_err(|_| LedgerError::ShuttingDown)?;
                 Ok(match outcome {
-                    Outcome::Accepted { seq } => IngestReply::Accepted { event_id, seq },
-                    Outcome::Duplicate { seq } => IngestReply::Duplicate { event_id, seq },
-                    Outcome::Rejected(record) => IngestReply::Rejected {
+                    Disposition::Accepted { seq } => IngestReply::Accepted { event_id, seq },
+                    Disposition::Duplicate { seq } => IngestReply::Duplicate { event_id, seq },
+                    Disposition::Rejected(record) => IngestReply::Rejected {
                         event_id: Some(event_id),
                         rejection: Rejection::new(record.code, record.message),
                     },
-                    Outcome::AlreadyConsumed => unreachable!("direct input has no stream position"),
+                    Disposition::AlreadyConsumed => {
+                        unreachable!("direct input has no stream position")
+                    }
                 })
             }
             Route::Stream(jetstream) => {

@@ -1,7 +1,7 @@
 //! The ledger's Prometheus metrics. Cheap to clone (every metric is shared); register them once
 //! in the process's registry, which the HTTP server renders at `/metrics`.
 
-use crate::sequencer::{BatchReport, Outcome};
+use crate::sequencer::{BatchReport, Disposition};
 use covenant_core::validate::RejectCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -168,20 +168,20 @@ impl LedgerMetrics {
         let mut events = 0u64;
         for outcome in &report.outcomes {
             match outcome {
-                Outcome::Accepted { .. } => {
+                Disposition::Accepted { .. } => {
                     self.accepted.inc();
                 }
-                Outcome::Duplicate { .. } => {
+                Disposition::Duplicate { .. } => {
                     self.duplicates.inc();
                 }
-                Outcome::Rejected(record) => {
+                Disposition::Rejected(record) => {
                     self.rejected
                         .get_or_create(&CodeLabel {
                             code: record.code.as_str().to_owned(),
                         })
                         .inc();
                 }
-                Outcome::AlreadyConsumed => continue,
+                Disposition::AlreadyConsumed => continue,
             };
             events += 1;
         }

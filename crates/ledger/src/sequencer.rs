@@ -74,7 +74,7 @@ impl Prepared {
 
 /// What happened to one incoming envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Disposition {
     /// Appended as entry `seq`.
     Accepted {
         seq: u64,
@@ -93,7 +93,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct BatchReport {
     /// One outcome per incoming envelope, in input order.
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: Vec<Disposition>,
     /// The head after the batch.
     pub head: Head,
     /// Time spent in the store's durable append (zero when nothing was written).
@@ -365,7 +365,7 @@ impl Sequencer {
             origin: Origin::Direct,
         }])?;
         match &report.outcomes[..] {
-            [Outcome::Accepted { seq: 0 }] => Ok(()),
+            [Disposition::Accepted { seq: 0 }] => Ok(()),
             other => Err(LedgerError::InvalidGenesis(format!(
                 "entry 0 was not written: {other:?}"
             ))),
@@ -530,7 +530,7 @@ impl Sequencer {
             };
             if stream_seq > 0 {
                 if stream_seq <= consumed_through {
-                    outcomes.push(Outcome::AlreadyConsumed);
+                    outcomes.push(Disposition::AlreadyConsumed);
                     continue;
                 }
                 consumed_through = stream_seq;
@@ -554,7 +554,7 @@ impl Sequencer {
                         &item.incoming.envelope,
                     );
                     batch.rejections.push(record.clone());
-                    outcomes.push(Outcome::Rejected(record));
+                    outcomes.push(Disposition::Rejected(record));
                     continue;
                 }
             };
@@ -591,10 +591,10 @@ impl Sequencer {
                         digest: event.digest,
                     });
                     last_stored_at_ns = stored_at_ns;
-                    outcomes.push(Outcome::Accepted { seq: next_seq });
+                    outcomes.push(Disposition::Accepted { seq: next_seq });
                     next_seq += 1;
                 }
-                Decision::Duplicate { seq } => outcomes.push(Outcome::Duplicate { seq }),
+                Decision::Duplicate { seq } => outcomes.push(Disposition::Duplicate { seq }),
                 Decision::Reject(rejection) => {
                     let record = rejection_record(
                         event.event_id().to_owned(),
@@ -604,7 +604,7 @@ impl Sequencer {
                         &item.incoming.envelope,
                     );
                     batch.rejections.push(record.clone());
-                    outcomes.push(Outcome::Rejected(record));
+                    outcomes.push(Disposition::Rejected(record));
                 }
             }
         }

@@ -17,7 +17,7 @@ use crate::health::LedgerHealth;
 use crate::ingest::{EmbeddedRequest, Ingest};
 use crate::metrics::LedgerMetrics;
 use crate::migration::{MIGRATED_ENTRY_HEADER, MigratedEntry, MigrationKey};
-use crate::sequencer::{Incoming, Origin, Outcome, Prepared, Sequencer, prepare};
+use crate::sequencer::{Disposition, Incoming, Origin, Prepared, Sequencer, prepare};
 use crate::stream::{self, CHECKPOINT_SUBJECT, StreamSettings};
 use crate::witnessing::{self, WitnessPolicy};
 use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::OrderedConfig};
@@ -290,7 +290,7 @@ impl Ledger {
             self.options.witnesses.clone(),
             self.sequencer.store().clone(),
             self.metrics.clone(),
-            witnessing::Cosigned {
+            witnessing::OnCosigned {
                 publish: Box::new(move |checkpoint| {
                     cosigned_health.record_checkpoint(checkpoint.size);
                     if let Some(publish) = &publish_cosigned {
@@ -397,12 +397,12 @@ impl Stopper {
 /// item for HTTPS requests.
 pub(crate) struct InputBatch {
     items: Vec<Incoming>,
-    replies: Vec<oneshot::Sender<Outcome>>,
+    replies: Vec<oneshot::Sender<Disposition>>,
 }
 
 struct PreparedBatch {
     prepared: Vec<Prepared>,
-    replies: Vec<oneshot::Sender<Outcome>>,
+    replies: Vec<oneshot::Sender<Disposition>>,
 }
 
 fn run_prepare(
@@ -476,7 +476,7 @@ impl CommitStage {
         self.health.set_head(&report.head);
         let mut replies = batch.replies.into_iter();
         for outcome in report.outcomes {
-            if let Outcome::Rejected(record) = &outcome {
+            if let Disposition::Rejected(record) = &outcome {
                 tracing::debug!(event_id = %record.event_id, code = %record.code, "{}", record.message);
                 self.send(Publication::Rejection(record.clone()));
             }

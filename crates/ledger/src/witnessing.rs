@@ -296,7 +296,7 @@ pub(crate) enum ToWitness {
 
 /// Where the witnessing thread reports a checkpoint stored with a quorum: `witnessed` always,
 /// `publish` when publication waits for the witnesses.
-pub(crate) struct Cosigned {
+pub(crate) struct OnCosigned {
     pub(crate) publish: Box<dyn Fn(SignedCheckpoint) + Send + Sync>,
     pub(crate) witnessed: Box<dyn Fn(u64) + Send + Sync>,
 }
@@ -310,7 +310,7 @@ pub(crate) fn attach(
     policy: Option<WitnessPolicy>,
     store: Arc<dyn LogStore>,
     metrics: LedgerMetrics,
-    cosigned: Cosigned,
+    cosigned: OnCosigned,
 ) -> (Option<Checkpointer>, Option<std::thread::JoinHandle<()>>) {
     let (Some(signer), Some(policy)) = (checkpointer.as_ref(), policy) else {
         return (checkpointer, None);
@@ -342,7 +342,7 @@ struct WitnessStage {
     log_verifier_key: String,
     store: Arc<dyn LogStore>,
     metrics: LedgerMetrics,
-    cosigned: Cosigned,
+    cosigned: OnCosigned,
     agent: ureq::Agent,
     /// The size each witness is believed to have cosigned last, in policy order.
     known_sizes: Vec<u64>,
@@ -707,7 +707,7 @@ mod tests {
             log_verifier_key: signer.verifier_key(),
             store: Arc::new(store),
             metrics: LedgerMetrics::default(),
-            cosigned: Cosigned {
+            cosigned: OnCosigned {
                 publish: Box::new(|_| {}),
                 witnessed: Box::new(|_| {}),
             },

@@ -5,7 +5,7 @@ use crate::support::*;
 use bytes::Bytes;
 use covenant_core::entry::Entry;
 use covenant_core::validate::RejectCode;
-use covenant_ledger::{GenesisConfig, Incoming, LedgerError, Origin, Outcome, Sequencer};
+use covenant_ledger::{Disposition, GenesisConfig, Incoming, LedgerError, Origin, Sequencer};
 use covenant_store::{LogStore, SledStore};
 use std::sync::Arc;
 
@@ -25,9 +25,9 @@ fn direct(envelope: Vec<u8>) -> Incoming {
     }
 }
 
-fn rejection_code(outcome: &Outcome) -> RejectCode {
+fn rejection_code(outcome: &Disposition) -> RejectCode {
     match outcome {
-        Outcome::Rejected(record) => record.code,
+        Disposition::Rejected(record) => record.code,
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
@@ -44,7 +44,7 @@ fn onboarded(sequencer: &mut Sequencer, world: &mut World) {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, Outcome::Accepted { .. })),
+            .all(|o| matches!(o, Disposition::Accepted { .. })),
         "{report:?}"
     );
 }
@@ -104,7 +104,7 @@ fn accepted_events_are_numbered_in_order_and_survive_a_restart() {
         onboarded(&mut sequencer, &mut world);
         commitment = world.commitment("GB-GOV-DCMS", "dcms-1", "c-1");
         let report = sequencer.process(vec![direct(commitment.clone())]).unwrap();
-        assert_eq!(report.outcomes, vec![Outcome::Accepted { seq: 3 }]);
+        assert_eq!(report.outcomes, vec![Disposition::Accepted { seq: 3 }]);
         assert_eq!(report.head.size, 4);
     }
     let store = Arc::new(SledStore::open(&path).unwrap());
@@ -117,7 +117,10 @@ fn accepted_events_are_numbered_in_order_and_survive_a_restart() {
         .unwrap();
     assert_eq!(
         report.outcomes,
-        vec![Outcome::Accepted { seq: 4 }, Outcome::Duplicate { seq: 3 }]
+        vec![
+            Disposition::Accepted { seq: 4 },
+            Disposition::Duplicate { seq: 3 }
+        ]
     );
     let envelopes = verify_log(&*store);
     assert_eq!(envelopes.len(), 5);
@@ -162,9 +165,9 @@ fn snapshots_follow_the_log_and_a_restart_from_one_loses_nothing() {
     assert_eq!(
         report.outcomes,
         vec![
-            Outcome::Duplicate { seq: 4 },
-            Outcome::Duplicate { seq: 8 },
-            Outcome::Accepted { seq: 9 }
+            Disposition::Duplicate { seq: 4 },
+            Disposition::Duplicate { seq: 8 },
+            Disposition::Accepted { seq: 9 }
         ]
     );
 }
@@ -181,7 +184,10 @@ fn duplicates_inside_one_batch_are_appended_once() {
         .unwrap();
     assert_eq!(
         report.outcomes,
-        vec![Outcome::Accepted { seq: 3 }, Outcome::Duplicate { seq: 3 }]
+        vec![
+            Disposition::Accepted { seq: 3 },
+            Disposition::Duplicate { seq: 3 }
+        ]
     );
     assert_eq!(store.head().size, 4);
 }
@@ -198,7 +204,7 @@ fn equivocation_keeps_the_first_in_the_log_and_the_second_as_evidence() {
     let report = sequencer
         .process(vec![direct(first.clone()), direct(second.clone())])
         .unwrap();
-    assert_eq!(report.outcomes[0], Outcome::Accepted { seq: 3 });
+    assert_eq!(report.outcomes[0], Disposition::Accepted { seq: 3 });
     assert_eq!(
         rejection_code(&report.outcomes[1]),
         RejectCode::Equivocation
@@ -235,9 +241,9 @@ fn the_stream_position_is_recorded_and_redelivered_messages_are_skipped() {
     assert_eq!(
         report.outcomes,
         vec![
-            Outcome::AlreadyConsumed,
-            Outcome::AlreadyConsumed,
-            Outcome::Accepted { seq: 3 }
+            Disposition::AlreadyConsumed,
+            Disposition::AlreadyConsumed,
+            Disposition::Accepted { seq: 3 }
         ]
     );
     assert_eq!(store.head().stream_seq, 3);
@@ -304,7 +310,7 @@ fn a_bad_signature_in_a_batch_rejects_only_that_event() {
             assert_eq!(rejection_code(outcome), RejectCode::BadSignature);
         } else {
             assert!(
-                matches!(outcome, Outcome::Accepted { .. }),
+                matches!(outcome, Disposition::Accepted { .. }),
                 "{position}: {outcome:?}"
             );
         }
@@ -331,14 +337,14 @@ fn keys_granted_or_revoked_earlier_in_the_same_batch_are_honoured() {
         ])
         .unwrap();
     assert!(
-        matches!(report.outcomes[1], Outcome::Accepted { .. }),
+        matches!(report.outcomes[1], Disposition::Accepted { .. }),
         "{report:?}"
     );
     assert_eq!(rejection_code(&report.outcomes[3]), RejectCode::RevokedKey);
     // The next batch verifies with the directory the commit updated.
     let next = world.commitment("GB-GOV-DCMS", "dcms-2", "c-next");
     let report = sequencer.process(vec![direct(next)]).unwrap();
-    assert!(matches!(report.outcomes[0], Outcome::Accepted { .. }));
+    assert!(matches!(report.outcomes[0], Disposition::Accepted { .. }));
 }
 
 /// A stream message migrated from an embedded log keeps its original time only when the log
@@ -396,7 +402,7 @@ fn migrated_entries_keep_their_time_only_with_the_log_keys_claim() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, Outcome::Accepted { .. })),
+            .all(|o| matches!(o, Disposition::Accepted { .. })),
         "{report:?}"
     );
     let times: Vec<u64> = (1..4)

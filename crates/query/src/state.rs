@@ -311,7 +311,7 @@ pub struct Action {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct ReportedOutcome {
     pub fact: FactRef,
     pub outcome: proto::OutcomeReported,
     pub reported_on: Date,
@@ -343,7 +343,7 @@ pub struct CommitmentState {
     pub withdrawal: Option<(FactRef, proto::CommitmentWithdrawn)>,
     pub actions: Vec<Action>,
     /// The latest outcome that still counts.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<ReportedOutcome>,
     /// Assessments that still count, oldest first.
     pub assessments: Vec<Assessment>,
     pub successions: Vec<(FactRef, proto::ActorSucceeded)>,
@@ -544,7 +544,7 @@ fn apply(state: &mut CommitmentState, fact: &Fact, kind: Kind) {
                 }
             }
             if let Some(reported_on) = Date::parse(&outcome.reported_on) {
-                state.outcome = Some(Outcome {
+                state.outcome = Some(ReportedOutcome {
                     fact: fact_ref,
                     outcome,
                     reported_on,

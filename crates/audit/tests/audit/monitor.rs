@@ -2,13 +2,13 @@
 //! bad new entries.
 
 use crate::support::{TileServer, log_signer, published};
-use covenant_audit::monitor::{Alarm, MonitorState, Outcome, check_once, send_webhook};
+use covenant_audit::monitor::{Alarm, Finding, MonitorState, check_once, send_webhook};
 use covenant_audit::{AuditError, Cosigned, HttpSource, Silent, WitnessQuorum, sample};
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use std::path::Path;
 
 /// One monitor run against `server`, saving the state when all is well.
-fn run(server: &TileServer, state_file: &Path) -> Result<Outcome, Alarm> {
+fn run(server: &TileServer, state_file: &Path) -> Result<Finding, Alarm> {
     let (outcome, cosigned) = run_requiring(server, state_file, &WitnessQuorum::default())?;
     assert_eq!(cosigned, None, "no witness was required");
     Ok(outcome)
@@ -19,7 +19,7 @@ fn run_requiring(
     server: &TileServer,
     state_file: &Path,
     witnesses: &WitnessQuorum,
-) -> Result<(Outcome, Option<Cosigned>), Alarm> {
+) -> Result<(Finding, Option<Cosigned>), Alarm> {
     let source = HttpSource::new(&server.url()).unwrap();
     let state = MonitorState::load(state_file).unwrap();
     let key = log_signer().verifier_key();
@@ -39,21 +39,21 @@ fn follows_a_growing_log_and_remembers_where_it_was() {
     let server = TileServer::serve(&log(300, 3));
     assert_eq!(
         run(&server, &state_file).unwrap(),
-        Outcome::FirstVerification { size: 300 }
+        Finding::FirstVerification { size: 300 }
     );
     assert_eq!(
         run(&server, &state_file).unwrap(),
-        Outcome::Unchanged { size: 300 }
+        Finding::Unchanged { size: 300 }
     );
     server.replace(&log(700, 3));
     assert_eq!(
         run(&server, &state_file).unwrap(),
-        Outcome::Advanced { from: 300, to: 700 }
+        Finding::Advanced { from: 300, to: 700 }
     );
     server.replace(&log(1_000, 3));
     assert_eq!(
         run(&server, &state_file).unwrap(),
-        Outcome::Advanced {
+        Finding::Advanced {
             from: 700,
             to: 1_000
         }
@@ -220,7 +220,7 @@ fn a_checkpoint_without_the_required_cosignatures_raises_the_alarm() {
     cosign_served_checkpoint(&server, &witnesses[0]);
 
     let (outcome, cosigned) = run_requiring(&server, &state_file, &one_of_two).unwrap();
-    assert_eq!(outcome, Outcome::FirstVerification { size: 300 });
+    assert_eq!(outcome, Finding::FirstVerification { size: 300 });
     assert_eq!(cosigned.unwrap().by, ["w1.example/witness"]);
 
     let alarm = run_requiring(&server, &state_file, &both).unwrap_err();
@@ -241,6 +241,6 @@ fn a_checkpoint_without_the_required_cosignatures_raises_the_alarm() {
     assert!(alarm.last_verified.unwrap().contains("\n300\n"));
     cosign_served_checkpoint(&server, &witnesses[1]);
     let (outcome, cosigned) = run_requiring(&server, &state_file, &one_of_two).unwrap();
-    assert_eq!(outcome, Outcome::Advanced { from: 300, to: 500 });
+    assert_eq!(outcome, Finding::Advanced { from: 300, to: 500 });
     assert_eq!(cosigned.unwrap().by, ["w2.example/witness"]);
 }
