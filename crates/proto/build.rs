@@ -35,48 +35,51 @@ fn event_kinds(
         .filter(|field| field.oneof_index.is_some())
         .map(|field| (field.name().to_owned(), upper_camel(field.name())))
         .collect();
-    let mut code = String::new();
-    writeln!(
-        code,
-        "/// The kind of an event without its contents: one per field of `EventBody`'s `kind`."
-    )?;
-    writeln!(
-        code,
-        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum EventKind {{"
-    )?;
-    for (_, variant) in &fields {
-        writeln!(code, "    {variant},")?;
-    }
-    writeln!(code, "}}\n\nimpl EventKind {{")?;
-    writeln!(code, "    /// Every kind, in schema order.")?;
-    writeln!(code, "    pub const ALL: [EventKind; {}] = [", fields.len())?;
-    for (_, variant) in &fields {
-        writeln!(code, "        EventKind::{variant},")?;
-    }
-    writeln!(code, "    ];\n")?;
-    writeln!(
-        code,
-        "    /// The schema's name for this kind (`commitment_made`).\n    pub fn name(self) -> &'static str {{\n        match self {{"
-    )?;
-    for (name, variant) in &fields {
-        writeln!(code, "            EventKind::{variant} => {name:?},")?;
-    }
-    writeln!(code, "        }}\n    }}\n")?;
-    writeln!(
-        code,
-        "    /// The kind named `name`.\n    pub fn from_name(name: &str) -> Option<Self> {{\n        Self::ALL.into_iter().find(|kind| kind.name() == name)\n    }}\n}}\n"
-    )?;
-    writeln!(
-        code,
-        "impl event_body::Kind {{\n    /// Which kind of event this is.\n    pub fn event_kind(&self) -> EventKind {{\n        match self {{"
-    )?;
-    for (_, variant) in &fields {
-        writeln!(
-            code,
-            "            event_body::Kind::{variant}(_) => EventKind::{variant},"
-        )?;
-    }
-    writeln!(code, "        }}\n    }}\n}}")?;
+    let list = |line: &dyn Fn(&str, &str) -> String| -> String {
+        fields
+            .iter()
+            .map(|(name, variant)| line(name, variant))
+            .collect()
+    };
+    let variants = list(&|_, variant| format!("    {variant},\n"));
+    let all = list(&|_, variant| format!("        EventKind::{variant},\n"));
+    let names = list(&|name, variant| format!("            EventKind::{variant} => {name:?},\n"));
+    let of_kind = list(&|_, variant| {
+        format!("            event_body::Kind::{variant}(_) => EventKind::{variant},\n")
+    });
+    let count = fields.len();
+    let code = format!(
+        "/// The kind of an event without its contents: one per field of `EventBody`'s `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {{
+{variants}}}
+
+impl EventKind {{
+    /// Every kind, in schema order.
+    pub const ALL: [EventKind; {count}] = [
+{all}    ];
+
+    /// The schema's name for this kind (`commitment_made`).
+    pub fn name(self) -> &'static str {{
+        match self {{
+{names}        }}
+    }}
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {{
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }}
+}}
+
+impl event_body::Kind {{
+    /// Which kind of event this is.
+    pub fn event_kind(&self) -> EventKind {{
+        match self {{
+{of_kind}        }}
+    }}
+}}
+"
+    );
     Ok(code)
 }
 
