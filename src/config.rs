@@ -622,6 +622,12 @@ pub fn resolve_witness_policy(
         if quorum.is_some() {
             bail!("{quorum_setting} is set but no witnesses are configured");
         }
+        if witness_flags.witness_publish.is_some() {
+            bail!("--witness-publish is set but no witnesses are configured");
+        }
+        if section.publish.is_some() {
+            bail!("[witnessing] publish is set but no witnesses are configured");
+        }
         return Ok(None);
     }
     let Some(quorum) = quorum else {
@@ -1014,6 +1020,10 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
                 "[witnessing] quorum is set but no witnesses are configured",
             ),
             (
+                "[witnessing]\npublish = \"at-once\"\n".to_owned(),
+                "[witnessing] publish is set but no witnesses are configured",
+            ),
+            (
                 format!("[witnessing]\nquorum = 1\ntimeout_seconds = 0\n{good}"),
                 "[witnessing] timeout_seconds must be at least 1",
             ),
@@ -1062,6 +1072,18 @@ public_key = "0101010101010101010101010101010101010101010101010101010101010101"
         );
         assert!(
             error.contains("COVENANT_WITNESS_QUORUM \"two\" is not a whole number"),
+            "{error}"
+        );
+        let publish_alone = WitnessArgs {
+            witness_publish: Some(PublishSetting::AtOnce),
+            ..WitnessArgs::default()
+        };
+        let error = format!(
+            "{:#}",
+            resolve_witness_policy(&no_file, &publish_alone, &env_of(&[])).unwrap_err()
+        );
+        assert!(
+            error.contains("--witness-publish is set but no witnesses are configured"),
             "{error}"
         );
     }
