@@ -11,7 +11,7 @@ use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader};
 use covenant_core::event;
 use covenant_core::validate::{self, Decision, IndexedEvent, LedgerState, SignatureCheck};
 use covenant_query::{AsOf, CommitmentFilter, Projections, Status};
-use covenant_store::{Batch, LogStore, NewEntry, SledStore};
+use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -13,7 +13,7 @@ use covenant_core::entry::{Entry, chain_hash};
 use covenant_core::proto::event_body::Kind;
 use covenant_core::proto::*;
 use covenant_core::signing::{EventSigner, seal};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use covenant_testkit::NatsServer;
 use prost::Message;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use covenant_audit::{
 use covenant_core::checkpoint::verify_checkpoint;
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

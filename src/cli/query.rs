@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use covenant_query::{DEFAULT_BATCH_ENTRIES, Projections};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;

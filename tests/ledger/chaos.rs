@@ -11,7 +11,7 @@
 
 use super::support::world::{self, World};
 use super::support::*;
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use prost::Message;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 
 use super::support::world::{self, action, jetstream, publish};
 use super::support::*;
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};

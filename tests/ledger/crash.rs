@@ -8,7 +8,7 @@ use covenant_core::checkpoint::{LogSigner, verify_checkpoint};
 use covenant_core::proto::event_body::Kind;
 use covenant_core::signing::{EventSigner, seal};
 use covenant_emit::keys::KeyFile;
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use covenant_testkit::NatsServer;
 use prost::Message;
 use std::collections::HashSet;

@@ -6,7 +6,7 @@ use super::support::*;
 use covenant_core::checkpoint::{LogSigner, verify_checkpoint};
 use covenant_core::merkle::tree_root;
 use covenant_emit::keys::KeyFile;
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use covenant_testkit::NatsServer;
 use std::time::{Duration, Instant};
 

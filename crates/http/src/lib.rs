@@ -28,13 +28,13 @@ pub mod report;
 pub mod server;
 
 use axum::Router;
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use std::sync::Arc;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn LogStore>,
+    pub store: Arc<dyn LogReader>,
     /// The log's checkpoint verifier key in Go note format.
     pub verifier_key: String,
     /// The ledger's ingest door (`POST /v1/events`); `None` on a read-only server.
@@ -65,7 +65,7 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 impl AppState {
     /// A read-only server's state: no ingest, an empty metrics registry.
-    pub fn new(store: Arc<dyn LogStore>, verifier_key: String) -> Self {
+    pub fn new(store: Arc<dyn LogReader>, verifier_key: String) -> Self {
         Self {
             store,
             verifier_key,

@@ -21,7 +21,7 @@ use covenant_core::merkle::{
     self, Hash, HashReader, TILE_WIDTH, Tile, encode_entry_bundle, entry_tile, hash_tile,
     parse_tile_path,
 };
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use tower_http::compression::CompressionLayer;
 
 /// Cache policy of full tiles and bundles: they never change.
@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A store as a `HashReader` that tile and proof code can take by value.
-pub(crate) struct StoreHashes<'a>(pub &'a dyn LogStore);
+pub(crate) struct StoreHashes<'a>(pub &'a dyn LogReader);
 
 impl HashReader for StoreHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
@@ -142,7 +142,7 @@ async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> Respon
 
 /// The tile's bytes if it exists at the latest checkpoint's size (a narrower partial tile of
 /// an existing tile exists too: its hashes never change).
-fn read_tile(store: &dyn LogStore, requested: &Tile) -> Result<Option<Vec<u8>>, String> {
+fn read_tile(store: &dyn LogReader, requested: &Tile) -> Result<Option<Vec<u8>>, String> {
     let Some((size, _)) = store.latest_checkpoint().map_err(|e| e.to_string())? else {
         return Ok(None);
     };

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use covenant_core::bundle::ProofBundle;
 use covenant_core::merkle::{self, Hash};
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -128,7 +128,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The latest signed tree size and note.
-fn latest(store: &dyn LogStore) -> Result<(u64, Vec<u8>), Refusal> {
+fn latest(store: &dyn LogReader) -> Result<(u64, Vec<u8>), Refusal> {
     store
         .latest_checkpoint()
         .map_err(internal)?
@@ -161,14 +161,14 @@ fn tree_size(requested: Option<u64>, latest: u64, name: &str) -> Result<u64, Ref
     }
 }
 
-fn checkpoint_text(store: &dyn LogStore, size: u64) -> Result<Option<String>, Refusal> {
+fn checkpoint_text(store: &dyn LogReader, size: u64) -> Result<Option<String>, Refusal> {
     Ok(store
         .checkpoint(size)
         .map_err(internal)?
         .map(|note| String::from_utf8_lossy(&note).into_owned()))
 }
 
-fn seq_of(store: &dyn LogStore, event_id: &str) -> Result<u64, Refusal> {
+fn seq_of(store: &dyn LogReader, event_id: &str) -> Result<u64, Refusal> {
     store
         .event(event_id)
         .map_err(internal)?

@@ -14,7 +14,7 @@ use covenant_query::report::{
     ReportScope,
 };
 use covenant_query::{AsOf, Projections, QueryError};
-use covenant_store::{LogStore, StoreError};
+use covenant_store::{LogReader, StoreError};
 
 /// What a reader asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub const MAX_SERVED_REPORT_EVENTS: usize = 200_000;
 /// Compute the report `asked` for, as of a signed checkpoint of `store` that `projections`
 /// have reached; a year still under way ends `today`. At most `max_events` events are read.
 pub fn build(
-    store: &dyn LogStore,
+    store: &dyn LogReader,
     projections: &Projections,
     verifier_key: &str,
     asked: &ReportAsked,
@@ -138,7 +138,7 @@ pub fn build(
 /// The signed checkpoint a report is as of: the one asked for, or the newest the projections
 /// have reached.
 fn checkpoint_ref(
-    store: &dyn LogStore,
+    store: &dyn LogReader,
     projections: &Projections,
     verifier_key: &str,
     asked: Option<u64>,
@@ -174,7 +174,7 @@ fn checkpoint_ref(
 
 /// The report with an inclusion proof of every fact it was computed from.
 pub fn bundle(
-    store: &dyn LogStore,
+    store: &dyn LogReader,
     verifier_key: &str,
     built: &BuiltReport,
 ) -> Result<ReportBundle, ReportFailure> {

@@ -6,7 +6,7 @@ use covenant_http::server::ServerLimits;
 use covenant_http::{AppState, router};
 use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario};
 use covenant_query::{Follower, Projections};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, LogStore, SledStore};
 use serde_json::Value;
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ mod server;
 use covenant_core::event::Date;
 use covenant_query::report::bundle::{self, BundleCheckError, ReportBundle};
 use covenant_query::report::{FigureName, Report, ReportScope};
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use server::Server;
 
 const DCMS: &str = "GB-GOV-23";

@@ -25,7 +25,7 @@ use covenant_ledger::sequencer::prepare;
 use covenant_ledger::{
     Disposition, Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Sequencer, StreamSettings,
 };
-use covenant_store::LogStore;
+use covenant_store::{LogReader, LogStore};
 use covenant_testkit::NatsServer;
 use futures::{FutureExt, StreamExt};
 use prost::Message;

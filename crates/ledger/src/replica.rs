@@ -36,7 +36,7 @@ use covenant_core::checkpoint::{CheckpointError, verify_checkpoint};
 use covenant_core::cosignature::Cosigner;
 use covenant_core::merkle::{self, Hash};
 use covenant_core::tlog_witness::AddCheckpoint;
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,7 @@ pub fn describe(divergence: &Divergence) -> String {
 pub struct ReplicaCosigner {
     cosigner: Cosigner,
     log_verifier_key: String,
-    store: Arc<dyn LogStore>,
+    store: Arc<dyn LogReader>,
     health: LedgerHealth,
     metrics: LedgerMetrics,
     /// The peers' submission prefixes (`<base URL>/replica`).
@@ -117,7 +117,7 @@ impl ReplicaCosigner {
     pub fn new(
         cosigner: Cosigner,
         log_verifier_key: String,
-        store: Arc<dyn LogStore>,
+        store: Arc<dyn LogReader>,
         health: LedgerHealth,
         metrics: LedgerMetrics,
         peers: &[String],

@@ -35,7 +35,7 @@ use covenant_core::tlog_witness::{
     MAX_RESPONSE_BYTES, WitnessRequestError, WitnessResponse, add_checkpoint_url,
     request_cosignature,
 };
-use covenant_store::LogStore;
+use covenant_store::{LogReader, LogStore};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -609,7 +609,7 @@ fn next_event(
 }
 
 /// The store's tree hashes, for the consistency proofs.
-pub(crate) struct StoreHashes<'a>(pub(crate) &'a dyn LogStore);
+pub(crate) struct StoreHashes<'a>(pub(crate) &'a dyn LogReader);
 
 impl HashReader for StoreHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {

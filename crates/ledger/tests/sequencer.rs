@@ -6,7 +6,7 @@ use bytes::Bytes;
 use covenant_core::entry::Entry;
 use covenant_core::validate::RejectCode;
 use covenant_ledger::{Disposition, GenesisConfig, Incoming, LedgerError, Origin, Sequencer};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use std::sync::Arc;
 
 fn from_stream(envelope: Vec<u8>, seq: u64, stored_at_ns: u64) -> Incoming {

@@ -8,7 +8,7 @@ use crate::support::*;
 use bytes::Bytes;
 use covenant_ledger::{Incoming, LedgerError, Origin, Sequencer};
 use covenant_store::check::{CheckOptions, CheckReport, verify_store};
-use covenant_store::{LogStore, SledStore, StoreError};
+use covenant_store::{LogReader, LogStore, SledStore, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

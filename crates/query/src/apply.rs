@@ -17,7 +17,7 @@ use crate::text;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader, chain_hash};
 use covenant_core::event::{self, Date};
 use covenant_core::proto::event_body::Kind;
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,7 +33,7 @@ pub struct EventRef {
 pub struct BatchWriter<'t> {
     tree: &'t sled::Tree,
     /// The log, for what a retraction's target touched (see `touched_by`).
-    store: &'t dyn LogStore,
+    store: &'t dyn LogReader,
     /// Facts and records of commitments touched by earlier batches (see [`FactCache`]).
     cache: &'t mut FactCache,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -51,7 +51,7 @@ pub struct BatchWriter<'t> {
 impl<'t> BatchWriter<'t> {
     pub fn new(
         tree: &'t sled::Tree,
-        store: &'t dyn LogStore,
+        store: &'t dyn LogReader,
         cache: &'t mut FactCache,
         next_seq: u64,
     ) -> Self {

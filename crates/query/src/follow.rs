@@ -3,7 +3,7 @@
 //! from what is projected and say as of which size.
 
 use crate::{DEFAULT_BATCH_ENTRIES, Projections, QueryError};
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,7 +17,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// corrupt record): the error is logged, and retrying at once would only repeat it.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// A thread that keeps [`Projections`] caught up with a [`LogStore`] until stopped.
+/// A thread that keeps [`Projections`] caught up with a [`LogReader`] until stopped.
 pub struct Follower {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
@@ -27,7 +27,7 @@ impl Follower {
     /// Start following `store` at once.
     pub fn start(
         projections: Arc<Projections>,
-        store: Arc<dyn LogStore>,
+        store: Arc<dyn LogReader>,
     ) -> Result<Self, QueryError> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
@@ -65,7 +65,7 @@ impl Drop for Follower {
     }
 }
 
-fn follow(projections: &Projections, store: &dyn LogStore, stop: &(Mutex<bool>, Condvar)) {
+fn follow(projections: &Projections, store: &dyn LogReader, stop: &(Mutex<bool>, Condvar)) {
     let (flag, wake) = stop;
     loop {
         let head = store.head().size;

@@ -5,7 +5,7 @@ use crate::apply::{BatchWriter, FactCache, read_u64};
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, RwLock};
@@ -273,14 +273,14 @@ impl Projections {
 
     /// Apply every entry the store has beyond those already applied, in atomic batches of
     /// [`DEFAULT_BATCH_ENTRIES`]. Returns the number of entries applied in total.
-    pub fn catch_up(&self, store: &dyn LogStore) -> Result<u64, QueryError> {
+    pub fn catch_up(&self, store: &dyn LogReader) -> Result<u64, QueryError> {
         self.catch_up_to(store, store.head().size, DEFAULT_BATCH_ENTRIES)
     }
 
     /// Apply entries up to (not including) `end`, `batch_entries` per atomic batch.
     pub fn catch_up_to(
         &self,
-        store: &dyn LogStore,
+        store: &dyn LogReader,
         end: u64,
         batch_entries: u64,
     ) -> Result<u64, QueryError> {
@@ -293,7 +293,7 @@ impl Projections {
 
     /// Catch up unless another catch-up is already running (then `None`): for followers
     /// that should not queue behind one another.
-    pub fn try_catch_up(&self, store: &dyn LogStore) -> Result<Option<u64>, QueryError> {
+    pub fn try_catch_up(&self, store: &dyn LogReader) -> Result<Option<u64>, QueryError> {
         let mut writer = match self.writer.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -314,7 +314,7 @@ impl Projections {
     fn apply_up_to(
         &self,
         cache: &mut FactCache,
-        store: &dyn LogStore,
+        store: &dyn LogReader,
         end: u64,
         batch_entries: u64,
     ) -> Result<u64, QueryError> {
@@ -361,7 +361,7 @@ impl Projections {
     }
 
     /// Clear and apply the whole log again.
-    pub fn rebuild(&self, store: &dyn LogStore) -> Result<u64, QueryError> {
+    pub fn rebuild(&self, store: &dyn LogReader) -> Result<u64, QueryError> {
         self.clear()?;
         let applied = self.catch_up(store)?;
         self.flush()?;

@@ -6,7 +6,7 @@ use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario,
 use covenant_query::{
     AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Point, Projections, QueryError, Status,
 };
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use std::collections::BTreeMap;
 
 fn date(text: &str) -> Date {

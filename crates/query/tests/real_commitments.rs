@@ -5,7 +5,7 @@ use covenant_core::event::Date;
 use covenant_core::proto::{self, ActorKind, event_body::Kind};
 use covenant_query::fixtures::LogWriter;
 use covenant_query::{AsOf, CommitmentFilter, Projections, Recorded, Status};
-use covenant_store::SledStore;
+use covenant_store::{LogReader, SledStore};
 
 const CABINET: &str = "GB-GOV-CO";
 const MHCLG: &str = "GB-GOV-MHCLG";
@@ -178,7 +178,6 @@ fn a_backfilled_history_reads_correctly_on_both_axes() {
 
 impl Log {
     fn store_size(&self) -> u64 {
-        use covenant_store::LogStore;
         self.store.head().size
     }
 }

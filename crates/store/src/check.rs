@@ -12,7 +12,7 @@
 use crate::event_index;
 use crate::layout::{self, Meta};
 use crate::sled_store::{self, SledStore};
-use crate::{Head, LogStore, StoreError};
+use crate::{Head, LogReader, StoreError};
 use covenant_core::entry::{ChainVerifier, Entry};
 use covenant_core::merkle::{self, Hash, TreeFrontier};
 use std::collections::BTreeMap;

@@ -26,7 +26,7 @@ pub use durable::{open_sled, reclaim_after_batch};
 pub use sled_store::{Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 
-/// State records in log order (see [`LogStore::state_records`]).
+/// State records in log order (see [`LogReader::state_records`]).
 pub type StateRecords<'a> =
     Box<dyn Iterator<Item = Result<(u64, Vec<StateChange>), StoreError>> + 'a>;
 
@@ -133,13 +133,10 @@ pub enum StoreError {
     Locked { path: String },
 }
 
-/// The operations the ledger, the query layer and the HTTP server need from a log store.
-pub trait LogStore: HashReader + Send + Sync {
+/// What everything that only reads the log needs: the HTTP server, the projections, the audit
+/// tools and the replica checks. Nothing here writes, so a reader handed one cannot append.
+pub trait LogReader: HashReader + Send + Sync {
     fn head(&self) -> Head;
-
-    /// Append a batch and make it durable before returning (flush and fsync). Either all of
-    /// it is there after a crash, or none of it.
-    fn append(&self, batch: Batch) -> Result<Head, StoreError>;
 
     /// Encoded entry `seq` (see `covenant_core::entry`).
     fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError>;
@@ -149,9 +146,6 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// What the event-id index says about `event_id`.
     fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError>;
-
-    /// Store a signed checkpoint note for tree size `size`.
-    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError>;
 
     /// The checkpoint with the largest size.
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
@@ -191,6 +185,20 @@ pub trait LogStore: HashReader + Send + Sync {
     /// The size the newest snapshot describes (0: there is none).
     fn snapshot_size(&self) -> u64;
 
+    /// Refusals at the HTTPS door remembered for an event id, oldest first.
+    fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError>;
+}
+
+/// The log store as its one writer, the ledger, uses it: every read, and the writes (appends,
+/// checkpoints, snapshots, door refusals).
+pub trait LogStore: LogReader {
+    /// Append a batch and make it durable before returning (flush and fsync). Either all of
+    /// it is there after a crash, or none of it.
+    fn append(&self, batch: Batch) -> Result<Head, StoreError>;
+
+    /// Store a signed checkpoint note for tree size `size`.
+    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError>;
+
     /// Everything a snapshot of the head needs: `state` must be the validation state as of the
     /// head. The job is written anywhere ([`SnapshotJob::write`]), typically off the commit
     /// path, and handed back with [`LogStore::finish_snapshot`].
@@ -226,9 +234,6 @@ pub trait LogStore: HashReader + Send + Sync {
     /// the record was kept. Not made durable on its own: it reaches the disk with the store's
     /// next durable write.
     fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError>;
-
-    /// Refusals at the HTTPS door remembered for an event id, oldest first.
-    fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError>;
 }
 
 /// Most refusals at the HTTPS door kept at once (each a few hundred bytes to about 2 KB: the

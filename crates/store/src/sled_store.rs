@@ -10,7 +10,9 @@ use crate::event_index::{self, EventIndex};
 use crate::layout::{self, Meta};
 use crate::snapshot::{self, SnapshotJob, WrittenSnapshot};
 use crate::upgrade;
-use crate::{Batch, Head, LogStore, NewEntry, RejectionRecord, StateRecords, StoreError};
+use crate::{
+    Batch, Head, LogReader, LogStore, NewEntry, RejectionRecord, StateRecords, StoreError,
+};
 use covenant_core::entry::{ChainVerifier, Entry, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState};
@@ -828,38 +830,9 @@ impl HashReader for SledStore {
     }
 }
 
-impl LogStore for SledStore {
+impl LogReader for SledStore {
     fn head(&self) -> Head {
         self.current_meta().head
-    }
-
-    fn append(&self, batch: Batch) -> Result<Head, StoreError> {
-        let mut writer = self.lock_writer()?;
-        let meta = self.current_meta();
-        let nothing_to_write = batch.entries.is_empty()
-            && batch.state_changes.is_empty()
-            && batch.rejections.is_empty()
-            && batch
-                .stream_seq
-                .is_none_or(|seq| seq == meta.head.stream_seq);
-        if nothing_to_write {
-            return Ok(meta.head);
-        }
-        // Everything that can refuse the batch runs before the first write.
-        let (mut writes, next) = self.prepare(batch, meta)?;
-        let new_prints = std::mem::take(&mut writes.new_prints);
-        let inserts = writes.inserts;
-        self.write_durably(&mut writer, |syncer| self.commit(writes, syncer))?;
-        self.engine_inserts.fetch_add(inserts, Ordering::Relaxed);
-        // The index learns the batch before the head moves; a reader that finds a candidate
-        // beyond the head skips it.
-        let mut index = self.write_index();
-        for (offset, print) in new_prints.into_iter().enumerate() {
-            index.insert_fingerprint(print, meta.head.size + offset as u64);
-        }
-        drop(index);
-        *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
-        Ok(next.head)
     }
 
     fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -911,41 +884,6 @@ impl LogStore for SledStore {
             digest: covenant_core::event::envelope_digest(envelope),
             actor: header.actor,
         }))
-    }
-
-    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
-        let mut writer = self.lock_writer()?;
-        let head = self.head();
-        if size > head.size {
-            return Err(StoreError::InvalidCheckpoint {
-                size,
-                problem: format!("the log has only {} entries", head.size),
-            });
-        }
-        let (note_size, note_root) = crate::check::checkpoint_claim(note)
-            .map_err(|problem| StoreError::InvalidCheckpoint { size, problem })?;
-        if note_size != size {
-            return Err(StoreError::InvalidCheckpoint {
-                size,
-                problem: format!("the note is for size {note_size}"),
-            });
-        }
-        let root = merkle::tree_root(size, self)
-            .map_err(|e| StoreError::CorruptMetadata(format!("tree root at size {size}: {e}")))?;
-        if root != note_root {
-            return Err(StoreError::InvalidCheckpoint {
-                size,
-                problem: "the note's root is not the log's root at that size".to_owned(),
-            });
-        }
-        self.write_durably(&mut writer, |syncer| {
-            self.trees
-                .checkpoints
-                .insert(layout::seq_key(size), note)
-                .map_err(self.engine())?;
-            self.db.flush().map_err(self.engine())?;
-            syncer.sync()
-        })
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
@@ -1010,44 +948,6 @@ impl LogStore for SledStore {
             .take(limit)
             .map(|value| decode_rejection(&value.map_err(self.engine())?))
             .collect()
-    }
-
-    fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError> {
-        let _door = self.door.lock().unwrap_or_else(|p| p.into_inner());
-        if self.door_refusal_count_for(&record.event_id) >= crate::MAX_DOOR_REFUSALS_PER_EVENT {
-            return Ok(false);
-        }
-        // Counters only grow and only the oldest is ever removed, so the kept ones are
-        // first..=last without gaps.
-        let next = match self.door_refusal_bounds()? {
-            Some((mut first, last)) => {
-                while last - first + 1 >= crate::MAX_DOOR_REFUSALS {
-                    self.forget_oldest_door_refusal(first)?;
-                    first += 1;
-                }
-                last + 1
-            }
-            None => 0,
-        };
-        let key = layout::seq_key(next);
-        let mut index_key = layout::rejection_event_prefix(&record.event_id);
-        index_key.extend_from_slice(&key);
-        let value = layout::encode_rejection(&record);
-        let trees = [
-            self.trees.door_refusals.clone(),
-            self.trees.door_refusals_by_event.clone(),
-        ];
-        let outcome: Result<(), TransactionError<()>> =
-            sled::Transactional::transaction(&trees[..], |views: &Vec<TransactionalTree>| {
-                views[0].insert(&key[..], &value[..])?;
-                views[1].insert(&index_key[..], &[][..])?;
-                Ok(())
-            });
-        outcome.map_err(|e| match e {
-            TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
-            TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
-        })?;
-        Ok(true)
     }
 
     fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
@@ -1117,6 +1017,110 @@ impl LogStore for SledStore {
 
     fn snapshot_size(&self) -> u64 {
         self.snapshot_size.load(Ordering::Relaxed)
+    }
+}
+
+impl LogStore for SledStore {
+    fn append(&self, batch: Batch) -> Result<Head, StoreError> {
+        let mut writer = self.lock_writer()?;
+        let meta = self.current_meta();
+        let nothing_to_write = batch.entries.is_empty()
+            && batch.state_changes.is_empty()
+            && batch.rejections.is_empty()
+            && batch
+                .stream_seq
+                .is_none_or(|seq| seq == meta.head.stream_seq);
+        if nothing_to_write {
+            return Ok(meta.head);
+        }
+        // Everything that can refuse the batch runs before the first write.
+        let (mut writes, next) = self.prepare(batch, meta)?;
+        let new_prints = std::mem::take(&mut writes.new_prints);
+        let inserts = writes.inserts;
+        self.write_durably(&mut writer, |syncer| self.commit(writes, syncer))?;
+        self.engine_inserts.fetch_add(inserts, Ordering::Relaxed);
+        // The index learns the batch before the head moves; a reader that finds a candidate
+        // beyond the head skips it.
+        let mut index = self.write_index();
+        for (offset, print) in new_prints.into_iter().enumerate() {
+            index.insert_fingerprint(print, meta.head.size + offset as u64);
+        }
+        drop(index);
+        *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(next.head)
+    }
+
+    fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        let mut writer = self.lock_writer()?;
+        let head = self.head();
+        if size > head.size {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: format!("the log has only {} entries", head.size),
+            });
+        }
+        let (note_size, note_root) = crate::check::checkpoint_claim(note)
+            .map_err(|problem| StoreError::InvalidCheckpoint { size, problem })?;
+        if note_size != size {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: format!("the note is for size {note_size}"),
+            });
+        }
+        let root = merkle::tree_root(size, self)
+            .map_err(|e| StoreError::CorruptMetadata(format!("tree root at size {size}: {e}")))?;
+        if root != note_root {
+            return Err(StoreError::InvalidCheckpoint {
+                size,
+                problem: "the note's root is not the log's root at that size".to_owned(),
+            });
+        }
+        self.write_durably(&mut writer, |syncer| {
+            self.trees
+                .checkpoints
+                .insert(layout::seq_key(size), note)
+                .map_err(self.engine())?;
+            self.db.flush().map_err(self.engine())?;
+            syncer.sync()
+        })
+    }
+
+    fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError> {
+        let _door = self.door.lock().unwrap_or_else(|p| p.into_inner());
+        if self.door_refusal_count_for(&record.event_id) >= crate::MAX_DOOR_REFUSALS_PER_EVENT {
+            return Ok(false);
+        }
+        // Counters only grow and only the oldest is ever removed, so the kept ones are
+        // first..=last without gaps.
+        let next = match self.door_refusal_bounds()? {
+            Some((mut first, last)) => {
+                while last - first + 1 >= crate::MAX_DOOR_REFUSALS {
+                    self.forget_oldest_door_refusal(first)?;
+                    first += 1;
+                }
+                last + 1
+            }
+            None => 0,
+        };
+        let key = layout::seq_key(next);
+        let mut index_key = layout::rejection_event_prefix(&record.event_id);
+        index_key.extend_from_slice(&key);
+        let value = layout::encode_rejection(&record);
+        let trees = [
+            self.trees.door_refusals.clone(),
+            self.trees.door_refusals_by_event.clone(),
+        ];
+        let outcome: Result<(), TransactionError<()>> =
+            sled::Transactional::transaction(&trees[..], |views: &Vec<TransactionalTree>| {
+                views[0].insert(&key[..], &value[..])?;
+                views[1].insert(&index_key[..], &[][..])?;
+                Ok(())
+            });
+        outcome.map_err(|e| match e {
+            TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
+            TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
+        })?;
+        Ok(true)
     }
 
     fn begin_snapshot(

@@ -11,7 +11,7 @@ mod server;
 
 use chrome::{Chrome, DESKTOP, PHONE};
 use covenant_core::bundle::ProofBundle;
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@ use covenant_ledger::{
     GenesisConfig, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
 };
 use covenant_query::{Follower, Projections};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, SledStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -157,7 +157,7 @@ async fn only_tiles_of_the_latest_checkpoint_exist() {
 #[tokio::test]
 async fn tiles_follow_a_new_checkpoint() {
     let fixture = Fixture::new();
-    let head = covenant_store::LogStore::head(&*fixture.store);
+    let head = covenant_store::LogReader::head(&*fixture.store);
     let note = fixture.signer.sign(head.size, head.root);
     covenant_store::LogStore::put_checkpoint(&*fixture.store, head.size, &note).unwrap();
     let response = fixture.get("/log/tile/0/002.p/188").await;

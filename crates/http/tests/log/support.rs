@@ -7,7 +7,7 @@ use covenant_audit::sample;
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::event::envelope_digest;
 use covenant_http::{AppState, router};
-use covenant_store::{Batch, LogStore, NewEntry, SledStore};
+use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
 use prost::Message;
 use std::sync::Arc;
 use tower::ServiceExt;

@@ -9,7 +9,7 @@ use covenant_http::server::{
     CARD_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY, SVG_CONTENT_SECURITY_POLICY,
 };
 use covenant_query::fixtures::{DCMS, LogWriter, MP};
-use covenant_store::LogStore;
+use covenant_store::LogReader;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

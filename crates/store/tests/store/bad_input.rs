@@ -4,7 +4,7 @@
 
 use super::support::entries;
 use covenant_core::checkpoint::LogSigner;
-use covenant_store::{Batch, LogStore, SledStore, StoreError};
+use covenant_store::{Batch, LogReader, LogStore, SledStore, StoreError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use covenant_core::merkle::{self, EMPTY_HASH, MemoryTree};
 use covenant_core::validate::{
     ActorRecord, CommitmentRecord, LedgerState, RejectCode, StateChange,
 };
-use covenant_store::{Batch, LogStore, RejectionRecord, StoreError};
+use covenant_store::{Batch, LogReader, LogStore, RejectionRecord, StoreError};
 use std::path::Path;
 
 /// How the suite makes and reopens stores of one engine.

@@ -10,7 +10,7 @@ use super::support::{assert_consistent, new_entry_sized};
 use covenant_core::entry::ChainVerifier;
 use covenant_core::merkle::MemoryTree;
 use covenant_store::check::{CheckOptions, verify_store};
-use covenant_store::{Batch, LogStore, SledStore};
+use covenant_store::{Batch, LogReader, LogStore, SledStore};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 use super::support::new_entry_sized;
 use covenant_core::entry::{Entry, GENESIS_PREVIOUS, chain_hash};
 use covenant_core::merkle::{self, MemoryTree};
-use covenant_store::{Batch, LogStore, SledStore};
+use covenant_store::{Batch, LogReader, LogStore, SledStore};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

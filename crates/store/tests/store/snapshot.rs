@@ -5,7 +5,7 @@
 
 use super::support::{entries, new_entry};
 use covenant_core::validate::{LedgerState, StateChange};
-use covenant_store::{Batch, LogStore, SledStore, StoreError};
+use covenant_store::{Batch, LogReader, LogStore, SledStore, StoreError};
 use std::path::Path;
 
 /// Appends `batches` batches of 10 entries `b<n>-<i>`, each recording one action, and returns

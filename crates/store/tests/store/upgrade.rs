@@ -5,7 +5,7 @@
 use super::support::{entries, new_entry};
 use covenant_core::validate::StateChange;
 use covenant_store::check::{CheckOptions, verify_store};
-use covenant_store::{Batch, LogStore, SledStore, StoreError};
+use covenant_store::{Batch, LogReader, LogStore, SledStore, StoreError};
 use std::path::Path;
 
 /// Turn a fresh v3 store into the v2 layout: the same trees, except the event index as one
