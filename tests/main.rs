@@ -6,6 +6,7 @@ mod cli_emit;
 mod cli_init;
 mod cli_keys;
 mod compat;
+mod docs;
 mod interop;
 mod ledger;
 mod query_api;

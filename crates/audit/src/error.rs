@@ -1,3 +1,6 @@
+//! `AuditError`: why a check failed, naming the entry, tile or checkpoint at fault, and whether
+//! the log misbehaved or could not be reached.
+
 use covenant_core::bundle::BundleError;
 use covenant_core::checkpoint::CheckpointError;
 use covenant_core::cosignature::CosignatureError;

@@ -1,3 +1,5 @@
+//! `LedgerError`: why the ledger could not start or had to stop.
+
 use covenant_core::checkpoint::CheckpointError;
 use covenant_store::StoreError;
 
