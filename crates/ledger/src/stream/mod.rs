@@ -6,6 +6,10 @@
 //! asynchronous persistence) would make the log impossible to rebuild, so the ledger refuses
 //! to run against it.
 
+mod consume;
+
+pub(crate) use consume::{Reporting, consume_stream, watch_stream_end};
+
 use crate::LedgerError;
 use async_nats::jetstream::{
     self,
