@@ -178,6 +178,13 @@ async fn next_publication(checkpoints: &mut async_nats::Subscriber) -> Vec<u8> {
         .to_vec()
 }
 
+/// `w1.example/witness`, serving.
+async fn serving_witness(dir: &Path, world: &World) -> TestWitness {
+    let witness = TestWitness::new(dir, "w1.example/witness", 1, world);
+    witness.serve().await;
+    witness
+}
+
 /// An onboarding, then a commitment every 20 ms or so until 2.5 s after `started`: a new head
 /// every few tens of milliseconds, so the ledger signs a checkpoint nearly every 50 ms. Returns
 /// the log size it makes.
@@ -377,8 +384,7 @@ async fn witnesses_are_asked_at_most_once_per_interval_however_often_the_ledger_
     let server = NatsServer::start();
     let mut world = World::new();
     let dir = tempfile::tempdir().unwrap();
-    let witness = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
-    witness.serve().await;
+    let witness = serving_witness(dir.path(), &world).await;
     let interval = Duration::from_secs(1);
     let started = std::time::Instant::now();
     let mut node = Node::start(
@@ -415,8 +421,7 @@ async fn published_at_once_readers_keep_the_ledgers_pace_and_witnesses_cosign_th
     let server = NatsServer::start();
     let mut world = World::new();
     let dir = tempfile::tempdir().unwrap();
-    let witness = TestWitness::new(dir.path(), "w1.example/witness", 1, &world);
-    witness.serve().await;
+    let witness = serving_witness(dir.path(), &world).await;
     let interval = Duration::from_secs(1);
     let gated = witnessed_every(&[&witness], 1, interval);
     let options = LedgerOptions {
