@@ -1,5 +1,6 @@
 use super::*;
 use covenant_core::event::decode;
+use covenant_core::proto;
 use covenant_core::signing::EventSigner;
 
 const NOW: i64 = 1_790_000_000_000; // 2026-09-21
