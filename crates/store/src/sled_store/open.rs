@@ -1,0 +1,180 @@
+//! Opening and creating a store: the directory and format checks, the engine's settings, and
+//! the order of the checks an open runs before the store takes writes.
+
+use super::{Recovery, SledStore, Trees, Writer, panic_message};
+use crate::StoreError;
+use crate::durable::{self, DirState, Syncer};
+use crate::event_index::EventIndex;
+use crate::layout::{self, Meta};
+use crate::upgrade;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, RwLock};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OpenCheck {
+    Head,
+    Skip,
+}
+
+impl SledStore {
+    /// Open an existing store. A path without a store's format marker is refused.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = path.as_ref();
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
+            DirState::Fresh => Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            }),
+        }
+    }
+
+    /// Open the store at `path`, creating it if the directory is missing or empty. A
+    /// directory holding anything else is refused rather than written into.
+    pub fn create_or_open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = path.as_ref();
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
+            DirState::Fresh => Self::create(dir),
+        }
+    }
+
+    fn create(dir: &Path) -> Result<Self, StoreError> {
+        durable::prepare_dir(dir)?;
+        let db = open_engine(dir)?;
+        let engine = |e| durable::engine_error(dir, e);
+        if db.get(layout::META_FORMAT).map_err(engine)?.is_none() {
+            // A creation that stopped early left at most an empty engine; anything else in
+            // it belongs to someone else and is not ours to write into.
+            let foreign = !db.is_empty() || db.tree_names().len() > 1;
+            if foreign {
+                return Err(StoreError::NotAStore {
+                    path: dir.display().to_string(),
+                });
+            }
+            let mut batch = sled::Batch::default();
+            batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
+            batch.insert(layout::META_HEAD, &Meta::empty().encode()[..]);
+            db.apply_batch(batch).map_err(engine)?;
+        }
+        db.flush().map_err(engine)?;
+        let mut syncer = Syncer::new(dir)?;
+        syncer.sync()?;
+        // The marker goes last: a directory with a marker always holds a complete store.
+        durable::write_marker(dir)?;
+        syncer.sync_store_dir()?;
+        Self::from_engine(dir, db, syncer, OpenCheck::Head)
+    }
+
+    /// Open a store for the deep check, which checks everything the check on open does and
+    /// more, and names the first bad entry rather than stopping at the head.
+    pub(crate) fn open_for_check(dir: &Path) -> Result<Self, StoreError> {
+        match durable::inspect(dir)? {
+            DirState::Store => Self::open_existing(dir, OpenCheck::Skip),
+            DirState::Fresh => Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            }),
+        }
+    }
+
+    fn open_existing(dir: &Path, open_check: OpenCheck) -> Result<Self, StoreError> {
+        durable::prepare_dir(dir)?;
+        let db = open_engine(dir)?;
+        let syncer = Syncer::new(dir)?;
+        Self::from_engine(dir, db, syncer, open_check)
+    }
+
+    fn from_engine(
+        dir: &Path,
+        db: sled::Db,
+        mut syncer: Syncer,
+        open_check: OpenCheck,
+    ) -> Result<Self, StoreError> {
+        let engine = |e| durable::engine_error(dir, e);
+        let trees = Trees::open(&db).map_err(engine)?;
+        match trees.meta.get(layout::META_FORMAT).map_err(engine)? {
+            Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {
+                upgrade::drop_old_tree(dir, &db, &mut syncer)?;
+            }
+            Some(format) if format.as_ref() == upgrade::FROM_FORMAT.as_bytes() => {
+                upgrade::from_v2(dir, &db, &trees, &mut syncer)?;
+            }
+            Some(format) => {
+                return Err(StoreError::IncompatibleFormat {
+                    found: String::from_utf8_lossy(&format).escape_debug().to_string(),
+                    expected: durable::FORMAT.to_owned(),
+                });
+            }
+            None => {
+                return Err(StoreError::CorruptMetadata(
+                    "the engine holds no format record".to_owned(),
+                ));
+            }
+        }
+        if !durable::marker_is_current(dir)? {
+            durable::write_marker(dir)?;
+        }
+        let meta = match trees.meta.get(layout::META_HEAD).map_err(engine)? {
+            Some(bytes) => Meta::decode(&bytes).map_err(StoreError::CorruptMetadata)?,
+            None => {
+                return Err(StoreError::CorruptMetadata(
+                    "the engine holds no head record".to_owned(),
+                ));
+            }
+        };
+        let mut store = Self {
+            dir: dir.to_owned(),
+            db,
+            trees,
+            meta: RwLock::new(meta),
+            writer: Mutex::new(Writer {
+                syncer,
+                // Until the checks below pass, the store takes no writes and a close records
+                // nothing.
+                failed: Some("the store did not finish opening".to_owned()),
+            }),
+            index: RwLock::new(EventIndex::default()),
+            snapshot_size: AtomicU64::new(0),
+            engine_inserts: AtomicU64::new(0),
+            recovery: Recovery::default(),
+            door: Mutex::new(()),
+        };
+        if open_check == OpenCheck::Head {
+            store.check_head()?;
+        }
+        store.check_closed_head()?;
+        store.recovery = store.load_index()?;
+        store.lock_writer_unchecked().failed = None;
+        Ok(store)
+    }
+
+    fn lock_writer_unchecked(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
+    let engine_dir = dir.join(durable::ENGINE_DIR);
+    durable::remove_unfinished_snapshots(&engine_dir)?;
+    let config = engine_config(&engine_dir);
+    match std::panic::catch_unwind(AssertUnwindSafe(|| durable::open_sled(&config))) {
+        Ok(result) => result.map_err(|e| durable::engine_error(dir, e)),
+        Err(panic) => Err(StoreError::CorruptMetadata(format!(
+            "the storage engine failed while recovering: {}",
+            panic_message(&panic)
+        ))),
+    }
+}
+
+/// The engine settings every store uses.
+fn engine_config(engine_dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(engine_dir)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(64 * 1024 * 1024)
+        // Every batch flushes itself; a background flusher would only add writes.
+        .flush_every_ms(None)
+}

@@ -1,0 +1,272 @@
+//! The reads: the [`LogReader`] impl, the stored hashes behind proofs, and event lookups that
+//! the index narrows and the entries confirm.
+
+use super::{
+    EnvelopeHeader, SledStore, bad_key, corrupt, decode_envelope_header, decode_rejection,
+};
+use crate::event_index;
+use crate::layout;
+use crate::snapshot;
+use crate::{Head, LogReader, RejectionRecord, StateRecords, StoreError};
+use covenant_core::merkle::{self, Hash, HashReader};
+use covenant_core::validate::{IndexedEvent, LedgerState};
+use std::sync::atomic::Ordering;
+
+impl SledStore {
+    /// The record of `tree` that holds item `index`: its first item's index and its value.
+    fn record_holding(
+        &self,
+        tree: &sled::Tree,
+        index: u64,
+    ) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        let Some((key, record)) = tree
+            .range(..=layout::seq_key(index))
+            .next_back()
+            .transpose()
+            .map_err(self.engine())?
+        else {
+            return Ok(None);
+        };
+        let first = layout::decode_u64(&key).ok_or_else(|| bad_key("record"))?;
+        Ok(Some((first, record)))
+    }
+
+    /// Stored hash `index`, read from the engine regardless of the head.
+    pub(crate) fn read_hash(&self, index: u64) -> Result<Hash, StoreError> {
+        let missing = || StoreError::CorruptMetadata(format!("stored hash {index} is missing"));
+        let (first, record) = self
+            .record_holding(&self.trees.hashes, index)?
+            .ok_or_else(missing)?;
+        layout::hash_in_record(&record, index - first).ok_or_else(missing)
+    }
+
+    /// The durable entry holding `event_id` (its sequence number, encoding and header), if
+    /// there is one: each candidate the index gives is read and its event id compared, so the
+    /// answer is exact.
+    pub(super) fn indexed_entry(
+        &self,
+        event_id: &str,
+        print: u64,
+    ) -> Result<Option<(u64, Vec<u8>, EnvelopeHeader)>, StoreError> {
+        let candidates = self.read_index().candidates(print);
+        for seq in candidates {
+            // A candidate beyond the head belongs to a batch that is not durable yet.
+            let Some(entry) = self.entry(seq)? else {
+                continue;
+            };
+            let envelope = covenant_core::entry::envelope_of(&entry);
+            let header =
+                decode_envelope_header(envelope).map_err(|problem| corrupt(seq, problem))?;
+            if header.event_id == event_id {
+                return Ok(Some((seq, entry, header)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl HashReader for SledStore {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let durable_count = merkle::stored_hash_count(self.current_meta().head.size);
+        indexes
+            .iter()
+            .map(|&index| {
+                if index >= durable_count {
+                    return Err(tlog_tiles::Error::IndexesNotInTree);
+                }
+                self.read_hash(index)
+                    .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+impl LogReader for SledStore {
+    fn head(&self) -> Head {
+        self.current_meta().head
+    }
+
+    fn entry(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries(seq, seq.saturating_add(1))?.pop())
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let end = end.min(self.head().size);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let first_record = self
+            .record_holding(&self.trees.entries, start)?
+            .map_or(start, |(first, _)| first);
+        let mut out = Vec::with_capacity((end - start).min(1 << 16) as usize);
+        let mut next_seq = first_record;
+        let records = self
+            .trees
+            .entries
+            .range(layout::seq_key(first_record)..layout::seq_key(end));
+        for item in records {
+            let (key, record) = item.map_err(self.engine())?;
+            if layout::decode_u64(&key) != Some(next_seq) {
+                return Err(corrupt(next_seq, "the entry is missing"));
+            }
+            let parts = layout::record_entries(next_seq, &record)
+                .map_err(|(seq, problem)| corrupt(seq, problem))?;
+            for part in parts {
+                if (start..end).contains(&next_seq) {
+                    out.push(layout::entry_bytes(next_seq, part));
+                }
+                next_seq += 1;
+            }
+        }
+        if out.len() as u64 != end - start {
+            return Err(corrupt(start + out.len() as u64, "the entry is missing"));
+        }
+        Ok(out)
+    }
+
+    fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+        let print = event_index::fingerprint(event_id);
+        let Some((seq, entry, header)) = self.indexed_entry(event_id, print)? else {
+            return Ok(None);
+        };
+        let envelope = covenant_core::entry::envelope_of(&entry);
+        Ok(Some(IndexedEvent {
+            seq,
+            digest: covenant_core::event::envelope_digest(envelope),
+            actor: header.actor,
+        }))
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some((key, note)) = self.trees.checkpoints.last().map_err(self.engine())? else {
+            return Ok(None);
+        };
+        let size = layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))?;
+        Ok(Some((size, note.to_vec())))
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .trees
+            .checkpoints
+            .get(layout::seq_key(size))
+            .map_err(self.engine())?
+            .map(|note| note.to_vec()))
+    }
+
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        self.trees
+            .checkpoints
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(self.engine())?;
+                layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))
+            })
+            .collect()
+    }
+
+    fn rejections_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
+        let prefix = layout::rejection_event_prefix(event_id);
+        let mut out = Vec::new();
+        for key in self.trees.rejections_by_event.scan_prefix(&prefix).keys() {
+            let key = key.map_err(self.engine())?;
+            let rejection_key = &key[prefix.len()..];
+            let value = self
+                .trees
+                .rejections
+                .get(rejection_key)
+                .map_err(self.engine())?
+                .ok_or_else(|| {
+                    StoreError::CorruptMetadata(format!(
+                        "the rejection index names a missing rejection for {event_id:?}"
+                    ))
+                })?;
+            out.push(decode_rejection(&value)?);
+        }
+        Ok(out)
+    }
+
+    fn rejections_since(
+        &self,
+        since_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<RejectionRecord>, StoreError> {
+        self.trees
+            .rejections
+            .range(layout::rejection_key(since_ns, 0)..)
+            .values()
+            .take(limit)
+            .map(|value| decode_rejection(&value.map_err(self.engine())?))
+            .collect()
+    }
+
+    fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
+        let prefix = layout::rejection_event_prefix(event_id);
+        let mut out = Vec::new();
+        for key in self
+            .trees
+            .door_refusals_by_event
+            .scan_prefix(&prefix)
+            .keys()
+        {
+            let key = key.map_err(self.engine())?;
+            let counter_key = &key[prefix.len()..];
+            // The oldest may be forgotten between reading the index and the record.
+            if let Some(value) = self
+                .trees
+                .door_refusals
+                .get(counter_key)
+                .map_err(self.engine())?
+            {
+                out.push(decode_rejection(&value)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_state(&self) -> Result<LedgerState, StoreError> {
+        // A snapshot the open could not use is not used here either (`recovery` says why).
+        let (from, mut state) = match self.usable_snapshot() {
+            Ok(Some((header, mut file))) => match snapshot::read_state(&header, &mut file) {
+                Ok(state) => (header.size, state),
+                Err(_) => (0, LedgerState::default()),
+            },
+            Ok(None) | Err(_) => (0, LedgerState::default()),
+        };
+        for record in self.state_records(from) {
+            state.apply_all(record?.1);
+        }
+        Ok(state)
+    }
+
+    fn state_records(&self, from: u64) -> StateRecords<'_> {
+        // Records are keyed by entry position, so iteration is in log order.
+        Box::new(self.trees.state.range(layout::seq_key(from)..).map(|item| {
+            let (key, record) = item.map_err(self.engine())?;
+            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("state"))?;
+            let changes =
+                layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
+            Ok((first, changes))
+        }))
+    }
+
+    fn sealed_snapshot_state(
+        &self,
+        seal_key: &[u8; 32],
+    ) -> Result<Option<(u64, LedgerState)>, StoreError> {
+        match self.usable_snapshot() {
+            // A damaged state section is no shortcut: the caller re-derives from the start.
+            Ok(Some((header, mut file))) if header.sealed_by(seal_key) => {
+                Ok(snapshot::read_state(&header, &mut file)
+                    .ok()
+                    .map(|state| (header.size, state)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn snapshot_size(&self) -> u64 {
+        self.snapshot_size.load(Ordering::Relaxed)
+    }
+}
