@@ -14,9 +14,9 @@ pub fn seed(name: &str) -> [u8; 32] {
 
 /// A moment: a date and a time of day (minutes after midnight, UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Moment(i64);
+pub struct Timestamp(i64);
 
-impl Moment {
+impl Timestamp {
     pub fn ms(self) -> i64 {
         self.0
     }
@@ -24,8 +24,8 @@ impl Moment {
 
 /// `date` at `hour`:00 UTC. Panics on a bad date: the data set is written by hand, and a
 /// typo must fail the build's tests, not produce a different data set.
-pub fn at(date: &str, hour: i64) -> Moment {
-    Moment(start_of_day_ms(day(date)) + hour * 3_600_000)
+pub fn at(date: &str, hour: i64) -> Timestamp {
+    Timestamp(start_of_day_ms(day(date)) + hour * 3_600_000)
 }
 
 /// A date written in the script.
@@ -34,13 +34,13 @@ pub fn day(date: &str) -> Date {
 }
 
 /// Every key an actor has held: (granted at, key id, signer), in time order.
-type KeyTimeline = Vec<(Moment, String, EventSigner)>;
+type KeyTimeline = Vec<(Timestamp, String, EventSigner)>;
 
 pub struct Script {
     namespace: &'static str,
     registrar: Speaker,
     keys: BTreeMap<String, KeyTimeline>,
-    events: Vec<(Moment, usize, Vec<u8>)>,
+    events: Vec<(Timestamp, usize, Vec<u8>)>,
 }
 
 impl Script {
@@ -53,7 +53,7 @@ impl Script {
         }
     }
 
-    fn seal(&mut self, speaker: &Speaker, when: Moment, kind: Kind) -> String {
+    fn seal(&mut self, speaker: &Speaker, when: Timestamp, kind: Kind) -> String {
         let sequence = self.events.len();
         let label = format!("{}/{sequence}/{}", self.namespace, speaker.actor());
         let event_id = derived_event_id(when.ms(), label.as_bytes());
@@ -65,13 +65,13 @@ impl Script {
     }
 
     /// A registry event, spoken by the registrar.
-    pub fn registry(&mut self, when: Moment, kind: impl Into<Kind>) -> String {
+    pub fn registry(&mut self, when: Timestamp, kind: impl Into<Kind>) -> String {
         let registrar = self.registrar.clone();
         self.seal(&registrar, when, kind.into())
     }
 
     /// Grant a new key (derived from `key_id`) to `actor`: from `when` on, the actor signs with it.
-    pub fn grant(&mut self, when: Moment, actor: &str, key_id: &str, roles: &[proto::KeyRole]) {
+    pub fn grant(&mut self, when: Timestamp, actor: &str, key_id: &str, roles: &[proto::KeyRole]) {
         let signer = EventSigner::from_seed(seed(key_id));
         self.registry(
             when,
@@ -83,12 +83,12 @@ impl Script {
     }
 
     /// Revoke a key; the actor must have been granted a newer one to keep speaking.
-    pub fn revoke(&mut self, when: Moment, key_id: &str, reason: &str) {
+    pub fn revoke(&mut self, when: Timestamp, key_id: &str, reason: &str) {
         self.registry(when, KeyRevocation::new(key_id, reason));
     }
 
     /// An event spoken by `actor` with the newest key it was granted before `when`.
-    pub fn say(&mut self, actor: &str, when: Moment, kind: impl Into<Kind>) -> String {
+    pub fn say(&mut self, actor: &str, when: Timestamp, kind: impl Into<Kind>) -> String {
         let (key_id, signer) = self
             .keys
             .get(actor)

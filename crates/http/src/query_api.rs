@@ -23,7 +23,9 @@ use axum::routing::{MethodRouter, get};
 use covenant_core::event::Date;
 use covenant_core::proto::ActorKind;
 use covenant_query::view::{ActorPage, CommitmentPage};
-use covenant_query::{CommitmentFilter, FeedScope, LeagueRules, Point, Projections, QueryError};
+use covenant_query::{
+    CommitmentFilter, FeedScope, LeagueRules, Projections, QueryError, ResolvedAsOf,
+};
 use params::{Asked, Params};
 use std::sync::Arc;
 
@@ -76,7 +78,7 @@ fn today() -> Date {
 async fn ask<T, F>(state: &AppState, asked: Asked, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
+    F: FnOnce(&Projections, &ResolvedAsOf) -> Result<T, QueryError> + Send + 'static,
 {
     let projections = projections_of(state, &asked)?;
     let point = projections.resolve(asked.as_of, today())?;
@@ -91,7 +93,7 @@ where
 async fn ask_heavy<T, F>(state: &AppState, asked: Asked, answer: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Projections, &Point) -> Result<T, QueryError> + Send + 'static,
+    F: FnOnce(&Projections, &ResolvedAsOf) -> Result<T, QueryError> + Send + 'static,
 {
     let projections = projections_of(state, &asked)?;
     let point = projections.resolve(asked.as_of, today())?;

@@ -6,7 +6,7 @@
 //! per-theme aggregates and the indexes the queries read. The status rules live in [`state`],
 //! pure functions of a commitment's facts; docs/STATUS.md states them in words.
 //!
-//! Every query takes a [`Point`] (resolved from [`AsOf`] by [`Projections::resolve`]): the
+//! Every query takes a [`ResolvedAsOf`] (resolved from [`AsOf`] by [`Projections::resolve`]): the
 //! latest state, a checkpoint size or a date. The clock never enters this crate: callers pass
 //! today's date in.
 
@@ -28,7 +28,7 @@ mod text;
 pub mod view;
 
 pub use follow::{Follower, POLL_INTERVAL};
-pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Point, Projections, Recorded};
+pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Projections, Recorded, ResolvedAsOf};
 pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, rfc3339};
 pub use record::{StatusCounts, Target};
 pub use state::{MoneyStage, Status};

@@ -140,7 +140,7 @@ fn parse_point(text: &str) -> Result<Recorded, &'static str> {
 
 /// A resolved as-of point: the entries that count and the date that judges overdue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Point {
+pub struct ResolvedAsOf {
     /// Entries with `seq < size` count.
     pub size: u64,
     /// The date that judges overdue.
@@ -152,7 +152,7 @@ pub struct Point {
     pub latest: bool,
 }
 
-impl Point {
+impl ResolvedAsOf {
     pub fn info(&self) -> AsOfInfo {
         AsOfInfo {
             size: self.size,
@@ -382,7 +382,7 @@ impl Projections {
 
     /// Resolve what to answer as of. `today` judges overdue for [`AsOf::LATEST`]; dates after
     /// it are refused, as the log cannot say how things will stand.
-    pub fn resolve(&self, as_of: AsOf, today: Date) -> Result<Point, QueryError> {
+    pub fn resolve(&self, as_of: AsOf, today: Date) -> Result<ResolvedAsOf, QueryError> {
         let applied = self.applied();
         if let Some(date) = as_of.world
             && date > today
@@ -407,7 +407,7 @@ impl Projections {
                 (self.size_at_end_of(date)?, date)
             }
         };
-        Ok(Point {
+        Ok(ResolvedAsOf {
             size,
             date: as_of.world.unwrap_or(recorded_date),
             world: as_of.world,

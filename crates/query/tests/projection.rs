@@ -4,7 +4,8 @@ use covenant_core::event::Date;
 use covenant_core::proto::{ActorKind, Verdict};
 use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario, WATCHDOG};
 use covenant_query::{
-    AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Point, Projections, QueryError, Status,
+    AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Projections, QueryError, ResolvedAsOf,
+    Status,
 };
 use covenant_store::{LogReader, SledStore};
 use std::collections::BTreeMap;
@@ -40,11 +41,11 @@ fn world() -> World {
 }
 
 impl World {
-    fn latest(&self) -> Point {
+    fn latest(&self) -> ResolvedAsOf {
         self.projections.resolve(AsOf::LATEST, today()).unwrap()
     }
 
-    fn statuses(&self, point: &Point) -> BTreeMap<String, Status> {
+    fn statuses(&self, point: &ResolvedAsOf) -> BTreeMap<String, Status> {
         let filter = CommitmentFilter::default();
         self.projections
             .commitments(point, &filter, None, 100)
@@ -737,7 +738,7 @@ fn a_retraction_reaches_everything_its_target_touched() {
     assert_eq!(one_by_one.catch_up_to(&store, size, 1).unwrap(), size);
     assert_same(&one_by_one.dump().unwrap(), &whole.dump().unwrap());
 
-    let retracted_by = |point: &Point, id: &str| -> Vec<(String, Option<String>)> {
+    let retracted_by = |point: &ResolvedAsOf, id: &str| -> Vec<(String, Option<String>)> {
         whole
             .history(id, point)
             .unwrap()

@@ -57,7 +57,7 @@ impl Log {
         }
     }
 
-    fn point(&self, as_of: AsOf) -> covenant_query::Point {
+    fn point(&self, as_of: AsOf) -> covenant_query::ResolvedAsOf {
         self.projections.resolve(as_of, today()).unwrap()
     }
 

@@ -5,7 +5,7 @@
 
 use super::evidence;
 use super::registry::{MEMBERS, Member, WATCHDOG};
-use crate::script::{Moment, Script, at, day};
+use crate::script::{Script, Timestamp, at, day};
 use covenant_core::event::Date;
 use covenant_core::proto::{ActionType, AmendmentClass, SourceKind, Stance, Verdict};
 use covenant_emit::build::{
@@ -177,7 +177,7 @@ fn plus(date: Date, days: i32) -> Date {
     Date(date.days() + days)
 }
 
-fn moment(date: Date, hour: i64) -> Moment {
+fn moment(date: Date, hour: i64) -> Timestamp {
     at(&date.to_string(), hour)
 }
 

@@ -7,13 +7,13 @@ use super::common::{
 };
 use super::layout::{self, Frame, Section, segment};
 use super::periods::{Dated, bucket};
-use super::{Moment, PageError, Params, diff, embed, format, moment};
+use super::{PageAsOf, PageError, Params, diff, embed, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::ActorKind;
 use covenant_query::view::{Actor, CommitmentPage, CommitmentSummary, MoneyTotals, Scorecard};
-use covenant_query::{CommitmentFilter, Point, Projections, Status};
+use covenant_query::{CommitmentFilter, Projections, ResolvedAsOf, Status};
 use maud::{Markup, html};
 
 const PAGE_SIZE: usize = 50;
@@ -36,7 +36,7 @@ pub(crate) struct ActorView {
 fn all_commitments(
     projections: &Projections,
     id: &str,
-    point: &Point,
+    point: &ResolvedAsOf,
 ) -> Result<Vec<CommitmentSummary>, PageError> {
     let filter = CommitmentFilter {
         actor: Some(id.to_owned()),
@@ -73,10 +73,10 @@ pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
+    let as_of = page_as_of(state, projections, params)?;
     let filter = ListFilter::from_params(params)?;
     let scorecard = projections
-        .actor_scorecard(id, &moment.point, LIST_LIMIT)?
+        .actor_scorecard(id, &as_of.point, LIST_LIMIT)?
         .ok_or_else(|| {
             PageError::not_found(format!(
                 "no actor {id:?} is registered in the log at this point"
@@ -85,7 +85,7 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
     let Some(actor) = scorecard.actor.clone() else {
         return Err(PageError::not_found(format!("no actor {id:?}")));
     };
-    let everything = all_commitments(projections, id, &moment.point)?;
+    let everything = all_commitments(projections, id, &as_of.point)?;
     let list_filter = CommitmentFilter {
         actor: Some(id.to_owned()),
         theme: filter.theme.clone(),
@@ -93,7 +93,7 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         ..CommitmentFilter::default()
     };
     let list = projections.commitments(
-        &moment.point,
+        &as_of.point,
         &list_filter,
         filter.cursor.as_deref(),
         PAGE_SIZE,
@@ -105,7 +105,7 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         .chain(&actor.predecessors)
         .chain(list.items.iter().map(|item| &item.owner))
         .map(String::as_str);
-    let names = Names::load(projections, &moment.point, related)?;
+    let names = Names::load(projections, &as_of.point, related)?;
     let view = ActorView {
         themes: theme_choices(everything.iter().flat_map(|item| &item.themes)),
         dated: dated(&everything),
@@ -116,7 +116,7 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
         names,
     };
     let oembed = embed::discovery_url(&state.public_url, &embed::Subject::Actor(id.to_owned()));
-    Ok(render(&view, &moment, oembed))
+    Ok(render(&view, &as_of, oembed))
 }
 
 /// The actor's kind in words, with party and constituency for an MP.
@@ -167,7 +167,7 @@ pub(crate) fn money_bars(money: &[MoneyTotals]) -> Markup {
     }
 }
 
-fn succession(view: &ActorView, moment: &Moment) -> Markup {
+fn succession(view: &ActorView, as_of: &PageAsOf) -> Markup {
     let actor = &view.actor;
     html! {
         @if !actor.predecessors.is_empty() || !actor.successors.is_empty() {
@@ -178,7 +178,7 @@ fn succession(view: &ActorView, moment: &Moment) -> Markup {
                         "Took over open commitments from "
                         @for (index, id) in actor.predecessors.iter().enumerate() {
                             @if index > 0 { ", " }
-                            a href=(actor_link(id, moment)) rel="prev" { (view.names.of(id)) }
+                            a href=(actor_link(id, as_of)) rel="prev" { (view.names.of(id)) }
                         }
                         "."
                     }
@@ -188,7 +188,7 @@ fn succession(view: &ActorView, moment: &Moment) -> Markup {
                         "Its open commitments passed to "
                         @for (index, id) in actor.successors.iter().enumerate() {
                             @if index > 0 { ", " }
-                            a href=(actor_link(id, moment)) rel="next" { (view.names.of(id)) }
+                            a href=(actor_link(id, as_of)) rel="next" { (view.names.of(id)) }
                         }
                         "."
                     }
@@ -199,8 +199,8 @@ fn succession(view: &ActorView, moment: &Moment) -> Markup {
 }
 
 /// The "promises and delivery over time" card for the commitments of `whose` (a name).
-pub(crate) fn over_time(whose: &str, dated: &[Dated], moment: &Moment) -> Markup {
-    let periods = bucket(dated, moment.point.date);
+pub(crate) fn over_time(whose: &str, dated: &[Dated], as_of: &PageAsOf) -> Markup {
+    let periods = bucket(dated, as_of.point.date);
     html! {
         section class="card" aria-labelledby="time-heading" {
             h2 id="time-heading" { "Promises and delivery over time" }
@@ -227,14 +227,14 @@ pub(crate) fn over_time(whose: &str, dated: &[Dated], moment: &Moment) -> Markup
     }
 }
 
-fn overdue(scorecard: &Scorecard, moment: &Moment) -> Markup {
+fn overdue(scorecard: &Scorecard, as_of: &PageAsOf) -> Markup {
     html! {
         @if !scorecard.overdue.items.is_empty() {
             h3 { "Overdue now (" (scorecard.overdue.total) ")" }
             ul class="items" {
                 @for item in &scorecard.overdue.items {
                     li {
-                        a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                        a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                         div class="item-meta" {
                             span { "Was due " (format::date(&item.due_by)) }
                             span { strong { (format::days(i64::from(item.days_overdue))) " overdue" } }
@@ -246,7 +246,7 @@ fn overdue(scorecard: &Scorecard, moment: &Moment) -> Markup {
     }
 }
 
-fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
+fn goalposts(scorecard: &Scorecard, as_of: &PageAsOf) -> Markup {
     html! {
         @if !scorecard.goalposts_moved.items.is_empty() {
             section class="card" aria-labelledby="moved-heading" {
@@ -254,7 +254,7 @@ fn goalposts(scorecard: &Scorecard, moment: &Moment) -> Markup {
                 ul class="items" {
                     @for item in &scorecard.goalposts_moved.items {
                         li {
-                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                             div class="item-meta" {
                                 @if item.deadline_moves > 0 {
                                     span { "Deadline " (diff::value_change(item.original_due_by.as_deref(), item.current_due_by.as_deref())) }
@@ -281,12 +281,12 @@ const REPORT_YEARS: usize = 5;
 
 /// Links to the actor's annual covenant reports: each year from its first commitment to the
 /// year of the moment shown.
-fn report_links(id: &str, dated: &[Dated], moment: &Moment) -> Markup {
+fn report_links(id: &str, dated: &[Dated], as_of: &PageAsOf) -> Markup {
     let Some(first) = dated.iter().map(|item| item.made_on).min() else {
         return html! {};
     };
     let (first_year, _, _) = first.year_month_day();
-    let (last_year, _, _) = moment.point.date.year_month_day();
+    let (last_year, _, _) = as_of.point.date.year_month_day();
     let years: Vec<i32> = (first_year..=last_year).rev().take(REPORT_YEARS).collect();
     html! {
         p class="report-links" {
@@ -299,7 +299,7 @@ fn report_links(id: &str, dated: &[Dated], moment: &Moment) -> Markup {
     }
 }
 
-pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Markup {
+pub(crate) fn render(view: &ActorView, as_of: &PageAsOf, oembed: String) -> Markup {
     let actor = &view.actor;
     let scorecard = &view.scorecard;
     let path = format!("/actors/{}", segment(&actor.id));
@@ -309,9 +309,9 @@ pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Marku
         description: format!("What {} promised and what it did.", actor.name),
         path: path.clone(),
         section: Section::Other,
-        as_of: moment.control(view.filter.keep()),
+        as_of: as_of.control(view.filter.keep()),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", format!("/v1/actors/{api_id}")),
                 ("CSV", format!("/v1/commitments.csv?actor={api_id}")),
@@ -327,7 +327,7 @@ pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Marku
         @if actor.retracted {
             p class="notice" { "This registration was retracted as published in error." }
         }
-        (report_links(&actor.id, &view.dated, moment))
+        (report_links(&actor.id, &view.dated, as_of))
         (figures(&[
             ("Commitments", format::thousands(scorecard.commitments)),
             ("Delivered", format::thousands(scorecard.counts.delivered)),
@@ -348,22 +348,22 @@ pub(crate) fn render(view: &ActorView, moment: &Moment, oembed: String) -> Marku
                     (scorecard.flags.disputed) " disputed by an assessor; "
                     (scorecard.flags.amended) " amended."
                 }
-                (overdue(scorecard, moment))
+                (overdue(scorecard, as_of))
             }
-            (over_time(&view.actor.name, &view.dated, moment))
+            (over_time(&view.actor.name, &view.dated, as_of))
         }
-        (succession(view, moment))
+        (succession(view, as_of))
         (money_card(&scorecard.money))
-        (goalposts(scorecard, moment))
+        (goalposts(scorecard, as_of))
         section class="card" aria-labelledby="list-heading" {
             h2 id="list-heading" { "Commitments" }
-            (filter_form(&path, &view.filter, moment, &view.themes, true))
+            (filter_form(&path, &view.filter, as_of, &view.themes, true))
             @if view.list.items.is_empty() {
                 p class="muted" { "No commitment matches these filters." }
             } @else {
-                (commitment_list(&view.list.items, &view.names, moment, ListOf::Actor(&view.actor.id)))
+                (commitment_list(&view.list.items, &view.names, as_of, ListOf::Actor(&view.actor.id)))
             }
-            (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
+            (pager(&path, &view.filter, as_of, view.list.next_cursor.as_deref()))
         }
     };
     layout::page(&frame, body)

@@ -6,7 +6,7 @@ use super::common::{
     Names, actor_link, flags, formats, projections, status_badge, theme_link, verdict_status,
 };
 use super::layout::{self, Frame, Section, segment};
-use super::{Moment, PageError, Params, diff, embed, format, moment};
+use super::{PageAsOf, PageError, Params, diff, embed, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
 use covenant_core::proto::{EventKind, Stance, Verdict};
@@ -15,8 +15,8 @@ use maud::{Markup, html};
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
-    let detail = projections.commitment(id, &moment.point)?.ok_or_else(|| {
+    let as_of = page_as_of(state, projections, params)?;
+    let detail = projections.commitment(id, &as_of.point)?.ok_or_else(|| {
         PageError::not_found(format!(
             "no commitment {id:?} had been made at this point in the log"
         ))
@@ -34,12 +34,12 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
             ids.push(&step.successor);
         }
     }
-    let names = Names::load(projections, &moment.point, ids)?;
+    let names = Names::load(projections, &as_of.point, ids)?;
     let oembed = embed::discovery_url(
         &state.public_url,
         &embed::Subject::Commitment(id.to_owned()),
     );
-    Ok(render(&detail, &names, &moment, oembed))
+    Ok(render(&detail, &names, &as_of, oembed))
 }
 
 /// The single legacy indicator's target, unit after the number: "92% by 2028-29".
@@ -166,19 +166,19 @@ fn versus(detail: &CommitmentDetail) -> Markup {
     }
 }
 
-fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+fn facts(detail: &CommitmentDetail, names: &Names, as_of: &PageAsOf) -> Markup {
     html! {
         dl class="facts" {
             dt { "Answerable" }
-            dd { a href=(actor_link(&detail.owner, moment)) { (names.of(&detail.owner)) } }
+            dd { a href=(actor_link(&detail.owner, as_of)) { (names.of(&detail.owner)) } }
             @if detail.maker != detail.owner {
                 dt { "Made by" }
-                dd { a href=(actor_link(&detail.maker, moment)) { (names.of(&detail.maker)) } }
+                dd { a href=(actor_link(&detail.maker, as_of)) { (names.of(&detail.maker)) } }
             }
             @if let Some(adoption) = &detail.adoption {
                 dt { "Adopted" }
                 dd class="adoption" {
-                    "by " a href=(actor_link(&adoption.adopted_by, moment)) { (names.of(&adoption.adopted_by)) }
+                    "by " a href=(actor_link(&adoption.adopted_by, as_of)) { (names.of(&adoption.adopted_by)) }
                     " on " (format::date(&adoption.adopted_on))
                     @if let Some(note) = &adoption.note { " (" (note) ")" }
                 }
@@ -188,7 +188,7 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
                 dd class="delivery-partners" {
                     @for (index, partner) in detail.delivery_partners.iter().enumerate() {
                         @if index > 0 { ", " }
-                        a href=(actor_link(partner, moment)) { (names.of(partner)) }
+                        a href=(actor_link(partner, as_of)) { (names.of(partner)) }
                     }
                 }
             }
@@ -215,7 +215,7 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
                 dd {
                     @for (index, theme) in detail.themes.iter().enumerate() {
                         @if index > 0 { ", " }
-                        a href=(theme_link(theme, moment)) { (theme) }
+                        a href=(theme_link(theme, as_of)) { (theme) }
                     }
                 }
             }
@@ -229,9 +229,9 @@ fn facts(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
                 dt { "Passed on" }
                 dd {
                     @for step in &succession.steps {
-                        a href=(actor_link(&step.predecessor, moment)) { (names.of(&step.predecessor)) }
+                        a href=(actor_link(&step.predecessor, as_of)) { (names.of(&step.predecessor)) }
                         " → "
-                        a href=(actor_link(&step.successor, moment)) { (names.of(&step.successor)) }
+                        a href=(actor_link(&step.successor, as_of)) { (names.of(&step.successor)) }
                         " (" (step.kind.schema_name()) ", " (format::date(&step.effective_on)) ") "
                     }
                 }
@@ -306,13 +306,13 @@ fn proof_line(event: &HistoryEvent) -> Markup {
     }
 }
 
-fn assessment_box(event: &HistoryEvent, names: &Names, moment: &Moment) -> Markup {
+fn assessment_box(event: &HistoryEvent, names: &Names, as_of: &PageAsOf) -> Markup {
     let stance = event.detail.stance.unwrap_or_default();
     html! {
         div class={ "assessment " (stance.schema_name()) } data-seq=(event.seq) {
             p {
                 strong {
-                    a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
+                    a href=(actor_link(&event.actor, as_of)) { (names.of(&event.actor)) }
                     @if stance == Stance::Disputes { " disputes this" } @else { " agrees" }
                 }
                 " " span class="ev-date" { (event_date(event)) }
@@ -331,7 +331,7 @@ fn event_body(
     event: &HistoryEvent,
     assessments: &[&HistoryEvent],
     names: &Names,
-    moment: &Moment,
+    as_of: &PageAsOf,
 ) -> Markup {
     let detail = &event.detail;
     html! {
@@ -376,7 +376,7 @@ fn event_body(
                 div class="claim-and-disputes" {
                     div class="claim" {
                         p {
-                            strong { a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) } " claims " }
+                            strong { a href=(actor_link(&event.actor, as_of)) { (names.of(&event.actor)) } " claims " }
                             @if let Some(verdict) = detail.verdict { (verdict_badge(verdict)) }
                         }
                         @if let Some(summary) = &detail.summary { p { (summary) } }
@@ -387,16 +387,16 @@ fn event_body(
                         (evidence(&detail.evidence))
                     }
                     @for assessment in assessments {
-                        (assessment_box(assessment, names, moment))
+                        (assessment_box(assessment, names, as_of))
                     }
                 }
             }
             EventKind::AssessmentPublished => {
-                (assessment_box(event, names, moment))
+                (assessment_box(event, names, as_of))
             }
             EventKind::CommitmentMade => {
                 p {
-                    "Made by " a href=(actor_link(&event.actor, moment)) { (names.of(&event.actor)) }
+                    "Made by " a href=(actor_link(&event.actor, as_of)) { (names.of(&event.actor)) }
                     @if let Some(due) = &detail.due_by { ", due by " (format::date(due)) }
                     "."
                 }
@@ -404,9 +404,9 @@ fn event_body(
             EventKind::ActorSucceeded => {
                 p {
                     "Passed from "
-                    @if let Some(from) = &detail.predecessor { a href=(actor_link(from, moment)) { (names.of(from)) } }
+                    @if let Some(from) = &detail.predecessor { a href=(actor_link(from, as_of)) { (names.of(from)) } }
                     " to "
-                    @if let Some(to) = &detail.successor { a href=(actor_link(to, moment)) { (names.of(to)) } }
+                    @if let Some(to) = &detail.successor { a href=(actor_link(to, as_of)) { (names.of(to)) } }
                     " by a machinery-of-government change."
                 }
             }
@@ -430,7 +430,7 @@ fn verdict_badge(verdict: Verdict) -> Markup {
     status_badge(verdict_status(verdict))
 }
 
-fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup {
+fn timeline(detail: &CommitmentDetail, names: &Names, as_of: &PageAsOf) -> Markup {
     let outcome_ids: Vec<&str> = detail
         .history
         .iter()
@@ -471,7 +471,7 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
                         @if let Some(retraction) = &event.retracted_by {
                             p class="notice" { "Retracted (entry #" (retraction.seq) "): " (retraction.reason) ". It no longer counts." }
                         }
-                        (event_body(event, &assessments_of(&event.event_id), names, moment))
+                        (event_body(event, &assessments_of(&event.event_id), names, as_of))
                     }
                 }
             }
@@ -489,7 +489,7 @@ fn timeline(detail: &CommitmentDetail, names: &Names, moment: &Moment) -> Markup
 pub(crate) fn render(
     detail: &CommitmentDetail,
     names: &Names,
-    moment: &Moment,
+    as_of: &PageAsOf,
     oembed: String,
 ) -> Markup {
     let path = format!("/commitments/{}", segment(&detail.id));
@@ -503,9 +503,9 @@ pub(crate) fn render(
         ),
         path,
         section: Section::Other,
-        as_of: moment.control(vec![]),
+        as_of: as_of.control(vec![]),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", format!("/v1/commitments/{api_id}")),
                 ("CSV", format!("/v1/commitments/{api_id}/history.csv")),
@@ -519,7 +519,7 @@ pub(crate) fn render(
     };
     let body = html! {
         p class="eyebrow" {
-            a href=(actor_link(&detail.owner, moment)) { (names.of(&detail.owner)) }
+            a href=(actor_link(&detail.owner, as_of)) { (names.of(&detail.owner)) }
             " · commitment " code { (detail.id) }
         }
         h1 { (detail.current.title) }
@@ -543,14 +543,14 @@ pub(crate) fn render(
             (versus(detail))
             section class="card" aria-labelledby="facts-heading" {
                 h2 id="facts-heading" { "Facts" }
-                (facts(detail, names, moment))
+                (facts(detail, names, as_of))
                 @if !detail.money.is_empty() {
                     h3 { "Money: pledged against spent" }
                     (money_bars(&detail.money))
                 }
             }
         }
-        (timeline(detail, names, moment))
+        (timeline(detail, names, as_of))
     };
     layout::page(&frame, body)
 }

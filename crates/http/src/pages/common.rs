@@ -4,11 +4,11 @@
 use super::chart::Share;
 use super::layout::{Format, href, segment};
 use super::tone::{Tone, badge, flag};
-use super::{Moment, PageError, Params, format};
+use super::{PageAsOf, PageError, Params, format};
 use crate::AppState;
 use covenant_core::proto::Verdict;
 use covenant_query::view::{CommitmentFlags, CommitmentSummary};
-use covenant_query::{Point, Projections, SEED_THEMES, Status, StatusCounts};
+use covenant_query::{Projections, ResolvedAsOf, SEED_THEMES, Status, StatusCounts};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
@@ -93,34 +93,34 @@ pub(crate) fn count_of(counts: &StatusCounts, tone: Tone) -> i64 {
 }
 
 /// A link that keeps the reader's `as_of`.
-pub(crate) fn link(path: &str, moment: &Moment, extra: &[(&str, &str)]) -> String {
+pub(crate) fn link(path: &str, as_of: &PageAsOf, extra: &[(&str, &str)]) -> String {
     let mut params: Vec<(String, String)> = extra
         .iter()
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
         .collect();
-    params.extend(moment.param());
+    params.extend(as_of.param());
     href(path, &params)
 }
 
-pub(crate) fn actor_link(id: &str, moment: &Moment) -> String {
-    link(&format!("/actors/{}", segment(id)), moment, &[])
+pub(crate) fn actor_link(id: &str, as_of: &PageAsOf) -> String {
+    link(&format!("/actors/{}", segment(id)), as_of, &[])
 }
 
-pub(crate) fn commitment_link(id: &str, moment: &Moment) -> String {
-    link(&format!("/commitments/{}", segment(id)), moment, &[])
+pub(crate) fn commitment_link(id: &str, as_of: &PageAsOf) -> String {
+    link(&format!("/commitments/{}", segment(id)), as_of, &[])
 }
 
-pub(crate) fn theme_link(theme: &str, moment: &Moment) -> String {
-    link(&format!("/themes/{}", segment(theme)), moment, &[])
+pub(crate) fn theme_link(theme: &str, as_of: &PageAsOf) -> String {
+    link(&format!("/themes/{}", segment(theme)), as_of, &[])
 }
 
 /// The JSON, CSV and Atom addresses of a page's data. JSON and CSV keep the reader's
 /// `as_of`; a feed is always of the latest, as feed readers poll it for news.
-pub(crate) fn formats(moment: &Moment, entries: &[(&'static str, String)]) -> Vec<Format> {
+pub(crate) fn formats(as_of: &PageAsOf, entries: &[(&'static str, String)]) -> Vec<Format> {
     entries
         .iter()
         .map(|(label, url)| {
-            let url = match &moment.requested {
+            let url = match &as_of.requested {
                 Some(as_of) if *label != "Atom" => {
                     let separator = if url.contains('?') { '&' } else { '?' };
                     let query = form_urlencoded::Serializer::new(String::new())
@@ -141,7 +141,7 @@ pub(crate) struct Names(HashMap<String, String>);
 impl Names {
     pub(crate) fn load<'a>(
         projections: &Projections,
-        point: &Point,
+        point: &ResolvedAsOf,
         ids: impl IntoIterator<Item = &'a str>,
     ) -> Result<Names, PageError> {
         let mut names = HashMap::new();
@@ -196,7 +196,7 @@ pub(crate) enum ListOf<'a> {
 pub(crate) fn commitment_list(
     items: &[CommitmentSummary],
     names: &Names,
-    moment: &Moment,
+    as_of: &PageAsOf,
     list_of: ListOf<'_>,
 ) -> Markup {
     let show_owner = list_of == ListOf::Everyone;
@@ -205,17 +205,17 @@ pub(crate) fn commitment_list(
             @for item in items {
                 li data-status=(item.status.as_str()) {
                     div {
-                        a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                        a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                         " " (status_badge(item.status)) " " (flags(&item.flags))
                     }
                     div class="item-meta" {
                         @if show_owner {
-                            span { a href=(actor_link(&item.owner, moment)) { (names.of(&item.owner)) } }
+                            span { a href=(actor_link(&item.owner, as_of)) { (names.of(&item.owner)) } }
                         }
                         @if let ListOf::Actor(actor) = list_of && item.owner != actor {
                             span class="partner-mark" {
                                 "Delivery partner · answerable: "
-                                a href=(actor_link(&item.owner, moment)) { (names.of(&item.owner)) }
+                                a href=(actor_link(&item.owner, as_of)) { (names.of(&item.owner)) }
                             }
                         }
                         span { "Made " (format::date(&item.made_on)) }
@@ -232,7 +232,7 @@ pub(crate) fn commitment_list(
                             span {
                                 @for (index, theme) in item.themes.iter().enumerate() {
                                     @if index > 0 { ", " }
-                                    a href=(theme_link(theme, moment)) { (theme) }
+                                    a href=(theme_link(theme, as_of)) { (theme) }
                                 }
                             }
                         }
@@ -290,14 +290,14 @@ impl ListFilter {
 pub(crate) fn filter_form(
     action: &str,
     filter: &ListFilter,
-    moment: &Moment,
+    as_of: &PageAsOf,
     themes: &[String],
     choose_theme: bool,
 ) -> Markup {
     html! {
         form class="filters" method="get" action=(action) data-autosubmit
             aria-label="Filter the commitments" {
-            @for (key, value) in moment.param() {
+            @for (key, value) in as_of.param() {
                 input type="hidden" name=(key) value=(value);
             }
             @if choose_theme {
@@ -324,7 +324,7 @@ pub(crate) fn filter_form(
             }
             button type="submit" { "Apply" }
             @if filter.theme.is_some() || filter.status.is_some() {
-                a href=(link(action, moment, &[])) { "Clear filters" }
+                a href=(link(action, as_of, &[])) { "Clear filters" }
             }
         }
     }
@@ -345,12 +345,12 @@ pub(crate) fn theme_choices<'a>(seen: impl IntoIterator<Item = &'a String>) -> V
 pub(crate) fn pager(
     action: &str,
     filter: &ListFilter,
-    moment: &Moment,
+    as_of: &PageAsOf,
     next: Option<&str>,
 ) -> Markup {
     let first_page = {
         let mut params = filter.keep();
-        params.extend(moment.param());
+        params.extend(as_of.param());
         href(action, &params)
     };
     html! {
@@ -363,7 +363,7 @@ pub(crate) fn pager(
             @if let Some(next) = next {
                 @let next_page = {
                     let mut params = filter.keep();
-                    params.extend(moment.param());
+                    params.extend(as_of.param());
                     params.push(("cursor".to_owned(), next.to_owned()));
                     href(action, &params)
                 };
@@ -429,20 +429,20 @@ mod tests {
 
     #[test]
     fn data_links_keep_the_moment_except_the_feed() {
-        let point = Point {
+        let point = ResolvedAsOf {
             size: 12,
             date: covenant_core::event::Date::parse("2026-01-01").unwrap(),
             world: None,
             latest: false,
         };
-        let moment = Moment {
+        let as_of = PageAsOf {
             point,
             recorded: None,
             requested: Some("2026-01-01".into()),
             checkpoints: vec![],
         };
         let links = formats(
-            &moment,
+            &as_of,
             &[
                 ("JSON", "/v1/actors/A".to_owned()),
                 ("CSV", "/v1/commitments.csv?actor=A".to_owned()),
@@ -459,7 +459,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            commitment_link("a b", &moment),
+            commitment_link("a b", &as_of),
             "/commitments/a%20b?as_of=2026-01-01"
         );
     }

@@ -18,7 +18,7 @@ mod oembed;
 mod svg;
 
 use super::layout::segment;
-use super::{Moment, PageError, Params, bare_moment, common::projections};
+use super::{PageAsOf, PageError, Params, bare_moment, common::projections};
 use crate::AppState;
 use crate::server::{CARD_CONTENT_SECURITY_POLICY, Embeddable, SVG_CONTENT_SECURITY_POLICY};
 use axum::Router;
@@ -26,7 +26,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use covenant_query::Point;
+use covenant_query::ResolvedAsOf;
 
 pub(crate) use card::Card;
 
@@ -170,15 +170,15 @@ async fn actor_svg(
 /// What a card request comes to.
 enum Outcome {
     /// The client's copy (its `If-None-Match`) is still right.
-    NotModified(Point),
-    Card(Box<Card>, Moment),
+    NotModified(ResolvedAsOf),
+    Card(Box<Card>, PageAsOf),
     /// An unknown subject, a bad `as_of`, a server without projections.
-    Failed(PageError, Option<Point>),
+    Failed(PageError, Option<ResolvedAsOf>),
 }
 
 /// The `ETag` of a card at `point`: the log size, the date that judges overdue, the world
 /// date if one cuts the answer, and the cards' revision.
-fn etag(point: &Point) -> String {
+fn etag(point: &ResolvedAsOf) -> String {
     let world = point
         .world
         .map(|world| format!("-w{world}"))
@@ -205,16 +205,16 @@ fn prepare(
         Ok(projections) => projections,
         Err(error) => return Outcome::Failed(error, None),
     };
-    let moment = match bare_moment(projections, params) {
-        Ok(moment) => moment,
+    let as_of = match bare_moment(projections, params) {
+        Ok(as_of) => as_of,
         Err(error) => return Outcome::Failed(error, None),
     };
-    if if_none_match.is_some_and(|value| matches(value, &etag(&moment.point))) {
-        return Outcome::NotModified(moment.point);
+    if if_none_match.is_some_and(|value| matches(value, &etag(&as_of.point))) {
+        return Outcome::NotModified(as_of.point);
     }
-    match card::load(projections, subject, &moment.point) {
-        Ok(card) => Outcome::Card(Box::new(card), moment),
-        Err(error) => Outcome::Failed(error, Some(moment.point)),
+    match card::load(projections, subject, &as_of.point) {
+        Ok(card) => Outcome::Card(Box::new(card), as_of),
+        Err(error) => Outcome::Failed(error, Some(as_of.point)),
     }
 }
 
@@ -241,12 +241,12 @@ async fn answer(
         Outcome::NotModified(point) => {
             embeddable(StatusCode::NOT_MODIFIED, shape, Some(&point), String::new())
         }
-        Outcome::Card(card, moment) => {
+        Outcome::Card(card, as_of) => {
             let body = match shape {
-                Shape::Html => card::html(&card, &moment).into_string(),
-                Shape::Svg => svg::card(&card, &moment.point),
+                Shape::Html => card::html(&card, &as_of).into_string(),
+                Shape::Svg => svg::card(&card, &as_of.point),
             };
-            embeddable(StatusCode::OK, shape, Some(&moment.point), body)
+            embeddable(StatusCode::OK, shape, Some(&as_of.point), body)
         }
         Outcome::Failed(error, point) => {
             let body = match shape {
@@ -260,7 +260,12 @@ async fn answer(
 
 /// A card response: framable by any site, with its own policy, cacheable for a minute, with
 /// the `ETag` and log size of the point it shows (when there is one).
-fn embeddable(status: StatusCode, shape: Shape, point: Option<&Point>, body: String) -> Response {
+fn embeddable(
+    status: StatusCode,
+    shape: Shape,
+    point: Option<&ResolvedAsOf>,
+    body: String,
+) -> Response {
     let mut response = (status, body).into_response();
     response.extensions_mut().insert(Embeddable);
     let headers = response.headers_mut();
@@ -293,7 +298,7 @@ fn embeddable(status: StatusCode, shape: Shape, point: Option<&Point>, body: Str
 }
 
 /// "As of the log at 1,204 entries, 4 Dec 2026": the point a card shows, in words.
-pub(crate) fn as_of_words(point: &Point) -> String {
+pub(crate) fn as_of_words(point: &ResolvedAsOf) -> String {
     let entries = super::format::thousands(i64::try_from(point.size).unwrap_or(i64::MAX));
     let date = super::format::date(&point.date.to_string());
     match point.world {
@@ -310,8 +315,8 @@ mod tests {
     use super::*;
     use covenant_core::event::Date;
 
-    fn point(size: u64) -> Point {
-        Point {
+    fn point(size: u64) -> ResolvedAsOf {
+        ResolvedAsOf {
             size,
             date: Date::parse("2026-12-04").expect("a date"),
             world: None,

@@ -7,7 +7,7 @@ use super::common::{
     theme_link,
 };
 use super::layout::{self, Frame, Section};
-use super::{Moment, PageError, Params, diff, format, moment};
+use super::{PageAsOf, PageError, Params, diff, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
 use covenant_core::proto::{ActorKind, EventKind, Stance};
@@ -71,7 +71,7 @@ pub(crate) struct Home {
 
 fn latest_outcomes(
     projections: &Projections,
-    moment: &Moment,
+    as_of: &PageAsOf,
 ) -> Result<Vec<CommitmentSummary>, PageError> {
     let mut outcomes = vec![];
     for status in [
@@ -83,7 +83,7 @@ fn latest_outcomes(
             status: Some(status),
             ..CommitmentFilter::default()
         };
-        let page = projections.commitments(&moment.point, &filter, None, OUTCOME_SCAN)?;
+        let page = projections.commitments(&as_of.point, &filter, None, OUTCOME_SCAN)?;
         outcomes.extend(page.items);
     }
     outcomes.sort_by(|a, b| b.outcome_on.cmp(&a.outcome_on).then(a.id.cmp(&b.id)));
@@ -94,12 +94,12 @@ fn latest_outcomes(
 /// Moved goalposts, most recently moved first, from the first [`MOVED_SCAN`] of them.
 fn recently_moved(
     projections: &Projections,
-    moment: &Moment,
+    as_of: &PageAsOf,
     items: &[GoalpostItem],
 ) -> Result<Vec<Moved>, PageError> {
     let mut moved = vec![];
     for item in items {
-        let Some(history) = projections.history(&item.id, &moment.point)? else {
+        let Some(history) = projections.history(&item.id, &as_of.point)? else {
             continue;
         };
         let moved_on = history
@@ -138,30 +138,30 @@ fn recently_moved(
 
 fn most_overdue(
     projections: &Projections,
-    moment: &Moment,
+    as_of: &PageAsOf,
 ) -> Result<Vec<CommitmentSummary>, PageError> {
     let filter = CommitmentFilter {
         status: Some(Status::Overdue),
         ..CommitmentFilter::default()
     };
     let mut overdue = projections
-        .commitments(&moment.point, &filter, None, OUTCOME_SCAN)?
+        .commitments(&as_of.point, &filter, None, OUTCOME_SCAN)?
         .items;
     overdue.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then(a.id.cmp(&b.id)));
     overdue.truncate(LIST_LIMIT);
     Ok(overdue)
 }
 
-fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>, PageError> {
+fn disputed(projections: &Projections, as_of: &PageAsOf) -> Result<Vec<Disputed>, PageError> {
     let filter = CommitmentFilter {
         flag: Some(Flag::Disputed),
         ..CommitmentFilter::default()
     };
-    let page = projections.commitments(&moment.point, &filter, None, LIST_LIMIT)?;
+    let page = projections.commitments(&as_of.point, &filter, None, LIST_LIMIT)?;
     let mut disputed = vec![];
     for commitment in page.items {
         let dispute = projections
-            .commitment(&commitment.id, &moment.point)?
+            .commitment(&commitment.id, &as_of.point)?
             .and_then(|detail| {
                 detail
                     .assessments
@@ -179,7 +179,7 @@ fn disputed(projections: &Projections, moment: &Moment) -> Result<Vec<Disputed>,
 /// Actors of `kind` with commitments that the league table leaves out.
 fn unranked(
     projections: &Projections,
-    moment: &Moment,
+    as_of: &PageAsOf,
     kind: ActorKind,
     table: &LeagueTable,
 ) -> Result<Vec<Unranked>, PageError> {
@@ -189,7 +189,7 @@ fn unranked(
     let mut found = vec![];
     let mut cursor: Option<String> = None;
     loop {
-        let page = projections.actors(&moment.point, Some(kind), cursor.as_deref(), 500)?;
+        let page = projections.actors(&as_of.point, Some(kind), cursor.as_deref(), 500)?;
         for summary in page.items {
             let ranked = table.rows.iter().any(|row| row.actor == summary.actor.id);
             if !ranked && summary.commitments > 0 {
@@ -211,24 +211,24 @@ fn unranked(
 
 fn league(
     projections: &Projections,
-    moment: &Moment,
+    as_of: &PageAsOf,
     kind: ActorKind,
 ) -> Result<LeagueTable, PageError> {
     let rules = LeagueRules {
         min_resolved: MIN_RESOLVED,
         kind: Some(kind),
     };
-    Ok(projections.league_table(&moment.point, &rules)?)
+    Ok(projections.league_table(&as_of.point, &rules)?)
 }
 
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
-    let overall = projections.overall_scorecard(&moment.point, MOVED_SCAN)?;
-    let moved = recently_moved(projections, &moment, &overall.goalposts_moved.items)?;
-    let latest_outcomes = latest_outcomes(projections, &moment)?;
-    let disputed = disputed(projections, &moment)?;
-    let overdue = most_overdue(projections, &moment)?;
+    let as_of = page_as_of(state, projections, params)?;
+    let overall = projections.overall_scorecard(&as_of.point, MOVED_SCAN)?;
+    let moved = recently_moved(projections, &as_of, &overall.goalposts_moved.items)?;
+    let latest_outcomes = latest_outcomes(projections, &as_of)?;
+    let disputed = disputed(projections, &as_of)?;
+    let overdue = most_overdue(projections, &as_of)?;
     let checkpoint = state
         .store
         .latest_checkpoint()
@@ -249,15 +249,15 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
                 .map(|dispute| dispute.assessor.as_str()),
         )
         .collect::<Vec<_>>();
-    let names = Names::load(projections, &moment.point, owners)?;
-    let departments = league(projections, &moment, ActorKind::Department)?;
-    let mps = league(projections, &moment, ActorKind::Mp)?;
+    let names = Names::load(projections, &as_of.point, owners)?;
+    let departments = league(projections, &as_of, ActorKind::Department)?;
+    let mps = league(projections, &as_of, ActorKind::Mp)?;
     let home = Home {
-        unranked_departments: unranked(projections, &moment, ActorKind::Department, &departments)?,
-        unranked_mps: unranked(projections, &moment, ActorKind::Mp, &mps)?,
+        unranked_departments: unranked(projections, &as_of, ActorKind::Department, &departments)?,
+        unranked_mps: unranked(projections, &as_of, ActorKind::Mp, &mps)?,
         departments,
         mps,
-        themes: projections.themes(&moment.point)?.items,
+        themes: projections.themes(&as_of.point)?.items,
         overall,
         moved,
         overdue,
@@ -267,7 +267,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         names,
         base_url: base_url.to_owned(),
     };
-    Ok(render(&home, &moment))
+    Ok(render(&home, &as_of))
 }
 
 fn league_card(
@@ -275,7 +275,7 @@ fn league_card(
     id: &str,
     table: &LeagueTable,
     unranked: &[Unranked],
-    moment: &Moment,
+    as_of: &PageAsOf,
 ) -> Markup {
     html! {
         section class="card" aria-labelledby=(id) {
@@ -299,7 +299,7 @@ fn league_card(
                             @for row in table.rows.iter().take(LEAGUE_ROWS) {
                                 tr data-actor=(row.actor) {
                                     td class="rank" { (row.rank) }
-                                    td { a href=(actor_link(&row.actor, moment)) { (row.name) } }
+                                    td { a href=(actor_link(&row.actor, as_of)) { (row.name) } }
                                     td class="num" {
                                         span class="meter" aria-hidden="true" {
                                             span style={ "width:" (format!("{:.0}", row.delivery_rate * 100.0)) "%" } {}
@@ -319,7 +319,7 @@ fn league_card(
                     strong { "Not yet ranked" } " (fewer than " (MIN_RESOLVED) " resolved): "
                     @for (index, actor) in unranked.iter().take(UNRANKED_NAMES).enumerate() {
                         @if index > 0 { ", " }
-                        a href=(actor_link(&actor.id, moment)) { (actor.name) }
+                        a href=(actor_link(&actor.id, as_of)) { (actor.name) }
                         span class="muted" { " (" (actor.resolved) " of " (actor.commitments) ")" }
                     }
                     @if unranked.len() > UNRANKED_NAMES { " and " (unranked.len() - UNRANKED_NAMES) " more" }
@@ -328,7 +328,7 @@ fn league_card(
             @if table.rows.len() > LEAGUE_ROWS {
                 p {
                     "Top " (LEAGUE_ROWS) " of " (table.rows.len()) " shown; "
-                    a href=(full_table_link(table, moment)) { "the whole table as CSV" } "."
+                    a href=(full_table_link(table, as_of)) { "the whole table as CSV" } "."
                 }
             }
             p class="muted small" {
@@ -339,17 +339,17 @@ fn league_card(
     }
 }
 
-fn full_table_link(table: &LeagueTable, moment: &Moment) -> String {
+fn full_table_link(table: &LeagueTable, as_of: &PageAsOf) -> String {
     let kind = table.kind.map_or("", |kind| kind.schema_name());
     let min_resolved = table.min_resolved.to_string();
     link(
         "/v1/league.csv",
-        moment,
+        as_of,
         &[("kind", kind), ("min_resolved", min_resolved.as_str())],
     )
 }
 
-fn overdue_card(home: &Home, moment: &Moment) -> Markup {
+fn overdue_card(home: &Home, as_of: &PageAsOf) -> Markup {
     let total = home.overall.overdue.total;
     html! {
         section class="card" aria-labelledby="overdue-heading" {
@@ -360,9 +360,9 @@ fn overdue_card(home: &Home, moment: &Moment) -> Markup {
                 ul class="items" {
                     @for item in &home.overdue {
                         li {
-                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                             div class="item-meta" {
-                                span { a href=(actor_link(&item.owner, moment)) { (home.names.of(&item.owner)) } }
+                                span { a href=(actor_link(&item.owner, as_of)) { (home.names.of(&item.owner)) } }
                                 @if let Some(due) = &item.due_by { span { "Was due " (format::date(due)) } }
                                 @if let Some(days) = item.days_overdue {
                                     span { strong { (format::days(i64::from(days))) " overdue" } }
@@ -372,14 +372,14 @@ fn overdue_card(home: &Home, moment: &Moment) -> Markup {
                     }
                 }
                 @if total > home.overdue.len() as i64 {
-                    p { a href=(link("/search", moment, &[("status", "overdue")])) { "All " (total) " overdue commitments" } }
+                    p { a href=(link("/search", as_of, &[("status", "overdue")])) { "All " (total) " overdue commitments" } }
                 }
             }
         }
     }
 }
 
-fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
+fn goalposts_card(home: &Home, as_of: &PageAsOf) -> Markup {
     html! {
         section class="card" aria-labelledby="goalposts-heading" {
             h2 id="goalposts-heading" { "Goalposts moved " span class="count" { "(" (home.overall.goalposts_moved.total) ")" } }
@@ -389,7 +389,7 @@ fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
                 ul class="items" {
                     @for Moved { item, moved_on } in &home.moved {
                         li {
-                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                             div class="item-meta" {
                                 @if !moved_on.is_empty() {
                                     span { "Moved " (format::date(moved_on)) }
@@ -414,14 +414,14 @@ fn goalposts_card(home: &Home, moment: &Moment) -> Markup {
                     }
                 }
                 @if home.overall.goalposts_moved.total > home.moved.len() as i64 {
-                    p { a href=(link("/search", moment, &[("flag", "goalposts_moved")])) { "All " (home.overall.goalposts_moved.total) " with moved goalposts" } }
+                    p { a href=(link("/search", as_of, &[("flag", "goalposts_moved")])) { "All " (home.overall.goalposts_moved.total) " with moved goalposts" } }
                 }
             }
         }
     }
 }
 
-fn outcomes_card(home: &Home, moment: &Moment) -> Markup {
+fn outcomes_card(home: &Home, as_of: &PageAsOf) -> Markup {
     html! {
         section class="card" aria-labelledby="outcomes-heading" {
             h2 id="outcomes-heading" { "Latest outcomes" }
@@ -431,13 +431,13 @@ fn outcomes_card(home: &Home, moment: &Moment) -> Markup {
                 ul class="items" {
                     @for item in &home.latest_outcomes {
                         li {
-                            a class="item-title" href=(commitment_link(&item.id, moment)) { (item.title) }
+                            a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                             " " (status_badge(item.status))
                             @if item.flags.disputed {
                                 " " span class="flag flag-disputed" { "Disputed" }
                             }
                             div class="item-meta" {
-                                span { a href=(actor_link(&item.owner, moment)) { (home.names.of(&item.owner)) } }
+                                span { a href=(actor_link(&item.owner, as_of)) { (home.names.of(&item.owner)) } }
                                 @if let Some(on) = &item.outcome_on { span { "Reported " (format::date(on)) } }
                             }
                         }
@@ -448,7 +448,7 @@ fn outcomes_card(home: &Home, moment: &Moment) -> Markup {
     }
 }
 
-fn disputes_card(home: &Home, moment: &Moment) -> Markup {
+fn disputes_card(home: &Home, as_of: &PageAsOf) -> Markup {
     html! {
         section class="card" aria-labelledby="disputes-heading" {
             h2 id="disputes-heading" { "Disputed claims" }
@@ -458,9 +458,9 @@ fn disputes_card(home: &Home, moment: &Moment) -> Markup {
                 ul class="items" {
                     @for item in home.disputed.iter() {
                         li {
-                            a class="item-title" href=(commitment_link(&item.commitment.id, moment)) { (item.commitment.title) }
+                            a class="item-title" href=(commitment_link(&item.commitment.id, as_of)) { (item.commitment.title) }
                             div class="item-meta" {
-                                span { a href=(actor_link(&item.commitment.owner, moment)) { (home.names.of(&item.commitment.owner)) } }
+                                span { a href=(actor_link(&item.commitment.owner, as_of)) { (home.names.of(&item.commitment.owner)) } }
                                 span { "claims " (status_badge(item.commitment.status)) }
                             }
                             @if let Some(dispute) = &item.dispute {
@@ -477,21 +477,21 @@ fn disputes_card(home: &Home, moment: &Moment) -> Markup {
     }
 }
 
-fn themes_card(themes: &[ThemeSummary], moment: &Moment) -> Markup {
+fn themes_card(themes: &[ThemeSummary], as_of: &PageAsOf) -> Markup {
     html! {
         section class="card" aria-labelledby="themes-heading" {
             h2 id="themes-heading" { "By value" }
             ul class="themes" {
                 @for theme in themes.iter().filter(|theme| theme.seed) {
                     li {
-                        a href=(theme_link(&theme.theme, moment)) {
+                        a href=(theme_link(&theme.theme, as_of)) {
                             (format::words_of(&theme.theme)) " "
                             span class="muted" { "(" (theme.commitments) ", " (format::rate(theme.delivery_rate)) " delivered)" }
                         }
                     }
                 }
             }
-            p { a href=(link("/themes", moment, &[])) { "All themes" } }
+            p { a href=(link("/themes", as_of, &[])) { "All themes" } }
         }
     }
 }
@@ -524,7 +524,7 @@ fn verify_section(home: &Home) -> Markup {
     }
 }
 
-pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
+pub(crate) fn render(home: &Home, as_of: &PageAsOf) -> Markup {
     let overall = &home.overall;
     let frame = Frame {
         title: "Promised versus done".to_owned(),
@@ -532,9 +532,9 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
             .to_owned(),
         path: "/".to_owned(),
         section: Section::Home,
-        as_of: moment.control(vec![]),
+        as_of: as_of.control(vec![]),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", "/v1/scorecard".to_owned()),
                 ("CSV", "/v1/league.csv".to_owned()),
@@ -549,7 +549,7 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
             "signed log. Of the " (format::thousands(overall.resolved)) " with a final answer, the delivery rate is "
             strong { (format::rate(overall.delivery_rate)) } "."
         }
-        @let (year, _, _) = moment.point.date.year_month_day();
+        @let (year, _, _) = as_of.point.date.year_month_day();
         p class="report-links" {
             "The annual covenant report of all of government: "
             a href=(crate::report::page_path(None, year)) { (year) " so far" } ", "
@@ -572,16 +572,16 @@ pub(crate) fn render(home: &Home, moment: &Moment) -> Markup {
             }
         }
         div class="grid grid-wide" {
-            (league_card("Departments ranked by delivery", "departments-heading", &home.departments, &home.unranked_departments, moment))
-            (league_card("MPs ranked by delivery", "mps-heading", &home.mps, &home.unranked_mps, moment))
+            (league_card("Departments ranked by delivery", "departments-heading", &home.departments, &home.unranked_departments, as_of))
+            (league_card("MPs ranked by delivery", "mps-heading", &home.mps, &home.unranked_mps, as_of))
         }
         div class="grid grid-wide" {
-            (overdue_card(home, moment))
-            (goalposts_card(home, moment))
-            (outcomes_card(home, moment))
-            (disputes_card(home, moment))
+            (overdue_card(home, as_of))
+            (goalposts_card(home, as_of))
+            (outcomes_card(home, as_of))
+            (disputes_card(home, as_of))
         }
-        (themes_card(&home.themes, moment))
+        (themes_card(&home.themes, as_of))
         (verify_section(home))
     };
     layout::page(&frame, body)

@@ -32,7 +32,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use covenant_core::event::Date;
-use covenant_query::{AsOf, Point, Projections, QueryError};
+use covenant_query::{AsOf, Projections, QueryError, ResolvedAsOf};
 use layout::{AsOfControl, Frame, Section};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
@@ -105,8 +105,8 @@ impl From<QueryError> for PageError {
 }
 
 /// The moment of the log a page shows, and how to talk about it.
-pub(crate) struct Moment {
-    pub point: Point,
+pub(crate) struct PageAsOf {
+    pub point: ResolvedAsOf,
     /// The reader's `as_of`, when they asked for one.
     pub requested: Option<String>,
     /// The reader's `recorded` (which entries count), when they asked for one.
@@ -115,7 +115,7 @@ pub(crate) struct Moment {
     pub checkpoints: Vec<u64>,
 }
 
-impl Moment {
+impl PageAsOf {
     pub(crate) fn control(&self, mut keep: Vec<(String, String)>) -> AsOfControl {
         // The form changes `as_of`; a `recorded` the reader chose stays.
         keep.extend(
@@ -172,7 +172,10 @@ fn today() -> Date {
 const CHECKPOINT_SUGGESTIONS: usize = 12;
 
 /// The moment `params` ask for (`as_of`, `recorded`), without the checkpoint suggestions.
-pub(crate) fn bare_moment(projections: &Projections, params: &Params) -> Result<Moment, PageError> {
+pub(crate) fn bare_moment(
+    projections: &Projections,
+    params: &Params,
+) -> Result<PageAsOf, PageError> {
     let requested = params
         .get("as_of")
         .map(|value| value.trim().to_owned())
@@ -183,7 +186,7 @@ pub(crate) fn bare_moment(projections: &Projections, params: &Params) -> Result<
         .filter(|value| !value.is_empty());
     let as_of = parse_as_of(requested.as_deref().unwrap_or(""), recorded.as_deref())?;
     let point = projections.resolve(as_of, today())?;
-    Ok(Moment {
+    Ok(PageAsOf {
         point,
         requested,
         recorded,
@@ -191,16 +194,16 @@ pub(crate) fn bare_moment(projections: &Projections, params: &Params) -> Result<
     })
 }
 
-pub(crate) fn moment(
+pub(crate) fn page_as_of(
     state: &AppState,
     projections: &Projections,
     params: &Params,
-) -> Result<Moment, PageError> {
-    let moment = bare_moment(projections, params)?;
+) -> Result<PageAsOf, PageError> {
+    let as_of = bare_moment(projections, params)?;
     let checkpoints = checkpoint_suggestions(state, projections)?;
-    Ok(Moment {
+    Ok(PageAsOf {
         checkpoints,
-        ..moment
+        ..as_of
     })
 }
 

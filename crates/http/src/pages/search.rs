@@ -5,7 +5,7 @@ use super::common::{
 };
 use super::layout::{self, Frame, Section, href};
 use super::tone::Tone;
-use super::{Moment, PageError, Params, format, moment};
+use super::{PageAsOf, PageError, Params, format, page_as_of};
 use crate::AppState;
 use covenant_core::event::Date;
 use covenant_query::view::CommitmentPage;
@@ -112,13 +112,13 @@ impl SearchQuery {
 
 pub(crate) fn page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
+    let as_of = page_as_of(state, projections, params)?;
     let query = SearchQuery::from_params(params)?;
     let results = if query.is_empty() {
         None
     } else {
         Some(projections.commitments(
-            &moment.point,
+            &as_of.point,
             &query.filter(),
             query.list.cursor.as_deref(),
             PAGE_SIZE,
@@ -127,9 +127,9 @@ pub(crate) fn page(state: &AppState, params: &Params) -> Result<Markup, PageErro
     let owners = results
         .iter()
         .flat_map(|page| page.items.iter().map(|item| item.owner.as_str()));
-    let names = Names::load(projections, &moment.point, owners)?;
+    let names = Names::load(projections, &as_of.point, owners)?;
     let themes = projections
-        .themes(&moment.point)?
+        .themes(&as_of.point)?
         .items
         .into_iter()
         .map(|theme| theme.theme)
@@ -139,14 +139,14 @@ pub(crate) fn page(state: &AppState, params: &Params) -> Result<Markup, PageErro
         results.as_ref(),
         &theme_choices(&themes),
         &names,
-        &moment,
+        &as_of,
     ))
 }
 
-fn search_form(query: &SearchQuery, themes: &[String], moment: &Moment) -> Markup {
+fn search_form(query: &SearchQuery, themes: &[String], as_of: &PageAsOf) -> Markup {
     html! {
         form class="search" method="get" action="/search" role="search" {
-            @for (key, value) in moment.param() {
+            @for (key, value) in as_of.param() {
                 input type="hidden" name=(key) value=(value);
             }
             div class="search-box" {
@@ -202,7 +202,7 @@ pub(crate) fn render(
     results: Option<&CommitmentPage>,
     themes: &[String],
     names: &Names,
-    moment: &Moment,
+    as_of: &PageAsOf,
 ) -> Markup {
     let keep = query.keep();
     let mut api_params = keep.clone();
@@ -216,9 +216,9 @@ pub(crate) fn render(
         description: "Search every commitment by words, theme, status and date.".to_owned(),
         path: "/search".to_owned(),
         section: Section::Search,
-        as_of: moment.control(keep),
+        as_of: as_of.control(keep),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", href("/v1/commitments", &api_params)),
                 ("CSV", href("/v1/commitments.csv", &api_params)),
@@ -228,7 +228,7 @@ pub(crate) fn render(
     };
     let body = html! {
         h1 { "Search commitments" }
-        (search_form(query, themes, moment))
+        (search_form(query, themes, as_of))
         @match results {
             None => p class="muted" { "Type words from a promise, or choose a theme, a status or a flag." },
             Some(page) => {
@@ -238,8 +238,8 @@ pub(crate) fn render(
                         @else if page.next_cursor.is_some() { "First " (page.items.len()) " matches" }
                         @else { (page.items.len()) " " (if page.items.len() == 1 { "match" } else { "matches" }) }
                     }
-                    (commitment_list(&page.items, names, moment, ListOf::Everyone))
-                    (search_pager(query, moment, page.next_cursor.as_deref()))
+                    (commitment_list(&page.items, names, as_of, ListOf::Everyone))
+                    (search_pager(query, as_of, page.next_cursor.as_deref()))
                 }
             }
         }
@@ -247,9 +247,9 @@ pub(crate) fn render(
     layout::page(&frame, body)
 }
 
-fn search_pager(query: &SearchQuery, moment: &Moment, next: Option<&str>) -> Markup {
+fn search_pager(query: &SearchQuery, as_of: &PageAsOf, next: Option<&str>) -> Markup {
     let mut params = query.keep();
-    params.extend(moment.param());
+    params.extend(as_of.param());
     let next_link = next.map(|cursor| {
         let mut with_cursor = params.clone();
         with_cursor.push(("cursor".to_owned(), cursor.to_owned()));

@@ -8,7 +8,7 @@ use super::common::{
 };
 use super::layout::{self, Frame, Section, segment};
 use super::periods::Dated;
-use super::{Moment, PageError, Params, format, moment};
+use super::{PageAsOf, PageError, Params, format, page_as_of};
 use crate::AppState;
 use covenant_query::view::{CommitmentPage, Scorecard, ThemeSummary};
 use covenant_query::{CommitmentFilter, SEED_THEMES};
@@ -33,20 +33,20 @@ fn seed_meaning(theme: &str) -> Option<&'static str> {
 
 pub(crate) fn list_page(state: &AppState, params: &Params) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
-    let themes = projections.themes(&moment.point)?.items;
-    Ok(render_list(&themes, &moment))
+    let as_of = page_as_of(state, projections, params)?;
+    let themes = projections.themes(&as_of.point)?.items;
+    Ok(render_list(&themes, &as_of))
 }
 
-pub(crate) fn render_list(themes: &[ThemeSummary], moment: &Moment) -> Markup {
+pub(crate) fn render_list(themes: &[ThemeSummary], as_of: &PageAsOf) -> Markup {
     let frame = Frame {
         title: "Themes".to_owned(),
         description: "Commitments by the values they serve.".to_owned(),
         path: "/themes".to_owned(),
         section: Section::Themes,
-        as_of: moment.control(vec![]),
+        as_of: as_of.control(vec![]),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", "/v1/themes".to_owned()),
                 ("CSV", "/v1/themes.csv".to_owned()),
@@ -72,9 +72,9 @@ pub(crate) fn render_list(themes: &[ThemeSummary], moment: &Moment) -> Markup {
     let body = html! {
         h1 { "Themes" }
         p class="lede" { "Every commitment names the values it serves: the seven seed values of the covenant, and any other tags." }
-        (theme_table("seeds-heading", "The seven seed values", &seeds, moment))
+        (theme_table("seeds-heading", "The seven seed values", &seeds, as_of))
         @if !others.is_empty() {
-            (theme_table("others-heading", "Other tags", &others, moment))
+            (theme_table("others-heading", "Other tags", &others, as_of))
         }
     };
     layout::page(&frame, body)
@@ -86,7 +86,7 @@ struct ThemeRow<'a> {
     summary: Option<&'a ThemeSummary>,
 }
 
-fn theme_table(id: &str, title: &str, rows: &[ThemeRow], moment: &Moment) -> Markup {
+fn theme_table(id: &str, title: &str, rows: &[ThemeRow], as_of: &PageAsOf) -> Markup {
     html! {
         section class="card" aria-labelledby=(id) {
             h2 id=(id) { (title) }
@@ -103,7 +103,7 @@ fn theme_table(id: &str, title: &str, rows: &[ThemeRow], moment: &Moment) -> Mar
                     tbody {
                         @for row in rows {
                             tr {
-                                th scope="row" { a href=(theme_link(row.name, moment)) { (format::words_of(row.name)) } }
+                                th scope="row" { a href=(theme_link(row.name, as_of)) { (format::words_of(row.name)) } }
                                 @match row.summary {
                                     Some(theme) => {
                                         td class="num" { (format::thousands(theme.commitments)) }
@@ -144,9 +144,9 @@ pub(crate) fn theme_page(
     params: &Params,
 ) -> Result<Markup, PageError> {
     let projections = projections(state)?;
-    let moment = moment(state, projections, params)?;
+    let as_of = page_as_of(state, projections, params)?;
     let filter = ListFilter::from_params(params)?;
-    let scorecard = projections.theme_scorecard(theme, &moment.point, LIST_LIMIT)?;
+    let scorecard = projections.theme_scorecard(theme, &as_of.point, LIST_LIMIT)?;
     if scorecard.is_none() && !SEED_THEMES.contains(&theme) {
         return Err(PageError::not_found(format!(
             "no commitment names the theme {theme:?} at this point"
@@ -158,14 +158,14 @@ pub(crate) fn theme_page(
         ..CommitmentFilter::default()
     };
     let list = projections.commitments(
-        &moment.point,
+        &as_of.point,
         &list_filter,
         filter.cursor.as_deref(),
         PAGE_SIZE,
     )?;
     let names = Names::load(
         projections,
-        &moment.point,
+        &as_of.point,
         list.items.iter().map(|item| item.owner.as_str()),
     )?;
     let everything = CommitmentFilter {
@@ -174,7 +174,7 @@ pub(crate) fn theme_page(
     };
     let dated = dated(
         &projections
-            .commitments(&moment.point, &everything, None, CHART_LIMIT)?
+            .commitments(&as_of.point, &everything, None, CHART_LIMIT)?
             .items,
     );
     let view = ThemeView {
@@ -185,10 +185,10 @@ pub(crate) fn theme_page(
         filter,
         names,
     };
-    Ok(render_theme(&view, &moment))
+    Ok(render_theme(&view, &as_of))
 }
 
-pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
+pub(crate) fn render_theme(view: &ThemeView, as_of: &PageAsOf) -> Markup {
     let path = format!("/themes/{}", segment(&view.theme));
     let api_theme = segment(&view.theme);
     let title = format::words_of(&view.theme);
@@ -197,9 +197,9 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
         description: format!("What was promised and done for {}.", view.theme),
         path: path.clone(),
         section: Section::Themes,
-        as_of: moment.control(view.filter.keep()),
+        as_of: as_of.control(view.filter.keep()),
         formats: formats(
-            moment,
+            as_of,
             &[
                 ("JSON", format!("/v1/themes/{api_theme}")),
                 ("CSV", format!("/v1/commitments.csv?theme={api_theme}")),
@@ -209,7 +209,7 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
         oembed: None,
     };
     let body = html! {
-        p class="eyebrow" { a href=(link("/themes", moment, &[])) { "Themes" } }
+        p class="eyebrow" { a href=(link("/themes", as_of, &[])) { "Themes" } }
         h1 { (title) }
         @if let Some(meaning) = seed_meaning(&view.theme) { p class="lede" { (meaning) } }
         @match &view.scorecard {
@@ -230,19 +230,19 @@ pub(crate) fn render_theme(view: &ThemeView, moment: &Moment) -> Markup {
                             figcaption { (status_legend(&shares(&scorecard.counts))) }
                         }
                     }
-                    (over_time(&title, &view.dated, moment))
+                    (over_time(&title, &view.dated, as_of))
                 }
             }
         }
         section class="card" aria-labelledby="list-heading" {
             h2 id="list-heading" { "Commitments" }
-            (filter_form(&path, &view.filter, moment, &[], false))
+            (filter_form(&path, &view.filter, as_of, &[], false))
             @if view.list.items.is_empty() {
                 p class="muted" { "No commitment matches." }
             } @else {
-                (commitment_list(&view.list.items, &view.names, moment, ListOf::Everyone))
+                (commitment_list(&view.list.items, &view.names, as_of, ListOf::Everyone))
             }
-            (pager(&path, &view.filter, moment, view.list.next_cursor.as_deref()))
+            (pager(&path, &view.filter, as_of, view.list.next_cursor.as_deref()))
         }
     };
     layout::page(&frame, body)

@@ -7,8 +7,8 @@ use crate::pages::chart::Share;
 use crate::pages::common::{
     actor_link, commitment_link, shares, status_badge, status_label, verdict_status,
 };
-use crate::pages::{Moment, PageError, format};
-use covenant_query::{Point, Projections, Status};
+use crate::pages::{PageAsOf, PageError, format};
+use covenant_query::{Projections, ResolvedAsOf, Status};
 use maud::{DOCTYPE, Markup, html};
 
 /// A commitment's card.
@@ -62,7 +62,7 @@ impl Card {
 pub(crate) fn load(
     projections: &Projections,
     subject: &Subject,
-    point: &Point,
+    point: &ResolvedAsOf,
 ) -> Result<Card, PageError> {
     match subject {
         Subject::Commitment(id) => load_commitment(projections, id, point).map(Card::Commitment),
@@ -73,7 +73,7 @@ pub(crate) fn load(
 fn load_commitment(
     projections: &Projections,
     id: &str,
-    point: &Point,
+    point: &ResolvedAsOf,
 ) -> Result<CommitmentCard, PageError> {
     let detail = projections.commitment(id, point)?.ok_or_else(|| {
         PageError::not_found(format!(
@@ -98,7 +98,11 @@ fn load_commitment(
     })
 }
 
-fn load_actor(projections: &Projections, id: &str, point: &Point) -> Result<ActorCard, PageError> {
+fn load_actor(
+    projections: &Projections,
+    id: &str,
+    point: &ResolvedAsOf,
+) -> Result<ActorCard, PageError> {
     let not_found = || {
         PageError::not_found(format!(
             "no actor {id:?} is registered in the log at this point"
@@ -160,21 +164,21 @@ fn out_link(href: &str, class: Option<&str>, text: Markup) -> Markup {
     }
 }
 
-fn foot(moment: &Moment, link: &str, link_text: &str) -> Markup {
+fn foot(as_of: &PageAsOf, link: &str, link_text: &str) -> Markup {
     html! {
         p class="embed-foot" {
-            span class="embed-as-of" { (as_of_words(&moment.point)) }
+            span class="embed-as-of" { (as_of_words(&as_of.point)) }
             (out_link(link, Some("embed-verify"), html! { (link_text) }))
         }
     }
 }
 
-fn commitment_html(card: &CommitmentCard, moment: &Moment) -> Markup {
-    let page = commitment_link(&card.id, moment);
+fn commitment_html(card: &CommitmentCard, as_of: &PageAsOf) -> Markup {
+    let page = commitment_link(&card.id, as_of);
     html! {
         article class="embed-card" data-kind="commitment" {
             p class="embed-eyebrow" {
-                (out_link(&actor_link(&card.owner, moment), None, html! { (card.owner_name) }))
+                (out_link(&actor_link(&card.owner, as_of), None, html! { (card.owner_name) }))
             }
             h1 class="embed-title" { (out_link(&page, None, html! { (card.title) })) }
             p class="embed-status" {
@@ -187,13 +191,13 @@ fn commitment_html(card: &CommitmentCard, moment: &Moment) -> Markup {
                 div { dt { "Deadline" } dd class="embed-deadline" { (deadline_words(card)) } }
                 div { dt { "Latest outcome" } dd class="embed-outcome" { (outcome_words(card)) } }
             }
-            (foot(moment, &page, "Verify"))
+            (foot(as_of, &page, "Verify"))
         }
     }
 }
 
-fn actor_html(card: &ActorCard, moment: &Moment) -> Markup {
-    let page = actor_link(&card.id, moment);
+fn actor_html(card: &ActorCard, as_of: &PageAsOf) -> Markup {
+    let page = actor_link(&card.id, as_of);
     html! {
         article class="embed-card" data-kind="actor" {
             p class="embed-eyebrow" { (card.kind) }
@@ -207,16 +211,16 @@ fn actor_html(card: &ActorCard, moment: &Moment) -> Markup {
                     }
                 }
             }
-            (foot(moment, &page, "See every commitment"))
+            (foot(as_of, &page, "See every commitment"))
         }
     }
 }
 
 /// The HTML card.
-pub(crate) fn html(card: &Card, moment: &Moment) -> Markup {
+pub(crate) fn html(card: &Card, as_of: &PageAsOf) -> Markup {
     let body = match card {
-        Card::Commitment(card) => commitment_html(card, moment),
-        Card::Actor(card) => actor_html(card, moment),
+        Card::Commitment(card) => commitment_html(card, as_of),
+        Card::Actor(card) => actor_html(card, as_of),
     };
     document(card.title(), body)
 }
@@ -246,9 +250,9 @@ mod tests {
     use super::*;
     use covenant_core::event::Date;
 
-    fn moment() -> Moment {
-        Moment {
-            point: Point {
+    fn page_as_of() -> PageAsOf {
+        PageAsOf {
+            point: ResolvedAsOf {
                 size: 42,
                 date: Date::parse("2026-06-01").expect("a date"),
                 world: None,
@@ -275,7 +279,7 @@ mod tests {
 
     #[test]
     fn a_commitment_card_escapes_its_text_and_links_out_in_a_new_tab() {
-        let markup = html(&Card::Commitment(hostile()), &moment()).into_string();
+        let markup = html(&Card::Commitment(hostile()), &page_as_of()).into_string();
         assert!(markup.contains("Fish &amp; &lt;chips&gt; &quot;now&quot; 'please'"));
         assert!(!markup.contains("<chips>"));
         assert!(markup.contains("Ministry of &lt;b&gt;Fish&lt;/b&gt;"));

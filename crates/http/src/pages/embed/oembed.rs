@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 struct Request {
     subject: Subject,
     /// The `as_of` and `recorded` of the given URL, carried into the card.
-    moment: Vec<(String, String)>,
+    as_of: Vec<(String, String)>,
     max_width: Option<u32>,
     max_height: Option<u32>,
 }
@@ -68,11 +68,11 @@ fn parse_url(public_url: &str, url: &str) -> Option<(Subject, Vec<(String, Strin
     let rest = rest.split('#').next().unwrap_or_default();
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let subject = subject_of(path)?;
-    let moment = form_urlencoded::parse(query.as_bytes())
+    let as_of = form_urlencoded::parse(query.as_bytes())
         .filter(|(key, value)| (key == "as_of" || key == "recorded") && !value.is_empty())
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect();
-    Some((subject, moment))
+    Some((subject, as_of))
 }
 
 fn dimension(params: &Params, name: &str) -> Result<Option<u32>, ApiError> {
@@ -103,14 +103,14 @@ fn read_request(public_url: &str, params: &Params) -> Result<Request, ApiError> 
         .get("url")
         .filter(|url| !url.trim().is_empty())
         .ok_or_else(|| ApiError::bad_parameter("url", "url is required"))?;
-    let (subject, moment) = parse_url(public_url, url.trim()).ok_or_else(|| {
+    let (subject, as_of) = parse_url(public_url, url.trim()).ok_or_else(|| {
         ApiError::not_found(format!(
             "{url:?} is not a commitment or actor page of {public_url}"
         ))
     })?;
     Ok(Request {
         subject,
-        moment,
+        as_of,
         max_width: dimension(params, "maxwidth")?,
         max_height: dimension(params, "maxheight")?,
     })
@@ -119,10 +119,10 @@ fn read_request(public_url: &str, params: &Params) -> Result<Request, ApiError> 
 /// The card's title at the moment asked for; a 404 when it is unknown there.
 fn title_of(state: &AppState, request: &Request) -> Result<String, ApiError> {
     let projections = projections(state).map_err(|error| ApiError::unavailable(error.message))?;
-    let params: Params = request.moment.iter().cloned().collect();
-    let moment = bare_moment(projections, &params)
+    let params: Params = request.as_of.iter().cloned().collect();
+    let as_of = bare_moment(projections, &params)
         .map_err(|error| ApiError::bad_parameter("url", error.message))?;
-    match card::load(projections, &request.subject, &moment.point) {
+    match card::load(projections, &request.subject, &as_of.point) {
         Ok(card) => Ok(card.title().to_owned()),
         Err(error) if error.status == StatusCode::NOT_FOUND => {
             Err(ApiError::not_found(error.message))
@@ -141,11 +141,11 @@ fn answer(public_url: &str, request: &Request, title: &str) -> Value {
         .map_or(CARD_HEIGHT, |max| max.min(CARD_HEIGHT));
     let card_url = format!(
         "{public_url}{}",
-        href(&request.subject.card_path(), &request.moment)
+        href(&request.subject.card_path(), &request.as_of)
     );
     let svg_url = format!(
         "{public_url}{}",
-        href(&request.subject.svg_path(), &request.moment)
+        href(&request.subject.svg_path(), &request.as_of)
     );
     let iframe = html! {
         iframe src=(card_url) width=(width) height=(height) title=(title)
@@ -215,13 +215,13 @@ mod tests {
                 "{url}"
             );
         }
-        let (actor, moment) = parse_url(
+        let (actor, as_of) = parse_url(
             BASE,
             "https://covenant.example.org/actors/uk-mp%3A4514?as_of=120&x=1",
         )
         .expect("an actor page");
         assert_eq!(actor, Subject::Actor("uk-mp:4514".to_owned()));
-        assert_eq!(moment, [("as_of".to_owned(), "120".to_owned())]);
+        assert_eq!(as_of, [("as_of".to_owned(), "120".to_owned())]);
         for url in [
             "https://elsewhere.example/commitments/a",
             "https://covenant.example.org.evil/commitments/a",
@@ -237,7 +237,7 @@ mod tests {
     fn the_answer_fits_the_maximum_size_asked_for() {
         let request = Request {
             subject: Subject::Commitment("c".to_owned()),
-            moment: vec![],
+            as_of: vec![],
             max_width: Some(300),
             max_height: Some(1000),
         };

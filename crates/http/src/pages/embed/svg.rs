@@ -8,7 +8,7 @@ use super::card::{ActorCard, Card, CommitmentCard, deadline_words, outcome_words
 use super::{SVG_HEIGHT, SVG_WIDTH, as_of_words};
 use crate::pages::common::{status_label, tone_of};
 use crate::pages::{PageError, format};
-use covenant_query::Point;
+use covenant_query::ResolvedAsOf;
 use maud::{Markup, html};
 
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
@@ -59,7 +59,7 @@ fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
 }
 
 /// The frame every SVG card shares: size, accessible name, white box, and the footer.
-fn frame(title: &str, description: &str, point: Option<&Point>, body: Markup) -> String {
+fn frame(title: &str, description: &str, point: Option<&ResolvedAsOf>, body: Markup) -> String {
     let markup = html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(SVG_WIDTH) height=(SVG_HEIGHT)
             viewBox={ "0 0 " (SVG_WIDTH) " " (SVG_HEIGHT) } role="img"
@@ -95,7 +95,7 @@ fn title_lines(title: &str, first_y: u32) -> (Markup, u32) {
     (markup, unused)
 }
 
-fn commitment(card: &CommitmentCard, point: &Point) -> String {
+fn commitment(card: &CommitmentCard, point: &ResolvedAsOf) -> String {
     let colour = tone_of(card.status).map_or(MUTED, |tone| tone.fill());
     let status = status_label(card.status);
     let overdue = card
@@ -122,7 +122,7 @@ fn commitment(card: &CommitmentCard, point: &Point) -> String {
     frame(&card.title, &description, Some(point), body)
 }
 
-fn actor(card: &ActorCard, point: &Point) -> String {
+fn actor(card: &ActorCard, point: &ResolvedAsOf) -> String {
     let description = card
         .counts
         .iter()
@@ -156,7 +156,7 @@ fn actor(card: &ActorCard, point: &Point) -> String {
 }
 
 /// The SVG card.
-pub(crate) fn card(card: &Card, point: &Point) -> String {
+pub(crate) fn card(card: &Card, point: &ResolvedAsOf) -> String {
     match card {
         Card::Commitment(card) => commitment(card, point),
         Card::Actor(card) => actor(card, point),
@@ -181,8 +181,8 @@ mod tests {
     use covenant_core::event::Date;
     use covenant_query::Status;
 
-    fn point() -> Point {
-        Point {
+    fn point() -> ResolvedAsOf {
+        ResolvedAsOf {
             size: 7,
             date: Date::parse("2026-06-01").expect("a date"),
             world: None,

@@ -1,0 +1,198 @@
+//! Feeds: the events and overdue commitments of an actor, a theme or the whole log, newest first.
+
+use super::{FeedScope, rfc3339};
+use crate::QueryError;
+use crate::apply::corrupt;
+use crate::fact::Fact;
+use crate::keys::{self, Key};
+use crate::projections::{Projections, ResolvedAsOf};
+use crate::record::Group;
+use crate::state::{self, CommitmentState, RetractedBy, Status};
+use crate::view::*;
+use covenant_core::SchemaName;
+use covenant_core::event::Date;
+use covenant_core::proto::{self, event_body::Kind};
+use std::collections::HashMap;
+
+impl Projections {
+    /// New commitments, amendments, outcomes, withdrawals and newly overdue commitments of an
+    /// actor or a theme, newest first, at most `limit`. `None` when the actor or theme is
+    /// unknown at `point`.
+    pub fn feed(
+        &self,
+        scope: &FeedScope,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Option<Feed>, QueryError> {
+        let _gate = self.read_gate();
+        let (group, scope_view, title) = match scope {
+            FeedScope::Actor(id) => {
+                let Some(actor) = self.actor_view(id, point)? else {
+                    return Ok(None);
+                };
+                (
+                    Group::Actor(id.clone()),
+                    Scope::Actor(id.clone()),
+                    format!("{}: promised and done", actor.name),
+                )
+            }
+            FeedScope::Theme(theme) => {
+                if !self.theme_exists(theme, point)? {
+                    return Ok(None);
+                }
+                (
+                    Group::Theme(theme.clone()),
+                    Scope::Theme(theme.clone()),
+                    format!("Theme {theme}: promised and done"),
+                )
+            }
+        };
+        let mut entries = self.event_entries(&group, point, limit)?;
+        entries.extend(self.overdue_entries(&group, point, limit)?);
+        entries.sort_by(|a, b| b.updated_ns.cmp(&a.updated_ns).then(b.id.cmp(&a.id)));
+        entries.truncate(limit);
+        Ok(Some(Feed {
+            scope: scope_view,
+            title,
+            as_of: point.info(),
+            entries,
+        }))
+    }
+
+    fn event_entries(
+        &self,
+        group: &Group,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, QueryError> {
+        let prefix = Key::new(keys::FEED).part(&group.key()).into_bytes();
+        let end = Key::new(keys::FEED)
+            .part(&group.key())
+            .seq(point.size)
+            .into_bytes();
+        let mut entries = vec![];
+        let mut retractions: HashMap<String, HashMap<String, RetractedBy>> = HashMap::new();
+        for item in self.tree.range(prefix.clone()..end).rev() {
+            if entries.len() == limit {
+                break;
+            }
+            let (key, _) = item?;
+            let seq = keys::read_seq(&key[prefix.len()..])
+                .ok_or_else(|| corrupt(&key)("no sequence number".into()))?;
+            let id = keys::last_component(&key, prefix.len() + 8)
+                .ok_or_else(|| corrupt(&key)("id is not text".into()))?
+                .to_owned();
+            let facts = self.facts(&id)?;
+            if !retractions.contains_key(&id) {
+                let found = state::retractions(&facts, point.size).map_err(corrupt(&key))?;
+                retractions.insert(id.clone(), found);
+            }
+            let Some(fact) = facts.iter().find(|fact| fact.seq == seq) else {
+                continue;
+            };
+            if retractions[&id].contains_key(&fact.event_id) {
+                continue;
+            }
+            let happened_on = state::happened_on(fact, &fact.kind().map_err(corrupt(&key))?);
+            if point.world.is_some_and(|world| happened_on > world) {
+                continue;
+            }
+            let Some(state) = state::fold(&facts, point.cut()).map_err(corrupt(&key))? else {
+                continue;
+            };
+            if let Some(entry) = feed_entry(fact, &state).map_err(corrupt(&key))? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    fn overdue_entries(
+        &self,
+        group: &Group,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, QueryError> {
+        let records = if point.latest {
+            let prefix = Key::new(keys::DUE).part(&group.key()).into_bytes();
+            let end = Key::new(keys::DUE)
+                .part(&group.key())
+                .date(point.date)
+                .into_bytes();
+            let mut records = vec![];
+            for item in self.tree.range(prefix.clone()..end).rev().take(limit) {
+                let (key, _) = item?;
+                let id = keys::last_component(&key, prefix.len() + 4)
+                    .ok_or_else(|| corrupt(&key)("id is not text".into()))?;
+                records.extend(self.latest_record(id)?);
+            }
+            records
+        } else {
+            self.records_at(group, point)?
+                .into_iter()
+                .filter(|r| r.status(point.date) == Status::Overdue)
+                .collect()
+        };
+        Ok(records
+            .iter()
+            .filter_map(|record| {
+                let due = record.due_by?;
+                let overdue_from_ns = (i64::from(due.days()) + 1) as u64 * 86_400_000_000_000;
+                Some(FeedEntry {
+                    id: format!("urn:covenant:overdue:{}:{due}", record.id),
+                    kind: FeedKind::Overdue,
+                    commitment_id: record.id.clone(),
+                    title: format!("Overdue: {}", record.title),
+                    summary: format!("{} was due by {due} and has no reported outcome", record.id),
+                    published: Date(due.days() + 1).to_string(),
+                    updated: rfc3339(overdue_from_ns),
+                    updated_ns: overdue_from_ns,
+                    seq: None,
+                    event_id: None,
+                })
+            })
+            .collect())
+    }
+}
+
+fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>, String> {
+    let title = &state.current.title;
+    let (kind, heading, summary) = match fact.kind()? {
+        Kind::CommitmentMade(made) => (
+            FeedKind::NewCommitment,
+            format!("New commitment: {}", made.title),
+            made.text,
+        ),
+        Kind::CommitmentAmended(amended) => (
+            FeedKind::Amended,
+            format!("Amended: {title}"),
+            amended.rationale,
+        ),
+        Kind::CommitmentWithdrawn(withdrawn) => (
+            FeedKind::Withdrawn,
+            format!("Withdrawn: {title}"),
+            withdrawn.reason,
+        ),
+        Kind::OutcomeReported(outcome) => (
+            FeedKind::Outcome,
+            format!(
+                "Outcome ({}): {title}",
+                proto::Verdict::name_of(outcome.verdict).replace('_', " ")
+            ),
+            outcome.summary,
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(FeedEntry {
+        id: format!("urn:covenant:event:{}", fact.event_id),
+        kind,
+        commitment_id: state.id.clone(),
+        title: heading,
+        summary,
+        published: state::happened_on(fact, &fact.kind()?).to_string(),
+        updated: rfc3339(fact.stored_at_ns),
+        updated_ns: fact.stored_at_ns,
+        seq: Some(fact.seq),
+        event_id: Some(fact.event_id.clone()),
+    }))
+}

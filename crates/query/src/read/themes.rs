@@ -1,0 +1,157 @@
+//! Themes and the league table: the covenant's seed values and how actors rank on delivery.
+
+use super::LeagueRules;
+use crate::QueryError;
+use crate::apply::corrupt;
+use crate::fact::{self};
+use crate::keys::{self, Key};
+use crate::projections::{Projections, ResolvedAsOf};
+use crate::record::{Aggregate, Group, StatusCounts};
+use crate::view::*;
+use std::collections::BTreeMap;
+
+/// The seven seed values, in the order the covenant lists them.
+pub const SEED_THEMES: [&str; 7] = [
+    "sustainability",
+    "safety",
+    "equity",
+    "dignity",
+    "opportunity",
+    "community",
+    "love",
+];
+
+impl Projections {
+    /// Every theme in use: the seed values first, in their order, then free tags A to Z.
+    pub fn themes(&self, point: &ResolvedAsOf) -> Result<ThemeList, QueryError> {
+        let _gate = self.read_gate();
+        let aggregates: BTreeMap<String, Aggregate> = if point.latest {
+            let prefix = Key::new(keys::AGGREGATE).last("t:").into_bytes();
+            let mut found = BTreeMap::new();
+            for item in self.tree.scan_prefix(&prefix) {
+                let (key, value) = item?;
+                let theme = keys::last_component(&key, prefix.len())
+                    .ok_or_else(|| corrupt(&key)("theme is not text".into()))?;
+                found.insert(
+                    theme.to_owned(),
+                    fact::decode(&value, "aggregate").map_err(corrupt(&key))?,
+                );
+            }
+            found
+        } else {
+            let mut found: BTreeMap<String, Aggregate> = BTreeMap::new();
+            for record in self.records_at(&Group::All, point)? {
+                for group in record.groups() {
+                    if let Group::Theme(theme) = group {
+                        found.entry(theme).or_default().add(&record, 1);
+                    }
+                }
+            }
+            found
+        };
+        let mut items: Vec<ThemeSummary> = aggregates
+            .into_iter()
+            .map(|(theme, aggregate)| {
+                let counts = aggregate.counts(point.date);
+                ThemeSummary {
+                    seed: SEED_THEMES.contains(&theme.as_str()),
+                    theme,
+                    commitments: counts.total(),
+                    delivery_rate: counts.delivery_rate(),
+                    counts,
+                }
+            })
+            .collect();
+        items.sort_by_key(|item| {
+            let seed_rank = SEED_THEMES.iter().position(|s| *s == item.theme);
+            (seed_rank.unwrap_or(SEED_THEMES.len()), item.theme.clone())
+        });
+        Ok(ThemeList {
+            as_of: point.info(),
+            items,
+        })
+    }
+
+    /// Actors ranked by delivery rate (highest first; ties by more resolved commitments, then
+    /// by id), among those with at least `rules.min_resolved` resolved commitments.
+    pub fn league_table(
+        &self,
+        point: &ResolvedAsOf,
+        rules: &LeagueRules,
+    ) -> Result<LeagueTable, QueryError> {
+        let _gate = self.read_gate();
+        let aggregates: BTreeMap<String, Aggregate> = if point.latest {
+            let prefix = Key::new(keys::AGGREGATE).last("a:").into_bytes();
+            let mut found = BTreeMap::new();
+            for item in self.tree.scan_prefix(&prefix) {
+                let (key, value) = item?;
+                let actor = keys::last_component(&key, prefix.len())
+                    .ok_or_else(|| corrupt(&key)("actor is not text".into()))?;
+                found.insert(
+                    actor.to_owned(),
+                    fact::decode(&value, "aggregate").map_err(corrupt(&key))?,
+                );
+            }
+            found
+        } else {
+            let mut found: BTreeMap<String, Aggregate> = BTreeMap::new();
+            for record in self.records_at(&Group::All, point)? {
+                found
+                    .entry(record.owner.clone())
+                    .or_default()
+                    .add(&record, 1);
+            }
+            found
+        };
+        let mut rows = vec![];
+        let mut unranked = 0;
+        for (actor_id, aggregate) in aggregates {
+            let Some(actor) = self.actor_view(&actor_id, point)? else {
+                continue;
+            };
+            if rules.kind.is_some_and(|kind| kind != actor.kind) {
+                continue;
+            }
+            let counts = aggregate.counts(point.date);
+            match counts.delivery_rate() {
+                Some(rate) if counts.resolved() >= i64::from(rules.min_resolved) => {
+                    rows.push(league_row(actor, &counts, rate))
+                }
+                _ => unranked += 1,
+            }
+        }
+        rows.sort_by(|a, b| {
+            b.delivery_rate
+                .total_cmp(&a.delivery_rate)
+                .then(b.resolved.cmp(&a.resolved))
+                .then(a.actor.cmp(&b.actor))
+        });
+        for (index, row) in rows.iter_mut().enumerate() {
+            row.rank = index as u32 + 1;
+        }
+        Ok(LeagueTable {
+            as_of: point.info(),
+            min_resolved: rules.min_resolved,
+            kind: rules.kind,
+            rows,
+            unranked,
+        })
+    }
+}
+
+fn league_row(actor: Actor, counts: &StatusCounts, rate: f64) -> LeagueRow {
+    LeagueRow {
+        rank: 0,
+        actor: actor.id,
+        name: actor.name,
+        kind: actor.kind,
+        commitments: counts.total(),
+        resolved: counts.resolved(),
+        delivered: counts.delivered,
+        partly_delivered: counts.partly_delivered,
+        not_delivered: counts.not_delivered,
+        withdrawn: counts.withdrawn,
+        overdue: counts.overdue,
+        delivery_rate: rate,
+    }
+}
