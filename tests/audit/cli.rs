@@ -3,7 +3,7 @@
 
 use super::served::covenant;
 use super::tile_server::{TileServer, log_signer, published};
-use covenant_audit::sample;
+use covenant_testkit::sample;
 
 #[test]
 fn verify_names_the_first_failure_and_exits_1() {

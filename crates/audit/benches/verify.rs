@@ -15,12 +15,13 @@
 //! HTTP. Writes target/bench/verify.json.
 
 use covenant_audit::publish::StaticLog;
-use covenant_audit::{HttpSource, Silent, sample, verify_log};
+use covenant_audit::{HttpSource, Silent, verify_log};
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::entry::{chain_hash, envelope_of};
 use covenant_core::merkle::leaf_hash;
 use covenant_core::proto::Envelope;
 use covenant_core::signing::{self, BatchItem, PublicKey};
+use covenant_testkit::sample;
 use prost::Message;
 use rayon::prelude::*;
 use std::collections::HashMap;

@@ -4,9 +4,9 @@
 //!
 //! `cargo run --release -p covenant-audit --example canonical_cost`
 
-use covenant_audit::sample;
 use covenant_core::entry::envelope_of;
 use covenant_core::proto::{Envelope, EventBody};
+use covenant_testkit::sample;
 use prost::Message;
 use std::time::Instant;
 

@@ -12,8 +12,6 @@
 //! - [`prove`]: fetch and check offline proof bundles.
 //! - [`source`]: where a log comes from (HTTP, memory, or the caller's own reader).
 //! - [`publish`]: a log's static files built from its entries.
-//! - `sample` (with the `fixtures` feature, for tests and benchmarks only): a valid log from
-//!   fixed seeds, as in the spec's example.
 //!
 //! The audit tools never touch the ledger's store: a watchdog has only the published log, and
 //! so do these functions. The binary adds a store-backed source for offline checks.
@@ -25,8 +23,6 @@ pub mod monitor;
 pub mod prove;
 pub mod publish;
 pub mod quorum;
-#[cfg(feature = "fixtures")]
-pub mod sample;
 pub mod source;
 mod tiles;
 pub mod verify;

@@ -4,9 +4,10 @@
 use covenant_core::proto::Verdict;
 use covenant_http::server::ServerLimits;
 use covenant_http::{AppState, router};
-use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario};
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogReader, LogStore, SledStore};
+use covenant_testkit::log::LogWriter;
+use covenant_testkit::scenario::{self, DCMS, DCMS2, DHSC, MP, Scenario};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -71,7 +72,7 @@ fn serve_with(limits: ServerLimits) -> Server {
 fn serve_configured(limits: ServerLimits, with_projections: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
-    let scenario = fixtures::scenario(&*store).unwrap();
+    let scenario = scenario::write(&*store).unwrap();
     let mut state = AppState::new(store.clone(), String::new()).with_public_url(PUBLIC_URL);
     let (mut projections, mut follower) = (None, None);
     if with_projections {
@@ -759,7 +760,7 @@ impl Backlogged {
     fn serve() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
-        let mut log = LogWriter::genesis(&*store, fixtures::SCENARIO_START_NS).unwrap();
+        let mut log = LogWriter::genesis(&*store, scenario::START_NS).unwrap();
         log.register(DHSC, "Health", covenant_core::proto::ActorKind::Department)
             .unwrap();
         for index in 0..9_000 {

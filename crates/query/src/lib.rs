@@ -15,8 +15,6 @@
 mod actor;
 mod apply;
 mod fact;
-#[cfg(feature = "fixtures")]
-pub mod fixtures;
 mod follow;
 mod keys;
 mod projections;

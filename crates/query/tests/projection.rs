@@ -2,12 +2,13 @@
 
 use covenant_core::event::Date;
 use covenant_core::proto::{ActorKind, Verdict};
-use covenant_query::fixtures::{self, DCMS, DCMS2, DHSC, LogWriter, MP, Scenario, WATCHDOG};
 use covenant_query::{
     AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Projections, QueryError, ResolvedAsOf,
     Status,
 };
 use covenant_store::{LogReader, SledStore};
+use covenant_testkit::log::LogWriter;
+use covenant_testkit::scenario::{self, DCMS, DCMS2, DHSC, MP, Scenario, WATCHDOG};
 use std::collections::BTreeMap;
 
 fn date(text: &str) -> Date {
@@ -29,7 +30,7 @@ struct World {
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
-    let scenario = fixtures::scenario(&store).unwrap();
+    let scenario = scenario::write(&store).unwrap();
     let projections = Projections::open(dir.path().join("query")).unwrap();
     projections.catch_up(&store).unwrap();
     World {
@@ -661,7 +662,7 @@ fn assert_same(found: &Dump, expected: &Dump) {
 fn catching_up_applies_only_new_entries_and_a_restart_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
-    let mut log = LogWriter::genesis(&store, fixtures::SCENARIO_START_NS).unwrap();
+    let mut log = LogWriter::genesis(&store, scenario::START_NS).unwrap();
     log.register(DHSC, "Health", ActorKind::Department).unwrap();
     log.commitment(
         DHSC,
@@ -712,7 +713,7 @@ fn a_second_process_cannot_open_the_same_projection() {
 fn a_retraction_reaches_everything_its_target_touched() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::create_or_open(dir.path().join("log")).unwrap();
-    let mut log = LogWriter::genesis(&store, fixtures::SCENARIO_START_NS).unwrap();
+    let mut log = LogWriter::genesis(&store, scenario::START_NS).unwrap();
     log.register(DHSC, "Health", ActorKind::Department).unwrap();
     for id in ["c-1", "c-2"] {
         log.commitment(

@@ -3,9 +3,9 @@
 
 use covenant_core::event::Date;
 use covenant_core::proto::{self, ActorKind, event_body::Kind};
-use covenant_query::fixtures::LogWriter;
 use covenant_query::{AsOf, CommitmentFilter, Projections, Recorded, Status};
 use covenant_store::{LogReader, SledStore};
+use covenant_testkit::log::LogWriter;
 
 const CABINET: &str = "GB-GOV-CO";
 const MHCLG: &str = "GB-GOV-MHCLG";

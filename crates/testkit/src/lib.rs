@@ -1,9 +1,21 @@
-//! Test support: start a real `nats-server -js` on a free loopback port with its own storage
-//! directory, and stop it when dropped. There is no mock broker anywhere in Covenant's tests.
+//! Test support for every crate's tests and benchmarks; a dev-dependency only, never linked
+//! into a release build.
+//!
+//! - [`log`]: [`log::LogWriter`], the one builder of valid signed logs in a real store (typed
+//!   builders from covenant-emit, covenant-core's validation on every event), and [`scenario`],
+//!   a small log written with it that exercises every status and flag.
+//! - [`sample`]: a reproducible valid log from fixed seeds as raw entry bytes, fast and
+//!   parallel, for the audit tools, the tile server tests and docs/SPEC.md's worked example.
+//! - [`NatsServer`]: a real `nats-server -js` on a free loopback port with its own storage
+//!   directory, stopped when dropped. There is no mock broker anywhere in Covenant's tests.
 //!
 //! The server binary is found in this order: `$NATS_SERVER`, the project's `.tools/bin`
 //! (where `just test` installs it), then `PATH`. A missing server is a clear failure that says
 //! how to install one, never a skipped test.
+
+pub mod log;
+pub mod sample;
+pub mod scenario;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -3,8 +3,9 @@
 
 use crate::support::{TileServer, log_signer, published};
 use covenant_audit::monitor::{Alarm, Finding, MonitorState, check_once, send_webhook};
-use covenant_audit::{AuditError, Cosigned, HttpSource, Silent, WitnessQuorum, sample};
+use covenant_audit::{AuditError, Cosigned, HttpSource, Silent, WitnessQuorum};
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
+use covenant_testkit::sample;
 use std::path::Path;
 
 /// One monitor run against `server`, saving the state when all is well.

@@ -9,10 +9,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use covenant_audit::sample;
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::merkle::MemoryTree;
 use covenant_core::proto::{self, event_body::Kind};
+use covenant_testkit::sample;
 use ed25519_dalek::{Signature, SigningKey, Verifier as _, VerifyingKey};
 use prost::Message;
 use sha2::{Digest, Sha256};

@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use covenant_audit::publish::StaticLog;
-use covenant_audit::sample;
 use covenant_audit::witness::{Witness, router};
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::cosignature::Cosigner;
+use covenant_testkit::sample;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

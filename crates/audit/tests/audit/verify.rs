@@ -3,11 +3,12 @@
 
 use crate::support::{TileServer, log_signer, published};
 use covenant_audit::publish::StaticLog;
-use covenant_audit::{AuditError, HttpSource, Silent, sample, verify_log};
+use covenant_audit::{AuditError, HttpSource, Silent, verify_log};
 use covenant_core::checkpoint::{CheckpointError, LogSigner};
 use covenant_core::entry::ChainError;
 use covenant_core::merkle::{Hash, MemoryTree};
 use covenant_core::validate::RejectCode;
+use covenant_testkit::sample;
 
 const SIZE: u64 = 700;
 

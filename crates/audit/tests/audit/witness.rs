@@ -2,8 +2,9 @@
 
 use crate::support::{TileServer, WitnessServer, log_signer, published};
 use covenant_audit::witness::submit;
-use covenant_audit::{AuditError, HttpSource, sample};
+use covenant_audit::{AuditError, HttpSource};
 use covenant_core::cosignature::{CosignatureVerifier, cosigned_by};
+use covenant_testkit::sample;
 
 fn start_witness(state_file: &std::path::Path) -> WitnessServer {
     WitnessServer::start(

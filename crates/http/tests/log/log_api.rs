@@ -4,7 +4,7 @@ use crate::spec::{self, Hash};
 use crate::support::{Fixture, SIGNED, body, header};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use covenant_audit::sample;
+use covenant_testkit::sample;
 
 /// Leaf hashes of the signed part of the log, recomputed from the envelopes.
 fn signed_leaves(fixture: &Fixture) -> (Vec<Vec<u8>>, Vec<Hash>) {

@@ -5,8 +5,8 @@ use crate::support::{Fixture, SIGNED, body, header};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use covenant_audit::sample;
 use covenant_core::bundle::ProofBundle;
+use covenant_testkit::sample;
 use serde_json::Value;
 
 fn hash(value: &Value) -> Hash {

@@ -3,12 +3,11 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
-use covenant_audit::sample;
 use covenant_core::checkpoint::LogSigner;
-use covenant_core::event::envelope_digest;
 use covenant_http::{AppState, router};
-use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
-use prost::Message;
+use covenant_store::{LogReader, LogStore, SledStore};
+use covenant_testkit::log::LogWriter;
+use covenant_testkit::sample;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -32,13 +31,14 @@ impl Fixture {
         let store = Arc::new(SledStore::create_or_open(dir.path().join("store")).unwrap());
         let envelopes = sample::envelopes(STORED, 3);
         let signer = LogSigner::new(sample::ORIGIN, sample::LOG_SEED).unwrap();
-        append(&*store, &envelopes[..SIGNED as usize], 0);
+        let mut log = LogWriter::for_replay(&*store).unwrap();
+        append(&mut log, &envelopes[..SIGNED as usize], 0);
         let head = store.head();
         assert_eq!(head.size, SIGNED);
         store
             .put_checkpoint(SIGNED, &signer.sign(SIGNED, head.root))
             .unwrap();
-        append(&*store, &envelopes[SIGNED as usize..], SIGNED);
+        append(&mut log, &envelopes[SIGNED as usize..], SIGNED);
         let state = AppState::new(store.clone(), signer.verifier_key());
         Self {
             app: router(state),
@@ -59,27 +59,17 @@ impl Fixture {
     }
 }
 
-fn append(store: &dyn LogStore, envelopes: &[Vec<u8>], first_seq: u64) {
-    let entries = envelopes
-        .iter()
-        .enumerate()
-        .map(|(i, envelope)| {
-            let decoded = covenant_core::proto::Envelope::decode(&envelope[..]).unwrap();
-            NewEntry {
-                stored_at_ns: sample::stored_at_ns(first_seq + i as u64),
-                envelope: envelope.clone(),
-                event_id: decoded.event_id,
-                actor: decoded.actor,
-                digest: envelope_digest(envelope),
-            }
-        })
-        .collect();
-    store
-        .append(Batch {
-            entries,
-            ..Batch::default()
-        })
-        .unwrap();
+/// Validate the sample's envelopes as the ledger would and append them, stored at the sample's
+/// times.
+fn append(log: &mut LogWriter, envelopes: &[Vec<u8>], first_seq: u64) {
+    for (i, envelope) in envelopes.iter().enumerate() {
+        let seq = first_seq + i as u64;
+        assert_eq!(
+            log.replay(envelope, sample::stored_at_ns(seq)).unwrap(),
+            seq
+        );
+    }
+    log.flush().unwrap();
 }
 
 pub async fn body(response: Response<Body>) -> Vec<u8> {

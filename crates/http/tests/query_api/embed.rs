@@ -8,8 +8,9 @@ use covenant_http::pages::embed::{AS_OF_SIZE_HEADER, CARD_HEIGHT, CARD_WIDTH, MA
 use covenant_http::server::{
     CARD_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY, SVG_CONTENT_SECURITY_POLICY,
 };
-use covenant_query::fixtures::{DCMS, LogWriter, MP};
 use covenant_store::LogReader;
+use covenant_testkit::log::LogWriter;
+use covenant_testkit::scenario::{DCMS, MP};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -56,7 +56,7 @@ fn absolute_urls_come_from_the_public_url_never_the_host_header() {
         &server.base,
         &format!(
             "GET /v1/actors/{}/feed.atom HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
-            covenant_query::fixtures::DCMS
+            covenant_testkit::scenario::DCMS
         ),
     );
     assert!(feed.starts_with("HTTP/1.1 200"), "{feed}");
