@@ -8,11 +8,9 @@
 
 use covenant_core::checkpoint::verify_checkpoint;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader};
-use covenant_core::event;
-use covenant_core::validate::{self, Decision, IndexedEvent, LedgerState, SignatureCheck};
 use covenant_query::{AsOf, CommitmentFilter, Projections, Status};
-use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
-use std::collections::HashMap;
+use covenant_store::{LogReader, LogStore, SledStore};
+use covenant_testkit::log::LogWriter;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -38,49 +36,18 @@ fn entries() -> Vec<Vec<u8>> {
 
 /// Re-derive the log from the old entries' envelopes and storage times with today's rules.
 fn rederive(entries: &[Vec<u8>], store: &SledStore) {
-    let mut state = LedgerState::default();
-    let mut index: HashMap<String, IndexedEvent> = HashMap::new();
-    let mut batch = Batch::default();
+    let mut log = LogWriter::for_replay(store).unwrap();
     for (seq, entry) in entries.iter().enumerate() {
         let seq = seq as u64;
         let header = EntryHeader::parse(entry).unwrap();
         assert_eq!(header.seq, seq);
         let envelope = &entry[ENTRY_HEADER_BYTES..];
-        let decoded = event::decode(envelope)
-            .unwrap_or_else(|error| panic!("entry {seq} no longer decodes: {error}"));
-        let decision = validate::validate(
-            &state,
-            &index,
-            &decoded,
-            seq,
-            header.stored_at_ns,
-            SignatureCheck::Pending,
-        );
-        let Decision::Accept(changes) = decision else {
-            panic!(
-                "entry {seq} ({}) is no longer accepted: {decision:?}",
-                decoded.kind_name()
-            );
-        };
-        state.apply_all(changes.clone());
-        index.insert(
-            decoded.event_id().to_owned(),
-            IndexedEvent {
-                seq,
-                digest: decoded.digest,
-                actor: decoded.actor().to_owned(),
-            },
-        );
-        batch.state_changes.extend(changes);
-        batch.entries.push(NewEntry {
-            stored_at_ns: header.stored_at_ns,
-            envelope: envelope.to_vec(),
-            event_id: decoded.event_id().to_owned(),
-            actor: decoded.actor().to_owned(),
-            digest: decoded.digest,
-        });
+        let written = log
+            .replay(envelope, header.stored_at_ns)
+            .unwrap_or_else(|error| panic!("entry {seq} is no longer accepted: {error}"));
+        assert_eq!(written, seq);
     }
-    store.append(batch).unwrap();
+    log.flush().unwrap();
 }
 
 #[test]
