@@ -11,6 +11,12 @@
 //!
 //! Any of these is an [`Alarm`] carrying both checkpoint notes as evidence: two notes signed by
 //! the log's key that cannot both be true are proof anyone can check.
+//!
+//! A monitor is a verifier that remembers: its state file ([`MonitorState`]) holds the last
+//! verified checkpoint and the verifier's position (chain head, unfinished tiles, validation
+//! state and event index), written to a temporary file, fsynced and renamed, so a crash leaves
+//! the old state or the new one. Consistency is proved from the tiles of the new tree through
+//! `tlog_tiles::TileHashReader`, which authenticates every tile against the new root.
 
 use crate::source::LogSource;
 use crate::verify::{Progress, Verifier, VerifierSnapshot, verify_log};

@@ -11,6 +11,33 @@
 //! parallel, and checking signatures in parallel batches. Only the cheap, order-dependent steps
 //! (links, the tree's right edge, validation) run in sequence, and validation of one chunk
 //! overlaps with the preparation of the next.
+//!
+//! # Verify, step by step
+//!
+//! 1. Fetch the checkpoint; check its signature and origin against the pinned verifier key
+//!    (`verify_log`).
+//! 2. Plan the downloads for the tree of that size (`plan`): every entry bundle, and every hash
+//!    tile attached to the bundle after which it can be compared (a full tile after its last
+//!    leaf, the partial edge at the end). `FETCHERS` download threads fetch ahead through
+//!    bounded channels, so the network overlaps the checking.
+//! 3. For each batch of `CHUNK_BUNDLES` bundles, on every core (`Structure::prepare`): split
+//!    the bundles, then for each entry compute its blake3 chain hash and SHA-256 leaf hash and
+//!    decode its envelope.
+//! 4. In order, cheaply (`Structure::check_entry`): check each chain link, compare the leaf
+//!    with the served level 0 tile, push the leaf into the tile checker (`crate::tiles`: it
+//!    compares every hash tile as it completes, and its unfinished tiles give the root), and
+//!    pick the key the entry claims (a key directory fed by genesis and key grants).
+//! 5. On every core: batch-verify the signatures, `SIGNATURE_BATCH` per batch
+//!    (`check_signatures`).
+//! 6. In order: replay `covenant_core::validate` with the batch verdicts (validation trusts a
+//!    verdict only for the key its own state names), `Authority::validate`.
+//! 7. Compare the partial tiles at the edge and the recomputed root with the checkpoint, and
+//!    the origin genesis names with the checkpoint's.
+//!
+//! Steps 3 to 6 run as three overlapping stages (nested `rayon::join`): batch k-1 is validated
+//! while batch k's signatures are checked and batch k+1 is prepared. Errors carry where they
+//! happened; a structural failure in a batch is reported only after the entries before it
+//! have been validated, so the message always names the first failure.
 
 use crate::AuditError;
 use crate::source::LogSource;

@@ -14,6 +14,11 @@
 //!   `Nats-Msg-Id` set to the digest of its bytes (`covenant_core::subject::message_id`), and
 //!   the answer comes once JetStream has stored it. The ledger decides later, in stream order;
 //!   the emitter polls the event's status for it.
+//!
+//! Embedded mode is the one place the local clock gives an entry's time (there is no broker
+//! whose time replicas could share); the sequencer keeps it non-decreasing with the same clamp
+//! as stream times. The HTTP side of this door (status codes, rate limit, body limit) is
+//! `covenant_http::ingest`.
 
 use crate::LedgerError;
 use crate::metrics::LedgerMetrics;

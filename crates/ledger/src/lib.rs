@@ -9,14 +9,15 @@
 //!    the events before it, including earlier ones in the batch);
 //! 3. appends the accepted entries, the state changes, the rejections and the stream sequence
 //!    consumed through in one durable store batch;
-//! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most every 50 ms, signs,
-//!    stores and publishes a checkpoint on `acct.checkpoints` (with a [`WitnessPolicy`], only
-//!    once a quorum of witnesses, of peer replicas, or of both has cosigned it; see
-//!    `witnessing` and [`replica`]).
+//! 4. publishes each rejection on `acct.rejected.<event_id>` and, at most once per
+//!    [`LedgerOptions::checkpoint_interval`], signs, stores and publishes a checkpoint on
+//!    `acct.checkpoints` (with a [`WitnessPolicy`], only once a quorum of witnesses, of peer
+//!    replicas, or of both has cosigned it; see `witnessing` and [`replica`]).
 //!
 //! An entry's time is the broker's storage time of its message, so replicas consuming the
 //! same stream write byte-identical logs; `Ledger::rebuild` re-derives a store from the
-//! stream. See ARCHITECTURE.md ("The ledger") and docs/NATS.md.
+//! stream. The `service` module docs walk through the pipeline, [`sequencer`] states the
+//! guarantees and the acknowledgement order, and docs/NATS.md the stream's settings.
 
 #![forbid(unsafe_code)]
 

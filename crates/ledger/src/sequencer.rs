@@ -9,6 +9,64 @@
 //!
 //! Validation trusts a batch verdict only for the key the state names when the event is
 //! validated, so a key revoked or granted earlier in the same batch is still judged exactly.
+//!
+//! # Committing a batch
+//!
+//! For each event, in stream order, `covenant_core::validate::validate` runs against the
+//! in-memory `LedgerState` and an index overlay (events accepted earlier in the batch, then the
+//! store's event index), with the batch verdict passed as `SignatureCheck::VerifiedWith(key)`.
+//! Then one [`LogStore::append`] with the entries, the state changes, the rejection records and
+//! the stream sequence consumed through. If the append fails, the in-memory state is reloaded
+//! from the store and the ledger stops with the error; nothing of the batch is acknowledged.
+//!
+//! # Guarantees
+//!
+//! - Nothing accepted is lost: an entry exists only once [`LogStore::append`] has made its
+//!   batch durable, and the input it came from stays in the JetStream stream (limits
+//!   retention, no limits; `crate::stream`) until then and after.
+//! - Nothing is appended twice: the store records, in the same atomic batch as the entries,
+//!   the stream sequence the batch consumed through. After a crash at any instant the ledger
+//!   resumes after that sequence and skips anything at or below it
+//!   (`Disposition::AlreadyConsumed`); a replay published later under another message id meets
+//!   the event-id index (same bytes: a duplicate, not appended; different bytes: an
+//!   `equivocation` rejection kept as evidence). The store's own refusal of an event id
+//!   already indexed is the last guard.
+//! - Nothing is rejected silently: every rejection has a code and a sentence
+//!   (`covenant_core::validate::Rejection`), is stored, published on
+//!   `acct.rejected.<event_id>` (with NATS), counted in `/metrics`, and answered by
+//!   `GET /v1/events/{event_id}`.
+//! - Junk costs bounded space: a stored rejection keeps the envelope's header, the blake3
+//!   digest of its bytes and a sentence of at most [`MAX_REJECTION_MESSAGE_BYTES`]; only an
+//!   equivocation keeps the whole envelope, as evidence ([`kept_bytes`]).
+//! - The stored validation state is the log's: on open the sequencer re-derives it from the
+//!   entries and requires every state record to hold exactly the changes its batch's entries
+//!   give (`covenant_store::derive::check_state_records`; signatures are not checked again),
+//!   refusing the store otherwise; the state it runs with is the derived one. With a log key
+//!   it starts from the store's snapshot when the snapshot carries its seal
+//!   (`LogSigner::snapshot_key`), so a restart re-derives at most
+//!   [`SNAPSHOT_EVERY_ENTRIES`] entries; an unsealed snapshot is not trusted and the whole log
+//!   is re-derived.
+//! - Replicas agree byte for byte: validation is a pure function of the log before the event
+//!   and the event itself, and an entry's time is the broker's storage time of its message,
+//!   clamped so that it never goes below the previous entry's (a new cluster leader's clock
+//!   may lag; the clamp is itself deterministic). Batch boundaries do not matter: a batch is
+//!   validated event by event with an overlay of everything earlier in it.
+//!
+//! # Acknowledgement order
+//!
+//! 1. The input stage reads messages and [`prepare`] verifies them; [`Sequencer::commit`]
+//!    validates them and builds one `covenant_store::Batch`.
+//! 2. It calls `append`, which returns only once the batch is durable (the store's write path,
+//!    `covenant_store::SledStore`).
+//! 3. Only then does the position consumed through count: it is the head's stream sequence,
+//!    written in the same batch. JetStream gets no acknowledgement at all (`crate::stream`'s
+//!    ordered consumer); the emitter's acknowledgement is JetStream's own PubAck. A crash
+//!    between 2 and 3 means the ledger resumes from the head's stream sequence, and the event
+//!    index turns a re-read event into a duplicate instead of a second entry.
+//! 4. Replies to HTTPS requests (embedded), rejections and a due checkpoint go out after that.
+//!
+//! So nothing is acknowledged to an emitter, and no checkpoint is published, for an entry
+//! that a crash could still take back.
 
 use crate::LedgerError;
 use crate::genesis::{GenesisConfig, check_stored_genesis};

@@ -9,6 +9,33 @@
 //!
 //! Channels between the stages hold at most one batch, so a slow disk slows the input
 //! instead of filling memory. Verification of batch n+1 overlaps the append of batch n.
+//!
+//! # The pipeline, stage by stage
+//!
+//! 1. **Input** (a Tokio task). With NATS ([`Ledger::run_stream`]), `consume_stream` reads an
+//!    ordered pull consumer from the recorded stream sequence + 1; a batch is the first message
+//!    to arrive plus whatever is already buffered, up to [`LedgerOptions::max_batch`], and
+//!    while the next stage is busy the input keeps collecting, so batches grow (one fsync for
+//!    more events) exactly when the disk is the bottleneck. Embedded ([`Ledger::run_embedded`]),
+//!    concurrent HTTPS requests from [`Ingest`] are grouped the same way (`batch_requests`).
+//! 2. **Prepare** (`run_prepare`, one thread, rayon inside): `crate::sequencer::prepare`
+//!    decodes every envelope and batch-verifies the signatures on all cores, with keys from a
+//!    directory of key ids the commit stage updates after each durable batch.
+//! 3. **Commit** (`CommitStage::run`, one thread, stream order): `Sequencer::commit` validates
+//!    and appends (the sequencer's module docs give the steps and the guarantees).
+//! 4. **After the batch is durable:** HTTPS requests (embedded) get their answers, rejections
+//!    are handed to the publisher task, and a checkpoint is signed if one is due
+//!    (`crate::checkpoint`; with witnesses, `crate::witnessing`).
+//!
+//! [`RunningLedger::stop`] (Ctrl-C or SIGTERM in `covenant serve`) stops the input, lets the
+//! batch in flight finish, signs a final checkpoint and returns the head. [`Ledger::rebuild`]
+//! runs the same pipeline over the stream up to its end at the time of the call, publishing
+//! nothing.
+//!
+//! A store that has run embedded is refused on a stream and a store that follows a stream is
+//! refused embedded (`LedgerError::ModeMismatch`), because the stream could not reproduce the
+//! log; `covenant ledger migrate` moves an embedded log onto a stream instead
+//! (`crate::migration`).
 
 use crate::LedgerError;
 use crate::checkpoint::{Checkpointer, SignedCheckpoint};

@@ -24,6 +24,13 @@
 //! log-signed one of its size in the store (the same tree, more signatures), where
 //! `LedgerHealth` points readers to the newest. The final checkpoint at shutdown is tried at
 //! once.
+//!
+//! When publication waits for the witnesses, `/log/checkpoint` (the store's latest checkpoint)
+//! always carries a quorum; `/log/checkpoint/witnessed` serves the newest cosigned one in
+//! either mode (`LedgerHealth::witnessed_size`). Peer replicas are a second group in the same
+//! policy ([`WitnessPolicy::of_replicas`], [`WitnessPolicy::with_replicas`]), asked in the same
+//! round, each group with its own quorum; their side is `crate::replica`. On restart the newest
+//! stored note with a quorum says which members cosigned which size.
 
 use crate::LedgerError;
 use crate::checkpoint::{Checkpointer, SignedCheckpoint};

@@ -6,6 +6,38 @@
 //! catching up resumes from the stored count. Everything written is a function of the entries
 //! alone (sorted maps, no clocks), so applying the same log in any batch sizes writes the same
 //! bytes.
+//!
+//! # Applying a batch, step by step
+//!
+//! 1. `Projections::catch_up_to` reads the next entries, at most
+//!    `crate::DEFAULT_BATCH_ENTRIES` for a follower, from the store through `LogReader`;
+//!    [`BatchWriter::apply_entry`] checks each one's sequence number and decodes it (the log
+//!    holds only validated events, so a failure is corruption and is named).
+//! 2. Each event becomes facts on the commitments it is about: one per commitment an action
+//!    serves, one on each commitment a succession passes (chosen exactly as validation chose
+//!    them, from the `keys::LEDGER_OPEN` index), a retraction on every commitment its target
+//!    touched (from `keys::EVENT` for a succession or a retraction; for any other target, from
+//!    the target's own entry, found through the store's event index: retractions are rare, and
+//!    a reference kept for every event would cost one more key per event).
+//! 3. For every commitment touched, its facts fold into its new state (`state::fold`, the
+//!    pure status rules), the new record is derived and compared with the old: the old record
+//!    is subtracted from its groups' aggregates and the new one added, and exactly the index
+//!    keys that differ are replaced. A commitment's facts and old record come from the
+//!    writer's [`FactCache`] when an earlier batch touched it, otherwise from the tree:
+//!    reading facts back costs as much as writing them.
+//! 4. [`BatchWriter::commit`] hands every write, and the new `applied` count, to sled as one
+//!    `apply_batch`, taking the readers' gate exclusively only for that call, so a query never
+//!    sees half a batch. Nothing waits for the disk: sled writes batches atomically, so after a
+//!    crash the projection stands at the end of some batch and the next catch-up applies the
+//!    rest again from the stored count (`covenant query rebuild` and a stopping server flush).
+//!    Only once the batch is in the tree do its commitments go back into the cache, which is
+//!    emptied whenever the tree is cleared, so the cache never disagrees with the tree.
+//!
+//! The tests in `tests/projection.rs` apply the same log in batches of several sizes, with and
+//! without restarts between them, and compare every key and value with a rebuild.
+//!
+//! Who runs this: the `crate::follow` thread in a server, `Projections::rebuild` for
+//! `covenant query rebuild`; never a request.
 
 use crate::QueryError;
 use crate::actor::{ActorRecord, ActorRetraction, Registration, SuccessionLink};

@@ -1,6 +1,14 @@
 //! Following the log in the background: a [`Follower`] thread applies new entries as soon as
 //! the store's head moves, so that no request ever applies entries itself. Requests answer
 //! from what is projected and say as of which size.
+//!
+//! `covenant serve` starts one with the server. It looks at the store's head every
+//! [`POLL_INTERVAL`] (an atomic read) and applies whatever is new, one batch of
+//! `crate::DEFAULT_BATCH_ENTRIES` at a time, so it stays a few milliseconds behind the ledger
+//! and a stop request (on shutdown, after the ledger's last batch) waits for one batch at most;
+//! the server then flushes what was applied. A fresh projection (after an upgrade or a
+//! `covenant query rebuild`) answers at once, at a smaller `as_of.size`, while it catches up.
+//! A failed catch-up is logged and tried again after `RETRY_AFTER`.
 
 use crate::{DEFAULT_BATCH_ENTRIES, Projections, QueryError};
 use covenant_store::LogReader;

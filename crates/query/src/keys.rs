@@ -1,5 +1,11 @@
 //! The projection's key layout: one sled tree, every record under a one-byte tag.
 //!
+//! The tree lives in its own sled database, `DATA/query`, beside the store's `DATA/log` (sled
+//! locks a directory to one process, and the store's trees are the store's alone). Each tag
+//! constant below says what its keys and values are: facts (`f`), records (`v`), aggregates
+//! (`g`), the list, search and due-date indexes, feeds, event and actor references, the
+//! day-to-size maps that resolve dates, and metadata (`z`: `applied`, format).
+//!
 //! Keys sort the way the queries read them: a commitment's facts by sequence, an index by
 //! commitment id, the overdue index by due date. Components in the middle of a key are escaped
 //! (0x00 becomes 0x00 0xff) and end with 0x00 0x00, so no value can run into the next

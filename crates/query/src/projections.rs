@@ -1,4 +1,36 @@
 //! The projection database: opening it, following the log, and resolving as-of points.
+//!
+//! # Guarantees
+//!
+//! - every answer is a function of a prefix of the log and dates, so the same as-of gives the
+//!   same answer on every replica, today and in ten years;
+//! - the projections can always be thrown away: `covenant query rebuild` applies the log again
+//!   from entry 0 and writes exactly the same bytes as following it incrementally (`apply`);
+//! - a restart replays nothing already applied: the count of entries applied is stored in the
+//!   same atomic sled batch as what they changed;
+//! - a retracted event stops counting but never disappears: it stays in the history, marked
+//!   with the retraction that removed it.
+//!
+//! # Answering as of a point
+//!
+//! [`Projections::resolve`] turns an [`AsOf`] into a [`ResolvedAsOf`]: a point on two time
+//! axes. A size (the entries that count: what the log had recorded), an optional world date
+//! (events that happened after it do not count, by each event's own date,
+//! `state::happened_on`), and the date that judges overdue. At the latest point (every applied
+//! entry, no world date) a query reads records, aggregates and the due-date and moved indexes:
+//! an actor's scorecard is one aggregate read, overdue counts are a sum over its due-date
+//! histogram below the date, and the lists are short range scans, whatever the log's size. At
+//! any other point it folds each candidate commitment's facts through `state::Cut`
+//! (candidates from the ever-owned, theme or word indexes, which only grow), so it is exact but
+//! costs a fold per candidate; the tests check that both ways give identical answers
+//! ([`ResolvedAsOf::without_fast_path`]).
+//!
+//! # Format
+//!
+//! The layout carries a format name (`FORMAT`); a database written in another layout is
+//! cleared on open, with a warning naming both formats, and projected again from the log by
+//! the follower, since everything in it derives from the log. Until it has caught up, answers
+//! say how far it has got (`as_of.size`).
 
 use crate::QueryError;
 use crate::apply::{BatchWriter, FactCache, read_u64};

@@ -8,6 +8,13 @@
 //! at its size (and is signed by the log key, when one is given), the validation state records
 //! are exactly the state changes the entries give under the validation rules (`crate::derive`),
 //! and the head is the end of all of that. `covenant audit verify --store PATH` calls it.
+//!
+//! The validation state is checked twice: each batch's record against the changes its entries
+//! give, and the state an open loads (snapshot included) against the result; the event index
+//! likewise, from every `prints` record and as the open loaded it from the snapshot. Bytes in
+//! sled's free space or in superseded page versions are read by no one; a flip there changes
+//! nothing the store holds, which the tamper tests (`tests/store/tamper.rs`) check by
+//! comparing a digest of every key and value with the untouched store's.
 
 use crate::event_index;
 use crate::layout::{self, Meta};

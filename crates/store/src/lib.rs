@@ -8,7 +8,8 @@
 //! [`LogStore`] trait, and the conformance suite in `tests/` is what any engine must pass.
 //!
 //! - [`SledStore`]: the store on sled 0.34, with the fsyncs sled leaves out and a cheap check
-//!   of the head on open (ARCHITECTURE.md, "Durability: the write path").
+//!   of the head on open; its module docs state the durability guarantees and list the write
+//!   path down to each fsync, and `sled_store::open` the recovery on open.
 //! - [`check`]: the deep offline check behind `covenant audit verify --store PATH`.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,22 @@
 //! Reading the stream: an ordered consumer from the position the log has reached, in batches
 //! of what is available, reopened when it fails; and a watch on the stream's end, so a replica
 //! knows how far behind it is even when its consumer stalls.
+//!
+//! # Acknowledgement, without a durable consumer
+//!
+//! The ledger reads with an ordered consumer, not a durable one, and so never acknowledges
+//! messages to JetStream. With limits retention an acknowledgement deletes nothing and carries
+//! no durability meaning; the position that matters is the one in the store, written
+//! atomically with each batch. A durable consumer's acknowledgement floor would be a second
+//! copy of that position that can disagree (ahead of a store restored from backup or rebuilt,
+//! and it would skip events; behind after a lost ack, and it would redeliver out of order after
+//! `ack_wait`). What "ack after durable" means here: the position advances, and the
+//! emitter-visible status changes, only in the durable batch. The emitter's own
+//! acknowledgement is JetStream's PubAck, which says the event is in the replicated, fsynced
+//! stream (docs/NATS.md, "Server settings"). The ordered consumer recreates itself from the
+//! last delivered sequence on any gap or missed heartbeat, and this module reopens it from the
+//! next sequence it needs when it fails, so delivery is strictly ordered and gap-free; lag is
+//! exported on `/metrics`.
 
 use crate::LedgerError;
 use crate::health::LedgerHealth;

@@ -1,5 +1,15 @@
 //! The durable-write path: one sled transaction across a batch's trees, the engine's flush and
 //! the fsyncs sled leaves out, under a writer lock that a failed write closes until reopen.
+//!
+//! These are steps 1 and 4 to 8 of the write path the parent module lists.
+//!
+//! Why the fsyncs: sled 0.34's `flush()` ends in `sync_file_range`, not `fsync` (sled issue
+//! 1452). `sync_file_range` starts and waits for write-back of the file's dirty pages in a
+//! range, but it neither writes the file's metadata (the size of a grown file, block
+//! allocations) nor issues a cache flush to the device, so after a power cut the "flushed"
+//! data can be missing or the file shorter than sled believes. So `durable::Syncer` fsyncs
+//! the log file after every flush, and also what sled never syncs at all: new blob files and
+//! changed directory listings.
 
 use super::batch::BatchWrites;
 use super::{SledStore, Writer, panic_message};

@@ -6,11 +6,88 @@
 //! entry that a crash could take back.
 //!
 //! An open runs `open` (directory, format, engine), then `head_check`, `close` (the record a
-//! clean close left) and `recovery` (the event index). An append runs `batch` (everything that
-//! can refuse it, built in memory), then `commit` (transaction, flush, fsync), then moves the
-//! index and the head (`write`).
+//! clean close left) and `recovery` (the event index); `open` lists the steps. An append runs
+//! `batch` (everything that can refuse it, built in memory), then `commit` (transaction, flush,
+//! fsync), then moves the index and the head (`write`).
+//!
+//! # Guarantees
+//!
+//! - When [`LogStore::append`] returns `Ok`, everything in the batch survives `kill -9` and
+//!   power loss: the entries, their stored Merkle hashes, the event-index records, the
+//!   validation state records, the rejection records, the input stream sequence and the new
+//!   head.
+//! - A batch is applied whole or not at all. After a crash at any instant, the store holds a
+//!   prefix of the batches whose `append` was called, ending at a batch boundary, and that
+//!   prefix includes every batch whose `append` returned.
+//! - Readers never see what a crash could take back: the head, `entries`, `event` and the
+//!   stored hashes are served up to the in-memory head, which moves only after the batch is
+//!   durable.
+//! - A refused batch (bad entry, event id already in the log or twice in the batch) writes
+//!   nothing. A write that fails after reaching the engine (disk full, I/O error) leaves the
+//!   store refusing further writes (`StoreError::NeedsReopen`) until it is reopened, because
+//!   the engine's memory may then hold part of the failed batch; reopening recovers exactly
+//!   what is on disk.
+//!
+//! # On disk
+//!
+//! A store is a directory:
+//!
+//! | path | what |
+//! |---|---|
+//! | `FORMAT` | the format marker (`durable::FORMAT`); checked before the engine opens anything |
+//! | `CLOSED` | present only while the store is closed cleanly: the head and newest checkpoint it closed with (`close`) |
+//! | `SNAPSHOT` | the validation state and the event-id index as of one size of the log (`crate::snapshot` documents every byte); optional: without it, opening reads every per-batch record |
+//! | `sled/` | the sled 0.34 database: `conf`, the log file `db`, `snap.*` snapshots, `blobs/` |
+//!
+//! Inside sled, one tree per kind of record; `crate::layout` documents every key and value.
+//!
+//! # Writing a batch, step by step
+//!
+//! 1. **Take the writer lock** (`commit`). One writer at a time; if an earlier write failed,
+//!    refuse with `NeedsReopen`.
+//! 2. **Check the batch, writing nothing** (`batch`). Every envelope is within
+//!    `covenant_core::MAX_ENVELOPE_BYTES`, no storage time goes backwards, each `digest` is the
+//!    blake3 of its envelope, each event id and actor are the envelope's own, no event id
+//!    appears twice in the batch or is already in the event index. Any failure returns a typed
+//!    error (`InvalidEntry`, `DuplicateEvent`, `DuplicateInBatch`) and the store is as it was.
+//!    The index is in memory, so the check costs a hash of the id and a probe (an entry read
+//!    only when the fingerprint is already there).
+//! 3. **Compute everything in memory** (`batch`). Sequence numbers, the canonical entry
+//!    encoding with its link to the previous chain hash (`covenant_core::entry`), leaf hashes
+//!    and new stored hashes (`covenant_core::merkle::new_stored_hashes`, reading earlier
+//!    hashes from disk and this batch's from memory), the new root, the records for every tree
+//!    and the new head record.
+//! 4. **One sled transaction across the batch's trees** (`commit`: entries, hashes, prints,
+//!    state, rejections, rejections by event, and the head). sled marks the log messages of a
+//!    transaction so that recovery replays all of them or none (its batch "peg": a write is
+//!    recovered only if the batch that contains it was sealed). This gives atomicity, not
+//!    durability: nothing has been forced to disk yet.
+//! 5. **`sled::Db::flush()`.** sled writes its in-memory log buffers to `sled/db` with
+//!    `pwrite` and then calls `sync_file_range` on the written range. That hands the bytes to
+//!    the device but does **not** make them durable (see `commit` for why).
+//! 6. **`fsync` of `sled/db`** (`durable::Syncer`: `File::sync_all` on a descriptor the store
+//!    keeps open; fsync writes back every dirty page of the file, whichever descriptor wrote
+//!    it, plus its size and other metadata, and asks the device to flush its write cache).
+//!    From here on the batch survives power loss.
+//! 7. **`fsync` of new blob files.** sled writes messages too large for a log segment into
+//!    files under `sled/blobs/` without syncing them; the store fsyncs every blob file it has
+//!    not synced before, and the `blobs` directory when its listing changed.
+//! 8. **`fsync` of the `sled/` directory, if its listing changed** since the last sync (a new
+//!    snapshot, a rename, a removed file). The log file growing needs no directory sync:
+//!    step 6 covers the file's size.
+//! 9. **Add the batch's fingerprints to the in-memory index, then move the in-memory head**
+//!    and return it (`write`). Only now do readers see the batch (a lookup that meets a
+//!    fingerprint beyond the head skips it).
+//!
+//! In the usual case a batch costs one transaction, one `flush` and one `fsync`.
+//! `put_checkpoint` follows the same path for its single record (after checking that the
+//! note's size and root are the log's), so a stored checkpoint is durable when the call
+//! returns. Door refusals (`remember_door_refusal`) go to their own bounded trees under a lock
+//! of their own, so they never hold up a batch, and are not flushed on their own (the next
+//! batch's flush and fsync carry them): they answer callers and are no part of the log.
 //!
 //! [`LogStore`]: crate::LogStore
+//! [`LogStore::append`]: crate::LogStore::append
 
 mod batch;
 mod close;

@@ -1,5 +1,48 @@
 //! Opening and creating a store: the directory and format checks, the engine's settings, and
 //! the order of the checks an open runs before the store takes writes.
+//!
+//! # Recovery on open, step by step
+//!
+//! 1. **Format and writability first** (`durable::inspect`, `durable::prepare_dir`). Without a
+//!    `FORMAT` file the path is not a store (`NotAStore`); a different marker is
+//!    `IncompatibleFormat` (a v2 store is upgraded in place, `crate::upgrade`); a directory
+//!    that cannot be written is `ReadOnly`. None of these lets the engine touch a byte. A
+//!    directory holding only `sled/` and a temporary marker is a creation that stopped before
+//!    its last step and is completed; an engine directory with someone else's data in it is
+//!    refused.
+//! 2. **Unfinished sled snapshots are removed** (`durable::remove_unfinished_snapshots`). sled
+//!    writes a snapshot (also while recovering on open) as `snap.<lsn>.generating` and renames
+//!    it when complete, but when choosing one to load it does not skip `.generating` files,
+//!    so a crash in the middle of a snapshot leaves a database sled itself refuses to open
+//!    (sled issues 1527 and 1533). The log the snapshot summarises is still there, so the
+//!    store deletes such files and sled falls back to the previous snapshot and a longer
+//!    replay.
+//! 3. **sled recovers its log.** It loads its snapshot and replays the log after it, checking
+//!    the CRC of every message; it stops at the first message that is torn or belongs to a
+//!    batch whose seal never reached the disk. A half-written batch is therefore absent as a
+//!    whole.
+//! 4. **The head record is read** (it was written in the same transaction as its batch) and
+//!    checked cheaply (`head_check`): the stored entries and stored hashes end exactly where
+//!    the head says, the newest entries (`OPEN_CHECK_ENTRIES` and the one before) link up to
+//!    the head's chain hash and storage time and their leaf hashes are the stored ones, and the
+//!    root computed from the stored hashes is the head's root. Anything else is
+//!    `Corrupt { seq, .. }` or `CorruptMetadata`.
+//! 5. **A clean close is held to its word** (`close`). If `CLOSED` is present, the recovered
+//!    head and newest checkpoint (its size and the blake3 of its note) must be the ones it
+//!    records; otherwise damage near the end of sled's log, which recovery cannot tell from a
+//!    torn write and would silently drop, would lose acknowledged entries or a signed
+//!    checkpoint (written after its batch, so often the newest record of all). `CLOSED` is
+//!    then removed (and the directory synced) before the first write, so a later crash is
+//!    never mistaken for damage.
+//! 6. **The event-id index is rebuilt in memory** (`recovery`): from `SNAPSHOT` if its digest
+//!    holds, its size is within the log and its chain hash is the log's there (otherwise
+//!    `SledStore::recovery` says why it was not used), then from every `prints` record after
+//!    it; the records must cover the log exactly, or the store is `Corrupt`. `load_state`
+//!    likewise starts from the snapshot's state and replays the `state` records after it.
+//! 7. The store accepts writes.
+//!
+//! The deep check (`crate::check`) goes further, offline, and skips step 4 because it checks
+//! everything that step does and names the first bad entry.
 
 use super::{Recovery, SledStore, Trees, Writer, panic_message};
 use crate::StoreError;
