@@ -368,8 +368,8 @@ pub struct Sequencer {
 }
 
 /// Entries between snapshots of the validation state and the event index: an open replays at
-/// most this many entries' records, and writing a snapshot (the whole state and index, on the
-/// commit thread) happens this rarely.
+/// most this many entries' records, and writing a snapshot (the whole state and index, on its
+/// own thread; the commit thread only hands it over) happens this rarely.
 pub const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000_000;
 
 impl Sequencer {

@@ -10,6 +10,8 @@
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
 //! | `checkpoints` | tree size (u64 BE) | signed note |
+//! | `door_refusals` | refusal counter (u64 BE), oldest dropped past `MAX_DOOR_REFUSALS` | see [`encode_rejection`] |
+//! | `door_refusals_by_event` | id length (u32 BE) + event id + refusal key | empty |
 //! | default tree | `format`, `head` | format marker, [`Meta`] |
 //!
 //! Entries are stored in records of consecutive entries from one batch (at most
