@@ -9,7 +9,18 @@
 //! rate can never exceed it, and when it is close to the raw consumer's rate the 0.5 goal
 //! leaves the rest of the pipeline (the broker, validation, the store) almost nothing.
 //!
-//! `COVENANT_BENCH_EVENTS=N` changes the number of events (default 200 000) and
+//! Conditions are production's: the broker fsyncs every message before acknowledging it
+//! (`sync_interval: always`, as docs/NATS.md requires of a single server), and the events come
+//! from as many signers as a government has (1,650 actors with a key each: a thousand bodies
+//! and 650 MPs), since batch verification groups signatures by key; the verification stage is
+//! also timed with four keys, beside it. The latency figure is the median and the worst p99 of
+//! five windows of thirty seconds of paced publishing, publishers running while the ledger works.
+//!
+//! `COVENANT_BENCH_EVENTS=N` changes the number of events (default 200 000),
+//! `COVENANT_BENCH_ACTORS=N` the number of signers (default 1 650),
+//! `COVENANT_BENCH_BROKER_SYNC=default` runs the broker with NATS's default fsync (every two
+//! minutes) for comparison, `COVENANT_BENCH_LATENCY_WINDOWS=N` and
+//! `COVENANT_BENCH_LATENCY_SECONDS=N` the latency windows (default 5 of 30 s), and
 //! `COVENANT_BENCH_CHECKPOINT_MS=N` the shortest time between checkpoints (default: the
 //! ledger's). Figures print and go to target/bench/ingest.json.
 
@@ -39,7 +50,54 @@ use support::World;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const ACTORS: [&str; 4] = ["GB-GOV-DCMS", "GB-GOV-DHSC", "GB-GOV-DFE", "GB-GOV-DEFRA"];
+/// Signers by default: about as many bodies and MPs as emit to a government's log.
+const DEFAULT_ACTORS: usize = 1_650;
+/// The few signers the verification stage is also timed with, to show what many cost.
+const FEW_KEYS: usize = 4;
+
+/// An actor of the bench with its one key.
+struct Emitter {
+    actor: String,
+    key_id: String,
+    signer: EventSigner,
+}
+
+/// `count` actors, each with a key from its own seed.
+fn emitters(count: usize) -> Vec<Emitter> {
+    (0..count)
+        .map(|i| {
+            let mut seed = [0x5a; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            Emitter {
+                actor: format!("GB-BENCH-{i:04}"),
+                key_id: format!("key-{i}"),
+                signer: EventSigner::from_seed(seed),
+            }
+        })
+        .collect()
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The broker as production runs it (`sync_interval: always`), unless
+/// `COVENANT_BENCH_BROKER_SYNC=default` asks for NATS's default. Returns the server, the
+/// setting's name and the directory holding the configuration.
+fn start_broker() -> (NatsServer, &'static str, tempfile::TempDir) {
+    let config_dir = tempfile::tempdir().expect("make a directory for the broker's configuration");
+    let kind = std::env::var("COVENANT_BENCH_BROKER_SYNC").unwrap_or_default();
+    if kind == "default" {
+        return (NatsServer::start(), "default (2m)", config_dir);
+    }
+    let config = config_dir.path().join("nats-server.conf");
+    std::fs::write(&config, "jetstream {\n  sync_interval: always\n}\n")
+        .expect("write the broker's configuration");
+    (NatsServer::start_with_config(&config), "always", config_dir)
+}
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, as a quick
@@ -58,20 +116,20 @@ fn main() {
 }
 
 async fn run(events: usize, measuring: bool) {
-    let server = NatsServer::start();
+    let (server, broker_sync, _broker_config) = start_broker();
+    println!("broker: nats-server -js, sync_interval {broker_sync}");
     let mut world = World::new();
-    let signers: Vec<EventSigner> = (0..ACTORS.len())
-        .map(|i| EventSigner::from_seed([10 + i as u8; 32]))
-        .collect();
+    let signers = emitters(env_number("COVENANT_BENCH_ACTORS", DEFAULT_ACTORS).max(FEW_KEYS));
     let mut onboarding = vec![];
-    for (i, actor) in ACTORS.iter().enumerate() {
-        onboarding.extend(world.onboard(actor, &format!("key-{i}"), 10 + i as u8));
+    for emitter in &signers {
+        onboarding.extend(world.onboard_signer(&emitter.actor, &emitter.key_id, &emitter.signer));
     }
     let started = Instant::now();
     let envelopes = sign_all(0, events, &signers);
     let average_bytes = envelopes.iter().map(Vec::len).sum::<usize>() / envelopes.len();
     println!(
-        "signed {events} events of {average_bytes} bytes on average in {:.1} s",
+        "signed {events} events of {average_bytes} bytes on average from {} signers in {:.1} s",
+        signers.len(),
         started.elapsed().as_secs_f64()
     );
 
@@ -105,8 +163,18 @@ async fn run(events: usize, measuring: bool) {
     let verify_rate = verify_alone(&world, &onboarding, &envelopes);
     let verify_cpu = cpu.per_event_since(mark, events);
     println!(
-        "decode + batch signature verification alone, all cores: {verify_rate:.0} events/s ({:.2} of raw pull + ack; {verify_cpu})",
+        "decode + batch signature verification alone, all cores, {} signers: {verify_rate:.0} events/s ({:.2} of raw pull + ack; {verify_cpu})",
+        signers.len(),
         verify_rate / raw_ack_rate
+    );
+    let verify_few_rate = verify_alone(
+        &world,
+        &onboarding,
+        &sign_all(0, events, &signers[..FEW_KEYS]),
+    );
+    println!(
+        "  the same with {FEW_KEYS} signers: {verify_few_rate:.0} events/s (many signers verify at {:.2} of that)",
+        verify_rate / verify_few_rate
     );
     // Every event the ledger takes in costs at least the ordered consumer's delivery and its
     // decode + verification: with the machine's cores fully busy on nothing else, that CPU
@@ -183,13 +251,16 @@ async fn run(events: usize, measuring: bool) {
     println!(
         "ledger (decode, batch-verify, validate, append + fsync, checkpoint): {ledger_rate:.0} events/s ({ledger_cpu})"
     );
+    // The ledger reads the stream with an ordered consumer (no acks), so that consumer is
+    // the baseline doing the same delivery work; the pull consumer with acks is the one
+    // issue 16's goal was set against.
+    println!(
+        "ratio ledger / raw ordered consumer (the same delivery work as the ledger): {:.2}",
+        ledger_rate / raw_ordered_rate
+    );
     println!(
         "ratio ledger / raw pull + ack: {ratio:.2} (goal >= 0.50: {})",
         if ratio >= 0.5 { "met" } else { "NOT met" }
-    );
-    println!(
-        "ratio ledger / raw ordered consumer: {:.2}",
-        ledger_rate / raw_ordered_rate
     );
     println!(
         "ratio ledger / verification alone: {:.2}",
@@ -205,16 +276,21 @@ async fn run(events: usize, measuring: bool) {
     );
     while checkpoints.next().now_or_never().flatten().is_some() {}
 
-    let latency_rate = ledger_rate / 2.0;
-    let latency_events = ((latency_rate * 10.0) as usize).clamp(1000, events / 2);
-    // Each window is a fresh stretch of paced publishing; the first is the headline figure.
-    let windows: usize = std::env::var("COVENANT_BENCH_LATENCY_WINDOWS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    // Half the slower of the two rates: with the broker fsyncing every message, it may take
+    // events durably more slowly than the ledger appends them, and a publisher held back by
+    // the broker measures the broker, not the ledger.
+    let latency_rate = ledger_rate.min(publish_rate) / 2.0;
+    println!(
+        "latency windows at {latency_rate:.0} events/s: half the slower of the ledger ({ledger_rate:.0} events/s) and the broker's durable publish rate ({publish_rate:.0} events/s)"
+    );
+    let (default_windows, default_seconds) = if measuring { (5, 30) } else { (1, 2) };
+    let window_seconds = env_number("COVENANT_BENCH_LATENCY_SECONDS", default_seconds).max(1);
+    let latency_events = ((latency_rate * window_seconds as f64) as usize).max(1000);
+    // Each window is a fresh stretch of paced publishing; the headline is the median window
+    // (by p99) with the worst beside it.
+    let windows = env_number("COVENANT_BENCH_LATENCY_WINDOWS", default_windows).max(1);
     let mut window_p99s = Vec::with_capacity(windows);
-    let mut first = None;
+    let mut window_figures = Vec::with_capacity(windows);
     for window in 0..windows {
         let base_seq = store.head().size;
         let paced = sign_all(events + window * latency_events, latency_events, &signers);
@@ -234,11 +310,15 @@ async fn run(events: usize, measuring: bool) {
             if p99 <= 100.0 { "met" } else { "NOT met" }
         );
         window_p99s.push((p99 * 10.0).round() / 10.0);
-        first.get_or_insert(figures);
+        window_figures.push(figures);
     }
-    let (p50, p90, p99, max) = first.expect("at least one window");
+    window_figures.sort_by(|a, b| a.2.total_cmp(&b.2));
+    let (p50, p90, p99, max) = window_figures[(window_figures.len() - 1) / 2];
+    let worst_p99 = window_figures.last().expect("at least one window").2;
     let windows_met = window_p99s.iter().filter(|&&p99| p99 <= 100.0).count();
-    println!("latency windows meeting p99 <= 100 ms: {windows_met} of {windows}");
+    println!(
+        "latency over {windows} windows of {window_seconds} s: median p99 {p99:.1} ms, worst p99 {worst_p99:.1} ms; windows meeting p99 <= 100 ms: {windows_met} of {windows}"
+    );
     running.stop().await.expect("stop the ledger");
     let entries = store.head().size;
     let (catch_up_rate, catch_up_ratio) = projection_catch_up(&*store, work.path(), ledger_rate);
@@ -267,6 +347,8 @@ async fn run(events: usize, measuring: bool) {
 
     let json = serde_json::json!({
         "events": events,
+        "signers": signers.len(),
+        "broker_sync_interval": broker_sync,
         "average_envelope_bytes": average_bytes,
         "cores": cores,
         "publish_events_per_s": publish_rate.round(),
@@ -278,6 +360,9 @@ async fn run(events: usize, measuring: bool) {
         "ratio_goal_met": ratio >= 0.5,
         "ratio_ledger_to_raw_ordered": ((ledger_rate / raw_ordered_rate) * 1000.0).round() / 1000.0,
         "verify_alone_events_per_s": verify_rate.round(),
+        "verify_alone_few_keys": FEW_KEYS,
+        "verify_alone_few_keys_events_per_s": verify_few_rate.round(),
+        "ratio_verify_many_to_few_keys": ((verify_rate / verify_few_rate) * 1000.0).round() / 1000.0,
         "ratio_verify_alone_to_raw_pull_ack": ((verify_rate / raw_ack_rate) * 1000.0).round() / 1000.0,
         "ratio_ledger_to_verify_alone": ((ledger_rate / verify_rate) * 1000.0).round() / 1000.0,
         "cpu_us_per_event": {
@@ -320,6 +405,8 @@ async fn run(events: usize, measuring: bool) {
         "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p90_ms": (p90 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p99_ms": (p99 * 10.0).round() / 10.0,
+        "publish_to_checkpoint_p99_worst_ms": (worst_p99 * 10.0).round() / 10.0,
+        "latency_window_seconds": window_seconds,
         "publish_to_checkpoint_max_ms": (max * 10.0).round() / 10.0,
         "latency_target_p99_ms": 100,
         "latency_target_met": p99 <= 100.0,
@@ -535,22 +622,23 @@ fn verify_alone(world: &World, onboarding: &[Vec<u8>], envelopes: &[Vec<u8>]) ->
     rate
 }
 
-/// Events `first..first + count`: commitments, and every tenth an action on a commitment of
-/// the same actor four events before. About 400 bytes each.
-fn sign_all(first: usize, count: usize, signers: &[EventSigner]) -> Vec<Vec<u8>> {
+/// Events `first..first + count`, round robin over `signers`: commitments, and every tenth
+/// event of an actor an action on that actor's commitment four of its events before. About
+/// 400 bytes each.
+fn sign_all(first: usize, count: usize, signers: &[Emitter]) -> Vec<Vec<u8>> {
+    let actors = signers.len();
     let event = |i: usize| {
-        let actor_index = i % ACTORS.len();
+        let emitter = &signers[i % actors];
         let id = format!("01JDS{i:021}");
-        let key_id = format!("key-{actor_index}");
-        let kind: Kind = if i % 10 == 9 && i >= first + 4 {
-            support::action(&format!("a-{i}"), &[&format!("c-{}", i - 4)])
+        let kind: Kind = if (i / actors) % 10 == 9 && i >= first + 4 * actors {
+            support::action(&format!("a-{i}"), &[&format!("c-{}", i - 4 * actors)])
         } else {
             support::commitment(&format!("c-{i}"))
         };
         seal(
-            support::header(&id, ACTORS[actor_index], &key_id),
+            support::header(&id, &emitter.actor, &emitter.key_id),
             kind,
-            &signers[actor_index],
+            &emitter.signer,
         )
         .encode_to_vec()
     };

@@ -92,7 +92,11 @@ impl World {
 
     /// Grant an emitter key with seed `[seed; 32]` to `actor`.
     pub fn grant(&mut self, key_id: &str, actor: &str, seed: u8) -> Vec<u8> {
-        let signer = EventSigner::from_seed([seed; 32]);
+        self.grant_signer(key_id, actor, EventSigner::from_seed([seed; 32]))
+    }
+
+    /// Grant `signer`'s public key to `actor` as emitter key `key_id`.
+    pub fn grant_signer(&mut self, key_id: &str, actor: &str, signer: EventSigner) -> Vec<u8> {
         let envelope = self.registry(Kind::KeyGranted(KeyGranted {
             key_id: key_id.into(),
             public_key: signer.public_key().to_vec(),
@@ -113,6 +117,19 @@ impl World {
     /// Register `actor` and grant it key `key_id`.
     pub fn onboard(&mut self, actor: &str, key_id: &str, seed: u8) -> Vec<Vec<u8>> {
         vec![self.register_actor(actor), self.grant(key_id, actor, seed)]
+    }
+
+    /// Register `actor` and grant it key `key_id` with `signer`.
+    pub fn onboard_signer(
+        &mut self,
+        actor: &str,
+        key_id: &str,
+        signer: &EventSigner,
+    ) -> Vec<Vec<u8>> {
+        vec![
+            self.register_actor(actor),
+            self.grant_signer(key_id, actor, signer.clone()),
+        ]
     }
 
     /// Remember a signer for a key id without granting it (for unknown-key tests).
