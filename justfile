@@ -37,8 +37,9 @@ bench name="all":
         verify) cargo bench -p covenant-audit --bench verify ;;
         pages)  cargo bench -p covenant-http --bench pages ;;
         catch-up) cargo bench -p covenant-http --bench catch_up ;;
-        all)    for b in store ingest query verify pages catch-up; do just bench "$b"; done ;;
-        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up or all" >&2; exit 2 ;;
+        front-door) cargo bench -p covenant-http --bench front_door ;;
+        all)    for b in store ingest query verify pages catch-up front-door; do just bench "$b"; done ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up, front-door or all" >&2; exit 2 ;;
     esac
 
 # Property tests over hostile input, longer than `just test` runs them: CASES per property.

@@ -5,6 +5,7 @@ use covenant_core::checkpoint::LogSigner;
 use covenant_http::AppState;
 use covenant_ledger::{
     GenesisConfig, Ledger, LedgerMetrics, LedgerOptions, RegistrarKey, RunningLedger,
+    StreamSettings,
 };
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogReader, SledStore};
@@ -35,8 +36,25 @@ fn ledger_genesis(demo: &covenant_demo::GenesisConfig) -> GenesisConfig {
     }
 }
 
-/// POST every envelope, in order, and insist that each is accepted.
-fn post_all(base: &str, events: &[Vec<u8>]) {
+/// Where the ledger takes its events from, as `covenant serve` without and with a NATS URL.
+pub enum LedgerInput {
+    /// No broker: `POST /v1/events` goes straight into the sequencer, which answers with its
+    /// decision.
+    Embedded,
+    /// The event stream of the JetStream server at `nats_url` (created with the default
+    /// settings if missing): `POST /v1/events` answers once the broker has stored the envelope,
+    /// and the ledger decides in stream order.
+    #[allow(
+        dead_code,
+        reason = "only the front-door benchmark runs the ledger on a stream"
+    )]
+    Stream { nats_url: String },
+}
+
+/// POST every envelope, in order, and insist that each is accepted. With `settle_registry`
+/// (a ledger on a stream, which decides after the answer), each registry event is waited for
+/// in the log before the next envelope goes: the door checks keys against the log as it stands.
+fn post_all(base: &str, events: &[Vec<u8>], settle_registry: Option<&SledStore>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -54,12 +72,39 @@ fn post_all(base: &str, events: &[Vec<u8>]) {
             status.is_success(),
             "demo event {index} was refused ({status}): {body}"
         );
+        if let Some(store) = settle_registry {
+            let decoded = covenant_core::event::decode(envelope).expect("a demo event decodes");
+            if decoded.envelope.actor == covenant_demo::REGISTRAR_ACTOR {
+                wait_for_event(store, &decoded.envelope.event_id);
+            }
+        }
+    }
+}
+
+/// Wait until the log holds `event_id` (at most 20 s).
+fn wait_for_event(store: &SledStore, event_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store
+        .event(event_id)
+        .expect("read the event index")
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "event {event_id} is not in the log after 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
 impl Server {
     /// A fresh server whose log holds the whole demo data set and a signed checkpoint of it.
     pub async fn with_demo() -> Server {
+        Self::with_demo_from(LedgerInput::Embedded).await
+    }
+
+    /// The same with the ledger taking its events from `input`.
+    pub async fn with_demo_from(input: LedgerInput) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let store =
             Arc::new(SledStore::create_or_open(dir.path().join("log")).expect("open the store"));
@@ -75,7 +120,18 @@ impl Server {
         )
         .expect("open the ledger");
         let verifier_key = ledger.verifier_key().expect("the ledger signs checkpoints");
-        let (ingest, running) = ledger.run_embedded().expect("run the embedded ledger");
+        let (ingest, running) = match &input {
+            LedgerInput::Embedded => ledger.run_embedded().expect("run the embedded ledger"),
+            LedgerInput::Stream { nats_url } => {
+                let client = async_nats::connect(nats_url.as_str())
+                    .await
+                    .unwrap_or_else(|error| panic!("connect to {nats_url}: {error}"));
+                ledger
+                    .run_stream(client, &StreamSettings::default())
+                    .await
+                    .expect("run the ledger on the event stream")
+            }
+        };
 
         let projections =
             Arc::new(Projections::open(dir.path().join("query")).expect("open the projections"));
@@ -103,9 +159,19 @@ impl Server {
 
         let posting_base = base.clone();
         let events = demo.events.clone();
-        tokio::task::spawn_blocking(move || post_all(&posting_base, &events))
-            .await
-            .expect("load the demo data");
+        let settle_registry = matches!(input, LedgerInput::Stream { .. }).then(|| store.clone());
+        tokio::task::spawn_blocking(move || {
+            post_all(&posting_base, &events, settle_registry.as_deref());
+            // A ledger on a stream decides after the answers: the last event in the log means
+            // every one before it was decided.
+            if let Some(store) = &settle_registry {
+                let last = covenant_core::event::decode(events.last().expect("demo events"))
+                    .expect("a demo event decodes");
+                wait_for_event(store, &last.envelope.event_id);
+            }
+        })
+        .await
+        .expect("load the demo data");
         let server = Server {
             base,
             verifier_key,
