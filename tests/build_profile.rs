@@ -37,7 +37,7 @@ fn cargo_metadata() -> Value {
 }
 
 /// Names of the packages whose code runs only while building: proc macros, and whatever is
-/// reached only through a proc macro or a build dependency.
+/// reached only through a proc macro or a build dependency, in every version present.
 fn build_time_packages(metadata: &Value) -> BTreeSet<String> {
     let packages: HashMap<&str, &Value> = metadata["packages"]
         .as_array()
@@ -87,10 +87,14 @@ fn build_time_packages(metadata: &Value) -> BTreeSet<String> {
             }
         }
     }
+    // A profile names a package, not one of its versions: a name with a version that runs
+    // stays optimised.
+    let name = |id: &str| packages[id]["name"].as_str().unwrap().to_owned();
+    let running: BTreeSet<String> = at_run_time.iter().map(|id| name(id)).collect();
     nodes
         .keys()
-        .filter(|id| !at_run_time.contains(*id))
-        .map(|id| packages[id]["name"].as_str().unwrap().to_owned())
+        .map(|id| name(id))
+        .filter(|name| !running.contains(name))
         .collect()
 }
 
