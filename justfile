@@ -24,7 +24,7 @@ test:
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
-# Benchmarks: store, ingest, query, verify, pages, catch-up, or all. Figures print and go to target/bench/*.json.
+# Benchmarks: store, ingest, query, verify, pages, catch-up, front-door, or all. Figures print and go to target/bench/*.json.
 bench name="all":
     #!/usr/bin/env bash
     set -euo pipefail
