@@ -27,7 +27,6 @@ use covenant_testkit::sample;
 use prost::Message;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 // The same allocator as the `covenant` binary: verification allocates and frees many small
@@ -82,13 +81,7 @@ fn main() {
         "ratio_verify_many_to_few_signers": many.verify_rate / few.verify_rate,
         "runs": RUNS,
     });
-    let path = bench_dir().join("verify.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&json).expect("encode json"),
-    )
-    .expect("write target/bench/verify.json");
-    println!("wrote {}", path.display());
+    covenant_testkit::bench::write_json("verify", &json);
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -286,14 +279,4 @@ fn cpu_seconds() -> f64 {
     };
     // utime and stime, in clock ticks of 1/100 s on Linux.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-/// target/bench of the workspace: CARGO_TARGET_DIR when set, else next to the workspace root.
-fn bench_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("bench");
-    std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
 }

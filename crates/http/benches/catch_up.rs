@@ -20,7 +20,6 @@ use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogStore, SledStore};
 use covenant_testkit::NatsServer;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::World;
@@ -98,7 +97,7 @@ async fn run(events: usize, measuring: bool) {
 
     let work = tempfile::Builder::new()
         .prefix("covenant-catch-up-bench")
-        .tempdir_in(bench_dir())
+        .tempdir_in(covenant_testkit::bench::dir())
         .expect("make a scratch directory under target/bench");
     let started = Instant::now();
     let store: Arc<dyn LogStore> =
@@ -186,13 +185,7 @@ async fn run(events: usize, measuring: bool) {
         "ledger_entries_per_s": (total as f64 / log_s).round(),
         "projection_entries_per_s": (total as f64 / projected_s).round(),
     });
-    let path = bench_dir().join("catch_up.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&json).expect("encode json"),
-    )
-    .expect("write target/bench/catch_up.json");
-    println!("wrote {}", path.display());
+    covenant_testkit::bench::write_json("catch_up", &json);
 }
 
 /// The `nth` event of an actor in the default mix: each of its commitments is made, gets
@@ -237,13 +230,4 @@ async fn publish_all(js: &jetstream::Context, envelopes: &[Vec<u8>]) {
             ack.await.expect("stored");
         }
     }
-}
-
-fn bench_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("bench");
-    std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
 }

@@ -35,7 +35,6 @@ use covenant_emit::build::{Action, ActorRegistration, Commitment, KeyGrant, Spea
 use covenant_store::LogReader;
 use covenant_testkit::NatsServer;
 use server::{LedgerInput, Server};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -62,7 +61,7 @@ fn main() {
         .and_then(|text| text.parse().ok())
         .unwrap_or(if measuring { DEFAULT_EVENTS } else { 40 });
     let actors = if measuring { ACTORS } else { 20 };
-    let load_before = load_average();
+    let load_before = covenant_testkit::bench::load_averages();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,20 +99,15 @@ fn main() {
         "average_envelope_bytes": population.average_bytes(),
         "cores": std::thread::available_parallelism().map_or(0, |cores| cores.get()),
         "load_average_before": load_before,
-        "load_average_after": load_average(),
+        "load_average_after": covenant_testkit::bench::load_averages(),
         "embedded": embedded,
         "stream": {
             "broker": "nats-server -js, sync_interval: always, stream with 1 replica",
             "runs": stream,
         },
     });
-    let path = bench_dir().join("front_door.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&json).expect("encode json"),
-    )
-    .expect("write target/bench/front_door.json");
-    println!("\nwrote {}", path.display());
+    println!();
+    covenant_testkit::bench::write_json("front_door", &json);
 }
 
 /// The actors, their keys and the events they sign.
@@ -438,24 +432,4 @@ fn measure_mode(
         figures.push(figure);
     }
     figures
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
-
-fn bench_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("bench");
-    std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
 }

@@ -19,10 +19,12 @@ mod themes;
 
 use crate::AppState;
 pub use crate::error::{ApiError, ErrorAnswer};
+use axum::Json;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use covenant_core::event::Date;
+use covenant_query::view::Scorecard;
 use covenant_query::{Projections, QueryError, ResolvedAsOf};
 use params::{Asked, Params};
 use std::sync::Arc;
@@ -134,6 +136,28 @@ where
         .await
         .map_err(|error| ApiError::internal(format!("query task failed: {error}")))?
         .map_err(ApiError::from)
+}
+
+/// The scorecard `answer` gives at the point asked (its lists at most `list_limit` long); a
+/// 404 saying `missing` when it gives none.
+async fn scorecard_of<F>(
+    state: AppState,
+    raw: Option<String>,
+    missing: String,
+    answer: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(&Projections, &ResolvedAsOf, usize) -> Result<Option<Scorecard>, QueryError>
+        + Send
+        + 'static,
+{
+    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
+    let list_limit = params.list_limit()?;
+    let scorecard = ask(&state, params.asked()?, move |p, point| {
+        answer(p, point, list_limit)
+    })
+    .await?;
+    Ok(Json(found(scorecard, || missing)?).into_response())
 }
 
 fn found<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, ApiError> {

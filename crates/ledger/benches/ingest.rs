@@ -40,7 +40,7 @@ use covenant_store::{LogReader, LogStore};
 use covenant_testkit::NatsServer;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::World;
@@ -189,7 +189,7 @@ async fn run(events: usize, measuring: bool) {
 
     let work = tempfile::Builder::new()
         .prefix("covenant-ingest-bench")
-        .tempdir_in(bench_dir())
+        .tempdir_in(covenant_testkit::bench::dir())
         .expect("make a scratch directory under target/bench");
     let store_dir = tempfile::tempdir_in(work.path()).expect("make the store's directory");
     let sled_store = Arc::new(
@@ -401,7 +401,7 @@ async fn run(events: usize, measuring: bool) {
         "engine_inserts_per_event": (engine_inserts_per_event * 1000.0).round() / 1000.0,
         "projection_catch_up_events_per_s": catch_up_rate.round(),
         "projection_catch_up_ratio": (catch_up_ratio * 1000.0).round() / 1000.0,
-        "load_average_1m": load_average(),
+        "load_average_1m": covenant_testkit::bench::load_average(),
         "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p90_ms": (p90 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p99_ms": (p99 * 10.0).round() / 10.0,
@@ -417,13 +417,7 @@ async fn run(events: usize, measuring: bool) {
         println!("smoke run (no --bench): nothing recorded");
         return;
     }
-    let path = bench_dir().join("ingest.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&json).expect("encode json"),
-    )
-    .expect("write target/bench/ingest.json");
-    println!("wrote {}", path.display());
+    covenant_testkit::bench::write_json("ingest", &json);
 }
 
 /// Entries the projection catch-up is timed over at most (from entry 0), so that a run over
@@ -844,23 +838,6 @@ fn checkpoint_size(note: &[u8]) -> u64 {
         .and_then(|text| text.lines().nth(1))
         .and_then(|line| line.parse().ok())
         .expect("a checkpoint note")
-}
-
-/// The machine's 1-minute load average, so a reader can tell a busy machine's figures.
-fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(-1.0)
-}
-
-fn bench_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("bench");
-    std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
 }
 
 /// CPU time used by this process (the bench, and the ledger when it runs) and by the broker,

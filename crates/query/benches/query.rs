@@ -17,7 +17,7 @@ use covenant_store::{LogStore, SledStore};
 use covenant_testkit::log::LogWriter;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -552,9 +552,7 @@ fn main() {
         "scorecard_http_requests_per_s": throughput,
         "goals": {"scorecard_http_p99_us": 5_000, "history_http_p99_us": 2_000},
     });
-    let path = bench_dir().join("query.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&json).expect("json")).expect("write json");
-    println!("wrote {}", path.display());
+    covenant_testkit::bench::write_json("query", &json);
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
@@ -798,14 +796,4 @@ fn sql_scorecard(db: &rusqlite::Connection, actor: &str, judged_on: &str) -> [i6
         .collect();
     std::hint::black_box(totals);
     counts
-}
-
-/// target/bench of the workspace: CARGO_TARGET_DIR when set, else next to the workspace root.
-fn bench_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("bench");
-    std::fs::create_dir_all(&dir).expect("make target/bench");
-    dir
 }

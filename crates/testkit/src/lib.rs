@@ -13,6 +13,7 @@
 //! (where `just test` installs it), then `PATH`. A missing server is a clear failure that says
 //! how to install one, never a skipped test.
 
+pub mod bench;
 pub mod log;
 pub mod sample;
 pub mod scenario;

@@ -3,8 +3,7 @@
 use super::openapi::{AsOfParams, NotFound, QueryErrors};
 use super::params::Params;
 use super::{
-    SCORECARD_PARAMS, ask, ask_heavy, csv_export, csv_limit, csv_pages, csv_response, found,
-    next_page,
+    ask, ask_heavy, csv_export, csv_limit, csv_pages, csv_response, next_page, scorecard_of,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -120,13 +119,9 @@ pub(super) async fn actor_scorecard(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
-    let list_limit = params.list_limit()?;
-    let lookup = id.clone();
-    let scorecard = ask(&state, params.asked()?, move |p, point| {
-        p.actor_scorecard(&lookup, point, list_limit)
+    let missing = format!("actor {id} is not registered");
+    scorecard_of(state, raw, missing, move |p, point, list_limit| {
+        p.actor_scorecard(&id, point, list_limit)
     })
-    .await?;
-    let scorecard = found(scorecard, || format!("actor {id} is not registered"))?;
-    Ok(Json(scorecard).into_response())
+    .await
 }

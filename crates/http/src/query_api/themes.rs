@@ -2,7 +2,7 @@
 
 use super::openapi::{AsOfParams, NotFound, QueryErrors};
 use super::params::Params;
-use super::{SCORECARD_PARAMS, ask, csv_export, csv_response, found};
+use super::{SCORECARD_PARAMS, ask, csv_export, csv_response, scorecard_of};
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Json;
@@ -77,15 +77,11 @@ pub(super) async fn theme_scorecard(
     Path(theme): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &SCORECARD_PARAMS)?;
-    let list_limit = params.list_limit()?;
-    let lookup = theme.clone();
-    let scorecard = ask(&state, params.asked()?, move |p, point| {
-        p.theme_scorecard(&lookup, point, list_limit)
+    let missing = format!("no commitment has the theme {theme}");
+    scorecard_of(state, raw, missing, move |p, point, list_limit| {
+        p.theme_scorecard(&theme, point, list_limit)
     })
-    .await?;
-    let scorecard = found(scorecard, || format!("no commitment has the theme {theme}"))?;
-    Ok(Json(scorecard).into_response())
+    .await
 }
 
 const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "format"];
