@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
-fn cargo_metadata() -> Value {
+pub(crate) fn cargo_metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let host = String::from_utf8(
         Command::new("rustc")

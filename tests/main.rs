@@ -1,6 +1,7 @@
 //! The integration tests of the `covenant` binary, one module per area.
 
 mod audit;
+mod boundaries;
 mod build_profile;
 mod cli_demo;
 mod cli_emit;

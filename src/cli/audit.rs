@@ -26,6 +26,13 @@ const FAILED: u8 = 1;
 /// The check could not be completed.
 const INCOMPLETE: u8 = 2;
 
+/// Report a check that did not pass: [`FAILED`] when the log misbehaved, [`INCOMPLETE`] when
+/// it could not be checked.
+fn failed(error: &impl std::fmt::Display, misbehaviour: bool) -> ExitCode {
+    eprintln!("FAILED: {error}");
+    ExitCode::from(if misbehaviour { FAILED } else { INCOMPLETE })
+}
+
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
     /// Verify a whole log: every entry's chain link, signature and authority (replayed from
@@ -348,14 +355,7 @@ fn verify_source(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => {
-            eprintln!("FAILED: {error}");
-            Ok(ExitCode::from(if error.is_misbehaviour() {
-                FAILED
-            } else {
-                INCOMPLETE
-            }))
-        }
+        Err(error) => Ok(failed(&error, error.is_misbehaviour())),
     }
 }
 
@@ -671,14 +671,7 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
                     print!("{}", String::from_utf8_lossy(&cosigned.note));
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(error) => {
-                    eprintln!("FAILED: {error}");
-                    Ok(ExitCode::from(if error.is_misbehaviour() {
-                        FAILED
-                    } else {
-                        INCOMPLETE
-                    }))
-                }
+                Err(error) => Ok(failed(&error, error.is_misbehaviour())),
             }
         }
     }

@@ -52,15 +52,8 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         args.server.trim_end_matches('/'),
         encode_path_segment(&args.event_id)
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .get(&url)
-        .call()
-        .with_context(|| format!("ask {url}"))?;
+    let agent = super::http_agent(Some(Duration::from_secs(10)));
+    let mut response = super::http_get(&agent, &url)?;
     let http_status = response.status().as_u16();
     let body = response
         .body_mut()

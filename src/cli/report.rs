@@ -108,23 +108,14 @@ fn fetch(args: &ReportArgs, server: &str) -> anyhow::Result<Vec<u8>> {
     if let Some(size) = args.checkpoint {
         url.push_str(&format!("?checkpoint={size}"));
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .get(&url)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
+    let agent = super::http_agent(None);
+    let mut response = super::http_get(&agent, &url)?;
     // A server answers 503 until its projections reach a signed checkpoint: wait a little.
     let mut waited = 0;
     while response.status() == 503 && waited < RETRY_SECONDS {
         std::thread::sleep(std::time::Duration::from_secs(1));
         waited += 1;
-        response = agent
-            .get(&url)
-            .call()
-            .with_context(|| format!("GET {url}"))?;
+        response = super::http_get(&agent, &url)?;
     }
     let status = response.status();
     let body = response

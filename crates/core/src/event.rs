@@ -339,6 +339,18 @@ pub fn is_valid_number(text: &str) -> bool {
 /// The longest number written as text.
 pub const MAX_NUMBER_CHARS: usize = 32;
 
+/// The seven seed values, in the order the covenant lists them: the themes every commitment
+/// may be filed under besides free tags.
+pub const SEED_THEMES: [&str; 7] = [
+    "sustainability",
+    "safety",
+    "equity",
+    "dignity",
+    "opportunity",
+    "community",
+    "love",
+];
+
 /// The longest theme tag.
 pub const MAX_THEME_CHARS: usize = 64;
 

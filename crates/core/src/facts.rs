@@ -7,10 +7,16 @@
 pub fn amended_field(change: &crate::proto::FieldChange) -> String {
     use crate::SchemaName;
     let field = crate::proto::AmendedField::name_of(change.field);
-    if change.indicator_id.is_empty() {
+    amended_field_name(field, &change.indicator_id)
+}
+
+/// [`amended_field`] of a field already named: `indicator_id` is empty for the commitment's
+/// own fields.
+pub fn amended_field_name(field: &str, indicator_id: &str) -> String {
+    if indicator_id.is_empty() {
         field.to_owned()
     } else {
-        format!("{field}:{}", change.indicator_id)
+        format!("{field}:{indicator_id}")
     }
 }
 

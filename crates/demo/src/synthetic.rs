@@ -8,7 +8,7 @@
 //! holding them in memory.
 
 use crate::script::seed;
-use covenant_core::event::Date;
+use covenant_core::event::{Date, SEED_THEMES};
 use covenant_core::proto::{
     ActionType, ActorKind, AmendmentClass, KeyRole, MoneyStage, SourceKind, Verdict,
 };
@@ -22,16 +22,6 @@ use std::collections::{HashMap, VecDeque};
 pub const MEMBERS: usize = 650;
 pub const BODIES: usize = 400;
 const ACTORS: usize = MEMBERS + BODIES;
-
-const THEMES: &[&str] = &[
-    "sustainability",
-    "safety",
-    "equity",
-    "dignity",
-    "opportunity",
-    "community",
-    "love",
-];
 
 /// The actor id of synthetic actor `index` (0-based).
 pub fn actor_id(index: usize) -> String {
@@ -180,7 +170,7 @@ fn register(group: &mut Group<'_>, registrar: &Speaker, actor: usize, day: i32) 
 fn commitment_story(group: &mut Group<'_>, speaker: &Speaker, made_on: i32) {
     let number = group.number;
     let id = format!("synthetic-c-{number}");
-    let theme = THEMES[(mix(number, 2) % THEMES.len() as u64) as usize];
+    let theme = SEED_THEMES[(mix(number, 2) % SEED_THEMES.len() as u64) as usize];
     let due_in = 180 + (mix(number, 3) % 540) as i32;
     group.seal(
         speaker,

@@ -25,6 +25,7 @@ pub mod query_api;
 pub mod rate_limit;
 pub mod replica;
 pub mod report;
+pub mod sentences;
 pub mod server;
 
 use axum::Router;

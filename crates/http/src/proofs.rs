@@ -32,6 +32,19 @@ pub fn route_table() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// The path of the inclusion proof of the entry at `seq`.
+pub fn inclusion_path(seq: u64) -> String {
+    format!("/v1/proof/inclusion?seq={seq}")
+}
+
+/// The path of the proof bundle of the event `event_id`.
+pub fn bundle_path(event_id: &str) -> String {
+    format!(
+        "/v1/proof/bundle/{}",
+        crate::pages::layout::segment(event_id)
+    )
+}
+
 /// Every failure here is an [`ApiError`].
 type Refusal = ApiError;
 

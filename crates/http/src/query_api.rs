@@ -13,6 +13,7 @@ mod atom;
 mod commitments;
 mod csv_export;
 mod feeds;
+mod json;
 mod openapi;
 mod params;
 mod themes;
@@ -157,7 +158,7 @@ where
         answer(p, point, list_limit)
     })
     .await?;
-    Ok(Json(found(scorecard, || missing)?).into_response())
+    Ok(Json(json::Scorecard::from(found(scorecard, || missing)?)).into_response())
 }
 
 fn found<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, ApiError> {

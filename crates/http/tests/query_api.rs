@@ -307,7 +307,31 @@ fn commitment_detail_and_history_link_to_proofs() {
             event["proof"]["inclusion"],
             format!("/v1/proof/inclusion?seq={seq}")
         );
+        assert_eq!(
+            event["proof"]["bundle"],
+            format!("/v1/proof/bundle/{}", event["event_id"].as_str().unwrap())
+        );
     }
+    // One line for people, said by covenant-http from the event's kind and fields.
+    let line = |index: usize| {
+        let actor = events[index]["actor"].as_str().unwrap();
+        let summary = events[index]["summary"].as_str().unwrap();
+        summary
+            .strip_prefix(actor)
+            .unwrap_or_else(|| panic!("{summary:?} starts with the actor"))
+            .to_owned()
+    };
+    assert!(line(0).starts_with(" made the commitment: "), "{}", line(0));
+    assert!(line(1).starts_with(" recorded an action: "), "{}", line(1));
+    assert!(
+        line(2).starts_with(" reported the outcome: "),
+        "{}",
+        line(2)
+    );
+    assert_eq!(
+        line(3),
+        format!(" retracted event {}", server.scenario.nurses_outcome)
+    );
     assert_eq!(
         events[2]["retracted_by"]["event_id"],
         server.scenario.nurses_outcome_retraction.as_str()

@@ -27,7 +27,7 @@ pub mod view;
 
 pub use follow::{Follower, POLL_INTERVAL};
 pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Projections, Recorded, ResolvedAsOf};
-pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, SEED_THEMES, rfc3339};
+pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, rfc3339};
 pub use record::{StatusCounts, Target};
 pub use state::{MoneyStage, Status};
 pub use text::words;

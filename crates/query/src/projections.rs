@@ -44,7 +44,7 @@ use std::sync::{Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 3";
+const FORMAT: &str = "covenant-query 4";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;

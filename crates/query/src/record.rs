@@ -8,8 +8,8 @@
 
 use crate::state::{CommitmentState, MoneyStage, Status, judge};
 use crate::text;
-use covenant_core::SchemaName;
 use covenant_core::event::Date;
+use covenant_core::proto::Comparator;
 use serde::{Deserialize, Serialize};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,14 +55,29 @@ pub struct CommitmentRecord {
 }
 
 /// A named indicator's target in a record: enough for lists and exports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     pub indicator_id: String,
-    /// at_least, at_most, exactly or between.
-    pub comparator: String,
+    #[serde(with = "schema_code")]
+    pub comparator: Comparator,
     pub value: f64,
     pub upper: Option<f64>,
     pub unit: String,
+}
+
+/// A schema enum stored by its code, as the event carried it.
+mod schema_code {
+    use covenant_core::proto::Comparator;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &Comparator, serializer: S) -> Result<S::Ok, S::Error> {
+        (*value as i32).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Comparator, D::Error> {
+        let code = i32::deserialize(deserializer)?;
+        Comparator::try_from(code).map_err(|_| D::Error::custom(format!("no comparator {code}")))
+    }
 }
 
 impl Target {
@@ -72,7 +87,7 @@ impl Target {
             .iter()
             .map(|indicator| Target {
                 indicator_id: indicator.id.clone(),
-                comparator: indicator.comparator.schema_name().to_owned(),
+                comparator: indicator.comparator,
                 value: indicator.target_value,
                 upper: indicator.target_upper,
                 unit: indicator.unit.clone(),
@@ -378,7 +393,7 @@ impl Aggregate {
 }
 
 /// Commitments per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusCounts {
     pub not_started: i64,
     pub in_progress: i64,

@@ -347,10 +347,12 @@ fn goalposts_moved_is_what_changed_not_the_label() {
     assert!(lowered.goalposts_moved);
     assert_eq!(lowered.target_moves, 1);
     let changes = &history[1].detail.changes;
-    assert_eq!(changes[0].field, "target_value:homes");
+    assert_eq!(changes[0].field, proto::AmendedField::TargetValue);
+    assert_eq!(changes[0].indicator_id.as_deref(), Some("homes"));
     assert_eq!(changes[0].old_value.as_deref(), Some("1500000"));
     assert_eq!(changes[0].new_value, "1200000");
-    assert_eq!(changes[1].field, "text");
+    assert_eq!(changes[1].field, proto::AmendedField::Text);
+    assert_eq!(changes[1].indicator_id, None);
     assert_eq!(
         changes[1].old_value.as_deref(),
         Some("Build 1.5 million safe and decent homes in England")
@@ -483,12 +485,11 @@ fn absent_numbers_stay_absent() {
         .unwrap();
     });
     let detail = log.latest("no-baseline");
-    let json = serde_json::to_value(&detail).unwrap();
-    assert_eq!(json["indicator"]["baseline_value"], serde_json::Value::Null);
-    assert_eq!(json["current"]["target_value"], 92.0);
-    assert_eq!(json["current"]["target_period"], serde_json::Value::Null);
-    assert_eq!(json["current"]["scope"], serde_json::Value::Null);
-    assert_eq!(json["current"]["due_by"], serde_json::Value::Null);
+    assert_eq!(detail.indicator.unwrap().baseline_value, None);
+    assert_eq!(detail.current.target_value, Some(92.0));
+    assert_eq!(detail.current.target_period, None);
+    assert_eq!(detail.current.scope, None);
+    assert_eq!(detail.current.due_by, None);
 }
 
 #[test]
@@ -522,42 +523,35 @@ fn every_optional_number_of_a_named_indicator_is_absent_until_given() {
         .unwrap();
     });
     let point = log.point(AsOf::LATEST);
-    let homes = serde_json::to_value(
-        log.projections
-            .commitment("homes", &point)
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
-    let target = &homes["current"]["indicators"][0];
-    for field in [
-        "target_upper",
-        "baseline_value",
-        "baseline_date",
-        "deadline",
-        "latest_value",
-        "latest_measured_on",
-        "target_period",
-    ] {
-        assert_eq!(target[field], serde_json::Value::Null, "{field}");
-    }
-    assert_eq!(target["met"], false, "unmeasured is not met");
-    let bare =
-        serde_json::to_value(log.projections.commitment("bare", &point).unwrap().unwrap()).unwrap();
-    assert_eq!(bare["current"]["target_value"], serde_json::Value::Null);
-    assert_eq!(bare["indicator"]["baseline_value"], serde_json::Value::Null);
-    assert_eq!(bare["outcome"]["indicator_actual"], serde_json::Value::Null);
+    let homes = log
+        .projections
+        .commitment("homes", &point)
+        .unwrap()
+        .unwrap();
+    let target = &homes.current.indicators[0];
+    assert_eq!(target.target_upper, None);
+    assert_eq!(target.baseline_value, None);
+    assert_eq!(target.baseline_date, None);
+    assert_eq!(target.deadline, None);
+    assert_eq!(target.latest_value, None);
+    assert_eq!(target.latest_measured_on, None);
+    assert_eq!(target.target_period, None);
+    assert!(!target.met, "unmeasured is not met");
+    let bare = log.projections.commitment("bare", &point).unwrap().unwrap();
+    assert_eq!(bare.current.target_value, None);
+    assert_eq!(bare.indicator.unwrap().baseline_value, None);
+    assert_eq!(bare.outcome.unwrap().indicator_actual, None);
     assert_eq!(
-        bare["status"], "delivered",
+        bare.status,
+        Status::Delivered,
         "no named indicators: the verdict decides"
     );
     let page = log
         .projections
         .commitments(&point, &CommitmentFilter::default(), None, 10)
         .unwrap();
-    let listed = serde_json::to_value(&page.items[0]).unwrap();
-    assert_eq!(listed["target_value"], serde_json::Value::Null);
-    assert_eq!(listed["original_target_value"], serde_json::Value::Null);
+    assert_eq!(page.items[0].target_value, None);
+    assert_eq!(page.items[0].original_target_value, None);
 }
 
 /// The annual report on a real milestone: made in 2024 and loaded in 2026 (a backfill), shared

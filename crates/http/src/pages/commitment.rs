@@ -7,9 +7,9 @@ use super::common::{
 };
 use super::layout::{self, Frame, Section, segment};
 use super::{PageAsOf, PageError, Params, diff, embed, format, page_as_of};
-use crate::AppState;
+use crate::{AppState, proofs, sentences};
 use covenant_core::SchemaName;
-use covenant_core::proto::{EventKind, Stance, Verdict};
+use covenant_core::proto::{AmendedField, EventKind, Stance, Verdict};
 use covenant_query::view::{CommitmentDetail, HistoryEvent, IndicatorTarget, Link, Terms};
 use maud::{Markup, html};
 
@@ -301,7 +301,7 @@ fn proof_line(event: &HistoryEvent) -> Markup {
             "Log entry "
             a href=(format!("/proofs/{}", segment(&event.event_id))) title={ "Entry hash " (event.entry_hash) } { "#" (event.seq) }
             " · "
-            a class="verify" href=(event.proof.bundle) { "verify" span class="visually-hidden" { " entry " (event.seq) } }
+            a class="verify" href=(proofs::bundle_path(&event.event_id)) { "verify" span class="visually-hidden" { " entry " (event.seq) } }
         }
     }
 }
@@ -342,11 +342,10 @@ fn event_body(
                     ul class="changes" {
                         @for change in &detail.changes {
                             li {
-                                @match change.field.split_once(':') {
-                                    Some((field, indicator)) => { (format::words_of(field)) " (" (indicator) "): " }
-                                    None => { (format::words_of(&change.field)) ": " }
-                                }
-                                @if change.field == "text" || change.field == "title" {
+                                (format::words_of(change.field.schema_name()))
+                                @if let Some(indicator) = &change.indicator_id { " (" (indicator) ")" }
+                                ": "
+                                @if matches!(change.field, AmendedField::Text | AmendedField::Title) {
                                     (diff::inline(change.old_value.as_deref().unwrap_or(""), &change.new_value))
                                 } @else {
                                     (diff::value_change(change.old_value.as_deref(), Some(&change.new_value)))
@@ -360,7 +359,7 @@ fn event_body(
             EventKind::ActionRecorded => {
                 p {
                     @if let Some(kind) = detail.action_type { strong { (format::words_of(kind.schema_name())) } ": " }
-                    (detail.description.as_deref().unwrap_or(&event.summary))
+                    (detail.description.clone().unwrap_or_else(|| sentences::history_line(event)))
                 }
                 @if let Some(money) = &detail.money {
                     p class="money-line" {
@@ -412,7 +411,7 @@ fn event_body(
             }
             _ => {
                 @if let Some(reason) = &detail.reason { p { "Reason: " (reason) } }
-                @else { p { (event.summary) } }
+                @else { p { (sentences::history_line(event)) } }
             }
         }
     }

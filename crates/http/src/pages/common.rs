@@ -6,9 +6,10 @@ use super::layout::{Format, href, segment};
 use super::tone::{Tone, badge, flag};
 use super::{PageAsOf, PageError, Params, format};
 use crate::AppState;
+use covenant_core::event::SEED_THEMES;
 use covenant_core::proto::Verdict;
 use covenant_query::view::{CommitmentFlags, CommitmentSummary};
-use covenant_query::{Projections, ResolvedAsOf, SEED_THEMES, Status, StatusCounts};
+use covenant_query::{Projections, ResolvedAsOf, Status, StatusCounts};
 use maud::{Markup, html};
 use std::collections::HashMap;
 

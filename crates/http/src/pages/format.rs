@@ -1,6 +1,5 @@
 //! Numbers, money and dates written the way a British reader expects them.
 
-use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::Comparator;
 
@@ -100,10 +99,7 @@ pub fn changed_targets(
     original: &[covenant_query::Target],
     current: &[covenant_query::Target],
 ) -> Vec<(String, String)> {
-    let text = |t: &covenant_query::Target| {
-        let comparator = Comparator::from_schema_name(&t.comparator).unwrap_or_default();
-        target(comparator, t.value, t.upper, &t.unit)
-    };
+    let text = |t: &covenant_query::Target| target(t.comparator, t.value, t.upper, &t.unit);
     current
         .iter()
         .filter_map(|now| {

@@ -10,7 +10,7 @@ use super::layout::{self, Frame, Section};
 use super::{PageAsOf, PageError, Params, diff, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
-use covenant_core::proto::{ActorKind, EventKind, Stance};
+use covenant_core::proto::{ActorKind, AmendedField, EventKind, Stance};
 use covenant_query::view::{
     AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
 };
@@ -110,11 +110,13 @@ fn recently_moved(
                 event.kind == EventKind::CommitmentAmended
                     && event.retracted_by.is_none()
                     && event.detail.changes.iter().any(|change| {
-                        // A named indicator's field reads `target_value:homes`.
-                        let field = change.field.split(':').next().unwrap_or_default();
                         matches!(
-                            field,
-                            "due_by" | "target_value" | "target_period" | "comparator" | "scope"
+                            change.field,
+                            AmendedField::DueBy
+                                | AmendedField::TargetValue
+                                | AmendedField::TargetPeriod
+                                | AmendedField::Comparator
+                                | AmendedField::Scope
                         )
                     })
             })

@@ -49,7 +49,7 @@ pub(crate) fn page(state: &AppState, event_id: &str) -> Result<Markup, PageError
         },
         formats: vec![layout::Format {
             label: "JSON",
-            url: format!("/v1/proof/bundle/{}", segment(event_id)),
+            url: crate::proofs::bundle_path(event_id),
         }],
         oembed: None,
     };
@@ -78,7 +78,7 @@ pub(crate) fn page(state: &AppState, event_id: &str) -> Result<Markup, PageError
                 None => p class="notice" { "Entry #" (indexed.seq) " is not yet covered by a signed checkpoint; try again shortly." },
             }
             p {
-                a class="verify" href=(format!("/v1/proof/bundle/{}", segment(event_id))) { "Download the proof bundle" }
+                a class="verify" href=(crate::proofs::bundle_path(event_id)) { "Download the proof bundle" }
                 ": the entry, its inclusion proof and the signed checkpoint. Anyone can check it offline with "
                 code { "covenant audit check-proof FILE --key KEY" } ", using the log's "
                 a href="/log/verifier-key" { "verifier key" } "; it prints what the event says, as above."

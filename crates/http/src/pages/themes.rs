@@ -10,8 +10,9 @@ use super::layout::{self, Frame, Section, segment};
 use super::periods::Dated;
 use super::{PageAsOf, PageError, Params, format, page_as_of};
 use crate::AppState;
+use covenant_core::event::SEED_THEMES;
+use covenant_query::CommitmentFilter;
 use covenant_query::view::{CommitmentPage, Scorecard, ThemeSummary};
-use covenant_query::{CommitmentFilter, SEED_THEMES};
 use maud::{Markup, html};
 
 const PAGE_SIZE: usize = 50;

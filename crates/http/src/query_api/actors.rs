@@ -1,5 +1,6 @@
 //! The actor routes: the list of actors (JSON or CSV) and each actor's scorecard.
 
+use super::json;
 use super::openapi::{AsOfParams, NotFound, QueryErrors};
 use super::params::Params;
 use super::{
@@ -12,7 +13,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use covenant_core::proto::ActorKind;
-use covenant_query::view::ActorPage;
 
 const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit", "format"];
 
@@ -26,7 +26,7 @@ const ACTORS_PARAMS: [&str; 6] = ["as_of", "recorded", "kind", "cursor", "limit"
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, content((ActorPage = "application/json"), (String = "text/csv"))),
+        (status = 200, content((json::ActorPage = "application/json"), (String = "text/csv"))),
         QueryErrors,
     ))]
 pub(super) async fn actors(
@@ -43,7 +43,7 @@ pub(super) async fn actors(
         p.actors(point, kind, cursor.as_deref(), limit)
     })
     .await?;
-    Ok(Json(page).into_response())
+    Ok(Json(json::ActorPage::from(page)).into_response())
 }
 
 /// The actor list as CSV: every row, or one page when `limit` is given.
@@ -110,7 +110,7 @@ pub(super) async fn actors_as_csv(
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
-        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 200, body = json::Scorecard),
         NotFound,
         QueryErrors,
     ))]

@@ -1,7 +1,8 @@
 //! Atom 1.0 feeds (RFC 4287) of a query feed.
 
+use crate::sentences::{feed_heading, feed_summary, feed_title};
 use atom_syndication::{Entry, Feed, FixedDateTime, Link, Person, Text};
-use covenant_query::view;
+use covenant_query::view::{self, FeedSource};
 
 fn instant(text: &str) -> FixedDateTime {
     // The query layer writes RFC 3339 itself; the epoch is a harmless fallback.
@@ -19,6 +20,16 @@ fn link(href: String, rel: &str, mime_type: &str) -> Link {
     }
 }
 
+/// An entry's stable, unique id: the event's, or the commitment's and the due date that passed.
+fn entry_id(entry: &view::FeedEntry) -> String {
+    match &entry.source {
+        FeedSource::Event { event_id, .. } => format!("urn:covenant:event:{event_id}"),
+        FeedSource::Overdue { due_by } => {
+            format!("urn:covenant:overdue:{}:{due_by}", entry.commitment_id)
+        }
+    }
+}
+
 /// The feed as Atom XML. `base` is the absolute URL of the server, `self_path` the feed's
 /// own path and query.
 pub fn render(feed: &view::Feed, base: &str, self_path: &str, feed_id: &str) -> String {
@@ -31,12 +42,12 @@ pub fn render(feed: &view::Feed, base: &str, self_path: &str, feed_id: &str) -> 
         .entries
         .iter()
         .map(|entry| Entry {
-            id: entry.id.clone(),
-            title: Text::plain(entry.title.clone()),
+            id: entry_id(entry),
+            title: Text::plain(feed_heading(entry)),
             // When it happened in the world; `updated` is when the log recorded it.
             published: Some(instant(&format!("{}T00:00:00Z", entry.published))),
             updated: instant(&entry.updated),
-            summary: Some(Text::plain(entry.summary.clone())),
+            summary: Some(Text::plain(feed_summary(entry))),
             links: vec![link(
                 format!("{base}/v1/commitments/{}", entry.commitment_id),
                 "alternate",
@@ -47,7 +58,7 @@ pub fn render(feed: &view::Feed, base: &str, self_path: &str, feed_id: &str) -> 
         .collect();
     let atom = Feed {
         id: feed_id.to_owned(),
-        title: Text::plain(feed.title.clone()),
+        title: Text::plain(feed_title(feed)),
         updated,
         authors: vec![Person {
             name: "Covenant ledger".to_owned(),

@@ -1,5 +1,6 @@
 //! The commitment routes: the filtered and searched list (JSON or CSV), one commitment, and its history.
 
+use super::json;
 use super::openapi::{AsOfParams, NotFound, QueryErrors};
 use super::params::Params;
 use super::{ask, ask_heavy, csv_export, csv_limit, csv_pages, csv_response, found, next_page};
@@ -10,7 +11,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use covenant_query::CommitmentFilter;
-use covenant_query::view::CommitmentPage;
 
 const COMMITMENT_PARAMS: [&str; 14] = [
     "as_of",
@@ -47,7 +47,7 @@ const COMMITMENT_PARAMS: [&str; 14] = [
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, content((CommitmentPage = "application/json"), (String = "text/csv"))),
+        (status = 200, content((json::CommitmentPage = "application/json"), (String = "text/csv"))),
         QueryErrors,
     ))]
 pub(super) async fn commitments(
@@ -66,7 +66,7 @@ pub(super) async fn commitments(
         p.commitments(point, &filter, cursor.as_deref(), limit)
     })
     .await?;
-    Ok(Json(page).into_response())
+    Ok(Json(json::CommitmentPage::from(page)).into_response())
 }
 
 /// The commitment list as CSV: every matching row, or one page when `limit` is given.
@@ -136,7 +136,7 @@ pub(super) async fn commitments_as_csv(
         AsOfParams,
     ),
     responses(
-        (status = 200, body = covenant_query::view::CommitmentDetail),
+        (status = 200, body = json::CommitmentDetail),
         NotFound,
         QueryErrors,
     ))]
@@ -154,7 +154,7 @@ pub(super) async fn commitment(
     let detail = found(detail, || {
         format!("commitment {id} does not exist at this point")
     })?;
-    Ok(Json(detail).into_response())
+    Ok(Json(json::CommitmentDetail::from(detail)).into_response())
 }
 
 /// Every event about a commitment, oldest first, each with its entry hash and proof links.
@@ -165,7 +165,7 @@ pub(super) async fn commitment(
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, content((covenant_query::view::CommitmentHistory = "application/json"), (String = "text/csv"))),
+        (status = 200, content((json::CommitmentHistory = "application/json"), (String = "text/csv"))),
         NotFound,
         QueryErrors,
     ))]
@@ -221,5 +221,5 @@ pub(super) async fn history_answer(
             None,
         ));
     }
-    Ok(Json(history).into_response())
+    Ok(Json(json::CommitmentHistory::from(history)).into_response())
 }

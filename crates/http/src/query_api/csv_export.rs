@@ -1,5 +1,6 @@
 //! CSV versions of the lists: one row per item, flat columns, dates as YYYY-MM-DD.
 
+use crate::{proofs, sentences};
 use covenant_core::SchemaName;
 use covenant_query::view::{
     ActorSummary, CommitmentSummary, HistoryEvent, LeagueRow, ThemeSummary,
@@ -95,7 +96,9 @@ fn targets(targets: &[covenant_query::Target]) -> String {
                 .unwrap_or_default();
             format!(
                 "{}: {} {}{upper}",
-                target.indicator_id, target.comparator, target.value
+                target.indicator_id,
+                target.comparator.schema_name(),
+                target.value
             )
         })
         .collect::<Vec<_>>()
@@ -275,7 +278,7 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
                 .iter()
                 .map(|change| {
                     let old = change.old_value.clone().unwrap_or_default();
-                    (change.field.clone(), old, change.new_value.clone())
+                    (sentences::field_name(change), old, change.new_value.clone())
                 })
                 .collect()
         };
@@ -289,7 +292,7 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
                 event.stored_at.clone(),
                 event.backfilled.to_string(),
                 event.occurred_at.clone(),
-                event.summary.clone(),
+                sentences::history_line(event),
                 detail
                     .class
                     .map_or("", |class| class.schema_name())
@@ -304,8 +307,8 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
                     .map(|r| r.event_id.clone())
                     .unwrap_or_default(),
                 event.entry_hash.clone(),
-                event.proof.inclusion.clone(),
-                event.proof.bundle.clone(),
+                proofs::inclusion_path(event.seq),
+                proofs::bundle_path(&event.event_id),
             ]);
         }
     }

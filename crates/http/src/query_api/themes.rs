@@ -1,5 +1,6 @@
 //! The theme and league routes: the theme list, each theme's scorecard, the league table and the overall scorecard.
 
+use super::json;
 use super::openapi::{AsOfParams, NotFound, QueryErrors};
 use super::params::Params;
 use super::{SCORECARD_PARAMS, ask, csv_export, csv_response, scorecard_of};
@@ -17,7 +18,7 @@ use covenant_query::LeagueRules;
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, content((covenant_query::view::ThemeList = "application/json"), (String = "text/csv"))),
+        (status = 200, content((json::ThemeList = "application/json"), (String = "text/csv"))),
         QueryErrors,
     ))]
 pub(super) async fn themes(
@@ -57,7 +58,7 @@ pub(super) async fn themes_answer(
             None,
         ));
     }
-    Ok(Json(list).into_response())
+    Ok(Json(json::ThemeList::from(list)).into_response())
 }
 
 /// A theme's scorecard.
@@ -68,7 +69,7 @@ pub(super) async fn themes_answer(
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
-        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 200, body = json::Scorecard),
         NotFound,
         QueryErrors,
     ))]
@@ -95,7 +96,7 @@ const LEAGUE_PARAMS: [&str; 5] = ["as_of", "recorded", "min_resolved", "kind", "
         ("format" = Option<String>, Query, description = "json (default) or csv"),
     ),
     responses(
-        (status = 200, content((covenant_query::view::LeagueTable = "application/json"), (String = "text/csv"))),
+        (status = 200, content((json::LeagueTable = "application/json"), (String = "text/csv"))),
         QueryErrors,
     ))]
 pub(super) async fn league(
@@ -146,7 +147,7 @@ pub(super) async fn league_answer(
             None,
         ));
     }
-    Ok(Json(table).into_response())
+    Ok(Json(json::LeagueTable::from(table)).into_response())
 }
 
 /// Everyone's scorecard: every commitment in the log.
@@ -156,7 +157,7 @@ pub(super) async fn league_answer(
         ("list_limit" = Option<usize>, Query, description = "items in the overdue and goalposts lists, 1 to 1000 (default 50)"),
     ),
     responses(
-        (status = 200, body = covenant_query::view::Scorecard),
+        (status = 200, body = json::Scorecard),
         QueryErrors,
     ))]
 pub(super) async fn overall_scorecard(
@@ -169,5 +170,5 @@ pub(super) async fn overall_scorecard(
         p.overall_scorecard(point, list_limit)
     })
     .await?;
-    Ok(Json(scorecard).into_response())
+    Ok(Json(json::Scorecard::from(scorecard)).into_response())
 }

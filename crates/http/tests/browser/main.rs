@@ -11,22 +11,13 @@ mod server;
 
 use chrome::{Chrome, DESKTOP, PHONE};
 use covenant_core::bundle::ProofBundle;
+use covenant_core::event::SEED_THEMES;
 use covenant_store::LogReader;
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 use server::Server;
 use std::path::PathBuf;
-
-const SEED_THEMES: [&str; 7] = [
-    "sustainability",
-    "safety",
-    "equity",
-    "dignity",
-    "opportunity",
-    "community",
-    "love",
-];
 
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");

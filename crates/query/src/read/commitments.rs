@@ -10,7 +10,6 @@ use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::{CommitmentRecord, ListEntry};
 use crate::state::{self, CommitmentState, RetractedBy, Status};
 use crate::view::*;
-use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
 use std::collections::BTreeMap;
@@ -406,7 +405,7 @@ fn history(
                 .and_then(|state| state.amendments.last().map(|a| a.before.clone())),
             _ => None,
         };
-        let (summary, mut detail) = describe(fact, &kind, before.as_deref(), commitment_id);
+        let mut detail = event_detail(&kind, before.as_deref(), commitment_id);
         match &kind {
             Kind::OutcomeReported(_) if !retracted.contains_key(&fact.event_id) => {
                 latest_outcome = Some(fact.event_id.clone());
@@ -428,68 +427,54 @@ fn history(
             happened_on: happened_on.to_string(),
             backfilled: recorded_on.days() - happened_on.days() >= state::BACKFILL_DAYS,
             entry_hash: hex::encode(fact.entry_hash),
-            summary,
             retracted_by: retracted.get(&fact.event_id).map(retraction_view),
             detail,
-            proof: ProofLinks {
-                inclusion: format!("/v1/proof/inclusion?seq={}", fact.seq),
-                bundle: format!("/v1/proof/bundle/{}", fact.event_id),
-            },
         });
     }
     Ok(events)
 }
 
-/// A line for people and the fields that matter, for one event.
-fn describe(
-    fact: &Fact,
+/// The fields of one event that matter to its commitment.
+fn event_detail(
     kind: &Kind,
     before: Option<&[Option<String>]>,
     commitment_id: &str,
-) -> (String, EventDetail) {
+) -> EventDetail {
     let date = |text: &str| Date::parse(text).map(|d| d.to_string());
     match kind {
-        Kind::CommitmentMade(made) => (
-            format!("{} made the commitment: {}", fact.actor, made.title),
-            EventDetail {
-                title: Some(made.title.clone()),
-                text: Some(made.text.clone()),
-                made_on: date(&made.made_on),
-                due_by: date(&made.due_by),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::CommitmentAmended(amended) => {
-            let changes: Vec<FieldChange> = amended
+        Kind::CommitmentMade(made) => EventDetail {
+            title: Some(made.title.clone()),
+            text: Some(made.text.clone()),
+            made_on: date(&made.made_on),
+            due_by: date(&made.due_by),
+            ..EventDetail::default()
+        },
+        Kind::CommitmentAmended(amended) => EventDetail {
+            class: Some(schema(amended.class)),
+            changes: amended
                 .changes
                 .iter()
                 .enumerate()
                 .map(|(index, change)| FieldChange {
-                    field: state::amended_field(change),
+                    field: schema(change.field),
+                    indicator_id: optional(&change.indicator_id),
                     old_value: before.and_then(|values| values.get(index).cloned().flatten()),
                     new_value: change.new_value.clone(),
                 })
-                .collect();
-            let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
-            (
-                format!("{} amended {}", fact.actor, fields.join(", ")),
-                EventDetail {
-                    class: Some(schema(amended.class)),
-                    changes,
-                    rationale: Some(amended.rationale.clone()),
-                    ..EventDetail::default()
-                },
-            )
-        }
-        Kind::CommitmentWithdrawn(withdrawn) => (
-            format!("{} withdrew the commitment", fact.actor),
-            EventDetail {
-                reason: Some(withdrawn.reason.clone()),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::ActionRecorded(action) => {
-            let money = action.money.as_ref().and_then(|money| {
+                .collect(),
+            rationale: Some(amended.rationale.clone()),
+            ..EventDetail::default()
+        },
+        Kind::CommitmentWithdrawn(withdrawn) => EventDetail {
+            reason: Some(withdrawn.reason.clone()),
+            ..EventDetail::default()
+        },
+        Kind::ActionRecorded(action) => EventDetail {
+            action_id: Some(action.action_id.clone()),
+            action_type: Some(schema(action.r#type)),
+            taken_on: date(&action.taken_on),
+            description: Some(action.description.clone()),
+            money: action.money.as_ref().and_then(|money| {
                 let (_, stage, share): (String, crate::MoneyStage, i64) =
                     state::money_share(action, commitment_id)?;
                 Some(MoneyView {
@@ -498,85 +483,46 @@ fn describe(
                     stage,
                     share_minor: share,
                 })
-            });
-            (
-                format!("{} recorded an action: {}", fact.actor, action.description),
-                EventDetail {
-                    action_id: Some(action.action_id.clone()),
-                    action_type: Some(schema(action.r#type)),
-                    taken_on: date(&action.taken_on),
-                    description: Some(action.description.clone()),
-                    money,
-                    commitment_ids: action.commitment_ids.clone(),
-                    evidence: links(&action.evidence),
-                    ..EventDetail::default()
-                },
-            )
-        }
-        Kind::OutcomeReported(outcome) => (
-            format!(
-                "{} reported the outcome: {}",
-                fact.actor,
-                proto::Verdict::name_of(outcome.verdict).replace('_', " ")
-            ),
-            EventDetail {
-                verdict: Some(schema(outcome.verdict)),
-                reported_on: date(&outcome.reported_on),
-                indicator_actual: outcome.indicator_actual,
-                summary: Some(outcome.summary.clone()),
-                lessons: Some(outcome.lessons.clone()),
-                evidence: links(&outcome.evidence),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::AssessmentPublished(assessment) => (
-            format!(
-                "{} {} the outcome",
-                fact.actor,
-                proto::Stance::name_of(assessment.stance).replace("agrees", "agrees with")
-            ),
-            EventDetail {
-                outcome_event_id: optional(&assessment.outcome_event_id),
-                verdict: (assessment.assessed_verdict != 0)
-                    .then(|| schema(assessment.assessed_verdict)),
-                stance: Some(schema(assessment.stance)),
-                summary: Some(assessment.summary.clone()),
-                evidence: links(&assessment.evidence),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::ActorSucceeded(succession) => (
-            format!(
-                "the commitment passed from {} to {}",
-                succession.predecessor_id, succession.successor_id
-            ),
-            EventDetail {
-                predecessor: Some(succession.predecessor_id.clone()),
-                successor: Some(succession.successor_id.clone()),
-                effective_on: date(&succession.effective_on),
-                reason: Some(succession.note.clone()).filter(|n| !n.is_empty()),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::CommitmentAdopted(adopted) => (
-            format!("{} adopted the pledge", fact.actor),
-            EventDetail {
-                effective_on: date(&adopted.adopted_on),
-                reason: optional(&adopted.note),
-                ..EventDetail::default()
-            },
-        ),
-        Kind::Retraction(retraction) => (
-            format!("{} retracted event {}", fact.actor, retraction.event_id),
-            EventDetail {
-                retracts: Some(retraction.event_id.clone()),
-                reason: Some(retraction.reason.clone()),
-                ..EventDetail::default()
-            },
-        ),
-        other => (
-            covenant_core::event::kind_name(other).replace('_', " "),
-            EventDetail::default(),
-        ),
+            }),
+            commitment_ids: action.commitment_ids.clone(),
+            evidence: links(&action.evidence),
+            ..EventDetail::default()
+        },
+        Kind::OutcomeReported(outcome) => EventDetail {
+            verdict: Some(schema(outcome.verdict)),
+            reported_on: date(&outcome.reported_on),
+            indicator_actual: outcome.indicator_actual,
+            summary: Some(outcome.summary.clone()),
+            lessons: Some(outcome.lessons.clone()),
+            evidence: links(&outcome.evidence),
+            ..EventDetail::default()
+        },
+        Kind::AssessmentPublished(assessment) => EventDetail {
+            outcome_event_id: optional(&assessment.outcome_event_id),
+            verdict: (assessment.assessed_verdict != 0)
+                .then(|| schema(assessment.assessed_verdict)),
+            stance: Some(schema(assessment.stance)),
+            summary: Some(assessment.summary.clone()),
+            evidence: links(&assessment.evidence),
+            ..EventDetail::default()
+        },
+        Kind::ActorSucceeded(succession) => EventDetail {
+            predecessor: Some(succession.predecessor_id.clone()),
+            successor: Some(succession.successor_id.clone()),
+            effective_on: date(&succession.effective_on),
+            reason: Some(succession.note.clone()).filter(|n| !n.is_empty()),
+            ..EventDetail::default()
+        },
+        Kind::CommitmentAdopted(adopted) => EventDetail {
+            effective_on: date(&adopted.adopted_on),
+            reason: optional(&adopted.note),
+            ..EventDetail::default()
+        },
+        Kind::Retraction(retraction) => EventDetail {
+            retracts: Some(retraction.event_id.clone()),
+            reason: Some(retraction.reason.clone()),
+            ..EventDetail::default()
+        },
+        _ => EventDetail::default(),
     }
 }

@@ -9,7 +9,6 @@ use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::Group;
 use crate::state::{self, CommitmentState, RetractedBy, Status};
 use crate::view::*;
-use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
 use std::collections::HashMap;
@@ -25,7 +24,7 @@ impl Projections {
         limit: usize,
     ) -> Result<Option<Feed>, QueryError> {
         let _gate = self.read_gate();
-        let (group, scope_view, title) = match scope {
+        let (group, scope_view, name) = match scope {
             FeedScope::Actor(id) => {
                 let Some(actor) = self.actor_view(id, point)? else {
                     return Ok(None);
@@ -33,7 +32,7 @@ impl Projections {
                 (
                     Group::Actor(id.clone()),
                     Scope::Actor(id.clone()),
-                    format!("{}: promised and done", actor.name),
+                    actor.name,
                 )
             }
             FeedScope::Theme(theme) => {
@@ -43,17 +42,23 @@ impl Projections {
                 (
                     Group::Theme(theme.clone()),
                     Scope::Theme(theme.clone()),
-                    format!("Theme {theme}: promised and done"),
+                    theme.clone(),
                 )
             }
         };
         let mut entries = self.event_entries(&group, point, limit)?;
         entries.extend(self.overdue_entries(&group, point, limit)?);
-        entries.sort_by(|a, b| b.updated_ns.cmp(&a.updated_ns).then(b.id.cmp(&a.id)));
+        entries.sort_by(|a, b| {
+            (b.updated_ns, &b.source, &b.commitment_id).cmp(&(
+                a.updated_ns,
+                &a.source,
+                &a.commitment_id,
+            ))
+        });
         entries.truncate(limit);
         Ok(Some(Feed {
             scope: scope_view,
-            title,
+            name,
             as_of: point.info(),
             entries,
         }))
@@ -139,16 +144,15 @@ impl Projections {
                 let due = record.due_by?;
                 let overdue_from_ns = (i64::from(due.days()) + 1) as u64 * 86_400_000_000_000;
                 Some(FeedEntry {
-                    id: format!("urn:covenant:overdue:{}:{due}", record.id),
                     kind: FeedKind::Overdue,
+                    source: FeedSource::Overdue { due_by: due },
                     commitment_id: record.id.clone(),
-                    title: format!("Overdue: {}", record.title),
-                    summary: format!("{} was due by {due} and has no reported outcome", record.id),
+                    commitment_title: record.title.clone(),
+                    text: String::new(),
+                    verdict: None,
                     published: Date(due.days() + 1).to_string(),
                     updated: rfc3339(overdue_from_ns),
                     updated_ns: overdue_from_ns,
-                    seq: None,
-                    event_id: None,
                 })
             })
             .collect())
@@ -156,43 +160,33 @@ impl Projections {
 }
 
 fn feed_entry(fact: &Fact, state: &CommitmentState) -> Result<Option<FeedEntry>, String> {
-    let title = &state.current.title;
-    let (kind, heading, summary) = match fact.kind()? {
-        Kind::CommitmentMade(made) => (
-            FeedKind::NewCommitment,
-            format!("New commitment: {}", made.title),
-            made.text,
-        ),
-        Kind::CommitmentAmended(amended) => (
-            FeedKind::Amended,
-            format!("Amended: {title}"),
-            amended.rationale,
-        ),
-        Kind::CommitmentWithdrawn(withdrawn) => (
-            FeedKind::Withdrawn,
-            format!("Withdrawn: {title}"),
-            withdrawn.reason,
-        ),
+    let title = state.current.title.clone();
+    let (kind, commitment_title, text, verdict) = match fact.kind()? {
+        Kind::CommitmentMade(made) => (FeedKind::NewCommitment, made.title, made.text, None),
+        Kind::CommitmentAmended(amended) => (FeedKind::Amended, title, amended.rationale, None),
+        Kind::CommitmentWithdrawn(withdrawn) => {
+            (FeedKind::Withdrawn, title, withdrawn.reason, None)
+        }
         Kind::OutcomeReported(outcome) => (
             FeedKind::Outcome,
-            format!(
-                "Outcome ({}): {title}",
-                proto::Verdict::name_of(outcome.verdict).replace('_', " ")
-            ),
+            title,
             outcome.summary,
+            proto::Verdict::try_from(outcome.verdict).ok(),
         ),
         _ => return Ok(None),
     };
     Ok(Some(FeedEntry {
-        id: format!("urn:covenant:event:{}", fact.event_id),
         kind,
+        source: FeedSource::Event {
+            event_id: fact.event_id.clone(),
+            seq: fact.seq,
+        },
         commitment_id: state.id.clone(),
-        title: heading,
-        summary,
+        commitment_title,
+        text,
+        verdict,
         published: state::happened_on(fact, &fact.kind()?).to_string(),
         updated: rfc3339(fact.stored_at_ns),
         updated_ns: fact.stored_at_ns,
-        seq: Some(fact.seq),
-        event_id: Some(fact.event_id.clone()),
     }))
 }

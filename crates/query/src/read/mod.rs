@@ -16,7 +16,6 @@ mod filter;
 mod themes;
 
 pub use filter::{CommitmentFilter, FeedScope, Flag, LeagueRules};
-pub use themes::SEED_THEMES;
 
 use crate::QueryError;
 use crate::actor::ActorRecord;

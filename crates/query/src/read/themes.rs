@@ -8,18 +8,8 @@ use crate::keys::{self, Key};
 use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::{Aggregate, Group, StatusCounts};
 use crate::view::*;
+use covenant_core::event::SEED_THEMES;
 use std::collections::BTreeMap;
-
-/// The seven seed values, in the order the covenant lists them.
-pub const SEED_THEMES: [&str; 7] = [
-    "sustainability",
-    "safety",
-    "equity",
-    "dignity",
-    "opportunity",
-    "community",
-    "love",
-];
 
 impl Projections {
     /// Every theme in use: the seed values first, in their order, then free tags A to Z.
