@@ -43,8 +43,73 @@ pub fn load_average() -> f64 {
         .unwrap_or(-1.0)
 }
 
+/// The file [`summarise`] writes in [`dir`].
+pub const SUMMARY: &str = "summary.json";
+
+/// Gather every benchmark's figures in `dir` (each `NAME.json` but the summary itself) into one
+/// document, `{"load_averages": ..., "benchmarks": {NAME: figures, ...}}`, write it to
+/// [`SUMMARY`] and return it. A file that is not JSON is named in the error.
+pub fn summarise(dir: &std::path::Path) -> Result<serde_json::Value, String> {
+    let mut benchmarks = serde_json::Map::new();
+    let listing = std::fs::read_dir(dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
+    for item in listing {
+        let path = item
+            .map_err(|e| format!("read {}: {e}", dir.display()))?
+            .path();
+        let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
+        if path.extension().is_none_or(|extension| extension != "json")
+            || path.file_name().is_some_and(|file| file == SUMMARY)
+        {
+            continue;
+        }
+        let text = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        let figures = serde_json::from_slice(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        benchmarks.insert(name.to_owned(), figures);
+    }
+    let summary = serde_json::json!({
+        "load_averages": load_averages(),
+        "benchmarks": benchmarks,
+    });
+    let out = dir.join(SUMMARY);
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(&out, bytes).map_err(|e| format!("write {}: {e}", out.display()))?;
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_summary_holds_every_benchmark_and_not_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("store.json"), br#"{"ratio": 0.5}"#).unwrap();
+        std::fs::write(dir.path().join("query.json"), br#"{"p99_ms": 2}"#).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"not a benchmark").unwrap();
+        let first = super::summarise(dir.path()).unwrap();
+        let again = super::summarise(dir.path()).unwrap();
+        assert_eq!(
+            first["benchmarks"], again["benchmarks"],
+            "the summary is not summarised"
+        );
+        let names: Vec<&String> = first["benchmarks"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["query", "store"]);
+        assert_eq!(first["benchmarks"]["store"]["ratio"], 0.5);
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(super::SUMMARY)).unwrap())
+                .unwrap();
+        assert_eq!(written["benchmarks"], first["benchmarks"]);
+    }
+
+    #[test]
+    fn a_figures_file_that_is_not_json_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.json"), b"{").unwrap();
+        let error = super::summarise(dir.path()).unwrap_err();
+        assert!(error.contains("broken.json"), "{error}");
+    }
+
     #[test]
     fn the_directory_is_target_bench_and_exists() {
         let dir = super::dir();

@@ -168,7 +168,7 @@ async fn actor_svg(
 }
 
 /// What a card request comes to.
-enum Outcome {
+enum CardAnswer {
     /// The client's copy (its `If-None-Match`) is still right.
     NotModified(ResolvedAsOf),
     Card(Box<Card>, PageAsOf),
@@ -200,21 +200,21 @@ fn prepare(
     subject: &Subject,
     params: &Params,
     if_none_match: Option<&str>,
-) -> Outcome {
+) -> CardAnswer {
     let projections = match projections(state) {
         Ok(projections) => projections,
-        Err(error) => return Outcome::Failed(error, None),
+        Err(error) => return CardAnswer::Failed(error, None),
     };
     let as_of = match bare_moment(projections, params) {
         Ok(as_of) => as_of,
-        Err(error) => return Outcome::Failed(error, None),
+        Err(error) => return CardAnswer::Failed(error, None),
     };
     if if_none_match.is_some_and(|value| matches(value, &etag(&as_of.point))) {
-        return Outcome::NotModified(as_of.point);
+        return CardAnswer::NotModified(as_of.point);
     }
     match card::load(projections, subject, &as_of.point) {
-        Ok(card) => Outcome::Card(Box::new(card), as_of),
-        Err(error) => Outcome::Failed(error, Some(as_of.point)),
+        Ok(card) => CardAnswer::Card(Box::new(card), as_of),
+        Err(error) => CardAnswer::Failed(error, Some(as_of.point)),
     }
 }
 
@@ -235,20 +235,20 @@ async fn answer(
     .await
     .unwrap_or_else(|join_error| {
         tracing::error!(error = %join_error, "render card");
-        Outcome::Failed(PageError::internal("the card could not be drawn"), None)
+        CardAnswer::Failed(PageError::internal("the card could not be drawn"), None)
     });
     match outcome {
-        Outcome::NotModified(point) => {
+        CardAnswer::NotModified(point) => {
             embeddable(StatusCode::NOT_MODIFIED, shape, Some(&point), String::new())
         }
-        Outcome::Card(card, as_of) => {
+        CardAnswer::Card(card, as_of) => {
             let body = match shape {
                 Shape::Html => card::html(&card, &as_of).into_string(),
                 Shape::Svg => svg::card(&card, &as_of.point),
             };
             embeddable(StatusCode::OK, shape, Some(&as_of.point), body)
         }
-        Outcome::Failed(error, point) => {
+        CardAnswer::Failed(error, point) => {
             let body = match shape {
                 Shape::Html => card::error_html(&error).into_string(),
                 Shape::Svg => svg::error_card(&error),

@@ -1274,3 +1274,31 @@ impl From<view::LeagueTable> for LeagueTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_in_json_are_the_names_every_other_format_uses() {
+        for status in state::Status::ALL {
+            let json = serde_json::to_value(Status::from(status)).unwrap();
+            assert_eq!(json, status.as_str(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn money_stages_in_json_are_the_schemas_names() {
+        use covenant_core::SchemaName;
+        use covenant_core::proto;
+        for stage in [
+            proto::MoneyStage::Pledged,
+            proto::MoneyStage::Committed,
+            proto::MoneyStage::Spent,
+        ] {
+            let ours = state::MoneyStage::from_proto(stage as i32).unwrap();
+            let json = serde_json::to_value(MoneyStage::from(ours)).unwrap();
+            assert_eq!(json, stage.schema_name(), "{stage:?}");
+        }
+    }
+}
