@@ -24,7 +24,7 @@ test:
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
-# Benchmarks: store, ingest, query, verify, pages, catch-up, front-door, or all. Figures print and go to target/bench/*.json;
+# Benchmarks: store, ingest, query, verify, pages, catch-up, front-door, log-reads, or all. Figures print and go to target/bench/*.json;
 # `all` gathers them into target/bench/summary.json.
 bench name="all":
     #!/usr/bin/env bash
@@ -39,9 +39,10 @@ bench name="all":
         pages)  cargo bench -p covenant-http --bench pages ;;
         catch-up) cargo bench -p covenant-http --bench catch_up ;;
         front-door) cargo bench -p covenant-http --bench front_door ;;
-        all)    for b in store ingest query verify pages catch-up front-door; do just bench "$b"; done
+        log-reads) cargo bench -p covenant-http --bench log_reads ;;
+        all)    for b in store ingest query verify pages catch-up front-door log-reads; do just bench "$b"; done
                 cargo run -q --locked -p covenant-testkit --bin bench-summary ;;
-        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up, front-door or all" >&2; exit 2 ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up, front-door, log-reads or all" >&2; exit 2 ;;
     esac
 
 # Property tests over hostile input, longer than `just test` runs them: CASES per property.

@@ -1,0 +1,227 @@
+//! Proofs and tiles at scale, as a client gets them over HTTP.
+//!
+//! A store of `LOG_READS_BENCH_ENTRIES` entries (default 10,000,000; 400-byte envelopes,
+//! appended in batches of 1,000 as the ledger appends them, each batch fsynced), one signed
+//! checkpoint over all of it, and the HTTP router on loopback. Then, one request at a time:
+//! inclusion proofs of random entries, consistency proofs from random earlier sizes, full hash
+//! tiles of levels 0 to 2 and full entry bundles at random indexes, each p50 and p99; and the
+//! same inclusion proofs computed in process from the store, so the cost of HTTP shows beside.
+//! The goal is proofs p99 under 1 ms at 10 million entries.
+//!
+//! `just bench log-reads` (`LOG_READS_BENCH_ENTRIES=1000000` for a shorter run); the figures
+//! print and go to target/bench/log_reads.json.
+
+use covenant_core::checkpoint::LogSigner;
+use covenant_core::merkle::{self, TILE_WIDTH};
+use covenant_core::proto;
+use covenant_http::{AppState, router};
+use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
+use prost::Message;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Envelope size of every entry, about a real event's.
+const ENVELOPE_BYTES: usize = 400;
+const BATCH: u64 = 1_000;
+/// Requests timed per kind, after as many to warm the connection and the caches.
+const REQUESTS: usize = 5_000;
+const GOAL_P99_MS: f64 = 1.0;
+
+fn main() {
+    let entries: u64 = std::env::var("LOG_READS_BENCH_ENTRIES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(10_000_000);
+    let work = tempfile::Builder::new()
+        .prefix("covenant-log-reads")
+        .tempdir_in(covenant_testkit::bench::dir())
+        .expect("make a scratch directory under target/bench");
+    let store = Arc::new(SledStore::create_or_open(work.path().join("log")).expect("store"));
+    let started = Instant::now();
+    fill(&store, entries);
+    let fill_s = started.elapsed().as_secs_f64();
+    println!(
+        "{entries} entries appended in {fill_s:.0} s ({:.0} entries/s, batches of {BATCH})",
+        entries as f64 / fill_s
+    );
+    let signer = LogSigner::new("bench.covenant.example/log", [7; 32]).expect("a log key");
+    let head = store.head();
+    store
+        .put_checkpoint(head.size, &signer.sign(head.size, head.root))
+        .expect("store the checkpoint");
+
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let state = AppState::new(store.clone(), signer.verifier_key());
+    runtime.spawn(async move { axum::serve(listener, router(state)).await });
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+
+    let size = head.size;
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let full_tiles = |level: u32| size / TILE_WIDTH.pow(level + 1);
+    let mut timed = |name: &str, path: &mut dyn FnMut(&mut Random) -> String| {
+        let latency = time_gets(&agent, &base, &mut random, path);
+        println!(
+            "{name}: p50 {:.3} ms, p99 {:.3} ms over HTTP",
+            latency.0, latency.1
+        );
+        latency
+    };
+    let inclusion = timed("inclusion proof", &mut |r| {
+        format!("/v1/proof/inclusion?seq={}", r.below(size))
+    });
+    let consistency = timed("consistency proof", &mut |r| {
+        format!("/v1/proof/consistency?from={}", 1 + r.below(size - 1))
+    });
+    let tiles: Vec<(f64, f64)> = (0..3u8)
+        .map(|level| {
+            timed(&format!("hash tile, level {level}"), &mut |r| {
+                let index = r.below(full_tiles(u32::from(level)));
+                let tile = merkle::hash_tile(size, level, index).expect("a full tile");
+                format!("/log/{}", merkle::tile_path(&tile))
+            })
+        })
+        .collect();
+    let bundles = timed("entry bundle", &mut |r| {
+        let tile = merkle::entry_tile(size, r.below(full_tiles(0))).expect("a full bundle");
+        format!("/log/{}", merkle::tile_path(&tile))
+    });
+    let in_process = in_process_inclusion(&store, &mut random);
+    println!(
+        "inclusion proof computed in process: p50 {:.3} ms, p99 {:.3} ms",
+        in_process.0, in_process.1
+    );
+    let proofs_met = inclusion.1 < GOAL_P99_MS && consistency.1 < GOAL_P99_MS;
+    println!(
+        "goal: proofs p99 < {GOAL_P99_MS} ms at {size} entries: {}",
+        if proofs_met { "met" } else { "NOT met" }
+    );
+    let figures = |latency: (f64, f64)| serde_json::json!({ "p50_ms": round3(latency.0), "p99_ms": round3(latency.1) });
+    covenant_testkit::bench::write_json(
+        "log_reads",
+        &serde_json::json!({
+            "entries": size,
+            "fill_entries_per_s": (entries as f64 / fill_s).round(),
+            "requests_per_kind": REQUESTS,
+            "inclusion_proof": figures(inclusion),
+            "consistency_proof": figures(consistency),
+            "hash_tile_level_0": figures(tiles[0]),
+            "hash_tile_level_1": figures(tiles[1]),
+            "hash_tile_level_2": figures(tiles[2]),
+            "entry_bundle": figures(bundles),
+            "inclusion_proof_in_process": figures(in_process),
+            "goal_proof_p99_ms": GOAL_P99_MS,
+            "goal_met": proofs_met,
+            "load_average_1m": covenant_testkit::bench::load_average(),
+        }),
+    );
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Append `count` entries in batches of [`BATCH`], each made durable before the next.
+fn fill(store: &SledStore, count: u64) {
+    let mut next = 0;
+    while next < count {
+        let end = (next + BATCH).min(count);
+        let entries = (next..end).map(entry).collect();
+        store
+            .append(Batch {
+                entries,
+                ..Batch::default()
+            })
+            .expect("append");
+        next = end;
+    }
+}
+
+/// Entry `n`: an envelope of [`ENVELOPE_BYTES`] whose bytes vary, so nothing compresses by
+/// accident. The store checks no signature; proofs and tiles read only what it stored.
+fn entry(n: u64) -> NewEntry {
+    let event_id = format!("01JREADS{n:018}");
+    let actor = "GB-GOV-17".to_owned();
+    let mut envelope = proto::Envelope {
+        event_id: event_id.clone(),
+        actor: actor.clone(),
+        occurred_at_ms: 1_764_000_000_000 + n as i64,
+        key_id: "GB-GOV-17/2026-1".to_owned(),
+        body: Vec::new(),
+        signature: vec![0x42; 64],
+    };
+    let padding = ENVELOPE_BYTES - envelope.encoded_len() - 3;
+    envelope.body = (0..padding as u64)
+        .map(|i| (i * 31 + n * 7) as u8)
+        .collect();
+    let envelope = envelope.encode_to_vec();
+    NewEntry {
+        stored_at_ns: 1_764_000_000_000_000_000 + n,
+        digest: covenant_core::event::envelope_digest(&envelope),
+        envelope,
+        event_id,
+        actor,
+    }
+}
+
+/// p50 and p99 in milliseconds of [`REQUESTS`] GETs of the paths `path` draws, after as many
+/// unmeasured ones; every answer must be 200.
+fn time_gets(
+    agent: &ureq::Agent,
+    base: &str,
+    random: &mut Random,
+    path: &mut dyn FnMut(&mut Random) -> String,
+) -> (f64, f64) {
+    let mut get = |random: &mut Random| {
+        let url = format!("{base}{}", path(random));
+        let started = Instant::now();
+        let mut response = agent
+            .get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let body = response.body_mut().read_to_vec().expect("read the answer");
+        assert!(!body.is_empty(), "GET {url}: an empty answer");
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    for _ in 0..REQUESTS {
+        get(random);
+    }
+    percentiles((0..REQUESTS).map(|_| get(random)).collect())
+}
+
+/// The inclusion proofs of random entries as `covenant_core::merkle` computes them from the
+/// store, without HTTP.
+fn in_process_inclusion(store: &SledStore, random: &mut Random) -> (f64, f64) {
+    let size = store.head().size;
+    let millis = (0..REQUESTS)
+        .map(|_| {
+            let started = Instant::now();
+            let proof =
+                merkle::prove_inclusion(size, random.below(size), store).expect("inclusion proof");
+            assert!(!proof.is_empty() || size < 2, "an empty proof");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    percentiles(millis)
+}
+
+fn percentiles(mut millis: Vec<f64>) -> (f64, f64) {
+    millis.sort_by(f64::total_cmp);
+    let at = |fraction: f64| millis[((millis.len() - 1) as f64 * fraction).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// xorshift64: reproducible positions without a dependency.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
