@@ -5,7 +5,8 @@
 //! checkpoint over all of it, and the HTTP router on loopback. Then, one request at a time:
 //! inclusion proofs of random entries, consistency proofs from random earlier sizes, full hash
 //! tiles of levels 0 to 2 and full entry bundles at random indexes, each p50 and p99; and the
-//! same inclusion proofs computed in process from the store, so the cost of HTTP shows beside.
+//! same inclusion proofs computed in process from the store, so the cost of HTTP shows beside;
+//! and the process's resident memory after serving them.
 //! The goal is proofs p99 under 1 ms at 10 million entries.
 //!
 //! `just bench log-reads` (`LOG_READS_BENCH_ENTRIES=1000000` for a shorter run); the figures
@@ -94,6 +95,12 @@ fn main() {
         "inclusion proof computed in process: p50 {:.3} ms, p99 {:.3} ms",
         in_process.0, in_process.1
     );
+    let memory = covenant_testkit::bench::Memory::of_self();
+    println!(
+        "memory of the serving process: {} MiB resident, {} MiB at most",
+        memory.resident >> 20,
+        memory.peak >> 20
+    );
     let proofs_met = inclusion.1 < GOAL_P99_MS && consistency.1 < GOAL_P99_MS;
     println!(
         "goal: proofs p99 < {GOAL_P99_MS} ms at {size} entries: {}",
@@ -115,6 +122,7 @@ fn main() {
             "inclusion_proof_in_process": figures(in_process),
             "goal_proof_p99_ms": GOAL_P99_MS,
             "goal_met": proofs_met,
+            "memory": memory.json(),
             "load_average_1m": covenant_testkit::bench::load_average(),
         }),
     );

@@ -38,6 +38,7 @@ use covenant_ledger::{
 };
 use covenant_store::{LogReader, LogStore};
 use covenant_testkit::NatsServer;
+use covenant_testkit::bench::Memory;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
 use std::path::Path;
@@ -220,6 +221,7 @@ async fn run(events: usize, measuring: bool) {
         .await
         .expect("subscribe");
     client.flush().await.expect("flush");
+    let memory_before = Memory::of_self();
     let started = Instant::now();
     let mark = cpu.read();
     let (ingest, running) = ledger
@@ -232,6 +234,18 @@ async fn run(events: usize, measuring: bool) {
     }
     let ledger_rate = events as f64 / started.elapsed().as_secs_f64();
     let ledger_cpu = cpu.per_event_since(mark, events);
+    let (memory_drained, broker_memory) =
+        (Memory::of_self(), Memory::of(&server.pid().to_string()));
+    // The benchmark's process holds every pre-signed envelope as well as the ledger, so the
+    // ledger's share is what draining added.
+    let ledger_growth_mb =
+        (memory_drained.resident as f64 - memory_before.resident as f64) / 1048576.0;
+    println!(
+        "memory after draining: this process {} MiB resident ({ledger_growth_mb:.0} MiB more than before the ledger ran, which is the ledger's share; {} MiB at most), the broker {} MiB",
+        memory_drained.resident >> 20,
+        memory_drained.peak >> 20,
+        broker_memory.resident >> 20
+    );
     let engine_inserts_per_event = sled_store.engine_inserts() as f64 / store.head().size as f64;
     // What the ledger spends per event beyond the two things every ledger must do.
     let beyond_us = ledger_cpu.total_us() - floor_us;
@@ -401,6 +415,9 @@ async fn run(events: usize, measuring: bool) {
         "engine_inserts_per_event": (engine_inserts_per_event * 1000.0).round() / 1000.0,
         "projection_catch_up_events_per_s": catch_up_rate.round(),
         "projection_catch_up_ratio": (catch_up_ratio * 1000.0).round() / 1000.0,
+        "memory_after_drain": memory_drained.json(),
+        "memory_ledger_growth_mb": ledger_growth_mb.round(),
+        "memory_broker": broker_memory.json(),
         "load_average_1m": covenant_testkit::bench::load_average(),
         "publish_to_checkpoint_p50_ms": (p50 * 10.0).round() / 10.0,
         "publish_to_checkpoint_p90_ms": (p90 * 10.0).round() / 10.0,

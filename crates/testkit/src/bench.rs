@@ -43,6 +43,44 @@ pub fn load_average() -> f64 {
         .unwrap_or(-1.0)
 }
 
+/// Resident memory of a process as `/proc/<pid>/status` gives it, in bytes: now (`VmRSS`) and
+/// the most it has used (`VmHWM`). Both zero where there is no `/proc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    pub resident: u64,
+    pub peak: u64,
+}
+
+impl Memory {
+    /// This process's memory.
+    pub fn of_self() -> Self {
+        Self::of("self")
+    }
+
+    /// The memory of process `pid` (a number, or `self`).
+    pub fn of(pid: &str) -> Self {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kib = |field: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|number| number.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            resident: kib("VmRSS:") * 1024,
+            peak: kib("VmHWM:") * 1024,
+        }
+    }
+
+    /// `{"rss_mb": .., "peak_rss_mb": ..}`, in MiB.
+    pub fn json(&self) -> serde_json::Value {
+        let mib = |bytes: u64| (bytes as f64 / (1024.0 * 1024.0)).round();
+        serde_json::json!({ "rss_mb": mib(self.resident), "peak_rss_mb": mib(self.peak) })
+    }
+}
+
 /// The file [`summarise`] writes in [`dir`].
 pub const SUMMARY: &str = "summary.json";
 
@@ -100,6 +138,23 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join(super::SUMMARY)).unwrap())
                 .unwrap();
         assert_eq!(written["benchmarks"], first["benchmarks"]);
+    }
+
+    #[test]
+    fn this_process_has_resident_memory_no_more_than_its_peak() {
+        let before = super::Memory::of_self();
+        let held = vec![1u8; 64 << 20];
+        let after = super::Memory::of_self();
+        assert!(
+            after.resident >= before.resident + (32 << 20),
+            "{before:?} {after:?}"
+        );
+        assert!(after.peak >= after.resident, "{after:?}");
+        assert_eq!(held.iter().map(|&b| u64::from(b)).sum::<u64>(), 64 << 20);
+        assert_eq!(
+            super::Memory::of("no-such-process"),
+            super::Memory::default()
+        );
     }
 
     #[test]
