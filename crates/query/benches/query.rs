@@ -2,7 +2,8 @@
 //! and 400 public bodies, with actions, amendments, outcomes, withdrawals, assessments and
 //! retractions), signed and validated like the ledger's, in a real SledStore; projections
 //! caught up from it; the HTTP router served on loopback. Measures scorecard, history and
-//! search latency over HTTP (p50/p99) and requests/s, and the same scorecard answered in
+//! search latency over HTTP (p50/p99) and requests/s, the scorecard also at the latest point
+//! and as of half the log (a historical read), and the same scorecard answered in
 //! process by the projection and by two SQLite databases (rusqlite, bundled) loaded from the
 //! same log:
 //!
@@ -511,7 +512,19 @@ fn main() {
             &format!("{base}/v1/commitments?q={common}+{topic}&limit=20&{as_of}"),
         );
     });
+    // The same scorecards at the latest point (the stored summaries), and as the log stood at
+    // half its length (a historical read: each commitment folded from its facts up to there).
+    let scorecard_latest = Latencies::measure(|i| {
+        let actor = &actors[picks[i % picks.len()]];
+        get(&agent, &format!("{base}/v1/actors/{actor}"));
+    });
+    let half = applied / 2;
+    let scorecard_historical = Latencies::measure(|i| {
+        let actor = &actors[picks[i % picks.len()]];
+        get(&agent, &format!("{base}/v1/actors/{actor}?as_of={half}"));
+    });
     let throughput = requests_per_second(&base, &actors, &as_of);
+    let memory = covenant_testkit::bench::Memory::of_self();
 
     assert_eq!(
         projections
@@ -530,7 +543,12 @@ fn main() {
         ("scorecard, projection, in process", &in_process),
         ("scorecard, recomputing SQLite, in process", &sql_latency),
         ("scorecard, fair SQLite, in process", &fair_latency),
-        ("scorecard over HTTP", &scorecard),
+        ("scorecard over HTTP, latest", &scorecard_latest),
+        ("scorecard over HTTP, as_of a date (world)", &scorecard),
+        (
+            "scorecard over HTTP, as_of half the log",
+            &scorecard_historical,
+        ),
         ("history over HTTP", &history),
         ("search over HTTP (2 words)", &search),
     ] {
@@ -540,7 +558,14 @@ fn main() {
             latencies.percentile(0.99)
         );
     }
-    println!("scorecard requests/s over HTTP (4 clients): {throughput:.0}");
+    println!(
+        "scorecard requests/s over HTTP (4 clients, as_of a date): {throughput:.0}; as_of a date counts only events that happened by then, so each of the actor's commitments is folded from its facts; half the log is entry {half}"
+    );
+    println!(
+        "memory of this process after the queries: {} MiB resident, {} MiB at most (the projections, the log store and both SQLite databases with their caches)",
+        memory.resident >> 20,
+        memory.peak >> 20
+    );
     println!(
         "recomputing SQLite: every status derived from the events on each question, indexes that do not cover it, SQLite's default 2 MB page cache"
     );
@@ -590,6 +615,10 @@ fn main() {
         "scorecard_sqlite_fair": fair_latency.json(),
         "sqlite_fair_over_projection_p50": fair_ratio,
         "scorecard_http": scorecard.json(),
+        "scorecard_http_latest": scorecard_latest.json(),
+        "scorecard_http_as_of_half_log": scorecard_historical.json(),
+        "half_log_size": half,
+        "memory": memory.json(),
         "history_http": history.json(),
         "search_http": search.json(),
         "scorecard_http_requests_per_s": throughput,
