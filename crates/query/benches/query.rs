@@ -350,9 +350,13 @@ fn generate(store: &SledStore, target_events: u64) -> Generated {
 struct Latencies(Vec<f64>);
 
 impl Latencies {
-    fn measure(mut run: impl FnMut(usize)) -> Self {
-        let count = 2_000;
-        for warmup in 0..200 {
+    fn measure(run: impl FnMut(usize)) -> Self {
+        Self::measure_n(200, 2_000, run)
+    }
+
+    /// `count` timed runs after `warmups` untimed ones.
+    fn measure_n(warmups: usize, count: usize, mut run: impl FnMut(usize)) -> Self {
+        for warmup in 0..warmups {
             run(warmup);
         }
         let mut out = Vec::with_capacity(count);
@@ -523,6 +527,35 @@ fn main() {
         let actor = &actors[picks[i % picks.len()]];
         get(&agent, &format!("{base}/v1/actors/{actor}?as_of={half}"));
     });
+    // The web pages at the latest point, as a reader opens them: fewer rounds, they are heavier.
+    let page = |path: &dyn Fn(usize) -> String| {
+        Latencies::measure_n(20, 300, |i| {
+            get(&agent, &format!("{base}{}", path(i)));
+        })
+    };
+    let pages = [
+        ("home", page(&|_| "/".to_owned())),
+        (
+            "actor",
+            page(&|i| format!("/actors/{}", actors[picks[i % picks.len()]])),
+        ),
+        (
+            "commitment",
+            page(&|i| {
+                let index = (picks[i % picks.len()] as u32 * 97) % generated.commitments;
+                format!("/commitments/{}", commitment_id(index))
+            }),
+        ),
+        ("themes", page(&|_| "/themes".to_owned())),
+        (
+            "theme",
+            page(&|i| format!("/themes/{}", SEED_THEMES[i % 7])),
+        ),
+        (
+            "search",
+            page(&|i| format!("/search?q={}", generated.words[40 + (i * 7919) % 1_000])),
+        ),
+    ];
     let throughput = requests_per_second(&base, &actors, &as_of);
     let memory = covenant_testkit::bench::Memory::of_self();
 
@@ -554,6 +587,14 @@ fn main() {
     ] {
         println!(
             "{name:<42} {:>10.0} {:>10.0}",
+            latencies.percentile(0.5),
+            latencies.percentile(0.99)
+        );
+    }
+    for (name, latencies) in &pages {
+        println!(
+            "{:<42} {:>10.0} {:>10.0}",
+            format!("page {name}, latest"),
             latencies.percentile(0.5),
             latencies.percentile(0.99)
         );
@@ -594,6 +635,13 @@ fn main() {
     };
     goal("scorecard", scorecard.percentile(0.99), 5_000.0);
     goal("history", history.percentile(0.99), 2_000.0);
+    for (name, latencies) in &pages {
+        goal(
+            &format!("page {name}"),
+            latencies.percentile(0.99),
+            20_000.0,
+        );
+    }
 
     let json = serde_json::json!({
         "bench": "query",
@@ -619,6 +667,11 @@ fn main() {
         "scorecard_http_as_of_half_log": scorecard_historical.json(),
         "half_log_size": half,
         "memory": memory.json(),
+        "pages_latest": pages
+            .iter()
+            .map(|(name, latencies)| (name.to_string(), latencies.json()))
+            .collect::<serde_json::Map<_, _>>(),
+        "goal_page_p99_us": 20_000,
         "history_http": history.json(),
         "search_http": search.json(),
         "scorecard_http_requests_per_s": throughput,
