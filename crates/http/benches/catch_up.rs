@@ -4,7 +4,11 @@
 //! serve` does (the ledger and the projections' follower, each on its own threads). The
 //! figure is the time until `/readyz` answers 200 with the default limits, judged by the same
 //! function the route calls; the times until the log holds every event and until the
-//! projections have applied all of it print beside it. Figures go to target/bench/catch_up.json.
+//! projections have applied all of it print beside it, and then the disk the log store, the
+//! projections and the stream take. Figures go to target/bench/catch_up.json.
+//!
+//! The broker runs as production does (`sync_interval: always`);
+//! `COVENANT_BENCH_BROKER_SYNC=default` gives NATS's default fsync.
 //!
 //! The events: by default each commitment is followed by eight actions and its outcome (one
 //! event in ten a commitment); `COVENANT_BENCH_MIX=commitments` makes every event a new
@@ -19,7 +23,6 @@ use covenant_http::health::readiness;
 use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogStore, SledStore};
-use covenant_testkit::NatsServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::World;
@@ -47,7 +50,8 @@ fn main() {
 }
 
 async fn run(events: usize, measuring: bool) {
-    let server = NatsServer::start();
+    let (server, broker_sync) = covenant_testkit::bench::broker();
+    println!("broker: nats-server -js, sync_interval {broker_sync}");
     let client = async_nats::connect(server.url()).await.expect("connect");
     let js = jetstream::new(client.clone());
     covenant_ledger::ensure_stream(&js, &StreamSettings::default())
@@ -171,6 +175,23 @@ async fn run(events: usize, measuring: bool) {
         .await
         .expect("stop the follower");
     running.stop().await.expect("stop the ledger");
+    drop((state, projections, store));
+    let disk = |path: &std::path::Path| covenant_testkit::bench::disk_usage(path);
+    let (log_bytes, projection_bytes, stream_bytes) = (
+        disk(&work.path().join("log")),
+        disk(&work.path().join("query")),
+        disk(server.store_dir()),
+    );
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    println!(
+        "disk at {total} entries: the log store {:.0} MiB, the projections {:.0} MiB, the stream {:.0} MiB ({:.0}, {:.0} and {:.0} bytes per entry)",
+        mib(log_bytes),
+        mib(projection_bytes),
+        mib(stream_bytes),
+        log_bytes as f64 / total as f64,
+        projection_bytes as f64 / total as f64,
+        stream_bytes as f64 / total as f64,
+    );
     if !measuring {
         println!("smoke run (no --bench): nothing recorded");
         return;
@@ -184,6 +205,11 @@ async fn run(events: usize, measuring: bool) {
         "projections_complete_s": (projected_s * 10.0).round() / 10.0,
         "ledger_entries_per_s": (total as f64 / log_s).round(),
         "projection_entries_per_s": (total as f64 / projected_s).round(),
+        "broker_sync_interval": broker_sync,
+        "disk_log_bytes": log_bytes,
+        "disk_projection_bytes": projection_bytes,
+        "disk_stream_bytes": stream_bytes,
+        "memory": covenant_testkit::bench::Memory::of_self().json(),
     });
     covenant_testkit::bench::write_json("catch_up", &json);
 }

@@ -49,9 +49,6 @@ const DEFAULT_EVENTS: usize = 6_000;
 const ACTORS: usize = 1_000;
 /// How long a ledger on a stream may take to append what the door queued.
 const LOG_WAIT: Duration = Duration::from_secs(120);
-/// docs/NATS.md, "Server settings production needs": a single server fsyncs every message
-/// before it acknowledges it.
-const NATS_CONFIG: &str = "jetstream {\n  sync_interval: always\n}\n";
 
 fn main() {
     // `cargo bench` passes --bench; without it this is a quick smoke run that records nothing.
@@ -77,10 +74,7 @@ fn main() {
     let embedded = measure_mode(&server, &mut population, events, false);
     drop(server);
 
-    let config_dir = tempfile::tempdir().expect("create a temporary directory");
-    let config = config_dir.path().join("nats-server.conf");
-    std::fs::write(&config, NATS_CONFIG).expect("write the nats-server configuration");
-    let broker = NatsServer::start_with_config(&config);
+    let broker = NatsServer::start_durable();
     println!("\nledger on nats-server -js, sync_interval: always");
     let server = runtime.block_on(Server::with_demo_from(LedgerInput::Stream {
         nats_url: broker.url(),

@@ -37,7 +37,6 @@ use covenant_ledger::{
     Disposition, Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Sequencer, StreamSettings,
 };
 use covenant_store::{LogReader, LogStore};
-use covenant_testkit::NatsServer;
 use covenant_testkit::bench::Memory;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
@@ -85,21 +84,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// The broker as production runs it (`sync_interval: always`), unless
-/// `COVENANT_BENCH_BROKER_SYNC=default` asks for NATS's default. Returns the server, the
-/// setting's name and the directory holding the configuration.
-fn start_broker() -> (NatsServer, &'static str, tempfile::TempDir) {
-    let config_dir = tempfile::tempdir().expect("make a directory for the broker's configuration");
-    let kind = std::env::var("COVENANT_BENCH_BROKER_SYNC").unwrap_or_default();
-    if kind == "default" {
-        return (NatsServer::start(), "default (2m)", config_dir);
-    }
-    let config = config_dir.path().join("nats-server.conf");
-    std::fs::write(&config, "jetstream {\n  sync_interval: always\n}\n")
-        .expect("write the broker's configuration");
-    (NatsServer::start_with_config(&config), "always", config_dir)
-}
-
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, as a quick
     // smoke run that records nothing.
@@ -117,7 +101,7 @@ fn main() {
 }
 
 async fn run(events: usize, measuring: bool) {
-    let (server, broker_sync, _broker_config) = start_broker();
+    let (server, broker_sync) = covenant_testkit::bench::broker();
     println!("broker: nats-server -js, sync_interval {broker_sync}");
     let mut world = World::new();
     let signers = emitters(env_number("COVENANT_BENCH_ACTORS", DEFAULT_ACTORS).max(FEW_KEYS));
@@ -496,22 +480,7 @@ fn space(dir: &Path) -> (u64, u64) {
         seq = end;
     }
     drop(store);
-    (disk_usage(&dir.join("log")), raw)
-}
-
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for item in std::fs::read_dir(dir).expect("list directory") {
-        let item = item.expect("list directory");
-        let metadata = item.metadata().expect("stat");
-        total += if metadata.is_dir() {
-            disk_usage(&item.path())
-        } else {
-            metadata.blocks() * 512
-        };
-    }
-    total
+    (covenant_testkit::bench::disk_usage(&dir.join("log")), raw)
 }
 
 /// Proof lookups timed per kind.

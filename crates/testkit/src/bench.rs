@@ -81,6 +81,36 @@ impl Memory {
     }
 }
 
+/// Bytes on disk under `path` (blocks allocated, so sparse files count as what they use),
+/// 0 for a path that does not exist.
+pub fn disk_usage(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !metadata.is_dir() {
+        return metadata.blocks() * 512;
+    }
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| disk_usage(&entry.path()))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The broker a benchmark runs against: as production runs it (`sync_interval: always`,
+/// [`crate::NatsServer::start_durable`]) unless `COVENANT_BENCH_BROKER_SYNC=default` asks for
+/// NATS's default (fsync every two minutes). Returns the server and the setting's name.
+pub fn broker() -> (crate::NatsServer, &'static str) {
+    if std::env::var("COVENANT_BENCH_BROKER_SYNC").is_ok_and(|kind| kind == "default") {
+        return (crate::NatsServer::start(), "default (2m)");
+    }
+    (crate::NatsServer::start_durable(), "always")
+}
+
 /// The file [`summarise`] writes in [`dir`].
 pub const SUMMARY: &str = "summary.json";
 
@@ -155,6 +185,18 @@ mod tests {
             super::Memory::of("no-such-process"),
             super::Memory::default()
         );
+    }
+
+    #[test]
+    fn disk_usage_counts_the_blocks_of_every_file_below() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a"), vec![7u8; 100_000]).unwrap();
+        std::fs::write(dir.path().join("b"), vec![7u8; 50_000]).unwrap();
+        let used = super::disk_usage(dir.path());
+        assert!((150_000..400_000).contains(&used), "{used}");
+        assert!(super::disk_usage(&dir.path().join("sub")) >= 100_000);
+        assert_eq!(super::disk_usage(&dir.path().join("missing")), 0);
     }
 
     #[test]

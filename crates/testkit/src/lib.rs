@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The configuration of [`NatsServer::start_durable`]: `sync_interval: always`.
+pub const DURABLE_CONFIG: &str = "jetstream {\n  sync_interval: always\n}\n";
+
 /// A running `nats-server -js`, killed on drop.
 pub struct NatsServer {
     child: Child,
@@ -48,6 +51,15 @@ impl NatsServer {
     pub fn start_with_config(config: &Path) -> Self {
         let store_dir = tempfile::tempdir().expect("create a temporary directory");
         Self::start_anywhere(store_dir, Some(config))
+    }
+
+    /// Start a server as docs/NATS.md requires of a single production server: JetStream
+    /// fsyncs every message before acknowledging it ([`DURABLE_CONFIG`]).
+    pub fn start_durable() -> Self {
+        let store_dir = tempfile::tempdir().expect("create a temporary directory");
+        let config = store_dir.path().join("nats-server.conf");
+        std::fs::write(&config, DURABLE_CONFIG).expect("write the nats-server configuration");
+        Self::start_anywhere(store_dir, Some(&config))
     }
 
     fn start_anywhere(store_dir: tempfile::TempDir, config: Option<&Path>) -> Self {
