@@ -7,6 +7,10 @@
 //! projections have applied all of it print beside it, and then the disk the log store, the
 //! projections and the stream take. Figures go to target/bench/catch_up.json.
 //!
+//! While the replica catches up, a reader asks 20 times a second, in turn, for an actor's
+//! scorecard, a commitment's history and an actor's page over HTTP: their p50 and p99 are reads
+//! while ingest runs at its fastest.
+//!
 //! The broker runs as production does (`sync_interval: always`);
 //! `COVENANT_BENCH_BROKER_SYNC=default` gives NATS's default fsync.
 //!
@@ -23,7 +27,9 @@ use covenant_http::health::readiness;
 use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogStore, SledStore};
+use std::future::IntoFuture;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::World;
 
@@ -128,6 +134,17 @@ async fn run(events: usize, measuring: bool) {
         ..AppState::new(store.clone(), verifier_key)
     }
     .with_query(projections.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(axum::serve(listener, covenant_http::router(state.clone())).into_future());
+    let reading = Arc::new(AtomicBool::new(true));
+    let readers = {
+        let (reading, commitments) = (reading.clone(), events / actors.len() / 10);
+        let actors = actors.len();
+        std::thread::spawn(move || read_while(&base, actors, commitments.max(1), &reading))
+    };
 
     let (mut ready_at, mut log_at, mut projected_at) = (None, None, None);
     let mut reported = Instant::now();
@@ -171,6 +188,17 @@ async fn run(events: usize, measuring: bool) {
         total as f64 / log_s,
         total as f64 / projected_s
     );
+    reading.store(false, Ordering::Relaxed);
+    let reads = readers.join().expect("the readers");
+    for (kind, figures) in &reads {
+        println!(
+            "read while catching up, {kind}: {} answered, p50 {:.2} ms, p99 {:.2} ms; {} not there yet",
+            figures.answered.len(),
+            figures.percentile(0.5),
+            figures.percentile(0.99),
+            figures.not_yet
+        );
+    }
     tokio::task::spawn_blocking(move || follower.stop())
         .await
         .expect("stop the follower");
@@ -210,6 +238,11 @@ async fn run(events: usize, measuring: bool) {
         "disk_projection_bytes": projection_bytes,
         "disk_stream_bytes": stream_bytes,
         "memory": covenant_testkit::bench::Memory::of_self().json(),
+        "reads_per_s_while_catching_up": READS_PER_S,
+        "reads_while_catching_up": reads
+            .iter()
+            .map(|(kind, figures)| (kind.to_string(), figures.json()))
+            .collect::<serde_json::Map<_, _>>(),
     });
     covenant_testkit::bench::write_json("catch_up", &json);
 }
@@ -225,6 +258,82 @@ fn lifecycle_event(actor: usize, nth: usize) -> covenant_core::proto::event_body
         9 => support::outcome(&commitment),
         step => support::action(&format!("{commitment}-a{step}"), &[&commitment]),
     }
+}
+
+/// How often a newsroom asks while the replica catches up: light enough not to slow it much.
+const READS_PER_S: u64 = 20;
+
+/// The latencies of one kind of read, in milliseconds, and how often the answer was 404 or 503
+/// because the projections had not reached the actor, the commitment or a checkpoint yet.
+#[derive(Default)]
+struct ReadFigures {
+    answered: Vec<f64>,
+    not_yet: usize,
+}
+
+impl ReadFigures {
+    fn percentile(&self, fraction: f64) -> f64 {
+        let mut sorted = self.answered.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * fraction).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let round = |ms: f64| (ms * 1000.0).round() / 1000.0;
+        serde_json::json!({
+            "answered": self.answered.len(),
+            "not_found_yet": self.not_yet,
+            "p50_ms": round(self.percentile(0.5)),
+            "p99_ms": round(self.percentile(0.99)),
+        })
+    }
+}
+
+/// Until `reading` turns false, [`READS_PER_S`] requests a second at the latest point, in
+/// turn: an actor's scorecard, a commitment's history and an actor's page.
+fn read_while(
+    base: &str,
+    actors: usize,
+    commitments_per_actor: usize,
+    reading: &AtomicBool,
+) -> Vec<(&'static str, ReadFigures)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut figures: Vec<(&'static str, ReadFigures)> = ["scorecard", "history", "actor page"]
+        .into_iter()
+        .map(|kind| (kind, ReadFigures::default()))
+        .collect();
+    let mut turn = 0usize;
+    while reading.load(Ordering::Relaxed) {
+        let actor = (turn * 7_919) % actors;
+        let commitment = (turn * 31) % commitments_per_actor;
+        let path = match turn % 3 {
+            0 => format!("/v1/actors/GB-BODY-{actor:04}"),
+            1 => format!("/v1/commitments/c-{actor}-{commitment}/history"),
+            _ => format!("/actors/GB-BODY-{actor:04}"),
+        };
+        let started = Instant::now();
+        let mut response = agent
+            .get(&format!("{base}{path}"))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let _ = response.body_mut().read_to_vec();
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        let slot = &mut figures[turn % 3].1;
+        match response.status().as_u16() {
+            200 => slot.answered.push(millis),
+            404 | 503 => slot.not_yet += 1,
+            status => panic!("GET {path}: {status}"),
+        }
+        turn += 1;
+        std::thread::sleep(Duration::from_millis(1000 / READS_PER_S));
+    }
+    figures
 }
 
 /// How long the projections may go without applying anything before the run stops.
