@@ -39,6 +39,12 @@ pub fn stored_hash_index(level: u8, n: u64) -> u64 {
     tlog_tiles::stored_hash_index(level, n)
 }
 
+/// The level and position of stored hash `index` (Go's `tlog.SplitStoredHashIndex`): the
+/// inverse of [`stored_hash_index`].
+pub fn split_stored_hash_index(index: u64) -> (u8, u64) {
+    tlog_tiles::split_stored_hash_index(index)
+}
+
 /// How many stored hashes a tree of `size` leaves has.
 pub fn stored_hash_count(size: u64) -> u64 {
     tlog_tiles::stored_hash_count(size)
@@ -335,6 +341,18 @@ mod tests {
         let mut hasher = Sha256::new();
         parts.iter().for_each(|p| hasher.update(p));
         Hash(hasher.finalize().into())
+    }
+
+    #[test]
+    fn split_stored_hash_index_inverts_stored_hash_index() {
+        for level in 0..12u8 {
+            for n in [0, 1, 2, 255, 256, 1_000_003] {
+                let index = stored_hash_index(level, n);
+                assert_eq!(split_stored_hash_index(index), (level, n), "level {level} n {n}");
+            }
+        }
+        // Leaf 1 completes the first pair: its leaf hash is stored hash 1, the pair's hash 2.
+        assert_eq!(split_stored_hash_index(2), (1, 0));
     }
 
     #[test]

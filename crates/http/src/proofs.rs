@@ -18,7 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use covenant_core::bundle::ProofBundle;
-use covenant_core::merkle::{self, Hash};
+use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_store::LogReader;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -246,18 +246,21 @@ pub async fn inclusion(
                 format!("entry {seq} is not in the tree of size {size}"),
             ));
         }
-        let entry = store
-            .entry(seq)
-            .map_err(internal)?
-            .ok_or_else(|| internal(format!("entry {seq} is missing")))?;
         let hashes = StoreHashes(store);
+        // The leaf hash is the tree's own stored hash (level 0), which the proof's first
+        // hashes sit beside: the entry itself need not be read.
+        let leaf_hash = hashes
+            .read_hashes(&[merkle::stored_hash_index(0, seq)])
+            .map_err(internal)?
+            .pop()
+            .ok_or_else(|| internal(format!("the leaf hash of entry {seq} is missing")))?;
         let proof = merkle::prove_inclusion(size, seq, &hashes).map_err(internal)?;
         let root = merkle::tree_root(size, &hashes).map_err(internal)?;
         Ok(Json(InclusionProof {
             seq,
             event_id,
             tree_size: size,
-            leaf_hash: b64(&merkle::leaf_hash(&entry)),
+            leaf_hash: b64(&leaf_hash),
             root: b64(&root),
             proof: proof.iter().map(b64).collect(),
             checkpoint: checkpoint_text(store, size)?,

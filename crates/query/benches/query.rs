@@ -392,6 +392,38 @@ fn get(agent: &ureq::Agent, url: &str) -> String {
     response.body_mut().read_to_string().expect("body")
 }
 
+/// Entries each batch size in [`compare_batch_sizes`] catches up.
+const BATCH_COMPARISON_ENTRIES: u64 = 200_000;
+
+/// Catch up the first [`BATCH_COMPARISON_ENTRIES`] into new projections at several batch
+/// sizes: larger batches write each key fewer times, smaller ones hold readers off for less.
+fn compare_batch_sizes(store: &SledStore, dir: &std::path::Path) -> serde_json::Value {
+    let end = BATCH_COMPARISON_ENTRIES.min(store.head().size);
+    let rows: Vec<serde_json::Value> = [8_192u64, 2_048, 512]
+        .into_iter()
+        .map(|batch| {
+            let projections = Projections::open(dir.join(format!("query-batch-{batch}")))
+                .expect("open projections");
+            let start = Instant::now();
+            projections
+                .catch_up_to(store, end, batch)
+                .expect("catch up");
+            let per_s = end as f64 / start.elapsed().as_secs_f64();
+            let hold_ms = projections.longest_gate_hold().as_secs_f64() * 1e3;
+            println!(
+                "batches of {batch}: {end} entries at {per_s:.0} entries/s, longest hold of the readers' gate {hold_ms:.1} ms"
+            );
+            serde_json::json!({
+                "batch_entries": batch,
+                "entries": end,
+                "entries_per_s": per_s.round(),
+                "longest_gate_hold_ms": (hold_ms * 1e3).round() / 1e3,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows)
+}
+
 fn main() {
     let target_events: u64 = std::env::var("QUERY_BENCH_EVENTS")
         .ok()
@@ -415,9 +447,11 @@ fn main() {
     let project_s = start.elapsed().as_secs_f64();
     let catch_up_per_s = applied as f64 / project_s;
     let writes_per_entry = projections.engine_writes() as f64 / applied.max(1) as f64;
+    let longest_hold_ms = projections.longest_gate_hold().as_secs_f64() * 1e3;
     println!(
-        "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry)"
+        "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry); the longest batch held readers off for {longest_hold_ms:.1} ms"
     );
+    let batch_sizes = compare_batch_sizes(&store, dir.path());
 
     let judged = Date::parse(JUDGED_ON).expect("date");
     let point = projections.resolve(AsOf::LATEST, judged).expect("point");
@@ -651,6 +685,8 @@ fn main() {
         "judged_on": JUDGED_ON,
         "log_write_s": load_s,
         "projection_catch_up_s": project_s,
+        "projection_longest_gate_hold_ms": longest_hold_ms,
+        "projection_batch_sizes": batch_sizes,
         "projection_entries_per_s": catch_up_per_s,
         "projection_catch_up_events_per_s": catch_up_per_s,
         "projection_engine_writes_per_event": writes_per_entry,

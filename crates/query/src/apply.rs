@@ -568,9 +568,8 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    /// Settle records, indexes and aggregates, and hand everything to sled atomically. Returns
-    /// the new applied count and the number of keys written or removed (each once).
-    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<(u64, u64), QueryError> {
+    /// Settle records, indexes and aggregates, and hand everything to sled atomically.
+    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<Committed, QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
         let mut new_records: BTreeMap<String, Option<CommitmentRecord>> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
@@ -666,19 +665,36 @@ impl<'t> BatchWriter<'t> {
                 None => batch.remove(key),
             }
         }
-        let _exclusive = gate
+        let exclusive = gate
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let held_from = std::time::Instant::now();
         self.tree.apply_batch(batch)?;
-        drop(_exclusive);
+        let gate_held = held_from.elapsed();
+        drop(exclusive);
         covenant_store::reclaim_after_batch(written as usize);
         // Only now that the tree holds them: what the next batches read instead of the tree.
         for (id, facts) in std::mem::take(&mut self.facts) {
             let record = new_records.remove(&id).flatten();
             self.cache.keep(id, facts, record);
         }
-        Ok((self.next_seq, written))
+        Ok(Committed {
+            applied: self.next_seq,
+            written,
+            gate_held,
+        })
     }
+}
+
+/// What [`BatchWriter::commit`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed {
+    /// Entries applied in all, this batch included.
+    pub applied: u64,
+    /// Keys written or removed, each once.
+    pub written: u64,
+    /// How long the batch held the readers' gate.
+    pub gate_held: std::time::Duration,
 }
 
 /// The facts and latest record of commitments that recent batches touched, exactly as the tree

@@ -62,6 +62,8 @@ pub struct Projections {
     pub(crate) gate: RwLock<()>,
     /// Keys written or removed by catch-ups since open (each key once per batch).
     engine_writes: AtomicU64,
+    /// The longest a batch has held the readers' gate since open, in nanoseconds.
+    longest_gate_hold_ns: AtomicU64,
     /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
     progress: (Mutex<()>, Condvar),
 }
@@ -250,6 +252,7 @@ impl Projections {
             writer: Mutex::new(FactCache::default()),
             gate: RwLock::new(()),
             engine_writes: AtomicU64::new(0),
+            longest_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
         })
     }
@@ -269,6 +272,12 @@ impl Projections {
     /// benchmark's inserts per entry.
     pub fn engine_writes(&self) -> u64 {
         self.engine_writes.load(Ordering::Relaxed)
+    }
+
+    /// The longest any batch applied since this handle was opened held the readers' gate: the
+    /// longest a query can have waited for the projections to change under it.
+    pub fn longest_gate_hold(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.longest_gate_hold_ns.load(Ordering::Relaxed))
     }
 
     /// Wait until at least `size` entries are applied (by a [`crate::Follower`] or any other
@@ -369,9 +378,12 @@ impl Projections {
             for entry in &entries {
                 batch.apply_entry(entry)?;
             }
-            let written;
-            (next, written) = batch.commit(&self.gate)?;
-            self.engine_writes.fetch_add(written, Ordering::Relaxed);
+            let committed = batch.commit(&self.gate)?;
+            next = committed.applied;
+            self.engine_writes
+                .fetch_add(committed.written, Ordering::Relaxed);
+            let held = u64::try_from(committed.gate_held.as_nanos()).unwrap_or(u64::MAX);
+            self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
             self.set_applied(next);
         }
         Ok(next)

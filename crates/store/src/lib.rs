@@ -22,6 +22,7 @@ mod layout;
 mod sled_store;
 mod snapshot;
 mod upgrade;
+mod upper_hashes;
 
 pub use durable::{open_sled, reclaim_after_batch};
 pub use sled_store::{Recovery, SledStore};

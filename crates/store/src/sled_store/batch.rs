@@ -3,6 +3,7 @@
 
 use super::{SledStore, decode_envelope_header};
 use crate::event_index;
+use crate::upper_hashes;
 use crate::layout::{self, Meta};
 use crate::{Batch, NewEntry, StoreError};
 use covenant_core::entry::{Entry, chain_hash};
@@ -23,6 +24,8 @@ pub(super) struct BatchWrites {
     pub(super) inserts: u64,
     /// The fingerprint of each new entry's event id, in order.
     pub(super) new_prints: Vec<u64>,
+    /// The new upper-level stored hashes (`crate::upper_hashes`), by stored-hash index.
+    pub(super) new_upper_hashes: Vec<(u64, Hash)>,
 }
 
 /// Which of [`BatchWrites`]'s batches a write goes to.
@@ -91,6 +94,8 @@ impl SledStore {
                 record = Record::starting_at(seq, pending.first_new + pending.new.len() as u64);
             }
             record.push(&encoded, &new_hashes);
+            let first_index = pending.first_new + pending.new.len() as u64;
+            writes.new_upper_hashes.extend(upper_hashes::of_new_entry(first_index, &new_hashes));
             pending.new.extend(new_hashes);
             next.head.chain_head = chain_hash(&encoded);
             next.head.last_stored_at_ns = stored_at_ns;

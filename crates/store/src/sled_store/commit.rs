@@ -35,6 +35,7 @@ impl SledStore {
             meta,
             inserts: _,
             new_prints: _,
+            new_upper_hashes: _,
         } = writes;
         let batches = [
             entries,

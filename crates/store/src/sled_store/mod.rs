@@ -108,7 +108,8 @@ use crate::layout::{self, Meta};
 use crate::{LogReader, RejectionRecord, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use crate::upper_hashes::{UpperHashes, Warmer};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The log store on sled.
 pub struct SledStore {
@@ -128,6 +129,10 @@ pub struct SledStore {
     recovery: Recovery,
     /// Serialises door refusal writes (apart from the writer: they must never hold up a batch).
     door: Mutex<()>,
+    /// The stored hashes of the tree's upper levels (see `upper_hashes`).
+    upper: Arc<UpperHashes>,
+    /// Reads the upper hashes already on disk after an open; stopped before the store closes.
+    warmer: Mutex<Option<Warmer>>,
 }
 
 struct Writer {
@@ -176,6 +181,23 @@ impl SledStore {
     /// Engine inserts made by appends since the store was opened.
     pub fn engine_inserts(&self) -> u64 {
         self.engine_inserts.load(Ordering::Relaxed)
+    }
+
+    /// How many upper-level stored hashes the store holds in memory (see `upper_hashes`).
+    pub fn upper_hashes_held(&self) -> usize {
+        self.upper.len()
+    }
+
+    /// Wait until the upper hashes on disk at open are all in memory.
+    pub fn finish_warming(&self) {
+        let warmer = self
+            .warmer
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
+        if let Some(warmer) = warmer {
+            warmer.finish();
+        }
     }
 
     /// Whether the in-memory event index holds entry `seq` under fingerprint `print`.
@@ -238,12 +260,12 @@ pub(crate) fn decode_envelope_header(envelope: &[u8]) -> Result<EnvelopeHeader, 
 
 /// An entry as the ledger hands it over, for the submodules' tests.
 #[cfg(test)]
-mod fixture {
+pub(crate) mod fixture {
     use crate::NewEntry;
     use covenant_core::proto;
     use prost::Message;
 
-    pub(super) fn new_entry(event_id: &str, stored_at_ns: u64) -> NewEntry {
+    pub(crate) fn new_entry(event_id: &str, stored_at_ns: u64) -> NewEntry {
         let envelope = proto::Envelope {
             event_id: event_id.to_owned(),
             actor: "GB-GOV-1".to_owned(),

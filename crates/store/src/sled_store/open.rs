@@ -39,7 +39,8 @@
 //!    `SledStore::recovery` says why it was not used), then from every `prints` record after
 //!    it; the records must cover the log exactly, or the store is `Corrupt`. `load_state`
 //!    likewise starts from the snapshot's state and replays the `state` records after it.
-//! 7. The store accepts writes.
+//! 7. The store accepts writes, and a background thread starts reading the stored hashes of the
+//!    tree's upper levels into memory (`crate::upper_hashes`), for tiles and proofs.
 //!
 //! The deep check (`crate::check`) goes further, offline, and skips step 4 because it checks
 //! everything that step does and names the first bad entry.
@@ -53,7 +54,8 @@ use crate::upgrade;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, RwLock};
+use crate::upper_hashes::Warmer;
+use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum OpenCheck {
@@ -182,6 +184,8 @@ impl SledStore {
             engine_inserts: AtomicU64::new(0),
             recovery: Recovery::default(),
             door: Mutex::new(()),
+            upper: Arc::default(),
+            warmer: Mutex::new(None),
         };
         if open_check == OpenCheck::Head {
             store.check_head()?;
@@ -189,6 +193,11 @@ impl SledStore {
         store.check_closed_head()?;
         store.recovery = store.load_index()?;
         store.lock_writer_unchecked().failed = None;
+        if open_check == OpenCheck::Head {
+            let size = store.current_meta().head.size;
+            *store.warmer.get_mut().unwrap_or_else(|p| p.into_inner()) =
+                Warmer::start(store.trees.hashes.clone(), store.upper.clone(), size);
+        }
         Ok(store)
     }
 

@@ -33,11 +33,16 @@ impl SledStore {
 
     /// Stored hash `index`, read from the engine regardless of the head.
     pub(crate) fn read_hash(&self, index: u64) -> Result<Hash, StoreError> {
+        if let Some(hash) = self.upper.get(index) {
+            return Ok(hash);
+        }
         let missing = || StoreError::CorruptMetadata(format!("stored hash {index} is missing"));
         let (first, record) = self
             .record_holding(&self.trees.hashes, index)?
             .ok_or_else(missing)?;
-        layout::hash_in_record(&record, index - first).ok_or_else(missing)
+        let hash = layout::hash_in_record(&record, index - first).ok_or_else(missing)?;
+        self.upper.keep_if_upper(index, hash);
+        Ok(hash)
     }
 
     /// The durable entry holding `event_id` (its sequence number, encoding and header), if

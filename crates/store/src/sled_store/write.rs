@@ -27,9 +27,11 @@ impl LogStore for SledStore {
         // Everything that can refuse the batch runs before the first write.
         let (mut writes, next) = self.prepare(batch, meta)?;
         let new_prints = std::mem::take(&mut writes.new_prints);
+        let new_upper_hashes = std::mem::take(&mut writes.new_upper_hashes);
         let inserts = writes.inserts;
         self.write_durably(&mut writer, |syncer| self.commit(writes, syncer))?;
         self.engine_inserts.fetch_add(inserts, Ordering::Relaxed);
+        self.upper.keep_all(new_upper_hashes);
         // The index learns the batch before the head moves; a reader that finds a candidate
         // beyond the head skips it.
         let mut index = self.write_index();
