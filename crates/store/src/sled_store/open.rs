@@ -125,9 +125,13 @@ impl SledStore {
 
     fn open_existing(dir: &Path, open_check: OpenCheck) -> Result<Self, StoreError> {
         durable::prepare_dir(dir)?;
+        let started = std::time::Instant::now();
         let db = open_engine(dir)?;
+        let engine_open = started.elapsed();
         let syncer = Syncer::new(dir)?;
-        Self::from_engine(dir, db, syncer, open_check)
+        let mut store = Self::from_engine(dir, db, syncer, open_check)?;
+        store.recovery.engine_open = engine_open;
+        Ok(store)
     }
 
     fn from_engine(

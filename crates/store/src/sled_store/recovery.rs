@@ -18,6 +18,10 @@ pub struct Recovery {
     pub snapshot_refused: Option<String>,
     /// Entries after the snapshot whose index records the open read.
     pub replayed_entries: u64,
+    /// How long the engine took to open (sled recovering its own log).
+    pub engine_open: std::time::Duration,
+    /// How long loading the snapshot and replaying the index records after it took.
+    pub index_load: std::time::Duration,
 }
 
 impl SledStore {
@@ -63,6 +67,7 @@ impl SledStore {
     /// Rebuild the in-memory event index: the snapshot's, then the per-batch records of
     /// fingerprints after it (all of them when there is no usable snapshot).
     pub(super) fn load_index(&self) -> Result<Recovery, StoreError> {
+        let started = std::time::Instant::now();
         let mut recovery = Recovery::default();
         let found = self.usable_snapshot().and_then(|found| match found {
             Some((header, mut file)) => {
@@ -103,6 +108,7 @@ impl SledStore {
             )));
         }
         recovery.replayed_entries = size - from;
+        recovery.index_load = started.elapsed();
         *self.write_index() = index;
         Ok(recovery)
     }
