@@ -348,7 +348,11 @@ mod tests {
         for level in 0..12u8 {
             for n in [0, 1, 2, 255, 256, 1_000_003] {
                 let index = stored_hash_index(level, n);
-                assert_eq!(split_stored_hash_index(index), (level, n), "level {level} n {n}");
+                assert_eq!(
+                    split_stored_hash_index(index),
+                    (level, n),
+                    "level {level} n {n}"
+                );
             }
         }
         // Leaf 1 completes the first pair: its leaf hash is stored hash 1, the pair's hash 2.

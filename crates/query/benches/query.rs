@@ -398,8 +398,8 @@ const BATCH_COMPARISON_ENTRIES: u64 = 200_000;
 /// Catch up the first [`BATCH_COMPARISON_ENTRIES`] into new projections at several batch
 /// sizes: larger batches write each key fewer times, smaller ones hold readers off for less.
 fn compare_batch_sizes(store: &SledStore, dir: &std::path::Path) -> serde_json::Value {
-    let end = BATCH_COMPARISON_ENTRIES.min(store.head().size);
-    let rows: Vec<serde_json::Value> = [8_192u64, 2_048, 512]
+    let end = BATCH_COMPARISON_ENTRIES.min(covenant_store::LogReader::head(store).size);
+    let rows: Vec<serde_json::Value> = [8_192u64, 2_048, 1_024, 512]
         .into_iter()
         .map(|batch| {
             let projections = Projections::open(dir.join(format!("query-batch-{batch}")))
@@ -410,14 +410,19 @@ fn compare_batch_sizes(store: &SledStore, dir: &std::path::Path) -> serde_json::
                 .expect("catch up");
             let per_s = end as f64 / start.elapsed().as_secs_f64();
             let hold_ms = projections.longest_gate_hold().as_secs_f64() * 1e3;
+            let writes_per_entry = projections.engine_writes() as f64 / end.max(1) as f64;
+            projections.flush().expect("flush");
+            let disk_mib = covenant_testkit::bench::disk_usage(&dir.join(format!("query-batch-{batch}"))) as f64 / 1048576.0;
             println!(
-                "batches of {batch}: {end} entries at {per_s:.0} entries/s, longest hold of the readers' gate {hold_ms:.1} ms"
+                "batches of {batch}: {end} entries at {per_s:.0} entries/s, longest hold of the readers' gate {hold_ms:.1} ms, {writes_per_entry:.2} engine writes per entry, {disk_mib:.0} MiB on disk"
             );
             serde_json::json!({
                 "batch_entries": batch,
                 "entries": end,
                 "entries_per_s": per_s.round(),
                 "longest_gate_hold_ms": (hold_ms * 1e3).round() / 1e3,
+                "engine_writes_per_entry": (writes_per_entry * 100.0).round() / 100.0,
+                "disk_mib": disk_mib.round(),
             })
         })
         .collect();

@@ -3,10 +3,18 @@
 //! from what is projected and say as of which size.
 //!
 //! `covenant serve` starts one with the server. It looks at the store's head every
-//! [`POLL_INTERVAL`] (an atomic read) and applies whatever is new, one batch of
-//! `crate::DEFAULT_BATCH_ENTRIES` at a time, so it stays a few milliseconds behind the ledger
-//! and a stop request (on shutdown, after the ledger's last batch) waits for one batch at most;
-//! the server then flushes what was applied. A fresh projection (after an upgrade or a
+//! [`POLL_INTERVAL`] (an atomic read) and applies whatever is new, one batch at a time, so it
+//! stays a few milliseconds behind the ledger and a stop request (on shutdown, after the
+//! ledger's last batch) waits for one batch at most; the server then flushes what was applied.
+//!
+//! Batches are sized so that applying one holds the engine for about [`HOLD_TARGET`] at most
+//! ([`next_batch_entries`]). sled applies a batch under a lock that every read and write of
+//! every sled database in the process waits for (its concurrency control is process-wide), and
+//! the projections' own gate keeps queries off for the same time: so while a replica catches
+//! up, a batch of `crate::DEFAULT_BATCH_ENTRIES` (some 45,000 keys) would make the queries, the
+//! log store's reads and the ledger's appends wait for it, for up to a second on a loaded
+//! machine. Larger batches write each aggregate fewer times, so the size grows again while
+//! batches are quick. A fresh projection (after an upgrade or a
 //! `covenant query rebuild`) answers at once, at a smaller `as_of.size`, while it catches up.
 //! A failed catch-up is logged and tried again after `RETRY_AFTER`.
 
@@ -24,6 +32,26 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// How long the follower waits before trying again after a failed catch-up (a disk error, a
 /// corrupt record): the error is logged, and retrying at once would only repeat it.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The longest a follower's batch should hold the engine and the readers' gate.
+pub const HOLD_TARGET: Duration = Duration::from_millis(50);
+
+/// The smallest batch a follower applies, however slow the engine: below it, every batch
+/// rewriting the same aggregates costs more than the shorter waits save.
+const MIN_BATCH_ENTRIES: u64 = 128;
+
+/// The batch to apply after one of `entries` that held the gate for `held`: half as large if
+/// it held it longer than [`HOLD_TARGET`], twice as large if for under a quarter of it, within
+/// [`MIN_BATCH_ENTRIES`] and `crate::DEFAULT_BATCH_ENTRIES`.
+fn next_batch_entries(entries: u64, held: Duration) -> u64 {
+    if held > HOLD_TARGET {
+        (entries / 2).max(MIN_BATCH_ENTRIES)
+    } else if held < HOLD_TARGET / 4 {
+        entries.saturating_mul(2).min(DEFAULT_BATCH_ENTRIES)
+    } else {
+        entries
+    }
+}
 
 /// A thread that keeps [`Projections`] caught up with a [`LogReader`] until stopped.
 pub struct Follower {
@@ -75,15 +103,24 @@ impl Drop for Follower {
 
 fn follow(projections: &Projections, store: &dyn LogReader, stop: &(Mutex<bool>, Condvar)) {
     let (flag, wake) = stop;
+    let mut batch_entries = MIN_BATCH_ENTRIES;
     loop {
         let head = store.head().size;
         let applied = projections.applied();
         let pause = if head > applied {
             // One batch at a time, so that a stop request waits for one batch at most even
             // when a fresh projection has millions of entries ahead of it.
-            let end = head.min(applied.saturating_add(DEFAULT_BATCH_ENTRIES));
-            match projections.catch_up_to(store, end, DEFAULT_BATCH_ENTRIES) {
-                Ok(_) => None,
+            let end = head.min(applied.saturating_add(batch_entries));
+            match projections.catch_up_to(store, end, batch_entries) {
+                Ok(_) => {
+                    // A short batch (the ledger's latest few entries) says nothing about
+                    // whether a full one would be quick, only when it was slow.
+                    let held = projections.last_gate_hold();
+                    if end - applied == batch_entries || held > HOLD_TARGET {
+                        batch_entries = next_batch_entries(batch_entries, held);
+                    }
+                    None
+                }
                 Err(error) => {
                     tracing::error!(%error, applied, "catch up the query projections");
                     Some(RETRY_AFTER)
@@ -104,5 +141,33 @@ fn follow(projections: &Projections, store: &dyn LogReader, stop: &(Mutex<bool>,
         if *stopped {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_slow_batch_halves_the_next_down_to_the_minimum() {
+        assert_eq!(next_batch_entries(4_096, HOLD_TARGET + MS), 2_048);
+        assert_eq!(next_batch_entries(200, HOLD_TARGET * 10), MIN_BATCH_ENTRIES);
+    }
+
+    #[test]
+    fn a_quick_batch_doubles_the_next_up_to_the_default() {
+        assert_eq!(next_batch_entries(1_024, HOLD_TARGET / 4 - MS), 2_048);
+        assert_eq!(
+            next_batch_entries(6_000, Duration::ZERO),
+            DEFAULT_BATCH_ENTRIES
+        );
+    }
+
+    #[test]
+    fn a_batch_within_the_target_keeps_its_size() {
+        assert_eq!(next_batch_entries(1_024, HOLD_TARGET), 1_024);
+        assert_eq!(next_batch_entries(1_024, HOLD_TARGET / 4), 1_024);
     }
 }

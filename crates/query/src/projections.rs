@@ -64,6 +64,8 @@ pub struct Projections {
     engine_writes: AtomicU64,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
     longest_gate_hold_ns: AtomicU64,
+    /// How long the last batch held it, in nanoseconds.
+    last_gate_hold_ns: AtomicU64,
     /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
     progress: (Mutex<()>, Condvar),
 }
@@ -253,6 +255,7 @@ impl Projections {
             gate: RwLock::new(()),
             engine_writes: AtomicU64::new(0),
             longest_gate_hold_ns: AtomicU64::new(0),
+            last_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
         })
     }
@@ -278,6 +281,11 @@ impl Projections {
     /// longest a query can have waited for the projections to change under it.
     pub fn longest_gate_hold(&self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.longest_gate_hold_ns.load(Ordering::Relaxed))
+    }
+
+    /// How long the last batch applied held the readers' gate.
+    pub fn last_gate_hold(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.last_gate_hold_ns.load(Ordering::Relaxed))
     }
 
     /// Wait until at least `size` entries are applied (by a [`crate::Follower`] or any other
@@ -384,6 +392,7 @@ impl Projections {
                 .fetch_add(committed.written, Ordering::Relaxed);
             let held = u64::try_from(committed.gate_held.as_nanos()).unwrap_or(u64::MAX);
             self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
+            self.last_gate_hold_ns.store(held, Ordering::Relaxed);
             self.set_applied(next);
         }
         Ok(next)

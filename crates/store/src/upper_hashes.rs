@@ -145,10 +145,7 @@ impl Drop for Warmer {
 
 /// Stored hash `index` from the hashes tree, if it is there and readable.
 fn read_from_engine(hashes: &sled::Tree, index: u64) -> Option<Hash> {
-    let (key, record) = hashes
-        .range(..=layout::seq_key(index))
-        .next_back()?
-        .ok()?;
+    let (key, record) = hashes.range(..=layout::seq_key(index)).next_back()?.ok()?;
     let first = layout::decode_u64(&key)?;
     layout::hash_in_record(&record, index.checked_sub(first)?)
 }
@@ -250,7 +247,11 @@ mod store_tests {
         store.trees().hashes.clear().unwrap();
         let upper = merkle::stored_hash_index(MIN_LEVEL, 3);
         assert_eq!(store.read_hash(upper).unwrap(), served[upper as usize]);
-        assert!(store.read_hash(merkle::stored_hash_index(MIN_LEVEL - 1, 3)).is_err());
+        assert!(
+            store
+                .read_hash(merkle::stored_hash_index(MIN_LEVEL - 1, 3))
+                .is_err()
+        );
     }
 
     #[test]
@@ -269,7 +270,9 @@ mod store_tests {
         let store = SledStore::open(dir.path()).unwrap();
         store.finish_warming();
         store.read_hash(merkle::stored_hash_index(0, 7)).unwrap();
-        store.read_hash(merkle::stored_hash_index(MIN_LEVEL - 1, 1)).unwrap();
+        store
+            .read_hash(merkle::stored_hash_index(MIN_LEVEL - 1, 1))
+            .unwrap();
         assert_eq!(store.upper_hashes_held(), 1);
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{SledStore, decode_envelope_header};
 use crate::event_index;
-use crate::upper_hashes;
 use crate::layout::{self, Meta};
+use crate::upper_hashes;
 use crate::{Batch, NewEntry, StoreError};
 use covenant_core::entry::{Entry, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
@@ -95,7 +95,9 @@ impl SledStore {
             }
             record.push(&encoded, &new_hashes);
             let first_index = pending.first_new + pending.new.len() as u64;
-            writes.new_upper_hashes.extend(upper_hashes::of_new_entry(first_index, &new_hashes));
+            writes
+                .new_upper_hashes
+                .extend(upper_hashes::of_new_entry(first_index, &new_hashes));
             pending.new.extend(new_hashes);
             next.head.chain_head = chain_hash(&encoded);
             next.head.last_stored_at_ns = stored_at_ns;

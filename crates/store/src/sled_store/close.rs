@@ -49,7 +49,12 @@ fn hex_of(bytes: &[u8]) -> String {
 impl Drop for SledStore {
     fn drop(&mut self) {
         // The warming thread reads the engine; it stops before the engine closes.
-        drop(self.warmer.get_mut().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.warmer
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
         let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
         if writer.failed.is_some() {
             return;

@@ -105,10 +105,10 @@ pub(crate) use trees::Trees;
 use crate::durable::{self, Syncer};
 use crate::event_index::EventIndex;
 use crate::layout::{self, Meta};
+use crate::upper_hashes::{UpperHashes, Warmer};
 use crate::{LogReader, RejectionRecord, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use crate::upper_hashes::{UpperHashes, Warmer};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// The log store on sled.

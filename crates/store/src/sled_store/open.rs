@@ -51,10 +51,10 @@ use crate::durable::{self, DirState, Syncer};
 use crate::event_index::EventIndex;
 use crate::layout::{self, Meta};
 use crate::upgrade;
+use crate::upper_hashes::Warmer;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
-use crate::upper_hashes::Warmer;
 use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
