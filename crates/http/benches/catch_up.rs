@@ -9,7 +9,9 @@
 //!
 //! While the replica catches up, a reader asks 20 times a second, in turn, for an actor's
 //! scorecard, a commitment's history and an actor's page over HTTP: their p50 and p99 are reads
-//! while ingest runs at its fastest.
+//! while ingest runs at its fastest. Once it has caught up, the same reader asks again for
+//! [`STEADY_SECONDS`] while publishers send [`STEADY_EVENTS_PER_S`] more events a second, which
+//! the replica follows as a live server does: reads while a caught-up server follows ingest.
 //!
 //! The broker runs as production does (`sync_interval: always`);
 //! `COVENANT_BENCH_BROKER_SYNC=default` gives NATS's default fsync.
@@ -88,6 +90,13 @@ async fn run(events: usize, measuring: bool) {
         };
         envelopes.push(world.emit(owner, &key, kind));
     }
+    let steady: Vec<Vec<u8>> = (events..events + STEADY_EVENTS_PER_S * STEADY_SECONDS)
+        .map(|i| {
+            let actor = i % actors.len();
+            let kind = lifecycle_event(actor, i / actors.len());
+            world.emit(&actors[actor], &format!("key-{actor}"), kind)
+        })
+        .collect();
     println!(
         "signed {} events by {} actors ({}) in {:.1} s",
         envelopes.len(),
@@ -142,7 +151,7 @@ async fn run(events: usize, measuring: bool) {
     let reading = Arc::new(AtomicBool::new(true));
     let readers = {
         let (reading, commitments) = (reading.clone(), events / actors.len() / 10);
-        let actors = actors.len();
+        let (actors, base) = (actors.len(), base.clone());
         std::thread::spawn(move || read_while(&base, actors, commitments.max(1), &reading))
     };
 
@@ -199,6 +208,16 @@ async fn run(events: usize, measuring: bool) {
             figures.not_yet
         );
     }
+    let following = follow_steady_ingest(
+        &js,
+        &steady,
+        &projections,
+        &*store,
+        &base,
+        actors.len(),
+        events,
+    )
+    .await;
     tokio::task::spawn_blocking(move || follower.stop())
         .await
         .expect("stop the follower");
@@ -243,6 +262,12 @@ async fn run(events: usize, measuring: bool) {
             .iter()
             .map(|(kind, figures)| (kind.to_string(), figures.json()))
             .collect::<serde_json::Map<_, _>>(),
+        "steady_events_per_s": STEADY_EVENTS_PER_S,
+        "steady_seconds": STEADY_SECONDS,
+        "reads_while_following": following
+            .iter()
+            .map(|(kind, figures)| (kind.to_string(), figures.json()))
+            .collect::<serde_json::Map<_, _>>(),
     });
     covenant_testkit::bench::write_json("catch_up", &json);
 }
@@ -258,6 +283,74 @@ fn lifecycle_event(actor: usize, nth: usize) -> covenant_core::proto::event_body
         9 => support::outcome(&commitment),
         step => support::action(&format!("{commitment}-a{step}"), &[&commitment]),
     }
+}
+
+/// The live ingest a caught-up replica follows while it is read: far above what a government's
+/// bodies publish, well under the broker's durable publish rate on this machine.
+const STEADY_EVENTS_PER_S: usize = 500;
+
+/// How long the live ingest runs.
+const STEADY_SECONDS: usize = 30;
+
+/// After catching up: publish `steady` at [`STEADY_EVENTS_PER_S`] while the reader reads, and
+/// return its figures once the projections have applied all of it.
+async fn follow_steady_ingest(
+    js: &jetstream::Context,
+    steady: &[Vec<u8>],
+    projections: &Projections,
+    store: &dyn LogStore,
+    base: &str,
+    actors: usize,
+    events: usize,
+) -> Vec<(&'static str, ReadFigures)> {
+    let reading = Arc::new(AtomicBool::new(true));
+    let readers = {
+        let (reading, base) = (reading.clone(), base.to_owned());
+        let commitments = (events / actors / 10).max(1);
+        std::thread::spawn(move || read_while(&base, actors, commitments, &reading))
+    };
+    let started = Instant::now();
+    let tenth = (STEADY_EVENTS_PER_S / 10).max(1);
+    for (n, chunk) in steady.chunks(tenth).enumerate() {
+        publish_all(js, chunk).await;
+        let due = Duration::from_millis(100 * (n as u64 + 1));
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let published_s = started.elapsed().as_secs_f64();
+    // Done when the log has stopped growing (the ledger has taken every published event) and
+    // the projections hold all of it.
+    let (mut last_size, mut still_since) = (store.head().size, Instant::now());
+    while still_since.elapsed() < Duration::from_millis(500) || projections.applied() < last_size {
+        if started.elapsed() > STALLED {
+            panic!("the projections did not follow the steady ingest within {STALLED:?}");
+        }
+        let size = store.head().size;
+        if size != last_size {
+            (last_size, still_since) = (size, Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    reading.store(false, Ordering::Relaxed);
+    let reads = tokio::task::spawn_blocking(move || readers.join().expect("the readers"))
+        .await
+        .expect("join the readers");
+    println!(
+        "a steady ingest of {} events at {STEADY_EVENTS_PER_S}/s: published in {published_s:.1} s, projected {:.1} s after the first",
+        steady.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for (kind, figures) in &reads {
+        println!(
+            "read while following the steady ingest, {kind}: {} answered, p50 {:.2} ms, p99 {:.2} ms; {} not there",
+            figures.answered.len(),
+            figures.percentile(0.5),
+            figures.percentile(0.99),
+            figures.not_yet
+        );
+    }
+    reads
 }
 
 /// How often a newsroom asks while the replica catches up: light enough not to slow it much.

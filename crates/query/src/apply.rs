@@ -9,8 +9,8 @@
 //!
 //! # Applying a batch, step by step
 //!
-//! 1. `Projections::catch_up_to` reads the next entries, at most
-//!    `crate::DEFAULT_BATCH_ENTRIES` for a follower, from the store through `LogReader`;
+//! 1. `Projections::catch_up_to` reads the next entries (a follower sizes the batches to hold
+//!    readers off briefly, see `crate::follow`) from the store through `LogReader`;
 //!    [`BatchWriter::apply_entry`] checks each one's sequence number and decodes it (the log
 //!    holds only validated events, so a failure is corruption and is named).
 //! 2. Each event becomes facts on the commitments it is about: one per commitment an action

@@ -8,15 +8,17 @@
 //! ledger's last batch) waits for one batch at most; the server then flushes what was applied.
 //!
 //! Batches are sized so that applying one holds the engine for about [`HOLD_TARGET`] at most
-//! ([`next_batch_entries`]). sled applies a batch under a lock that every read and write of
+//! (`next_batch_entries`). sled applies a batch under a lock that every read and write of
 //! every sled database in the process waits for (its concurrency control is process-wide), and
 //! the projections' own gate keeps queries off for the same time: so while a replica catches
 //! up, a batch of `crate::DEFAULT_BATCH_ENTRIES` (some 45,000 keys) would make the queries, the
 //! log store's reads and the ledger's appends wait for it, for up to a second on a loaded
 //! machine. Larger batches write each aggregate fewer times, so the size grows again while
-//! batches are quick. A fresh projection (after an upgrade or a
-//! `covenant query rebuild`) answers at once, at a smaller `as_of.size`, while it catches up.
-//! A failed catch-up is logged and tried again after `RETRY_AFTER`.
+//! batches are quick.
+//!
+//! A fresh projection (after an upgrade or a `covenant query rebuild`) answers at once, at a
+//! smaller `as_of.size`, while it catches up. A failed catch-up is logged and tried again
+//! after `RETRY_AFTER`.
 
 use crate::{DEFAULT_BATCH_ENTRIES, Projections, QueryError};
 use covenant_store::LogReader;

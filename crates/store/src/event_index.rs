@@ -22,10 +22,36 @@ pub(crate) fn fingerprint(event_id: &str) -> u64 {
     u64::from_le_bytes(first)
 }
 
+/// `sorted` (ascending) and `unsorted` as one ascending list.
+pub(crate) fn merge_sorted(
+    sorted: Vec<(u64, u64)>,
+    mut unsorted: Vec<(u64, u64)>,
+) -> Vec<(u64, u64)> {
+    unsorted.sort_unstable();
+    if sorted.is_empty() {
+        return unsorted;
+    }
+    let mut merged = Vec::with_capacity(sorted.len() + unsorted.len());
+    let (mut left, mut right) = (
+        sorted.into_iter().peekable(),
+        unsorted.into_iter().peekable(),
+    );
+    loop {
+        let next = match (left.peek(), right.peek()) {
+            (Some(a), Some(b)) if a <= b => left.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => right.next(),
+            (Some(_), None) => left.next(),
+            (None, None) => break,
+        };
+        merged.extend(next);
+    }
+    merged
+}
+
 /// Fingerprint to sequence numbers, for entries `0..size`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct EventIndex {
-    /// Sorted by fingerprint, then sequence number: the entries up to the last snapshot
+    /// Sorted by fingerprint, then sequence number: the entries up to the last snapshot or open
     /// (shared with the snapshot writer, which merges a copy of `recent` into a new one).
     merged: SortedPairs,
     /// The entries since, with room for fingerprints shared by several entries.
@@ -197,6 +223,38 @@ mod tests {
         let hash = blake3::hash(b"01J0000000000000000000000A");
         let expected = u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap());
         assert_eq!(fingerprint("01J0000000000000000000000A"), expected);
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    #[test]
+    fn merging_keeps_every_pair_in_order() {
+        let sorted = vec![(1, 0), (4, 2), (4, 3), (9, 1)];
+        let unsorted = vec![(5, 6), (0, 4), (4, 5), (9, 7)];
+        assert_eq!(
+            merge_sorted(sorted, unsorted),
+            vec![
+                (0, 4),
+                (1, 0),
+                (4, 2),
+                (4, 3),
+                (4, 5),
+                (5, 6),
+                (9, 1),
+                (9, 7)
+            ]
+        );
+        assert_eq!(
+            merge_sorted(Vec::new(), vec![(3, 1), (2, 0)]),
+            vec![(2, 0), (3, 1)]
+        );
+        assert_eq!(
+            merge_sorted(vec![(2, 0), (3, 1)], Vec::new()),
+            vec![(2, 0), (3, 1)]
+        );
     }
 }
 

