@@ -199,15 +199,7 @@ async fn run(events: usize, measuring: bool) {
     );
     reading.store(false, Ordering::Relaxed);
     let reads = readers.join().expect("the readers");
-    for (kind, figures) in &reads {
-        println!(
-            "read while catching up, {kind}: {} answered, p50 {:.2} ms, p99 {:.2} ms; {} not there yet",
-            figures.answered.len(),
-            figures.percentile(0.5),
-            figures.percentile(0.99),
-            figures.not_yet
-        );
-    }
+    print_reads("while catching up", &reads);
     let following = follow_steady_ingest(
         &js,
         &steady,
@@ -341,16 +333,20 @@ async fn follow_steady_ingest(
         steady.len(),
         started.elapsed().as_secs_f64()
     );
-    for (kind, figures) in &reads {
+    print_reads("while following the steady ingest", &reads);
+    reads
+}
+
+fn print_reads(when: &str, reads: &[(&'static str, ReadFigures)]) {
+    for (kind, figures) in reads {
         println!(
-            "read while following the steady ingest, {kind}: {} answered, p50 {:.2} ms, p99 {:.2} ms; {} not there",
+            "read {when}, {kind}: {} answered, p50 {:.2} ms, p99 {:.2} ms; {} not there yet",
             figures.answered.len(),
             figures.percentile(0.5),
             figures.percentile(0.99),
             figures.not_yet
         );
     }
-    reads
 }
 
 /// How often a newsroom asks while the replica catches up: light enough not to slow it much.
