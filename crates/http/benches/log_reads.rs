@@ -12,12 +12,13 @@
 //! `just bench log-reads` (`LOG_READS_BENCH_ENTRIES=1000000` for a shorter run); the figures
 //! print and go to target/bench/log_reads.json.
 
+#[path = "../../store/benches/support/filler.rs"]
+mod filler;
+
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::merkle::{self, TILE_WIDTH};
-use covenant_core::proto;
 use covenant_http::{AppState, router};
-use covenant_store::{Batch, LogReader, LogStore, NewEntry, SledStore};
-use prost::Message;
+use covenant_store::{Batch, LogReader, LogStore, SledStore};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -158,7 +159,9 @@ fn fill(store: &SledStore, count: u64) {
     let mut next = 0;
     while next < count {
         let end = (next + BATCH).min(count);
-        let entries = (next..end).map(entry).collect();
+        let entries = (next..end)
+            .map(|n| filler::entry("01JREADS", n, ENVELOPE_BYTES))
+            .collect();
         store
             .append(Batch {
                 entries,
@@ -166,33 +169,6 @@ fn fill(store: &SledStore, count: u64) {
             })
             .expect("append");
         next = end;
-    }
-}
-
-/// Entry `n`: an envelope of [`ENVELOPE_BYTES`] whose bytes vary, so nothing compresses by
-/// accident. The store checks no signature; proofs and tiles read only what it stored.
-fn entry(n: u64) -> NewEntry {
-    let event_id = format!("01JREADS{n:018}");
-    let actor = "GB-GOV-17".to_owned();
-    let mut envelope = proto::Envelope {
-        event_id: event_id.clone(),
-        actor: actor.clone(),
-        occurred_at_ms: 1_764_000_000_000 + n as i64,
-        key_id: "GB-GOV-17/2026-1".to_owned(),
-        body: Vec::new(),
-        signature: vec![0x42; 64],
-    };
-    let padding = ENVELOPE_BYTES - envelope.encoded_len() - 3;
-    envelope.body = (0..padding as u64)
-        .map(|i| (i * 31 + n * 7) as u8)
-        .collect();
-    let envelope = envelope.encode_to_vec();
-    NewEntry {
-        stored_at_ns: 1_764_000_000_000_000_000 + n,
-        digest: covenant_core::event::envelope_digest(&envelope),
-        envelope,
-        event_id,
-        actor,
     }
 }
 

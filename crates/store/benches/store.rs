@@ -13,10 +13,11 @@
 //! `just bench store` (or `cargo bench -p covenant-store --bench store`). Prints a table and
 //! writes target/bench/store.json. `STORE_BENCH_SCALE=0.1` shortens the run.
 
+#[path = "support/filler.rs"]
+mod filler;
+
 use covenant_core::entry::{Entry, GENESIS_PREVIOUS};
-use covenant_core::proto;
 use covenant_store::{Batch, LogStore, NewEntry, SledStore};
-use prost::Message;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,30 +139,8 @@ fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
 }
 
 fn make_entries(count: usize) -> Vec<NewEntry> {
-    (0..count)
-        .map(|n| {
-            let event_id = format!("01JBENCH{n:018}");
-            let actor = "GB-GOV-17".to_owned();
-            let mut envelope = proto::Envelope {
-                event_id: event_id.clone(),
-                actor: actor.clone(),
-                occurred_at_ms: 1_764_000_000_000 + n as i64,
-                key_id: "GB-GOV-17/2026-1".to_owned(),
-                body: Vec::new(),
-                signature: vec![0x42; 64],
-            };
-            let padding = ENVELOPE_BYTES - envelope.encoded_len() - 3;
-            // Body bytes vary like real text does, so nothing compresses by accident.
-            envelope.body = (0..padding).map(|i| (i * 31 + n * 7) as u8).collect();
-            let envelope = envelope.encode_to_vec();
-            NewEntry {
-                stored_at_ns: 1_764_000_000_000_000_000 + n as u64,
-                digest: covenant_core::event::envelope_digest(&envelope),
-                envelope,
-                event_id,
-                actor,
-            }
-        })
+    (0..count as u64)
+        .map(|n| filler::entry("01JBENCH", n, ENVELOPE_BYTES))
         .collect()
 }
 
