@@ -24,7 +24,7 @@ test:
     # Not --all-targets: benchmarks are programs that print figures, run by `just bench`.
     cargo test --workspace --locked
 
-# Benchmarks: store, ingest, query, verify, pages, catch-up, front-door, log-reads, or all. Figures print and go to target/bench/*.json;
+# Benchmarks: store, ingest, checkpoint, query, verify, pages, catch-up, front-door, log-reads, or all. Figures print and go to target/bench/*.json;
 # `all` gathers them into target/bench/summary.json.
 bench name="all":
     #!/usr/bin/env bash
@@ -34,15 +34,16 @@ bench name="all":
     case "{{name}}" in
         store)  cargo bench -p covenant-store --bench store ;;
         ingest) cargo bench -p covenant-ledger --bench ingest ;;
+        checkpoint) cargo bench -p covenant-ledger --bench checkpoint ;;
         query)  cargo bench -p covenant-query --bench query ;;
         verify) cargo bench -p covenant-audit --bench verify ;;
         pages)  cargo bench -p covenant-http --bench pages ;;
         catch-up) cargo bench -p covenant-http --bench catch_up ;;
         front-door) cargo bench -p covenant-http --bench front_door ;;
         log-reads) cargo bench -p covenant-http --bench log_reads ;;
-        all)    for b in store ingest query verify pages catch-up front-door log-reads; do just bench "$b"; done
+        all)    for b in store ingest checkpoint query verify pages catch-up front-door log-reads; do just bench "$b"; done
                 cargo run -q --locked -p covenant-testkit --bin bench-summary ;;
-        *) echo "unknown benchmark {{name}}: choose store, ingest, query, verify, pages, catch-up, front-door, log-reads or all" >&2; exit 2 ;;
+        *) echo "unknown benchmark {{name}}: choose store, ingest, checkpoint, query, verify, pages, catch-up, front-door, log-reads or all" >&2; exit 2 ;;
     esac
 
 # Property tests over hostile input, longer than `just test` runs them: CASES per property.

@@ -356,17 +356,7 @@ fn assert_same_shape(name: &str, at: &str, example: &serde_json::Value, real: &s
     }
 }
 
-/// The first of `count` consecutive ports that were all free a moment ago.
-pub fn free_port_block(count: u16) -> u16 {
-    for _ in 0..50 {
-        let base = covenant_testkit::free_port().clamp(20_000, 60_000);
-        if (base..base + count).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no block of {count} free ports");
-}
+pub use covenant_testkit::free_port_block;
 
 /// Wait until the replicated stream exists and has elected a leader: a publish before that is
 /// answered "stream not found" by a three-node cluster still settling.

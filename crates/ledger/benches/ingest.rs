@@ -26,12 +26,11 @@
 
 #![recursion_limit = "256"]
 
+mod load;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use async_nats::jetstream::{self, consumer, message::PublishMessage};
-use covenant_core::proto::event_body::Kind;
-use covenant_core::signing::{EventSigner, seal};
+use async_nats::jetstream::{self, consumer};
 use covenant_ledger::sequencer::prepare;
 use covenant_ledger::{
     Disposition, Incoming, Ledger, LedgerMetrics, LedgerOptions, Origin, Sequencer, StreamSettings,
@@ -39,9 +38,11 @@ use covenant_ledger::{
 use covenant_store::{LogReader, LogStore};
 use covenant_testkit::bench::Memory;
 use futures::{FutureExt, StreamExt};
-use prost::Message;
+use load::{
+    DEFAULT_ACTORS, checkpoint_latency, emitters, env_number, percentile, publish_message, sign_all,
+};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::World;
 
@@ -50,39 +51,8 @@ use support::World;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Signers by default: about as many bodies and MPs as emit to a government's log.
-const DEFAULT_ACTORS: usize = 1_650;
 /// The few signers the verification stage is also timed with, to show what many cost.
 const FEW_KEYS: usize = 4;
-
-/// An actor of the bench with its one key.
-struct Emitter {
-    actor: String,
-    key_id: String,
-    signer: EventSigner,
-}
-
-/// `count` actors, each with a key from its own seed.
-fn emitters(count: usize) -> Vec<Emitter> {
-    (0..count)
-        .map(|i| {
-            let mut seed = [0x5a; 32];
-            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            Emitter {
-                actor: format!("GB-BENCH-{i:04}"),
-                key_id: format!("key-{i}"),
-                signer: EventSigner::from_seed(seed),
-            }
-        })
-        .collect()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, as a quick
@@ -302,7 +272,8 @@ async fn run(events: usize, measuring: bool) {
         );
         let (p50, p90, p99, max) = figures;
         println!(
-            "publish to signed checkpoint at {latency_rate:.0} events/s ({latency_events} events, checkpoints every {} ms at most), window {} of {windows}: p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms (target p99 <= 100 ms: {})",
+            "publish to signed checkpoint at {latency_rate:.0} events/s (published at {:.0}; {latency_events} events, checkpoints every {} ms at most), window {} of {windows}: p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms (target p99 <= 100 ms: {})",
+            latency.published_per_s,
             options.checkpoint_interval.as_millis(),
             window + 1,
             if p99 <= 100.0 { "met" } else { "NOT met" }
@@ -512,8 +483,7 @@ fn proof_latency(dir: &Path) -> [(f64, f64); 2] {
             })
             .collect();
         millis.sort_by(f64::total_cmp);
-        let latencies = Latencies(millis);
-        (latencies.percentile(0.5), latencies.percentile(0.99))
+        (percentile(&millis, 0.5), percentile(&millis, 0.99))
     };
     let inclusion = time(&mut || {
         covenant_core::merkle::prove_inclusion(size, next(size), &store)
@@ -606,53 +576,6 @@ fn verify_alone(world: &World, onboarding: &[Vec<u8>], envelopes: &[Vec<u8>]) ->
     rate
 }
 
-/// Events `first..first + count`, round robin over `signers`: commitments, and every tenth
-/// event of an actor an action on that actor's commitment four of its events before. About
-/// 400 bytes each.
-fn sign_all(first: usize, count: usize, signers: &[Emitter]) -> Vec<Vec<u8>> {
-    let actors = signers.len();
-    let event = |i: usize| {
-        let emitter = &signers[i % actors];
-        let id = format!("01JDS{i:021}");
-        let kind: Kind = if (i / actors) % 10 == 9 && i >= first + 4 * actors {
-            support::action(&format!("a-{i}"), &[&format!("c-{}", i - 4 * actors)])
-        } else {
-            support::commitment(&format!("c-{i}"))
-        };
-        seal(
-            support::header(&id, &emitter.actor, &emitter.key_id),
-            kind,
-            &emitter.signer,
-        )
-        .encode_to_vec()
-    };
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let per_thread = count.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (first + t * per_thread..first + ((t + 1) * per_thread).min(count))
-                        .map(event)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().expect("signing thread"))
-            .collect()
-    })
-}
-
-fn publish_message(envelope: &[u8]) -> (String, PublishMessage) {
-    let (id, actor) = support::id_and_actor(envelope);
-    let message = PublishMessage::build()
-        .payload(envelope.to_vec().into())
-        .message_id(id);
-    (covenant_core::subject::event_subject(&actor), message)
-}
-
 /// Publish with a window of outstanding acks; returns the last stream sequence.
 async fn publish_all(js: &jetstream::Context, envelopes: &[Vec<u8>]) -> u64 {
     let mut last_seq = 0;
@@ -725,79 +648,6 @@ async fn raw_ordered(js: &jetstream::Context, last_seq: u64) -> f64 {
     count as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Publish at `rate` events/s and measure, for each event, the time from just before its
-/// publish to the arrival of the first checkpoint that includes it. Returns p50 and p99 in ms.
-async fn checkpoint_latency(
-    js: &jetstream::Context,
-    checkpoints: &mut async_nats::Subscriber,
-    envelopes: &[Vec<u8>],
-    rate: f64,
-    base_seq: u64,
-) -> Latencies {
-    let sent_at: Arc<Mutex<Vec<Instant>>> =
-        Arc::new(Mutex::new(Vec::with_capacity(envelopes.len())));
-    let publisher = {
-        let js = js.clone();
-        let envelopes = envelopes.to_vec();
-        let sent_at = sent_at.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
-            let drain = tokio::spawn(async move {
-                while let Some(ack) = ack_rx.recv().await {
-                    let ack: jetstream::context::PublishAckFuture = ack;
-                    ack.await.expect("stored");
-                }
-            });
-            for (k, envelope) in envelopes.iter().enumerate() {
-                let due = started + Duration::from_secs_f64(k as f64 / rate);
-                let now = Instant::now();
-                if due > now {
-                    tokio::time::sleep(due - now).await;
-                }
-                let (subject, message) = publish_message(envelope);
-                sent_at.lock().expect("lock").push(Instant::now());
-                let ack = js.send_publish(subject, message).await.expect("publish");
-                let _ = ack_tx.send(ack);
-            }
-            drop(ack_tx);
-            drain.await.expect("acks");
-        })
-    };
-    let total = envelopes.len();
-    let mut latencies = Vec::with_capacity(total);
-    while latencies.len() < total {
-        let note = tokio::time::timeout(Duration::from_secs(30), checkpoints.next())
-            .await
-            .expect("checkpoints keep coming")
-            .expect("subscription open");
-        let arrived = Instant::now();
-        let size = checkpoint_size(&note.payload);
-        let included = (size.saturating_sub(base_seq) as usize).min(total);
-        let sent_at = sent_at.lock().expect("lock");
-        while latencies.len() < included && latencies.len() < sent_at.len() {
-            latencies.push(
-                arrived
-                    .duration_since(sent_at[latencies.len()])
-                    .as_secs_f64()
-                    * 1000.0,
-            );
-        }
-    }
-    publisher.await.expect("publisher");
-    latencies.sort_by(f64::total_cmp);
-    Latencies(latencies)
-}
-
-/// Milliseconds from publish to a signed checkpoint, ascending.
-struct Latencies(Vec<f64>);
-
-impl Latencies {
-    fn percentile(&self, p: f64) -> f64 {
-        self.0[((self.0.len() - 1) as f64 * p) as usize]
-    }
-}
-
 /// Committed batches, the total time spent validating and appending them, and the part of it
 /// spent in the store's append.
 fn batch_figures(registry: &prometheus_client::registry::Registry) -> (f64, f64, f64) {
@@ -819,15 +669,6 @@ fn batch_figures(registry: &prometheus_client::registry::Registry) -> (f64, f64,
         value("covenant_ledger_commit_seconds_sum"),
         value("covenant_ledger_append_seconds_sum"),
     )
-}
-
-/// The tree size on the second line of a checkpoint note.
-fn checkpoint_size(note: &[u8]) -> u64 {
-    std::str::from_utf8(note)
-        .ok()
-        .and_then(|text| text.lines().nth(1))
-        .and_then(|line| line.parse().ok())
-        .expect("a checkpoint note")
 }
 
 /// CPU time used by this process (the bench, and the ledger when it runs) and by the broker,

@@ -8,15 +8,20 @@
 //!   parallel, for the audit tools, the tile server tests and docs/SPEC.md's worked example.
 //! - [`NatsServer`]: a real `nats-server -js` on a free loopback port with its own storage
 //!   directory, stopped when dropped. There is no mock broker anywhere in Covenant's tests.
+//! - [`NatsCluster`]: three of them in one JetStream cluster, from deploy/local-cluster.sh's
+//!   node configurations.
 //!
 //! The server binary is found in this order: `$NATS_SERVER`, the project's `.tools/bin`
 //! (where `just test` installs it), then `PATH`. A missing server is a clear failure that says
 //! how to install one, never a skipped test.
 
 pub mod bench;
+mod cluster;
 pub mod log;
 pub mod sample;
 pub mod scenario;
+
+pub use cluster::{NatsCluster, free_port_block};
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
