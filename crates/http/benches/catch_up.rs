@@ -13,6 +13,10 @@
 //! [`STEADY_SECONDS`] while publishers send [`STEADY_EVENTS_PER_S`] more events a second, which
 //! the replica follows as a live server does: reads while a caught-up server follows ingest.
 //!
+//! Last, the replica is stopped and started again over its data directory twice, timed until
+//! it is ready: first with its files dropped from the page cache (as after a reboot; how much
+//! the cache held before and after prints beside it), then warm.
+//!
 //! The broker runs as production does (`sync_interval: always`);
 //! `COVENANT_BENCH_BROKER_SYNC=default` gives NATS's default fsync.
 //!
@@ -131,7 +135,7 @@ async fn run(events: usize, measuring: bool) {
     .expect("open the ledger");
     let health = ledger.health();
     let verifier_key = ledger.verifier_key().expect("a log key");
-    let (_ingest, running) = ledger
+    let (ingest, running) = ledger
         .run_stream(client, &StreamSettings::default())
         .await
         .expect("run the ledger");
@@ -147,7 +151,8 @@ async fn run(events: usize, measuring: bool) {
         .await
         .expect("a port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
-    tokio::spawn(axum::serve(listener, covenant_http::router(state.clone())).into_future());
+    let http =
+        tokio::spawn(axum::serve(listener, covenant_http::router(state.clone())).into_future());
     let reading = Arc::new(AtomicBool::new(true));
     let readers = {
         let (reading, commitments) = (reading.clone(), events / actors.len() / 10);
@@ -214,7 +219,10 @@ async fn run(events: usize, measuring: bool) {
         .await
         .expect("stop the follower");
     running.stop().await.expect("stop the ledger");
-    drop((state, projections, store));
+    // The router and the HTTPS door hold the store too; the restarts need it closed.
+    http.abort();
+    let _ = http.await;
+    drop((state, projections, store, ingest));
     let disk = |path: &std::path::Path| covenant_testkit::bench::disk_usage(path);
     let (log_bytes, projection_bytes, stream_bytes) = (
         disk(&work.path().join("log")),
@@ -231,6 +239,10 @@ async fn run(events: usize, measuring: bool) {
         projection_bytes as f64 / total as f64,
         stream_bytes as f64 / total as f64,
     );
+    let restarts = [
+        restart(work.path(), &world, &server.url(), Cache::Evicted).await,
+        restart(work.path(), &world, &server.url(), Cache::Warm).await,
+    ];
     if !measuring {
         println!("smoke run (no --bench): nothing recorded");
         return;
@@ -260,8 +272,126 @@ async fn run(events: usize, measuring: bool) {
             .iter()
             .map(|(kind, figures)| (kind.to_string(), figures.json()))
             .collect::<serde_json::Map<_, _>>(),
+        "restart_cold": restarts[0].json(),
+        "restart_warm": restarts[1].json(),
     });
     covenant_testkit::bench::write_json("catch_up", &json);
+}
+
+/// Whether a restart finds the replica's files in the page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cache {
+    /// Dropped first (`covenant_testkit::bench::evict_page_cache`): as after a reboot.
+    Evicted,
+    /// As the previous run left it.
+    Warm,
+}
+
+/// A replica's restart over its data directory: how long until `/readyz` would answer 200,
+/// and its parts.
+struct Restart {
+    cache: Cache,
+    eviction: covenant_testkit::bench::Eviction,
+    store_open_s: f64,
+    ledger_open_s: f64,
+    projections_open_s: f64,
+    ready_s: f64,
+}
+
+impl Restart {
+    fn json(&self) -> serde_json::Value {
+        let ms = |seconds: f64| (seconds * 1000.0).round();
+        serde_json::json!({
+            "page_cache_held_before_mb": self.eviction.cached_before >> 20,
+            "page_cache_held_after_mb": self.eviction.cached_after >> 20,
+            "store_open_ms": ms(self.store_open_s),
+            "ledger_open_ms": ms(self.ledger_open_s),
+            "projections_open_ms": ms(self.projections_open_s),
+            "ready_ms": ms(self.ready_s),
+        })
+    }
+}
+
+/// Start the replica again over `dir`, as `covenant serve` does after a stop: the store, the
+/// ledger (which checks the stored validation state against the log after its last sealed
+/// snapshot), the stream from where the log ends, the projections and their follower, until
+/// the readiness judgement passes.
+async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Cache) -> Restart {
+    let eviction = match cache {
+        Cache::Evicted => covenant_testkit::bench::evict_page_cache(dir),
+        Cache::Warm => Default::default(),
+    };
+    let started = Instant::now();
+    let store: Arc<dyn LogStore> =
+        Arc::new(SledStore::open(dir.join("log")).expect("reopen the store"));
+    let store_open_s = started.elapsed().as_secs_f64();
+    let ledger = Ledger::open(
+        store.clone(),
+        &world.genesis(),
+        Some(world.log_signer()),
+        LedgerOptions::default(),
+        LedgerMetrics::default(),
+    )
+    .expect("reopen the ledger");
+    let ledger_open_s = started.elapsed().as_secs_f64() - store_open_s;
+    let (health, verifier_key) = (ledger.health(), ledger.verifier_key().expect("a log key"));
+    let client = async_nats::connect(nats_url).await.expect("connect");
+    let (_ingest, running) = ledger
+        .run_stream(client, &StreamSettings::default())
+        .await
+        .expect("run the ledger");
+    let opened = Instant::now();
+    let projections =
+        Arc::new(Projections::open(dir.join("query")).expect("reopen the projections"));
+    let projections_open_s = opened.elapsed().as_secs_f64();
+    let follower = Follower::start(projections.clone(), store.clone()).expect("follow the log");
+    let state = AppState {
+        ledger_health: Some(health),
+        ..AppState::new(store.clone(), verifier_key)
+    }
+    .with_query(projections.clone());
+    while !readiness(&state).ready {
+        assert!(
+            started.elapsed() < STALLED,
+            "not ready {STALLED:?} after a restart: {}",
+            readiness(&state).reasons.join("; ")
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ready_s = started.elapsed().as_secs_f64();
+    tokio::task::spawn_blocking(move || follower.stop())
+        .await
+        .expect("stop the follower");
+    running.stop().await.expect("stop the ledger");
+    let restart = Restart {
+        cache,
+        eviction,
+        store_open_s,
+        ledger_open_s,
+        projections_open_s,
+        ready_s,
+    };
+    println!(
+        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s, the projections {:.2} s){}",
+        match restart.cache {
+            Cache::Evicted => "dropped",
+            Cache::Warm => "warm",
+        },
+        restart.ready_s,
+        restart.store_open_s,
+        restart.ledger_open_s,
+        restart.projections_open_s,
+        match restart.cache {
+            Cache::Evicted => format!(
+                "; the cache held {} of the replica's {} MiB of files before, {} MiB after",
+                eviction.cached_before >> 20,
+                eviction.file_bytes >> 20,
+                eviction.cached_after >> 20
+            ),
+            Cache::Warm => String::new(),
+        }
+    );
+    restart
 }
 
 /// The `nth` event of an actor in the default mix: each of its commitments is made, gets

@@ -147,6 +147,93 @@ pub fn summarise(dir: &std::path::Path) -> Result<serde_json::Value, String> {
     Ok(summary)
 }
 
+/// The page cache's hold on the files under a directory, in bytes, before and after
+/// [`evict_page_cache`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Eviction {
+    pub cached_before: u64,
+    pub cached_after: u64,
+    pub file_bytes: u64,
+}
+
+/// Write back every file under `path` and drop its pages from the kernel's page cache
+/// (`posix_fadvise(POSIX_FADV_DONTNEED)`), so that the next open reads them from the disk as
+/// after a reboot, without the root privileges dropping the whole cache takes. The cache's
+/// hold is counted with `mincore` before and after, so a figure taken "cold" says how cold.
+pub fn evict_page_cache(path: &std::path::Path) -> Eviction {
+    use std::os::unix::io::AsRawFd;
+    let mut eviction = Eviction::default();
+    for file in files_under(path) {
+        let Ok(opened) = std::fs::File::open(&file) else {
+            continue;
+        };
+        let len = opened.metadata().map(|m| m.len()).unwrap_or(0);
+        eviction.file_bytes += len;
+        eviction.cached_before += cached_bytes(&opened, len);
+        // Dirty pages cannot be dropped: write them back first.
+        let _ = opened.sync_all();
+        // SAFETY: a valid descriptor of a file this function holds open; the call only
+        // advises the kernel and touches no memory of ours.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::posix_fadvise(opened.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+        eviction.cached_after += cached_bytes(&opened, len);
+    }
+    eviction
+}
+
+fn files_under(path: &std::path::Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .flat_map(|entry| {
+                let path = entry.path();
+                if path.is_dir() {
+                    files_under(&path)
+                } else {
+                    vec![path]
+                }
+            })
+            .collect(),
+        Err(_) => vec![],
+    }
+}
+
+/// Bytes of the first `len` bytes of `file` held in the page cache (`mincore` over a
+/// read-only mapping; 0 when it cannot be mapped).
+fn cached_bytes(file: &std::fs::File, len: u64) -> u64 {
+    use std::os::unix::io::AsRawFd;
+    if len == 0 {
+        return 0;
+    }
+    // SAFETY: the mapping is read-only, private to this function, never dereferenced by us
+    // (only mincore reads the page table for it), and unmapped before returning; `residency`
+    // has one byte per page of it, as mincore requires.
+    #[allow(unsafe_code)]
+    unsafe {
+        let page = libc::sysconf(libc::_SC_PAGESIZE).max(1) as u64;
+        let mapped = libc::mmap(
+            std::ptr::null_mut(),
+            len as usize,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        );
+        if mapped == libc::MAP_FAILED {
+            return 0;
+        }
+        let mut residency = vec![0u8; len.div_ceil(page) as usize];
+        let answered = libc::mincore(mapped, len as usize, residency.as_mut_ptr()) == 0;
+        libc::munmap(mapped, len as usize);
+        if !answered {
+            return 0;
+        }
+        residency.iter().filter(|&&byte| byte & 1 == 1).count() as u64 * page
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -197,6 +284,22 @@ mod tests {
         assert!((150_000..400_000).contains(&used), "{used}");
         assert!(super::disk_usage(&dir.path().join("sub")) >= 100_000);
         assert_eq!(super::disk_usage(&dir.path().join("missing")), 0);
+    }
+
+    #[test]
+    fn evicting_drops_the_files_below_from_the_page_cache() {
+        // Under target/, not /tmp: a tmpfs holds its files in the page cache for good.
+        let dir = tempfile::tempdir_in(super::dir()).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/data"), vec![7u8; 8 << 20]).unwrap();
+        let eviction = super::evict_page_cache(dir.path());
+        assert_eq!(eviction.file_bytes, 8 << 20);
+        assert!(eviction.cached_before >= 4 << 20, "{eviction:?}");
+        assert!(eviction.cached_after < 1 << 20, "{eviction:?}");
+        assert_eq!(
+            super::evict_page_cache(&dir.path().join("missing")),
+            super::Eviction::default()
+        );
     }
 
     #[test]
