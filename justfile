@@ -25,7 +25,7 @@ test:
     cargo test --workspace --locked
 
 # Benchmarks: store, ingest, checkpoint, query, verify, pages, catch-up, front-door, log-reads, or all. Figures print and go to target/bench/*.json;
-# `all` gathers them into target/bench/summary.json.
+# `all` gathers them, and the seconds each took, into target/bench/summary.json.
 bench name="all":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -41,8 +41,13 @@ bench name="all":
         catch-up) cargo bench -p covenant-http --bench catch_up ;;
         front-door) cargo bench -p covenant-http --bench front_door ;;
         log-reads) cargo bench -p covenant-http --bench log_reads ;;
-        all)    for b in store ingest checkpoint query verify pages catch-up front-door log-reads; do just bench "$b"; done
-                cargo run -q --locked -p covenant-testkit --bin bench-summary ;;
+        all)    started=$(date +%s); timings=()
+                for b in store ingest checkpoint query verify pages catch-up front-door log-reads; do
+                    began=$(date +%s); just bench "$b"; timings+=("$b=$(( $(date +%s) - began ))")
+                done
+                timings+=("total=$(( $(date +%s) - started ))")
+                echo "seconds: ${timings[*]}"
+                cargo run -q --locked -p covenant-testkit --bin bench-summary -- "${timings[@]}" ;;
         *) echo "unknown benchmark {{name}}: choose store, ingest, checkpoint, query, verify, pages, catch-up, front-door, log-reads or all" >&2; exit 2 ;;
     esac
 

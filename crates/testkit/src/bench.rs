@@ -115,9 +115,13 @@ pub fn broker() -> (crate::NatsServer, &'static str) {
 pub const SUMMARY: &str = "summary.json";
 
 /// Gather every benchmark's figures in `dir` (each `NAME.json` but the summary itself) into one
-/// document, `{"load_averages": ..., "benchmarks": {NAME: figures, ...}}`, write it to
-/// [`SUMMARY`] and return it. A file that is not JSON is named in the error.
-pub fn summarise(dir: &std::path::Path) -> Result<serde_json::Value, String> {
+/// document, `{"load_averages": ..., "seconds": {NAME: s, ..., "total": s}, "benchmarks":
+/// {NAME: figures, ...}}`, with `seconds` the wall-clock time each took as the caller measured
+/// it, write it to [`SUMMARY`] and return it. A file that is not JSON is named in the error.
+pub fn summarise(
+    dir: &std::path::Path,
+    seconds: &[(String, u64)],
+) -> Result<serde_json::Value, String> {
     let mut benchmarks = serde_json::Map::new();
     let listing = std::fs::read_dir(dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
     for item in listing {
@@ -137,8 +141,13 @@ pub fn summarise(dir: &std::path::Path) -> Result<serde_json::Value, String> {
             .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
         benchmarks.insert(name.to_owned(), figures);
     }
+    let seconds: serde_json::Map<String, serde_json::Value> = seconds
+        .iter()
+        .map(|(name, s)| (name.clone(), (*s).into()))
+        .collect();
     let summary = serde_json::json!({
         "load_averages": load_averages(),
+        "seconds": seconds,
         "benchmarks": benchmarks,
     });
     let out = dir.join(SUMMARY);
@@ -242,8 +251,9 @@ mod tests {
         std::fs::write(dir.path().join("store.json"), br#"{"ratio": 0.5}"#).unwrap();
         std::fs::write(dir.path().join("query.json"), br#"{"p99_ms": 2}"#).unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"not a benchmark").unwrap();
-        let first = super::summarise(dir.path()).unwrap();
-        let again = super::summarise(dir.path()).unwrap();
+        let timed = [("store".to_owned(), 95), ("total".to_owned(), 3100)];
+        let first = super::summarise(dir.path(), &timed).unwrap();
+        let again = super::summarise(dir.path(), &[]).unwrap();
         assert_eq!(
             first["benchmarks"], again["benchmarks"],
             "the summary is not summarised"
@@ -251,6 +261,8 @@ mod tests {
         let names: Vec<&String> = first["benchmarks"].as_object().unwrap().keys().collect();
         assert_eq!(names, ["query", "store"]);
         assert_eq!(first["benchmarks"]["store"]["ratio"], 0.5);
+        assert_eq!(first["seconds"]["store"], 95);
+        assert_eq!(first["seconds"]["total"], 3100);
         let written: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join(super::SUMMARY)).unwrap())
                 .unwrap();
@@ -306,7 +318,7 @@ mod tests {
     fn a_figures_file_that_is_not_json_is_named() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("broken.json"), b"{").unwrap();
-        let error = super::summarise(dir.path()).unwrap_err();
+        let error = super::summarise(dir.path(), &[]).unwrap_err();
         assert!(error.contains("broken.json"), "{error}");
     }
 

@@ -1,9 +1,23 @@
 //! `just bench all` ends here: every benchmark's figures in `target/bench/` gathered into
-//! `target/bench/summary.json`.
+//! `target/bench/summary.json`, with the seconds each took given as arguments `NAME=SECONDS`
+//! (`total=SECONDS` for the whole run).
 
 fn main() -> std::process::ExitCode {
     let dir = covenant_testkit::bench::dir();
-    match covenant_testkit::bench::summarise(&dir) {
+    let mut seconds = vec![];
+    for argument in std::env::args().skip(1) {
+        match argument
+            .split_once('=')
+            .and_then(|(name, s)| Some((name.to_owned(), s.parse().ok()?)))
+        {
+            Some(timed) => seconds.push(timed),
+            None => {
+                eprintln!("bench-summary: {argument:?} is not NAME=SECONDS");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    match covenant_testkit::bench::summarise(&dir, &seconds) {
         Ok(summary) => {
             let names: Vec<&String> = summary["benchmarks"]
                 .as_object()
