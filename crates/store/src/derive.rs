@@ -28,8 +28,8 @@ struct IndexBefore<'a> {
 
 impl EventIndex for IndexBefore<'_> {
     fn lookup(&self, event_id: &str) -> Option<IndexedEvent> {
-        match self.store.event(event_id) {
-            Ok(found) => found.filter(|indexed| indexed.seq < self.before),
+        match self.store.event_before(event_id, self.before) {
+            Ok(found) => found,
             Err(error) => {
                 self.failure.borrow_mut().get_or_insert(error);
                 None

@@ -186,7 +186,7 @@ impl SledStore {
     }
 
     fn check_not_indexed(&self, event_id: &str, print: u64) -> Result<(), StoreError> {
-        match self.indexed_entry(event_id, print)? {
+        match self.indexed_entry(event_id, print, u64::MAX)? {
             Some((seq, _, _)) => Err(StoreError::DuplicateEvent {
                 event_id: event_id.to_owned(),
                 seq,

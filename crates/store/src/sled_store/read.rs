@@ -52,9 +52,11 @@ impl SledStore {
         &self,
         event_id: &str,
         print: u64,
+        below: u64,
     ) -> Result<Option<(u64, Vec<u8>, EnvelopeHeader)>, StoreError> {
         let candidates = self.read_index().candidates(print);
-        for seq in candidates {
+        // Entries at or past `below` are not asked about, so they are not read.
+        for seq in candidates.into_iter().filter(|&seq| seq < below) {
             // A candidate beyond the head belongs to a batch that is not durable yet.
             let Some(entry) = self.entry(seq)? else {
                 continue;
@@ -130,8 +132,16 @@ impl LogReader for SledStore {
     }
 
     fn event(&self, event_id: &str) -> Result<Option<IndexedEvent>, StoreError> {
+        self.event_before(event_id, u64::MAX)
+    }
+
+    fn event_before(
+        &self,
+        event_id: &str,
+        before: u64,
+    ) -> Result<Option<IndexedEvent>, StoreError> {
         let print = event_index::fingerprint(event_id);
-        let Some((seq, entry, header)) = self.indexed_entry(event_id, print)? else {
+        let Some((seq, entry, header)) = self.indexed_entry(event_id, print, before)? else {
             return Ok(None);
         };
         let envelope = covenant_core::entry::envelope_of(&entry);

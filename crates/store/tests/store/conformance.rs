@@ -75,6 +75,11 @@ pub fn event_index_finds_persisted_events(engine: &impl Engine) {
     assert_eq!(indexed.digest, expected.digest);
     assert_eq!(indexed.actor, "GB-GOV-1");
     assert_eq!(store.event("e-9").unwrap(), None);
+    // As the index stood before an entry: only what came earlier is found.
+    assert_eq!(store.event_before("e-2", 3).unwrap(), Some(indexed.clone()));
+    assert_eq!(store.event_before("e-2", 2).unwrap(), None);
+    assert_eq!(store.event_before("e-2", 0).unwrap(), None);
+    assert_eq!(store.event_before("e-9", u64::MAX).unwrap(), None);
 }
 
 /// Everything observable, to show that a refused batch changed nothing.
