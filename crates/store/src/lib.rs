@@ -152,11 +152,8 @@ pub trait LogReader: HashReader + Send + Sync {
     /// [`LogReader::event`] as the index stood before entry `before`: an event first
     /// appended at or after it is not found, and is not read to find that out (re-deriving the
     /// log asks this of every entry about the entry itself).
-    fn event_before(
-        &self,
-        event_id: &str,
-        before: u64,
-    ) -> Result<Option<IndexedEvent>, StoreError>;
+    fn event_before(&self, event_id: &str, before: u64)
+    -> Result<Option<IndexedEvent>, StoreError>;
 
     /// The checkpoint with the largest size.
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
