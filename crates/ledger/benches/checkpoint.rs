@@ -6,7 +6,7 @@
 //!    window of 30 s per rate, doubling from 250 events/s while the p99 stays under 100 ms
 //!    and the broker acknowledges at the pace, then halving the gap between the highest rate that
 //!    met the goal and the lowest that missed it twice. The highest rate that met it (the
-//!    steady rate) is then run for three more windows, reported as median and worst.
+//!    steady rate) is then run for five more windows, reported as median and worst.
 //! 2. **Three nodes** in one JetStream cluster, the stream at three replicas (the node
 //!    configurations of deploy/nats/cluster, through deploy/local-cluster.sh): the same.
 //! 3. **A witness quorum**: one server as in 1, and three witnesses (covenant-audit's, over
@@ -46,7 +46,7 @@ const GOAL_P99_MS: f64 = 100.0;
 /// The search's first rate.
 const FIRST_RATE: f64 = 250.0;
 /// Windows at the steady rate once the search has found it.
-const CONFIRMING_WINDOWS: usize = 3;
+const CONFIRMING_WINDOWS: usize = 5;
 /// Rounds of halving the gap between met and missed.
 const REFINEMENTS: usize = 2;
 /// A broker acknowledging below this share of the rate fell behind.
@@ -131,6 +131,7 @@ async fn run(measuring: bool) {
             &serde_json::json!({
                 "signers": load.signers.len(),
                 "window_seconds": window_seconds,
+                "load_averages": covenant_testkit::bench::load_averages(),
                 "goal_p99_ms": GOAL_P99_MS,
                 "single_server": single.json(),
                 "cluster_r3": cluster.json(),
