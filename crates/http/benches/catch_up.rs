@@ -30,7 +30,9 @@ mod support;
 use async_nats::jetstream::{self, message::PublishMessage};
 use covenant_http::AppState;
 use covenant_http::health::readiness;
-use covenant_ledger::{Ledger, LedgerMetrics, LedgerOptions, StreamSettings};
+use covenant_ledger::{
+    Ingest, Ledger, LedgerMetrics, LedgerOptions, RunningLedger, StreamSettings,
+};
 use covenant_query::{Follower, Projections};
 use covenant_store::{LogStore, SledStore};
 use std::future::IntoFuture;
@@ -123,30 +125,8 @@ async fn run(events: usize, measuring: bool) {
         .tempdir_in(covenant_testkit::bench::dir())
         .expect("make a scratch directory under target/bench");
     let started = Instant::now();
-    let store: Arc<dyn LogStore> =
-        Arc::new(SledStore::create_or_open(work.path().join("log")).expect("create the store"));
-    let ledger = Ledger::open(
-        store.clone(),
-        &world.genesis(),
-        Some(world.log_signer()),
-        LedgerOptions::default(),
-        LedgerMetrics::default(),
-    )
-    .expect("open the ledger");
-    let health = ledger.health();
-    let verifier_key = ledger.verifier_key().expect("a log key");
-    let (ingest, running) = ledger
-        .run_stream(client, &StreamSettings::default())
-        .await
-        .expect("run the ledger");
-    let projections =
-        Arc::new(Projections::open(work.path().join("query")).expect("open the projections"));
-    let follower = Follower::start(projections.clone(), store.clone()).expect("follow the log");
-    let state = AppState {
-        ledger_health: Some(health),
-        ..AppState::new(store.clone(), verifier_key)
-    }
-    .with_query(projections.clone());
+    let replica = Replica::start(work.path(), &world, client).await;
+    let (store, projections, state) = (&replica.store, &replica.projections, &replica.state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
@@ -168,10 +148,10 @@ async fn run(events: usize, measuring: bool) {
         if applied != last_applied {
             (last_applied, moved_at) = (applied, Instant::now());
         } else if moved_at.elapsed() > STALLED {
-            stalled(&projections, &*store, applied);
+            stalled(projections, &**store, applied);
         }
         let now = started.elapsed().as_secs_f64();
-        let judged = readiness(&state);
+        let judged = readiness(state);
         if judged.ready {
             ready_at.get_or_insert(now);
         }
@@ -208,21 +188,17 @@ async fn run(events: usize, measuring: bool) {
     let following = follow_steady_ingest(
         &js,
         &steady,
-        &projections,
-        &*store,
+        projections,
+        &**store,
         &base,
         actors.len(),
         events,
     )
     .await;
-    tokio::task::spawn_blocking(move || follower.stop())
-        .await
-        .expect("stop the follower");
-    running.stop().await.expect("stop the ledger");
-    // The router and the HTTPS door hold the store too; the restarts need it closed.
+    // The router holds the store too; the restarts need it closed.
     http.abort();
     let _ = http.await;
-    drop((state, projections, store, ingest));
+    replica.stop().await;
     let disk = |path: &std::path::Path| covenant_testkit::bench::disk_usage(path);
     let (log_bytes, projection_bytes, stream_bytes) = (
         disk(&work.path().join("log")),
@@ -278,6 +254,92 @@ async fn run(events: usize, measuring: bool) {
     covenant_testkit::bench::write_json("catch_up", &json);
 }
 
+/// A replica as `covenant serve` runs one over a data directory: the ledger reading the stream
+/// into the log store, the projections' follower, and the state the HTTP routes answer from.
+struct Replica {
+    store: Arc<dyn LogStore>,
+    projections: Arc<Projections>,
+    state: AppState,
+    ingest: Ingest,
+    running: RunningLedger,
+    follower: Follower,
+    opened: Opened,
+}
+
+/// Seconds opening each part took: the store, the ledger (its check of the stored validation
+/// state) and the projections.
+#[derive(Debug, Clone, Copy)]
+struct Opened {
+    store_s: f64,
+    ledger_s: f64,
+    projections_s: f64,
+}
+
+impl Replica {
+    async fn start(dir: &std::path::Path, world: &World, client: async_nats::Client) -> Self {
+        let started = Instant::now();
+        let store: Arc<dyn LogStore> =
+            Arc::new(SledStore::create_or_open(dir.join("log")).expect("open the store"));
+        let store_s = started.elapsed().as_secs_f64();
+        let ledger = Ledger::open(
+            store.clone(),
+            &world.genesis(),
+            Some(world.log_signer()),
+            LedgerOptions::default(),
+            LedgerMetrics::default(),
+        )
+        .expect("open the ledger");
+        let ledger_s = started.elapsed().as_secs_f64() - store_s;
+        let (health, verifier_key) = (ledger.health(), ledger.verifier_key().expect("a log key"));
+        let (ingest, running) = ledger
+            .run_stream(client, &StreamSettings::default())
+            .await
+            .expect("run the ledger");
+        let opening = Instant::now();
+        let projections =
+            Arc::new(Projections::open(dir.join("query")).expect("open the projections"));
+        let projections_s = opening.elapsed().as_secs_f64();
+        let follower = Follower::start(projections.clone(), store.clone()).expect("follow the log");
+        let state = AppState {
+            ledger_health: Some(health),
+            ..AppState::new(store.clone(), verifier_key)
+        }
+        .with_query(projections.clone());
+        Self {
+            store,
+            projections,
+            state,
+            ingest,
+            running,
+            follower,
+            opened: Opened {
+                store_s,
+                ledger_s,
+                projections_s,
+            },
+        }
+    }
+
+    /// Stop the follower and the ledger and close everything, so the directory can be opened
+    /// again.
+    async fn stop(self) {
+        let Self {
+            store,
+            projections,
+            state,
+            ingest,
+            running,
+            follower,
+            ..
+        } = self;
+        tokio::task::spawn_blocking(move || follower.stop())
+            .await
+            .expect("stop the follower");
+        running.stop().await.expect("stop the ledger");
+        drop((state, projections, store, ingest));
+    }
+}
+
 /// Whether a restart finds the replica's files in the page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cache {
@@ -292,9 +354,7 @@ enum Cache {
 struct Restart {
     cache: Cache,
     eviction: covenant_testkit::bench::Eviction,
-    store_open_s: f64,
-    ledger_open_s: f64,
-    projections_open_s: f64,
+    opened: Opened,
     ready_s: f64,
 }
 
@@ -304,9 +364,9 @@ impl Restart {
         serde_json::json!({
             "page_cache_held_before_mb": self.eviction.cached_before >> 20,
             "page_cache_held_after_mb": self.eviction.cached_after >> 20,
-            "store_open_ms": ms(self.store_open_s),
-            "ledger_open_ms": ms(self.ledger_open_s),
-            "projections_open_ms": ms(self.projections_open_s),
+            "store_open_ms": ms(self.opened.store_s),
+            "ledger_open_ms": ms(self.opened.ledger_s),
+            "projections_open_ms": ms(self.opened.projections_s),
             "ready_ms": ms(self.ready_s),
         })
     }
@@ -322,53 +382,23 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
         Cache::Warm => Default::default(),
     };
     let started = Instant::now();
-    let store: Arc<dyn LogStore> =
-        Arc::new(SledStore::open(dir.join("log")).expect("reopen the store"));
-    let store_open_s = started.elapsed().as_secs_f64();
-    let ledger = Ledger::open(
-        store.clone(),
-        &world.genesis(),
-        Some(world.log_signer()),
-        LedgerOptions::default(),
-        LedgerMetrics::default(),
-    )
-    .expect("reopen the ledger");
-    let ledger_open_s = started.elapsed().as_secs_f64() - store_open_s;
-    let (health, verifier_key) = (ledger.health(), ledger.verifier_key().expect("a log key"));
     let client = async_nats::connect(nats_url).await.expect("connect");
-    let (_ingest, running) = ledger
-        .run_stream(client, &StreamSettings::default())
-        .await
-        .expect("run the ledger");
-    let opened = Instant::now();
-    let projections =
-        Arc::new(Projections::open(dir.join("query")).expect("reopen the projections"));
-    let projections_open_s = opened.elapsed().as_secs_f64();
-    let follower = Follower::start(projections.clone(), store.clone()).expect("follow the log");
-    let state = AppState {
-        ledger_health: Some(health),
-        ..AppState::new(store.clone(), verifier_key)
-    }
-    .with_query(projections.clone());
-    while !readiness(&state).ready {
+    let replica = Replica::start(dir, world, client).await;
+    while !readiness(&replica.state).ready {
         assert!(
             started.elapsed() < STALLED,
             "not ready {STALLED:?} after a restart: {}",
-            readiness(&state).reasons.join("; ")
+            readiness(&replica.state).reasons.join("; ")
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let ready_s = started.elapsed().as_secs_f64();
-    tokio::task::spawn_blocking(move || follower.stop())
-        .await
-        .expect("stop the follower");
-    running.stop().await.expect("stop the ledger");
+    let opened = replica.opened;
+    replica.stop().await;
     let restart = Restart {
         cache,
         eviction,
-        store_open_s,
-        ledger_open_s,
-        projections_open_s,
+        opened,
         ready_s,
     };
     println!(
@@ -378,9 +408,9 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
             Cache::Warm => "warm",
         },
         restart.ready_s,
-        restart.store_open_s,
-        restart.ledger_open_s,
-        restart.projections_open_s,
+        restart.opened.store_s,
+        restart.opened.ledger_s,
+        restart.opened.projections_s,
         match restart.cache {
             Cache::Evicted => format!(
                 "; the cache held {} of the replica's {} MiB of files before, {} MiB after",

@@ -1,5 +1,6 @@
-//! What every benchmark shares: where figures go (`target/bench/`), writing them as JSON, and
-//! the machine's load average to read them by.
+//! What every benchmark shares: where figures go (`target/bench/`), writing them as JSON, the
+//! machine's load average to read them by, memory and disk figures, and dropping a directory's
+//! files from the page cache for a cold start.
 
 use std::path::PathBuf;
 
