@@ -35,7 +35,7 @@ use covenant_store::LogStore;
 use covenant_testkit::{NatsCluster, NatsServer};
 use load::{DEFAULT_ACTORS, Emitter, checkpoint_latency, emitters, env_number, sign_all};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::World;
 
 #[global_allocator]
@@ -181,7 +181,9 @@ impl Deployment {
         covenant_ledger::ensure_stream(&js, &settings)
             .await
             .expect("create the stream");
-        wait_for_stream_leader(&js).await;
+        if replicas > 1 {
+            support::wait_for_stream_leader(&js).await;
+        }
         for envelope in &load.onboarding {
             support::publish(&js, envelope.clone()).await;
         }
@@ -303,25 +305,6 @@ impl Deployment {
 
     async fn stop(self) {
         self.running.stop().await.expect("stop the ledger");
-    }
-}
-
-/// Wait until the stream has a leader: a three-node cluster still settling answers a publish
-/// with "stream not found".
-async fn wait_for_stream_leader(js: &jetstream::Context) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(mut stream) = js.get_stream("COVENANT_EVENTS").await
-            && let Ok(info) = stream.info().await
-            && info.cluster.as_ref().is_none_or(|c| c.leader.is_some())
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stream has no leader after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

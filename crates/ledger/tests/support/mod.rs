@@ -420,3 +420,25 @@ const NO_RESPONDERS_RETRIES: usize = 100;
 pub async fn jetstream(url: &str) -> async_nats::jetstream::Context {
     async_nats::jetstream::new(async_nats::connect(url).await.expect("connect to nats"))
 }
+
+/// Wait until the replicated stream exists and has elected a leader: a publish before that is
+/// answered "stream not found" by a three-node cluster still settling.
+pub async fn wait_for_stream_leader(js: &async_nats::jetstream::Context) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(mut stream) = js.get_stream("COVENANT_EVENTS").await
+            && let Ok(info) = stream.info().await
+            && info
+                .cluster
+                .as_ref()
+                .is_some_and(|cluster| cluster.leader.is_some())
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event stream has no leader after 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
