@@ -2,8 +2,11 @@
 //!
 //! A store of `LOG_READS_BENCH_ENTRIES` entries (default 10,000,000; 400-byte envelopes,
 //! appended in batches of 1,000 as the ledger appends them, each batch fsynced), one signed
-//! checkpoint over all of it, and the HTTP router on loopback. Then, one request at a time:
-//! inclusion proofs of random entries, consistency proofs from random earlier sizes, full hash
+//! checkpoint over all of it, and the HTTP router on loopback. The store is filled twice, as
+//! the store runs (its engine reopened every `covenant_store::REFRESH_EVERY_ENTRIES`) and with
+//! the engine never reopened, the baseline; each is closed, dropped from the page cache and
+//! timed reopening, so the restart after a long run shows against the one refreshes avoid.
+//! Then, one request at a time: inclusion proofs of random entries, consistency proofs from random earlier sizes, full hash
 //! tiles of levels 0 to 2 and full entry bundles at random indexes, each p50 and p99; and the
 //! same inclusion proofs computed in process from the store, so the cost of HTTP shows beside;
 //! and the process's resident memory after serving them.
@@ -38,23 +41,38 @@ fn main() {
         .prefix("covenant-log-reads")
         .tempdir_in(covenant_testkit::bench::dir())
         .expect("make a scratch directory under target/bench");
-    let store = Arc::new(SledStore::create_or_open(work.path().join("log")).expect("store"));
-    let started = Instant::now();
-    fill(&store, entries);
-    let fill_s = started.elapsed().as_secs_f64();
-    println!(
-        "{entries} entries appended in {fill_s:.0} s ({:.0} entries/s, batches of {BATCH})",
-        entries as f64 / fill_s
-    );
     let signer = LogSigner::new("bench.covenant.example/log", [7; 32]).expect("a log key");
-    let head = store.head();
-    store
-        .put_checkpoint(head.size, &signer.sign(head.size, head.root))
-        .expect("store the checkpoint");
+    // The baseline first, in the same run: the engine never reopened while the store is
+    // filled, as before refreshes (`covenant_store::REFRESH_EVERY_ENTRIES`).
+    let unrefreshed = Filled::new(&work.path().join("unrefreshed"), entries, &signer, u64::MAX);
+    let filled = Filled::new(
+        &work.path().join("log"),
+        entries,
+        &signer,
+        covenant_store::REFRESH_EVERY_ENTRIES,
+    );
+    for (name, run) in [
+        ("never reopened", &unrefreshed),
+        ("reopened as it grows", &filled),
+    ] {
+        println!(
+            "{entries} entries appended in {:.0} s ({:.0} entries/s, batches of {BATCH}), the engine {name} ({} times); \
+             reopened with the page cache dropped ({} of {} MiB cached before, {} after) in {:.2} s: the engine {:.2} s, the event index {:.2} s",
+            run.fill_s,
+            entries as f64 / run.fill_s,
+            run.refreshes,
+            run.eviction.cached_before >> 20,
+            run.eviction.file_bytes >> 20,
+            run.eviction.cached_after >> 20,
+            run.cold.open_s,
+            run.cold.engine_s,
+            run.cold.index_s,
+        );
+    }
+    std::fs::remove_dir_all(work.path().join("unrefreshed")).expect("remove the baseline store");
     // Served as a server that has just restarted: the store is reopened, so nothing the
     // appends left in memory helps, and the timed requests start once the upper-level hashes
     // are read back (the store does this in the background after every open).
-    drop(store);
     let reopened = Instant::now();
     let store = Arc::new(SledStore::open(work.path().join("log")).expect("reopen the store"));
     let open_s = reopened.elapsed().as_secs_f64();
@@ -62,11 +80,12 @@ fn main() {
     let warm_s = reopened.elapsed().as_secs_f64() - open_s;
     let recovery = store.recovery();
     println!(
-        "reopened in {open_s:.2} s (the engine {:.2} s, the event index {:.2} s, no snapshot); {} upper-level hashes read back in {warm_s:.2} s more",
+        "reopened again, warm, in {open_s:.2} s (the engine {:.2} s, the event index {:.2} s, no snapshot); {} upper-level hashes read back in {warm_s:.2} s more",
         recovery.engine_open.as_secs_f64(),
         recovery.index_load.as_secs_f64(),
         store.upper_hashes_held()
     );
+    let head = store.head();
 
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let listener = runtime
@@ -128,7 +147,13 @@ fn main() {
         "log_reads",
         &serde_json::json!({
             "entries": size,
-            "fill_entries_per_s": (entries as f64 / fill_s).round(),
+            "fill_entries_per_s": (entries as f64 / filled.fill_s).round(),
+            "engine_refreshes": filled.refreshes,
+            "reopen_cold": filled.cold.json(&filled.eviction),
+            "unrefreshed_fill_entries_per_s": (entries as f64 / unrefreshed.fill_s).round(),
+            "unrefreshed_reopen_cold": unrefreshed.cold.json(&unrefreshed.eviction),
+            "ratio_fill_refreshed_to_unrefreshed": round3(unrefreshed.fill_s / filled.fill_s),
+            "ratio_cold_reopen_refreshed_to_unrefreshed": round3(filled.cold.open_s / unrefreshed.cold.open_s),
             "reopen_s": round3(open_s),
             "reopen_engine_s": round3(recovery.engine_open.as_secs_f64()),
             "reopen_index_s": round3(recovery.index_load.as_secs_f64()),
@@ -152,6 +177,70 @@ fn main() {
 
 fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
+}
+
+/// A store filled for the benchmark, then closed and reopened with its files out of the page
+/// cache, as after a reboot.
+struct Filled {
+    fill_s: f64,
+    refreshes: u64,
+    eviction: covenant_testkit::bench::Eviction,
+    cold: Reopen,
+}
+
+/// How long an open took, and its parts.
+struct Reopen {
+    open_s: f64,
+    engine_s: f64,
+    index_s: f64,
+}
+
+impl Reopen {
+    fn json(&self, eviction: &covenant_testkit::bench::Eviction) -> serde_json::Value {
+        serde_json::json!({
+            "open_s": round3(self.open_s),
+            "engine_s": round3(self.engine_s),
+            "index_s": round3(self.index_s),
+            "cached_mib_before": eviction.cached_before >> 20,
+            "cached_mib_after": eviction.cached_after >> 20,
+            "file_mib": eviction.file_bytes >> 20,
+        })
+    }
+}
+
+impl Filled {
+    /// Fill a store at `dir` with `entries`, the engine reopened every `refresh_every`
+    /// entries, with a signed checkpoint at the end; close it, drop it from the page cache and
+    /// time opening it again.
+    fn new(dir: &std::path::Path, entries: u64, signer: &LogSigner, refresh_every: u64) -> Self {
+        let store = SledStore::create_or_open(dir).expect("store");
+        store.refresh_engine_every(refresh_every);
+        let started = Instant::now();
+        fill(&store, entries);
+        let fill_s = started.elapsed().as_secs_f64();
+        let refreshes = store.engine_refreshes();
+        let head = store.head();
+        store
+            .put_checkpoint(head.size, &signer.sign(head.size, head.root))
+            .expect("store the checkpoint");
+        drop(store);
+        let eviction = covenant_testkit::bench::evict_page_cache(dir);
+        let reopened = Instant::now();
+        let store = SledStore::open(dir).expect("reopen the store");
+        let open_s = reopened.elapsed().as_secs_f64();
+        let recovery = store.recovery();
+        let cold = Reopen {
+            open_s,
+            engine_s: recovery.engine_open.as_secs_f64(),
+            index_s: recovery.index_load.as_secs_f64(),
+        };
+        Self {
+            fill_s,
+            refreshes,
+            eviction,
+            cold,
+        }
+    }
 }
 
 /// Append `count` entries in batches of [`BATCH`], each made durable before the next.

@@ -18,7 +18,7 @@
 
 use crate::event_index;
 use crate::layout::{self, Meta};
-use crate::sled_store::{self, SledStore};
+use crate::sled_store::{self, SledStore, Trees};
 use crate::{Head, LogReader, StoreError};
 use covenant_core::entry::{ChainVerifier, Entry};
 use covenant_core::merkle::{self, Hash, TreeFrontier};
@@ -76,7 +76,10 @@ pub fn verify_store(
     // check turns that into an error instead of taking the tool down.
     std::panic::catch_unwind(AssertUnwindSafe(|| {
         let store = SledStore::open_for_check(path)?;
-        Checker::new(&store, options).run(progress)
+        // A store opened for the check takes no writes, so it never refreshes its engine and
+        // the check may keep the trees for as long as it runs.
+        let trees = store.engine()?.trees.clone();
+        Checker::new(&store, trees, options).run(progress)
     }))
     .unwrap_or_else(|panic| {
         Err(StoreError::CorruptMetadata(format!(
@@ -97,6 +100,7 @@ pub(crate) fn checkpoint_claim(note: &[u8]) -> Result<(u64, Hash), String> {
 
 struct Checker<'a> {
     store: &'a SledStore,
+    trees: Trees,
     options: &'a CheckOptions,
     meta: Meta,
     digest: blake3::Hasher,
@@ -105,9 +109,10 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(store: &'a SledStore, options: &'a CheckOptions) -> Self {
+    fn new(store: &'a SledStore, trees: Trees, options: &'a CheckOptions) -> Self {
         Self {
             store,
+            trees,
             options,
             meta: store.meta_snapshot(),
             digest: blake3::Hasher::new(),
@@ -126,7 +131,7 @@ impl<'a> Checker<'a> {
             self.check_state_against_the_log()?;
         }
         let rejections = self.check_rejections()?;
-        self.digest_tree(&self.store.trees().meta.clone())?;
+        self.digest_tree(&self.trees.meta.clone())?;
         Ok(CheckReport {
             head: self.meta.head,
             stored_hashes,
@@ -144,7 +149,7 @@ impl<'a> Checker<'a> {
 
     fn read_checkpoints(&mut self) -> Result<BTreeMap<u64, Vec<u8>>, StoreError> {
         let mut checkpoints = BTreeMap::new();
-        for item in self.store.trees().checkpoints.iter() {
+        for item in self.trees.checkpoints.iter() {
             let (key, note) = item.map_err(self.engine())?;
             self.feed_digest(b"checkpoints", &key, &note);
             let size = layout::decode_u64(&key).ok_or_else(|| {
@@ -180,7 +185,7 @@ impl<'a> Checker<'a> {
             checked: 0,
             total: head.size,
         });
-        let entries_tree = self.store.trees().entries.clone();
+        let entries_tree = self.trees.entries.clone();
         for item in entries_tree.iter() {
             let (key, record) = item.map_err(self.engine())?;
             self.feed_digest(b"entries", &key, &record);
@@ -284,7 +289,7 @@ impl<'a> Checker<'a> {
     /// Read every event index record, in order, requiring them to cover the log without a
     /// gap.
     fn read_prints(&mut self) -> Result<(), StoreError> {
-        for item in self.store.trees().prints.iter() {
+        for item in self.trees.prints.iter() {
             let (key, record) = item.map_err(self.engine())?;
             self.feed_digest(b"prints", &key, &record);
             let first = self.prints.len() as u64;
@@ -357,7 +362,7 @@ impl<'a> Checker<'a> {
     fn check_hash_records(&mut self) -> Result<u64, StoreError> {
         let expected = merkle::stored_hash_count(self.meta.head.size);
         let mut next_index = 0;
-        for item in self.store.trees().hashes.clone().iter() {
+        for item in self.trees.hashes.clone().iter() {
             let (key, record) = item.map_err(self.engine())?;
             self.feed_digest(b"hashes", &key, &record);
             if layout::decode_u64(&key) != Some(next_index) {
@@ -400,7 +405,7 @@ impl<'a> Checker<'a> {
 
     fn check_state(&mut self) -> Result<u64, StoreError> {
         let mut count = 0;
-        for item in self.store.trees().state.clone().iter() {
+        for item in self.trees.state.clone().iter() {
             let (key, value) = item.map_err(self.engine())?;
             self.feed_digest(b"state", &key, &value);
             let first_seq = layout::decode_u64(&key)
@@ -439,7 +444,7 @@ impl<'a> Checker<'a> {
     /// Every rejection decodes and is indexed under its event id, and the index names no
     /// rejection that is not there.
     fn check_rejections(&mut self) -> Result<u64, StoreError> {
-        let trees = self.store.trees().clone();
+        let trees = self.trees.clone();
         let mut count = 0;
         for item in trees.rejections.iter() {
             let (key, value) = item.map_err(self.engine())?;

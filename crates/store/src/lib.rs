@@ -25,7 +25,7 @@ mod upgrade;
 mod upper_hashes;
 
 pub use durable::{open_sled, reclaim_after_batch};
-pub use sled_store::{Recovery, SledStore};
+pub use sled_store::{REFRESH_EVERY_ENTRIES, Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 
 /// State records in log order (see [`LogReader::state_records`]).

@@ -213,7 +213,7 @@ mod store_tests {
         let count = merkle::stored_hash_count(store.head().size);
         let served = (0..count).map(|i| store.read_hash(i).unwrap()).collect();
         let stored = (0..count)
-            .map(|i| read_from_engine(&store.trees().hashes, i))
+            .map(|i| read_from_engine(&store.engine().unwrap().trees.hashes, i))
             .collect();
         (served, stored)
     }
@@ -244,7 +244,7 @@ mod store_tests {
         }
         // With the engine's hash records gone, the upper hashes are still served (from memory)
         // and the lower ones are not.
-        store.trees().hashes.clear().unwrap();
+        store.engine().unwrap().trees.hashes.clear().unwrap();
         let upper = merkle::stored_hash_index(MIN_LEVEL, 3);
         assert_eq!(store.read_hash(upper).unwrap(), served[upper as usize]);
         assert!(

@@ -55,18 +55,21 @@ impl Drop for SledStore {
                 .unwrap_or_else(|p| p.into_inner())
                 .take(),
         );
-        let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
-        if writer.failed.is_some() {
+        if self.lock_writer_unchecked().failed.is_some() {
             return;
         }
         // Failing here only loses the extra check on the next open, never data: every batch
         // was durable before its append returned.
-        let head = self.meta.get_mut().unwrap_or_else(|p| p.into_inner()).head;
+        let head = self.current_meta().head;
         let closed = self
-            .db
-            .flush()
-            .map_err(|e| durable::engine_error(&self.dir, e))
-            .and_then(|_| writer.syncer.sync())
+            .engine()
+            .and_then(|engine| {
+                engine
+                    .db
+                    .flush()
+                    .map_err(|e| durable::engine_error(&self.dir, e))
+            })
+            .and_then(|_| self.lock_writer_unchecked().syncer.sync())
             .and_then(|()| self.latest_checkpoint());
         if let Ok(latest_checkpoint) = closed {
             let record = closed_record(&head, &latest_checkpoint);

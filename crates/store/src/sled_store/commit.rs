@@ -24,7 +24,8 @@ impl SledStore {
         writes: BatchWrites,
         syncer: &mut Syncer,
     ) -> Result<(), StoreError> {
-        let trees = self.trees.for_batch();
+        let engine = self.engine()?;
+        let trees = engine.trees.for_batch();
         let BatchWrites {
             entries,
             hashes,
@@ -57,7 +58,7 @@ impl SledStore {
             TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
             TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
         })?;
-        self.db.flush().map_err(self.engine())?;
+        engine.db.flush().map_err(self.engine_err())?;
         syncer.sync()
     }
 

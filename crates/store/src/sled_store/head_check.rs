@@ -15,11 +15,13 @@ impl SledStore {
     /// give the head's root.
     pub(super) fn check_head(&self) -> Result<(), StoreError> {
         let head = self.current_meta().head;
-        let stored_entries = self.record_end(&self.trees.entries, "entries", |first, record| {
-            layout::record_entries(first, record)
-                .map(|parts| parts.len() as u64)
-                .map_err(|(seq, problem)| corrupt(seq, problem))
-        })?;
+        let engine = self.engine()?;
+        let stored_entries =
+            self.record_end(&engine.trees.entries, "entries", |first, record| {
+                layout::record_entries(first, record)
+                    .map(|parts| parts.len() as u64)
+                    .map_err(|(seq, problem)| corrupt(seq, problem))
+            })?;
         if stored_entries != head.size {
             return Err(StoreError::CorruptMetadata(format!(
                 "the head says {} entries but {stored_entries} are stored",
@@ -27,7 +29,7 @@ impl SledStore {
             )));
         }
         let hash_count = merkle::stored_hash_count(head.size);
-        let stored_hashes = self.record_end(&self.trees.hashes, "hashes", |_, record| {
+        let stored_hashes = self.record_end(&engine.trees.hashes, "hashes", |_, record| {
             Ok(record.len() as u64 / 32)
         })?;
         if stored_hashes != hash_count {
@@ -84,7 +86,7 @@ impl SledStore {
         name: &str,
         length: impl Fn(u64, &[u8]) -> Result<u64, StoreError>,
     ) -> Result<u64, StoreError> {
-        let Some((key, record)) = tree.last().map_err(self.engine())? else {
+        let Some((key, record)) = tree.last().map_err(self.engine_err())? else {
             return Ok(0);
         };
         let first = layout::decode_u64(&key).ok_or_else(|| bad_key(name))?;

@@ -92,6 +92,7 @@
 mod batch;
 mod close;
 mod commit;
+mod engine;
 mod head_check;
 mod open;
 mod read;
@@ -99,6 +100,7 @@ mod recovery;
 mod trees;
 mod write;
 
+pub use engine::REFRESH_EVERY_ENTRIES;
 pub use recovery::Recovery;
 pub(crate) use trees::Trees;
 
@@ -114,8 +116,14 @@ use std::sync::{Arc, Mutex, RwLock};
 /// The log store on sled.
 pub struct SledStore {
     dir: PathBuf,
-    db: sled::Db,
-    trees: Trees,
+    /// The engine and its trees; a refresh swaps them for a freshly opened pair (`engine`).
+    engine: engine::EngineSlot,
+    /// The log's size when the engine was last opened.
+    engine_opened_at: AtomicU64,
+    /// Entries between refreshes (`engine::REFRESH_EVERY_ENTRIES` unless a test sets it).
+    refresh_every: AtomicU64,
+    /// Refreshes since the store was opened.
+    engine_refreshes: AtomicU64,
     /// The head and counters as of the last durable batch.
     meta: RwLock<Meta>,
     /// Serialises writers; holds what a write needs beyond the trees.
@@ -152,11 +160,7 @@ impl SledStore {
         self.current_meta()
     }
 
-    pub(crate) fn trees(&self) -> &Trees {
-        &self.trees
-    }
-
-    fn engine(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
+    fn engine_err(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
         |e| durable::engine_error(&self.dir, e)
     }
 

@@ -45,6 +45,7 @@
 //! The deep check (`crate::check`) goes further, offline, and skips step 4 because it checks
 //! everything that step does and names the first bad entry.
 
+use super::engine::{Engine, REFRESH_EVERY_ENTRIES};
 use super::{Recovery, SledStore, Trees, Writer, panic_message};
 use crate::StoreError;
 use crate::durable::{self, DirState, Syncer};
@@ -172,10 +173,13 @@ impl SledStore {
                 ));
             }
         };
+        let size = meta.head.size;
         let mut store = Self {
             dir: dir.to_owned(),
-            db,
-            trees,
+            engine: parking_lot::RwLock::new(Ok(Engine { db, trees })),
+            engine_opened_at: AtomicU64::new(size),
+            refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
+            engine_refreshes: AtomicU64::new(0),
             meta: RwLock::new(meta),
             writer: Mutex::new(Writer {
                 syncer,
@@ -198,21 +202,21 @@ impl SledStore {
         store.recovery = store.load_index()?;
         store.lock_writer_unchecked().failed = None;
         if open_check == OpenCheck::Head {
-            let size = store.current_meta().head.size;
+            let hashes = store.engine()?.trees.hashes.clone();
             *store.warmer.get_mut().unwrap_or_else(|p| p.into_inner()) =
-                Warmer::start(store.trees.hashes.clone(), store.upper.clone(), size);
+                Warmer::start(hashes, store.upper.clone(), size);
         }
         Ok(store)
     }
 
-    fn lock_writer_unchecked(&self) -> std::sync::MutexGuard<'_, Writer> {
+    pub(super) fn lock_writer_unchecked(&self) -> std::sync::MutexGuard<'_, Writer> {
         self.writer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 
-fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
+pub(super) fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
     let engine_dir = dir.join(durable::ENGINE_DIR);
     durable::remove_unfinished_snapshots(&engine_dir)?;
     let config = engine_config(&engine_dir);

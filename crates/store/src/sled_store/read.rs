@@ -1,6 +1,7 @@
 //! The reads: the [`LogReader`] impl, the stored hashes behind proofs, and event lookups that
 //! the index narrows and the entries confirm.
 
+use super::engine::EngineRef;
 use super::{
     EnvelopeHeader, SledStore, bad_key, corrupt, decode_envelope_header, decode_rejection,
 };
@@ -23,7 +24,7 @@ impl SledStore {
             .range(..=layout::seq_key(index))
             .next_back()
             .transpose()
-            .map_err(self.engine())?
+            .map_err(self.engine_err())?
         else {
             return Ok(None);
         };
@@ -38,7 +39,7 @@ impl SledStore {
         }
         let missing = || StoreError::CorruptMetadata(format!("stored hash {index} is missing"));
         let (first, record) = self
-            .record_holding(&self.trees.hashes, index)?
+            .record_holding(&self.engine()?.trees.hashes, index)?
             .ok_or_else(missing)?;
         let hash = layout::hash_in_record(&record, index - first).ok_or_else(missing)?;
         self.upper.keep_if_upper(index, hash);
@@ -102,17 +103,18 @@ impl LogReader for SledStore {
         if start >= end {
             return Ok(Vec::new());
         }
+        let engine = self.engine()?;
         let first_record = self
-            .record_holding(&self.trees.entries, start)?
+            .record_holding(&engine.trees.entries, start)?
             .map_or(start, |(first, _)| first);
         let mut out = Vec::with_capacity((end - start).min(1 << 16) as usize);
         let mut next_seq = first_record;
-        let records = self
+        let records = engine
             .trees
             .entries
             .range(layout::seq_key(first_record)..layout::seq_key(end));
         for item in records {
-            let (key, record) = item.map_err(self.engine())?;
+            let (key, record) = item.map_err(self.engine_err())?;
             if layout::decode_u64(&key) != Some(next_seq) {
                 return Err(corrupt(next_seq, "the entry is missing"));
             }
@@ -153,7 +155,13 @@ impl LogReader for SledStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        let Some((key, note)) = self.trees.checkpoints.last().map_err(self.engine())? else {
+        let Some((key, note)) = self
+            .engine()?
+            .trees
+            .checkpoints
+            .last()
+            .map_err(self.engine_err())?
+        else {
             return Ok(None);
         };
         let size = layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))?;
@@ -162,20 +170,22 @@ impl LogReader for SledStore {
 
     fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
+            .engine()?
             .trees
             .checkpoints
             .get(layout::seq_key(size))
-            .map_err(self.engine())?
+            .map_err(self.engine_err())?
             .map(|note| note.to_vec()))
     }
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
-        self.trees
+        self.engine()?
+            .trees
             .checkpoints
             .iter()
             .keys()
             .map(|key| {
-                let key = key.map_err(self.engine())?;
+                let key = key.map_err(self.engine_err())?;
                 layout::decode_u64(&key).ok_or_else(|| bad_key("checkpoints"))
             })
             .collect()
@@ -184,14 +194,15 @@ impl LogReader for SledStore {
     fn rejections_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
         let prefix = layout::rejection_event_prefix(event_id);
         let mut out = Vec::new();
-        for key in self.trees.rejections_by_event.scan_prefix(&prefix).keys() {
-            let key = key.map_err(self.engine())?;
+        let engine = self.engine()?;
+        for key in engine.trees.rejections_by_event.scan_prefix(&prefix).keys() {
+            let key = key.map_err(self.engine_err())?;
             let rejection_key = &key[prefix.len()..];
-            let value = self
+            let value = engine
                 .trees
                 .rejections
                 .get(rejection_key)
-                .map_err(self.engine())?
+                .map_err(self.engine_err())?
                 .ok_or_else(|| {
                     StoreError::CorruptMetadata(format!(
                         "the rejection index names a missing rejection for {event_id:?}"
@@ -207,32 +218,34 @@ impl LogReader for SledStore {
         since_ns: u64,
         limit: usize,
     ) -> Result<Vec<RejectionRecord>, StoreError> {
-        self.trees
+        self.engine()?
+            .trees
             .rejections
             .range(layout::rejection_key(since_ns, 0)..)
             .values()
             .take(limit)
-            .map(|value| decode_rejection(&value.map_err(self.engine())?))
+            .map(|value| decode_rejection(&value.map_err(self.engine_err())?))
             .collect()
     }
 
     fn door_refusals_for(&self, event_id: &str) -> Result<Vec<RejectionRecord>, StoreError> {
         let prefix = layout::rejection_event_prefix(event_id);
         let mut out = Vec::new();
-        for key in self
+        let engine = self.engine()?;
+        for key in engine
             .trees
             .door_refusals_by_event
             .scan_prefix(&prefix)
             .keys()
         {
-            let key = key.map_err(self.engine())?;
+            let key = key.map_err(self.engine_err())?;
             let counter_key = &key[prefix.len()..];
             // The oldest may be forgotten between reading the index and the record.
-            if let Some(value) = self
+            if let Some(value) = engine
                 .trees
                 .door_refusals
                 .get(counter_key)
-                .map_err(self.engine())?
+                .map_err(self.engine_err())?
             {
                 out.push(decode_rejection(&value)?);
             }
@@ -256,14 +269,26 @@ impl LogReader for SledStore {
     }
 
     fn state_records(&self, from: u64) -> StateRecords<'_> {
+        let engine = match self.engine() {
+            Ok(engine) => engine,
+            Err(error) => return Box::new(std::iter::once(Err(error))),
+        };
         // Records are keyed by entry position, so iteration is in log order.
-        Box::new(self.trees.state.range(layout::seq_key(from)..).map(|item| {
-            let (key, record) = item.map_err(self.engine())?;
-            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("state"))?;
-            let changes =
-                layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
-            Ok((first, changes))
-        }))
+        let records = engine.trees.state.range(layout::seq_key(from)..);
+        // The iterator keeps the engine handle, so a refresh waits until it is dropped.
+        Box::new(
+            HoldingEngine {
+                _engine: engine,
+                items: records,
+            }
+            .map(|item| {
+                let (key, record) = item.map_err(self.engine_err())?;
+                let first = layout::decode_u64(&key).ok_or_else(|| bad_key("state"))?;
+                let changes =
+                    layout::decode_state_changes(&record).map_err(StoreError::CorruptMetadata)?;
+                Ok((first, changes))
+            }),
+        )
     }
 
     fn sealed_snapshot_state(
@@ -283,5 +308,19 @@ impl LogReader for SledStore {
 
     fn snapshot_size(&self) -> u64 {
         self.snapshot_size.load(Ordering::Relaxed)
+    }
+}
+
+/// An iterator over the engine that holds the engine handle while it lives.
+struct HoldingEngine<'a, I> {
+    _engine: EngineRef<'a>,
+    items: I,
+}
+
+impl<I: Iterator> Iterator for HoldingEngine<'_, I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.items.next()
     }
 }

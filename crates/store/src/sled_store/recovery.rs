@@ -92,8 +92,8 @@ impl SledStore {
         // inserted one by one into the index's map: at ten million entries, 4.5 s against
         // about one.
         let mut tail: Vec<(u64, u64)> = Vec::new();
-        for item in self.trees.prints.range(layout::seq_key(from)..) {
-            let (key, record) = item.map_err(self.engine())?;
+        for item in self.engine()?.trees.prints.range(layout::seq_key(from)..) {
+            let (key, record) = item.map_err(self.engine_err())?;
             let first = layout::decode_u64(&key).ok_or_else(|| bad_key(layout::TREE_PRINTS))?;
             let next = from + tail.len() as u64;
             if first != next {

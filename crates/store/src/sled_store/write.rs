@@ -40,6 +40,9 @@ impl LogStore for SledStore {
         }
         drop(index);
         *self.meta.write().unwrap_or_else(|p| p.into_inner()) = next;
+        // The batch is durable whatever the refresh does; a refresh that fails leaves the
+        // store refusing writes until it is reopened, naming why.
+        let _ = self.refresh_engine_if_due(&mut writer, next.head.size);
         Ok(next.head)
     }
 
@@ -69,18 +72,20 @@ impl LogStore for SledStore {
             });
         }
         self.write_durably(&mut writer, |syncer| {
-            self.trees
+            let engine = self.engine()?;
+            engine
+                .trees
                 .checkpoints
                 .insert(layout::seq_key(size), note)
-                .map_err(self.engine())?;
-            self.db.flush().map_err(self.engine())?;
+                .map_err(self.engine_err())?;
+            engine.db.flush().map_err(self.engine_err())?;
             syncer.sync()
         })
     }
 
     fn remember_door_refusal(&self, record: RejectionRecord) -> Result<bool, StoreError> {
         let _door = self.door.lock().unwrap_or_else(|p| p.into_inner());
-        if self.door_refusal_count_for(&record.event_id) >= crate::MAX_DOOR_REFUSALS_PER_EVENT {
+        if self.door_refusal_count_for(&record.event_id)? >= crate::MAX_DOOR_REFUSALS_PER_EVENT {
             return Ok(false);
         }
         // Counters only grow and only the oldest is ever removed, so the kept ones are
@@ -99,9 +104,10 @@ impl LogStore for SledStore {
         let mut index_key = layout::rejection_event_prefix(&record.event_id);
         index_key.extend_from_slice(&key);
         let value = layout::encode_rejection(&record);
+        let engine = self.engine()?;
         let trees = [
-            self.trees.door_refusals.clone(),
-            self.trees.door_refusals_by_event.clone(),
+            engine.trees.door_refusals.clone(),
+            engine.trees.door_refusals_by_event.clone(),
         ];
         let outcome: Result<(), TransactionError<()>> =
             sled::Transactional::transaction(&trees[..], |views: &Vec<TransactionalTree>| {
@@ -145,11 +151,12 @@ impl LogStore for SledStore {
 impl SledStore {
     /// The first and last counter of the door refusals kept, if any.
     fn door_refusal_bounds(&self) -> Result<Option<(u64, u64)>, StoreError> {
-        let tree = &self.trees.door_refusals;
+        let engine = self.engine()?;
+        let tree = &engine.trees.door_refusals;
         let counter = |key: &[u8]| layout::decode_u64(key).ok_or_else(|| bad_key("door_refusals"));
         match (
-            tree.first().map_err(self.engine())?,
-            tree.last().map_err(self.engine())?,
+            tree.first().map_err(self.engine_err())?,
+            tree.last().map_err(self.engine_err())?,
         ) {
             (Some((first, _)), Some((last, _))) => Ok(Some((counter(&first)?, counter(&last)?))),
             _ => Ok(None),
@@ -159,29 +166,33 @@ impl SledStore {
     /// Forget the oldest door refusal, index entry included.
     fn forget_oldest_door_refusal(&self, counter: u64) -> Result<(), StoreError> {
         let key = layout::seq_key(counter);
-        let Some(value) = self
+        let engine = self.engine()?;
+        let Some(value) = engine
             .trees
             .door_refusals
             .remove(key)
-            .map_err(self.engine())?
+            .map_err(self.engine_err())?
         else {
             return Ok(());
         };
         let record = decode_rejection(&value)?;
         let mut index_key = layout::rejection_event_prefix(&record.event_id);
         index_key.extend_from_slice(&key);
-        self.trees
+        engine
+            .trees
             .door_refusals_by_event
             .remove(index_key)
-            .map_err(self.engine())?;
+            .map_err(self.engine_err())?;
         Ok(())
     }
 
-    fn door_refusal_count_for(&self, event_id: &str) -> usize {
-        self.trees
+    fn door_refusal_count_for(&self, event_id: &str) -> Result<usize, StoreError> {
+        Ok(self
+            .engine()?
+            .trees
             .door_refusals_by_event
             .scan_prefix(layout::rejection_event_prefix(event_id))
             .keys()
-            .count()
+            .count())
     }
 }
