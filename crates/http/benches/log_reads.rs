@@ -76,7 +76,10 @@ fn main() {
     // upper-level hashes are read back (the store does this in the background after every
     // open).
     let cached = covenant_testkit::bench::load_page_cache(&work.path().join("log"));
-    println!("the store's files read back into the page cache: {} MiB", cached >> 20);
+    println!(
+        "the store's files read back into the page cache: {} MiB",
+        cached >> 20
+    );
     let reopened = Instant::now();
     let store = Arc::new(SledStore::open(work.path().join("log")).expect("reopen the store"));
     let open_s = reopened.elapsed().as_secs_f64();

@@ -569,7 +569,10 @@ impl<'t> BatchWriter<'t> {
     }
 
     /// Settle records, indexes and aggregates, and hand everything to sled atomically.
-    pub fn commit(mut self, gate: &std::sync::RwLock<()>) -> Result<Committed, QueryError> {
+    pub fn commit(
+        mut self,
+        gate: &crate::projections::EngineSlot,
+    ) -> Result<Committed, QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
         let mut new_records: BTreeMap<String, Option<CommitmentRecord>> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
@@ -665,9 +668,7 @@ impl<'t> BatchWriter<'t> {
                 None => batch.remove(key),
             }
         }
-        let exclusive = gate
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let exclusive = gate.write();
         let held_from = std::time::Instant::now();
         self.tree.apply_batch(batch)?;
         let gate_held = held_from.elapsed();

@@ -56,4 +56,6 @@ pub enum QueryError {
     Report(#[from] report::ReportError),
     #[error("start the projection follower: {0}")]
     Follower(String),
+    #[error("the projections' storage engine is closed: {0}; restart the server")]
+    Unavailable(String),
 }

@@ -40,7 +40,7 @@ use covenant_core::event::Date;
 use covenant_store::LogReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
@@ -49,17 +49,31 @@ const FORMAT: &str = "covenant-query 4";
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
 
+/// Entries applied between two reopenings of the engine: the most a restart reads back.
+///
+/// sled 0.34 writes its page-table snapshot only while it opens, and an open replays its log
+/// from that snapshot, so without reopening, the first restart after a long run reads back
+/// everything the run wrote (88 s for ten million entries' 29 GB with the page cache cold).
+/// A refresh holds the readers out for as long as an open of that tail takes.
+pub const REFRESH_EVERY_ENTRIES: u64 = 131_072;
+
 /// The promised-versus-done projections of one log, persisted in their own sled database.
 pub struct Projections {
-    pub(crate) tree: sled::Tree,
-    db: sled::Db,
+    /// The open engine, or why there is none. Readers hold it shared for a whole query (the
+    /// readers' gate, [`Projections::read_gate`]); a batch takes it exclusively only while
+    /// sled applies the batch, so a query never sees half of one, and a refresh while it
+    /// reopens the engine.
+    pub(crate) engine: EngineSlot,
     dir: PathBuf,
     applied: AtomicU64,
     /// One writer at a time; it alone uses the cache of recently touched commitments.
     writer: Mutex<FactCache>,
-    /// Readers share it; a batch takes it exclusively only while sled applies the batch, so a
-    /// query never sees half of one.
-    pub(crate) gate: RwLock<()>,
+    /// The applied count when the engine was last opened.
+    engine_opened_at: AtomicU64,
+    /// Entries between refreshes ([`REFRESH_EVERY_ENTRIES`] unless a test sets it).
+    refresh_every: AtomicU64,
+    /// Refreshes since open.
+    engine_refreshes: AtomicU64,
     /// Keys written or removed by catch-ups since open (each key once per batch).
     engine_writes: AtomicU64,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
@@ -72,6 +86,33 @@ pub struct Projections {
 
 /// A stored key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// An open projection database: sled and its one tree.
+pub(crate) struct Engine {
+    db: sled::Db,
+    pub tree: sled::Tree,
+}
+
+/// The engine, or why there is none (a refresh that could not reopen it).
+pub(crate) type EngineSlot = parking_lot::RwLock<Result<Engine, String>>;
+
+/// A shared hold on the engine's tree: a batch or a refresh waits until it is dropped.
+pub(crate) type TreeRef<'a> = parking_lot::MappedRwLockReadGuard<'a, sled::Tree>;
+
+impl Engine {
+    fn open(dir: &Path) -> Result<Self, QueryError> {
+        let config = sled::Config::new()
+            .path(dir)
+            .cache_capacity(1024 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput);
+        let db = covenant_store::open_sled(&config).map_err(|error| QueryError::Open {
+            path: dir.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        let tree = db.open_tree("projections")?;
+        Ok(Self { db, tree })
+    }
+}
 
 /// What to answer as of, on two time axes (docs/API.md, "Two time axes"): the world on a date
 /// (when things happened), according to what the log had recorded.
@@ -218,15 +259,8 @@ impl Projections {
     /// Open (or create) the projection database in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, QueryError> {
         let dir = dir.as_ref().to_path_buf();
-        let config = sled::Config::new()
-            .path(&dir)
-            .cache_capacity(1024 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput);
-        let db = covenant_store::open_sled(&config).map_err(|error| QueryError::Open {
-            path: dir.display().to_string(),
-            reason: error.to_string(),
-        })?;
-        let tree = db.open_tree("projections")?;
+        let engine = Engine::open(&dir)?;
+        let tree = &engine.tree;
         // Projections are derived from the log alone, so a layout written by another version
         // is discarded and the log projected again from the start.
         let found = tree.get(keys::format())?;
@@ -247,12 +281,13 @@ impl Projections {
         }
         let applied = read_u64(tree.get(keys::applied())?.as_deref());
         Ok(Self {
-            tree,
-            db,
+            engine: parking_lot::RwLock::new(Ok(engine)),
             dir,
             applied: AtomicU64::new(applied),
             writer: Mutex::new(FactCache::default()),
-            gate: RwLock::new(()),
+            engine_opened_at: AtomicU64::new(applied),
+            refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
+            engine_refreshes: AtomicU64::new(0),
             engine_writes: AtomicU64::new(0),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
@@ -356,8 +391,70 @@ impl Projections {
     /// batch is atomic and a crash loses at most the last few, which the next catch-up applies
     /// again from the stored count.
     pub fn flush(&self) -> Result<(), QueryError> {
-        self.db.flush()?;
+        self.tree()?.flush()?;
         Ok(())
+    }
+
+    /// The engine's tree, held shared until the handle is dropped.
+    pub(crate) fn tree(&self) -> Result<TreeRef<'_>, QueryError> {
+        parking_lot::RwLockReadGuard::try_map(self.engine.read_recursive(), |slot| {
+            slot.as_ref().ok().map(|engine| &engine.tree)
+        })
+        .map_err(|slot| {
+            QueryError::Unavailable(
+                slot.as_ref()
+                    .err()
+                    .cloned()
+                    .unwrap_or_else(|| "closed".to_owned()),
+            )
+        })
+    }
+
+    /// Reopen the engine every `entries` applied entries instead of [`REFRESH_EVERY_ENTRIES`]
+    /// (tests, to see refreshes without applying that many).
+    #[doc(hidden)]
+    pub fn refresh_engine_every(&self, entries: u64) {
+        self.refresh_every.store(entries.max(1), Ordering::Relaxed);
+    }
+
+    /// How many times the engine has been reopened since open.
+    pub fn engine_refreshes(&self) -> u64 {
+        self.engine_refreshes.load(Ordering::Relaxed)
+    }
+
+    /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries have been applied since it was
+    /// last opened, so that it writes its page-table snapshot and a restart reads back at most
+    /// that many entries' writes. Called by the writer between batches, so no batch holds the
+    /// tree; readers wait (the time counts as a gate hold).
+    /// An engine that a refresh failed to reopen is tried again here.
+    fn refresh_engine_if_due(&self, applied: u64) -> Result<(), QueryError> {
+        let opened_at = self.engine_opened_at.load(Ordering::Relaxed);
+        let due = applied.saturating_sub(opened_at) >= self.refresh_every.load(Ordering::Relaxed);
+        if !due && self.engine.read().is_ok() {
+            return Ok(());
+        }
+        let mut slot = self.engine.write();
+        let held_from = Instant::now();
+        if let Ok(engine) = &*slot {
+            engine.db.flush()?;
+        }
+        // The old engine must be gone before the new one can lock the directory.
+        *slot = Err("the engine is being reopened".to_owned());
+        let reopened = Engine::open(&self.dir);
+        let held = u64::try_from(held_from.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
+        match reopened {
+            Ok(engine) => {
+                *slot = Ok(engine);
+                self.engine_opened_at.store(applied, Ordering::Relaxed);
+                self.engine_refreshes.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(error) => {
+                *slot = Err(error.to_string());
+                Err(error)
+            }
+        }
     }
 
     fn apply_up_to(
@@ -370,6 +467,7 @@ impl Projections {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
         let mut next = self.applied();
+        self.refresh_engine_if_due(next)?;
         while next < end {
             let stop = end.min(next + batch_entries);
             let entries = store.entries(next, stop)?;
@@ -382,11 +480,14 @@ impl Projections {
                     ),
                 });
             }
-            let mut batch = BatchWriter::new(&self.tree, store, cache, next);
+            // A handle of its own, so that the writer holds no shared hold on the engine while
+            // the batch takes it exclusively; dropped with the batch, before any refresh.
+            let tree = self.tree()?.clone();
+            let mut batch = BatchWriter::new(&tree, store, cache, next);
             for entry in &entries {
                 batch.apply_entry(entry)?;
             }
-            let committed = batch.commit(&self.gate)?;
+            let committed = batch.commit(&self.engine)?;
             next = committed.applied;
             self.engine_writes
                 .fetch_add(committed.written, Ordering::Relaxed);
@@ -394,6 +495,8 @@ impl Projections {
             self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
             self.last_gate_hold_ns.store(held, Ordering::Relaxed);
             self.set_applied(next);
+            drop(tree);
+            self.refresh_engine_if_due(next)?;
         }
         Ok(next)
     }
@@ -405,11 +508,15 @@ impl Projections {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         writer.clear();
-        let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
-        self.tree.clear()?;
-        self.tree.insert(keys::format(), FORMAT.as_bytes())?;
+        let exclusive = self.engine.write();
+        let engine = exclusive
+            .as_ref()
+            .map_err(|reason| QueryError::Unavailable(reason.clone()))?;
+        engine.tree.clear()?;
+        engine.tree.insert(keys::format(), FORMAT.as_bytes())?;
         self.set_applied(0);
-        self.db.flush()?;
+        self.engine_opened_at.store(0, Ordering::Relaxed);
+        engine.db.flush()?;
         Ok(())
     }
 
@@ -424,7 +531,7 @@ impl Projections {
     /// Every key and value, in order: for tests that compare two projections byte for byte.
     #[doc(hidden)]
     pub fn dump(&self) -> Result<Vec<KeyValue>, QueryError> {
-        self.tree
+        self.tree()?
             .iter()
             .map(|item| {
                 let (key, value) = item?;
@@ -472,7 +579,7 @@ impl Projections {
     fn size_at_end_of(&self, date: Date) -> Result<u64, QueryError> {
         let end = Key::new(keys::DAY_END).date(date).into_bytes();
         let start = vec![keys::DAY_END];
-        match self.tree.range(start..=end).next_back() {
+        match self.tree()?.range(start..=end).next_back() {
             Some(item) => Ok(read_u64(Some(&item?.1))),
             None => Ok(0),
         }
@@ -484,7 +591,7 @@ impl Projections {
             return Ok(None);
         }
         let start = Key::new(keys::END_DAY).seq(size).into_bytes();
-        let Some(item) = self.tree.range(start..).next() else {
+        let Some(item) = self.tree()?.range(start..).next() else {
             return Ok(None);
         };
         let (key, value) = item?;

@@ -862,3 +862,40 @@ fn report_facts_gather_the_scope_within_the_size_and_stop_at_the_limit() {
         Err(QueryError::AsOfBeyondLog { .. })
     ));
 }
+
+/// The engine reopened every few entries while the log is followed (as every 131,072 in
+/// service, so that a restart reads back only the tail): the bytes are those of a rebuild,
+/// queries answered throughout, and the count of refreshes follows the interval.
+#[test]
+fn reopening_the_engine_while_following_changes_nothing_readers_see() {
+    let world = world();
+    let reference = world.projections.dump().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let projections = Projections::open(dir.path()).unwrap();
+    projections.refresh_engine_every(5);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut answered = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let point = projections.resolve(AsOf::LATEST, today()).unwrap();
+                projections.overall_scorecard(&point, 5).unwrap();
+                answered += 1;
+            }
+            answered
+        });
+        let applied = projections
+            .catch_up_to(&world.store, world.scenario.size, 2)
+            .unwrap();
+        assert_eq!(applied, world.scenario.size);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0, "queries were answered");
+    });
+    // Batches of 2 against an interval of 5: a refresh every 6 entries.
+    assert_eq!(projections.engine_refreshes(), world.scenario.size / 6);
+    assert_same(&projections.dump().unwrap(), &reference);
+    drop(projections);
+    let reopened = Projections::open(dir.path()).unwrap();
+    assert_eq!(reopened.applied(), world.scenario.size);
+    assert_same(&reopened.dump().unwrap(), &reference);
+}

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 impl Projections {
     /// An actor as registered by `point`.
     pub fn actor(&self, id: &str, point: &ResolvedAsOf) -> Result<Option<Actor>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         self.actor_view(id, point)
     }
 
@@ -40,11 +40,11 @@ impl Projections {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<ActorPage, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let prefix = vec![keys::ACTOR];
         let mut items = vec![];
         let mut next_cursor = None;
-        for id in self.ids_under(prefix, cursor) {
+        for id in self.ids_under(prefix, cursor)? {
             let id = id?;
             let Some(actor) = self.actor_view(&id, point)? else {
                 continue;
@@ -83,7 +83,7 @@ impl Projections {
         point: &ResolvedAsOf,
         list_limit: usize,
     ) -> Result<Option<Scorecard>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let Some(actor) = self.actor_view(id, point)? else {
             return Ok(None);
         };
@@ -101,7 +101,7 @@ impl Projections {
         point: &ResolvedAsOf,
         list_limit: usize,
     ) -> Result<Option<Scorecard>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         if !self.theme_exists(theme, point)? {
             return Ok(None);
         }
@@ -116,7 +116,7 @@ impl Projections {
         point: &ResolvedAsOf,
         list_limit: usize,
     ) -> Result<Scorecard, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         self.scorecard(&Group::All, Scope::All, point, list_limit)
     }
 
@@ -126,7 +126,7 @@ impl Projections {
         point: &ResolvedAsOf,
     ) -> Result<bool, QueryError> {
         let prefix = Key::new(keys::THEME).part(theme).into_bytes();
-        for id in self.ids_under(prefix, None) {
+        for id in self.ids_under(prefix, None)? {
             if point.latest || self.state_at(&id?, point)?.is_some() {
                 return Ok(true);
             }
@@ -214,7 +214,7 @@ impl Projections {
             .part(&group.key())
             .date(date)
             .into_bytes();
-        self.tree
+        self.tree()?
             .range(prefix..end)
             .take(limit)
             .map(|item| {
@@ -226,7 +226,7 @@ impl Projections {
 
     fn latest_moved(&self, group: &Group, limit: usize) -> Result<Vec<ListEntry>, QueryError> {
         let prefix = Key::new(keys::MOVED).part(&group.key()).into_bytes();
-        self.tree
+        self.tree()?
             .scan_prefix(prefix)
             .take(limit)
             .map(|item| {

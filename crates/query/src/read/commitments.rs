@@ -25,7 +25,7 @@ impl Projections {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<CommitmentPage, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let Some(prefix) = self.candidates(point, filter)? else {
             return Ok(CommitmentPage {
                 as_of: point.info(),
@@ -35,7 +35,7 @@ impl Projections {
         };
         let mut items: Vec<CommitmentSummary> = vec![];
         let mut next_cursor = None;
-        for id in self.ids_under(prefix, cursor) {
+        for id in self.ids_under(prefix, cursor)? {
             let Some(record) = self.record_at(&id?, point)? else {
                 continue;
             };
@@ -66,7 +66,7 @@ impl Projections {
             let mut rarest: Option<(u64, &String)> = None;
             for word in &filter.words {
                 let count_key = Key::new(keys::WORD_COUNT).last(word).into_bytes();
-                let count = read_u64(self.tree.get(&count_key)?.as_deref());
+                let count = read_u64(self.tree()?.get(&count_key)?.as_deref());
                 if count == 0 {
                     return Ok(None);
                 }
@@ -109,7 +109,7 @@ impl Projections {
         id: &str,
         point: &ResolvedAsOf,
     ) -> Result<Option<CommitmentDetail>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let facts = self.facts(id)?;
         let corrupt_fact = |problem| QueryError::Corrupt {
             key: id.to_owned(),
@@ -128,7 +128,7 @@ impl Projections {
         id: &str,
         point: &ResolvedAsOf,
     ) -> Result<Option<CommitmentHistory>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let facts = self.facts(id)?;
         let made = state::fold(&facts, point.cut()).map_err(|problem| QueryError::Corrupt {
             key: id.to_owned(),

@@ -23,7 +23,7 @@ impl Projections {
         point: &ResolvedAsOf,
         limit: usize,
     ) -> Result<Option<Feed>, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let (group, scope_view, name) = match scope {
             FeedScope::Actor(id) => {
                 let Some(actor) = self.actor_view(id, point)? else {
@@ -77,7 +77,7 @@ impl Projections {
             .into_bytes();
         let mut entries = vec![];
         let mut retractions: HashMap<String, HashMap<String, RetractedBy>> = HashMap::new();
-        for item in self.tree.range(prefix.clone()..end).rev() {
+        for item in self.tree()?.range(prefix.clone()..end).rev() {
             if entries.len() == limit {
                 break;
             }
@@ -125,7 +125,7 @@ impl Projections {
                 .date(point.date)
                 .into_bytes();
             let mut records = vec![];
-            for item in self.tree.range(prefix.clone()..end).rev().take(limit) {
+            for item in self.tree()?.range(prefix.clone()..end).rev().take(limit) {
                 let (key, _) = item?;
                 let id = keys::last_component(&key, prefix.len() + 4)
                     .ok_or_else(|| corrupt(&key)("id is not text".into()))?;

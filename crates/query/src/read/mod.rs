@@ -22,20 +22,19 @@ use crate::actor::ActorRecord;
 use crate::apply::{aggregate_key, corrupt};
 use crate::fact::{self, Fact};
 use crate::keys::{self, Key};
+use crate::projections::TreeRef;
 use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::{Aggregate, CommitmentRecord, Group};
 use crate::state::{self, CommitmentState};
 use covenant_core::SchemaName;
 use covenant_core::event::Date;
-use std::sync::RwLockReadGuard;
-
-type Guard<'a> = RwLockReadGuard<'a, ()>;
 
 impl Projections {
-    pub(crate) fn read_gate(&self) -> Guard<'_> {
-        self.gate
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Hold the engine shared for a whole query: no batch lands and no refresh reopens the
+    /// engine until it is dropped, so a query reads one state throughout. The reads inside
+    /// take the engine again (`tree`), which never waits while this is held.
+    pub(crate) fn read_gate(&self) -> Result<TreeRef<'_>, QueryError> {
+        self.tree()
     }
 
     fn decode_at<T: for<'de> serde::Deserialize<'de>>(
@@ -43,7 +42,7 @@ impl Projections {
         key: &[u8],
         what: &str,
     ) -> Result<Option<T>, QueryError> {
-        self.tree
+        self.tree()?
             .get(key)?
             .map(|bytes| fact::decode(&bytes, what).map_err(corrupt(key)))
             .transpose()
@@ -58,7 +57,7 @@ impl Projections {
 
     pub(crate) fn facts(&self, id: &str) -> Result<Vec<Fact>, QueryError> {
         let prefix = Key::new(keys::FACT).part(id).into_bytes();
-        self.tree
+        self.tree()?
             .scan_prefix(&prefix)
             .map(|item| {
                 let (key, value) = item?;
@@ -106,7 +105,7 @@ impl Projections {
         &'a self,
         prefix: Vec<u8>,
         cursor: Option<&str>,
-    ) -> impl Iterator<Item = Result<String, QueryError>> + 'a {
+    ) -> Result<impl Iterator<Item = Result<String, QueryError>> + 'a, QueryError> {
         let start = match cursor {
             Some(after) => {
                 let mut key = prefix.clone();
@@ -117,7 +116,8 @@ impl Projections {
             None => prefix.clone(),
         };
         let prefix_len = prefix.len();
-        self.tree
+        Ok(self
+            .tree()?
             .range(start..)
             .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
             .map(move |item| {
@@ -125,7 +125,7 @@ impl Projections {
                 keys::last_component(&key, prefix_len)
                     .map(str::to_owned)
                     .ok_or_else(|| corrupt(&key)("id is not text".into()))
-            })
+            }))
     }
 
     /// Records of a group's commitments at an earlier point, by folding every candidate.
@@ -140,7 +140,7 @@ impl Projections {
             Group::Theme(theme) => Key::new(keys::THEME).part(theme).into_bytes(),
         };
         let mut records = vec![];
-        for id in self.ids_under(prefix, None) {
+        for id in self.ids_under(prefix, None)? {
             let Some(record) = self.record_at(&id?, point)? else {
                 continue;
             };

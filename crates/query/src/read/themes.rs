@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 impl Projections {
     /// Every theme in use: the seed values first, in their order, then free tags A to Z.
     pub fn themes(&self, point: &ResolvedAsOf) -> Result<ThemeList, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let aggregates: BTreeMap<String, Aggregate> = if point.latest {
             let prefix = Key::new(keys::AGGREGATE).last("t:").into_bytes();
             let mut found = BTreeMap::new();
-            for item in self.tree.scan_prefix(&prefix) {
+            for item in self.tree()?.scan_prefix(&prefix) {
                 let (key, value) = item?;
                 let theme = keys::last_component(&key, prefix.len())
                     .ok_or_else(|| corrupt(&key)("theme is not text".into()))?;
@@ -69,11 +69,11 @@ impl Projections {
         point: &ResolvedAsOf,
         rules: &LeagueRules,
     ) -> Result<LeagueTable, QueryError> {
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let aggregates: BTreeMap<String, Aggregate> = if point.latest {
             let prefix = Key::new(keys::AGGREGATE).last("a:").into_bytes();
             let mut found = BTreeMap::new();
-            for item in self.tree.scan_prefix(&prefix) {
+            for item in self.tree()?.scan_prefix(&prefix) {
                 let (key, value) = item?;
                 let actor = keys::last_component(&key, prefix.len())
                     .ok_or_else(|| corrupt(&key)("actor is not text".into()))?;

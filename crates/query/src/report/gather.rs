@@ -24,14 +24,14 @@ impl Projections {
             });
         }
         let (_, previous_end) = super::year_bounds(request.year - 1)?;
-        let _gate = self.read_gate();
+        let _gate = self.read_gate()?;
         let prefix = match &request.scope {
             ReportScope::Actor { actor } => Key::new(keys::EVER_OWNED).part(&actor.id).into_bytes(),
             ReportScope::Government => Key::new(keys::RECORD).into_bytes(),
         };
         let mut commitments = CommitmentFacts::new();
         let mut gathered = 0;
-        for id in self.ids_under(prefix, None) {
+        for id in self.ids_under(prefix, None)? {
             let id = id?;
             let mut facts = self.facts(&id)?;
             facts.retain(|fact| fact.seq < request.size);
