@@ -34,7 +34,7 @@ use covenant_ledger::{
     Ingest, Ledger, LedgerMetrics, LedgerOptions, RunningLedger, StreamSettings,
 };
 use covenant_query::{Follower, Projections};
-use covenant_store::{LogStore, SledStore};
+use covenant_store::{LogReader, LogStore, SledStore};
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -195,6 +195,15 @@ async fn run(events: usize, measuring: bool) {
         events,
     )
     .await;
+    // Refreshes reopen each engine so that a restart reads back only the tail; the readers
+    // (and, for the store, the writer) wait while one runs.
+    let refreshes = serde_json::json!({
+        "store": store.engine_refreshes(),
+        "store_longest_ms": store.longest_refresh().as_millis() as u64,
+        "projections": projections.engine_refreshes(),
+        "projections_longest_ms": projections.longest_refresh().as_millis() as u64,
+    });
+    println!("engine refreshes: {refreshes}");
     // The router holds the store too; the restarts need it closed.
     http.abort();
     let _ = http.await;
@@ -232,6 +241,7 @@ async fn run(events: usize, measuring: bool) {
         "projections_complete_s": (projected_s * 10.0).round() / 10.0,
         "ledger_entries_per_s": (total as f64 / log_s).round(),
         "projection_entries_per_s": (total as f64 / projected_s).round(),
+        "engine_refreshes": refreshes,
         "broker_sync_interval": broker_sync,
         "disk_log_bytes": log_bytes,
         "disk_projection_bytes": projection_bytes,
@@ -257,7 +267,7 @@ async fn run(events: usize, measuring: bool) {
 /// A replica as `covenant serve` runs one over a data directory: the ledger reading the stream
 /// into the log store, the projections' follower, and the state the HTTP routes answer from.
 struct Replica {
-    store: Arc<dyn LogStore>,
+    store: Arc<SledStore>,
     projections: Arc<Projections>,
     state: AppState,
     ingest: Ingest,
@@ -278,8 +288,7 @@ struct Opened {
 impl Replica {
     async fn start(dir: &std::path::Path, world: &World, client: async_nats::Client) -> Self {
         let started = Instant::now();
-        let store: Arc<dyn LogStore> =
-            Arc::new(SledStore::create_or_open(dir.join("log")).expect("open the store"));
+        let store = Arc::new(SledStore::create_or_open(dir.join("log")).expect("open the store"));
         let store_s = started.elapsed().as_secs_f64();
         let ledger = Ledger::open(
             store.clone(),

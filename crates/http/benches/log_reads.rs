@@ -56,11 +56,12 @@ fn main() {
         ("reopened as it grows", &filled),
     ] {
         println!(
-            "{entries} entries appended in {:.0} s ({:.0} entries/s, batches of {BATCH}), the engine {name} ({} times); \
+            "{entries} entries appended in {:.0} s ({:.0} entries/s, batches of {BATCH}), the engine {name} ({} times, the longest {:.2} s); \
              reopened with the page cache dropped ({} of {} MiB cached before, {} after) in {:.2} s: the engine {:.2} s, the event index {:.2} s",
             run.fill_s,
             entries as f64 / run.fill_s,
             run.refreshes,
+            run.longest_refresh_s,
             run.eviction.cached_before >> 20,
             run.eviction.file_bytes >> 20,
             run.eviction.cached_after >> 20,
@@ -156,6 +157,7 @@ fn main() {
             "entries": size,
             "fill_entries_per_s": (entries as f64 / filled.fill_s).round(),
             "engine_refreshes": filled.refreshes,
+            "engine_refresh_longest_s": round3(filled.longest_refresh_s),
             "reopen_cold": filled.cold.json(&filled.eviction),
             "unrefreshed_fill_entries_per_s": (entries as f64 / unrefreshed.fill_s).round(),
             "unrefreshed_reopen_cold": unrefreshed.cold.json(&unrefreshed.eviction),
@@ -191,6 +193,7 @@ fn round3(value: f64) -> f64 {
 struct Filled {
     fill_s: f64,
     refreshes: u64,
+    longest_refresh_s: f64,
     eviction: covenant_testkit::bench::Eviction,
     cold: Reopen,
 }
@@ -226,6 +229,7 @@ impl Filled {
         fill(&store, entries);
         let fill_s = started.elapsed().as_secs_f64();
         let refreshes = store.engine_refreshes();
+        let longest_refresh_s = store.longest_refresh().as_secs_f64();
         let head = store.head();
         store
             .put_checkpoint(head.size, &signer.sign(head.size, head.root))
@@ -244,6 +248,7 @@ impl Filled {
         Self {
             fill_s,
             refreshes,
+            longest_refresh_s,
             eviction,
             cold,
         }

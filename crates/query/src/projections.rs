@@ -8,6 +8,9 @@
 //!   from entry 0 and writes exactly the same bytes as following it incrementally (`apply`);
 //! - a restart replays nothing already applied: the count of entries applied is stored in the
 //!   same atomic sled batch as what they changed;
+//! - a restart reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes: the follower
+//!   reopens the engine that often, because sled records where its data lies only when it
+//!   opens;
 //! - a retracted event stops counting but never disappears: it stays in the history, marked
 //!   with the retraction that removed it.
 //!
@@ -55,7 +58,7 @@ pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
 /// from that snapshot, so without reopening, the first restart after a long run reads back
 /// everything the run wrote (88 s for ten million entries' 29 GB with the page cache cold).
 /// A refresh holds the readers out for as long as an open of that tail takes.
-pub const REFRESH_EVERY_ENTRIES: u64 = 131_072;
+pub const REFRESH_EVERY_ENTRIES: u64 = 65_536;
 
 /// The promised-versus-done projections of one log, persisted in their own sled database.
 pub struct Projections {
@@ -74,6 +77,8 @@ pub struct Projections {
     refresh_every: AtomicU64,
     /// Refreshes since open.
     engine_refreshes: AtomicU64,
+    /// The longest a refresh has held the readers out since open, in nanoseconds.
+    longest_refresh_ns: AtomicU64,
     /// Keys written or removed by catch-ups since open (each key once per batch).
     engine_writes: AtomicU64,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
@@ -288,6 +293,7 @@ impl Projections {
             engine_opened_at: AtomicU64::new(applied),
             refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
             engine_refreshes: AtomicU64::new(0),
+            longest_refresh_ns: AtomicU64::new(0),
             engine_writes: AtomicU64::new(0),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
@@ -422,6 +428,12 @@ impl Projections {
         self.engine_refreshes.load(Ordering::Relaxed)
     }
 
+    /// The longest a refresh held the readers out since open (also counted in
+    /// [`Projections::longest_gate_hold`]).
+    pub fn longest_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.longest_refresh_ns.load(Ordering::Relaxed))
+    }
+
     /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries have been applied since it was
     /// last opened, so that it writes its page-table snapshot and a restart reads back at most
     /// that many entries' writes. Called by the writer between batches, so no batch holds the
@@ -443,6 +455,7 @@ impl Projections {
         let reopened = Engine::open(&self.dir);
         let held = u64::try_from(held_from.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
+        self.longest_refresh_ns.fetch_max(held, Ordering::Relaxed);
         match reopened {
             Ok(engine) => {
                 *slot = Ok(engine);

@@ -863,7 +863,7 @@ fn report_facts_gather_the_scope_within_the_size_and_stop_at_the_limit() {
     ));
 }
 
-/// The engine reopened every few entries while the log is followed (as every 131,072 in
+/// The engine reopened every few entries while the log is followed (as every 65,536 in
 /// service, so that a restart reads back only the tail): the bytes are those of a rebuild,
 /// queries answered throughout, and the count of refreshes follows the interval.
 #[test]

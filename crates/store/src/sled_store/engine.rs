@@ -64,6 +64,11 @@ impl SledStore {
         self.engine_refreshes.load(Ordering::Relaxed)
     }
 
+    /// The longest a refresh has held the writer and the readers since the store was opened.
+    pub fn longest_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.longest_refresh_ns.load(Ordering::Relaxed))
+    }
+
     /// After a durable append: reopen the engine if [`REFRESH_EVERY_ENTRIES`] or more entries
     /// have been appended since it was last opened.
     pub(super) fn refresh_engine_if_due(
@@ -85,6 +90,7 @@ impl SledStore {
         self.finish_warming();
         let expected = self.current_meta();
         let mut slot = self.engine.write();
+        let held_from = std::time::Instant::now();
         let reopened = self.write_durably(writer, |syncer| {
             if let Ok(engine) = &*slot {
                 // Door refusals are written without a flush of their own.
@@ -101,6 +107,8 @@ impl SledStore {
             syncer.sync()?;
             Ok(Engine { db, trees })
         });
+        let held = u64::try_from(held_from.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.longest_refresh_ns.fetch_max(held, Ordering::Relaxed);
         match reopened {
             Ok(engine) => {
                 *slot = Ok(engine);

@@ -8,7 +8,9 @@
 //! An open runs `open` (directory, format, engine), then `head_check`, `close` (the record a
 //! clean close left) and `recovery` (the event index); `open` lists the steps. An append runs
 //! `batch` (everything that can refuse it, built in memory), then `commit` (transaction, flush,
-//! fsync), then moves the index and the head (`write`).
+//! fsync), then moves the index and the head (`write`); every
+//! [`REFRESH_EVERY_ENTRIES`] entries it then reopens the engine (`engine`), so that no open
+//! replays more of sled's log than that.
 //!
 //! # Guarantees
 //!
@@ -124,6 +126,8 @@ pub struct SledStore {
     refresh_every: AtomicU64,
     /// Refreshes since the store was opened.
     engine_refreshes: AtomicU64,
+    /// The longest a refresh has held the writer and the readers, in nanoseconds.
+    longest_refresh_ns: AtomicU64,
     /// The head and counters as of the last durable batch.
     meta: RwLock<Meta>,
     /// Serialises writers; holds what a write needs beyond the trees.

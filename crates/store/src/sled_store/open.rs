@@ -17,8 +17,9 @@
 //!    (sled issues 1527 and 1533). The log the snapshot summarises is still there, so the
 //!    store deletes such files and sled falls back to the previous snapshot and a longer
 //!    replay.
-//! 3. **sled recovers its log.** It loads its snapshot and replays the log after it, checking
-//!    the CRC of every message; it stops at the first message that is torn or belongs to a
+//! 3. **sled recovers its log.** It loads its snapshot and replays the log after it (at most
+//!    the last `REFRESH_EVERY_ENTRIES` entries' writes, since the running store reopens the
+//!    engine that often: `engine`), checking the CRC of every message; it stops at the first message that is torn or belongs to a
 //!    batch whose seal never reached the disk. A half-written batch is therefore absent as a
 //!    whole.
 //! 4. **The head record is read** (it was written in the same transaction as its batch) and
@@ -180,6 +181,7 @@ impl SledStore {
             engine_opened_at: AtomicU64::new(size),
             refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
             engine_refreshes: AtomicU64::new(0),
+            longest_refresh_ns: AtomicU64::new(0),
             meta: RwLock::new(meta),
             writer: Mutex::new(Writer {
                 syncer,
