@@ -8,9 +8,9 @@
 //!   from entry 0 and writes exactly the same bytes as following it incrementally (`apply`);
 //! - a restart replays nothing already applied: the count of entries applied is stored in the
 //!   same atomic sled batch as what they changed;
-//! - a restart reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes: the follower
-//!   reopens the engine that often, because sled records where its data lies only when it
-//!   opens;
+//! - a restart reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes, or an eighth of
+//!   all if more: the follower reopens the engine that often, because sled records where its
+//!   data lies only when it opens;
 //! - a retracted event stops counting but never disappears: it stays in the history, marked
 //!   with the retraction that removed it.
 //!
@@ -52,13 +52,25 @@ const FORMAT: &str = "covenant-query 4";
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
 
-/// Entries applied between two reopenings of the engine: the most a restart reads back.
+/// Entries applied between two reopenings of the engine, at least: the most a restart reads
+/// back, until the projections hold [`REFRESH_TAIL_FRACTION`] times as many.
 ///
 /// sled 0.34 writes its page-table snapshot only while it opens, and an open replays its log
 /// from that snapshot, so without reopening, the first restart after a long run reads back
 /// everything the run wrote (88 s for ten million entries' 29 GB with the page cache cold).
-/// A refresh holds the readers out for as long as an open of that tail takes.
+/// A refresh holds the readers out for as long as closing and opening take, and that grows
+/// with the whole database (its page table), not only the tail: 0.8 s at a million entries.
 pub const REFRESH_EVERY_ENTRIES: u64 = 65_536;
+
+/// Past [`REFRESH_EVERY_ENTRIES`] times this, the interval grows with what is applied (an
+/// eighth of it), so that refreshes, each costing more as the database grows, stay a small
+/// share of the time, and a restart reads back at most an eighth of the projections' writes.
+pub const REFRESH_TAIL_FRACTION: u64 = 8;
+
+/// Entries between refreshes once `applied` are: `every`, or an eighth of those applied.
+fn refresh_interval(applied: u64, every: u64) -> u64 {
+    every.max(applied / REFRESH_TAIL_FRACTION)
+}
 
 /// The promised-versus-done projections of one log, persisted in their own sled database.
 pub struct Projections {
@@ -434,14 +446,15 @@ impl Projections {
         std::time::Duration::from_nanos(self.longest_refresh_ns.load(Ordering::Relaxed))
     }
 
-    /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries have been applied since it was
-    /// last opened, so that it writes its page-table snapshot and a restart reads back at most
-    /// that many entries' writes. Called by the writer between batches, so no batch holds the
+    /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries, or an eighth of those applied if
+    /// more, have been applied since it was last opened, so that it writes its page-table
+    /// snapshot and a restart reads back at most that many entries' writes. Called by the writer between batches, so no batch holds the
     /// tree; readers wait (the time counts as a gate hold).
     /// An engine that a refresh failed to reopen is tried again here.
     fn refresh_engine_if_due(&self, applied: u64) -> Result<(), QueryError> {
         let opened_at = self.engine_opened_at.load(Ordering::Relaxed);
-        let due = applied.saturating_sub(opened_at) >= self.refresh_every.load(Ordering::Relaxed);
+        let interval = refresh_interval(applied, self.refresh_every.load(Ordering::Relaxed));
+        let due = applied.saturating_sub(opened_at) >= interval;
         if !due && self.engine.read().is_ok() {
             return Ok(());
         }
@@ -612,5 +625,22 @@ impl Projections {
             return Ok(None);
         }
         Ok(keys::read_date(&value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refresh_interval_is_fixed_until_an_eighth_of_the_applied_is_more() {
+        assert_eq!(refresh_interval(0, REFRESH_EVERY_ENTRIES), 65_536);
+        assert_eq!(refresh_interval(524_288, REFRESH_EVERY_ENTRIES), 65_536);
+        assert_eq!(refresh_interval(524_296, REFRESH_EVERY_ENTRIES), 65_537);
+        assert_eq!(
+            refresh_interval(10_000_000, REFRESH_EVERY_ENTRIES),
+            1_250_000
+        );
+        assert_eq!(refresh_interval(16, 5), 5);
     }
 }
