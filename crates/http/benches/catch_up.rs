@@ -198,10 +198,10 @@ async fn run(events: usize, measuring: bool) {
     // Refreshes reopen each engine so that a restart reads back only the tail; the readers
     // (and, for the store, the writer) wait while one runs.
     let refreshes = serde_json::json!({
-        "store": store.engine_refreshes(),
-        "store_longest_ms": store.longest_refresh().as_millis() as u64,
-        "projections": projections.engine_refreshes(),
-        "projections_longest_ms": projections.longest_refresh().as_millis() as u64,
+        "store": store.refreshes().count(),
+        "store_longest_ms": store.refreshes().longest().as_millis() as u64,
+        "projections": projections.refreshes().count(),
+        "projections_longest_ms": projections.refreshes().longest().as_millis() as u64,
     });
     println!("engine refreshes: {refreshes}");
     // The router holds the store too; the restarts need it closed.

@@ -224,12 +224,12 @@ impl Filled {
     /// time opening it again.
     fn new(dir: &std::path::Path, entries: u64, signer: &LogSigner, refresh_every: u64) -> Self {
         let store = SledStore::create_or_open(dir).expect("store");
-        store.refresh_engine_every(refresh_every);
+        store.refreshes().set_every(refresh_every);
         let started = Instant::now();
         fill(&store, entries);
         let fill_s = started.elapsed().as_secs_f64();
-        let refreshes = store.engine_refreshes();
-        let longest_refresh_s = store.longest_refresh().as_secs_f64();
+        let refreshes = store.refreshes().count();
+        let longest_refresh_s = store.refreshes().longest().as_secs_f64();
         let head = store.head();
         store
             .put_checkpoint(head.size, &signer.sign(head.size, head.root))

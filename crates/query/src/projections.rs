@@ -40,7 +40,7 @@ use crate::apply::{BatchWriter, FactCache, read_u64};
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
-use covenant_store::LogReader;
+use covenant_store::{LogReader, Refreshes};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -83,14 +83,8 @@ pub struct Projections {
     applied: AtomicU64,
     /// One writer at a time; it alone uses the cache of recently touched commitments.
     writer: Mutex<FactCache>,
-    /// The applied count when the engine was last opened.
-    engine_opened_at: AtomicU64,
-    /// Entries between refreshes ([`REFRESH_EVERY_ENTRIES`] unless a test sets it).
-    refresh_every: AtomicU64,
-    /// Refreshes since open.
-    engine_refreshes: AtomicU64,
-    /// The longest a refresh has held the readers out since open, in nanoseconds.
-    longest_refresh_ns: AtomicU64,
+    /// When the engine is next reopened, and what reopening it has cost.
+    refreshes: Refreshes,
     /// Keys written or removed by catch-ups since open (each key once per batch).
     engine_writes: AtomicU64,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
@@ -302,10 +296,7 @@ impl Projections {
             dir,
             applied: AtomicU64::new(applied),
             writer: Mutex::new(FactCache::default()),
-            engine_opened_at: AtomicU64::new(applied),
-            refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
-            engine_refreshes: AtomicU64::new(0),
-            longest_refresh_ns: AtomicU64::new(0),
+            refreshes: Refreshes::new(REFRESH_EVERY_ENTRIES, applied),
             engine_writes: AtomicU64::new(0),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
@@ -428,22 +419,12 @@ impl Projections {
         })
     }
 
-    /// Reopen the engine every `entries` applied entries instead of [`REFRESH_EVERY_ENTRIES`]
-    /// (tests, to see refreshes without applying that many).
-    #[doc(hidden)]
-    pub fn refresh_engine_every(&self, entries: u64) {
-        self.refresh_every.store(entries.max(1), Ordering::Relaxed);
-    }
-
-    /// How many times the engine has been reopened since open.
-    pub fn engine_refreshes(&self) -> u64 {
-        self.engine_refreshes.load(Ordering::Relaxed)
-    }
-
-    /// The longest a refresh held the readers out since open (also counted in
-    /// [`Projections::longest_gate_hold`]).
-    pub fn longest_refresh(&self) -> std::time::Duration {
-        std::time::Duration::from_nanos(self.longest_refresh_ns.load(Ordering::Relaxed))
+    /// When the engine is next reopened (every [`REFRESH_EVERY_ENTRIES`] unless set otherwise,
+    /// growing past it as [`REFRESH_TAIL_FRACTION`] says), how many reopenings there have
+    /// been since open, and the longest (which held the readers out that long, and counts in
+    /// [`Projections::longest_gate_hold`] too).
+    pub fn refreshes(&self) -> &Refreshes {
+        &self.refreshes
     }
 
     /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries, or an eighth of those applied if
@@ -452,9 +433,8 @@ impl Projections {
     /// tree; readers wait (the time counts as a gate hold).
     /// An engine that a refresh failed to reopen is tried again here.
     fn refresh_engine_if_due(&self, applied: u64) -> Result<(), QueryError> {
-        let opened_at = self.engine_opened_at.load(Ordering::Relaxed);
-        let interval = refresh_interval(applied, self.refresh_every.load(Ordering::Relaxed));
-        let due = applied.saturating_sub(opened_at) >= interval;
+        let interval = refresh_interval(applied, self.refreshes.every());
+        let due = self.refreshes.is_due(applied, interval);
         if !due && self.engine.read().is_ok() {
             return Ok(());
         }
@@ -466,14 +446,15 @@ impl Projections {
         // The old engine must be gone before the new one can lock the directory.
         *slot = Err("the engine is being reopened".to_owned());
         let reopened = Engine::open(&self.dir);
-        let held = u64::try_from(held_from.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
-        self.longest_refresh_ns.fetch_max(held, Ordering::Relaxed);
+        let held = held_from.elapsed();
+        let held_ns = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
+        self.longest_gate_hold_ns
+            .fetch_max(held_ns, Ordering::Relaxed);
+        self.refreshes
+            .record(held, reopened.is_ok().then_some(applied));
         match reopened {
             Ok(engine) => {
                 *slot = Ok(engine);
-                self.engine_opened_at.store(applied, Ordering::Relaxed);
-                self.engine_refreshes.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             Err(error) => {
@@ -541,7 +522,7 @@ impl Projections {
         engine.tree.clear()?;
         engine.tree.insert(keys::format(), FORMAT.as_bytes())?;
         self.set_applied(0);
-        self.engine_opened_at.store(0, Ordering::Relaxed);
+        self.refreshes.opened(0);
         engine.db.flush()?;
         Ok(())
     }

@@ -872,7 +872,7 @@ fn reopening_the_engine_while_following_changes_nothing_readers_see() {
     let reference = world.projections.dump().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let projections = Projections::open(dir.path()).unwrap();
-    projections.refresh_engine_every(5);
+    projections.refreshes().set_every(5);
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
@@ -892,7 +892,9 @@ fn reopening_the_engine_while_following_changes_nothing_readers_see() {
         assert!(reader.join().unwrap() > 0, "queries were answered");
     });
     // Batches of 2 against an interval of 5: a refresh every 6 entries.
-    assert_eq!(projections.engine_refreshes(), world.scenario.size / 6);
+    assert_eq!(projections.refreshes().count(), world.scenario.size / 6);
+    assert!(projections.refreshes().longest() > std::time::Duration::ZERO);
+    assert!(projections.longest_gate_hold() >= projections.refreshes().longest());
     assert_same(&projections.dump().unwrap(), &reference);
     drop(projections);
     let reopened = Projections::open(dir.path()).unwrap();

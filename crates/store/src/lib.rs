@@ -19,12 +19,14 @@ pub mod derive;
 mod durable;
 mod event_index;
 mod layout;
+mod refresh;
 mod sled_store;
 mod snapshot;
 mod upgrade;
 mod upper_hashes;
 
 pub use durable::{open_sled, reclaim_after_batch};
+pub use refresh::Refreshes;
 pub use sled_store::{REFRESH_EVERY_ENTRIES, Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 

@@ -188,23 +188,13 @@ mod tests {
 #[cfg(test)]
 mod store_tests {
     use super::*;
+    use crate::LogReader;
     use crate::sled_store::SledStore;
-    use crate::sled_store::fixture::new_entry;
-    use crate::{Batch, LogReader, LogStore};
+    use crate::sled_store::fixture::append_entries;
 
     fn store_of(dir: &std::path::Path, size: u64) -> SledStore {
         let store = SledStore::create_or_open(dir).unwrap();
-        for first in (0..size).step_by(1_000) {
-            let entries = (first..size.min(first + 1_000))
-                .map(|n| new_entry(&format!("e-{n}"), n))
-                .collect();
-            store
-                .append(Batch {
-                    entries,
-                    ..Batch::default()
-                })
-                .unwrap();
-        }
+        append_entries(&store, 0..size);
         store
     }
 

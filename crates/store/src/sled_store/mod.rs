@@ -120,14 +120,8 @@ pub struct SledStore {
     dir: PathBuf,
     /// The engine and its trees; a refresh swaps them for a freshly opened pair (`engine`).
     engine: engine::EngineSlot,
-    /// The log's size when the engine was last opened.
-    engine_opened_at: AtomicU64,
-    /// Entries between refreshes (`engine::REFRESH_EVERY_ENTRIES` unless a test sets it).
-    refresh_every: AtomicU64,
-    /// Refreshes since the store was opened.
-    engine_refreshes: AtomicU64,
-    /// The longest a refresh has held the writer and the readers, in nanoseconds.
-    longest_refresh_ns: AtomicU64,
+    /// When the engine is next reopened, and what reopening it has cost (`engine`).
+    refreshes: crate::Refreshes,
     /// The head and counters as of the last durable batch.
     meta: RwLock<Meta>,
     /// Serialises writers; holds what a write needs beyond the trees.
@@ -272,6 +266,22 @@ pub(crate) mod fixture {
     use crate::NewEntry;
     use covenant_core::proto;
     use prost::Message;
+
+    /// Append entries `e-{n}` stored at `n` ns for each `n` in `range`, in batches of 1,000.
+    pub(crate) fn append_entries(store: &crate::SledStore, range: std::ops::Range<u64>) {
+        use crate::LogStore;
+        for first in range.clone().step_by(1_000) {
+            let entries = (first..range.end.min(first + 1_000))
+                .map(|n| new_entry(&format!("e-{n}"), n))
+                .collect();
+            store
+                .append(crate::Batch {
+                    entries,
+                    ..crate::Batch::default()
+                })
+                .unwrap();
+        }
+    }
 
     pub(crate) fn new_entry(event_id: &str, stored_at_ns: u64) -> NewEntry {
         let envelope = proto::Envelope {

@@ -178,10 +178,7 @@ impl SledStore {
         let mut store = Self {
             dir: dir.to_owned(),
             engine: parking_lot::RwLock::new(Ok(Engine { db, trees })),
-            engine_opened_at: AtomicU64::new(size),
-            refresh_every: AtomicU64::new(REFRESH_EVERY_ENTRIES),
-            engine_refreshes: AtomicU64::new(0),
-            longest_refresh_ns: AtomicU64::new(0),
+            refreshes: crate::Refreshes::new(REFRESH_EVERY_ENTRIES, size),
             meta: RwLock::new(meta),
             writer: Mutex::new(Writer {
                 syncer,
