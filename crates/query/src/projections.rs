@@ -429,9 +429,9 @@ impl Projections {
 
     /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries, or an eighth of those applied if
     /// more, have been applied since it was last opened, so that it writes its page-table
-    /// snapshot and a restart reads back at most that many entries' writes. Called by the writer between batches, so no batch holds the
-    /// tree; readers wait (the time counts as a gate hold).
-    /// An engine that a refresh failed to reopen is tried again here.
+    /// snapshot and a restart reads back at most that many entries' writes. The writer calls
+    /// it between batches, holding no handle on the tree; readers wait (the time counts as a
+    /// gate hold). An engine that a refresh failed to reopen is tried again here.
     fn refresh_engine_if_due(&self, applied: u64) -> Result<(), QueryError> {
         let interval = refresh_interval(applied, self.refreshes.every());
         let due = self.refreshes.is_due(applied, interval);
