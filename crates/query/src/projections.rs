@@ -8,9 +8,10 @@
 //!   from entry 0 and writes exactly the same bytes as following it incrementally (`apply`);
 //! - a restart replays nothing already applied: the count of entries applied is stored in the
 //!   same atomic sled batch as what they changed;
-//! - a restart reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes, or an eighth of
-//!   all if more: the follower reopens the engine that often, because sled records where its
-//!   data lies only when it opens;
+//! - a restart after a catch-up reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes,
+//!   or an eighth of all if more: the follower reopens the engine that often while it works
+//!   through a backlog, because sled records where its data lies only when it opens (a
+//!   replica following the log live does not, see [`REFRESH_MIN_BACKLOG`]);
 //! - a retracted event stops counting but never disappears: it stays in the history, marked
 //!   with the retraction that removed it.
 //!
@@ -67,9 +68,22 @@ pub const REFRESH_EVERY_ENTRIES: u64 = 65_536;
 /// share of the time, and a restart reads back at most an eighth of the projections' writes.
 pub const REFRESH_TAIL_FRACTION: u64 = 8;
 
+/// Refreshes happen only while a catch-up has at least this many entries left to apply (or
+/// the interval, if smaller): a replica that far behind is not ready (its projections trail
+/// the newest checkpoint, `/readyz`), so no query routed to it waits for the refresh. A
+/// refresh costs more as the database grows (13.4 s at ten million entries), and a serving
+/// replica must not stop answering that long; so one that follows the log live never
+/// refreshes, and its next restart reads back what it applied since it last opened.
+pub const REFRESH_MIN_BACKLOG: u64 = DEFAULT_BATCH_ENTRIES;
+
 /// Entries between refreshes once `applied` are: `every`, or an eighth of those applied.
 fn refresh_interval(applied: u64, every: u64) -> u64 {
     every.max(applied / REFRESH_TAIL_FRACTION)
+}
+
+/// Whether a catch-up with `backlog` entries still to apply may refresh.
+fn refresh_allowed(backlog: u64, every: u64) -> bool {
+    backlog >= every.min(REFRESH_MIN_BACKLOG)
 }
 
 /// The promised-versus-done projections of one log, persisted in their own sled database.
@@ -428,13 +442,17 @@ impl Projections {
     }
 
     /// Reopen the engine if [`REFRESH_EVERY_ENTRIES`] entries, or an eighth of those applied if
-    /// more, have been applied since it was last opened, so that it writes its page-table
-    /// snapshot and a restart reads back at most that many entries' writes. The writer calls
+    /// more, have been applied since it was last opened and at least [`REFRESH_MIN_BACKLOG`]
+    /// are left to apply (`backlog`), so that it writes its page-table snapshot and a restart
+    /// reads back at most that many entries' writes. The writer calls
     /// it between batches, holding no handle on the tree; readers wait (the time counts as a
     /// gate hold). An engine that a refresh failed to reopen is tried again here.
-    fn refresh_engine_if_due(&self, applied: u64) -> Result<(), QueryError> {
-        let interval = refresh_interval(applied, self.refreshes.every());
-        let due = self.refreshes.is_due(applied, interval);
+    fn refresh_engine_if_due(&self, applied: u64, backlog: u64) -> Result<(), QueryError> {
+        let every = self.refreshes.every();
+        let due = self
+            .refreshes
+            .is_due(applied, refresh_interval(applied, every))
+            && refresh_allowed(backlog, every);
         if !due && self.engine.read().is_ok() {
             return Ok(());
         }
@@ -474,7 +492,7 @@ impl Projections {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
         let mut next = self.applied();
-        self.refresh_engine_if_due(next)?;
+        self.refresh_engine_if_due(next, end.saturating_sub(next))?;
         while next < end {
             let stop = end.min(next + batch_entries);
             let entries = store.entries(next, stop)?;
@@ -503,7 +521,7 @@ impl Projections {
             self.last_gate_hold_ns.store(held, Ordering::Relaxed);
             self.set_applied(next);
             drop(tree);
-            self.refresh_engine_if_due(next)?;
+            self.refresh_engine_if_due(next, end.saturating_sub(next))?;
         }
         Ok(next)
     }
@@ -623,5 +641,13 @@ mod tests {
             1_250_000
         );
         assert_eq!(refresh_interval(16, 5), 5);
+    }
+
+    #[test]
+    fn only_a_catch_up_with_a_backlog_refreshes() {
+        assert!(!refresh_allowed(8_191, REFRESH_EVERY_ENTRIES));
+        assert!(refresh_allowed(8_192, REFRESH_EVERY_ENTRIES));
+        assert!(!refresh_allowed(4, 5));
+        assert!(refresh_allowed(5, 5));
     }
 }
