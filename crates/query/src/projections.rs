@@ -492,7 +492,9 @@ impl Projections {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
         let mut next = self.applied();
-        self.refresh_engine_if_due(next, end.saturating_sub(next))?;
+        // The backlog is the log's, not this call's: the follower applies a batch per call.
+        let backlog = |next: u64| store.head().size.saturating_sub(next);
+        self.refresh_engine_if_due(next, backlog(next))?;
         while next < end {
             let stop = end.min(next + batch_entries);
             let entries = store.entries(next, stop)?;
@@ -521,7 +523,7 @@ impl Projections {
             self.last_gate_hold_ns.store(held, Ordering::Relaxed);
             self.set_applied(next);
             drop(tree);
-            self.refresh_engine_if_due(next, end.saturating_sub(next))?;
+            self.refresh_engine_if_due(next, backlog(next))?;
         }
         Ok(next)
     }
