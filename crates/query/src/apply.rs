@@ -5,7 +5,7 @@
 //! therefore leaves the projection at the end of some batch, never half-way through one, and
 //! catching up resumes from the stored count. Everything written is a function of the entries
 //! alone (sorted maps, no clocks), so applying the same log in any batch sizes writes the same
-//! bytes.
+//! bytes, except how the search index groups its lists into one run per batch (`keys::WORD`).
 //!
 //! # Applying a batch, step by step
 //!
@@ -74,9 +74,14 @@ pub struct BatchWriter<'t> {
     /// The record of each touched commitment as it was before the batch.
     old_records: BTreeMap<String, Option<CommitmentRecord>>,
     actors: BTreeMap<String, ActorRecord>,
+    /// Word -> the commitments this batch lists under it for the first time, written as one
+    /// run per word (see `keys::WORD`).
+    word_runs: BTreeMap<String, BTreeSet<String>>,
     word_counts: BTreeMap<String, u64>,
     /// Day -> entries stored on or before it, for the days this batch touched.
     day_ends: BTreeMap<Date, u64>,
+    /// The batch's first entry, which names its word runs.
+    first_seq: u64,
     next_seq: u64,
 }
 
@@ -95,8 +100,10 @@ impl<'t> BatchWriter<'t> {
             facts: BTreeMap::new(),
             old_records: BTreeMap::new(),
             actors: BTreeMap::new(),
+            word_runs: BTreeMap::new(),
             word_counts: BTreeMap::new(),
             day_ends: BTreeMap::new(),
+            first_seq: next_seq,
             next_seq,
         }
     }
@@ -252,19 +259,14 @@ impl<'t> BatchWriter<'t> {
                         vec![],
                     );
                 }
-                let mut words = text::words(&made.title);
-                words.extend(text::words(&made.text));
                 // Validation refuses a commitment id already made, so none of its words can be
-                // indexed yet: no need to look each one up.
-                self.index_words(&id, words, true)?;
+                // indexed yet: no need to look back at earlier versions.
+                self.index_words(&id, text::event_words(&kind).unwrap_or_default(), true)?;
                 touched.commitments.push(id.clone());
                 self.add_fact(&id, fact.clone())?;
             }
             Kind::CommitmentAmended(amended) => {
-                let mut words = BTreeSet::new();
-                for change in &amended.changes {
-                    words.extend(text::words(&change.new_value));
-                }
+                let words = text::event_words(&kind).unwrap_or_default();
                 self.index_words(&amended.commitment_id, words, false)?;
                 touched.commitments.push(amended.commitment_id.clone());
             }
@@ -464,18 +466,29 @@ impl<'t> BatchWriter<'t> {
     }
 
     /// Index the words of a commitment's new version; `new_commitment`: it has no words yet.
+    /// A word an earlier version used (its facts, loaded before this event's fact is added)
+    /// lists the commitment already.
     fn index_words(
         &mut self,
         id: &str,
         words: BTreeSet<String>,
         new_commitment: bool,
     ) -> Result<(), QueryError> {
+        let listed = if new_commitment {
+            BTreeSet::new()
+        } else {
+            self.words_used(id)?
+        };
         for word in words {
-            let key = Key::new(keys::WORD).part(&word).last(id).into_bytes();
-            if !new_commitment && self.get(&key)?.is_some() {
+            if listed.contains(&word)
+                || !self
+                    .word_runs
+                    .entry(word.clone())
+                    .or_default()
+                    .insert(id.to_owned())
+            {
                 continue;
             }
-            self.put(key, vec![]);
             let count = match self.word_counts.get(&word) {
                 Some(count) => *count,
                 None => {
@@ -486,6 +499,20 @@ impl<'t> BatchWriter<'t> {
             self.word_counts.insert(word, count + 1);
         }
         Ok(())
+    }
+
+    /// Every word the versions of a commitment applied so far used, this batch included.
+    fn words_used(&mut self, id: &str) -> Result<BTreeSet<String>, QueryError> {
+        self.load(id)?;
+        let mut used = BTreeSet::new();
+        for fact in self.facts.get(id).map(Vec::as_slice).unwrap_or_default() {
+            let kind = fact.kind().map_err(|problem| QueryError::Corrupt {
+                key: id.to_owned(),
+                problem,
+            })?;
+            used.extend(text::event_words(&kind).unwrap_or_default());
+        }
+        Ok(used)
     }
 
     /// Who owns a commitment as of everything applied so far, this batch included.
@@ -640,6 +667,10 @@ impl<'t> BatchWriter<'t> {
                 Key::new(keys::ACTOR).last(&id).into_bytes(),
                 fact::encode(&record),
             );
+        }
+        for (word, ids) in std::mem::take(&mut self.word_runs) {
+            let ids: Vec<String> = ids.into_iter().collect();
+            self.put(keys::word_run(&word, self.first_seq), fact::encode(&ids));
         }
         for (word, count) in std::mem::take(&mut self.word_counts) {
             self.put(

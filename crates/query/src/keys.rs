@@ -32,7 +32,11 @@ pub const OWNER: u8 = b'o';
 pub const EVER_OWNED: u8 = b'O';
 /// `t` + theme + cid: commitments by theme (themes never change).
 pub const THEME: u8 = b't';
-/// `w` + word + cid: every word any version of a commitment has used.
+/// `w` + word + seq: a run of the search index, the commitments (a sorted list) that the
+/// batch starting at entry `seq` listed under the word for the first time. A commitment is
+/// listed under every word any of its versions used. One run per word and batch, not one key
+/// per word and commitment: a commitment has dozens of words, and most of a batch's share
+/// them.
 pub const WORD: u8 = b'w';
 /// `W` + word: how many commitments `w` lists for the word.
 pub const WORD_COUNT: u8 = b'W';
@@ -61,6 +65,16 @@ pub fn applied() -> Vec<u8> {
 /// The metadata key holding the projection's format version.
 pub fn format() -> Vec<u8> {
     Key::new(META).last("format").into_bytes()
+}
+
+/// The prefix of every run of `word` in the search index.
+pub fn word_runs(word: &str) -> Vec<u8> {
+    Key::new(WORD).part(word).into_bytes()
+}
+
+/// The run of `word` written by the batch that starts at entry `first_seq`.
+pub fn word_run(word: &str, first_seq: u64) -> Vec<u8> {
+    Key::new(WORD).part(word).seq(first_seq).into_bytes()
 }
 
 /// A key under construction.

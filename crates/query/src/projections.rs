@@ -5,7 +5,8 @@
 //! - every answer is a function of a prefix of the log and dates, so the same as-of gives the
 //!   same answer on every replica, today and in ten years;
 //! - the projections can always be thrown away: `covenant query rebuild` applies the log again
-//!   from entry 0 and writes exactly the same bytes as following it incrementally (`apply`);
+//!   from entry 0 and writes exactly what following it incrementally writes (`apply`; only
+//!   the search index's grouping into runs follows the batches);
 //! - a restart replays nothing already applied: the count of entries applied is stored in the
 //!   same atomic sled batch as what they changed;
 //! - a restart after a catch-up reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes,
@@ -48,7 +49,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 4";
+const FORMAT: &str = "covenant-query 5";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -556,15 +557,31 @@ impl Projections {
     }
 
     /// Every key and value, in order: for tests that compare two projections byte for byte.
+    /// The search index's runs are shown as one key per word and commitment (`w` + word +
+    /// id), as which batch listed a commitment depends on the batch sizes and nothing else.
     #[doc(hidden)]
     pub fn dump(&self) -> Result<Vec<KeyValue>, QueryError> {
-        self.tree()?
-            .iter()
-            .map(|item| {
-                let (key, value) = item?;
-                Ok((key.to_vec(), value.to_vec()))
-            })
-            .collect()
+        let mut dump = vec![];
+        for item in self.tree()?.iter() {
+            let (key, value) = item?;
+            if key.first() != Some(&keys::WORD) {
+                dump.push((key.to_vec(), value.to_vec()));
+                continue;
+            }
+            let run: Vec<String> =
+                crate::fact::decode(&value, "word run").map_err(crate::apply::corrupt(&key))?;
+            let word_prefix = &key[..key.len().saturating_sub(8)];
+            for id in run {
+                dump.push(([word_prefix, id.as_bytes()].concat(), vec![]));
+            }
+        }
+        dump.sort();
+        if let Some(pair) = dump.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(crate::apply::corrupt(&pair[0].0)(
+                "the search index lists this commitment under this word twice".into(),
+            ));
+        }
+        Ok(dump)
     }
 
     /// Resolve what to answer as of. `today` judges overdue for [`AsOf::LATEST`]; dates after

@@ -1,5 +1,6 @@
 //! Words for search: lower-case runs of letters and digits.
 
+use covenant_core::proto::event_body::Kind;
 use std::collections::BTreeSet;
 
 /// Longest word kept; longer runs are cut so that a key never grows without bound.
@@ -28,6 +29,27 @@ pub fn words(text: &str) -> BTreeSet<String> {
         add(&text[begin..]);
     }
     out
+}
+
+/// The words an event lists its commitment under in the search index: a new commitment's
+/// title and text, an amendment's new values; `None` for every other event. A commitment is
+/// listed under every word any of its versions used.
+pub fn event_words(kind: &Kind) -> Option<BTreeSet<String>> {
+    match kind {
+        Kind::CommitmentMade(made) => {
+            let mut found = words(&made.title);
+            found.extend(words(&made.text));
+            Some(found)
+        }
+        Kind::CommitmentAmended(amended) => Some(
+            amended
+                .changes
+                .iter()
+                .flat_map(|change| words(&change.new_value))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::actors::money_totals;
 use super::{CommitmentFilter, optional, rfc3339, schema};
 use crate::QueryError;
-use crate::apply::read_u64;
+use crate::apply::{corrupt, read_u64};
 use crate::fact::Fact;
 use crate::keys::{self, Key};
 use crate::projections::{Projections, ResolvedAsOf};
@@ -12,7 +12,15 @@ use crate::state::{self, CommitmentState, RetractedBy, Status};
 use crate::view::*;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a list's candidate commitments come from.
+enum Candidates {
+    /// The ids under an index prefix, read from the tree in order.
+    Under(Vec<u8>),
+    /// A search word's commitments, gathered in memory.
+    Listed(BTreeSet<String>),
+}
 
 impl Projections {
     /// Commitments matching `filter`, in id order, at most `limit`, after `cursor` (the last
@@ -26,16 +34,20 @@ impl Projections {
         limit: usize,
     ) -> Result<CommitmentPage, QueryError> {
         let _gate = self.read_gate()?;
-        let Some(prefix) = self.candidates(point, filter)? else {
-            return Ok(CommitmentPage {
-                as_of: point.info(),
-                items: vec![],
-                next_cursor: None,
-            });
-        };
+        let ids: Box<dyn Iterator<Item = Result<String, QueryError>>> =
+            match self.candidates(point, filter)? {
+                Candidates::Under(prefix) => Box::new(self.ids_under(prefix, cursor)?),
+                Candidates::Listed(mut ids) => {
+                    if let Some(after) = cursor {
+                        ids = ids.split_off(after);
+                        ids.remove(after);
+                    }
+                    Box::new(ids.into_iter().map(Ok))
+                }
+            };
         let mut items: Vec<CommitmentSummary> = vec![];
         let mut next_cursor = None;
-        for id in self.ids_under(prefix, cursor)? {
+        for id in ids {
             let Some(record) = self.record_at(&id?, point)? else {
                 continue;
             };
@@ -55,27 +67,28 @@ impl Projections {
         })
     }
 
-    /// The index whose ids are a superset of the answer, the narrowest one available; `None`
-    /// when a search word is in no commitment at all.
+    /// Ids that are a superset of the answer, from the narrowest index available: the
+    /// rarest search word's commitments (none when a word is in no commitment at all), or an
+    /// index read in order.
     fn candidates(
         &self,
         point: &ResolvedAsOf,
         filter: &CommitmentFilter,
-    ) -> Result<Option<Vec<u8>>, QueryError> {
+    ) -> Result<Candidates, QueryError> {
         if !filter.words.is_empty() {
             let mut rarest: Option<(u64, &String)> = None;
             for word in &filter.words {
                 let count_key = Key::new(keys::WORD_COUNT).last(word).into_bytes();
                 let count = read_u64(self.tree()?.get(&count_key)?.as_deref());
                 if count == 0 {
-                    return Ok(None);
+                    return Ok(Candidates::Listed(BTreeSet::new()));
                 }
                 if rarest.is_none_or(|(least, _)| count < least) {
                     rarest = Some((count, word));
                 }
             }
             if let Some((_, word)) = rarest {
-                return Ok(Some(Key::new(keys::WORD).part(word).into_bytes()));
+                return Ok(Candidates::Listed(self.word_ids(word)?));
             }
         }
         let retracted_wanted = filter.status == Some(Status::Retracted);
@@ -85,7 +98,7 @@ impl Projections {
             } else {
                 keys::EVER_OWNED
             };
-            return Ok(Some(Key::new(tag).part(actor).into_bytes()));
+            return Ok(Candidates::Under(Key::new(tag).part(actor).into_bytes()));
         }
         if point.latest
             && let Some(status) = filter.status
@@ -95,12 +108,28 @@ impl Projections {
             } else {
                 status.as_str()
             };
-            return Ok(Some(Key::new(keys::STATUS).part(name).into_bytes()));
+            return Ok(Candidates::Under(
+                Key::new(keys::STATUS).part(name).into_bytes(),
+            ));
         }
         if let Some(theme) = &filter.theme {
-            return Ok(Some(Key::new(keys::THEME).part(theme).into_bytes()));
+            return Ok(Candidates::Under(
+                Key::new(keys::THEME).part(theme).into_bytes(),
+            ));
         }
-        Ok(Some(Key::new(keys::RECORD).into_bytes()))
+        Ok(Candidates::Under(Key::new(keys::RECORD).into_bytes()))
+    }
+
+    /// The commitments the search index lists under `word`, gathered from its runs.
+    fn word_ids(&self, word: &str) -> Result<BTreeSet<String>, QueryError> {
+        let mut ids = BTreeSet::new();
+        for item in self.tree()?.scan_prefix(keys::word_runs(word)) {
+            let (key, value) = item?;
+            let run: Vec<String> =
+                crate::fact::decode(&value, "word run").map_err(corrupt(&key))?;
+            ids.extend(run);
+        }
+        Ok(ids)
     }
 
     /// One commitment with its history; `None` when it had not been made by `point`.
