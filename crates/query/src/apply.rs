@@ -5,7 +5,8 @@
 //! therefore leaves the projection at the end of some batch, never half-way through one, and
 //! catching up resumes from the stored count. Everything written is a function of the entries
 //! alone (sorted maps, no clocks), so applying the same log in any batch sizes writes the same
-//! bytes, except how the search index groups its lists into one run per batch (`keys::WORD`).
+//! bytes, except how the search index and the feeds group their lists into one run per batch
+//! (`keys::WORD`, `keys::FEED`).
 //!
 //! # Applying a batch, step by step
 //!
@@ -78,6 +79,8 @@ pub struct BatchWriter<'t> {
     /// run per word (see `keys::WORD`).
     word_runs: BTreeMap<String, BTreeSet<String>>,
     word_counts: BTreeMap<String, u64>,
+    /// Group key -> the feed items this batch announced, in log order (see `keys::FEED`).
+    feed_runs: BTreeMap<String, Vec<(u64, String)>>,
     /// Day -> entries stored on or before it, for the days this batch touched.
     day_ends: BTreeMap<Date, u64>,
     /// The batch's first entry, which names its word runs.
@@ -102,6 +105,7 @@ impl<'t> BatchWriter<'t> {
             actors: BTreeMap::new(),
             word_runs: BTreeMap::new(),
             word_counts: BTreeMap::new(),
+            feed_runs: BTreeMap::new(),
             day_ends: BTreeMap::new(),
             first_seq: next_seq,
             next_seq,
@@ -583,14 +587,10 @@ impl<'t> BatchWriter<'t> {
         let mut groups = BTreeSet::from([Group::Actor(fact.actor.clone())]);
         groups.extend(themes.into_iter().map(Group::Theme));
         for group in groups {
-            self.put(
-                Key::new(keys::FEED)
-                    .part(&group.key())
-                    .seq(fact.seq)
-                    .last(id)
-                    .into_bytes(),
-                vec![],
-            );
+            self.feed_runs
+                .entry(group.key())
+                .or_default()
+                .push((fact.seq, id.to_owned()));
         }
         Ok(())
     }
@@ -671,6 +671,9 @@ impl<'t> BatchWriter<'t> {
         for (word, ids) in std::mem::take(&mut self.word_runs) {
             let ids: Vec<String> = ids.into_iter().collect();
             self.put(keys::word_run(&word, self.first_seq), fact::encode(&ids));
+        }
+        for (group, items) in std::mem::take(&mut self.feed_runs) {
+            self.put(keys::feed_run(&group, self.first_seq), fact::encode(&items));
         }
         for (word, count) in std::mem::take(&mut self.word_counts) {
             self.put(

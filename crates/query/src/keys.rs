@@ -44,7 +44,9 @@ pub const WORD_COUNT: u8 = b'W';
 pub const DUE: u8 = b'd';
 /// `m` + group + cid: commitments whose goalposts moved.
 pub const MOVED: u8 = b'm';
-/// `n` + group + seq + cid: feed items (new commitments, amendments, outcomes, withdrawals).
+/// `n` + group + seq: a run of the group's feed, the items (new commitments, amendments,
+/// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that
+/// the batch starting at entry `seq` announced. One run per group and batch, like `w`.
 pub const FEED: u8 = b'n';
 /// `l` + actor + cid: commitments the ledger's validation still treats as open, by the owner
 /// validation knows (mirrors covenant-core's `CommitmentRecord::is_open`, which ignores
@@ -75,6 +77,16 @@ pub fn word_runs(word: &str) -> Vec<u8> {
 /// The run of `word` written by the batch that starts at entry `first_seq`.
 pub fn word_run(word: &str, first_seq: u64) -> Vec<u8> {
     Key::new(WORD).part(word).seq(first_seq).into_bytes()
+}
+
+/// The prefix of every run of a group's feed (`group` as `Group::key` gives it).
+pub fn feed_runs(group: &str) -> Vec<u8> {
+    Key::new(FEED).part(group).into_bytes()
+}
+
+/// The run of a group's feed written by the batch that starts at entry `first_seq`.
+pub fn feed_run(group: &str, first_seq: u64) -> Vec<u8> {
+    Key::new(FEED).part(group).seq(first_seq).into_bytes()
 }
 
 /// A key under construction.
@@ -132,12 +144,6 @@ pub fn read_date(bytes: &[u8]) -> Option<Date> {
     Some(Date((u32::from_be_bytes(raw) ^ 0x8000_0000) as i32))
 }
 
-/// Read a sequence number written by [`Key::seq`].
-pub fn read_seq(bytes: &[u8]) -> Option<u64> {
-    let raw: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-    Some(u64::from_be_bytes(raw))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +168,8 @@ mod tests {
         assert!(date_key(-1) < date_key(0));
         assert!(date_key(0) < date_key(20_000));
         assert_eq!(read_date(&date_key(-42)[1..]), Some(Date(-42)));
-        let seq_key = Key::new(b'x').seq(258).into_bytes();
-        assert_eq!(read_seq(&seq_key[1..]), Some(258));
+        let seq_key = |seq| Key::new(b'x').seq(seq).into_bytes();
+        assert!(seq_key(255) < seq_key(256));
+        assert_eq!(seq_key(258)[1..], 258u64.to_be_bytes());
     }
 }

@@ -6,7 +6,7 @@
 //!   same answer on every replica, today and in ten years;
 //! - the projections can always be thrown away: `covenant query rebuild` applies the log again
 //!   from entry 0 and writes exactly what following it incrementally writes (`apply`; only
-//!   the search index's grouping into runs follows the batches);
+//!   how the search index and the feeds group items into runs follows the batches);
 //! - a restart replays nothing already applied: the count of entries applied is stored in the
 //!   same atomic sled batch as what they changed;
 //! - a restart after a catch-up reads back at most [`REFRESH_EVERY_ENTRIES`] entries' writes,
@@ -49,7 +49,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 5";
+const FORMAT: &str = "covenant-query 6";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -557,28 +557,39 @@ impl Projections {
     }
 
     /// Every key and value, in order: for tests that compare two projections byte for byte.
-    /// The search index's runs are shown as one key per word and commitment (`w` + word +
-    /// id), as which batch listed a commitment depends on the batch sizes and nothing else.
+    /// Runs (see `keys::WORD`, `keys::FEED`) are shown as one key per item, `w` + word + id
+    /// and `n` + group + seq + id, as how items fall into runs depends on the batch sizes and
+    /// nothing else.
     #[doc(hidden)]
     pub fn dump(&self) -> Result<Vec<KeyValue>, QueryError> {
         let mut dump = vec![];
         for item in self.tree()?.iter() {
             let (key, value) = item?;
-            if key.first() != Some(&keys::WORD) {
-                dump.push((key.to_vec(), value.to_vec()));
-                continue;
-            }
-            let run: Vec<String> =
-                crate::fact::decode(&value, "word run").map_err(crate::apply::corrupt(&key))?;
-            let word_prefix = &key[..key.len().saturating_sub(8)];
-            for id in run {
-                dump.push(([word_prefix, id.as_bytes()].concat(), vec![]));
+            let decode_error = crate::apply::corrupt(&key);
+            let run_prefix = &key[..key.len().saturating_sub(8)];
+            match key.first() {
+                Some(&keys::WORD) => {
+                    let run: Vec<String> =
+                        crate::fact::decode(&value, "word run").map_err(&decode_error)?;
+                    for id in run {
+                        dump.push(([run_prefix, id.as_bytes()].concat(), vec![]));
+                    }
+                }
+                Some(&keys::FEED) => {
+                    let run: Vec<(u64, String)> =
+                        crate::fact::decode(&value, "feed run").map_err(&decode_error)?;
+                    for (seq, id) in run {
+                        let item = [run_prefix, &seq.to_be_bytes(), id.as_bytes()].concat();
+                        dump.push((item, vec![]));
+                    }
+                }
+                _ => dump.push((key.to_vec(), value.to_vec())),
             }
         }
         dump.sort();
         if let Some(pair) = dump.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(crate::apply::corrupt(&pair[0].0)(
-                "the search index lists this commitment under this word twice".into(),
+                "this item is in two runs".into(),
             ));
         }
         Ok(dump)

@@ -619,6 +619,51 @@ fn feeds_announce_commitments_amendments_outcomes_and_overdue() {
             .unwrap()
             .is_none()
     );
+
+    // As of an earlier size, one batch's run holds later items too: they stay out, and the
+    // limit counts only what is in.
+    let event_seqs = |feed: &covenant_query::view::Feed| -> Vec<u64> {
+        feed.entries
+            .iter()
+            .filter_map(|e| match e.source {
+                FeedSource::Event { seq, .. } => Some(seq),
+                FeedSource::Overdue { .. } => None,
+            })
+            .collect()
+    };
+    let latest_seqs = event_seqs(&feed);
+    assert!(latest_seqs.len() >= 3, "{latest_seqs:?}");
+    let cut = latest_seqs[1];
+    let earlier = world.projections.resolve(AsOf::size(cut), today()).unwrap();
+    let scope = FeedScope::Actor(DCMS.into());
+    let whole_feed = world
+        .projections
+        .feed(&scope, &earlier, 50)
+        .unwrap()
+        .unwrap();
+    let before = event_seqs(&whole_feed);
+    let dir = tempfile::tempdir().unwrap();
+    let stopped_there = Projections::open(dir.path()).unwrap();
+    stopped_there.catch_up_to(&world.store, cut, 1_000).unwrap();
+    let then = stopped_there.resolve(AsOf::LATEST, today()).unwrap();
+    let expected = event_seqs(&stopped_there.feed(&scope, &then, 50).unwrap().unwrap());
+    assert!(expected.iter().all(|&seq| seq < cut) && expected.len() >= 2);
+    assert_eq!(
+        before, expected,
+        "as the feed stood when the log held {cut} entries"
+    );
+    for limit in [1, 2] {
+        let newest = world
+            .projections
+            .feed(&scope, &earlier, limit)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            newest.entries,
+            whole_feed.entries[..limit],
+            "the limit counts what is in"
+        );
+    }
 }
 
 #[test]

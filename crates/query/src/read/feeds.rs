@@ -70,46 +70,58 @@ impl Projections {
         point: &ResolvedAsOf,
         limit: usize,
     ) -> Result<Vec<FeedEntry>, QueryError> {
-        let prefix = Key::new(keys::FEED).part(&group.key()).into_bytes();
-        let end = Key::new(keys::FEED)
-            .part(&group.key())
-            .seq(point.size)
-            .into_bytes();
+        // Runs that began before the point, newest first; the newest may reach past it.
+        let runs = keys::feed_runs(&group.key())..keys::feed_run(&group.key(), point.size);
         let mut entries = vec![];
         let mut retractions: HashMap<String, HashMap<String, RetractedBy>> = HashMap::new();
-        for item in self.tree()?.range(prefix.clone()..end).rev() {
-            if entries.len() == limit {
-                break;
-            }
-            let (key, _) = item?;
-            let seq = keys::read_seq(&key[prefix.len()..])
-                .ok_or_else(|| corrupt(&key)("no sequence number".into()))?;
-            let id = keys::last_component(&key, prefix.len() + 8)
-                .ok_or_else(|| corrupt(&key)("id is not text".into()))?
-                .to_owned();
-            let facts = self.facts(&id)?;
-            if !retractions.contains_key(&id) {
-                let found = state::retractions(&facts, point.size).map_err(corrupt(&key))?;
-                retractions.insert(id.clone(), found);
-            }
-            let Some(fact) = facts.iter().find(|fact| fact.seq == seq) else {
-                continue;
-            };
-            if retractions[&id].contains_key(&fact.event_id) {
-                continue;
-            }
-            let happened_on = state::happened_on(fact, &fact.kind().map_err(corrupt(&key))?);
-            if point.world.is_some_and(|world| happened_on > world) {
-                continue;
-            }
-            let Some(state) = state::fold(&facts, point.cut()).map_err(corrupt(&key))? else {
-                continue;
-            };
-            if let Some(entry) = feed_entry(fact, &state).map_err(corrupt(&key))? {
-                entries.push(entry);
+        'runs: for run in self.tree()?.range(runs).rev() {
+            let (key, value) = run?;
+            let items: Vec<(u64, String)> =
+                crate::fact::decode(&value, "feed run").map_err(corrupt(&key))?;
+            for (seq, id) in items.into_iter().rev() {
+                if entries.len() == limit {
+                    break 'runs;
+                }
+                if seq >= point.size {
+                    continue;
+                }
+                if let Some(entry) = self.feed_item(seq, &id, point, &key, &mut retractions)? {
+                    entries.push(entry);
+                }
             }
         }
         Ok(entries)
+    }
+
+    /// The feed entry of the event at `seq` on commitment `id`, unless it was retracted or had
+    /// not happened by `point`; `run_key` names the run in errors.
+    fn feed_item(
+        &self,
+        seq: u64,
+        id: &str,
+        point: &ResolvedAsOf,
+        run_key: &[u8],
+        retractions: &mut HashMap<String, HashMap<String, RetractedBy>>,
+    ) -> Result<Option<FeedEntry>, QueryError> {
+        let facts = self.facts(id)?;
+        if !retractions.contains_key(id) {
+            let found = state::retractions(&facts, point.size).map_err(corrupt(run_key))?;
+            retractions.insert(id.to_owned(), found);
+        }
+        let Some(fact) = facts.iter().find(|fact| fact.seq == seq) else {
+            return Ok(None);
+        };
+        if retractions[id].contains_key(&fact.event_id) {
+            return Ok(None);
+        }
+        let happened_on = state::happened_on(fact, &fact.kind().map_err(corrupt(run_key))?);
+        if point.world.is_some_and(|world| happened_on > world) {
+            return Ok(None);
+        }
+        let Some(state) = state::fold(&facts, point.cut()).map_err(corrupt(run_key))? else {
+            return Ok(None);
+        };
+        feed_entry(fact, &state).map_err(corrupt(run_key))
     }
 
     fn overdue_entries(
