@@ -83,7 +83,7 @@ pub struct BatchWriter<'t> {
     feed_runs: BTreeMap<String, Vec<(u64, String)>>,
     /// Day -> entries stored on or before it, for the days this batch touched.
     day_ends: BTreeMap<Date, u64>,
-    /// The batch's first entry, which names its word runs.
+    /// The batch's first entry, which names its runs.
     first_seq: u64,
     next_seq: u64,
 }
