@@ -90,7 +90,8 @@ async fn run(events: usize, measuring: bool) {
         let actor = i % actors.len();
         let (owner, key) = (&actors[actor], format!("key-{actor}"));
         let kind = if only_commitments {
-            support::commitment(&format!("c-{i}"))
+            // Named as in the default mix, so that the reader's histories find them.
+            support::commitment(&format!("c-{actor}-{}", i / actors.len()))
         } else {
             lifecycle_event(actor, i / actors.len())
         };
@@ -436,7 +437,7 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
 /// The `nth` event of an actor in the default mix: each of its commitments is made, gets
 /// eight actions, then its outcome, so one event in ten is a commitment (about the share in
 /// the query benchmark's log). `COVENANT_BENCH_MIX=commitments` makes every event a new
-/// commitment instead: the heaviest event for the projections (about 40 keys each).
+/// commitment instead: the heaviest event for the projections (about 14 keys each).
 fn lifecycle_event(actor: usize, nth: usize) -> covenant_core::proto::event_body::Kind {
     let commitment = format!("c-{actor}-{}", nth / 10);
     match nth % 10 {

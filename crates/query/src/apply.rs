@@ -80,7 +80,7 @@ pub struct BatchWriter<'t> {
     word_runs: BTreeMap<String, BTreeSet<String>>,
     word_counts: BTreeMap<String, u64>,
     /// Group key -> the feed items this batch announced, in log order (see `keys::FEED`).
-    feed_runs: BTreeMap<String, Vec<(u64, String)>>,
+    feed_runs: BTreeMap<String, keys::FeedRun>,
     /// Day -> entries stored on or before it, for the days this batch touched.
     day_ends: BTreeMap<Date, u64>,
     /// The batch's first entry, which names its runs.
@@ -669,8 +669,8 @@ impl<'t> BatchWriter<'t> {
             );
         }
         for (word, ids) in std::mem::take(&mut self.word_runs) {
-            let ids: Vec<String> = ids.into_iter().collect();
-            self.put(keys::word_run(&word, self.first_seq), fact::encode(&ids));
+            let run: keys::WordRun = ids.into_iter().collect();
+            self.put(keys::word_run(&word, self.first_seq), fact::encode(&run));
         }
         for (group, items) in std::mem::take(&mut self.feed_runs) {
             self.put(keys::feed_run(&group, self.first_seq), fact::encode(&items));

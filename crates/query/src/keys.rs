@@ -69,6 +69,12 @@ pub fn format() -> Vec<u8> {
     Key::new(META).last("format").into_bytes()
 }
 
+/// What a `w` run holds: commitment ids, sorted (encoded with `fact::encode`).
+pub type WordRun = Vec<String>;
+
+/// What an `n` run holds: (entry seq, commitment id) in log order (encoded with `fact::encode`).
+pub type FeedRun = Vec<(u64, String)>;
+
 /// The prefix of every run of `word` in the search index.
 pub fn word_runs(word: &str) -> Vec<u8> {
     Key::new(WORD).part(word).into_bytes()

@@ -569,14 +569,14 @@ impl Projections {
             let run_prefix = &key[..key.len().saturating_sub(8)];
             match key.first() {
                 Some(&keys::WORD) => {
-                    let run: Vec<String> =
+                    let run: keys::WordRun =
                         crate::fact::decode(&value, "word run").map_err(&decode_error)?;
                     for id in run {
                         dump.push(([run_prefix, id.as_bytes()].concat(), vec![]));
                     }
                 }
                 Some(&keys::FEED) => {
-                    let run: Vec<(u64, String)> =
+                    let run: keys::FeedRun =
                         crate::fact::decode(&value, "feed run").map_err(&decode_error)?;
                     for (seq, id) in run {
                         let item = [run_prefix, &seq.to_be_bytes(), id.as_bytes()].concat();

@@ -125,7 +125,7 @@ impl Projections {
         let mut ids = BTreeSet::new();
         for item in self.tree()?.scan_prefix(keys::word_runs(word)) {
             let (key, value) = item?;
-            let run: Vec<String> =
+            let run: keys::WordRun =
                 crate::fact::decode(&value, "word run").map_err(corrupt(&key))?;
             ids.extend(run);
         }

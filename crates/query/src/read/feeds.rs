@@ -76,7 +76,7 @@ impl Projections {
         let mut retractions: HashMap<String, HashMap<String, RetractedBy>> = HashMap::new();
         'runs: for run in self.tree()?.range(runs).rev() {
             let (key, value) = run?;
-            let items: Vec<(u64, String)> =
+            let items: keys::FeedRun =
                 crate::fact::decode(&value, "feed run").map_err(corrupt(&key))?;
             for (seq, id) in items.into_iter().rev() {
                 if entries.len() == limit {
