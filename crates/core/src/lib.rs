@@ -15,6 +15,7 @@
 //! - [`bundle`]: offline proof bundles (entry, inclusion proof, signed checkpoint).
 //! - [`event`]: domain types converted from the protobuf schema, with field-naming errors.
 //! - [`validate`]: the deterministic validation state machine.
+//! - [`id_set`]: the growing set of ids validation keeps (action ids), cheap to load.
 
 #![forbid(unsafe_code)]
 
@@ -25,6 +26,7 @@ pub mod currency;
 pub mod entry;
 pub mod event;
 pub mod facts;
+pub mod id_set;
 pub mod merkle;
 pub mod signing;
 pub mod subject;

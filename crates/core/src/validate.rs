@@ -6,9 +6,10 @@
 //! clock: "too far in the future" is judged against the broker's storage time.
 
 use crate::event::{DecodeError, DecodedEvent};
+use crate::id_set::IdSet;
 use crate::proto::{self, event_body::Kind};
 use crate::signing::{self, PublicKey};
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -231,7 +232,8 @@ pub enum StateChange {
     Actor(String, ActorRecord),
     Key(String, KeyRecord),
     Commitment(String, CommitmentRecord),
-    /// Action ids are unique; the value is the owner.
+    /// Action ids are unique; the value is the recording actor, kept in the stored records
+    /// though no rule reads it back.
     Action(String, String),
     Retracted(String),
     // New variants go last: stored records name a variant by its position.
@@ -251,8 +253,10 @@ pub struct LedgerState {
     // touches are copied while the writer holds it. Ordered, because a hash map moves every
     // item at once when it doubles, which stalls validation for seconds at tens of millions.
     pub commitments: OrdMap<String, CommitmentRecord>,
-    pub actions: OrdMap<String, String>,
-    pub retracted: OrdSet<String>,
+    /// Every action id recorded: most of the state (eight actions to a commitment, say), so
+    /// kept as an [`IdSet`], which loads from a snapshot without an allocation per id.
+    pub actions: IdSet,
+    pub retracted: IdSet,
     /// Only commitments with delivery partners or named indicators have an entry.
     pub terms: OrdMap<String, CommitmentTerms>,
 }
@@ -270,8 +274,9 @@ impl LedgerState {
             StateChange::Commitment(id, record) => {
                 self.commitments.insert(id, record);
             }
-            StateChange::Action(id, owner) => {
-                self.actions.insert(id, owner);
+            // The owner stays in the stored state records, but no rule asks for it.
+            StateChange::Action(id, _owner) => {
+                self.actions.insert(id);
             }
             StateChange::Retracted(id) => {
                 self.retracted.insert(id);
@@ -666,7 +671,7 @@ fn apply_rules(
             )])
         }
         Kind::ActionRecorded(action) => {
-            if state.actions.contains_key(&action.action_id) {
+            if state.actions.contains(&action.action_id) {
                 return Err(Rejection::new(
                     RejectCode::ActionExists,
                     format!("action {} already exists", action.action_id),

@@ -10,6 +10,7 @@
 use crate::{LogStore, StoreError};
 use covenant_core::entry::Entry;
 use covenant_core::event;
+use covenant_core::id_set::IdSet;
 use covenant_core::validate::{
     self, Decision, EventIndex, IndexedEvent, LedgerState, SignatureCheck, StateChange,
 };
@@ -238,13 +239,112 @@ pub fn first_difference(derived: &LedgerState, stored: &LedgerState) -> Option<S
             (derived.commitments.len(), stored.commitments.len()),
         )
     })
+    .or_else(|| differing_id("action", &derived.actions, &stored.actions))
+    .or_else(|| differing_id("retracted event", &derived.retracted, &stored.retracted))
     .or_else(|| {
         differing_key(
-            "action",
-            derived.actions.iter(),
-            |k| stored.actions.get(k),
-            (derived.actions.len(), stored.actions.len()),
+            "terms of commitment",
+            derived.terms.iter(),
+            |k| stored.terms.get(k),
+            (derived.terms.len(), stored.terms.len()),
         )
     })
-    .or_else(|| Some("the set of retracted events".to_owned()))
+}
+
+/// The first id one set holds and the other does not, naming which side holds it.
+fn differing_id(what: &str, derived: &IdSet, stored: &IdSet) -> Option<String> {
+    if let Some(id) = derived.iter().find(|id| !stored.contains(id)) {
+        return Some(format!("{what} {id:?} (derived, not stored)"));
+    }
+    stored
+        .iter()
+        .find(|id| !derived.contains(id))
+        .map(|id| format!("{what} {id:?} (stored, not derived)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_core::validate::{ActorRecord, CommitmentRecord, CommitmentTerms, StateChange};
+
+    fn state(changes: Vec<StateChange>) -> LedgerState {
+        let mut state = LedgerState::default();
+        state.apply_all(changes);
+        state
+    }
+
+    fn commitment(owner: &str) -> StateChange {
+        StateChange::Commitment(
+            "c-1".to_owned(),
+            CommitmentRecord {
+                owner: owner.to_owned(),
+                withdrawn: false,
+                outcomes: vec![],
+            },
+        )
+    }
+
+    fn action(id: &str) -> StateChange {
+        StateChange::Action(id.to_owned(), "GB-GOV-1".to_owned())
+    }
+
+    #[test]
+    fn the_first_difference_names_the_part_and_the_id() {
+        let base = || {
+            vec![
+                StateChange::Actor(
+                    "GB-GOV-1".to_owned(),
+                    ActorRecord {
+                        kind: 1,
+                        successors: vec![],
+                    },
+                ),
+                commitment("GB-GOV-1"),
+                action("a-1"),
+                StateChange::Retracted("e-1".to_owned()),
+            ]
+        };
+        let with = |extra: Vec<StateChange>| state(base().into_iter().chain(extra).collect());
+        assert_eq!(first_difference(&with(vec![]), &with(vec![])), None);
+        let cases = [
+            (
+                vec![action("a-2")],
+                vec![],
+                r#"action "a-2" (derived, not stored)"#,
+            ),
+            (
+                vec![],
+                vec![action("a-0")],
+                r#"action "a-0" (stored, not derived)"#,
+            ),
+            (
+                vec![StateChange::Retracted("e-2".to_owned())],
+                vec![],
+                r#"retracted event "e-2" (derived, not stored)"#,
+            ),
+            (
+                vec![],
+                vec![StateChange::Retracted("e-0".to_owned())],
+                r#"retracted event "e-0" (stored, not derived)"#,
+            ),
+            (vec![commitment("GB-GOV-2")], vec![], r#"commitment "c-1""#),
+            (
+                vec![],
+                vec![StateChange::Terms(
+                    "c-1".to_owned(),
+                    CommitmentTerms {
+                        delivery_partners: vec!["GB-GOV-2".to_owned()],
+                        indicators: vec![],
+                    },
+                )],
+                "terms of commitment: 1 stored, 0 derived",
+            ),
+        ];
+        for (derived, stored, named) in cases {
+            assert_eq!(
+                first_difference(&with(derived), &with(stored)).as_deref(),
+                Some(named)
+            );
+        }
+    }
 }
