@@ -78,10 +78,15 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let log_key_file = args.log_key.clone().or(config.log_key_file.clone());
     let signer = log_signer(&config, log_key_file.as_deref())?;
     let store_path = config.data_dir.join("log");
-    let store: Arc<dyn LogStore> = Arc::new(
-        SledStore::create_or_open(&store_path)
-            .with_context(|| format!("open store {}", store_path.display()))?,
-    );
+    let store = SledStore::create_or_open(&store_path)
+        .with_context(|| format!("open store {}", store_path.display()))?;
+    if let Some(why) = &store.recovery().snapshot_refused {
+        // Only a slower open, but an operator should know why it was slow.
+        eprintln!(
+            "covenant: the store's snapshot was not used ({why}); this open read the whole log's index records and the ledger re-derives its state from the first entry"
+        );
+    }
+    let store: Arc<dyn LogStore> = Arc::new(store);
     let metrics = LedgerMetrics::default();
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);

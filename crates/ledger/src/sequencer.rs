@@ -43,9 +43,10 @@
 //!   give (`covenant_store::derive::check_state_records`; signatures are not checked again),
 //!   refusing the store otherwise; the state it runs with is the derived one. With a log key
 //!   it starts from the store's snapshot when the snapshot carries its seal
-//!   (`LogSigner::snapshot_key`), so a restart re-derives at most
-//!   [`SNAPSHOT_EVERY_ENTRIES`] entries; an unsealed snapshot is not trusted and the whole log
-//!   is re-derived.
+//!   (`LogSigner::snapshot_key`), so a restart re-derives at most the entries between two
+//!   snapshots ([`snapshot_interval`]: a quarter of the log, from [`SNAPSHOT_MIN_ENTRIES`] up
+//!   to [`SNAPSHOT_EVERY_ENTRIES`]); an unsealed snapshot is not trusted and the whole log is
+//!   re-derived.
 //! - Replicas agree byte for byte: validation is a pure function of the log before the event
 //!   and the event itself, and an entry's time is the broker's storage time of its message,
 //!   clamped so that it never goes below the previous entry's (a new cluster leader's clock
@@ -367,10 +368,22 @@ pub struct Sequencer {
     state_checked_from: u64,
 }
 
-/// Entries between snapshots of the validation state and the event index: an open replays at
-/// most this many entries' records, and writing a snapshot (the whole state and index, on its
-/// own thread; the commit thread only hands it over) happens this rarely.
+/// The most entries between snapshots of the validation state and the event index: an open
+/// re-derives at most this many entries, and writing a snapshot (the whole state and index,
+/// on its own thread; the commit thread only hands it over) happens at least this rarely.
 pub const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000_000;
+
+/// The fewest entries between snapshots.
+pub const SNAPSHOT_MIN_ENTRIES: u64 = 131_072;
+
+/// How many entries after the newest snapshot the next is due, for a log of `size` entries
+/// and at most `every` apart: a quarter of the log, from [`SNAPSHOT_MIN_ENTRIES`] (or `every`,
+/// if smaller) up to `every`. A snapshot costs about what the log holds to write, so spacing
+/// them by a share of the log keeps that cost per entry about flat, and a small log's restart
+/// re-derives a quarter of it at most, not a million entries (2.8 s).
+pub fn snapshot_interval(size: u64, every: u64) -> u64 {
+    (size / 4).clamp(SNAPSHOT_MIN_ENTRIES.min(every), every)
+}
 
 impl Sequencer {
     /// Open over `store`: write entry 0 from `genesis` into an empty store, or check that the
@@ -440,7 +453,7 @@ impl Sequencer {
         self.state_checked_from
     }
 
-    /// Write a snapshot whenever `entries` entries follow the newest one (0: never).
+    /// Write snapshots at most `entries` entries apart (0: never; see [`snapshot_interval`]).
     pub fn snapshot_every(&mut self, entries: u64) {
         self.snapshot_every = entries;
     }
@@ -459,7 +472,9 @@ impl Sequencer {
         }
         let due = self.snapshot_every > 0
             && self.snapshot_job.is_none()
-            && self.head.size >= self.store.snapshot_size() + self.snapshot_every;
+            && self.head.size
+                >= self.store.snapshot_size()
+                    + snapshot_interval(self.head.size, self.snapshot_every);
         if !due {
             return;
         }

@@ -418,3 +418,21 @@ fn migrated_entries_keep_their_time_only_with_the_log_keys_claim() {
         "only the log key's claim for that very entry sets its time"
     );
 }
+
+#[test]
+fn snapshots_come_a_quarter_of_the_log_apart_within_their_bounds() {
+    use covenant_ledger::sequencer::{
+        SNAPSHOT_EVERY_ENTRIES as MOST, SNAPSHOT_MIN_ENTRIES as FEWEST, snapshot_interval,
+    };
+    assert_eq!(snapshot_interval(0, MOST), FEWEST);
+    assert_eq!(snapshot_interval(4 * FEWEST + 3, MOST), FEWEST);
+    assert_eq!(snapshot_interval(4 * FEWEST + 4, MOST), FEWEST + 1);
+    assert_eq!(snapshot_interval(2_000_000, MOST), 500_000);
+    assert_eq!(snapshot_interval(4 * MOST - 4, MOST), MOST - 1);
+    assert_eq!(snapshot_interval(4 * MOST, MOST), MOST);
+    assert_eq!(snapshot_interval(10 * MOST, MOST), MOST);
+    // A bound set below the fewest (as the tests here do) is the interval.
+    assert_eq!(snapshot_interval(0, 4), 4);
+    assert_eq!(snapshot_interval(1_000, 4), 4);
+    assert_eq!(snapshot_interval(1_000, 0), 0);
+}

@@ -263,8 +263,10 @@ impl<'t> BatchWriter<'t> {
                         vec![],
                     );
                 }
-                // Validation refuses a commitment id already made, so none of its words can be
-                // indexed yet: no need to look back at earlier versions.
+                // Validation refuses a commitment id already made, so the commitment has no
+                // facts, record or indexed words yet: nothing to read back.
+                self.facts.entry(id.clone()).or_default();
+                self.old_records.entry(id.clone()).or_insert(None);
                 self.index_words(&id, text::event_words(&kind).unwrap_or_default(), true)?;
                 touched.commitments.push(id.clone());
                 self.add_fact(&id, fact.clone())?;

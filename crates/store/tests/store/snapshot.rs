@@ -109,8 +109,16 @@ fn a_damaged_snapshot_is_not_used_and_the_log_gives_everything() {
     let mut in_index = good.clone();
     *in_index.last_mut().unwrap() ^= 1;
     let cut = &good[..good.len() - 1];
+    // A snapshot an older release wrote (format 2 held the action ids as a map).
+    let mut older = good.clone();
+    older[..26].copy_from_slice(b"covenant-store snapshot 2\n");
     for (what, bytes, named) in [
         ("a flipped header byte", &in_header[..], "header's digest"),
+        (
+            "an older format",
+            &older[..],
+            r#"of snapshot format "2", this version reads "3""#,
+        ),
         (
             "a flipped index byte",
             &in_index[..],
