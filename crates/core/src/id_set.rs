@@ -191,8 +191,6 @@ impl<'de> Visitor<'de> for SortedIdsVisitor {
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<SortedIds, S::Error> {
         let mut ids = SortedIds::default();
-        // The hint comes from the input: a claim, so it only caps what is reserved up front.
-        ids.ends.reserve(seq.size_hint().unwrap_or(0).min(1 << 20));
         while seq.next_element_seed(AppendId(&mut ids))?.is_some() {}
         Ok(ids)
     }
@@ -316,7 +314,18 @@ mod tests {
                 .len(),
             2
         );
-        assert!(serde_json::from_str::<IdSet>(r#"[1]"#).is_err());
+        let not_text = serde_json::from_str::<IdSet>("[1]").expect_err("refused");
+        assert!(
+            not_text.to_string().contains("expected an id"),
+            "{not_text}"
+        );
+        let not_a_list = serde_json::from_str::<IdSet>(r#""a""#).expect_err("refused");
+        assert!(
+            not_a_list
+                .to_string()
+                .contains("expected a sequence of ids in ascending order"),
+            "{not_a_list}"
+        );
     }
 
     #[test]

@@ -274,8 +274,7 @@ impl LedgerState {
             StateChange::Commitment(id, record) => {
                 self.commitments.insert(id, record);
             }
-            // The owner stays in the stored state records, but no rule asks for it.
-            StateChange::Action(id, _owner) => {
+            StateChange::Action(id, _author) => {
                 self.actions.insert(id);
             }
             StateChange::Retracted(id) => {

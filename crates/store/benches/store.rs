@@ -10,6 +10,11 @@
 //! appends, so a burst of disk traffic from elsewhere on the machine lands on all of them
 //! alike instead of on whichever happened to run at the time.
 //!
+//! Last, loading the validation state a snapshot holds (what a restart reads before it checks
+//! the entries after the snapshot), shaped as at 10M entries of the replica benchmark's mix:
+//! 1M commitments and 8M action ids. The baseline, in the same run, is the same action ids
+//! loaded as a persistent set of strings, the form they had before they became an `IdSet`.
+//!
 //! `just bench store` (or `cargo bench -p covenant-store --bench store`). Prints a table and
 //! writes target/bench/store.json. `STORE_BENCH_SCALE=0.1` shortens the run.
 
@@ -85,7 +90,66 @@ fn main() {
     let load_after = load_average();
     print_table(&results);
     println!("load average before: {load_before}; after: {load_after}");
-    write_json(&results, [load_before, load_after]);
+    let state_load = state_load(scale);
+    write_json(&results, [load_before, load_after], state_load);
+}
+
+/// Loading a snapshot's validation state: 1M commitments (times the scale), eight action ids
+/// each, decoded as `snapshot::read_state` does after its digest check; the best of three.
+fn state_load(scale: f64) -> serde_json::Value {
+    use covenant_core::validate::{CommitmentRecord, LedgerState, StateChange};
+    let commitments = ((1_000_000.0 * scale) as u64).max(1_000);
+    let mut state = LedgerState::default();
+    let mut changes = Vec::new();
+    for n in 0..commitments {
+        let owner = format!("GB-BODY-{}", n % 1_000);
+        for action in 0..8 {
+            changes.push(StateChange::Action(
+                format!("action-{}", n * 8 + action),
+                owner.clone(),
+            ));
+        }
+        let record = CommitmentRecord {
+            owner,
+            withdrawn: false,
+            outcomes: vec![format!("outcome-{n}")],
+        };
+        changes.push(StateChange::Commitment(format!("c-{n}"), record));
+    }
+    state.apply_all(changes);
+    let bytes = postcard::to_allocvec(&state).expect("encode the state");
+    let best_of_three = |load: &dyn Fn() -> usize| {
+        (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                assert!(load() > 0);
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let load_s = best_of_three(&|| {
+        let loaded: LedgerState = postcard::from_bytes(&bytes).expect("decode the state");
+        loaded.actions.len()
+    });
+    let ids: Vec<&str> = state.actions.iter().collect();
+    let id_bytes = postcard::to_allocvec(&ids).expect("encode the ids");
+    let persistent_set_s = best_of_three(&|| {
+        let set: imbl::OrdSet<String> = postcard::from_bytes(&id_bytes).expect("decode the ids");
+        set.len()
+    });
+    let actions = state.actions.len();
+    println!(
+        "validation state of {commitments} commitments and {actions} action ids ({} MB): loads in {load_s:.2} s; the action ids alone as a persistent set of strings: {persistent_set_s:.2} s ({:.2}x)",
+        bytes.len() / 1_000_000,
+        persistent_set_s / load_s
+    );
+    serde_json::json!({
+        "commitments": commitments,
+        "action_ids": actions,
+        "bytes": bytes.len(),
+        "load_s": load_s,
+        "action_ids_as_persistent_set_s": persistent_set_s,
+    })
 }
 
 fn run_case(case: &Case, scale: f64, work: &Path) -> Figures {
@@ -351,7 +415,7 @@ fn print_table(results: &[Figures]) {
     );
 }
 
-fn write_json(results: &[Figures], load_averages: [String; 2]) {
+fn write_json(results: &[Figures], load_averages: [String; 2], state_load: serde_json::Value) {
     let cases: Vec<serde_json::Value> = results
         .iter()
         .map(|f| {
@@ -379,6 +443,7 @@ fn write_json(results: &[Figures], load_averages: [String; 2]) {
         "goal": "rate_ratio >= 0.5 at batch 1000, space_ratio < 1.5",
         "load_average_before_after": load_averages,
         "cases": cases,
+        "state_load": state_load,
     });
     let path = bench_dir().join("store.json");
     std::fs::write(
