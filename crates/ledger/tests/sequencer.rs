@@ -420,6 +420,23 @@ fn migrated_entries_keep_their_time_only_with_the_log_keys_claim() {
 }
 
 #[test]
+fn a_sequencer_told_never_to_snapshot_writes_none() {
+    let mut world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::create_or_open(dir.path().join("log")).unwrap());
+    let mut sequencer = Sequencer::open(store.clone(), &world.genesis()).unwrap();
+    sequencer.snapshot_every(0);
+    onboarded(&mut sequencer, &mut world);
+    for n in 0..3 {
+        let commitment = world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}"));
+        sequencer.process(vec![direct(commitment)]).unwrap();
+        sequencer.finish_snapshots();
+    }
+    assert_eq!(store.snapshot_size(), 0);
+    assert!(!dir.path().join("log").join("SNAPSHOT").exists());
+}
+
+#[test]
 fn snapshots_come_a_quarter_of_the_log_apart_within_their_bounds() {
     use covenant_ledger::sequencer::{
         SNAPSHOT_EVERY_ENTRIES as MOST, SNAPSHOT_MIN_ENTRIES as FEWEST, snapshot_interval,
