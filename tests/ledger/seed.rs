@@ -57,6 +57,8 @@ fn damage_entry(store: &Path, victim: u64) {
         .unwrap()
         .unwrap();
     let first = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+    // Records are zstd frames (store format v4): damage the entry, not the frame.
+    let record = zstd::decode_all(record.as_ref()).unwrap();
     // Each entry in a record: stored_at (8), previous (32), length (4), envelope.
     let mut at = 0;
     for _ in first..victim {
@@ -65,7 +67,9 @@ fn damage_entry(store: &Path, victim: u64) {
     }
     let mut damaged = record.to_vec();
     damaged[at + 44 + 20] ^= 0x01;
-    entries.insert(key, damaged).unwrap();
+    entries
+        .insert(key, zstd::bulk::compress(&damaged, 1).unwrap())
+        .unwrap();
     db.flush().unwrap();
 }
 

@@ -1,9 +1,9 @@
 //! How values are laid out in the engine's trees: every encoding and decoding of keys and
-//! values lives here, so the on-disk format (version 3) is written down in one place.
+//! values lives here, so the on-disk format (version 4) is written down in one place.
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries, see below |
+//! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries as one zstd frame, see below |
 //! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
 //! | `prints` | seq of the batch's first entry (u64 BE) | the fingerprint of each of the batch's event ids (`event_index::fingerprint`, u64 BE), in entry order |
 //! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`] |
@@ -12,7 +12,7 @@
 //! | `checkpoints` | tree size (u64 BE) | signed note |
 //! | `door_refusals` | refusal counter (u64 BE), oldest dropped past `MAX_DOOR_REFUSALS` | see [`encode_rejection`] |
 //! | `door_refusals_by_event` | id length (u32 BE) + event id + refusal key | empty |
-//! | default tree | `format`, `head` | format marker, [`Meta`] |
+//! | default tree | `format`, `head`, `compressed_from` | format marker, [`Meta`], the first compressed record (u64 BE) |
 //!
 //! Entries are stored in records of consecutive entries from one batch (at most
 //! [`RECORD_MAX_ENTRIES`] and about [`RECORD_MAX_BYTES`]), with the stored hashes they added in
@@ -22,6 +22,13 @@
 //! record each entry is its canonical encoding without the version byte and the sequence
 //! number, which the format and the record's key imply; the canonical encoding
 //! (`covenant_core::entry`) is rebuilt on read.
+//!
+//! Since format v4 a record is stored as one zstd frame of those bytes ([`compress_record`]),
+//! declaring its size and ending in a checksum. Entries are mostly text, which zstd halves, and
+//! every byte a record saves is saved again in each superseded copy the engine keeps in its
+//! log. A store upgraded from v3 keeps its older records as they were: the meta record
+//! [`META_COMPRESSED_FROM`] holds the first sequence number whose record is compressed (0 in a
+//! store created as v4), so which form a record has is never guessed from its bytes.
 //!
 //! The event-id index lives in memory (`crate::event_index`); on disk it is one record per
 //! batch of 8-byte fingerprints, so an append writes nothing per event for it. A lookup that
@@ -34,9 +41,12 @@
 //! replays only the records after the newest snapshot.
 
 use crate::{Head, RejectionRecord};
+use covenant_core::MAX_ENVELOPE_BYTES;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
 use covenant_core::merkle::Hash;
 use covenant_core::validate::{RejectCode, StateChange};
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 pub(crate) const TREE_ENTRIES: &str = "entries";
 pub(crate) const TREE_HASHES: &str = "hashes";
@@ -52,6 +62,8 @@ pub(crate) const TREE_DOOR_REFUSALS_BY_EVENT: &str = "door_refusals_by_event";
 
 pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_HEAD: &[u8] = b"head";
+/// The first sequence number whose entries record is a zstd frame (u64 BE; format v4).
+pub(crate) const META_COMPRESSED_FROM: &[u8] = b"compressed_from";
 
 /// A record holds at most this many entries...
 pub(crate) const RECORD_MAX_ENTRIES: usize = 16;
@@ -60,6 +72,99 @@ pub(crate) const RECORD_MAX_BYTES: usize = 16 * 1024;
 
 /// Bytes of the canonical encoding a record leaves out: version and sequence number.
 const IMPLIED_BYTES: usize = 1 + 8;
+
+/// The most bytes a record can hold before compression: it closes once past
+/// [`RECORD_MAX_BYTES`], so at most one largest entry beyond it. A compressed record declaring
+/// more is damaged, and is refused before anything is allocated for it.
+const RECORD_PLAIN_MAX_BYTES: usize =
+    RECORD_MAX_BYTES + ENTRY_HEADER_BYTES - IMPLIED_BYTES + MAX_ENVELOPE_BYTES;
+
+/// zstd's fastest level: on records of real commitments' text it keeps 0.53 of the bytes at
+/// about 1.1 µs an entry, where level 3 keeps 0.526 at 1.6 µs and level 6 0.520 at 4.5 µs.
+const RECORD_ZSTD_LEVEL: i32 = 1;
+
+thread_local! {
+    /// Contexts are reused: making one per record would cost more than compressing it.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+/// A record's stored form (format v4): its plain bytes as one zstd frame that declares its
+/// size and ends in a checksum of the content.
+pub fn compress_record(plain: &[u8]) -> Vec<u8> {
+    COMPRESSOR.with_borrow_mut(|slot| {
+        let compressor = match slot {
+            Some(compressor) => compressor,
+            None => slot.insert(new_compressor()),
+        };
+        // Compressing bytes in memory with a working context fails only when memory does.
+        compressor
+            .compress(plain)
+            .expect("zstd compresses a record held in memory")
+    })
+}
+
+fn new_compressor() -> zstd::bulk::Compressor<'static> {
+    let mut compressor =
+        zstd::bulk::Compressor::new(RECORD_ZSTD_LEVEL).expect("zstd makes a compression context");
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+        .expect("zstd takes the checksum flag");
+    compressor
+}
+
+/// The plain bytes of the entries record whose first entry is `first_seq`, in a store whose
+/// records are compressed from `compressed_from` on. A damaged frame is named by the record's
+/// first entry, and costs no more memory than the largest record.
+pub(crate) fn plain_record(
+    first_seq: u64,
+    stored: &[u8],
+    compressed_from: u64,
+) -> Result<Cow<'_, [u8]>, (u64, String)> {
+    if first_seq < compressed_from {
+        return Ok(Cow::Borrowed(stored));
+    }
+    let declared = match zstd::zstd_safe::get_frame_content_size(stored) {
+        Ok(Some(size)) => size,
+        Ok(None) => {
+            return Err((
+                first_seq,
+                "the compressed record does not declare its size".to_owned(),
+            ));
+        }
+        Err(_) => {
+            return Err((
+                first_seq,
+                "the record is not a zstd frame (format v4 compresses every record)".to_owned(),
+            ));
+        }
+    };
+    if declared > RECORD_PLAIN_MAX_BYTES as u64 {
+        return Err((
+            first_seq,
+            format!(
+                "the compressed record declares {declared} bytes, more than a record holds \
+                 ({RECORD_PLAIN_MAX_BYTES})"
+            ),
+        ));
+    }
+    let plain = DECOMPRESSOR.with_borrow_mut(|slot| {
+        let decompressor = match slot {
+            Some(decompressor) => decompressor,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        decompressor.decompress(stored, declared as usize)
+    });
+    // zstd checks the content against the declared size and the checksum.
+    plain.map(Cow::Owned).map_err(|error| {
+        (
+            first_seq,
+            format!("the compressed record does not decompress: {error}"),
+        )
+    })
+}
 
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
@@ -420,6 +525,68 @@ mod tests {
     use super::*;
     use covenant_core::entry::Entry;
     use covenant_core::validate::{ActorRecord, CommitmentRecord};
+
+    #[test]
+    fn a_compressed_record_reads_back_and_damage_is_named_by_its_first_entry() {
+        let plain: Vec<u8> = b"We will build 300 new homes for key workers. "
+            .iter()
+            .copied()
+            .cycle()
+            .take(4_000)
+            .collect();
+        let stored = compress_record(&plain);
+        assert!(stored.len() < plain.len() / 4, "repeated text compresses");
+        assert_eq!(plain_record(7, &stored, 0).unwrap().as_ref(), &plain[..]);
+        assert_eq!(plain_record(7, &stored, 7).unwrap().as_ref(), &plain[..]);
+        // Below the first compressed record, a record is plain: handed back as it is.
+        assert!(matches!(plain_record(6, &plain, 7), Ok(Cow::Borrowed(bytes)) if bytes == plain));
+        // A plain record where a compressed one belongs is named, not read as entries.
+        let (seq, problem) = plain_record(7, &plain, 7).unwrap_err();
+        assert_eq!(seq, 7);
+        assert!(problem.contains("not a zstd frame"), "{problem}");
+        // A flipped byte in the compressed content fails the frame's checksum.
+        let mut damaged = stored.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x01;
+        let (seq, problem) = plain_record(9, &damaged, 0).unwrap_err();
+        assert_eq!(seq, 9);
+        assert!(problem.contains("does not decompress"), "{problem}");
+        // A truncated frame too.
+        let (_, problem) = plain_record(9, &stored[..stored.len() - 1], 0).unwrap_err();
+        assert!(problem.contains("does not decompress"), "{problem}");
+    }
+
+    #[test]
+    fn a_compressed_record_declaring_more_than_a_record_holds_is_refused_before_reading() {
+        let largest = vec![b'x'; RECORD_PLAIN_MAX_BYTES];
+        assert_eq!(
+            plain_record(0, &compress_record(&largest), 0)
+                .unwrap()
+                .len(),
+            RECORD_PLAIN_MAX_BYTES
+        );
+        let too_large = vec![b'x'; RECORD_PLAIN_MAX_BYTES + 1];
+        let (seq, problem) = plain_record(3, &compress_record(&too_large), 0).unwrap_err();
+        assert_eq!(seq, 3);
+        assert!(
+            problem.contains(&format!("declares {} bytes", RECORD_PLAIN_MAX_BYTES + 1)),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn a_frame_that_does_not_declare_its_size_is_named() {
+        // A streamed frame does not declare its size.
+        let mut streamed = Vec::new();
+        {
+            use std::io::Write;
+            let mut encoder = zstd::stream::Encoder::new(&mut streamed, 1).unwrap();
+            encoder.write_all(b"entries").unwrap();
+            encoder.finish().unwrap();
+        }
+        let (_, problem) = plain_record(0, &streamed, 0).unwrap_err();
+        assert!(problem.contains("does not declare its size"), "{problem}");
+    }
 
     #[test]
     fn records_round_trip_to_the_canonical_encoding() {

@@ -26,6 +26,9 @@ mod upgrade;
 mod upper_hashes;
 
 pub use durable::{open_sled, reclaim_after_batch};
+/// Public so that the store benchmark can time compression alone.
+#[doc(hidden)]
+pub use layout::compress_record;
 pub use refresh::Refreshes;
 pub use sled_store::{REFRESH_EVERY_ENTRIES, Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};

@@ -1,4 +1,4 @@
-//! Upgrading a store of format v2 in place.
+//! Upgrading a store of an older format in place, one step at a time (v2 to v3 to v4).
 //!
 //! v2 kept the event-id index in the engine, one item per event (tree `events`: id to
 //! sequence number). v3 keeps one record of fingerprints per batch (tree `prints`) and the
@@ -8,6 +8,11 @@
 //! store, which upgrades again on the next open; a crash after it leaves a v3 engine (at worst
 //! with the old tree still there, dropped on the next open, and a format file still saying v2,
 //! rewritten on the next open).
+//!
+//! v4 stores each entries record as a zstd frame (`layout::compress_record`). Rewriting every
+//! record of a large log would take as long as writing it, so the upgrade rewrites none: it
+//! records the head's size as the first compressed record (`layout::META_COMPRESSED_FROM`)
+//! together with the new format record, in one batch, and records before it stay plain.
 
 use crate::StoreError;
 use crate::durable::{self, Syncer};
@@ -17,8 +22,9 @@ use crate::sled_store::{Trees, decode_envelope_header};
 use sled::transaction::{TransactionError, TransactionalTree};
 use std::path::Path;
 
-/// The format this module upgrades from.
-pub(crate) const FROM_FORMAT: &str = "covenant-store v2";
+/// The formats this module upgrades from.
+pub(crate) const V2_FORMAT: &str = "covenant-store v2";
+pub(crate) const V3_FORMAT: &str = "covenant-store v3";
 
 /// The v2 tree that v3 no longer keeps.
 const OLD_EVENTS_TREE: &str = "events";
@@ -27,7 +33,7 @@ const OLD_EVENTS_TREE: &str = "events";
 /// to follow each other without a gap).
 const PRINTS_PER_RECORD: usize = 4096;
 
-/// Upgrade the engine of a v2 store in `dir` to v3.
+/// Upgrade the engine of a v2 store in `dir` to v3 (whose records are all plain).
 pub(crate) fn from_v2(
     dir: &Path,
     db: &sled::Db,
@@ -68,7 +74,7 @@ pub(crate) fn from_v2(
             for (key, value) in &records {
                 views[0].insert(&key[..], &value[..])?;
             }
-            views[1].insert(layout::META_FORMAT, durable::FORMAT.as_bytes())?;
+            views[1].insert(layout::META_FORMAT, V3_FORMAT.as_bytes())?;
             Ok(())
         },
     );
@@ -79,6 +85,24 @@ pub(crate) fn from_v2(
     db.flush().map_err(engine)?;
     syncer.sync()?;
     drop_old_tree(dir, db, syncer)
+}
+
+/// Upgrade the engine of a v3 store in `dir`, holding `size` entries, to v4: the records
+/// written from now on are compressed, those already there stay as they are.
+pub(crate) fn from_v3(
+    dir: &Path,
+    db: &sled::Db,
+    trees: &Trees,
+    size: u64,
+    syncer: &mut Syncer,
+) -> Result<(), StoreError> {
+    let engine = |e| durable::engine_error(dir, e);
+    let mut batch = sled::Batch::default();
+    batch.insert(layout::META_COMPRESSED_FROM, &layout::seq_key(size)[..]);
+    batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
+    trees.meta.apply_batch(batch).map_err(engine)?;
+    db.flush().map_err(engine)?;
+    syncer.sync()
 }
 
 /// Drop the v2 event tree if it is still there (an upgrade that stopped after its transaction).
@@ -103,6 +127,6 @@ pub(crate) fn drop_old_tree(
 fn corrupt(seq: u64, problem: &str) -> StoreError {
     StoreError::Corrupt {
         seq,
-        problem: format!("upgrading from {FROM_FORMAT}: {problem}"),
+        problem: format!("upgrading from {V2_FORMAT}: {problem}"),
     }
 }

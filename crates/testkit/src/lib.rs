@@ -20,6 +20,7 @@ mod cluster;
 pub mod log;
 pub mod sample;
 pub mod scenario;
+pub mod text;
 
 pub use cluster::{NatsCluster, free_port_block};
 

@@ -178,6 +178,18 @@ pub fn commitment(commitment_id: &str) -> Kind {
     })
 }
 
+/// A commitment of the same size as [`commitment`]'s, worded in prose picked by `seed`
+/// (`covenant_testkit::text`), so that the store compresses it as it would a real one.
+pub fn commitment_in_prose(commitment_id: &str, seed: u64) -> Kind {
+    use covenant_testkit::text::prose;
+    let mut kind = commitment(commitment_id);
+    if let Kind::CommitmentMade(made) = &mut kind {
+        made.title = prose(seed, made.title.len());
+        made.text = prose(seed ^ 0x5eed, made.text.len());
+    }
+    kind
+}
+
 pub fn action(action_id: &str, commitment_ids: &[&str]) -> Kind {
     Kind::ActionRecorded(ActionRecorded {
         action_id: action_id.into(),

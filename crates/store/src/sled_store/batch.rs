@@ -236,7 +236,7 @@ impl Record {
         writes.put(
             Slot::Entries,
             &layout::seq_key(self.first_seq),
-            self.entries,
+            layout::compress_record(&self.entries),
         );
         writes.put(Slot::Hashes, &layout::seq_key(self.first_hash), self.hashes);
     }

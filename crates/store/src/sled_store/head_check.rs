@@ -18,8 +18,8 @@ impl SledStore {
         let engine = self.engine()?;
         let stored_entries =
             self.record_end(&engine.trees.entries, "entries", |first, record| {
-                layout::record_entries(first, record)
-                    .map(|parts| parts.len() as u64)
+                layout::plain_record(first, record, self.compressed_from)
+                    .and_then(|plain| layout::record_entries(first, &plain).map(|p| p.len() as u64))
                     .map_err(|(seq, problem)| corrupt(seq, problem))
             })?;
         if stored_entries != head.size {

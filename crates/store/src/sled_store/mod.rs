@@ -132,6 +132,8 @@ pub struct SledStore {
     snapshot_size: AtomicU64,
     /// Engine inserts made by appends since the store was opened (benchmarks print it).
     engine_inserts: AtomicU64,
+    /// The first entry whose record is compressed (`layout::META_COMPRESSED_FROM`).
+    pub(crate) compressed_from: u64,
     recovery: Recovery,
     /// Serialises door refusal writes (apart from the writer: they must never hold up a batch).
     door: Mutex<()>,

@@ -5,7 +5,7 @@
 //!
 //! 1. **Format and writability first** (`durable::inspect`, `durable::prepare_dir`). Without a
 //!    `FORMAT` file the path is not a store (`NotAStore`); a different marker is
-//!    `IncompatibleFormat` (a v2 store is upgraded in place, `crate::upgrade`); a directory
+//!    `IncompatibleFormat` (a v2 or v3 store is upgraded in place, `crate::upgrade`); a directory
 //!    that cannot be written is `ReadOnly`. None of these lets the engine touch a byte. A
 //!    directory holding only `sled/` and a temporary marker is a creation that stopped before
 //!    its last step and is completed; an engine directory with someone else's data in it is
@@ -103,6 +103,7 @@ impl SledStore {
             let mut batch = sled::Batch::default();
             batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
             batch.insert(layout::META_HEAD, &Meta::empty().encode()[..]);
+            batch.insert(layout::META_COMPRESSED_FROM, &layout::seq_key(0)[..]);
             db.apply_batch(batch).map_err(engine)?;
         }
         db.flush().map_err(engine)?;
@@ -144,12 +145,19 @@ impl SledStore {
     ) -> Result<Self, StoreError> {
         let engine = |e| durable::engine_error(dir, e);
         let trees = Trees::open(&db).map_err(engine)?;
-        match trees.meta.get(layout::META_FORMAT).map_err(engine)? {
+        let mut format = trees.meta.get(layout::META_FORMAT).map_err(engine)?;
+        if format.as_deref() == Some(upgrade::V2_FORMAT.as_bytes()) {
+            upgrade::from_v2(dir, &db, &trees, &mut syncer)?;
+            format = Some(upgrade::V3_FORMAT.as_bytes().into());
+        }
+        if format.as_deref() == Some(upgrade::V3_FORMAT.as_bytes()) {
+            let size = stored_meta(dir, &trees)?.head.size;
+            upgrade::from_v3(dir, &db, &trees, size, &mut syncer)?;
+            format = Some(durable::FORMAT.as_bytes().into());
+        }
+        match format {
             Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {
                 upgrade::drop_old_tree(dir, &db, &mut syncer)?;
-            }
-            Some(format) if format.as_ref() == upgrade::FROM_FORMAT.as_bytes() => {
-                upgrade::from_v2(dir, &db, &trees, &mut syncer)?;
             }
             Some(format) => {
                 return Err(StoreError::IncompatibleFormat {
@@ -166,11 +174,21 @@ impl SledStore {
         if !durable::marker_is_current(dir)? {
             durable::write_marker(dir)?;
         }
-        let meta = match trees.meta.get(layout::META_HEAD).map_err(engine)? {
-            Some(bytes) => Meta::decode(&bytes).map_err(StoreError::CorruptMetadata)?,
+        let meta = stored_meta(dir, &trees)?;
+        let compressed_from = match trees
+            .meta
+            .get(layout::META_COMPRESSED_FROM)
+            .map_err(engine)?
+        {
+            Some(bytes) => layout::decode_u64(&bytes).ok_or_else(|| {
+                StoreError::CorruptMetadata(format!(
+                    "the first compressed record is named in {} bytes, not 8",
+                    bytes.len()
+                ))
+            })?,
             None => {
                 return Err(StoreError::CorruptMetadata(
-                    "the engine holds no head record".to_owned(),
+                    "the engine does not say which records are compressed".to_owned(),
                 ));
             }
         };
@@ -189,6 +207,7 @@ impl SledStore {
             index: RwLock::new(EventIndex::default()),
             snapshot_size: AtomicU64::new(0),
             engine_inserts: AtomicU64::new(0),
+            compressed_from,
             recovery: Recovery::default(),
             door: Mutex::new(()),
             upper: Arc::default(),
@@ -225,6 +244,17 @@ pub(super) fn open_engine(dir: &Path) -> Result<sled::Db, StoreError> {
             "the storage engine failed while recovering: {}",
             panic_message(&panic)
         ))),
+    }
+}
+
+/// The head and counters the engine holds.
+fn stored_meta(dir: &Path, trees: &Trees) -> Result<Meta, StoreError> {
+    match trees.meta.get(layout::META_HEAD) {
+        Ok(Some(bytes)) => Meta::decode(&bytes).map_err(StoreError::CorruptMetadata),
+        Ok(None) => Err(StoreError::CorruptMetadata(
+            "the engine holds no head record".to_owned(),
+        )),
+        Err(e) => Err(durable::engine_error(dir, e)),
     }
 }
 

@@ -118,7 +118,9 @@ impl LogReader for SledStore {
             if layout::decode_u64(&key) != Some(next_seq) {
                 return Err(corrupt(next_seq, "the entry is missing"));
             }
-            let parts = layout::record_entries(next_seq, &record)
+            let plain = layout::plain_record(next_seq, &record, self.compressed_from)
+                .map_err(|(seq, problem)| corrupt(seq, problem))?;
+            let parts = layout::record_entries(next_seq, &plain)
                 .map_err(|(seq, problem)| corrupt(seq, problem))?;
             for part in parts {
                 if (start..end).contains(&next_seq) {

@@ -99,21 +99,25 @@ fn an_incompatible_format_is_named_and_left_alone() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("store");
     small_store(&dir);
-    for old in ["covenant-store v1", "covenant-store v0"] {
+    for old in [
+        "covenant-store v1",
+        "covenant-store v0",
+        "covenant-store v5",
+    ] {
         std::fs::write(dir.join("FORMAT"), format!("{old}\n")).unwrap();
         let before = contents(&dir);
         for result in [SledStore::open(&dir), SledStore::create_or_open(&dir)] {
             match result {
                 Err(StoreError::IncompatibleFormat { found, expected }) => {
                     assert_eq!(found, old);
-                    assert_eq!(expected, "covenant-store v3");
+                    assert_eq!(expected, "covenant-store v4");
                 }
                 other => panic!("expected an incompatible format, got {other:?}"),
             }
         }
         assert_eq!(contents(&dir), before, "nothing was written");
     }
-    std::fs::write(dir.join("FORMAT"), "covenant-store v3\n").unwrap();
+    std::fs::write(dir.join("FORMAT"), "covenant-store v4\n").unwrap();
     assert_eq!(SledStore::open(&dir).unwrap().head().size, 5);
 }
 

@@ -201,6 +201,8 @@ fn a_flipped_entry_names_its_sequence_number() {
             .unwrap()
             .unwrap();
         let first = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+        // Records are zstd frames (store format v4): damage the entry, not the frame.
+        let record = zstd::decode_all(record.as_ref()).unwrap();
         // Walk the record to the victim's envelope: stored_at (8), previous (32), length (4).
         let mut at = 0;
         for _ in first..victim {
@@ -209,7 +211,9 @@ fn a_flipped_entry_names_its_sequence_number() {
         }
         let mut damaged = record.to_vec();
         damaged[at + 44 + 20] ^= 0x01;
-        entries.insert(key, damaged).unwrap();
+        entries
+            .insert(key, zstd::bulk::compress(&damaged, 1).unwrap())
+            .unwrap();
         db.flush().unwrap();
     }
     let mut progress = Vec::new();

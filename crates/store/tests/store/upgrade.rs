@@ -1,6 +1,6 @@
-//! A store of format v2 (the event-id index in the engine, one item per event) is upgraded in
-//! place when it is opened: nothing is lost, the index answers as before, and the deep check
-//! passes on the result.
+//! A store of format v2 (the event-id index in the engine, one item per event) or v3 (entry
+//! records not compressed) is upgraded in place when it is opened: nothing is lost, the index
+//! answers as before, and the deep check passes on the result.
 
 use super::support::{entries, new_entry};
 use covenant_core::validate::StateChange;
@@ -8,9 +8,40 @@ use covenant_store::check::{CheckOptions, verify_store};
 use covenant_store::{Batch, LogReader, LogStore, SledStore, StoreError};
 use std::path::Path;
 
-/// Turn a fresh v3 store into the v2 layout: the same trees, except the event index as one
+/// Turn a fresh v4 store into the v3 layout: every entry record plain, no record of which are
+/// compressed, and v3 format markers.
+fn make_v3(dir: &Path) {
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let entries = db.open_tree("entries").unwrap();
+    for item in entries.iter() {
+        let (key, record) = item.unwrap();
+        entries
+            .insert(key, zstd::decode_all(record.as_ref()).unwrap())
+            .unwrap();
+    }
+    db.remove("compressed_from").unwrap();
+    db.insert("format", "covenant-store v3").unwrap();
+    db.flush().unwrap();
+    drop(db);
+    std::fs::write(dir.join("FORMAT"), "covenant-store v3\n").unwrap();
+}
+
+/// Whether the entry record that starts at `first` is stored as a zstd frame.
+fn compressed(dir: &Path, first: u64) -> bool {
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let record = db
+        .open_tree("entries")
+        .unwrap()
+        .get(first.to_be_bytes())
+        .unwrap()
+        .expect("a record starts there");
+    record.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+/// Turn a fresh v4 store into the v2 layout: plain records as in v3, the event index as one
 /// item per event instead of the per-batch fingerprint records, and v2 format markers.
 fn make_v2(dir: &Path) {
+    make_v3(dir);
     let store = SledStore::open(dir).unwrap();
     let size = store.head().size;
     let ids: Vec<String> = (0..size)
@@ -63,7 +94,7 @@ fn a_v2_store_is_upgraded_on_open_and_loses_nothing() {
     let store = SledStore::open(&dir).unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
-        "covenant-store v3\n"
+        "covenant-store v4\n"
     );
     assert_eq!(store.head(), head);
     assert_eq!(store.load_state().unwrap(), state);
@@ -87,4 +118,89 @@ fn a_v2_store_is_upgraded_on_open_and_loses_nothing() {
             .any(|name| name.as_ref() == b"events"),
         "the v2 event tree is gone"
     );
+}
+
+#[test]
+fn a_v3_store_keeps_its_plain_records_and_compresses_the_new_ones() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    let store = SledStore::create_or_open(&dir).unwrap();
+    store
+        .append(Batch {
+            entries: entries("old", 100, 1),
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(store);
+    make_v3(&dir);
+    assert!(!compressed(&dir, 0), "the v3 store holds plain records");
+
+    let store = SledStore::open(&dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
+        "covenant-store v4\n"
+    );
+    let old_entries = store.entries(0, 100).unwrap();
+    store
+        .append(Batch {
+            entries: entries("new", 100, 1_000),
+            ..Batch::default()
+        })
+        .unwrap();
+    let head = store.head();
+    drop(store);
+    assert!(
+        !compressed(&dir, 0),
+        "records before the upgrade stay as they were"
+    );
+    assert!(compressed(&dir, 100), "records after it are compressed");
+
+    let store = SledStore::open(&dir).unwrap();
+    assert_eq!(store.head(), head);
+    assert_eq!(store.entries(0, 100).unwrap(), old_entries);
+    assert_eq!(store.entries(0, 200).unwrap().len(), 200);
+    assert_eq!(
+        store.event("new-99").unwrap().map(|found| found.seq),
+        Some(199)
+    );
+    drop(store);
+    let report = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.head, head);
+}
+
+#[test]
+fn a_store_that_does_not_say_which_records_are_compressed_is_refused() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    let store = SledStore::create_or_open(&dir).unwrap();
+    store
+        .append(Batch {
+            entries: entries("e", 10, 1),
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(store);
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    db.insert("compressed_from", &[0u8; 3]).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    match SledStore::open(&dir) {
+        Err(StoreError::CorruptMetadata(problem)) => {
+            assert!(problem.contains("in 3 bytes, not 8"), "{problem}");
+        }
+        other => panic!("expected the bad record to be named, got {other:?}"),
+    }
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    db.remove("compressed_from").unwrap();
+    db.flush().unwrap();
+    drop(db);
+    match SledStore::open(&dir) {
+        Err(StoreError::CorruptMetadata(problem)) => {
+            assert!(
+                problem.contains("which records are compressed"),
+                "{problem}"
+            );
+        }
+        other => panic!("expected the missing record to be named, got {other:?}"),
+    }
 }
