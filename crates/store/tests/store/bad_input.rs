@@ -121,6 +121,24 @@ fn an_incompatible_format_is_named_and_left_alone() {
     assert_eq!(SledStore::open(&dir).unwrap().head().size, 5);
 }
 
+#[test]
+fn an_engine_of_an_unknown_format_is_named_even_under_a_current_marker() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    small_store(&dir);
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    db.insert("format", "covenant-store v9").unwrap();
+    db.flush().unwrap();
+    drop(db);
+    match SledStore::open(&dir) {
+        Err(StoreError::IncompatibleFormat { found, expected }) => {
+            assert_eq!(found, "covenant-store v9");
+            assert_eq!(expected, "covenant-store v4");
+        }
+        other => panic!("expected an incompatible format, got {other:?}"),
+    }
+}
+
 /// Tests run as root, and root writes through any permission bits, so `chmod` cannot make a
 /// directory read-only for them. sysfs refuses to create directories for everyone, root
 /// included (EPERM, or EROFS where /sys is mounted read-only), so a store path under /sys is a
