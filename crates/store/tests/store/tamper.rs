@@ -261,3 +261,50 @@ fn a_checkpoint_signed_by_another_key_is_reported() {
         "the first checkpoint is named: {error}"
     );
 }
+
+#[test]
+fn an_open_refuses_a_store_whose_newest_records_disagree_with_its_head() {
+    // The cheap check on open, not the deep check: the store does not open at all.
+    let scratch = tempfile::tempdir().unwrap();
+    let original = scratch.path().join("store");
+    let signer = LogSigner::new("covenant.test/log", [4; 32]).unwrap();
+    build_store(&original, &signer);
+    let size = covenant_store::LogReader::head(&SledStore::open(&original).unwrap()).size;
+
+    let missing = copy_of(&original, &scratch.path().join("missing"));
+    {
+        let db = sled::open(missing.join("sled")).unwrap();
+        let entries = db.open_tree("entries").unwrap();
+        let (last, _) = entries.last().unwrap().unwrap();
+        entries.remove(last).unwrap();
+        db.flush().unwrap();
+    }
+    match SledStore::open(&missing) {
+        Err(StoreError::CorruptMetadata(problem)) => {
+            assert!(
+                problem.contains(&format!("the head says {size} entries")),
+                "{problem}"
+            );
+        }
+        other => panic!("a store missing its newest record opened: {other:?}"),
+    }
+
+    let damaged = copy_of(&original, &scratch.path().join("damaged"));
+    let newest = size - 1;
+    {
+        let db = sled::open(damaged.join("sled")).unwrap();
+        let entries = db.open_tree("entries").unwrap();
+        let (key, record) = entries.last().unwrap().unwrap();
+        let mut plain = zstd::decode_all(record.as_ref()).unwrap();
+        let at = plain.len() - 1;
+        plain[at] ^= 0x01;
+        entries
+            .insert(key, zstd::bulk::compress(&plain, 1).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    match SledStore::open(&damaged) {
+        Err(StoreError::Corrupt { seq, .. }) => assert_eq!(seq, newest),
+        other => panic!("a store whose newest entry changed opened: {other:?}"),
+    }
+}
