@@ -91,7 +91,10 @@ async fn run(events: usize, measuring: bool) {
         let (owner, key) = (&actors[actor], format!("key-{actor}"));
         let kind = if only_commitments {
             // Named as in the default mix, so that the reader's histories find them.
-            support::commitment(&format!("c-{actor}-{}", i / actors.len()))
+            support::in_prose(
+                support::commitment(&format!("c-{actor}-{}", i / actors.len())),
+                i as u64,
+            )
         } else {
             lifecycle_event(actor, i / actors.len())
         };
@@ -440,11 +443,14 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
 /// commitment instead: the heaviest event for the projections (about 14 keys each).
 fn lifecycle_event(actor: usize, nth: usize) -> covenant_core::proto::event_body::Kind {
     let commitment = format!("c-{actor}-{}", nth / 10);
-    match nth % 10 {
+    let kind = match nth % 10 {
         0 => support::commitment(&commitment),
         9 => support::outcome(&commitment),
         step => support::action(&format!("{commitment}-a{step}"), &[&commitment]),
-    }
+    };
+    // Worded in prose, as real events are: the store compresses it and the search index
+    // takes its words as it would theirs.
+    support::in_prose(kind, (actor as u64) << 32 | nth as u64)
 }
 
 /// The live ingest a caught-up replica follows while it is read: far above what a government's

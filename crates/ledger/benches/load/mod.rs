@@ -52,7 +52,7 @@ pub fn sign_all(first: usize, count: usize, signers: &[Emitter]) -> Vec<Vec<u8>>
         let kind: Kind = if (i / actors) % 10 == 9 && i >= first + 4 * actors {
             crate::support::action(&format!("a-{i}"), &[&format!("c-{}", i - 4 * actors)])
         } else {
-            crate::support::commitment_in_prose(&format!("c-{i}"), i as u64)
+            crate::support::in_prose(crate::support::commitment(&format!("c-{i}")), i as u64)
         };
         seal(
             crate::support::header(&id, &emitter.actor, &emitter.key_id),

@@ -178,14 +178,21 @@ pub fn commitment(commitment_id: &str) -> Kind {
     })
 }
 
-/// A commitment of the same size as [`commitment`]'s, worded in prose picked by `seed`
-/// (`covenant_testkit::text`), so that the store compresses it as it would a real one.
-pub fn commitment_in_prose(commitment_id: &str, seed: u64) -> Kind {
+/// `kind` with its words (a commitment's title and text, an action's description, an
+/// outcome's summary) replaced by as many bytes of prose picked by `seed`
+/// (`covenant_testkit::text`): the same sizes, but as varied as what governments write, so
+/// that the store compresses and the projections index it as they would real events.
+pub fn in_prose(mut kind: Kind, seed: u64) -> Kind {
     use covenant_testkit::text::prose;
-    let mut kind = commitment(commitment_id);
-    if let Kind::CommitmentMade(made) = &mut kind {
-        made.title = prose(seed, made.title.len());
-        made.text = prose(seed ^ 0x5eed, made.text.len());
+    let reword = |text: &mut String, salt: u64| *text = prose(seed ^ salt, text.len());
+    match &mut kind {
+        Kind::CommitmentMade(made) => {
+            reword(&mut made.title, 1);
+            reword(&mut made.text, 2);
+        }
+        Kind::ActionRecorded(action) => reword(&mut action.description, 3),
+        Kind::OutcomeReported(outcome) => reword(&mut outcome.summary, 4),
+        _ => {}
     }
     kind
 }
