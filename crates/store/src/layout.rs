@@ -79,8 +79,9 @@ const IMPLIED_BYTES: usize = 1 + 8;
 const RECORD_PLAIN_MAX_BYTES: usize =
     RECORD_MAX_BYTES + ENTRY_HEADER_BYTES - IMPLIED_BYTES + MAX_ENVELOPE_BYTES;
 
-/// zstd's fastest level: on records of real commitments' text it keeps 0.53 of the bytes at
-/// about 1.1 µs an entry, where level 3 keeps 0.526 at 1.6 µs and level 6 0.520 at 4.5 µs.
+/// zstd's fastest level: on records of prose it keeps 0.53 to 0.57 of the bytes at about 1.2 µs
+/// an entry (`just bench store`), where level 3 keeps 0.526 at 1.6 µs and level 6 0.520 at
+/// 4.5 µs (measured on the same records): the fastest keeps nearly all of the gain.
 const RECORD_ZSTD_LEVEL: i32 = 1;
 
 thread_local! {

@@ -41,7 +41,6 @@ fn compressed(dir: &Path, first: u64) -> bool {
 /// Turn a fresh v4 store into the v2 layout: plain records as in v3, the event index as one
 /// item per event instead of the per-batch fingerprint records, and v2 format markers.
 fn make_v2(dir: &Path) {
-    make_v3(dir);
     let store = SledStore::open(dir).unwrap();
     let size = store.head().size;
     let ids: Vec<String> = (0..size)
@@ -51,6 +50,7 @@ fn make_v2(dir: &Path) {
         })
         .collect();
     drop(store);
+    make_v3(dir);
     let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
     let events = db.open_tree("events").unwrap();
     for (seq, id) in ids.iter().enumerate() {
