@@ -6,6 +6,7 @@
 //! clock: "too far in the future" is judged against the broker's storage time.
 
 use crate::event::{DecodeError, DecodedEvent};
+use crate::id_map::IdMap;
 use crate::id_set::IdSet;
 use crate::proto::{self, event_body::Kind};
 use crate::signing::{self, PublicKey};
@@ -252,7 +253,9 @@ pub struct LedgerState {
     // hand the whole state to a snapshot writer without stopping, and only the nodes a batch
     // touches are copied while the writer holds it. Ordered, because a hash map moves every
     // item at once when it doubles, which stalls validation for seconds at tens of millions.
-    pub commitments: OrdMap<String, CommitmentRecord>,
+    /// A record for every commitment made: after the action ids the largest part, so kept as
+    /// an [`IdMap`], which loads from a snapshot without a tree insertion per commitment.
+    pub commitments: IdMap<CommitmentRecord>,
     /// Every action id recorded: most of the state (eight actions to a commitment, say), so
     /// kept as an [`IdSet`], which loads from a snapshot without an allocation per id.
     pub actions: IdSet,

@@ -12,8 +12,9 @@
 //!
 //! Last, loading the validation state a snapshot holds (what a restart reads before it checks
 //! the entries after the snapshot), shaped as at 10M entries of the replica benchmark's mix:
-//! 1M commitments and 8M action ids. The baseline, in the same run, is the same action ids
-//! loaded as a persistent set of strings, the form they had before they became an `IdSet`.
+//! 1M commitments and 8M action ids. The baselines, in the same run, are the same action ids
+//! loaded as a persistent set of strings, the form they had before they became an `IdSet`, and
+//! the same commitments as a persistent map, the form they had before they became an `IdMap`.
 //!
 //! `just bench store` (or `cargo bench -p covenant-store --bench store`). Prints a table and
 //! writes target/bench/store.json. `STORE_BENCH_SCALE=0.1` shortens the run;
@@ -170,11 +171,29 @@ fn state_load(scale: f64) -> serde_json::Value {
         assert_eq!(set.len(), ids.len());
         seconds
     });
+    let records = postcard::to_allocvec(&state.commitments).expect("encode the commitments");
+    let id_map_s = best_of_three(&|| {
+        let started = Instant::now();
+        let map: covenant_core::id_map::IdMap<CommitmentRecord> =
+            postcard::from_bytes(&records).expect("decode the commitments");
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(map.len(), state.commitments.len());
+        seconds
+    });
+    let persistent_map_s = best_of_three(&|| {
+        let started = Instant::now();
+        let map: imbl::OrdMap<String, CommitmentRecord> =
+            postcard::from_bytes(&records).expect("decode the commitments");
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(map.len(), state.commitments.len());
+        seconds
+    });
     let actions = state.actions.len();
     println!(
-        "validation state of {commitments} commitments and {actions} action ids ({} MB): loads in {load_s:.2} s; the action ids alone as a persistent set of strings: {persistent_set_s:.2} s ({:.2}x)",
+        "validation state of {commitments} commitments and {actions} action ids ({} MB): loads in {load_s:.2} s; the action ids alone as a persistent set of strings: {persistent_set_s:.2} s ({:.2}x); the commitments alone {id_map_s:.2} s, as a persistent map {persistent_map_s:.2} s ({:.2}x)",
         bytes.len() / 1_000_000,
-        persistent_set_s / load_s
+        persistent_set_s / load_s,
+        persistent_map_s / id_map_s
     );
     serde_json::json!({
         "commitments": commitments,
@@ -182,6 +201,8 @@ fn state_load(scale: f64) -> serde_json::Value {
         "bytes": bytes.len(),
         "load_s": load_s,
         "action_ids_as_persistent_set_s": persistent_set_s,
+        "commitments_s": id_map_s,
+        "commitments_as_persistent_map_s": persistent_map_s,
     })
 }
 
