@@ -60,10 +60,10 @@ impl<V: Clone> IdMap<V> {
 
     /// Set the value of `id`, adding it or replacing what it had.
     pub fn insert(&mut self, id: String, value: V) {
-        if self.loaded_index(&id).is_none() && !self.added.contains_key(&id) {
+        let loaded = self.loaded_index(&id).is_some();
+        if self.added.insert(id, value).is_none() && !loaded {
             self.new_ids += 1;
         }
-        self.added.insert(id, value);
     }
 
     pub fn len(&self) -> usize {
