@@ -286,6 +286,8 @@ struct Replica {
 struct Opened {
     store_s: f64,
     ledger_s: f64,
+    /// The ledger's part in two: the sealed snapshot's state, and the entries after it.
+    state_check: covenant_ledger::StateCheck,
     projections_s: f64,
 }
 
@@ -303,6 +305,7 @@ impl Replica {
         )
         .expect("open the ledger");
         let ledger_s = started.elapsed().as_secs_f64() - store_s;
+        let state_check = ledger.state_check();
         let (health, verifier_key) = (ledger.health(), ledger.verifier_key().expect("a log key"));
         let (ingest, running) = ledger
             .run_stream(client, &StreamSettings::default())
@@ -328,6 +331,7 @@ impl Replica {
             opened: Opened {
                 store_s,
                 ledger_s,
+                state_check,
                 projections_s,
             },
         }
@@ -379,6 +383,9 @@ impl Restart {
             "page_cache_held_after_mb": self.eviction.cached_after >> 20,
             "store_open_ms": ms(self.opened.store_s),
             "ledger_open_ms": ms(self.opened.ledger_s),
+            "ledger_state_load_ms": ms(self.opened.state_check.snapshot_load.as_secs_f64()),
+            "ledger_rederived_entries": self.opened.state_check.entries,
+            "ledger_rederive_ms": ms(self.opened.state_check.rederive.as_secs_f64()),
             "projections_open_ms": ms(self.opened.projections_s),
             "ready_ms": ms(self.ready_s),
         })
@@ -415,7 +422,7 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
         ready_s,
     };
     println!(
-        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s, the projections {:.2} s){}",
+        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s: the sealed snapshot's state {:.2} s, {} entries after it {:.2} s; the projections {:.2} s){}",
         match restart.cache {
             Cache::Evicted => "dropped",
             Cache::Warm => "warm",
@@ -423,6 +430,9 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
         restart.ready_s,
         restart.opened.store_s,
         restart.opened.ledger_s,
+        restart.opened.state_check.snapshot_load.as_secs_f64(),
+        restart.opened.state_check.entries,
+        restart.opened.state_check.rederive.as_secs_f64(),
         restart.opened.projections_s,
         match restart.cache {
             Cache::Evicted => format!(

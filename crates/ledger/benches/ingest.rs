@@ -314,6 +314,23 @@ async fn run(events: usize, measuring: bool) {
         restart.recovery.snapshot_size.unwrap_or(0),
         restart.recovery.replayed_entries,
     );
+    let check = restart.state_check;
+    let rederive_us = check.rederive.as_secs_f64() * 1e6 / check.entries.max(1) as f64;
+    // The check re-derives what followed the newest snapshot, so a restart just before the
+    // next one re-derives a whole interval: the worst case at this size, at the rate measured.
+    let interval = covenant_ledger::sequencer::snapshot_interval(
+        entries,
+        covenant_ledger::sequencer::SNAPSHOT_EVERY_ENTRIES,
+    );
+    let restart_worst_ms =
+        restart_ms + interval.saturating_sub(check.entries) as f64 * rederive_us / 1000.0;
+    println!(
+        "  the ledger's check: the sealed snapshot's state (at {}) in {:.0} ms, then {} entries re-derived in {:.0} ms ({rederive_us:.2} us each); just before the next snapshot ({interval} entries after one) a restart would take about {restart_worst_ms:.0} ms",
+        check.from,
+        check.snapshot_load.as_secs_f64() * 1000.0,
+        check.entries,
+        check.rederive.as_secs_f64() * 1000.0,
+    );
     let [inclusion, consistency] = proof_latency(store_dir.path());
     let (snapshot_begin_s, snapshot_write_s) = snapshot_write(store_dir.path(), &world);
     let (snapshot_begin_ms, snapshot_ms) = (snapshot_begin_s * 1000.0, snapshot_write_s * 1000.0);
@@ -376,6 +393,11 @@ async fn run(events: usize, measuring: bool) {
         "restart_replayed_entries": restart.recovery.replayed_entries,
         "restart_engine_open_ms": (restart.recovery.engine_open.as_secs_f64() * 1000.0).round(),
         "restart_index_load_ms": (restart.recovery.index_load.as_secs_f64() * 1000.0).round(),
+        "restart_state_load_ms": (restart.state_check.snapshot_load.as_secs_f64() * 1000.0).round(),
+        "restart_rederived_entries": restart.state_check.entries,
+        "restart_rederive_ms": (restart.state_check.rederive.as_secs_f64() * 1000.0).round(),
+        "restart_rederive_us_per_entry": (rederive_us * 100.0).round() / 100.0,
+        "restart_worst_case_estimate_ms": restart_worst_ms.round(),
         "snapshot_commit_thread_ms": (snapshot_begin_ms * 10.0).round() / 10.0,
         "snapshot_write_ms": snapshot_ms.round(),
         "disk_bytes": disk_bytes,
@@ -529,6 +551,7 @@ struct Restart {
     seconds: f64,
     store_seconds: f64,
     recovery: covenant_store::Recovery,
+    state_check: covenant_ledger::StateCheck,
 }
 
 /// Reopen the store in `dir` (recovery, the check of its head, the event index and the
@@ -548,11 +571,13 @@ fn restart(dir: &Path, world: &World) -> Restart {
     )
     .expect("reopen the ledger");
     let seconds = started.elapsed().as_secs_f64();
+    let state_check = ledger.state_check();
     drop(ledger);
     Restart {
         seconds,
         store_seconds,
         recovery,
+        state_check,
     }
 }
 

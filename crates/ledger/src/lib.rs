@@ -41,7 +41,7 @@ pub use health::{Divergence, HealthReading, LedgerHealth};
 pub use ingest::{Ingest, IngestReply};
 pub use metrics::LedgerMetrics;
 pub use replica::{ReplicaCosigner, ReplicaRefusal};
-pub use sequencer::{BatchReport, Disposition, Incoming, Origin, Sequencer};
+pub use sequencer::{BatchReport, Disposition, Incoming, Origin, Sequencer, StateCheck};
 pub use service::{Ledger, LedgerOptions, RejectionNotice, RunningLedger, Stopper};
 pub use stream::{StreamSettings, ensure_stream};
 pub use witnessing::{

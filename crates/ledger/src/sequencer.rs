@@ -86,6 +86,7 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 /// Where an envelope came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,7 +320,7 @@ impl EventIndex for BatchIndex<'_> {
 fn checked_state(
     store: &dyn LogStore,
     snapshot_key: Option<&[u8; 32]>,
-) -> Result<(LedgerState, u64), LedgerError> {
+) -> Result<(LedgerState, StateCheck), LedgerError> {
     let altered = |error: StoreError| match error {
         StoreError::CorruptMetadata(problem) => {
             LedgerError::Store(StoreError::CorruptMetadata(format!(
@@ -328,12 +329,16 @@ fn checked_state(
         }
         other => LedgerError::Store(other),
     };
+    let loading = Instant::now();
     let sealed = match snapshot_key {
         Some(key) => store.sealed_snapshot_state(key)?,
         None => None,
     };
+    let snapshot_load = loading.elapsed();
     let (from, base) = sealed.unwrap_or_default();
+    let rederiving = Instant::now();
     let state = covenant_store::derive::check_state_records(store, from, base).map_err(altered)?;
+    let rederive = rederiving.elapsed();
     // A snapshot nobody vouched for was not used above, but the store's own loading would
     // start from it (after a failed batch, say): it must say what the log says.
     if from == 0 && store.snapshot_size() > 0 {
@@ -344,7 +349,36 @@ fn checked_state(
             ))));
         }
     }
-    Ok((state, from))
+    let check = StateCheck {
+        from,
+        entries: store.head().size - from,
+        snapshot_load,
+        rederive,
+    };
+    tracing::info!(
+        snapshot_size = from,
+        rederived = check.entries,
+        snapshot_load_ms = snapshot_load.as_millis() as u64,
+        rederive_ms = rederive.as_millis() as u64,
+        "checked the stored validation state"
+    );
+    Ok((state, check))
+}
+
+/// How opening checked the stored validation state against the log: the state as of the
+/// newest sealed snapshot, then every entry after it re-derived. What a restart costs beyond
+/// the store's own opening, in two parts: the first grows with the state, the second with the
+/// entries since the snapshot (at most [`SNAPSHOT_EVERY_ENTRIES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateCheck {
+    /// The entry from which the state was re-derived: the sealed snapshot's size, or 0.
+    pub from: u64,
+    /// How many entries were re-derived.
+    pub entries: u64,
+    /// Reading, checking and decoding the sealed snapshot's state (zero without one).
+    pub snapshot_load: Duration,
+    /// Re-deriving the entries after it and comparing them with the stored records.
+    pub rederive: Duration,
 }
 
 /// The sequencer over a store: the validation state, the head and the key directory.
@@ -364,8 +398,8 @@ pub struct Sequencer {
     snapshot_key: Option<[u8; 32]>,
     /// A snapshot being written on its own thread.
     snapshot_job: Option<std::thread::JoinHandle<Result<WrittenSnapshot, StoreError>>>,
-    /// The entry from which opening re-derived the validation state to check the stored one.
-    state_checked_from: u64,
+    /// How opening checked the stored validation state.
+    state_check: StateCheck,
 }
 
 /// The most entries between snapshots of the validation state and the event index: an open
@@ -410,7 +444,7 @@ impl Sequencer {
             })?;
             check_stored_genesis(&entry, genesis)?;
         }
-        let (state, state_checked_from) = checked_state(&*store, snapshot_key.as_ref())?;
+        let (state, state_check) = checked_state(&*store, snapshot_key.as_ref())?;
         let mut sequencer = Self {
             keys: KeyDirectory::from_state(&state),
             store,
@@ -420,7 +454,7 @@ impl Sequencer {
             migration_key: None,
             snapshot_every: SNAPSHOT_EVERY_ENTRIES,
             snapshot_key,
-            state_checked_from,
+            state_check,
             snapshot_job: None,
         };
         if head.size == 0 {
@@ -450,7 +484,12 @@ impl Sequencer {
     /// The entry from which opening re-derived the validation state: the sealed snapshot's
     /// size, or 0 when the whole log was.
     pub fn state_checked_from(&self) -> u64 {
-        self.state_checked_from
+        self.state_check.from
+    }
+
+    /// How opening checked the stored validation state, with the time each part took.
+    pub fn state_check(&self) -> StateCheck {
+        self.state_check
     }
 
     /// Write snapshots at most `entries` entries apart (0: never; see [`snapshot_interval`]).

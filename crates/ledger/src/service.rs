@@ -44,7 +44,7 @@ use crate::health::LedgerHealth;
 use crate::ingest::{EmbeddedRequest, Ingest};
 use crate::metrics::LedgerMetrics;
 use crate::migration::MigrationKey;
-use crate::sequencer::{Disposition, Incoming, Origin, Prepared, Sequencer, prepare};
+use crate::sequencer::{Disposition, Incoming, Origin, Prepared, Sequencer, StateCheck, prepare};
 use crate::stream::{
     self, CHECKPOINT_SUBJECT, Reporting, StreamSettings, consume_stream, watch_stream_end,
 };
@@ -157,6 +157,11 @@ impl Ledger {
 
     pub fn metrics(&self) -> &LedgerMetrics {
         &self.metrics
+    }
+
+    /// How opening checked the stored validation state (what a restart spent beyond the store).
+    pub fn state_check(&self) -> StateCheck {
+        self.sequencer.state_check()
     }
 
     /// The ledger's progress as it runs (log size, stream lag, newest checkpoint), for

@@ -64,23 +64,71 @@ pub fn derive_state_from(
     on_entry: &mut OnEntry<'_>,
 ) -> Result<LedgerState, StoreError> {
     let size = store.head().size;
-    let mut seq = from;
-    while seq < size {
-        let end = (seq + READ_CHUNK).min(size);
-        for bytes in store.entries(seq, end)? {
-            let changes = derive_entry(store, &state, seq, &bytes)?;
-            on_entry(seq, &changes)?;
-            state.apply_all(changes);
-            seq += 1;
+    std::thread::scope(|scope| {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        scope.spawn(move || read_ahead(store, from, size, &sender));
+        let mut seq = from;
+        for chunk in chunks {
+            for decoded in chunk {
+                let (stored_at_ns, event) = decoded?;
+                let changes = derive_entry(store, &state, seq, stored_at_ns, &event)?;
+                on_entry(seq, &changes)?;
+                state.apply_all(changes);
+                seq += 1;
+            }
         }
-        if seq < end {
+        if seq < size {
             return Err(StoreError::Corrupt {
                 seq,
                 problem: "the entry is missing".to_owned(),
             });
         }
+        Ok(state)
+    })
+}
+
+/// Chunks of entries read and decoded ahead of the rules. Reading (the store decompresses
+/// its records) and decoding are about half of re-deriving an entry and need no state, so a
+/// second thread does them while the rules take the entries one at a time, in order.
+const CHUNKS_AHEAD: usize = 2;
+
+/// An entry's time and its decoded event, or why it has none, in the log's order.
+type DecodedChunk = Vec<Result<(u64, event::DecodedEvent), StoreError>>;
+
+/// Read and decode entries `from..size` chunk by chunk into `sender`, stopping after a chunk
+/// with a failure (in its place, after every entry before it) or short of entries, or when
+/// nobody listens any more.
+fn read_ahead(
+    store: &dyn LogStore,
+    from: u64,
+    size: u64,
+    sender: &std::sync::mpsc::SyncSender<DecodedChunk>,
+) {
+    let mut seq = from;
+    while seq < size {
+        let end = (seq + READ_CHUNK).min(size);
+        let chunk: DecodedChunk = match store.entries(seq, end) {
+            Ok(entries) => entries
+                .iter()
+                .zip(seq..)
+                .map(|(bytes, at)| decode_entry(at, bytes))
+                .collect(),
+            Err(error) => vec![Err(error)],
+        };
+        let whole = chunk.len() as u64 == end - seq && chunk.iter().all(Result::is_ok);
+        if sender.send(chunk).is_err() || !whole {
+            return;
+        }
+        seq = end;
     }
-    Ok(state)
+}
+
+fn decode_entry(seq: u64, bytes: &[u8]) -> Result<(u64, event::DecodedEvent), StoreError> {
+    let corrupt = |problem: String| StoreError::Corrupt { seq, problem };
+    let entry = Entry::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let decoded = event::decode(&entry.envelope)
+        .map_err(|e| corrupt(format!("the envelope does not decode: {e}")))?;
+    Ok((entry.stored_at_ns, decoded))
 }
 
 /// Re-derive the log from entry `from` on, starting from `base` (the validation state as of
@@ -147,12 +195,10 @@ fn derive_entry(
     store: &dyn LogStore,
     state: &LedgerState,
     seq: u64,
-    bytes: &[u8],
+    stored_at_ns: u64,
+    decoded: &event::DecodedEvent,
 ) -> Result<Vec<StateChange>, StoreError> {
     let corrupt = |problem: String| StoreError::Corrupt { seq, problem };
-    let entry = Entry::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let decoded = event::decode(&entry.envelope)
-        .map_err(|e| corrupt(format!("the envelope does not decode: {e}")))?;
     let signature = match state.public_key(&decoded.envelope.key_id) {
         Some(key) => SignatureCheck::VerifiedWith(key),
         None => SignatureCheck::Pending,
@@ -162,7 +208,7 @@ fn derive_entry(
         before: seq,
         failure: RefCell::new(None),
     };
-    let decision = validate::validate(state, &index, &decoded, seq, entry.stored_at_ns, signature);
+    let decision = validate::validate(state, &index, decoded, seq, stored_at_ns, signature);
     if let Some(error) = index.failure.into_inner() {
         return Err(error);
     }

@@ -32,6 +32,7 @@
 
 use crate::StoreError;
 use crate::durable::{io_error, sync_dir};
+use crate::event_index::{SortedIndex, merge_ascending};
 use covenant_core::entry::ChainHash;
 use covenant_core::validate::LedgerState;
 use std::fs::File;
@@ -135,7 +136,8 @@ pub struct SnapshotJob {
 pub struct WrittenSnapshot {
     pub size: u64,
     pub bytes: u64,
-    pub(crate) merged: Arc<Vec<(u64, u64)>>,
+    /// The index's pairs as of `size`, with their lookup table built on the writer's thread.
+    pub(crate) merged: SortedIndex,
 }
 
 impl SnapshotJob {
@@ -148,7 +150,7 @@ impl SnapshotJob {
     pub fn write(self) -> Result<WrittenSnapshot, StoreError> {
         let mut recent = self.recent;
         recent.sort_unstable();
-        let merged = Arc::new(merge_sorted(&self.sorted, &recent));
+        let merged = merge_ascending(&self.sorted, &recent);
         let state = postcard::to_allocvec(&self.state)
             .map_err(|e| StoreError::Engine(format!("encode the validation state: {e}")))?;
         let mut index = Vec::with_capacity(16 * merged.len());
@@ -186,27 +188,9 @@ impl SnapshotJob {
         Ok(WrittenSnapshot {
             size: self.size,
             bytes: (head.len() + state.len() + index.len()) as u64,
-            merged,
+            merged: SortedIndex::new(merged),
         })
     }
-}
-
-/// Two ascending lists as one.
-fn merge_sorted(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            merged.push(a[i]);
-            i += 1;
-        } else {
-            merged.push(b[j]);
-            j += 1;
-        }
-    }
-    merged.extend_from_slice(&a[i..]);
-    merged.extend_from_slice(&b[j..]);
-    merged
 }
 
 /// The snapshot file in `dir`, opened and its header checked: `Ok(None)` when there is none,
@@ -338,10 +322,10 @@ mod tests {
             .write()
             .unwrap();
         assert_eq!(written.size, 4);
-        assert_eq!(*written.merged, vec![(1, 0), (2, 2), (5, 1), (9, 3)]);
+        assert_eq!(*written.merged.pairs, vec![(1, 0), (2, 2), (5, 1), (9, 3)]);
         let (header, index, state) = read_all(dir.path()).unwrap();
         assert_eq!((header.size, header.chain_head), (4, [7; 32]));
-        assert_eq!(index, *written.merged);
+        assert_eq!(index, *written.merged.pairs);
         assert!(state.actions.contains("a-1"));
         assert_eq!(state.actions.len(), 1);
         assert!(header.sealed_by(&[9; 32]));
