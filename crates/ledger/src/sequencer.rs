@@ -334,7 +334,11 @@ fn checked_state(
         Some(key) => store.sealed_snapshot_state(key)?,
         None => None,
     };
-    let snapshot_load = loading.elapsed();
+    // Asking without a key, or for a snapshot sealed with another, reads no state.
+    let snapshot_load = match sealed {
+        Some(_) => loading.elapsed(),
+        None => Duration::ZERO,
+    };
     let (from, base) = sealed.unwrap_or_default();
     let rederiving = Instant::now();
     let state = covenant_store::derive::check_state_records(store, from, base).map_err(altered)?;
@@ -375,7 +379,7 @@ pub struct StateCheck {
     pub from: u64,
     /// How many entries were re-derived.
     pub entries: u64,
-    /// Reading, checking and decoding the sealed snapshot's state (zero without one).
+    /// Reading, checking and decoding the sealed snapshot's state (zero when none was used).
     pub snapshot_load: Duration,
     /// Re-deriving the entries after it and comparing them with the stored records.
     pub rederive: Duration,

@@ -233,6 +233,13 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
     assert_eq!(open(Some(key)).unwrap().state_checked_from(), 7);
     assert_eq!(open(Some([1; 32])).unwrap().state_checked_from(), 0);
     assert_eq!(open(None).unwrap().state_checked_from(), 0);
+    // What opening reports: the entry after the snapshot re-derived, or all eight without it.
+    let sealed = open(Some(key)).unwrap().state_check();
+    assert_eq!((sealed.from, sealed.entries), (7, 1));
+    assert!(sealed.snapshot_load > std::time::Duration::ZERO);
+    let unsealed = open(None).unwrap().state_check();
+    assert_eq!((unsealed.from, unsealed.entries), (0, 8));
+    assert_eq!(unsealed.snapshot_load, std::time::Duration::ZERO);
 
     // Someone without the key replaces the snapshot with one where a commitment is withdrawn.
     {

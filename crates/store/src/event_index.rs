@@ -373,6 +373,9 @@ mod bucket_tests {
         assert_eq!(*buckets.starts, vec![0, 3, 8]);
         assert_eq!(buckets.range(1 << 62, pairs.len()), 0..3);
         assert_eq!(buckets.range(1 << 63, pairs.len()), 3..8);
+        // No fingerprint in the upper half: its bucket is empty, and starts at the end.
+        let low: Vec<(u64, u64)> = (0..8).map(|n| (n, n)).collect();
+        assert_eq!(*Buckets::over(&low).starts, vec![0, 8, 8]);
         // Too short a list for a table: every lookup searches all of it.
         let short = Buckets::over(&pairs[..7]);
         assert_eq!(short.bits, 0);
