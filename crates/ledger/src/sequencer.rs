@@ -355,7 +355,7 @@ fn checked_state(
     }
     let check = StateCheck {
         from,
-        entries: store.head().size - from,
+        entries: store.head().size.saturating_sub(from),
         snapshot_load,
         rederive,
     };

@@ -80,8 +80,8 @@ const PAIRS_PER_BUCKET: usize = 4;
 
 impl Buckets {
     fn over(pairs: &[(u64, u64)]) -> Self {
-        // Bucket numbers must fit the table's u32 positions; lists that long fall back to
-        // bisecting the whole list.
+        // The table holds positions as u32: a longer list (or one too short to split) is
+        // bisected whole.
         if pairs.len() < PAIRS_PER_BUCKET * 2 || u32::try_from(pairs.len()).is_err() {
             return Self::default();
         }
