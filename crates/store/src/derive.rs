@@ -69,6 +69,7 @@ pub fn derive_state_from(
         scope.spawn(move || read_ahead(store, from, size, &sender));
         let mut seq = from;
         for chunk in chunks {
+            let end = (seq + READ_CHUNK).min(size);
             for decoded in chunk {
                 let (stored_at_ns, event) = decoded?;
                 let changes = derive_entry(store, &state, seq, stored_at_ns, &event)?;
@@ -76,28 +77,27 @@ pub fn derive_state_from(
                 state.apply_all(changes);
                 seq += 1;
             }
-        }
-        if seq < size {
-            return Err(StoreError::Corrupt {
-                seq,
-                problem: "the entry is missing".to_owned(),
-            });
+            if seq < end {
+                return Err(StoreError::Corrupt {
+                    seq,
+                    problem: "the entry is missing".to_owned(),
+                });
+            }
         }
         Ok(state)
     })
 }
 
 /// Chunks of entries read and decoded ahead of the rules. Reading (the store decompresses
-/// its records) and decoding are about half of re-deriving an entry and need no state, so a
-/// second thread does them while the rules take the entries one at a time, in order.
+/// its records) and decoding need no state, so a second thread does them while the rules take
+/// the entries one at a time, in order (4.19 against 3.09 µs an entry at 780,000 entries).
 const CHUNKS_AHEAD: usize = 2;
 
 /// An entry's time and its decoded event, or why it has none, in the log's order.
 type DecodedChunk = Vec<Result<(u64, event::DecodedEvent), StoreError>>;
 
-/// Read and decode entries `from..size` chunk by chunk into `sender`, stopping after a chunk
-/// with a failure (in its place, after every entry before it) or short of entries, or when
-/// nobody listens any more.
+/// Read and decode entries `from..size` chunk by chunk into `sender`, until the last or until
+/// nobody listens any more (the rules stopped at a failure).
 fn read_ahead(
     store: &dyn LogStore,
     from: u64,
@@ -115,8 +115,7 @@ fn read_ahead(
                 .collect(),
             Err(error) => vec![Err(error)],
         };
-        let whole = chunk.len() as u64 == end - seq && chunk.iter().all(Result::is_ok);
-        if sender.send(chunk).is_err() || !whole {
+        if sender.send(chunk).is_err() {
             return;
         }
         seq = end;
