@@ -384,7 +384,9 @@ impl Restart {
             "store_open_ms": ms(self.opened.store_s),
             "ledger_open_ms": ms(self.opened.ledger_s),
             "ledger_state_load_ms": ms(self.opened.state_check.snapshot_load.as_secs_f64()),
-            "ledger_rederived_entries": self.opened.state_check.entries,
+            "ledger_applied_entries": self.opened.state_check.applied,
+            "ledger_apply_ms": ms(self.opened.state_check.apply.as_secs_f64()),
+            "ledger_rederived_entries": self.opened.state_check.rederived,
             "ledger_rederive_ms": ms(self.opened.state_check.rederive.as_secs_f64()),
             "projections_open_ms": ms(self.opened.projections_s),
             "ready_ms": ms(self.ready_s),
@@ -422,7 +424,7 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
         ready_s,
     };
     println!(
-        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s: the sealed snapshot's state {:.2} s, {} entries after it {:.2} s; the projections {:.2} s){}",
+        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s: the sealed snapshot's state {:.2} s, {} entries' sealed records applied {:.2} s, {} entries re-derived {:.2} s; the projections {:.2} s){}",
         match restart.cache {
             Cache::Evicted => "dropped",
             Cache::Warm => "warm",
@@ -431,7 +433,9 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
         restart.opened.store_s,
         restart.opened.ledger_s,
         restart.opened.state_check.snapshot_load.as_secs_f64(),
-        restart.opened.state_check.entries,
+        restart.opened.state_check.applied,
+        restart.opened.state_check.apply.as_secs_f64(),
+        restart.opened.state_check.rederived,
         restart.opened.state_check.rederive.as_secs_f64(),
         restart.opened.projections_s,
         match restart.cache {

@@ -41,12 +41,16 @@
 //! - The stored validation state is the log's: on open the sequencer re-derives it from the
 //!   entries and requires every state record to hold exactly the changes its batch's entries
 //!   give (`covenant_store::derive::check_state_records`; signatures are not checked again),
-//!   refusing the store otherwise; the state it runs with is the derived one. With a log key
-//!   it starts from the store's snapshot when the snapshot carries its seal
-//!   (`LogSigner::snapshot_key`), so a restart re-derives at most the entries between two
-//!   snapshots ([`snapshot_interval`]: a quarter of the log, from [`SNAPSHOT_MIN_ENTRIES`] up
-//!   to [`SNAPSHOT_EVERY_ENTRIES`]); an unsealed snapshot is not trusted and the whole log is
-//!   re-derived.
+//!   refusing the store otherwise; the state it runs with is the derived one. A ledger with a
+//!   log key vouches for what it writes, and opening takes its word where it can: it starts
+//!   from the store's snapshot when the snapshot carries its seal (`LogSigner::snapshot_key`),
+//!   then applies the state records its seals vouch for (each batch's record is sealed with
+//!   the same key and linked to the log's chain hashes;
+//!   `covenant_store::LogReader::apply_sealed_records`), and re-derives only the entries
+//!   after the last of those, none when every batch is sealed. An unsealed snapshot or record is not trusted: what it
+//!   covers is re-derived. Snapshots come [`snapshot_interval`] apart (a quarter of the log,
+//!   from [`SNAPSHOT_MIN_ENTRIES`] up to [`SNAPSHOT_EVERY_ENTRIES`]) to bound the records
+//!   applied. `covenant audit verify --store` re-derives everything, whatever is sealed.
 //! - Replicas agree byte for byte: validation is a pure function of the log before the event
 //!   and the event itself, and an entry's time is the broker's storage time of its message,
 //!   clamped so that it never goes below the previous entry's (a new cluster leader's clock
@@ -80,7 +84,8 @@ use covenant_core::validate::{
     StateChange,
 };
 use covenant_store::{
-    Batch, Head, LogStore, NewEntry, RejectionRecord, StoreError, WrittenSnapshot,
+    Batch, Head, LogStore, NewEntry, RejectionRecord, SealStop, SealedRecords, StoreError,
+    WrittenSnapshot,
 };
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -313,10 +318,11 @@ impl EventIndex for BatchIndex<'_> {
     }
 }
 
-/// The validation state as of the head, re-derived from the log and checked against the
-/// stored state records: from the snapshot the store opened from when `snapshot_key` sealed it
-/// (only the holder of the log key can vouch for a state), from entry 0 otherwise. Returns the
-/// state and the entry the re-derivation started from.
+/// The validation state as of the head, checked against the log: the state as of the newest
+/// snapshot sealed with `snapshot_key` (only the holder of the log key can vouch for a state)
+/// or the empty one, then the state records its seals vouch for applied, then the entries
+/// after those re-derived and checked against the stored records. Without a key, the whole
+/// log is re-derived.
 fn checked_state(
     store: &dyn LogStore,
     snapshot_key: Option<&[u8; 32]>,
@@ -340,8 +346,19 @@ fn checked_state(
         None => Duration::ZERO,
     };
     let (from, base) = sealed.unwrap_or_default();
+    let applying = Instant::now();
+    let applied = match snapshot_key {
+        Some(key) => store.apply_sealed_records(key, from, base)?,
+        None => SealedRecords {
+            size: from,
+            state: base,
+            stopped: None,
+        },
+    };
+    let apply = applying.elapsed();
     let rederiving = Instant::now();
-    let state = covenant_store::derive::check_state_records(store, from, base).map_err(altered)?;
+    let state = covenant_store::derive::check_state_records(store, applied.size, applied.state)
+        .map_err(altered)?;
     let rederive = rederiving.elapsed();
     // A snapshot nobody vouched for was not used above, but the store's own loading would
     // start from it (after a failed batch, say): it must say what the log says.
@@ -355,33 +372,49 @@ fn checked_state(
     }
     let check = StateCheck {
         from,
-        entries: store.head().size.saturating_sub(from),
+        applied: applied.size - from,
+        rederived: store.head().size.saturating_sub(applied.size),
         snapshot_load,
+        apply,
         rederive,
     };
+    if let Some(stop @ SealStop::Refused { .. }) = &applied.stopped {
+        tracing::warn!(
+            "the state seals stop before the head: {stop}; the entries after it were re-derived and agree"
+        );
+    }
     tracing::info!(
         snapshot_size = from,
-        rederived = check.entries,
+        applied = check.applied,
+        rederived = check.rederived,
         snapshot_load_ms = snapshot_load.as_millis() as u64,
+        apply_ms = apply.as_millis() as u64,
         rederive_ms = rederive.as_millis() as u64,
         "checked the stored validation state"
     );
     Ok((state, check))
 }
 
-/// How opening checked the stored validation state against the log: the state as of the
-/// newest sealed snapshot, then every entry after it re-derived. What a restart costs beyond
-/// the store's own opening, in two parts: the first grows with the state, the second with the
-/// entries since the snapshot (at most [`SNAPSHOT_EVERY_ENTRIES`]).
+/// How opening checked the stored validation state against the log, in three parts: the
+/// state as of the newest sealed snapshot, the sealed state records after it applied, and
+/// the entries after those re-derived. What a restart costs beyond the store's own opening:
+/// the first part grows with the state, the second with the entries since the snapshot (at
+/// most [`SNAPSHOT_EVERY_ENTRIES`], at a fraction of re-deriving's cost), and the third is
+/// the entries the seals do not cover (none when the ledger that wrote them had the key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateCheck {
-    /// The entry from which the state was re-derived: the sealed snapshot's size, or 0.
+    /// The sealed snapshot's size, or 0.
     pub from: u64,
-    /// How many entries were re-derived.
-    pub entries: u64,
+    /// Entries after it whose sealed state records were applied
+    /// (`covenant_store::LogReader::apply_sealed_records`).
+    pub applied: u64,
+    /// Entries after those re-derived and compared with the stored records.
+    pub rederived: u64,
     /// Reading, checking and decoding the sealed snapshot's state (zero when none was used).
     pub snapshot_load: Duration,
-    /// Re-deriving the entries after it and comparing them with the stored records.
+    /// Checking the seals and applying the records they vouch for.
+    pub apply: Duration,
+    /// Re-deriving the entries after those and comparing them with the stored records.
     pub rederive: Duration,
 }
 
@@ -483,12 +516,6 @@ impl Sequencer {
 
     pub fn head(&self) -> Head {
         self.head
-    }
-
-    /// The entry from which opening re-derived the validation state: the sealed snapshot's
-    /// size, or 0 when the whole log was.
-    pub fn state_checked_from(&self) -> u64 {
-        self.state_check.from
     }
 
     /// How opening checked the stored validation state, with the time each part took.
@@ -632,7 +659,10 @@ impl Sequencer {
             pending: HashMap::new(),
             failure: RefCell::new(None),
         };
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            seal_key: self.snapshot_key,
+            ..Batch::default()
+        };
         let mut outcomes = Vec::with_capacity(prepared.len());
         let mut next_seq = self.head.size;
         let mut last_stored_at_ns = self.head.last_stored_at_ns;

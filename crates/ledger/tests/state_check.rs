@@ -230,16 +230,19 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
         let store: Arc<dyn LogStore> = Arc::new(SledStore::open(&path).unwrap());
         Sequencer::open_sealed(store, &world.genesis(), key)
     };
-    assert_eq!(open(Some(key)).unwrap().state_checked_from(), 7);
-    assert_eq!(open(Some([1; 32])).unwrap().state_checked_from(), 0);
-    assert_eq!(open(None).unwrap().state_checked_from(), 0);
-    // What opening reports: the entry after the snapshot re-derived, or all eight without it.
+    // What opening reports: the sealed record after the snapshot applied; with another key
+    // or none, all eight entries re-derived.
     let sealed = open(Some(key)).unwrap().state_check();
-    assert_eq!((sealed.from, sealed.entries), (7, 1));
+    assert_eq!((sealed.from, sealed.applied, sealed.rederived), (7, 1, 0));
     assert!(sealed.snapshot_load > std::time::Duration::ZERO);
-    let unsealed = open(None).unwrap().state_check();
-    assert_eq!((unsealed.from, unsealed.entries), (0, 8));
-    assert_eq!(unsealed.snapshot_load, std::time::Duration::ZERO);
+    for key in [Some([1; 32]), None] {
+        let unsealed = open(key).unwrap().state_check();
+        assert_eq!(
+            (unsealed.from, unsealed.applied, unsealed.rederived),
+            (0, 0, 8)
+        );
+        assert_eq!(unsealed.snapshot_load, std::time::Duration::ZERO);
+    }
 
     // Someone without the key replaces the snapshot with one where a commitment is withdrawn.
     {
@@ -258,4 +261,165 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
         Err(other) => panic!("refused for another reason: {other}"),
         Ok(_) => panic!("the ledger trusted a snapshot it did not seal"),
     }
+}
+
+/// A log written by a ledger with the log key, in batches, without snapshots: every batch's
+/// state record sealed.
+fn build_sealed_log(path: &Path, world: &mut World, key: [u8; 32]) {
+    let store: Arc<dyn LogStore> = Arc::new(SledStore::create_or_open(path).unwrap());
+    let mut sequencer = Sequencer::open_sealed(store, &world.genesis(), Some(key)).unwrap();
+    sequencer.snapshot_every(0);
+    let batches = [
+        world.onboard("GB-GOV-DCMS", "dcms-1", 2),
+        (0..4)
+            .map(|n| world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}")))
+            .collect(),
+        vec![world.emit("GB-GOV-DCMS", "dcms-1", action("a-1", &["c-1"]))],
+        vec![world.emit("GB-GOV-DCMS", "dcms-1", withdrawal("c-2"))],
+    ];
+    for batch in batches {
+        sequencer
+            .process(batch.into_iter().map(direct).collect())
+            .unwrap();
+    }
+}
+
+/// With every batch sealed, opening applies the stored records instead of re-deriving the
+/// entries. A record altered under its seal is not taken: the walk stops there, the entries
+/// from there are re-derived, and the ledger refuses the store. An altered seal costs only
+/// the re-deriving: the records are right, so the ledger opens.
+#[test]
+fn sealed_state_records_are_applied_and_an_altered_one_is_re_derived() {
+    let mut world = World::new();
+    let key = world.log_signer().snapshot_key();
+    let scratch = tempfile::tempdir().unwrap();
+    let original = scratch.path().join("log");
+    build_sealed_log(&original, &mut world, key);
+    let open = |path: &Path, key: Option<[u8; 32]>| {
+        let store: Arc<dyn LogStore> = Arc::new(SledStore::open(path).unwrap());
+        Sequencer::open_sealed(store, &world.genesis(), key)
+    };
+    let size = SledStore::open(&original).unwrap().head().size;
+    let sealed = open(&original, Some(key)).unwrap().state_check();
+    assert_eq!(
+        (sealed.from, sealed.applied, sealed.rederived),
+        (0, size, 0)
+    );
+    let unsealed = open(&original, None).unwrap().state_check();
+    assert_eq!((unsealed.applied, unsealed.rederived), (0, size));
+    // What the seals vouch for is what the log gives.
+    let store = SledStore::open(&original).unwrap();
+    let applied = store
+        .apply_sealed_records(&key, 0, Default::default())
+        .unwrap();
+    assert_eq!((applied.size, applied.stopped.clone()), (size, None));
+    let derived = covenant_store::derive::derive_state(&store, &mut |_, _| Ok(())).unwrap();
+    assert_eq!(applied.state, derived);
+    // Applying from a later batch start, with that batch's state as of it, ends the same.
+    let first_batch_end = store.state_records(0).nth(1).unwrap().unwrap().0;
+    let mut partial = covenant_core::validate::LedgerState::default();
+    for record in store.state_records(0).take(1) {
+        partial.apply_all(record.unwrap().1);
+    }
+    let later = store
+        .apply_sealed_records(&key, first_batch_end, partial)
+        .unwrap();
+    assert_eq!((later.size, later.state), (size, derived));
+    drop(store);
+
+    let records = SledStore::open(&original).unwrap().state_records(0).count();
+    assert!(records >= 4, "{records} state records");
+    for record in 0..records {
+        // A record altered through the engine, so that it still decodes: refused.
+        let copy = scratch.path().join(format!("record-{record}"));
+        copy_dir(&original, &copy);
+        assert!(damage(&copy, "state", record, 9, 0x01));
+        let store = SledStore::open(&copy).unwrap();
+        let applied = store
+            .apply_sealed_records(&key, 0, Default::default())
+            .unwrap();
+        assert!(
+            matches!(
+                applied.stopped,
+                Some(covenant_store::SealStop::Refused { .. })
+            ),
+            "record {record}: {:?}",
+            applied.stopped
+        );
+        assert!(applied.size < size);
+        drop(store);
+        match open(&copy, Some(key)) {
+            Err(LedgerError::Store(StoreError::CorruptMetadata(problem))) => {
+                assert!(problem.contains("state"), "{problem}")
+            }
+            Err(other) => panic!("record {record}: refused for another reason: {other}"),
+            Ok(_) => panic!("record {record}: the ledger opened over an altered sealed record"),
+        }
+        std::fs::remove_dir_all(&copy).unwrap();
+
+        // The seal of the same batch altered: its record and those after are re-derived.
+        let copy = scratch.path().join(format!("seal-{record}"));
+        copy_dir(&original, &copy);
+        assert!(damage(&copy, "seals", record, 50, 0x01));
+        let opened = open(&copy, Some(key)).unwrap().state_check();
+        assert!(opened.rederived > 0, "seal {record}: {opened:?}");
+        assert_eq!(opened.applied + opened.rederived, size);
+        std::fs::remove_dir_all(&copy).unwrap();
+
+        // Where a seal says its batch ends, and the chain hash it ends on, the deep check
+        // holds against the log (the MAC needs the key, which only the ledger has).
+        for byte in [7, 20] {
+            let copy = scratch.path().join(format!("seal-{record}-{byte}"));
+            copy_dir(&original, &copy);
+            assert!(damage(&copy, "seals", record, byte, 0x01));
+            let error = check(&copy, &world).expect_err("a seal that says something else");
+            assert!(error.to_string().contains("seal"), "{error}");
+            std::fs::remove_dir_all(&copy).unwrap();
+        }
+    }
+    check(&original, &world).expect("the untouched sealed log checks");
+}
+
+/// A store whose first batches were written without the key (before seals existed, say)
+/// applies nothing sealed before them: the seals must link from where the walk starts.
+#[test]
+fn seals_after_an_unsealed_batch_are_not_applied_before_it() {
+    let mut world = World::new();
+    let key = world.log_signer().snapshot_key();
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("log");
+    {
+        let store: Arc<dyn LogStore> = Arc::new(SledStore::create_or_open(&path).unwrap());
+        let mut sequencer = Sequencer::open(store.clone(), &world.genesis()).unwrap();
+        sequencer
+            .process(
+                world
+                    .onboard("GB-GOV-DCMS", "dcms-1", 2)
+                    .into_iter()
+                    .map(direct)
+                    .collect(),
+            )
+            .unwrap();
+        drop(sequencer);
+        let mut sequencer = Sequencer::open_sealed(store, &world.genesis(), Some(key)).unwrap();
+        sequencer.snapshot_every(0);
+        let commitments = (0..3)
+            .map(|n| world.commitment("GB-GOV-DCMS", "dcms-1", &format!("c-{n}")))
+            .map(direct)
+            .collect();
+        sequencer.process(commitments).unwrap();
+    }
+    let store = SledStore::open(&path).unwrap();
+    let size = store.head().size;
+    let applied = store
+        .apply_sealed_records(&key, 0, Default::default())
+        .unwrap();
+    assert_eq!(applied.size, 0);
+    assert_eq!(applied.stopped, Some(covenant_store::SealStop::Unsealed(0)));
+    drop(store);
+    let store: Arc<dyn LogStore> = Arc::new(SledStore::open(&path).unwrap());
+    let check = Sequencer::open_sealed(store, &world.genesis(), Some(key))
+        .unwrap()
+        .state_check();
+    assert_eq!((check.applied, check.rederived), (0, size));
 }

@@ -127,6 +127,7 @@ impl<'a> Checker<'a> {
         let stored_hashes = self.check_hash_records()?;
         self.check_event_index_size()?;
         let state_records = self.check_state()?;
+        self.check_seals()?;
         if self.options.validation_state {
             self.check_state_against_the_log()?;
         }
@@ -424,6 +425,40 @@ impl<'a> Checker<'a> {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// Each state seal (`crate::seal`) is of a run of the log's entries, after the one before
+    /// it, and ends on the chain hash the entries give. Its MAC needs the log key's snapshot
+    /// key, which only the ledger holds; an open with it checks the MACs.
+    fn check_seals(&mut self) -> Result<(), StoreError> {
+        let mut after = 0;
+        for item in self.trees.seals.clone().iter() {
+            let (key, value) = item.map_err(self.engine())?;
+            self.feed_digest(b"seals", &key, &value);
+            let first = layout::decode_u64(&key).ok_or_else(|| {
+                StoreError::CorruptMetadata("a state seal's key is not 8 bytes".to_owned())
+            })?;
+            let seal = crate::seal::Seal::decode(&value)
+                .map_err(|problem| corrupt(first, format!("its batch's state seal: {problem}")))?;
+            if first < after || seal.end <= first || seal.end > self.meta.head.size {
+                return Err(corrupt(
+                    first,
+                    format!(
+                        "its batch's state seal covers entries {first}..{}, which is not a run of the log after the seal before it",
+                        seal.end
+                    ),
+                ));
+            }
+            let last = self.store.entry(seal.end - 1)?.unwrap_or_default();
+            if covenant_core::entry::chain_hash(&last) != seal.chain_head {
+                return Err(corrupt(
+                    first,
+                    "its batch's state seal does not end on the log's chain hash".to_owned(),
+                ));
+            }
+            after = seal.end;
+        }
+        Ok(())
     }
 
     /// The state records hold exactly the changes the entries give, batch by batch

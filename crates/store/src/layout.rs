@@ -7,6 +7,7 @@
 //! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
 //! | `prints` | seq of the batch's first entry (u64 BE) | the fingerprint of each of the batch's event ids (`event_index::fingerprint`, u64 BE), in entry order |
 //! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`] |
+//! | `seals` | seq of the batch's first entry (u64 BE) | the seal of the batch's state record, when it was appended with a seal key (`crate::seal`) |
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
 //! | `checkpoints` | tree size (u64 BE) | signed note |
@@ -52,6 +53,7 @@ pub(crate) const TREE_ENTRIES: &str = "entries";
 pub(crate) const TREE_HASHES: &str = "hashes";
 pub(crate) const TREE_PRINTS: &str = "prints";
 pub(crate) const TREE_STATE: &str = "state";
+pub(crate) const TREE_SEALS: &str = "seals";
 pub(crate) const TREE_REJECTIONS: &str = "rejections";
 pub(crate) const TREE_REJECTIONS_BY_EVENT: &str = "rejections_by_event";
 pub(crate) const TREE_CHECKPOINTS: &str = "checkpoints";

@@ -20,6 +20,7 @@ mod durable;
 mod event_index;
 mod layout;
 mod refresh;
+mod seal;
 mod sled_store;
 mod snapshot;
 mod upgrade;
@@ -82,6 +83,34 @@ pub struct Batch {
     pub rejections: Vec<RejectionRecord>,
     /// The input stream sequence this batch consumed through, if the input is a stream.
     pub stream_seq: Option<u64>,
+    /// Seal the batch's state record with this key (the log key's snapshot key), so that an
+    /// open by the key's holder applies the record instead of re-deriving it
+    /// ([`LogReader::apply_sealed_records`]); none: unsealed.
+    pub seal_key: Option<[u8; 32]>,
+}
+
+/// The validation state after [`LogReader::apply_sealed_records`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealedRecords {
+    /// The entry the state is as of: the end of the last batch whose seal checked, or where
+    /// the walk started.
+    pub size: u64,
+    pub state: LedgerState,
+    /// Why the walk stopped before the head, if it did.
+    pub stopped: Option<SealStop>,
+}
+
+/// Why [`LogReader::apply_sealed_records`] stopped before the head.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealStop {
+    /// The batch at this entry has no seal: it was appended without the key, or before
+    /// seals existed. Nothing is wrong.
+    #[error("the batch at entry {0} is not sealed")]
+    Unsealed(u64),
+    /// The seal of the batch at this entry does not vouch for it: the seal or the record was
+    /// altered, or made with another key. Re-deriving the entries finds which.
+    #[error("the seal of the batch at entry {at} does not vouch for it: {problem}")]
+    Refused { at: u64, problem: String },
 }
 
 /// The log's head after the last durable batch.
@@ -194,6 +223,18 @@ pub trait LogReader: HashReader + Send + Sync {
         &self,
         seal_key: &[u8; 32],
     ) -> Result<Option<(u64, LedgerState)>, StoreError>;
+
+    /// Apply to `state`, the validation state as of entry `from`, the state records from
+    /// `from` on, for as long as each batch carries a seal made with `seal_key` that links it
+    /// to the one before and the last links to the log where it ends (`seal`): the state the
+    /// key's holder vouched for, as of the entry where the seals stop. The entries after that
+    /// need re-deriving ([`derive::check_state_records`]).
+    fn apply_sealed_records(
+        &self,
+        seal_key: &[u8; 32],
+        from: u64,
+        state: LedgerState,
+    ) -> Result<SealedRecords, StoreError>;
 
     /// The size the newest snapshot describes (0: there is none).
     fn snapshot_size(&self) -> u64;

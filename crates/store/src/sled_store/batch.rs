@@ -4,6 +4,7 @@
 use super::{SledStore, decode_envelope_header};
 use crate::event_index;
 use crate::layout::{self, Meta};
+use crate::seal::{BatchStart, Seal};
 use crate::upper_hashes;
 use crate::{Batch, NewEntry, StoreError};
 use covenant_core::entry::{Entry, chain_hash};
@@ -17,6 +18,7 @@ pub(super) struct BatchWrites {
     pub(super) hashes: sled::Batch,
     pub(super) prints: sled::Batch,
     pub(super) state: sled::Batch,
+    pub(super) seals: sled::Batch,
     pub(super) rejections: sled::Batch,
     pub(super) rejections_by_event: sled::Batch,
     pub(super) meta: sled::Batch,
@@ -35,6 +37,7 @@ enum Slot {
     Hashes,
     Prints,
     State,
+    Seals,
     Rejections,
     RejectionsByEvent,
     Meta,
@@ -47,6 +50,7 @@ impl BatchWrites {
             Slot::Hashes => &mut self.hashes,
             Slot::Prints => &mut self.prints,
             Slot::State => &mut self.state,
+            Slot::Seals => &mut self.seals,
             Slot::Rejections => &mut self.rejections,
             Slot::RejectionsByEvent => &mut self.rejections_by_event,
             Slot::Meta => &mut self.meta,
@@ -114,6 +118,7 @@ impl SledStore {
             next.head.root = merkle::tree_root(next.head.size, &pending)
                 .map_err(|e| StoreError::CorruptMetadata(format!("tree root: {e}")))?;
         }
+        let mut state_record = Vec::new();
         if !batch.state_changes.is_empty() {
             // The record is keyed by the batch's first entry, so a batch without entries
             // would overwrite the next batch's changes.
@@ -123,10 +128,31 @@ impl SledStore {
                     problem: "a batch with state changes must append entries".to_owned(),
                 });
             }
-            let record = layout::encode_state_changes(&batch.state_changes).map_err(|problem| {
-                StoreError::Engine(format!("encode state changes: {problem}"))
-            })?;
-            writes.put(Slot::State, &layout::seq_key(meta.head.size), record);
+            state_record =
+                layout::encode_state_changes(&batch.state_changes).map_err(|problem| {
+                    StoreError::Engine(format!("encode state changes: {problem}"))
+                })?;
+        }
+        if let Some(key) = batch.seal_key.filter(|_| next.head.size > meta.head.size) {
+            let start = BatchStart {
+                first: meta.head.size,
+                chain_before: meta.head.chain_head,
+            };
+            let seal = Seal::new(
+                &key,
+                start,
+                next.head.size,
+                next.head.chain_head,
+                &state_record,
+            );
+            writes.put(
+                Slot::Seals,
+                &layout::seq_key(start.first),
+                &seal.encode()[..],
+            );
+        }
+        if !state_record.is_empty() {
+            writes.put(Slot::State, &layout::seq_key(meta.head.size), state_record);
         }
         for record in &batch.rejections {
             let key = layout::rejection_key(record.stored_at_ns, next.rejection_count);

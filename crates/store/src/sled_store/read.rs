@@ -7,8 +7,10 @@ use super::{
 };
 use crate::event_index;
 use crate::layout;
+use crate::seal::{Seal, SealChain};
 use crate::snapshot;
-use crate::{Head, LogReader, RejectionRecord, StateRecords, StoreError};
+use crate::{Head, LogReader, RejectionRecord, SealStop, SealedRecords, StateRecords, StoreError};
+use covenant_core::entry::{ChainHash, GENESIS_PREVIOUS, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState};
 use std::sync::atomic::Ordering;
@@ -308,8 +310,129 @@ impl LogReader for SledStore {
         }
     }
 
+    fn apply_sealed_records(
+        &self,
+        seal_key: &[u8; 32],
+        from: u64,
+        state: LedgerState,
+    ) -> Result<SealedRecords, StoreError> {
+        let head = self.head();
+        let chain_before = match from.checked_sub(1) {
+            None => GENESIS_PREVIOUS,
+            Some(last) => self.chain_hash_of(last)?,
+        };
+        let mut chain = SealChain::starting_at(seal_key, from, chain_before);
+        // The state is a persistent map: the copy costs nothing, and the one handed in is
+        // the answer if the seals turn out not to end on this log.
+        let mut sealed = state.clone();
+        let stopped = self.walk_seals(&mut chain, head.size, &mut sealed)?;
+        let size = chain.size();
+        let ends_on_the_log = size == from
+            || chain.chain_head()
+                == if size == head.size {
+                    head.chain_head
+                } else {
+                    self.chain_hash_of(size - 1)?
+                };
+        if !ends_on_the_log {
+            return Ok(SealedRecords {
+                size: from,
+                state,
+                stopped: Some(SealStop::Refused {
+                    at: from,
+                    problem: format!("the seals up to entry {size} do not end on this log's chain"),
+                }),
+            });
+        }
+        Ok(SealedRecords {
+            size,
+            state: sealed,
+            stopped,
+        })
+    }
+
     fn snapshot_size(&self) -> u64 {
         self.snapshot_size.load(Ordering::Relaxed)
+    }
+}
+
+impl SledStore {
+    /// The chain hash of entry `seq`, read from the log.
+    fn chain_hash_of(&self, seq: u64) -> Result<ChainHash, StoreError> {
+        let bytes = self.entry(seq)?.ok_or_else(|| StoreError::Corrupt {
+            seq,
+            problem: "the entry is missing".to_owned(),
+        })?;
+        Ok(chain_hash(&bytes))
+    }
+
+    /// Apply to `state` the records of the batches `chain` admits, up to `size`; returns why
+    /// it stopped before `size`, if it did.
+    fn walk_seals(
+        &self,
+        chain: &mut SealChain<'_>,
+        size: u64,
+        state: &mut LedgerState,
+    ) -> Result<Option<SealStop>, StoreError> {
+        let engine = self.engine()?;
+        let from = layout::seq_key(chain.size());
+        let mut records = engine.trees.state.range(from..).peekable();
+        for item in engine.trees.seals.range(from..) {
+            if chain.size() >= size {
+                break;
+            }
+            let (key, value) = item.map_err(self.engine_err())?;
+            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("seals"))?;
+            let refused = |problem: String| Ok(Some(SealStop::Refused { at: first, problem }));
+            if first > chain.size() {
+                return Ok(Some(SealStop::Unsealed(chain.size())));
+            }
+            let seal = match Seal::decode(&value) {
+                Ok(seal) => seal,
+                Err(problem) => return refused(problem),
+            };
+            // The batch's record, if it changed the state: one keyed inside the batch but not
+            // where it begins is one no seal covers.
+            let mut record = sled::IVec::default();
+            let record_first = match records.peek() {
+                Some(Ok((record_key, _))) => {
+                    Some(layout::decode_u64(record_key).ok_or_else(|| bad_key("state"))?)
+                }
+                Some(Err(_)) => {
+                    let error = records.next().expect("peeked").expect_err("an error");
+                    return Err(self.engine_err()(error));
+                }
+                None => None,
+            };
+            if let Some(record_first) = record_first {
+                if record_first == first {
+                    record = records
+                        .next()
+                        .expect("peeked")
+                        .map_err(self.engine_err())?
+                        .1;
+                } else if record_first < seal.end {
+                    return refused(format!(
+                        "the state record at entry {record_first} is not where a sealed batch begins"
+                    ));
+                }
+            }
+            if seal.end > size {
+                return refused(format!("it ends at entry {}, beyond the head", seal.end));
+            }
+            let changes = match record.is_empty() {
+                true => Vec::new(),
+                false => match layout::decode_state_changes(&record) {
+                    Ok(changes) => changes,
+                    Err(problem) => return refused(problem),
+                },
+            };
+            if let Err(problem) = chain.admit(first, &seal, &record) {
+                return refused(problem);
+            }
+            state.apply_all(changes);
+        }
+        Ok((chain.size() < size).then(|| SealStop::Unsealed(chain.size())))
     }
 }
 

@@ -103,6 +103,7 @@ fn full_batch(entries: Vec<covenant_store::NewEntry>, stream_seq: u64) -> Batch 
         )],
         rejections: vec![rejection("r-x", 5, RejectCode::BadSignature)],
         stream_seq: Some(stream_seq),
+        seal_key: None,
         entries,
     }
 }
@@ -481,6 +482,7 @@ pub fn everything_survives_reopening(engine: &impl Engine) {
             state_changes: vec![StateChange::Action("a".to_owned(), "GB-GOV-1".to_owned())],
             rejections: vec![rejection("bad", 6, RejectCode::UnknownKey)],
             stream_seq: Some(21),
+            seal_key: None,
         })
         .unwrap();
     let before = snapshot(&store);

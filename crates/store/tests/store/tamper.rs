@@ -63,6 +63,8 @@ fn build_store(dir: &Path, signer: &LogSigner) {
                     envelope: vec![batch as u8; 50],
                 }],
                 stream_seq: Some(batch * 100),
+                // Sealed, so that the seals are among the records damaged.
+                seal_key: Some([7; 32]),
             })
             .unwrap();
         if batch % 2 == 1 {
