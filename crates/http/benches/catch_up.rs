@@ -232,6 +232,7 @@ async fn run(events: usize, measuring: bool) {
         restart(work.path(), &world, &server.url(), Cache::Evicted).await,
         restart(work.path(), &world, &server.url(), Cache::Warm).await,
     ];
+    let worst = worst_case_restart(work.path(), &world, &restarts[0]);
     if !measuring {
         println!("smoke run (no --bench): nothing recorded");
         return;
@@ -264,8 +265,52 @@ async fn run(events: usize, measuring: bool) {
             .collect::<serde_json::Map<_, _>>(),
         "restart_cold": restarts[0].json(),
         "restart_warm": restarts[1].json(),
+        "restart_worst_case": worst,
     });
     covenant_testkit::bench::write_json("catch_up", &json);
+}
+
+/// The ledger's part of a cold restart just before the next snapshot, when the most entries
+/// follow the newest one: the cold restart's store and snapshot state, plus a whole interval
+/// of sealed state records at the slower of two rates measured here, the cold restart's own
+/// (its records after the snapshot, applied on the largest state) and every record's from
+/// entry 0 (applied alone, after the restarts).
+fn worst_case_restart(dir: &std::path::Path, world: &World, cold: &Restart) -> serde_json::Value {
+    let store = SledStore::open(dir.join("log")).expect("reopen the store");
+    let size = store.head().size;
+    let applying = Instant::now();
+    let applied = store
+        .apply_sealed_records(
+            &world.log_signer().snapshot_key(),
+            0,
+            covenant_core::validate::LedgerState::default(),
+        )
+        .expect("apply the sealed state records");
+    let all_s = applying.elapsed().as_secs_f64();
+    let check = cold.opened.state_check;
+    let per_entry = |seconds: f64, entries: u64| seconds * 1e6 / entries.max(1) as f64;
+    let all_us = per_entry(all_s, applied.size);
+    let tail_us = per_entry(check.apply.as_secs_f64(), check.applied);
+    let interval = covenant_ledger::sequencer::snapshot_interval(
+        size,
+        covenant_ledger::sequencer::SNAPSHOT_EVERY_ENTRIES,
+    );
+    let rest = interval.saturating_sub(check.applied + check.rederived);
+    let ledger_s =
+        cold.opened.store_s + cold.opened.ledger_s + rest as f64 * all_us.max(tail_us) / 1e6;
+    println!(
+        "the ledger's cold restart just before the next snapshot ({interval} entries after one), estimated: {ledger_s:.2} s (the store and the ledger as above, and {rest} more entries' sealed state records at {:.2} us each: the slower of {tail_us:.2} us after the snapshot and {all_us:.2} us over all {} entries from 0, {all_s:.2} s)",
+        all_us.max(tail_us),
+        applied.size,
+    );
+    serde_json::json!({
+        "interval_entries": interval,
+        "apply_all_entries": applied.size,
+        "apply_all_s": (all_s * 100.0).round() / 100.0,
+        "apply_us_per_entry_all": (all_us * 100.0).round() / 100.0,
+        "apply_us_per_entry_after_snapshot": (tail_us * 100.0).round() / 100.0,
+        "store_and_ledger_estimate_s": (ledger_s * 100.0).round() / 100.0,
+    })
 }
 
 /// A replica as `covenant serve` runs one over a data directory: the ledger reading the stream

@@ -127,7 +127,6 @@ impl<'a> Checker<'a> {
         let stored_hashes = self.check_hash_records()?;
         self.check_event_index_size()?;
         let state_records = self.check_state()?;
-        self.check_seals()?;
         if self.options.validation_state {
             self.check_state_against_the_log()?;
         }
@@ -409,7 +408,8 @@ impl<'a> Checker<'a> {
 
     fn check_state(&mut self) -> Result<u64, StoreError> {
         let mut count = 0;
-        for item in self.trees.state.clone().iter() {
+        let mut records = self.trees.state.clone().iter().peekable();
+        while let Some(item) = records.next() {
             let (key, value) = item.map_err(self.engine())?;
             self.feed_digest(b"state", &key, &value);
             let first_seq = layout::decode_u64(&key)
@@ -419,44 +419,49 @@ impl<'a> Checker<'a> {
                         "a state record is not keyed by an entry of the log".to_owned(),
                     )
                 })?;
-            layout::decode_state_changes(&value).map_err(|problem| {
+            let record = layout::decode_state_record(&value).map_err(|problem| {
                 corrupt(first_seq, format!("its batch's state record: {problem}"))
             })?;
+            if let Some((seal, _)) = record.seal {
+                let next = match records.peek() {
+                    Some(Ok((next, _))) => layout::decode_u64(next),
+                    _ => None,
+                };
+                self.check_seal(first_seq, &seal, next)?;
+            }
             count += 1;
         }
         Ok(count)
     }
 
-    /// Each state seal (`crate::seal`) is of a run of the log's entries, after the one before
-    /// it, and ends on the chain hash the entries give. Its MAC needs the log key's snapshot
-    /// key, which only the ledger holds; an open with it checks the MACs.
-    fn check_seals(&mut self) -> Result<(), StoreError> {
-        let mut after = 0;
-        for item in self.trees.seals.clone().iter() {
-            let (key, value) = item.map_err(self.engine())?;
-            self.feed_digest(b"seals", &key, &value);
-            let first = layout::decode_u64(&key).ok_or_else(|| {
-                StoreError::CorruptMetadata("a state seal's key is not 8 bytes".to_owned())
-            })?;
-            let seal = crate::seal::Seal::decode(&value)
-                .map_err(|problem| corrupt(first, format!("its batch's state seal: {problem}")))?;
-            if first < after || seal.end <= first || seal.end > self.meta.head.size {
-                return Err(corrupt(
-                    first,
-                    format!(
-                        "its batch's state seal covers entries {first}..{}, which is not a run of the log after the seal before it",
-                        seal.end
-                    ),
-                ));
-            }
-            let last = self.store.entry(seal.end - 1)?.unwrap_or_default();
-            if covenant_core::entry::chain_hash(&last) != seal.chain_head {
-                return Err(corrupt(
-                    first,
-                    "its batch's state seal does not end on the log's chain hash".to_owned(),
-                ));
-            }
-            after = seal.end;
+    /// A sealed state record's seal (`crate::seal`) covers a run of the log's entries from
+    /// its key, before the next record's, and ends on the chain hash the entries give. Its
+    /// MAC needs the log key's snapshot key, which only the ledger holds; an open with it
+    /// checks the MACs.
+    fn check_seal(
+        &self,
+        first: u64,
+        seal: &crate::seal::Seal,
+        next_record: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let within = seal.end > first
+            && seal.end <= self.meta.head.size
+            && next_record.is_none_or(|next| seal.end <= next);
+        if !within {
+            return Err(corrupt(
+                first,
+                format!(
+                    "its batch's state seal covers entries {first}..{}, which is not a run of the log before the next batch's record",
+                    seal.end
+                ),
+            ));
+        }
+        let last = self.store.entry(seal.end - 1)?.unwrap_or_default();
+        if covenant_core::entry::chain_hash(&last) != seal.chain_head {
+            return Err(corrupt(
+                first,
+                "its batch's state seal does not end on the log's chain hash".to_owned(),
+            ));
         }
         Ok(())
     }

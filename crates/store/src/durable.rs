@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first line of the marker file; anything else means another format.
-pub(crate) const FORMAT: &str = "covenant-store v4";
+pub(crate) const FORMAT: &str = "covenant-store v5";
 /// Marker file in the store directory.
 pub(crate) const FORMAT_FILE: &str = "FORMAT";
 /// The engine's own directory inside the store directory.
@@ -71,8 +71,13 @@ fn entry_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 fn check_marker(marker: &[u8]) -> Result<(), StoreError> {
     let text = String::from_utf8_lossy(marker);
     let found = text.lines().next().unwrap_or("").trim();
-    // A v2 or v3 store is upgraded when the engine opens (`crate::upgrade`).
-    if [FORMAT, crate::upgrade::V2_FORMAT, crate::upgrade::V3_FORMAT].contains(&found) {
+    // An older store is upgraded when the engine opens (`crate::upgrade`).
+    let upgradable = [
+        crate::upgrade::V2_FORMAT,
+        crate::upgrade::V3_FORMAT,
+        crate::upgrade::V4_FORMAT,
+    ];
+    if found == FORMAT || upgradable.contains(&found) {
         Ok(())
     } else {
         Err(StoreError::IncompatibleFormat {

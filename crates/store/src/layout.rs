@@ -1,13 +1,12 @@
 //! How values are laid out in the engine's trees: every encoding and decoding of keys and
-//! values lives here, so the on-disk format (version 4) is written down in one place.
+//! values lives here, so the on-disk format (version 5) is written down in one place.
 //!
 //! | tree | key | value |
 //! |---|---|---|
 //! | `entries` | seq of the record's first entry (u64 BE) | a record: 1 to 16 entries as one zstd frame, see below |
 //! | `hashes` | index of the record's first stored hash (u64 BE) | the stored hashes the record's entries added, 32 bytes each |
 //! | `prints` | seq of the batch's first entry (u64 BE) | the fingerprint of each of the batch's event ids (`event_index::fingerprint`, u64 BE), in entry order |
-//! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`] |
-//! | `seals` | seq of the batch's first entry (u64 BE) | the seal of the batch's state record, when it was appended with a seal key (`crate::seal`) |
+//! | `state` | seq of the batch's first entry (u64 BE) | the batch's state changes, see [`encode_state_changes`], and its seal when it was appended with a seal key ([`seal_state_record`], since v5) |
 //! | `rejections` | stored_at_ns (u64 BE) + rejection number (u64 BE) | see [`encode_rejection`] |
 //! | `rejections_by_event` | id length (u32 BE) + event id + rejection key | empty |
 //! | `checkpoints` | tree size (u64 BE) | signed note |
@@ -29,7 +28,7 @@
 //! every byte a record saves is saved again in each superseded copy the engine keeps in its
 //! log. A store upgraded from v3 keeps its older records as they were: the meta record
 //! [`META_COMPRESSED_FROM`] holds the first sequence number whose record is compressed (0 in a
-//! store created as v4), so which form a record has is never guessed from its bytes.
+//! store created as v4 or later), so which form a record has is never guessed from its bytes.
 //!
 //! The event-id index lives in memory (`crate::event_index`); on disk it is one record per
 //! batch of 8-byte fingerprints, so an append writes nothing per event for it. A lookup that
@@ -39,8 +38,11 @@
 //! For the same reason the validation state is kept as a log, one record per batch holding
 //! that batch's state changes in order, replayed on open (where the whole state is loaded into
 //! memory anyway): one insert per batch instead of one per commitment, key or action. Opening
-//! replays only the records after the newest snapshot.
+//! replays only the records after the newest snapshot. A ledger with a log key seals each
+//! batch's record (`crate::seal`), inside the same insert, so that its open can take the
+//! records after the snapshot as they are instead of re-deriving them.
 
+use crate::seal::Seal;
 use crate::{Head, RejectionRecord};
 use covenant_core::MAX_ENVELOPE_BYTES;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, ENTRY_VERSION};
@@ -53,7 +55,6 @@ pub(crate) const TREE_ENTRIES: &str = "entries";
 pub(crate) const TREE_HASHES: &str = "hashes";
 pub(crate) const TREE_PRINTS: &str = "prints";
 pub(crate) const TREE_STATE: &str = "state";
-pub(crate) const TREE_SEALS: &str = "seals";
 pub(crate) const TREE_REJECTIONS: &str = "rejections";
 pub(crate) const TREE_REJECTIONS_BY_EVENT: &str = "rejections_by_event";
 pub(crate) const TREE_CHECKPOINTS: &str = "checkpoints";
@@ -318,19 +319,62 @@ pub(crate) fn encode_state_changes(changes: &[StateChange]) -> Result<Vec<u8>, S
     Ok(out)
 }
 
-/// The state changes of a state record, in order.
-pub(crate) fn decode_state_changes(record: &[u8]) -> Result<Vec<StateChange>, String> {
+/// The key of the item that seals a state record ([`seal_state_record`]): no change's key is
+/// one byte `s`.
+const SEAL_ITEM_KEY: &[u8] = b"s";
+
+/// Seal a state record: append one more item, key [`SEAL_ITEM_KEY`] and the seal as value,
+/// made over the record as it was (`crate::seal`). Since format v5; a sealed record may hold
+/// no changes, so that every batch of a sealed log has one.
+pub(crate) fn seal_state_record(record: &mut Vec<u8>, seal: &Seal) {
+    let value = seal.encode();
+    for part in [SEAL_ITEM_KEY, &value[..]] {
+        record.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        record.extend_from_slice(part);
+    }
+}
+
+/// A state record read back: its changes, and its seal with the length of the bytes before
+/// the seal (what the seal is over), if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StateRecord {
+    pub changes: Vec<StateChange>,
+    pub seal: Option<(Seal, usize)>,
+}
+
+/// Read a state record: items in order, a seal only as the last.
+pub(crate) fn decode_state_record(record: &[u8]) -> Result<StateRecord, String> {
     let mut rest = record;
     let mut changes = Vec::new();
     while !rest.is_empty() {
+        let start = record.len() - rest.len();
         let key = take_u32_prefixed(&mut rest, changes.len(), "key")?;
         let value = take_u32_prefixed(&mut rest, changes.len(), "value")?;
+        if key == SEAL_ITEM_KEY {
+            if !rest.is_empty() {
+                return Err("state record holds an item after its seal".to_owned());
+            }
+            let seal =
+                Seal::decode(value).map_err(|problem| format!("state record's {problem}"))?;
+            return Ok(StateRecord {
+                changes,
+                seal: Some((seal, start)),
+            });
+        }
         changes.push(decode_state_change(key, value)?);
     }
     if changes.is_empty() {
-        return Err("state record holds no changes".to_owned());
+        return Err("state record holds no changes and no seal".to_owned());
     }
-    Ok(changes)
+    Ok(StateRecord {
+        changes,
+        seal: None,
+    })
+}
+
+/// The state changes of a state record, in order.
+pub(crate) fn decode_state_changes(record: &[u8]) -> Result<Vec<StateChange>, String> {
+    decode_state_record(record).map(|record| record.changes)
 }
 
 fn take_u32_prefixed<'a>(
@@ -655,6 +699,39 @@ mod tests {
         assert_eq!(record.code, RejectCode::BadSignature);
         assert_eq!(record.envelope, envelope);
         assert_eq!(record.digest, *blake3::hash(&envelope).as_bytes());
+    }
+
+    #[test]
+    fn a_sealed_state_record_reads_back_with_its_seal_and_what_it_covers() {
+        let changes = vec![StateChange::Retracted("e1".to_owned())];
+        let mut record = encode_state_changes(&changes).unwrap();
+        let covered = record.len();
+        let start = crate::seal::BatchStart {
+            first: 4,
+            chain_before: [1; 32],
+        };
+        let seal = Seal::new(&[9; 32], start, 6, [2; 32], &record);
+        seal_state_record(&mut record, &seal);
+        let read = decode_state_record(&record).unwrap();
+        assert_eq!(read.changes, changes);
+        assert_eq!(read.seal, Some((seal, covered)));
+        assert!(seal.vouches_for(&[9; 32], start, &record[..covered]));
+        assert_eq!(decode_state_changes(&record).unwrap(), changes);
+
+        // A record of a batch that changed nothing: the seal alone.
+        let mut alone = Vec::new();
+        seal_state_record(&mut alone, &seal);
+        let read = decode_state_record(&alone).unwrap();
+        assert_eq!((read.changes.len(), read.seal), (0, Some((seal, 0))));
+        // Nothing may follow the seal, and a record must hold something.
+        let mut followed = record.clone();
+        followed.extend_from_slice(&encode_state_changes(&changes).unwrap());
+        let error = decode_state_record(&followed).unwrap_err();
+        assert!(error.contains("after its seal"), "{error}");
+        let error = decode_state_record(&[]).unwrap_err();
+        assert!(error.contains("no changes and no seal"), "{error}");
+        let short = &alone[..alone.len() - 1];
+        assert!(decode_state_record(short).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Upgrading a store of an older format in place, one step at a time (v2 to v3 to v4).
+//! Upgrading a store of an older format in place, one step at a time (v2 to v3 to v4 to v5).
 //!
 //! v2 kept the event-id index in the engine, one item per event (tree `events`: id to
 //! sequence number). v3 keeps one record of fingerprints per batch (tree `prints`) and the
@@ -13,6 +13,10 @@
 //! record of a large log would take as long as writing it, so the upgrade rewrites none: it
 //! records the head's size as the first compressed record (`layout::META_COMPRESSED_FROM`)
 //! together with the new format record, in one batch, and records before it stay plain.
+//!
+//! v5 lets a state record end in a seal (`crate::seal`), which v4 cannot read. A v4 store
+//! has no seals and is a v5 store as it is: the upgrade rewrites the format record only, so
+//! that no older version writes into a store that may hold sealed records.
 
 use crate::StoreError;
 use crate::durable::{self, Syncer};
@@ -25,6 +29,7 @@ use std::path::Path;
 /// The formats this module upgrades from.
 pub(crate) const V2_FORMAT: &str = "covenant-store v2";
 pub(crate) const V3_FORMAT: &str = "covenant-store v3";
+pub(crate) const V4_FORMAT: &str = "covenant-store v4";
 
 /// The v2 tree that v3 no longer keeps.
 const OLD_EVENTS_TREE: &str = "events";
@@ -87,8 +92,9 @@ pub(crate) fn from_v2(
     drop_old_tree(dir, db, syncer)
 }
 
-/// Upgrade the engine of a v3 store in `dir`, holding `size` entries, to v4: the records
-/// written from now on are compressed, those already there stay as they are.
+/// Upgrade the engine of a v3 store in `dir`, holding `size` entries, to v4 and on to the
+/// current format (v5 changes nothing a v3 store holds): the records written from now on are
+/// compressed, those already there stay as they are.
 pub(crate) fn from_v3(
     dir: &Path,
     db: &sled::Db,
@@ -101,6 +107,15 @@ pub(crate) fn from_v3(
     batch.insert(layout::META_COMPRESSED_FROM, &layout::seq_key(size)[..]);
     batch.insert(layout::META_FORMAT, durable::FORMAT.as_bytes());
     trees.meta.apply_batch(batch).map_err(engine)?;
+    db.flush().map_err(engine)?;
+    syncer.sync()
+}
+
+/// Upgrade the engine of a v4 store to v5: the format record only.
+pub(crate) fn from_v4(dir: &Path, db: &sled::Db, syncer: &mut Syncer) -> Result<(), StoreError> {
+    let engine = |e| durable::engine_error(dir, e);
+    db.insert(layout::META_FORMAT, durable::FORMAT.as_bytes())
+        .map_err(engine)?;
     db.flush().map_err(engine)?;
     syncer.sync()
 }

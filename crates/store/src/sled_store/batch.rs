@@ -18,7 +18,6 @@ pub(super) struct BatchWrites {
     pub(super) hashes: sled::Batch,
     pub(super) prints: sled::Batch,
     pub(super) state: sled::Batch,
-    pub(super) seals: sled::Batch,
     pub(super) rejections: sled::Batch,
     pub(super) rejections_by_event: sled::Batch,
     pub(super) meta: sled::Batch,
@@ -37,7 +36,6 @@ enum Slot {
     Hashes,
     Prints,
     State,
-    Seals,
     Rejections,
     RejectionsByEvent,
     Meta,
@@ -50,7 +48,6 @@ impl BatchWrites {
             Slot::Hashes => &mut self.hashes,
             Slot::Prints => &mut self.prints,
             Slot::State => &mut self.state,
-            Slot::Seals => &mut self.seals,
             Slot::Rejections => &mut self.rejections,
             Slot::RejectionsByEvent => &mut self.rejections_by_event,
             Slot::Meta => &mut self.meta,
@@ -145,11 +142,7 @@ impl SledStore {
                 next.head.chain_head,
                 &state_record,
             );
-            writes.put(
-                Slot::Seals,
-                &layout::seq_key(start.first),
-                &seal.encode()[..],
-            );
+            layout::seal_state_record(&mut state_record, &seal);
         }
         if !state_record.is_empty() {
             writes.put(Slot::State, &layout::seq_key(meta.head.size), state_record);

@@ -155,6 +155,10 @@ impl SledStore {
             upgrade::from_v3(dir, &db, &trees, size, &mut syncer)?;
             format = Some(durable::FORMAT.as_bytes().into());
         }
+        if format.as_deref() == Some(upgrade::V4_FORMAT.as_bytes()) {
+            upgrade::from_v4(dir, &db, &mut syncer)?;
+            format = Some(durable::FORMAT.as_bytes().into());
+        }
         match format {
             Some(format) if format.as_ref() == durable::FORMAT.as_bytes() => {
                 upgrade::drop_old_tree(dir, &db, &mut syncer)?;

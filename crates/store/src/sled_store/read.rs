@@ -7,7 +7,7 @@ use super::{
 };
 use crate::event_index;
 use crate::layout;
-use crate::seal::{Seal, SealChain};
+use crate::seal::SealChain;
 use crate::snapshot;
 use crate::{Head, LogReader, RejectionRecord, SealStop, SealedRecords, StateRecords, StoreError};
 use covenant_core::entry::{ChainHash, GENESIS_PREVIOUS, chain_hash};
@@ -375,62 +375,31 @@ impl SledStore {
         state: &mut LedgerState,
     ) -> Result<Option<SealStop>, StoreError> {
         let engine = self.engine()?;
-        let from = layout::seq_key(chain.size());
-        let mut records = engine.trees.state.range(from..).peekable();
-        for item in engine.trees.seals.range(from..) {
+        for item in engine.trees.state.range(layout::seq_key(chain.size())..) {
             if chain.size() >= size {
                 break;
             }
             let (key, value) = item.map_err(self.engine_err())?;
-            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("seals"))?;
-            let refused = |problem: String| Ok(Some(SealStop::Refused { at: first, problem }));
+            let first = layout::decode_u64(&key).ok_or_else(|| bad_key("state"))?;
+            // In a sealed log every batch has a record; a gap is a batch without one.
             if first > chain.size() {
                 return Ok(Some(SealStop::Unsealed(chain.size())));
             }
-            let seal = match Seal::decode(&value) {
-                Ok(seal) => seal,
+            let refused = |problem: String| Ok(Some(SealStop::Refused { at: first, problem }));
+            let record = match layout::decode_state_record(&value) {
+                Ok(record) => record,
                 Err(problem) => return refused(problem),
             };
-            // The batch's record, if it changed the state: one keyed inside the batch but not
-            // where it begins is one no seal covers.
-            let mut record = sled::IVec::default();
-            let record_first = match records.peek() {
-                Some(Ok((record_key, _))) => {
-                    Some(layout::decode_u64(record_key).ok_or_else(|| bad_key("state"))?)
-                }
-                Some(Err(_)) => {
-                    let error = records.next().expect("peeked").expect_err("an error");
-                    return Err(self.engine_err()(error));
-                }
-                None => None,
+            let Some((seal, sealed_len)) = record.seal else {
+                return Ok(Some(SealStop::Unsealed(first)));
             };
-            if let Some(record_first) = record_first {
-                if record_first == first {
-                    record = records
-                        .next()
-                        .expect("peeked")
-                        .map_err(self.engine_err())?
-                        .1;
-                } else if record_first < seal.end {
-                    return refused(format!(
-                        "the state record at entry {record_first} is not where a sealed batch begins"
-                    ));
-                }
-            }
             if seal.end > size {
                 return refused(format!("it ends at entry {}, beyond the head", seal.end));
             }
-            let changes = match record.is_empty() {
-                true => Vec::new(),
-                false => match layout::decode_state_changes(&record) {
-                    Ok(changes) => changes,
-                    Err(problem) => return refused(problem),
-                },
-            };
-            if let Err(problem) = chain.admit(first, &seal, &record) {
+            if let Err(problem) = chain.admit(first, &seal, &value[..sealed_len]) {
                 return refused(problem);
             }
-            state.apply_all(changes);
+            state.apply_all(record.changes);
         }
         Ok((chain.size() < size).then(|| SealStop::Unsealed(chain.size())))
     }

@@ -8,7 +8,6 @@ pub(crate) struct Trees {
     pub hashes: sled::Tree,
     pub prints: sled::Tree,
     pub state: sled::Tree,
-    pub seals: sled::Tree,
     pub rejections: sled::Tree,
     pub rejections_by_event: sled::Tree,
     pub checkpoints: sled::Tree,
@@ -24,7 +23,6 @@ impl Trees {
             hashes: db.open_tree(layout::TREE_HASHES)?,
             prints: db.open_tree(layout::TREE_PRINTS)?,
             state: db.open_tree(layout::TREE_STATE)?,
-            seals: db.open_tree(layout::TREE_SEALS)?,
             rejections: db.open_tree(layout::TREE_REJECTIONS)?,
             rejections_by_event: db.open_tree(layout::TREE_REJECTIONS_BY_EVENT)?,
             checkpoints: db.open_tree(layout::TREE_CHECKPOINTS)?,
@@ -37,13 +35,12 @@ impl Trees {
     /// The trees a batch writes, in the order of [`BatchWrites`]'s fields.
     ///
     /// [`BatchWrites`]: super::batch::BatchWrites
-    pub(super) fn for_batch(&self) -> [sled::Tree; 8] {
+    pub(super) fn for_batch(&self) -> [sled::Tree; 7] {
         [
             self.entries.clone(),
             self.hashes.clone(),
             self.prints.clone(),
             self.state.clone(),
-            self.seals.clone(),
             self.rejections.clone(),
             self.rejections_by_event.clone(),
             self.meta.clone(),

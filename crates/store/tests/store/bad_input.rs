@@ -102,7 +102,7 @@ fn an_incompatible_format_is_named_and_left_alone() {
     for old in [
         "covenant-store v1",
         "covenant-store v0",
-        "covenant-store v5",
+        "covenant-store v6",
     ] {
         std::fs::write(dir.join("FORMAT"), format!("{old}\n")).unwrap();
         let before = contents(&dir);
@@ -110,14 +110,14 @@ fn an_incompatible_format_is_named_and_left_alone() {
             match result {
                 Err(StoreError::IncompatibleFormat { found, expected }) => {
                     assert_eq!(found, old);
-                    assert_eq!(expected, "covenant-store v4");
+                    assert_eq!(expected, "covenant-store v5");
                 }
                 other => panic!("expected an incompatible format, got {other:?}"),
             }
         }
         assert_eq!(contents(&dir), before, "nothing was written");
     }
-    std::fs::write(dir.join("FORMAT"), "covenant-store v4\n").unwrap();
+    std::fs::write(dir.join("FORMAT"), "covenant-store v5\n").unwrap();
     assert_eq!(SledStore::open(&dir).unwrap().head().size, 5);
 }
 
@@ -133,7 +133,7 @@ fn an_engine_of_an_unknown_format_is_named_even_under_a_current_marker() {
     match SledStore::open(&dir) {
         Err(StoreError::IncompatibleFormat { found, expected }) => {
             assert_eq!(found, "covenant-store v9");
-            assert_eq!(expected, "covenant-store v4");
+            assert_eq!(expected, "covenant-store v5");
         }
         other => panic!("expected an incompatible format, got {other:?}"),
     }

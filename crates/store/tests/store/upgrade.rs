@@ -1,6 +1,7 @@
-//! A store of format v2 (the event-id index in the engine, one item per event) or v3 (entry
-//! records not compressed) is upgraded in place when it is opened: nothing is lost, the index
-//! answers as before, and the deep check passes on the result.
+//! A store of format v2 (the event-id index in the engine, one item per event), v3 (entry
+//! records not compressed) or v4 (no sealed state records) is upgraded in place when it is
+//! opened: nothing is lost, the index answers as before, and the deep check passes on the
+//! result.
 
 use super::support::{entries, new_entry};
 use covenant_core::validate::StateChange;
@@ -8,7 +9,7 @@ use covenant_store::check::{CheckOptions, verify_store};
 use covenant_store::{Batch, LogReader, LogStore, SledStore, StoreError};
 use std::path::Path;
 
-/// Turn a fresh v4 store into the v3 layout: every entry record plain, no record of which are
+/// Turn a fresh store into the v3 layout: every entry record plain, no record of which are
 /// compressed, and v3 format markers.
 fn make_v3(dir: &Path) {
     let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
@@ -38,7 +39,7 @@ fn compressed(dir: &Path, first: u64) -> bool {
     record.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
-/// Turn a fresh v4 store into the v2 layout: plain records as in v3, the event index as one
+/// Turn a fresh store into the v2 layout: plain records as in v3, the event index as one
 /// item per event instead of the per-batch fingerprint records, and v2 format markers.
 fn make_v2(dir: &Path) {
     let store = SledStore::open(dir).unwrap();
@@ -94,7 +95,7 @@ fn a_v2_store_is_upgraded_on_open_and_loses_nothing() {
     let store = SledStore::open(&dir).unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
-        "covenant-store v4\n"
+        "covenant-store v5\n"
     );
     assert_eq!(store.head(), head);
     assert_eq!(store.load_state().unwrap(), state);
@@ -138,7 +139,7 @@ fn a_v3_store_keeps_its_plain_records_and_compresses_the_new_ones() {
     let store = SledStore::open(&dir).unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
-        "covenant-store v4\n"
+        "covenant-store v5\n"
     );
     let old_entries = store.entries(0, 100).unwrap();
     store
@@ -203,4 +204,65 @@ fn a_store_that_does_not_say_which_records_are_compressed_is_refused() {
         }
         other => panic!("expected the missing record to be named, got {other:?}"),
     }
+}
+
+/// A v4 store is a v5 store without seals: opening rewrites only its format markers, and
+/// batches appended after it may be sealed.
+#[test]
+fn a_v4_store_is_marked_v5_and_takes_sealed_batches() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    let store = SledStore::create_or_open(&dir).unwrap();
+    store
+        .append(Batch {
+            entries: entries("old", 10, 1),
+            state_changes: vec![StateChange::Action(
+                "a-old".to_owned(),
+                "GB-GOV-1".to_owned(),
+            )],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(store);
+    {
+        let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+        db.insert("format", "covenant-store v4").unwrap();
+        db.flush().unwrap();
+    }
+    std::fs::write(dir.join("FORMAT"), "covenant-store v4\n").unwrap();
+
+    let store = SledStore::open(&dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
+        "covenant-store v5\n"
+    );
+    let key = [3; 32];
+    store
+        .append(Batch {
+            entries: entries("new", 10, 100),
+            seal_key: Some(key),
+            ..Batch::default()
+        })
+        .unwrap();
+    let head = store.head();
+    // The old batch is not sealed, so nothing is applied from entry 0; from the new batch on,
+    // its seal (over a record of no changes) is.
+    let from_zero = store
+        .apply_sealed_records(&key, 0, Default::default())
+        .unwrap();
+    assert_eq!(from_zero.size, 0);
+    assert_eq!(
+        from_zero.stopped,
+        Some(covenant_store::SealStop::Unsealed(0))
+    );
+    let old_state = store.load_state().unwrap();
+    let from_new = store
+        .apply_sealed_records(&key, 10, old_state.clone())
+        .unwrap();
+    assert_eq!((from_new.size, from_new.stopped), (20, None));
+    assert_eq!(from_new.state, old_state);
+    drop(store);
+    let report = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.head, head);
+    assert_eq!(report.state_records, 2);
 }
