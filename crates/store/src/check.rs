@@ -10,7 +10,9 @@
 //! and the head is the end of all of that. `covenant audit verify --store PATH` calls it.
 //!
 //! The validation state is checked twice: each batch's record against the changes its entries
-//! give, and the state an open loads (snapshot included) against the result; the event index
+//! give (and a sealed record's seal against the run of entries it names and the chain hash it
+//! ends on; its MAC needs the log key), and the state an open loads (snapshot included)
+//! against the result; the event index
 //! likewise, from every `prints` record and as the open loaded it from the snapshot. Bytes in
 //! sled's free space or in superseded page versions are read by no one; a flip there changes
 //! nothing the store holds, which the tamper tests (`tests/store/tamper.rs`) check by
