@@ -47,10 +47,11 @@
 //!   then applies the state records its seals vouch for (each batch's record is sealed with
 //!   the same key and linked to the log's chain hashes;
 //!   `covenant_store::LogReader::apply_sealed_records`), and re-derives only the entries
-//!   after the last of those, none when every batch is sealed. An unsealed snapshot or record is not trusted: what it
-//!   covers is re-derived. Snapshots come [`snapshot_interval`] apart (a quarter of the log,
-//!   from [`SNAPSHOT_MIN_ENTRIES`] up to [`SNAPSHOT_EVERY_ENTRIES`]) to bound the records
-//!   applied. `covenant audit verify --store` re-derives everything, whatever is sealed.
+//!   after the last of those, none when every batch is sealed. An unsealed snapshot or
+//!   record is not trusted: what it covers is re-derived. Snapshots come
+//!   [`snapshot_interval`] apart (a quarter of the log, from [`SNAPSHOT_MIN_ENTRIES`] up to
+//!   [`SNAPSHOT_EVERY_ENTRIES`]) to bound the records applied. `covenant audit verify
+//!   --store` re-derives everything, whatever is sealed.
 //! - Replicas agree byte for byte: validation is a pure function of the log before the event
 //!   and the event itself, and an entry's time is the broker's storage time of its message,
 //!   clamped so that it never goes below the previous entry's (a new cluster leader's clock
@@ -430,8 +431,8 @@ pub struct Sequencer {
     migration_key: Option<MigrationKey>,
     /// A snapshot is written once this many entries follow the newest one.
     snapshot_every: u64,
-    /// Seals the snapshots written (the log key's; none: unsealed, and opening re-derives the
-    /// whole log).
+    /// Seals the snapshots and state records written (the log key's; none: unsealed, and
+    /// opening re-derives the whole log).
     snapshot_key: Option<[u8; 32]>,
     /// A snapshot being written on its own thread.
     snapshot_job: Option<std::thread::JoinHandle<Result<WrittenSnapshot, StoreError>>>,
@@ -440,7 +441,7 @@ pub struct Sequencer {
 }
 
 /// The most entries between snapshots of the validation state and the event index: an open
-/// re-derives at most this many entries, and writing a snapshot (the whole state and index,
+/// applies (or, unsealed, re-derives) at most this many entries' records, and writing a snapshot (the whole state and index,
 /// on its own thread; the commit thread only hands it over) happens at least this rarely.
 pub const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000_000;
 
@@ -451,7 +452,7 @@ pub const SNAPSHOT_MIN_ENTRIES: u64 = 131_072;
 /// and at most `every` apart: a quarter of the log, from [`SNAPSHOT_MIN_ENTRIES`] (or `every`,
 /// if smaller) up to `every`. A snapshot costs about what the log holds to write, so spacing
 /// them by a share of the log keeps that cost per entry about flat, and a small log's restart
-/// re-derives a quarter of it at most, not a million entries (2.8 s).
+/// applies a quarter of it at most, not a million entries.
 pub fn snapshot_interval(size: u64, every: u64) -> u64 {
     (size / 4).clamp(SNAPSHOT_MIN_ENTRIES.min(every), every)
 }
@@ -464,10 +465,11 @@ impl Sequencer {
         Self::open_sealed(store, genesis, None)
     }
 
-    /// [`Sequencer::open`] for a ledger with a log key: the snapshots it writes are sealed
-    /// with `snapshot_key` (`LogSigner::snapshot_key`), and when the store opened from a
-    /// snapshot sealed with it, only the entries after the snapshot are re-derived to check
-    /// the stored validation state, so a restart costs the tail, not the whole log.
+    /// [`Sequencer::open`] for a ledger with a log key: the snapshots and state records it
+    /// writes are sealed with `snapshot_key` (`LogSigner::snapshot_key`), and opening starts
+    /// from what that key sealed (the snapshot, then the records after it) and re-derives only
+    /// the entries after those, so a restart costs the records since the snapshot, not the
+    /// whole log.
     pub fn open_sealed(
         store: Arc<dyn LogStore>,
         genesis: &GenesisConfig,

@@ -217,8 +217,8 @@ pub trait LogReader: HashReader + Send + Sync {
     fn state_records(&self, from: u64) -> StateRecords<'_>;
 
     /// The size and validation state of the snapshot the store opened from, if it was sealed
-    /// with `seal_key`: a state the holder of the key vouched for, so that only the entries
-    /// after it need re-deriving to check the records after it.
+    /// with `seal_key`: a state the holder of the key vouched for, so that only what follows
+    /// it needs applying ([`LogReader::apply_sealed_records`]) or re-deriving.
     fn sealed_snapshot_state(
         &self,
         seal_key: &[u8; 32],
