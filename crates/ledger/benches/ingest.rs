@@ -600,21 +600,17 @@ fn restart(dir: &Path, world: &World) -> Restart {
     let seconds = started.elapsed().as_secs_f64();
     let state_check = ledger.state_check();
     drop(ledger);
-    let applying = Instant::now();
-    let applied = store
-        .apply_sealed_records(
-            &world.log_signer().snapshot_key(),
-            0,
-            covenant_core::validate::LedgerState::default(),
-        )
-        .expect("apply the sealed state records");
+    let (apply_all_entries, apply_all_seconds) = covenant_testkit::bench::apply_all_sealed_records(
+        &*store,
+        &world.log_signer().snapshot_key(),
+    );
     Restart {
         seconds,
         store_seconds,
         recovery,
         state_check,
-        apply_all_entries: applied.size,
-        apply_all_seconds: applying.elapsed().as_secs_f64(),
+        apply_all_entries,
+        apply_all_seconds,
     }
 }
 

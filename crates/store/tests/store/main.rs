@@ -5,6 +5,7 @@ mod bad_input;
 mod conformance;
 mod crash;
 mod model;
+mod seals;
 mod snapshot;
 mod support;
 mod tamper;

@@ -5,6 +5,7 @@ use covenant_core::merkle::MemoryTree;
 use covenant_core::proto;
 use covenant_store::{Head, LogStore, NewEntry};
 use prost::Message;
+use std::path::Path;
 
 /// An envelope as the ledger would store it, with a body padded to about `body_len` bytes.
 pub fn envelope(event_id: &str, actor: &str, body_len: usize) -> Vec<u8> {
@@ -68,4 +69,18 @@ pub fn assert_consistent(store: &impl LogStore) -> Head {
         );
     }
     head
+}
+
+/// Copy a store directory, files and all.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_dir(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).unwrap();
+        }
+    }
 }

@@ -22,7 +22,7 @@
 //! panic that escapes, or a check that does not finish.
 
 use super::crash::Rng;
-use super::support::new_entry_sized;
+use super::support::{copy_dir, new_entry_sized};
 use covenant_core::checkpoint::LogSigner;
 use covenant_core::validate::{RejectCode, StateChange};
 use covenant_store::check::{CheckOptions, CheckReport, verify_store};
@@ -90,19 +90,6 @@ fn engine_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let item = item.unwrap();
-        let target = to.join(item.file_name());
-        if item.file_type().unwrap().is_dir() {
-            copy_dir(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), target).unwrap();
-        }
-    }
 }
 
 /// Run the check in its own thread so a hang is a failure, not a stuck test run.

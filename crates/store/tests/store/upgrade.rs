@@ -236,6 +236,17 @@ fn a_v4_store_is_marked_v5_and_takes_sealed_batches() {
         std::fs::read_to_string(dir.join("FORMAT")).unwrap(),
         "covenant-store v5\n"
     );
+    drop(store);
+    {
+        let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+        let format = db.get("format").unwrap().unwrap();
+        assert_eq!(
+            &format[..],
+            b"covenant-store v5",
+            "the engine's format record"
+        );
+    }
+    let store = SledStore::open(&dir).unwrap();
     let key = [3; 32];
     store
         .append(Batch {

@@ -1,0 +1,112 @@
+//! Sealed state records (`covenant_store::LogReader::apply_sealed_records`): the store applies
+//! what the seals of one key vouch for, stops where they do not, and the deep check holds
+//! every seal to the run of entries it names and the chain hash it ends on.
+
+use super::support::entries;
+use covenant_core::validate::{LedgerState, StateChange};
+use covenant_store::check::{CheckOptions, verify_store};
+use covenant_store::{Batch, LogReader, LogStore, SealStop, SledStore, StoreError};
+use std::path::Path;
+
+const KEY: [u8; 32] = [7; 32];
+/// A seal's bytes at the end of its record: the end (8), the chain hash (32), the MAC (32).
+const SEAL_BYTES: usize = 72;
+
+/// Three sealed batches of 5 entries at 0, 5 and 10, the last changing no state (its record
+/// holds the seal alone).
+fn sealed_store(dir: &Path) -> SledStore {
+    let store = SledStore::create_or_open(dir).unwrap();
+    for (batch, changes) in [(0u64, 2usize), (1, 1), (2, 0)] {
+        store
+            .append(Batch {
+                entries: entries(&format!("b{batch}"), 5, 100 * (batch + 1)),
+                state_changes: (0..changes)
+                    .map(|n| StateChange::Action(format!("a{batch}-{n}"), "GB-GOV-1".to_owned()))
+                    .collect(),
+                seal_key: Some(KEY),
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    store
+}
+
+/// Overwrite the end a state record's seal names (through the engine, whose checksums stay
+/// right), or flip a byte of its chain hash.
+fn alter_seal(dir: &Path, record: u64, end: Option<u64>) {
+    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let tree = db.open_tree("state").unwrap();
+    let key = record.to_be_bytes();
+    let mut value = tree.get(key).unwrap().unwrap().to_vec();
+    let seal = value.len() - SEAL_BYTES;
+    match end {
+        Some(end) => value[seal..seal + 8].copy_from_slice(&end.to_be_bytes()),
+        None => value[seal + 20] ^= 1,
+    }
+    tree.insert(key, value).unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn sealed_records_apply_to_the_head_and_only_from_a_batch_start_with_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sealed_store(dir.path());
+    let whole = store
+        .apply_sealed_records(&KEY, 0, LedgerState::default())
+        .unwrap();
+    assert_eq!((whole.size, whole.stopped.clone()), (15, None));
+    assert_eq!(whole.state, store.load_state().unwrap());
+    assert_eq!(whole.state.actions.len(), 3);
+    // Another key vouches for nothing.
+    let other = store
+        .apply_sealed_records(&[8; 32], 0, LedgerState::default())
+        .unwrap();
+    assert_eq!(other.size, 0);
+    assert!(
+        matches!(other.stopped, Some(SealStop::Refused { at: 0, .. })),
+        "{other:?}"
+    );
+    assert_eq!(other.state, LedgerState::default());
+    // From the head: nothing to apply.
+    let at_head = store
+        .apply_sealed_records(&KEY, 15, whole.state.clone())
+        .unwrap();
+    assert_eq!((at_head.size, at_head.stopped), (15, None));
+    // From inside a batch, no seal links: the chain hash before entry 3 begins no batch.
+    let inside = store
+        .apply_sealed_records(&KEY, 3, LedgerState::default())
+        .unwrap();
+    assert_eq!(inside.size, 3);
+    assert!(inside.stopped.is_some());
+}
+
+#[test]
+fn a_seal_that_names_another_run_of_entries_is_reported_by_the_deep_check() {
+    let scratch = tempfile::tempdir().unwrap();
+    let original = scratch.path().join("store");
+    drop(sealed_store(&original));
+    let options = CheckOptions::default();
+    let expected = verify_store(&original, &options, &mut |_| {}).unwrap();
+    assert_eq!(expected.state_records, 3);
+    // (record, the end it names): ending where it begins, inside the next batch, past the
+    // head; and the chain hash changed.
+    for (record, end) in [(0, Some(0)), (0, Some(6)), (10, Some(16)), (5, None)] {
+        let copy = scratch.path().join(format!("{record}-{end:?}"));
+        super::support::copy_dir(&original, &copy);
+        alter_seal(&copy, record, end);
+        match verify_store(&copy, &options, &mut |_| {}) {
+            Err(StoreError::Corrupt { seq, problem }) => {
+                assert_eq!(seq, record);
+                assert!(problem.contains("state seal"), "{problem}");
+            }
+            other => panic!("record {record} ending at {end:?}: {other:?}"),
+        }
+        // Nor does the store apply it, or anything after it.
+        let store = SledStore::open(&copy).unwrap();
+        let applied = store
+            .apply_sealed_records(&KEY, 0, LedgerState::default())
+            .unwrap();
+        assert_eq!(applied.size, record, "{end:?}");
+        assert!(matches!(applied.stopped, Some(SealStop::Refused { at, .. }) if at == record));
+    }
+}
