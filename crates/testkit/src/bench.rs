@@ -259,6 +259,20 @@ fn cached_bytes(file: &std::fs::File, len: u64) -> u64 {
     }
 }
 
+/// Apply every sealed validation state record in `store` from entry 0 with `key`, alone:
+/// the entries they cover and the seconds it took, what applying costs an entry over the
+/// whole log (a restart applies those after the newest snapshot).
+pub fn apply_all_sealed_records(
+    store: &dyn covenant_store::LogReader,
+    key: &[u8; 32],
+) -> (u64, f64) {
+    let applying = std::time::Instant::now();
+    let applied = store
+        .apply_sealed_records(key, 0, covenant_core::validate::LedgerState::default())
+        .expect("apply the sealed state records");
+    (applied.size, applying.elapsed().as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -352,18 +366,4 @@ mod tests {
         assert_eq!(text.split_whitespace().count(), 3, "{text:?}");
         assert!(super::load_average() >= 0.0);
     }
-}
-
-/// Apply every sealed validation state record in `store` from entry 0 with `key`, alone:
-/// the entries they cover and the seconds it took, what applying costs an entry over the
-/// whole log (a restart applies those after the newest snapshot).
-pub fn apply_all_sealed_records(
-    store: &dyn covenant_store::LogReader,
-    key: &[u8; 32],
-) -> (u64, f64) {
-    let applying = std::time::Instant::now();
-    let applied = store
-        .apply_sealed_records(key, 0, covenant_core::validate::LedgerState::default())
-        .expect("apply the sealed state records");
-    (applied.size, applying.elapsed().as_secs_f64())
 }
