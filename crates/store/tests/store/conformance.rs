@@ -243,7 +243,7 @@ pub fn state_changes_without_entries_are_refused(engine: &impl Engine) {
     assert_eq!(snapshot(&store), before);
 }
 
-fn rejection(event_id: &str, stored_at_ns: u64, code: RejectCode) -> RejectionRecord {
+pub fn rejection(event_id: &str, stored_at_ns: u64, code: RejectCode) -> RejectionRecord {
     RejectionRecord {
         event_id: event_id.to_owned(),
         stream_seq: stored_at_ns * 10,

@@ -110,3 +110,69 @@ fn a_seal_that_names_another_run_of_entries_is_reported_by_the_deep_check() {
         assert!(matches!(applied.stopped, Some(SealStop::Refused { at, .. }) if at == record));
     }
 }
+
+#[test]
+fn a_batch_appended_without_the_key_ends_the_seals_as_unsealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sealed_store(dir.path());
+    // A batch without the key that changes no state leaves no record at all.
+    store
+        .append(Batch {
+            entries: entries("plain", 5, 1_000),
+            ..Batch::default()
+        })
+        .unwrap();
+    store
+        .append(Batch {
+            entries: entries("after", 5, 2_000),
+            seal_key: Some(KEY),
+            ..Batch::default()
+        })
+        .unwrap();
+    let applied = store
+        .apply_sealed_records(&KEY, 0, LedgerState::default())
+        .unwrap();
+    assert_eq!(applied.size, 15);
+    assert_eq!(applied.stopped, Some(SealStop::Unsealed(15)));
+    // From the sealed batch after it, the seals apply to the head.
+    let state = store.load_state().unwrap();
+    let after = store.apply_sealed_records(&KEY, 20, state.clone()).unwrap();
+    assert_eq!((after.size, after.stopped), (25, None));
+    // The log ending in a batch without the key: the seals stop where its entries begin.
+    store
+        .append(Batch {
+            entries: entries("last", 5, 3_000),
+            ..Batch::default()
+        })
+        .unwrap();
+    let before_last = store.apply_sealed_records(&KEY, 20, state).unwrap();
+    assert_eq!(before_last.size, 25);
+    assert_eq!(before_last.stopped, Some(SealStop::Unsealed(25)));
+}
+
+/// A sealed batch that appends no entries (rejections only) writes no seal: a seal names a
+/// run of entries, and the next batch's record takes the same key.
+#[test]
+fn a_sealed_batch_without_entries_writes_no_seal() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("store");
+    let store = sealed_store(&dir);
+    store
+        .append(Batch {
+            rejections: vec![super::conformance::rejection(
+                "refused",
+                9_000,
+                covenant_core::validate::RejectCode::BadSignature,
+            )],
+            seal_key: Some(KEY),
+            ..Batch::default()
+        })
+        .unwrap();
+    let applied = store
+        .apply_sealed_records(&KEY, 0, LedgerState::default())
+        .unwrap();
+    assert_eq!((applied.size, applied.stopped), (15, None));
+    drop(store);
+    let report = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.state_records, 3);
+}
