@@ -12,36 +12,78 @@ const KEY: [u8; 32] = [7; 32];
 /// A seal's bytes at the end of its record: the end (8), the chain hash (32), the MAC (32).
 const SEAL_BYTES: usize = 72;
 
+/// Append 5 entries whose ids start with `prefix`, recording `actions` new action ids, sealed
+/// with `seal_key` if given.
+fn append(
+    store: &SledStore,
+    prefix: &str,
+    first_ns: u64,
+    actions: usize,
+    seal_key: Option<[u8; 32]>,
+) {
+    store
+        .append(Batch {
+            entries: entries(prefix, 5, first_ns),
+            state_changes: (0..actions)
+                .map(|n| StateChange::Action(format!("{prefix}-{n}"), "GB-GOV-1".to_owned()))
+                .collect(),
+            seal_key,
+            ..Batch::default()
+        })
+        .unwrap();
+}
+
 /// Three sealed batches of 5 entries at 0, 5 and 10, the last changing no state (its record
 /// holds the seal alone).
 fn sealed_store(dir: &Path) -> SledStore {
     let store = SledStore::create_or_open(dir).unwrap();
-    for (batch, changes) in [(0u64, 2usize), (1, 1), (2, 0)] {
-        store
-            .append(Batch {
-                entries: entries(&format!("b{batch}"), 5, 100 * (batch + 1)),
-                state_changes: (0..changes)
-                    .map(|n| StateChange::Action(format!("a{batch}-{n}"), "GB-GOV-1".to_owned()))
-                    .collect(),
-                seal_key: Some(KEY),
-                ..Batch::default()
-            })
-            .unwrap();
+    for (batch, actions) in [(0u64, 2usize), (1, 1), (2, 0)] {
+        append(
+            &store,
+            &format!("b{batch}"),
+            100 * (batch + 1),
+            actions,
+            Some(KEY),
+        );
     }
     store
 }
 
-/// Overwrite the end a state record's seal names (through the engine, whose checksums stay
-/// right), or flip a byte of its chain hash.
-fn alter_seal(dir: &Path, record: u64, end: Option<u64>) {
+/// How a test alters a seal.
+#[derive(Debug, Clone, Copy)]
+enum Alter {
+    /// Name another end.
+    End(u64),
+    /// Name another end and the log's own chain hash there, as anyone can read it.
+    EndAndChainHash(u64),
+    /// Flip a byte of the chain hash.
+    ChainHash,
+}
+
+/// Alter the seal of the state record at entry `record` through the engine, whose checksums
+/// stay right.
+fn alter_seal(dir: &Path, record: u64, alter: Alter) {
+    let chain_hash_at = |end: u64| {
+        let store = SledStore::open(dir).unwrap();
+        covenant_core::entry::chain_hash(&store.entry(end - 1).unwrap().unwrap())
+    };
+    let new_chain_hash = match alter {
+        Alter::EndAndChainHash(end) => Some(chain_hash_at(end)),
+        _ => None,
+    };
     let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
     let tree = db.open_tree("state").unwrap();
     let key = record.to_be_bytes();
     let mut value = tree.get(key).unwrap().unwrap().to_vec();
     let seal = value.len() - SEAL_BYTES;
-    match end {
-        Some(end) => value[seal..seal + 8].copy_from_slice(&end.to_be_bytes()),
-        None => value[seal + 20] ^= 1,
+    match alter {
+        Alter::End(end) | Alter::EndAndChainHash(end) => {
+            value[seal..seal + 8].copy_from_slice(&end.to_be_bytes())
+        }
+        Alter::ChainHash => value[seal + 20] ^= 1,
+    }
+    if let Some(hash) = new_chain_hash {
+        value[seal + 8..seal + 40].copy_from_slice(&hash);
     }
     tree.insert(key, value).unwrap();
     db.flush().unwrap();
@@ -88,25 +130,31 @@ fn a_seal_that_names_another_run_of_entries_is_reported_by_the_deep_check() {
     let options = CheckOptions::default();
     let expected = verify_store(&original, &options, &mut |_| {}).unwrap();
     assert_eq!(expected.state_records, 3);
-    // (record, the end it names): ending where it begins, inside the next batch, past the
-    // head; and the chain hash changed.
-    for (record, end) in [(0, Some(0)), (0, Some(6)), (10, Some(16)), (5, None)] {
-        let copy = scratch.path().join(format!("{record}-{end:?}"));
+    // Ending where it begins, inside the next batch (with the chain hash the log has there,
+    // too), past the head; and the chain hash changed.
+    for (record, alter) in [
+        (0, Alter::End(0)),
+        (0, Alter::End(6)),
+        (0, Alter::EndAndChainHash(7)),
+        (10, Alter::End(16)),
+        (5, Alter::ChainHash),
+    ] {
+        let copy = scratch.path().join(format!("{record}-{alter:?}"));
         super::support::copy_dir(&original, &copy);
-        alter_seal(&copy, record, end);
+        alter_seal(&copy, record, alter);
         match verify_store(&copy, &options, &mut |_| {}) {
             Err(StoreError::Corrupt { seq, problem }) => {
                 assert_eq!(seq, record);
                 assert!(problem.contains("state seal"), "{problem}");
             }
-            other => panic!("record {record} ending at {end:?}: {other:?}"),
+            other => panic!("record {record}, {alter:?}: {other:?}"),
         }
         // Nor does the store apply it, or anything after it.
         let store = SledStore::open(&copy).unwrap();
         let applied = store
             .apply_sealed_records(&KEY, 0, LedgerState::default())
             .unwrap();
-        assert_eq!(applied.size, record, "{end:?}");
+        assert_eq!(applied.size, record, "{alter:?}");
         assert!(matches!(applied.stopped, Some(SealStop::Refused { at, .. }) if at == record));
     }
 }
@@ -116,19 +164,8 @@ fn a_batch_appended_without_the_key_ends_the_seals_as_unsealed() {
     let dir = tempfile::tempdir().unwrap();
     let store = sealed_store(dir.path());
     // A batch without the key that changes no state leaves no record at all.
-    store
-        .append(Batch {
-            entries: entries("plain", 5, 1_000),
-            ..Batch::default()
-        })
-        .unwrap();
-    store
-        .append(Batch {
-            entries: entries("after", 5, 2_000),
-            seal_key: Some(KEY),
-            ..Batch::default()
-        })
-        .unwrap();
+    append(&store, "plain", 1_000, 0, None);
+    append(&store, "after", 2_000, 0, Some(KEY));
     let applied = store
         .apply_sealed_records(&KEY, 0, LedgerState::default())
         .unwrap();
@@ -139,12 +176,7 @@ fn a_batch_appended_without_the_key_ends_the_seals_as_unsealed() {
     let after = store.apply_sealed_records(&KEY, 20, state.clone()).unwrap();
     assert_eq!((after.size, after.stopped), (25, None));
     // The log ending in a batch without the key: the seals stop where its entries begin.
-    store
-        .append(Batch {
-            entries: entries("last", 5, 3_000),
-            ..Batch::default()
-        })
-        .unwrap();
+    append(&store, "last", 3_000, 0, None);
     let before_last = store.apply_sealed_records(&KEY, 20, state).unwrap();
     assert_eq!(before_last.size, 25);
     assert_eq!(before_last.stopped, Some(SealStop::Unsealed(25)));
@@ -175,4 +207,24 @@ fn a_sealed_batch_without_entries_writes_no_seal() {
     drop(store);
     let report = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(report.state_records, 3);
+}
+
+#[test]
+fn a_state_record_keyed_at_the_head_is_reported_by_the_deep_check() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(sealed_store(dir.path()));
+    {
+        let db =
+            covenant_store::open_sled(&sled::Config::new().path(dir.path().join("sled"))).unwrap();
+        let tree = db.open_tree("state").unwrap();
+        let last = tree.get(10u64.to_be_bytes()).unwrap().unwrap();
+        tree.insert(15u64.to_be_bytes(), last).unwrap();
+        db.flush().unwrap();
+    }
+    match verify_store(dir.path(), &CheckOptions::default(), &mut |_| {}) {
+        Err(StoreError::CorruptMetadata(problem)) => {
+            assert!(problem.contains("not keyed by an entry"), "{problem}")
+        }
+        other => panic!("a record past the log: {other:?}"),
+    }
 }
