@@ -12,11 +12,11 @@
 //! The validation state is checked twice: each batch's record against the changes its entries
 //! give (and a sealed record's seal against the run of entries it names and the chain hash it
 //! ends on; its MAC needs the log key), and the state an open loads (snapshot included)
-//! against the result; the event index
-//! likewise, from every `prints` record and as the open loaded it from the snapshot. Bytes in
-//! sled's free space or in superseded page versions are read by no one; a flip there changes
-//! nothing the store holds, which the tamper tests (`tests/store/tamper.rs`) check by
-//! comparing a digest of every key and value with the untouched store's.
+//! against the result; the event index likewise, from every `prints` record and as the open
+//! loaded it from the snapshot. Bytes in sled's free space or in superseded page versions are
+//! read by no one; a flip there changes nothing the store holds, which the tamper tests
+//! (`tests/store/tamper.rs`) check by comparing a digest of every key and value with the
+//! untouched store's.
 
 use crate::event_index;
 use crate::layout::{self, Meta};
