@@ -315,21 +315,23 @@ async fn run(events: usize, measuring: bool) {
         restart.recovery.replayed_entries,
     );
     let check = restart.state_check;
-    let rederive_us = match check.rederived {
+    // Microseconds an entry; 0 when there were none.
+    let per_entry = |seconds: f64, entries: u64| match entries {
         0 => 0.0,
-        entries => check.rederive.as_secs_f64() * 1e6 / entries as f64,
+        entries => seconds * 1e6 / entries as f64,
     };
-    let apply_us = restart.apply_all_seconds * 1e6 / restart.apply_all_entries.max(1) as f64;
+    let rederive_us = per_entry(check.rederive.as_secs_f64(), check.rederived);
+    let apply_us = per_entry(restart.apply_all_seconds, restart.apply_all_entries);
+    // Records applied after the snapshot meet the largest state, so the slower of their rate
+    // and the whole log's.
+    let applied_us = per_entry(check.apply.as_secs_f64(), check.applied);
     // The check applies (or, without seals, re-derives) what followed the newest snapshot,
     // so a restart just before the next one covers a whole interval: the worst case at this
-    // size, at the rate measured over the whole log.
+    // size.
     let interval = covenant_ledger::sequencer::snapshot_interval(
         entries,
         covenant_ledger::sequencer::SNAPSHOT_EVERY_ENTRIES,
     );
-    // Records applied after the snapshot meet the largest state, so the slower of their rate
-    // and the whole log's.
-    let applied_us = check.apply.as_secs_f64() * 1e6 / check.applied.max(1) as f64;
     let tail_us = if restart.apply_all_entries > 0 {
         apply_us.max(applied_us)
     } else {

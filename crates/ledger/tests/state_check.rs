@@ -115,6 +115,13 @@ fn damage(store_dir: &Path, tree: &str, record: usize, byte: usize, mask: u8) ->
     true
 }
 
+/// Open a ledger's sequencer again over the store at `path`, with the log key's snapshot
+/// key or none.
+fn reopen(path: &Path, world: &World, key: Option<[u8; 32]>) -> Result<Sequencer, LedgerError> {
+    let store: Arc<dyn LogStore> = Arc::new(SledStore::open(path).unwrap());
+    Sequencer::open_sealed(store, &world.genesis(), key)
+}
+
 fn check(dir: &Path, world: &World) -> Result<CheckReport, StoreError> {
     verify_store(dir, &options(world), &mut |_| {})
 }
@@ -242,10 +249,7 @@ fn only_a_snapshot_sealed_with_the_log_key_spares_the_full_check() {
         // Entries 0..8: a snapshot at 7, after the commitments.
         assert_eq!(store.snapshot_size(), 7);
     }
-    let open = |key: Option<[u8; 32]>| {
-        let store: Arc<dyn LogStore> = Arc::new(SledStore::open(&path).unwrap());
-        Sequencer::open_sealed(store, &world.genesis(), key)
-    };
+    let open = |key: Option<[u8; 32]>| reopen(&path, &world, key);
     // What opening reports: the sealed record after the snapshot applied; with another key
     // or none, all eight entries re-derived.
     let sealed = open(Some(key)).unwrap().state_check();
@@ -311,10 +315,7 @@ fn sealed_state_records_are_applied_and_an_altered_one_is_re_derived() {
     let scratch = tempfile::tempdir().unwrap();
     let original = scratch.path().join("log");
     build_sealed_log(&original, &mut world, key);
-    let open = |path: &Path, key: Option<[u8; 32]>| {
-        let store: Arc<dyn LogStore> = Arc::new(SledStore::open(path).unwrap());
-        Sequencer::open_sealed(store, &world.genesis(), key)
-    };
+    let open = |path: &Path, key: Option<[u8; 32]>| reopen(path, &world, key);
     let size = SledStore::open(&original).unwrap().head().size;
     let sealed = open(&original, Some(key)).unwrap().state_check();
     assert_eq!(
@@ -435,9 +436,6 @@ fn seals_after_an_unsealed_batch_are_not_applied_before_it() {
     assert_eq!(applied.size, 0);
     assert_eq!(applied.stopped, Some(covenant_store::SealStop::Unsealed(0)));
     drop(store);
-    let store: Arc<dyn LogStore> = Arc::new(SledStore::open(&path).unwrap());
-    let check = Sequencer::open_sealed(store, &world.genesis(), Some(key))
-        .unwrap()
-        .state_check();
+    let check = reopen(&path, &world, Some(key)).unwrap().state_check();
     assert_eq!((check.applied, check.rederived), (0, size));
 }
