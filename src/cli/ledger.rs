@@ -155,8 +155,10 @@ fn check_copy(
     genesis: &GenesisConfig,
 ) -> anyhow::Result<Head> {
     crate::cli::audit::deep_check_store(path, &signer.verifier_key(), false)?;
-    let store: Arc<dyn LogStore> =
-        Arc::new(SledStore::open(path).with_context(|| format!("open store {}", path.display()))?);
+    let store: Arc<dyn LogStore> = Arc::new(
+        SledStore::open_for_ledger(path, signer.snapshot_key())
+            .with_context(|| format!("open store {}", path.display()))?,
+    );
     // Opened as `serve` will open it: the same genesis check, the same snapshot.
     let ledger = Ledger::open(
         store,

@@ -78,7 +78,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let log_key_file = args.log_key.clone().or(config.log_key_file.clone());
     let signer = log_signer(&config, log_key_file.as_deref())?;
     let store_path = config.data_dir.join("log");
-    let store = SledStore::create_or_open(&store_path)
+    let store = SledStore::create_or_open_for_ledger(&store_path, signer.snapshot_key())
         .with_context(|| format!("open store {}", store_path.display()))?;
     if let Some(why) = &store.recovery().snapshot_refused {
         // Only a slower open, but an operator should know why it was slow.

@@ -334,7 +334,14 @@ struct Opened {
 impl Replica {
     async fn start(dir: &std::path::Path, world: &World, client: async_nats::Client) -> Self {
         let started = Instant::now();
-        let store = Arc::new(SledStore::create_or_open(dir.join("log")).expect("open the store"));
+        // As `covenant serve` opens it: the snapshot's sealed state read beside the engine.
+        let store = Arc::new(
+            SledStore::create_or_open_for_ledger(
+                dir.join("log"),
+                world.log_signer().snapshot_key(),
+            )
+            .expect("open the store"),
+        );
         let store_s = started.elapsed().as_secs_f64();
         let ledger = Ledger::open(
             store.clone(),

@@ -587,7 +587,12 @@ struct Restart {
 /// log): what a restart costs before serving.
 fn restart(dir: &Path, world: &World) -> Restart {
     let started = Instant::now();
-    let store = covenant_store::SledStore::open(dir.join("log")).expect("reopen the store");
+    // As `covenant serve` opens it: the snapshot's sealed state read beside the engine.
+    let store = covenant_store::SledStore::open_for_ledger(
+        dir.join("log"),
+        world.log_signer().snapshot_key(),
+    )
+    .expect("reopen the store");
     let store_seconds = started.elapsed().as_secs_f64();
     let recovery = store.recovery().clone();
     let store = Arc::new(store);

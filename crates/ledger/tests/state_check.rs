@@ -117,8 +117,13 @@ fn damage(store_dir: &Path, tree: &str, record: usize, byte: usize, mask: u8) ->
 
 /// Open a ledger's sequencer again over the store at `path`, with the log key's snapshot
 /// key or none.
+/// Open as `covenant serve` does: with a key, the store reads the sealed state ahead.
 fn reopen(path: &Path, world: &World, key: Option<[u8; 32]>) -> Result<Sequencer, LedgerError> {
-    let store: Arc<dyn LogStore> = Arc::new(SledStore::open(path).unwrap());
+    let store = match key {
+        Some(key) => SledStore::open_for_ledger(path, key),
+        None => SledStore::open(path),
+    };
+    let store: Arc<dyn LogStore> = Arc::new(store.unwrap());
     Sequencer::open_sealed(store, &world.genesis(), key)
 }
 

@@ -97,6 +97,7 @@ mod commit;
 mod engine;
 mod head_check;
 mod open;
+mod preload;
 mod read;
 mod recovery;
 mod trees;
@@ -141,6 +142,9 @@ pub struct SledStore {
     upper: Arc<UpperHashes>,
     /// Reads the upper hashes already on disk after an open; stopped before the store closes.
     warmer: Mutex<Option<Warmer>>,
+    /// The snapshot's sealed validation state, read beside the engine's recovery for the
+    /// sequencer's first question (`SledStore::open_for_ledger`); taken by that question.
+    preloaded_state: Mutex<Option<preload::Pending<covenant_core::validate::LedgerState>>>,
 }
 
 struct Writer {

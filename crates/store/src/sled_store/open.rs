@@ -17,36 +17,41 @@
 //!    (sled issues 1527 and 1533). The log the snapshot summarises is still there, so the
 //!    store deletes such files and sled falls back to the previous snapshot and a longer
 //!    replay.
-//! 3. **sled recovers its log.** It loads its snapshot and replays the log after it (at most
+//! 3. **The snapshot starts being read** (`preload`): its event index, and for
+//!    `SledStore::open_for_ledger` its validation state sealed with the given key, each on a
+//!    thread of its own while the engine recovers; step 7 uses them only after the checks
+//!    there.
+//! 4. **sled recovers its log.** It loads its snapshot and replays the log after it (at most
 //!    the last `REFRESH_EVERY_ENTRIES` entries' writes, since the running store reopens the
 //!    engine that often: `engine`), checking the CRC of every message; it stops at the first message that is torn or belongs to a
 //!    batch whose seal never reached the disk. A half-written batch is therefore absent as a
 //!    whole.
-//! 4. **The head record is read** (it was written in the same transaction as its batch) and
+//! 5. **The head record is read** (it was written in the same transaction as its batch) and
 //!    checked cheaply (`head_check`): the stored entries and stored hashes end exactly where
 //!    the head says, the newest entries (`OPEN_CHECK_ENTRIES` and the one before) link up to
 //!    the head's chain hash and storage time and their leaf hashes are the stored ones, and the
 //!    root computed from the stored hashes is the head's root. Anything else is
 //!    `Corrupt { seq, .. }` or `CorruptMetadata`.
-//! 5. **A clean close is held to its word** (`close`). If `CLOSED` is present, the recovered
+//! 6. **A clean close is held to its word** (`close`). If `CLOSED` is present, the recovered
 //!    head and newest checkpoint (its size and the blake3 of its note) must be the ones it
 //!    records; otherwise damage near the end of sled's log, which recovery cannot tell from a
 //!    torn write and would silently drop, would lose acknowledged entries or a signed
 //!    checkpoint (written after its batch, so often the newest record of all). `CLOSED` is
 //!    then removed (and the directory synced) before the first write, so a later crash is
 //!    never mistaken for damage.
-//! 6. **The event-id index is rebuilt in memory** (`recovery`): from `SNAPSHOT` if its digest
+//! 7. **The event-id index is rebuilt in memory** (`recovery`): from `SNAPSHOT` if its digest
 //!    holds, its size is within the log and its chain hash is the log's there (otherwise
 //!    `SledStore::recovery` says why it was not used), then from every `prints` record after
 //!    it; the records must cover the log exactly, or the store is `Corrupt`. `load_state`
 //!    likewise starts from the snapshot's state and replays the `state` records after it.
-//! 7. The store accepts writes, and a background thread starts reading the stored hashes of the
+//! 8. The store accepts writes, and a background thread starts reading the stored hashes of the
 //!    tree's upper levels into memory (`crate::upper_hashes`), for tiles and proofs.
 //!
-//! The deep check (`crate::check`) goes further, offline, and skips step 4 because it checks
+//! The deep check (`crate::check`) goes further, offline, and skips step 5 because it checks
 //! everything that step does and names the first bad entry.
 
 use super::engine::{Engine, REFRESH_EVERY_ENTRIES};
+use super::preload::Preload;
 use super::{Recovery, SledStore, Trees, Writer, panic_message};
 use crate::StoreError;
 use crate::durable::{self, DirState, Syncer};
@@ -60,6 +65,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
+enum IfMissing {
+    Create,
+    Refuse,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum OpenCheck {
     Head,
     Skip,
@@ -68,22 +79,44 @@ enum OpenCheck {
 impl SledStore {
     /// Open an existing store. A path without a store's format marker is refused.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let dir = path.as_ref();
-        match durable::inspect(dir)? {
-            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
-            DirState::Fresh => Err(StoreError::NotAStore {
-                path: dir.display().to_string(),
-            }),
-        }
+        Self::open_at(path.as_ref(), IfMissing::Refuse, None)
     }
 
     /// Open the store at `path`, creating it if the directory is missing or empty. A
     /// directory holding anything else is refused rather than written into.
     pub fn create_or_open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let dir = path.as_ref();
-        match durable::inspect(dir)? {
-            DirState::Store => Self::open_existing(dir, OpenCheck::Head),
-            DirState::Fresh => Self::create(dir),
+        Self::open_at(path.as_ref(), IfMissing::Create, None)
+    }
+
+    /// [`SledStore::open`] for the ledger whose log key's snapshot key is `seal_key`
+    /// (`LogSigner::snapshot_key`): the open also reads the snapshot's validation state, if
+    /// that key sealed it, on a thread of its own while the engine recovers, and the
+    /// sequencer opening over the store next takes it from memory
+    /// ([`crate::LogReader::sealed_snapshot_state`]).
+    pub fn open_for_ledger(path: impl AsRef<Path>, seal_key: [u8; 32]) -> Result<Self, StoreError> {
+        Self::open_at(path.as_ref(), IfMissing::Refuse, Some(seal_key))
+    }
+
+    /// [`SledStore::create_or_open`], reading the sealed state as [`SledStore::open_for_ledger`]
+    /// does.
+    pub fn create_or_open_for_ledger(
+        path: impl AsRef<Path>,
+        seal_key: [u8; 32],
+    ) -> Result<Self, StoreError> {
+        Self::open_at(path.as_ref(), IfMissing::Create, Some(seal_key))
+    }
+
+    fn open_at(
+        dir: &Path,
+        if_missing: IfMissing,
+        state_key: Option<[u8; 32]>,
+    ) -> Result<Self, StoreError> {
+        match (durable::inspect(dir)?, if_missing) {
+            (DirState::Store, _) => Self::open_existing(dir, OpenCheck::Head, state_key),
+            (DirState::Fresh, IfMissing::Create) => Self::create(dir),
+            (DirState::Fresh, IfMissing::Refuse) => Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            }),
         }
     }
 
@@ -112,27 +145,32 @@ impl SledStore {
         // The marker goes last: a directory with a marker always holds a complete store.
         durable::write_marker(dir)?;
         syncer.sync_store_dir()?;
-        Self::from_engine(dir, db, syncer, OpenCheck::Head)
+        Self::from_engine(dir, db, syncer, OpenCheck::Head, Preload::nothing())
     }
 
     /// Open a store for the deep check, which checks everything the check on open does and
     /// more, and names the first bad entry rather than stopping at the head.
     pub(crate) fn open_for_check(dir: &Path) -> Result<Self, StoreError> {
         match durable::inspect(dir)? {
-            DirState::Store => Self::open_existing(dir, OpenCheck::Skip),
+            DirState::Store => Self::open_existing(dir, OpenCheck::Skip, None),
             DirState::Fresh => Err(StoreError::NotAStore {
                 path: dir.display().to_string(),
             }),
         }
     }
 
-    fn open_existing(dir: &Path, open_check: OpenCheck) -> Result<Self, StoreError> {
+    fn open_existing(
+        dir: &Path,
+        open_check: OpenCheck,
+        state_key: Option<[u8; 32]>,
+    ) -> Result<Self, StoreError> {
         durable::prepare_dir(dir)?;
         let started = std::time::Instant::now();
+        let preload = Preload::start(dir, state_key);
         let db = open_engine(dir)?;
         let engine_open = started.elapsed();
         let syncer = Syncer::new(dir)?;
-        let mut store = Self::from_engine(dir, db, syncer, open_check)?;
+        let mut store = Self::from_engine(dir, db, syncer, open_check, preload)?;
         store.recovery.engine_open = engine_open;
         Ok(store)
     }
@@ -142,6 +180,7 @@ impl SledStore {
         db: sled::Db,
         mut syncer: Syncer,
         open_check: OpenCheck,
+        preload: Preload,
     ) -> Result<Self, StoreError> {
         let engine = |e| durable::engine_error(dir, e);
         let trees = Trees::open(&db).map_err(engine)?;
@@ -216,12 +255,13 @@ impl SledStore {
             door: Mutex::new(()),
             upper: Arc::default(),
             warmer: Mutex::new(None),
+            preloaded_state: Mutex::new(preload.state),
         };
         if open_check == OpenCheck::Head {
             store.check_head()?;
         }
         store.check_closed_head()?;
-        store.recovery = store.load_index()?;
+        store.recovery = store.load_index(preload.index)?;
         store.lock_writer_unchecked().failed = None;
         if open_check == OpenCheck::Head {
             let hashes = store.engine()?.trees.hashes.clone();

@@ -2,6 +2,7 @@
 //! the index narrows and the entries confirm.
 
 use super::engine::EngineRef;
+use super::preload::Pending;
 use super::{
     EnvelopeHeader, SledStore, bad_key, corrupt, decode_envelope_header, decode_rejection,
 };
@@ -299,12 +300,20 @@ impl LogReader for SledStore {
         &self,
         seal_key: &[u8; 32],
     ) -> Result<Option<(u64, LedgerState)>, StoreError> {
+        let preloaded = self
+            .preloaded_state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
         match self.usable_snapshot() {
             // A damaged state section is no shortcut: the caller re-derives from the start.
             Ok(Some((header, mut file))) if header.sealed_by(seal_key) => {
-                Ok(snapshot::read_state(&header, &mut file)
-                    .ok()
-                    .map(|state| (header.size, state)))
+                let state = match preloaded.map(Pending::finish) {
+                    // Read from this very file (the header holds its digests) with this key.
+                    Some(Ok(Some((read, state)))) if read == header => Ok(state),
+                    _ => snapshot::read_state(&header, &mut file),
+                };
+                Ok(state.ok().map(|state| (header.size, state)))
             }
             _ => Ok(None),
         }

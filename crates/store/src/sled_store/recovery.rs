@@ -1,6 +1,7 @@
 //! The rebuild of the in-memory event index on open, from the newest usable snapshot and then the
 //! per-batch fingerprint records after it, and the [`Recovery`] that reports how it went.
 
+use super::preload::Pending;
 use super::{SledStore, bad_key, corrupt};
 use crate::event_index::{self, EventIndex};
 use crate::layout;
@@ -20,7 +21,8 @@ pub struct Recovery {
     pub replayed_entries: u64,
     /// How long the engine took to open (sled recovering its own log).
     pub engine_open: std::time::Duration,
-    /// How long loading the snapshot and replaying the index records after it took.
+    /// How long the open then took to finish the event index: waiting for the snapshot's
+    /// (read beside the engine's recovery, `preload`) and replaying the records after it.
     pub index_load: std::time::Duration,
 }
 
@@ -30,14 +32,21 @@ impl SledStore {
         &self.recovery
     }
 
-    /// The newest snapshot in the directory, opened, if it is one of this log: its size is
-    /// within the log and its chain hash is the log's at that size.
+    /// The newest snapshot in the directory, opened, if it is one of this log (as
+    /// `check_of_this_log` decides).
     pub(super) fn usable_snapshot(
         &self,
     ) -> Result<Option<(snapshot::Header, std::fs::File)>, String> {
         let Some((header, file)) = snapshot::open(&self.dir)? else {
             return Ok(None);
         };
+        self.check_of_this_log(&header)?;
+        Ok(Some((header, file)))
+    }
+
+    /// Whether a snapshot is of this log: its size is within the log and its chain hash is
+    /// the log's at that size.
+    fn check_of_this_log(&self, header: &snapshot::Header) -> Result<(), String> {
         let head = self.current_meta().head;
         if header.size > head.size {
             return Err(format!(
@@ -61,18 +70,22 @@ impl SledStore {
                 header.size
             ));
         }
-        Ok(Some((header, file)))
+        Ok(())
     }
 
-    /// Rebuild the in-memory event index: the snapshot's, then the per-batch records of
-    /// fingerprints after it (all of them when there is no usable snapshot).
-    pub(super) fn load_index(&self) -> Result<Recovery, StoreError> {
+    /// Rebuild the in-memory event index: the snapshot's (`read`, begun before the engine
+    /// opened), then the per-batch records of fingerprints after it (all of them when there
+    /// is no usable snapshot).
+    pub(super) fn load_index(
+        &self,
+        read: Pending<Vec<(u64, u64)>>,
+    ) -> Result<Recovery, StoreError> {
         let started = std::time::Instant::now();
         let mut recovery = Recovery::default();
-        let found = self.usable_snapshot().and_then(|found| match found {
-            Some((header, mut file)) => {
-                snapshot::read_index(&header, &mut file).map(|index| Some((header.size, index)))
-            }
+        let found = read.finish().and_then(|found| match found {
+            Some((header, pairs)) => self
+                .check_of_this_log(&header)
+                .map(|()| Some((header.size, pairs))),
             None => Ok(None),
         });
         let snapshot_pairs = match found {

@@ -184,3 +184,81 @@ fn a_snapshot_beyond_the_log_is_not_used() {
     );
     assert_every_event_found(&store, 2);
 }
+
+/// A store opened for the ledger reads the sealed state while its engine opens, and hands it
+/// over only as the file there now gives it: the snapshot's state when nothing changed, the
+/// newer file's when a snapshot replaced it after the open, none when another key sealed it
+/// or the file belongs to another log, and none when its state section is damaged.
+#[test]
+fn a_store_opened_for_the_ledger_hands_over_only_the_sealed_state_of_this_log() {
+    let key = [5; 32];
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("ours");
+    let store = SledStore::create_or_open(&dir).unwrap();
+    let at_30 = append_batches(&store, 0..3);
+    store.write_snapshot(&at_30, Some(key)).unwrap();
+    let at_50 = append_batches(&store, 3..5);
+    drop(store);
+
+    let store = SledStore::open_for_ledger(&dir, key).unwrap();
+    assert_eq!(store.recovery().snapshot_size, Some(30));
+    assert_eq!(
+        store.sealed_snapshot_state(&key).unwrap(),
+        Some((30, at_30.clone()))
+    );
+    // Asked again (what was read ahead is taken): read from the file.
+    assert_eq!(
+        store.sealed_snapshot_state(&key).unwrap(),
+        Some((30, at_30.clone()))
+    );
+    assert_eq!(store.sealed_snapshot_state(&[6; 32]).unwrap(), None);
+    drop(store);
+
+    let store = SledStore::open_for_ledger(&dir, key).unwrap();
+    store.write_snapshot(&at_50, Some(key)).unwrap();
+    assert_eq!(
+        store.sealed_snapshot_state(&key).unwrap(),
+        Some((50, at_50.clone()))
+    );
+    drop(store);
+
+    // Read ahead with another key: nothing kept, the file read when asked.
+    let store = SledStore::open_for_ledger(&dir, [6; 32]).unwrap();
+    assert_eq!(
+        store.sealed_snapshot_state(&key).unwrap(),
+        Some((50, at_50.clone()))
+    );
+    drop(store);
+
+    let good = std::fs::read(dir.join("SNAPSHOT")).unwrap();
+    let mut in_state = good.clone();
+    in_state[215] ^= 1; // the header is 210 bytes
+    std::fs::write(dir.join("SNAPSHOT"), &in_state).unwrap();
+    let store = SledStore::open_for_ledger(&dir, key).unwrap();
+    assert_eq!(store.recovery().snapshot_size, Some(50));
+    assert_eq!(store.sealed_snapshot_state(&key).unwrap(), None);
+    assert_eq!(store.load_state().unwrap(), at_50);
+    drop(store);
+
+    // The same key's snapshot of another log (the same ids at other times: another chain).
+    let theirs = scratch.path().join("theirs");
+    let other = SledStore::create_or_open(&theirs).unwrap();
+    for n in 0..5 {
+        other
+            .append(Batch {
+                entries: entries(&format!("b{n}"), 10, 9_000 + n * 10),
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    other
+        .write_snapshot(&LedgerState::default(), Some(key))
+        .unwrap();
+    drop(other);
+    std::fs::copy(theirs.join("SNAPSHOT"), dir.join("SNAPSHOT")).unwrap();
+    let store = SledStore::open_for_ledger(&dir, key).unwrap();
+    assert_eq!(store.recovery().snapshot_size, None);
+    assert_eq!(store.sealed_snapshot_state(&key).unwrap(), None);
+    assert_eq!(store.load_state().unwrap(), at_50);
+    assert_every_event_found(&store, 5);
+}
