@@ -129,7 +129,7 @@ async fn run(events: usize, measuring: bool) {
         .tempdir_in(covenant_testkit::bench::dir())
         .expect("make a scratch directory under target/bench");
     let started = Instant::now();
-    let replica = Replica::start(work.path(), &world, client).await;
+    let replica = Replica::start(work.path(), &world, client, StateRead::AheadOfTheEngine).await;
     let (store, projections, state) = (&replica.store, &replica.projections, &replica.state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -228,9 +228,32 @@ async fn run(events: usize, measuring: bool) {
         projection_bytes as f64 / total as f64,
         stream_bytes as f64 / total as f64,
     );
+    let url = server.url();
     let restarts = [
-        restart(work.path(), &world, &server.url(), Cache::Evicted).await,
-        restart(work.path(), &world, &server.url(), Cache::Warm).await,
+        restart(
+            work.path(),
+            &world,
+            &url,
+            Cache::Evicted,
+            StateRead::AheadOfTheEngine,
+        )
+        .await,
+        restart(
+            work.path(),
+            &world,
+            &url,
+            Cache::Warm,
+            StateRead::AheadOfTheEngine,
+        )
+        .await,
+        restart(
+            work.path(),
+            &world,
+            &url,
+            Cache::Evicted,
+            StateRead::AfterTheStore,
+        )
+        .await,
     ];
     let worst = worst_case_restart(work.path(), &world, &restarts[0]);
     if !measuring {
@@ -265,6 +288,7 @@ async fn run(events: usize, measuring: bool) {
             .collect::<serde_json::Map<_, _>>(),
         "restart_cold": restarts[0].json(),
         "restart_warm": restarts[1].json(),
+        "restart_cold_state_after_store": restarts[2].json(),
         "restart_worst_case": worst,
     });
     covenant_testkit::bench::write_json("catch_up", &json);
@@ -332,14 +356,21 @@ struct Opened {
 }
 
 impl Replica {
-    async fn start(dir: &std::path::Path, world: &World, client: async_nats::Client) -> Self {
+    async fn start(
+        dir: &std::path::Path,
+        world: &World,
+        client: async_nats::Client,
+        state_read: StateRead,
+    ) -> Self {
         let started = Instant::now();
-        // As `covenant serve` opens it: the snapshot's sealed state read beside the engine.
+        let path = dir.join("log");
         let store = Arc::new(
-            SledStore::create_or_open_for_ledger(
-                dir.join("log"),
-                world.log_signer().snapshot_key(),
-            )
+            match state_read {
+                StateRead::AheadOfTheEngine => {
+                    SledStore::create_or_open_for_ledger(path, world.log_signer().snapshot_key())
+                }
+                StateRead::AfterTheStore => SledStore::create_or_open(path),
+            }
             .expect("open the store"),
         );
         let store_s = started.elapsed().as_secs_f64();
@@ -413,10 +444,22 @@ enum Cache {
     Warm,
 }
 
+/// When a restarting replica reads its snapshot's sealed validation state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateRead {
+    /// While the store's engine opens, as `covenant serve` does
+    /// (`SledStore::create_or_open_for_ledger`).
+    AheadOfTheEngine,
+    /// After the store has opened, when the ledger asks for it: the same run's baseline for
+    /// the read-ahead.
+    AfterTheStore,
+}
+
 /// A replica's restart over its data directory: how long until `/readyz` would answer 200,
 /// and its parts.
 struct Restart {
     cache: Cache,
+    state_read: StateRead,
     eviction: covenant_testkit::bench::Eviction,
     opened: Opened,
     ready_s: f64,
@@ -445,14 +488,20 @@ impl Restart {
 /// ledger (which checks the stored validation state against the log after its last sealed
 /// snapshot), the stream from where the log ends, the projections and their follower, until
 /// the readiness judgement passes.
-async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Cache) -> Restart {
+async fn restart(
+    dir: &std::path::Path,
+    world: &World,
+    nats_url: &str,
+    cache: Cache,
+    state_read: StateRead,
+) -> Restart {
     let eviction = match cache {
         Cache::Evicted => covenant_testkit::bench::evict_page_cache(dir),
         Cache::Warm => Default::default(),
     };
     let started = Instant::now();
     let client = async_nats::connect(nats_url).await.expect("connect");
-    let replica = Replica::start(dir, world, client).await;
+    let replica = Replica::start(dir, world, client, state_read).await;
     while !readiness(&replica.state).ready {
         assert!(
             started.elapsed() < STALLED,
@@ -466,15 +515,20 @@ async fn restart(dir: &std::path::Path, world: &World, nats_url: &str, cache: Ca
     replica.stop().await;
     let restart = Restart {
         cache,
+        state_read,
         eviction,
         opened,
         ready_s,
     };
     println!(
-        "restart, page cache {}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s: the sealed snapshot's state {:.2} s, {} entries' sealed records applied {:.2} s, {} entries re-derived {:.2} s; the projections {:.2} s){}",
+        "restart, page cache {}{}: ready in {:.2} s (the store {:.2} s, the ledger's state check {:.2} s: the sealed snapshot's state {:.2} s, {} entries' sealed records applied {:.2} s, {} entries re-derived {:.2} s; the projections {:.2} s){}",
         match restart.cache {
             Cache::Evicted => "dropped",
             Cache::Warm => "warm",
+        },
+        match restart.state_read {
+            StateRead::AheadOfTheEngine => "",
+            StateRead::AfterTheStore => ", the sealed state read after the store opened",
         },
         restart.ready_s,
         restart.opened.store_s,
