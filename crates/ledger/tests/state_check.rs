@@ -79,7 +79,8 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Flip the byte `back` bytes from the end of one record of `tree` (where a sealed state
 /// record keeps its seal: the last 72 bytes).
 fn damage_from_end(store_dir: &Path, tree: &str, record: usize, back: usize, mask: u8) -> bool {
-    let db = sled::open(store_dir.join("sled")).unwrap();
+    let db =
+        covenant_store::open_sled(&covenant_store::sled_config(&store_dir.join("sled"))).unwrap();
     let tree = db.open_tree(tree).unwrap();
     let Some(Ok((key, value))) = tree.iter().nth(record) else {
         return false;
@@ -95,7 +96,8 @@ fn damage_from_end(store_dir: &Path, tree: &str, record: usize, back: usize, mas
 /// Flip one byte of one record of `tree` (the default tree when `tree` is empty) through the
 /// engine. Returns false when the tree has no such record.
 fn damage(store_dir: &Path, tree: &str, record: usize, byte: usize, mask: u8) -> bool {
-    let db = sled::open(store_dir.join("sled")).unwrap();
+    let db =
+        covenant_store::open_sled(&covenant_store::sled_config(&store_dir.join("sled"))).unwrap();
     let tree = if tree.is_empty() {
         (*db).clone()
     } else {

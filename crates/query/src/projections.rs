@@ -127,8 +127,7 @@ pub(crate) type TreeRef<'a> = parking_lot::MappedRwLockReadGuard<'a, sled::Tree>
 
 impl Engine {
     fn open(dir: &Path) -> Result<Self, QueryError> {
-        let config = sled::Config::new()
-            .path(dir)
+        let config = covenant_store::sled_config(dir)
             .cache_capacity(1024 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput);
         let db = covenant_store::open_sled(&config).map_err(|error| QueryError::Open {

@@ -318,6 +318,40 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
     }
 }
 
+/// The log segment size of a new engine: 8 MiB rather than sled's 512 KiB. sled reads the
+/// header of every segment in its file when it opens, one read each, so with the page cache
+/// cold a store of ten million entries (a 4.3 GB file) reads about 540 headers instead of
+/// 8,600, and the projections beside it (19 GB) 2,300 instead of 37,000.
+pub const SEGMENT_BYTES: usize = 8 << 20;
+
+/// The size every engine created before the store chose one has.
+const SLED_DEFAULT_SEGMENT_BYTES: usize = 512 << 10;
+
+/// A sled configuration for the engine in `dir`: its path, and the segment size it was
+/// created with (sled refuses to open an engine with any other), or [`SEGMENT_BYTES`] for a
+/// new one. The caller adds the cache and the mode.
+pub fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .segment_size(segment_size(dir))
+}
+
+/// The segment size sled recorded in `conf` (lines such as `segment_size: 524288`, then a
+/// 4-byte checksum); for an engine with data but no readable record, the one it was made
+/// with before the store chose one.
+fn segment_size(dir: &Path) -> usize {
+    let recorded = std::fs::read(dir.join("conf")).ok().and_then(|bytes| {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().saturating_sub(4)]).into_owned();
+        text.lines()
+            .find_map(|line| line.strip_prefix("segment_size: ")?.parse().ok())
+    });
+    match recorded {
+        Some(size) => size,
+        None if dir.join("db").exists() => SLED_DEFAULT_SEGMENT_BYTES,
+        None => SEGMENT_BYTES,
+    }
+}
+
 /// Open a sled database, waiting a moment if its lock is held.
 ///
 /// sled's I/O threads can hold the database file, and with it the lock, for a moment after the
@@ -374,6 +408,40 @@ pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new engine gets the store's segment size; one made with sled's default, or whose
+    /// record of it is gone, keeps sled's, and opens with it (any other would be refused).
+    #[test]
+    fn an_engine_keeps_the_segment_size_it_was_made_with() {
+        let scratch = tempfile::tempdir().unwrap();
+        let new = scratch.path().join("new");
+        assert_eq!(segment_size(&new), SEGMENT_BYTES);
+        let db = open_sled(&sled_config(&new)).unwrap();
+        db.insert(b"k", b"v").unwrap();
+        db.flush().unwrap();
+        drop(db);
+        assert_eq!(segment_size(&new), SEGMENT_BYTES);
+        let conf = std::fs::read(new.join("conf")).unwrap();
+        assert!(
+            String::from_utf8_lossy(&conf).contains("segment_size: 8388608"),
+            "{conf:?}"
+        );
+
+        let old = scratch.path().join("old");
+        let db = open_sled(&sled::Config::new().path(&old)).unwrap();
+        db.insert(b"k", b"v").unwrap();
+        db.flush().unwrap();
+        drop(db);
+        assert_eq!(segment_size(&old), SLED_DEFAULT_SEGMENT_BYTES);
+        std::fs::remove_file(old.join("conf")).unwrap();
+        assert_eq!(segment_size(&old), SLED_DEFAULT_SEGMENT_BYTES);
+        let db = open_sled(&sled_config(&old)).unwrap();
+        assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        drop(db);
+        // sled refuses the other size: why the record is read, not assumed.
+        let other = sled::Config::new().path(&old).segment_size(SEGMENT_BYTES);
+        assert!(open_sled(&other).is_err());
+    }
 
     #[test]
     fn opening_waits_for_a_lock_released_moments_later_but_not_forever() {

@@ -26,7 +26,7 @@ mod snapshot;
 mod upgrade;
 mod upper_hashes;
 
-pub use durable::{open_sled, reclaim_after_batch};
+pub use durable::{SEGMENT_BYTES, open_sled, reclaim_after_batch, sled_config};
 /// Public so that the store benchmark can time compression alone.
 #[doc(hidden)]
 pub use layout::compress_record;

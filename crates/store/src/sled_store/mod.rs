@@ -39,7 +39,7 @@
 //! | `FORMAT` | the format marker (`durable::FORMAT`); checked before the engine opens anything |
 //! | `CLOSED` | present only while the store is closed cleanly: the head and newest checkpoint it closed with (`close`) |
 //! | `SNAPSHOT` | the validation state and the event-id index as of one size of the log (`crate::snapshot` documents every byte); optional: without it, opening reads every per-batch record |
-//! | `sled/` | the sled 0.34 database: `conf`, the log file `db`, `snap.*` snapshots, `blobs/` |
+//! | `sled/` | the sled 0.34 database: `conf` (its settings, among them the log's segment size: 8 MiB since 2026-12-05, 512 KiB in engines made before, `durable::sled_config`), the log file `db`, `snap.*` snapshots, `blobs/` |
 //!
 //! Inside sled, one tree per kind of record; `crate::layout` documents every key and value.
 //!

@@ -304,8 +304,7 @@ fn stored_meta(dir: &Path, trees: &Trees) -> Result<Meta, StoreError> {
 
 /// The engine settings every store uses.
 fn engine_config(engine_dir: &Path) -> sled::Config {
-    sled::Config::new()
-        .path(engine_dir)
+    durable::sled_config(engine_dir)
         .mode(sled::Mode::HighThroughput)
         .cache_capacity(64 * 1024 * 1024)
         // Every batch flushes itself; a background flusher would only add writes.

@@ -2,10 +2,10 @@
 //! index always, and the validation state for a ledger's open (`SledStore::open_for_ledger`).
 //!
 //! An open then costs about the longest of the three reads rather than their sum: at ten
-//! million entries the index is 160 MB and the state about 200 MB, each read from disk,
-//! checked against its digest and decoded. The state is read only when the opener names the
-//! key that must have sealed it, since only the sequencer that opens over the store next asks
-//! for it, and a state read for nobody would hold its memory until the store closes.
+//! million entries the index is 160 MB and the state 156 MB, each read from disk, checked
+//! against its digest and decoded. The state is read only when the opener names the key that
+//! must have sealed it, since only the sequencer that opens over the store next asks for it,
+//! and a state read for nobody would hold its memory until the store closes.
 //!
 //! Nothing is trusted for having been read early: `recovery` still checks that the snapshot is
 //! of this log before its index is used, and `sealed_snapshot_state` takes the state only if

@@ -126,7 +126,7 @@ fn an_engine_of_an_unknown_format_is_named_even_under_a_current_marker() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("store");
     small_store(&dir);
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     db.insert("format", "covenant-store v9").unwrap();
     db.flush().unwrap();
     drop(db);
@@ -204,7 +204,8 @@ fn a_damaged_head_record_is_reported_on_open() {
     let dir = scratch.path().join("store");
     small_store(&dir);
     {
-        let db = sled::open(dir.join("sled")).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
         let mut head = db.get(b"head").unwrap().unwrap().to_vec();
         head[7] = 4; // size 5 -> 4
         db.insert(b"head", head).unwrap();
@@ -237,7 +238,8 @@ fn a_checkpoint_lost_after_a_clean_close_is_reported_on_open() {
             .unwrap();
     }
     {
-        let db = sled::open(dir.join("sled")).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
         let checkpoints = db.open_tree("checkpoints").unwrap();
         let (newest, _) = checkpoints.last().unwrap().unwrap();
         checkpoints.remove(newest).unwrap();
@@ -274,7 +276,7 @@ fn a_snapshot_left_half_written_by_a_crash_does_not_stop_the_store_opening() {
     let unfinished = dir.join("sled/snap.7FFFFFFFFFFFFFFF.generating");
     std::fs::write(&unfinished, [0xab; 40]).unwrap();
     {
-        let config = sled::Config::new().path(dir.join("sled"));
+        let config = covenant_store::sled_config(&dir.join("sled"));
         assert!(
             matches!(config.open(), Err(sled::Error::Corruption { .. })),
             "sled alone does not open past it (the engine bug this guards against)"

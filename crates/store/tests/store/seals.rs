@@ -71,7 +71,7 @@ fn alter_seal(dir: &Path, record: u64, alter: Alter) {
         Alter::EndAndChainHash(end) => Some(chain_hash_at(end)),
         _ => None,
     };
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     let tree = db.open_tree("state").unwrap();
     let key = record.to_be_bytes();
     let mut value = tree.get(key).unwrap().unwrap().to_vec();
@@ -214,8 +214,8 @@ fn a_state_record_keyed_at_the_head_is_reported_by_the_deep_check() {
     let dir = tempfile::tempdir().unwrap();
     drop(sealed_store(dir.path()));
     {
-        let db =
-            covenant_store::open_sled(&sled::Config::new().path(dir.path().join("sled"))).unwrap();
+        let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.path().join("sled")))
+            .unwrap();
         let tree = db.open_tree("state").unwrap();
         let last = tree.get(10u64.to_be_bytes()).unwrap().unwrap();
         tree.insert(15u64.to_be_bytes(), last).unwrap();

@@ -182,7 +182,8 @@ fn a_flipped_entry_names_its_sequence_number() {
     let before = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
     let victim = 30u64;
     {
-        let db = sled::open(dir.join("sled")).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
         let entries = db.open_tree("entries").unwrap();
         let (key, record) = entries
             .range(..=victim.to_be_bytes())
@@ -262,7 +263,8 @@ fn an_open_refuses_a_store_whose_newest_records_disagree_with_its_head() {
 
     let missing = copy_of(&original, &scratch.path().join("missing"));
     {
-        let db = sled::open(missing.join("sled")).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&missing.join("sled"))).unwrap();
         let entries = db.open_tree("entries").unwrap();
         let (last, _) = entries.last().unwrap().unwrap();
         entries.remove(last).unwrap();
@@ -281,7 +283,8 @@ fn an_open_refuses_a_store_whose_newest_records_disagree_with_its_head() {
     let damaged = copy_of(&original, &scratch.path().join("damaged"));
     let newest = size - 1;
     {
-        let db = sled::open(damaged.join("sled")).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&damaged.join("sled"))).unwrap();
         let entries = db.open_tree("entries").unwrap();
         let (key, record) = entries.last().unwrap().unwrap();
         let mut plain = zstd::decode_all(record.as_ref()).unwrap();

@@ -12,7 +12,7 @@ use std::path::Path;
 /// Turn a fresh store into the v3 layout: every entry record plain, no record of which are
 /// compressed, and v3 format markers.
 fn make_v3(dir: &Path) {
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     let entries = db.open_tree("entries").unwrap();
     for item in entries.iter() {
         let (key, record) = item.unwrap();
@@ -29,7 +29,7 @@ fn make_v3(dir: &Path) {
 
 /// Whether the entry record that starts at `first` is stored as a zstd frame.
 fn compressed(dir: &Path, first: u64) -> bool {
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     let record = db
         .open_tree("entries")
         .unwrap()
@@ -52,7 +52,7 @@ fn make_v2(dir: &Path) {
         .collect();
     drop(store);
     make_v3(dir);
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     let events = db.open_tree("events").unwrap();
     for (seq, id) in ids.iter().enumerate() {
         events
@@ -112,7 +112,7 @@ fn a_v2_store_is_upgraded_on_open_and_loses_nothing() {
     drop(store);
     let report = verify_store(&dir, &CheckOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(report.head, head);
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     assert!(
         !db.tree_names()
             .iter()
@@ -181,7 +181,7 @@ fn a_store_that_does_not_say_which_records_are_compressed_is_refused() {
         })
         .unwrap();
     drop(store);
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     db.insert("compressed_from", &[0u8; 3]).unwrap();
     db.flush().unwrap();
     drop(db);
@@ -191,7 +191,7 @@ fn a_store_that_does_not_say_which_records_are_compressed_is_refused() {
         }
         other => panic!("expected the bad record to be named, got {other:?}"),
     }
-    let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+    let db = covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
     db.remove("compressed_from").unwrap();
     db.flush().unwrap();
     drop(db);
@@ -225,7 +225,8 @@ fn a_v4_store_is_marked_v5_and_takes_sealed_batches() {
         .unwrap();
     drop(store);
     {
-        let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
         db.insert("format", "covenant-store v4").unwrap();
         db.flush().unwrap();
     }
@@ -238,7 +239,8 @@ fn a_v4_store_is_marked_v5_and_takes_sealed_batches() {
     );
     drop(store);
     {
-        let db = covenant_store::open_sled(&sled::Config::new().path(dir.join("sled"))).unwrap();
+        let db =
+            covenant_store::open_sled(&covenant_store::sled_config(&dir.join("sled"))).unwrap();
         let format = db.get("format").unwrap().unwrap();
         assert_eq!(
             &format[..],
