@@ -104,3 +104,69 @@ fn read_sealed_state(dir: &Path, key: &[u8; 32]) -> SnapshotRead<LedgerState> {
     let state = snapshot::read_state(&header, &mut file)?;
     Ok(Some((header, state)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sled_store::SledStore;
+    use crate::sled_store::fixture::append_entries;
+    use crate::{LogReader, LogStore};
+    use covenant_core::validate::StateChange;
+
+    const KEY: [u8; 32] = [5; 32];
+
+    /// A store of 20 entries with a snapshot of one recorded action, sealed with [`KEY`].
+    fn sealed_snapshot(dir: &Path) -> LedgerState {
+        let store = SledStore::create_or_open(dir).unwrap();
+        append_entries(&store, 0..20);
+        let mut state = LedgerState::default();
+        state.apply(StateChange::Action("a-1".to_owned(), "GB-GOV-1".to_owned()));
+        assert_eq!(store.write_snapshot(&state, Some(KEY)).unwrap(), 20);
+        state
+    }
+
+    /// The state is read ahead only under the key that sealed it: read for nobody, it would
+    /// hold its memory until the store closes.
+    #[test]
+    fn the_state_is_read_ahead_only_under_the_key_that_sealed_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = sealed_snapshot(dir.path());
+        let read = |key| {
+            Preload::start(dir.path(), Some(key))
+                .state
+                .unwrap()
+                .finish()
+        };
+        match read(KEY) {
+            Ok(Some((header, read))) => assert_eq!((header.size, read), (20, state)),
+            other => panic!("the sealed state was not read ahead: {other:?}"),
+        }
+        assert_eq!(read([6; 32]), Ok(None));
+        assert!(Preload::start(dir.path(), None).state.is_none());
+    }
+
+    /// What the ledger gets is the state read ahead (checked against its digest then), not
+    /// the file read again: a state section damaged after the read does not reach it, and
+    /// does the next time, when nothing read ahead is left.
+    #[test]
+    fn the_ledger_gets_the_state_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = sealed_snapshot(dir.path());
+        let store = SledStore::open_for_ledger(dir.path(), KEY).unwrap();
+        // Let the read finish before the file changes.
+        let mut preloaded = store.preloaded_state.lock().unwrap();
+        let read = preloaded.take().expect("a read under the key").finish();
+        *preloaded = Some(Pending::Read(read));
+        drop(preloaded);
+        let path = dir.path().join(snapshot::SNAPSHOT_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[215] ^= 1; // in the state section: the header is 210 bytes
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(
+            store.sealed_snapshot_state(&KEY).unwrap(),
+            Some((20, state))
+        );
+        assert_eq!(store.sealed_snapshot_state(&KEY).unwrap(), None);
+        assert_eq!(store.head().size, 20);
+    }
+}
