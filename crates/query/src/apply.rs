@@ -11,9 +11,11 @@
 //! # Applying a batch, step by step
 //!
 //! 1. `Projections::catch_up_to` reads the next entries (a follower sizes the batches to hold
-//!    readers off briefly, see `crate::follow`) from the store through `LogReader`;
-//!    [`BatchWriter::apply_entry`] checks each one's sequence number and decodes it (the log
-//!    holds only validated events, so a failure is corruption and is named).
+//!    readers off briefly, see `crate::follow`) from the store through `LogReader`, and
+//!    [`ReadAhead::read`] checks each one's sequence number and decodes it (the log holds only
+//!    validated events, so a failure is corruption and is named), and looks up what its
+//!    retractions retract. This happens before the batch ahead of it starts writing: while
+//!    sled writes a batch, no read of any tree in the process runs.
 //! 2. Each event becomes facts on the commitments it is about: one per commitment an action
 //!    serves, one on each commitment a succession passes (chosen exactly as validation chose
 //!    them, from the `keys::LEDGER_OPEN` index), a retraction on every commitment its target
@@ -25,14 +27,19 @@
 //!    is subtracted from its groups' aggregates and the new one added, and exactly the index
 //!    keys that differ are replaced. A commitment's facts and old record come from the
 //!    writer's [`FactCache`] when an earlier batch touched it, otherwise from the tree:
-//!    reading facts back costs as much as writing them.
-//! 4. [`BatchWriter::commit`] hands every write, and the new `applied` count, to sled as one
-//!    `apply_batch`, taking the readers' gate exclusively only for that call, so a query never
-//!    sees half a batch. Nothing waits for the disk: sled writes batches atomically, so after a
-//!    crash the projection stands at the end of some batch and the next catch-up applies the
-//!    rest again from the stored count (`covenant query rebuild` and a stopping server flush).
-//!    Only once the batch is in the tree do its commitments go back into the cache, which is
-//!    emptied whenever the tree is cleared, so the cache never disagrees with the tree.
+//!    reading facts back costs as much as writing them. Aggregates, actors, word counts and
+//!    day ends come from the same cache; what a batch reads from the tree anyway (a word or a
+//!    day new to the cache) it reads last.
+//! 4. [`BatchWriter::seal`] settles every write, and the new `applied` count, and puts the
+//!    batch's commitments and values back into the cache; [`write_batch`] hands the writes to
+//!    sled as one `apply_batch` on a thread of its own while the next batch is prepared,
+//!    taking the readers' gate exclusively only for that call, so a query never sees half a
+//!    batch. The next batch reads the writes of the one in flight before the tree
+//!    (`in_flight`), so it sees the tree as it stands once that one is in. Nothing waits for
+//!    the disk: sled writes batches atomically, so after a crash the projection stands at the
+//!    end of some batch and the next catch-up applies the rest again from the stored count
+//!    (`covenant query rebuild` and a stopping server flush). The cache is emptied whenever the
+//!    tree is cleared or a catch-up fails, so it never disagrees with the tree.
 //!
 //! The tests in `tests/projection.rs` apply the same log in batches of several sizes, with and
 //! without restarts between them, and compare every key and value with a rebuild.
@@ -62,14 +69,140 @@ pub struct EventRef {
     pub actors: Vec<String>,
 }
 
+/// A batch's writes, each key once: its new value, or `None` to remove it.
+pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// A log entry decoded for applying: its fact, and its event's kind.
+pub struct DecodedEntry {
+    fact: Fact,
+    kind: Kind,
+}
+
+/// Decode entry `seq` of the log (the log holds only validated events, so a failure is
+/// corruption, and is named).
+pub fn decode_entry(seq: u64, entry_bytes: &[u8]) -> Result<DecodedEntry, QueryError> {
+    let bad = |problem: String| QueryError::BadEntry { seq, problem };
+    let header = EntryHeader::parse(entry_bytes).map_err(|error| bad(error.to_string()))?;
+    if header.seq != seq {
+        return Err(bad(format!(
+            "the store returned entry {} in its place",
+            header.seq
+        )));
+    }
+    let decoded = event::decode(&entry_bytes[ENTRY_HEADER_BYTES..])
+        .map_err(|error| bad(error.to_string()))?;
+    let fact = Fact {
+        seq,
+        stored_at_ns: header.stored_at_ns,
+        entry_hash: chain_hash(entry_bytes),
+        event_id: decoded.envelope.event_id,
+        actor: decoded.envelope.actor,
+        occurred_at_ms: decoded.envelope.occurred_at_ms,
+        body: decoded.envelope.body,
+    };
+    Ok(DecodedEntry {
+        fact,
+        kind: decoded.kind,
+    })
+}
+
+/// A batch's entries decoded, with what applying them would otherwise read from the log and
+/// the tree in the middle of the batch: what its retractions retract. Read before the batch
+/// ahead of it starts writing, since no read of any tree runs while sled writes a batch.
+pub struct ReadAhead {
+    /// The batch's first entry.
+    pub start: u64,
+    pub entries: Vec<DecodedEntry>,
+    lookups: Lookups,
+}
+
+/// What a batch's retractions look up, read ahead (see [`ReadAhead`]).
+#[derive(Default)]
+pub struct Lookups {
+    /// The tree's `keys::EVENT` references of retracted events, as the tree stood when read:
+    /// the batch in flight and the batch's own writes lie over them.
+    references: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The log's entry of each retracted event (its seq and bytes), or `None` if absent.
+    targets: std::collections::HashMap<String, Option<(u64, Vec<u8>)>>,
+}
+
+impl ReadAhead {
+    /// Read and decode the log's entries `start..stop`, and look up what their retractions
+    /// retract.
+    pub fn read(
+        store: &dyn LogReader,
+        tree: &sled::Tree,
+        start: u64,
+        stop: u64,
+    ) -> Result<Self, QueryError> {
+        let raw = store.entries(start, stop)?;
+        if raw.len() as u64 != stop - start {
+            return Err(QueryError::BadEntry {
+                seq: start + raw.len() as u64,
+                problem: format!(
+                    "the store returned {} entries for {start}..{stop}",
+                    raw.len()
+                ),
+            });
+        }
+        let mut entries = Vec::with_capacity(raw.len());
+        let mut lookups = Lookups::default();
+        for (seq, bytes) in (start..).zip(&raw) {
+            let entry = decode_entry(seq, bytes)?;
+            if let Kind::Retraction(retraction) = &entry.kind {
+                let target = &retraction.event_id;
+                let key = Key::new(keys::EVENT).last(target).into_bytes();
+                let reference = tree.get(&key)?.map(|value| value.to_vec());
+                lookups.references.insert(key, reference);
+                let entry = retracted_entry(store, target)?;
+                lookups.targets.insert(target.clone(), entry);
+            }
+            entries.push(entry);
+        }
+        Ok(Self {
+            start,
+            entries,
+            lookups,
+        })
+    }
+
+    /// Its entries, and the lookups to apply them with.
+    pub fn into_parts(self) -> (u64, Vec<DecodedEntry>, Lookups) {
+        (self.start, self.entries, self.lookups)
+    }
+}
+
+/// The seq and entry of the event `event_id` in the log, if it is there.
+fn retracted_entry(
+    store: &dyn LogReader,
+    event_id: &str,
+) -> Result<Option<(u64, Vec<u8>)>, QueryError> {
+    let Some(target) = store.event(event_id)? else {
+        return Ok(None);
+    };
+    let entry = store
+        .entry(target.seq)?
+        .ok_or_else(|| QueryError::BadEntry {
+            seq: target.seq,
+            problem: format!("the event index places {event_id} here, past the log's end"),
+        })?;
+    Ok(Some((target.seq, entry)))
+}
+
 /// One batch of writes against the projection tree.
 pub struct BatchWriter<'t> {
     tree: &'t sled::Tree,
+    /// The writes of the batch before, which may still be on their way into the tree (see
+    /// `Projections::catch_up_to`): every read looks here before the tree, so it sees the
+    /// tree as it stands once that batch is in, whether it is yet or not.
+    in_flight: Option<&'t Writes>,
+    /// What the batch's retractions look up, read ahead.
+    read_ahead: &'t Lookups,
     /// The log, for what a retraction's target touched (see `touched_by`).
     store: &'t dyn LogReader,
     /// Facts and records of commitments touched by earlier batches (see [`FactCache`]).
     cache: &'t mut FactCache,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: Writes,
     /// Every fact of each commitment touched in this batch, stored and new.
     facts: BTreeMap<String, Vec<Fact>>,
     /// The record of each touched commitment as it was before the batch.
@@ -78,7 +211,6 @@ pub struct BatchWriter<'t> {
     /// Word -> the commitments this batch lists under it for the first time, written as one
     /// run per word (see `keys::WORD`).
     word_runs: BTreeMap<String, BTreeSet<String>>,
-    word_counts: BTreeMap<String, u64>,
     /// Group key -> the feed items this batch announced, in log order (see `keys::FEED`).
     feed_runs: BTreeMap<String, keys::FeedRun>,
     /// Day -> entries stored on or before it, for the days this batch touched.
@@ -89,14 +221,20 @@ pub struct BatchWriter<'t> {
 }
 
 impl<'t> BatchWriter<'t> {
+    /// A batch starting at entry `next_seq`, after the batch whose writes are `in_flight` if
+    /// that one may not be in the tree yet.
     pub fn new(
         tree: &'t sled::Tree,
+        in_flight: Option<&'t Writes>,
+        read_ahead: &'t Lookups,
         store: &'t dyn LogReader,
         cache: &'t mut FactCache,
         next_seq: u64,
     ) -> Self {
         Self {
             tree,
+            in_flight,
+            read_ahead,
             store,
             cache,
             writes: BTreeMap::new(),
@@ -104,7 +242,6 @@ impl<'t> BatchWriter<'t> {
             old_records: BTreeMap::new(),
             actors: BTreeMap::new(),
             word_runs: BTreeMap::new(),
-            word_counts: BTreeMap::new(),
             feed_runs: BTreeMap::new(),
             day_ends: BTreeMap::new(),
             first_seq: next_seq,
@@ -112,11 +249,40 @@ impl<'t> BatchWriter<'t> {
         }
     }
 
+    /// The value of `key` with this batch's writes so far.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, QueryError> {
         if let Some(pending) = self.writes.get(key) {
             return Ok(pending.clone());
         }
+        self.stored(key)
+    }
+
+    /// The value of `key` before this batch: the batch in flight's, the cache's, or the
+    /// tree's.
+    fn stored(&self, key: &[u8]) -> Result<Option<Vec<u8>>, QueryError> {
+        if let Some(pending) = self.in_flight.and_then(|writes| writes.get(key)) {
+            return Ok(pending.clone());
+        }
+        if let Some(cached) = self.cache.value(key) {
+            return Ok(cached.clone());
+        }
+        if let Some(read) = self.read_ahead.references.get(key) {
+            return Ok(read.clone());
+        }
         Ok(self.tree.get(key)?.map(|value| value.to_vec()))
+    }
+
+    /// Every key under `prefix` and its value before this batch, in key order.
+    fn stored_under(&self, prefix: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, QueryError> {
+        let mut found = BTreeMap::new();
+        for item in self.tree.scan_prefix(prefix) {
+            let (key, value) = item?;
+            found.insert(key.to_vec(), value.to_vec());
+        }
+        if let Some(in_flight) = self.in_flight {
+            overlay(&mut found, in_flight, prefix);
+        }
+        Ok(found)
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -129,53 +295,23 @@ impl<'t> BatchWriter<'t> {
 
     /// Keys under `prefix`, stored or written in this batch.
     fn keys_with_prefix(&self, prefix: &[u8]) -> Result<BTreeSet<Vec<u8>>, QueryError> {
-        let mut found = BTreeSet::new();
-        for item in self.tree.scan_prefix(prefix) {
-            found.insert(item?.0.to_vec());
-        }
-        for (key, value) in self.writes.range(prefix.to_vec()..) {
-            if !key.starts_with(prefix) {
-                break;
-            }
-            match value {
-                Some(_) => found.insert(key.clone()),
-                None => found.remove(key),
-            };
-        }
-        Ok(found)
+        let mut found = self.stored_under(prefix)?;
+        overlay(&mut found, &self.writes, prefix);
+        Ok(found.into_keys().collect())
     }
 
-    /// Apply one encoded entry, which must be entry `next_seq`.
-    pub fn apply_entry(&mut self, entry_bytes: &[u8]) -> Result<(), QueryError> {
-        let seq = self.next_seq;
-        let header = EntryHeader::parse(entry_bytes).map_err(|error| QueryError::BadEntry {
-            seq,
-            problem: error.to_string(),
-        })?;
-        if header.seq != seq {
+    /// Apply one decoded entry, which must be entry `next_seq`.
+    pub fn apply_entry(&mut self, entry: DecodedEntry) -> Result<(), QueryError> {
+        let DecodedEntry { fact, kind } = entry;
+        if fact.seq != self.next_seq {
             return Err(QueryError::BadEntry {
-                seq,
-                problem: format!("the store returned entry {} in its place", header.seq),
+                seq: self.next_seq,
+                problem: format!("entry {} came in its place", fact.seq),
             });
         }
-        let decoded = event::decode(&entry_bytes[ENTRY_HEADER_BYTES..]).map_err(|error| {
-            QueryError::BadEntry {
-                seq,
-                problem: error.to_string(),
-            }
-        })?;
-        let day = Date::from_unix_ms((header.stored_at_ns / 1_000_000) as i64);
-        self.day_ends.insert(day, seq + 1);
-        let fact = Fact {
-            seq,
-            stored_at_ns: header.stored_at_ns,
-            event_id: decoded.envelope.event_id.clone(),
-            actor: decoded.envelope.actor.clone(),
-            occurred_at_ms: decoded.envelope.occurred_at_ms,
-            entry_hash: chain_hash(entry_bytes),
-            body: decoded.envelope.body.clone(),
-        };
-        self.apply_event(fact, decoded.kind)?;
+        let day = Date::from_unix_ms((fact.stored_at_ns / 1_000_000) as i64);
+        self.day_ends.insert(day, fact.seq + 1);
+        self.apply_event(fact, kind)?;
         self.next_seq += 1;
         Ok(())
     }
@@ -369,22 +505,20 @@ impl<'t> BatchWriter<'t> {
         }
         // Validation accepted the retraction only for an event in the log, before it.
         let bad = |problem: String| QueryError::BadEntry { seq, problem };
-        let Some(target) = self.store.event(event_id)? else {
+        let target = match self.read_ahead.targets.get(event_id) {
+            Some(target) => target.clone(),
+            None => retracted_entry(self.store, event_id)?,
+        };
+        let Some((target_seq, entry)) = target else {
             return Err(bad(format!("retracts {event_id}, which is not in the log")));
         };
-        let entry = self.store.entry(target.seq)?.ok_or_else(|| {
-            bad(format!(
-                "retracts entry {}, which the log lacks",
-                target.seq
-            ))
-        })?;
-        let problem = |error: String| bad(format!("retracted entry {}: {error}", target.seq));
+        let problem = |error: String| bad(format!("retracted entry {target_seq}: {error}"));
         let body = entry
             .get(ENTRY_HEADER_BYTES..)
             .ok_or_else(|| problem("shorter than an entry header".to_owned()))?;
         let decoded = event::decode(body).map_err(|error| problem(error.to_string()))?;
         let mut touched = EventRef {
-            seq: target.seq,
+            seq: target_seq,
             ..EventRef::default()
         };
         match decoded.kind {
@@ -446,14 +580,12 @@ impl<'t> BatchWriter<'t> {
         }
         let prefix = Key::new(keys::FACT).part(id).into_bytes();
         let mut facts = vec![];
-        for item in self.tree.scan_prefix(&prefix) {
-            let (key, value) = item?;
+        for (key, value) in self.stored_under(&prefix)? {
             facts.push(fact::decode(&value, "fact").map_err(corrupt(&key))?);
         }
         let record_key = Key::new(keys::RECORD).last(id).into_bytes();
         let record = self
-            .tree
-            .get(&record_key)?
+            .stored(&record_key)?
             .map(|bytes| fact::decode(&bytes, "commitment record").map_err(corrupt(&record_key)))
             .transpose()?;
         self.facts.insert(id.to_owned(), facts);
@@ -485,24 +617,11 @@ impl<'t> BatchWriter<'t> {
         } else {
             self.words_used(id)?
         };
-        for word in words {
-            if listed.contains(&word)
-                || !self
-                    .word_runs
-                    .entry(word.clone())
-                    .or_default()
-                    .insert(id.to_owned())
-            {
-                continue;
-            }
-            let count = match self.word_counts.get(&word) {
-                Some(count) => *count,
-                None => {
-                    let count_key = Key::new(keys::WORD_COUNT).last(&word).into_bytes();
-                    read_u64(self.tree.get(&count_key)?.as_deref())
-                }
-            };
-            self.word_counts.insert(word, count + 1);
+        for word in words.into_iter().filter(|word| !listed.contains(word)) {
+            self.word_runs
+                .entry(word)
+                .or_default()
+                .insert(id.to_owned());
         }
         Ok(())
     }
@@ -597,11 +716,10 @@ impl<'t> BatchWriter<'t> {
         Ok(())
     }
 
-    /// Settle records, indexes and aggregates, and hand everything to sled atomically.
-    pub fn commit(
-        mut self,
-        gate: &crate::projections::EngineSlot,
-    ) -> Result<Committed, QueryError> {
+    /// Settle records, indexes and aggregates into the batch's final writes, and hand the
+    /// touched commitments to the cache, which from now on describes the tree with this batch
+    /// in: if writing it fails, the caller must empty the cache (`FactCache::clear`).
+    pub fn seal(mut self) -> Result<Sealed, QueryError> {
         let mut aggregates: BTreeMap<Group, Aggregate> = BTreeMap::new();
         let mut new_records: BTreeMap<String, Option<CommitmentRecord>> = BTreeMap::new();
         let touched: Vec<String> = self.facts.keys().cloned().collect();
@@ -626,7 +744,7 @@ impl<'t> BatchWriter<'t> {
                             std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
                             std::collections::btree_map::Entry::Vacant(slot) => {
                                 let key = aggregate_key(slot.key());
-                                let stored = match self.tree.get(&key)? {
+                                let stored = match self.stored(&key)? {
                                     Some(bytes) => {
                                         fact::decode(&bytes, "aggregate").map_err(corrupt(&key))?
                                     }
@@ -670,22 +788,21 @@ impl<'t> BatchWriter<'t> {
                 fact::encode(&record),
             );
         }
-        for (word, ids) in std::mem::take(&mut self.word_runs) {
-            let run: keys::WordRun = ids.into_iter().collect();
-            self.put(keys::word_run(&word, self.first_seq), fact::encode(&run));
-        }
         for (group, items) in std::mem::take(&mut self.feed_runs) {
             self.put(keys::feed_run(&group, self.first_seq), fact::encode(&items));
         }
-        for (word, count) in std::mem::take(&mut self.word_counts) {
-            self.put(
-                Key::new(keys::WORD_COUNT).last(&word).into_bytes(),
-                count.to_be_bytes().to_vec(),
-            );
+        // What is left reads the tree, where a word or a day is new to the cache: last, so that
+        // while sled writes the batch before, everything else is prepared first.
+        for (word, ids) in std::mem::take(&mut self.word_runs) {
+            let count_key = Key::new(keys::WORD_COUNT).last(&word).into_bytes();
+            let count = read_u64(self.stored(&count_key)?.as_deref()) + ids.len() as u64;
+            self.put(count_key, count.to_be_bytes().to_vec());
+            let run: keys::WordRun = ids.into_iter().collect();
+            self.put(keys::word_run(&word, self.first_seq), fact::encode(&run));
         }
         for (day, end) in std::mem::take(&mut self.day_ends) {
             let day_key = Key::new(keys::DAY_END).date(day).into_bytes();
-            if let Some(old_end) = self.tree.get(&day_key)? {
+            if let Some(old_end) = self.stored(&day_key)? {
                 let old_end = read_u64(Some(&old_end));
                 self.remove(Key::new(keys::END_DAY).seq(old_end).into_bytes());
             }
@@ -696,59 +813,80 @@ impl<'t> BatchWriter<'t> {
             );
         }
         self.put(keys::applied(), self.next_seq.to_be_bytes().to_vec());
-        let mut batch = sled::Batch::default();
-        let written = self.writes.len() as u64;
-        for (key, value) in std::mem::take(&mut self.writes) {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
-        }
-        let exclusive = gate.write();
-        let held_from = std::time::Instant::now();
-        self.tree.apply_batch(batch)?;
-        let gate_held = held_from.elapsed();
-        drop(exclusive);
-        covenant_store::reclaim_after_batch(written as usize);
-        // Only now that the tree holds them: what the next batches read instead of the tree.
         for (id, facts) in std::mem::take(&mut self.facts) {
             let record = new_records.remove(&id).flatten();
             self.cache.keep(id, facts, record);
         }
-        Ok(Committed {
+        self.cache.keep_values(&self.writes);
+        Ok(Sealed {
+            writes: std::mem::take(&mut self.writes),
             applied: self.next_seq,
-            written,
-            gate_held,
         })
     }
 }
 
-/// What [`BatchWriter::commit`] did.
-#[derive(Debug, Clone, Copy)]
-pub struct Committed {
-    /// Entries applied in all, this batch included.
+/// A batch settled and ready to write (see [`BatchWriter::seal`]).
+pub struct Sealed {
+    /// Every key it writes or removes, each once, the new `applied` count among them.
+    pub writes: Writes,
+    /// Entries applied in all once it is in.
     pub applied: u64,
-    /// Keys written or removed, each once.
-    pub written: u64,
-    /// How long the batch held the readers' gate.
-    pub gate_held: std::time::Duration,
 }
 
-/// The facts and latest record of commitments that recent batches touched, exactly as the tree
-/// holds them, so that a commitment touched again in a later batch is not read and decoded
-/// again: with one key per fact, reading a commitment's facts back is about half the cost of
-/// catching up. Only the writer uses it (it lives under the writer's lock), entries are taken
-/// out when a batch loads them and put back only once the batch is in the tree, and it is
-/// emptied whenever the tree is cleared, so it can never disagree with the tree. Bounded by an
+/// Write a batch's `writes` into `tree` atomically, holding the readers' `gate` only for
+/// sled's own call, so a query never sees half of it. Returns how long the gate was held.
+pub fn write_batch(
+    writes: &Writes,
+    tree: &sled::Tree,
+    gate: &crate::projections::EngineSlot,
+) -> Result<std::time::Duration, QueryError> {
+    let mut batch = sled::Batch::default();
+    for (key, value) in writes {
+        match value {
+            Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+            None => batch.remove(key.as_slice()),
+        }
+    }
+    let exclusive = gate.write();
+    let held_from = std::time::Instant::now();
+    tree.apply_batch(batch)?;
+    let gate_held = held_from.elapsed();
+    drop(exclusive);
+    covenant_store::reclaim_after_batch(writes.len());
+    Ok(gate_held)
+}
+
+/// The facts and latest record of commitments that recent batches touched, and the values of
+/// the few keys every batch reads and rewrites ([`CACHED_VALUES`]), exactly as the tree holds
+/// them once the batches sealed so far are in, so that a batch reads neither back. With one
+/// key per fact, reading a commitment's facts back is about half the cost of catching up; and
+/// while sled writes one batch no read of any tree runs, so the next batch is prepared from
+/// here. Only the writer uses it (it lives under the writer's lock), commitments are taken out
+/// when a batch loads them and put back when it is sealed, and it is emptied whenever the tree
+/// is cleared or a catch-up fails, so it can never disagree with the tree. Bounded by an
 /// estimate of its size; past the bound it starts again empty.
 #[derive(Default)]
 pub struct FactCache {
     commitments: std::collections::HashMap<String, (Vec<Fact>, Option<CommitmentRecord>)>,
     bytes: usize,
+    values: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>,
+    value_bytes: usize,
 }
 
-/// The most the cache holds, by [`FactCache::estimate`].
+/// The most the cache holds of commitments, by [`FactCache::estimate`].
 const FACT_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The most the cache holds of values, keys included.
+const VALUE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The tags whose values the cache keeps: aggregates, actors, word counts and day ends, which
+/// a batch reads and writes back whole.
+const CACHED_VALUES: [u8; 4] = [
+    keys::AGGREGATE,
+    keys::ACTOR,
+    keys::WORD_COUNT,
+    keys::DAY_END,
+];
 
 impl FactCache {
     fn take(&mut self, id: &str) -> Option<(Vec<Fact>, Option<CommitmentRecord>)> {
@@ -769,10 +907,34 @@ impl FactCache {
         }
     }
 
-    /// Forget everything (the tree was cleared, or the cache is full).
+    /// The value the tree holds for `key`, if the cache knows it.
+    fn value(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.values.get(key)
+    }
+
+    /// Keep the values a sealed batch writes under the cached tags.
+    fn keep_values(&mut self, writes: &Writes) {
+        for (key, value) in writes {
+            if !key.first().is_some_and(|tag| CACHED_VALUES.contains(tag)) {
+                continue;
+            }
+            let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + 64;
+            if self.value_bytes + bytes > VALUE_CACHE_BYTES {
+                self.values = std::collections::HashMap::new();
+                self.value_bytes = 0;
+            }
+            if self.values.insert(key.clone(), value.clone()).is_none() {
+                self.value_bytes += bytes;
+            }
+        }
+    }
+
+    /// Forget everything (the tree was cleared, the cache is full or a catch-up failed).
     pub fn clear(&mut self) {
         self.commitments = std::collections::HashMap::new();
         self.bytes = 0;
+        self.values = std::collections::HashMap::new();
+        self.value_bytes = 0;
     }
 
     /// Rough heap size of a commitment's entry: the facts' variable parts, a fixed share per
@@ -783,6 +945,19 @@ impl FactCache {
             .map(|fact| fact.body.len() + fact.event_id.len() + fact.actor.len())
             .sum();
         variable + facts.len() * 96 + id.len() + 512
+    }
+}
+
+/// Lay `writes` under `prefix` over `found`: a written value replaces, a removal removes.
+fn overlay(found: &mut BTreeMap<Vec<u8>, Vec<u8>>, writes: &Writes, prefix: &[u8]) {
+    for (key, value) in writes.range(prefix.to_vec()..) {
+        if !key.starts_with(prefix) {
+            break;
+        }
+        match value {
+            Some(value) => found.insert(key.clone(), value.clone()),
+            None => found.remove(key),
+        };
     }
 }
 
@@ -837,5 +1012,113 @@ pub fn corrupt(key: &[u8]) -> impl Fn(String) -> QueryError + '_ {
     move |problem| QueryError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_store::SledStore;
+
+    fn tree_with(dir: &std::path::Path, pairs: &[(&[u8], &[u8])]) -> sled::Tree {
+        let db = sled::Config::new()
+            .path(dir.join("query"))
+            .open()
+            .expect("open");
+        let tree = db.open_tree("projections").expect("tree");
+        for (key, value) in pairs {
+            tree.insert(key, *value).expect("insert");
+        }
+        tree
+    }
+
+    fn written(pairs: &[(&[u8], Option<&[u8]>)]) -> Writes {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_vec(), value.map(<[u8]>::to_vec)))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_reads_the_batch_in_flight_over_the_tree_and_its_own_writes_over_both() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SledStore::create_or_open(dir.path().join("log")).expect("store");
+        let tree = tree_with(
+            dir.path(),
+            &[(b"xa", b"1"), (b"xb", b"2"), (b"xc", b"3"), (b"y", b"4")],
+        );
+        let in_flight = written(&[(b"xa", Some(b"10")), (b"xb", None), (b"xd", Some(b"5"))]);
+        let lookups = Lookups::default();
+        let mut cache = FactCache::default();
+        let mut batch = BatchWriter::new(&tree, Some(&in_flight), &lookups, &store, &mut cache, 0);
+        batch.put(b"xe".to_vec(), b"6".to_vec());
+        batch.remove(b"xc".to_vec());
+
+        assert_eq!(batch.stored(b"xa").expect("read"), Some(b"10".to_vec()));
+        assert_eq!(batch.stored(b"xb").expect("read"), None);
+        assert_eq!(batch.stored(b"xc").expect("read"), Some(b"3".to_vec()));
+        assert_eq!(batch.get(b"xc").expect("read"), None);
+        assert_eq!(batch.get(b"y").expect("read"), Some(b"4".to_vec()));
+        let stored: Vec<Vec<u8>> = batch
+            .stored_under(b"x")
+            .expect("scan")
+            .into_keys()
+            .collect();
+        assert_eq!(stored, [b"xa".to_vec(), b"xc".to_vec(), b"xd".to_vec()]);
+        let listed: Vec<Vec<u8>> = batch
+            .keys_with_prefix(b"x")
+            .expect("scan")
+            .into_iter()
+            .collect();
+        assert_eq!(listed, [b"xa".to_vec(), b"xd".to_vec(), b"xe".to_vec()]);
+    }
+
+    #[test]
+    fn the_cache_keeps_only_the_values_batches_rewrite_whole_and_is_read_before_the_tree() {
+        let aggregate = Key::new(keys::AGGREGATE).last("all").into_bytes();
+        let status = Key::new(keys::STATUS).part("open").last("c1").into_bytes();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SledStore::create_or_open(dir.path().join("log")).expect("store");
+        let tree = tree_with(dir.path(), &[(&aggregate, b"in the tree"), (&status, b"")]);
+        let mut cache = FactCache::default();
+        cache.keep_values(&written(&[
+            (&aggregate, Some(b"sealed".as_slice())),
+            (&status, None),
+        ]));
+        assert_eq!(cache.value(&aggregate), Some(&Some(b"sealed".to_vec())));
+        assert_eq!(cache.value(&status), None);
+
+        let lookups = Lookups::default();
+        let batch = BatchWriter::new(&tree, None, &lookups, &store, &mut cache, 0);
+        assert_eq!(
+            batch.stored(&aggregate).expect("read"),
+            Some(b"sealed".to_vec())
+        );
+        assert_eq!(batch.stored(&status).expect("read"), Some(vec![]));
+        drop(batch);
+        cache.clear();
+        assert_eq!(cache.value(&aggregate), None);
+    }
+
+    #[test]
+    fn a_reference_read_ahead_answers_below_the_batch_in_flight() {
+        let reference = Key::new(keys::EVENT).last("e1").into_bytes();
+        let other = Key::new(keys::EVENT).last("e2").into_bytes();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SledStore::create_or_open(dir.path().join("log")).expect("store");
+        let tree = tree_with(dir.path(), &[(&reference, b"now in the tree")]);
+        let mut lookups = Lookups::default();
+        lookups.references.insert(reference.clone(), None);
+        lookups
+            .references
+            .insert(other.clone(), Some(b"read ahead".to_vec()));
+        let in_flight = written(&[(&other, Some(b"in flight".as_slice()))]);
+        let mut cache = FactCache::default();
+        let batch = BatchWriter::new(&tree, Some(&in_flight), &lookups, &store, &mut cache, 0);
+        assert_eq!(batch.stored(&reference).expect("read"), None);
+        assert_eq!(
+            batch.stored(&other).expect("read"),
+            Some(b"in flight".to_vec())
+        );
     }
 }

@@ -3,9 +3,10 @@
 //! from what is projected and say as of which size.
 //!
 //! `covenant serve` starts one with the server. It looks at the store's head every
-//! [`POLL_INTERVAL`] (an atomic read) and applies whatever is new, one batch at a time, so it
-//! stays a few milliseconds behind the ledger and a stop request (on shutdown, after the
-//! ledger's last batch) waits for one batch at most; the server then flushes what was applied.
+//! [`POLL_INTERVAL`] (an atomic read) and applies whatever is new, a few batches at a time, so
+//! it stays a few milliseconds behind the ledger and a stop request (on shutdown, after the
+//! ledger's last batch) waits for a few batches at most; the server then flushes what was
+//! applied.
 //!
 //! Batches are sized so that applying one holds the engine for about [`HOLD_TARGET`] at most
 //! (`next_batch_entries`). sled applies a batch under a lock that every read and write of
@@ -37,6 +38,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The longest a follower's batch should hold the engine and the readers' gate.
 pub const HOLD_TARGET: Duration = Duration::from_millis(50);
+
+/// Batches a follower hands to one catch-up: each is prepared while sled writes the one before
+/// (`Projections::catch_up_to`), so a call of one batch would leave the second core idle; and a
+/// stop request waits for this many batches at most.
+const BATCHES_PER_ROUND: u64 = 4;
 
 /// The smallest batch a follower applies, however slow the engine: below it, every batch
 /// rewriting the same aggregates costs more than the shorter waits save.
@@ -110,15 +116,16 @@ fn follow(projections: &Projections, store: &dyn LogReader, stop: &(Mutex<bool>,
         let head = store.head().size;
         let applied = projections.applied();
         let pause = if head > applied {
-            // One batch at a time, so that a stop request waits for one batch at most even
-            // when a fresh projection has millions of entries ahead of it.
-            let end = head.min(applied.saturating_add(batch_entries));
+            // A few batches at a time, so that a stop request waits for a few batches at most
+            // even when a fresh projection has millions of entries ahead of it.
+            let round = batch_entries.saturating_mul(BATCHES_PER_ROUND);
+            let end = head.min(applied.saturating_add(round));
             match projections.catch_up_to(store, end, batch_entries) {
                 Ok(_) => {
-                    // A short batch (the ledger's latest few entries) says nothing about
-                    // whether a full one would be quick, only when it was slow.
+                    // A short round (the ledger's latest few entries) says nothing about
+                    // whether a full batch would be quick, only when it was slow.
                     let held = projections.last_gate_hold();
-                    if end - applied == batch_entries || held > HOLD_TARGET {
+                    if end - applied == round || held > HOLD_TARGET {
                         batch_entries = next_batch_entries(batch_entries, held);
                     }
                     None

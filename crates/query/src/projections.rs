@@ -38,14 +38,14 @@
 //! say how far it has got (`as_of.size`).
 
 use crate::QueryError;
-use crate::apply::{BatchWriter, FactCache, read_u64};
+use crate::apply::{BatchWriter, FactCache, ReadAhead, Sealed, Writes, read_u64, write_batch};
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
 use covenant_store::{LogReader, Refreshes};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
@@ -108,6 +108,22 @@ pub struct Projections {
     last_gate_hold_ns: AtomicU64,
     /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
     progress: (Mutex<()>, Condvar),
+}
+
+/// A batch sled is writing while the next is prepared.
+struct InFlight<'scope> {
+    /// What it writes, which the next batch reads through until it is in.
+    writes: Arc<Writes>,
+    writing: Writing<'scope>,
+    /// Entries applied once it is in.
+    applied: u64,
+}
+
+/// Where a batch is being written.
+enum Writing<'scope> {
+    OnThread(std::thread::ScopedJoinHandle<'scope, Result<Duration, QueryError>>),
+    /// Written already, on the preparing thread (no thread could start).
+    Done(Result<Duration, QueryError>),
 }
 
 /// A stored key and its value.
@@ -482,6 +498,14 @@ impl Projections {
         }
     }
 
+    /// Apply entries up to `end`, `batch_entries` per atomic batch, preparing each batch while
+    /// sled writes the one before on a thread of its own (`InFlight`): preparing (decoding,
+    /// folding, encoding) and sled's writing each take about half of a batch's time, and a
+    /// catch-up has the machine to itself or shares it with the ledger.
+    ///
+    /// sled lets no read run while it writes a batch (its lock is process-wide, the log
+    /// store's reads included), so a batch's entries are read before the batch ahead of it
+    /// starts writing, and preparing reads what it can from the writer's cache.
     fn apply_up_to(
         &self,
         cache: &mut FactCache,
@@ -491,41 +515,111 @@ impl Projections {
     ) -> Result<u64, QueryError> {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
-        let mut next = self.applied();
-        // The backlog is the log's, not this call's: the follower applies a batch per call.
+        // The backlog is the log's, not this call's: the follower applies a few batches a call.
         let backlog = |next: u64| store.head().size.saturating_sub(next);
-        self.refresh_engine_if_due(next, backlog(next))?;
-        while next < end {
-            let stop = end.min(next + batch_entries);
-            let entries = store.entries(next, stop)?;
-            if entries.len() as u64 != stop - next {
-                return Err(QueryError::BadEntry {
-                    seq: next + entries.len() as u64,
-                    problem: format!(
-                        "the store returned {} entries for {next}..{stop}",
-                        entries.len()
-                    ),
-                });
-            }
+        self.refresh_engine_if_due(self.applied(), backlog(self.applied()))?;
+        let next_range =
+            |start: u64| (start < end).then(|| (start, end.min(start + batch_entries)));
+        let caught_up = std::thread::scope(|scope| {
             // A handle of its own, so that the writer holds no shared hold on the engine while
-            // the batch takes it exclusively; dropped with the batch, before any refresh.
-            let tree = self.tree()?.clone();
-            let mut batch = BatchWriter::new(&tree, store, cache, next);
-            for entry in &entries {
-                batch.apply_entry(entry)?;
+            // a batch takes it exclusively or a refresh replaces it.
+            let mut tree = self.tree()?.clone();
+            let mut in_flight: Option<InFlight<'_>> = None;
+            let read_ahead = |tree: &sled::Tree, start: u64| {
+                next_range(start)
+                    .map(|(start, stop)| ReadAhead::read(store, tree, start, stop))
+                    .transpose()
+            };
+            let mut ahead = read_ahead(&tree, self.applied())?;
+            loop {
+                let sealed = ahead.take().map(|read| {
+                    let overlay = in_flight.as_ref().map(|flight| &*flight.writes);
+                    self.prepare(&tree, cache, store, overlay, read)
+                });
+                // Whatever happened to the next batch, the one in flight is finished first:
+                // until `applied` counts it, a later catch-up would apply it again.
+                if let Some(flight) = in_flight.take() {
+                    self.finish(flight)?;
+                    // A refresh cannot reopen the engine while a handle holds it; and the new
+                    // handle is taken while no batch holds the readers' gate, which a batch in
+                    // flight would make it wait for.
+                    drop(tree);
+                    self.refresh_engine_if_due(self.applied(), backlog(self.applied()))?;
+                    tree = self.tree()?.clone();
+                }
+                let Some(sealed) = sealed.transpose()? else {
+                    return Ok(self.applied());
+                };
+                ahead = read_ahead(&tree, sealed.applied)?;
+                in_flight = Some(self.start_writing(scope, &tree, sealed));
             }
-            let committed = batch.commit(&self.engine)?;
-            next = committed.applied;
-            self.engine_writes
-                .fetch_add(committed.written, Ordering::Relaxed);
-            let held = u64::try_from(committed.gate_held.as_nanos()).unwrap_or(u64::MAX);
-            self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
-            self.last_gate_hold_ns.store(held, Ordering::Relaxed);
-            self.set_applied(next);
-            drop(tree);
-            self.refresh_engine_if_due(next, backlog(next))?;
+        });
+        if caught_up.is_err() {
+            // The cache holds what sealed batches touched, and one of them may not be in.
+            cache.clear();
         }
-        Ok(next)
+        caught_up
+    }
+
+    /// Settle the writes of the entries read ahead, reading through `in_flight`.
+    fn prepare(
+        &self,
+        tree: &sled::Tree,
+        cache: &mut FactCache,
+        store: &dyn LogReader,
+        in_flight: Option<&Writes>,
+        read: ReadAhead,
+    ) -> Result<Sealed, QueryError> {
+        let (start, entries, lookups) = read.into_parts();
+        let mut batch = BatchWriter::new(tree, in_flight, &lookups, store, cache, start);
+        for entry in entries {
+            batch.apply_entry(entry)?;
+        }
+        batch.seal()
+    }
+
+    /// Start writing a sealed batch on a thread of its own (on this one if none can start).
+    fn start_writing<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        tree: &sled::Tree,
+        sealed: Sealed,
+    ) -> InFlight<'scope> {
+        let writes = Arc::new(sealed.writes);
+        let shared = writes.clone();
+        let handle = tree.clone();
+        let spawned = std::thread::Builder::new()
+            .name("covenant-query-writer".to_owned())
+            .spawn_scoped(scope, move || write_batch(&shared, &handle, &self.engine));
+        let writing = match spawned {
+            Ok(thread) => Writing::OnThread(thread),
+            Err(error) => {
+                tracing::warn!(%error, "no thread to write a projection batch on; writing it here");
+                Writing::Done(write_batch(&writes, tree, &self.engine))
+            }
+        };
+        InFlight {
+            writes,
+            writing,
+            applied: sealed.applied,
+        }
+    }
+
+    /// Wait until a batch in flight is in the tree, then count it as applied.
+    fn finish(&self, flight: InFlight<'_>) -> Result<(), QueryError> {
+        let gate_held = match flight.writing {
+            Writing::OnThread(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            Writing::Done(result) => result?,
+        };
+        self.engine_writes
+            .fetch_add(flight.writes.len() as u64, Ordering::Relaxed);
+        let held = u64::try_from(gate_held.as_nanos()).unwrap_or(u64::MAX);
+        self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
+        self.last_gate_hold_ns.store(held, Ordering::Relaxed);
+        self.set_applied(flight.applied);
+        Ok(())
     }
 
     /// Forget everything applied, ready to apply the log again from entry 0.
