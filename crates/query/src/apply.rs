@@ -1121,4 +1121,58 @@ mod tests {
             Some(b"in flight".to_vec())
         );
     }
+
+    fn scenario_log(dir: &std::path::Path) -> (SledStore, sled::Tree) {
+        let store = SledStore::create_or_open(dir.join("log")).expect("store");
+        covenant_testkit::scenario::write(&store).expect("scenario");
+        let db = sled::Config::new()
+            .path(dir.join("query"))
+            .open()
+            .expect("open");
+        let tree = db.open_tree("projections").expect("tree");
+        (store, tree)
+    }
+
+    #[test]
+    fn reading_ahead_past_the_log_names_the_first_entry_missing() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, tree) = scenario_log(dir.path());
+        let head = store.head().size;
+        let Err(QueryError::BadEntry { seq, problem }) =
+            ReadAhead::read(&store, &tree, head - 2, head + 3)
+        else {
+            panic!("a range past the log's end must be refused");
+        };
+        assert_eq!(seq, head);
+        assert!(problem.contains("returned 2 entries"), "{problem}");
+    }
+
+    #[test]
+    fn reading_ahead_decodes_every_entry_and_finds_what_each_retraction_retracts() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, tree) = scenario_log(dir.path());
+        let head = store.head().size;
+        let (start, entries, lookups) = ReadAhead::read(&store, &tree, 1, head)
+            .expect("read ahead")
+            .into_parts();
+        assert_eq!(start, 1);
+        let seqs: Vec<u64> = entries.iter().map(|entry| entry.fact.seq).collect();
+        assert_eq!(seqs, (1..head).collect::<Vec<_>>());
+        let retracted: Vec<&String> = entries
+            .iter()
+            .filter_map(|entry| match &entry.kind {
+                Kind::Retraction(retraction) => Some(&retraction.event_id),
+                _ => None,
+            })
+            .collect();
+        assert!(!retracted.is_empty(), "the scenario retracts events");
+        assert_eq!(lookups.targets.len(), retracted.len());
+        for event_id in retracted {
+            let indexed = store.event(event_id).expect("index").expect("in the log");
+            let entry = store.entry(indexed.seq).expect("read").expect("entry");
+            assert_eq!(lookups.targets[event_id], Some((indexed.seq, entry)));
+            let reference = Key::new(keys::EVENT).last(event_id).into_bytes();
+            assert_eq!(lookups.references.get(&reference), Some(&None));
+        }
+    }
 }
