@@ -879,6 +879,12 @@ const FACT_CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// The most the cache holds of values, keys included.
 const VALUE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// What a cached value counts against [`VALUE_CACHE_BYTES`]: its key, its bytes and a share
+/// for the map's own entry.
+fn value_cost(key: &[u8], value: &Option<Vec<u8>>) -> usize {
+    key.len() + value.as_ref().map_or(0, Vec::len) + 64
+}
+
 /// The tags whose values the cache keeps: aggregates, actors, word counts and day ends, which
 /// a batch reads and writes back whole.
 const CACHED_VALUES: [u8; 4] = [
@@ -918,14 +924,15 @@ impl FactCache {
             if !key.first().is_some_and(|tag| CACHED_VALUES.contains(tag)) {
                 continue;
             }
-            let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + 64;
-            if self.value_bytes + bytes > VALUE_CACHE_BYTES {
+            let cost = value_cost(key, value);
+            if self.value_bytes + cost > VALUE_CACHE_BYTES {
                 self.values = std::collections::HashMap::new();
                 self.value_bytes = 0;
             }
-            if self.values.insert(key.clone(), value.clone()).is_none() {
-                self.value_bytes += bytes;
+            if let Some(old) = self.values.insert(key.clone(), value.clone()) {
+                self.value_bytes = self.value_bytes.saturating_sub(value_cost(key, &old));
             }
+            self.value_bytes += cost;
         }
     }
 
@@ -1098,6 +1105,28 @@ mod tests {
         drop(batch);
         cache.clear();
         assert_eq!(cache.value(&aggregate), None);
+    }
+
+    #[test]
+    fn the_value_cache_starts_again_empty_only_past_its_bound_counting_replaced_values() {
+        let key = |n: u8| Key::new(keys::AGGREGATE).last(&n.to_string()).into_bytes();
+        let half = vec![0; VALUE_CACHE_BYTES / 2 - value_cost(&key(0), &Some(vec![]))];
+        let keep = |cache: &mut FactCache, n: u8, value: &[u8]| {
+            cache.keep_values(&written(&[(&key(n), Some(value))]));
+        };
+        let mut cache = FactCache::default();
+        keep(&mut cache, 0, b"");
+        keep(&mut cache, 0, &half);
+        keep(&mut cache, 1, &half);
+        assert_eq!(
+            cache.value(&key(0)),
+            Some(&Some(half.clone())),
+            "at the bound"
+        );
+        keep(&mut cache, 2, b"");
+        assert_eq!(cache.value(&key(0)), None, "past the bound");
+        assert_eq!(cache.value(&key(1)), None, "past the bound");
+        assert_eq!(cache.value(&key(2)), Some(&Some(vec![])));
     }
 
     #[test]
