@@ -80,7 +80,7 @@ pub struct DecodedEntry {
 
 /// Decode entry `seq` of the log (the log holds only validated events, so a failure is
 /// corruption, and is named).
-pub fn decode_entry(seq: u64, entry_bytes: &[u8]) -> Result<DecodedEntry, QueryError> {
+fn decode_entry(seq: u64, entry_bytes: &[u8]) -> Result<DecodedEntry, QueryError> {
     let bad = |problem: String| QueryError::BadEntry { seq, problem };
     let header = EntryHeader::parse(entry_bytes).map_err(|error| bad(error.to_string()))?;
     if header.seq != seq {
@@ -111,8 +111,8 @@ pub fn decode_entry(seq: u64, entry_bytes: &[u8]) -> Result<DecodedEntry, QueryE
 /// ahead of it starts writing, since no read of any tree runs while sled writes a batch.
 pub struct ReadAhead {
     /// The batch's first entry.
-    pub start: u64,
-    pub entries: Vec<DecodedEntry>,
+    start: u64,
+    entries: Vec<DecodedEntry>,
     lookups: Lookups,
 }
 
