@@ -21,7 +21,7 @@
 //! smaller `as_of.size`, while it catches up. A failed catch-up is logged and tried again
 //! after `RETRY_AFTER`.
 
-use crate::{DEFAULT_BATCH_ENTRIES, Projections, QueryError};
+use crate::{DEFAULT_BATCH_ENTRIES, Overlap, Projections, QueryError};
 use covenant_store::LogReader;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -43,6 +43,19 @@ pub const HOLD_TARGET: Duration = Duration::from_millis(50);
 /// (`Projections::catch_up_to`), so a call of one batch would leave the second core idle; and a
 /// stop request waits for this many batches at most.
 const BATCHES_PER_ROUND: u64 = 4;
+
+/// Whether a round may prepare a batch while sled writes the one before: only while the log
+/// grew by less than a batch since the last round. A log still growing faster than that has a
+/// ledger draining into it in this process (a new replica), which needs the second core and
+/// sled's process-wide lock more than the projections do; a log at rest (after an upgrade
+/// re-projects it, or once a new replica's log is complete) gives the projections both.
+fn overlap_for(grown: u64, batch_entries: u64) -> Overlap {
+    if grown < batch_entries {
+        Overlap::Writes
+    } else {
+        Overlap::None
+    }
+}
 
 /// The smallest batch a follower applies, however slow the engine: below it, every batch
 /// rewriting the same aggregates costs more than the shorter waits save.
@@ -112,15 +125,18 @@ impl Drop for Follower {
 fn follow(projections: &Projections, store: &dyn LogReader, stop: &(Mutex<bool>, Condvar)) {
     let (flag, wake) = stop;
     let mut batch_entries = MIN_BATCH_ENTRIES;
+    let mut last_head = store.head().size;
     loop {
         let head = store.head().size;
+        let overlap = overlap_for(head.saturating_sub(last_head), batch_entries);
+        last_head = head;
         let applied = projections.applied();
         let pause = if head > applied {
             // A few batches at a time, so that a stop request waits for a few batches at most
             // even when a fresh projection has millions of entries ahead of it.
             let round = batch_entries.saturating_mul(BATCHES_PER_ROUND);
             let end = head.min(applied.saturating_add(round));
-            match projections.catch_up_to(store, end, batch_entries) {
+            match projections.catch_up_overlapping(store, end, batch_entries, overlap) {
                 Ok(_) => {
                     // A short round (the ledger's latest few entries) says nothing about
                     // whether a full batch would be quick, only when it was slow.
@@ -172,6 +188,14 @@ mod tests {
             next_batch_entries(6_000, Duration::ZERO),
             DEFAULT_BATCH_ENTRIES
         );
+    }
+
+    #[test]
+    fn batches_overlap_only_while_the_log_grows_by_less_than_a_batch_a_round() {
+        assert_eq!(overlap_for(0, 512), Overlap::Writes);
+        assert_eq!(overlap_for(511, 512), Overlap::Writes);
+        assert_eq!(overlap_for(512, 512), Overlap::None);
+        assert_eq!(overlap_for(40_000, 8_192), Overlap::None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod text;
 pub mod view;
 
 pub use follow::{Follower, HOLD_TARGET, POLL_INTERVAL};
-pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Projections, Recorded, ResolvedAsOf};
+pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Overlap, Projections, Recorded, ResolvedAsOf};
 pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, rfc3339};
 pub use record::{StatusCounts, Target};
 pub use state::{MoneyStage, Status};

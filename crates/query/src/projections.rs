@@ -110,6 +110,19 @@ pub struct Projections {
     progress: (Mutex<()>, Condvar),
 }
 
+/// Whether a catch-up prepares the next batch while sled writes the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// Each batch written on a thread of its own while the next is prepared: the fastest
+    /// when nothing else in the process needs the second core or sled (a rebuild, or
+    /// projections catching up with a log that has stopped growing).
+    Writes,
+    /// One batch at a time. sled's lock is process-wide, so a writer that is nearly always
+    /// writing keeps a ledger in the same process from appending: a new replica whose ledger
+    /// was catching up too drained the log 1.46 times slower beside overlapping writes.
+    None,
+}
+
 /// A batch sled is writing while the next is prepared.
 struct InFlight<'scope> {
     /// What it writes, which the next batch reads through until it is in.
@@ -407,11 +420,23 @@ impl Projections {
         end: u64,
         batch_entries: u64,
     ) -> Result<u64, QueryError> {
+        self.catch_up_overlapping(store, end, batch_entries, Overlap::Writes)
+    }
+
+    /// [`Projections::catch_up_to`], saying whether to prepare a batch while the one before
+    /// is written ([`Overlap`]).
+    pub fn catch_up_overlapping(
+        &self,
+        store: &dyn LogReader,
+        end: u64,
+        batch_entries: u64,
+        overlap: Overlap,
+    ) -> Result<u64, QueryError> {
         let mut writer = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.apply_up_to(&mut writer, store, end, batch_entries)
+        self.apply_up_to(&mut writer, store, end, batch_entries, overlap)
     }
 
     /// Catch up unless another catch-up is already running (then `None`): for followers
@@ -422,8 +447,14 @@ impl Projections {
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
         };
-        self.apply_up_to(&mut writer, store, store.head().size, DEFAULT_BATCH_ENTRIES)
-            .map(Some)
+        self.apply_up_to(
+            &mut writer,
+            store,
+            store.head().size,
+            DEFAULT_BATCH_ENTRIES,
+            Overlap::Writes,
+        )
+        .map(Some)
     }
 
     /// Make everything applied durable now. Catching up does not wait for the disk: each
@@ -498,10 +529,10 @@ impl Projections {
         }
     }
 
-    /// Apply entries up to `end`, `batch_entries` per atomic batch, preparing each batch while
-    /// sled writes the one before on a thread of its own (`InFlight`): preparing (decoding,
-    /// folding, encoding) and sled's writing each take about half of a batch's time, and a
-    /// catch-up has the machine to itself or shares it with the ledger.
+    /// Apply entries up to `end`, `batch_entries` per atomic batch; with [`Overlap::Writes`],
+    /// preparing each batch while sled writes the one before on a thread of its own
+    /// (`InFlight`): preparing (decoding, folding, encoding) and sled's writing each take about
+    /// half of a batch's time.
     ///
     /// sled lets no read run while it writes a batch (its lock is process-wide, the log
     /// store's reads included), so a batch's entries are read before the batch ahead of it
@@ -512,12 +543,11 @@ impl Projections {
         store: &dyn LogReader,
         end: u64,
         batch_entries: u64,
+        overlap: Overlap,
     ) -> Result<u64, QueryError> {
         let batch_entries = batch_entries.max(1);
         let end = end.min(store.head().size);
-        // The backlog is the log's, not this call's: the follower applies a few batches a call.
-        let backlog = |next: u64| store.head().size.saturating_sub(next);
-        self.refresh_engine_if_due(self.applied(), backlog(self.applied()))?;
+        self.refresh_engine_if_due(self.applied(), self.backlog(store))?;
         let next_range =
             |start: u64| (start < end).then(|| (start, end.min(start + batch_entries)));
         let caught_up = std::thread::scope(|scope| {
@@ -539,19 +569,17 @@ impl Projections {
                 // Whatever happened to the next batch, the one in flight is finished first:
                 // until `applied` counts it, a later catch-up would apply it again.
                 if let Some(flight) = in_flight.take() {
-                    self.finish(flight)?;
-                    // A refresh cannot reopen the engine while a handle holds it; and the new
-                    // handle is taken while no batch holds the readers' gate, which a batch in
-                    // flight would make it wait for.
-                    drop(tree);
-                    self.refresh_engine_if_due(self.applied(), backlog(self.applied()))?;
-                    tree = self.tree()?.clone();
+                    tree = self.settle(flight, tree, store)?;
                 }
                 let Some(sealed) = sealed.transpose()? else {
                     return Ok(self.applied());
                 };
                 ahead = read_ahead(&tree, sealed.applied)?;
-                in_flight = Some(self.start_writing(scope, &tree, sealed));
+                let flight = self.start_writing(scope, &tree, sealed, overlap);
+                match overlap {
+                    Overlap::Writes => in_flight = Some(flight),
+                    Overlap::None => tree = self.settle(flight, tree, store)?,
+                }
             }
         });
         if caught_up.is_err() {
@@ -578,24 +606,37 @@ impl Projections {
         batch.seal()
     }
 
-    /// Start writing a sealed batch on a thread of its own (on this one if none can start).
+    /// Entries the log holds beyond those applied: the log's backlog, not a call's (the
+    /// follower applies a few batches a call).
+    fn backlog(&self, store: &dyn LogReader) -> u64 {
+        store.head().size.saturating_sub(self.applied())
+    }
+
+    /// Start writing a sealed batch: on a thread of its own if the batches overlap (on this
+    /// one if none can start), otherwise here.
     fn start_writing<'scope>(
         &'scope self,
         scope: &'scope std::thread::Scope<'scope, '_>,
         tree: &sled::Tree,
         sealed: Sealed,
+        overlap: Overlap,
     ) -> InFlight<'scope> {
         let writes = Arc::new(sealed.writes);
-        let shared = writes.clone();
-        let handle = tree.clone();
-        let spawned = std::thread::Builder::new()
-            .name("covenant-query-writer".to_owned())
-            .spawn_scoped(scope, move || write_batch(&shared, &handle, &self.engine));
-        let writing = match spawned {
-            Ok(thread) => Writing::OnThread(thread),
-            Err(error) => {
-                tracing::warn!(%error, "no thread to write a projection batch on; writing it here");
-                Writing::Done(write_batch(&writes, tree, &self.engine))
+        let writing = match overlap {
+            Overlap::None => Writing::Done(write_batch(&writes, tree, &self.engine)),
+            Overlap::Writes => {
+                let shared = writes.clone();
+                let handle = tree.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("covenant-query-writer".to_owned())
+                    .spawn_scoped(scope, move || write_batch(&shared, &handle, &self.engine));
+                match spawned {
+                    Ok(thread) => Writing::OnThread(thread),
+                    Err(error) => {
+                        tracing::warn!(%error, "no thread to write a projection batch on; writing it here");
+                        Writing::Done(write_batch(&writes, tree, &self.engine))
+                    }
+                }
             }
         };
         InFlight {
@@ -603,6 +644,23 @@ impl Projections {
             writing,
             applied: sealed.applied,
         }
+    }
+
+    /// Finish a batch in flight, then reopen the engine if that is due, and return the handle
+    /// to write on next.
+    fn settle(
+        &self,
+        flight: InFlight<'_>,
+        tree: sled::Tree,
+        store: &dyn LogReader,
+    ) -> Result<sled::Tree, QueryError> {
+        self.finish(flight)?;
+        // A refresh cannot reopen the engine while a handle holds it; and the new handle is
+        // taken while no batch holds the readers' gate, which a batch in flight would make it
+        // wait for.
+        drop(tree);
+        self.refresh_engine_if_due(self.applied(), self.backlog(store))?;
+        Ok(self.tree()?.clone())
     }
 
     /// Wait until a batch in flight is in the tree, then count it as applied.

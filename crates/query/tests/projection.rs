@@ -5,8 +5,8 @@ use covenant_core::event::Date;
 use covenant_core::proto::{ActorKind, Verdict};
 use covenant_query::view::{FeedKind, FeedSource};
 use covenant_query::{
-    AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Projections, QueryError, ResolvedAsOf,
-    Status,
+    AsOf, CommitmentFilter, FeedScope, Flag, LeagueRules, Overlap, Projections, QueryError,
+    ResolvedAsOf, Status,
 };
 use covenant_store::{LogReader, SledStore};
 use covenant_testkit::log::LogWriter;
@@ -718,6 +718,26 @@ fn rebuilding_in_any_batch_sizes_writes_the_same_bytes() {
     assert_same(&incremental.dump().unwrap(), &reference);
     world.projections.rebuild(&world.store).unwrap();
     assert_same(&world.projections.dump().unwrap(), &reference);
+}
+
+#[test]
+fn batches_written_one_at_a_time_or_overlapping_write_the_same_bytes() {
+    let world = world();
+    let reference = world.projections.dump().unwrap();
+    for (overlap, batch) in [
+        (Overlap::None, 3),
+        (Overlap::Writes, 3),
+        (Overlap::None, 50),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let projections = Projections::open(dir.path()).unwrap();
+        let size = world.scenario.size;
+        let applied = projections
+            .catch_up_overlapping(&world.store, size, batch, overlap)
+            .unwrap();
+        assert_eq!(applied, size, "{overlap:?} in batches of {batch}");
+        assert_same(&projections.dump().unwrap(), &reference);
+    }
 }
 
 type Dump = Vec<(Vec<u8>, Vec<u8>)>;
