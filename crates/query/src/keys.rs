@@ -40,9 +40,11 @@ pub const THEME: u8 = b't';
 pub const WORD: u8 = b'w';
 /// `W` + word: how many commitments `w` lists for the word.
 pub const WORD_COUNT: u8 = b'W';
-/// `d` + group + due date + cid: open commitments with a due date.
+/// `d` + group + due date + cid: open commitments with a due date. Keys alone, like `m`: a
+/// value would change with every action on an open commitment, in each of its groups (the
+/// list entries written as values before are left in place and never read).
 pub const DUE: u8 = b'd';
-/// `m` + group + cid: commitments whose goalposts moved.
+/// `m` + group + cid: commitments whose goalposts moved (no value).
 pub const MOVED: u8 = b'm';
 /// `n` + group + seq: a run of the group's feed, the items (new commitments, amendments,
 /// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that

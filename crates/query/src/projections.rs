@@ -439,24 +439,6 @@ impl Projections {
         self.apply_up_to(&mut writer, store, end, batch_entries, overlap)
     }
 
-    /// Catch up unless another catch-up is already running (then `None`): for followers
-    /// that should not queue behind one another.
-    pub fn try_catch_up(&self, store: &dyn LogReader) -> Result<Option<u64>, QueryError> {
-        let mut writer = match self.writer.try_lock() {
-            Ok(guard) => guard,
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
-        };
-        self.apply_up_to(
-            &mut writer,
-            store,
-            store.head().size,
-            DEFAULT_BATCH_ENTRIES,
-            Overlap::Writes,
-        )
-        .map(Some)
-    }
-
     /// Make everything applied durable now. Catching up does not wait for the disk: each
     /// batch is atomic and a crash loses at most the last few, which the next catch-up applies
     /// again from the stored count.
