@@ -981,9 +981,6 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let id = &record.id;
     let status_key = |name: &str| Key::new(keys::STATUS).part(name).last(id).into_bytes();
     out.insert(status_key(record.base.as_str()), vec![]);
-    if record.base.is_open() {
-        out.insert(status_key("open"), vec![]);
-    }
     if !record.counts() {
         return out;
     }

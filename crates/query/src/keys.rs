@@ -24,7 +24,9 @@ pub const EVENT: u8 = b'e';
 pub const ACTOR: u8 = b'a';
 /// `g` + group: the group's aggregate (latest state).
 pub const AGGREGATE: u8 = b'g';
-/// `s` + status + cid: commitments by latest base status.
+/// `s` + status + cid: commitments by latest base status, one key each (the open ones are
+/// those under `not_started` and `in_progress`; keys under `open` written before are never
+/// read).
 pub const STATUS: u8 = b's';
 /// `o` + actor + cid: commitments by current owner.
 pub const OWNER: u8 = b'o';

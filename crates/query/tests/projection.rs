@@ -493,6 +493,59 @@ fn search_filters_and_cursor_pages() {
     assert_eq!(seen, world.statuses(&point).into_keys().collect::<Vec<_>>());
 }
 
+/// Each status filter, at the latest point and a page of one at a time, lists exactly the
+/// commitments in that status: overdue ones among both open base statuses, merged in id order
+/// (judged on a later date too, when commitments in progress are overdue as well).
+#[test]
+fn every_status_filter_lists_exactly_its_commitments_page_by_page() {
+    let world = world();
+    for judged_on in [today(), date("2028-01-01")] {
+        let point = world.projections.resolve(AsOf::LATEST, judged_on).unwrap();
+        assert!(point.latest);
+        let all = world.statuses(&point);
+        for wanted in Status::ALL.into_iter().filter(|s| *s != Status::Retracted) {
+            let filter = CommitmentFilter {
+                status: Some(wanted),
+                ..Default::default()
+            };
+            let mut seen = vec![];
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = world
+                    .projections
+                    .commitments(&point, &filter, cursor.as_deref(), 1)
+                    .unwrap();
+                seen.extend(page.items.into_iter().map(|item| item.id));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            let expected: Vec<String> = all
+                .iter()
+                .filter(|(_, status)| **status == wanted)
+                .map(|(id, _)| id.clone())
+                .collect();
+            assert_eq!(seen, expected, "{wanted} judged on {judged_on:?}");
+        }
+    }
+    let later = world
+        .projections
+        .resolve(AsOf::LATEST, date("2028-01-01"))
+        .unwrap();
+    let overdue: Vec<String> = world
+        .statuses(&later)
+        .into_iter()
+        .filter(|(_, status)| *status == Status::Overdue)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        overdue,
+        ["dcms-arts", "dcms-sport", "dhsc-nurses"],
+        "overdue from either open base: not started (arts), in progress (sport, nurses)"
+    );
+}
+
 #[test]
 fn history_has_every_event_with_hashes_proof_links_and_retractions() {
     let world = world();

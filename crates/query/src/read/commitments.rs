@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 enum Candidates {
     /// The ids under an index prefix, read from the tree in order.
     Under(Vec<u8>),
+    /// The ids under either of two index prefixes, merged in order.
+    UnderEither(Vec<u8>, Vec<u8>),
     /// A search word's commitments, gathered in memory.
     Listed(BTreeSet<String>),
 }
@@ -37,6 +39,10 @@ impl Projections {
         let ids: Box<dyn Iterator<Item = Result<String, QueryError>>> =
             match self.candidates(point, filter)? {
                 Candidates::Under(prefix) => Box::new(self.ids_under(prefix, cursor)?),
+                Candidates::UnderEither(first, second) => Box::new(merge_ids(
+                    self.ids_under(first, cursor)?,
+                    self.ids_under(second, cursor)?,
+                )),
                 Candidates::Listed(mut ids) => {
                     if let Some(after) = cursor {
                         ids = ids.split_off(after);
@@ -103,14 +109,13 @@ impl Projections {
         if point.latest
             && let Some(status) = filter.status
         {
-            let name = if status == Status::Overdue {
-                "open"
+            let under = |status: Status| Key::new(keys::STATUS).part(status.as_str()).into_bytes();
+            // A base status is never overdue: overdue is judged on the date among open ones.
+            return Ok(if status == Status::Overdue {
+                Candidates::UnderEither(under(Status::NotStarted), under(Status::InProgress))
             } else {
-                status.as_str()
-            };
-            return Ok(Candidates::Under(
-                Key::new(keys::STATUS).part(name).into_bytes(),
-            ));
+                Candidates::Under(under(status))
+            });
         }
         if let Some(theme) = &filter.theme {
             return Ok(Candidates::Under(
@@ -553,5 +558,64 @@ fn event_detail(
             ..EventDetail::default()
         },
         _ => EventDetail::default(),
+    }
+}
+
+/// Two ascending id sequences as one, in order (an id is in at most one of them).
+fn merge_ids<'a>(
+    first: impl Iterator<Item = Result<String, QueryError>> + 'a,
+    second: impl Iterator<Item = Result<String, QueryError>> + 'a,
+) -> impl Iterator<Item = Result<String, QueryError>> + 'a {
+    let (mut first, mut second) = (first.peekable(), second.peekable());
+    std::iter::from_fn(move || match (first.peek(), second.peek()) {
+        (Some(Ok(a)), Some(Ok(b))) if b < a => second.next(),
+        (Some(_), Some(Err(_))) | (None, _) => second.next(),
+        _ => first.next(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_ids_keep_order_and_pass_errors_on_where_they_stand() {
+        let ids = |list: &[&str]| -> Vec<Result<String, QueryError>> {
+            list.iter().map(|id| Ok(id.to_string())).collect()
+        };
+        let merged: Vec<String> = merge_ids(
+            ids(&["a", "c", "e"]).into_iter(),
+            ids(&["b", "d"]).into_iter(),
+        )
+        .map(Result::unwrap)
+        .collect();
+        assert_eq!(merged, ["a", "b", "c", "d", "e"]);
+        let merged: Vec<String> = merge_ids(ids(&["b"]).into_iter(), ids(&["a", "c"]).into_iter())
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(merged, ["a", "b", "c"]);
+
+        let failing = || {
+            Err(QueryError::Corrupt {
+                key: "k".into(),
+                problem: "bad".into(),
+            })
+        };
+        let mut second = ids(&["b"]);
+        second.insert(0, failing());
+        let merged: Vec<Result<String, QueryError>> =
+            merge_ids(ids(&["a"]).into_iter(), second.into_iter()).collect();
+        assert!(
+            matches!(merged[0], Err(QueryError::Corrupt { .. })),
+            "{merged:?}"
+        );
+        assert_eq!(merged.len(), 3);
+        let mut first = ids(&["a"]);
+        first.push(failing());
+        let merged: Vec<Result<String, QueryError>> =
+            merge_ids(first.into_iter(), ids(&["b"]).into_iter()).collect();
+        assert_eq!(merged[0].as_ref().unwrap(), "a");
+        assert!(merged[1].is_err(), "{merged:?}");
+        assert_eq!(merged.len(), 3);
     }
 }
