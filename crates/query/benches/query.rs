@@ -456,6 +456,30 @@ fn main() {
     println!(
         "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry); the longest batch held readers off for {longest_hold_ms:.1} ms"
     );
+    // Where the writes go: sled's writing bounds catching up, at a few µs a key.
+    let mut writes_by_kind: Vec<(&str, f64)> = projections
+        .engine_writes_by_kind()
+        .into_iter()
+        .map(|(kind, writes)| (kind, writes as f64 / applied.max(1) as f64))
+        .collect();
+    writes_by_kind.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!(
+        "  engine writes per entry by kind of key: {}",
+        writes_by_kind
+            .iter()
+            .map(|(kind, per_entry)| format!("{kind} {per_entry:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let writes_by_kind: serde_json::Map<String, serde_json::Value> = writes_by_kind
+        .into_iter()
+        .map(|(kind, per_entry)| {
+            (
+                kind.to_owned(),
+                ((per_entry * 1000.0).round() / 1000.0).into(),
+            )
+        })
+        .collect();
     let batch_sizes = compare_batch_sizes(&store, dir.path());
 
     let judged = Date::parse(JUDGED_ON).expect("date");
@@ -695,6 +719,7 @@ fn main() {
         "projection_entries_per_s": catch_up_per_s,
         "projection_catch_up_events_per_s": catch_up_per_s,
         "projection_engine_writes_per_event": writes_per_entry,
+        "projection_engine_writes_per_entry_by_kind": writes_by_kind,
         "sqlite_load_s": sqlite_load_s,
         "scorecard_in_process": in_process.json(),
         "scorecard_sqlite": sql_latency.json(),

@@ -63,6 +63,35 @@ pub const END_DAY: u8 = b'Y';
 /// `z` + name: metadata.
 pub const META: u8 = b'z';
 
+/// Every tag with a name for what its keys hold, for figures that count keys by kind.
+pub const KINDS: [(u8, &str); 18] = [
+    (FACT, "fact"),
+    (RECORD, "record"),
+    (EVENT, "event"),
+    (ACTOR, "actor"),
+    (AGGREGATE, "aggregate"),
+    (STATUS, "status"),
+    (OWNER, "owner"),
+    (EVER_OWNED, "ever_owned"),
+    (THEME, "theme"),
+    (WORD, "word_run"),
+    (WORD_COUNT, "word_count"),
+    (DUE, "due"),
+    (MOVED, "moved"),
+    (FEED, "feed_run"),
+    (LEDGER_OPEN, "ledger_open"),
+    (DAY_END, "day_end"),
+    (END_DAY, "end_day"),
+    (META, "meta"),
+];
+
+/// What a key's tag says it holds ([`KINDS`]), or `"unknown"`.
+pub fn kind(key: &[u8]) -> &'static str {
+    key.first()
+        .and_then(|tag| KINDS.iter().find(|(known, _)| known == tag))
+        .map_or("unknown", |(_, name)| name)
+}
+
 /// The metadata key holding the number of log entries applied.
 pub fn applied() -> Vec<u8> {
     Key::new(META).last("applied").into_bytes()
@@ -169,6 +198,18 @@ mod tests {
         themes.sort();
         keys.sort();
         assert_eq!(keys, themes.iter().map(|t| key(t, "")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_tag_has_one_kind() {
+        let tags: std::collections::BTreeSet<u8> = KINDS.iter().map(|(tag, _)| *tag).collect();
+        let names: std::collections::BTreeSet<&str> = KINDS.iter().map(|(_, name)| *name).collect();
+        assert_eq!((tags.len(), names.len()), (KINDS.len(), KINDS.len()));
+        assert_eq!(kind(&applied()), "meta");
+        assert_eq!(kind(&word_run("homes", 7)), "word_run");
+        assert_eq!(kind(&Key::new(DUE).part("*").into_bytes()), "due");
+        assert_eq!(kind(b"#"), "unknown");
+        assert_eq!(kind(b""), "unknown");
     }
 
     #[test]

@@ -100,8 +100,8 @@ pub struct Projections {
     writer: Mutex<FactCache>,
     /// When the engine is next reopened, and what reopening it has cost.
     refreshes: Refreshes,
-    /// Keys written or removed by catch-ups since open (each key once per batch).
-    engine_writes: AtomicU64,
+    /// Keys written or removed by catch-ups since open (each key once per batch), by kind.
+    engine_writes: parking_lot::Mutex<std::collections::BTreeMap<&'static str, u64>>,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
     longest_gate_hold_ns: AtomicU64,
     /// How long the last batch held it, in nanoseconds.
@@ -340,7 +340,7 @@ impl Projections {
             applied: AtomicU64::new(applied),
             writer: Mutex::new(FactCache::default()),
             refreshes: Refreshes::new(REFRESH_EVERY_ENTRIES, applied),
-            engine_writes: AtomicU64::new(0),
+            engine_writes: parking_lot::Mutex::default(),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
@@ -361,7 +361,13 @@ impl Projections {
     /// key a batch touched counts once, however many entries of the batch touched it. For the
     /// benchmark's inserts per entry.
     pub fn engine_writes(&self) -> u64 {
-        self.engine_writes.load(Ordering::Relaxed)
+        self.engine_writes.lock().values().sum()
+    }
+
+    /// [`Projections::engine_writes`] by the kind of key ([`keys::KINDS`]): where catching up
+    /// spends its writes.
+    pub fn engine_writes_by_kind(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.engine_writes.lock().clone()
     }
 
     /// The longest any batch applied since this handle was opened held the readers' gate: the
@@ -653,8 +659,11 @@ impl Projections {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
             Writing::Done(result) => result?,
         };
-        self.engine_writes
-            .fetch_add(flight.writes.len() as u64, Ordering::Relaxed);
+        let mut written = self.engine_writes.lock();
+        for key in flight.writes.keys() {
+            *written.entry(keys::kind(key)).or_default() += 1;
+        }
+        drop(written);
         let held = u64::try_from(gate_held.as_nanos()).unwrap_or(u64::MAX);
         self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
         self.last_gate_hold_ns.store(held, Ordering::Relaxed);

@@ -998,6 +998,41 @@ fn following_in_small_batches_without_a_restart_writes_the_same_bytes() {
     }
 }
 
+/// Catch-ups count their writes by kind of key: each fact once whatever the batches, a record
+/// once per batch that touched it, `applied` once per batch.
+#[test]
+fn writes_are_counted_by_kind_each_fact_once_and_each_record_once_a_batch() {
+    let world = world();
+    let in_one_batch = world.projections.engine_writes_by_kind();
+    let facts = world
+        .projections
+        .dump()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key.first() == Some(&b'f'))
+        .count() as u64;
+    assert_eq!(in_one_batch["fact"], facts);
+    assert_eq!(in_one_batch["meta"], 1, "one batch");
+    assert_eq!(
+        in_one_batch.values().sum::<u64>(),
+        world.projections.engine_writes()
+    );
+    assert!(!in_one_batch.contains_key("unknown"), "{in_one_batch:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let projections = Projections::open(dir.path()).unwrap();
+    projections
+        .catch_up_to(&world.store, world.scenario.size, 1)
+        .unwrap();
+    let entry_by_entry = projections.engine_writes_by_kind();
+    assert_eq!(entry_by_entry["fact"], facts);
+    assert_eq!(entry_by_entry["meta"], world.scenario.size);
+    assert!(
+        entry_by_entry["record"] > in_one_batch["record"],
+        "{entry_by_entry:?} against {in_one_batch:?}"
+    );
+}
+
 #[test]
 fn report_facts_gather_the_scope_within_the_size_and_stop_at_the_limit() {
     use covenant_query::report::{ReportActor, ReportError, ReportRequest, ReportScope};
