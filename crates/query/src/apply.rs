@@ -991,16 +991,16 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
             vec![],
         );
     }
-    // Keys alone, no values: a value would change with every action on an open commitment and
-    // be rewritten in each of its groups. A list reads the few records it shows.
+    // The lists of a scorecard read these values, not the records.
+    let entry = fact::encode(&record.list_entry());
     for group in record.groups() {
         if let (true, Some(due)) = (record.base.is_open(), record.due_by) {
             let key = Key::new(keys::DUE).part(&group.key()).date(due).last(id);
-            out.insert(key.into_bytes(), vec![]);
+            out.insert(key.into_bytes(), entry.clone());
         }
         if record.goalposts_moved() {
             let key = Key::new(keys::MOVED).part(&group.key()).last(id);
-            out.insert(key.into_bytes(), vec![]);
+            out.insert(key.into_bytes(), entry.clone());
         }
     }
     out

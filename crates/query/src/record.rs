@@ -217,8 +217,8 @@ impl CommitmentRecord {
     }
 }
 
-/// What a scorecard's overdue and moved-goalposts lists show about a commitment, taken from its
-/// record when a list shows it (the indexes hold keys alone).
+/// What a scorecard's overdue and moved-goalposts lists show about a commitment, kept as the
+/// value of those indexes so that a list is one range scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListEntry {
     pub id: String,

@@ -176,49 +176,6 @@ fn as_of_refuses_sizes_beyond_the_log_and_future_dates() {
     assert!(whole.latest);
 }
 
-/// The overdue and moved-goalposts indexes hold keys alone: a list reads the records it shows,
-/// so whatever values an index key carries (list entries, in projections written before) are
-/// never read.
-#[test]
-fn scorecard_lists_read_records_not_the_values_under_their_index_keys() {
-    let World {
-        _dir: dir,
-        store,
-        projections,
-        ..
-    } = world();
-    let point = projections.resolve(AsOf::LATEST, today()).unwrap();
-    let before = projections.actor_scorecard(DCMS2, &point, 10).unwrap();
-    assert_eq!(before.as_ref().unwrap().overdue.items.len(), 1);
-    assert_eq!(before.as_ref().unwrap().goalposts_moved.items.len(), 1);
-    drop(projections);
-
-    let engine =
-        covenant_store::open_sled(&covenant_store::sled_config(&dir.path().join("query"))).unwrap();
-    let tree = engine.open_tree("projections").unwrap();
-    let listed: Vec<sled::IVec> = tree
-        .iter()
-        .keys()
-        .map(Result::unwrap)
-        .filter(|key| matches!(key.first(), Some(b'd' | b'm')))
-        .collect();
-    assert!(
-        listed.len() >= 2,
-        "the scenario lists commitments: {listed:?}"
-    );
-    for key in listed {
-        tree.insert(key, b"not a list entry".as_slice()).unwrap();
-    }
-    tree.flush().unwrap();
-    drop((tree, engine));
-
-    let projections = Projections::open(dir.path().join("query")).unwrap();
-    projections.catch_up(&store).unwrap();
-    let point = projections.resolve(AsOf::LATEST, today()).unwrap();
-    let after = projections.actor_scorecard(DCMS2, &point, 10).unwrap();
-    assert_eq!(after, before);
-}
-
 #[test]
 fn actor_scorecards_count_rate_median_money_and_lists() {
     let world = world();

@@ -5,6 +5,7 @@ use super::schema;
 use crate::QueryError;
 use crate::actor::ActorRecord;
 use crate::apply::corrupt;
+use crate::fact::{self};
 use crate::keys::{self, Key};
 use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::{Aggregate, CommitmentRecord, Group, ListEntry};
@@ -213,33 +214,26 @@ impl Projections {
             .part(&group.key())
             .date(date)
             .into_bytes();
-        let keys = self.tree()?.range(prefix.clone()..end).keys().take(limit);
-        self.listed_records(keys, prefix.len() + 4)
+        self.tree()?
+            .range(prefix..end)
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                fact::decode(&value, "list entry").map_err(corrupt(&key))
+            })
+            .collect()
     }
 
     fn latest_moved(&self, group: &Group, limit: usize) -> Result<Vec<ListEntry>, QueryError> {
         let prefix = Key::new(keys::MOVED).part(&group.key()).into_bytes();
-        let keys = self.tree()?.scan_prefix(&prefix).keys().take(limit);
-        self.listed_records(keys, prefix.len())
-    }
-
-    /// The list entries of the commitments whose ids end `keys` after `id_from` bytes.
-    fn listed_records(
-        &self,
-        keys: impl Iterator<Item = sled::Result<sled::IVec>>,
-        id_from: usize,
-    ) -> Result<Vec<ListEntry>, QueryError> {
-        let mut entries = vec![];
-        for key in keys {
-            let key = key?;
-            let id = keys::last_component(&key, id_from)
-                .ok_or_else(|| corrupt(&key)("id is not text".into()))?;
-            let record = self
-                .latest_record(id)?
-                .ok_or_else(|| corrupt(&key)("listed, but it has no record".into()))?;
-            entries.push(record.list_entry());
-        }
-        Ok(entries)
+        self.tree()?
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                fact::decode(&value, "list entry").map_err(corrupt(&key))
+            })
+            .collect()
     }
 }
 
