@@ -100,8 +100,8 @@ pub struct Projections {
     writer: Mutex<FactCache>,
     /// When the engine is next reopened, and what reopening it has cost.
     refreshes: Refreshes,
-    /// Keys written or removed by catch-ups since open (each key once per batch), by kind.
-    engine_writes: parking_lot::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Keys written or removed by catch-ups since open (each key once per batch), by tag.
+    engine_writes: parking_lot::Mutex<[u64; 256]>,
     /// The longest a batch has held the readers' gate since open, in nanoseconds.
     longest_gate_hold_ns: AtomicU64,
     /// How long the last batch held it, in nanoseconds.
@@ -340,7 +340,7 @@ impl Projections {
             applied: AtomicU64::new(applied),
             writer: Mutex::new(FactCache::default()),
             refreshes: Refreshes::new(REFRESH_EVERY_ENTRIES, applied),
-            engine_writes: parking_lot::Mutex::default(),
+            engine_writes: parking_lot::Mutex::new([0; 256]),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
@@ -361,13 +361,18 @@ impl Projections {
     /// key a batch touched counts once, however many entries of the batch touched it. For the
     /// benchmark's inserts per entry.
     pub fn engine_writes(&self) -> u64 {
-        self.engine_writes.lock().values().sum()
+        self.engine_writes.lock().iter().sum()
     }
 
     /// [`Projections::engine_writes`] by the kind of key ([`keys::KINDS`]): where catching up
     /// spends its writes.
     pub fn engine_writes_by_kind(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.engine_writes.lock().clone()
+        let by_tag = *self.engine_writes.lock();
+        let mut by_kind = std::collections::BTreeMap::new();
+        for (tag, writes) in (0..=u8::MAX).zip(by_tag).filter(|(_, writes)| *writes > 0) {
+            *by_kind.entry(keys::kind(&[tag])).or_default() += writes;
+        }
+        by_kind
     }
 
     /// The longest any batch applied since this handle was opened held the readers' gate: the
@@ -661,7 +666,7 @@ impl Projections {
         };
         let mut written = self.engine_writes.lock();
         for key in flight.writes.keys() {
-            *written.entry(keys::kind(key)).or_default() += 1;
+            written[usize::from(key.first().copied().unwrap_or_default())] += 1;
         }
         drop(written);
         let held = u64::try_from(gate_held.as_nanos()).unwrap_or(u64::MAX);
