@@ -32,9 +32,9 @@
 //!    day new to the cache) it reads last.
 //! 4. [`BatchWriter::seal`] settles every write, and the new `applied` count, and puts the
 //!    batch's commitments and values back into the cache; [`write_batch`] hands the writes to
-//!    sled as one `apply_batch` on a thread of its own while the next batch is prepared,
-//!    taking the readers' gate exclusively only for that call, so a query never sees half a
-//!    batch. The next batch reads the writes of the one in flight before the tree
+//!    sled as one `apply_batch` (with `Overlap::Writes`, on a thread of its own while the next
+//!    batch is prepared), taking the readers' gate exclusively only for that call, so a query
+//!    never sees half a batch. The next batch reads the writes of the one in flight before the tree
 //!    (`in_flight`), so it sees the tree as it stands once that one is in. Nothing waits for
 //!    the disk: sled writes batches atomically, so after a crash the projection stands at the
 //!    end of some batch and the next catch-up applies the rest again from the stored count
