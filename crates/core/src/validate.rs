@@ -632,8 +632,8 @@ fn apply_rules(
             key.revoked = true;
             Ok(vec![StateChange::Key(revoke.key_id.clone(), key)])
         }
-        Kind::ActorSucceeded(succession) => succeed(state, succession),
-        Kind::CommitmentMade(made) => make_commitment(state, actor, made),
+        Kind::ActorSucceeded(succession) => succeed(state, event, succession),
+        Kind::CommitmentMade(made) => make_commitment(state, event, made),
         Kind::CommitmentAmended(amended) => {
             own_live_commitment(state, actor, &amended.commitment_id, "amend")?;
             let named = state
@@ -661,16 +661,15 @@ fn apply_rules(
             }
             Ok(vec![])
         }
-        Kind::CommitmentAdopted(adopted) => adopt(state, actor, adopted),
+        Kind::CommitmentAdopted(adopted) => adopt(state, event, adopted),
         Kind::CommitmentWithdrawn(withdrawn) => {
             let commitment =
                 own_live_commitment(state, actor, &withdrawn.commitment_id, "withdraw")?;
-            let mut commitment = commitment.clone();
-            commitment.withdrawn = true;
-            Ok(vec![StateChange::Commitment(
-                withdrawn.commitment_id.clone(),
-                commitment,
-            )])
+            Ok(changed_commitment(
+                event,
+                &withdrawn.commitment_id,
+                Some(commitment),
+            ))
         }
         Kind::ActionRecorded(action) => {
             if state.actions.contains(&action.action_id) {
@@ -700,12 +699,11 @@ fn apply_rules(
                 }
                 require_indicator(state, &outcome.commitment_id, &measurement.indicator_id)?;
             }
-            let mut commitment = commitment.clone();
-            commitment.outcomes.push(event.event_id().to_owned());
-            Ok(vec![StateChange::Commitment(
-                outcome.commitment_id.clone(),
-                commitment,
-            )])
+            Ok(changed_commitment(
+                event,
+                &outcome.commitment_id,
+                Some(commitment),
+            ))
         }
         Kind::AssessmentPublished(assessment) => {
             let commitment = find_commitment(state, &assessment.commitment_id)?;
@@ -780,9 +778,10 @@ fn find_commitment<'a>(
 
 fn make_commitment(
     state: &LedgerState,
-    actor: &str,
+    event: &DecodedEvent,
     made: &proto::CommitmentMade,
 ) -> Result<Vec<StateChange>, Rejection> {
+    let actor = event.actor();
     if state.commitments.contains_key(&made.commitment_id) {
         return Err(Rejection::new(
             RejectCode::CommitmentExists,
@@ -798,14 +797,7 @@ fn make_commitment(
         }
         require_actor(state, partner)?;
     }
-    let mut changes = vec![StateChange::Commitment(
-        made.commitment_id.clone(),
-        CommitmentRecord {
-            owner: actor.to_owned(),
-            withdrawn: false,
-            outcomes: vec![],
-        },
-    )];
+    let mut changes = changed_commitment(event, &made.commitment_id, None);
     // Written only when there is something to share, so that commitments without partners or
     // named indicators leave the same state records as before these existed.
     if !made.delivery_partners.is_empty() || !made.indicators.is_empty() {
@@ -863,9 +855,10 @@ fn is_public_body(kind: i32) -> bool {
 
 fn adopt(
     state: &LedgerState,
-    actor: &str,
+    event: &DecodedEvent,
     adopted: &proto::CommitmentAdopted,
 ) -> Result<Vec<StateChange>, Rejection> {
+    let actor = event.actor();
     let id = &adopted.commitment_id;
     let commitment = find_commitment(state, id)?;
     let owner_kind = state.actors.get(&commitment.owner).map_or(0, |a| a.kind);
@@ -887,9 +880,7 @@ fn adopt(
             "commitment {id} is withdrawn or already has an outcome, so it cannot be adopted"
         ));
     }
-    let mut record = commitment.clone();
-    record.owner = actor.to_owned();
-    Ok(vec![StateChange::Commitment(id.clone(), record)])
+    Ok(changed_commitment(event, id, Some(commitment)))
 }
 
 /// The commitment, if it exists, is not withdrawn, and `actor` owns it or is one of its
@@ -947,6 +938,7 @@ fn own_live_commitment<'a>(
 
 fn succeed(
     state: &LedgerState,
+    event: &DecodedEvent,
     succession: &proto::ActorSucceeded,
 ) -> Result<Vec<StateChange>, Rejection> {
     let predecessor = require_actor(state, &succession.predecessor_id)?;
@@ -955,28 +947,93 @@ fn succeed(
     for id in &listed {
         own_live_commitment(state, &succession.predecessor_id, id, "hand over")?;
     }
-    // Sorted, so that every replica writes the changes in the same order.
-    let passing: BTreeMap<&String, &CommitmentRecord> = state
-        .commitments
-        .iter()
-        .filter(|(id, record)| {
-            record.owner == succession.predecessor_id
-                && record.is_open()
-                && (listed.is_empty() || listed.contains(id))
-        })
-        .collect();
     let mut predecessor = predecessor.clone();
     predecessor.successors.push(succession.successor_id.clone());
     let mut changes = vec![StateChange::Actor(
         succession.predecessor_id.clone(),
         predecessor,
     )];
-    changes.extend(passing.into_iter().map(|(id, record)| {
-        let mut record = record.clone();
-        record.owner = succession.successor_id.clone();
-        StateChange::Commitment(id.clone(), record)
-    }));
+    // In ascending order of id, so that every replica writes the changes in the same order:
+    // the listed ones (each checked above), or every commitment.
+    let candidates: Box<dyn Iterator<Item = (&String, &CommitmentRecord)>> = if listed.is_empty() {
+        Box::new(state.commitments.iter())
+    } else {
+        Box::new(
+            listed
+                .into_iter()
+                .filter_map(|id| state.commitments.get(id).map(|record| (id, record))),
+        )
+    };
+    for (id, record) in candidates {
+        changes.extend(changed_commitment(event, id, Some(record)));
+    }
     Ok(changes)
+}
+
+/// The change an accepted event makes to the record of commitment `id` (`before`: the record
+/// as it stood; `None` before the commitment is made), if any.
+fn changed_commitment(
+    event: &DecodedEvent,
+    id: &str,
+    before: Option<&CommitmentRecord>,
+) -> Vec<StateChange> {
+    commitment_after(&event.kind, event.actor(), event.event_id(), id, before)
+        .map(|after| StateChange::Commitment(id.to_owned(), after))
+        .into_iter()
+        .collect()
+}
+
+/// A commitment's record after an accepted event: the record validation keeps for it (its
+/// owner, whether it was withdrawn, its outcomes), or `None` when the event leaves it as it
+/// was (or does not name it). `before` is its record before the event, `None` before it was
+/// made; `actor` and `event_id` are the event's.
+///
+/// The one statement of how events move a commitment's owner and open state: validation
+/// writes what it returns as [`StateChange::Commitment`], and the query projections follow
+/// their copy of the records through it too, so that a succession passes there exactly the
+/// commitments it passed here. The checks that an event may do this are validation's.
+pub fn commitment_after(
+    kind: &Kind,
+    actor: &str,
+    event_id: &str,
+    id: &str,
+    before: Option<&CommitmentRecord>,
+) -> Option<CommitmentRecord> {
+    let before = match (kind, before) {
+        (Kind::CommitmentMade(made), None) if made.commitment_id == id => {
+            return Some(CommitmentRecord {
+                owner: actor.to_owned(),
+                withdrawn: false,
+                outcomes: vec![],
+            });
+        }
+        (_, Some(before)) => before,
+        (_, None) => return None,
+    };
+    let mut after = before.clone();
+    match kind {
+        Kind::CommitmentWithdrawn(withdrawn) if withdrawn.commitment_id == id => {
+            after.withdrawn = true;
+        }
+        Kind::OutcomeReported(outcome) if outcome.commitment_id == id => {
+            after.outcomes.push(event_id.to_owned());
+        }
+        Kind::CommitmentAdopted(adopted) if adopted.commitment_id == id => {
+            after.owner = actor.to_owned();
+        }
+        // Open commitments pass to a successor body: every one the predecessor owns, or the
+        // listed ones.
+        Kind::ActorSucceeded(succession)
+            if before.owner == succession.predecessor_id
+                && before.is_open()
+                && (succession.commitment_ids.is_empty()
+                    || succession.commitment_ids.iter().any(|listed| listed == id)) =>
+        {
+            after.owner = succession.successor_id.clone();
+        }
+        _ => return None,
+    }
+    Some(after)
 }
 
 #[cfg(test)]

@@ -453,16 +453,13 @@ fn main() {
     let catch_up_per_s = applied as f64 / project_s;
     let writes_per_entry = projections.engine_writes() as f64 / applied.max(1) as f64;
     let longest_hold_ms = projections.longest_gate_hold().as_secs_f64() * 1e3;
+    let writing_s = projections.total_gate_hold().as_secs_f64();
     println!(
-        "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry); the longest batch held readers off for {longest_hold_ms:.1} ms"
+        "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry; sled writing {writing_s:.1} s of it, {:.0}%); the longest batch held readers off for {longest_hold_ms:.1} ms",
+        100.0 * writing_s / project_s
     );
     // Where the writes go: sled's writing bounds catching up, at a few µs a key.
-    let mut writes_by_kind: Vec<(&str, f64)> = projections
-        .engine_writes_by_kind()
-        .into_iter()
-        .map(|(kind, writes)| (kind, writes as f64 / applied.max(1) as f64))
-        .collect();
-    writes_by_kind.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let writes_by_kind = projections.engine_writes_per_entry_by_kind(applied);
     println!(
         "  engine writes per entry by kind of key: {}",
         writes_by_kind
@@ -720,6 +717,7 @@ fn main() {
         "projection_catch_up_events_per_s": catch_up_per_s,
         "projection_engine_writes_per_event": writes_per_entry,
         "projection_engine_writes_per_entry_by_kind": writes_by_kind,
+        "projection_engine_write_share": (writing_s / project_s * 1000.0).round() / 1000.0,
         "sqlite_load_s": sqlite_load_s,
         "scorecard_in_process": in_process.json(),
         "scorecard_sqlite": sql_latency.json(),

@@ -18,7 +18,8 @@
 //!    sled writes a batch, no read of any tree in the process runs.
 //! 2. Each event becomes facts on the commitments it is about: one per commitment an action
 //!    serves, one on each commitment a succession passes (chosen exactly as validation chose
-//!    them, from the `keys::LEDGER_OPEN` index), a retraction on every commitment its target
+//!    them, by following validation's records of the commitments through covenant-core's own
+//!    rule, `keys::LEDGER_RECORD`), a retraction on every commitment its target
 //!    touched (from `keys::EVENT` for a succession or a retraction; for any other target, from
 //!    the target's own entry, found through the store's event index: retractions are rare, and
 //!    a reference kept for every event would cost one more key per event).
@@ -57,6 +58,7 @@ use crate::text;
 use covenant_core::entry::{ENTRY_HEADER_BYTES, EntryHeader, chain_hash};
 use covenant_core::event::{self, Date};
 use covenant_core::proto::event_body::Kind;
+use covenant_core::validate;
 use covenant_store::LogReader;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -338,11 +340,14 @@ impl<'t> BatchWriter<'t> {
                 touched.actors.push(registered.actor_id.clone());
             }
             Kind::ActorSucceeded(succession) => {
-                let passing = self.pass_ledger_open(
-                    &succession.predecessor_id,
-                    &succession.successor_id,
-                    &succession.commitment_ids,
-                )?;
+                // The listed commitments, or every one the predecessor ever owned: those
+                // validation passed are among them, and the ledger's own rule picks them.
+                let candidates: BTreeSet<String> = if succession.commitment_ids.is_empty() {
+                    self.ever_owned(&succession.predecessor_id)?
+                } else {
+                    succession.commitment_ids.iter().cloned().collect()
+                };
+                let passing = self.follow_ledger_records(&kind, &fact, candidates)?;
                 let link = SuccessionLink {
                     seq: fact.seq,
                     event_id: fact.event_id.clone(),
@@ -370,13 +375,7 @@ impl<'t> BatchWriter<'t> {
             }
             Kind::CommitmentMade(made) => {
                 let id = made.commitment_id.clone();
-                self.put(
-                    Key::new(keys::LEDGER_OPEN)
-                        .part(&fact.actor)
-                        .last(&id)
-                        .into_bytes(),
-                    vec![],
-                );
+                self.follow_ledger_records(&kind, &fact, [id.clone()])?;
                 self.put(
                     Key::new(keys::EVER_OWNED)
                         .part(&fact.actor)
@@ -413,25 +412,23 @@ impl<'t> BatchWriter<'t> {
                 touched.commitments.push(amended.commitment_id.clone());
             }
             Kind::CommitmentWithdrawn(withdrawn) => {
-                self.close_ledger_open(&fact.actor, &withdrawn.commitment_id);
+                self.follow_ledger_records(&kind, &fact, [withdrawn.commitment_id.clone()])?;
                 touched.commitments.push(withdrawn.commitment_id.clone());
             }
             Kind::OutcomeReported(outcome) => {
-                // A delivery partner may report it; the commitment closes for its owner.
-                let owner = self.owner_of(&outcome.commitment_id)?;
-                self.close_ledger_open(&owner, &outcome.commitment_id);
+                self.follow_ledger_records(&kind, &fact, [outcome.commitment_id.clone()])?;
                 touched.commitments.push(outcome.commitment_id.clone());
             }
             Kind::CommitmentAdopted(adopted) => {
                 let id = &adopted.commitment_id;
-                let pledged_by = self.owner_of(id)?;
-                self.close_ledger_open(&pledged_by, id);
-                for tag in [keys::LEDGER_OPEN, keys::EVER_OWNED] {
-                    self.put(
-                        Key::new(tag).part(&fact.actor).last(id).into_bytes(),
-                        vec![],
-                    );
-                }
+                self.follow_ledger_records(&kind, &fact, [id.clone()])?;
+                self.put(
+                    Key::new(keys::EVER_OWNED)
+                        .part(&fact.actor)
+                        .last(id)
+                        .into_bytes(),
+                    vec![],
+                );
                 touched.commitments.push(id.clone());
             }
             Kind::ActionRecorded(action) => {
@@ -640,57 +637,45 @@ impl<'t> BatchWriter<'t> {
         Ok(used)
     }
 
-    /// Who owns a commitment as of everything applied so far, this batch included.
-    fn owner_of(&mut self, id: &str) -> Result<String, QueryError> {
-        self.load(id)?;
-        let facts = self.facts.get(id).map(Vec::as_slice).unwrap_or_default();
-        let state = state::fold(facts, state::Cut::recorded(u64::MAX)).map_err(|problem| {
-            QueryError::Corrupt {
-                key: id.to_owned(),
-                problem,
-            }
-        })?;
-        Ok(state.map(|state| state.owner).unwrap_or_default())
-    }
-
-    fn close_ledger_open(&mut self, owner: &str, id: &str) {
-        self.remove(
-            Key::new(keys::LEDGER_OPEN)
-                .part(owner)
-                .last(id)
-                .into_bytes(),
-        );
-    }
-
-    /// Move the commitments validation passes on succession (open by its rules, listed or all)
-    /// to the successor; returns their ids, sorted.
-    fn pass_ledger_open(
+    /// Follow the ledger's record of each of `candidates` (validation's owner, withdrawal and
+    /// outcomes, `keys::LEDGER_RECORD`) through the event, by covenant-core's own rule
+    /// ([`validate::commitment_after`]); returns the ids whose record the event changed, in
+    /// the order given. The projections keep no rule of their own for who owns a commitment
+    /// in validation's eyes, so a succession passes exactly the commitments the ledger passed.
+    fn follow_ledger_records(
         &mut self,
-        predecessor: &str,
-        successor: &str,
-        listed: &[String],
+        kind: &Kind,
+        fact: &Fact,
+        candidates: impl IntoIterator<Item = String>,
     ) -> Result<Vec<String>, QueryError> {
-        let prefix = Key::new(keys::LEDGER_OPEN).part(predecessor).into_bytes();
-        let mut passing = vec![];
-        for key in self.keys_with_prefix(&prefix)? {
-            let Some(id) = keys::last_component(&key, prefix.len()) else {
-                return Err(corrupt(&key)("ledger-open key is not text".into()));
-            };
-            if listed.is_empty() || listed.iter().any(|listed| listed == id) {
-                passing.push(id.to_owned());
+        let mut changed = vec![];
+        for id in candidates {
+            let key = Key::new(keys::LEDGER_RECORD).last(&id).into_bytes();
+            let before: Option<validate::CommitmentRecord> = self
+                .get(&key)?
+                .map(|bytes| fact::decode(&bytes, "ledger record").map_err(corrupt(&key)))
+                .transpose()?;
+            let after =
+                validate::commitment_after(kind, &fact.actor, &fact.event_id, &id, before.as_ref());
+            if let Some(after) = after {
+                self.put(key, fact::encode(&after));
+                changed.push(id);
             }
         }
-        for id in &passing {
-            self.close_ledger_open(predecessor, id);
-            self.put(
-                Key::new(keys::LEDGER_OPEN)
-                    .part(successor)
-                    .last(id)
-                    .into_bytes(),
-                vec![],
-            );
-        }
-        Ok(passing)
+        Ok(changed)
+    }
+
+    /// Every commitment `actor` has owned or been a delivery partner of, sorted.
+    fn ever_owned(&self, actor: &str) -> Result<BTreeSet<String>, QueryError> {
+        let prefix = Key::new(keys::EVER_OWNED).part(actor).into_bytes();
+        self.keys_with_prefix(&prefix)?
+            .iter()
+            .map(|key| {
+                keys::last_component(key, prefix.len())
+                    .map(str::to_owned)
+                    .ok_or_else(|| corrupt(key)("ever-owned key is not text".into()))
+            })
+            .collect()
     }
 
     /// Feed items for the speaking actor and the commitment's themes.

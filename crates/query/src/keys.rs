@@ -53,10 +53,11 @@ pub const MOVED: u8 = b'm';
 /// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that
 /// the batch starting at entry `seq` announced. One run per group and batch, like `w`.
 pub const FEED: u8 = b'n';
-/// `l` + actor + cid: commitments the ledger's validation still treats as open, by the owner
-/// validation knows (mirrors covenant-core's `CommitmentRecord::is_open`, which ignores
-/// retractions), so successions pass exactly the commitments the ledger passed.
-pub const LEDGER_OPEN: u8 = b'l';
+/// `l` + cid: the commitment's record as the ledger's validation keeps it (covenant-core's
+/// `validate::CommitmentRecord`: its owner, whether it was withdrawn, its outcomes; blind to
+/// retractions), changed only through `validate::commitment_after`, so that successions pass
+/// exactly the commitments the ledger passed.
+pub const LEDGER_RECORD: u8 = b'l';
 /// `y` + day: number of entries stored on or before that day.
 pub const DAY_END: u8 = b'y';
 /// `Y` + end size: the day whose last entry is `end size - 1`.
@@ -80,7 +81,7 @@ pub const KINDS: [(u8, &str); 18] = [
     (DUE, "due"),
     (MOVED, "moved"),
     (FEED, "feed_run"),
-    (LEDGER_OPEN, "ledger_open"),
+    (LEDGER_RECORD, "ledger_record"),
     (DAY_END, "day_end"),
     (END_DAY, "end_day"),
     (META, "meta"),

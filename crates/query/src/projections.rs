@@ -49,7 +49,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 6";
+const FORMAT: &str = "covenant-query 7";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -106,6 +106,8 @@ pub struct Projections {
     longest_gate_hold_ns: AtomicU64,
     /// How long the last batch held it, in nanoseconds.
     last_gate_hold_ns: AtomicU64,
+    /// How long every batch and reopening together have held it, in nanoseconds.
+    total_gate_hold_ns: AtomicU64,
     /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
     progress: (Mutex<()>, Condvar),
 }
@@ -343,6 +345,7 @@ impl Projections {
             engine_writes: parking_lot::Mutex::new([0; 256]),
             longest_gate_hold_ns: AtomicU64::new(0),
             last_gate_hold_ns: AtomicU64::new(0),
+            total_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
         })
     }
@@ -375,10 +378,29 @@ impl Projections {
         by_kind
     }
 
+    /// [`Projections::engine_writes_by_kind`] per entry of `entries` applied, most first: the
+    /// figure the benchmarks print.
+    pub fn engine_writes_per_entry_by_kind(&self, entries: u64) -> Vec<(&'static str, f64)> {
+        let mut per_entry: Vec<(&'static str, f64)> = self
+            .engine_writes_by_kind()
+            .into_iter()
+            .map(|(kind, writes)| (kind, writes as f64 / entries.max(1) as f64))
+            .collect();
+        per_entry.sort_by(|a, b| b.1.total_cmp(&a.1));
+        per_entry
+    }
+
     /// The longest any batch applied since this handle was opened held the readers' gate: the
     /// longest a query can have waited for the projections to change under it.
     pub fn longest_gate_hold(&self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.longest_gate_hold_ns.load(Ordering::Relaxed))
+    }
+
+    /// How long every batch applied and every reopening of the engine since this handle was
+    /// opened held the readers' gate together: the time sled spent writing, which bounds
+    /// catching up once it nears the whole.
+    pub fn total_gate_hold(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.total_gate_hold_ns.load(Ordering::Relaxed))
     }
 
     /// How long the last batch applied held the readers' gate.
@@ -508,6 +530,8 @@ impl Projections {
         let held_ns = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
         self.longest_gate_hold_ns
             .fetch_max(held_ns, Ordering::Relaxed);
+        self.total_gate_hold_ns
+            .fetch_add(held_ns, Ordering::Relaxed);
         self.refreshes
             .record(held, reopened.is_ok().then_some(applied));
         match reopened {
@@ -671,6 +695,7 @@ impl Projections {
         drop(written);
         let held = u64::try_from(gate_held.as_nanos()).unwrap_or(u64::MAX);
         self.longest_gate_hold_ns.fetch_max(held, Ordering::Relaxed);
+        self.total_gate_hold_ns.fetch_add(held, Ordering::Relaxed);
         self.last_gate_hold_ns.store(held, Ordering::Relaxed);
         self.set_applied(flight.applied);
         Ok(())

@@ -64,6 +64,39 @@ fn statuses(pairs: &[(&str, Status)]) -> BTreeMap<String, Status> {
     pairs.iter().map(|(id, s)| (id.to_string(), *s)).collect()
 }
 
+/// The projections keep their own copy of validation's commitment records (`l` keys), moved
+/// only through covenant-core's rule: it is the ledger's, record for record, so a succession
+/// passes the same commitments in both.
+#[test]
+fn the_projections_copy_of_validations_records_is_the_ledgers() {
+    use covenant_core::validate::CommitmentRecord;
+    let world = world();
+    let copied: BTreeMap<String, CommitmentRecord> = world
+        .projections
+        .dump()
+        .unwrap()
+        .into_iter()
+        .filter(|(key, _)| key.first() == Some(&b'l'))
+        .map(|(key, value)| {
+            let id = String::from_utf8(key[1..].to_vec()).unwrap();
+            (id, postcard::from_bytes(&value).unwrap())
+        })
+        .collect();
+    let ledger = world.store.load_state().unwrap();
+    let kept: BTreeMap<String, CommitmentRecord> = ledger
+        .commitments
+        .iter()
+        .map(|(id, record)| (id.clone(), record.clone()))
+        .collect();
+    assert_eq!(copied, kept);
+    // What makes it worth checking: the scenario's succession passed the open commitments and
+    // left the withdrawn and the delivered ones.
+    assert_eq!(kept["dcms-sport"].owner, DCMS2);
+    assert_eq!(kept["dcms-arts"].owner, DCMS2);
+    assert_eq!(kept["dcms-museums"].owner, DCMS);
+    assert_eq!(kept["dcms-libraries"].owner, DCMS);
+}
+
 #[test]
 fn every_status_of_the_scenario_at_the_latest_point() {
     let world = world();
@@ -988,6 +1021,17 @@ fn writes_are_counted_by_kind_each_fact_once_and_each_record_once_a_batch() {
         entry_by_entry["record"] > in_one_batch["record"],
         "{entry_by_entry:?} against {in_one_batch:?}"
     );
+    // Per entry, most first, the same counts.
+    let per_entry = projections.engine_writes_per_entry_by_kind(world.scenario.size);
+    assert_eq!(per_entry.len(), entry_by_entry.len());
+    assert!(
+        per_entry.windows(2).all(|pair| pair[0].1 >= pair[1].1),
+        "{per_entry:?}"
+    );
+    let meta = per_entry.iter().find(|(kind, _)| *kind == "meta").unwrap();
+    assert_eq!(meta.1, 1.0, "one `applied` write an entry");
+    let facts_per_entry = per_entry.iter().find(|(kind, _)| *kind == "fact").unwrap();
+    assert_eq!(facts_per_entry.1, facts as f64 / world.scenario.size as f64);
 }
 
 #[test]
@@ -1087,6 +1131,8 @@ fn reopening_the_engine_while_following_changes_nothing_readers_see() {
     );
     assert!(projections.refreshes().longest() > std::time::Duration::ZERO);
     assert!(projections.longest_gate_hold() >= projections.refreshes().longest());
+    // Every batch and every reopening counts in the total, so it is more than the longest one.
+    assert!(projections.total_gate_hold() > projections.longest_gate_hold());
     assert_same(&projections.dump().unwrap(), &reference);
     drop(projections);
     let reopened = Projections::open(dir.path()).unwrap();

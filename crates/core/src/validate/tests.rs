@@ -596,14 +596,7 @@ fn succession_passes_open_commitments_to_the_successor() {
     log.commit(DCMS, "dcms-1", "c-open").expect_accept();
     log.commit(DCMS, "dcms-1", "c-done").expect_accept();
     log.emit(DCMS, "dcms-1", outcome("c-done")).expect_accept();
-    let succession = Kind::ActorSucceeded(ActorSucceeded {
-        predecessor_id: DCMS.into(),
-        successor_id: DHSC.into(),
-        kind: SuccessionKind::Merged as i32,
-        effective_on: "2026-04-01".into(),
-        commitment_ids: vec![],
-        note: String::new(),
-    });
+    let succession = succession(&[]);
     log.emit(DCMS, "dcms-1", succession.clone())
         .expect_reject(RejectCode::UnauthorisedKey);
     log.registry(succession).expect_accept();
@@ -614,6 +607,109 @@ fn succession_passes_open_commitments_to_the_successor() {
     log.emit(DCMS, "dcms-1", outcome("c-open"))
         .expect_reject(RejectCode::ForeignCommitment);
     log.emit(DHSC, "dhsc-1", outcome("c-open")).expect_accept();
+}
+
+fn succession(commitment_ids: &[&str]) -> Kind {
+    Kind::ActorSucceeded(ActorSucceeded {
+        predecessor_id: DCMS.into(),
+        successor_id: DHSC.into(),
+        kind: SuccessionKind::Merged as i32,
+        effective_on: "2026-04-01".into(),
+        commitment_ids: commitment_ids.iter().map(|id| id.to_string()).collect(),
+        note: String::new(),
+    })
+}
+
+#[test]
+fn a_listed_succession_passes_only_the_listed_open_commitments_in_order_of_id() {
+    let mut log = Log::new();
+    for id in ["c-3", "c-1", "c-2", "c-done"] {
+        log.commit(DCMS, "dcms-1", id).expect_accept();
+    }
+    log.emit(DCMS, "dcms-1", outcome("c-done")).expect_accept();
+    let changes = log
+        .registry(succession(&["c-3", "c-done", "c-1"]))
+        .expect_accept();
+    let passed: Vec<&str> = changes
+        .iter()
+        .filter_map(|change| match change {
+            StateChange::Commitment(id, record) => {
+                assert_eq!(record.owner, DHSC);
+                Some(id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    // Listed but closed by its outcome, c-done stays; c-2 was not listed.
+    assert_eq!(passed, ["c-1", "c-3"]);
+    assert_eq!(log.state.commitments["c-2"].owner, DCMS);
+    assert_eq!(log.state.commitments["c-done"].owner, DCMS);
+}
+
+#[test]
+fn commitment_after_moves_a_record_only_as_the_event_says() {
+    let open = |owner: &str| CommitmentRecord {
+        owner: owner.into(),
+        withdrawn: false,
+        outcomes: vec![],
+    };
+    let after = |kind: &Kind, actor: &str, id: &str, before: Option<&CommitmentRecord>| {
+        commitment_after(kind, actor, "e-1", id, before)
+    };
+    // Made: a new record owned by the maker, only for the id it makes and only once.
+    assert_eq!(
+        after(&commitment("c-1"), DCMS, "c-1", None),
+        Some(open(DCMS))
+    );
+    assert_eq!(after(&commitment("c-1"), DCMS, "c-2", None), None);
+    assert_eq!(
+        after(&commitment("c-1"), DCMS, "c-1", Some(&open(DCMS))),
+        None
+    );
+    // Nothing else makes a record from none.
+    assert_eq!(after(&withdrawal("c-1"), DCMS, "c-1", None), None);
+    // Withdrawn and outcomes: the named commitment only.
+    let withdrawn = after(&withdrawal("c-1"), DCMS, "c-1", Some(&open(DCMS))).unwrap();
+    assert!(withdrawn.withdrawn && !withdrawn.is_open() && withdrawn.owner == DCMS);
+    assert_eq!(
+        after(&withdrawal("c-1"), DCMS, "c-2", Some(&open(DCMS))),
+        None
+    );
+    let reported = after(&outcome("c-1"), WATCHDOG, "c-1", Some(&open(DCMS))).unwrap();
+    assert_eq!(reported.outcomes, ["e-1"]);
+    assert_eq!(reported.owner, DCMS, "a partner's outcome leaves the owner");
+    assert_eq!(after(&outcome("c-1"), DCMS, "c-2", Some(&open(DCMS))), None);
+    // Adopted: the adopter owns it.
+    let adopted = Kind::CommitmentAdopted(CommitmentAdopted {
+        commitment_id: "c-1".into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        after(&adopted, DHSC, "c-1", Some(&open(DCMS))),
+        Some(open(DHSC))
+    );
+    assert_eq!(after(&adopted, DHSC, "c-2", Some(&open(DCMS))), None);
+    // Succession: open commitments of the predecessor, all or the listed ones.
+    let whole = succession(&[]);
+    assert_eq!(
+        after(&whole, REGISTRAR, "c-1", Some(&open(DCMS))),
+        Some(open(DHSC))
+    );
+    assert_eq!(after(&whole, REGISTRAR, "c-1", Some(&open(WATCHDOG))), None);
+    assert_eq!(after(&whole, REGISTRAR, "c-1", Some(&withdrawn)), None);
+    assert_eq!(after(&whole, REGISTRAR, "c-1", Some(&reported)), None);
+    assert_eq!(after(&whole, REGISTRAR, "c-1", None), None);
+    let listed = succession(&["c-2"]);
+    assert_eq!(
+        after(&listed, REGISTRAR, "c-2", Some(&open(DCMS))),
+        Some(open(DHSC))
+    );
+    assert_eq!(after(&listed, REGISTRAR, "c-1", Some(&open(DCMS))), None);
+    // Events that leave records alone.
+    assert_eq!(
+        after(&action("a-1", &["c-1"]), DCMS, "c-1", Some(&open(DCMS))),
+        None
+    );
 }
 
 #[test]
