@@ -18,8 +18,8 @@
 //!    sled writes a batch, no read of any tree in the process runs.
 //! 2. Each event becomes facts on the commitments it is about: one per commitment an action
 //!    serves, one on each commitment a succession passes (chosen exactly as validation chose
-//!    them, by following validation's records of the commitments through covenant-core's own
-//!    rule, `keys::LEDGER_RECORD`), a retraction on every commitment its target
+//!    them: covenant-core's own rule applied to validation's record of each, folded from the
+//!    commitment's facts), a retraction on every commitment its target
 //!    touched (from `keys::EVENT` for a succession or a retraction; for any other target, from
 //!    the target's own entry, found through the store's event index: retractions are rare, and
 //!    a reference kept for every event would cost one more key per event).
@@ -347,7 +347,12 @@ impl<'t> BatchWriter<'t> {
                 } else {
                     succession.commitment_ids.iter().cloned().collect()
                 };
-                let passing = self.follow_ledger_records(&kind, &fact, candidates)?;
+                let mut passing = vec![];
+                for id in candidates {
+                    if self.passes(&kind, &fact, &id)? {
+                        passing.push(id);
+                    }
+                }
                 let link = SuccessionLink {
                     seq: fact.seq,
                     event_id: fact.event_id.clone(),
@@ -375,7 +380,6 @@ impl<'t> BatchWriter<'t> {
             }
             Kind::CommitmentMade(made) => {
                 let id = made.commitment_id.clone();
-                self.follow_ledger_records(&kind, &fact, [id.clone()])?;
                 self.put(
                     Key::new(keys::EVER_OWNED)
                         .part(&fact.actor)
@@ -412,16 +416,13 @@ impl<'t> BatchWriter<'t> {
                 touched.commitments.push(amended.commitment_id.clone());
             }
             Kind::CommitmentWithdrawn(withdrawn) => {
-                self.follow_ledger_records(&kind, &fact, [withdrawn.commitment_id.clone()])?;
                 touched.commitments.push(withdrawn.commitment_id.clone());
             }
             Kind::OutcomeReported(outcome) => {
-                self.follow_ledger_records(&kind, &fact, [outcome.commitment_id.clone()])?;
                 touched.commitments.push(outcome.commitment_id.clone());
             }
             Kind::CommitmentAdopted(adopted) => {
                 let id = &adopted.commitment_id;
-                self.follow_ledger_records(&kind, &fact, [id.clone()])?;
                 self.put(
                     Key::new(keys::EVER_OWNED)
                         .part(&fact.actor)
@@ -637,32 +638,38 @@ impl<'t> BatchWriter<'t> {
         Ok(used)
     }
 
-    /// Follow the ledger's record of each of `candidates` (validation's owner, withdrawal and
-    /// outcomes, `keys::LEDGER_RECORD`) through the event, by covenant-core's own rule
-    /// ([`validate::commitment_after`]); returns the ids whose record the event changed, in
-    /// the order given. The projections keep no rule of their own for who owns a commitment
-    /// in validation's eyes, so a succession passes exactly the commitments the ledger passed.
-    fn follow_ledger_records(
+    /// Whether the succession `kind` passes commitment `id`, by covenant-core's own rule
+    /// ([`validate::commitment_after`]) applied to validation's record of it as it stood.
+    fn passes(&mut self, kind: &Kind, fact: &Fact, id: &str) -> Result<bool, QueryError> {
+        let before = self.ledger_record(id)?;
+        let after =
+            validate::commitment_after(kind, &fact.actor, &fact.event_id, id, before.as_ref());
+        Ok(after.is_some())
+    }
+
+    /// Validation's record of commitment `id` (its owner, whether it was withdrawn, its
+    /// outcomes) after everything applied so far, this batch included: covenant-core's own
+    /// [`validate::commitment_after`] folded over the commitment's facts, which hold every
+    /// event that can change it. The projections keep no rule of their own for who owns a
+    /// commitment in validation's eyes, and no copy of the records to keep in step.
+    fn ledger_record(
         &mut self,
-        kind: &Kind,
-        fact: &Fact,
-        candidates: impl IntoIterator<Item = String>,
-    ) -> Result<Vec<String>, QueryError> {
-        let mut changed = vec![];
-        for id in candidates {
-            let key = Key::new(keys::LEDGER_RECORD).last(&id).into_bytes();
-            let before: Option<validate::CommitmentRecord> = self
-                .get(&key)?
-                .map(|bytes| fact::decode(&bytes, "ledger record").map_err(corrupt(&key)))
-                .transpose()?;
+        id: &str,
+    ) -> Result<Option<validate::CommitmentRecord>, QueryError> {
+        self.load(id)?;
+        let mut record = None;
+        for fact in self.facts.get(id).map(Vec::as_slice).unwrap_or_default() {
+            let kind = fact.kind().map_err(|problem| QueryError::Corrupt {
+                key: id.to_owned(),
+                problem,
+            })?;
             let after =
-                validate::commitment_after(kind, &fact.actor, &fact.event_id, &id, before.as_ref());
-            if let Some(after) = after {
-                self.put(key, fact::encode(&after));
-                changed.push(id);
+                validate::commitment_after(&kind, &fact.actor, &fact.event_id, id, record.as_ref());
+            if after.is_some() {
+                record = after;
             }
         }
-        Ok(changed)
+        Ok(record)
     }
 
     /// Every commitment `actor` has owned or been a delivery partner of, sorted.

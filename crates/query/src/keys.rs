@@ -30,7 +30,10 @@ pub const AGGREGATE: u8 = b'g';
 pub const STATUS: u8 = b's';
 /// `o` + actor + cid: commitments by current owner.
 pub const OWNER: u8 = b'o';
-/// `O` + actor + cid: every commitment an actor has ever owned (as-of candidates).
+/// `O` + actor + cid: every commitment an actor has ever owned or shares as a delivery
+/// partner (as-of candidates, and the commitments a succession from the actor may pass). Keys
+/// under `l` (commitments open by owner) that databases written before still hold are never
+/// read: a succession now applies covenant-core's rule to the records it folds from the facts.
 pub const EVER_OWNED: u8 = b'O';
 /// `t` + theme + cid: commitments by theme (themes never change).
 pub const THEME: u8 = b't';
@@ -53,11 +56,6 @@ pub const MOVED: u8 = b'm';
 /// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that
 /// the batch starting at entry `seq` announced. One run per group and batch, like `w`.
 pub const FEED: u8 = b'n';
-/// `l` + cid: the commitment's record as the ledger's validation keeps it (covenant-core's
-/// `validate::CommitmentRecord`: its owner, whether it was withdrawn, its outcomes; blind to
-/// retractions), changed only through `validate::commitment_after`, so that successions pass
-/// exactly the commitments the ledger passed.
-pub const LEDGER_RECORD: u8 = b'l';
 /// `y` + day: number of entries stored on or before that day.
 pub const DAY_END: u8 = b'y';
 /// `Y` + end size: the day whose last entry is `end size - 1`.
@@ -66,7 +64,7 @@ pub const END_DAY: u8 = b'Y';
 pub const META: u8 = b'z';
 
 /// Every tag with a name for what its keys hold, for figures that count keys by kind.
-pub const KINDS: [(u8, &str); 18] = [
+pub const KINDS: [(u8, &str); 17] = [
     (FACT, "fact"),
     (RECORD, "record"),
     (EVENT, "event"),
@@ -81,7 +79,6 @@ pub const KINDS: [(u8, &str); 18] = [
     (DUE, "due"),
     (MOVED, "moved"),
     (FEED, "feed_run"),
-    (LEDGER_RECORD, "ledger_record"),
     (DAY_END, "day_end"),
     (END_DAY, "end_day"),
     (META, "meta"),
