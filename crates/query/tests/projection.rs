@@ -103,6 +103,9 @@ fn a_succession_passes_in_the_projections_exactly_what_validation_passed() {
         .map(|(key, _)| String::from_utf8(key[1..key.len() - 10].to_vec()).unwrap())
         .collect();
     assert_eq!(passed_here, passed_by_validation);
+    // And no copy of validation's records is kept to pass them by (`l` keys, written before).
+    let dump = world.projections.dump().unwrap();
+    assert!(!dump.iter().any(|(key, _)| key.first() == Some(&b'l')));
     // What makes it worth checking: the open commitments passed, the retracted one among
     // them (validation's records ignore retractions), and the withdrawn and the delivered ones
     // stayed.
