@@ -490,30 +490,14 @@ fn projection_catch_up(store: &dyn LogStore, work: &Path, ledger_rate: f64) -> C
         if ratio >= 1.0 { "met" } else { "NOT met" },
         100.0 * writing / elapsed
     );
-    // Sled's writing bounds catching up: where the writes go says what would move it.
-    let by_kind = projections.engine_writes_per_entry_by_kind(applied);
-    println!(
-        "  engine writes per entry by kind of key: {}",
-        by_kind
-            .iter()
-            .map(|(kind, per_entry)| format!("{kind} {per_entry:.3}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let writes_by_kind = covenant_testkit::bench::writes_by_kind(
+        &projections.engine_writes_per_entry_by_kind(applied),
     );
-    let by_kind = by_kind
-        .into_iter()
-        .map(|(kind, per_entry)| {
-            (
-                kind.to_owned(),
-                ((per_entry * 1000.0).round() / 1000.0).into(),
-            )
-        })
-        .collect::<serde_json::Map<_, _>>();
     CatchUp {
         rate,
         ratio,
         writes,
-        writes_by_kind: by_kind.into(),
+        writes_by_kind,
         engine_write_share: writing / elapsed,
     }
 }

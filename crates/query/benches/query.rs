@@ -458,25 +458,9 @@ fn main() {
         "projections: caught up {applied} entries in {project_s:.1} s ({catch_up_per_s:.0} entries/s, {writes_per_entry:.2} engine writes per entry; sled writing {writing_s:.1} s of it, {:.0}%); the longest batch held readers off for {longest_hold_ms:.1} ms",
         100.0 * writing_s / project_s
     );
-    // Where the writes go: sled's writing bounds catching up, at a few µs a key.
-    let writes_by_kind = projections.engine_writes_per_entry_by_kind(applied);
-    println!(
-        "  engine writes per entry by kind of key: {}",
-        writes_by_kind
-            .iter()
-            .map(|(kind, per_entry)| format!("{kind} {per_entry:.3}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let writes_by_kind = covenant_testkit::bench::writes_by_kind(
+        &projections.engine_writes_per_entry_by_kind(applied),
     );
-    let writes_by_kind: serde_json::Map<String, serde_json::Value> = writes_by_kind
-        .into_iter()
-        .map(|(kind, per_entry)| {
-            (
-                kind.to_owned(),
-                ((per_entry * 1000.0).round() / 1000.0).into(),
-            )
-        })
-        .collect();
     let batch_sizes = compare_batch_sizes(&store, dir.path());
 
     let judged = Date::parse(JUDGED_ON).expect("date");

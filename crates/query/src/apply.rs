@@ -367,34 +367,16 @@ impl<'t> BatchWriter<'t> {
                     touched.actors.push(actor_id.clone());
                 }
                 for id in &passing {
-                    self.put(
-                        Key::new(keys::EVER_OWNED)
-                            .part(&succession.successor_id)
-                            .last(id)
-                            .into_bytes(),
-                        vec![],
-                    );
+                    self.list_as_owned(&succession.successor_id, id);
                     self.add_fact(id, fact.clone())?;
                 }
                 touched.commitments = passing;
             }
             Kind::CommitmentMade(made) => {
                 let id = made.commitment_id.clone();
-                self.put(
-                    Key::new(keys::EVER_OWNED)
-                        .part(&fact.actor)
-                        .last(&id)
-                        .into_bytes(),
-                    vec![],
-                );
+                self.list_as_owned(&fact.actor, &id);
                 for partner in &made.delivery_partners {
-                    self.put(
-                        Key::new(keys::EVER_OWNED)
-                            .part(partner)
-                            .last(&id)
-                            .into_bytes(),
-                        vec![],
-                    );
+                    self.list_as_owned(partner, &id);
                 }
                 for theme in &made.themes {
                     self.put(
@@ -423,13 +405,7 @@ impl<'t> BatchWriter<'t> {
             }
             Kind::CommitmentAdopted(adopted) => {
                 let id = &adopted.commitment_id;
-                self.put(
-                    Key::new(keys::EVER_OWNED)
-                        .part(&fact.actor)
-                        .last(id)
-                        .into_bytes(),
-                    vec![],
-                );
+                self.list_as_owned(&fact.actor, id);
                 touched.commitments.push(id.clone());
             }
             Kind::ActionRecorded(action) => {
@@ -670,6 +646,14 @@ impl<'t> BatchWriter<'t> {
             }
         }
         Ok(record)
+    }
+
+    /// List commitment `id` among those `actor` has ever owned or shares (`keys::EVER_OWNED`).
+    fn list_as_owned(&mut self, actor: &str, id: &str) {
+        self.put(
+            Key::new(keys::EVER_OWNED).part(actor).last(id).into_bytes(),
+            vec![],
+        );
     }
 
     /// Every commitment `actor` has owned or been a delivery partner of, sorted.

@@ -24,6 +24,31 @@ pub fn write_json(name: &str, figures: &serde_json::Value) {
 
 /// The 1, 5 and 15 minute load averages as `/proc/loadavg` gives them: other work on the
 /// machine slows every contender, and the disk's fsync latency most of all.
+/// Print the projections' engine writes per entry by kind of key (most first, as
+/// `covenant_query::Projections::engine_writes_per_entry_by_kind` gives them) and return them
+/// for the benchmark's JSON: sled's writing bounds catching up, so where the writes go says
+/// what would move it.
+pub fn writes_by_kind(per_entry: &[(&str, f64)]) -> serde_json::Value {
+    let listed: Vec<String> = per_entry
+        .iter()
+        .map(|(kind, writes)| format!("{kind} {writes:.3}"))
+        .collect();
+    println!(
+        "  engine writes per entry by kind of key: {}",
+        listed.join(", ")
+    );
+    per_entry
+        .iter()
+        .map(|(kind, writes)| {
+            (
+                (*kind).to_owned(),
+                ((writes * 1000.0).round() / 1000.0).into(),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 pub fn load_averages() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
