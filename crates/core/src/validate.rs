@@ -989,8 +989,8 @@ fn changed_commitment(
 /// made; `actor` and `event_id` are the event's.
 ///
 /// The one statement of how events move a commitment's owner and open state: validation
-/// writes what it returns as [`StateChange::Commitment`], and the query projections follow
-/// their copy of the records through it too, so that a succession passes there exactly the
+/// writes what it returns as [`StateChange::Commitment`], and the query projections fold it
+/// over a commitment's facts at a succession, so that a succession passes there exactly the
 /// commitments it passed here. The checks that an event may do this are validation's.
 pub fn commitment_after(
     kind: &Kind,
