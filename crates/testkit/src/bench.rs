@@ -22,8 +22,6 @@ pub fn write_json(name: &str, figures: &serde_json::Value) {
     println!("wrote {}", path.display());
 }
 
-/// The 1, 5 and 15 minute load averages as `/proc/loadavg` gives them: other work on the
-/// machine slows every contender, and the disk's fsync latency most of all.
 /// Print the projections' engine writes per entry by kind of key (most first, as
 /// `covenant_query::Projections::engine_writes_per_entry_by_kind` gives them) and return them
 /// for the benchmark's JSON: sled's writing bounds catching up, so where the writes go says
@@ -49,6 +47,8 @@ pub fn writes_by_kind(per_entry: &[(&str, f64)]) -> serde_json::Value {
         .into()
 }
 
+/// The 1, 5 and 15 minute load averages as `/proc/loadavg` gives them: other work on the
+/// machine slows every contender, and the disk's fsync latency most of all.
 pub fn load_averages() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
