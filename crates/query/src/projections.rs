@@ -42,7 +42,7 @@ use crate::apply::{BatchWriter, FactCache, ReadAhead, Sealed, Writes, read_u64, 
 use crate::keys::{self, Key};
 use crate::view::AsOfInfo;
 use covenant_core::event::Date;
-use covenant_store::{LogReader, Refreshes};
+use covenant_store::{LogReader, RefreshCost, Refreshes};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -525,15 +525,18 @@ impl Projections {
         }
         // The old engine must be gone before the new one can lock the directory.
         *slot = Err("the engine is being reopened".to_owned());
+        let opening = Instant::now();
         let reopened = Engine::open(&self.dir);
+        let engine_open = opening.elapsed();
         let held = held_from.elapsed();
         let held_ns = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
         self.longest_gate_hold_ns
             .fetch_max(held_ns, Ordering::Relaxed);
         self.total_gate_hold_ns
             .fetch_add(held_ns, Ordering::Relaxed);
+        let cost = RefreshCost { held, engine_open };
         self.refreshes
-            .record(held, reopened.is_ok().then_some(applied));
+            .record(cost, reopened.is_ok().then_some(applied));
         match reopened {
             Ok(engine) => {
                 *slot = Ok(engine);

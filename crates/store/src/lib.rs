@@ -30,7 +30,7 @@ pub use durable::{SEGMENT_BYTES, open_sled, reclaim_after_batch, sled_config};
 /// Public so that the store benchmark can time compression alone.
 #[doc(hidden)]
 pub use layout::compress_record;
-pub use refresh::Refreshes;
+pub use refresh::{RefreshCost, Refreshes};
 pub use sled_store::{REFRESH_EVERY_ENTRIES, Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 

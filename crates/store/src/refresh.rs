@@ -2,8 +2,25 @@
 //! bookkeeping the log store and the query projections share (each reopens its own engine so
 //! that a restart replays only the newest part of sled's log; see `sled_store::engine`).
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// What one refresh cost: how long it held the engine's users out, and how much of that sled
+/// spent opening the engine again (reading its page table and the log after it, writing a new
+/// snapshot); the rest flushes and closes the old engine and checks the new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshCost {
+    pub held: Duration,
+    pub engine_open: Duration,
+}
+
+/// The longest refresh and the latest.
+#[derive(Debug, Default)]
+struct Costs {
+    longest: RefreshCost,
+    last: Option<RefreshCost>,
+}
 
 /// The refresh schedule and record of one engine.
 #[derive(Debug)]
@@ -13,7 +30,7 @@ pub struct Refreshes {
     /// The entry count when the engine was last opened.
     opened_at: AtomicU64,
     count: AtomicU64,
-    longest_ns: AtomicU64,
+    costs: Mutex<Costs>,
 }
 
 impl Refreshes {
@@ -23,7 +40,7 @@ impl Refreshes {
             every: AtomicU64::new(every.max(1)),
             opened_at: AtomicU64::new(opened_at),
             count: AtomicU64::new(0),
-            longest_ns: AtomicU64::new(0),
+            costs: Mutex::new(Costs::default()),
         }
     }
 
@@ -49,10 +66,14 @@ impl Refreshes {
         self.opened_at.store(size, Ordering::Relaxed);
     }
 
-    /// A refresh took `held`, whether or not it succeeded; `reopened` if it did.
-    pub fn record(&self, held: Duration, reopened: Option<u64>) {
-        let held = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
-        self.longest_ns.fetch_max(held, Ordering::Relaxed);
+    /// A refresh cost `cost`, whether or not it succeeded; `reopened` if it did.
+    pub fn record(&self, cost: RefreshCost, reopened: Option<u64>) {
+        let mut costs = self.costs.lock();
+        if cost.held > costs.longest.held {
+            costs.longest = cost;
+        }
+        costs.last = Some(cost);
+        drop(costs);
         if let Some(size) = reopened {
             self.opened(size);
             self.count.fetch_add(1, Ordering::Relaxed);
@@ -66,13 +87,30 @@ impl Refreshes {
 
     /// The longest a refresh has taken.
     pub fn longest(&self) -> Duration {
-        Duration::from_nanos(self.longest_ns.load(Ordering::Relaxed))
+        self.longest_cost().held
+    }
+
+    /// The longest refresh's cost, in its parts.
+    pub fn longest_cost(&self) -> RefreshCost {
+        self.costs.lock().longest
+    }
+
+    /// The latest refresh's cost, if there has been one.
+    pub fn last_cost(&self) -> Option<RefreshCost> {
+        self.costs.lock().last
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cost(held_ms: u64, engine_open_ms: u64) -> RefreshCost {
+        RefreshCost {
+            held: Duration::from_millis(held_ms),
+            engine_open: Duration::from_millis(engine_open_ms),
+        }
+    }
 
     #[test]
     fn due_once_the_interval_is_written_since_the_last_open() {
@@ -83,15 +121,36 @@ mod tests {
             !refreshes.is_due(50, 10),
             "a size below the open is never due"
         );
-        refreshes.record(Duration::from_millis(3), None);
+        refreshes.record(cost(3, 2), None);
         assert_eq!(refreshes.count(), 0, "a failed refresh opens nothing");
         assert!(refreshes.is_due(110, 10));
-        refreshes.record(Duration::from_millis(2), Some(110));
+        refreshes.record(cost(2, 1), Some(110));
         assert_eq!(refreshes.count(), 1);
         assert_eq!(refreshes.longest(), Duration::from_millis(3));
         assert!(!refreshes.is_due(119, 10));
         assert!(refreshes.is_due(120, 10));
         refreshes.set_every(0);
         assert_eq!(refreshes.every(), 1);
+    }
+
+    #[test]
+    fn the_longest_refresh_keeps_its_own_parts_and_the_latest_is_kept() {
+        let refreshes = Refreshes::new(10, 0);
+        assert_eq!(refreshes.last_cost(), None);
+        assert_eq!(refreshes.longest_cost(), RefreshCost::default());
+        refreshes.record(cost(3, 2), None);
+        refreshes.record(cost(2, 1), Some(10));
+        assert_eq!(refreshes.longest_cost(), cost(3, 2));
+        assert_eq!(refreshes.last_cost(), Some(cost(2, 1)));
+        refreshes.record(cost(3, 3), Some(20));
+        assert_eq!(
+            refreshes.longest_cost(),
+            cost(3, 2),
+            "one as long is not longer"
+        );
+        refreshes.record(cost(4, 1), Some(30));
+        assert_eq!(refreshes.longest_cost(), cost(4, 1));
+        assert_eq!(refreshes.longest(), Duration::from_millis(4));
+        assert_eq!(refreshes.last_cost(), Some(cost(4, 1)));
     }
 }

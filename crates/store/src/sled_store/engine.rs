@@ -86,6 +86,7 @@ impl SledStore {
         let expected = self.current_meta();
         let mut slot = self.engine.write();
         let held_from = std::time::Instant::now();
+        let mut engine_open = std::time::Duration::ZERO;
         let reopened = self.write_durably(writer, |syncer| {
             if let Ok(engine) = &*slot {
                 // Door refusals are written without a flush of their own.
@@ -95,15 +96,22 @@ impl SledStore {
                     .map_err(|e| durable::engine_error(&self.dir, e))?;
             }
             *slot = Err("the storage engine is being reopened".to_owned());
-            let db = open::open_engine(&self.dir)?;
+            let opening = std::time::Instant::now();
+            let db = open::open_engine(&self.dir);
+            engine_open = opening.elapsed();
+            let db = db?;
             let trees = Trees::open(&db).map_err(|e| durable::engine_error(&self.dir, e))?;
             check_same_head(&trees, &expected)?;
             // The new page-table snapshot changed the engine directory's listing.
             syncer.sync()?;
             Ok(Engine { db, trees })
         });
+        let cost = crate::RefreshCost {
+            held: held_from.elapsed(),
+            engine_open,
+        };
         self.refreshes
-            .record(held_from.elapsed(), reopened.is_ok().then_some(size));
+            .record(cost, reopened.is_ok().then_some(size));
         match reopened {
             Ok(engine) => {
                 if warming {
@@ -172,7 +180,12 @@ mod tests {
         assert_eq!(store.refreshes().longest(), std::time::Duration::ZERO);
         append(&store, 9, 1);
         assert_eq!(store.refreshes().count(), 1, "10 entries since the open");
-        assert!(store.refreshes().longest() > std::time::Duration::ZERO);
+        let cost = store.refreshes().longest_cost();
+        assert!(
+            cost.engine_open > std::time::Duration::ZERO && cost.engine_open < cost.held,
+            "sled's open is timed, inside the hold: {cost:?}"
+        );
+        assert_eq!(store.refreshes().last_cost(), Some(cost));
         assert_ne!(
             engine_snapshots(dir.path()),
             before,
