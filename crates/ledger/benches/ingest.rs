@@ -311,8 +311,9 @@ async fn run(events: usize, measuring: bool) {
     let store_refreshes = sled_store.refreshes().count();
     let refresh_longest = sled_store.refreshes().longest_cost();
     println!(
-        "the store reopened its engine {store_refreshes} times over {entries} entries (every {} appended); the longest reopening held appends {}",
+        "the store reopened its engine {store_refreshes} times over {entries} entries (every {} appended or {} MiB of sled's log flushed); the longest reopening held appends {}",
         sled_store.refreshes().every(),
+        covenant_store::REFRESH_EVERY_LOG_BYTES >> 20,
         refresh_cost_text(refresh_longest)
     );
     let catch_up = projection_catch_up(&*store, work.path(), ledger_rate);

@@ -31,7 +31,7 @@ pub use durable::{SEGMENT_BYTES, open_sled, reclaim_after_batch, sled_config};
 #[doc(hidden)]
 pub use layout::compress_record;
 pub use refresh::{RefreshCost, Refreshes};
-pub use sled_store::{REFRESH_EVERY_ENTRIES, Recovery, SledStore};
+pub use sled_store::{REFRESH_EVERY_ENTRIES, REFRESH_EVERY_LOG_BYTES, Recovery, SledStore};
 pub use snapshot::{SnapshotJob, WrittenSnapshot};
 
 /// State records in log order (see [`LogReader::state_records`]).

@@ -29,6 +29,11 @@ pub struct Refreshes {
     every: AtomicU64,
     /// The entry count when the engine was last opened.
     opened_at: AtomicU64,
+    /// Bytes sled has flushed to its log since the engine was last opened: what an open
+    /// would replay.
+    flushed_since_open: AtomicU64,
+    /// Log bytes between refreshes, at most (none unless set).
+    every_log_bytes: AtomicU64,
     count: AtomicU64,
     costs: Mutex<Costs>,
 }
@@ -39,6 +44,8 @@ impl Refreshes {
         Self {
             every: AtomicU64::new(every.max(1)),
             opened_at: AtomicU64::new(opened_at),
+            flushed_since_open: AtomicU64::new(0),
+            every_log_bytes: AtomicU64::new(u64::MAX),
             count: AtomicU64::new(0),
             costs: Mutex::new(Costs::default()),
         }
@@ -55,15 +62,35 @@ impl Refreshes {
         self.every.load(Ordering::Relaxed)
     }
 
+    /// Refresh also once sled has flushed `bytes` to its log since the engine opened (the
+    /// engine's owner reports them with [`Refreshes::flushed`]).
+    pub fn set_every_log_bytes(&self, bytes: u64) {
+        self.every_log_bytes.store(bytes.max(1), Ordering::Relaxed);
+    }
+
     /// Whether `interval` entries or more have been written since the engine was opened, now
-    /// that there are `size`.
+    /// that there are `size`, or the log bytes set with [`Refreshes::set_every_log_bytes`]
+    /// flushed.
     pub fn is_due(&self, size: u64, interval: u64) -> bool {
         size.saturating_sub(self.opened_at.load(Ordering::Relaxed)) >= interval
+            || self.flushed_since_open() >= self.every_log_bytes.load(Ordering::Relaxed)
     }
 
     /// The engine was opened again when there were `size` entries.
     pub fn opened(&self, size: u64) {
         self.opened_at.store(size, Ordering::Relaxed);
+        self.flushed_since_open.store(0, Ordering::Relaxed);
+    }
+
+    /// sled flushed `bytes` to its log (what `sled::Db::flush` returns).
+    pub fn flushed(&self, bytes: usize) {
+        self.flushed_since_open
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes sled has flushed to its log since the engine was last opened.
+    pub fn flushed_since_open(&self) -> u64 {
+        self.flushed_since_open.load(Ordering::Relaxed)
     }
 
     /// A refresh cost `cost`, whether or not it succeeded; `reopened` if it did.
@@ -131,6 +158,35 @@ mod tests {
         assert!(refreshes.is_due(120, 10));
         refreshes.set_every(0);
         assert_eq!(refreshes.every(), 1);
+    }
+
+    #[test]
+    fn due_once_the_log_bytes_are_flushed_since_the_last_open_if_bounded() {
+        let refreshes = Refreshes::new(1_000, 100);
+        refreshes.flushed(300);
+        refreshes.flushed(200);
+        assert_eq!(refreshes.flushed_since_open(), 500);
+        assert!(
+            !refreshes.is_due(101, 1_000),
+            "no bound on bytes unless set"
+        );
+        refreshes.set_every_log_bytes(501);
+        assert!(!refreshes.is_due(101, 1_000));
+        refreshes.set_every_log_bytes(500);
+        assert!(refreshes.is_due(101, 1_000));
+        refreshes.record(cost(1, 1), None);
+        assert_eq!(
+            refreshes.flushed_since_open(),
+            500,
+            "a failed refresh opens nothing"
+        );
+        refreshes.record(cost(1, 1), Some(101));
+        assert_eq!(
+            refreshes.flushed_since_open(),
+            0,
+            "counted again from the open"
+        );
+        assert!(!refreshes.is_due(101, 1_000));
     }
 
     #[test]

@@ -58,7 +58,8 @@ impl SledStore {
             TransactionError::Storage(e) => durable::engine_error(&self.dir, e),
             TransactionError::Abort(()) => StoreError::Engine("transaction aborted".to_owned()),
         })?;
-        engine.db.flush().map_err(self.engine_err())?;
+        let flushed = engine.db.flush().map_err(self.engine_err())?;
+        self.refreshes.flushed(flushed);
         syncer.sync()
     }
 

@@ -8,9 +8,10 @@
 //! An open runs `open` (directory, format, engine), then `head_check`, `close` (the record a
 //! clean close left) and `recovery` (the event index); `open` lists the steps. An append runs
 //! `batch` (everything that can refuse it, built in memory), then `commit` (transaction, flush,
-//! fsync), then moves the index and the head (`write`); every
-//! [`REFRESH_EVERY_ENTRIES`] entries it then reopens the engine (`engine`), so that no open
-//! replays more of sled's log than that.
+//! fsync), then moves the index and the head (`write`); once sled has flushed
+//! [`REFRESH_EVERY_LOG_BYTES`] to its log since the engine opened (or
+//! [`REFRESH_EVERY_ENTRIES`] entries were appended), it then reopens the engine (`engine`),
+//! so that no open replays more of sled's log than that.
 //!
 //! # Guarantees
 //!
@@ -103,7 +104,7 @@ mod recovery;
 mod trees;
 mod write;
 
-pub use engine::REFRESH_EVERY_ENTRIES;
+pub use engine::{REFRESH_EVERY_ENTRIES, REFRESH_EVERY_LOG_BYTES};
 pub use recovery::Recovery;
 pub(crate) use trees::Trees;
 

@@ -22,8 +22,8 @@
 //!    thread of its own while the engine recovers; step 7 uses them only after the checks
 //!    there.
 //! 4. **sled recovers its log.** It loads its snapshot and replays the log after it (at most
-//!    the last `REFRESH_EVERY_ENTRIES` entries' writes, since the running store reopens the
-//!    engine that often: `engine`), checking the CRC of every message; it stops at the first message that is torn or belongs to a
+//!    about `REFRESH_EVERY_LOG_BYTES`, since the running store reopens the engine that often:
+//!    `engine`), checking the CRC of every message; it stops at the first message that is torn or belongs to a
 //!    batch whose seal never reached the disk. A half-written batch is therefore absent as a
 //!    whole.
 //! 5. **The head record is read** (it was written in the same transaction as its batch) and
@@ -239,7 +239,7 @@ impl SledStore {
         let mut store = Self {
             dir: dir.to_owned(),
             engine: parking_lot::RwLock::new(Ok(Engine { db, trees })),
-            refreshes: crate::Refreshes::new(REFRESH_EVERY_ENTRIES, size),
+            refreshes: refreshes(size),
             meta: RwLock::new(meta),
             writer: Mutex::new(Writer {
                 syncer,
@@ -300,6 +300,13 @@ fn stored_meta(dir: &Path, trees: &Trees) -> Result<Meta, StoreError> {
         )),
         Err(e) => Err(durable::engine_error(dir, e)),
     }
+}
+
+/// The refresh schedule of an engine opened at `size` entries (`engine`).
+fn refreshes(size: u64) -> crate::Refreshes {
+    let refreshes = crate::Refreshes::new(REFRESH_EVERY_ENTRIES, size);
+    refreshes.set_every_log_bytes(super::REFRESH_EVERY_LOG_BYTES);
+    refreshes
 }
 
 /// The engine settings every store uses.

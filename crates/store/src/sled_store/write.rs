@@ -78,7 +78,8 @@ impl LogStore for SledStore {
                 .checkpoints
                 .insert(layout::seq_key(size), note)
                 .map_err(self.engine_err())?;
-            engine.db.flush().map_err(self.engine_err())?;
+            let flushed = engine.db.flush().map_err(self.engine_err())?;
+            self.refreshes.flushed(flushed);
             syncer.sync()
         })
     }
