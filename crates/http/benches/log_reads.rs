@@ -3,8 +3,9 @@
 //! A store of `LOG_READS_BENCH_ENTRIES` entries (default 10,000,000; 400-byte envelopes,
 //! appended in batches of 1,000 as the ledger appends them, each batch fsynced), one signed
 //! checkpoint over all of it, and the HTTP router on loopback. The store is filled twice, as
-//! the store runs (its engine reopened every `covenant_store::REFRESH_EVERY_ENTRIES`) and with
-//! the engine never reopened, the baseline; each is closed, dropped from the page cache and
+//! the store runs (its engine reopened every `covenant_store::REFRESH_EVERY_LOG_BYTES` of
+//! sled's log or `REFRESH_EVERY_ENTRIES` entries) and with the engine never reopened, the
+//! baseline; each is closed, dropped from the page cache and
 //! timed reopening, so the restart after a long run shows against the one refreshes avoid.
 //! Then, one request at a time: inclusion proofs of random entries, consistency proofs from random earlier sizes, full hash
 //! tiles of levels 0 to 2 and full entry bundles at random indexes, each p50 and p99; and the
@@ -43,14 +44,9 @@ fn main() {
         .expect("make a scratch directory under target/bench");
     let signer = LogSigner::new("bench.covenant.example/log", [7; 32]).expect("a log key");
     // The baseline first, in the same run: the engine never reopened while the store is
-    // filled, as before refreshes (`covenant_store::REFRESH_EVERY_ENTRIES`).
-    let unrefreshed = Filled::new(&work.path().join("unrefreshed"), entries, &signer, u64::MAX);
-    let filled = Filled::new(
-        &work.path().join("log"),
-        entries,
-        &signer,
-        covenant_store::REFRESH_EVERY_ENTRIES,
-    );
+    // filled, as before refreshes (`covenant_store::REFRESH_EVERY_LOG_BYTES`).
+    let unrefreshed = Filled::new(&work.path().join("unrefreshed"), entries, &signer, false);
+    let filled = Filled::new(&work.path().join("log"), entries, &signer, true);
     for (name, run) in [
         ("never reopened", &unrefreshed),
         ("reopened as it grows", &filled),
@@ -219,12 +215,15 @@ impl Reopen {
 }
 
 impl Filled {
-    /// Fill a store at `dir` with `entries`, the engine reopened every `refresh_every`
-    /// entries, with a signed checkpoint at the end; close it, drop it from the page cache and
-    /// time opening it again.
-    fn new(dir: &std::path::Path, entries: u64, signer: &LogSigner, refresh_every: u64) -> Self {
+    /// Fill a store at `dir` with `entries`, the engine reopened as the store does or, with
+    /// `reopened` false, never; with a signed checkpoint at the end; close it, drop it from the
+    /// page cache and time opening it again.
+    fn new(dir: &std::path::Path, entries: u64, signer: &LogSigner, reopened: bool) -> Self {
         let store = SledStore::create_or_open(dir).expect("store");
-        store.refreshes().set_every(refresh_every);
+        if !reopened {
+            store.refreshes().set_every(u64::MAX);
+            store.refreshes().set_every_log_bytes(u64::MAX);
+        }
         let started = Instant::now();
         fill(&store, entries);
         let fill_s = started.elapsed().as_secs_f64();
