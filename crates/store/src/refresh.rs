@@ -68,12 +68,17 @@ impl Refreshes {
         self.every_log_bytes.store(bytes.max(1), Ordering::Relaxed);
     }
 
+    /// The log bytes between refreshes, at most (`u64::MAX` unless set).
+    pub fn every_log_bytes(&self) -> u64 {
+        self.every_log_bytes.load(Ordering::Relaxed)
+    }
+
     /// Whether `interval` entries or more have been written since the engine was opened, now
     /// that there are `size`, or the log bytes set with [`Refreshes::set_every_log_bytes`]
     /// flushed.
     pub fn is_due(&self, size: u64, interval: u64) -> bool {
         size.saturating_sub(self.opened_at.load(Ordering::Relaxed)) >= interval
-            || self.flushed_since_open() >= self.every_log_bytes.load(Ordering::Relaxed)
+            || self.flushed_since_open() >= self.every_log_bytes()
     }
 
     /// The engine was opened again when there were `size` entries.
@@ -170,6 +175,7 @@ mod tests {
             !refreshes.is_due(101, 1_000),
             "no bound on bytes unless set"
         );
+        assert_eq!(refreshes.every_log_bytes(), u64::MAX);
         refreshes.set_every_log_bytes(501);
         assert!(!refreshes.is_due(101, 1_000));
         refreshes.set_every_log_bytes(500);

@@ -214,6 +214,7 @@ mod tests {
     fn the_engine_is_reopened_once_sled_has_flushed_the_log_bytes_since_it_opened() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::create_or_open(dir.path()).unwrap();
+        assert_eq!(store.refreshes().every_log_bytes(), REFRESH_EVERY_LOG_BYTES);
         store.refreshes().set_every(u64::MAX);
         append(&store, 0, 3);
         let one_batch = store.refreshes().flushed_since_open();
