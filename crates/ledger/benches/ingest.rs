@@ -276,17 +276,10 @@ async fn run(events: usize, measuring: bool) {
         let (p50, p90, p99, max) = figures;
         // A reopening of the store's engine holds appends (see BENCHMARKS.md): say where one fell.
         let refreshes = sled_store.refreshes().count() - refreshes_before;
-        let last_hold = match sled_store.refreshes().last_cost() {
-            Some(cost) if refreshes > 0 => cost,
-            _ => covenant_store::RefreshCost::default(),
-        };
-        let last_hold_text = match refreshes {
-            0 => String::new(),
-            _ => format!(
-                ", the last holding appends {}",
-                refresh_cost_text(last_hold)
-            ),
-        };
+        let last_hold = sled_store.refreshes().last_cost().filter(|_| refreshes > 0);
+        let last_hold_text = last_hold
+            .map(|cost| format!(", the last holding appends {}", refresh_cost_text(cost)))
+            .unwrap_or_default();
         println!(
             "publish to signed checkpoint at {latency_rate:.0} events/s (acknowledged at {:.0}; {latency_events} events, checkpoints every {} ms at most), window {} of {windows}: p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms (target p99 <= 100 ms: {}); the store reopened its engine {refreshes} times in it{last_hold_text}",
             latency.acknowledged_per_s,
@@ -295,7 +288,7 @@ async fn run(events: usize, measuring: bool) {
             if p99 <= 100.0 { "met" } else { "NOT met" }
         );
         window_refreshes.push(refreshes);
-        window_refresh_holds.push(milliseconds(last_hold.held));
+        window_refresh_holds.push(last_hold.map_or(0.0, |cost| milliseconds(cost.held)));
         window_p99s.push((p99 * 10.0).round() / 10.0);
         window_figures.push(figures);
     }
