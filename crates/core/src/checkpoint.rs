@@ -244,6 +244,16 @@ mod tests {
         assert_eq!(checkpoint.other_signatures.len(), 2);
     }
 
+    /// The log's key must never reach a log line: its `Debug` names the public key only.
+    #[test]
+    fn a_log_signer_keeps_its_origin_and_debugs_without_the_seed() {
+        let signer = signer();
+        assert_eq!(signer.origin(), "covenant.example/log");
+        let shown = format!("{signer:?}");
+        assert_eq!(shown, format!("LogSigner({})", signer.verifier_key()));
+        assert!(!shown.contains(&hex::encode([3u8; 32])));
+    }
+
     #[test]
     fn verifier_key_has_go_note_format() {
         let key = signer().verifier_key();

@@ -345,6 +345,31 @@ mod tests {
         assert!(verifier.verify_line(BODY, "garbage").is_err());
     }
 
+    /// The timestamp is a u64 on the wire, but nothing past `i64::MAX` seconds is a time;
+    /// a correctly signed line claiming one is refused like a bad signature.
+    #[test]
+    fn timestamps_up_to_i64_max_verify_and_none_past_it() {
+        let w = witness();
+        let verifier = CosignatureVerifier::new(&w.verifier_key()).unwrap();
+        let last = i64::MAX as u64;
+        assert_eq!(verifier.verify_line(BODY, &w.cosign(BODY, last)), Ok(last));
+        for beyond in [last + 1, u64::MAX] {
+            assert!(matches!(
+                verifier.verify_line(BODY, &w.cosign(BODY, beyond)),
+                Err(CosignatureError::BadSignature(_))
+            ));
+        }
+    }
+
+    /// A witness's key must never reach a log line: its `Debug` names the public key only.
+    #[test]
+    fn a_cosigner_debugs_as_its_verifier_key_without_the_seed() {
+        let w = witness();
+        let shown = format!("{w:?}");
+        assert_eq!(shown, format!("Cosigner({})", w.verifier_key()));
+        assert!(!shown.contains(&hex::encode([9u8; 32])));
+    }
+
     #[test]
     fn malformed_verifier_keys_are_refused() {
         let w = witness();
