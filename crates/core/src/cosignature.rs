@@ -345,6 +345,28 @@ mod tests {
         assert!(verifier.verify_line(BODY, "garbage").is_err());
     }
 
+    /// A witness that rotated its key keeps its name: only the listed key counts, and a
+    /// cosignature by the other key under the same name is neither counted nor an error.
+    #[test]
+    fn a_witness_is_its_name_and_its_key_together() {
+        let log = LogSigner::new("covenant.example/log", [3; 32]).unwrap();
+        let note = log.sign(7, Hash([5; 32]));
+        let body = crate::checkpoint::checkpoint_body("covenant.example/log", 7, Hash([5; 32]));
+        let old = Cosigner::new("w.example", [20; 32]).unwrap();
+        let new = Cosigner::new("w.example", [21; 32]).unwrap();
+        let listed = |keys: &[&Cosigner]| -> Vec<CosignatureVerifier> {
+            keys.iter()
+                .map(|w| CosignatureVerifier::new(&w.verifier_key()).unwrap())
+                .collect()
+        };
+        let by_new = append_signature_lines(&note, &new.cosign(&body, 100));
+        let both = listed(&[&old, &new]);
+        let counted = cosigned_by(&by_new, &both).unwrap();
+        assert_eq!(counted.len(), 1);
+        assert_eq!(counted[0].verify_line(&body, &new.cosign(&body, 1)), Ok(1));
+        assert_eq!(cosigned_by(&by_new, &listed(&[&old])).unwrap().len(), 0);
+    }
+
     /// The timestamp is a u64 on the wire, but nothing past `i64::MAX` seconds is a time;
     /// a correctly signed line claiming one is refused like a bad signature.
     #[test]

@@ -281,6 +281,79 @@ mod tests {
         ));
     }
 
+    /// The header's bounds: an entry may carry an empty envelope (the header alone parses)
+    /// and one of exactly `MAX_ENVELOPE_BYTES`, and not one byte more.
+    #[test]
+    fn the_header_alone_and_the_largest_envelope_parse_and_one_byte_more_does_not() {
+        let with_envelope = |len: usize| {
+            Entry {
+                seq: 3,
+                stored_at_ns: 9,
+                previous: [4; 32],
+                envelope: vec![7; len],
+            }
+            .encode()
+        };
+        let empty = with_envelope(0);
+        assert_eq!(empty.len(), ENTRY_HEADER_BYTES);
+        assert_eq!(EntryHeader::parse(&empty).map(|h| h.envelope_len), Ok(0));
+        assert_eq!(
+            EntryHeader::parse(&empty[..ENTRY_HEADER_BYTES - 1]),
+            Err(EntryError::Truncated {
+                len: ENTRY_HEADER_BYTES - 1
+            })
+        );
+        let largest = with_envelope(MAX_ENVELOPE_BYTES);
+        assert_eq!(
+            EntryHeader::parse(&largest).map(|h| h.envelope_len),
+            Ok(MAX_ENVELOPE_BYTES)
+        );
+        assert_eq!(
+            EntryHeader::parse(&with_envelope(MAX_ENVELOPE_BYTES + 1)),
+            Err(EntryError::Oversized {
+                len: MAX_ENVELOPE_BYTES + 1
+            })
+        );
+    }
+
+    #[test]
+    fn the_envelope_and_the_chain_hash_are_read_from_the_encoding() {
+        let entry = Entry {
+            seq: 1,
+            stored_at_ns: 2,
+            previous: [5; 32],
+            envelope: b"an envelope".to_vec(),
+        };
+        let bytes = entry.encode();
+        assert_eq!(envelope_of(&bytes), b"an envelope");
+        assert_eq!(envelope_of(&bytes[..ENTRY_HEADER_BYTES]), b"");
+        assert_eq!(entry.chain_hash(), chain_hash(&bytes));
+        assert_ne!(entry.chain_hash(), ChainHash::default());
+    }
+
+    /// Entries the broker stored in the same nanosecond keep their order; only an earlier
+    /// time than the entry before is refused.
+    #[test]
+    fn equal_storage_times_chain_and_an_earlier_one_does_not() {
+        let entry = |seq, stored_at_ns, previous| {
+            Entry {
+                seq,
+                stored_at_ns,
+                previous,
+                envelope: vec![seq as u8],
+            }
+            .encode()
+        };
+        let first = entry(0, 50, GENESIS_PREVIOUS);
+        let mut verifier = ChainVerifier::new();
+        let head = verifier.push(&first).unwrap();
+        let head = verifier.push(&entry(1, 50, head)).unwrap();
+        assert_eq!(
+            verifier.push(&entry(2, 49, head)),
+            Err(ChainError::TimeWentBackwards { seq: 2 })
+        );
+    }
+
     #[test]
     fn a_valid_chain_verifies() {
         let mut verifier = ChainVerifier::new();
