@@ -357,8 +357,10 @@ mod tests {
     #[test]
     fn a_valid_chain_verifies() {
         let mut verifier = ChainVerifier::new();
+        assert!(verifier.is_empty());
         for bytes in chain(50) {
             verifier.push(&bytes).unwrap();
+            assert!(!verifier.is_empty());
         }
         assert_eq!(verifier.len(), 50);
     }

@@ -946,6 +946,43 @@ mod tests {
         assert_eq!(Date::from_unix_ms(86_400_000 * 3 + 5), Date(3));
     }
 
+    /// The calendar's edges: the Gregorian leap rule at 100 and 400 years, the 30-day months,
+    /// each separator on its own, and the last day of a 400-year cycle printed back.
+    #[test]
+    fn the_calendar_edges_parse_and_print_back() {
+        for good in [
+            "2000-02-29",
+            "2400-02-29",
+            "2026-04-30",
+            "2026-06-30",
+            "2026-09-30",
+            "2026-11-30",
+            "2026-12-31",
+        ] {
+            assert_eq!(
+                Date::parse(good).map(|d| d.to_string()),
+                Some(good.to_owned()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "1900-02-29",
+            "2100-02-29",
+            "2026-04-31",
+            "2026-06-31",
+            "2026-09-31",
+            "2026-11-31",
+            "2026-01/01",
+            "2026/01-01",
+            "2026-01-1x",
+        ] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+        let leap_day = Date::parse("2000-02-29").unwrap();
+        assert_eq!(Date(leap_day.days() + 1).to_string(), "2000-03-01");
+        assert_eq!(Date(leap_day.days() - 1).to_string(), "2000-02-28");
+    }
+
     #[test]
     fn event_ids_are_ulids_or_uuid_v7() {
         assert!(is_valid_event_id("01JDQ7Z6X5K3T9V2B8N4M1P0QR"));
