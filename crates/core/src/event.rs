@@ -983,6 +983,124 @@ mod tests {
         assert_eq!(Date(leap_day.days() - 1).to_string(), "2000-02-28");
     }
 
+    fn made(due_by: &str) -> proto::CommitmentMade {
+        proto::CommitmentMade {
+            commitment_id: "c-1".into(),
+            title: "Joint council".into(),
+            text: "We will set up a joint council.".into(),
+            made_on: "2026-01-10".into(),
+            due_by: due_by.into(),
+            ..Default::default()
+        }
+    }
+
+    fn field_of(result: Result<(), FieldError>) -> Option<String> {
+        result.err().map(|error| error.field)
+    }
+
+    #[test]
+    fn a_commitment_is_due_on_or_after_it_was_made_and_needs_its_words() {
+        assert_eq!(field_of(check_commitment_made(&made(""))), None);
+        assert_eq!(field_of(check_commitment_made(&made("2026-01-10"))), None);
+        assert_eq!(
+            field_of(check_commitment_made(&made("2026-01-09"))),
+            Some("commitment_made.due_by".into())
+        );
+        assert_eq!(
+            field_of(check_commitment_made(&made("2026-02-30"))),
+            Some("commitment_made.due_by".into())
+        );
+        let blank_title = proto::CommitmentMade {
+            title: " \t".into(),
+            ..made("")
+        };
+        assert_eq!(
+            field_of(check_commitment_made(&blank_title)),
+            Some("commitment_made.title".into())
+        );
+    }
+
+    #[test]
+    fn a_granted_key_is_32_bytes() {
+        let grant = |len: usize| {
+            Kind::KeyGranted(proto::KeyGranted {
+                key_id: "k-1".into(),
+                public_key: vec![1; len],
+                actor_id: "GB-GOV-DCMS".into(),
+                roles: vec![proto::KeyRole::Emitter as i32],
+                ..Default::default()
+            })
+        };
+        assert_eq!(field_of(check_kind(&grant(32))), None);
+        for len in [0, 31, 33] {
+            assert_eq!(
+                field_of(check_kind(&grant(len))),
+                Some("key_granted.public_key".into()),
+                "{len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_1_to_128_characters_of_the_allowed_set() {
+        for good in ["GB-GOV-DCMS", "a", "c:1/x_y.z", &"a".repeat(128)] {
+            assert!(is_valid_id(good), "{good}");
+        }
+        for bad in ["", &"a".repeat(129), "a b", "caf\u{e9}", "a+b"] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    /// Error messages quote at most 64 bytes of a value, cut on a character boundary.
+    #[test]
+    fn values_in_messages_are_quoted_and_cut_short() {
+        assert_eq!(shorten("abc"), "\"abc\"");
+        let longest = "a".repeat(64);
+        assert_eq!(shorten(&longest), format!("{longest:?}"));
+        assert_eq!(
+            shorten(&"a".repeat(65)),
+            format!("{longest:?}... (65 bytes)")
+        );
+        // Byte 64 falls inside the 32nd two-byte character, so the cut is at 63.
+        let accented = format!("a{}", "\u{e9}".repeat(40));
+        assert_eq!(
+            shorten(&accented),
+            format!("{:?}... (81 bytes)", &accented[..63])
+        );
+    }
+
+    /// A genesis envelope is unsigned: a key id alone or a signature alone is refused.
+    #[test]
+    fn a_genesis_header_carries_neither_key_id_nor_signature() {
+        let genesis = proto::Genesis {
+            registrar_actor: "registrar".into(),
+            ..Default::default()
+        };
+        let header = |key_id: &str, signature: Vec<u8>| Envelope {
+            event_id: crate::validate::GENESIS_EVENT_ID.into(),
+            actor: "registrar".into(),
+            key_id: key_id.into(),
+            signature,
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(check_genesis_header(&header("", vec![]), &genesis)),
+            None
+        );
+        for (key_id, signature) in [("k-1", vec![]), ("", vec![7; 64]), ("k-1", vec![7; 64])] {
+            assert_eq!(
+                field_of(check_genesis_header(&header(key_id, signature), &genesis)),
+                Some("key_id".into())
+            );
+        }
+    }
+
+    #[test]
+    fn the_canonical_parts_are_named_as_in_rejections() {
+        assert_eq!(CanonicalPart::Envelope.field(), "envelope");
+        assert_eq!(CanonicalPart::Body.field(), "body");
+    }
+
     #[test]
     fn event_ids_are_ulids_or_uuid_v7() {
         assert!(is_valid_event_id("01JDQ7Z6X5K3T9V2B8N4M1P0QR"));
@@ -1003,6 +1121,11 @@ mod tests {
         assert!(matches!(
             decode(&vec![0; MAX_ENVELOPE_BYTES + 1]),
             Err(DecodeError::Oversized { .. })
+        ));
+        // The limit itself is allowed: these bytes are refused for what they are.
+        assert!(matches!(
+            decode(&vec![0; MAX_ENVELOPE_BYTES]),
+            Err(DecodeError::Envelope(_))
         ));
         assert!(matches!(
             decode(&[0xff, 0xff, 0xff]),
