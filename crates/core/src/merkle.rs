@@ -327,6 +327,26 @@ mod tests {
     use proptest::prelude::*;
     use sha2::{Digest, Sha256};
 
+    /// A tree's size and stored hashes as both in-memory trees keep them, and a hash tile
+    /// as the stored hashes of its level, in order.
+    #[test]
+    fn sizes_stored_hash_counts_and_a_tile_of_the_leaves() {
+        assert_eq!(
+            (1..=5).map(stored_hash_count).collect::<Vec<_>>(),
+            [1, 3, 4, 7, 8]
+        );
+        let mut tree = MemoryTree::new();
+        let mut frontier = TreeFrontier::new();
+        for i in 0..3 {
+            tree.push(&leaf(i));
+            frontier.push(leaf_hash(&leaf(i)));
+        }
+        assert_eq!((tree.size(), frontier.size()), (3, 3));
+        let tile = Tile::new(TILE_HEIGHT, 0, 0, 3, false);
+        let expected: Vec<u8> = (0..3).flat_map(|i| leaf_hash(&leaf(i)).0).collect();
+        assert_eq!(hash_tile_data(&tile, &tree).unwrap(), expected);
+    }
+
     fn leaf(i: u64) -> Vec<u8> {
         format!("leaf {i}").into_bytes()
     }

@@ -191,6 +191,20 @@ pub fn verify_batch<R: RngCore + CryptoRng>(items: &[BatchItem<'_>], rng: R) -> 
 mod tests {
     use super::*;
 
+    /// The seed reads back as given, and `Debug` shows the public key, never the seed.
+    #[test]
+    fn a_signer_keeps_its_seed_and_debugs_without_it() {
+        let seed = [42; 32];
+        let signer = EventSigner::from_seed(seed);
+        assert_eq!(signer.seed(), seed);
+        let shown = format!("{signer:?}");
+        assert_eq!(
+            shown,
+            format!("EventSigner({})", hex::encode(signer.public_key()))
+        );
+        assert!(!shown.contains(&hex::encode(seed)));
+    }
+
     fn envelope(signer: &EventSigner) -> Envelope {
         let mut envelope = Envelope {
             event_id: "01JDQ0000000000000000000AA".into(),

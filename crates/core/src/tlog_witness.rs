@@ -343,8 +343,15 @@ mod tests {
         let too_long = AddCheckpoint::encode(1, &[Hash([1; 32]); 64], b"note");
         let error = AddCheckpoint::parse(&too_long).unwrap_err();
         assert!(error.0.contains("more than 63 proof lines"), "{error}");
-        let huge = vec![b'x'; MAX_REQUEST_BYTES + 1];
-        assert!(AddCheckpoint::parse(&huge).is_err());
+        // 64 KiB is taken whole (and refused here for what it holds); a byte more is not read.
+        assert_eq!(MAX_REQUEST_BYTES, 65_536);
+        let largest = AddCheckpoint::parse(&vec![b'x'; 65_536]).unwrap_err();
+        assert!(
+            largest.0.contains("ends in the middle of a line"),
+            "{largest}"
+        );
+        let huge = AddCheckpoint::parse(&vec![b'x'; 65_537]).unwrap_err();
+        assert!(huge.0.contains("exceeds 65536 bytes"), "{huge}");
     }
 
     #[test]
