@@ -316,6 +316,107 @@ fn a_preverified_signature_counts_only_for_the_key_the_state_names() {
     decision.expect_reject(RejectCode::BadSignature);
 }
 
+/// The ledger verifies a batch's signatures before validating in order; a signature it has
+/// verified with the key the state names is not checked again.
+#[test]
+fn a_preverified_signature_with_the_named_key_is_not_checked_again() {
+    let log = Log::new();
+    let signer = &log.keys["dcms-1"];
+    let mut envelope = seal(
+        header("01JDQ000000000000000000098", DCMS, "dcms-1"),
+        commitment("c-8"),
+        signer,
+    );
+    envelope.signature[0] ^= 1;
+    let event = decode(&envelope.encode_to_vec()).unwrap();
+    let decide = |check| validate(&log.state, &log.index, &event, log.next_seq, NOW_NS, check);
+    decide(SignatureCheck::VerifiedWith(signer.public_key())).expect_accept();
+    decide(SignatureCheck::Pending).expect_reject(RejectCode::BadSignature);
+}
+
+/// A door's check: no genesis from outside, nothing before a genesis, and a known key whose
+/// signature verifies.
+#[test]
+fn a_door_authorises_only_signed_events_by_known_keys_after_genesis() {
+    let log = Log::new();
+    let signed = |key: &str, seed: u8| {
+        let envelope = seal(
+            header("01JDQ000000000000000000097", DCMS, key),
+            commitment("c-7"),
+            &EventSigner::from_seed([seed; 32]),
+        );
+        decode(&envelope.encode_to_vec()).unwrap()
+    };
+    assert_eq!(authorise(&log.state, &signed("dcms-1", 2)), Ok(()));
+    let code = |result: Result<(), Rejection>| result.unwrap_err().code;
+    assert_eq!(
+        code(authorise(&log.state, &signed("dcms-1", 9))),
+        RejectCode::BadSignature
+    );
+    assert_eq!(
+        code(authorise(&log.state, &signed("nobody-1", 2))),
+        RejectCode::UnknownKey
+    );
+    assert_eq!(
+        code(authorise(&LedgerState::default(), &signed("dcms-1", 2))),
+        RejectCode::GenesisMissing
+    );
+    let genesis = genesis_envelope(Genesis {
+        origin: "test/log".into(),
+        registrar_actor: REGISTRAR.into(),
+        registrars: vec![RegistrarKey {
+            key_id: "registrar-1".into(),
+            public_key: log.registrar.public_key().to_vec(),
+        }],
+        description: String::new(),
+    });
+    let genesis = decode(&genesis.encode_to_vec()).unwrap();
+    assert_eq!(
+        code(authorise(&log.state, &genesis)),
+        RejectCode::GenesisMisplaced
+    );
+    // Only entry 0 of a log with no genesis yet may be one.
+    for (state, next_seq) in [(&LedgerState::default(), 3), (&log.state, 0)] {
+        validate(
+            state,
+            &HashMap::new(),
+            &genesis,
+            next_seq,
+            NOW_NS,
+            SignatureCheck::Pending,
+        )
+        .expect_reject(RejectCode::GenesisMisplaced);
+    }
+}
+
+#[test]
+fn the_state_names_the_public_key_of_registrar_and_granted_keys() {
+    let log = Log::new();
+    assert_eq!(
+        log.state.public_key("registrar-1"),
+        Some(log.registrar.public_key())
+    );
+    assert_eq!(
+        log.state.public_key("dcms-1"),
+        Some(log.keys["dcms-1"].public_key())
+    );
+    assert_eq!(log.state.public_key("nobody-1"), None);
+}
+
+#[test]
+fn rejections_print_as_code_and_sentence_and_the_skew_is_ten_minutes() {
+    let rejection = Rejection::new(RejectCode::BadSignature, "no");
+    assert_eq!(
+        rejection.to_string(),
+        format!("{}: no", RejectCode::BadSignature.as_str())
+    );
+    assert_eq!(
+        RejectCode::UnknownKey.to_string(),
+        RejectCode::UnknownKey.as_str()
+    );
+    assert_eq!(MAX_FUTURE_SKEW_MS, 600_000);
+}
+
 #[test]
 fn unknown_keys_are_rejected() {
     let mut log = Log::new();
