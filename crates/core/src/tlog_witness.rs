@@ -354,6 +354,39 @@ mod tests {
         assert!(huge.0.contains("exceeds 65536 bytes"), "{huge}");
     }
 
+    /// A remembered size equal to the checkpoint's is sent as it is (nothing to prove); one
+    /// beyond it cannot be proved from, so the witness is asked from 0; and a witness already
+    /// at the checkpoint's size is simply asked again from there.
+    #[test]
+    fn remembered_and_learned_sizes_at_and_past_the_checkpoint() {
+        let Setup { log, witness, .. } = setup();
+        let big = tree(20);
+        let note = log.sign(20, big.root());
+        let checkpoint = verify_checkpoint(&note, &log.verifier_key()).unwrap();
+        let sizes_asked = |remembered: u64, witness_at: Option<u64>| {
+            let mut asked = Vec::new();
+            let result = request_cosignature(
+                &checkpoint,
+                &note,
+                remembered,
+                None,
+                |old_size| prove_consistency(20, old_size, &big).map_err(|e| e.to_string()),
+                |body| {
+                    let request = AddCheckpoint::parse(&body).unwrap();
+                    asked.push(request.old_size);
+                    match witness_at {
+                        Some(size) if request.old_size != size => conflict(size),
+                        _ => ok(witness.cosign(&checkpoint.body, 10)),
+                    }
+                },
+            );
+            (result.is_ok(), asked)
+        };
+        assert_eq!(sizes_asked(20, None), (true, vec![20]));
+        assert_eq!(sizes_asked(21, None), (true, vec![0]));
+        assert_eq!(sizes_asked(0, Some(20)), (true, vec![0, 20]));
+    }
+
     #[test]
     fn a_stale_size_is_corrected_from_the_409_and_proved_from_there() {
         let Setup {
