@@ -1021,6 +1021,58 @@ mod tests {
     }
 
     #[test]
+    fn an_amended_deadline_is_a_date_and_an_amended_target_a_number() {
+        let amended = |field: proto::AmendedField, new_value: &str| proto::CommitmentAmended {
+            commitment_id: "c-1".into(),
+            class: proto::AmendmentClass::Revision as i32,
+            rationale: "The spending review moved it.".into(),
+            changes: vec![proto::FieldChange {
+                field: field as i32,
+                new_value: new_value.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let new_value = Some("commitment_amended.changes[0].new_value".to_owned());
+        let (due_by, target) = (proto::AmendedField::DueBy, proto::AmendedField::TargetValue);
+        assert_eq!(
+            field_of(check_amendment(&amended(due_by, "2027-03-31"))),
+            None
+        );
+        assert_eq!(
+            field_of(check_amendment(&amended(due_by, "next spring"))),
+            new_value
+        );
+        assert_eq!(field_of(check_amendment(&amended(target, "-0.5"))), None);
+        assert_eq!(
+            field_of(check_amendment(&amended(target, "about 95"))),
+            new_value
+        );
+    }
+
+    #[test]
+    fn an_action_spends_no_negative_money() {
+        let action = |amount_minor: i64| proto::ActionRecorded {
+            action_id: "a-1".into(),
+            commitment_ids: vec!["c-1".into()],
+            r#type: proto::ActionType::Funding as i32,
+            taken_on: "2026-02-01".into(),
+            description: "Grant to the council secretariat".into(),
+            money: Some(proto::Money {
+                amount_minor,
+                currency: "GBP".into(),
+                stage: proto::MoneyStage::Spent as i32,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(field_of(check_action(&action(0))), None);
+        assert_eq!(
+            field_of(check_action(&action(-1))),
+            Some("action_recorded.money.amount_minor".into())
+        );
+    }
+
+    #[test]
     fn a_granted_key_is_32_bytes() {
         let grant = |len: usize| {
             Kind::KeyGranted(proto::KeyGranted {
