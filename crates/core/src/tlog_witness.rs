@@ -343,8 +343,9 @@ mod tests {
         let too_long = AddCheckpoint::encode(1, &[Hash([1; 32]); 64], b"note");
         let error = AddCheckpoint::parse(&too_long).unwrap_err();
         assert!(error.0.contains("more than 63 proof lines"), "{error}");
-        // 64 KiB is taken whole (and refused here for what it holds); a byte more is not read.
-        assert_eq!(MAX_REQUEST_BYTES, 65_536);
+        // 64 KiB each way (readers stop there); a request of 64 KiB is read whole (and refused here
+        // for what it holds), a byte more is not read.
+        assert_eq!((MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES), (65_536, 65_536));
         let largest = AddCheckpoint::parse(&vec![b'x'; 65_536]).unwrap_err();
         assert!(
             largest.0.contains("ends in the middle of a line"),
