@@ -1080,7 +1080,6 @@ mod tests {
                 public_key: vec![1; len],
                 actor_id: "GB-GOV-DCMS".into(),
                 roles: vec![proto::KeyRole::Emitter as i32],
-                ..Default::default()
             })
         };
         assert_eq!(field_of(check_kind(&grant(32))), None);
