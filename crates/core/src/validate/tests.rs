@@ -35,16 +35,8 @@ impl Log {
             registrar: registrar.clone(),
             keys: HashMap::new(),
         };
-        let genesis = genesis_envelope(Genesis {
-            origin: "test/log".into(),
-            registrar_actor: REGISTRAR.into(),
-            registrars: vec![RegistrarKey {
-                key_id: "registrar-1".into(),
-                public_key: registrar.public_key().to_vec(),
-            }],
-            description: String::new(),
-        });
-        log.submit_envelope(&genesis).expect_accept();
+        log.submit_envelope(&test_genesis(&registrar))
+            .expect_accept();
         for (actor, kind, key, seed, roles) in [
             (
                 DCMS,
@@ -151,6 +143,19 @@ impl Log {
     fn commit(&mut self, actor: &str, key: &'static str, id: &str) -> Decision {
         self.emit(actor, key, commitment(id))
     }
+}
+
+/// The test log's genesis: origin `test/log`, one registrar key `registrar-1`.
+fn test_genesis(registrar: &EventSigner) -> Envelope {
+    genesis_envelope(Genesis {
+        origin: "test/log".into(),
+        registrar_actor: REGISTRAR.into(),
+        registrars: vec![RegistrarKey {
+            key_id: "registrar-1".into(),
+            public_key: registrar.public_key().to_vec(),
+        }],
+        description: String::new(),
+    })
 }
 
 fn header<'a>(event_id: &'a str, actor: &'a str, key_id: &'a str) -> EnvelopeHeader<'a> {
@@ -341,16 +346,7 @@ fn a_door_authorises_only_signed_events_by_known_keys_after_genesis() {
         code(authorise(&LedgerState::default(), &signed("dcms-1", 2))),
         RejectCode::GenesisMissing
     );
-    let genesis = genesis_envelope(Genesis {
-        origin: "test/log".into(),
-        registrar_actor: REGISTRAR.into(),
-        registrars: vec![RegistrarKey {
-            key_id: "registrar-1".into(),
-            public_key: log.registrar.public_key().to_vec(),
-        }],
-        description: String::new(),
-    });
-    let genesis = decode(&genesis.encode_to_vec()).unwrap();
+    let genesis = decode(&test_genesis(&log.registrar).encode_to_vec()).unwrap();
     assert_eq!(
         code(authorise(&log.state, &genesis)),
         RejectCode::GenesisMisplaced
