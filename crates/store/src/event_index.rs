@@ -443,4 +443,23 @@ mod adopt_tests {
             assert!(index.holds(fingerprint(&format!("id-{seq}")), seq));
         }
     }
+
+    /// Two entries sharing a fingerprint: a snapshot that covers both drops them from the
+    /// recent part, one that covers neither keeps both (the shared list is neither lost nor
+    /// kept empty).
+    #[test]
+    fn adopting_a_snapshot_settles_a_shared_fingerprint_as_a_whole() {
+        for (size, recent_left) in [(2, 0), (0, 2)] {
+            let mut index = EventIndex::default();
+            index.insert_fingerprint(42, 0);
+            index.insert_fingerprint(42, 1);
+            let (_, mut pairs) = index.snapshot_parts();
+            pairs.sort_unstable();
+            let merged = if size == 0 { vec![] } else { pairs };
+            index.adopt(SortedIndex::new(merged), size);
+            assert_eq!(index.recent_count, recent_left, "snapshot at {size}");
+            assert_eq!(index.recent.len(), usize::from(recent_left > 0));
+            assert_eq!(index.candidates(42), vec![0, 1], "snapshot at {size}");
+        }
+    }
 }

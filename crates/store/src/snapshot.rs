@@ -323,6 +323,7 @@ mod tests {
             .unwrap();
         assert_eq!(written.size, 4);
         assert_eq!(*written.merged.pairs, vec![(1, 0), (2, 2), (5, 1), (9, 3)]);
+        assert_eq!(job(dir.path(), 4, vec![], vec![]).size(), 4);
         let (header, index, state) = read_all(dir.path()).unwrap();
         assert_eq!((header.size, header.chain_head), (4, [7; 32]));
         assert_eq!(index, *written.merged.pairs);
@@ -337,6 +338,17 @@ mod tests {
             written.bytes
         );
         assert!(!dir.path().join(SNAPSHOT_TEMP).exists());
+    }
+
+    /// Only a missing file means no snapshot: one that is there but cannot be opened (here a
+    /// link to itself) is named, so the caller reads the log instead and says why.
+    #[test]
+    fn a_snapshot_that_cannot_be_opened_is_an_error_not_an_absence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SNAPSHOT_FILE);
+        std::os::unix::fs::symlink(&path, &path).unwrap();
+        let problem = open(dir.path()).unwrap_err();
+        assert!(problem.starts_with("open "), "{problem}");
     }
 
     #[test]
