@@ -186,6 +186,7 @@ async fn run(events: usize, measuring: bool) {
         total as f64 / log_s,
         total as f64 / projected_s
     );
+    let bound = what_bounds_the_projections(projections, projected_s);
     reading.store(false, Ordering::Relaxed);
     let reads = readers.join().expect("the readers");
     print_reads("while catching up", &reads);
@@ -269,6 +270,9 @@ async fn run(events: usize, measuring: bool) {
         "ledger_entries_per_s": (total as f64 / log_s).round(),
         "projection_entries_per_s": (total as f64 / projected_s).round(),
         "engine_refreshes": refreshes,
+        "projection_engine_writes_per_entry": bound.writes_per_entry,
+        "projection_engine_writes_per_entry_by_kind": bound.writes_by_kind,
+        "projection_engine_write_share": bound.write_share,
         "broker_sync_interval": broker_sync,
         "disk_log_bytes": log_bytes,
         "disk_projection_bytes": projection_bytes,
@@ -292,6 +296,34 @@ async fn run(events: usize, measuring: bool) {
         "restart_worst_case": worst,
     });
     covenant_testkit::bench::write_json("catch_up", &json);
+}
+
+/// What bounded the projections' catch-up, measured over it: sled's writing (the time the
+/// batches held the readers' gate) as a share of the time to project the log, and the engine
+/// writes per entry, in all and by kind of key.
+struct Bound {
+    writes_per_entry: f64,
+    writes_by_kind: serde_json::Value,
+    write_share: f64,
+}
+
+/// Print and return [`Bound`] for projections that took `projected_s` to project the log.
+fn what_bounds_the_projections(projections: &Projections, projected_s: f64) -> Bound {
+    let applied = projections.applied();
+    let writes_per_entry = projections.engine_writes() as f64 / applied.max(1) as f64;
+    let writing_s = projections.total_gate_hold().as_secs_f64();
+    println!(
+        "  the projections: {writes_per_entry:.2} engine writes per entry; sled writing {writing_s:.1} of their {projected_s:.1} s ({:.0}%)",
+        100.0 * writing_s / projected_s.max(f64::MIN_POSITIVE)
+    );
+    let writes_by_kind = covenant_testkit::bench::writes_by_kind(
+        &projections.engine_writes_per_entry_by_kind(applied),
+    );
+    Bound {
+        writes_per_entry: (writes_per_entry * 100.0).round() / 100.0,
+        writes_by_kind,
+        write_share: (writing_s / projected_s.max(f64::MIN_POSITIVE) * 1000.0).round() / 1000.0,
+    }
 }
 
 /// The ledger's part of a cold restart just before the next snapshot, when the most entries

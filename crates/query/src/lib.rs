@@ -25,7 +25,7 @@ pub mod state;
 mod text;
 pub mod view;
 
-pub use follow::{Follower, HOLD_TARGET, POLL_INTERVAL};
+pub use follow::{AT_REST_HOLD_TARGET, Follower, HOLD_TARGET, POLL_INTERVAL};
 pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Overlap, Projections, Recorded, ResolvedAsOf};
 pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, rfc3339};
 pub use record::{StatusCounts, Target};

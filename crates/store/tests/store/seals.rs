@@ -24,13 +24,18 @@ fn append(
     store
         .append(Batch {
             entries: entries(prefix, 5, first_ns),
-            state_changes: (0..actions)
-                .map(|n| StateChange::Action(format!("{prefix}-{n}"), "GB-GOV-1".to_owned()))
-                .collect(),
+            state_changes: new_actions(prefix, actions),
             seal_key,
             ..Batch::default()
         })
         .unwrap();
+}
+
+/// The state changes [`append`] records: `actions` new action ids starting with `prefix`.
+fn new_actions(prefix: &str, actions: usize) -> Vec<StateChange> {
+    (0..actions)
+        .map(|n| StateChange::Action(format!("{prefix}-{n}"), "GB-GOV-1".to_owned()))
+        .collect()
 }
 
 /// Three sealed batches of 5 entries at 0, 5 and 10, the last changing no state (its record
@@ -227,4 +232,42 @@ fn a_state_record_keyed_at_the_head_is_reported_by_the_deep_check() {
         }
         other => panic!("a record past the log: {other:?}"),
     }
+}
+
+/// The records are read and checked on a thread of their own and handed over a few thousand
+/// changes at a time: every admitted change applies, across several hand-overs, and none
+/// from a refused seal on.
+#[test]
+fn many_changes_apply_up_to_a_refused_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches: Vec<String> = (0..4).map(|batch| format!("b{batch}")).collect();
+    {
+        let store = SledStore::create_or_open(dir.path()).unwrap();
+        for (first_ns, prefix) in (1..).map(|n| 100 * n).zip(&batches) {
+            append(&store, prefix, first_ns, 3_000, Some(KEY));
+        }
+        let whole = store
+            .apply_sealed_records(&KEY, 0, LedgerState::default())
+            .unwrap();
+        assert_eq!((whole.size, whole.stopped.clone()), (20, None));
+        assert_eq!(whole.state, store.load_state().unwrap());
+        assert_eq!(whole.state.actions.len(), 12_000);
+    }
+    alter_seal(dir.path(), 15, Alter::ChainHash);
+    let store = SledStore::open(dir.path()).unwrap();
+    let partial = store
+        .apply_sealed_records(&KEY, 0, LedgerState::default())
+        .unwrap();
+    assert_eq!(partial.size, 15);
+    assert!(
+        matches!(partial.stopped, Some(SealStop::Refused { at: 15, .. })),
+        "{partial:?}"
+    );
+    let mut first_three = LedgerState::default();
+    first_three.apply_all(
+        batches[..3]
+            .iter()
+            .flat_map(|prefix| new_actions(prefix, 3_000)),
+    );
+    assert_eq!(partial.state, first_three);
 }
