@@ -44,9 +44,11 @@ pub const HOLD_TARGET: Duration = Duration::from_millis(50);
 /// The same while the log is at rest (it grew by less than a batch since the last round: a
 /// projection catching up after an upgrade, or a new replica's once its log is complete). Long
 /// enough for a batch of `crate::DEFAULT_BATCH_ENTRIES`, which writes each touched aggregate
-/// and record once per 8,192 entries rather than once per 1,000 to 2,000: 3.70 engine writes
-/// an entry instead of 5.3 to 5.6 over a million. Queries wait that long at most while the
-/// projection is behind; a follower within a batch of the head applies small batches anyway.
+/// and record once per 8,192 entries rather than once per 1,000 to 2,000: over a new
+/// replica's catch-up, 4.59 engine writes an entry instead of 5.69 at ten million (1.39 times
+/// as fast once its log was complete; BENCHMARKS.md). Queries wait that long at most while
+/// the projection is behind; a follower within a batch of the head applies small batches
+/// anyway.
 pub const AT_REST_HOLD_TARGET: Duration = Duration::from_millis(200);
 
 /// The hold a follower's batches aim for under `overlap` (`overlap_for`).
