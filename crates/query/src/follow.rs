@@ -9,13 +9,14 @@
 //! applied.
 //!
 //! Batches are sized so that applying one holds the engine for about [`HOLD_TARGET`] at most
-//! while the log grows, [`AT_REST_HOLD_TARGET`] while it rests (`next_batch_entries`). sled applies a batch under a lock that every read and write of
-//! every sled database in the process waits for (its concurrency control is process-wide), and
-//! the projections' own gate keeps queries off for the same time: so while a replica catches
-//! up, a batch of `crate::DEFAULT_BATCH_ENTRIES` (some 45,000 keys) would make the queries, the
-//! log store's reads and the ledger's appends wait for it, for up to a second on a loaded
-//! machine. Larger batches write each aggregate fewer times, so the size grows again while
-//! batches are quick.
+//! while the log grows, [`AT_REST_HOLD_TARGET`] while it rests (`next_batch_entries`). sled
+//! applies a batch under a lock that every read and write of every sled database in the
+//! process waits for (its concurrency control is process-wide), and the projections' own gate
+//! keeps queries off for the same time: so while a replica's ledger drains the stream, a batch
+//! of `crate::DEFAULT_BATCH_ENTRIES` (some 45,000 keys) would make the queries, the log
+//! store's reads and the ledger's appends wait for it, for up to a second on a loaded machine.
+//! Larger batches write each aggregate fewer times, so the size grows again while batches are
+//! quick, and while the log rests a batch may hold them longer.
 //!
 //! A fresh projection (after an upgrade or a `covenant query rebuild`) answers at once, at a
 //! smaller `as_of.size`, while it catches up. A failed catch-up is logged and tried again

@@ -234,9 +234,8 @@ fn a_state_record_keyed_at_the_head_is_reported_by_the_deep_check() {
     }
 }
 
-/// The records are read and checked on a thread of their own and handed over a few thousand
-/// changes at a time: every admitted change applies, across several hand-overs, and none
-/// from a refused seal on.
+/// A walk over thousands of changes in several batches: every change the seals admit applies,
+/// and none from a refused seal on.
 #[test]
 fn many_changes_apply_up_to_a_refused_seal() {
     let dir = tempfile::tempdir().unwrap();
