@@ -312,9 +312,10 @@ fn what_bounds_the_projections(projections: &Projections, projected_s: f64) -> B
     let applied = projections.applied();
     let writes_per_entry = projections.engine_writes() as f64 / applied.max(1) as f64;
     let writing_s = projections.total_gate_hold().as_secs_f64();
+    let write_share = writing_s / projected_s.max(f64::MIN_POSITIVE);
     println!(
         "  the projections: {writes_per_entry:.2} engine writes per entry; sled writing {writing_s:.1} of their {projected_s:.1} s ({:.0}%)",
-        100.0 * writing_s / projected_s.max(f64::MIN_POSITIVE)
+        100.0 * write_share
     );
     let writes_by_kind = covenant_testkit::bench::writes_by_kind(
         &projections.engine_writes_per_entry_by_kind(applied),
@@ -322,7 +323,7 @@ fn what_bounds_the_projections(projections: &Projections, projected_s: f64) -> B
     Bound {
         writes_per_entry: (writes_per_entry * 100.0).round() / 100.0,
         writes_by_kind,
-        write_share: (writing_s / projected_s.max(f64::MIN_POSITIVE) * 1000.0).round() / 1000.0,
+        write_share: (write_share * 1000.0).round() / 1000.0,
     }
 }
 
