@@ -26,6 +26,7 @@ pub mod currency;
 pub mod entry;
 pub mod event;
 pub mod facts;
+mod id_guide;
 pub mod id_map;
 pub mod id_set;
 pub mod merkle;

@@ -444,7 +444,7 @@ fn snapshots_come_a_quarter_of_the_log_apart_within_their_bounds() {
     assert_eq!(snapshot_interval(0, MOST), FEWEST);
     assert_eq!(snapshot_interval(4 * FEWEST + 3, MOST), FEWEST);
     assert_eq!(snapshot_interval(4 * FEWEST + 4, MOST), FEWEST + 1);
-    assert_eq!(snapshot_interval(2_000_000, MOST), 500_000);
+    assert_eq!(snapshot_interval(1_600_000, MOST), 400_000);
     assert_eq!(snapshot_interval(4 * MOST - 4, MOST), MOST - 1);
     assert_eq!(snapshot_interval(4 * MOST, MOST), MOST);
     assert_eq!(snapshot_interval(10 * MOST, MOST), MOST);

@@ -298,6 +298,78 @@ pub fn apply_all_sealed_records(
     (applied.size, applying.elapsed().as_secs_f64())
 }
 
+/// What a restart just before the next snapshot spends on the state records, measured rather
+/// than estimated ([`apply_last_sealed_records_cold`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ColdTail {
+    /// The entries whose records were applied: from the first batch at or after
+    /// `size - entries`.
+    pub entries: u64,
+    /// Seconds the store's sealed walk took (what a restart runs: the records read ahead).
+    pub walk_s: f64,
+    /// Seconds reading and applying the same records one at a time took, the walk's baseline.
+    pub one_at_a_time_s: f64,
+}
+
+/// Apply the sealed state records of the last `entries` entries of the store in `dir` with
+/// its files dropped from the page cache and the engine reopened, as a restart just before
+/// the next snapshot does, on the state before them (built from the records first, warm);
+/// then again read one record at a time, cold again, for the baseline.
+pub fn apply_last_sealed_records_cold(
+    dir: &std::path::Path,
+    key: &[u8; 32],
+    entries: u64,
+) -> ColdTail {
+    use covenant_store::{LogReader, SledStore};
+    let (size, from, before) = {
+        let store = SledStore::open(dir).expect("reopen the store");
+        let size = store.head().size;
+        let mut before = covenant_core::validate::LedgerState::default();
+        let mut from = size;
+        for record in store.state_records(0) {
+            let (first, changes) = record.expect("read a state record");
+            if first >= size.saturating_sub(entries) {
+                from = first;
+                break;
+            }
+            before.apply_all(changes);
+        }
+        (size, from, before)
+    };
+    let cold_store = || {
+        evict_page_cache(dir);
+        SledStore::open(dir).expect("reopen the store")
+    };
+    let store = cold_store();
+    let walking = std::time::Instant::now();
+    let applied = store
+        .apply_sealed_records(key, from, before.clone())
+        .expect("apply the sealed state records");
+    let walk_s = walking.elapsed().as_secs_f64();
+    assert_eq!(
+        (applied.size, applied.stopped.is_none()),
+        (size, true),
+        "the last records are sealed to the head"
+    );
+    drop(store);
+    let store = cold_store();
+    let mut state = before;
+    let reading = std::time::Instant::now();
+    for record in store.state_records(from) {
+        state.apply_all(record.expect("read a state record").1);
+    }
+    let one_at_a_time_s = reading.elapsed().as_secs_f64();
+    assert!(
+        state == applied.state,
+        "the same records give the same state"
+    );
+    ColdTail {
+        entries: size - from,
+        walk_s,
+        one_at_a_time_s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -14,7 +14,7 @@ use crate::{Head, LogReader, RejectionRecord, SealStop, SealedRecords, StateReco
 use covenant_core::entry::{ChainHash, GENESIS_PREVIOUS, chain_hash};
 use covenant_core::merkle::{self, Hash, HashReader};
 use covenant_core::validate::{IndexedEvent, LedgerState};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 impl SledStore {
     /// The record of `tree` that holds item `index`: its first item's index and its value.
@@ -384,6 +384,23 @@ impl SledStore {
         state: &mut LedgerState,
     ) -> Result<Option<SealStop>, StoreError> {
         let engine = self.engine()?;
+        let walked = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            read_ahead(scope, &engine.trees.state, chain.size(), size, &walked);
+            let stop = self.walk_records(&engine, chain, size, state);
+            walked.store(true, Ordering::Relaxed);
+            stop
+        })
+    }
+
+    /// [`SledStore::walk_seals`] on the engine it holds.
+    fn walk_records(
+        &self,
+        engine: &EngineRef<'_>,
+        chain: &mut SealChain<'_>,
+        size: u64,
+        state: &mut LedgerState,
+    ) -> Result<Option<SealStop>, StoreError> {
         for item in engine.trees.state.range(layout::seq_key(chain.size())..) {
             if chain.size() >= size {
                 break;
@@ -411,6 +428,46 @@ impl SledStore {
             state.apply_all(record.changes);
         }
         Ok((chain.size() < size).then(|| SealStop::Unsealed(chain.size())))
+    }
+}
+
+/// How many threads read a long walk's state records ahead of it.
+const READ_AHEAD_THREADS: u64 = 4;
+
+/// The fewest entries whose state records are read ahead: a shorter walk is a few reads.
+const READ_AHEAD_MIN_ENTRIES: u64 = 32_768;
+
+/// Read the state records of entries `from..to` of `tree` on threads of their own, a share of
+/// the range each, until they are read or `walked` is set, so that the walk over them finds
+/// them in memory. sled's leaves lie scattered through its log, written as the log grew
+/// beside everything else, so a walk alone waits for the disk one leaf at a time; the threads
+/// keep several reads in flight. Only a shortcut: a record they fail to read, the walk reads
+/// (and reports) itself.
+fn read_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    tree: &'scope sled::Tree,
+    from: u64,
+    to: u64,
+    walked: &'scope AtomicBool,
+) {
+    let entries = to.saturating_sub(from);
+    if entries < READ_AHEAD_MIN_ENTRIES {
+        return;
+    }
+    let share = entries.div_ceil(READ_AHEAD_THREADS);
+    for start in (from..to).step_by(share as usize) {
+        let range = layout::seq_key(start)..layout::seq_key(start.saturating_add(share));
+        let reading = std::thread::Builder::new()
+            .name("covenant-read-ahead".to_owned())
+            .spawn_scoped(scope, move || {
+                for item in tree.range(range) {
+                    if item.is_err() || walked.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            });
+        // Without a thread the walk reads the share itself.
+        drop(reading);
     }
 }
 

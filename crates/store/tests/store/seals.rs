@@ -270,3 +270,53 @@ fn many_changes_apply_up_to_a_refused_seal() {
     );
     assert_eq!(partial.state, first_three);
 }
+
+/// A walk long enough to be read ahead on threads of its own: it applies exactly what the
+/// walk alone would, and a refused seal still ends it (the threads reading the records
+/// after it do not carry the walk on).
+#[test]
+fn a_walk_read_ahead_applies_the_same_up_to_a_refused_seal() {
+    const BATCHES: u64 = 5;
+    const PER_BATCH: u64 = 8_000;
+    let dir = tempfile::tempdir().unwrap();
+    let batches: Vec<String> = (0..BATCHES).map(|batch| format!("b{batch}")).collect();
+    {
+        let store = SledStore::create_or_open(dir.path()).unwrap();
+        for (n, prefix) in (0..).zip(&batches) {
+            store
+                .append(Batch {
+                    entries: entries(prefix, PER_BATCH as usize, 1 + n * PER_BATCH),
+                    state_changes: new_actions(prefix, 10),
+                    seal_key: Some(KEY),
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        let whole = store
+            .apply_sealed_records(&KEY, 0, LedgerState::default())
+            .unwrap();
+        assert_eq!(
+            (whole.size, whole.stopped.clone()),
+            (BATCHES * PER_BATCH, None)
+        );
+        assert_eq!(whole.state, store.load_state().unwrap());
+        assert_eq!(whole.state.actions.len(), 50);
+    }
+    alter_seal(dir.path(), 2 * PER_BATCH, Alter::ChainHash);
+    let store = SledStore::open(dir.path()).unwrap();
+    let partial = store
+        .apply_sealed_records(&KEY, 0, LedgerState::default())
+        .unwrap();
+    assert_eq!(partial.size, 2 * PER_BATCH);
+    assert!(
+        matches!(partial.stopped, Some(SealStop::Refused { at, .. }) if at == 2 * PER_BATCH),
+        "{partial:?}"
+    );
+    let mut first_two = LedgerState::default();
+    first_two.apply_all(
+        batches[..2]
+            .iter()
+            .flat_map(|prefix| new_actions(prefix, 10)),
+    );
+    assert_eq!(partial.state, first_two);
+}
