@@ -58,9 +58,13 @@ impl Guide {
 
     /// The positions of the block where `id` can be: every id before them is less than it
     /// and every id from their end on is greater. `len` is the block's length.
+    /// A guide not made for the block (the default) narrows nothing.
     pub(crate) fn narrow(&self, id: &str, len: usize) -> Range<usize> {
+        let Some(top) = self.levels.last() else {
+            return 0..len;
+        };
         let key = prefix(id);
-        let mut within = 0..self.levels.last().map_or(0, Vec::len);
+        let mut within = 0..top.len();
         for (depth, level) in self.levels.iter().enumerate().rev() {
             let below = match depth {
                 0 => len,
@@ -68,10 +72,7 @@ impl Guide {
             };
             within = step(level, key, within, below);
         }
-        match self.levels.is_empty() {
-            true => 0..len,
-            false => within,
-        }
+        within
     }
 }
 
@@ -87,25 +88,19 @@ fn step(
 ) -> Range<usize> {
     let end = within.end;
     let smaller = within.start + level[within].partition_point(|entry| *entry < key);
-    let greater = first_above(&level[..end], key, smaller);
+    // Entries equal to the key (ids alike in their first PREFIX bytes) lie from `smaller` on;
+    // mostly there are none, and one look says so.
+    let greater = match level[smaller..end].first() {
+        Some(entry) if *entry <= key => {
+            smaller + 1 + level[smaller + 1..end].partition_point(|entry| *entry <= key)
+        }
+        _ => smaller,
+    };
     let start = match smaller {
         0 => 0,
         smaller => (smaller - 1) * STRIDE + 1,
     };
     start..(greater * STRIDE).min(below)
-}
-
-/// The first entry of `level` from `from` on above `key`, where those before `from` are below
-/// it (or its length). Found by galloping: entries equal to `key` are mostly none or one.
-fn first_above(level: &[[u8; PREFIX]], key: [u8; PREFIX], from: usize) -> usize {
-    let mut reach = 1;
-    while from + reach <= level.len() && level[from + reach - 1] <= key {
-        reach *= 2;
-    }
-    // Every entry before `from + reach / 2` is at most `key`; the one at `from + reach - 1`, if
-    // any, above it.
-    let known = from + reach / 2;
-    known + level[known..(from + reach).min(level.len())].partition_point(|entry| *entry <= key)
 }
 
 #[cfg(test)]
@@ -173,6 +168,12 @@ mod tests {
             len - STRIDE + 1..len,
             "after them all"
         );
+    }
+
+    #[test]
+    fn a_guide_not_made_narrows_nothing() {
+        assert_eq!(Guide::default().narrow("c-1", 5), 0..5);
+        assert_eq!(Guide::new(0, |_| "").narrow("c-1", 0), 0..0);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! million entries. Decoded into a persistent tree, every id cost an allocation and a tree
 //! insertion, about 0.4 µs each, so loading the state from a snapshot took seconds. An
 //! [`IdSet`] instead holds the ids it was loaded with as one sorted block of text (read in one
-//! pass, no allocation per id, searched by bisection once a guide of every sixteenth id narrows the search)
-//! and only the ids inserted since in a persistent set, so copies stay cheap for the snapshot
-//! writer and loading is a copy.
+//! pass, no allocation per id, searched by bisection once a guide of every sixteenth id
+//! narrows the search) and only the ids inserted since in a persistent set, so copies stay
+//! cheap for the snapshot writer and loading is a copy.
 //!
 //! Its serde form is a sequence of the ids in ascending order (the form of a persistent set of
 //! strings). Loading refuses ids out of order or repeated, so a set read back is exact.

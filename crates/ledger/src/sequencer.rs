@@ -445,7 +445,7 @@ pub struct Sequencer {
 /// snapshot (the whole state and index, on its own thread; the commit thread only hands it
 /// over) happens at least this rarely. Half a million keeps a cold restart at 10 million
 /// entries about 2 s even just before the next snapshot (applying the records cold costs
-/// about 1 µs an entry there), for a 330 MB snapshot written every 500,000 entries.
+/// about 1 µs an entry there), for a 320 MB snapshot written every 500,000 entries.
 pub const SNAPSHOT_EVERY_ENTRIES: u64 = 500_000;
 
 /// The fewest entries between snapshots.
