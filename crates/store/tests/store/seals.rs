@@ -234,59 +234,19 @@ fn a_state_record_keyed_at_the_head_is_reported_by_the_deep_check() {
     }
 }
 
-/// A walk over thousands of changes in several batches: every change the seals admit applies,
-/// and none from a refused seal on.
-#[test]
-fn many_changes_apply_up_to_a_refused_seal() {
+/// Append `batches` sealed batches of `per_batch` entries and `actions` new action ids each,
+/// walk them all, then alter the seal of batch `refused` and walk again: every change the
+/// seals admit applies, and none from the refused seal on.
+fn walk_up_to_a_refused_seal(batches: u64, per_batch: u64, actions: usize, refused: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let batches: Vec<String> = (0..4).map(|batch| format!("b{batch}")).collect();
+    let prefixes: Vec<String> = (0..batches).map(|batch| format!("b{batch}")).collect();
     {
         let store = SledStore::create_or_open(dir.path()).unwrap();
-        for (first_ns, prefix) in (1..).map(|n| 100 * n).zip(&batches) {
-            append(&store, prefix, first_ns, 3_000, Some(KEY));
-        }
-        let whole = store
-            .apply_sealed_records(&KEY, 0, LedgerState::default())
-            .unwrap();
-        assert_eq!((whole.size, whole.stopped.clone()), (20, None));
-        assert_eq!(whole.state, store.load_state().unwrap());
-        assert_eq!(whole.state.actions.len(), 12_000);
-    }
-    alter_seal(dir.path(), 15, Alter::ChainHash);
-    let store = SledStore::open(dir.path()).unwrap();
-    let partial = store
-        .apply_sealed_records(&KEY, 0, LedgerState::default())
-        .unwrap();
-    assert_eq!(partial.size, 15);
-    assert!(
-        matches!(partial.stopped, Some(SealStop::Refused { at: 15, .. })),
-        "{partial:?}"
-    );
-    let mut first_three = LedgerState::default();
-    first_three.apply_all(
-        batches[..3]
-            .iter()
-            .flat_map(|prefix| new_actions(prefix, 3_000)),
-    );
-    assert_eq!(partial.state, first_three);
-}
-
-/// A walk long enough to be read ahead on threads of its own: it applies exactly what the
-/// walk alone would, and a refused seal still ends it (the threads reading the records
-/// after it do not carry the walk on).
-#[test]
-fn a_walk_read_ahead_applies_the_same_up_to_a_refused_seal() {
-    const BATCHES: u64 = 5;
-    const PER_BATCH: u64 = 8_000;
-    let dir = tempfile::tempdir().unwrap();
-    let batches: Vec<String> = (0..BATCHES).map(|batch| format!("b{batch}")).collect();
-    {
-        let store = SledStore::create_or_open(dir.path()).unwrap();
-        for (n, prefix) in (0..).zip(&batches) {
+        for (n, prefix) in (0..).zip(&prefixes) {
             store
                 .append(Batch {
-                    entries: entries(prefix, PER_BATCH as usize, 1 + n * PER_BATCH),
-                    state_changes: new_actions(prefix, 10),
+                    entries: entries(prefix, per_batch as usize, 1 + n * per_batch),
+                    state_changes: new_actions(prefix, actions),
                     seal_key: Some(KEY),
                     ..Batch::default()
                 })
@@ -297,26 +257,41 @@ fn a_walk_read_ahead_applies_the_same_up_to_a_refused_seal() {
             .unwrap();
         assert_eq!(
             (whole.size, whole.stopped.clone()),
-            (BATCHES * PER_BATCH, None)
+            (batches * per_batch, None)
         );
         assert_eq!(whole.state, store.load_state().unwrap());
-        assert_eq!(whole.state.actions.len(), 50);
+        assert_eq!(whole.state.actions.len(), batches as usize * actions);
     }
-    alter_seal(dir.path(), 2 * PER_BATCH, Alter::ChainHash);
+    let at = refused * per_batch;
+    alter_seal(dir.path(), at, Alter::ChainHash);
     let store = SledStore::open(dir.path()).unwrap();
     let partial = store
         .apply_sealed_records(&KEY, 0, LedgerState::default())
         .unwrap();
-    assert_eq!(partial.size, 2 * PER_BATCH);
+    assert_eq!(partial.size, at);
     assert!(
-        matches!(partial.stopped, Some(SealStop::Refused { at, .. }) if at == 2 * PER_BATCH),
+        matches!(partial.stopped, Some(SealStop::Refused { at: stop, .. }) if stop == at),
         "{partial:?}"
     );
-    let mut first_two = LedgerState::default();
-    first_two.apply_all(
-        batches[..2]
+    let mut before = LedgerState::default();
+    before.apply_all(
+        prefixes[..refused as usize]
             .iter()
-            .flat_map(|prefix| new_actions(prefix, 10)),
+            .flat_map(|prefix| new_actions(prefix, actions)),
     );
-    assert_eq!(partial.state, first_two);
+    assert_eq!(partial.state, before);
+}
+
+/// A walk over thousands of changes in several batches.
+#[test]
+fn many_changes_apply_up_to_a_refused_seal() {
+    walk_up_to_a_refused_seal(4, 5, 3_000, 3);
+}
+
+/// A walk long enough to be read ahead on threads of its own: it applies exactly what the
+/// walk alone would, and a refused seal still ends it (the threads reading the records after
+/// it do not carry the walk on).
+#[test]
+fn a_walk_read_ahead_applies_the_same_up_to_a_refused_seal() {
+    walk_up_to_a_refused_seal(5, 8_000, 10, 2);
 }
