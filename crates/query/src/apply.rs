@@ -975,11 +975,23 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
             out.insert(key.into_bytes(), entry.clone());
         }
         if record.goalposts_moved() {
-            let key = Key::new(keys::MOVED).part(&group.key()).last(id);
+            let key = moved_key(&group, record.moved_on).last(id);
             out.insert(key.into_bytes(), entry.clone());
         }
     }
+    if let Some(on) = record.outcome_on {
+        let key = Key::new(keys::OUTCOME).date_descending(on).last(id);
+        out.insert(key.into_bytes(), vec![]);
+    }
     out
+}
+
+/// A group's moved-goalposts key up to the commitment id: the most recently moved first, and
+/// one never dated (which a record whose goalposts moved cannot be) last.
+fn moved_key(group: &Group, moved_on: Option<Date>) -> Key {
+    Key::new(keys::MOVED)
+        .part(&group.key())
+        .date_descending(moved_on.unwrap_or(Date(i32::MIN)))
 }
 
 pub fn read_u64(bytes: Option<&[u8]>) -> u64 {

@@ -50,8 +50,12 @@ pub const WORD_COUNT: u8 = b'W';
 /// entry changes (a first action, an amendment): about 0.3 engine writes an entry, kept since
 /// reading the records instead made a scorecard three times slower.
 pub const DUE: u8 = b'd';
-/// `m` + group + cid: commitments whose goalposts moved; the value as for `d`.
+/// `m` + group + when they last moved (latest first, [`Key::date_descending`]) + cid:
+/// commitments whose goalposts moved; the value as for `d`.
 pub const MOVED: u8 = b'm';
+/// `r` + outcome date (latest first) + cid: the commitments an outcome decides, for the
+/// latest outcomes.
+pub const OUTCOME: u8 = b'r';
 /// `n` + group + seq: a run of the group's feed, the items (new commitments, amendments,
 /// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that
 /// the batch starting at entry `seq` announced. One run per group and batch, like `w`.
@@ -64,7 +68,7 @@ pub const END_DAY: u8 = b'Y';
 pub const META: u8 = b'z';
 
 /// Every tag with a name for what its keys hold, for figures that count keys by kind.
-pub const KINDS: [(u8, &str); 17] = [
+pub const KINDS: [(u8, &str); 18] = [
     (FACT, "fact"),
     (RECORD, "record"),
     (EVENT, "event"),
@@ -78,6 +82,7 @@ pub const KINDS: [(u8, &str); 17] = [
     (WORD_COUNT, "word_count"),
     (DUE, "due"),
     (MOVED, "moved"),
+    (OUTCOME, "outcome"),
     (FEED, "feed_run"),
     (DAY_END, "day_end"),
     (END_DAY, "end_day"),
@@ -166,6 +171,13 @@ impl Key {
         self
     }
 
+    /// A date that sorts the later first.
+    pub fn date_descending(mut self, date: Date) -> Self {
+        self.0
+            .extend_from_slice(&(!((date.days() as u32) ^ 0x8000_0000)).to_be_bytes());
+        self
+    }
+
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
@@ -218,6 +230,11 @@ mod tests {
         assert!(date_key(-1) < date_key(0));
         assert!(date_key(0) < date_key(20_000));
         assert_eq!(read_date(&date_key(-42)[1..]), Some(Date(-42)));
+        let latest_first = |days| Key::new(b'x').date_descending(Date(days)).into_bytes();
+        assert!(latest_first(20_000) < latest_first(0));
+        assert!(latest_first(0) < latest_first(-1));
+        assert!(latest_first(-1) < latest_first(-5));
+        assert!(latest_first(20_001) < latest_first(20_000));
         let seq_key = |seq| Key::new(b'x').seq(seq).into_bytes();
         assert!(seq_key(255) < seq_key(256));
         assert_eq!(seq_key(258)[1..], 258u64.to_be_bytes());

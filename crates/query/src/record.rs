@@ -42,6 +42,9 @@ pub struct CommitmentRecord {
     pub successions: u32,
     /// Date of the outcome that decides the status, when there is one.
     pub outcome_on: Option<Date>,
+    /// When the latest amendment that moved its goalposts happened (see
+    /// [`CommitmentRecord::goalposts_moved`]).
+    pub moved_on: Option<Date>,
     pub money: Vec<(String, MoneyStage, i128)>,
     pub made_seq: u64,
     pub last_seq: u64,
@@ -129,6 +132,12 @@ impl CommitmentRecord {
             disputed: state.disputed(),
             successions: state.successions.len() as u32,
             outcome_on,
+            moved_on: state
+                .amendments
+                .iter()
+                .filter(|a| a.target_moved || a.deadline_moved || a.scope_changed)
+                .map(|a| a.fact.happened_on)
+                .max(),
             money: state
                 .money()
                 .into_iter()
@@ -191,6 +200,7 @@ impl CommitmentRecord {
             original_target_period: self.original_target_period.clone(),
             target_moves: self.target_moves,
             deadline_moves: self.deadline_moves,
+            moved_on: self.moved_on,
             original_targets: self.original_targets.clone(),
             targets: self.targets.clone(),
         }
@@ -232,6 +242,7 @@ pub struct ListEntry {
     pub original_target_period: String,
     pub target_moves: u32,
     pub deadline_moves: u32,
+    pub moved_on: Option<Date>,
     pub original_targets: Vec<Target>,
     pub targets: Vec<Target>,
 }
@@ -284,6 +295,18 @@ pub struct Aggregate {
     pub succeeded: i64,
     /// Per currency: pledged, committed, spent (minor units).
     pub money: BTreeMap<String, [i128; 3]>,
+    /// Commitments made per calendar quarter ([`quarter_index`] of `made_on`).
+    pub made_by_quarter: BTreeMap<i32, i64>,
+    /// Commitments delivered (the status `delivered`, not partly) per quarter of the outcome
+    /// that says so.
+    pub delivered_by_quarter: BTreeMap<i32, i64>,
+}
+
+/// A calendar quarter as one number, `year * 4 + quarter - 1`, so that quarters sort and
+/// subtract.
+pub fn quarter_index(date: Date) -> i32 {
+    let (year, month, _) = date.year_month_day();
+    year * 4 + (month as i32 - 1) / 3
 }
 
 /// Position of a base status in [`Aggregate::base`].
@@ -333,6 +356,14 @@ impl Aggregate {
         }
         if let Some(days) = record.days_to_outcome() {
             bump(&mut self.days_to_outcome, days, sign);
+        }
+        bump(
+            &mut self.made_by_quarter,
+            quarter_index(record.made_on),
+            sign,
+        );
+        if let (Status::Delivered, Some(on)) = (record.base, record.outcome_on) {
+            bump(&mut self.delivered_by_quarter, quarter_index(on), sign);
         }
         let flag = |condition: bool| if condition { sign } else { 0 };
         self.amended += flag(record.amendments > 0);

@@ -372,6 +372,8 @@ pub struct GoalpostItem {
     pub current_target_period: Option<String>,
     pub target_moves: u32,
     pub deadline_moves: u32,
+    /// When the latest amendment that moved them happened.
+    pub moved_on: Option<String>,
     pub original_targets: Vec<crate::Target>,
     pub current_targets: Vec<crate::Target>,
 }
@@ -397,6 +399,18 @@ pub struct Scorecard {
     pub money: Vec<MoneyTotals>,
     pub overdue: OverdueList,
     pub goalposts_moved: GoalpostList,
+    /// Commitments made and delivered per calendar quarter, oldest first, quarters with
+    /// neither left out (the pages' over-time chart).
+    pub over_time: Vec<QuarterCounts>,
+}
+
+/// Commitments made, and delivered, in one calendar quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuarterCounts {
+    /// `year * 4 + quarter - 1` (`crate::record::quarter_index`).
+    pub quarter: i32,
+    pub made: i64,
+    pub delivered: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

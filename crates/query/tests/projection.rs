@@ -1272,3 +1272,193 @@ fn search_lists_each_commitment_once_per_word_across_batches_and_amendments() {
         "every commitment once, in id order, page by page"
     );
 }
+
+/// Per quarter, commitments made and delivered, counted from every commitment listed: what the
+/// over-time chart drew before the aggregates kept it.
+fn quarters_listed(items: &[covenant_query::view::CommitmentSummary]) -> BTreeMap<i32, (i64, i64)> {
+    let mut quarters: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+    for item in items {
+        quarters
+            .entry(covenant_query::quarter_index(date(&item.made_on)))
+            .or_default()
+            .0 += 1;
+        if item.status == Status::Delivered {
+            let on = date(
+                item.outcome_on
+                    .as_deref()
+                    .expect("a delivered one has an outcome"),
+            );
+            quarters
+                .entry(covenant_query::quarter_index(on))
+                .or_default()
+                .1 += 1;
+        }
+    }
+    quarters
+}
+
+#[test]
+fn scorecards_count_made_and_delivered_per_quarter_as_listing_every_commitment_does() {
+    let world = world();
+    let point = world.latest();
+    let projections = &world.projections;
+    let listed = |filter: CommitmentFilter| {
+        projections
+            .commitments(&point, &filter, None, 10_000)
+            .unwrap()
+            .items
+    };
+    let charted = |scorecard: covenant_query::view::Scorecard| -> BTreeMap<i32, (i64, i64)> {
+        let quarters: Vec<i32> = scorecard.over_time.iter().map(|q| q.quarter).collect();
+        assert!(
+            quarters.windows(2).all(|w| w[0] < w[1]),
+            "oldest first, once each"
+        );
+        scorecard
+            .over_time
+            .iter()
+            .map(|q| (q.quarter, (q.made, q.delivered)))
+            .collect()
+    };
+    let everyone = listed(CommitmentFilter::default());
+    let expected = quarters_listed(&everyone);
+    assert!(
+        expected.len() >= 2 && expected.values().any(|(_, delivered)| *delivered > 0),
+        "the scenario spans quarters and delivers: {expected:?}"
+    );
+    assert_eq!(
+        charted(projections.overall_scorecard(&point, 10).unwrap()),
+        expected
+    );
+    for theme in ["community", "safety", "dignity", "opportunity", "equity"] {
+        let filter = CommitmentFilter {
+            theme: Some(theme.to_owned()),
+            ..CommitmentFilter::default()
+        };
+        let scorecard = projections
+            .theme_scorecard(theme, &point, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            charted(scorecard),
+            quarters_listed(&listed(filter)),
+            "{theme}"
+        );
+    }
+    for actor in [DCMS, DCMS2, DHSC, MP] {
+        let filter = CommitmentFilter {
+            actor: Some(actor.to_owned()),
+            ..CommitmentFilter::default()
+        };
+        let owned: Vec<_> = listed(filter)
+            .into_iter()
+            .filter(|item| item.owner == actor)
+            .collect();
+        let scorecard = projections
+            .actor_scorecard(actor, &point, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(charted(scorecard), quarters_listed(&owned), "{actor}");
+    }
+}
+
+#[test]
+fn the_latest_outcomes_come_latest_first_from_every_commitment_an_outcome_decides() {
+    let world = world();
+    let point = world.latest();
+    let projections = &world.projections;
+    let mut decided: Vec<(String, String)> = projections
+        .commitments(&point, &CommitmentFilter::default(), None, 10_000)
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|item| Some((item.outcome_on?, item.id)))
+        .collect();
+    decided.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let dates: std::collections::BTreeSet<&String> = decided.iter().map(|(on, _)| on).collect();
+    assert!(dates.len() >= 2, "outcomes on different days: {decided:?}");
+    let latest = |limit| -> Vec<(String, String)> {
+        projections
+            .latest_outcomes(&point, limit)
+            .unwrap()
+            .expect("the latest point reads the index")
+            .into_iter()
+            .map(|item| (item.outcome_on.expect("decided by an outcome"), item.id))
+            .collect()
+    };
+    assert_eq!(latest(10_000), decided);
+    assert_eq!(latest(2), decided[..2]);
+    assert_eq!(
+        projections
+            .latest_outcomes(&point.without_fast_path(), 2)
+            .unwrap(),
+        None,
+        "elsewhere only a fold knows the deciding outcome"
+    );
+}
+
+#[test]
+fn moved_goalposts_list_the_most_recently_moved_first_with_the_day_they_moved() {
+    let world = world();
+    // Two more deadlines put later, on two later days: three moved, each on its own day.
+    let mut log = LogWriter::resume(&world.store).unwrap();
+    let later = |log: &mut LogWriter, actor: &str, id: &str| {
+        log.advance_days(3);
+        log.amend(
+            actor,
+            id,
+            covenant_core::proto::AmendmentClass::Revision,
+            &[(covenant_core::proto::AmendedField::DueBy, "2030-12-31")],
+        )
+        .unwrap();
+    };
+    later(&mut log, DHSC, "dhsc-nurses");
+    later(&mut log, DCMS2, "dcms-arts");
+    log.flush().unwrap();
+    world.projections.catch_up(&world.store).unwrap();
+    let point = world.latest();
+    let scorecard = world.projections.overall_scorecard(&point, 100).unwrap();
+    let moved = &scorecard.goalposts_moved.items;
+    assert_eq!(moved.len() as i64, scorecard.goalposts_moved.total);
+    let ids: Vec<&str> = moved.iter().map(|item| item.id.as_str()).collect();
+    assert_eq!(ids, ["dcms-arts", "dhsc-nurses", "dcms-sport"]);
+    let folded = world
+        .projections
+        .overall_scorecard(&point.without_fast_path(), 100)
+        .unwrap();
+    assert_eq!(
+        folded.goalposts_moved, scorecard.goalposts_moved,
+        "folding agrees"
+    );
+    let days: Vec<&str> = moved
+        .iter()
+        .map(|item| item.moved_on.as_deref().expect("a moved one has a day"))
+        .collect();
+    assert!(
+        moved
+            .windows(2)
+            .all(|w| (&w[1].moved_on, &w[0].id) <= (&w[0].moved_on, &w[1].id)),
+        "latest first, then by id: {days:?}"
+    );
+    for item in moved {
+        let history = world
+            .projections
+            .history(&item.id, &point)
+            .unwrap()
+            .unwrap();
+        let amended_on: Vec<String> = history
+            .events
+            .iter()
+            .filter(|event| {
+                event.kind == covenant_core::proto::EventKind::CommitmentAmended
+                    && event.retracted_by.is_none()
+            })
+            .map(|event| event.happened_on.clone())
+            .collect();
+        assert!(
+            amended_on.contains(item.moved_on.as_ref().unwrap()),
+            "{}: moved on the day of one of its amendments, {amended_on:?}",
+            item.id
+        );
+    }
+}

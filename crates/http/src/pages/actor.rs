@@ -6,20 +6,19 @@ use super::common::{
     formats, pager, projections, shares, status_of, theme_choices,
 };
 use super::layout::{self, Frame, Section, segment};
-use super::periods::{Dated, bucket};
+use super::periods::{bucket, first_year};
 use super::{PageAsOf, PageError, Params, diff, embed, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
-use covenant_core::event::Date;
 use covenant_core::proto::ActorKind;
 use covenant_query::view::{Actor, CommitmentPage, CommitmentSummary, MoneyTotals, Scorecard};
-use covenant_query::{CommitmentFilter, Projections, ResolvedAsOf, Status};
+use covenant_query::{CommitmentFilter, Projections, ResolvedAsOf};
 use maud::{Markup, html};
 
 const PAGE_SIZE: usize = 50;
 const LIST_LIMIT: usize = 10;
-/// The most commitments the over-time chart reads for one actor or theme.
-pub(crate) const CHART_LIMIT: usize = 20_000;
+/// The most commitments read for an actor's theme choices.
+const THEME_CHOICES_LIMIT: usize = 20_000;
 
 pub(crate) struct ActorView {
     pub actor: Actor,
@@ -27,12 +26,11 @@ pub(crate) struct ActorView {
     pub list: CommitmentPage,
     pub filter: ListFilter,
     pub themes: Vec<String>,
-    pub dated: Vec<Dated>,
     pub names: Names,
 }
 
 /// Every commitment the actor answers for (not those it only delivers as a partner), for the
-/// chart and the theme choices, so that they count what the scorecard counts.
+/// theme choices, so that they offer what the scorecard counts.
 fn all_commitments(
     projections: &Projections,
     id: &str,
@@ -43,32 +41,11 @@ fn all_commitments(
         ..CommitmentFilter::default()
     };
     Ok(projections
-        .commitments(point, &filter, None, CHART_LIMIT)?
+        .commitments(point, &filter, None, THEME_CHOICES_LIMIT)?
         .items
         .into_iter()
         .filter(|item| item.owner == id)
         .collect())
-}
-
-pub(crate) fn dated(items: &[CommitmentSummary]) -> Vec<Dated> {
-    items
-        .iter()
-        .filter_map(|item| {
-            let made_on = Date::parse(&item.made_on)?;
-            // Delivered means the status `delivered`, as on the scorecard's cards: partly
-            // delivered is not delivered (docs/STATUS.md, "Scorecard figures").
-            let delivered = item.status == Status::Delivered;
-            let delivered_on = if delivered {
-                item.outcome_on.as_deref().and_then(Date::parse)
-            } else {
-                None
-            };
-            Some(Dated {
-                made_on,
-                delivered_on,
-            })
-        })
-        .collect()
 }
 
 pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup, PageError> {
@@ -108,7 +85,6 @@ pub(crate) fn page(state: &AppState, id: &str, params: &Params) -> Result<Markup
     let names = Names::load(projections, &as_of.point, related)?;
     let view = ActorView {
         themes: theme_choices(everything.iter().flat_map(|item| &item.themes)),
-        dated: dated(&everything),
         actor,
         scorecard,
         list,
@@ -199,8 +175,8 @@ fn succession(view: &ActorView, as_of: &PageAsOf) -> Markup {
 }
 
 /// The "promises and delivery over time" card for the commitments of `whose` (a name).
-pub(crate) fn over_time(whose: &str, dated: &[Dated], as_of: &PageAsOf) -> Markup {
-    let periods = bucket(dated, as_of.point.date);
+pub(crate) fn over_time(whose: &str, scorecard: &Scorecard, as_of: &PageAsOf) -> Markup {
+    let periods = bucket(&scorecard.over_time, as_of.point.date);
     html! {
         section class="card" aria-labelledby="time-heading" {
             h2 id="time-heading" { "Promises and delivery over time" }
@@ -281,11 +257,10 @@ const REPORT_YEARS: usize = 5;
 
 /// Links to the actor's annual covenant reports: each year from its first commitment to the
 /// year of the moment shown.
-fn report_links(id: &str, dated: &[Dated], as_of: &PageAsOf) -> Markup {
-    let Some(first) = dated.iter().map(|item| item.made_on).min() else {
+fn report_links(id: &str, scorecard: &Scorecard, as_of: &PageAsOf) -> Markup {
+    let Some(first_year) = first_year(&scorecard.over_time) else {
         return html! {};
     };
-    let (first_year, _, _) = first.year_month_day();
     let (last_year, _, _) = as_of.point.date.year_month_day();
     let years: Vec<i32> = (first_year..=last_year).rev().take(REPORT_YEARS).collect();
     html! {
@@ -327,7 +302,7 @@ pub(crate) fn render(view: &ActorView, as_of: &PageAsOf, oembed: String) -> Mark
         @if actor.retracted {
             p class="notice" { "This registration was retracted as published in error." }
         }
-        (report_links(&actor.id, &view.dated, as_of))
+        (report_links(&actor.id, scorecard, as_of))
         (figures(&[
             ("Commitments", format::thousands(scorecard.commitments)),
             ("Delivered", format::thousands(scorecard.counts.delivered)),
@@ -350,7 +325,7 @@ pub(crate) fn render(view: &ActorView, as_of: &PageAsOf, oembed: String) -> Mark
                 }
                 (overdue(scorecard, as_of))
             }
-            (over_time(&view.actor.name, &view.dated, as_of))
+            (over_time(&view.actor.name, scorecard, as_of))
         }
         (succession(view, as_of))
         (money_card(&scorecard.money))

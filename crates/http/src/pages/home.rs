@@ -10,7 +10,7 @@ use super::layout::{self, Frame, Section};
 use super::{PageAsOf, PageError, Params, diff, format, page_as_of};
 use crate::AppState;
 use covenant_core::SchemaName;
-use covenant_core::proto::{ActorKind, AmendedField, EventKind, Stance};
+use covenant_core::proto::{ActorKind, Stance};
 use covenant_query::view::{
     AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
 };
@@ -24,9 +24,8 @@ const LIST_LIMIT: usize = 6;
 const LEAGUE_ROWS: usize = 15;
 /// Names listed as not yet ranked, before "and N more".
 const UNRANKED_NAMES: usize = 12;
-/// How many commitments with moved goalposts are read to find the most recently moved.
-const MOVED_SCAN: usize = 200;
-/// How many resolved commitments per verdict are read to find the latest outcomes.
+/// At a point other than the latest, how many resolved commitments per verdict are read to
+/// find the latest outcomes (at the latest, the outcome index holds them in order).
 const OUTCOME_SCAN: usize = 500;
 
 /// A commitment whose outcome is disputed, with the dispute.
@@ -43,17 +42,10 @@ pub(crate) struct Unranked {
     pub resolved: i64,
 }
 
-/// A commitment whose deadline or target moved, with when it last moved.
-pub(crate) struct Moved {
-    pub item: GoalpostItem,
-    /// Date of the latest amendment that moved it.
-    pub moved_on: String,
-}
-
 pub(crate) struct Home {
     pub overall: Scorecard,
     /// The most recently moved goalposts first.
-    pub moved: Vec<Moved>,
+    pub moved: Vec<GoalpostItem>,
     pub departments: LeagueTable,
     pub mps: LeagueTable,
     pub unranked_departments: Vec<Unranked>,
@@ -69,10 +61,15 @@ pub(crate) struct Home {
     pub base_url: String,
 }
 
+/// The latest outcomes, latest first: from the outcome index at the latest point, elsewhere
+/// the latest among the first [`OUTCOME_SCAN`] commitments of each verdict.
 fn latest_outcomes(
     projections: &Projections,
     as_of: &PageAsOf,
 ) -> Result<Vec<CommitmentSummary>, PageError> {
+    if let Some(latest) = projections.latest_outcomes(&as_of.point, LIST_LIMIT)? {
+        return Ok(latest);
+    }
     let mut outcomes = vec![];
     for status in [
         Status::Delivered,
@@ -91,67 +88,15 @@ fn latest_outcomes(
     Ok(outcomes)
 }
 
-/// Moved goalposts, most recently moved first, from the first [`MOVED_SCAN`] of them.
-fn recently_moved(
-    projections: &Projections,
-    as_of: &PageAsOf,
-    items: &[GoalpostItem],
-) -> Result<Vec<Moved>, PageError> {
-    let mut moved = vec![];
-    for item in items {
-        let Some(history) = projections.history(&item.id, &as_of.point)? else {
-            continue;
-        };
-        let moved_on = history
-            .events
-            .iter()
-            .rev()
-            .find(|event| {
-                event.kind == EventKind::CommitmentAmended
-                    && event.retracted_by.is_none()
-                    && event.detail.changes.iter().any(|change| {
-                        matches!(
-                            change.field,
-                            AmendedField::DueBy
-                                | AmendedField::TargetValue
-                                | AmendedField::TargetPeriod
-                                | AmendedField::Comparator
-                                | AmendedField::Scope
-                        )
-                    })
-            })
-            .map(|event| {
-                event
-                    .occurred_at
-                    .get(..10)
-                    .unwrap_or(&event.occurred_at)
-                    .to_owned()
-            })
-            .unwrap_or_default();
-        moved.push(Moved {
-            item: item.clone(),
-            moved_on,
-        });
-    }
-    moved.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.item.id.cmp(&b.item.id)));
-    moved.truncate(LIST_LIMIT);
-    Ok(moved)
-}
-
+/// The most overdue commitments, with their owners: the scorecard's overdue list is already
+/// the most overdue first.
 fn most_overdue(
     projections: &Projections,
     as_of: &PageAsOf,
+    overall: &Scorecard,
 ) -> Result<Vec<CommitmentSummary>, PageError> {
-    let filter = CommitmentFilter {
-        status: Some(Status::Overdue),
-        ..CommitmentFilter::default()
-    };
-    let mut overdue = projections
-        .commitments(&as_of.point, &filter, None, OUTCOME_SCAN)?
-        .items;
-    overdue.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then(a.id.cmp(&b.id)));
-    overdue.truncate(LIST_LIMIT);
-    Ok(overdue)
+    let ids = overall.overdue.items.iter().map(|item| item.id.as_str());
+    Ok(projections.commitment_summaries(ids, &as_of.point)?)
 }
 
 fn disputed(projections: &Projections, as_of: &PageAsOf) -> Result<Vec<Disputed>, PageError> {
@@ -226,11 +171,12 @@ fn league(
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
     let projections = projections(state)?;
     let as_of = page_as_of(state, projections, params)?;
-    let overall = projections.overall_scorecard(&as_of.point, MOVED_SCAN)?;
-    let moved = recently_moved(projections, &as_of, &overall.goalposts_moved.items)?;
+    // Both of its lists come most urgent first: the most overdue, the most recently moved.
+    let overall = projections.overall_scorecard(&as_of.point, LIST_LIMIT)?;
+    let moved = overall.goalposts_moved.items.clone();
     let latest_outcomes = latest_outcomes(projections, &as_of)?;
     let disputed = disputed(projections, &as_of)?;
-    let overdue = most_overdue(projections, &as_of)?;
+    let overdue = most_overdue(projections, &as_of, &overall)?;
     let checkpoint = state
         .store
         .latest_checkpoint()
@@ -389,11 +335,11 @@ fn goalposts_card(home: &Home, as_of: &PageAsOf) -> Markup {
                 p class="muted" { "No deadline or target has been moved." }
             } @else {
                 ul class="items" {
-                    @for Moved { item, moved_on } in &home.moved {
+                    @for item in &home.moved {
                         li {
                             a class="item-title" href=(commitment_link(&item.id, as_of)) { (item.title) }
                             div class="item-meta" {
-                                @if !moved_on.is_empty() {
+                                @if let Some(moved_on) = &item.moved_on {
                                     span { "Moved " (format::date(moved_on)) }
                                 }
                                 @if item.deadline_moves > 0 {

@@ -2,32 +2,23 @@
 
 use super::chart::Period;
 use covenant_core::event::Date;
+use covenant_query::quarter_index;
+use covenant_query::view::QuarterCounts;
 
-/// One commitment's two dates that the chart counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dated {
-    pub made_on: Date,
-    /// When an outcome said it was delivered (in full or in part).
-    pub delivered_on: Option<Date>,
-}
-
-/// Quarters when the dates span three years or less, years otherwise, from the first date
-/// through `through` (the moment the page shows) with no gaps: an empty quarter is a flat
-/// stretch of the line, not a missing one, and the lines run on to the day shown.
-pub fn bucket(items: &[Dated], through: Date) -> Vec<Period> {
-    let dates = items
-        .iter()
-        .flat_map(|item| std::iter::once(item.made_on).chain(item.delivered_on));
-    let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
+/// Quarters when the quarters counted span three years or less, years otherwise, from the
+/// first through `through` (the moment the page shows) with no gaps: an empty quarter is a
+/// flat stretch of the line, not a missing one, and the lines run on to the day shown.
+pub fn bucket(quarters: &[QuarterCounts], through: Date) -> Vec<Period> {
+    let (Some(first), Some(last)) = (quarters.first(), quarters.last()) else {
         return Vec::new();
     };
-    let last = last.max(through);
-    let by_quarter = quarter_index(last) - quarter_index(first) < 12;
-    let index_of = |date: Date| {
+    let (first, last) = (first.quarter, last.quarter.max(quarter_index(through)));
+    let by_quarter = last - first < 12;
+    let index_of = |quarter: i32| {
         if by_quarter {
-            quarter_index(date)
+            quarter
         } else {
-            i64::from(date.year_month_day().0)
+            quarter.div_euclid(4)
         }
     };
     let start = index_of(first);
@@ -42,18 +33,20 @@ pub fn bucket(items: &[Dated], through: Date) -> Vec<Period> {
             delivered: 0,
         })
         .collect();
-    for item in items {
-        periods[(index_of(item.made_on) - start) as usize].made += 1;
-        if let Some(delivered_on) = item.delivered_on {
-            periods[(index_of(delivered_on) - start) as usize].delivered += 1;
-        }
+    for counts in quarters {
+        let period = &mut periods[(index_of(counts.quarter) - start) as usize];
+        period.made += counts.made as u64;
+        period.delivered += counts.delivered as u64;
     }
     periods
 }
 
-fn quarter_index(date: Date) -> i64 {
-    let (year, month, _) = date.year_month_day();
-    i64::from(year) * 4 + i64::from((month - 1) / 3)
+/// The first year a commitment was made in, from the quarters counted.
+pub fn first_year(quarters: &[QuarterCounts]) -> Option<i32> {
+    quarters
+        .iter()
+        .find(|counts| counts.made > 0)
+        .map(|counts| counts.quarter.div_euclid(4))
 }
 
 #[cfg(test)]
@@ -64,18 +57,32 @@ mod tests {
         Date::parse(text).expect("date")
     }
 
+    /// The quarters of commitments made on each first date and delivered on each second, as
+    /// an aggregate counts them.
+    fn counted(items: &[(&str, Option<&str>)]) -> Vec<QuarterCounts> {
+        let mut quarters = std::collections::BTreeMap::new();
+        let mut count = |on: &str, made: i64, delivered: i64| {
+            let quarter = quarter_index(date(on));
+            let counts = quarters.entry(quarter).or_insert(QuarterCounts {
+                quarter,
+                made: 0,
+                delivered: 0,
+            });
+            counts.made += made;
+            counts.delivered += delivered;
+        };
+        for (made_on, delivered_on) in items {
+            count(made_on, 1, 0);
+            if let Some(on) = delivered_on {
+                count(on, 0, 1);
+            }
+        }
+        quarters.into_values().collect()
+    }
+
     #[test]
     fn short_spans_go_by_quarter_with_no_gaps() {
-        let items = [
-            Dated {
-                made_on: date("2024-01-15"),
-                delivered_on: Some(date("2024-11-01")),
-            },
-            Dated {
-                made_on: date("2024-02-01"),
-                delivered_on: None,
-            },
-        ];
+        let items = counted(&[("2024-01-15", Some("2024-11-01")), ("2024-02-01", None)]);
         let periods = bucket(&items, date("2024-06-30"));
         let labels: Vec<&str> = periods.iter().map(|p| p.label.as_str()).collect();
         assert_eq!(labels, ["Q1 2024", "Q2 2024", "Q3 2024", "Q4 2024"]);
@@ -88,17 +95,21 @@ mod tests {
     }
 
     #[test]
+    fn eleven_quarters_apart_still_go_by_quarter_twelve_by_year() {
+        let eleven = counted(&[("2024-01-15", None), ("2026-10-01", None)]);
+        assert_eq!(bucket(&eleven, date("2024-02-01")).len(), 12);
+        let twelve = counted(&[("2024-01-15", None), ("2027-01-01", None)]);
+        let periods = bucket(&twelve, date("2024-02-01"));
+        let labels: Vec<&str> = periods.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["2024", "2025", "2026", "2027"]);
+    }
+
+    #[test]
     fn long_spans_go_by_year() {
-        let items = [
-            Dated {
-                made_on: date("2019-05-01"),
-                delivered_on: Some(date("2024-03-01")),
-            },
-            Dated {
-                made_on: date("2021-05-01"),
-                delivered_on: Some(date("2021-06-01")),
-            },
-        ];
+        let items = counted(&[
+            ("2019-05-01", Some("2024-03-01")),
+            ("2021-05-01", Some("2021-06-01")),
+        ]);
         let periods = bucket(&items, date("2020-01-01"));
         assert_eq!(periods.len(), 6);
         assert_eq!(periods[0].label, "2019");
@@ -110,5 +121,14 @@ mod tests {
     #[test]
     fn nothing_to_count_gives_no_periods() {
         assert!(bucket(&[], date("2026-01-01")).is_empty());
+        assert_eq!(first_year(&[]), None);
+    }
+
+    #[test]
+    fn the_first_year_is_the_first_quarter_anything_was_made_in() {
+        let mut items = counted(&[("2021-11-30", None), ("2023-05-01", Some("2023-06-01"))]);
+        assert_eq!(first_year(&items), Some(2021));
+        items[0].made = 0;
+        assert_eq!(first_year(&items), Some(2023));
     }
 }

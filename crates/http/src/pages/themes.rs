@@ -1,13 +1,12 @@
 //! The themes: the seven seed values and any free tags, each with its own scorecard page.
 
-use super::actor::{CHART_LIMIT, dated, over_time};
+use super::actor::over_time;
 use super::chart::{status_bar, status_legend};
 use super::common::{
     ListFilter, ListOf, Names, commitment_list, figures, filter_form, formats, link, pager,
     projections, shares, status_of, theme_link,
 };
 use super::layout::{self, Frame, Section, segment};
-use super::periods::Dated;
 use super::{PageAsOf, PageError, Params, format, page_as_of};
 use crate::AppState;
 use covenant_core::event::SEED_THEMES;
@@ -131,7 +130,6 @@ fn theme_table(id: &str, title: &str, rows: &[ThemeRow], as_of: &PageAsOf) -> Ma
 
 pub(crate) struct ThemeView {
     pub theme: String,
-    pub dated: Vec<Dated>,
     /// `None` when no commitment names the theme yet (a seed value can still be asked for).
     pub scorecard: Option<Scorecard>,
     pub list: CommitmentPage,
@@ -169,17 +167,7 @@ pub(crate) fn theme_page(
         &as_of.point,
         list.items.iter().map(|item| item.owner.as_str()),
     )?;
-    let everything = CommitmentFilter {
-        theme: Some(theme.to_owned()),
-        ..CommitmentFilter::default()
-    };
-    let dated = dated(
-        &projections
-            .commitments(&as_of.point, &everything, None, CHART_LIMIT)?
-            .items,
-    );
     let view = ThemeView {
-        dated,
         theme: theme.to_owned(),
         scorecard,
         list,
@@ -231,7 +219,7 @@ pub(crate) fn render_theme(view: &ThemeView, as_of: &PageAsOf) -> Markup {
                             figcaption { (status_legend(&shares(&scorecard.counts))) }
                         }
                     }
-                    (over_time(&title, &view.dated, as_of))
+                    (over_time(&title, scorecard, as_of))
                 }
             }
         }

@@ -1093,6 +1093,8 @@ pub struct GoalpostItem {
     pub current_target_period: Option<String>,
     pub target_moves: u32,
     pub deadline_moves: u32,
+    /// When the latest amendment that moved them happened (`YYYY-MM-DD`).
+    pub moved_on: Option<String>,
     /// The named indicators' targets, as first made and as they stand.
     pub original_targets: Vec<Target>,
     pub current_targets: Vec<Target>,
@@ -1111,6 +1113,7 @@ impl From<view::GoalpostItem> for GoalpostItem {
             current_target_period: view.current_target_period,
             target_moves: view.target_moves,
             deadline_moves: view.deadline_moves,
+            moved_on: view.moved_on,
             original_targets: list(view.original_targets),
             current_targets: list(view.current_targets),
         }
@@ -1120,7 +1123,8 @@ impl From<view::GoalpostItem> for GoalpostItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GoalpostList {
     pub total: i64,
-    /// In commitment id order, at most the limit asked for.
+    /// The most recently moved first (then in commitment id order), at most the limit asked
+    /// for.
     pub items: Vec<GoalpostItem>,
 }
 

@@ -163,9 +163,12 @@ impl Projections {
                 .take(list_limit)
                 .map(CommitmentRecord::list_entry)
                 .collect();
-            moved = records
-                .iter()
-                .filter(|r| r.goalposts_moved())
+            let mut shifted: Vec<&CommitmentRecord> =
+                records.iter().filter(|r| r.goalposts_moved()).collect();
+            // As the moved index sorts: the most recently moved first.
+            shifted.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.id.cmp(&b.id)));
+            moved = shifted
+                .into_iter()
                 .take(list_limit)
                 .map(CommitmentRecord::list_entry)
                 .collect();
@@ -199,6 +202,7 @@ impl Projections {
                 total: aggregate.goalposts_moved,
                 items: moved.iter().map(goalpost_item).collect(),
             },
+            over_time: over_time(&aggregate),
             counts,
         })
     }
@@ -262,6 +266,28 @@ fn actor_view(record: &ActorRecord, point: &ResolvedAsOf) -> Option<Actor> {
             .map(|link| link.predecessor.clone())
             .collect(),
     })
+}
+
+/// The aggregate's quarters, each with what was made and delivered in it.
+fn over_time(aggregate: &Aggregate) -> Vec<QuarterCounts> {
+    let mut quarters: BTreeMap<i32, QuarterCounts> = BTreeMap::new();
+    let mut count = |histogram: &BTreeMap<i32, i64>, made: bool| {
+        for (&quarter, &n) in histogram {
+            let counts = quarters.entry(quarter).or_insert(QuarterCounts {
+                quarter,
+                made: 0,
+                delivered: 0,
+            });
+            if made {
+                counts.made += n;
+            } else {
+                counts.delivered += n;
+            }
+        }
+    };
+    count(&aggregate.made_by_quarter, true);
+    count(&aggregate.delivered_by_quarter, false);
+    quarters.into_values().collect()
 }
 
 pub(super) fn money_totals(money: &BTreeMap<String, [i128; 3]>) -> Vec<MoneyTotals> {

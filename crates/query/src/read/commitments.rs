@@ -73,6 +73,44 @@ impl Projections {
         })
     }
 
+    /// The commitments an outcome decides, the latest outcome first (then by id), at most
+    /// `limit`. `None` unless `point` is the latest, where the outcome index holds them in that
+    /// order; at another point the deciding outcome is known only by folding each commitment.
+    pub fn latest_outcomes(
+        &self,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
+        if !point.latest {
+            return Ok(None);
+        }
+        let _gate = self.read_gate()?;
+        let prefix = Key::new(keys::OUTCOME).into_bytes();
+        let mut items = Vec::with_capacity(limit);
+        for item in self.tree()?.scan_prefix(&prefix).take(limit) {
+            let (key, _) = item?;
+            let id = keys::last_component(&key, prefix.len() + 4)
+                .ok_or_else(|| corrupt(&key)("id is not text".into()))?;
+            items.extend(self.latest_record(id)?.map(|r| summary(&r, point.date)));
+        }
+        Ok(Some(items))
+    }
+
+    /// The commitments named, as lists show them, in the order given; those unknown at
+    /// `point` are left out.
+    pub fn commitment_summaries<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+        point: &ResolvedAsOf,
+    ) -> Result<Vec<CommitmentSummary>, QueryError> {
+        let _gate = self.read_gate()?;
+        let mut items = vec![];
+        for id in ids {
+            items.extend(self.record_at(id, point)?.map(|r| summary(&r, point.date)));
+        }
+        Ok(items)
+    }
+
     /// Ids that are a superset of the answer, from the narrowest index available: the
     /// rarest search word's commitments (none when a word is in no commitment at all), or an
     /// index read in order.
@@ -244,6 +282,7 @@ pub(super) fn goalpost_item(record: &ListEntry) -> GoalpostItem {
         current_target_period: period(&record.target_period),
         target_moves: record.target_moves,
         deadline_moves: record.deadline_moves,
+        moved_on: record.moved_on.map(|d| d.to_string()),
         original_targets: record.original_targets.clone(),
         current_targets: record.targets.clone(),
     }
