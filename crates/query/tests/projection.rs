@@ -424,6 +424,41 @@ fn themes_and_the_league_table() {
 }
 
 #[test]
+fn league_tables_made_together_are_each_as_made_alone() {
+    let world = world();
+    let rules = |min_resolved, kind| LeagueRules { min_resolved, kind };
+    let every = [
+        rules(1, Some(ActorKind::Department)),
+        rules(1, Some(ActorKind::Mp)),
+        rules(0, None),
+        rules(2, Some(ActorKind::Department)),
+    ];
+    let latest = world.latest();
+    for point in [latest, latest.without_fast_path()] {
+        let together = world
+            .projections
+            .league_tables(&point, every.clone())
+            .unwrap();
+        for (rules, table) in every.iter().zip(&together) {
+            let alone = world.projections.league_table(&point, rules).unwrap();
+            assert_eq!(table, &alone, "{rules:?}");
+        }
+        let departments = &together[0];
+        assert!(
+            departments.rows.len() >= 2 && departments.unranked >= 1,
+            "departments ranked and not: {departments:?}"
+        );
+        assert!(
+            departments
+                .rows
+                .iter()
+                .all(|row| row.kind == ActorKind::Department)
+        );
+        assert_eq!(together[1].rows.len(), 1, "one MP");
+    }
+}
+
+#[test]
 fn search_filters_and_cursor_pages() {
     let world = world();
     let point = world.latest();

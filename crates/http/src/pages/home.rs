@@ -156,16 +156,16 @@ fn unranked(
     Ok(found)
 }
 
-fn league(
-    projections: &Projections,
-    as_of: &PageAsOf,
-    kind: ActorKind,
-) -> Result<LeagueTable, PageError> {
-    let rules = LeagueRules {
+/// The departments' league table and the MPs', from one read of every actor's aggregate.
+fn leagues(projections: &Projections, as_of: &PageAsOf) -> Result<[LeagueTable; 2], PageError> {
+    let rules = |kind| LeagueRules {
         min_resolved: MIN_RESOLVED,
         kind: Some(kind),
     };
-    Ok(projections.league_table(&as_of.point, &rules)?)
+    Ok(projections.league_tables(
+        &as_of.point,
+        [rules(ActorKind::Department), rules(ActorKind::Mp)],
+    )?)
 }
 
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
@@ -198,8 +198,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         )
         .collect::<Vec<_>>();
     let names = Names::load(projections, &as_of.point, owners)?;
-    let departments = league(projections, &as_of, ActorKind::Department)?;
-    let mps = league(projections, &as_of, ActorKind::Mp)?;
+    let [departments, mps] = leagues(projections, &as_of)?;
     let home = Home {
         unranked_departments: unranked(projections, &as_of, ActorKind::Department, &departments)?,
         unranked_mps: unranked(projections, &as_of, ActorKind::Mp, &mps)?,
@@ -215,7 +214,10 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         names,
         base_url: base_url.to_owned(),
     };
-    Ok(render(&home, &as_of))
+
+    let r = render(&home, &as_of);
+
+    Ok(r)
 }
 
 fn league_card(

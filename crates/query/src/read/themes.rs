@@ -9,6 +9,7 @@ use crate::projections::{Projections, ResolvedAsOf};
 use crate::record::{Aggregate, Group, StatusCounts};
 use crate::view::*;
 use covenant_core::event::SEED_THEMES;
+use covenant_core::proto::ActorKind;
 use std::collections::BTreeMap;
 
 impl Projections {
@@ -69,20 +70,58 @@ impl Projections {
         point: &ResolvedAsOf,
         rules: &LeagueRules,
     ) -> Result<LeagueTable, QueryError> {
+        let [table] = self.league_tables(point, [rules.clone()])?;
+        Ok(table)
+    }
+
+    /// One league table per set of rules, each as [`Projections::league_table`] gives it, from
+    /// one read of every actor's aggregate.
+    pub fn league_tables<const N: usize>(
+        &self,
+        point: &ResolvedAsOf,
+        rules: [LeagueRules; N],
+    ) -> Result<[LeagueTable; N], QueryError> {
         let _gate = self.read_gate()?;
-        let aggregates: BTreeMap<String, Aggregate> = if point.latest {
+        let mut tables = rules.map(|rules| LeagueTable {
+            as_of: point.info(),
+            min_resolved: rules.min_resolved,
+            kind: rules.kind,
+            rows: vec![],
+            unranked: 0,
+        });
+        let kinds: Vec<Option<ActorKind>> = tables.iter().map(|table| table.kind).collect();
+        let wanted = |actor: &Actor| {
+            kinds
+                .iter()
+                .any(|kind| kind.is_none_or(|kind| kind == actor.kind))
+        };
+        let mut rank = |actor: &Actor, aggregate: &Aggregate| {
+            let counts = aggregate.counts(point.date);
+            for table in &mut tables {
+                if table.kind.is_some_and(|kind| kind != actor.kind) {
+                    continue;
+                }
+                match counts.delivery_rate() {
+                    Some(rate) if counts.resolved() >= i64::from(table.min_resolved) => {
+                        table.rows.push(league_row(actor.clone(), &counts, rate))
+                    }
+                    _ => table.unranked += 1,
+                }
+            }
+        };
+        if point.latest {
             let prefix = Key::new(keys::AGGREGATE).last("a:").into_bytes();
-            let mut found = BTreeMap::new();
             for item in self.tree()?.scan_prefix(&prefix) {
                 let (key, value) = item?;
-                let actor = keys::last_component(&key, prefix.len())
+                let actor_id = keys::last_component(&key, prefix.len())
                     .ok_or_else(|| corrupt(&key)("actor is not text".into()))?;
-                found.insert(
-                    actor.to_owned(),
-                    fact::decode(&value, "aggregate").map_err(corrupt(&key))?,
-                );
+                // The actor first: an aggregate costs more to decode than its owner's record.
+                let Some(actor) = self.actor_view(actor_id, point)?.filter(wanted) else {
+                    continue;
+                };
+                let aggregate = fact::decode(&value, "aggregate").map_err(corrupt(&key))?;
+                rank(&actor, &aggregate);
             }
-            found
         } else {
             let mut found: BTreeMap<String, Aggregate> = BTreeMap::new();
             for record in self.records_at(&Group::All, point)? {
@@ -91,41 +130,24 @@ impl Projections {
                     .or_default()
                     .add(&record, 1);
             }
-            found
-        };
-        let mut rows = vec![];
-        let mut unranked = 0;
-        for (actor_id, aggregate) in aggregates {
-            let Some(actor) = self.actor_view(&actor_id, point)? else {
-                continue;
-            };
-            if rules.kind.is_some_and(|kind| kind != actor.kind) {
-                continue;
-            }
-            let counts = aggregate.counts(point.date);
-            match counts.delivery_rate() {
-                Some(rate) if counts.resolved() >= i64::from(rules.min_resolved) => {
-                    rows.push(league_row(actor, &counts, rate))
+            for (actor_id, aggregate) in found {
+                if let Some(actor) = self.actor_view(&actor_id, point)?.filter(wanted) {
+                    rank(&actor, &aggregate);
                 }
-                _ => unranked += 1,
             }
         }
-        rows.sort_by(|a, b| {
-            b.delivery_rate
-                .total_cmp(&a.delivery_rate)
-                .then(b.resolved.cmp(&a.resolved))
-                .then(a.actor.cmp(&b.actor))
-        });
-        for (index, row) in rows.iter_mut().enumerate() {
-            row.rank = index as u32 + 1;
+        for table in &mut tables {
+            table.rows.sort_by(|a, b| {
+                b.delivery_rate
+                    .total_cmp(&a.delivery_rate)
+                    .then(b.resolved.cmp(&a.resolved))
+                    .then(a.actor.cmp(&b.actor))
+            });
+            for (index, row) in table.rows.iter_mut().enumerate() {
+                row.rank = index as u32 + 1;
+            }
         }
-        Ok(LeagueTable {
-            as_of: point.info(),
-            min_resolved: rules.min_resolved,
-            kind: rules.kind,
-            rows,
-            unranked,
-        })
+        Ok(tables)
     }
 }
 
