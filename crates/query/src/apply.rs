@@ -66,7 +66,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Which commitments and actors an event touched: where its retraction must go.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
-    pub seq: u64,
     pub commitments: Vec<String>,
     pub actors: Vec<String>,
 }
@@ -319,10 +318,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn apply_event(&mut self, fact: Fact, kind: Kind) -> Result<(), QueryError> {
-        let mut touched = EventRef {
-            seq: fact.seq,
-            ..EventRef::default()
-        };
+        let mut touched = EventRef::default();
         match &kind {
             Kind::Genesis(_) | Kind::KeyGranted(_) | Kind::KeyRevoked(_) => return Ok(()),
             Kind::ActorRegistered(registered) => {
@@ -491,10 +487,7 @@ impl<'t> BatchWriter<'t> {
             .get(ENTRY_HEADER_BYTES..)
             .ok_or_else(|| problem("shorter than an entry header".to_owned()))?;
         let decoded = event::decode(body).map_err(|error| problem(error.to_string()))?;
-        let mut touched = EventRef {
-            seq: target_seq,
-            ..EventRef::default()
-        };
+        let mut touched = EventRef::default();
         match decoded.kind {
             // A retraction without a stored reference retracted a registry event, and so
             // touched nothing either.

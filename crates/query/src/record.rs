@@ -278,7 +278,6 @@ impl Group {
 /// The sum of a group's commitment records (retracted commitments count nowhere).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Aggregate {
-    pub total: i64,
     /// Counts per base status, indexed by [`base_index`].
     pub base: [i64; 7],
     /// Open commitments without an action, by due date.
@@ -345,7 +344,6 @@ impl Aggregate {
         let Some(index) = base_index(record.base).filter(|_| record.counts()) else {
             return;
         };
-        self.total += sign;
         self.base[index] += sign;
         if let Some(due) = record.due_by {
             match record.base {
@@ -559,6 +557,79 @@ mod tests {
         let mut retracted = Aggregate::default();
         retracted.add(&CommitmentRecord::of(&facts.state()), 1);
         assert!(retracted.is_empty());
+    }
+
+    #[test]
+    fn each_flag_counts_only_its_own_change_and_a_removed_record_leaves_nothing() {
+        let plain = CommitmentRecord::of(&Facts::made().state());
+        let flags = |record: &CommitmentRecord| {
+            let mut aggregate = Aggregate::default();
+            aggregate.add(record, 1);
+            [
+                aggregate.amended,
+                aggregate.target_moved,
+                aggregate.deadline_moved,
+                aggregate.goalposts_moved,
+                aggregate.disputed,
+                aggregate.succeeded,
+            ]
+        };
+        assert_eq!(flags(&plain), [0; 6], "nothing changed, nothing flagged");
+        let with = |change: fn(&mut CommitmentRecord)| {
+            let mut record = plain.clone();
+            change(&mut record);
+            flags(&record)
+        };
+        assert_eq!(with(|r| r.amendments = 1), [1, 0, 0, 0, 0, 0]);
+        assert_eq!(with(|r| r.target_moves = 1), [0, 1, 0, 1, 0, 0]);
+        assert_eq!(with(|r| r.deadline_moves = 1), [0, 0, 1, 1, 0, 0]);
+        assert_eq!(with(|r| r.scope_changes = 1), [0, 0, 0, 1, 0, 0]);
+        assert_eq!(with(|r| r.disputed = true), [0, 0, 0, 0, 1, 0]);
+        assert_eq!(with(|r| r.successions = 1), [0, 0, 0, 0, 0, 1]);
+
+        let mut rich = plain.clone();
+        rich.money = vec![
+            ("GBP".into(), MoneyStage::Pledged, 100),
+            ("GBP".into(), MoneyStage::Spent, 40),
+        ];
+        rich.amendments = 2;
+        let mut aggregate = Aggregate::default();
+        aggregate.add(&rich, 1);
+        aggregate.add(&plain, 1);
+        assert_eq!(aggregate.money["GBP"], [100, 0, 40]);
+        aggregate.add(&rich, -1);
+        aggregate.add(&plain, -1);
+        assert_eq!(aggregate, Aggregate::default(), "removing undoes adding");
+    }
+
+    #[test]
+    fn quarters_number_consecutively_across_years() {
+        let quarter = |text: &str| quarter_index(date(text));
+        assert_eq!(quarter("2024-01-01"), 2024 * 4);
+        assert_eq!(quarter("2024-03-31"), 2024 * 4);
+        assert_eq!(quarter("2024-04-01"), 2024 * 4 + 1);
+        assert_eq!(quarter("2024-09-30"), 2024 * 4 + 2);
+        assert_eq!(quarter("2024-12-31"), 2024 * 4 + 3);
+        assert_eq!(quarter("2025-01-01"), 2024 * 4 + 4);
+    }
+
+    #[test]
+    fn a_delivered_record_counts_in_the_quarter_of_its_outcome_and_partly_does_not() {
+        let mut delivered = CommitmentRecord::of(&Facts::made().state());
+        delivered.made_on = date("2024-02-10");
+        delivered.base = Status::Delivered;
+        delivered.outcome_on = Some(date("2025-07-01"));
+        let mut partly = delivered.clone();
+        partly.base = Status::PartlyDelivered;
+        let mut aggregate = Aggregate::default();
+        aggregate.add(&delivered, 1);
+        aggregate.add(&partly, 1);
+        let made = quarter_index(date("2024-02-10"));
+        let out = quarter_index(date("2025-07-01"));
+        assert_eq!(aggregate.made_by_quarter, BTreeMap::from([(made, 2)]));
+        assert_eq!(aggregate.delivered_by_quarter, BTreeMap::from([(out, 1)]));
+        aggregate.add(&delivered, -1);
+        assert!(aggregate.delivered_by_quarter.is_empty());
     }
 
     #[test]

@@ -1497,3 +1497,25 @@ fn moved_goalposts_list_the_most_recently_moved_first_with_the_day_they_moved() 
         );
     }
 }
+
+#[test]
+fn summaries_of_named_commitments_come_in_the_order_asked_leaving_out_unknown_ones() {
+    let world = world();
+    let point = world.latest();
+    let ids = ["dhsc-nurses", "no-such-commitment", "dcms-sport"];
+    let summaries = world.projections.commitment_summaries(ids, &point).unwrap();
+    let found: Vec<&str> = summaries.iter().map(|item| item.id.as_str()).collect();
+    assert_eq!(found, ["dhsc-nurses", "dcms-sport"]);
+    let listed = world
+        .projections
+        .commitments(&point, &CommitmentFilter::default(), None, 100)
+        .unwrap()
+        .items;
+    for summary in &summaries {
+        assert!(
+            listed.contains(summary),
+            "{} as a list shows it",
+            summary.id
+        );
+    }
+}
