@@ -1519,3 +1519,137 @@ fn summaries_of_named_commitments_come_in_the_order_asked_leaving_out_unknown_on
         );
     }
 }
+
+#[test]
+fn a_history_gives_each_event_its_own_details() {
+    use covenant_core::proto::{self, event_body::Kind};
+    use covenant_query::view::{EventDetail, HistoryEvent};
+    let world = world();
+    let link = |url: &str| proto::Link {
+        title: "source".into(),
+        url: url.into(),
+        ..proto::Link::default()
+    };
+    let mut log = LogWriter::resume(&world.store).unwrap();
+    log.advance_days(2);
+    log.emit(
+        DHSC,
+        Kind::ActionRecorded(proto::ActionRecorded {
+            action_id: "nurses-drive".into(),
+            commitment_ids: vec!["dhsc-nurses".into()],
+            r#type: proto::ActionType::Consultation as i32,
+            taken_on: log.today().to_string(),
+            description: "a recruitment drive".into(),
+            evidence: vec![link("https://example.org/drive")],
+            ..proto::ActionRecorded::default()
+        }),
+    )
+    .unwrap();
+    let outcome = log
+        .emit(
+            DHSC,
+            Kind::OutcomeReported(proto::OutcomeReported {
+                commitment_id: "dhsc-nurses".into(),
+                verdict: Verdict::PartlyDelivered as i32,
+                reported_on: log.today().to_string(),
+                summary: "4,200 recruited".into(),
+                indicator_actual: Some(4_200.0),
+                actual_period: "2026".into(),
+                lessons: "start earlier".into(),
+                evidence: vec![link("https://example.org/count")],
+                ..proto::OutcomeReported::default()
+            }),
+        )
+        .unwrap();
+    log.emit(
+        WATCHDOG,
+        Kind::AssessmentPublished(proto::AssessmentPublished {
+            commitment_id: "dhsc-nurses".into(),
+            outcome_event_id: outcome.clone(),
+            stance: proto::Stance::Disputes as i32,
+            summary: "fewer than claimed".into(),
+            evidence: vec![link("https://example.org/check")],
+            assessed_verdict: Verdict::NotDelivered as i32,
+        }),
+    )
+    .unwrap();
+    log.flush().unwrap();
+    world.projections.catch_up(&world.store).unwrap();
+    let point = world.latest();
+    let history = |id: &str| {
+        world
+            .projections
+            .history(id, &point)
+            .unwrap()
+            .unwrap()
+            .events
+    };
+    let detail = |events: &[HistoryEvent], kind: proto::EventKind| -> EventDetail {
+        events
+            .iter()
+            .rev()
+            .find(|event| event.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?}"))
+            .detail
+            .clone()
+    };
+    let urls = |detail: &EventDetail| -> Vec<String> {
+        detail
+            .evidence
+            .iter()
+            .map(|link| link.url.clone())
+            .collect()
+    };
+
+    let nurses = history("dhsc-nurses");
+    let made = detail(&nurses, proto::EventKind::CommitmentMade);
+    assert_eq!(made.title.as_deref(), Some("Recruit nurses"));
+    assert_eq!(made.text.as_deref(), Some("Recruit 5,000 more nurses"));
+    assert_eq!(made.made_on.as_deref(), Some("2026-01-05"));
+    assert_eq!(made.due_by.as_deref(), Some("2026-12-31"));
+    let action = detail(&nurses, proto::EventKind::ActionRecorded);
+    assert_eq!(action.action_id.as_deref(), Some("nurses-drive"));
+    assert_eq!(action.action_type, Some(proto::ActionType::Consultation));
+    assert_eq!(action.taken_on, Some(log.today().to_string()));
+    assert_eq!(action.description.as_deref(), Some("a recruitment drive"));
+    assert_eq!(action.commitment_ids, ["dhsc-nurses"]);
+    assert_eq!(urls(&action), ["https://example.org/drive"]);
+    let reported = detail(&nurses, proto::EventKind::OutcomeReported);
+    assert_eq!(reported.verdict, Some(Verdict::PartlyDelivered));
+    assert_eq!(reported.reported_on, Some(log.today().to_string()));
+    assert_eq!(reported.summary.as_deref(), Some("4,200 recruited"));
+    assert_eq!(reported.lessons.as_deref(), Some("start earlier"));
+    assert_eq!(reported.indicator_actual, Some(4_200.0));
+    assert_eq!(urls(&reported), ["https://example.org/count"]);
+    let assessed = detail(&nurses, proto::EventKind::AssessmentPublished);
+    assert_eq!(assessed.outcome_event_id.as_deref(), Some(outcome.as_str()));
+    assert_eq!(assessed.verdict, Some(Verdict::NotDelivered));
+    assert_eq!(assessed.stance, Some(proto::Stance::Disputes));
+    assert_eq!(assessed.summary.as_deref(), Some("fewer than claimed"));
+    assert_eq!(urls(&assessed), ["https://example.org/check"]);
+    let retraction = detail(&nurses, proto::EventKind::Retraction);
+    assert_eq!(retraction.reason.as_deref(), Some("published in error"));
+    assert!(retraction.retracts.is_some());
+
+    let sport = history("dcms-sport");
+    let money = detail(&sport, proto::EventKind::ActionRecorded)
+        .money
+        .unwrap();
+    assert_eq!(
+        (money.amount_minor, money.share_minor),
+        (1_000_000, 1_000_000)
+    );
+    let amended = detail(&sport, proto::EventKind::CommitmentAmended);
+    assert_eq!(amended.class, Some(proto::AmendmentClass::Revision));
+    assert_eq!(amended.rationale.as_deref(), Some("circumstances changed"));
+    assert_eq!(amended.changes.len(), 2);
+    let succeeded = detail(&sport, proto::EventKind::ActorSucceeded);
+    assert_eq!(succeeded.predecessor.as_deref(), Some(DCMS));
+    assert_eq!(succeeded.successor.as_deref(), Some(DCMS2));
+    assert_eq!(succeeded.effective_on.as_deref(), Some("2026-05-01"));
+    let withdrawn = detail(
+        &history("dcms-museums"),
+        proto::EventKind::CommitmentWithdrawn,
+    );
+    assert_eq!(withdrawn.reason.as_deref(), Some("no longer a priority"));
+}
