@@ -976,6 +976,10 @@ fn index_keys(record: Option<&CommitmentRecord>) -> BTreeMap<Vec<u8>, Vec<u8>> {
         let key = Key::new(keys::OUTCOME).date_descending(on).last(id);
         out.insert(key.into_bytes(), vec![]);
     }
+    if let Some(on) = record.disputed_on {
+        let key = Key::new(keys::DISPUTED).date_descending(on).last(id);
+        out.insert(key.into_bytes(), vec![]);
+    }
     out
 }
 

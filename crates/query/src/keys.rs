@@ -56,6 +56,9 @@ pub const MOVED: u8 = b'm';
 /// `r` + outcome date (latest first) + cid: the commitments an outcome decides, for the
 /// latest outcomes.
 pub const OUTCOME: u8 = b'r';
+/// `x` + when the latest dispute happened (latest first) + cid: the commitments whose outcome
+/// an assessment disputes, for the latest disputes.
+pub const DISPUTED: u8 = b'x';
 /// `n` + group + seq: a run of the group's feed, the items (new commitments, amendments,
 /// outcomes, withdrawals: each its entry's seq and its commitment's id, in log order) that
 /// the batch starting at entry `seq` announced. One run per group and batch, like `w`.
@@ -68,7 +71,7 @@ pub const END_DAY: u8 = b'Y';
 pub const META: u8 = b'z';
 
 /// Every tag with a name for what its keys hold, for figures that count keys by kind.
-pub const KINDS: [(u8, &str); 18] = [
+pub const KINDS: [(u8, &str); 19] = [
     (FACT, "fact"),
     (RECORD, "record"),
     (EVENT, "event"),
@@ -83,6 +86,7 @@ pub const KINDS: [(u8, &str); 18] = [
     (DUE, "due"),
     (MOVED, "moved"),
     (OUTCOME, "outcome"),
+    (DISPUTED, "disputed"),
     (FEED, "feed_run"),
     (DAY_END, "day_end"),
     (END_DAY, "end_day"),

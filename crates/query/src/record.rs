@@ -39,6 +39,8 @@ pub struct CommitmentRecord {
     pub target_moves: u32,
     pub deadline_moves: u32,
     pub disputed: bool,
+    /// When the latest assessment disputing its outcome happened.
+    pub disputed_on: Option<Date>,
     pub successions: u32,
     /// Date of the outcome that decides the status, when there is one.
     pub outcome_on: Option<Date>,
@@ -130,6 +132,7 @@ impl CommitmentRecord {
             target_moves: state.target_moves(),
             deadline_moves: state.deadline_moves(),
             disputed: state.disputed(),
+            disputed_on: state.disputed_on(),
             successions: state.successions.len() as u32,
             outcome_on,
             moved_on: state

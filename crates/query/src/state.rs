@@ -712,9 +712,16 @@ impl CommitmentState {
     /// A watchdog disputes the latest outcome: among the assessments of that outcome that
     /// still count, the latest of some assessor disputes it.
     pub fn disputed(&self) -> bool {
+        self.disputed_on().is_some()
+    }
+
+    /// When the latest assessment disputing the latest outcome happened, if one does.
+    pub fn disputed_on(&self) -> Option<Date> {
         self.latest_assessments()
             .iter()
-            .any(|a| a.assessment.stance == proto::Stance::Disputes as i32)
+            .filter(|a| a.assessment.stance == proto::Stance::Disputes as i32)
+            .map(|a| a.fact.happened_on)
+            .max()
     }
 
     /// Each assessor's latest assessment of the latest outcome.

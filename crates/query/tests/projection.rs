@@ -1653,3 +1653,73 @@ fn a_history_gives_each_event_its_own_details() {
     );
     assert_eq!(withdrawn.reason.as_deref(), Some("no longer a priority"));
 }
+
+#[test]
+fn the_latest_disputes_come_latest_first_and_move_with_each_dispute() {
+    let world = world();
+    let latest_disputed = |world: &World| -> Vec<String> {
+        let point = world.latest();
+        let listed: Vec<String> = world
+            .projections
+            .commitments(
+                &point,
+                &CommitmentFilter {
+                    flag: Some(Flag::Disputed),
+                    ..CommitmentFilter::default()
+                },
+                None,
+                100,
+            )
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|item| item.id)
+            .collect();
+        let latest: Vec<String> = world
+            .projections
+            .latest_disputed(&point, 100)
+            .unwrap()
+            .expect("the latest point reads the index")
+            .into_iter()
+            .map(|item| item.id)
+            .collect();
+        let mut sorted = latest.clone();
+        sorted.sort();
+        assert_eq!(sorted, listed, "the index holds every disputed one");
+        assert_eq!(
+            world
+                .projections
+                .latest_disputed(&point.without_fast_path(), 1)
+                .unwrap(),
+            None
+        );
+        latest
+    };
+    assert_eq!(latest_disputed(&world), ["dcms-libraries"]);
+    let waiting_outcome = world
+        .projections
+        .history("dhsc-waiting", &world.latest())
+        .unwrap()
+        .unwrap()
+        .events
+        .into_iter()
+        .find(|event| event.kind == covenant_core::proto::EventKind::OutcomeReported)
+        .expect("an outcome")
+        .event_id;
+    let mut log = LogWriter::resume(&world.store).unwrap();
+    log.advance_days(3);
+    log.assess(
+        WATCHDOG,
+        "dhsc-waiting",
+        &waiting_outcome,
+        covenant_core::proto::Stance::Disputes,
+    )
+    .unwrap();
+    log.flush().unwrap();
+    world.projections.catch_up(&world.store).unwrap();
+    assert_eq!(
+        latest_disputed(&world),
+        ["dhsc-waiting", "dcms-libraries"],
+        "the newer dispute first"
+    );
+}

@@ -99,21 +99,31 @@ fn most_overdue(
     Ok(projections.commitment_summaries(ids, &as_of.point)?)
 }
 
+/// Disputed claims, each with its latest dispute: the latest disputes first at the latest
+/// point (from the dispute index), elsewhere the first disputed commitments in id order.
 fn disputed(projections: &Projections, as_of: &PageAsOf) -> Result<Vec<Disputed>, PageError> {
-    let filter = CommitmentFilter {
-        flag: Some(Flag::Disputed),
-        ..CommitmentFilter::default()
+    let commitments = match projections.latest_disputed(&as_of.point, LIST_LIMIT)? {
+        Some(latest) => latest,
+        None => {
+            let filter = CommitmentFilter {
+                flag: Some(Flag::Disputed),
+                ..CommitmentFilter::default()
+            };
+            projections
+                .commitments(&as_of.point, &filter, None, LIST_LIMIT)?
+                .items
+        }
     };
-    let page = projections.commitments(&as_of.point, &filter, None, LIST_LIMIT)?;
     let mut disputed = vec![];
-    for commitment in page.items {
+    for commitment in commitments {
         let dispute = projections
             .commitment(&commitment.id, &as_of.point)?
             .and_then(|detail| {
                 detail
                     .assessments
                     .into_iter()
-                    .find(|assessment| assessment.stance == Stance::Disputes)
+                    .filter(|assessment| assessment.stance == Stance::Disputes)
+                    .max_by_key(|assessment| assessment.seq)
             });
         disputed.push(Disputed {
             commitment,
@@ -214,10 +224,7 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
         names,
         base_url: base_url.to_owned(),
     };
-
-    let r = render(&home, &as_of);
-
-    Ok(r)
+    Ok(render(&home, &as_of))
 }
 
 fn league_card(

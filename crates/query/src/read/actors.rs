@@ -13,7 +13,7 @@ use crate::state::Status;
 use crate::view::*;
 use covenant_core::event::Date;
 use covenant_core::proto::{self};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Projections {
     /// An actor as registered by `point`.
@@ -163,11 +163,11 @@ impl Projections {
                 .take(list_limit)
                 .map(CommitmentRecord::list_entry)
                 .collect();
-            let mut shifted: Vec<&CommitmentRecord> =
+            let mut shifted_goalposts: Vec<&CommitmentRecord> =
                 records.iter().filter(|r| r.goalposts_moved()).collect();
             // As the moved index sorts: the most recently moved first.
-            shifted.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.id.cmp(&b.id)));
-            moved = shifted
+            shifted_goalposts.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.id.cmp(&b.id)));
+            moved = shifted_goalposts
                 .into_iter()
                 .take(list_limit)
                 .map(CommitmentRecord::list_entry)
@@ -268,26 +268,18 @@ fn actor_view(record: &ActorRecord, point: &ResolvedAsOf) -> Option<Actor> {
     })
 }
 
-/// The aggregate's quarters, each with what was made and delivered in it.
+/// The aggregate's quarters, oldest first, each with what was made and delivered in it.
 fn over_time(aggregate: &Aggregate) -> Vec<QuarterCounts> {
-    let mut quarters: BTreeMap<i32, QuarterCounts> = BTreeMap::new();
-    let mut count = |histogram: &BTreeMap<i32, i64>, made: bool| {
-        for (&quarter, &n) in histogram {
-            let counts = quarters.entry(quarter).or_insert(QuarterCounts {
-                quarter,
-                made: 0,
-                delivered: 0,
-            });
-            if made {
-                counts.made += n;
-            } else {
-                counts.delivered += n;
-            }
-        }
-    };
-    count(&aggregate.made_by_quarter, true);
-    count(&aggregate.delivered_by_quarter, false);
-    quarters.into_values().collect()
+    let (made, delivered) = (&aggregate.made_by_quarter, &aggregate.delivered_by_quarter);
+    let quarters: BTreeSet<i32> = made.keys().chain(delivered.keys()).copied().collect();
+    quarters
+        .into_iter()
+        .map(|quarter| QuarterCounts {
+            quarter,
+            made: made.get(&quarter).copied().unwrap_or(0),
+            delivered: delivered.get(&quarter).copied().unwrap_or(0),
+        })
+        .collect()
 }
 
 pub(super) fn money_totals(money: &BTreeMap<String, [i128; 3]>) -> Vec<MoneyTotals> {

@@ -81,11 +81,32 @@ impl Projections {
         point: &ResolvedAsOf,
         limit: usize,
     ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
+        self.latest_under(keys::OUTCOME, point, limit)
+    }
+
+    /// The commitments whose outcome an assessment disputes, the latest dispute first (then
+    /// by id), at most `limit`; `None` unless `point` is the latest, as for
+    /// [`Projections::latest_outcomes`].
+    pub fn latest_disputed(
+        &self,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
+        self.latest_under(keys::DISPUTED, point, limit)
+    }
+
+    /// The first `limit` commitments of an index keyed by a date, latest first, then an id.
+    fn latest_under(
+        &self,
+        tag: u8,
+        point: &ResolvedAsOf,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
         if !point.latest {
             return Ok(None);
         }
         let _gate = self.read_gate()?;
-        let prefix = Key::new(keys::OUTCOME).into_bytes();
+        let prefix = Key::new(tag).into_bytes();
         let mut items = Vec::with_capacity(limit);
         for item in self.tree()?.scan_prefix(&prefix).take(limit) {
             let (key, _) = item?;

@@ -403,6 +403,24 @@ fn a_dispute_of_the_latest_outcome_flags_it_disputed() {
 }
 
 #[test]
+fn a_commitment_is_disputed_on_the_day_of_its_latest_dispute() {
+    let mut facts = Facts::made();
+    let outcome = facts.outcome(Verdict::Delivered, "2026-02-01");
+    let happened = |facts: &mut Facts, day: &str| {
+        let fact = facts.facts.last_mut().expect("a fact");
+        fact.occurred_at_ms = i64::from(date(day).days()) * 86_400_000;
+    };
+    assert_eq!(facts.state().disputed_on(), None);
+    facts.assess("GB-CHC-2", &outcome, Stance::Disputes);
+    happened(&mut facts, "2026-02-10");
+    facts.assess("GB-CHC-3", &outcome, Stance::Disputes);
+    happened(&mut facts, "2026-02-20");
+    facts.assess(WATCHDOG, &outcome, Stance::Agrees);
+    happened(&mut facts, "2026-03-01");
+    assert_eq!(facts.state().disputed_on(), Some(date("2026-02-20")));
+}
+
+#[test]
 fn a_dispute_counts_only_while_it_is_the_assessors_latest_view_of_the_latest_outcome() {
     let mut facts = Facts::made();
     let first = facts.outcome(Verdict::PartlyDelivered, "2026-02-01");
