@@ -1573,6 +1573,42 @@ fn a_history_gives_each_event_its_own_details() {
         }),
     )
     .unwrap();
+    // An MP's pledge adopted by a department, and the department renamed, each with a note.
+    log.commitment(
+        MP,
+        "mp4514-library",
+        "Keep the library",
+        "Keep the valley library open",
+        "2026-05-01",
+        "2027-05-01",
+        &["community"],
+    )
+    .unwrap();
+    let adopted_on = log.today().to_string();
+    log.emit(
+        DHSC,
+        Kind::CommitmentAdopted(proto::CommitmentAdopted {
+            commitment_id: "mp4514-library".into(),
+            adopted_on: adopted_on.clone(),
+            note: "taken on in the spending review".into(),
+        }),
+    )
+    .unwrap();
+    log.register(
+        "GB-GOV-DHSC3",
+        "Department of Health",
+        proto::ActorKind::Department,
+    )
+    .unwrap();
+    log.registry(Kind::ActorSucceeded(proto::ActorSucceeded {
+        predecessor_id: DHSC.into(),
+        successor_id: "GB-GOV-DHSC3".into(),
+        kind: proto::SuccessionKind::Renamed as i32,
+        effective_on: log.today().to_string(),
+        note: "renamed by the machinery of government".into(),
+        ..proto::ActorSucceeded::default()
+    }))
+    .unwrap();
     log.flush().unwrap();
     world.projections.catch_up(&world.store).unwrap();
     let point = world.latest();
@@ -1647,6 +1683,23 @@ fn a_history_gives_each_event_its_own_details() {
     assert_eq!(succeeded.predecessor.as_deref(), Some(DCMS));
     assert_eq!(succeeded.successor.as_deref(), Some(DCMS2));
     assert_eq!(succeeded.effective_on.as_deref(), Some("2026-05-01"));
+    // The department's open commitments pass to its new name: the adopted pledge is one.
+    let library = history("mp4514-library");
+    let adoption = detail(&library, proto::EventKind::CommitmentAdopted);
+    assert_eq!(adoption.effective_on, Some(adopted_on));
+    assert_eq!(
+        adoption.reason.as_deref(),
+        Some("taken on in the spending review")
+    );
+    let renamed = detail(&library, proto::EventKind::ActorSucceeded);
+    assert_eq!(
+        renamed.reason.as_deref(),
+        Some("renamed by the machinery of government")
+    );
+    assert_eq!(
+        succeeded.reason, None,
+        "a succession without a note has none"
+    );
     let withdrawn = detail(
         &history("dcms-museums"),
         proto::EventKind::CommitmentWithdrawn,
