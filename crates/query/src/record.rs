@@ -104,6 +104,8 @@ impl Target {
 impl CommitmentRecord {
     pub fn of(state: &CommitmentState) -> Self {
         let base = state.base_status();
+        // One look at the assessments gives both the flag and its day.
+        let disputed_on = state.disputed_on();
         let outcome_on = match base {
             Status::Delivered | Status::PartlyDelivered | Status::NotDelivered => {
                 state.outcome.as_ref().map(|o| o.reported_on)
@@ -131,8 +133,8 @@ impl CommitmentRecord {
             amendments: state.amendments.len() as u32,
             target_moves: state.target_moves(),
             deadline_moves: state.deadline_moves(),
-            disputed: state.disputed(),
-            disputed_on: state.disputed_on(),
+            disputed: disputed_on.is_some(),
+            disputed_on,
             successions: state.successions.len() as u32,
             outcome_on,
             moved_on: state
