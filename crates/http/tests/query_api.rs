@@ -210,6 +210,31 @@ fn actors_list_and_scorecards() {
     let dhsc = server.json(&format!("/v1/actors/{DHSC}?{JUNE}"));
     assert_eq!(dhsc["delivery_rate"], 0.5);
     assert_eq!(dhsc["median_days_to_outcome"], 69.0);
+    // Partly delivered is not delivered over time.
+    assert_eq!(
+        dhsc["over_time"],
+        serde_json::json!([{"quarter": "2026-Q1", "made": 2, "delivered": 0}])
+    );
+    // The retracted commitment is left out; the two deliveries fall in the quarter of their
+    // outcomes, at the latest point and at a world date alike.
+    let everyone_over_time = serde_json::json!([
+        {"quarter": "2026-Q1", "made": 7, "delivered": 0},
+        {"quarter": "2026-Q2", "made": 0, "delivered": 2},
+    ]);
+    assert_eq!(
+        server.json("/v1/scorecard")["over_time"],
+        everyone_over_time
+    );
+    assert_eq!(
+        server.json(&format!("/v1/scorecard?{JUNE}"))["over_time"],
+        everyone_over_time
+    );
+    let before_deliveries = server.json("/v1/scorecard?as_of=2026-04-19");
+    assert_eq!(
+        before_deliveries["over_time"],
+        serde_json::json!([{"quarter": "2026-Q1", "made": 7, "delivered": 0}]),
+        "the world the day before the deliveries, by everything the log holds now"
+    );
     let before_retraction = server.json(&format!(
         "/v1/actors/{DHSC}?as_of={}",
         server.scenario.size_before_nurses_retraction

@@ -313,6 +313,11 @@ pub fn quarter_index(date: Date) -> i32 {
     year * 4 + (month as i32 - 1) / 3
 }
 
+/// The year and the quarter (1 to 4) of a [`quarter_index`].
+pub fn year_and_quarter(index: i32) -> (i32, i32) {
+    (index.div_euclid(4), index.rem_euclid(4) + 1)
+}
+
 /// Position of a base status in [`Aggregate::base`].
 pub fn base_index(status: Status) -> Option<usize> {
     match status {
@@ -616,6 +621,24 @@ mod tests {
         assert_eq!(quarter("2024-09-30"), 2024 * 4 + 2);
         assert_eq!(quarter("2024-12-31"), 2024 * 4 + 3);
         assert_eq!(quarter("2025-01-01"), 2024 * 4 + 4);
+    }
+
+    #[test]
+    fn a_quarter_index_gives_back_its_year_and_quarter() {
+        for (text, expected) in [
+            ("2024-01-01", (2024, 1)),
+            ("2024-06-30", (2024, 2)),
+            ("2024-07-01", (2024, 3)),
+            ("2024-12-31", (2024, 4)),
+            ("2025-01-01", (2025, 1)),
+        ] {
+            assert_eq!(
+                year_and_quarter(quarter_index(date(text))),
+                expected,
+                "{text}"
+            );
+        }
+        assert_eq!(year_and_quarter(-1), (-1, 4), "before year 0 too");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::chart::Period;
 use covenant_core::event::Date;
-use covenant_query::quarter_index;
 use covenant_query::view::QuarterCounts;
+use covenant_query::{quarter_index, year_and_quarter};
 
 /// Quarters when the quarters counted span three years or less, years otherwise, from the
 /// first through `through` (the moment the page shows) with no gaps: an empty quarter is a
@@ -18,14 +18,15 @@ pub fn bucket(quarters: &[QuarterCounts], through: Date) -> Vec<Period> {
         if by_quarter {
             quarter
         } else {
-            quarter.div_euclid(4)
+            year_and_quarter(quarter).0
         }
     };
     let start = index_of(first);
     let mut periods: Vec<Period> = (start..=index_of(last))
         .map(|index| Period {
             label: if by_quarter {
-                format!("Q{} {}", index.rem_euclid(4) + 1, index.div_euclid(4))
+                let (year, quarter) = year_and_quarter(index);
+                format!("Q{quarter} {year}")
             } else {
                 index.to_string()
             },
@@ -46,7 +47,7 @@ pub fn first_year(quarters: &[QuarterCounts]) -> Option<i32> {
     quarters
         .iter()
         .find(|counts| counts.made > 0)
-        .map(|counts| counts.quarter.div_euclid(4))
+        .map(|counts| year_and_quarter(counts.quarter).0)
 }
 
 #[cfg(test)]

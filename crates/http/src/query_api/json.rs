@@ -1157,6 +1157,31 @@ pub struct Scorecard {
     pub money: Vec<MoneyTotals>,
     pub overdue: OverdueList,
     pub goalposts_moved: GoalpostList,
+    /// Commitments made, and delivered, per calendar quarter, oldest first; quarters with
+    /// neither are left out. Every commitment of the scorecard counts.
+    pub over_time: Vec<QuarterCounts>,
+}
+
+/// Commitments made in a calendar quarter (by `made_on`), and delivered in it (by the date of
+/// the outcome that decided them; partly delivered is not delivered).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuarterCounts {
+    /// `YYYY-Qn`, n from 1 (January to March) to 4.
+    #[schema(example = "2025-Q3")]
+    pub quarter: String,
+    pub made: i64,
+    pub delivered: i64,
+}
+
+impl From<view::QuarterCounts> for QuarterCounts {
+    fn from(view: view::QuarterCounts) -> Self {
+        let (year, quarter) = covenant_query::year_and_quarter(view.quarter);
+        Self {
+            quarter: format!("{year:04}-Q{quarter}"),
+            made: view.made,
+            delivered: view.delivered,
+        }
+    }
 }
 
 impl From<view::Scorecard> for Scorecard {
@@ -1174,6 +1199,7 @@ impl From<view::Scorecard> for Scorecard {
             money: list(view.money),
             overdue: view.overdue.into(),
             goalposts_moved: view.goalposts_moved.into(),
+            over_time: list(view.over_time),
         }
     }
 }
