@@ -404,6 +404,17 @@ pub struct Scorecard {
     pub over_time: Vec<QuarterCounts>,
 }
 
+/// Everyone's scorecard with the latest outcomes and the latest disputes: the home page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    pub scorecard: Scorecard,
+    /// The commitments an outcome decided, the latest outcome first, then by id.
+    pub latest_outcomes: Vec<CommitmentSummary>,
+    /// The commitments whose outcome an assessor disputes, the latest dispute first, then by
+    /// id.
+    pub latest_disputed: Vec<CommitmentSummary>,
+}
+
 /// Commitments made, and delivered, in one calendar quarter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuarterCounts {

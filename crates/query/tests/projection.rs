@@ -1412,24 +1412,39 @@ fn the_latest_outcomes_come_latest_first_from_every_commitment_an_outcome_decide
     decided.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let dates: std::collections::BTreeSet<&String> = decided.iter().map(|(on, _)| on).collect();
     assert!(dates.len() >= 2, "outcomes on different days: {decided:?}");
-    let latest = |limit| -> Vec<(String, String)> {
+    let latest = |point: &ResolvedAsOf, limit| -> Vec<(String, String)> {
         projections
-            .latest_outcomes(&point, limit)
+            .overview(point, limit)
             .unwrap()
-            .expect("the latest point reads the index")
+            .latest_outcomes
             .into_iter()
             .map(|item| (item.outcome_on.expect("decided by an outcome"), item.id))
             .collect()
     };
-    assert_eq!(latest(10_000), decided);
-    assert_eq!(latest(2), decided[..2]);
+    assert_eq!(latest(&point, 10_000), decided);
+    assert_eq!(latest(&point, 2), decided[..2]);
     assert_eq!(
-        projections
-            .latest_outcomes(&point.without_fast_path(), 2)
-            .unwrap(),
-        None,
-        "elsewhere only a fold knows the deciding outcome"
+        latest(&point.without_fast_path(), 10_000),
+        decided,
+        "folding every commitment finds what the outcome index holds"
     );
+    // Before the latest outcome day, the fold lists only the outcomes reported by then.
+    let last_day = date(&decided[0].0);
+    let before = projections
+        .resolve(
+            AsOf::date(Date::from_unix_ms(
+                i64::from(last_day.days() - 1) * 86_400_000,
+            )),
+            today(),
+        )
+        .unwrap();
+    let earlier: Vec<(String, String)> = decided
+        .iter()
+        .filter(|(on, _)| date(on) < last_day)
+        .cloned()
+        .collect();
+    assert!(!earlier.is_empty() && earlier.len() < decided.len());
+    assert_eq!(latest(&before, 10_000), earlier);
 }
 
 #[test]
@@ -1728,23 +1743,22 @@ fn the_latest_disputes_come_latest_first_and_move_with_each_dispute() {
             .into_iter()
             .map(|item| item.id)
             .collect();
-        let latest: Vec<String> = world
-            .projections
-            .latest_disputed(&point, 100)
-            .unwrap()
-            .expect("the latest point reads the index")
-            .into_iter()
-            .map(|item| item.id)
-            .collect();
+        let disputed = |point: &ResolvedAsOf| -> Vec<String> {
+            let overview = world.projections.overview(point, 100).unwrap();
+            overview
+                .latest_disputed
+                .into_iter()
+                .map(|item| item.id)
+                .collect()
+        };
+        let latest = disputed(&point);
         let mut sorted = latest.clone();
         sorted.sort();
         assert_eq!(sorted, listed, "the index holds every disputed one");
         assert_eq!(
-            world
-                .projections
-                .latest_disputed(&point.without_fast_path(), 1)
-                .unwrap(),
-            None
+            disputed(&point.without_fast_path()),
+            latest,
+            "folding every commitment finds what the dispute index holds"
         );
         latest
     };
@@ -1761,6 +1775,7 @@ fn the_latest_disputes_come_latest_first_and_move_with_each_dispute() {
         .event_id;
     let mut log = LogWriter::resume(&world.store).unwrap();
     log.advance_days(3);
+    let size_before = log.next_seq();
     log.assess(
         WATCHDOG,
         "dhsc-waiting",
@@ -1774,5 +1789,20 @@ fn the_latest_disputes_come_latest_first_and_move_with_each_dispute() {
         latest_disputed(&world),
         ["dhsc-waiting", "dcms-libraries"],
         "the newer dispute first"
+    );
+    let before = world
+        .projections
+        .resolve(AsOf::size(size_before), today())
+        .unwrap();
+    let overview = world.projections.overview(&before, 100).unwrap();
+    let ids: Vec<&str> = overview
+        .latest_disputed
+        .iter()
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["dcms-libraries"],
+        "as of the log before the second dispute"
     );
 }

@@ -12,9 +12,9 @@ use crate::AppState;
 use covenant_core::SchemaName;
 use covenant_core::proto::{ActorKind, Stance};
 use covenant_query::view::{
-    AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Scorecard, ThemeSummary,
+    AssessmentView, CommitmentSummary, GoalpostItem, LeagueTable, Overview, Scorecard, ThemeSummary,
 };
-use covenant_query::{CommitmentFilter, Flag, LeagueRules, Projections, Status};
+use covenant_query::{LeagueRules, Projections};
 use maud::{Markup, html};
 
 /// Actors need this many resolved commitments before a delivery rate ranks them.
@@ -24,9 +24,6 @@ const LIST_LIMIT: usize = 6;
 const LEAGUE_ROWS: usize = 15;
 /// Names listed as not yet ranked, before "and N more".
 const UNRANKED_NAMES: usize = 12;
-/// At a point other than the latest, how many resolved commitments per verdict are read to
-/// find the latest outcomes (at the latest, the outcome index holds them in order).
-const OUTCOME_SCAN: usize = 500;
 
 /// A commitment whose outcome is disputed, with the dispute.
 pub(crate) struct Disputed {
@@ -61,33 +58,6 @@ pub(crate) struct Home {
     pub base_url: String,
 }
 
-/// The latest outcomes, latest first: from the outcome index at the latest point, elsewhere
-/// the latest among the first [`OUTCOME_SCAN`] commitments of each verdict.
-fn latest_outcomes(
-    projections: &Projections,
-    as_of: &PageAsOf,
-) -> Result<Vec<CommitmentSummary>, PageError> {
-    if let Some(latest) = projections.latest_outcomes(&as_of.point, LIST_LIMIT)? {
-        return Ok(latest);
-    }
-    let mut outcomes = vec![];
-    for status in [
-        Status::Delivered,
-        Status::PartlyDelivered,
-        Status::NotDelivered,
-    ] {
-        let filter = CommitmentFilter {
-            status: Some(status),
-            ..CommitmentFilter::default()
-        };
-        let page = projections.commitments(&as_of.point, &filter, None, OUTCOME_SCAN)?;
-        outcomes.extend(page.items);
-    }
-    outcomes.sort_by(|a, b| b.outcome_on.cmp(&a.outcome_on).then(a.id.cmp(&b.id)));
-    outcomes.truncate(LIST_LIMIT);
-    Ok(outcomes)
-}
-
 /// The most overdue commitments, with their owners: the scorecard's overdue list is already
 /// the most overdue first.
 fn most_overdue(
@@ -99,21 +69,12 @@ fn most_overdue(
     Ok(projections.commitment_summaries(ids, &as_of.point)?)
 }
 
-/// Disputed claims, each with its latest dispute: the latest disputes first at the latest
-/// point (from the dispute index), elsewhere the first disputed commitments in id order.
-fn disputed(projections: &Projections, as_of: &PageAsOf) -> Result<Vec<Disputed>, PageError> {
-    let commitments = match projections.latest_disputed(&as_of.point, LIST_LIMIT)? {
-        Some(latest) => latest,
-        None => {
-            let filter = CommitmentFilter {
-                flag: Some(Flag::Disputed),
-                ..CommitmentFilter::default()
-            };
-            projections
-                .commitments(&as_of.point, &filter, None, LIST_LIMIT)?
-                .items
-        }
-    };
+/// Disputed claims, the latest dispute first, each with its latest dispute.
+fn disputed(
+    projections: &Projections,
+    as_of: &PageAsOf,
+    commitments: Vec<CommitmentSummary>,
+) -> Result<Vec<Disputed>, PageError> {
     let mut disputed = vec![];
     for commitment in commitments {
         let dispute = projections
@@ -182,10 +143,13 @@ pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<
     let projections = projections(state)?;
     let as_of = page_as_of(state, projections, params)?;
     // Both of its lists come most urgent first: the most overdue, the most recently moved.
-    let overall = projections.overall_scorecard(&as_of.point, LIST_LIMIT)?;
+    let Overview {
+        scorecard: overall,
+        latest_outcomes,
+        latest_disputed,
+    } = projections.overview(&as_of.point, LIST_LIMIT)?;
     let moved = overall.goalposts_moved.items.clone();
-    let latest_outcomes = latest_outcomes(projections, &as_of)?;
-    let disputed = disputed(projections, &as_of)?;
+    let disputed = disputed(projections, &as_of, latest_disputed)?;
     let overdue = most_overdue(projections, &as_of, &overall)?;
     let checkpoint = state
         .store

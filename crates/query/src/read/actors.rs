@@ -1,6 +1,6 @@
 //! Actors and scorecards: who is registered, and how each actor, theme or the whole log is doing.
 
-use super::commitments::{goalpost_item, overdue_item};
+use super::commitments::{goalpost_item, overdue_item, summary};
 use super::schema;
 use crate::QueryError;
 use crate::actor::ActorRecord;
@@ -120,6 +120,45 @@ impl Projections {
         self.scorecard(&Group::All, Scope::All, point, list_limit)
     }
 
+    /// Everyone's scorecard with the home page's two other lists, at most `list_limit` items
+    /// each: the commitments an outcome decided, the latest outcome first, and those whose
+    /// outcome an assessor disputes, the latest dispute first (each then by id). At the
+    /// latest point the lists come from their indexes; at another, the scorecard and both
+    /// lists come from one fold of every commitment.
+    pub fn overview(
+        &self,
+        point: &ResolvedAsOf,
+        list_limit: usize,
+    ) -> Result<Overview, QueryError> {
+        let _gate = self.read_gate()?;
+        if point.latest {
+            return Ok(Overview {
+                scorecard: self.scorecard(&Group::All, Scope::All, point, list_limit)?,
+                latest_outcomes: self.latest_under(keys::OUTCOME, point.date, list_limit)?,
+                latest_disputed: self.latest_under(keys::DISPUTED, point.date, list_limit)?,
+            });
+        }
+        let records = self.records_at(&Group::All, point)?;
+        let latest_by = |on: fn(&CommitmentRecord) -> Option<Date>| {
+            let mut dated: Vec<(Date, &CommitmentRecord)> = records
+                .iter()
+                .filter_map(|record| Some((on(record)?, record)))
+                .collect();
+            // As the indexes sort: the latest day first, then by id.
+            dated.sort_by(|(a, x), (b, y)| b.cmp(a).then(x.id.cmp(&y.id)));
+            dated
+                .into_iter()
+                .take(list_limit)
+                .map(|(_, record)| summary(record, point.date))
+                .collect()
+        };
+        Ok(Overview {
+            latest_outcomes: latest_by(|record| record.outcome_on),
+            latest_disputed: latest_by(|record| record.disputed_on),
+            scorecard: scorecard_of(&records, Scope::All, point, list_limit),
+        })
+    }
+
     pub(super) fn theme_exists(
         &self,
         theme: &str,
@@ -141,70 +180,14 @@ impl Projections {
         point: &ResolvedAsOf,
         list_limit: usize,
     ) -> Result<Scorecard, QueryError> {
-        let aggregate;
-        let overdue;
-        let moved;
-        if point.latest {
-            aggregate = self.aggregate(group)?;
-            overdue = self.latest_overdue(group, point.date, list_limit)?;
-            moved = self.latest_moved(group, list_limit)?;
-        } else {
+        if !point.latest {
             let records = self.records_at(group, point)?;
-            let mut sum = Aggregate::default();
-            records.iter().for_each(|record| sum.add(record, 1));
-            aggregate = sum;
-            let mut late: Vec<&CommitmentRecord> = records
-                .iter()
-                .filter(|r| r.status(point.date) == Status::Overdue)
-                .collect();
-            late.sort_by(|a, b| (a.due_by, &a.id).cmp(&(b.due_by, &b.id)));
-            overdue = late
-                .into_iter()
-                .take(list_limit)
-                .map(CommitmentRecord::list_entry)
-                .collect();
-            let mut shifted_goalposts: Vec<&CommitmentRecord> =
-                records.iter().filter(|r| r.goalposts_moved()).collect();
-            // As the moved index sorts: the most recently moved first.
-            shifted_goalposts.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.id.cmp(&b.id)));
-            moved = shifted_goalposts
-                .into_iter()
-                .take(list_limit)
-                .map(CommitmentRecord::list_entry)
-                .collect();
+            return Ok(scorecard_of(&records, scope, point, list_limit));
         }
-        let counts = aggregate.counts(point.date);
-        Ok(Scorecard {
-            scope,
-            actor: None,
-            as_of: point.info(),
-            commitments: counts.total(),
-            resolved: counts.resolved(),
-            delivery_rate: counts.delivery_rate(),
-            median_days_to_outcome: aggregate.median_days_to_outcome(),
-            flags: FlagCounts {
-                amended: aggregate.amended,
-                goalposts_moved: aggregate.goalposts_moved,
-                target_moved: aggregate.target_moved,
-                deadline_moved: aggregate.deadline_moved,
-                disputed: aggregate.disputed,
-                succeeded: aggregate.succeeded,
-            },
-            money: money_totals(&aggregate.money),
-            overdue: OverdueList {
-                total: counts.overdue,
-                items: overdue
-                    .iter()
-                    .map(|entry| overdue_item(entry, point.date))
-                    .collect(),
-            },
-            goalposts_moved: GoalpostList {
-                total: aggregate.goalposts_moved,
-                items: moved.iter().map(goalpost_item).collect(),
-            },
-            over_time: over_time(&aggregate),
-            counts,
-        })
+        let aggregate = self.aggregate(group)?;
+        let overdue = self.latest_overdue(group, point.date, list_limit)?;
+        let moved = self.latest_moved(group, list_limit)?;
+        Ok(scorecard(scope, point, &aggregate, &overdue, &moved))
     }
 
     fn latest_overdue(
@@ -266,6 +249,79 @@ fn actor_view(record: &ActorRecord, point: &ResolvedAsOf) -> Option<Actor> {
             .map(|link| link.predecessor.clone())
             .collect(),
     })
+}
+
+/// The scorecard of the records folded at an earlier point: what the aggregate and the list
+/// indexes hold for the latest.
+fn scorecard_of(
+    records: &[CommitmentRecord],
+    scope: Scope,
+    point: &ResolvedAsOf,
+    list_limit: usize,
+) -> Scorecard {
+    let mut aggregate = Aggregate::default();
+    records.iter().for_each(|record| aggregate.add(record, 1));
+    let mut late: Vec<&CommitmentRecord> = records
+        .iter()
+        .filter(|r| r.status(point.date) == Status::Overdue)
+        .collect();
+    late.sort_by(|a, b| (a.due_by, &a.id).cmp(&(b.due_by, &b.id)));
+    let overdue: Vec<ListEntry> = late
+        .into_iter()
+        .take(list_limit)
+        .map(CommitmentRecord::list_entry)
+        .collect();
+    let mut shifted_goalposts: Vec<&CommitmentRecord> =
+        records.iter().filter(|r| r.goalposts_moved()).collect();
+    // As the moved index sorts: the most recently moved first.
+    shifted_goalposts.sort_by(|a, b| b.moved_on.cmp(&a.moved_on).then(a.id.cmp(&b.id)));
+    let moved: Vec<ListEntry> = shifted_goalposts
+        .into_iter()
+        .take(list_limit)
+        .map(CommitmentRecord::list_entry)
+        .collect();
+    scorecard(scope, point, &aggregate, &overdue, &moved)
+}
+
+fn scorecard(
+    scope: Scope,
+    point: &ResolvedAsOf,
+    aggregate: &Aggregate,
+    overdue: &[ListEntry],
+    moved: &[ListEntry],
+) -> Scorecard {
+    let counts = aggregate.counts(point.date);
+    Scorecard {
+        scope,
+        actor: None,
+        as_of: point.info(),
+        commitments: counts.total(),
+        resolved: counts.resolved(),
+        delivery_rate: counts.delivery_rate(),
+        median_days_to_outcome: aggregate.median_days_to_outcome(),
+        flags: FlagCounts {
+            amended: aggregate.amended,
+            goalposts_moved: aggregate.goalposts_moved,
+            target_moved: aggregate.target_moved,
+            deadline_moved: aggregate.deadline_moved,
+            disputed: aggregate.disputed,
+            succeeded: aggregate.succeeded,
+        },
+        money: money_totals(&aggregate.money),
+        overdue: OverdueList {
+            total: counts.overdue,
+            items: overdue
+                .iter()
+                .map(|entry| overdue_item(entry, point.date))
+                .collect(),
+        },
+        goalposts_moved: GoalpostList {
+            total: aggregate.goalposts_moved,
+            items: moved.iter().map(goalpost_item).collect(),
+        },
+        over_time: over_time(aggregate),
+        counts,
+    }
 }
 
 /// The aggregate's quarters, oldest first, each with what was made and delivered in it.

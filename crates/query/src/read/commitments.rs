@@ -73,48 +73,23 @@ impl Projections {
         })
     }
 
-    /// The commitments an outcome decides, the latest outcome first (then by id), at most
-    /// `limit`. `None` unless `point` is the latest, where the outcome index holds them in that
-    /// order; at another point the deciding outcome is known only by folding each commitment.
-    pub fn latest_outcomes(
-        &self,
-        point: &ResolvedAsOf,
-        limit: usize,
-    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
-        self.latest_under(keys::OUTCOME, point, limit)
-    }
-
-    /// The commitments whose outcome an assessment disputes, the latest dispute first (then
-    /// by id), at most `limit`; `None` unless `point` is the latest, as for
-    /// [`Projections::latest_outcomes`].
-    pub fn latest_disputed(
-        &self,
-        point: &ResolvedAsOf,
-        limit: usize,
-    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
-        self.latest_under(keys::DISPUTED, point, limit)
-    }
-
-    /// The first `limit` commitments of an index keyed by a date, latest first, then an id.
-    fn latest_under(
+    /// The first `limit` commitments of an index keyed by a date, latest first, then an id
+    /// (the outcome and dispute indexes), as they stand at the latest point.
+    pub(super) fn latest_under(
         &self,
         tag: u8,
-        point: &ResolvedAsOf,
+        date: Date,
         limit: usize,
-    ) -> Result<Option<Vec<CommitmentSummary>>, QueryError> {
-        if !point.latest {
-            return Ok(None);
-        }
-        let _gate = self.read_gate()?;
+    ) -> Result<Vec<CommitmentSummary>, QueryError> {
         let prefix = Key::new(tag).into_bytes();
         let mut items = Vec::with_capacity(limit);
         for item in self.tree()?.scan_prefix(&prefix).take(limit) {
             let (key, _) = item?;
             let id = keys::last_component(&key, prefix.len() + 4)
                 .ok_or_else(|| corrupt(&key)("id is not text".into()))?;
-            items.extend(self.latest_record(id)?.map(|r| summary(&r, point.date)));
+            items.extend(self.latest_record(id)?.map(|r| summary(&r, date)));
         }
-        Ok(Some(items))
+        Ok(items)
     }
 
     /// The commitments named, as lists show them, in the order given; those unknown at
@@ -253,7 +228,7 @@ fn flags(record: &CommitmentRecord) -> CommitmentFlags {
     }
 }
 
-fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummary {
+pub(super) fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummary {
     CommitmentSummary {
         id: record.id.clone(),
         title: record.title.clone(),
