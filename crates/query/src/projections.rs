@@ -25,10 +25,12 @@
 //! entry, no world date) a query reads records, aggregates and the due-date and moved indexes:
 //! an actor's scorecard is one aggregate read, overdue counts are a sum over its due-date
 //! histogram below the date, and the lists are short range scans, whatever the log's size. At
-//! any other point it folds each candidate commitment's facts through `state::Cut`
-//! (candidates from the ever-owned, theme or word indexes, which only grow), so it is exact but
-//! costs a fold per candidate; the tests check that both ways give identical answers
-//! ([`ResolvedAsOf::without_fast_path`]).
+//! any other point it takes each candidate commitment (from the ever-owned, theme or word
+//! indexes, which only grow) as it stood there: its latest record when nothing about it was
+//! recorded after the point's size or happened after its world date
+//! (`CommitmentRecord::stands_at`), otherwise a fold of its facts through `state::Cut`. So it
+//! is exact but costs a read per candidate and a fold per changed one; the tests check that
+//! every way gives identical answers ([`ResolvedAsOf::without_fast_path`]).
 //!
 //! # Format
 //!
@@ -49,7 +51,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Version of the projection's layout; a different one needs `covenant query rebuild`.
-const FORMAT: &str = "covenant-query 7";
+const FORMAT: &str = "covenant-query 8";
 
 /// How many entries one atomic batch applies by default.
 pub const DEFAULT_BATCH_ENTRIES: u64 = 8_192;
@@ -283,6 +285,9 @@ pub struct ResolvedAsOf {
     /// `size` is everything applied and no date cuts the world, so the latest records and
     /// aggregates answer.
     pub latest: bool,
+    /// At another point, a commitment with nothing recorded or happening after it answers
+    /// from its latest record instead of a fold of its facts (the same answer, faster).
+    pub reuse_records: bool,
 }
 
 impl ResolvedAsOf {
@@ -304,9 +309,10 @@ impl ResolvedAsOf {
     }
 
     /// The same point answered by folding every commitment instead of reading the latest
-    /// records: slower, and the reference the fast path is tested against.
+    /// records: slower, and the reference the fast paths are tested against.
     pub fn without_fast_path(mut self) -> Self {
         self.latest = false;
+        self.reuse_records = false;
         self
     }
 }
@@ -802,6 +808,7 @@ impl Projections {
             date: as_of.world.unwrap_or(recorded_date),
             world: as_of.world,
             latest: size == applied && as_of.world.is_none(),
+            reuse_records: true,
         })
     }
 

@@ -6,7 +6,7 @@
 //! one, so they hold only what can be summed: counts, histograms and money. What depends on
 //! the as-of date (overdue) is kept as histograms by due date and settled at read time.
 
-use crate::state::{CommitmentState, MoneyStage, Status, judge};
+use crate::state::{CommitmentState, Cut, MoneyStage, Status, judge};
 use crate::text;
 use covenant_core::event::Date;
 use covenant_core::proto::Comparator;
@@ -50,6 +50,9 @@ pub struct CommitmentRecord {
     pub money: Vec<(String, MoneyStage, i128)>,
     pub made_seq: u64,
     pub last_seq: u64,
+    /// The latest day any of its facts happened, retractions left out (see
+    /// [`CommitmentRecord::stands_at`]).
+    pub last_happened_on: Date,
     /// Registered actors that deliver parts of it; it shows on their pages, marked as partner,
     /// and counts in the owner's figures only.
     pub delivery_partners: Vec<String>,
@@ -150,6 +153,7 @@ impl CommitmentRecord {
                 .collect(),
             made_seq: state.made_fact.seq,
             last_seq: state.last_seq,
+            last_happened_on: state.last_happened_on,
             delivery_partners: state.delivery_partners.clone(),
             scope_changes: state.scope_changes(),
             original_targets: Target::all(&state.original),
@@ -185,6 +189,13 @@ impl CommitmentRecord {
 
     pub fn counts(&self) -> bool {
         self.base != Status::Retracted
+    }
+
+    /// This record, folded from every fact the commitment has, is also what folding only the
+    /// facts `cut` admits gives: nothing was recorded at or after `cut.size`, and nothing
+    /// but retractions (which count whatever the day) happened after `cut.world`.
+    pub fn stands_at(&self, cut: Cut) -> bool {
+        self.last_seq < cut.size && cut.world.is_none_or(|world| self.last_happened_on <= world)
     }
 
     /// Days from promise to the outcome that decided the status.
@@ -610,6 +621,28 @@ mod tests {
         aggregate.add(&rich, -1);
         aggregate.add(&plain, -1);
         assert_eq!(aggregate, Aggregate::default(), "removing undoes adding");
+    }
+
+    #[test]
+    fn a_record_stands_at_a_point_with_nothing_recorded_or_happening_after_it() {
+        let mut record = CommitmentRecord::of(&Facts::made().state());
+        record.last_seq = 40;
+        record.last_happened_on = date("2026-03-01");
+        let cut = |size, world: Option<&str>| Cut {
+            size,
+            world: world.map(date),
+        };
+        assert!(record.stands_at(cut(41, None)));
+        assert!(
+            !record.stands_at(cut(40, None)),
+            "its last fact not yet recorded"
+        );
+        assert!(record.stands_at(cut(41, Some("2026-03-01"))));
+        assert!(
+            !record.stands_at(cut(41, Some("2026-02-28"))),
+            "its latest fact had not happened yet"
+        );
+        assert!(!record.stands_at(cut(40, Some("2026-03-01"))));
     }
 
     #[test]

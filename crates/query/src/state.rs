@@ -331,6 +331,9 @@ pub struct CommitmentState {
     pub measurements: BTreeMap<String, Vec<MeasuredValue>>,
     /// Sequence number of the last fact folded in.
     pub last_seq: u64,
+    /// The latest day any fact folded in happened ([`happened_on`]; retractions, which count
+    /// whatever the day, left out).
+    pub last_happened_on: Date,
 }
 
 /// Which events are retracted as of `bound`, by a retraction that itself still counts.
@@ -431,6 +434,9 @@ pub fn fold(facts: &[Fact], cut: Cut) -> Result<Option<CommitmentState>, String>
             continue;
         }
         state.last_seq = fact.seq;
+        if !matches!(kind, Kind::Retraction(_)) {
+            state.last_happened_on = state.last_happened_on.max(happened_on(fact, &kind));
+        }
         if retracted.contains_key(&fact.event_id) {
             continue;
         }
@@ -486,6 +492,7 @@ fn made_state(
         assessments: vec![],
         successions: vec![],
         last_seq: fact.seq,
+        last_happened_on: made_on,
     })
 }
 

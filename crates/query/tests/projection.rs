@@ -366,6 +366,35 @@ fn the_fast_path_agrees_with_folding_every_commitment() {
 }
 
 #[test]
+fn at_every_size_and_world_date_the_reused_records_agree_with_folding() {
+    let world = world();
+    let projections = &world.projections;
+    let mut points = vec![];
+    for size in 1..world.scenario.size {
+        points.push(projections.resolve(AsOf::size(size), today()).unwrap());
+    }
+    let mut day = date("2025-12-30");
+    while day <= today() {
+        points.push(projections.resolve(AsOf::date(day), today()).unwrap());
+        day = Date::from_unix_ms(i64::from(day.days() + 3) * 86_400_000);
+    }
+    let filter = CommitmentFilter::default();
+    for point in points {
+        assert!(!point.latest && point.reuse_records);
+        let folded = point.without_fast_path();
+        let listed = |point| projections.commitments(point, &filter, None, 100).unwrap();
+        let (a, b) = (listed(&point), listed(&folded));
+        assert_eq!(a, b, "{point:?}");
+        for actor in [DCMS, DCMS2, DHSC, MP] {
+            let card = |point| projections.actor_scorecard(actor, point, 10).unwrap();
+            assert_eq!(card(&point), card(&folded), "{actor} at {point:?}");
+        }
+        let overview = |point| projections.overview(point, 10).unwrap();
+        assert_eq!(overview(&point), overview(&folded), "{point:?}");
+    }
+}
+
+#[test]
 fn themes_and_the_league_table() {
     let world = world();
     let point = world.latest();

@@ -435,6 +435,7 @@ mod tests {
             date: covenant_core::event::Date::parse("2026-01-01").unwrap(),
             world: None,
             latest: false,
+            reuse_records: true,
         };
         let as_of = PageAsOf {
             point,

@@ -321,6 +321,7 @@ mod tests {
             date: Date::parse("2026-12-04").expect("a date"),
             world: None,
             latest: true,
+            reuse_records: true,
         }
     }
 

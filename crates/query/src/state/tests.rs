@@ -492,3 +492,37 @@ fn money_is_split_over_the_commitments_an_action_serves() {
         BTreeMap::from([(("GBP".to_string(), MoneyStage::Pledged), 500)])
     );
 }
+
+#[test]
+fn the_last_day_anything_happened_is_the_latest_fact_but_a_retraction() {
+    let mut facts = Facts::made();
+    assert_eq!(facts.state().last_happened_on, date("2026-01-10"));
+    let outcome = facts.outcome(Verdict::Delivered, "2026-05-02");
+    facts.action(None);
+    assert_eq!(
+        facts.state().last_happened_on,
+        date("2026-05-02"),
+        "the latest day, not the last fact recorded (an action taken 2026-02-01)"
+    );
+    facts.retract(OWNER, &outcome);
+    facts
+        .facts
+        .last_mut()
+        .expect("the retraction")
+        .occurred_at_ms = i64::from(date("2026-09-01").days()) * 86_400_000;
+    assert_eq!(
+        facts.state().last_happened_on,
+        date("2026-05-02"),
+        "a retraction counts whatever the day, and what it retracts still happened"
+    );
+    let in_march = Cut {
+        size: u64::MAX,
+        world: Some(date("2026-03-01")),
+    };
+    let state = fold(&facts.facts, in_march).unwrap().unwrap();
+    assert_eq!(
+        state.last_happened_on,
+        date("2026-02-01"),
+        "only what the cut admits"
+    );
+}

@@ -187,6 +187,7 @@ mod tests {
             date: Date::parse("2026-06-01").expect("a date"),
             world: None,
             latest: true,
+            reuse_records: true,
         }
     }
 
