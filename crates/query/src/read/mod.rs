@@ -85,14 +85,13 @@ impl Projections {
         if point.latest {
             return self.latest_record(id);
         }
-        if point.reuse_records {
-            // Most commitments stand at an earlier point as they stand now: one record read
-            // instead of reading and folding every fact.
-            if let Some(record) = self.latest_record(id)? {
-                if record.stands_at(point.cut()) {
-                    return Ok(Some(record));
-                }
-            }
+        // Most commitments stand at an earlier point as they stand now: one record read
+        // instead of reading and folding every fact.
+        if point.reuse_records
+            && let Some(record) = self.latest_record(id)?
+            && record.stands_at(point.cut())
+        {
+            return Ok(Some(record));
         }
         Ok(self
             .state_at(id, point)?
