@@ -208,6 +208,45 @@ fn a_bad_row_is_named_and_nothing_is_published() {
 }
 
 #[test]
+fn a_commitment_made_twice_in_one_file_stops_it_before_anything_is_published() {
+    let server = NatsServer::start();
+    create_event_stream(&server.url());
+    let dir = emitter_dir();
+    let twice = format!(
+        "{CSV}commitment,dcms-covenant-council,Joint council,We will set up a council.,2025-07-18,2026-03-31,community,,,,,,,,,,\n"
+    );
+    std::fs::write(dir.path().join("events.csv"), twice).unwrap();
+    let url = server.url();
+    let args = [
+        "emit",
+        "--nats",
+        &url,
+        "--key",
+        "dcms.key",
+        "--file",
+        "events.csv",
+    ];
+    let dry = covenant(dir.path(), &[&args[..], &["--dry-run"]].concat());
+    assert!(!dry.status.success());
+    assert!(
+        stdout(&dry)
+            .contains("row 5: commitment dcms-covenant-council is made by an earlier row too"),
+        "{}",
+        stdout(&dry)
+    );
+    let real = covenant(dir.path(), &args);
+    assert!(!real.status.success());
+    assert!(
+        stderr(&real).contains(
+            "nothing published: the ledger would reject these rows\n  row 5: commitment dcms-covenant-council is made by an earlier row too"
+        ),
+        "{}",
+        stderr(&real)
+    );
+    assert!(stream_messages(&server.url()).is_empty());
+}
+
+#[test]
 fn dry_run_checks_without_publishing() {
     let server = NatsServer::start();
     create_event_stream(&server.url());

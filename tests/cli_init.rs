@@ -349,13 +349,16 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
     let setup = set_up_embedded_ledger();
     let work = setup.work.path();
 
-    // A mistyped reference is caught by the dry run, against the live ledger, before
-    // anything is published; one to a commitment in the ledger passes.
+    // A mistyped reference, a commitment made again and one spoken for by another actor are
+    // caught by the dry run, against the live ledger, before anything is published; an
+    // outcome of a commitment in the ledger, by its owner, passes.
     std::fs::write(
         work.join("more.csv"),
-        "actor,kind,commitment_id,verdict,reported_on\n\
-         GB-EXAMPLE-1,outcome,ex-housing,delivered,2026-04-01\n\
-         GB-COUNCIL-7,outcome,council-prks,delivered,2026-04-01\n",
+        "actor,kind,commitment_id,title,text,made_on,verdict,reported_on\n\
+         GB-EXAMPLE-1,outcome,ex-housing,,,,delivered,2026-04-01\n\
+         GB-COUNCIL-7,outcome,council-prks,,,,delivered,2026-04-01\n\
+         GB-COUNCIL-7,outcome,ex-housing,,,,delivered,2026-04-01\n\
+         GB-EXAMPLE-1,commitment,ex-housing,Homes,We will build 100 homes.,2025-05-01,,\n",
     )
     .unwrap();
     let typo = run(
@@ -372,11 +375,21 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
         "{listing}"
     );
     assert!(
-        !listing.contains("commitment ex-housing not found"),
+        listing.contains(
+            "row 4: commitment ex-housing belongs to GB-EXAMPLE-1; GB-COUNCIL-7 cannot speak for it"
+        ),
         "{listing}"
     );
     assert!(
-        stderr(&typo).contains("1 reference(s) not found; nothing published"),
+        listing.contains("row 5: commitment ex-housing already exists in the ledger"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("commitment ex-housing not found") && !listing.contains("  row 2: "),
+        "{listing}"
+    );
+    assert!(
+        stderr(&typo).contains("3 problem(s) the ledger would reject; nothing published"),
         "{}",
         stderr(&typo)
     );

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use covenant_emit::build::{SealedEvent, Speaker, now_ms};
 use covenant_emit::emitter::{Emitter, EmitterConfig};
 use covenant_emit::envelope_file;
-use covenant_emit::keyring::{KeyRing, ReferenceCheck};
+use covenant_emit::keyring::{Finding, KeyRing, ReferenceCheck};
 use covenant_emit::keys::{KeyFile, KeyKind};
 use covenant_emit::publish::{PublisherConfig, Receipt, RetryPolicy};
 use covenant_emit::rows::{self, Cell, Location, Row};
@@ -512,6 +512,7 @@ pub fn run(args: EmitArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         return dry_run(&events, args.ledger.as_deref());
     }
+    check_within_the_file(&events)?;
     let delivery = Delivery {
         nats_url: config.nats_url.clone(),
         nats_credentials: config.nats_credentials.clone(),
@@ -530,40 +531,45 @@ pub struct Labelled {
     pub event: SealedEvent,
 }
 
-/// Print every event with its id, check its references (against earlier rows, and the live
-/// ledger when given), and publish nothing.
+/// Print every event with its id, check it (against earlier rows, and the live ledger when
+/// given), and publish nothing.
 fn dry_run(events: &[Labelled], ledger: Option<&str>) -> anyhow::Result<ExitCode> {
     let client = ledger.map(LedgerClient::new);
     let mut check = ReferenceCheck::new(client.as_ref());
-    let mut missing_total = 0;
+    let mut failing = 0;
     let mut by_actor: std::collections::BTreeMap<&str, usize> = Default::default();
     for Labelled { label, event } in events {
         *by_actor.entry(event.actor.as_str()).or_default() += 1;
-        let missing = check
+        let findings = check
             .check(event)
-            .with_context(|| format!("check the references of {label}"))?;
+            .with_context(|| format!("check {label}"))?;
         println!(
             "{label}: {} {} by {}",
             event.event_id, event.kind, event.actor
         );
-        for reference in &missing {
-            let where_looked = if check.has_ledger() {
-                "neither earlier in this file nor in the ledger"
-            } else {
-                "not earlier in this file (give --ledger URL to look in the live ledger)"
-            };
-            println!("  {label}: {reference} not found: {where_looked}");
+        for finding in &findings {
+            match finding {
+                Finding::Missing(_) if check.has_ledger() => {
+                    println!("  {label}: {finding}: neither earlier in this file nor in the ledger")
+                }
+                Finding::Missing(_) => println!(
+                    "  {label}: {finding}: not earlier in this file (give --ledger URL to look in the live ledger)"
+                ),
+                _ => println!("  {label}: {finding}"),
+            }
+            if check.has_ledger() || finding.within_the_file() {
+                failing += 1;
+            }
         }
-        missing_total += missing.len();
     }
     let actors: Vec<String> = by_actor
         .iter()
         .map(|(actor, count)| format!("{actor} {count}"))
         .collect();
     println!("events per actor: {}", actors.join(", "));
-    if missing_total > 0 && check.has_ledger() {
+    if failing > 0 {
         eprintln!(
-            "{missing_total} reference(s) not found; nothing published (dry run): fix the ids, or publish what they refer to first"
+            "{failing} problem(s) the ledger would reject; nothing published (dry run): fix the rows, or publish what they refer to first"
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -572,6 +578,32 @@ fn dry_run(events: &[Labelled], ledger: Option<&str>) -> anyhow::Result<ExitCode
         events.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuse a file whose rows contradict each other (a commitment or action id used twice, a
+/// commitment another row's actor may not speak for) before anything is published, since the
+/// ledger would take the first and reject the rest.
+fn check_within_the_file(events: &[Labelled]) -> anyhow::Result<()> {
+    let mut check = ReferenceCheck::new(None);
+    let mut problems = vec![];
+    for Labelled { label, event } in events {
+        let findings = check
+            .check(event)
+            .with_context(|| format!("check {label}"))?;
+        problems.extend(
+            findings
+                .iter()
+                .filter(|finding| finding.within_the_file())
+                .map(|finding| format!("{label}: {finding}")),
+        );
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "nothing published: the ledger would reject these rows\n  {}",
+        problems.join("\n  ")
+    )
 }
 
 /// Where and how events are published, and whom to ask about them afterwards.

@@ -7,16 +7,18 @@
 //! earlier in the file.
 //!
 //! [`references`] lists what an event points at (commitments, outcomes, retracted events);
-//! [`ReferenceCheck`] finds each one earlier in the same file or in the live ledger, so a
-//! mistyped id is caught before publishing instead of being rejected after.
+//! [`ReferenceCheck`] finds each one earlier in the same file or in the live ledger, and
+//! finds what the ledger would refuse for other reasons it can see: a commitment or action id
+//! used twice, a commitment that belongs to another actor. So a mistyped id is caught before
+//! publishing instead of being rejected after.
 
 use crate::EmitError;
 use crate::build::{SealedEvent, Speaker};
 use crate::keys::{KeyFile, KeyKind};
 use crate::rows::{self, Row, RowError};
-use crate::status::{EventStatus, LedgerClient};
+use crate::status::{CommitmentOwners, EventStatus, LedgerClient};
 use covenant_core::proto::event_body::Kind;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Emitter keys by the actor they speak for.
@@ -194,40 +196,133 @@ pub fn references(kind: &Kind) -> Vec<Reference> {
     }
 }
 
-/// Checks each event's references against the events before it in the same file and, for
-/// the rest, the live ledger. Feed it the events in publishing order.
+/// What a check finds wrong with an event before it is published: each one the ledger would
+/// reject it for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Referred to, but found neither earlier in the file nor (when asked) in the ledger.
+    Missing(Reference),
+    /// A commitment made again: by an earlier row of this file, or already in the ledger.
+    CommitmentExists { id: String, in_ledger: bool },
+    /// An action id an earlier row of this file already used.
+    ActionRepeated(String),
+    /// A commitment that belongs to another actor: only its owner may amend or withdraw it,
+    /// and only its owner or a delivery partner record actions and outcomes against it.
+    Foreign {
+        commitment: String,
+        owner: String,
+        actor: String,
+    },
+}
+
+impl Finding {
+    /// Found from the file alone, so certain whatever the ledger holds (a reference missing
+    /// from the file may be in the ledger).
+    pub fn within_the_file(&self) -> bool {
+        match self {
+            Self::Missing(_) => false,
+            Self::CommitmentExists { in_ledger, .. } => !in_ledger,
+            Self::ActionRepeated(_) => true,
+            Self::Foreign { .. } => true,
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing(reference) => write!(f, "{reference} not found"),
+            Self::CommitmentExists {
+                id,
+                in_ledger: false,
+            } => write!(f, "commitment {id} is made by an earlier row too"),
+            Self::CommitmentExists {
+                id,
+                in_ledger: true,
+            } => write!(f, "commitment {id} already exists in the ledger"),
+            Self::ActionRepeated(id) => write!(f, "action id {id} is used by an earlier row too"),
+            Self::Foreign {
+                commitment,
+                owner,
+                actor,
+            } => write!(
+                f,
+                "commitment {commitment} belongs to {owner}; {actor} cannot speak for it"
+            ),
+        }
+    }
+}
+
+/// Checks each event against the events before it in the same file and, for the rest, the
+/// live ledger: what it refers to exists, what it makes is new, and its actor may speak about
+/// the commitments it names. Feed it the events in publishing order.
 pub struct ReferenceCheck<'a> {
     ledger: Option<&'a LedgerClient>,
-    commitments_here: HashSet<String>,
+    commitments_here: HashMap<String, CommitmentOwners>,
+    actions_here: HashSet<String>,
     events_here: HashSet<String>,
     outcomes_here: HashSet<String>,
 }
 
 impl<'a> ReferenceCheck<'a> {
-    /// Without a ledger, only references to earlier rows are found; the rest are reported as
-    /// unchecked rather than missing.
+    /// Without a ledger, only the file itself is checked; references it does not hold are
+    /// reported as missing from it, which the ledger may still hold.
     pub fn new(ledger: Option<&'a LedgerClient>) -> Self {
         Self {
             ledger,
-            commitments_here: HashSet::new(),
+            commitments_here: HashMap::new(),
+            actions_here: HashSet::new(),
             events_here: HashSet::new(),
             outcomes_here: HashSet::new(),
         }
     }
 
-    /// The references of `event` that could not be found (empty when all are), then remember
-    /// what it defines for the events after it. Errors are the ledger failing to answer.
-    pub fn check(&mut self, event: &SealedEvent) -> Result<Vec<Reference>, EmitError> {
+    /// What is wrong with `event` (empty when nothing is), then remember what it defines for
+    /// the events after it. Errors are the ledger failing to answer.
+    pub fn check(&mut self, event: &SealedEvent) -> Result<Vec<Finding>, EmitError> {
+        if self.events_here.contains(&event.event_id) {
+            // The same event again (a repeated row): the ledger stores it once.
+            return Ok(vec![]);
+        }
         let decoded = covenant_core::event::decode(&event.bytes)?;
-        let mut missing = vec![];
+        let mut findings = vec![];
         for reference in references(&decoded.kind) {
-            if !self.exists(&reference)? {
-                missing.push(reference);
+            match &reference {
+                Reference::Commitment(id) => match self.commitment(id)? {
+                    None => findings.push(Finding::Missing(reference)),
+                    Some(owners) => {
+                        findings.extend(foreign(&decoded.kind, &event.actor, id, &owners))
+                    }
+                },
+                _ if !self.exists(&reference)? => findings.push(Finding::Missing(reference)),
+                _ => {}
             }
         }
         match &decoded.kind {
             Kind::CommitmentMade(made) => {
-                self.commitments_here.insert(made.commitment_id.clone());
+                let id = &made.commitment_id;
+                if self.commitments_here.contains_key(id) {
+                    findings.push(Finding::CommitmentExists {
+                        id: id.clone(),
+                        in_ledger: false,
+                    });
+                } else if let Some(ledger) = self.ledger
+                    && ledger.commitment(id)?.is_some()
+                {
+                    findings.push(Finding::CommitmentExists {
+                        id: id.clone(),
+                        in_ledger: true,
+                    });
+                }
+                self.commitments_here
+                    .entry(id.clone())
+                    .or_insert(CommitmentOwners {
+                        owner: event.actor.clone(),
+                        delivery_partners: made.delivery_partners.clone(),
+                    });
+            }
+            Kind::ActionRecorded(action) if !self.actions_here.insert(action.action_id.clone()) => {
+                findings.push(Finding::ActionRepeated(action.action_id.clone()));
             }
             Kind::OutcomeReported(_) => {
                 self.outcomes_here.insert(event.event_id.clone());
@@ -235,7 +330,7 @@ impl<'a> ReferenceCheck<'a> {
             _ => {}
         }
         self.events_here.insert(event.event_id.clone());
-        Ok(missing)
+        Ok(findings)
     }
 
     /// Whether the ledger can be asked (otherwise only earlier rows are checked).
@@ -243,9 +338,19 @@ impl<'a> ReferenceCheck<'a> {
         self.ledger.is_some()
     }
 
+    fn commitment(&self, id: &str) -> Result<Option<CommitmentOwners>, EmitError> {
+        if let Some(owners) = self.commitments_here.get(id) {
+            return Ok(Some(owners.clone()));
+        }
+        match self.ledger {
+            Some(ledger) => ledger.commitment(id),
+            None => Ok(None),
+        }
+    }
+
     fn exists(&self, reference: &Reference) -> Result<bool, EmitError> {
         let here = match reference {
-            Reference::Commitment(id) => self.commitments_here.contains(id),
+            Reference::Commitment(id) => self.commitments_here.contains_key(id),
             Reference::Outcome(id) => self.outcomes_here.contains(id),
             Reference::Event(id) => self.events_here.contains(id),
         };
@@ -256,7 +361,7 @@ impl<'a> ReferenceCheck<'a> {
             return Ok(false);
         };
         match reference {
-            Reference::Commitment(id) => ledger.commitment_exists(id),
+            Reference::Commitment(id) => Ok(ledger.commitment(id)?.is_some()),
             Reference::Outcome(id) | Reference::Event(id) => {
                 if !covenant_core::event::is_valid_event_id(id) {
                     return Ok(false);
@@ -265,6 +370,24 @@ impl<'a> ReferenceCheck<'a> {
             }
         }
     }
+}
+
+/// Whether `actor` may speak about commitment `id` in an event of this kind, by the rules of
+/// docs/SPEC.md: an amendment or a withdrawal by its owner only, an action or an outcome by its
+/// owner or a delivery partner.
+fn foreign(kind: &Kind, actor: &str, id: &str, owners: &CommitmentOwners) -> Option<Finding> {
+    let partners_too = match kind {
+        Kind::CommitmentAmended(_) | Kind::CommitmentWithdrawn(_) => false,
+        Kind::ActionRecorded(_) | Kind::OutcomeReported(_) => true,
+        _ => return None,
+    };
+    let allowed = owners.owner == actor
+        || (partners_too && owners.delivery_partners.iter().any(|p| p == actor));
+    (!allowed).then(|| Finding::Foreign {
+        commitment: id.to_owned(),
+        owner: owners.owner.clone(),
+        actor: actor.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -385,15 +508,71 @@ mod tests {
         .unwrap();
         let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
         let mut check = ReferenceCheck::new(None);
-        let missing: Vec<Vec<Reference>> = events.iter().map(|e| check.check(e).unwrap()).collect();
+        let missing: Vec<Vec<Finding>> = events.iter().map(|e| check.check(e).unwrap()).collect();
         assert_eq!(
             missing,
             [
                 vec![],
                 vec![],
-                vec![Reference::Commitment("c-2".to_owned())]
+                vec![Finding::Missing(Reference::Commitment("c-2".to_owned()))]
             ]
         );
         assert!(!check.has_ledger());
+    }
+
+    #[test]
+    fn ids_made_twice_and_commitments_of_another_actor_are_found_within_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        write_key(dir.path(), "p", Some("GB-P"), 3);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"actor,kind,commitment_id,title,text,made_on,delivery_partners,action_id,commitment_ids,type,taken_on,description,reason\n\
+              GB-A,commitment,c-1,T,We will.,2025-01-01,GB-P,,,,,,\n\
+              GB-A,commitment,c-1,T,We will.,2025-01-01,GB-P,,,,,,\n\
+              GB-A,commitment,c-1,T2,We will again.,2025-01-02,,,,,,,\n\
+              GB-P,action,,,,,,a-1,c-1,funding,2025-02-01,Funded.,\n\
+              GB-B,action,,,,,,a-2,c-1,funding,2025-02-01,Funded.,\n\
+              GB-A,action,,,,,,a-1,c-1,funding,2025-03-01,Again.,\n\
+              GB-P,withdrawal,c-1,,,,,,,,,,dropped\n\
+              GB-A,withdrawal,c-1,,,,,,,,,,dropped\n",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let found: Vec<Vec<String>> = events
+            .iter()
+            .map(|event| {
+                let findings = check.check(event).unwrap();
+                assert!(findings.iter().all(Finding::within_the_file));
+                findings.iter().map(ToString::to_string).collect()
+            })
+            .collect();
+        let foreign = |actor: &str| {
+            vec![format!(
+                "commitment c-1 belongs to GB-A; {actor} cannot speak for it"
+            )]
+        };
+        assert_eq!(
+            found,
+            [
+                vec![],
+                vec![], // the same row again: the same event, stored once
+                vec!["commitment c-1 is made by an earlier row too".to_owned()],
+                vec![], // a delivery partner records an action
+                foreign("GB-B"),
+                vec!["action id a-1 is used by an earlier row too".to_owned()],
+                foreign("GB-P"), // only the owner withdraws
+                vec![],
+            ]
+        );
+        let missing = Finding::Missing(Reference::Commitment("c-9".into()));
+        assert!(!missing.within_the_file(), "the ledger may hold it");
+        let in_ledger = Finding::CommitmentExists {
+            id: "c-1".into(),
+            in_ledger: true,
+        };
+        assert!(!in_ledger.within_the_file());
     }
 }

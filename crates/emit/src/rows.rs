@@ -82,6 +82,9 @@ pub fn seal_row(speaker: &Speaker, row: &Row, now_ms: i64) -> Result<SealedEvent
         ));
     }
     let event = row_event(row)?;
+    if let Some(date) = event.dated {
+        refuse_future(row, date, now_ms)?;
+    }
     let occurred_at_ms = event.occurred_at_ms.unwrap_or_else(|| match event.dated {
         Some(date) => build::start_of_day_ms(date).min(now_ms),
         None => now_ms,
@@ -98,6 +101,27 @@ pub fn seal_row(speaker: &Speaker, row: &Row, now_ms: i64) -> Result<SealedEvent
             }
             other => row.error("", other.to_string()),
         })
+}
+
+/// The days after today (UTC) an event's own date may fall, for emitters whose local day is
+/// ahead of UTC's.
+const DAYS_AHEAD_ALLOWED: i32 = 1;
+
+/// Refuse an event dated after tomorrow: what was made, done, reported or adopted has
+/// happened, and a date still to come belongs in `due_by` (its id, derived from its time,
+/// would also change from one run to the next).
+fn refuse_future(row: &Row, date: Date, now_ms: i64) -> Result<(), RowError> {
+    let today = Date::from_unix_ms(now_ms);
+    if date.days() <= today.days() + DAYS_AHEAD_ALLOWED {
+        return Ok(());
+    }
+    let column = row.kind().ok().and_then(body::date_column).unwrap_or("");
+    Err(row.error(
+        column,
+        format!(
+            "{date} is in the future (today is {today} UTC): publish what has happened, once it has; a date still to come belongs in due_by"
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -107,6 +107,15 @@ impl std::fmt::Display for EventStatus {
     }
 }
 
+/// Who may speak about a commitment: its owner, who alone may amend or withdraw it, and its
+/// delivery partners, who may also record actions and outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct CommitmentOwners {
+    pub owner: String,
+    #[serde(default)]
+    pub delivery_partners: Vec<String>,
+}
+
 /// A client for the ledger's event status API.
 #[derive(Debug, Clone)]
 pub struct LedgerClient {
@@ -167,12 +176,12 @@ impl LedgerClient {
         }
     }
 
-    /// Whether the ledger knows a commitment with this id (`GET /v1/commitments/{id}`: 200 or
-    /// 404). The query projections follow the log closely but not instantly, so a commitment
-    /// accepted a moment ago may not be found yet.
-    pub fn commitment_exists(&self, commitment_id: &str) -> Result<bool, EmitError> {
+    /// Who may speak about a commitment, by the ledger's answer to `GET
+    /// /v1/commitments/{id}` (`None` for a 404). The query projections follow the log closely
+    /// but not instantly, so a commitment accepted a moment ago may not be found yet.
+    pub fn commitment(&self, commitment_id: &str) -> Result<Option<CommitmentOwners>, EmitError> {
         if !covenant_core::event::is_valid_id(commitment_id) {
-            return Ok(false);
+            return Ok(None);
         }
         let url = format!(
             "{}/v1/commitments/{}",
@@ -189,8 +198,16 @@ impl LedgerClient {
             .call()
             .map_err(|error| failed(error.to_string()))?;
         match response.status().as_u16() {
-            200 => Ok(true),
-            404 => Ok(false),
+            200 => {
+                let body = response
+                    .body_mut()
+                    .read_to_vec()
+                    .map_err(|error| failed(error.to_string()))?;
+                serde_json::from_slice(&body)
+                    .map(Some)
+                    .map_err(|error| failed(format!("not a commitment: {error}")))
+            }
+            404 => Ok(None),
             code => {
                 let body = response.body_mut().read_to_string().unwrap_or_default();
                 let snippet: String = body.chars().take(200).collect();

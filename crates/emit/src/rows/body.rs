@@ -9,6 +9,18 @@ use covenant_core::SchemaName;
 use covenant_core::event::Date;
 use covenant_core::proto::{self, event_body::Kind};
 
+/// The column that holds the event's own date, for the kinds that have one.
+pub(super) fn date_column(kind_name: &str) -> Option<&'static str> {
+    match kind_name {
+        "commitment" => Some("made_on"),
+        "amendment" => Some("effective_on"),
+        "action" => Some("taken_on"),
+        "outcome" => Some("reported_on"),
+        "adoption" => Some("adopted_on"),
+        _ => None,
+    }
+}
+
 /// The id a single named indicator gets when its row names none.
 pub const DEFAULT_INDICATOR_ID: &str = "main";
 

@@ -99,10 +99,14 @@ impl Row {
     pub(super) fn text(&self, column: &str) -> Result<String, RowError> {
         match self.cells.get(column) {
             Some(Cell::List(_)) => Err(self.error(column, "must be text, not a list")),
-            _ => self
-                .get(column)
-                .map(str::to_owned)
-                .ok_or_else(|| self.error(column, "is required")),
+            _ => self.get(column).map(str::to_owned).ok_or_else(|| {
+                let missing = match (self.cells.contains_key(column), self.location) {
+                    (true, _) => "is required, and this row leaves it empty",
+                    (false, Location::Flags) => "is required",
+                    (false, Location::Row(_)) => "is required, and this row has no such column",
+                };
+                self.error(column, missing)
+            }),
         }
     }
 

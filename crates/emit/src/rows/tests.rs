@@ -223,10 +223,11 @@ fn times_default_to_the_event_date_and_never_the_future() {
             ("commitment_id", "c"),
             ("title", "T"),
             ("text", "X"),
-            ("made_on", "2030-01-01"),
+            ("made_on", "2026-09-22"),
         ],
     )
     .unwrap();
+    // Tomorrow, UTC, may already be today where the emitter is; its time is still now.
     let event = seal_row(&speaker(), &future, NOW).unwrap();
     assert_eq!(decode(&event.bytes).unwrap().envelope.occurred_at_ms, NOW);
     let given = Row::from_pairs(
@@ -498,4 +499,65 @@ fn malformed_new_columns_are_named() {
             "{error} should start with {expected}"
         );
     }
+}
+
+#[test]
+fn an_event_dated_after_tomorrow_is_refused_naming_its_date_column() {
+    let dated = |kind: &str, column: &str, on: &str| {
+        let mut pairs = vec![("kind", kind), (column, on)];
+        pairs.extend(match kind {
+            "commitment" => vec![("commitment_id", "c"), ("title", "T"), ("text", "X")],
+            "action" => vec![
+                ("action_id", "a-1"),
+                ("commitment_ids", "c"),
+                ("type", "funding"),
+                ("description", "d"),
+            ],
+            "outcome" => vec![
+                ("commitment_id", "c"),
+                ("verdict", "delivered"),
+                ("summary", "s"),
+                ("evidence", "https://example.org/o"),
+            ],
+            _ => vec![("commitment_id", "c")],
+        });
+        Row::from_pairs(Location::Row(4), pairs).unwrap()
+    };
+    for (kind, column) in [
+        ("commitment", "made_on"),
+        ("action", "taken_on"),
+        ("outcome", "reported_on"),
+        ("adoption", "adopted_on"),
+    ] {
+        assert!(
+            seal_row(&speaker(), &dated(kind, column, "2026-09-22"), NOW).is_ok(),
+            "{kind} tomorrow"
+        );
+        let error = seal_row(&speaker(), &dated(kind, column, "2026-09-23"), NOW).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "row 4, {column}: 2026-09-23 is in the future (today is 2026-09-21 UTC): publish what has happened, once it has; a date still to come belongs in due_by"
+            ),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn a_required_column_missing_from_the_file_is_told_from_an_empty_cell() {
+    let without = read_csv(b"kind,commitment_id,title,text\ncommitment,c,T,X\n").unwrap();
+    assert_eq!(
+        seal_row(&speaker(), &without[0], NOW)
+            .unwrap_err()
+            .to_string(),
+        "row 2, made_on: is required, and this row has no such column"
+    );
+    let empty = read_csv(b"kind,commitment_id,title,text,made_on\ncommitment,c,T,X,\n").unwrap();
+    assert_eq!(
+        seal_row(&speaker(), &empty[0], NOW)
+            .unwrap_err()
+            .to_string(),
+        "row 2, made_on: is required, and this row leaves it empty"
+    );
 }
