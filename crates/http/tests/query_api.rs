@@ -260,6 +260,12 @@ fn commitments_filters_search_pages_and_csv() {
     assert_eq!(ids(&search), ["dcms-libraries"]);
     let themed = server.json("/v1/commitments?theme=safety&actor=GB-GOV-DHSC");
     assert_eq!(ids(&themed), ["dhsc-nurses", "dhsc-waiting"]);
+    let capitalised = server.json("/v1/commitments?theme=Safety&actor=GB-GOV-DHSC");
+    assert_eq!(
+        ids(&capitalised),
+        ids(&themed),
+        "themes are lower-case by rule"
+    );
     let dated = server.json("/v1/commitments?due_from=2026-06-01&due_to=2026-12-31");
     assert_eq!(
         ids(&dated),

@@ -28,7 +28,7 @@ use covenant_core::event::{self, Date, SEED_THEMES};
 use covenant_core::proto::{self, event_body::Kind};
 use covenant_http::{AppState, router};
 use covenant_query::view::Scorecard;
-use covenant_query::{AsOf, Projections, StatusCounts};
+use covenant_query::{AsOf, Projections, ResolvedAsOf, StatusCounts};
 use covenant_store::{LogStore, SledStore};
 use covenant_testkit::log::LogWriter;
 use std::cmp::Reverse;
@@ -477,6 +477,48 @@ fn main() {
             .expect("scorecard")
             .expect("actor exists");
     });
+    // Earlier points in process, each answered both ways in the same run: commitments that
+    // stand there as they stand now from their latest records, and every commitment folded
+    // from its facts (as every earlier point was answered before records were reused).
+    let world_point = projections
+        .resolve(AsOf::date(judged), judged)
+        .expect("point");
+    let half_point = projections
+        .resolve(AsOf::size(applied / 2), judged)
+        .expect("point");
+    let earlier_scorecards = |point: ResolvedAsOf| {
+        Latencies::measure_n(50, 500, |i| {
+            let actor = &actors[picks[i % picks.len()]];
+            projections
+                .actor_scorecard(actor, &point, 50)
+                .expect("scorecard")
+                .expect("actor exists");
+        })
+    };
+    let everyone = |point: ResolvedAsOf| {
+        Latencies::measure_n(1, 3, |_| {
+            projections
+                .overall_scorecard(&point, 50)
+                .expect("scorecard");
+        })
+    };
+    let earlier_points = [
+        (
+            "actor scorecard, as_of a date (world)",
+            earlier_scorecards(world_point),
+            earlier_scorecards(world_point.without_fast_path()),
+        ),
+        (
+            "actor scorecard, as_of half the log",
+            earlier_scorecards(half_point),
+            earlier_scorecards(half_point.without_fast_path()),
+        ),
+        (
+            "everyone's scorecard, as_of half the log",
+            everyone(half_point),
+            everyone(half_point.without_fast_path()),
+        ),
+    ];
 
     // SQLite, loaded from the same log.
     let start = Instant::now();
@@ -652,6 +694,21 @@ fn main() {
             latencies.percentile(0.99)
         );
     }
+    println!();
+    println!(
+        "{:<42} {:>10} {:>10} {:>10}",
+        "earlier points in process, p50 (µs)", "reused", "folded", "ratio"
+    );
+    for (name, reused, folded) in &earlier_points {
+        println!(
+            "{name:<42} {:>10.0} {:>10.0} {:>9.1}x   (p99 {:.0} and {:.0})",
+            reused.percentile(0.5),
+            folded.percentile(0.5),
+            folded.percentile(0.5) / reused.percentile(0.5),
+            reused.percentile(0.99),
+            folded.percentile(0.99)
+        );
+    }
     for (name, latencies) in [
         ("everyone's scorecard, as_of half the log", &overall_half),
         ("page home, as_of half the log", &home_half),
@@ -740,6 +797,19 @@ fn main() {
             .map(|(name, latencies)| (name.to_string(), latencies.json()))
             .collect::<serde_json::Map<_, _>>(),
         "goal_page_p99_us": 20_000,
+        "earlier_points_in_process": earlier_points
+            .iter()
+            .map(|(name, reused, folded)| {
+                (
+                    name.to_string(),
+                    serde_json::json!({
+                        "records_reused": reused.json(),
+                        "every_commitment_folded": folded.json(),
+                        "folded_over_reused_p50": folded.percentile(0.5) / reused.percentile(0.5),
+                    }),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>(),
         "as_of_half_log": {
             "overall_scorecard_http": overall_half.json(),
             "page_home": home_half.json(),

@@ -66,7 +66,7 @@ pub fn percent(part: u64, total: u64) -> u64 {
 
 fn describe_shares(shares: &[Share]) -> String {
     let total: u64 = shares.iter().map(|share| share.count).sum();
-    let mut text = format!("{total} commitments");
+    let mut text = super::format::commitments(total as i64);
     for share in shares.iter().filter(|share| share.count > 0) {
         let _ = write!(
             text,
@@ -180,7 +180,8 @@ fn describe_over_time(periods: &[Period], totals: &[(u64, u64)]) -> String {
         return "No commitments yet".to_owned();
     };
     let mut text = format!(
-        "By the end, {made} commitments made and {delivered} delivered ({}%)",
+        "By the end, {} made and {delivered} delivered ({}%)",
+        super::format::commitments(made as i64),
         percent(delivered, made)
     );
     for (period, (made_so_far, delivered_so_far)) in periods.iter().zip(totals) {

@@ -61,7 +61,12 @@ fn indicator_target(indicator: &IndicatorTarget) -> String {
         &indicator.unit,
     );
     if let Some(period) = &indicator.target_period {
-        text.push_str(&format!(" in {period}"));
+        // "in 2026-27", but "by the end of this Parliament" as written.
+        let joined = ["by ", "in ", "within ", "before ", "during ", "over "]
+            .iter()
+            .any(|word| period.to_lowercase().starts_with(word));
+        let joiner = if joined { " " } else { " in " };
+        text.push_str(&format!("{joiner}{period}"));
     }
     if let Some(deadline) = &indicator.deadline {
         text.push_str(&format!(" by {}", format::date(deadline)));

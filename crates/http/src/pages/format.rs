@@ -23,6 +23,14 @@ pub fn thousands(value: i64) -> String {
     grouped
 }
 
+/// `1 commitment`, `1,250 commitments`.
+pub fn commitments(count: i64) -> String {
+    match count {
+        1 => "1 commitment".to_owned(),
+        _ => format!("{} commitments", thousands(count)),
+    }
+}
+
 /// An amount in minor units (pence) with its currency: `£1,250,000` or `£12.50`.
 pub fn money(amount_minor: i64, currency: &str) -> String {
     let symbol = match currency {

@@ -407,7 +407,7 @@ fn themes_card(themes: &[ThemeSummary], as_of: &PageAsOf) -> Markup {
                     li {
                         a href=(theme_link(&theme.theme, as_of)) {
                             (format::words_of(&theme.theme)) " "
-                            span class="muted" { "(" (theme.commitments) ", " (format::rate(theme.delivery_rate)) " delivered)" }
+                            span class="muted" { "(" (format::commitments(theme.commitments)) ", delivery rate " (format::rate(theme.delivery_rate)) ")" }
                         }
                     }
                 }
@@ -458,7 +458,7 @@ pub(crate) fn render(home: &Home, as_of: &PageAsOf) -> Markup {
             as_of,
             &[
                 ("JSON", "/v1/scorecard".to_owned()),
-                ("CSV", "/v1/league.csv".to_owned()),
+                ("CSV", format!("/v1/league.csv?min_resolved={MIN_RESOLVED}")),
             ],
         ),
         oembed: None,
@@ -466,7 +466,7 @@ pub(crate) fn render(home: &Home, as_of: &PageAsOf) -> Markup {
     let body = html! {
         h1 { "Promised versus done" }
         p class="lede" {
-            (format::thousands(overall.commitments)) " commitments by MPs and public bodies, as recorded in a public, "
+            (format::commitments(overall.commitments)) " by MPs and public bodies, as recorded in a public, "
             "signed log. Of the " (format::thousands(overall.resolved)) " with a final answer, the delivery rate is "
             strong { (format::rate(overall.delivery_rate)) } "."
         }

@@ -205,7 +205,8 @@ impl Params {
         };
         let filter = CommitmentFilter {
             actor: self.id("actor")?,
-            theme: self.text("theme")?,
+            // Themes are lower-case by rule (docs/SPEC.md), so any spelling finds them.
+            theme: self.text("theme")?.map(|theme| theme.to_lowercase()),
             status,
             words,
             made_from: self.date("made_from")?,

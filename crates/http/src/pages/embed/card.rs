@@ -202,7 +202,7 @@ fn actor_html(card: &ActorCard, as_of: &PageAsOf) -> Markup {
         article class="embed-card" data-kind="actor" {
             p class="embed-eyebrow" { (card.kind) }
             h1 class="embed-title" { (out_link(&page, None, html! { (card.name) })) }
-            p class="embed-total" { (format::thousands(card.commitments)) " commitments" }
+            p class="embed-total" { (format::commitments(card.commitments)) }
             ul class="embed-counts" {
                 @for share in &card.counts {
                     li data-status=(share.tone.key()) {

@@ -130,13 +130,14 @@ fn actor(card: &ActorCard, point: &ResolvedAsOf) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let description = format!(
-        "{}: {} commitments. {description}.",
-        card.name, card.commitments
+        "{}: {}. {description}.",
+        card.name,
+        format::commitments(card.commitments)
     );
     let column_width = (SVG_WIDTH - 2 * LEFT) / 3;
     let body = html! {
         text x=(LEFT) y="26" font-size="12" font-weight="700" fill=(MUTED) {
-            (xml_text(&card.kind)) " · " (format::thousands(card.commitments)) " commitments"
+            (xml_text(&card.kind)) " · " (format::commitments(card.commitments))
         }
         text x=(LEFT) y="48" font-size="16" font-weight="700" fill=(INK) class="card-title" {
             (wrap(&xml_text(&card.name), TITLE_LINE_CHARS, 1).concat())
