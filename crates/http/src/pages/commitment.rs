@@ -61,12 +61,8 @@ fn indicator_target(indicator: &IndicatorTarget) -> String {
         &indicator.unit,
     );
     if let Some(period) = &indicator.target_period {
-        // "in 2026-27", but "by the end of this Parliament" as written.
-        let joined = ["by ", "in ", "within ", "before ", "during ", "over "]
-            .iter()
-            .any(|word| period.to_lowercase().starts_with(word));
-        let joiner = if joined { " " } else { " in " };
-        text.push_str(&format!("{joiner}{period}"));
+        text.push(' ');
+        text.push_str(&format::period(period));
     }
     if let Some(deadline) = &indicator.deadline {
         text.push_str(&format!(" by {}", format::date(deadline)));

@@ -31,6 +31,22 @@ pub fn commitments(count: i64) -> String {
     }
 }
 
+/// A target's period after its value: `in 2026-27`, but `by the end of this Parliament` as
+/// written, since real periods often bring their own preposition.
+pub fn period(period: &str) -> String {
+    let lower = period.to_lowercase();
+    let worded = [
+        "by ", "in ", "within ", "before ", "during ", "over ", "until ",
+    ]
+    .iter()
+    .any(|word| lower.starts_with(word));
+    if worded {
+        period.to_owned()
+    } else {
+        format!("in {period}")
+    }
+}
+
 /// An amount in minor units (pence) with its currency: `£1,250,000` or `£12.50`.
 pub fn money(amount_minor: i64, currency: &str) -> String {
     let symbol = match currency {
@@ -145,6 +161,24 @@ pub fn target(comparator: Comparator, value: f64, upper: Option<f64>, unit: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_commitment_and_many_commitments() {
+        assert_eq!(commitments(1), "1 commitment");
+        assert_eq!(commitments(0), "0 commitments");
+        assert_eq!(commitments(1_250), "1,250 commitments");
+    }
+
+    #[test]
+    fn a_period_that_brings_its_own_preposition_keeps_it() {
+        assert_eq!(period("2026-27"), "in 2026-27");
+        assert_eq!(
+            period("by the end of this Parliament"),
+            "by the end of this Parliament"
+        );
+        assert_eq!(period("Within five years"), "Within five years");
+        assert_eq!(period("bytes era"), "in bytes era", "a word, not a prefix");
+    }
 
     #[test]
     fn units_follow_the_number_and_targets_read_as_words() {

@@ -204,6 +204,20 @@ async fn a_reader_goes_from_the_home_page_to_a_proof() {
     )
     .await;
     assert_eq!(shown, ranked);
+    // Every link to the league's data asks for the threshold the page ranks by.
+    let league_links = run(
+        &chrome,
+        "return [...document.querySelectorAll('a[href*=\"/v1/league.csv\"]')].map(a => a.getAttribute('href'))",
+    )
+    .await;
+    let league_links = league_links.as_array().unwrap();
+    assert!(!league_links.is_empty(), "{league_links:?}");
+    assert!(
+        league_links
+            .iter()
+            .all(|href| href.as_str().unwrap().contains("min_resolved=2")),
+        "{league_links:?}"
+    );
     // Moved goalposts come most recently moved first.
     let moved_dates = run(
         &chrome,
