@@ -87,7 +87,15 @@ pub fn facts(event: &crate::event::DecodedEvent) -> Vec<(&'static str, String)> 
                 );
                 add("measured", &line);
             }
+            if let Some(actual) = outcome.indicator_actual {
+                let line = match outcome.actual_period.as_str() {
+                    "" => actual.to_string(),
+                    period => format!("{actual} in {period}"),
+                };
+                add("actual", &line);
+            }
             add("summary", &outcome.summary);
+            add("lessons", &outcome.lessons);
         }
         Kind::AssessmentPublished(assessment) => {
             add("commitment", &assessment.commitment_id);
@@ -142,6 +150,32 @@ mod tests {
         };
         let envelope = seal(header, kind, &EventSigner::from_seed([3; 32]));
         event_facts(&decode(&envelope.encode_to_vec()).unwrap())
+    }
+
+    #[test]
+    fn an_outcome_reads_as_its_verdict_actual_summary_and_lessons() {
+        let facts = facts_of(Kind::OutcomeReported(proto::OutcomeReported {
+            commitment_id: "teachers".into(),
+            verdict: proto::Verdict::PartlyDelivered as i32,
+            reported_on: "2026-04-30".into(),
+            indicator_actual: Some(38_500.0),
+            actual_period: "2024-25".into(),
+            summary: "most recruited".into(),
+            lessons: "start sooner".into(),
+            ..Default::default()
+        }));
+        let lines: Vec<String> = facts.iter().map(|(l, v)| format!("{l}: {v}")).collect();
+        for expected in [
+            "verdict: partly_delivered",
+            "actual: 38500 in 2024-25",
+            "summary: most recruited",
+            "lessons: start sooner",
+        ] {
+            assert!(
+                lines.contains(&expected.to_owned()),
+                "{expected}: {lines:?}"
+            );
+        }
     }
 
     #[test]
