@@ -309,6 +309,8 @@ pub struct EventDetail {
     pub verdict: Option<Verdict>,
     pub reported_on: Option<String>,
     pub indicator_actual: Option<f64>,
+    /// The period `indicator_actual` covers, as the outcome says it.
+    pub actual_period: Option<String>,
     pub summary: Option<String>,
     pub lessons: Option<String>,
     pub outcome_event_id: Option<String>,

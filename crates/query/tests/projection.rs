@@ -1700,6 +1700,7 @@ fn a_history_gives_each_event_its_own_details() {
     assert_eq!(reported.summary.as_deref(), Some("4,200 recruited"));
     assert_eq!(reported.lessons.as_deref(), Some("start earlier"));
     assert_eq!(reported.indicator_actual, Some(4_200.0));
+    assert_eq!(reported.actual_period.as_deref(), Some("2026"));
     assert_eq!(urls(&reported), ["https://example.org/count"]);
     let assessed = detail(&nurses, proto::EventKind::AssessmentPublished);
     assert_eq!(assessed.outcome_event_id.as_deref(), Some(outcome.as_str()));

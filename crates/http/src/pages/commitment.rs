@@ -328,9 +328,11 @@ fn assessment_box(event: &HistoryEvent, names: &Names, as_of: &PageAsOf) -> Mark
     }
 }
 
+/// One event of the timeline; `unit` is the commitment's measure's, for a measured outcome.
 fn event_body(
     event: &HistoryEvent,
     assessments: &[&HistoryEvent],
+    unit: &str,
     names: &Names,
     as_of: &PageAsOf,
 ) -> Markup {
@@ -380,7 +382,12 @@ fn event_body(
                             @if let Some(verdict) = detail.verdict { (verdict_badge(verdict)) }
                         }
                         @if let Some(summary) = &detail.summary { p { (summary) } }
-                        @if let Some(actual) = detail.indicator_actual { p { "Measured: " strong { (format::quantity(actual)) } } }
+                        @if let Some(actual) = detail.indicator_actual {
+                            p {
+                                "Measured: " strong { (format::measure(actual, unit)) }
+                                @if let Some(period) = &detail.actual_period { " " (format::period(period)) }
+                            }
+                        }
                         @if let Some(lessons) = detail.lessons.as_ref().filter(|text| !text.is_empty()) {
                             p class="lessons" { strong { "What was learned: " } (lessons) }
                         }
@@ -431,6 +438,10 @@ fn verdict_badge(verdict: Verdict) -> Markup {
 }
 
 fn timeline(detail: &CommitmentDetail, names: &Names, as_of: &PageAsOf) -> Markup {
+    let unit = detail
+        .indicator
+        .as_ref()
+        .map_or("", |indicator| indicator.unit.as_str());
     let outcome_ids: Vec<&str> = detail
         .history
         .iter()
@@ -471,7 +482,7 @@ fn timeline(detail: &CommitmentDetail, names: &Names, as_of: &PageAsOf) -> Marku
                         @if let Some(retraction) = &event.retracted_by {
                             p class="notice" { "Retracted (entry #" (retraction.seq) "): " (retraction.reason) ". It no longer counts." }
                         }
-                        (event_body(event, &assessments_of(&event.event_id), names, as_of))
+                        (event_body(event, &assessments_of(&event.event_id), unit, names, as_of))
                     }
                 }
             }

@@ -936,6 +936,9 @@ pub struct EventDetail {
     pub reported_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indicator_actual: Option<f64>,
+    /// The period `indicator_actual` covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_period: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -981,6 +984,7 @@ impl From<view::EventDetail> for EventDetail {
             verdict: view.verdict,
             reported_on: view.reported_on,
             indicator_actual: view.indicator_actual,
+            actual_period: view.actual_period,
             summary: view.summary,
             lessons: view.lessons,
             outcome_event_id: view.outcome_event_id,

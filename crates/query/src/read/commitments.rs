@@ -561,6 +561,7 @@ fn event_detail(
             verdict: Some(schema(outcome.verdict)),
             reported_on: date(&outcome.reported_on),
             indicator_actual: outcome.indicator_actual,
+            actual_period: optional(&outcome.actual_period),
             summary: Some(outcome.summary.clone()),
             lessons: Some(outcome.lessons.clone()),
             evidence: links(&outcome.evidence),
