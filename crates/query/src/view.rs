@@ -121,7 +121,9 @@ pub struct IndicatorTarget {
     pub baseline_date: Option<String>,
     pub latest_value: Option<f64>,
     pub latest_measured_on: Option<String>,
-    pub met: bool,
+    /// Whether the latest measured value meets the current target; `None` before any
+    /// measurement.
+    pub met: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -289,8 +289,8 @@ fn named_indicators_decide_the_status_and_the_claim_shows_beside_it() {
         assert_eq!(detail.claimed_status, Some(Status::Delivered));
         let indicators = &detail.current.indicators;
         assert_eq!(indicators[0].latest_value, Some(homes_built));
-        assert_eq!(indicators[0].met, homes_built >= 1_500_000.0);
-        assert_eq!(indicators[1].met, decisions >= 150.0);
+        assert_eq!(indicators[0].met, Some(homes_built >= 1_500_000.0));
+        assert_eq!(indicators[1].met, Some(decisions >= 150.0));
         assert_eq!(indicators[0].baseline_value, None, "absent, not zero");
         assert_eq!(indicators[1].baseline_value, Some(0.0));
         // The fast path (stored records) and the fold agree.
@@ -536,7 +536,7 @@ fn every_optional_number_of_a_named_indicator_is_absent_until_given() {
     assert_eq!(target.latest_value, None);
     assert_eq!(target.latest_measured_on, None);
     assert_eq!(target.target_period, None);
-    assert!(!target.met, "unmeasured is not met");
+    assert_eq!(target.met, None, "unmeasured: neither met nor not met");
     let bare = log.projections.commitment("bare", &point).unwrap().unwrap();
     assert_eq!(bare.current.target_value, None);
     assert_eq!(bare.indicator.unwrap().baseline_value, None);

@@ -96,7 +96,7 @@ fn indicators(detail: &CommitmentDetail) -> Markup {
                                 @if let Some(value) = indicator.latest_value {
                                     (format::measure(value, &indicator.unit))
                                     @if let Some(date) = &indicator.latest_measured_on { " (" (format::date(date)) ")" }
-                                    " " @if indicator.met { strong class="met" { "met" } } @else { strong class="not-met" { "not met" } }
+                                    " " @if indicator.met == Some(true) { strong class="met" { "met" } } @else { strong class="not-met" { "not met" } }
                                 } @else { span class="muted" { "not measured" } }
                             }
                         }

@@ -424,8 +424,9 @@ pub struct IndicatorTarget {
     /// The latest measured value, when there is one.
     pub latest_value: Option<f64>,
     pub latest_measured_on: Option<String>,
-    /// Whether the latest measured value meets the current target.
-    pub met: bool,
+    /// Whether the latest measured value meets the current target; null before any
+    /// measurement.
+    pub met: Option<bool>,
 }
 
 impl From<view::IndicatorTarget> for IndicatorTarget {

@@ -315,7 +315,7 @@ fn indicator_target(indicator: &state::IndicatorTerms, state: &CommitmentState) 
         baseline_date: indicator.baseline_date.map(|d| d.to_string()),
         latest_value: latest.map(|measured| measured.value),
         latest_measured_on: latest.map(|measured| measured.measured_on.to_string()),
-        met: latest.is_some_and(|measured| indicator.met_by(measured.value)),
+        met: latest.map(|measured| indicator.met_by(measured.value)),
     }
 }
 
