@@ -708,5 +708,10 @@ mod tests {
             "current wording"
         );
         assert!(!record.matches_words(&words("affordable schools")));
+        let mut accented = Facts::made();
+        accented.amend(&[(AmendedField::Title, "Community cafés in every town")]);
+        let record = CommitmentRecord::of(&accented.state());
+        assert!(record.matches_words(&words("cafes")), "accents dropped");
+        assert!(record.matches_words(&words("CAFÉS")));
     }
 }
