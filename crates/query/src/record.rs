@@ -71,6 +71,9 @@ pub struct Target {
     pub value: f64,
     pub upper: Option<f64>,
     pub unit: String,
+    /// When the target is for, as the commitment words it ("2026-27", "by the end of this
+    /// Parliament"); empty when it names none.
+    pub period: String,
 }
 
 /// A schema enum stored by its code, as the event carried it.
@@ -99,6 +102,7 @@ impl Target {
                 value: indicator.target_value,
                 upper: indicator.target_upper,
                 unit: indicator.unit.clone(),
+                period: indicator.target_period.clone(),
             })
             .collect()
     }

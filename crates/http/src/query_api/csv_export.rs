@@ -85,21 +85,28 @@ pub const COMMITMENT_HEADER: [&str; 27] = [
     "succeeded",
 ];
 
-/// Named targets as one cell: `homes: at_least 1500000; decisions: between 10 20`.
+/// Named targets as one cell, each with its unit and period when it has them:
+/// `homes: at_least 1500000 homes (2029); decisions: between 10 20`.
 fn targets(targets: &[covenant_query::Target]) -> String {
     targets
         .iter()
         .map(|target| {
-            let upper = target
-                .upper
-                .map(|upper| format!(" {upper}"))
-                .unwrap_or_default();
-            format!(
-                "{}: {} {}{upper}",
+            let mut cell = format!(
+                "{}: {} {}",
                 target.indicator_id,
                 target.comparator.schema_name(),
                 target.value
-            )
+            );
+            if let Some(upper) = target.upper {
+                cell.push_str(&format!(" {upper}"));
+            }
+            if !target.unit.is_empty() {
+                cell.push_str(&format!(" {}", target.unit));
+            }
+            if !target.period.is_empty() {
+                cell.push_str(&format!(" ({})", target.period));
+            }
+            cell
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -318,6 +325,35 @@ pub fn history(events: &[HistoryEvent]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use covenant_core::proto::Comparator;
+
+    #[test]
+    fn named_targets_keep_their_units_and_periods_in_one_cell() {
+        let target =
+            |id: &str, comparator, value, upper, unit: &str, period: &str| covenant_query::Target {
+                indicator_id: id.into(),
+                comparator,
+                value,
+                upper,
+                unit: unit.into(),
+                period: period.into(),
+            };
+        let cell = targets(&[
+            target(
+                "main",
+                Comparator::AtLeast,
+                6500.0,
+                None,
+                "teachers",
+                "by the end of this Parliament",
+            ),
+            target("waits", Comparator::Between, 10.0, Some(20.0), "", ""),
+        ]);
+        assert_eq!(
+            cell,
+            "main: at_least 6500 teachers (by the end of this Parliament); waits: between 10 20"
+        );
+    }
 
     #[test]
     fn formulas_are_defused_and_numbers_kept() {

@@ -138,6 +138,8 @@ pub struct Target {
     pub value: f64,
     pub upper: Option<f64>,
     pub unit: String,
+    /// When the target is for, as the commitment words it; empty when it names none.
+    pub period: String,
 }
 
 impl From<covenant_query::Target> for Target {
@@ -148,6 +150,7 @@ impl From<covenant_query::Target> for Target {
             value: target.value,
             upper: target.upper,
             unit: target.unit,
+            period: target.period,
         }
     }
 }
