@@ -21,6 +21,10 @@ use covenant_core::proto::event_body::Kind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+/// What to do about an actor without a key: the registrar registers it and grants one.
+const ENROL_HINT: &str =
+    "a new actor is registered and given its key with covenant enrol (docs/OPERATING.md)";
+
 /// Emitter keys by the actor they speak for.
 #[derive(Debug, Clone)]
 pub struct KeyRing {
@@ -91,7 +95,7 @@ impl KeyRing {
             EmitError::invalid(
                 "actor",
                 format!(
-                    "{actor} has no key here (keys are for: {})",
+                    "{actor} has no key here (keys are for: {}); {ENROL_HINT}",
                     self.actors().collect::<Vec<_>>().join(", ")
                 ),
             )
@@ -114,7 +118,7 @@ impl KeyRing {
         match row.get("actor") {
             Some(actor) => self.speakers.get(actor).ok_or_else(|| {
                 error(format!(
-                    "{actor} has no key here (keys are for: {})",
+                    "{actor} has no key here (keys are for: {}); {ENROL_HINT}",
                     known()
                 ))
             }),
@@ -446,7 +450,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].to_string(),
-            "row 3, actor: GB-B has no key here (keys are for: GB-A)"
+            "row 3, actor: GB-B has no key here (keys are for: GB-A); a new actor is registered and given its key with covenant enrol (docs/OPERATING.md)"
         );
         // With one key, rows may leave the actor out.
         let unnamed = read_csv(b"kind,commitment_id,reason\nwithdrawal,a-1,dropped\n").unwrap();
