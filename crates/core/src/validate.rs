@@ -883,6 +883,34 @@ fn adopt(
     Ok(changed_commitment(event, id, Some(commitment)))
 }
 
+/// Who may speak about an existing commitment in an event of a kind (docs/SPEC.md, step 9):
+/// its owner alone (an "own live commitment"), or its owner or one of its delivery partners
+/// (a "delivered live commitment"). Emitters check rows with it before publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Owner,
+    OwnerOrPartner,
+}
+
+impl Standing {
+    /// The standing an event of this kind needs for the commitments it names; `None` for
+    /// kinds that need none (or, as an adoption or an assessment, another).
+    pub fn needed_for(kind: &Kind) -> Option<Self> {
+        match kind {
+            Kind::CommitmentAmended(_) | Kind::CommitmentWithdrawn(_) => Some(Self::Owner),
+            Kind::ActionRecorded(_) | Kind::OutcomeReported(_) => Some(Self::OwnerOrPartner),
+            _ => None,
+        }
+    }
+
+    /// Whether `actor` has this standing for a commitment `owner` owns with these delivery
+    /// partners.
+    pub fn held_by(self, actor: &str, owner: &str, partners: &[String]) -> bool {
+        owner == actor
+            || (self == Self::OwnerOrPartner && partners.iter().any(|partner| partner == actor))
+    }
+}
+
 /// The commitment, if it exists, is not withdrawn, and `actor` owns it or is one of its
 /// delivery partners.
 fn delivered_live_commitment<'a>(

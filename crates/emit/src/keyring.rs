@@ -18,6 +18,7 @@ use crate::keys::{KeyFile, KeyKind};
 use crate::rows::{self, Row, RowError};
 use crate::status::{CommitmentOwners, EventStatus, LedgerClient};
 use covenant_core::proto::event_body::Kind;
+use covenant_core::validate::Standing;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -353,10 +354,10 @@ impl<'a> ReferenceCheck<'a> {
     }
 
     fn exists(&self, reference: &Reference) -> Result<bool, EmitError> {
-        let here = match reference {
-            Reference::Commitment(id) => self.commitments_here.contains_key(id),
-            Reference::Outcome(id) => self.outcomes_here.contains(id),
-            Reference::Event(id) => self.events_here.contains(id),
+        let (id, here) = match reference {
+            Reference::Commitment(id) => return Ok(self.commitment(id)?.is_some()),
+            Reference::Outcome(id) => (id, self.outcomes_here.contains(id)),
+            Reference::Event(id) => (id, self.events_here.contains(id)),
         };
         if here {
             return Ok(true);
@@ -364,30 +365,18 @@ impl<'a> ReferenceCheck<'a> {
         let Some(ledger) = self.ledger else {
             return Ok(false);
         };
-        match reference {
-            Reference::Commitment(id) => Ok(ledger.commitment(id)?.is_some()),
-            Reference::Outcome(id) | Reference::Event(id) => {
-                if !covenant_core::event::is_valid_event_id(id) {
-                    return Ok(false);
-                }
-                Ok(matches!(ledger.status(id)?, EventStatus::Accepted { .. }))
-            }
+        if !covenant_core::event::is_valid_event_id(id) {
+            return Ok(false);
         }
+        Ok(matches!(ledger.status(id)?, EventStatus::Accepted { .. }))
     }
 }
 
-/// Whether `actor` may speak about commitment `id` in an event of this kind, by the rules of
-/// docs/SPEC.md: an amendment or a withdrawal by its owner only, an action or an outcome by its
-/// owner or a delivery partner.
+/// A finding when `actor` may not speak about commitment `id` in an event of this kind
+/// ([`Standing`], the ledger's own rule).
 fn foreign(kind: &Kind, actor: &str, id: &str, owners: &CommitmentOwners) -> Option<Finding> {
-    let partners_too = match kind {
-        Kind::CommitmentAmended(_) | Kind::CommitmentWithdrawn(_) => false,
-        Kind::ActionRecorded(_) | Kind::OutcomeReported(_) => true,
-        _ => return None,
-    };
-    let allowed = owners.owner == actor
-        || (partners_too && owners.delivery_partners.iter().any(|p| p == actor));
-    (!allowed).then(|| Finding::Foreign {
+    let standing = Standing::needed_for(kind)?;
+    (!standing.held_by(actor, &owners.owner, &owners.delivery_partners)).then(|| Finding::Foreign {
         commitment: id.to_owned(),
         owner: owners.owner.clone(),
         actor: actor.to_owned(),

@@ -889,6 +889,24 @@ fn amendment(class: AmendmentClass, changes: &[(AmendedField, &str, &str)]) -> K
 
 #[test]
 fn delivery_partners_record_actions_and_outcomes_but_only_the_owner_amends() {
+    // The standing emitters check before publishing says what the rules below enforce.
+    let standing = |kind: &Kind| Standing::needed_for(kind);
+    assert_eq!(
+        standing(&action("a", &["c-1"])),
+        Some(Standing::OwnerOrPartner)
+    );
+    assert_eq!(standing(&outcome("c-1")), Some(Standing::OwnerOrPartner));
+    assert_eq!(standing(&withdrawal("c-1")), Some(Standing::Owner));
+    assert_eq!(
+        standing(&amendment(AmendmentClass::Correction, &[])),
+        Some(Standing::Owner)
+    );
+    assert_eq!(standing(&shared_commitment("c-1", &[])), None);
+    let partners = [MHCLG.to_owned()];
+    assert!(Standing::OwnerOrPartner.held_by(MHCLG, DCMS, &partners));
+    assert!(!Standing::Owner.held_by(MHCLG, DCMS, &partners));
+    assert!(Standing::Owner.held_by(DCMS, DCMS, &partners));
+    assert!(!Standing::OwnerOrPartner.held_by(DHSC, DCMS, &partners));
     let mut log = Log::with_pledges();
     let changes = log
         .emit(DCMS, "dcms-1", shared_commitment("c-1", &[MHCLG]))
