@@ -267,6 +267,8 @@ pub struct ReferenceCheck<'a> {
     actions_here: HashSet<String>,
     events_here: HashSet<String>,
     outcomes_here: HashSet<String>,
+    /// False once a succession in the file may have moved commitments between actors.
+    owners_known: bool,
 }
 
 impl<'a> ReferenceCheck<'a> {
@@ -279,6 +281,7 @@ impl<'a> ReferenceCheck<'a> {
             actions_here: HashSet::new(),
             events_here: HashSet::new(),
             outcomes_here: HashSet::new(),
+            owners_known: true,
         }
     }
 
@@ -295,9 +298,10 @@ impl<'a> ReferenceCheck<'a> {
             match &reference {
                 Reference::Commitment(id) => match self.commitment(id)? {
                     None => findings.push(Finding::Missing(reference)),
-                    Some(owners) => {
+                    Some(owners) if self.owners_known => {
                         findings.extend(foreign(&decoded.kind, &event.actor, id, &owners))
                     }
+                    Some(_) => {}
                 },
                 _ if !self.exists(&reference)? => findings.push(Finding::Missing(reference)),
                 _ => {}
@@ -332,6 +336,17 @@ impl<'a> ReferenceCheck<'a> {
             Kind::OutcomeReported(_) => {
                 self.outcomes_here.insert(event.event_id.clone());
             }
+            // An adopted pledge is the adopter's from here on.
+            Kind::CommitmentAdopted(adopted) => {
+                if let Some(mut owners) = self.commitment(&adopted.commitment_id)? {
+                    owners.owner = event.actor.clone();
+                    self.commitments_here
+                        .insert(adopted.commitment_id.clone(), owners);
+                }
+            }
+            // Which commitments pass depends on which are still open, which a file cannot
+            // tell: from here on, owners are left to the ledger to judge.
+            Kind::ActorSucceeded(_) => self.owners_known = false,
             _ => {}
         }
         self.events_here.insert(event.event_id.clone());
@@ -560,6 +575,93 @@ mod tests {
                 vec![],
             ]
         );
+    }
+
+    #[test]
+    fn an_adopted_pledge_is_the_adopters_to_act_on() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "mp", Some("GB-MP"), 1);
+        write_key(dir.path(), "dept", Some("GB-DEPT"), 2);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"actor,kind,commitment_id,title,text,made_on,adopted_on,action_id,commitment_ids,type,taken_on,description\n\
+              GB-MP,commitment,pledge,T,We will.,2025-01-01,,,,,,\n\
+              GB-DEPT,adoption,pledge,,,,2025-02-01,,,,,\n\
+              GB-DEPT,action,,,,,,a-1,pledge,funding,2025-03-01,Funded.\n\
+              GB-MP,action,,,,,,a-2,pledge,funding,2025-03-01,Funded.\n",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let found: Vec<Vec<String>> = events
+            .iter()
+            .map(|event| {
+                let findings = check.check(event).unwrap();
+                findings.iter().map(ToString::to_string).collect()
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                vec![],
+                vec![],
+                vec![],
+                vec!["commitment pledge belongs to GB-DEPT; GB-MP cannot speak for it".to_owned()],
+            ]
+        );
+    }
+
+    #[test]
+    fn after_a_succession_the_owners_are_left_to_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"actor,kind,commitment_id,title,text,made_on,action_id,commitment_ids,type,taken_on,description\n\
+              GB-A,commitment,c-1,T,We will.,2025-01-01,,,,,\n\
+              GB-B,action,,,,,a-1,c-1,funding,2025-03-01,Funded.\n",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let registrar = Speaker::new(
+            "GB-REGISTRAR",
+            "registrar-1",
+            covenant_core::signing::EventSigner::from_seed([9; 32]),
+        )
+        .unwrap();
+        let succession = registrar
+            .seal_with_id(
+                "01JZ0000000000000000000001",
+                Kind::ActorSucceeded(covenant_core::proto::ActorSucceeded {
+                    predecessor_id: "GB-A".into(),
+                    successor_id: "GB-B".into(),
+                    kind: covenant_core::proto::SuccessionKind::Renamed as i32,
+                    effective_on: "2025-02-01".into(),
+                    ..Default::default()
+                }),
+                1_800_000_000_000,
+            )
+            .unwrap();
+        let mut before = ReferenceCheck::new(None);
+        before.check(&events[0]).unwrap();
+        assert_eq!(
+            before.check(&events[1]).unwrap().len(),
+            1,
+            "GB-A's, not GB-B's"
+        );
+        let mut after = ReferenceCheck::new(None);
+        after.check(&events[0]).unwrap();
+        after.check(&succession).unwrap();
+        assert_eq!(
+            after.check(&events[1]).unwrap(),
+            [],
+            "it may have passed to GB-B"
+        );
+    }
+
+    #[test]
+    fn missing_and_ledger_findings_are_not_certain_from_the_file() {
         let missing = Finding::Missing(Reference::Commitment("c-9".into()));
         assert!(!missing.within_the_file(), "the ledger may hold it");
         let in_ledger = Finding::CommitmentExists {
