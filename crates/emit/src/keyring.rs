@@ -661,6 +661,51 @@ mod tests {
     }
 
     #[test]
+    fn an_outcome_and_an_event_earlier_in_the_file_are_found_and_unknown_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let first = read_csv(
+            b"kind,commitment_id,title,text,made_on,verdict,reported_on\n\
+              commitment,c-1,T,We will.,2025-01-01,,\n\
+              outcome,c-1,,,,delivered,2025-06-01\n",
+        )
+        .unwrap();
+        let made = ring.seal_rows(&first, 1_800_000_000_000).unwrap();
+        let (commitment_event, outcome_event) = (&made[0].event_id, &made[1].event_id);
+        let unknown = "01JZ0000000000000000000009";
+        let later = format!(
+            "kind,commitment_id,outcome_event_id,stance,summary,retracts,reason\n\
+             assessment,c-1,{outcome_event},agrees,Checked.,,\n\
+             assessment,c-1,{commitment_event},agrees,Checked.,,\n\
+             retraction,,,,,{commitment_event},published in error\n\
+             retraction,,,,,{unknown},published in error\n"
+        );
+        let rows = read_csv(later.as_bytes()).unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        for event in &made {
+            assert_eq!(check.check(event).unwrap(), []);
+        }
+        let found: Vec<Vec<String>> = events
+            .iter()
+            .map(|event| {
+                let findings = check.check(event).unwrap();
+                findings.iter().map(ToString::to_string).collect()
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                vec![],
+                vec![format!("outcome event {commitment_event} not found")],
+                vec![],
+                vec![format!("event {unknown} not found")],
+            ]
+        );
+    }
+
+    #[test]
     fn missing_and_ledger_findings_are_not_certain_from_the_file() {
         let missing = Finding::Missing(Reference::Commitment("c-9".into()));
         assert!(!missing.within_the_file(), "the ledger may hold it");

@@ -519,11 +519,18 @@ fn an_event_dated_after_tomorrow_is_refused_naming_its_date_column() {
                 ("summary", "s"),
                 ("evidence", "https://example.org/o"),
             ],
+            "amendment" => vec![
+                ("commitment_id", "c"),
+                ("class", "deadline_change"),
+                ("changes", "due_by=2027-01-01"),
+                ("rationale", "r"),
+            ],
             _ => vec![("commitment_id", "c")],
         });
         Row::from_pairs(Location::Row(4), pairs).unwrap()
     };
     for (kind, column) in [
+        ("amendment", "effective_on"),
         ("commitment", "made_on"),
         ("action", "taken_on"),
         ("outcome", "reported_on"),
