@@ -568,3 +568,56 @@ fn a_required_column_missing_from_the_file_is_told_from_an_empty_cell() {
         "row 2, made_on: is required, and this row leaves it empty"
     );
 }
+
+#[test]
+fn a_commitment_row_checks_its_deadline_source_and_named_indicator_columns() {
+    let commitment = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("kind", "commitment"),
+            ("commitment_id", "c"),
+            ("title", "T"),
+            ("text", "X"),
+            ("made_on", "2025-07-17"),
+        ];
+        pairs.extend_from_slice(extra);
+        Row::from_pairs(Location::Row(2), pairs).unwrap()
+    };
+    let made = |extra: &[(&str, &str)]| match kind_of(
+        &seal_row(&speaker(), &commitment(extra), NOW).unwrap(),
+    ) {
+        Kind::CommitmentMade(made) => made,
+        other => panic!("{other:?}"),
+    };
+    // Due the day it is made is allowed; the day before is not.
+    assert_eq!(made(&[("due_by", "2025-07-17")]).due_by, "2025-07-17");
+    let early = seal_row(&speaker(), &commitment(&[("due_by", "2025-07-16")]), NOW).unwrap_err();
+    assert_eq!(
+        early.to_string(),
+        "row 2, due_by: 2025-07-16 is before made_on (2025-07-17)"
+    );
+    // Any one source column asks for the source's kind.
+    let sourceless = seal_row(
+        &speaker(),
+        &commitment(&[("source_url", "https://example.org/manifesto")]),
+        NOW,
+    )
+    .unwrap_err();
+    assert_eq!(sourceless.field, "source_kind");
+    let sourced = made(&[
+        ("source_kind", "manifesto"),
+        ("source_url", "https://example.org/manifesto"),
+    ]);
+    assert_eq!(
+        sourced.source.expect("a source").url,
+        "https://example.org/manifesto"
+    );
+    // An indicator id alone makes the single indicator a named one.
+    let named = made(&[
+        ("indicator_id", "homes"),
+        ("indicator_measure", "homes built"),
+        ("indicator_target_value", "100"),
+    ]);
+    assert_eq!(named.indicators.len(), 1);
+    assert_eq!(named.indicators[0].indicator_id, "homes");
+    assert!(named.indicator.is_none());
+}
