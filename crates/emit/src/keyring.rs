@@ -410,6 +410,17 @@ mod tests {
         key.write_new(&dir.join(format!("{name}.key"))).unwrap();
     }
 
+    /// Each event's findings, in words, checked in order.
+    fn findings_of(check: &mut ReferenceCheck, events: &[SealedEvent]) -> Vec<Vec<String>> {
+        events
+            .iter()
+            .map(|event| {
+                let findings = check.check(event).unwrap();
+                findings.iter().map(ToString::to_string).collect()
+            })
+            .collect()
+    }
+
     const ROWS: &str = "actor,kind,commitment_id,reason\n\
                         GB-A,withdrawal,a-1,dropped\n\
                         GB-B,withdrawal,b-1,dropped\n\
@@ -593,15 +604,8 @@ mod tests {
         .unwrap();
         let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
         let mut check = ReferenceCheck::new(None);
-        let found: Vec<Vec<String>> = events
-            .iter()
-            .map(|event| {
-                let findings = check.check(event).unwrap();
-                findings.iter().map(ToString::to_string).collect()
-            })
-            .collect();
         assert_eq!(
-            found,
+            findings_of(&mut check, &events),
             [
                 vec![],
                 vec![],
@@ -687,15 +691,8 @@ mod tests {
         for event in &made {
             assert_eq!(check.check(event).unwrap(), []);
         }
-        let found: Vec<Vec<String>> = events
-            .iter()
-            .map(|event| {
-                let findings = check.check(event).unwrap();
-                findings.iter().map(ToString::to_string).collect()
-            })
-            .collect();
         assert_eq!(
-            found,
+            findings_of(&mut check, &events),
             [
                 vec![],
                 vec![format!("outcome event {commitment_event} not found")],
