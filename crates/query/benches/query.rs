@@ -28,7 +28,7 @@ use covenant_core::event::{self, Date, SEED_THEMES};
 use covenant_core::proto::{self, event_body::Kind};
 use covenant_http::{AppState, router};
 use covenant_query::view::Scorecard;
-use covenant_query::{AsOf, Projections, ResolvedAsOf, StatusCounts};
+use covenant_query::{AsOf, LeagueRules, Projections, ResolvedAsOf, StatusCounts};
 use covenant_store::{LogStore, SledStore};
 use covenant_testkit::log::LogWriter;
 use std::cmp::Reverse;
@@ -520,6 +520,21 @@ fn main() {
         ),
     ];
 
+    // What the home page asks as of half the log, each reader folding every commitment for
+    // itself against one fold shared by them all (`Projections::share_fold`), and how many
+    // folds of everyone each took.
+    let home_readers = |share: bool| {
+        let folds = projections.folds_of_everyone();
+        let latencies = Latencies::measure_n(0, 3, |_| {
+            let _shared = share.then(|| projections.share_fold(&half_point).expect("fold"));
+            ask_as_home_does(&projections, &half_point);
+        });
+        let per_page = (projections.folds_of_everyone() - folds) / 3;
+        (latencies, per_page)
+    };
+    let (home_alone, folds_alone) = home_readers(false);
+    let (home_shared, folds_shared) = home_readers(true);
+
     // SQLite, loaded from the same log.
     let start = Instant::now();
     let sqlite = load_sqlite(&*store, &dir.path().join("newsroom.sqlite"));
@@ -709,12 +724,28 @@ fn main() {
             folded.percentile(0.99)
         );
     }
+    println!(
+        "{:<42} {:>10} {:>10}",
+        "as_of half the log, in process, p50 (µs)", "one fold", "each alone"
+    );
+    println!(
+        "{:<42} {:>10.0} {:>10.0} {:>9.1}x   (folds of everyone: {folds_shared} and {folds_alone})",
+        "home's readers, as_of half the log",
+        home_shared.percentile(0.5),
+        home_alone.percentile(0.5),
+        home_alone.percentile(0.5) / home_shared.percentile(0.5),
+    );
+    println!();
+    println!(
+        "{:<42} {:>10} {:>10}",
+        "over HTTP (µs)", "median", "slowest"
+    );
     for (name, latencies) in [
         ("everyone's scorecard, as_of half the log", &overall_half),
         ("page home, as_of half the log", &home_half),
     ] {
         println!(
-            "{name:<42} {:>10.0} {:>10.0} (median and slowest of {})",
+            "{name:<42} {:>10.0} {:>10.0} (of {})",
             latencies.percentile(0.5),
             latencies.percentile(1.0),
             latencies.0.len()
@@ -810,6 +841,13 @@ fn main() {
                 )
             })
             .collect::<serde_json::Map<_, _>>(),
+        "home_readers_as_of_half_log_in_process": {
+            "one_shared_fold": home_shared.json(),
+            "each_folding_alone": home_alone.json(),
+            "alone_over_shared_p50": home_alone.percentile(0.5) / home_shared.percentile(0.5),
+            "folds_of_everyone_shared": folds_shared,
+            "folds_of_everyone_alone": folds_alone,
+        },
         "as_of_half_log": {
             "overall_scorecard_http": overall_half.json(),
             "page_home": home_half.json(),
@@ -821,6 +859,38 @@ fn main() {
     });
     covenant_testkit::bench::write_json("query", &json);
     runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// The readers the home page asks at `point`: the overview, the departments' and MPs' league
+/// tables, every department and MP (for those the tables leave out) and the themes.
+fn ask_as_home_does(projections: &Projections, point: &ResolvedAsOf) {
+    let rules = |kind| LeagueRules {
+        min_resolved: 2,
+        kind: Some(kind),
+    };
+    projections.overview(point, 6).expect("overview");
+    projections
+        .league_tables(
+            point,
+            [
+                rules(proto::ActorKind::Department),
+                rules(proto::ActorKind::Mp),
+            ],
+        )
+        .expect("league tables");
+    for kind in [proto::ActorKind::Department, proto::ActorKind::Mp] {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = projections
+                .actors(point, Some(kind), cursor.as_deref(), 500)
+                .expect("actors");
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    projections.themes(point).expect("themes");
 }
 
 fn requests_per_second(base: &str, actors: &[String], as_of: &str) -> f64 {

@@ -27,7 +27,7 @@ pub mod view;
 
 pub use follow::{AT_REST_HOLD_TARGET, Follower, HOLD_TARGET, POLL_INTERVAL};
 pub use projections::{AsOf, DEFAULT_BATCH_ENTRIES, Overlap, Projections, Recorded, ResolvedAsOf};
-pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, rfc3339};
+pub use read::{CommitmentFilter, FeedScope, Flag, LeagueRules, SharedFold, rfc3339};
 pub use record::{StatusCounts, Target, quarter_index, year_and_quarter};
 pub use state::{MoneyStage, Status};
 pub use text::words;

@@ -112,6 +112,9 @@ pub struct Projections {
     total_gate_hold_ns: AtomicU64,
     /// Notified whenever `applied` moves, for [`Projections::wait_until_applied`].
     progress: (Mutex<()>, Condvar),
+    /// Every commitment folded at an earlier point, while a request holds it
+    /// ([`Projections::share_fold`]).
+    pub(crate) shared: crate::read::SharedSlot,
 }
 
 /// Whether a catch-up prepares the next batch while sled writes the one before.
@@ -353,6 +356,7 @@ impl Projections {
             last_gate_hold_ns: AtomicU64::new(0),
             total_gate_hold_ns: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
+            shared: Default::default(),
         })
     }
 

@@ -394,6 +394,82 @@ fn at_every_size_and_world_date_the_reused_records_agree_with_folding() {
     }
 }
 
+/// Everything the home page asks at `point` that covers everyone or each actor.
+fn everyone_at(projections: &Projections, point: &ResolvedAsOf) -> String {
+    let rules = |kind| LeagueRules {
+        min_resolved: 1,
+        kind,
+    };
+    let mut answers = vec![
+        format!("{:?}", projections.overview(point, 10).unwrap()),
+        format!(
+            "{:?}",
+            projections
+                .league_tables(point, [rules(None), rules(Some(ActorKind::Mp))])
+                .unwrap()
+        ),
+        format!("{:?}", projections.themes(point).unwrap()),
+        format!("{:?}", projections.actors(point, None, None, 100).unwrap()),
+    ];
+    for actor in [DCMS, DCMS2, DHSC, MP] {
+        let card = projections.actor_scorecard(actor, point, 10).unwrap();
+        answers.push(format!("{card:?}"));
+        let feed = projections.feed(&FeedScope::Actor(actor.into()), point, 50);
+        answers.push(format!("{:?}", feed.unwrap()));
+    }
+    answers.join("\n")
+}
+
+#[test]
+fn at_every_point_one_shared_fold_answers_as_each_reader_folding_alone() {
+    let world = world();
+    let projections = &world.projections;
+    assert!(projections.share_fold(&world.latest()).unwrap().is_none());
+    let later_day = date("2026-09-01");
+    let mut points = vec![];
+    for size in 1..world.scenario.size {
+        points.push(projections.resolve(AsOf::size(size), today()).unwrap());
+    }
+    let mut day = date("2025-12-30");
+    while day <= today() {
+        points.push(projections.resolve(AsOf::date(day), today()).unwrap());
+        day = Date::from_unix_ms(i64::from(day.days() + 3) * 86_400_000);
+    }
+    for pair in points.windows(2) {
+        let (point, next) = (pair[0], pair[1]);
+        // The same records judged on a later day: they share the fold.
+        let judged_later = ResolvedAsOf {
+            date: later_day,
+            ..point
+        };
+        let alone = everyone_at(projections, &point);
+        let alone_later = everyone_at(projections, &judged_later);
+        let alone_next = everyone_at(projections, &next);
+        let folds = projections.folds_of_everyone();
+        let shared = projections
+            .share_fold(&point)
+            .unwrap()
+            .expect("an earlier point");
+        assert_eq!(everyone_at(projections, &point), alone, "{point:?}");
+        assert_eq!(everyone_at(projections, &judged_later), alone_later);
+        assert_eq!(
+            projections.folds_of_everyone(),
+            folds + 1,
+            "one fold of everyone at {point:?}"
+        );
+        // Another cut folds for itself.
+        assert_eq!(everyone_at(projections, &next), alone_next, "{next:?}");
+        drop(shared);
+        let folds = projections.folds_of_everyone();
+        projections.overview(&point, 10).unwrap();
+        assert_eq!(
+            projections.folds_of_everyone(),
+            folds + 1,
+            "released with its last holder"
+        );
+    }
+}
+
 #[test]
 fn themes_and_the_league_table() {
     let world = world();

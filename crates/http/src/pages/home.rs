@@ -142,6 +142,9 @@ fn leagues(projections: &Projections, as_of: &PageAsOf) -> Result<[LeagueTable; 
 pub(crate) fn page(state: &AppState, params: &Params, base_url: &str) -> Result<Markup, PageError> {
     let projections = projections(state)?;
     let as_of = page_as_of(state, projections, params)?;
+    // The overview, the league tables, the actors they leave out and the themes each cover
+    // everyone: at an earlier point they share one fold of every commitment.
+    let _shared = projections.share_fold(&as_of.point)?;
     // Both of its lists come most urgent first: the most overdue, the most recently moved.
     let Overview {
         scorecard: overall,

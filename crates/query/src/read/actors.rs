@@ -2,6 +2,7 @@
 
 use super::commitments::{goalpost_item, overdue_item, summary};
 use super::schema;
+use super::shared::Records;
 use crate::QueryError;
 use crate::actor::ActorRecord;
 use crate::apply::corrupt;
@@ -254,7 +255,7 @@ fn actor_view(record: &ActorRecord, point: &ResolvedAsOf) -> Option<Actor> {
 /// The scorecard of the records folded at an earlier point: what the aggregate and the list
 /// indexes hold for the latest.
 fn scorecard_of(
-    records: &[CommitmentRecord],
+    records: &Records,
     scope: Scope,
     point: &ResolvedAsOf,
     list_limit: usize,

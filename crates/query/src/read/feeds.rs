@@ -146,8 +146,9 @@ impl Projections {
             records
         } else {
             self.records_at(group, point)?
-                .into_iter()
+                .iter()
                 .filter(|r| r.status(point.date) == Status::Overdue)
+                .cloned()
                 .collect()
         };
         Ok(records

@@ -13,9 +13,12 @@ mod actors;
 mod commitments;
 mod feeds;
 mod filter;
+mod shared;
 mod themes;
 
 pub use filter::{CommitmentFilter, FeedScope, Flag, LeagueRules};
+pub use shared::SharedFold;
+pub(crate) use shared::SharedSlot;
 
 use crate::QueryError;
 use crate::actor::ActorRecord;
@@ -136,8 +139,9 @@ impl Projections {
             }))
     }
 
-    /// Records of a group's commitments at an earlier point, by folding every candidate.
-    fn records_at(
+    /// Fold the commitments of `group` that count at `point` (see [`Projections::records_at`]
+    /// for the shared fold).
+    fn fold_group(
         &self,
         group: &Group,
         point: &ResolvedAsOf,
@@ -168,8 +172,8 @@ impl Projections {
             return self.aggregate(group);
         }
         let mut aggregate = Aggregate::default();
-        for record in self.records_at(group, point)? {
-            aggregate.add(&record, 1);
+        for record in self.records_at(group, point)?.iter() {
+            aggregate.add(record, 1);
         }
         Ok(aggregate)
     }

@@ -31,10 +31,10 @@ impl Projections {
             found
         } else {
             let mut found: BTreeMap<String, Aggregate> = BTreeMap::new();
-            for record in self.records_at(&Group::All, point)? {
+            for record in self.records_at(&Group::All, point)?.iter() {
                 for group in record.groups() {
                     if let Group::Theme(theme) = group {
-                        found.entry(theme).or_default().add(&record, 1);
+                        found.entry(theme).or_default().add(record, 1);
                     }
                 }
             }
@@ -124,11 +124,11 @@ impl Projections {
             }
         } else {
             let mut found: BTreeMap<String, Aggregate> = BTreeMap::new();
-            for record in self.records_at(&Group::All, point)? {
+            for record in self.records_at(&Group::All, point)?.iter() {
                 found
                     .entry(record.owner.clone())
                     .or_default()
-                    .add(&record, 1);
+                    .add(record, 1);
             }
             for (actor_id, aggregate) in found {
                 if let Some(actor) = self.actor_view(&actor_id, point)?.filter(wanted) {
