@@ -349,16 +349,17 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
     let setup = set_up_embedded_ledger();
     let work = setup.work.path();
 
-    // A mistyped reference, a commitment made again and one spoken for by another actor are
-    // caught by the dry run, against the live ledger, before anything is published; an
+    // A mistyped reference, a commitment made again, one spoken for by another actor and an
+    // indicator it does not have are caught by the dry run, against the live ledger, before anything is published; an
     // outcome of a commitment in the ledger, by its owner, passes.
     std::fs::write(
         work.join("more.csv"),
-        "actor,kind,commitment_id,title,text,made_on,verdict,reported_on\n\
-         GB-EXAMPLE-1,outcome,ex-housing,,,,delivered,2026-04-01\n\
-         GB-COUNCIL-7,outcome,council-prks,,,,delivered,2026-04-01\n\
-         GB-COUNCIL-7,outcome,ex-housing,,,,delivered,2026-04-01\n\
-         GB-EXAMPLE-1,commitment,ex-housing,Homes,We will build 100 homes.,2025-05-01,,\n",
+        "actor,kind,commitment_id,title,text,made_on,verdict,reported_on,class,field,new_value,indicator_id,rationale\n\
+         GB-EXAMPLE-1,outcome,ex-housing,,,,delivered,2026-04-01,,,,,\n\
+         GB-COUNCIL-7,outcome,council-prks,,,,delivered,2026-04-01,,,,,\n\
+         GB-COUNCIL-7,outcome,ex-housing,,,,delivered,2026-04-01,,,,,\n\
+         GB-EXAMPLE-1,commitment,ex-housing,Homes,We will build 100 homes.,2025-05-01,,,,,,,\n\
+         GB-EXAMPLE-1,amendment,ex-housing,,,,,,target_change,target_value,120,homes,Costs rose.\n",
     )
     .unwrap();
     let typo = run(
@@ -389,7 +390,11 @@ fn init_leads_from_an_empty_directory_to_a_verified_ledger_of_two_actors_over_ht
         "{listing}"
     );
     assert!(
-        stderr(&typo).contains("3 problem(s) the ledger would reject; nothing published"),
+        listing.contains("row 6: commitment ex-housing has no indicator homes; it names none"),
+        "{listing}"
+    );
+    assert!(
+        stderr(&typo).contains("4 problem(s) the ledger would reject; nothing published"),
         "{}",
         stderr(&typo)
     );

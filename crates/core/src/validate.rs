@@ -636,28 +636,9 @@ fn apply_rules(
         Kind::CommitmentMade(made) => make_commitment(state, event, made),
         Kind::CommitmentAmended(amended) => {
             own_live_commitment(state, actor, &amended.commitment_id, "amend")?;
-            let named = state
-                .terms
-                .get(&amended.commitment_id)
-                .is_some_and(|terms| !terms.indicators.is_empty());
+            let indicators = named_indicators(state, &amended.commitment_id);
             for change in &amended.changes {
-                require_indicator(state, &amended.commitment_id, &change.indicator_id)?;
-                let per_indicator = [
-                    proto::AmendedField::TargetValue,
-                    proto::AmendedField::TargetPeriod,
-                    proto::AmendedField::Comparator,
-                ]
-                .iter()
-                .any(|field| *field as i32 == change.field);
-                if named && per_indicator && change.indicator_id.is_empty() {
-                    return Err(Rejection::new(
-                        RejectCode::UnknownIndicator,
-                        format!(
-                            "commitment {} has several indicators; a target change must name one",
-                            amended.commitment_id
-                        ),
-                    ));
-                }
+                check_indicator_change(&amended.commitment_id, indicators, change)?;
             }
             Ok(vec![])
         }
@@ -697,7 +678,11 @@ fn apply_rules(
                 if measurement.indicator_id.is_empty() {
                     continue;
                 }
-                require_indicator(state, &outcome.commitment_id, &measurement.indicator_id)?;
+                require_indicator(
+                    &outcome.commitment_id,
+                    named_indicators(state, &outcome.commitment_id),
+                    &measurement.indicator_id,
+                )?;
             }
             Ok(changed_commitment(
                 event,
@@ -816,22 +801,63 @@ fn make_commitment(
     Ok(changes)
 }
 
-/// A non-empty indicator id names one of the commitment's indicators.
-fn require_indicator(
-    state: &LedgerState,
+/// Whether an amendment's `change` names its indicator rightly, for a commitment whose named
+/// indicators are `indicators`: a non-empty id must be one of them, and a change to a target
+/// (its value, period or comparator) must name one whenever the commitment has any, since a
+/// commitment's named indicators each have their own target. Emitters check a file with it
+/// before publishing.
+pub fn check_indicator_change(
     commitment_id: &str,
-    indicator_id: &str,
+    indicators: &[String],
+    change: &proto::FieldChange,
 ) -> Result<(), Rejection> {
-    let named = state
+    if !change.indicator_id.is_empty() {
+        return require_indicator(commitment_id, indicators, &change.indicator_id);
+    }
+    let per_indicator = [
+        proto::AmendedField::TargetValue,
+        proto::AmendedField::TargetPeriod,
+        proto::AmendedField::Comparator,
+    ]
+    .iter()
+    .any(|field| *field as i32 == change.field);
+    if per_indicator && !indicators.is_empty() {
+        return Err(Rejection::new(
+            RejectCode::UnknownIndicator,
+            format!(
+                "commitment {commitment_id} names its indicators ({}); a change to a target must say which, in indicator_id",
+                indicators.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The ids of a commitment's named indicators (none for most).
+fn named_indicators<'a>(state: &'a LedgerState, commitment_id: &str) -> &'a [String] {
+    state
         .terms
         .get(commitment_id)
-        .is_some_and(|terms| terms.indicators.iter().any(|id| id == indicator_id));
-    if indicator_id.is_empty() || named {
+        .map_or(&[], |terms| &terms.indicators)
+}
+
+/// A non-empty indicator id names one of the commitment's named `indicators`.
+fn require_indicator(
+    commitment_id: &str,
+    indicators: &[String],
+    indicator_id: &str,
+) -> Result<(), Rejection> {
+    if indicator_id.is_empty() || indicators.iter().any(|id| id == indicator_id) {
         return Ok(());
     }
+    let known = if indicators.is_empty() {
+        "it names none".to_owned()
+    } else {
+        format!("its indicators are {}", indicators.join(", "))
+    };
     Err(Rejection::new(
         RejectCode::UnknownIndicator,
-        format!("commitment {commitment_id} has no indicator {indicator_id}"),
+        format!("commitment {commitment_id} has no indicator {indicator_id}; {known}"),
     ))
 }
 

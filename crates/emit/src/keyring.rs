@@ -16,9 +16,9 @@ use crate::EmitError;
 use crate::build::{SealedEvent, Speaker};
 use crate::keys::{KeyFile, KeyKind};
 use crate::rows::{self, Row, RowError};
-use crate::status::{CommitmentOwners, EventStatus, LedgerClient};
+use crate::status::{EventStatus, KnownCommitment, LedgerClient};
 use covenant_core::proto::event_body::Kind;
-use covenant_core::validate::Standing;
+use covenant_core::validate::{self, Standing};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -218,6 +218,12 @@ pub enum Finding {
         owner: String,
         actor: String,
     },
+    /// A commitment withdrawn by an earlier row of this file or in the ledger: nothing more
+    /// may be said about it.
+    Withdrawn { commitment: String, in_ledger: bool },
+    /// An amendment's indicator that the commitment does not have, or a change to a target
+    /// that does not name one of its indicators (the ledger's words).
+    Indicator { problem: String, in_ledger: bool },
 }
 
 impl Finding {
@@ -229,6 +235,7 @@ impl Finding {
             Self::CommitmentExists { in_ledger, .. } => !in_ledger,
             Self::ActionRepeated(_) => true,
             Self::Foreign { .. } => true,
+            Self::Withdrawn { in_ledger, .. } | Self::Indicator { in_ledger, .. } => !in_ledger,
         }
     }
 }
@@ -254,6 +261,21 @@ impl std::fmt::Display for Finding {
                 f,
                 "commitment {commitment} belongs to {owner}; {actor} cannot speak for it"
             ),
+            Self::Withdrawn {
+                commitment,
+                in_ledger,
+            } => {
+                let by = if *in_ledger {
+                    "in the ledger"
+                } else {
+                    "by an earlier row"
+                };
+                write!(
+                    f,
+                    "commitment {commitment} was withdrawn {by}; nothing more can be said of it"
+                )
+            }
+            Self::Indicator { problem, .. } => f.write_str(problem),
         }
     }
 }
@@ -263,7 +285,11 @@ impl std::fmt::Display for Finding {
 /// the commitments it names. Feed it the events in publishing order.
 pub struct ReferenceCheck<'a> {
     ledger: Option<&'a LedgerClient>,
-    commitments_here: HashMap<String, CommitmentOwners>,
+    commitments_here: HashMap<String, KnownCommitment>,
+    /// Commitments made by a row of this file, whose indicators are known for certain.
+    made_here: HashSet<String>,
+    /// Commitments a row of this file withdrew.
+    withdrawn_here: HashSet<String>,
     actions_here: HashSet<String>,
     events_here: HashSet<String>,
     outcomes_here: HashSet<String>,
@@ -278,6 +304,8 @@ impl<'a> ReferenceCheck<'a> {
         Self {
             ledger,
             commitments_here: HashMap::new(),
+            made_here: HashSet::new(),
+            withdrawn_here: HashSet::new(),
             actions_here: HashSet::new(),
             events_here: HashSet::new(),
             outcomes_here: HashSet::new(),
@@ -298,10 +326,9 @@ impl<'a> ReferenceCheck<'a> {
             match &reference {
                 Reference::Commitment(id) => match self.commitment(id)? {
                     None => findings.push(Finding::Missing(reference)),
-                    Some(owners) if self.owners_known => {
-                        findings.extend(foreign(&decoded.kind, &event.actor, id, &owners))
+                    Some(known) => {
+                        findings.extend(self.about(&decoded.kind, &event.actor, id, &known))
                     }
-                    Some(_) => {}
                 },
                 _ if !self.exists(&reference)? => findings.push(Finding::Missing(reference)),
                 _ => {}
@@ -325,10 +352,25 @@ impl<'a> ReferenceCheck<'a> {
                 }
                 self.commitments_here
                     .entry(id.clone())
-                    .or_insert(CommitmentOwners {
+                    .or_insert(KnownCommitment {
                         owner: event.actor.clone(),
                         delivery_partners: made.delivery_partners.clone(),
+                        withdrawn: false,
+                        indicators: made
+                            .indicators
+                            .iter()
+                            .map(|indicator| indicator.indicator_id.clone())
+                            .collect(),
                     });
+                self.made_here.insert(id.clone());
+            }
+            Kind::CommitmentWithdrawn(withdrawn) if findings.is_empty() => {
+                if let Some(mut known) = self.commitment(&withdrawn.commitment_id)? {
+                    known.withdrawn = true;
+                    self.commitments_here
+                        .insert(withdrawn.commitment_id.clone(), known);
+                    self.withdrawn_here.insert(withdrawn.commitment_id.clone());
+                }
             }
             Kind::ActionRecorded(action) if !self.actions_here.insert(action.action_id.clone()) => {
                 findings.push(Finding::ActionRepeated(action.action_id.clone()));
@@ -353,12 +395,42 @@ impl<'a> ReferenceCheck<'a> {
         Ok(findings)
     }
 
+    /// What is wrong with an event of this kind by `actor` about commitment `id`, as far as
+    /// `known` tells: who may speak about it (unless a succession earlier in the file left
+    /// owners to the ledger), whether it is still live, and the indicators an amendment
+    /// names.
+    fn about(&self, kind: &Kind, actor: &str, id: &str, known: &KnownCommitment) -> Vec<Finding> {
+        let mut findings = vec![];
+        if self.owners_known {
+            findings.extend(foreign(kind, actor, id, known));
+        }
+        // Every kind that needs a standing also needs the commitment live (the ledger's
+        // own_live_commitment and delivered_live_commitment).
+        if known.withdrawn && Standing::needed_for(kind).is_some() {
+            findings.push(Finding::Withdrawn {
+                commitment: id.to_owned(),
+                in_ledger: !self.withdrawn_here.contains(id),
+            });
+        }
+        if let Kind::CommitmentAmended(amended) = kind {
+            findings.extend(amended.changes.iter().find_map(|change| {
+                let problem =
+                    validate::check_indicator_change(id, &known.indicators, change).err()?;
+                Some(Finding::Indicator {
+                    problem: problem.message,
+                    in_ledger: !self.made_here.contains(id),
+                })
+            }));
+        }
+        findings
+    }
+
     /// Whether the ledger can be asked (otherwise only earlier rows are checked).
     pub fn has_ledger(&self) -> bool {
         self.ledger.is_some()
     }
 
-    fn commitment(&self, id: &str) -> Result<Option<CommitmentOwners>, EmitError> {
+    fn commitment(&self, id: &str) -> Result<Option<KnownCommitment>, EmitError> {
         if let Some(owners) = self.commitments_here.get(id) {
             return Ok(Some(owners.clone()));
         }
@@ -389,7 +461,7 @@ impl<'a> ReferenceCheck<'a> {
 
 /// A finding when `actor` may not speak about commitment `id` in an event of this kind
 /// ([`Standing`], the ledger's own rule).
-fn foreign(kind: &Kind, actor: &str, id: &str, owners: &CommitmentOwners) -> Option<Finding> {
+fn foreign(kind: &Kind, actor: &str, id: &str, owners: &KnownCommitment) -> Option<Finding> {
     let standing = Standing::needed_for(kind)?;
     (!standing.held_by(actor, &owners.owner, &owners.delivery_partners)).then(|| Finding::Foreign {
         commitment: id.to_owned(),
@@ -699,6 +771,99 @@ mod tests {
                 vec![],
                 vec![format!("event {unknown} not found")],
             ]
+        );
+    }
+
+    #[test]
+    fn a_target_change_names_one_of_the_commitments_indicators() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"kind,commitment_id,title,text,made_on,indicator_measure,indicator_target_value,class,field,new_value,indicator_id,rationale
+              commitment,c-1,T,We will.,2025-01-01,Cafes open,>=150,,,,,
+              commitment,c-2,T,We will.,2025-01-01,Cafes open,150,,,,,
+              amendment,c-1,,,,,,target_change,target_value,120,,Costs rose.
+              amendment,c-1,,,,,,target_change,target_value,120,homes,Costs rose.
+              amendment,c-1,,,,,,target_change,target_value,120,main,Costs rose.
+              amendment,c-1,,,,,,deadline_change,due_by,2026-12-31,,Later.
+              amendment,c-2,,,,,,target_change,target_value,120,,Costs rose.
+              amendment,c-2,,,,,,target_change,target_value,120,main,Costs rose.
+",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let unnamed = "commitment c-1 names its indicators (main); a change to a target must say which, in indicator_id";
+        assert_eq!(
+            findings_of(&mut check, &events),
+            [
+                vec![],
+                vec![],
+                vec![unnamed.to_owned()],
+                vec!["commitment c-1 has no indicator homes; its indicators are main".to_owned()],
+                vec![],
+                vec![],
+                vec![],
+                vec!["commitment c-2 has no indicator main; it names none".to_owned()],
+            ]
+        );
+        let mut check = ReferenceCheck::new(None);
+        check.check(&events[0]).unwrap();
+        assert!(check.check(&events[2]).unwrap()[0].within_the_file());
+        let from_ledger = Finding::Indicator {
+            problem: unnamed.into(),
+            in_ledger: true,
+        };
+        assert!(!from_ledger.within_the_file());
+    }
+
+    #[test]
+    fn nothing_more_is_said_of_a_commitment_once_its_owner_withdrew_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write_key(dir.path(), "a", Some("GB-A"), 1);
+        write_key(dir.path(), "b", Some("GB-B"), 2);
+        let ring = KeyRing::read_dir(dir.path()).unwrap();
+        let rows = read_csv(
+            b"actor,kind,commitment_id,title,text,made_on,reason,action_id,commitment_ids,type,taken_on,description,class,field,new_value,rationale
+              GB-A,commitment,c-1,T,We will.,2025-01-01,,,,,,,,,,
+              GB-B,withdrawal,c-1,,,,not ours,,,,,,,,,
+              GB-A,action,,,,,,a-1,c-1,funding,2025-03-01,Funded.,,,,
+              GB-A,withdrawal,c-1,,,,dropped,,,,,,,,,
+              GB-A,action,,,,,,a-2,c-1,funding,2025-03-01,Funded.,,,,
+              GB-A,amendment,c-1,,,,,,,,,,deadline_change,due_by,2026-12-31,Later.
+",
+        )
+        .unwrap();
+        let events = ring.seal_rows(&rows, 1_800_000_000_000).unwrap();
+        let mut check = ReferenceCheck::new(None);
+        let withdrawn =
+            "commitment c-1 was withdrawn by an earlier row; nothing more can be said of it";
+        assert_eq!(
+            findings_of(&mut check, &events),
+            [
+                vec![],
+                vec!["commitment c-1 belongs to GB-A; GB-B cannot speak for it".to_owned()],
+                vec![],
+                vec![],
+                vec![withdrawn.to_owned()],
+                vec![withdrawn.to_owned()],
+            ],
+            "another actor's withdrawal withdraws nothing"
+        );
+        let finding = Finding::Withdrawn {
+            commitment: "c-1".into(),
+            in_ledger: false,
+        };
+        assert!(finding.within_the_file());
+        let in_ledger = Finding::Withdrawn {
+            commitment: "c-1".into(),
+            in_ledger: true,
+        };
+        assert!(!in_ledger.within_the_file());
+        assert_eq!(
+            in_ledger.to_string(),
+            "commitment c-1 was withdrawn in the ledger; nothing more can be said of it"
         );
     }
 

@@ -107,13 +107,56 @@ impl std::fmt::Display for EventStatus {
     }
 }
 
-/// Who may speak about a commitment: its owner, who alone may amend or withdraw it, and its
-/// delivery partners, who may also record actions and outcomes.
+/// What a row about a commitment is checked against: its owner, who alone may amend or
+/// withdraw it; its delivery partners, who may also record actions and outcomes; whether it
+/// was withdrawn, after which nothing more may be said of it; and its named indicators, which
+/// a change to a target must name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct CommitmentOwners {
+#[serde(from = "CommitmentJson")]
+pub struct KnownCommitment {
     pub owner: String,
-    #[serde(default)]
     pub delivery_partners: Vec<String>,
+    pub withdrawn: bool,
+    pub indicators: Vec<String>,
+}
+
+/// The parts of the ledger's `GET /v1/commitments/{id}` answer that [`KnownCommitment`] holds.
+#[derive(serde::Deserialize)]
+struct CommitmentJson {
+    owner: String,
+    #[serde(default)]
+    delivery_partners: Vec<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    current: TermsJson,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct TermsJson {
+    #[serde(default)]
+    indicators: Vec<IndicatorJson>,
+}
+
+#[derive(serde::Deserialize)]
+struct IndicatorJson {
+    indicator_id: String,
+}
+
+impl From<CommitmentJson> for KnownCommitment {
+    fn from(json: CommitmentJson) -> Self {
+        Self {
+            owner: json.owner,
+            delivery_partners: json.delivery_partners,
+            withdrawn: json.status == "withdrawn",
+            indicators: json
+                .current
+                .indicators
+                .into_iter()
+                .map(|indicator| indicator.indicator_id)
+                .collect(),
+        }
+    }
 }
 
 /// A client for the ledger's event status API.
@@ -176,10 +219,10 @@ impl LedgerClient {
         }
     }
 
-    /// Who may speak about a commitment, by the ledger's answer to `GET
+    /// What the ledger knows of a commitment, by its answer to `GET
     /// /v1/commitments/{id}` (`None` for a 404). The query projections follow the log closely
     /// but not instantly, so a commitment accepted a moment ago may not be found yet.
-    pub fn commitment(&self, commitment_id: &str) -> Result<Option<CommitmentOwners>, EmitError> {
+    pub fn commitment(&self, commitment_id: &str) -> Result<Option<KnownCommitment>, EmitError> {
         if !covenant_core::event::is_valid_id(commitment_id) {
             return Ok(None);
         }
@@ -253,6 +296,25 @@ mod tests {
     use super::*;
 
     const ID: &str = "01JZ0000000000000000000000";
+
+    #[test]
+    fn a_commitment_is_known_by_its_owner_partners_status_and_indicators() {
+        let withdrawn = br#"{"id":"c-1","status":"withdrawn","owner":"GB-A","delivery_partners":["GB-B"],
+            "current":{"title":"T","indicators":[{"indicator_id":"main","target_value":150},{"indicator_id":"homes"}]}}"#;
+        assert_eq!(
+            serde_json::from_slice::<KnownCommitment>(withdrawn).unwrap(),
+            KnownCommitment {
+                owner: "GB-A".into(),
+                delivery_partners: vec!["GB-B".into()],
+                withdrawn: true,
+                indicators: vec!["main".into(), "homes".into()],
+            }
+        );
+        let live =
+            br#"{"id":"c-1","status":"in_progress","owner":"GB-A","current":{"indicators":[]}}"#;
+        let live = serde_json::from_slice::<KnownCommitment>(live).unwrap();
+        assert!(!live.withdrawn && live.indicators.is_empty());
+    }
 
     #[test]
     fn parses_each_status() {

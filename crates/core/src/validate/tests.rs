@@ -1171,18 +1171,44 @@ fn target_changes_on_several_indicators_name_a_known_one() {
             &[(AmendedField::TargetValue, "1000000", "")],
         )
         .expect_reject(RejectCode::UnknownIndicator);
-    assert!(message.contains("must name one"), "{message}");
-    log.amend(
-        AmendmentClass::TargetChange,
-        &[(AmendedField::TargetValue, "1", "flats")],
-    )
-    .expect_reject(RejectCode::UnknownIndicator);
+    assert_eq!(
+        message,
+        "commitment c-1 names its indicators (homes, decisions); a change to a target must say which, in indicator_id"
+    );
+    let message = log
+        .amend(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::TargetValue, "1", "flats")],
+        )
+        .expect_reject(RejectCode::UnknownIndicator);
+    assert_eq!(
+        message,
+        "commitment c-1 has no indicator flats; its indicators are homes, decisions"
+    );
     log.amend(
         AmendmentClass::TargetChange,
         &[
             (AmendedField::TargetValue, "1000000", "homes"),
             (AmendedField::Comparator, "at_most", "decisions"),
         ],
+    )
+    .expect_accept();
+}
+
+#[test]
+fn a_commitment_without_named_indicators_takes_target_changes_that_name_none() {
+    let mut log = Log::with_pledges();
+    log.commit(DCMS, "dcms-1", "c-1").expect_accept();
+    let message = log
+        .amend(
+            AmendmentClass::TargetChange,
+            &[(AmendedField::TargetValue, "90", "main")],
+        )
+        .expect_reject(RejectCode::UnknownIndicator);
+    assert_eq!(message, "commitment c-1 has no indicator main; it names none");
+    log.amend(
+        AmendmentClass::TargetChange,
+        &[(AmendedField::TargetValue, "90", "")],
     )
     .expect_accept();
 }

@@ -357,7 +357,7 @@ kind,commitment_id,title,text,made_on,delivery_partners,indicators,indicator_mea
 commitment,pfc-homes,1.5 million homes,Build 1.5 million safe and decent homes,2024-12-05,GB-GOV-MHCLG; GB-GOV-DFE,homes|net additional dwellings|>=1500000|homes; decisions|infrastructure decisions|at least 150|decisions,,,,policy_paper|Plan for Change|https://www.gov.uk/missions; speech|PM speech,,,,,,,,,,,,
 commitment,nhs-18wk,Waiting lists,92% of patients seen within 18 weeks,2024-12-05,,,patients seen within 18 weeks,%,>=92,,,,,,,,,,,,,
 amendment,clean-power,,,,,,,,,,target_change,target_value=95; text=Clean power by 2030,2024-12-13,Clean Power 2030 Action Plan,,,,,,,,
-outcome,pfc-homes,,,,,,,,,,,,,,partly_delivered,2026-04-30,homes|1200000|2026-03-31; decisions|160,,,Progress report,,
+outcome,pfc-homes,,,,,,,,,,,,,,partly_delivered,2026-04-30,homes|1200000|2026-03-31; decisions|160,,,Programme closed: 1.2 million homes,,
 assessment,pfc-homes,,,,,,,,,,,,,,,,,disputes,not_delivered,Counts conversions as new homes,,
 adoption,pledge-teachers,,,,,,,,,,,,,,,,,,,,2024-07-17,King's Speech
 ";
