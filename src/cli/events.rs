@@ -65,8 +65,15 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 && error.code == "not_found"
                 && error.event_id.as_deref() == Some(args.event_id.as_str())
             {
+                // Still asked: the ledger records its refusal of an envelope whose id is
+                // malformed under that id.
+                let why = if covenant_core::event::is_valid_event_id(&args.event_id) {
+                    "not processed yet, or never published"
+                } else {
+                    "and it is not an event id, a ULID or a UUIDv7, so no event has it: check for a typo"
+                };
                 println!(
-                    "{} unknown: the ledger has neither accepted nor rejected it (not processed yet, or never published)",
+                    "{} unknown: the ledger has neither accepted nor rejected it ({why})",
                     args.event_id
                 );
                 return Ok(ExitCode::from(3));

@@ -173,9 +173,14 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     let equivocation_id = made_id.clone();
     let (code, stdout, _) = covenant(&["events", "status", &equivocation_id, "--server", &url]);
     assert_eq!(code, 0, "{stdout}");
-    assert_eq!(
-        covenant(&["events", "status", &never, "--server", &url]).0,
-        3
+    let (code, stdout, _) = covenant(&["events", "status", &never, "--server", &url]);
+    assert_eq!(code, 3);
+    assert!(stdout.contains("(not processed yet, or never published)"), "{stdout}");
+    let (code, stdout, _) = covenant(&["events", "status", "NOTANID", "--server", &url]);
+    assert_eq!(code, 3, "unknown, as the ledger answers");
+    assert!(
+        stdout.contains("it is not an event id, a ULID or a UUIDv7, so no event has it"),
+        "{stdout}"
     );
 
     assert_eq!(
