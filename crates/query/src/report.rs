@@ -235,7 +235,14 @@ pub struct Dispute {
     pub title: String,
     /// What the owner claimed: the status the latest outcome gives.
     pub claimed: Status,
+    /// The assessor's actor id.
     pub assessor: String,
+    /// The assessor's registered name, when the registry knows it. [`compute`] leaves it
+    /// `None`: names come from the registry, not from the commitments' events, so whoever
+    /// serves the report fills them in ([`Report::name_assessors`]) and the check of a bundle
+    /// does not compare them.
+    #[serde(default)]
+    pub assessor_name: Option<String>,
     /// The assessor's view in their own words.
     pub view: String,
     /// The verdict the assessor thinks right, when they gave one.
@@ -275,6 +282,27 @@ pub struct Report {
     pub disputes: Vec<Dispute>,
     /// The commitments that changed most: a changed status first, then most events.
     pub largest_changes: Vec<Change>,
+}
+
+impl Report {
+    /// Fill in each dispute's `assessor_name` with `name_of` its assessor's id (`None` leaves
+    /// the name unknown, and readers show the id).
+    pub fn name_assessors(&mut self, mut name_of: impl FnMut(&str) -> Option<String>) {
+        for dispute in &mut self.disputes {
+            dispute.assessor_name = name_of(&dispute.assessor);
+        }
+    }
+
+    /// The disputes with the registry's names left out: what a bundle's check compares.
+    pub fn disputes_without_names(&self) -> Vec<Dispute> {
+        self.disputes
+            .iter()
+            .map(|dispute| Dispute {
+                assessor_name: None,
+                ..dispute.clone()
+            })
+            .collect()
+    }
 }
 
 /// What the figures of a report are computed from: every commitment's facts.
@@ -568,6 +596,7 @@ fn disputes_of(state: &CommitmentState) -> Vec<Dispute> {
             title: state.current.title.clone(),
             claimed,
             assessor: assessment.fact.actor.clone(),
+            assessor_name: None,
             view: assessment.assessment.summary.clone(),
             assessed: (assessment.assessment.assessed_verdict
                 != proto::Verdict::Unspecified as i32)

@@ -322,6 +322,7 @@ fn disputed_counts_outcomes_an_assessor_disputes_with_their_view() {
             title: "Title of c-1".into(),
             claimed: Status::Delivered,
             assessor: WATCHDOG.into(),
+            assessor_name: None,
             view: "Only half the homes were built".into(),
             assessed: Some(Status::PartlyDelivered),
             seq: disputed.facts[2].seq,
