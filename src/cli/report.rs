@@ -2,7 +2,7 @@
 //! running server or from a stopped ledger's data directory (docs/REPORT.md).
 
 use anyhow::{Context, bail};
-use covenant_http::pages::report::{figure_label, figure_value, scope_name};
+use covenant_http::pages::report::text;
 use covenant_http::report::{self as reports, ReportAsked, page_path};
 use covenant_query::report::Report;
 use covenant_store::SledStore;
@@ -125,10 +125,13 @@ fn fetch(args: &ReportArgs, server: &str) -> anyhow::Result<Vec<u8>> {
         .read_to_vec()
         .with_context(|| format!("read {url}"))?;
     if !status.is_success() {
-        bail!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&body).trim()
-        );
+        // The server answers errors as the /v1 API does, `{"error": {"message": ...}}`; say
+        // the sentence, not the JSON around it.
+        let said = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|answer| answer["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_owned());
+        bail!("{url} answered {status}: {said}");
     }
     Ok(body)
 }
@@ -159,68 +162,4 @@ fn compute(args: &ReportArgs, data: &std::path::Path) -> anyhow::Result<Vec<u8>>
         ReportFormat::Bundle => serde_json::to_vec_pretty(&reports::bundle(&store, &key, &built)?)?,
         ReportFormat::Pdf => bail!("the PDF is made by a server: use --server"),
     })
-}
-
-/// The report as a reader skims it in a terminal.
-fn text(report: &Report) -> String {
-    let mut out = format!(
-        "Annual covenant report {}: {}\n{} to {}, as of the signed checkpoint of {} entries (root {})\n\n",
-        report.year,
-        scope_name(report),
-        report.current.from,
-        report.current.to,
-        report.checkpoint.size,
-        report.checkpoint.root_hash
-    );
-    let previous = report.previous.as_ref();
-    out.push_str(&format!(
-        "{:<34} {:>16} {:>16}\n",
-        "figure",
-        report.year,
-        previous.map_or("-".to_owned(), |year| year.year.to_string())
-    ));
-    for figure in &report.current.figures {
-        let label = match &figure.currency {
-            Some(currency) => format!("{} ({currency})", figure_label(figure.name)),
-            None => figure_label(figure.name).to_owned(),
-        };
-        let before = previous
-            .map(|year| {
-                year.figure(figure.name, figure.currency.as_deref())
-                    .map_or("0".to_owned(), figure_value)
-            })
-            .unwrap_or_else(|| "-".to_owned());
-        out.push_str(&format!(
-            "{label:<34} {:>16} {before:>16}\n",
-            figure_value(figure)
-        ));
-    }
-    // Money the year before in a currency or stage this year has none of.
-    for before in previous.iter().flat_map(|year| &year.figures).filter(|f| {
-        f.currency.is_some()
-            && report
-                .current
-                .figure(f.name, f.currency.as_deref())
-                .is_none()
-    }) {
-        let label = format!(
-            "{} ({})",
-            figure_label(before.name),
-            before.currency.as_deref().unwrap_or_default()
-        );
-        out.push_str(&format!(
-            "{label:<34} {:>16} {:>16}\n",
-            "0",
-            figure_value(before)
-        ));
-    }
-    out.push_str(&format!(
-        "\n{} goalpost moves, {} disputes, {} commitments among the largest changes.\n\
-         Check every figure: covenant report ... --format bundle --out bundle.json, then\n\
-         covenant audit check-report bundle.json --key <the log's verifier key>\n",
-        report.goalposts.len(),
-        report.disputes.len(),
-        report.largest_changes.len()
-    ));
-    out
 }

@@ -136,7 +136,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The machine code of an error status that no handler described.
-fn code_for(status: StatusCode) -> &'static str {
+pub(crate) fn code_for(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::NOT_FOUND => "not_found",

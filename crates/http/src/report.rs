@@ -35,13 +35,22 @@ pub enum ReportFailure {
     UnknownActor(String),
     #[error("the log has no signed checkpoint the projections have reached yet; try again shortly")]
     NoCheckpoint,
-    #[error("the log has no signed checkpoint of size {0}")]
-    NotACheckpoint(u64),
+    #[error("the log has no signed checkpoint of size {size}; {}", nearest_sizes(*below, *above))]
+    NotACheckpoint {
+        size: u64,
+        /// The largest signed checkpoint size below the one asked for, if any.
+        below: Option<u64>,
+        /// The smallest above it, if any.
+        above: Option<u64>,
+    },
     #[error(
         "checkpoint {size} is beyond the {applied} entries projected so far; try again shortly"
     )]
     NotProjected { size: u64, applied: u64 },
-    #[error("the year {year} has not begun (today is {today})")]
+    #[error(
+        "the year {year} has not begun (today is {today}), so it has no report yet; the newest \
+         is the one for {}", today.year_month_day().0
+    )]
     YearNotBegun { year: i32, today: Date },
     #[error("the stored checkpoint of size {size} does not verify: {reason}")]
     BadCheckpoint { size: u64, reason: String },
@@ -60,8 +69,14 @@ impl ReportFailure {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::UnknownActor(_) | Self::NotACheckpoint(_) | Self::YearNotBegun { .. }
-        ) || matches!(self, Self::Report(ReportError::YearOutOfRange(_)))
+            Self::UnknownActor(_) | Self::NotACheckpoint { .. } | Self::YearNotBegun { .. }
+        )
+    }
+
+    /// The reader asked for something that cannot be (a year outside the calendar a report
+    /// covers), as opposed to something that is not there.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(self, Self::Report(ReportError::YearOutOfRange(_)))
     }
 
     /// Too large to compute for one request.
@@ -77,6 +92,17 @@ impl ReportFailure {
     pub fn is_not_yet(&self) -> bool {
         matches!(self, Self::NoCheckpoint | Self::NotProjected { .. })
     }
+}
+
+/// Where to look instead of a checkpoint size the log does not have.
+fn nearest_sizes(below: Option<u64>, above: Option<u64>) -> String {
+    let sizes = match (below, above) {
+        (Some(below), Some(above)) => format!("the nearest are {below} and {above}"),
+        (Some(below), None) => format!("the newest is {below}"),
+        (None, Some(above)) => format!("the oldest is {above}"),
+        (None, None) => return "it has signed none yet".to_owned(),
+    };
+    format!("{sizes} (leave out checkpoint for the newest the server has reached)")
 }
 
 /// A report with the facts it was computed from (what its proof bundle proves).
@@ -131,7 +157,18 @@ pub fn build(
         period_end: last_day.min(today),
     };
     let facts = projections.report_facts(&request, max_events)?;
-    let report = report::compute(&request, checkpoint, &facts)?;
+    let mut report = report::compute(&request, checkpoint, &facts)?;
+    // Readers know assessors by name; the registry as of the checkpoint gives it.
+    let mut names = std::collections::HashMap::new();
+    for dispute in &report.disputes {
+        if !names.contains_key(&dispute.assessor) {
+            let name = projections
+                .actor(&dispute.assessor, &point)?
+                .map(|actor| actor.name);
+            names.insert(dispute.assessor.clone(), name);
+        }
+    }
+    report.name_assessors(|id| names.get(id).cloned().flatten());
     Ok(BuiltReport { report, facts })
 }
 
@@ -153,9 +190,18 @@ fn checkpoint_ref(
             .find(|size| *size <= applied)
             .ok_or(ReportFailure::NoCheckpoint)?,
     };
-    let note = store
-        .checkpoint(size)?
-        .ok_or(ReportFailure::NotACheckpoint(size))?;
+    let Some(note) = store.checkpoint(size)? else {
+        // Name the sizes on either side, so a reader who guessed a size can pick a real one.
+        let sizes = store.checkpoint_sizes()?;
+        let at = sizes.partition_point(|stored| *stored < size);
+        return Err(ReportFailure::NotACheckpoint {
+            size,
+            below: at
+                .checked_sub(1)
+                .and_then(|index| sizes.get(index).copied()),
+            above: sizes.get(at).copied(),
+        });
+    };
     if size > applied {
         return Err(ReportFailure::NotProjected { size, applied });
     }
@@ -208,6 +254,18 @@ pub fn bundle(
     ))
 }
 
+/// The unit of a figure's `value` in the CSV: a count of commitments, or money in the minor
+/// unit of its currency (the JSON's exact integer). Said on every row so that a spreadsheet
+/// reader does not take 61545000000 pence for pounds.
+pub fn csv_unit(figure: &covenant_query::report::Figure) -> &'static str {
+    match figure.currency.as_deref() {
+        None => "commitments",
+        Some("GBP") => "pence",
+        Some("EUR" | "USD") => "cents",
+        Some(_) => "minor units",
+    }
+}
+
 /// Every figure of the report as CSV: one row per year and figure, with the events it counts.
 pub fn csv(report: &Report) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(vec![]);
@@ -218,6 +276,7 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
         "figure",
         "currency",
         "value",
+        "unit",
         "events_counted",
         "event_ids",
         "checkpoint_size",
@@ -233,6 +292,7 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
                 figure.name.as_str().to_owned(),
                 figure.currency.clone().unwrap_or_default(),
                 figure.value.to_string(),
+                csv_unit(figure).to_owned(),
                 figure.counted.len().to_string(),
                 event_ids.join(" "),
                 report.checkpoint.size.to_string(),
@@ -263,4 +323,85 @@ pub fn today() -> Date {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as i64);
     Date::from_unix_ms(now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A department's report, as `report.json` serves it (the PDF's sample).
+    fn sample() -> Report {
+        serde_json::from_str(include_str!("../../pdf/tests/data/dcms-2025.json"))
+            .expect("the sample is a report")
+    }
+
+    #[test]
+    fn a_missing_checkpoint_names_the_sizes_either_side() {
+        let failure = |below, above| {
+            ReportFailure::NotACheckpoint {
+                size: 20,
+                below,
+                above,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            failure(Some(16), Some(24)),
+            "the log has no signed checkpoint of size 20; the nearest are 16 and 24 (leave out \
+             checkpoint for the newest the server has reached)"
+        );
+        assert!(failure(Some(16), None).contains("the newest is 16"));
+        assert!(failure(None, Some(24)).contains("the oldest is 24"));
+        assert!(failure(None, None).contains("it has signed none yet"));
+    }
+
+    #[test]
+    fn a_year_not_begun_says_which_report_is_the_newest() {
+        let failure = ReportFailure::YearNotBegun {
+            year: 2027,
+            today: Date::parse("2026-05-01").unwrap(),
+        };
+        assert!(failure.is_not_found());
+        assert_eq!(
+            failure.to_string(),
+            "the year 2027 has not begun (today is 2026-05-01), so it has no report yet; the \
+             newest is the one for 2026"
+        );
+        assert!(ReportFailure::Report(ReportError::YearOutOfRange(1900)).is_bad_request());
+    }
+
+    #[test]
+    fn the_csv_says_which_values_are_pence() {
+        let report = sample();
+        let csv = csv(&report).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let column = |name: &str| {
+            header
+                .iter()
+                .position(|field| field == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+        };
+        let (figure, currency, value, unit) = (
+            column("figure"),
+            column("currency"),
+            column("value"),
+            column("unit"),
+        );
+        assert_eq!(unit, value + 1, "the unit stands beside the value");
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let row = |name: &str, currency_code: &str| {
+            rows.iter()
+                .find(|row| &row[figure] == name && &row[currency] == currency_code)
+                .unwrap_or_else(|| panic!("no row {name} {currency_code}"))
+        };
+        assert_eq!(&row("made", "")[unit], "commitments");
+        let committed = row("money_committed", "GBP");
+        assert_eq!(&committed[unit], "pence");
+        assert_eq!(
+            &committed[value], "123456789",
+            "the exact integer, as in the JSON"
+        );
+        assert_eq!(&row("money_pledged", "EUR")[unit], "cents");
+    }
 }

@@ -110,6 +110,11 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     assert_eq!(report.goalposts[0].changes[0].after, "2025-12-31");
     assert_eq!(report.disputes.len(), 1);
     assert!(report.disputes[0].view.contains("280 clubs"));
+    // The assessor by the registry's name, as the home page names them.
+    assert_eq!(
+        report.disputes[0].assessor_name.as_deref(),
+        Some("Civic Audit Trust")
+    );
 
     // An independent tally of the demo data: the money the department recorded by the end of
     // 2025 is what the report counts in 2024 and 2025.
@@ -152,6 +157,14 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     assert!(page.contains("Department for Culture, Media and Sport"));
     assert!(page.contains(&report.checkpoint.root_hash));
     assert!(page.contains("covenant audit check-report"));
+    assert!(
+        page.contains(">Civic Audit Trust</a>"),
+        "the assessor by name"
+    );
+    assert!(
+        page.contains("Deadline: 30 Jun 2025 → 31 Dec 2025"),
+        "the moved deadline in words"
+    );
     for figure in &report.current.figures {
         let anchor = format!("id=\"figure-{}\"", figure.key());
         assert!(page.contains(&anchor), "no {anchor} on the page");
@@ -172,11 +185,19 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     let text = pdf_text(&pdf);
+    assert!(
+        !text.contains("£3,320,000.00"),
+        "whole pounds without pence"
+    );
+    assert!(!text.contains("2025-06-30"), "dates in words:\n{text}");
     for expected in [
         "Department for Culture, Media and Sport".to_owned(),
         format!("As of log checkpoint size {size}"),
-        "£3,320,000.00".to_owned(),
+        "£3,320,000".to_owned(),
         "Reopen 500 youth clubs".to_owned(),
+        "Civic Audit Trust disputes the claim".to_owned(),
+        "30 June 2025".to_owned(),
+        "31 December 2025".to_owned(),
     ] {
         assert!(
             text.contains(&expected),
@@ -196,6 +217,12 @@ async fn the_demo_departments_2025_report_is_served_in_every_format_and_checks_o
     assert_eq!(rows.len(), figures);
     assert_eq!(&rows[0][3], "made");
     assert_eq!(rows[0][5], figure(&report, FigureName::Made).to_string());
+    assert_eq!(&rows[0][6], "commitments");
+    let spent = rows
+        .iter()
+        .find(|row| &row[0] == "2025" && &row[3] == "money_spent")
+        .expect("a row for the money spent");
+    assert_eq!((&spent[5], &spent[6]), ("332000000", "pence"));
 
     // The bundle proves every counted event against the signed checkpoint, and every figure
     // recomputes.
@@ -310,24 +337,88 @@ async fn the_year_after_shows_the_year_before_and_bad_requests_are_named() {
     let government: Report = serde_json::from_str(&json).unwrap();
     assert!(figure(&government, FigureName::Made) > figure(&year_2025, FigureName::Made));
 
+    let sizes = server.store.checkpoint_sizes().unwrap();
+    let (below, above) = (sizes[0], sizes[1]);
+    assert!(
+        above - below > 1,
+        "a size between two checkpoints: {sizes:?}"
+    );
+    let between = below + 1;
     for (path, status, says) in [
-        ("/actors/nobody/reports/2025".to_owned(), 404, "nobody"),
-        (format!("/actors/{DCMS}/reports/20x5"), 404, "20x5"),
-        ("/reports/2999".to_owned(), 404, "has not begun"),
-        ("/reports/2025/report.txt".to_owned(), 404, "report.txt"),
-        ("/reports/2025?checkpoint=abc".to_owned(), 400, "abc"),
         (
-            "/reports/2025/report.json?checkpoint=3".to_owned(),
+            "/actors/nobody/reports/2025".to_owned(),
             404,
-            "size 3",
+            "nobody".to_owned(),
+        ),
+        (
+            format!("/actors/{DCMS}/reports/20x5"),
+            400,
+            "20x5".to_owned(),
+        ),
+        (
+            "/reports/20x5/report.json".to_owned(),
+            400,
+            "20x5".to_owned(),
+        ),
+        ("/reports/2999".to_owned(), 404, "has not begun".to_owned()),
+        (
+            "/reports/2999/report.json".to_owned(),
+            404,
+            "has not begun".to_owned(),
+        ),
+        (
+            "/reports/2025/report.txt".to_owned(),
+            404,
+            "report.txt".to_owned(),
+        ),
+        (
+            "/reports/2025?checkpoint=abc".to_owned(),
+            400,
+            "abc".to_owned(),
+        ),
+        (
+            "/reports/2025?foo=1".to_owned(),
+            400,
+            "unknown parameter".to_owned(),
+        ),
+        (
+            "/reports/2025/report.csv?foo=1".to_owned(),
+            400,
+            "\"foo\"".to_owned(),
+        ),
+        (
+            format!("/reports/2025/report.json?checkpoint={between}"),
+            404,
+            format!("size {between}; the nearest are {below} and {above}"),
         ),
     ] {
-        let (got, _, body) = get(&server, &path).await;
+        let (got, content_type, body) = get(&server, &path).await;
         assert_eq!(got, status, "GET {path}: {body}");
         assert!(
-            body.contains(says),
+            body.contains(&says),
             "GET {path} should say {says:?}: {body}"
         );
+        // A report's files answer errors as /v1 does; its page answers a page.
+        if path.contains("/report.") {
+            assert_eq!(content_type, "application/json", "GET {path}");
+            let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let code = if status == 404 {
+                "not_found"
+            } else if path.contains("foo") {
+                "bad_parameter"
+            } else {
+                "bad_request"
+            };
+            assert_eq!(answer["error"]["code"], code, "GET {path}: {body}");
+            if path.contains("foo") {
+                assert_eq!(answer["error"]["parameter"], "foo");
+            }
+        } else {
+            assert!(
+                content_type.starts_with("text/html"),
+                "GET {path}: {content_type}"
+            );
+        }
     }
 }
 

@@ -219,9 +219,11 @@ fn a_department_report_reads_back_from_paper() {
         "As of log checkpoint size 1234",
         "Page 1 of 5",
         "Page 5 of 5",
-        // A goalpost's before and after, the reason, the dispute and a status as words.
-        "2025-06-30",
-        "2026-06-30",
+        // A goalpost's before and after (dates as the rest of the report writes them), the
+        // reason, the dispute and a status as words.
+        "30 June 2025",
+        "30 June 2026",
+        "1,234 entries",
         "Supplier capacity in rural areas",
         "Assessor nao disputes the claim of delivered",
         "overstates what was done",
@@ -236,15 +238,21 @@ fn a_department_report_reads_back_from_paper() {
     }
     assert_eq!(row(&text, "Commitments made"), "Commitments made 12 14 −2");
     assert_eq!(row(&text, "Delivered"), "Delivered 7 5 +2");
-    // Money in pounds and pence: 123456789 pence is £1,234,567.89; another currency is named.
+    // Money as the web page writes it: 123456789 pence is £1,234,567.89, whole pounds have no
+    // pence, and a currency other than pounds is named.
     assert_eq!(
         row(&text, "Money committed"),
-        "Money committed £1,234,567.89 £980,000,000.00 −£978,765,432.11"
+        "Money committed £1,234,567.89 £980,000,000 −£978,765,432.11"
     );
-    assert!(text.contains("£3,125,000,000.00"), "{text}");
+    assert!(text.contains("£3,125,000,000"), "{text}");
+    assert!(!text.contains("£3,125,000,000.00"), "{text}");
+    assert!(
+        !text.contains("2025-06-30"),
+        "no ISO dates in the prose:\n{text}"
+    );
     assert_eq!(
         row(&text, "Money pledged (EUR)"),
-        "Money pledged (EUR) 45,000,000.00 EUR 0.00 EUR +45,000,000.00 EUR"
+        "Money pledged (EUR) €45,000,000 €0 +€45,000,000"
     );
     // The goalposts start on the second page; the appendix on a page of its own.
     assert!(text_of_page(&rendered, 1).contains("The figures"));
@@ -294,7 +302,7 @@ fn a_government_report_with_no_year_before_and_nothing_moved() {
     }
     // No year before: two columns.
     assert_eq!(row(&text, "Commitments made"), "Commitments made 0");
-    assert_eq!(row(&text, "Money spent"), "Money spent £0.00");
+    assert_eq!(row(&text, "Money spent"), "Money spent £0");
 }
 
 #[test]
@@ -354,6 +362,61 @@ fn money_recorded_only_the_year_before_shows_as_none_this_year() {
     let text = text_of(&rendered);
     assert_eq!(
         row(&text, "Money committed"),
-        "Money committed £0.00 £980,000,000.00 −£980,000,000.00"
+        "Money committed £0 £980,000,000 −£980,000,000"
     );
+}
+
+#[test]
+fn one_entry_is_an_entry_and_the_assessor_has_a_name() {
+    let mut sample = report(DCMS);
+    sample.checkpoint.size = 1;
+    sample.name_assessors(|id| (id == "nao").then(|| "National Audit Office".to_owned()));
+    let rendered = render("one-entry", &sample, DCMS_PAGE);
+    let text = text_of(&rendered);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "Size 1 entry",
+        "from the first 1 entry of the log",
+        "National Audit Office disputes the claim of delivered",
+    ] {
+        assert!(flat.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    for unexpected in ["1 entries", "Assessor nao"] {
+        assert!(!flat.contains(unexpected), "{unexpected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_moved_target_and_deadline_read_as_words() {
+    use covenant_query::report::ChangedField;
+    let mut sample = report(DCMS);
+    sample.goalposts[0].changes = vec![
+        ChangedField {
+            field: "target_value:main".into(),
+            before: Some("150".into()),
+            after: "120".into(),
+        },
+        ChangedField {
+            field: "due_by".into(),
+            before: Some("2025-07-31".into()),
+            after: "2025-12-31".into(),
+        },
+        ChangedField {
+            field: "title".into(),
+            before: Some("2025-07-31".into()),
+            after: "Free text".into(),
+        },
+    ];
+    let rendered = render("moved", &sample, DCMS_PAGE);
+    let text = text_of(&rendered);
+    assert_eq!(
+        row(&text, "Target for indicator main"),
+        "Target for indicator main 150 → 120"
+    );
+    assert_eq!(
+        row(&text, "Deadline"),
+        "Deadline 31 July 2025 → 31 December 2025"
+    );
+    // A title is free text: a date in it stays as written.
+    assert_eq!(row(&text, "Title "), "Title 2025-07-31 → Free text");
 }

@@ -20,6 +20,7 @@ pub(crate) fn projections(state: &AppState) -> Result<&Projections, PageError> {
     state.query.as_deref().ok_or_else(|| PageError {
         status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
         message: "this server has no query projections configured".to_owned(),
+        parameter: None,
     })
 }
 

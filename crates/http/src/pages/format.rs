@@ -23,12 +23,23 @@ pub fn thousands(value: i64) -> String {
     grouped
 }
 
+/// A count with its noun in the right number: `1 entry`, `0 entries`, `1,250 entries`.
+pub fn count(count: i64, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", thousands(count))
+    }
+}
+
 /// `1 commitment`, `1,250 commitments`.
 pub fn commitments(count: i64) -> String {
-    match count {
-        1 => "1 commitment".to_owned(),
-        _ => format!("{} commitments", thousands(count)),
-    }
+    self::count(count, "commitment", "commitments")
+}
+
+/// `1 entry`, `1,250 entries`: a number of log entries, such as a checkpoint's size.
+pub fn entries(count: u64) -> String {
+    self::count(i64::try_from(count).unwrap_or(i64::MAX), "entry", "entries")
 }
 
 /// A target's period after its value: `in 2026-27`, but `by the end of this Parliament` as
@@ -89,11 +100,7 @@ pub fn date(text: &str) -> String {
 
 /// How a number of days reads: `1 day`, `40 days`.
 pub fn days(count: i64) -> String {
-    if count == 1 {
-        "1 day".to_owned()
-    } else {
-        format!("{} days", thousands(count))
-    }
+    self::count(count, "day", "days")
 }
 
 /// A snake_case name from the API (`parliamentary_answer`) as words (`Parliamentary answer`).
@@ -167,6 +174,19 @@ mod tests {
         assert_eq!(commitments(1), "1 commitment");
         assert_eq!(commitments(0), "0 commitments");
         assert_eq!(commitments(1_250), "1,250 commitments");
+    }
+
+    #[test]
+    fn one_entry_and_many_entries() {
+        assert_eq!(entries(1), "1 entry");
+        assert_eq!(entries(0), "0 entries");
+        assert_eq!(entries(12_000), "12,000 entries");
+        assert_eq!(entries(u64::MAX), "9,223,372,036,854,775,807 entries");
+        assert_eq!(
+            count(1, "goalpost move", "goalpost moves"),
+            "1 goalpost move"
+        );
+        assert_eq!(count(2, "dispute", "disputes"), "2 disputes");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! data as JSON, CSV and Atom, and the footer.
 
 use super::assets;
+use super::format;
 use maud::{DOCTYPE, Markup, html};
 
 /// Which section of the site a page belongs to, to mark it in the navigation.
@@ -99,7 +100,7 @@ fn as_of_form(frame: &Frame) -> Markup {
                 autocomplete="off" list="as-of-checkpoints";
             datalist id="as-of-checkpoints" {
                 @for size in &frame.as_of.checkpoints {
-                    option value=(size) { "signed checkpoint of " (size) " entries" }
+                    option value=(size) { "signed checkpoint of " (format::entries(*size)) }
                 }
             }
             button type="submit" { "Show" }
@@ -213,7 +214,7 @@ mod tests {
                 requested: Some("2025-06-30".into()),
                 showing: "the log as it stood on 2025-06-30".into(),
                 keep: vec![("theme".into(), "love & care".into())],
-                checkpoints: vec![120, 80],
+                checkpoints: vec![120, 80, 1],
             },
             formats: vec![
                 Format {
@@ -264,6 +265,8 @@ mod tests {
         assert!(html.contains(
             "<option value=\"120\">signed checkpoint of 120 entries</option><option value=\"80\">"
         ));
+        // One entry is an entry, not "1 entries".
+        assert!(html.contains("<option value=\"1\">signed checkpoint of 1 entry</option>"));
     }
 
     #[test]

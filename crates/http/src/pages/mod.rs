@@ -27,7 +27,7 @@ pub mod tone;
 
 use crate::AppState;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -64,28 +64,50 @@ pub(crate) type Params = BTreeMap<String, String>;
 pub(crate) struct PageError {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
+    /// The query parameter at fault, when one is (the report's files name it in their JSON
+    /// error, as `/v1` does).
+    pub(crate) parameter: Option<String>,
 }
 
 impl PageError {
-    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+    fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
+            status,
             message: message.into(),
+            parameter: None,
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 400 about one query parameter.
+    pub(crate) fn bad_parameter(parameter: &str, message: impl Into<String>) -> Self {
+        Self {
+            parameter: Some(parameter.to_owned()),
+            ..Self::bad_request(message)
         }
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-        }
+        Self::with_status(StatusCode::NOT_FOUND, message)
     }
 
     /// A failure on the server's side; the details go to the log, not to the reader.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: message.into(),
+        Self::with_status(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// The same error as the `/v1` API's JSON answer (docs/API.md, "Errors").
+    fn api_error(&self) -> crate::error::ApiError {
+        match &self.parameter {
+            Some(parameter) => crate::error::ApiError::bad_parameter(parameter, &self.message),
+            None => crate::error::ApiError::new(
+                self.status,
+                crate::error::code_for(self.status),
+                &self.message,
+            ),
         }
     }
 }
@@ -123,21 +145,12 @@ impl PageAsOf {
                 .iter()
                 .map(|value| ("recorded".to_owned(), value.clone())),
         );
-        let entries = format::thousands(i64::try_from(self.point.size).unwrap_or(i64::MAX));
-        let showing = if self.point.latest && self.requested.is_none() {
-            format!("the latest: {entries} log entries, overdue judged today")
-        } else if let Some(world) = self.point.world {
-            // Both axes: the world on a date, as the log records it now.
-            format!(
-                "the world on {}, as recorded by the log's first {entries} entries",
-                format::date(&world.to_string())
-            )
-        } else {
-            format!(
-                "the log as it stood at {entries} entries, overdue judged on {}",
-                format::date(&self.point.date.to_string())
-            )
-        };
+        let showing = showing(
+            self.point.size,
+            self.point.latest && self.requested.is_none(),
+            self.point.world,
+            self.point.date,
+        );
         AsOfControl {
             requested: self.requested.clone(),
             showing,
@@ -154,6 +167,30 @@ impl PageAsOf {
             .chain(recorded)
             .map(|(name, value)| (name.to_owned(), value.clone()))
             .collect()
+    }
+}
+
+/// The moment a page shows, in words: the latest `size` entries, the world on a date as the
+/// first `size` entries record it, or the log at `size` entries with overdue judged on `date`.
+fn showing(size: u64, latest: bool, world: Option<Date>, date: Date) -> String {
+    let entries = format::entries(size);
+    if latest {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        format!(
+            "the latest: {}, overdue judged today",
+            format::count(size, "log entry", "log entries")
+        )
+    } else if let Some(world) = world {
+        // Both axes: the world on a date, as the log records it now.
+        format!(
+            "the world on {}, as recorded by the log's first {entries}",
+            format::date(&world.to_string())
+        )
+    } else {
+        format!(
+            "the log as it stood at {entries}, overdue judged on {}",
+            format::date(&date.to_string())
+        )
     }
 }
 
@@ -335,23 +372,46 @@ async fn theme_page(
 
 impl From<crate::report::ReportFailure> for PageError {
     fn from(failure: crate::report::ReportFailure) -> Self {
-        if failure.is_not_found() {
+        if failure.is_bad_request() {
+            Self::bad_request(failure.to_string())
+        } else if failure.is_not_found() {
             Self::not_found(failure.to_string())
         } else if failure.is_too_large() {
-            Self {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: failure.to_string(),
-            }
+            Self::with_status(StatusCode::PAYLOAD_TOO_LARGE, failure.to_string())
         } else if failure.is_not_yet() {
-            Self {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: failure.to_string(),
-            }
+            Self::with_status(StatusCode::SERVICE_UNAVAILABLE, failure.to_string())
         } else {
             tracing::error!(error = %failure, "build report");
             Self::internal("the report could not be computed; the error is in the server log")
         }
     }
+}
+
+/// The query parameters a report's page and files take: `checkpoint` (what download links
+/// say) and `as_of` (what the page's "as of" box sends). Anything else, or one given twice, is
+/// refused as `/v1` refuses it, so a misspelt `?chekpoint=` is not silently the newest report.
+const REPORT_PARAMETERS: [&str; 2] = ["checkpoint", "as_of"];
+
+fn report_params(raw: Option<&str>) -> Result<Params, PageError> {
+    let mut params = Params::new();
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if !REPORT_PARAMETERS.contains(&name.as_ref()) {
+            return Err(PageError::bad_parameter(
+                &name,
+                format!(
+                    "unknown parameter {name:?}; a report takes {}",
+                    REPORT_PARAMETERS.join(", ")
+                ),
+            ));
+        }
+        if params.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(PageError::bad_parameter(
+                &name,
+                format!("parameter {name:?} is given more than once"),
+            ));
+        }
+    }
+    Ok(params)
 }
 
 /// The report a page or file is asked for: the year from the path, `checkpoint` from the query.
@@ -360,13 +420,14 @@ fn report_asked(
     year: &str,
     params: &Params,
 ) -> Result<crate::report::ReportAsked, PageError> {
+    // A malformed year is a bad request, not a missing report (a year not yet begun is 404).
     let year = year
         .parse::<i32>()
         .ok()
         .filter(|year| (1901..=9999).contains(year))
         .ok_or_else(|| {
-            PageError::not_found(format!(
-                "{year:?} is not a year: give four digits, for example 2025"
+            PageError::bad_request(format!(
+                "{year:?} is not a year: give four digits from 1901 to 9999, for example 2025"
             ))
         })?;
     // The page's "as of" box sends `as_of`; downloads say `checkpoint`. Both name a size.
@@ -375,7 +436,7 @@ fn report_asked(
         .or_else(|| params.get("as_of").filter(|value| !value.trim().is_empty()))
         .map(|size| {
             size.trim().parse::<u64>().map_err(|_| {
-                PageError::bad_request(format!(
+                PageError::bad_parameter("checkpoint", format!(
                     "checkpoint {size:?} is not a checkpoint size: a report is computed as of a \
                      signed checkpoint, named by its number of entries"
                 ))
@@ -408,9 +469,9 @@ fn report_page(
     state: &AppState,
     actor: Option<String>,
     year: &str,
-    params: &Params,
+    query: Option<&str>,
 ) -> Result<Markup, PageError> {
-    let asked = report_asked(actor, year, params)?;
+    let asked = report_asked(actor, year, &report_params(query)?)?;
     let built = build_report(state, &asked)?;
     let checkpoints = checkpoint_suggestions(state, common::projections(state)?)?;
     let control = AsOfControl {
@@ -427,9 +488,9 @@ fn report_file(
     actor: Option<String>,
     year: &str,
     file: &str,
-    params: &Params,
+    query: Option<&str>,
 ) -> Result<(&'static str, String, Vec<u8>), PageError> {
-    let asked = report_asked(actor, year, params)?;
+    let asked = report_asked(actor, year, &report_params(query)?)?;
     if !REPORT_FILES.contains(&file) {
         return Err(PageError::not_found(format!(
             "a report has no file {file:?}; it has {}",
@@ -502,7 +563,8 @@ fn json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PageError> {
         .map_err(|error| PageError::internal(format!("write JSON: {error}")))
 }
 
-/// Serve a file on a blocking thread; errors are plain text with their status.
+/// Serve a file on a blocking thread; errors are the `/v1` API's JSON error answer with their
+/// status, since the files are what programs download.
 async fn respond_file<F>(work: F) -> Response
 where
     F: FnOnce() -> Result<(&'static str, String, Vec<u8>), PageError> + Send + 'static,
@@ -525,22 +587,17 @@ where
             bytes,
         )
             .into_response(),
-        Err(error) => (
-            error.status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            error.message,
-        )
-            .into_response(),
+        Err(error) => error.api_error().into_response(),
     }
 }
 
 async fn actor_report_page(
     State(state): State<AppState>,
     Path((id, year)): Path<(String, String)>,
-    Query(params): Query<Params>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     respond("report", move || {
-        report_page(&state, Some(id), &year, &params)
+        report_page(&state, Some(id), &year, query.as_deref())
     })
     .await
 }
@@ -548,30 +605,75 @@ async fn actor_report_page(
 async fn government_report_page(
     State(state): State<AppState>,
     Path(year): Path<String>,
-    Query(params): Query<Params>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    respond("report", move || report_page(&state, None, &year, &params)).await
+    respond("report", move || {
+        report_page(&state, None, &year, query.as_deref())
+    })
+    .await
 }
 
 async fn actor_report_file(
     State(state): State<AppState>,
     Path((id, year, file)): Path<(String, String, String)>,
-    Query(params): Query<Params>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    respond_file(move || report_file(&state, Some(id), &year, &file, &params)).await
+    respond_file(move || report_file(&state, Some(id), &year, &file, query.as_deref())).await
 }
 
 async fn government_report_file(
     State(state): State<AppState>,
     Path((year, file)): Path<(String, String)>,
-    Query(params): Query<Params>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    respond_file(move || report_file(&state, None, &year, &file, &params)).await
+    respond_file(move || report_file(&state, None, &year, &file, query.as_deref())).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_takes_checkpoint_and_as_of_and_refuses_anything_else() {
+        let params = report_params(Some("checkpoint=20")).unwrap();
+        assert_eq!(params.get("checkpoint").map(String::as_str), Some("20"));
+        assert!(report_params(Some("as_of=20")).is_ok());
+        assert!(report_params(None).unwrap().is_empty());
+        for (query, parameter) in [
+            ("foo=1", "foo"),
+            ("checkpoint=20&chekpoint=21", "chekpoint"),
+            ("checkpoint=20&checkpoint=21", "checkpoint"),
+        ] {
+            let error = report_params(Some(query)).unwrap_err();
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(error.parameter.as_deref(), Some(parameter), "{query}");
+            assert!(error.message.contains(parameter), "{}", error.message);
+        }
+        let error = report_asked(None, "20x5", &Params::new()).unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert!(error.message.contains("\"20x5\" is not a year"));
+    }
+
+    #[test]
+    fn the_moment_shown_counts_one_entry_as_one_entry() {
+        let day = Date::parse("2026-03-31").unwrap();
+        assert_eq!(
+            showing(1, true, None, day),
+            "the latest: 1 log entry, overdue judged today"
+        );
+        assert_eq!(
+            showing(1_200, true, None, day),
+            "the latest: 1,200 log entries, overdue judged today"
+        );
+        assert_eq!(
+            showing(1, false, Some(day), day),
+            "the world on 31 Mar 2026, as recorded by the log's first 1 entry"
+        );
+        assert_eq!(
+            showing(1, false, None, day),
+            "the log as it stood at 1 entry, overdue judged on 31 Mar 2026"
+        );
+    }
 
     #[test]
     fn as_of_takes_a_date_or_a_size_and_names_anything_else() {

@@ -73,7 +73,7 @@ pub(crate) fn page(state: &AppState, event_id: &str) -> Result<Markup, PageError
             @match &checkpoint {
                 Some(checkpoint) => p class="covered" {
                     "Entry #" (indexed.seq) " of " code { (checkpoint.origin) } ", covered by the signed checkpoint of "
-                    (format::thousands(checkpoint.size as i64)) " entries with root " code { (checkpoint.root) } "."
+                    (format::entries(checkpoint.size)) " with root " code { (checkpoint.root) } "."
                 },
                 None => p class="notice" { "Entry #" (indexed.seq) " is not yet covered by a signed checkpoint; try again shortly." },
             }

@@ -35,6 +35,55 @@ pub fn figure_value(figure: &Figure) -> String {
     }
 }
 
+/// What a figure the other year does not give reads as: money figures appear only where some
+/// was recorded, so an absent one is none of that currency (`£0`, as the present ones read).
+pub fn absent_value(figure: &Figure) -> String {
+    match &figure.currency {
+        Some(currency) => format::money(0, currency),
+        None => "0".to_owned(),
+    }
+}
+
+/// An amended field as words: `due_by` is "Deadline", `target_value:main` is "Target for
+/// indicator main"; a field not named here is its name as words. (The PDF's template says the
+/// same, in `report.typ`.)
+pub fn field_label(field: &str) -> String {
+    let (name, indicator) = match field.split_once(':') {
+        Some((name, indicator)) => (name, Some(indicator)),
+        None => (field, None),
+    };
+    let label = match name {
+        "text" => "Wording".to_owned(),
+        "due_by" => "Deadline".to_owned(),
+        "target_value" => "Target".to_owned(),
+        "target_period" => "Target period".to_owned(),
+        "scope" => "Scope".to_owned(),
+        "title" => "Title".to_owned(),
+        "comparator" => "Target comparison".to_owned(),
+        other => format::words_of(other),
+    };
+    match indicator {
+        Some(indicator) => format!("{label} for indicator {indicator}"),
+        None => label,
+    }
+}
+
+/// A changed field's value as the rest of the report writes it: a date as a date, a
+/// comparator as words; the wording, title and scope exactly as given.
+pub fn field_value(field: &str, value: &str) -> String {
+    let name = field.split(':').next().unwrap_or(field);
+    if matches!(name, "text" | "title" | "scope") {
+        return value.to_owned();
+    }
+    if value.len() == 10 && covenant_core::event::Date::parse(value).is_some() {
+        return format::date(value);
+    }
+    if name == "comparator" {
+        return value.replace('_', " ");
+    }
+    value.to_owned()
+}
+
 fn clamp(value: i128) -> i64 {
     i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }
@@ -87,8 +136,8 @@ pub(crate) fn render(built: &BuiltReport, verifier_key: &str, as_of: AsOfControl
         section: Section::Other,
         as_of: AsOfControl {
             showing: format!(
-                "the signed checkpoint of {} entries",
-                format::thousands(clamp(i128::from(report.checkpoint.size)))
+                "the signed checkpoint of {}",
+                format::entries(report.checkpoint.size)
             ),
             ..as_of
         },
@@ -180,7 +229,7 @@ fn figures_table(report: &Report) -> Markup {
                             td class="num" {
                                 @match (previous, before) {
                                     (Some(year), Some(before)) => a href=(format!("#{}", anchor(report, year.year, before))) { (figure_value(before)) },
-                                    (Some(_), None) => "0",
+                                    (Some(_), None) => (absent_value(figure)),
                                     (None, _) => "–",
                                 }
                             }
@@ -192,7 +241,7 @@ fn figures_table(report: &Report) -> Markup {
                         @for before in year.figures.iter().filter(|f| f.currency.is_some() && report.current.figure(f.name, f.currency.as_deref()).is_none()) {
                             tr {
                                 th scope="row" { (figure_label(before.name)) }
-                                td class="num" { "0" }
+                                td class="num" { (absent_value(before)) }
                                 td class="num" { a href=(format!("#{}", anchor(report, year.year, before))) { (figure_value(before)) } }
                                 td class="num hide-narrow" { (signed_change(-before.value, before.currency.as_deref())) }
                             }
@@ -251,7 +300,7 @@ fn goalposts(report: &Report) -> Markup {
                                 td { a href=(proof_href(&moved.event_id)) { (format::date(&moved.effective_on)) } }
                                 td { ul class="plain" {
                                     @for field in &moved.changes {
-                                        li { (format::words_of(&field.field)) ": " (field.before.as_deref().unwrap_or("(none)")) " → " (field.after) }
+                                        li { (field_label(&field.field)) ": " (field.before.as_deref().map_or_else(|| "(none)".to_owned(), |before| field_value(&field.field, before))) " → " (field_value(&field.field, &field.after)) }
                                     }
                                 } }
                                 td { (moved.rationale) }
@@ -278,7 +327,7 @@ fn disputes(report: &Report) -> Markup {
                             tr {
                                 td { a href=(commitment_href(&dispute.commitment_id)) { (dispute.title) } }
                                 td { (status_badge(dispute.claimed)) }
-                                td { a href=(format!("/actors/{}", segment(&dispute.assessor))) { (dispute.assessor) } }
+                                td { a href=(format!("/actors/{}", segment(&dispute.assessor))) { (dispute.assessor_name.as_deref().unwrap_or(&dispute.assessor)) } }
                                 td {
                                     (dispute.view)
                                     @if let Some(assessed) = dispute.assessed {
@@ -343,6 +392,209 @@ fn counted_lists(report: &Report, year: &YearFigures) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The report as a reader skims it in a terminal (`covenant report --format text`).
+pub fn text(report: &Report) -> String {
+    let mut out = format!(
+        "Annual covenant report {}: {}\n{} to {}, as of the signed checkpoint of {} (root {})\n\n",
+        report.year,
+        scope_name(report),
+        report.current.from,
+        report.current.to,
+        format::entries(report.checkpoint.size),
+        report.checkpoint.root_hash
+    );
+    let previous = report.previous.as_ref();
+    out.push_str(&format!(
+        "{:<34} {:>16} {:>16}\n",
+        "figure",
+        report.year,
+        previous.map_or("-".to_owned(), |year| year.year.to_string())
+    ));
+    let label = |figure: &Figure| match &figure.currency {
+        Some(currency) => format!("{} ({currency})", figure_label(figure.name)),
+        None => figure_label(figure.name).to_owned(),
+    };
+    for figure in &report.current.figures {
+        let before = previous
+            .map(|year| {
+                year.figure(figure.name, figure.currency.as_deref())
+                    .map_or_else(|| absent_value(figure), figure_value)
+            })
+            .unwrap_or_else(|| "-".to_owned());
+        out.push_str(&format!(
+            "{:<34} {:>16} {before:>16}\n",
+            label(figure),
+            figure_value(figure)
+        ));
+    }
+    // Money the year before in a currency or stage this year has none of.
+    for before in previous.iter().flat_map(|year| &year.figures).filter(|f| {
+        f.currency.is_some()
+            && report
+                .current
+                .figure(f.name, f.currency.as_deref())
+                .is_none()
+    }) {
+        out.push_str(&format!(
+            "{:<34} {:>16} {:>16}\n",
+            label(before),
+            absent_value(before),
+            figure_value(before)
+        ));
+    }
+    let count = |n: usize, one: &str, many: &str| {
+        format::count(i64::try_from(n).unwrap_or(i64::MAX), one, many)
+    };
+    out.push_str(&format!(
+        "\n{}, {}, {} among the largest changes.\n\
+         Check every figure: covenant report ... --format bundle --out bundle.json, then\n\
+         covenant audit check-report bundle.json --key <the log's verifier key>\n",
+        count(report.goalposts.len(), "goalpost move", "goalpost moves"),
+        count(report.disputes.len(), "dispute", "disputes"),
+        count(report.largest_changes.len(), "commitment", "commitments"),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_query::report::ChangedField;
+
+    /// A department's report, as `report.json` serves it (the PDF's sample).
+    fn sample() -> Report {
+        serde_json::from_str(include_str!("../../../pdf/tests/data/dcms-2025.json"))
+            .expect("the sample is a report")
+    }
+
+    fn page(report: Report) -> String {
+        let built = BuiltReport {
+            report,
+            facts: Default::default(),
+        };
+        render(&built, "key", AsOfControl::default()).into_string()
+    }
+
+    /// Money recorded the year before and none this year.
+    fn without_money_committed_this_year() -> Report {
+        let mut report = sample();
+        report
+            .current
+            .figures
+            .retain(|figure| figure.key() != "money_committed-GBP");
+        report
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns_in_the_text_and_on_the_page() {
+        let mut report = sample();
+        report.checkpoint.size = 1;
+        report.goalposts.truncate(1);
+        report.disputes.truncate(1);
+        report.largest_changes.truncate(1);
+        let text = super::text(&report);
+        assert!(
+            text.contains("as of the signed checkpoint of 1 entry (root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 goalpost move, 1 dispute, 1 commitment among the largest changes."),
+            "{text}"
+        );
+        assert!(page(report).contains("the signed checkpoint of 1 entry<"));
+
+        let mut report = sample();
+        report.checkpoint.size = 1_234;
+        report.disputes.clear();
+        let text = super::text(&report);
+        assert!(
+            text.contains("signed checkpoint of 1,234 entries"),
+            "{text}"
+        );
+        assert!(text.contains(", 0 disputes, "), "{text}");
+    }
+
+    #[test]
+    fn no_money_reads_as_money_in_the_text_and_on_the_page() {
+        let report = without_money_committed_this_year();
+        let text = super::text(&report);
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("Money committed (GBP)"))
+            .expect("a line for the money committed the year before");
+        assert_eq!(
+            line.split_whitespace().collect::<Vec<_>>(),
+            ["Money", "committed", "(GBP)", "£0", "£980,000,000"]
+        );
+        let html = page(report);
+        assert!(
+            html.contains("<th scope=\"row\">Money committed</th><td class=\"num\">£0</td>"),
+            "{html}"
+        );
+        // A stage recorded this year and not the year before.
+        let mut report = sample();
+        let previous = report.previous.as_mut().unwrap();
+        previous
+            .figures
+            .retain(|figure| figure.key() != "money_committed-GBP");
+        assert!(text_of_row(&super::text(&report), "Money committed (GBP)").ends_with("£0"));
+    }
+
+    fn text_of_row(text: &str, start: &str) -> String {
+        let line = text.lines().find(|line| line.starts_with(start)).unwrap();
+        line.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn disputes_name_the_assessor_when_the_registry_does() {
+        let mut report = sample();
+        let html = page(report.clone());
+        assert!(html.contains(">nao</a>"), "without a name, the id");
+        report.name_assessors(|id| (id == "nao").then(|| "National Audit Office".to_owned()));
+        let html = page(report);
+        assert!(
+            html.contains("<a href=\"/actors/nao\">National Audit Office</a>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn moved_goalposts_read_as_words_and_dates() {
+        let mut report = sample();
+        report.goalposts[0].changes = vec![
+            ChangedField {
+                field: "due_by".into(),
+                before: Some("2025-07-31".into()),
+                after: "2025-12-31".into(),
+            },
+            ChangedField {
+                field: "target_value:main".into(),
+                before: Some("150".into()),
+                after: "120".into(),
+            },
+            ChangedField {
+                field: "comparator:main".into(),
+                before: None,
+                after: "at_least".into(),
+            },
+            ChangedField {
+                field: "title".into(),
+                before: Some("2025-07-31".into()),
+                after: "Free text".into(),
+            },
+        ];
+        let html = page(report);
+        for expected in [
+            "Deadline: 31 Jul 2025 → 31 Dec 2025",
+            "Target for indicator main: 150 → 120",
+            "Target comparison for indicator main: (none) → at least",
+            "Title: 2025-07-31 → Free text",
+        ] {
+            assert!(html.contains(expected), "{expected:?} not in {html}");
         }
     }
 }
