@@ -175,7 +175,10 @@ fn embedded_ingest_answers_synchronously_and_status_follows() {
     assert_eq!(code, 0, "{stdout}");
     let (code, stdout, _) = covenant(&["events", "status", &never, "--server", &url]);
     assert_eq!(code, 3);
-    assert!(stdout.contains("(not processed yet, or never published)"), "{stdout}");
+    assert!(
+        stdout.contains("(not processed yet, or never published)"),
+        "{stdout}"
+    );
     let (code, stdout, _) = covenant(&["events", "status", "NOTANID", "--server", &url]);
     assert_eq!(code, 3, "unknown, as the ledger answers");
     assert!(

@@ -295,6 +295,12 @@ fn commitments_filters_search_pages_and_csv() {
     assert_eq!(csv_ids, ids(&all));
     let arts = csv.iter().find(|row| &row[0] == "dcms-arts").unwrap();
     assert_eq!(&arts[answer.column("status")], "overdue");
+    assert_eq!(&arts[answer.column("claimed_status")], "", "no outcome claims");
+    let decided = csv
+        .iter()
+        .find(|row| &row[answer.column("status")] == "delivered")
+        .expect("a delivered commitment");
+    assert_eq!(&decided[answer.column("claimed_status")], "delivered");
     // The goalpost move survives the export: original and current terms side by side.
     let sport = csv.iter().find(|row| &row[0] == "dcms-sport").unwrap();
     let cell = |name: &str| sport[answer.column(name)].to_owned();

@@ -44,6 +44,9 @@ pub struct CommitmentRecord {
     pub successions: u32,
     /// Date of the outcome that decides the status, when there is one.
     pub outcome_on: Option<Date>,
+    /// The verdict the latest outcome that counts claims, as a status: named indicators may
+    /// decide otherwise (docs/STATUS.md, rule 3).
+    pub claimed: Option<Status>,
     /// When the latest amendment that moved its goalposts happened (see
     /// [`CommitmentRecord::goalposts_moved`]).
     pub moved_on: Option<Date>,
@@ -144,6 +147,7 @@ impl CommitmentRecord {
             disputed_on,
             successions: state.successions.len() as u32,
             outcome_on,
+            claimed: state.claimed_status(),
             moved_on: state
                 .amendments
                 .iter()

@@ -1,4 +1,5 @@
-//! Words for search: lower-case runs of letters and digits, accents dropped.
+//! Words for search: lower-case runs of letters and digits, accents dropped, numbers whole
+//! across their thousands separators.
 
 use covenant_core::proto::event_body::Kind;
 use std::collections::BTreeSet;
@@ -8,13 +9,16 @@ use unicode_normalization::char::is_combining_mark;
 /// Longest word kept; longer runs are cut so that a key never grows without bound.
 const MAX_WORD_CHARS: usize = 40;
 
-/// The distinct words of `text`, lower-cased (Unicode-aware) and with accents dropped (so
-/// "Cafés" and "cafes" are one word), in sorted order.
+/// The distinct words of `text`, lower-cased (Unicode-aware), with accents dropped (so
+/// "Cafés" and "cafes" are one word) and thousands separators too ("6,500" and "6500"), in
+/// sorted order.
 pub fn words(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut add = |run: &str| {
         if !run.is_empty() {
-            let folded = run.nfd().filter(|c| !is_combining_mark(*c));
+            let folded = run
+                .nfd()
+                .filter(|c| !is_combining_mark(*c) && *c != ',');
             out.insert(
                 folded
                     .flat_map(char::to_lowercase)
@@ -25,8 +29,11 @@ pub fn words(text: &str) -> BTreeSet<String> {
     };
     let mut start = None;
     for (index, character) in text.char_indices() {
-        // A combining accent belongs to the letter before it (text may come decomposed).
-        let in_word = character.is_alphanumeric() || is_combining_mark(character);
+        // A combining accent belongs to the letter before it (text may come decomposed), and
+        // a thousands separator to its number ("6,500" is the word 6500).
+        let in_word = character.is_alphanumeric()
+            || is_combining_mark(character)
+            || is_thousands_separator(text, index);
         match (in_word, start) {
             (true, None) => start = Some(index),
             (false, Some(begin)) => {
@@ -40,6 +47,17 @@ pub fn words(text: &str) -> BTreeSet<String> {
         add(&text[begin..]);
     }
     out
+}
+
+/// Whether the character at `index` is a comma between a digit and exactly three more.
+fn is_thousands_separator(text: &str, index: usize) -> bool {
+    let bytes = text.as_bytes();
+    let digit = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_digit);
+    bytes[index] == b','
+        && index > 0
+        && digit(index - 1)
+        && (1..=3).all(|ahead| digit(index + ahead))
+        && !digit(index + 4)
 }
 
 /// The words an event lists its commitment under in the search index: a new commitment's
@@ -74,9 +92,7 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            [
-                "1", "500", "build", "cafe", "homes", "new", "rent", "s", "to", "zoe"
-            ]
+            ["1500", "build", "cafe", "homes", "new", "rent", "s", "to", "zoe"]
         );
         let one = |text: &str| words(text).into_iter().collect::<Vec<_>>();
         assert_eq!(one("cafés"), ["cafes"]);
@@ -88,6 +104,15 @@ mod tests {
         );
         assert_eq!(one("Ysbyty Gwynedd’s"), ["gwynedd", "s", "ysbyty"]);
         assert!(words("  --  ").is_empty());
+        // Thousands separators join a number; other commas part words.
+        assert_eq!(one("1,500,000 homes"), ["1500000", "homes"]);
+        assert_eq!(one("6,500"), one("6500"));
+        assert_eq!(one("6,50"), ["50", "6"]);
+        assert_eq!(one("6,5000"), ["5000", "6"]);
+        assert_eq!(one("a,500"), ["500", "a"]);
+        assert_eq!(one("1,2,3"), ["1", "2", "3"]);
+        assert_eq!(one(",500"), ["500"]);
+        assert_eq!(one("7,"), ["7"]);
         let long = "a".repeat(100);
         assert_eq!(words(&long).into_iter().next().map(|w| w.len()), Some(40));
     }

@@ -74,6 +74,8 @@ pub struct CommitmentSummary {
     pub status: Status,
     pub days_overdue: Option<i32>,
     pub outcome_on: Option<String>,
+    /// The verdict the latest outcome claims (see [`CommitmentDetail::claimed_status`]).
+    pub claimed_status: Option<Status>,
     pub flags: CommitmentFlags,
     pub delivery_partners: Vec<String>,
     pub text: String,

@@ -300,7 +300,20 @@ fn named_indicators_decide_the_status_and_the_claim_shows_beside_it() {
             None,
             10,
         );
-        assert_eq!(folded.unwrap().items[0].status, expected);
+        let folded = folded.unwrap();
+        assert_eq!(folded.items[0].status, expected);
+        // A list says what the outcome claimed too, from the stored record as from the fold.
+        assert_eq!(folded.items[0].claimed_status, Some(Status::Delivered));
+        let listed = log.projections.commitments(
+            &log.point(AsOf::LATEST),
+            &CommitmentFilter::default(),
+            None,
+            10,
+        );
+        assert_eq!(
+            listed.unwrap().items[0].claimed_status,
+            Some(Status::Delivered)
+        );
     }
 }
 

@@ -1205,7 +1205,10 @@ fn a_commitment_without_named_indicators_takes_target_changes_that_name_none() {
             &[(AmendedField::TargetValue, "90", "main")],
         )
         .expect_reject(RejectCode::UnknownIndicator);
-    assert_eq!(message, "commitment c-1 has no indicator main; it names none");
+    assert_eq!(
+        message,
+        "commitment c-1 has no indicator main; it names none"
+    );
     log.amend(
         AmendmentClass::TargetChange,
         &[(AmendedField::TargetValue, "90", "")],

@@ -55,7 +55,7 @@ fn optional<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-pub const COMMITMENT_HEADER: [&str; 27] = [
+pub const COMMITMENT_HEADER: [&str; 28] = [
     "id",
     "title",
     "original_title",
@@ -75,6 +75,7 @@ pub const COMMITMENT_HEADER: [&str; 27] = [
     "original_targets",
     "delivery_partners",
     "status",
+    "claimed_status",
     "days_overdue",
     "outcome_on",
     "amendments",
@@ -133,6 +134,7 @@ pub fn commitment_row(table: &mut Table, item: &CommitmentSummary) {
         targets(&item.original_targets),
         item.delivery_partners.join(";"),
         item.status.to_string(),
+        optional(&item.claimed_status),
         optional(&item.days_overdue),
         optional(&item.outcome_on),
         item.flags.amendments.to_string(),

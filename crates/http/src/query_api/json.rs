@@ -316,6 +316,9 @@ pub struct CommitmentSummary {
     pub days_overdue: Option<i32>,
     /// Date of the outcome that decided the status.
     pub outcome_on: Option<String>,
+    /// The verdict the latest outcome claims; the status may differ when named indicators
+    /// decide it (docs/STATUS.md).
+    pub claimed_status: Option<Status>,
     pub flags: CommitmentFlags,
     /// Registered actors that deliver parts of it besides the owner.
     pub delivery_partners: Vec<String>,
@@ -347,6 +350,7 @@ impl From<view::CommitmentSummary> for CommitmentSummary {
             status: view.status.into(),
             days_overdue: view.days_overdue,
             outcome_on: view.outcome_on,
+            claimed_status: view.claimed_status.map(Into::into),
             flags: view.flags.into(),
             delivery_partners: view.delivery_partners,
             text: view.text,

@@ -240,6 +240,7 @@ pub(super) fn summary(record: &CommitmentRecord, date: Date) -> CommitmentSummar
         status: record.status(date),
         days_overdue: record.days_overdue(date),
         outcome_on: record.outcome_on.map(|d| d.to_string()),
+        claimed_status: record.claimed,
         flags: flags(record),
         delivery_partners: record.delivery_partners.clone(),
         text: record.text.clone(),
