@@ -1,8 +1,10 @@
 //! `covenant audit`: the watchdog's commands (docs/AUDIT.md).
 //!
-//! Exit codes, for scripts: 0 everything checks; 1 the log (or the proof) failed a check, or a
-//! monitor raised the alarm; 2 the check could not be completed (unreachable, bad arguments,
-//! unreadable files).
+//! Exit codes, for scripts (docs/AUDIT.md): 0 everything checks; 1 the log, the proof or the
+//! report failed a check, or a monitor raised the alarm; 2 the check could not be done (bad
+//! arguments, a file that is missing, unreadable or not what the command takes, a store that
+//! is in use or is not a store, a server that cannot be reached or does not serve the log).
+//! Exit 1 is evidence against the log; nothing that merely stopped the check may return it.
 
 use anyhow::{Context, anyhow, bail};
 use covenant_audit::monitor::{self, Finding, MonitorState};
@@ -11,10 +13,10 @@ use covenant_audit::witness::{self, Witness};
 use covenant_audit::{
     AuditError, HttpSource, LogSource, Progress, WitnessQuorum, prove, verify_log,
 };
-use covenant_core::checkpoint::verify_checkpoint;
+use covenant_core::checkpoint::{CheckpointError, verify_checkpoint};
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
-use covenant_store::{LogReader, SledStore};
+use covenant_store::{LogReader, SledStore, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,11 +28,17 @@ const FAILED: u8 = 1;
 /// The check could not be completed.
 const INCOMPLETE: u8 = 2;
 
-/// Report a check that did not pass: [`FAILED`] when the log misbehaved, [`INCOMPLETE`] when
-/// it could not be checked.
+/// Report a check that did not pass: `FAILED` and [`FAILED`] when the log misbehaved, `error`
+/// and [`INCOMPLETE`] when it could not be checked (a log that cannot be reached has not
+/// failed anything).
 fn failed(error: &impl std::fmt::Display, misbehaviour: bool) -> ExitCode {
-    eprintln!("FAILED: {error}");
-    ExitCode::from(if misbehaviour { FAILED } else { INCOMPLETE })
+    if misbehaviour {
+        eprintln!("FAILED: {error}");
+        ExitCode::from(FAILED)
+    } else {
+        eprintln!("error: {error}");
+        ExitCode::from(INCOMPLETE)
+    }
 }
 
 #[derive(clap::Subcommand)]
@@ -205,32 +213,62 @@ pub enum WitnessCommand {
     },
 }
 
-pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
-    match command {
+pub fn run(command: AuditCommand) -> ExitCode {
+    let result = match command {
         AuditCommand::Verify(args) => verify(args),
         AuditCommand::Monitor(args) => monitor(args),
         AuditCommand::Prove(args) => prove(args),
         AuditCommand::CheckProof(args) => check_proof(args),
         AuditCommand::CheckReport(args) => check_report(args),
         AuditCommand::Witness(command) => witness(command),
-    }
+    };
+    // Every check that ran to a verdict returned its code; an error is something that stopped
+    // the check before one (a bad argument, a file that cannot be read). That is exit 2, never
+    // the generic 1, which scripts read as "the log failed a check".
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::from(INCOMPLETE)
+    })
 }
 
 /// A verifier key given on the command line, or read from the file it names.
 pub(crate) fn key_argument(value: &str) -> anyhow::Result<String> {
     let path = Path::new(value);
-    if !value.contains('+') && path.is_file() {
+    // A verifier key joins its name, id and key with `+`: a value without one can only name a
+    // file, and a file that cannot be read is reported as such, not as a malformed key.
+    if path.is_file() || !value.contains('+') {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("read verifier key from {}", path.display()))?;
+            .with_context(|| format!("cannot read the verifier key file {}", path.display()))?;
         return Ok(text.trim().to_owned());
     }
     Ok(value.trim().to_owned())
 }
 
+/// The log's verifier key given to `flag` ([`key_argument`]), refused before anything is
+/// fetched or read when it is not a log verifier key: a mistyped key is a bad argument, not a
+/// log that fails its check.
+fn log_key_argument(flag: &str, value: &str) -> anyhow::Result<String> {
+    let key = key_argument(value)?;
+    // Parsing the key is the first step of verifying any note, so an empty note shows whether
+    // the key itself is usable.
+    if let Err(CheckpointError::BadVerifierKey(_)) = verify_checkpoint(b"", &key) {
+        let given = if Path::new(value).is_file() {
+            format!("the file {value} given to {flag} holds {key:?}, which")
+        } else {
+            format!("{flag} {key:?}")
+        };
+        bail!(
+            "{given} is not a log verifier key (<name>+<key id>+<base64 key>, as the log serves \
+             at /log/verifier-key)"
+        );
+    }
+    Ok(key)
+}
+
 /// The pinned key, or the one the log publishes (trust on first use, with a warning).
 fn pinned_or_published(key: Option<&str>, source: &dyn LogSource) -> anyhow::Result<String> {
     if let Some(key) = key {
-        return key_argument(key);
+        return log_key_argument("--key", key);
     }
     let published = source
         .published_verifier_key()
@@ -295,13 +333,27 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "--store needs --key: the log's verifier key, as served at /log/verifier-key"
                 );
             };
-            let key = key_argument(key)?;
-            if let Err(failure) = deep_check_store(path, &key, args.quiet) {
-                eprintln!("FAILED: {failure:#}");
-                return Ok(ExitCode::from(FAILED));
+            let key = log_key_argument("--key", key)?;
+            match std::fs::metadata(path) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    bail!("--store {}: no such directory", path.display())
+                }
+                Ok(metadata) if !metadata.is_dir() => bail!(
+                    "--store {}: not a directory (give the ledger's store, the log/ directory \
+                     in its data directory)",
+                    path.display()
+                ),
+                // Anything else the store's own open names better.
+                _ => {}
             }
-            let store =
-                SledStore::open(path).with_context(|| format!("open store {}", path.display()))?;
+            match run_store_check(path, &key, args.quiet) {
+                Ok(report) => print_store_check(&report),
+                Err(error) => return Ok(store_not_verified(path, &error)),
+            }
+            let store = match SledStore::open(path) {
+                Ok(store) => store,
+                Err(error) => return Ok(store_not_verified(path, &error)),
+            };
             return verify_source(
                 &store_source(Arc::new(store), path),
                 &key,
@@ -361,17 +413,29 @@ fn verify_source(
 
 /// The store's own deep self-check (covenant_store::check), with the log key.
 pub(crate) fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::Result<()> {
+    let report = run_store_check(path, key, quiet)
+        .with_context(|| format!("deep check of store {}", path.display()))?;
+    print_store_check(&report);
+    Ok(())
+}
+
+fn run_store_check(
+    path: &Path,
+    key: &str,
+    quiet: bool,
+) -> Result<covenant_store::check::CheckReport, StoreError> {
     let bar = Bar::new(quiet);
     let options = covenant_store::check::CheckOptions {
         verifier_key: Some(key.to_owned()),
         validation_state: true,
     };
-    let report = covenant_store::check::verify_store(path, &options, &mut |progress| {
+    covenant_store::check::verify_store(path, &options, &mut |progress| {
         bar.0.set_length(progress.total);
         bar.0.set_position(progress.checked);
     })
-    .with_context(|| format!("deep check of store {}", path.display()))?;
-    drop(bar);
+}
+
+fn print_store_check(report: &covenant_store::check::CheckReport) {
     println!(
         "ok: store self-check: {} entries, {} stored hashes, {} checkpoints ({} signatures), {} rejections",
         report.head.size,
@@ -380,7 +444,45 @@ pub(crate) fn deep_check_store(path: &Path, key: &str, quiet: bool) -> anyhow::R
         report.signatures_checked,
         report.rejections
     );
-    Ok(())
+}
+
+/// Report why `verify --store` stopped: exit 1 when the store's contents failed the deep
+/// check (the log it holds is not what it claims), exit 2 when the store could not be checked
+/// at all (in use, not a store, unreadable, another format).
+fn store_not_verified(path: &Path, error: &StoreError) -> ExitCode {
+    let shown = path.display();
+    match error {
+        StoreError::Corrupt { .. }
+        | StoreError::CorruptMetadata(_)
+        | StoreError::InvalidEntry { .. }
+        | StoreError::InvalidCheckpoint { .. }
+        | StoreError::DuplicateEvent { .. }
+        | StoreError::DuplicateInBatch { .. } => {
+            eprintln!("FAILED: deep check of store {shown}: {error}");
+            ExitCode::from(FAILED)
+        }
+        StoreError::Locked { .. } => {
+            eprintln!(
+                "error: {error}: a running ledger locks its store, so --store reads only a \
+                 stopped one. Verify a copy of the data directory taken while the ledger was \
+                 stopped, or verify the running ledger over HTTP: covenant audit verify \
+                 <its URL> --key <its verifier key>"
+            );
+            ExitCode::from(INCOMPLETE)
+        }
+        StoreError::NotAStore { .. } if path.join("log").is_dir() => {
+            eprintln!(
+                "error: cannot check {shown}: {error}; a ledger keeps its store in the log/ \
+                 directory of its data directory: try --store {}",
+                path.join("log").display()
+            );
+            ExitCode::from(INCOMPLETE)
+        }
+        _ => {
+            eprintln!("error: cannot check store {shown}: {error}");
+            ExitCode::from(INCOMPLETE)
+        }
+    }
 }
 
 /// A stopped ledger's store, read as the log it publishes.
@@ -435,7 +537,7 @@ fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     loop {
         let state = MonitorState::load(&args.state)?;
         let key = match (&args.key, &state) {
-            (Some(key), _) => key_argument(key)?,
+            (Some(key), _) => log_key_argument("--key", key)?,
             (None, Some(state)) => state.verifier_key.clone(),
             (None, None) => pinned_or_published(None, &*source)?,
         };
@@ -489,7 +591,7 @@ fn monitor(args: MonitorArgs) -> anyhow::Result<ExitCode> {
 fn prove(args: ProveArgs) -> anyhow::Result<ExitCode> {
     let bundle = prove::fetch_bundle(&args.server, &args.event_id)?;
     if let Some(key) = &args.key {
-        let key = key_argument(key)?;
+        let key = log_key_argument("--key", key)?;
         if let Err(error) = bundle.verify(&key) {
             eprintln!("FAILED: the server's bundle does not check: {error}");
             return Ok(ExitCode::from(FAILED));
@@ -508,7 +610,7 @@ fn prove(args: ProveArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
-    let key = key_argument(&args.key)?;
+    let key = log_key_argument("--key", &args.key)?;
     let bundle = prove::read_bundle(&args.file)?;
     match bundle.verify(&key) {
         Ok(verified) => {
@@ -535,6 +637,11 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        // A format this version does not know is a bundle it cannot check, not one that failed.
+        Err(error @ covenant_core::bundle::BundleError::Format(_)) => {
+            eprintln!("error: cannot check {}: {error}", args.file.display());
+            Ok(ExitCode::from(INCOMPLETE))
+        }
         Err(error) => {
             eprintln!("FAILED: {error}");
             Ok(ExitCode::from(FAILED))
@@ -544,11 +651,11 @@ fn check_proof(args: CheckProofArgs) -> anyhow::Result<ExitCode> {
 
 fn check_report(args: CheckReportArgs) -> anyhow::Result<ExitCode> {
     use covenant_query::report::bundle::{self, ReportBundle};
-    let key = key_argument(&args.key)?;
+    let key = log_key_argument("--key", &args.key)?;
     let text = match std::fs::read(&args.file) {
         Ok(text) => text,
         Err(error) => {
-            eprintln!("cannot check {}: {error}", args.file.display());
+            eprintln!("error: cannot check {}: {error}", args.file.display());
             return Ok(ExitCode::from(INCOMPLETE));
         }
     };
@@ -556,7 +663,7 @@ fn check_report(args: CheckReportArgs) -> anyhow::Result<ExitCode> {
         Ok(parsed) => parsed,
         Err(error) => {
             eprintln!(
-                "cannot check {}: not a report bundle: {error}",
+                "error: cannot check {}: not a report bundle: {error}",
                 args.file.display()
             );
             return Ok(ExitCode::from(INCOMPLETE));
@@ -633,7 +740,7 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
             let seed = read_seed(&key_file)?;
             let log_keys = log_keys
                 .iter()
-                .map(|key| key_argument(key))
+                .map(|key| log_key_argument("--log-key", key))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let witness = Witness::open(Cosigner::new(&name, seed)?, &log_keys, &state)?;
             println!("witness {}", witness.verifier_key());
@@ -662,12 +769,16 @@ fn witness(command: WitnessCommand) -> anyhow::Result<ExitCode> {
             witness_key,
         } => {
             let source = HttpSource::new(&log)?;
-            let log_key = key_argument(&log_key)?;
+            let log_key = log_key_argument("--log-key", &log_key)?;
             let witness_key = witness_key.as_deref().map(key_argument).transpose()?;
             match witness::submit(&source, &log_key, &witness, witness_key.as_deref()) {
                 Ok(cosigned) => {
-                    // Re-check the whole note as a client would.
-                    verify_checkpoint(&cosigned.note, &log_key)?;
+                    // Re-check the whole note as a client would: a note that fails is the
+                    // log's (or the witness's) doing, a failed check, not a stopped one.
+                    if let Err(error) = verify_checkpoint(&cosigned.note, &log_key) {
+                        eprintln!("FAILED: the cosigned checkpoint: {error}");
+                        return Ok(ExitCode::from(FAILED));
+                    }
                     print!("{}", String::from_utf8_lossy(&cosigned.note));
                     Ok(ExitCode::SUCCESS)
                 }

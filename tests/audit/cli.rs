@@ -89,3 +89,161 @@ fn monitor_raises_the_alarm_on_a_forked_log() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("ALARM (fork)"), "{stderr}");
 }
+
+/// Exit 2 is "could not check" (docs/AUDIT.md): a missing file, a file that is not a proof
+/// bundle, a key file that cannot be read. Each is named once, with its cause once, and none
+/// is reported as a failed check.
+#[test]
+fn check_proof_names_files_it_cannot_use_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("ledger.vkey");
+    std::fs::write(&key_file, format!("{}\n", log_signer().verifier_key())).unwrap();
+    let key = key_file.to_str().unwrap();
+    let in_dir = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+
+    let missing = in_dir("nope.json");
+    let (code, _, stderr) = covenant(&["audit", "check-proof", &missing, "--key", key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("error: I/O on {missing}: No such file or directory (os error 2)")
+    );
+
+    let csv = in_dir("events.csv");
+    std::fs::write(&csv, "kind,actor\ncommitment,GB-GOV-02\n").unwrap();
+    let (code, _, stderr) = covenant(&["audit", "check-proof", &csv, "--key", key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("error: {csv} is not a proof bundle: expected value at line 1 column 1")
+    );
+
+    // The key is read before the bundle, and a key file that is not there is named as such,
+    // not taken for a malformed key.
+    let no_key = in_dir("nokey.vkey");
+    let (code, _, stderr) = covenant(&["audit", "check-proof", &csv, "--key", &no_key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: cannot read the verifier key file {no_key}: No such file or directory (os error 2)"
+        )
+    );
+    // A bundle of a format this version does not know cannot be checked either.
+    let future = in_dir("future.json");
+    let bundle = serde_json::json!({
+        "format": "covenant-proof-bundle/v9", "seq": 0, "entry": "", "tree_size": 1,
+        "inclusion_proof": [], "checkpoint": "", "verifier_key": "",
+    });
+    std::fs::write(&future, bundle.to_string()).unwrap();
+    let (code, _, stderr) = covenant(&["audit", "check-proof", &future, "--key", key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot check {future}: bundle format")),
+        "{stderr}"
+    );
+    let (code, _, stderr) = covenant(&["audit", "check-report", &csv, "--key", key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot check {csv}: not a report bundle")),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = covenant(&["audit", "check-proof", &csv, "--key", "log+1+AAAA"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--key \"log+1+AAAA\" is not a log verifier key"),
+        "{stderr}"
+    );
+}
+
+/// `verify --store` on a path that is not there, or on a store a running ledger holds, could
+/// not check anything: exit 2, saying what to do instead. A damaged store is a failed check.
+#[test]
+fn verify_store_tells_a_store_it_cannot_read_from_one_that_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = log_signer().verifier_key();
+    let verify_store = |path: &std::path::Path| {
+        covenant(&[
+            "audit",
+            "verify",
+            "--store",
+            path.to_str().unwrap(),
+            "--key",
+            &key,
+            "--quiet",
+        ])
+    };
+
+    let nothere = dir.path().join("nothere");
+    let (code, _, stderr) = verify_store(&nothere);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("error: --store {}: no such directory", nothere.display())
+    );
+
+    let not_a_store = dir.path().join("data");
+    std::fs::create_dir_all(not_a_store.join("log")).unwrap();
+    std::fs::write(not_a_store.join("covenant.toml"), "").unwrap();
+    let (code, _, stderr) = verify_store(&not_a_store);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is not a Covenant store"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "try --store {}",
+            not_a_store.join("log").display()
+        )),
+        "{stderr}"
+    );
+
+    // A store held open, as a running ledger holds its own.
+    let live = dir.path().join("live");
+    let store = covenant_store::SledStore::create_or_open(&live).unwrap();
+    let (code, _, stderr) = verify_store(&live);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: store directory {} is in use by another process",
+            live.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Verify a copy"), "{stderr}");
+    assert!(
+        stderr.contains("covenant audit verify <its URL>"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("FAILED"), "{stderr}");
+    drop(store);
+}
+
+/// A static mirror whose files are at a web server's root verifies from the server's bare
+/// address, as one under a path does; a ledger's bare address still means its `/log/`.
+#[test]
+fn verify_finds_a_mirror_at_a_web_servers_root() {
+    let key = log_signer().verifier_key();
+    let log = published(&sample::entries(300, 3));
+    let mirror = TileServer::serve_at_root(&log);
+    for url in [mirror.url(), format!("{}/", mirror.url())] {
+        let (code, stdout, stderr) = covenant(&["audit", "verify", &url, "--key", &key, "--quiet"]);
+        assert_eq!(code, 0, "{url}: {stdout}{stderr}");
+        assert!(stdout.contains("ok: verified all 300 entries"), "{stdout}");
+    }
+    let ledger = TileServer::serve(&log);
+    let (code, stdout, stderr) =
+        covenant(&["audit", "verify", &ledger.url(), "--key", &key, "--quiet"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // Nothing at either place: exit 2, naming both.
+    mirror.remove("checkpoint");
+    let (code, _, stderr) = covenant(&["audit", "verify", &mirror.url(), "--key", &key]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: {0}/log/checkpoint (a ledger's) or {0}/checkpoint (a mirror's at the server's root) is not served (404)",
+            mirror.url()
+        )),
+        "{stderr}"
+    );
+}

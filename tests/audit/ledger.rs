@@ -256,6 +256,23 @@ fn a_ledger_fed_through_nats_passes_every_watchdog_check() {
         store.to_str().unwrap(),
         "--quiet",
     ]);
-    assert_eq!(code, 1, "--store without --key is refused: {stderr}");
+    assert_eq!(code, 2, "--store without --key is a bad argument: {stderr}");
     assert!(stderr.contains("--store needs --key"), "{stderr}");
+
+    // A store whose contents were altered fails its check: exit 1, not 2.
+    crate::ledger::seed::damage_entry(&store, 5);
+    let (code, stdout, stderr) = covenant(&[
+        "audit",
+        "verify",
+        "--store",
+        store.to_str().unwrap(),
+        "--key",
+        key_path,
+        "--quiet",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("FAILED: deep check of store {}", store.display())),
+        "{stderr}"
+    );
 }

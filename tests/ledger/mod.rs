@@ -11,7 +11,7 @@ mod health;
 mod permissions;
 mod rebuild;
 mod replicas;
-mod seed;
+pub(crate) mod seed;
 mod serve;
 pub(crate) mod support;
 mod witnessed;

@@ -48,7 +48,7 @@ fn seed(config: &Path, data: &Path, from: &Path, log_key: &Path) -> (i32, String
 
 /// Flip one byte of the envelope of entry `victim` through the engine, so the engine's own
 /// checksums hold and only the log's checks can notice.
-fn damage_entry(store: &Path, victim: u64) {
+pub(crate) fn damage_entry(store: &Path, victim: u64) {
     let db = covenant_store::open_sled(&covenant_store::sled_config(&store.join("sled"))).unwrap();
     let entries = db.open_tree("entries").unwrap();
     let (key, record) = entries

@@ -11,6 +11,12 @@ use covenant_core::validate::Rejection;
 /// Everything that can go wrong while auditing a log. Verification failures carry where they
 /// happened (entry sequence number, tile path, tree size) so the message names the first
 /// failure precisely.
+///
+/// Every message carries its cause's text, and no variant also hands that cause out as its
+/// `source()`: these errors are printed alone (`FAILED: ...`, alarms, webhooks), and a caller
+/// that prints the whole chain (anyhow's `{:#}`) would otherwise print each cause twice. The
+/// conversions from the core errors are written out below for that reason: thiserror's
+/// `#[from]` always makes the wrapped error the source.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
@@ -22,11 +28,11 @@ pub enum AuditError {
 
     // The checkpoint.
     #[error("checkpoint: {0}")]
-    Checkpoint(#[from] CheckpointError),
+    Checkpoint(CheckpointError),
 
     // Entries, in log order.
     #[error("{0}")]
-    Chain(#[from] ChainError),
+    Chain(ChainError),
     #[error(
         "entry {seq}: its leaf hash does not match hash {position} of {tile}: the entry bytes or the tile were altered"
     )]
@@ -35,8 +41,8 @@ pub enum AuditError {
         tile: String,
         position: usize,
     },
-    #[error("entry {seq}: envelope does not decode: {source}")]
-    Undecodable { seq: u64, source: DecodeError },
+    #[error("entry {seq}: envelope does not decode: {error}")]
+    Undecodable { seq: u64, error: DecodeError },
     #[error("entry {seq} (event {event_id}) is not valid at its place in the log: {rejection}")]
     Rejected {
         seq: u64,
@@ -127,9 +133,9 @@ pub enum AuditError {
 
     // Offline proofs and cosignatures.
     #[error("proof bundle: {0}")]
-    Bundle(#[from] BundleError),
+    Bundle(BundleError),
     #[error("cosignature: {0}")]
-    Cosignature(#[from] CosignatureError),
+    Cosignature(CosignatureError),
     #[error(
         "the checkpoint is cosigned by {cosigned} of the pinned witnesses ({signers}), fewer than the quorum of {quorum}; no valid cosignature by {missing}"
     )]
@@ -143,12 +149,34 @@ pub enum AuditError {
     // Local files.
     #[error("state file {path}: {reason}")]
     State { path: String, reason: String },
-    #[error("I/O on {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("I/O on {path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("{path} is not a proof bundle: {reason}")]
+    NotABundle { path: String, reason: String },
+}
+
+impl From<CheckpointError> for AuditError {
+    fn from(error: CheckpointError) -> Self {
+        Self::Checkpoint(error)
+    }
+}
+
+impl From<ChainError> for AuditError {
+    fn from(error: ChainError) -> Self {
+        Self::Chain(error)
+    }
+}
+
+impl From<BundleError> for AuditError {
+    fn from(error: BundleError) -> Self {
+        Self::Bundle(error)
+    }
+}
+
+impl From<CosignatureError> for AuditError {
+    fn from(error: CosignatureError) -> Self {
+        Self::Cosignature(error)
+    }
 }
 
 impl AuditError {
@@ -161,15 +189,16 @@ impl AuditError {
                 | Self::Missing { .. }
                 | Self::State { .. }
                 | Self::Io { .. }
+                | Self::NotABundle { .. }
                 | Self::WitnessRefused { .. }
                 | Self::Bundle(_)
         )
     }
 
-    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.as_ref().display().to_string(),
-            source,
+            error,
         }
     }
 
@@ -177,6 +206,69 @@ impl AuditError {
         Self::State {
             path: path.as_ref().display().to_string(),
             reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_core::entry::EntryError;
+    use std::error::Error as _;
+
+    /// The message as anyhow's `{:#}` prints it: the error, then each source in turn.
+    fn printed_chain(error: &AuditError) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn every_error_with_a_cause_prints_it_once_alone_and_with_its_chain() {
+        let cases = [
+            (
+                AuditError::io(
+                    "nope.json",
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ),
+                "entity not found",
+            ),
+            (
+                AuditError::Undecodable {
+                    seq: 4,
+                    error: DecodeError::Envelope("truncated varint".into()),
+                },
+                "truncated varint",
+            ),
+            (
+                CheckpointError::BadSignature("covenant.example/log+1+AA".into()).into(),
+                "not signed by the log key",
+            ),
+            (
+                ChainError::Malformed {
+                    seq: 9,
+                    error: EntryError::Truncated { len: 3 },
+                }
+                .into(),
+                "shorter than",
+            ),
+            (
+                BundleError::Checkpoint(CheckpointError::MalformedBody).into(),
+                "checkpoint body is malformed",
+            ),
+            (
+                CosignatureError::BadSignature("witness.example/w1".into()).into(),
+                "does not verify",
+            ),
+        ];
+        for (error, cause) in cases {
+            assert_eq!(error.to_string().matches(cause).count(), 1, "{error}");
+            let printed = printed_chain(&error);
+            assert_eq!(printed.matches(cause).count(), 1, "{printed}");
         }
     }
 }

@@ -46,15 +46,13 @@ pub fn fetch_bundle(server_url: &str, event_id: &str) -> Result<ProofBundle, Aud
     serde_json::from_slice(&body).map_err(|e| fail(format!("not a proof bundle: {e}")))
 }
 
-/// Read a proof bundle file.
+/// Read a proof bundle file. A file that cannot be read and one that is not a bundle are both
+/// errors the caller could not check, not bundles that failed a check.
 pub fn read_bundle(path: &Path) -> Result<ProofBundle, AuditError> {
     let bytes = std::fs::read(path).map_err(|e| AuditError::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AuditError::Io {
+    serde_json::from_slice(&bytes).map_err(|e| AuditError::NotABundle {
         path: path.display().to_string(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not a proof bundle: {e}"),
-        ),
+        reason: e.to_string(),
     })
 }
 
@@ -65,3 +63,52 @@ pub fn check_bundle_file(path: &Path, verifier_key: &str) -> Result<VerifiedBund
 
 /// What a proven event says, as labelled lines for a person (see [`covenant_core::facts`]).
 pub use covenant_core::facts::facts as event_facts;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The message as `anyhow`'s `{:#}` prints it: the error, then each source in turn.
+    fn chain(error: &AuditError) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_missing_file_is_named_once_with_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.json");
+        let error = read_bundle(&path).unwrap_err();
+        assert!(!error.is_misbehaviour(), "{error}");
+        let printed = chain(&error);
+        assert_eq!(
+            printed.matches("os error 2").count(),
+            1,
+            "the cause is printed once: {printed}"
+        );
+        assert!(printed.contains("nope.json"), "{printed}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_bundle_says_so_and_is_not_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.csv");
+        std::fs::write(&path, "kind,actor\ncommitment,GB-GOV-02\n").unwrap();
+        let error = read_bundle(&path).unwrap_err();
+        assert!(matches!(error, AuditError::NotABundle { .. }), "{error:?}");
+        assert!(!error.is_misbehaviour(), "{error}");
+        assert_eq!(
+            chain(&error),
+            format!(
+                "{} is not a proof bundle: expected value at line 1 column 1",
+                path.display()
+            )
+        );
+    }
+}

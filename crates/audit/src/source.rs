@@ -6,6 +6,7 @@
 
 use crate::AuditError;
 use covenant_core::merkle::{HASH_SIZE, TILE_WIDTH, Tile, decode_entry_bundle, tile_path};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A published log.
@@ -39,7 +40,11 @@ pub trait LogSource: Send + Sync {
 /// Reads a log over HTTP(S) from its C2SP tlog-tiles prefix.
 #[derive(Clone)]
 pub struct HttpSource {
-    prefix: String,
+    /// The tiles prefix, ending with `/`: set from a URL with a path, found on first use for a
+    /// bare server address ([`HttpSource::new`]).
+    prefix: OnceLock<String>,
+    /// A bare server address (no trailing `/`), whose prefix is still to be found.
+    root: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -47,9 +52,11 @@ pub struct HttpSource {
 const MAX_RESOURCE_BYTES: u64 = 256 * 66_000;
 
 impl HttpSource {
-    /// A source for the log at `url`. A bare server address (`http://host:8080`) means the
-    /// log API at `/log/`; any other URL is taken as the tiles prefix itself (a static mirror
-    /// may live anywhere).
+    /// A source for the log at `url`. A URL with a path is taken as the tiles prefix itself
+    /// (a static mirror may live anywhere). A bare server address (`http://host:8080`) is
+    /// either a ledger, whose log is under `/log/`, or a static mirror served at the web
+    /// server's root; which one is decided on first use by where a checkpoint is served,
+    /// `/log/checkpoint` first.
     pub fn new(url: &str) -> Result<Self, AuditError> {
         let invalid = |reason: &str| AuditError::Fetch {
             what: url.to_owned(),
@@ -62,35 +69,72 @@ impl HttpSource {
             return Err(invalid("only http and https URLs are supported"));
         }
         let has_path = rest.trim_end_matches('/').contains('/');
-        let mut prefix = url.trim_end_matches('/').to_owned();
-        if !has_path {
-            prefix.push_str("/log");
-        }
-        prefix.push('/');
+        let url = url.trim_end_matches('/');
+        let (prefix, root) = if has_path {
+            (OnceLock::from(format!("{url}/")), None)
+        } else {
+            (OnceLock::new(), Some(url.to_owned()))
+        };
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(60)))
             .http_status_as_error(false)
             .user_agent(concat!("covenant-audit/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Ok(Self { prefix, agent })
+        Ok(Self {
+            prefix,
+            root,
+            agent,
+        })
     }
 
-    /// The tiles prefix, ending with `/`.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
+    /// The tiles prefix, ending with `/`, once known: from the start for a URL with a path,
+    /// after the first request for a bare server address.
+    pub fn prefix(&self) -> Option<&str> {
+        self.prefix.get().map(String::as_str)
+    }
+
+    /// The tiles prefix, found first if need be, and the checkpoint note when finding it
+    /// fetched one.
+    fn resolve(&self) -> Result<(&str, Option<Vec<u8>>), AuditError> {
+        if let Some(prefix) = self.prefix.get() {
+            return Ok((prefix, None));
+        }
+        // Without a prefix there is always a root: `new` sets one or the other.
+        let root = self.root.as_deref().unwrap_or_default();
+        let ledger = format!("{root}/log/");
+        let mirror = format!("{root}/");
+        let (found, note) = if let Some(note) = self.fetch(&format!("{ledger}checkpoint"))? {
+            (ledger, note)
+        } else if let Some(note) = self.fetch(&format!("{mirror}checkpoint"))? {
+            (mirror, note)
+        } else {
+            return Err(AuditError::Missing {
+                what: format!(
+                    "{ledger}checkpoint (a ledger's) or {mirror}checkpoint (a mirror's at the \
+                     server's root)"
+                ),
+            });
+        };
+        // Another thread may have found it meanwhile: both found the same prefix.
+        Ok((self.prefix.get_or_init(|| found), Some(note)))
     }
 
     /// GET `path` under the prefix: `None` on 404.
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>, AuditError> {
-        let url = format!("{}{path}", self.prefix);
+        let (prefix, _) = self.resolve()?;
+        self.fetch(&format!("{prefix}{path}"))
+    }
+
+    /// GET `url`: `None` on 404.
+    fn fetch(&self, url: &str) -> Result<Option<Vec<u8>>, AuditError> {
         let fetch_error = |reason: String| AuditError::Fetch {
-            what: url.clone(),
+            what: url.to_owned(),
             reason,
         };
         let mut response = self
             .agent
-            .get(&url)
+            .get(url)
             .call()
             .map_err(|e| fetch_error(e.to_string()))?;
         match response.status().as_u16() {
@@ -108,7 +152,7 @@ impl HttpSource {
 
     fn require(&self, path: &str) -> Result<Vec<u8>, AuditError> {
         self.get(path)?.ok_or_else(|| AuditError::Missing {
-            what: format!("{}{path}", self.prefix),
+            what: format!("{}{path}", self.describe()),
         })
     }
 
@@ -134,11 +178,19 @@ impl HttpSource {
 
 impl LogSource for HttpSource {
     fn describe(&self) -> String {
-        self.prefix.clone()
+        match (self.prefix(), &self.root) {
+            (Some(prefix), _) => prefix.to_owned(),
+            (None, Some(root)) => format!("{root}/"),
+            (None, None) => String::new(),
+        }
     }
 
     fn checkpoint(&self) -> Result<Vec<u8>, AuditError> {
-        self.require("checkpoint")
+        // Finding a bare address's prefix fetches the checkpoint: no need to fetch it twice.
+        match self.resolve()? {
+            (_, Some(note)) => Ok(note),
+            (_, None) => self.require("checkpoint"),
+        }
     }
 
     fn witnessed_checkpoint(&self) -> Result<Option<Vec<u8>>, AuditError> {
@@ -147,7 +199,7 @@ impl LogSource for HttpSource {
 
     fn entry_bundle(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
         let missing = || AuditError::Missing {
-            what: format!("{}{}", self.prefix, tile_path(tile)),
+            what: format!("{}{}", self.describe(), tile_path(tile)),
         };
         let data = self.tile_or_full(tile)?.ok_or_else(missing)?;
         // A full bundle stands in for a partial one: keep the entries the partial one holds.
@@ -165,7 +217,7 @@ impl LogSource for HttpSource {
 
     fn hash_tile(&self, tile: &Tile) -> Result<Vec<u8>, AuditError> {
         let missing = || AuditError::Missing {
-            what: format!("{}{}", self.prefix, tile_path(tile)),
+            what: format!("{}{}", self.describe(), tile_path(tile)),
         };
         let mut data = self.tile_or_full(tile)?.ok_or_else(missing)?;
         let want = tile.width() as usize * HASH_SIZE;
@@ -180,7 +232,7 @@ impl LogSource for HttpSource {
             return Ok(None);
         };
         let key = String::from_utf8(bytes).map_err(|_| AuditError::Fetch {
-            what: format!("{}verifier-key", self.prefix),
+            what: format!("{}verifier-key", self.describe()),
             reason: "not UTF-8 text".into(),
         })?;
         Ok(Some(key.trim().to_owned()))
@@ -189,7 +241,7 @@ impl LogSource for HttpSource {
 
 impl std::fmt::Debug for HttpSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HttpSource({})", self.prefix)
+        write!(f, "HttpSource({})", self.describe())
     }
 }
 
@@ -265,22 +317,23 @@ mod tests {
 
     #[test]
     fn bare_server_addresses_mean_the_log_api_and_other_urls_are_prefixes() {
-        let prefix = |url: &str| HttpSource::new(url).unwrap().prefix().to_owned();
+        let prefix = |url: &str| HttpSource::new(url).unwrap().prefix().map(str::to_owned);
+        // A bare address is a ledger or a mirror at the root: what it serves decides.
+        assert_eq!(prefix("http://127.0.0.1:8080"), None);
+        assert_eq!(prefix("http://127.0.0.1:8080/"), None);
         assert_eq!(
-            prefix("http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080/log/"
+            HttpSource::new("http://127.0.0.1:8080/")
+                .unwrap()
+                .describe(),
+            "http://127.0.0.1:8080/"
         );
         assert_eq!(
-            prefix("http://127.0.0.1:8080/"),
-            "http://127.0.0.1:8080/log/"
+            prefix("https://ledger.example/log").as_deref(),
+            Some("https://ledger.example/log/")
         );
         assert_eq!(
-            prefix("https://ledger.example/log"),
-            "https://ledger.example/log/"
-        );
-        assert_eq!(
-            prefix("https://cdn.example/mirrors/covenant/"),
-            "https://cdn.example/mirrors/covenant/"
+            prefix("https://cdn.example/mirrors/covenant/").as_deref(),
+            Some("https://cdn.example/mirrors/covenant/")
         );
         assert!(HttpSource::new("ftp://x").is_err());
         assert!(HttpSource::new("ledger.example").is_err());

@@ -596,7 +596,7 @@ impl Structure {
         self.check_leaf(seq, work.leaf)?;
         let event = match work.event.expect("decoded when the header parsed") {
             Ok(event) => event,
-            Err(source) => return Err(AuditError::Undecodable { seq, source }),
+            Err(error) => return Err(AuditError::Undecodable { seq, error }),
         };
         self.tiles.push_leaf(work.leaf)?;
         let public_key = self.keys.observe(&event);

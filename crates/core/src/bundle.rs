@@ -38,7 +38,9 @@ pub struct ProofBundle {
     pub verifier_key: String,
 }
 
-/// Why a bundle does not prove what it claims.
+/// Why a bundle does not prove what it claims. Each message carries its cause's text, so no
+/// variant also hands the cause out as its `source()` (the conversions are written out below:
+/// `#[from]` would), or a caller printing the chain would print every cause twice.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
@@ -47,17 +49,35 @@ pub enum BundleError {
     #[error("bundle field {field} is not valid base64")]
     Base64 { field: String },
     #[error("bundle entry is malformed: {0}")]
-    Entry(#[from] EntryError),
+    Entry(EntryError),
     #[error("bundle says entry {claimed} but the entry bytes say {inside}")]
     SeqMismatch { claimed: u64, inside: u64 },
     #[error("bundle entry's envelope does not decode: {0}")]
     Envelope(String),
     #[error("checkpoint: {0}")]
-    Checkpoint(#[from] CheckpointError),
+    Checkpoint(CheckpointError),
     #[error("bundle is for tree size {claimed} but its checkpoint is for size {signed}")]
     SizeMismatch { claimed: u64, signed: u64 },
     #[error("inclusion proof: {0}")]
-    Inclusion(#[from] MerkleError),
+    Inclusion(MerkleError),
+}
+
+impl From<EntryError> for BundleError {
+    fn from(error: EntryError) -> Self {
+        Self::Entry(error)
+    }
+}
+
+impl From<CheckpointError> for BundleError {
+    fn from(error: CheckpointError) -> Self {
+        Self::Checkpoint(error)
+    }
+}
+
+impl From<MerkleError> for BundleError {
+    fn from(error: MerkleError) -> Self {
+        Self::Inclusion(error)
+    }
 }
 
 /// What a checked bundle proves.
@@ -271,5 +291,50 @@ mod tests {
         let mut future = good.clone();
         future.format = "covenant-proof-bundle/v9".into();
         assert!(matches!(future.verify(&key), Err(BundleError::Format(_))));
+    }
+
+    /// The message as anyhow's `{:#}` prints it: the error, then each source in turn.
+    fn printed_chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_failure_printed_with_its_chain_names_its_cause_once() {
+        let (good, signer) = bundle(6);
+        let stranger = LogSigner::new("covenant.example/log", [4; 32]).unwrap();
+        let wrong_key = good.verify(&stranger.verifier_key()).unwrap_err();
+        assert_eq!(
+            printed_chain(&wrong_key),
+            format!(
+                "checkpoint: checkpoint is not signed by the log key {}",
+                stranger.verifier_key()
+            )
+        );
+
+        let mut bad_proof = good.clone();
+        bad_proof.inclusion_proof[0] = BASE64.encode([0u8; 32]);
+        let error = bad_proof.verify(&signer.verifier_key()).unwrap_err();
+        assert_eq!(
+            printed_chain(&error),
+            "inclusion proof: inclusion proof for entry 6 does not lead to the root of tree size 11"
+        );
+
+        let mut short = good.clone();
+        short.entry = BASE64.encode([1u8; 3]);
+        let error = short.verify(&signer.verifier_key()).unwrap_err();
+        let printed = printed_chain(&error);
+        assert_eq!(printed.matches("shorter than").count(), 1, "{printed}");
+
+        let chain_error = crate::entry::ChainVerifier::new()
+            .push(&[1u8; 3])
+            .unwrap_err();
+        let printed = printed_chain(&chain_error);
+        assert_eq!(printed.matches("shorter than").count(), 1, "{printed}");
     }
 }

@@ -130,8 +130,10 @@ pub fn chain_hash(entry_bytes: &[u8]) -> ChainHash {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChainError {
-    #[error("entry {seq}: {source}")]
-    Malformed { seq: u64, source: EntryError },
+    // Not named `source`: thiserror would make it the error's source as well, and a caller
+    // printing the chain would print the cause twice.
+    #[error("entry {seq}: {error}")]
+    Malformed { seq: u64, error: EntryError },
     #[error("entry at position {expected} says it is entry {found}")]
     WrongSequence { expected: u64, found: u64 },
     #[error("entry {seq} does not link to the chain hash of entry {}", seq.wrapping_sub(1))]
@@ -191,7 +193,7 @@ impl ChainVerifier {
     ) -> Result<ChainHash, ChainError> {
         let seq = self.next_seq;
         let header = EntryHeader::parse(entry_bytes)
-            .map_err(|source| ChainError::Malformed { seq, source })?;
+            .map_err(|error| ChainError::Malformed { seq, error })?;
         if header.seq != seq {
             return Err(ChainError::WrongSequence {
                 expected: seq,

@@ -313,7 +313,7 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> StoreError {
     } else {
         StoreError::Io {
             path: path_text,
-            source: error,
+            error,
         }
     }
 }
@@ -408,6 +408,24 @@ pub(crate) fn engine_error(store_dir: &Path, error: sled::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An I/O error names its path and its cause once, printed alone or with its chain (as
+    /// anyhow's `{:#}` prints it).
+    #[test]
+    fn an_io_error_prints_its_cause_once() {
+        let error = io_error(
+            Path::new("/srv/log/engine"),
+            std::io::Error::from_raw_os_error(libc::EIO),
+        );
+        let mut printed = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            printed.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        assert!(printed.starts_with("I/O on /srv/log/engine: "), "{printed}");
+        assert_eq!(printed.matches("os error").count(), 1, "{printed}");
+    }
 
     /// A new engine gets the store's segment size; one made with sled's default, or whose
     /// record of it is gone, keeps sled's, and opens with it (any other would be refused).

@@ -143,12 +143,10 @@ pub enum StoreError {
     ReadOnly { path: String, reason: String },
     #[error("storage engine: {0}")]
     Engine(String),
-    #[error("I/O on {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The message carries the cause, so it is not also the error's source (a field named
+    // `source` would be): printed with its chain, the cause would appear twice.
+    #[error("I/O on {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("store is corrupt at entry {seq}: {problem}")]
     Corrupt { seq: u64, problem: String },
     #[error("store is corrupt: {0}")]

@@ -30,7 +30,18 @@ pub struct TileServer {
 }
 
 impl TileServer {
+    /// Serve the log under `/log/`, as a ledger does.
     pub fn serve(log: &StaticLog) -> Self {
+        Self::start(log, "/log/{*path}")
+    }
+
+    /// Serve the log's files at the root, as a static web server whose document root is a
+    /// mirror's directory does: `/checkpoint`, `/tile/...`, and nothing under `/log/`.
+    pub fn serve_at_root(log: &StaticLog) -> Self {
+        Self::start(log, "/{*path}")
+    }
+
+    fn start(log: &StaticLog, files_route: &str) -> Self {
         let shared = Shared::default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -42,7 +53,7 @@ impl TileServer {
             .expect("bind a free port");
         let port = listener.local_addr().expect("local address").port();
         let app = Router::new()
-            .route("/log/{*path}", get(file))
+            .route(files_route, get(file))
             .route("/webhook", post(webhook))
             .with_state(shared.clone());
         runtime.spawn(async move { axum::serve(listener, app).await });
@@ -55,7 +66,7 @@ impl TileServer {
         server
     }
 
-    /// The server's address (the log lives under `/log/`).
+    /// The server's address (the log lives under `/log/`, or at the root).
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

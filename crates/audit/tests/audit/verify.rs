@@ -28,6 +28,43 @@ fn rechained(mut envelopes: Vec<Vec<u8>>, change: impl FnOnce(&mut Vec<Vec<u8>>)
     sample::chain(&envelopes)
 }
 
+/// A bare server address is a ledger (log under `/log/`) or a static mirror at the web
+/// server's root: both verify, each from where it serves its checkpoint, and a server that
+/// serves neither is named with both places looked at.
+#[test]
+fn a_bare_address_finds_a_ledger_or_a_mirror_at_the_root() {
+    let entries = sample::entries(300, 3);
+    let key = log_signer().verifier_key();
+    for (server, prefix) in [
+        (TileServer::serve(&published(&entries)), "/log/"),
+        (TileServer::serve_at_root(&published(&entries)), "/"),
+    ] {
+        for url in [server.url(), format!("{}/", server.url())] {
+            let source = HttpSource::new(&url).unwrap();
+            let (_, report) =
+                verify_log(&source, &key, &Silent).unwrap_or_else(|error| panic!("{url}: {error}"));
+            assert_eq!(report.entries_checked, 300);
+            assert_eq!(
+                source.prefix(),
+                Some(format!("{}{prefix}", server.url()).as_str())
+            );
+        }
+    }
+
+    let empty = TileServer::serve_at_root(&StaticLog::default());
+    let source = HttpSource::new(&empty.url()).unwrap();
+    let error = verify_log(&source, &key, &Silent).unwrap_err();
+    assert!(!error.is_misbehaviour(), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{0}/log/checkpoint (a ledger's) or {0}/checkpoint (a mirror's at the server's root) \
+             is not served (404)",
+            empty.url()
+        )
+    );
+}
+
 #[test]
 fn an_honest_log_verifies_completely() {
     let entries = honest_entries();
@@ -256,7 +293,7 @@ fn a_non_canonical_entry_is_named_though_its_signature_verifies() {
             &error,
             AuditError::Undecodable {
                 seq: 300,
-                source: covenant_core::event::DecodeError::NonCanonical { .. }
+                error: covenant_core::event::DecodeError::NonCanonical { .. }
             }
         ),
         "{error}"
