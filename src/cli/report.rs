@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use covenant_http::pages::report::text;
 use covenant_http::report::{self as reports, ReportAsked, page_path};
 use covenant_query::report::Report;
-use covenant_store::SledStore;
+use covenant_store::{LogReader, SledStore};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -142,6 +142,15 @@ fn compute(args: &ReportArgs, data: &std::path::Path) -> anyhow::Result<Vec<u8>>
     let store = SledStore::open(&store_path)
         .with_context(|| format!("open store {}", store_path.display()))?;
     let projections = super::query::open_projections(data)?;
+    // A copy of the log alone (a backup) has no projections, or older ones: project what is
+    // missing first, as `serve` would on start.
+    let behind = store.head().size.saturating_sub(projections.applied());
+    if behind > 0 {
+        eprintln!("covenant: projecting the log's {behind} entries the projections lack first");
+        projections
+            .catch_up(&store)
+            .context("apply log entries to the projections")?;
+    }
     let asked = ReportAsked {
         actor: args.actor.clone(),
         year: args.year,
