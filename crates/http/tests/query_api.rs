@@ -295,7 +295,11 @@ fn commitments_filters_search_pages_and_csv() {
     assert_eq!(csv_ids, ids(&all));
     let arts = csv.iter().find(|row| &row[0] == "dcms-arts").unwrap();
     assert_eq!(&arts[answer.column("status")], "overdue");
-    assert_eq!(&arts[answer.column("claimed_status")], "", "no outcome claims");
+    assert_eq!(
+        &arts[answer.column("claimed_status")],
+        "",
+        "no outcome claims"
+    );
     let decided = csv
         .iter()
         .find(|row| &row[answer.column("status")] == "delivered")

@@ -16,9 +16,7 @@ pub fn words(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut add = |run: &str| {
         if !run.is_empty() {
-            let folded = run
-                .nfd()
-                .filter(|c| !is_combining_mark(*c) && *c != ',');
+            let folded = run.nfd().filter(|c| !is_combining_mark(*c) && *c != ',');
             out.insert(
                 folded
                     .flat_map(char::to_lowercase)
@@ -92,7 +90,9 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            ["1500", "build", "cafe", "homes", "new", "rent", "s", "to", "zoe"]
+            [
+                "1500", "build", "cafe", "homes", "new", "rent", "s", "to", "zoe"
+            ]
         );
         let one = |text: &str| words(text).into_iter().collect::<Vec<_>>();
         assert_eq!(one("cafés"), ["cafes"]);
