@@ -569,11 +569,30 @@ fn bad_parameters_are_400s_that_name_the_parameter() {
         "/v1/commitments/no-such-thing",
         "/v1/commitments/no-such-thing/history",
         "/v1/themes/no-such-theme",
+        "/v1/commitments?actor=GB-NOBODY",
+        "/v1/commitments?actor=GB-NOBODY&format=csv",
+        "/v1/commitments.csv?actor=GB-NOBODY",
     ] {
         let answer = server.get(path);
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.json()["error"]["code"], "not_found");
     }
+    let unknown = server.get("/v1/commitments?actor=GB-NOBODY").json();
+    assert_eq!(
+        unknown["error"]["message"],
+        "actor GB-NOBODY is not registered at this point"
+    );
+    // Registered later: not yet at the log's first entries.
+    assert_eq!(
+        server
+            .get(&format!("/v1/commitments?actor={DCMS}&as_of=1"))
+            .status,
+        404
+    );
+    assert_eq!(
+        server.get(&format!("/v1/commitments?actor={DCMS}")).status,
+        200
+    );
 }
 
 /// Every query route with its placeholders filled in, and the route as the document names it.

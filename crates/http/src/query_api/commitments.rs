@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use covenant_query::CommitmentFilter;
+use covenant_query::{CommitmentFilter, Projections, QueryError, ResolvedAsOf};
 
 const COMMITMENT_PARAMS: [&str; 14] = [
     "as_of",
@@ -48,6 +48,7 @@ const COMMITMENT_PARAMS: [&str; 14] = [
     ),
     responses(
         (status = 200, content((json::CommitmentPage = "application/json"), (String = "text/csv"))),
+        NotFound,
         QueryErrors,
     ))]
 pub(super) async fn commitments(
@@ -60,12 +61,18 @@ pub(super) async fn commitments(
         return commitments_as_csv(state, uri, params).await;
     }
     let filter = params.commitment_filter()?;
+    let unknown = unknown_actor(&filter);
     let cursor = params.id("cursor")?;
     let limit = params.limit()?;
     let page = ask(&state, params.asked()?, move |p, point| {
+        if !actor_known(p, point, &filter)? {
+            return Ok(None);
+        }
         p.commitments(point, &filter, cursor.as_deref(), limit)
+            .map(Some)
     })
     .await?;
+    let page = found(page, unknown)?;
     Ok(Json(json::CommitmentPage::from(page)).into_response())
 }
 
@@ -87,6 +94,7 @@ pub(super) async fn commitments(
     ),
     responses(
         (status = 200, content_type = "text/csv", body = String),
+        NotFound,
         QueryErrors,
     ))]
 pub(super) async fn commitments_csv(
@@ -108,9 +116,13 @@ pub(super) async fn commitments_as_csv(
     params: Params,
 ) -> Result<Response, ApiError> {
     let filter: CommitmentFilter = params.commitment_filter()?;
+    let unknown = unknown_actor(&filter);
     let cursor = params.id("cursor")?;
     let (paged, limit) = csv_limit(&params)?;
-    let (body, next) = ask_heavy(&state, params.asked()?, move |p, point| {
+    let exported = ask_heavy(&state, params.asked()?, move |p, point| {
+        if !actor_known(p, point, &filter)? {
+            return Ok(None);
+        }
         let page = |cursor: Option<&str>| {
             let page = p.commitments(point, &filter, cursor, limit)?;
             Ok((page.items, page.next_cursor))
@@ -122,10 +134,32 @@ pub(super) async fn commitments_as_csv(
             page,
             csv_export::commitment_row,
         )
+        .map(Some)
     })
     .await?;
+    let (body, next) = found(exported, unknown)?;
     let next = next.map(|cursor| next_page(uri.path(), &params, &cursor));
     Ok(csv_response("commitments.csv", body, next))
+}
+
+/// Whether the actor `filter` names, if any, is registered at `point`: the commitments of an
+/// actor nobody registered are a 404, as the actor's own route answers, not an empty list that
+/// reads as "promised nothing".
+fn actor_known(
+    p: &Projections,
+    point: &ResolvedAsOf,
+    filter: &CommitmentFilter,
+) -> Result<bool, QueryError> {
+    match &filter.actor {
+        Some(actor) => Ok(p.actor(actor, point)?.is_some()),
+        None => Ok(true),
+    }
+}
+
+/// The 404's words for [`actor_known`].
+fn unknown_actor(filter: &CommitmentFilter) -> impl FnOnce() -> String + use<> {
+    let actor = filter.actor.clone().unwrap_or_default();
+    move || format!("actor {actor} is not registered at this point")
 }
 
 /// One commitment: status, flags, original against current terms, outcome, assessments and
