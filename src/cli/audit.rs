@@ -13,7 +13,7 @@ use covenant_audit::witness::{self, Witness};
 use covenant_audit::{
     AuditError, HttpSource, LogSource, Progress, WitnessQuorum, prove, verify_log,
 };
-use covenant_core::checkpoint::{CheckpointError, verify_checkpoint};
+use covenant_core::checkpoint::{CheckpointError, VerifiedCheckpoint, verify_checkpoint};
 use covenant_core::cosignature::{CosignatureVerifier, Cosigner};
 use covenant_core::merkle::{TILE_WIDTH, Tile, encode_entry_bundle, hash_tile_data};
 use covenant_store::{LogReader, SledStore, StoreError};
@@ -49,6 +49,9 @@ pub enum AuditCommand {
     /// Follow a log's checkpoints; raise the alarm on a split view, a rollback, a fork or a bad
     /// entry.
     Monitor(MonitorArgs),
+    /// Check that the log's checkpoint (or a later one you saved) extends a checkpoint you
+    /// saved earlier: a consistency proof from the log's tiles, against the later root.
+    CheckConsistency(CheckConsistencyArgs),
     /// Download the offline proof bundle of one event.
     Prove(ProveArgs),
     /// Check an offline proof bundle against the log's verifier key.
@@ -131,6 +134,22 @@ pub struct MonitorArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CheckConsistencyArgs {
+    /// The ledger (http://host:port) or the log's tiles prefix (a mirror's URL): where the
+    /// hash tiles the proof is computed from are read.
+    url: String,
+    /// The earlier checkpoint, a file holding the note exactly as it was served.
+    #[arg(long, value_name = "FILE")]
+    old: PathBuf,
+    /// The later checkpoint, a file likewise (default: the one the log serves now).
+    #[arg(long, value_name = "FILE")]
+    new: Option<PathBuf>,
+    /// The log's verifier key, or a file holding it.
+    #[arg(long, value_name = "VERIFIER_KEY")]
+    key: String,
 }
 
 #[derive(clap::Args)]
@@ -217,6 +236,7 @@ pub fn run(command: AuditCommand) -> ExitCode {
     let result = match command {
         AuditCommand::Verify(args) => verify(args),
         AuditCommand::Monitor(args) => monitor(args),
+        AuditCommand::CheckConsistency(args) => check_consistency(args),
         AuditCommand::Prove(args) => prove(args),
         AuditCommand::CheckProof(args) => check_proof(args),
         AuditCommand::CheckReport(args) => check_report(args),
@@ -408,6 +428,104 @@ fn verify_source(
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => Ok(failed(&error, error.is_misbehaviour())),
+    }
+}
+
+fn check_consistency(args: CheckConsistencyArgs) -> anyhow::Result<ExitCode> {
+    let key = log_key_argument("--key", &args.key)?;
+    let source = HttpSource::new(&args.url)?;
+    let saved = |flag: &str, path: &Path| -> anyhow::Result<(Vec<u8>, VerifiedCheckpoint)> {
+        let note = std::fs::read(path)
+            .with_context(|| format!("cannot read the checkpoint file {}", path.display()))?;
+        // A file that does not verify is the caller's, not evidence against the log.
+        let checkpoint = verify_checkpoint(&note, &key).with_context(|| {
+            format!(
+                "{flag} {} is not a checkpoint note signed by this key",
+                path.display()
+            )
+        })?;
+        Ok((note, checkpoint))
+    };
+    let old = saved("--old", &args.old)?;
+    let new = match &args.new {
+        Some(path) => {
+            let new = saved("--new", path)?;
+            if new.1.size < old.1.size {
+                bail!(
+                    "--new {} (size {}) is older than --old (size {}): give the earlier one as --old",
+                    path.display(),
+                    new.1.size,
+                    old.1.size
+                );
+            }
+            Some(new)
+        }
+        None => None,
+    };
+    // Proofs are computed from the tiles of the tree the log serves now: every saved
+    // checkpoint must be a prefix of it, and two prefixes of one tree extend each other.
+    let current_note = match source.checkpoint() {
+        Ok(note) => note,
+        Err(error) => return Ok(failed(&error, error.is_misbehaviour())),
+    };
+    let current = match verify_checkpoint(&current_note, &key) {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => {
+            let error = AuditError::from(error);
+            return Ok(failed(&error, error.is_misbehaviour()));
+        }
+    };
+    let shown = |checkpoint: &VerifiedCheckpoint| {
+        format!("checkpoint {} (root {})", checkpoint.size, checkpoint.root)
+    };
+    for (note, checkpoint) in std::iter::once(&old).chain(&new) {
+        if let Err(error) = extended_by(&source, checkpoint, &current) {
+            let code = failed(&error, error.is_misbehaviour());
+            if error.is_misbehaviour() {
+                // Two signed statements that cannot both be true: the evidence, to keep.
+                eprintln!("the saved checkpoint:\n{}", String::from_utf8_lossy(note));
+                eprintln!(
+                    "the checkpoint the log serves now:\n{}",
+                    String::from_utf8_lossy(&current_note)
+                );
+            }
+            return Ok(code);
+        }
+    }
+    match &new {
+        Some((_, new)) => println!(
+            "ok: {} extends {}: consistent (both proved against the log's {})",
+            shown(new),
+            shown(&old.1),
+            shown(&current)
+        ),
+        None => println!(
+            "ok: {} extends {}: consistent",
+            shown(&current),
+            shown(&old.1)
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// That the log's `current` checkpoint extends `saved`: no smaller, the same tree at the same
+/// size, and otherwise a consistency proof from the log's tiles.
+fn extended_by(
+    source: &dyn LogSource,
+    saved: &VerifiedCheckpoint,
+    current: &VerifiedCheckpoint,
+) -> Result<(), AuditError> {
+    match current.size.cmp(&saved.size) {
+        std::cmp::Ordering::Less => Err(AuditError::Rollback {
+            seen_size: saved.size,
+            new_size: current.size,
+        }),
+        std::cmp::Ordering::Equal if current.root != saved.root => Err(AuditError::SplitView {
+            size: saved.size,
+            seen_root: saved.root.to_string(),
+            new_root: current.root.to_string(),
+        }),
+        _ => monitor::check_extends(source, saved, current),
     }
 }
 

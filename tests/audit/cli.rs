@@ -90,6 +90,91 @@ fn monitor_raises_the_alarm_on_a_forked_log() {
     assert!(stderr.contains("ALARM (fork)"), "{stderr}");
 }
 
+#[test]
+fn check_consistency_proves_a_saved_checkpoint_is_extended_or_names_the_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = log_signer().verifier_key();
+    let save = |name: &str, entries: u64, departments: usize| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            &published(&sample::entries(entries, departments)).files["checkpoint"],
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let at_300 = save("300.note", 300, 3);
+    let at_500 = save("500.note", 500, 3);
+    let server = TileServer::serve(&published(&sample::entries(800, 3)));
+    let url = server.url();
+    let check = |old: &str, new: Option<&str>| {
+        let mut args = vec![
+            "audit",
+            "check-consistency",
+            &url,
+            "--old",
+            old,
+            "--key",
+            &key,
+        ];
+        if let Some(new) = new {
+            args.extend(["--new", new]);
+        }
+        covenant(&args)
+    };
+
+    let (code, stdout, stderr) = check(&at_300, None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("ok: checkpoint 800 (root ")
+            && stdout.contains("extends checkpoint 300"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = check(&at_300, Some(&at_500));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("ok: checkpoint 500 (root ")
+            && stdout.contains("both proved against the log's checkpoint 800"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = check(&at_500, Some(&at_300));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is older than --old"), "{stderr}");
+
+    // Another history: the log now signs trees that do not extend the saved one.
+    let other = save("other-300.note", 300, 4);
+    let other_500 = save("other-500.note", 500, 4);
+    let (code, _, stderr) = check(&at_300, Some(&other_500));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "FAILED: fork: the checkpoint for size 800 does not extend the one for size 500"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(&other, None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAILED: fork"), "{stderr}");
+    assert!(stderr.contains("the saved checkpoint:"), "{stderr}");
+    server.replace(&published(&sample::entries(300, 3)));
+    let (code, _, stderr) = check(&other, None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAILED: split view"), "{stderr}");
+    let (code, _, stderr) = check(&at_500, None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAILED: rollback"), "{stderr}");
+
+    // A saved file that is not a checkpoint of this log cannot be checked.
+    let junk = dir.path().join("junk.note");
+    std::fs::write(&junk, "not a note").unwrap();
+    let (code, _, stderr) = check(junk.to_str().unwrap(), None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("is not a checkpoint note signed by this key"),
+        "{stderr}"
+    );
+}
+
 /// Exit 2 is "could not check" (docs/AUDIT.md): a missing file, a file that is not a proof
 /// bundle, a key file that cannot be read. Each is named once, with its cause once, and none
 /// is reported as a failed check.
