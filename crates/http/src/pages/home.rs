@@ -244,7 +244,9 @@ fn league_card(
                     @for (index, actor) in unranked.iter().take(UNRANKED_NAMES).enumerate() {
                         @if index > 0 { ", " }
                         a href=(actor_link(&actor.id, as_of)) { (actor.name) }
-                        span class="muted" { " (" (actor.resolved) " of " (actor.commitments) ")" }
+                        span class="muted" {
+                            " (" (actor.resolved) " resolved of " (format::commitments(actor.commitments)) ")"
+                        }
                     }
                     @if unranked.len() > UNRANKED_NAMES { " and " (unranked.len() - UNRANKED_NAMES) " more" }
                 }
@@ -509,4 +511,52 @@ pub(crate) fn render(home: &Home, as_of: &PageAsOf) -> Markup {
         (verify_section(home))
     };
     layout::page(&frame, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covenant_query::ResolvedAsOf;
+    use covenant_query::view::AsOfInfo;
+
+    #[test]
+    fn an_unranked_actor_shows_how_many_of_its_commitments_are_resolved() {
+        let point = ResolvedAsOf {
+            size: 12,
+            date: covenant_core::event::Date::parse("2026-01-01").unwrap(),
+            world: None,
+            latest: true,
+            reuse_records: true,
+        };
+        let as_of = PageAsOf {
+            point,
+            recorded: None,
+            requested: None,
+            checkpoints: vec![],
+        };
+        let table = LeagueTable {
+            as_of: AsOfInfo {
+                size: 12,
+                date: "2026-01-01".into(),
+                world: None,
+                latest: true,
+            },
+            min_resolved: MIN_RESOLVED,
+            kind: Some(ActorKind::Department),
+            rows: vec![],
+            unranked: 1,
+        };
+        let unranked = [Unranked {
+            id: "GB-GOV-7".into(),
+            name: "Department for Education".into(),
+            commitments: 3,
+            resolved: 1,
+        }];
+        let html =
+            league_card("Departments", "departments", &table, &unranked, &as_of).into_string();
+        assert!(
+            html.contains("Department for Education</a><span class=\"muted\"> (1 resolved of 3 commitments)</span>"),
+            "{html}"
+        );
+    }
 }
