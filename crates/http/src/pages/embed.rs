@@ -299,14 +299,14 @@ fn embeddable(
 
 /// "As of the log at 1,204 entries, 4 Dec 2026": the point a card shows, in words.
 pub(crate) fn as_of_words(point: &ResolvedAsOf) -> String {
-    let entries = super::format::thousands(i64::try_from(point.size).unwrap_or(i64::MAX));
+    let entries = super::format::entries(point.size);
     let date = super::format::date(&point.date.to_string());
     match point.world {
         Some(world) => format!(
-            "The world on {}, as of the log at {entries} entries",
+            "The world on {}, as of the log at {entries}",
             super::format::date(&world.to_string())
         ),
-        None => format!("As of the log at {entries} entries, {date}"),
+        None => format!("As of the log at {entries}, {date}"),
     }
 }
 
@@ -354,6 +354,10 @@ mod tests {
         assert_eq!(
             as_of_words(&point(1204)),
             "As of the log at 1,204 entries, 4 Dec 2026"
+        );
+        assert_eq!(
+            as_of_words(&point(1)),
+            "As of the log at 1 entry, 4 Dec 2026"
         );
     }
 }
