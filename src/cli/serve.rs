@@ -37,8 +37,9 @@ pub struct ServeArgs {
     /// is generated on first start and kept in the data directory as log.key.
     #[arg(long, value_name = "FILE")]
     pub log_key: Option<PathBuf>,
-    /// Replicas of the event stream when the ledger creates it: 3 on a JetStream cluster; 1
-    /// on a single server, which must then run with `sync_interval: always`.
+    /// Replicas of the event stream: 3 on a JetStream cluster; 1 on a single server, which
+    /// must then run with `sync_interval: always`. The ledger creates the stream with them, and
+    /// raises an existing stream that has fewer (never lowers one).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub stream_replicas: usize,
     /// `/readyz` answers 503 while the ledger has more than N stream messages left to

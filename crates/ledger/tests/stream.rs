@@ -55,6 +55,30 @@ async fn the_ledger_creates_a_safe_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_moved_to_a_cluster_gets_the_replicas_asked_for_and_never_fewer() {
+    let cluster = covenant_testkit::NatsCluster::start();
+    let urls = cluster.urls();
+    let first = urls.split(',').next().unwrap_or_default();
+    let jetstream = jetstream(first).await;
+    let replicas_after = |replicas: usize| {
+        let jetstream = jetstream.clone();
+        async move {
+            let settings = StreamSettings {
+                replicas,
+                ..StreamSettings::default()
+            };
+            let mut stream = covenant_ledger::ensure_stream(&jetstream, &settings)
+                .await
+                .unwrap();
+            stream.info().await.unwrap().config.num_replicas
+        }
+    };
+    assert_eq!(replicas_after(1).await, 1, "made as on one server");
+    assert_eq!(replicas_after(3).await, 3, "raised in place");
+    assert_eq!(replicas_after(1).await, 3, "the default never lowers them");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_refuses_a_stream_that_would_lose_events() {
     let server = NatsServer::start();
     let jetstream = jetstream(&server.url()).await;

@@ -202,10 +202,29 @@ async fn try_ensure_stream(
             ));
         }
     };
-    let info = stream
+    let mut info = stream
         .info()
         .await
-        .map_err(|e| LedgerError::nats(&format!("read stream {} settings", settings.name), e))?;
+        .map_err(|e| LedgerError::nats(&format!("read stream {} settings", settings.name), e))?
+        .clone();
+    // Asked for more replicas than the stream has (a stream made on one server, then moved
+    // to a cluster): raise them, which JetStream does in place. Never lowered: a ledger
+    // started with the default of 1 must not take copies away from a cluster's stream.
+    if settings.replicas > info.config.num_replicas {
+        tracing::info!(
+            stream = %settings.name,
+            from = info.config.num_replicas,
+            to = settings.replicas,
+            "raising the event stream's replicas"
+        );
+        let raised = Config {
+            num_replicas: settings.replicas,
+            ..info.config.clone()
+        };
+        info = jetstream.update_stream(raised).await.map_err(|e| {
+            LedgerError::nats(&format!("raise stream {} replicas", settings.name), e)
+        })?;
+    }
     let problems = data_loss_problems(&info.config);
     if !problems.is_empty() {
         return Err(LedgerError::UnsafeStream {
