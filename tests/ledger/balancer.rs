@@ -161,6 +161,14 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
     wait_until("the balancer to find both replicas ready", || {
         (0..4).all(|_| actors(&balancer.url, 0).0 == 200)
     });
+    // The replicas' private routes are refused at the public door, before any replica.
+    let private = |base: &str| {
+        super::support::get(&format!("{base}/replica/root/1"))
+            .expect("an answer")
+            .0
+    };
+    assert_eq!(private(&balancer.url), 403);
+    assert_eq!(private(&behind.base_url), 404, "no replica key: not a replica");
     // `leastconn` spreads these over both replicas; every one that reaches the replica behind
     // is answered 503 there and retried on the other.
     for _ in 0..20 {
