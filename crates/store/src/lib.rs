@@ -135,8 +135,10 @@ pub enum StoreError {
     #[error("{path} is not a Covenant store (no format marker)")]
     NotAStore { path: String },
     #[error(
-        "store format {found} is not supported by this version (expected {expected}); the log \
-         can be re-derived from the event stream into a new directory with `covenant ledger rebuild`"
+        "store format {found} is not supported by this version (expected {expected}): a newer \
+         store needs the version that wrote it; a log on NATS can also be re-derived from the \
+         event stream into a new directory with `covenant ledger rebuild`, and an embedded log \
+         restored from a copy (docs/OPERATING.md, sections 5 and 6)"
     )]
     IncompatibleFormat { found: String, expected: String },
     #[error("store directory {path} cannot be written: {reason}")]
