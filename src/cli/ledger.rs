@@ -117,6 +117,7 @@ fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         bail!("{} is not a store directory", args.from.display());
     }
     // Checked where it will be served from, so what was checked is what runs.
+    let data_dir_was_there = config.data_dir.exists();
     let staging = config.data_dir.join("log.seeding");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -129,6 +130,10 @@ fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         Ok(head) => head,
         Err(failure) => {
             let _ = std::fs::remove_dir_all(&staging);
+            if !data_dir_was_there {
+                // Made for the copy and empty again (remove_dir removes only an empty one).
+                let _ = std::fs::remove_dir(&config.data_dir);
+            }
             eprintln!(
                 "FAILED: the copy {} was not kept: {failure:#}",
                 args.from.display()

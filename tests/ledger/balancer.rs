@@ -168,7 +168,11 @@ fn the_shipped_load_balancer_retries_a_replica_behind_min_size_on_the_other() {
             .0
     };
     assert_eq!(private(&balancer.url), 403);
-    assert_eq!(private(&behind.base_url), 404, "no replica key: not a replica");
+    assert_eq!(
+        private(&behind.base_url),
+        404,
+        "no replica key: not a replica"
+    );
     // `leastconn` spreads these over both replicas; every one that reaches the replica behind
     // is answered 503 there and retried on the other.
     for _ in 0..20 {

@@ -115,6 +115,7 @@ fn a_replica_seeded_from_a_checked_copy_continues_from_the_stream() {
     assert!(stderr.contains("was not kept"), "{stderr}");
     assert!(!refused_data.join("log").exists());
     assert!(!refused_data.join("log.seeding").exists());
+    assert!(!refused_data.exists(), "the data directory it made is gone");
 
     // A damaged copy is refused with the entry named.
     let damaged_copy = dir.path().join("damaged-copy");
