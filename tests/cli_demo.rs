@@ -541,24 +541,27 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
         // tells an auditor to check.
         let size = served["checkpoint"]["size"].to_string();
         let key = demo_dir.join("log.vkey");
-        let local = covenant(
-            scratch.path(),
-            &[
-                "report",
-                "--data",
-                demo_dir.join("ledger").to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--actor",
-                "GB-GOV-23",
-                "--year",
-                "2025",
-                "--format",
-                "json",
-                "--checkpoint",
-                &size,
-            ],
-        );
+        let report_from = |data: &std::path::Path| {
+            covenant(
+                scratch.path(),
+                &[
+                    "report",
+                    "--data",
+                    data.to_str().unwrap(),
+                    "--key",
+                    key.to_str().unwrap(),
+                    "--actor",
+                    "GB-GOV-23",
+                    "--year",
+                    "2025",
+                    "--format",
+                    "json",
+                    "--checkpoint",
+                    &size,
+                ],
+            )
+        };
+        let local = report_from(&demo_dir.join("ledger"));
         assert!(local.status.success(), "{run} run: {}", stderr(&local));
         let local: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
         for field in [
@@ -581,24 +584,7 @@ fn the_demo_script_runs_the_whole_system_and_stops_cleanly() {
         // the report projects it first.
         let backup = scratch.path().join(format!("backup-{run}"));
         copy_dir(&demo_dir.join("ledger").join("log"), &backup.join("log"));
-        let from_backup = covenant(
-            scratch.path(),
-            &[
-                "report",
-                "--data",
-                backup.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--actor",
-                "GB-GOV-23",
-                "--year",
-                "2025",
-                "--format",
-                "json",
-                "--checkpoint",
-                &size,
-            ],
-        );
+        let from_backup = report_from(&backup);
         assert!(
             from_backup.status.success(),
             "{run} run: {}",
