@@ -44,6 +44,21 @@ fn world() -> World {
 }
 
 impl World {
+    /// Every earlier point worth asking at: each size of the log, and a world date every
+    /// three days across it.
+    fn earlier_points(&self) -> Vec<ResolvedAsOf> {
+        let mut points = vec![];
+        for size in 1..self.scenario.size {
+            points.push(self.projections.resolve(AsOf::size(size), today()).unwrap());
+        }
+        let mut day = date("2025-12-30");
+        while day <= today() {
+            points.push(self.projections.resolve(AsOf::date(day), today()).unwrap());
+            day = Date::from_unix_ms(i64::from(day.days() + 3) * 86_400_000);
+        }
+        points
+    }
+
     fn latest(&self) -> ResolvedAsOf {
         self.projections.resolve(AsOf::LATEST, today()).unwrap()
     }
@@ -369,15 +384,7 @@ fn the_fast_path_agrees_with_folding_every_commitment() {
 fn at_every_size_and_world_date_the_reused_records_agree_with_folding() {
     let world = world();
     let projections = &world.projections;
-    let mut points = vec![];
-    for size in 1..world.scenario.size {
-        points.push(projections.resolve(AsOf::size(size), today()).unwrap());
-    }
-    let mut day = date("2025-12-30");
-    while day <= today() {
-        points.push(projections.resolve(AsOf::date(day), today()).unwrap());
-        day = Date::from_unix_ms(i64::from(day.days() + 3) * 86_400_000);
-    }
+    let points = world.earlier_points();
     let filter = CommitmentFilter::default();
     for point in points {
         assert!(!point.latest && point.reuse_records);
@@ -426,15 +433,7 @@ fn at_every_point_one_shared_fold_answers_as_each_reader_folding_alone() {
     let projections = &world.projections;
     assert!(projections.share_fold(&world.latest()).unwrap().is_none());
     let later_day = date("2026-09-01");
-    let mut points = vec![];
-    for size in 1..world.scenario.size {
-        points.push(projections.resolve(AsOf::size(size), today()).unwrap());
-    }
-    let mut day = date("2025-12-30");
-    while day <= today() {
-        points.push(projections.resolve(AsOf::date(day), today()).unwrap());
-        day = Date::from_unix_ms(i64::from(day.days() + 3) * 86_400_000);
-    }
+    let points = world.earlier_points();
     for pair in points.windows(2) {
         let (point, next) = (pair[0], pair[1]);
         // The same records judged on a later day: they share the fold.
