@@ -211,13 +211,13 @@ impl AuditError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use covenant_core::entry::EntryError;
     use std::error::Error as _;
 
     /// The message as anyhow's `{:#}` prints it: the error, then each source in turn.
-    fn printed_chain(error: &AuditError) -> String {
+    pub(crate) fn printed_chain(error: &AuditError) -> String {
         let mut text = error.to_string();
         let mut source = error.source();
         while let Some(cause) = source {

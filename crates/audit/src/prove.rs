@@ -67,18 +67,7 @@ pub use covenant_core::facts::facts as event_facts;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::error::Error as _;
-
-    /// The message as `anyhow`'s `{:#}` prints it: the error, then each source in turn.
-    fn chain(error: &AuditError) -> String {
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        text
-    }
+    use crate::error::tests::printed_chain as chain;
 
     #[test]
     fn a_missing_file_is_named_once_with_its_cause_once() {
