@@ -306,7 +306,7 @@ pub(crate) fn render(view: &ActorView, as_of: &PageAsOf, oembed: String) -> Mark
         (figures(&[
             ("Commitments", format::thousands(scorecard.commitments)),
             ("Delivered", format::thousands(scorecard.counts.delivered)),
-            ("Delivery rate", format::rate(scorecard.delivery_rate)),
+            (format::rate_label(scorecard.resolved).as_str(), format::rate(scorecard.delivery_rate)),
             ("Overdue", format::thousands(scorecard.counts.overdue)),
             ("Goalposts moved", format::thousands(scorecard.flags.goalposts_moved)),
             ("Median days to outcome", scorecard.median_days_to_outcome.map_or("–".to_owned(), |days| format!("{days:.0}"))),

@@ -87,6 +87,12 @@ pub fn rate(value: Option<f64>) -> String {
     }
 }
 
+/// The delivery rate's label with what it rests on, `Delivery rate (3 resolved)`: a rate of
+/// 100% from one resolved commitment reads differently beside ten overdue ones.
+pub fn rate_label(resolved: i64) -> String {
+    format!("Delivery rate ({} resolved)", thousands(resolved))
+}
+
 /// `2026-03-31` as `31 Mar 2026`; anything that is not a date is returned as it came.
 pub fn date(text: &str) -> String {
     match Date::parse(text.get(..10).unwrap_or(text)) {
@@ -168,6 +174,12 @@ pub fn target(comparator: Comparator, value: f64, upper: Option<f64>, unit: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rate_says_how_many_resolved_it_rests_on() {
+        assert_eq!(rate_label(1), "Delivery rate (1 resolved)");
+        assert_eq!(rate_label(1250), "Delivery rate (1,250 resolved)");
+    }
 
     #[test]
     fn one_commitment_and_many_commitments() {

@@ -207,7 +207,7 @@ pub(crate) fn render_theme(view: &ThemeView, as_of: &PageAsOf) -> Markup {
                 (figures(&[
                     ("Commitments", format::thousands(scorecard.commitments)),
                     ("Delivered", format::thousands(scorecard.counts.delivered)),
-                    ("Delivery rate", format::rate(scorecard.delivery_rate)),
+                    (format::rate_label(scorecard.resolved).as_str(), format::rate(scorecard.delivery_rate)),
                     ("Overdue", format::thousands(scorecard.counts.overdue)),
                     ("Goalposts moved", format::thousands(scorecard.flags.goalposts_moved)),
                 ]))
