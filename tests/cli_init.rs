@@ -245,6 +245,11 @@ fn set_up_embedded_ledger() -> Setup {
         "{}",
         stdout(&first)
     );
+    assert!(
+        stdout(&first).contains("with key GB-EXAMPLE-1.emitter-"),
+        "the key id names the role granted: {}",
+        stdout(&first)
+    );
     let second_line = printed.enrol.replace(
         "--actor GB-EXAMPLE-1 --name 'Example Department' --kind department",
         "--actor GB-COUNCIL-7 --name 'Example Council' --kind council",

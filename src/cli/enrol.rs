@@ -71,7 +71,7 @@ pub fn run(args: EnrolArgs) -> anyhow::Result<ExitCode> {
         Some(_) => KeyRole::Emitter,
         None => role_for_kind(args.kind),
     };
-    let key = emitter_key(&args.keys, &args.actor)?;
+    let key = emitter_key(&args.keys, &args.actor, role_name(role))?;
     let key_id = key.key_id_or_suggested();
     let now = now_ms();
     let registration = registrar.seal(
@@ -130,8 +130,8 @@ fn registrar_speaker(path: &Path, configured_actor: &str) -> anyhow::Result<Spea
 }
 
 /// The actor's key in the directory: the one there (if it is this actor's emitter key), or a
-/// new one written there.
-fn emitter_key(dir: &Path, actor: &str) -> anyhow::Result<KeyFile> {
+/// new one written there, its id naming the `role` it is granted.
+fn emitter_key(dir: &Path, actor: &str, role: &str) -> anyhow::Result<KeyFile> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let file_name: String = actor
         .chars()
@@ -151,7 +151,7 @@ fn emitter_key(dir: &Path, actor: &str) -> anyhow::Result<KeyFile> {
     }
     let mut key = KeyFile::generate(KeyKind::Emitter);
     key.actor = Some(actor.to_owned());
-    key.key_id = Some(key.suggested_key_id());
+    key.key_id = Some(key.suggested_key_id_for(role));
     key.write_new(&path)?;
     println!(
         "wrote {actor}'s key {} (mode 0600: keep it secret)",

@@ -111,10 +111,16 @@ impl KeyFile {
     /// followed by the first 8 bytes of the public key in hex, so it is unique in practice and
     /// recognisable.
     pub fn suggested_key_id(&self) -> String {
+        self.suggested_key_id_for(self.kind.as_str())
+    }
+
+    /// [`KeyFile::suggested_key_id`] naming what the key is granted to do instead of its file
+    /// kind: `GB-CHC-1158683.assessor-…` for a watchdog's key.
+    pub fn suggested_key_id_for(&self, role: &str) -> String {
         let fingerprint = hex::encode(&self.public_key()[..8]);
         match &self.actor {
-            Some(actor) => format!("{actor}.{}-{fingerprint}", self.kind.as_str()),
-            None => format!("{}-{fingerprint}", self.kind.as_str()),
+            Some(actor) => format!("{actor}.{role}-{fingerprint}"),
+            None => format!("{role}-{fingerprint}"),
         }
     }
 
@@ -324,6 +330,12 @@ mod tests {
         let id = key.suggested_key_id();
         assert!(id.starts_with("uk-mp:4514.emitter-"), "{id}");
         assert!(covenant_core::event::is_valid_id(&id));
+        let assessor = key.suggested_key_id_for("assessor");
+        assert_eq!(
+            assessor.strip_prefix("uk-mp:4514.assessor-"),
+            id.strip_prefix("uk-mp:4514.emitter-"),
+            "the same fingerprint under the role's name"
+        );
     }
 
     #[test]
