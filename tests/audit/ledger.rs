@@ -237,15 +237,18 @@ fn a_ledger_fed_through_nats_passes_every_watchdog_check() {
     let (status, stderr) = served.terminate();
     assert!(status.success(), "{stderr}");
     let store = data.join("log");
-    let (code, stdout, stderr) = covenant(&[
-        "audit",
-        "verify",
-        "--store",
-        store.to_str().unwrap(),
-        "--key",
-        key_path,
-        "--quiet",
-    ]);
+    let verify_store = || {
+        covenant(&[
+            "audit",
+            "verify",
+            "--store",
+            store.to_str().unwrap(),
+            "--key",
+            key_path,
+            "--quiet",
+        ])
+    };
+    let (code, stdout, stderr) = verify_store();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("ok: store self-check"), "{stdout}");
     assert!(stdout.contains("ok: verified all"), "{stdout}");
@@ -261,15 +264,7 @@ fn a_ledger_fed_through_nats_passes_every_watchdog_check() {
 
     // A store whose contents were altered fails its check: exit 1, not 2.
     crate::ledger::seed::damage_entry(&store, 5);
-    let (code, stdout, stderr) = covenant(&[
-        "audit",
-        "verify",
-        "--store",
-        store.to_str().unwrap(),
-        "--key",
-        key_path,
-        "--quiet",
-    ]);
+    let (code, stdout, stderr) = verify_store();
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains(&format!("FAILED: deep check of store {}", store.display())),
